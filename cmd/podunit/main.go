@@ -1,0 +1,87 @@
+// Command podunit runs Kubernetes Pod manifests as transient systemd user units
+// wrapping rootless podman containers. See `podunit --help`.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/runner"
+)
+
+// Set by the build (-ldflags "-X main.version=...").
+var version = "dev"
+
+// Exit codes a shell user can rely on.
+const (
+	exitFailure  = 1 // the host could not do it (systemd, podman, a container)
+	exitInvalid  = 2 // bad manifest or bad usage: nothing was changed
+	exitConflict = 3 // the pod already exists (up) or does not exist (down)
+)
+
+func main() {
+	app := newApp()
+	err := app.Run(os.Args)
+	if err == nil {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "podunit: %v\n", err)
+	os.Exit(exitCode(err))
+}
+
+func exitCode(err error) int {
+	var ec cli.ExitCoder
+	switch {
+	case errors.As(err, &ec):
+		return ec.ExitCode()
+	case errors.Is(err, pod.ErrInvalid), errors.Is(err, errUsage), errors.Is(err, runner.ErrImage):
+		return exitInvalid
+	case errors.Is(err, runner.ErrExists), errors.Is(err, runner.ErrNotFound):
+		return exitConflict
+	}
+	return exitFailure
+}
+
+var errUsage = errors.New("usage")
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:    "podunit",
+		Usage:   "run Kubernetes Pod manifests as rootless podman containers supervised by systemd --user",
+		Version: version,
+		Description: `podunit up turns each pod into transient units on your systemd user manager:
+a slice podunit-<pod>.slice, an infra service podunit-<pod>.service holding the
+pod's shared network/IPC/UTS namespaces, and one podunit-<pod>-<container>.service
+per container. After that, systemd supervises the pod; podunit is not running.
+
+Exit status: 0 success; 1 the host failed (systemd, podman, a container);
+2 invalid manifest or usage (nothing was changed); 3 the pod already exists
+(up without --replace) or does not exist (down).`,
+		HideVersion:          false,
+		EnableBashCompletion: true,
+		Commands: []*cli.Command{
+			upCommand(),
+			downCommand(),
+			psCommand(),
+			logsCommand(),
+			fieldsCommand(),
+			versionCommand(),
+			internalCommand(),
+		},
+	}
+}
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print podunit's version",
+		Action: func(c *cli.Context) error {
+			fmt.Fprintf(c.App.Writer, "podunit %s\n", version)
+			return nil
+		},
+	}
+}

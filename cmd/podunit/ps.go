@@ -1,0 +1,134 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/units"
+)
+
+func psCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "ps",
+		Usage: "list pods with their phase; -a or -o wide adds containers",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show each container's state, restarts and unit"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "wide or json"},
+		},
+		Action: func(c *cli.Context) error {
+			out := c.String("output")
+			if out != "" && out != "wide" && out != "json" {
+				return fmt.Errorf("%w: --output must be wide or json", errUsage)
+			}
+			ctx, cancel := signalContext(c.Context, time.Minute)
+			defer cancel()
+			r, closeFn, err := connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			pods, err := r.Status(ctx)
+			if err != nil {
+				return err
+			}
+			if out == "json" {
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				if pods == nil {
+					return enc.Encode([]any{})
+				}
+				return enc.Encode(pods)
+			}
+			w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+			wide := c.Bool("all") || out == "wide"
+			if !wide {
+				fmt.Fprintln(w, "NAME\tNAMESPACE\tPHASE\tREADY\tRESTARTS\tAGE")
+				for _, p := range pods {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%d/%d\t%d\t%s\n", p.Name, p.Namespace, p.Phase, p.Ready, len(p.Containers), p.Restarts, age(p.Created))
+				}
+				return w.Flush()
+			}
+			fmt.Fprintln(w, "POD\tCONTAINER\tSTATE\tREASON\tEXIT\tRESTARTS\tUNIT")
+			for _, p := range pods {
+				fmt.Fprintf(w, "%s\t-\t%s\t\t\t%d\t%s\n", p.Name, p.Phase, p.Restarts, p.Unit)
+				for _, cs := range p.Containers {
+					exit := ""
+					if cs.ExitCode != nil {
+						exit = strconv.Itoa(*cs.ExitCode)
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, cs.Name, cs.State, cs.Reason, exit, cs.Restarts, cs.Unit)
+				}
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func age(t time.Time) string {
+	if t.IsZero() {
+		return "?"
+	}
+	d := time.Since(t).Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+func logsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "logs",
+		Usage:     "print a container's logs (podman logs)",
+		ArgsUsage: "POD CONTAINER",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}},
+			&cli.StringFlag{Name: "tail", Value: "-1"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 2 {
+				return fmt.Errorf("%w: podunit logs POD CONTAINER", errUsage)
+			}
+			podman, err := exec.LookPath("podman")
+			if err != nil {
+				return err
+			}
+			argv := []string{podman, "logs", "--tail", c.String("tail")}
+			if c.Bool("follow") {
+				argv = append(argv, "--follow")
+			}
+			argv = append(argv, units.ContainerName(c.Args().Get(0), c.Args().Get(1)))
+			return syscall.Exec(podman, argv, os.Environ())
+		},
+	}
+}
+
+func fieldsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "fields",
+		Usage: "list every Pod field podunit honours, ignores with a warning, or rejects",
+		Action: func(c *cli.Context) error {
+			w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "FIELD\tSUPPORT\tNOTE")
+			for _, l := range pod.SupportedFields() {
+				fmt.Fprintln(w, strings.ReplaceAll(l, "\t", "\t"))
+			}
+			fmt.Fprintln(w, "(any other field)\trejected\tnot supported by podunit")
+			return w.Flush()
+		},
+	}
+}

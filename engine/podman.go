@@ -1,0 +1,192 @@
+// Package engine talks to podman's REST API (the v4 bindings) for what podunit
+// must do outside systemd: check and pull images, build the infra image, and
+// manage the volumes that back emptyDir.
+package engine
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/containers/podman/v4/pkg/bindings"
+	"github.com/containers/podman/v4/pkg/bindings/containers"
+	"github.com/containers/podman/v4/pkg/bindings/images"
+	"github.com/containers/podman/v4/pkg/bindings/volumes"
+	"github.com/containers/podman/v4/pkg/domain/entities"
+	"github.com/containers/podman/v4/pkg/errorhandling"
+)
+
+// Podman is a connection to the user's podman service.
+type Podman struct {
+	ctx context.Context // the bindings keep their connection in a context
+}
+
+// SocketPath is where the user's podman.socket listens.
+func SocketPath() string {
+	rt := os.Getenv("XDG_RUNTIME_DIR")
+	if rt == "" {
+		rt = fmt.Sprintf("/run/user/%d", os.Getuid())
+	}
+	return filepath.Join(rt, "podman", "podman.sock")
+}
+
+// Connect connects to the podman service at the user's socket.
+func Connect(ctx context.Context) (*Podman, error) {
+	c, err := bindings.NewConnection(ctx, "unix://"+SocketPath())
+	if err != nil {
+		return nil, fmt.Errorf("connecting to podman at %s: %w", SocketPath(), err)
+	}
+	return &Podman{ctx: c}, nil
+}
+
+func (p *Podman) with(ctx context.Context) context.Context {
+	// Keep the connection, honour the caller's cancellation.
+	return &mergedCtx{Context: p.ctx, done: ctx}
+}
+
+type mergedCtx struct {
+	context.Context
+	done context.Context
+}
+
+func (m *mergedCtx) Done() <-chan struct{} { return m.done.Done() }
+func (m *mergedCtx) Err() error            { return m.done.Err() }
+
+// ImageExists tells whether an image is in local storage.
+func (p *Podman) ImageExists(ctx context.Context, ref string) (bool, error) {
+	return images.Exists(p.with(ctx), ref, nil)
+}
+
+// PullImage pulls an image; podman's own error says why it failed.
+func (p *Podman) PullImage(ctx context.Context, ref string) error {
+	quiet := true
+	policy := "always"
+	_, err := images.Pull(p.with(ctx), ref, &images.PullOptions{Quiet: &quiet, Policy: &policy})
+	return err
+}
+
+// EnsureInfraImage makes sure the infra image exists: a one-file image holding
+// the host's catatonit, run as "catatonit -P" to hold the pod's namespaces. It is
+// built locally, so pods start without any registry.
+func (p *Podman) EnsureInfraImage(ctx context.Context, ref string) error {
+	ok, err := images.Exists(p.with(ctx), ref, nil)
+	if err != nil || ok {
+		return err
+	}
+	bin, err := findCatatonit()
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: "catatonit", Mode: 0o755, Size: int64(len(data))}); err != nil {
+		return err
+	}
+	if _, err := tw.Write(data); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	changes := []string{`ENTRYPOINT ["/catatonit", "-P"]`, `LABEL io.podunit.role=infra`}
+	_, err = images.Import(p.with(ctx), &buf, &images.ImportOptions{Reference: &ref, Changes: &changes})
+	if err != nil {
+		return fmt.Errorf("building the infra image %s: %w", ref, err)
+	}
+	return nil
+}
+
+// catatonit is a static init shipped with podman; these are where distributions put it.
+var catatonitPaths = []string{"/usr/libexec/podman/catatonit", "/usr/bin/catatonit", "/usr/libexec/catatonit/catatonit"}
+
+func findCatatonit() (string, error) {
+	for _, p := range catatonitPaths {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("catatonit not found (looked in %s): install the catatonit package", strings.Join(catatonitPaths, ", "))
+}
+
+// CreateVolume creates a named volume; an existing one is left as it is.
+func (p *Podman) CreateVolume(ctx context.Context, name string, labels, options map[string]string) error {
+	_, err := volumes.Create(p.with(ctx), entities.VolumeCreateOptions{
+		Name: name, Labels: labels, Options: options, IgnoreIfExists: true,
+	}, nil)
+	return err
+}
+
+// RemoveVolume removes a volume; one that does not exist is not an error.
+func (p *Podman) RemoveVolume(ctx context.Context, name string) error {
+	force := true
+	err := volumes.Remove(p.with(ctx), name, &volumes.RemoveOptions{Force: &force})
+	if isNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// Volumes lists the names of the volumes carrying a label key=value.
+func (p *Podman) Volumes(ctx context.Context, key, value string) ([]string, error) {
+	vs, err := volumes.List(p.with(ctx), &volumes.ListOptions{Filters: map[string][]string{"label": {key + "=" + value}}})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, v := range vs {
+		out = append(out, v.Name)
+	}
+	return out, nil
+}
+
+// Containers lists the names of all containers (running or not) carrying a label.
+func (p *Podman) Containers(ctx context.Context, key, value string) ([]string, error) {
+	all := true
+	cs, err := containers.List(p.with(ctx), &containers.ListOptions{All: &all,
+		Filters: map[string][]string{"label": {key + "=" + value}}})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range cs {
+		if len(c.Names) > 0 {
+			out = append(out, c.Names[0])
+		}
+	}
+	return out, nil
+}
+
+// RemoveContainer removes a container at once; a missing one is not an error.
+func (p *Podman) RemoveContainer(ctx context.Context, name string) error {
+	force, ignore := true, true
+	var zero uint = 0
+	_, err := containers.Remove(p.with(ctx), name, &containers.RemoveOptions{Force: &force, Ignore: &ignore, Timeout: &zero})
+	if isNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+func isNotFound(err error) bool {
+	if err == nil {
+		return false
+	}
+	var em *errorhandling.ErrorModel
+	if errors.As(err, &em) && em.ResponseCode == http.StatusNotFound {
+		return true
+	}
+	return strings.Contains(err.Error(), "no such")
+}
+
+var _ = io.EOF

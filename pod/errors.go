@@ -1,0 +1,101 @@
+// Package pod loads Kubernetes Pod manifests for podunit: strict decoding into
+// k8s.io/api types, the supported-field policy, defaults and validation. It is pure:
+// it reads bytes and returns values, and imports nothing that talks to systemd,
+// podman or the kernel.
+package pod
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// ErrInvalid is wrapped by every error that rejects a manifest, so callers can
+// tell bad input (exit 2, nothing changed) from a failure of the host.
+var ErrInvalid = errors.New("invalid manifest")
+
+// DocumentError holds every problem found in one YAML document of a manifest.
+type DocumentError struct {
+	Doc  int    // 1-based position of the document in the file
+	Pod  string // the pod's name when it could be read
+	Errs field.ErrorList
+}
+
+func (e *DocumentError) Error() string {
+	var b strings.Builder
+	where := fmt.Sprintf("document %d", e.Doc)
+	if e.Pod != "" {
+		where += fmt.Sprintf(" (pod %q)", e.Pod)
+	}
+	fmt.Fprintf(&b, "%s: %d problem", where, len(e.Errs))
+	if len(e.Errs) != 1 {
+		b.WriteString("s")
+	}
+	for _, fe := range e.Errs {
+		b.WriteString("\n  ")
+		b.WriteString(formatFieldError(fe))
+	}
+	return b.String()
+}
+
+func (e *DocumentError) Unwrap() error { return ErrInvalid }
+
+// formatFieldError renders "path: message" in podunit's style: lower case, the
+// offending value only where it helps.
+func formatFieldError(fe *field.Error) string {
+	msg := fe.Detail
+	switch fe.Type {
+	case field.ErrorTypeRequired:
+		if msg == "" {
+			msg = "required"
+		} else {
+			msg = "required: " + msg
+		}
+	case field.ErrorTypeNotFound:
+		msg = fmt.Sprintf("not found: %v", fe.BadValue)
+	case field.ErrorTypeDuplicate:
+		msg = fmt.Sprintf("duplicate value %v", quoteValue(fe.BadValue))
+	case field.ErrorTypeNotSupported:
+		if msg == "" {
+			msg = fmt.Sprintf("unsupported value %v", quoteValue(fe.BadValue))
+		} else {
+			msg = fmt.Sprintf("unsupported value %v: %s", quoteValue(fe.BadValue), msg)
+		}
+	case field.ErrorTypeInvalid:
+		if fe.BadValue != nil && fe.BadValue != "" {
+			msg = fmt.Sprintf("invalid value %v: %s", quoteValue(fe.BadValue), msg)
+		}
+	case field.ErrorTypeForbidden:
+		if msg == "" {
+			msg = "forbidden"
+		}
+	}
+	if fe.Field == "" {
+		return msg
+	}
+	return fe.Field + ": " + msg
+}
+
+func quoteValue(v any) string {
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprintf("%v", v)
+}
+
+// ManifestError collects the problems of every document of one manifest.
+type ManifestError struct {
+	Docs []*DocumentError
+}
+
+func (e *ManifestError) Error() string {
+	parts := make([]string, len(e.Docs))
+	for i, d := range e.Docs {
+		parts[i] = d.Error()
+	}
+	return strings.Join(parts, "\n")
+}
+
+func (e *ManifestError) Unwrap() error { return ErrInvalid }

@@ -1,0 +1,182 @@
+package pod
+
+import (
+	"sort"
+	"strings"
+)
+
+// Support says what podunit does with a field of the Pod API.
+type Support int
+
+const (
+	// Rejected fields make the manifest invalid: podunit cannot do what they ask,
+	// and running the pod without it would surprise the user.
+	Rejected Support = iota
+	// Honoured fields are carried out with Kubernetes semantics.
+	Honoured
+	// Ignored fields are accepted with a warning: they have no meaning on one host
+	// (scheduling, cluster identity) or are output-only.
+	Ignored
+)
+
+type rule struct {
+	support Support
+	subtree bool   // the rule covers every field below, e.g. free-form maps
+	note    string // why, for Ignored and Rejected
+}
+
+// Rules for fields of a container, shared by spec.containers and (where noted)
+// spec.initContainers. Paths are relative to the container.
+var containerRules = map[string]rule{
+	"name":                                     {support: Honoured},
+	"image":                                    {support: Honoured},
+	"imagePullPolicy":                          {support: Honoured},
+	"command":                                  {support: Honoured},
+	"args":                                     {support: Honoured},
+	"workingDir":                               {support: Honoured},
+	"env":                                      {support: Honoured},
+	"env[*].name":                              {support: Honoured},
+	"env[*].value":                             {support: Honoured},
+	"env[*].valueFrom":                         {support: Honoured},
+	"env[*].valueFrom.fieldRef":                {support: Honoured},
+	"env[*].valueFrom.fieldRef.fieldPath":      {support: Honoured},
+	"env[*].valueFrom.fieldRef.apiVersion":     {support: Honoured},
+	"env[*].valueFrom.resourceFieldRef":        {support: Honoured, subtree: true},
+	"env[*].valueFrom.configMapKeyRef":         {note: "ConfigMaps are not supported yet"},
+	"env[*].valueFrom.secretKeyRef":            {note: "Secrets are not supported yet"},
+	"ports":                                    {support: Honoured},
+	"ports[*].name":                            {support: Honoured},
+	"ports[*].containerPort":                   {support: Honoured},
+	"ports[*].hostPort":                        {support: Honoured},
+	"ports[*].hostIP":                          {support: Honoured},
+	"ports[*].protocol":                        {support: Honoured},
+	"volumeMounts":                             {support: Honoured},
+	"volumeMounts[*].name":                     {support: Honoured},
+	"volumeMounts[*].mountPath":                {support: Honoured},
+	"volumeMounts[*].readOnly":                 {support: Honoured},
+	"volumeMounts[*].subPath":                  {support: Honoured},
+	"resources":                                {support: Honoured},
+	"resources.limits":                         {support: Honoured, subtree: true},
+	"resources.requests":                       {support: Honoured, subtree: true},
+	"securityContext":                          {support: Honoured},
+	"securityContext.capabilities":             {support: Honoured},
+	"securityContext.capabilities.add":         {support: Honoured},
+	"securityContext.capabilities.drop":        {support: Honoured},
+	"securityContext.privileged":               {support: Honoured},
+	"securityContext.readOnlyRootFilesystem":   {support: Honoured},
+	"securityContext.allowPrivilegeEscalation": {support: Honoured},
+	"securityContext.runAsUser":                {support: Honoured},
+	"securityContext.runAsGroup":               {support: Honoured},
+	"tty":                                      {support: Honoured},
+	"stdin":                                    {support: Honoured},
+	"terminationMessagePath":                   {support: Ignored, note: "termination messages are not collected"},
+	"terminationMessagePolicy":                 {support: Ignored, note: "termination messages are not collected"},
+	"lifecycle":                                {note: "lifecycle hooks are not supported yet"},
+	"livenessProbe":                            {note: "probes are not supported yet"},
+	"readinessProbe":                           {note: "probes are not supported yet"},
+	"startupProbe":                             {note: "probes are not supported yet"},
+	"envFrom":                                  {note: "ConfigMaps and Secrets are not supported yet"},
+}
+
+// podRules covers everything outside the containers. Anything not listed here or
+// in containerRules is rejected: a field podunit does not know is never skipped.
+var podRules = map[string]rule{
+	"apiVersion":                              {support: Honoured},
+	"kind":                                    {support: Honoured},
+	"metadata":                                {support: Honoured},
+	"metadata.name":                           {support: Honoured},
+	"metadata.namespace":                      {support: Honoured},
+	"metadata.labels":                         {support: Honoured, subtree: true},
+	"metadata.annotations":                    {support: Honoured, subtree: true},
+	"metadata.uid":                            {support: Ignored, note: "podunit gives every pod a new uid"},
+	"metadata.resourceVersion":                {support: Ignored, note: "output-only"},
+	"metadata.creationTimestamp":              {support: Ignored, note: "output-only"},
+	"metadata.generation":                     {support: Ignored, note: "output-only"},
+	"metadata.managedFields":                  {support: Ignored, subtree: true, note: "output-only"},
+	"metadata.selfLink":                       {support: Ignored, note: "output-only"},
+	"metadata.ownerReferences":                {support: Ignored, subtree: true, note: "no controllers on one host"},
+	"metadata.finalizers":                     {support: Ignored, note: "no API server on one host"},
+	"metadata.generateName":                   {note: "podunit needs metadata.name"},
+	"status":                                  {support: Ignored, subtree: true, note: "output-only"},
+	"spec":                                    {support: Honoured},
+	"spec.containers":                         {support: Honoured},
+	"spec.restartPolicy":                      {support: Honoured},
+	"spec.terminationGracePeriodSeconds":      {support: Honoured},
+	"spec.hostname":                           {support: Honoured},
+	"spec.hostNetwork":                        {support: Honoured},
+	"spec.shareProcessNamespace":              {support: Honoured},
+	"spec.enableServiceLinks":                 {support: Honoured},
+	"spec.hostAliases":                        {support: Honoured},
+	"spec.hostAliases[*].ip":                  {support: Honoured},
+	"spec.hostAliases[*].hostnames":           {support: Honoured},
+	"spec.dnsPolicy":                          {support: Honoured},
+	"spec.volumes":                            {support: Honoured},
+	"spec.volumes[*].name":                    {support: Honoured},
+	"spec.volumes[*].emptyDir":                {support: Honoured},
+	"spec.volumes[*].emptyDir.medium":         {support: Honoured},
+	"spec.volumes[*].emptyDir.sizeLimit":      {support: Honoured},
+	"spec.volumes[*].hostPath":                {support: Honoured},
+	"spec.volumes[*].hostPath.path":           {support: Honoured},
+	"spec.volumes[*].hostPath.type":           {support: Honoured},
+	"spec.volumes[*].configMap":               {note: "configMap volumes are not supported yet"},
+	"spec.volumes[*].secret":                  {note: "secret volumes are not supported yet"},
+	"spec.volumes[*].persistentVolumeClaim":   {note: "use a hostPath volume on one host"},
+	"spec.securityContext":                    {support: Honoured},
+	"spec.securityContext.runAsUser":          {support: Honoured},
+	"spec.securityContext.runAsGroup":         {support: Honoured},
+	"spec.securityContext.supplementalGroups": {support: Honoured},
+	"spec.nodeSelector":                       {support: Honoured, subtree: true},
+	"spec.nodeName":                           {support: Ignored, note: "podunit runs the pod on this host"},
+	"spec.serviceAccountName":                 {support: Ignored, note: "no API server: no token is mounted"},
+	"spec.serviceAccount":                     {support: Ignored, note: "no API server: no token is mounted"},
+	"spec.automountServiceAccountToken":       {support: Ignored, note: "no API server: no token is mounted"},
+	"spec.schedulerName":                      {support: Ignored, note: "scheduling has no meaning on one host"},
+	"spec.priority":                           {support: Ignored, note: "scheduling has no meaning on one host"},
+	"spec.priorityClassName":                  {support: Ignored, note: "scheduling has no meaning on one host"},
+	"spec.preemptionPolicy":                   {support: Ignored, note: "scheduling has no meaning on one host"},
+	"spec.tolerations":                        {support: Ignored, subtree: true, note: "scheduling has no meaning on one host"},
+	"spec.affinity":                           {support: Ignored, subtree: true, note: "scheduling has no meaning on one host"},
+	"spec.topologySpreadConstraints":          {support: Ignored, subtree: true, note: "scheduling has no meaning on one host"},
+	"spec.initContainers":                     {note: "init containers are not supported yet"},
+	"spec.ephemeralContainers":                {note: "ephemeral containers are added with a debug command, not in a manifest"},
+	"spec.imagePullSecrets":                   {note: "registry credentials are not supported yet"},
+}
+
+func init() {
+	for k, r := range containerRules {
+		podRules["spec.containers[*]."+k] = r
+	}
+}
+
+// ruleFor finds the rule of a normalised path: its own, or a subtree rule of an
+// ancestor, or the default (rejected, unknown to podunit).
+func ruleFor(norm string) (rule, bool) {
+	if r, ok := podRules[norm]; ok {
+		return r, true
+	}
+	for p := norm; ; {
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			return rule{}, false
+		}
+		p = p[:i]
+		if r, ok := podRules[p]; ok && r.subtree {
+			return r, true
+		}
+	}
+}
+
+// SupportedFields lists the policy as "path<TAB>support<TAB>note" lines, sorted, for
+// the documentation and `podunit fields`.
+func SupportedFields() []string {
+	var out []string
+	for k, r := range podRules {
+		s := map[Support]string{Honoured: "honoured", Ignored: "ignored (warning)", Rejected: "rejected"}[r.support]
+		if r.subtree {
+			k += ".*"
+		}
+		out = append(out, k+"\t"+s+"\t"+r.note)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,5 @@
+package pod
+
+import "sort"
+
+func sortStrings(s []string) { sort.Strings(s) }

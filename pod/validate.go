@@ -1,0 +1,411 @@
+package pod
+
+import (
+	"fmt"
+	"net"
+	"path"
+	"regexp"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Validate checks a defaulted pod and returns every problem with its field path.
+// It applies Kubernetes' rules for the fields podunit honours, plus podunit's own
+// where one host differs from a cluster.
+func Validate(p *corev1.Pod) field.ErrorList {
+	var errs field.ErrorList
+	md := field.NewPath("metadata")
+	switch {
+	case p.Name == "":
+		errs = append(errs, field.Required(md.Child("name"), ""))
+	default:
+		// A label, not a subdomain: the name is the pod's hostname and part of
+		// systemd unit and podman object names.
+		for _, msg := range validation.IsDNS1123Label(p.Name) {
+			errs = append(errs, field.Invalid(md.Child("name"), p.Name, msg))
+		}
+	}
+	for _, msg := range validation.IsDNS1123Label(p.Namespace) {
+		errs = append(errs, field.Invalid(md.Child("namespace"), p.Namespace, msg))
+	}
+	errs = append(errs, validateLabels(p.Labels, md.Child("labels"))...)
+	for k := range p.Annotations {
+		for _, msg := range validation.IsQualifiedName(strings.ToLower(k)) {
+			errs = append(errs, field.Invalid(md.Child("annotations").Key(k), k, msg))
+		}
+	}
+	errs = append(errs, validateSpec(&p.Spec, field.NewPath("spec"))...)
+	return errs
+}
+
+func validateLabels(labels map[string]string, fp *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, k := range sortedStringKeys(labels) {
+		for _, msg := range validation.IsQualifiedName(k) {
+			errs = append(errs, field.Invalid(fp.Key(k), k, msg))
+		}
+		for _, msg := range validation.IsValidLabelValue(labels[k]) {
+			errs = append(errs, field.Invalid(fp.Key(k), labels[k], msg))
+		}
+	}
+	return errs
+}
+
+func validateSpec(s *corev1.PodSpec, sp *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	switch s.RestartPolicy {
+	case corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
+	default:
+		errs = append(errs, field.NotSupported(sp.Child("restartPolicy"), s.RestartPolicy,
+			[]string{"Always", "OnFailure", "Never"}))
+	}
+	if g := s.TerminationGracePeriodSeconds; g != nil && *g < 0 {
+		errs = append(errs, field.Invalid(sp.Child("terminationGracePeriodSeconds"), *g, "must be greater than or equal to 0"))
+	}
+	if s.Hostname != "" {
+		for _, msg := range validation.IsDNS1123Label(s.Hostname) {
+			errs = append(errs, field.Invalid(sp.Child("hostname"), s.Hostname, msg))
+		}
+	}
+	switch s.DNSPolicy {
+	case corev1.DNSClusterFirst, corev1.DNSDefault, corev1.DNSClusterFirstWithHostNet:
+	case corev1.DNSNone:
+		errs = append(errs, field.Forbidden(sp.Child("dnsPolicy"), "not supported by podunit: None needs dnsConfig, which is not supported yet"))
+	default:
+		errs = append(errs, field.NotSupported(sp.Child("dnsPolicy"), s.DNSPolicy,
+			[]string{"ClusterFirst", "ClusterFirstWithHostNet", "Default"}))
+	}
+	for i, ha := range s.HostAliases {
+		hp := sp.Child("hostAliases").Index(i)
+		if net.ParseIP(ha.IP) == nil {
+			errs = append(errs, field.Invalid(hp.Child("ip"), ha.IP, "must be a valid IP address"))
+		}
+		if len(ha.Hostnames) == 0 {
+			errs = append(errs, field.Required(hp.Child("hostnames"), ""))
+		}
+		for j, h := range ha.Hostnames {
+			for _, msg := range validation.IsDNS1123Subdomain(h) {
+				errs = append(errs, field.Invalid(hp.Child("hostnames").Index(j), h, msg))
+			}
+		}
+	}
+	errs = append(errs, validateLabels(s.NodeSelector, sp.Child("nodeSelector"))...)
+	if sc := s.SecurityContext; sc != nil {
+		scp := sp.Child("securityContext")
+		errs = append(errs, nonNegative(sc.RunAsUser, scp.Child("runAsUser"))...)
+		errs = append(errs, nonNegative(sc.RunAsGroup, scp.Child("runAsGroup"))...)
+		for i, g := range sc.SupplementalGroups {
+			if g < 0 {
+				errs = append(errs, field.Invalid(scp.Child("supplementalGroups").Index(i), g, "must be greater than or equal to 0"))
+			}
+		}
+	}
+
+	vols, verrs := validateVolumes(s.Volumes, sp.Child("volumes"))
+	errs = append(errs, verrs...)
+
+	cp := sp.Child("containers")
+	if len(s.Containers) == 0 {
+		errs = append(errs, field.Required(cp, "a pod needs at least one container"))
+	}
+	names := sets.New[string]()
+	type hostPortKey struct {
+		ip    string
+		port  int32
+		proto corev1.Protocol
+	}
+	hostPorts := map[hostPortKey]bool{}
+	for i := range s.Containers {
+		c := &s.Containers[i]
+		p := cp.Index(i)
+		if c.Name != "" && names.Has(c.Name) {
+			errs = append(errs, field.Duplicate(p.Child("name"), c.Name))
+		}
+		names.Insert(c.Name)
+		errs = append(errs, validateContainer(c, s, vols, p)...)
+		for j, port := range c.Ports {
+			if port.HostPort == 0 {
+				continue
+			}
+			k := hostPortKey{port.HostIP, port.HostPort, port.Protocol}
+			if hostPorts[k] {
+				errs = append(errs, field.Duplicate(p.Child("ports").Index(j).Child("hostPort"), port.HostPort))
+			}
+			hostPorts[k] = true
+			if s.HostNetwork && port.HostPort != port.ContainerPort {
+				errs = append(errs, field.Invalid(p.Child("ports").Index(j).Child("hostPort"), port.HostPort,
+					"must match containerPort when hostNetwork is true"))
+			}
+		}
+	}
+	// resourceFieldRef may name another container of the pod.
+	for i := range s.Containers {
+		for j, e := range s.Containers[i].Env {
+			if e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil {
+				if n := e.ValueFrom.ResourceFieldRef.ContainerName; n != "" && !names.Has(n) {
+					errs = append(errs, field.NotFound(cp.Index(i).Child("env").Index(j).Child("valueFrom", "resourceFieldRef", "containerName"), n))
+				}
+			}
+		}
+	}
+	return errs
+}
+
+func nonNegative(v *int64, fp *field.Path) field.ErrorList {
+	if v != nil && *v < 0 {
+		return field.ErrorList{field.Invalid(fp, *v, "must be greater than or equal to 0")}
+	}
+	return nil
+}
+
+var hostPathTypes = []string{"", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice"}
+
+func validateVolumes(vols []corev1.Volume, vp *field.Path) (map[string]*corev1.Volume, field.ErrorList) {
+	var errs field.ErrorList
+	byName := map[string]*corev1.Volume{}
+	for i := range vols {
+		v := &vols[i]
+		p := vp.Index(i)
+		if v.Name == "" {
+			errs = append(errs, field.Required(p.Child("name"), ""))
+		}
+		for _, msg := range validation.IsDNS1123Label(v.Name) {
+			if v.Name != "" {
+				errs = append(errs, field.Invalid(p.Child("name"), v.Name, msg))
+			}
+		}
+		if _, dup := byName[v.Name]; dup {
+			errs = append(errs, field.Duplicate(p.Child("name"), v.Name))
+		}
+		byName[v.Name] = v
+		sources := 0
+		if ed := v.EmptyDir; ed != nil {
+			sources++
+			switch ed.Medium {
+			case corev1.StorageMediumDefault, corev1.StorageMediumMemory:
+			default:
+				errs = append(errs, field.NotSupported(p.Child("emptyDir", "medium"), ed.Medium, []string{"", "Memory"}))
+			}
+			if ed.SizeLimit != nil && ed.SizeLimit.Sign() <= 0 {
+				errs = append(errs, field.Invalid(p.Child("emptyDir", "sizeLimit"), ed.SizeLimit.String(), "must be greater than zero"))
+			}
+		}
+		if hp := v.HostPath; hp != nil {
+			sources++
+			if !path.IsAbs(hp.Path) {
+				errs = append(errs, field.Invalid(p.Child("hostPath", "path"), hp.Path, "must be an absolute path"))
+			}
+			t := ""
+			if hp.Type != nil {
+				t = string(*hp.Type)
+			}
+			if !sets.New(hostPathTypes...).Has(t) {
+				errs = append(errs, field.NotSupported(p.Child("hostPath", "type"), t, hostPathTypes[1:]))
+			}
+		}
+		if sources == 0 {
+			errs = append(errs, field.Required(p, "a volume source (emptyDir or hostPath)"))
+		} else if sources > 1 {
+			errs = append(errs, field.Forbidden(p, "may not specify more than one volume source"))
+		}
+	}
+	return byName, errs
+}
+
+var (
+	capName = regexp.MustCompile(`^(CAP_)?[A-Z][A-Z0-9_]*$`)
+	// fieldRefs resolved when the pod is translated.
+	staticFieldRefs = sets.New("metadata.name", "metadata.namespace", "metadata.uid",
+		"spec.nodeName", "spec.serviceAccountName")
+	labelRef = regexp.MustCompile(`^metadata\.(labels|annotations)\['([^']+)'\]$`)
+)
+
+func validateContainer(c *corev1.Container, s *corev1.PodSpec, vols map[string]*corev1.Volume, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if c.Name == "" {
+		errs = append(errs, field.Required(p.Child("name"), ""))
+	} else {
+		for _, msg := range validation.IsDNS1123Label(c.Name) {
+			errs = append(errs, field.Invalid(p.Child("name"), c.Name, msg))
+		}
+	}
+	if strings.TrimSpace(c.Image) == "" {
+		errs = append(errs, field.Required(p.Child("image"), ""))
+	} else if strings.ContainsAny(c.Image, " \t\n") {
+		errs = append(errs, field.Invalid(p.Child("image"), c.Image, "must not contain white space"))
+	}
+	switch c.ImagePullPolicy {
+	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	default:
+		errs = append(errs, field.NotSupported(p.Child("imagePullPolicy"), c.ImagePullPolicy, []string{"Always", "IfNotPresent", "Never"}))
+	}
+	if c.WorkingDir != "" && !path.IsAbs(c.WorkingDir) {
+		errs = append(errs, field.Invalid(p.Child("workingDir"), c.WorkingDir, "must be an absolute path"))
+	}
+	portNames := sets.New[string]()
+	for i, port := range c.Ports {
+		pp := p.Child("ports").Index(i)
+		if port.Name != "" {
+			for _, msg := range validation.IsValidPortName(port.Name) {
+				errs = append(errs, field.Invalid(pp.Child("name"), port.Name, msg))
+			}
+			if portNames.Has(port.Name) {
+				errs = append(errs, field.Duplicate(pp.Child("name"), port.Name))
+			}
+			portNames.Insert(port.Name)
+		}
+		if port.ContainerPort < 1 || port.ContainerPort > 65535 {
+			errs = append(errs, field.Invalid(pp.Child("containerPort"), port.ContainerPort, "must be between 1 and 65535, inclusive"))
+		}
+		if port.HostPort < 0 || port.HostPort > 65535 {
+			errs = append(errs, field.Invalid(pp.Child("hostPort"), port.HostPort, "must be between 1 and 65535, inclusive"))
+		}
+		switch port.Protocol {
+		case corev1.ProtocolTCP, corev1.ProtocolUDP:
+		default:
+			errs = append(errs, field.NotSupported(pp.Child("protocol"), port.Protocol, []string{"TCP", "UDP"}))
+		}
+		if port.HostIP != "" && net.ParseIP(port.HostIP) == nil {
+			errs = append(errs, field.Invalid(pp.Child("hostIP"), port.HostIP, "must be a valid IP address"))
+		}
+	}
+	for i, e := range c.Env {
+		ep := p.Child("env").Index(i)
+		if e.Name == "" {
+			errs = append(errs, field.Required(ep.Child("name"), ""))
+		}
+		for _, msg := range validation.IsEnvVarName(e.Name) {
+			if e.Name != "" {
+				errs = append(errs, field.Invalid(ep.Child("name"), e.Name, msg))
+			}
+		}
+		if e.ValueFrom == nil {
+			continue
+		}
+		vf, vp := e.ValueFrom, ep.Child("valueFrom")
+		if e.Value != "" {
+			errs = append(errs, field.Invalid(ep.Child("valueFrom"), "", "may not be specified when `value` is not empty"))
+		}
+		switch {
+		case vf.FieldRef != nil && vf.ResourceFieldRef != nil:
+			errs = append(errs, field.Invalid(vp, "", "may not have more than one field specified at a time"))
+		case vf.FieldRef != nil:
+			fr := vf.FieldRef
+			if fr.APIVersion != "v1" {
+				errs = append(errs, field.NotSupported(vp.Child("fieldRef", "apiVersion"), fr.APIVersion, []string{"v1"}))
+			}
+			if !staticFieldRefs.Has(fr.FieldPath) && !labelRef.MatchString(fr.FieldPath) {
+				if strings.HasPrefix(fr.FieldPath, "status.") {
+					errs = append(errs, field.Forbidden(vp.Child("fieldRef", "fieldPath"), fmt.Sprintf("%s is not supported yet", fr.FieldPath)))
+				} else {
+					errs = append(errs, field.NotSupported(vp.Child("fieldRef", "fieldPath"), fr.FieldPath,
+						append(sets.List(staticFieldRefs), "metadata.labels['<KEY>']", "metadata.annotations['<KEY>']")))
+				}
+			}
+		case vf.ResourceFieldRef != nil:
+			switch vf.ResourceFieldRef.Resource {
+			case "limits.cpu", "limits.memory", "requests.cpu", "requests.memory":
+			default:
+				errs = append(errs, field.NotSupported(vp.Child("resourceFieldRef", "resource"), vf.ResourceFieldRef.Resource,
+					[]string{"limits.cpu", "limits.memory", "requests.cpu", "requests.memory"}))
+			}
+			if d := vf.ResourceFieldRef.Divisor; !d.IsZero() && d.Sign() < 0 {
+				errs = append(errs, field.Invalid(vp.Child("resourceFieldRef", "divisor"), d.String(), "must be positive"))
+			}
+		default:
+			errs = append(errs, field.Required(vp, "fieldRef or resourceFieldRef"))
+		}
+	}
+	mounts := sets.New[string]()
+	for i, m := range c.VolumeMounts {
+		mp := p.Child("volumeMounts").Index(i)
+		v, ok := vols[m.Name]
+		if !ok {
+			errs = append(errs, field.NotFound(mp.Child("name"), m.Name))
+		}
+		if !path.IsAbs(m.MountPath) {
+			errs = append(errs, field.Invalid(mp.Child("mountPath"), m.MountPath, "must be an absolute path"))
+		} else if mounts.Has(path.Clean(m.MountPath)) {
+			errs = append(errs, field.Invalid(mp.Child("mountPath"), m.MountPath, "must be unique"))
+		}
+		mounts.Insert(path.Clean(m.MountPath))
+		if m.SubPath != "" {
+			if path.IsAbs(m.SubPath) || strings.Split(m.SubPath, "/")[0] == ".." || strings.Contains(m.SubPath, "/../") || strings.HasSuffix(m.SubPath, "/..") {
+				errs = append(errs, field.Invalid(mp.Child("subPath"), m.SubPath, "must be a relative path without '..'"))
+			} else if ok && v.HostPath == nil {
+				errs = append(errs, field.Forbidden(mp.Child("subPath"), "not supported by podunit: subPath works with hostPath volumes only"))
+			}
+		}
+	}
+	errs = append(errs, validateResources(&c.Resources, p.Child("resources"))...)
+	if sc := c.SecurityContext; sc != nil {
+		scp := p.Child("securityContext")
+		errs = append(errs, nonNegative(sc.RunAsUser, scp.Child("runAsUser"))...)
+		errs = append(errs, nonNegative(sc.RunAsGroup, scp.Child("runAsGroup"))...)
+		if caps := sc.Capabilities; caps != nil {
+			for i, c := range caps.Add {
+				if !capName.MatchString(string(c)) && c != "ALL" {
+					errs = append(errs, field.Invalid(scp.Child("capabilities", "add").Index(i), string(c), "must be a capability name such as NET_ADMIN"))
+				}
+			}
+			for i, c := range caps.Drop {
+				if !capName.MatchString(string(c)) && c != "ALL" {
+					errs = append(errs, field.Invalid(scp.Child("capabilities", "drop").Index(i), string(c), "must be a capability name such as NET_RAW"))
+				}
+			}
+		}
+		if sc.Privileged != nil && *sc.Privileged && sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation {
+			errs = append(errs, field.Invalid(scp, "", "cannot set allowPrivilegeEscalation to false and privileged to true"))
+		}
+	}
+	return errs
+}
+
+func validateResources(r *corev1.ResourceRequirements, rp *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	check := func(list corev1.ResourceList, lp *field.Path) {
+		for _, name := range sortedStringKeys(list) {
+			q := list[corev1.ResourceName(name)]
+			switch corev1.ResourceName(name) {
+			case corev1.ResourceCPU, corev1.ResourceMemory:
+			default:
+				errs = append(errs, field.NotSupported(lp.Key(name), name, []string{"cpu", "memory"}))
+				continue
+			}
+			if q.Sign() < 0 {
+				errs = append(errs, field.Invalid(lp.Key(name), q.String(), "must be greater than or equal to 0"))
+			}
+			if corev1.ResourceName(name) == corev1.ResourceMemory && q.MilliValue()%1000 != 0 {
+				errs = append(errs, field.Invalid(lp.Key(name), q.String(), "must be a whole number of bytes"))
+			}
+		}
+	}
+	check(r.Limits, rp.Child("limits"))
+	check(r.Requests, rp.Child("requests"))
+	for name, req := range r.Requests {
+		if lim, ok := r.Limits[name]; ok && req.Cmp(lim) > 0 {
+			errs = append(errs, field.Invalid(rp.Child("requests").Key(string(name)), req.String(),
+				fmt.Sprintf("must be less than or equal to %s limit of %s", name, lim.String())))
+		}
+	}
+	if len(r.Claims) > 0 {
+		errs = append(errs, field.Forbidden(rp.Child("claims"), "not supported by podunit"))
+	}
+	return errs
+}
+
+func sortedStringKeys[M ~map[K]V, K ~string, V any](m M) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, string(k))
+	}
+	sortStrings(keys)
+	return keys
+}
+
+var _ = resource.Quantity{}

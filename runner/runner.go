@@ -1,0 +1,358 @@
+// Package runner carries out podunit's commands: it checks what a pod needs,
+// applies its Plan through the unit manager and the container engine, and undoes
+// everything when a step fails. The manager and engine are small interfaces so
+// the sequencing is unit-tested with fakes and run for real against systemd and
+// podman.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podunit/podunit/units"
+	"github.com/podunit/podunit/units/sdbus"
+)
+
+// UnitManager is what the runner needs of systemd.
+type UnitManager interface {
+	Start(ctx context.Context, us []units.Unit) error
+	Stop(ctx context.Context, names []string) error
+	List(ctx context.Context, patterns ...string) ([]sdbus.UnitState, error)
+	SetTimeoutStop(ctx context.Context, unit string, d time.Duration) error
+}
+
+// Engine is what the runner needs of podman.
+type Engine interface {
+	ImageExists(ctx context.Context, ref string) (bool, error)
+	PullImage(ctx context.Context, ref string) error
+	EnsureInfraImage(ctx context.Context, ref string) error
+	CreateVolume(ctx context.Context, name string, labels, options map[string]string) error
+	RemoveVolume(ctx context.Context, name string) error
+	Volumes(ctx context.Context, key, value string) ([]string, error)
+	Containers(ctx context.Context, key, value string) ([]string, error)
+	RemoveContainer(ctx context.Context, name string) error
+}
+
+// Runner holds the side-effecting parts; StateDir keeps one record per running
+// pod (its manifest, as applied), under $XDG_RUNTIME_DIR so it lives as long as
+// the transient units do.
+type Runner struct {
+	Units    UnitManager
+	Engine   Engine
+	StateDir string
+	Log      io.Writer // progress and warnings, for the user
+}
+
+// ErrExists is returned when a pod of that name is already running.
+var ErrExists = errors.New("pod already exists")
+
+// ErrNotFound is returned when no pod of that name is known.
+var ErrNotFound = errors.New("pod not found")
+
+// UpOptions tune Up.
+type UpOptions struct {
+	Replace bool
+	Grace   *time.Duration // for --replace: grace of the old pod's stop
+}
+
+// Up starts a pod from its plan. On any failure it removes what it created and
+// returns the reason: there is never half a pod left behind.
+func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOptions) (err error) {
+	exists, err := r.exists(ctx, plan.Pod)
+	if err != nil {
+		return err
+	}
+	if exists {
+		if !o.Replace {
+			return fmt.Errorf("%w: %q (use --replace, or `podunit down %s` first)", ErrExists, plan.Pod, plan.Pod)
+		}
+		if err := r.Down(ctx, plan.Pod, DownOptions{Grace: o.Grace}); err != nil {
+			return fmt.Errorf("replacing %q: %w", plan.Pod, err)
+		}
+	}
+	if err := r.prepare(ctx, plan); err != nil {
+		return err
+	}
+
+	// From here on, everything created is undone if a later step fails.
+	defer func() {
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+			defer cancel()
+			if cerr := r.teardown(cctx, plan.Pod, nil); cerr != nil {
+				err = fmt.Errorf("%w (and cleaning up: %v)", err, cerr)
+			}
+		}
+	}()
+	if err := r.saveState(p); err != nil {
+		return err
+	}
+	for _, v := range plan.Volumes {
+		if err := r.Engine.RemoveVolume(ctx, v.Name); err != nil { // stale, from a pod stopped behind our back
+			return fmt.Errorf("%s: removing stale volume %s: %w", v.FieldPath, v.Name, err)
+		}
+		if err := r.Engine.CreateVolume(ctx, v.Name, v.Labels, v.Options); err != nil {
+			return fmt.Errorf("%s: creating volume %s: %w", v.FieldPath, v.Name, err)
+		}
+	}
+	stages := [][]units.Unit{{plan.Slice}, {plan.Infra}}
+	var cs []units.Unit
+	for _, c := range plan.Containers {
+		cs = append(cs, c.Unit)
+	}
+	stages = append(stages, cs)
+	for _, st := range stages {
+		if err := r.Units.Start(ctx, st); err != nil {
+			return r.explainStart(ctx, plan, err)
+		}
+	}
+	return nil
+}
+
+// prepare checks and fetches what the pod needs before anything is created.
+func (r *Runner) prepare(ctx context.Context, plan *units.Plan) error {
+	var errs []error
+	for _, h := range plan.HostPaths {
+		if err := checkHostPath(h); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, img := range plan.Images {
+		if err := r.ensureImage(ctx, img); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+// ErrImage marks an image that is missing or could not be pulled.
+var ErrImage = errors.New("image not available")
+
+func (r *Runner) ensureImage(ctx context.Context, img units.Image) error {
+	exists, err := r.Engine.ImageExists(ctx, img.Ref)
+	if err != nil {
+		return fmt.Errorf("%s: checking image %q: %w", img.FieldPath, img.Ref, err)
+	}
+	switch img.PullPolicy {
+	case string(corev1.PullNever):
+		if !exists {
+			return fmt.Errorf("%s: %w: %q is not present and imagePullPolicy is Never", img.FieldPath, ErrImage, img.Ref)
+		}
+		return nil
+	case string(corev1.PullIfNotPresent):
+		if exists {
+			return nil
+		}
+	}
+	if err := r.Engine.PullImage(ctx, img.Ref); err != nil {
+		if exists && img.PullPolicy == string(corev1.PullAlways) {
+			// The kubelet fails here too; say which policy asked for the pull.
+			return fmt.Errorf("%s: %w: pulling %q (imagePullPolicy Always): %v", img.FieldPath, ErrImage, img.Ref, err)
+		}
+		return fmt.Errorf("%s: %w: %q is not present and pulling it failed: %v", img.FieldPath, ErrImage, img.Ref, err)
+	}
+	return nil
+}
+
+func checkHostPath(h units.HostPath) error {
+	fi, err := os.Stat(h.Path)
+	switch h.Type {
+	case "":
+		return nil
+	case string(corev1.HostPathDirectoryOrCreate):
+		if err != nil {
+			if err := os.MkdirAll(h.Path, 0o755); err != nil {
+				return fmt.Errorf("%s.path: creating %s: %w", h.FieldPath, h.Path, err)
+			}
+			return nil
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("%s.path: %s exists and is not a directory", h.FieldPath, h.Path)
+		}
+		return nil
+	case string(corev1.HostPathFileOrCreate):
+		if err != nil {
+			f, err := os.OpenFile(h.Path, os.O_CREATE|os.O_WRONLY, 0o644)
+			if err != nil {
+				return fmt.Errorf("%s.path: creating %s: %w", h.FieldPath, h.Path, err)
+			}
+			return f.Close()
+		}
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("%s.path: %s exists and is not a file", h.FieldPath, h.Path)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s.path: %s must exist (type %s): %w", h.FieldPath, h.Path, h.Type, err)
+	}
+	want := map[string]func(os.FileMode) bool{
+		string(corev1.HostPathDirectory): func(m os.FileMode) bool { return m.IsDir() },
+		string(corev1.HostPathFile):      func(m os.FileMode) bool { return m.IsRegular() },
+		string(corev1.HostPathSocket):    func(m os.FileMode) bool { return m&os.ModeSocket != 0 },
+		string(corev1.HostPathCharDev):   func(m os.FileMode) bool { return m&os.ModeCharDevice != 0 },
+		string(corev1.HostPathBlockDev):  func(m os.FileMode) bool { return m&os.ModeDevice != 0 && m&os.ModeCharDevice == 0 },
+	}[h.Type]
+	if want != nil && !want(fi.Mode()) {
+		return fmt.Errorf("%s.path: %s is not of type %s", h.FieldPath, h.Path, h.Type)
+	}
+	return nil
+}
+
+// explainStart turns a failed start job into a message that says what happened.
+func (r *Runner) explainStart(ctx context.Context, plan *units.Plan, startErr error) error {
+	var details []string
+	sts, _ := r.Units.List(ctx, units.Prefix+"-"+units.Escape(plan.Pod)+"*")
+	for _, st := range sts {
+		if st.ActiveState == "failed" || (st.Result != "" && st.Result != "success") {
+			d := fmt.Sprintf("%s: %s (result %s", st.Name, st.ActiveState, st.Result)
+			if st.ExecMainStatus != 0 {
+				d += fmt.Sprintf(", exit status %d", st.ExecMainStatus)
+			}
+			d += ")"
+			details = append(details, d)
+		}
+	}
+	msg := startErr.Error()
+	if len(details) > 0 {
+		msg += "\n" + strings.Join(details, "\n")
+	}
+	if log := r.unitLogTail(plan); log != "" {
+		msg += "\n" + log
+	}
+	return fmt.Errorf("starting pod %q failed: %s", plan.Pod, msg)
+}
+
+// unitLogTail returns the last lines the pod's units wrote, when they write to
+// files (hosts without journald).
+func (r *Runner) unitLogTail(plan *units.Plan) string {
+	var out []string
+	for _, u := range plan.Units() {
+		p := u.Property("StandardError")
+		if p == nil {
+			continue
+		}
+		path := strings.TrimPrefix(p.Value.(string), "append:")
+		data, err := os.ReadFile(path)
+		if err != nil || len(data) == 0 {
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		if len(lines) > 5 {
+			lines = lines[len(lines)-5:]
+		}
+		for _, l := range lines {
+			out = append(out, u.Name+": "+l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// DownOptions tune Down.
+type DownOptions struct {
+	Grace *time.Duration // overrides terminationGracePeriodSeconds
+}
+
+// Down stops a pod gracefully and removes all it left: units, containers, volumes
+// and the state record. Stopping a pod that is only partly there is fine.
+func (r *Runner) Down(ctx context.Context, name string, o DownOptions) error {
+	st, _ := r.loadState(name)
+	exists, err := r.exists(ctx, name)
+	if err != nil {
+		return err
+	}
+	if !exists && st == nil {
+		return fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	return r.teardown(ctx, name, o.Grace)
+}
+
+func (r *Runner) teardown(ctx context.Context, name string, grace *time.Duration) error {
+	var errs []error
+	sts, err := r.Units.List(ctx, units.Prefix+"-"+units.Escape(name)+"*")
+	if err != nil {
+		return err
+	}
+	var containers []string
+	infra, slice := units.InfraUnitName(name), units.SliceName(name)
+	for _, s := range sts {
+		if p, c, ok := units.ParseUnitName(s.Name); ok && p == name && c != "" {
+			containers = append(containers, s.Name)
+		}
+	}
+	sort.Strings(containers)
+	if grace != nil {
+		if err := r.writeStopRequest(name, *grace); err != nil {
+			errs = append(errs, err)
+		}
+		for _, c := range containers {
+			if err := r.Units.SetTimeoutStop(ctx, c, *grace+units.StopMargin); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	// Containers stop in parallel, then the infra, then the slice.
+	for _, stage := range [][]string{containers, {infra}, {slice}} {
+		if err := r.Units.Stop(ctx, stage); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// Whatever systemd could not clean (a unit killed hard) goes now.
+	if cs, err := r.Engine.Containers(ctx, units.LabelPod, name); err == nil {
+		for _, c := range cs {
+			if err := r.Engine.RemoveContainer(ctx, c); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	} else {
+		errs = append(errs, err)
+	}
+	vols, err := r.Engine.Volumes(ctx, units.LabelPod, name)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, v := range vols {
+		if err := r.Engine.RemoveVolume(ctx, v); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.RemoveAll(r.podDir(name)); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// exists tells whether any service of the pod is loaded: running, failed, or kept
+// after its container exited.
+func (r *Runner) exists(ctx context.Context, name string) (bool, error) {
+	sts, err := r.Units.List(ctx, units.InfraUnitName(name), units.Prefix+"-"+units.Escape(name)+"-*.service")
+	if err != nil {
+		return false, err
+	}
+	for _, s := range sts {
+		if s.LoadState == "loaded" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (r *Runner) podDir(name string) string { return filepath.Join(r.StateDir, "pods", name) }
+
+func (r *Runner) logf(format string, a ...any) {
+	if r.Log != nil {
+		fmt.Fprintf(r.Log, format+"\n", a...)
+	}
+}

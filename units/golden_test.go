@@ -1,0 +1,84 @@
+package units_test
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/units"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+var goldenOptions = units.Options{
+	Podman:     "/usr/bin/podman",
+	Self:       "/usr/bin/podunit",
+	InfraImage: "localhost/podunit-infra:test",
+	NodeName:   "node1",
+	UID:        "00000000-0000-4000-8000-000000000001",
+}
+
+// TestGolden translates every testdata/<case>.yaml and compares the dry-run text
+// (or, for a manifest podunit must refuse, the error) with <case>.golden / <case>.err.
+func TestGolden(t *testing.T) {
+	cases, err := filepath.Glob("testdata/*.yaml")
+	if err != nil || len(cases) == 0 {
+		t.Fatalf("no golden cases: %v", err)
+	}
+	for _, in := range cases {
+		name := strings.TrimSuffix(filepath.Base(in), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, gotErr := translate(data)
+			base := strings.TrimSuffix(in, ".yaml")
+			want := base + ".golden"
+			if gotErr != nil {
+				want, got = base+".err", gotErr.Error()+"\n"
+				if !errors.Is(gotErr, pod.ErrInvalid) {
+					t.Errorf("error does not wrap pod.ErrInvalid: %v", gotErr)
+				}
+			}
+			if *update {
+				os.Remove(base + ".golden")
+				os.Remove(base + ".err")
+				if err := os.WriteFile(want, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			exp, err := os.ReadFile(want)
+			if err != nil {
+				t.Fatalf("%v (got:\n%s)", err, got)
+			}
+			if string(exp) != got {
+				t.Errorf("%s differs (run go test ./units -update to accept):\n--- want\n%s\n--- got\n%s", want, exp, got)
+			}
+		})
+	}
+}
+
+func translate(data []byte) (string, error) {
+	m, err := pod.Load(data)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, w := range m.Warnings {
+		b.WriteString("# warning: " + w + "\n")
+	}
+	for _, p := range m.Pods {
+		plan, err := units.Translate(p, goldenOptions)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(plan.Render())
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,153 @@
+// Package units translates a validated pod into a Plan: the transient systemd units
+// (a slice, an infra service holding the pod's namespaces, one service per
+// container) with typed properties, plus what must exist before they start
+// (images, volumes, host paths). It is pure: the same pod and options always give
+// the same Plan, which renders byte-for-byte the same text. Applying a Plan is
+// the job of an adapter (see units/sdbus).
+package units
+
+import (
+	"fmt"
+	"time"
+)
+
+// Plan is everything podunit will create for one pod, in start order.
+type Plan struct {
+	Pod       string
+	Namespace string
+	UID       string
+	Slice     Unit
+	Infra     Unit
+	// Containers are the app containers' units, in the pod spec's order.
+	Containers []ContainerUnit
+	Volumes    []Volume
+	Images     []Image
+	HostPaths  []HostPath
+	// Grace is the pod's termination grace period.
+	Grace time.Duration
+}
+
+// ContainerUnit ties a unit to the container it runs.
+type ContainerUnit struct {
+	Container string // the name in the pod spec
+	Podman    string // the podman container name
+	Unit
+}
+
+// Units lists every unit of the plan in the order they must be started.
+func (p *Plan) Units() []Unit {
+	out := []Unit{p.Slice, p.Infra}
+	for _, c := range p.Containers {
+		out = append(out, c.Unit)
+	}
+	return out
+}
+
+// Unit is one transient unit: a name and its properties, in a fixed order.
+type Unit struct {
+	Name       string
+	Properties []Property
+}
+
+// Property returns the first property called name, or nil.
+func (u *Unit) Property(name string) *Property {
+	for i := range u.Properties {
+		if u.Properties[i].Name == name {
+			return &u.Properties[i]
+		}
+	}
+	return nil
+}
+
+// Property is one unit setting, named as in unit files (man systemd.directives);
+// Value is one of: string, bool, uint64, time.Duration, []string, []Exec, AppendFile.
+type Property struct {
+	Name  string
+	Value any
+}
+
+// Exec is one command line of an Exec*= setting. Argv holds the real arguments:
+// escaping for systemd happens when the property is sent or rendered.
+type Exec struct {
+	Argv          []string
+	IgnoreFailure bool // "-" prefix: a failure does not fail the unit
+}
+
+// AppendFile is an output destination: "append:PATH" in a unit file.
+type AppendFile string
+
+// Volume is a podman volume that backs an emptyDir volume for the pod's lifetime.
+type Volume struct {
+	Name      string
+	Labels    map[string]string
+	Options   map[string]string // podman volume driver options (type, device, o)
+	FieldPath string
+}
+
+// Image is an image the pod needs, with the pull policy that applies to it.
+type Image struct {
+	Ref        string
+	PullPolicy string // Always, IfNotPresent, Never
+	FieldPath  string // e.g. spec.containers[0].image, for error messages
+}
+
+// HostPath is a hostPath volume whose type must be checked (or whose path must
+// be created) on the host before the pod starts.
+type HostPath struct {
+	Path      string
+	Type      string
+	FieldPath string
+}
+
+// propSpec says where a property lives in a unit file and how systemd's D-Bus API
+// names and types it.
+type propSpec struct {
+	Section  string
+	DBusName string
+}
+
+// props is the table of every property podunit sets. A property missing here is a
+// programming error caught by the golden tests (render panics).
+var props = map[string]propSpec{
+	"Description":           {"Unit", "Description"},
+	"BindsTo":               {"Unit", "BindsTo"},
+	"After":                 {"Unit", "After"},
+	"Before":                {"Unit", "Before"},
+	"Wants":                 {"Unit", "Wants"},
+	"CollectMode":           {"Unit", "CollectMode"},
+	"StartLimitIntervalSec": {"Unit", "StartLimitIntervalUSec"},
+	"Slice":                 {"Service", "Slice"},
+	"Type":                  {"Service", "Type"},
+	"NotifyAccess":          {"Service", "NotifyAccess"},
+	"KillMode":              {"Service", "KillMode"},
+	"Delegate":              {"Service", "Delegate"},
+	"Restart":               {"Service", "Restart"},
+	"RestartSec":            {"Service", "RestartUSec"},
+	"TimeoutStartSec":       {"Service", "TimeoutStartUSec"},
+	"TimeoutStopSec":        {"Service", "TimeoutStopUSec"},
+	"ExecStartPre":          {"Service", "ExecStartPre"},
+	"ExecStart":             {"Service", "ExecStart"},
+	"ExecStartPost":         {"Service", "ExecStartPost"},
+	"ExecStop":              {"Service", "ExecStop"},
+	"ExecStopPost":          {"Service", "ExecStopPost"},
+	"SyslogIdentifier":      {"Service", "SyslogIdentifier"},
+	"StandardOutput":        {"Service", "StandardOutputFileToAppend"},
+	"StandardError":         {"Service", "StandardErrorFileToAppend"},
+	"MemoryMax":             {"Service", "MemoryMax"},
+	"CPUQuota":              {"Service", "CPUQuotaPerSecUSec"},
+	"CPUWeight":             {"Service", "CPUWeight"},
+}
+
+// Spec returns the section and D-Bus name of a property.
+func Spec(name string) (section, dbusName string) {
+	s, ok := props[name]
+	if !ok {
+		panic(fmt.Sprintf("units: property %s is not in the table", name))
+	}
+	return s.Section, s.DBusName
+}
+
+func prop(name string, v any) Property {
+	Spec(name) // fail early on a name not in the table
+	return Property{Name: name, Value: v}
+}

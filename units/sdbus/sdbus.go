@@ -1,0 +1,242 @@
+// Package sdbus applies podunit's unit plans to the user's systemd manager over
+// D-Bus (go-systemd) and reads their state back.
+package sdbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	godbus "github.com/godbus/dbus/v5"
+
+	"github.com/podunit/podunit/units"
+)
+
+// Manager talks to one systemd manager: the user's.
+type Manager struct {
+	conn *sd.Conn
+}
+
+// ErrNoManager says there is no user manager to talk to.
+var ErrNoManager = errors.New("no systemd user manager")
+
+// Connect opens a private connection to the user's bus, falling back to the
+// manager's own socket, and subscribes so that job results are delivered.
+func Connect(ctx context.Context) (*Manager, error) {
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
+			if _, err := os.Stat(filepath.Join(rt, "bus")); err == nil {
+				os.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(rt, "bus"))
+			}
+		}
+	}
+	conn, err := sd.NewUserConnectionContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v (is `systemctl --user` working for this user?)", ErrNoManager, err)
+	}
+	if err := conn.Subscribe(); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("subscribing to systemd job signals: %w", err)
+	}
+	return &Manager{conn: conn}, nil
+}
+
+// Close ends the connection.
+func (m *Manager) Close() { m.conn.Close() }
+
+// JobError is a start or stop job that did not end in "done".
+type JobError struct {
+	Unit, Op, Result string
+}
+
+func (e *JobError) Error() string {
+	return fmt.Sprintf("%s %s: job %s", e.Op, e.Unit, e.Result)
+}
+
+// Start creates and starts transient units and waits until every job has ended.
+// Units in one call start in parallel; call Start again for the next stage.
+func (m *Manager) Start(ctx context.Context, us []units.Unit) error {
+	type pending struct {
+		unit string
+		ch   chan string
+	}
+	var waits []pending
+	var errs []error
+	for _, u := range us {
+		// A failed unit of the same name would block re-creating it.
+		_ = m.conn.ResetFailedUnitContext(ctx, u.Name)
+		ch := make(chan string, 1)
+		if _, err := m.conn.StartTransientUnitContext(ctx, u.Name, "fail", Properties(u), ch); err != nil {
+			errs = append(errs, fmt.Errorf("start %s: %w", u.Name, err))
+			continue
+		}
+		waits = append(waits, pending{u.Name, ch})
+	}
+	for _, w := range waits {
+		select {
+		case r := <-w.ch:
+			if r != "done" {
+				errs = append(errs, &JobError{Unit: w.unit, Op: "start", Result: r})
+			}
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("start %s: %w", w.unit, ctx.Err()))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Stop stops units in parallel, waits for them, and clears a failed state so the
+// names can be used again. Units that are not loaded are skipped.
+func (m *Manager) Stop(ctx context.Context, names []string) error {
+	type pending struct {
+		unit string
+		ch   chan string
+	}
+	var waits []pending
+	var errs []error
+	for _, n := range names {
+		ch := make(chan string, 1)
+		if _, err := m.conn.StopUnitContext(ctx, n, "replace", ch); err != nil {
+			var de godbus.Error
+			if errors.As(err, &de) && strings.HasSuffix(de.Name, "NoSuchUnit") {
+				continue
+			}
+			errs = append(errs, fmt.Errorf("stop %s: %w", n, err))
+			continue
+		}
+		waits = append(waits, pending{n, ch})
+	}
+	for _, w := range waits {
+		select {
+		case r := <-w.ch:
+			if r != "done" && r != "skipped" {
+				errs = append(errs, &JobError{Unit: w.unit, Op: "stop", Result: r})
+			}
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("stop %s: %w", w.unit, ctx.Err()))
+		}
+	}
+	for _, n := range names {
+		_ = m.conn.ResetFailedUnitContext(ctx, n)
+	}
+	return errors.Join(errs...)
+}
+
+// StartUnit starts an installed unit (such as podman.socket) and waits for it.
+func (m *Manager) StartUnit(ctx context.Context, name string) error {
+	ch := make(chan string, 1)
+	if _, err := m.conn.StartUnitContext(ctx, name, "replace", ch); err != nil {
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	select {
+	case r := <-ch:
+		if r != "done" {
+			return &JobError{Unit: name, Op: "start", Result: r}
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// SetTimeoutStop changes a unit's stop budget for this boot (a grace override).
+func (m *Manager) SetTimeoutStop(ctx context.Context, unit string, d time.Duration) error {
+	return m.conn.SetUnitPropertiesContext(ctx, unit, true,
+		sd.Property{Name: "TimeoutStopUSec", Value: godbus.MakeVariant(usec(d))})
+}
+
+// UnitState is what podunit reads of a unit.
+type UnitState struct {
+	Name, LoadState, ActiveState, SubState, Result string
+	MainPID                                        uint32
+	NRestarts                                      uint32
+	ExecMainStatus                                 int32
+	ExecMainCode                                   int32
+	ActiveEnter, InactiveEnter, StateChange        time.Time
+}
+
+// List returns the state of every loaded unit matching the glob patterns.
+func (m *Manager) List(ctx context.Context, patterns ...string) ([]UnitState, error) {
+	st, err := m.conn.ListUnitsByPatternsContext(ctx, nil, patterns)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]UnitState, 0, len(st))
+	for _, s := range st {
+		us := UnitState{Name: s.Name, LoadState: s.LoadState, ActiveState: s.ActiveState, SubState: s.SubState}
+		if strings.HasSuffix(s.Name, ".service") {
+			if p, err := m.conn.GetUnitTypePropertiesContext(ctx, s.Name, "Service"); err == nil {
+				us.Result, _ = p["Result"].(string)
+				us.MainPID, _ = p["MainPID"].(uint32)
+				us.NRestarts, _ = p["NRestarts"].(uint32)
+				us.ExecMainStatus, _ = p["ExecMainStatus"].(int32)
+				us.ExecMainCode, _ = p["ExecMainCode"].(int32)
+			}
+		}
+		if p, err := m.conn.GetUnitPropertiesContext(ctx, s.Name); err == nil {
+			us.ActiveEnter = usecTime(p["ActiveEnterTimestamp"])
+			us.InactiveEnter = usecTime(p["InactiveEnterTimestamp"])
+			us.StateChange = usecTime(p["StateChangeTimestamp"])
+		}
+		out = append(out, us)
+	}
+	return out, nil
+}
+
+func usecTime(v any) time.Time {
+	u, ok := v.(uint64)
+	if !ok || u == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(int64(u))
+}
+
+// execCommand is the D-Bus shape of one Exec*= command: (sasb).
+type execCommand struct {
+	Path             string
+	Args             []string
+	UncleanIsFailure bool
+}
+
+// Properties converts a unit's typed properties into D-Bus properties.
+func Properties(u units.Unit) []sd.Property {
+	out := make([]sd.Property, 0, len(u.Properties))
+	for _, p := range u.Properties {
+		_, name := units.Spec(p.Name)
+		var v any
+		switch x := p.Value.(type) {
+		case string, bool, uint64, []string:
+			v = x
+		case units.AppendFile:
+			v = string(x)
+		case time.Duration:
+			v = usec(x)
+		case []units.Exec:
+			cmds := make([]execCommand, len(x))
+			for i, e := range x {
+				args := make([]string, len(e.Argv))
+				for j, a := range e.Argv {
+					args[j] = units.EscapeEnvRefs(a)
+				}
+				cmds[i] = execCommand{Path: e.Argv[0], Args: args, UncleanIsFailure: !e.IgnoreFailure}
+			}
+			v = cmds
+		default:
+			panic(fmt.Sprintf("sdbus: property %s has a value of type %T", p.Name, p.Value))
+		}
+		out = append(out, sd.Property{Name: name, Value: godbus.MakeVariant(v)})
+	}
+	return out
+}
+
+func usec(d time.Duration) uint64 {
+	if d == units.Infinity {
+		return ^uint64(0)
+	}
+	return uint64(d / time.Microsecond)
+}

@@ -1,0 +1,513 @@
+package units
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Options are the facts about the host that translation needs; passing them in
+// keeps Translate pure.
+type Options struct {
+	Podman     string // absolute path of podman
+	Self       string // absolute path of podunit: units call its helper commands
+	InfraImage string // image of the infra container (runs catatonit -P)
+	NodeName   string // this host's name: spec.nodeName for the downward API
+	UID        string // the pod's uid (metadata.uid)
+	// LogDir, when set, receives each unit's own output (podman's messages, not
+	// the containers' logs) as <unit>.log: for hosts without journald.
+	LogDir string
+}
+
+// Labels podunit puts on every podman object it creates.
+const (
+	LabelPod       = "io.podunit.pod"
+	LabelContainer = "io.podunit.container"
+	LabelRole      = "io.podunit.role"
+)
+
+// Margins around the stop budget: podman's own start-up and clean-up time, so
+// systemd never cuts a graceful stop short.
+const (
+	// StopMargin is added to the grace period for systemd's stop timeout.
+	StopMargin = 15 * time.Second
+	infraGrace = 2 * time.Second
+)
+
+// Translate turns a defaulted, validated pod into its Plan.
+func Translate(p *corev1.Pod, o Options) (*Plan, error) {
+	t := translator{pod: p, o: o}
+	return t.plan()
+}
+
+type translator struct {
+	pod *corev1.Pod
+	o   Options
+}
+
+func (t *translator) plan() (*Plan, error) {
+	p := t.pod
+	grace := time.Duration(*p.Spec.TerminationGracePeriodSeconds) * time.Second
+	plan := &Plan{
+		Pod:       p.Name,
+		Namespace: p.Namespace,
+		UID:       t.o.UID,
+		Grace:     grace,
+		Slice: Unit{Name: SliceName(p.Name), Properties: []Property{
+			prop("Description", fmt.Sprintf("podunit pod %s/%s", p.Namespace, p.Name)),
+		}},
+	}
+	for i, v := range p.Spec.Volumes {
+		fp := field.NewPath("spec", "volumes").Index(i)
+		switch {
+		case v.EmptyDir != nil:
+			vol := Volume{Name: VolumeName(p.Name, v.Name), Labels: map[string]string{LabelPod: p.Name},
+				FieldPath: fp.Child("emptyDir").String()}
+			if v.EmptyDir.Medium == corev1.StorageMediumMemory {
+				o := "nodev,nosuid"
+				if v.EmptyDir.SizeLimit != nil {
+					o += ",size=" + strconv.FormatInt(v.EmptyDir.SizeLimit.Value(), 10)
+				}
+				vol.Options = map[string]string{"type": "tmpfs", "device": "tmpfs", "o": o}
+			}
+			plan.Volumes = append(plan.Volumes, vol)
+		case v.HostPath != nil:
+			ht := ""
+			if v.HostPath.Type != nil {
+				ht = string(*v.HostPath.Type)
+			}
+			plan.HostPaths = append(plan.HostPaths, HostPath{Path: v.HostPath.Path, Type: ht,
+				FieldPath: fp.Child("hostPath").String()})
+		}
+	}
+
+	var containerUnits []string
+	for _, c := range p.Spec.Containers {
+		containerUnits = append(containerUnits, ContainerUnitName(p.Name, c.Name))
+	}
+	plan.Infra = t.infraUnit(containerUnits)
+	for i := range p.Spec.Containers {
+		c := &p.Spec.Containers[i]
+		fp := field.NewPath("spec", "containers").Index(i)
+		plan.Images = append(plan.Images, Image{Ref: c.Image, PullPolicy: string(c.ImagePullPolicy),
+			FieldPath: fp.Child("image").String()})
+		cu, err := t.containerUnit(c, fp, grace)
+		if err != nil {
+			return nil, err
+		}
+		plan.Containers = append(plan.Containers, cu)
+	}
+	return plan, nil
+}
+
+// commonService are the settings of podman's proven pattern for a container run
+// by systemd: conmon is the main process and reports readiness, the payload gets a
+// sub-cgroup of the unit (--cgroups=split), and only conmon gets the stop signal.
+func (t *translator) commonService(unit string) []Property {
+	out := []Property{
+		prop("Slice", SliceName(t.pod.Name)),
+		prop("Type", "notify"),
+		prop("NotifyAccess", "all"),
+		prop("KillMode", "mixed"),
+		prop("Delegate", true),
+	}
+	if t.o.LogDir != "" {
+		f := AppendFile(strings.TrimSuffix(t.o.LogDir, "/") + "/" + unit + ".log")
+		out = append(out, prop("StandardOutput", f), prop("StandardError", f))
+	}
+	return out
+}
+
+func (t *translator) podmanRun(name string) []string {
+	return []string{t.o.Podman, "run", "--name", name, "--replace", "--rm", "--detach",
+		"--sdnotify=conmon", "--cgroups=split", "--pull=never"}
+}
+
+func (t *translator) infraUnit(containerUnits []string) Unit {
+	p := t.pod
+	name := InfraContainerName(p.Name)
+	hostname := p.Name
+	if p.Spec.Hostname != "" {
+		hostname = p.Spec.Hostname
+	}
+	argv := t.podmanRun(name)
+	argv = append(argv, "--label", LabelPod+"="+p.Name, "--label", LabelRole+"=infra")
+	if p.Spec.HostNetwork {
+		argv = append(argv, "--network", "host")
+	} else {
+		argv = append(argv, "--hostname", hostname)
+	}
+	for _, ha := range p.Spec.HostAliases {
+		for _, h := range ha.Hostnames {
+			argv = append(argv, "--add-host", h+":"+ha.IP)
+		}
+	}
+	if !p.Spec.HostNetwork {
+		for _, c := range p.Spec.Containers {
+			for _, port := range c.Ports {
+				if port.HostPort == 0 {
+					continue
+				}
+				spec := fmt.Sprintf("%d:%d", port.HostPort, port.ContainerPort)
+				if port.HostIP != "" {
+					ip := port.HostIP
+					if strings.Contains(ip, ":") {
+						ip = "[" + ip + "]"
+					}
+					spec = ip + ":" + spec
+				}
+				if port.Protocol == corev1.ProtocolUDP {
+					spec += "/udp"
+				}
+				argv = append(argv, "--publish", spec)
+			}
+		}
+	}
+	argv = append(argv, t.o.InfraImage)
+
+	props := []Property{
+		prop("Description", fmt.Sprintf("podunit pod %s/%s: infra (shared namespaces)", p.Namespace, p.Name)),
+	}
+	if len(containerUnits) > 0 {
+		// Before= also keeps the containers' units loaded after they exit, so their
+		// exit status stays readable while the pod exists.
+		props = append(props, prop("Before", containerUnits))
+	}
+	props = append(props, t.commonService(InfraUnitName(p.Name))...)
+	props = append(props,
+		prop("Restart", "no"),
+		prop("ExecStart", []Exec{{Argv: argv}}),
+		prop("ExecStop", []Exec{{Argv: []string{t.o.Podman, "stop", "--ignore", "--time", seconds(infraGrace), name}}}),
+		prop("ExecStopPost", []Exec{{Argv: []string{t.o.Podman, "rm", "--force", "--ignore", "--time", "0", name}, IgnoreFailure: true}}),
+		prop("TimeoutStopSec", infraGrace+StopMargin),
+	)
+	return Unit{Name: InfraUnitName(p.Name), Properties: props}
+}
+
+var restartPolicies = map[corev1.RestartPolicy]string{
+	corev1.RestartPolicyAlways:    "always",
+	corev1.RestartPolicyOnFailure: "on-failure",
+	corev1.RestartPolicyNever:     "no",
+}
+
+func (t *translator) containerUnit(c *corev1.Container, fp *field.Path, grace time.Duration) (ContainerUnit, error) {
+	p := t.pod
+	name := ContainerName(p.Name, c.Name)
+	infra := InfraContainerName(p.Name)
+	argv := t.podmanRun(name)
+	argv = append(argv,
+		"--network", "container:"+infra, "--ipc", "container:"+infra, "--uts", "container:"+infra)
+	if p.Spec.ShareProcessNamespace != nil && *p.Spec.ShareProcessNamespace {
+		argv = append(argv, "--pid", "container:"+infra)
+	}
+	argv = append(argv, "--label", LabelPod+"="+p.Name, "--label", LabelContainer+"="+c.Name)
+
+	env, err := t.environment(c, fp)
+	if err != nil {
+		return ContainerUnit{}, err
+	}
+	for _, e := range env {
+		argv = append(argv, "--env", e.name+"="+e.value)
+	}
+	if c.WorkingDir != "" {
+		argv = append(argv, "--workdir", c.WorkingDir)
+	}
+	argv = append(argv, t.mounts(c)...)
+	argv = append(argv, t.security(c)...)
+	if c.TTY {
+		argv = append(argv, "--tty")
+	}
+	if c.Stdin {
+		argv = append(argv, "--interactive")
+	}
+
+	lookup := func(n string) (string, bool) {
+		// The last definition of a name wins, as in the container's environment.
+		for i := len(env) - 1; i >= 0; i-- {
+			if env[i].name == n {
+				return env[i].value, true
+			}
+		}
+		return "", false
+	}
+	var command, args []string
+	for _, s := range c.Command {
+		command = append(command, Expand(s, lookup))
+	}
+	for _, s := range c.Args {
+		args = append(args, Expand(s, lookup))
+	}
+	// Kubernetes: command replaces the image's ENTRYPOINT and drops its CMD; args
+	// alone replace CMD. podman takes the first word as --entrypoint and the rest as
+	// arguments, which drops the image's CMD the same way.
+	if len(command) > 0 {
+		ep, _ := json.Marshal(command[:1])
+		argv = append(argv, "--entrypoint", string(ep))
+	}
+	argv = append(argv, c.Image)
+	if len(command) > 1 {
+		argv = append(argv, command[1:]...)
+	}
+	argv = append(argv, args...)
+
+	props := []Property{
+		prop("Description", fmt.Sprintf("podunit pod %s/%s: container %s", p.Namespace, p.Name, c.Name)),
+		prop("BindsTo", []string{InfraUnitName(p.Name)}),
+		prop("After", []string{InfraUnitName(p.Name)}),
+		// Kubernetes never gives up restarting a container; systemd's start rate
+		// limit would.
+		prop("StartLimitIntervalSec", time.Duration(0)),
+	}
+	props = append(props, t.commonService(ContainerUnitName(p.Name, c.Name))...)
+	props = append(props,
+		prop("Restart", restartPolicies[p.Spec.RestartPolicy]),
+		prop("RestartSec", time.Second),
+		prop("ExecStart", []Exec{{Argv: argv}}),
+		prop("ExecStop", []Exec{{Argv: []string{t.o.Self, "internal", "stop",
+			"--pod", p.Name, "--container", c.Name, "--grace", seconds(grace)}}}),
+		prop("ExecStopPost", []Exec{{Argv: []string{t.o.Podman, "rm", "--force", "--ignore", "--time", "0", name}, IgnoreFailure: true}}),
+		prop("TimeoutStopSec", grace+StopMargin),
+	)
+	props = append(props, resourceProps(&c.Resources)...)
+	return ContainerUnit{Container: c.Name, Podman: name, Unit: Unit{Name: ContainerUnitName(p.Name, c.Name), Properties: props}}, nil
+}
+
+func seconds(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) }
+
+type envVar struct{ name, value string }
+
+// environment resolves a container's env in order: each value may refer to the
+// variables defined before it, as in Kubernetes.
+func (t *translator) environment(c *corev1.Container, fp *field.Path) ([]envVar, error) {
+	var env []envVar
+	lookup := func(n string) (string, bool) {
+		for i := len(env) - 1; i >= 0; i-- {
+			if env[i].name == n {
+				return env[i].value, true
+			}
+		}
+		return "", false
+	}
+	for i, e := range c.Env {
+		v := Expand(e.Value, lookup)
+		if e.ValueFrom != nil {
+			var err error
+			v, err = t.valueFrom(c, e.ValueFrom, fp.Child("env").Index(i).Child("valueFrom"))
+			if err != nil {
+				return nil, err
+			}
+		}
+		env = append(env, envVar{e.Name, v})
+	}
+	return env, nil
+}
+
+func (t *translator) valueFrom(c *corev1.Container, vf *corev1.EnvVarSource, fp *field.Path) (string, error) {
+	p := t.pod
+	if fr := vf.FieldRef; fr != nil {
+		switch fr.FieldPath {
+		case "metadata.name":
+			return p.Name, nil
+		case "metadata.namespace":
+			return p.Namespace, nil
+		case "metadata.uid":
+			return t.o.UID, nil
+		case "spec.nodeName":
+			return t.o.NodeName, nil
+		case "spec.serviceAccountName":
+			if p.Spec.ServiceAccountName != "" {
+				return p.Spec.ServiceAccountName, nil
+			}
+			return "default", nil
+		}
+		if m := labelRefPattern.FindStringSubmatch(fr.FieldPath); m != nil {
+			if m[1] == "labels" {
+				return p.Labels[m[2]], nil
+			}
+			return p.Annotations[m[2]], nil
+		}
+		return "", fmt.Errorf("%s: unsupported field path %q", fp.Child("fieldRef", "fieldPath"), fr.FieldPath)
+	}
+	if rr := vf.ResourceFieldRef; rr != nil {
+		target := c
+		if rr.ContainerName != "" {
+			for i := range p.Spec.Containers {
+				if p.Spec.Containers[i].Name == rr.ContainerName {
+					target = &p.Spec.Containers[i]
+				}
+			}
+		}
+		return resourceValue(target, rr, t.o)
+	}
+	return "", fmt.Errorf("%s: no source", fp)
+}
+
+// resourceValue follows the kubelet: the value is divided by the divisor (default
+// 1) and rounded up; a missing limit reads as the node's capacity, which podunit
+// leaves at 0 (unknown) only when asked for a limit that is not set.
+func resourceValue(c *corev1.Container, rr *corev1.ResourceFieldSelector, o Options) (string, error) {
+	kind, res, _ := strings.Cut(rr.Resource, ".")
+	list := c.Resources.Limits
+	if kind == "requests" {
+		list = c.Resources.Requests
+	}
+	q, ok := list[corev1.ResourceName(res)]
+	if !ok && kind == "requests" {
+		q, ok = c.Resources.Limits[corev1.ResourceName(res)] // requests default to limits
+	}
+	if !ok {
+		if res == "cpu" && kind == "requests" {
+			return "0", nil
+		}
+		q = resource.Quantity{} // no limit: 0 means unbounded here
+	}
+	divisor := rr.Divisor
+	if divisor.IsZero() {
+		divisor = resource.MustParse("1")
+	}
+	if res == "cpu" {
+		m := q.MilliValue()
+		d := divisor.MilliValue()
+		return strconv.FormatInt((m+d-1)/d, 10), nil
+	}
+	v, d := q.Value(), divisor.Value()
+	return strconv.FormatInt((v+d-1)/d, 10), nil
+}
+
+func (t *translator) mounts(c *corev1.Container) []string {
+	vols := map[string]*corev1.Volume{}
+	for i := range t.pod.Spec.Volumes {
+		vols[t.pod.Spec.Volumes[i].Name] = &t.pod.Spec.Volumes[i]
+	}
+	var argv []string
+	for _, m := range c.VolumeMounts {
+		v := vols[m.Name]
+		var src string
+		switch {
+		case v.EmptyDir != nil:
+			src = VolumeName(t.pod.Name, v.Name)
+		case v.HostPath != nil:
+			src = v.HostPath.Path
+			if m.SubPath != "" {
+				src = strings.TrimSuffix(src, "/") + "/" + m.SubPath
+			}
+		}
+		opt := "rw"
+		if m.ReadOnly {
+			opt = "ro"
+		}
+		argv = append(argv, "--volume", src+":"+m.MountPath+":"+opt)
+	}
+	return argv
+}
+
+func (t *translator) security(c *corev1.Container) []string {
+	var argv []string
+	var user, group *int64
+	if psc := t.pod.Spec.SecurityContext; psc != nil {
+		user, group = psc.RunAsUser, psc.RunAsGroup
+		for _, g := range psc.SupplementalGroups {
+			argv = append(argv, "--group-add", strconv.FormatInt(g, 10))
+		}
+	}
+	sc := c.SecurityContext
+	if sc != nil {
+		if sc.RunAsUser != nil {
+			user = sc.RunAsUser
+		}
+		if sc.RunAsGroup != nil {
+			group = sc.RunAsGroup
+		}
+	}
+	if user != nil {
+		u := strconv.FormatInt(*user, 10)
+		if group != nil {
+			u += ":" + strconv.FormatInt(*group, 10)
+		}
+		argv = append(argv, "--user", u)
+	} else if group != nil {
+		// a group alone: keep the image's user, run with this primary group
+		argv = append(argv, "--group-add", strconv.FormatInt(*group, 10))
+	}
+	if sc == nil {
+		return argv
+	}
+	if sc.Privileged != nil && *sc.Privileged {
+		argv = append(argv, "--privileged")
+	}
+	if caps := sc.Capabilities; caps != nil {
+		// Kubernetes applies drops before adds, so "drop ALL, add X" keeps X.
+		for _, d := range caps.Drop {
+			argv = append(argv, "--cap-drop", capArg(string(d)))
+		}
+		for _, a := range caps.Add {
+			argv = append(argv, "--cap-add", capArg(string(a)))
+		}
+	}
+	if sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem {
+		argv = append(argv, "--read-only")
+	}
+	if sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation {
+		argv = append(argv, "--security-opt", "no-new-privileges")
+	}
+	return argv
+}
+
+func capArg(c string) string {
+	if c == "ALL" || strings.HasPrefix(c, "CAP_") {
+		return c
+	}
+	return "CAP_" + c
+}
+
+// resourceProps puts limits on the container's unit, so systemd accounts for and
+// enforces them on the whole container (payload and conmon), where the user's
+// manager has the controllers delegated.
+func resourceProps(r *corev1.ResourceRequirements) []Property {
+	var out []Property
+	if q, ok := r.Limits[corev1.ResourceMemory]; ok {
+		out = append(out, prop("MemoryMax", uint64(q.Value())))
+	}
+	if q, ok := r.Limits[corev1.ResourceCPU]; ok {
+		// CPUQuota as CPU time per second: 1 CPU = 1s per s.
+		out = append(out, prop("CPUQuota", uint64(q.MilliValue())*1000))
+	}
+	req, ok := r.Requests[corev1.ResourceCPU]
+	if !ok {
+		req, ok = r.Limits[corev1.ResourceCPU]
+	}
+	if ok {
+		out = append(out, prop("CPUWeight", cpuWeight(req.MilliValue())))
+	}
+	return out
+}
+
+// cpuWeight converts a CPU request to cgroup v2 cpu.weight the way the kubelet
+// does: request -> cpu.shares (1024 per CPU, at least 2) -> weight in [1, 10000].
+func cpuWeight(milli int64) uint64 {
+	shares := milli * 1024 / 1000
+	if shares < 2 {
+		shares = 2
+	}
+	if shares > 262144 {
+		shares = 262144
+	}
+	return uint64(1 + ((shares-2)*9999)/262142)
+}
+
+// sortedKeys is used where maps become output.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
