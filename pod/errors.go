@@ -72,7 +72,7 @@ func formatFieldError(fe *field.Error) string {
 			msg = "forbidden"
 		}
 	}
-	if fe.Field == "" {
+	if fe.Field == "" || fe.Field == "<nil>" {
 		return msg
 	}
 	return fe.Field + ": " + msg

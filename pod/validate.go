@@ -208,7 +208,7 @@ func validateVolumes(vols []corev1.Volume, vp *field.Path) (map[string]*corev1.V
 				errs = append(errs, field.NotSupported(p.Child("hostPath", "type"), t, hostPathTypes[1:]))
 			}
 		}
-		if sources == 0 {
+		if sources == 0 && v.VolumeSource == (corev1.VolumeSource{}) {
 			errs = append(errs, field.Required(p, "a volume source (emptyDir or hostPath)"))
 		} else if sources > 1 {
 			errs = append(errs, field.Forbidden(p, "may not specify more than one volume source"))

@@ -96,6 +96,13 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 	if err := r.saveState(p); err != nil {
 		return err
 	}
+	for _, u := range plan.Units() {
+		if p := u.Property("StandardError"); p != nil {
+			if err := os.MkdirAll(filepath.Dir(string(p.Value.(units.AppendFile))), 0o700); err != nil {
+				return err
+			}
+		}
+	}
 	for _, v := range plan.Volumes {
 		if err := r.Engine.RemoveVolume(ctx, v.Name); err != nil { // stale, from a pod stopped behind our back
 			return fmt.Errorf("%s: removing stale volume %s: %w", v.FieldPath, v.Name, err)
@@ -244,8 +251,8 @@ func (r *Runner) unitLogTail(plan *units.Plan) string {
 		if p == nil {
 			continue
 		}
-		path := strings.TrimPrefix(p.Value.(string), "append:")
-		data, err := os.ReadFile(path)
+		path := p.Value.(units.AppendFile)
+		data, err := os.ReadFile(string(path))
 		if err != nil || len(data) == 0 {
 			continue
 		}

@@ -116,3 +116,9 @@ func DefaultStateDir() string {
 	}
 	return filepath.Join(rt, "podunit")
 }
+
+// PodLogDir is where a pod's units write their own output on hosts without
+// journald; it goes with the pod's record.
+func PodLogDir(stateDir, pod string) string {
+	return filepath.Join(stateDir, "pods", pod, "logs")
+}

@@ -63,6 +63,9 @@ func upCommand() *cli.Command {
 			for i, p := range m.Pods {
 				o := opts
 				o.UID = newUID()
+				if !journalAvailable() {
+					o.LogDir = runner.PodLogDir(runner.DefaultStateDir(), p.Name)
+				}
 				p.UID = typesUID(o.UID)
 				if plans[i], err = units.Translate(p, o); err != nil {
 					return err
@@ -88,8 +91,11 @@ func upCommand() *cli.Command {
 			var started []string
 			for i, p := range m.Pods {
 				if err := r.Up(ctx, p, plans[i], runner.UpOptions{Replace: c.Bool("replace")}); err != nil {
+					// The pods started before are rolled back briskly: they never
+					// became "up" for the user.
+					brisk := 2 * time.Second
 					for _, name := range started {
-						_ = r.Down(context.WithoutCancel(ctx), name, runner.DownOptions{})
+						_ = r.Down(context.WithoutCancel(ctx), name, runner.DownOptions{Grace: &brisk})
 					}
 					return err
 				}
@@ -133,10 +139,6 @@ func translateOptions() units.Options {
 	}
 	host, _ := os.Hostname()
 	o := units.Options{Podman: podman, Self: self, InfraImage: InfraImage, NodeName: host}
-	if !journalAvailable() {
-		o.LogDir = runner.DefaultStateDir() + "/logs"
-		_ = os.MkdirAll(o.LogDir, 0o700)
-	}
 	return o
 }
 

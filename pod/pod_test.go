@@ -1,0 +1,122 @@
+package pod
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+const minimal = `
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers: [{name: c, image: %IMAGE%}]
+`
+
+func load(t *testing.T, image string) *corev1.Pod {
+	t.Helper()
+	m, err := Load([]byte(strings.ReplaceAll(minimal, "%IMAGE%", image)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Pods[0]
+}
+
+func TestDefaults(t *testing.T) {
+	p := load(t, "busybox:1.36")
+	if p.Namespace != "default" || p.Spec.RestartPolicy != corev1.RestartPolicyAlways ||
+		*p.Spec.TerminationGracePeriodSeconds != 30 || p.Spec.DNSPolicy != corev1.DNSClusterFirst {
+		t.Errorf("pod defaults: %+v", p.Spec)
+	}
+	for img, want := range map[string]corev1.PullPolicy{
+		"busybox":                  corev1.PullAlways,
+		"busybox:latest":           corev1.PullAlways,
+		"busybox:1.36":             corev1.PullIfNotPresent,
+		"localhost:5000/busybox":   corev1.PullAlways,
+		"localhost:5000/busybox:2": corev1.PullIfNotPresent,
+		"busybox@sha256:" + strings.Repeat("a", 64): corev1.PullIfNotPresent,
+	} {
+		if got := load(t, img).Spec.Containers[0].ImagePullPolicy; got != want {
+			t.Errorf("%s: pull policy %s, want %s", img, got, want)
+		}
+	}
+}
+
+func TestLoadErrorsWrapErrInvalid(t *testing.T) {
+	for name, doc := range map[string]string{
+		"empty":     "",
+		"comments":  "# nothing\n---\n",
+		"not yaml":  "{{{",
+		"a list":    "- a\n- b\n",
+		"no kind":   "apiVersion: v1\nmetadata: {name: x}\n",
+		"bad field": strings.ReplaceAll(minimal, "%IMAGE%", "x:1") + "  hostPID: true\n",
+	} {
+		_, err := Load([]byte(doc))
+		if err == nil || !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
+		}
+	}
+}
+
+func TestEveryUnknownFieldIsReported(t *testing.T) {
+	_, err := Load([]byte(`
+apiVersion: v1
+kind: Pod
+metadata: {name: p, labelz: {}}
+spec:
+  containers:
+  - name: c
+    image: x:1
+    resorces: {}
+    ports: [{containerPort: 1, hostPrt: 2}]
+  volumes: [{name: v, emptyDir: {mediumm: Memory}}]
+`))
+	for _, want := range []string{
+		"metadata.labelz: unknown field",
+		"spec.containers[0].resorces: unknown field",
+		"spec.containers[0].ports[0].hostPrt: unknown field",
+		"spec.volumes[0].emptyDir.mediumm: unknown field",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+}
+
+// The policy has a verdict for every field path it lists; nothing podunit does
+// not list is accepted.
+func TestPolicyDefaultDeny(t *testing.T) {
+	if _, ok := ruleFor("spec.hostPID"); ok {
+		t.Error("spec.hostPID has a rule; it should fall to the default (rejected)")
+	}
+	if r, ok := ruleFor("metadata.labels[*]"); !ok || r.support != Honoured {
+		t.Error("labels' keys are not covered by the labels subtree rule")
+	}
+	if r, ok := ruleFor("spec.containers[*].lifecycle"); !ok || r.support != Rejected || r.note == "" {
+		t.Error("lifecycle must be rejected with a note until hooks exist")
+	}
+	for _, l := range SupportedFields() {
+		if strings.Count(l, "\t") != 2 {
+			t.Errorf("malformed policy line %q", l)
+		}
+	}
+}
+
+func TestMatchNode(t *testing.T) {
+	p := load(t, "x:1")
+	host := map[string]string{"kubernetes.io/os": "linux", "disk": "ssd"}
+	p.Spec.NodeSelector = map[string]string{"kubernetes.io/os": "linux", "disk": "ssd"}
+	if err := MatchNode(p, host); err != nil {
+		t.Errorf("matching selector refused: %v", err)
+	}
+	p.Spec.NodeSelector = map[string]string{"disk": "hdd", "gpu": "yes"}
+	err := MatchNode(p, host)
+	if err == nil || !errors.Is(err, ErrInvalid) ||
+		!strings.Contains(err.Error(), `spec.nodeSelector[disk]: wants "hdd", this host has "ssd"`) ||
+		!strings.Contains(err.Error(), `spec.nodeSelector[gpu]`) {
+		t.Errorf("mismatch: %v", err)
+	}
+}

@@ -1,0 +1,264 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/units"
+	"github.com/podunit/podunit/units/sdbus"
+)
+
+// fakeUnits records what would happen to systemd.
+type fakeUnits struct {
+	loaded  map[string]sdbus.UnitState
+	log     []string
+	failing map[string]bool // units whose start job fails
+}
+
+var _ UnitManager = (*fakeUnits)(nil)
+
+func newFakeUnits() *fakeUnits {
+	return &fakeUnits{loaded: map[string]sdbus.UnitState{}, failing: map[string]bool{}}
+}
+
+func (f *fakeUnits) Start(_ context.Context, us []units.Unit) error {
+	var errs []error
+	for _, u := range us {
+		f.log = append(f.log, "start "+u.Name)
+		st := sdbus.UnitState{Name: u.Name, LoadState: "loaded", ActiveState: "active", SubState: "running"}
+		if f.failing[u.Name] {
+			st.ActiveState, st.Result = "failed", "exit-code"
+			errs = append(errs, &sdbus.JobError{Unit: u.Name, Op: "start", Result: "failed"})
+		}
+		f.loaded[u.Name] = st
+	}
+	return errors.Join(errs...)
+}
+
+func (f *fakeUnits) Stop(_ context.Context, names []string) error {
+	sorted := append([]string(nil), names...)
+	sort.Strings(sorted)
+	f.log = append(f.log, "stop "+strings.Join(sorted, ","))
+	for _, n := range names {
+		delete(f.loaded, n)
+	}
+	return nil
+}
+
+func (f *fakeUnits) List(_ context.Context, patterns ...string) ([]sdbus.UnitState, error) {
+	var out []sdbus.UnitState
+	for n, st := range f.loaded {
+		for _, p := range patterns {
+			if ok, _ := filepath.Match(p, n); ok {
+				out = append(out, st)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeUnits) SetTimeoutStop(_ context.Context, unit string, d time.Duration) error {
+	f.log = append(f.log, "timeout "+unit+" "+d.String())
+	return nil
+}
+
+type fakeEngine struct {
+	images  map[string]bool
+	pulls   []string
+	volumes map[string]map[string]string
+}
+
+var _ Engine = (*fakeEngine)(nil)
+
+func (e *fakeEngine) ImageExists(_ context.Context, ref string) (bool, error) {
+	return e.images[ref], nil
+}
+func (e *fakeEngine) PullImage(_ context.Context, ref string) error {
+	e.pulls = append(e.pulls, ref)
+	if strings.HasPrefix(ref, "remote/") {
+		e.images[ref] = true
+		return nil
+	}
+	return errors.New("registry unreachable")
+}
+func (e *fakeEngine) EnsureInfraImage(context.Context, string) error { return nil }
+func (e *fakeEngine) CreateVolume(_ context.Context, name string, labels, _ map[string]string) error {
+	e.volumes[name] = labels
+	return nil
+}
+func (e *fakeEngine) RemoveVolume(_ context.Context, name string) error {
+	delete(e.volumes, name)
+	return nil
+}
+func (e *fakeEngine) Volumes(_ context.Context, k, v string) ([]string, error) {
+	var out []string
+	for n, l := range e.volumes {
+		if l[k] == v {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+func (e *fakeEngine) Containers(context.Context, string, string) ([]string, error) { return nil, nil }
+func (e *fakeEngine) RemoveContainer(context.Context, string) error                { return nil }
+
+func setup(t *testing.T, manifest string) (*Runner, *fakeUnits, *fakeEngine, *corev1.Pod, *units.Plan) {
+	t.Helper()
+	m, err := pod.Load([]byte(manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := m.Pods[0]
+	plan, err := units.Translate(p, units.Options{Podman: "/usr/bin/podman", Self: "/usr/bin/podunit", InfraImage: "infra:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fu := newFakeUnits()
+	fe := &fakeEngine{images: map[string]bool{"local/app:1": true}, volumes: map[string]map[string]string{}}
+	return &Runner{Units: fu, Engine: fe, StateDir: t.TempDir()}, fu, fe, p, plan
+}
+
+const twoContainers = `
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - {name: a, image: local/app:1, volumeMounts: [{name: v, mountPath: /v}]}
+  - {name: b, image: local/app:1}
+  volumes: [{name: v, emptyDir: {}}]
+`
+
+func TestUpStartsInStagesAndDownReverses(t *testing.T) {
+	r, fu, fe, p, plan := setup(t, twoContainers)
+	if err := r.Up(context.Background(), p, plan, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"start podunit-web.slice", "start podunit-web.service", "start podunit-web-a.service", "start podunit-web-b.service"}
+	if strings.Join(fu.log, "\n") != strings.Join(want, "\n") {
+		t.Errorf("start order:\n%s", strings.Join(fu.log, "\n"))
+	}
+	if _, ok := fe.volumes["web_v"]; !ok {
+		t.Error("emptyDir volume not created")
+	}
+	if _, err := os.Stat(filepath.Join(r.StateDir, "pods", "web", recordFile)); err != nil {
+		t.Errorf("no record: %v", err)
+	}
+	if err := r.Up(context.Background(), p, plan, UpOptions{}); !errors.Is(err, ErrExists) {
+		t.Errorf("second Up: %v, want ErrExists", err)
+	}
+	fu.log = nil
+	g := 5 * time.Second
+	if err := r.Down(context.Background(), "web", DownOptions{Grace: &g}); err != nil {
+		t.Fatal(err)
+	}
+	want = []string{
+		"timeout podunit-web-a.service 20s", "timeout podunit-web-b.service 20s",
+		"stop podunit-web-a.service,podunit-web-b.service", "stop podunit-web.service", "stop podunit-web.slice",
+	}
+	if strings.Join(fu.log, "\n") != strings.Join(want, "\n") {
+		t.Errorf("down:\n%s\nwant:\n%s", strings.Join(fu.log, "\n"), strings.Join(want, "\n"))
+	}
+	if len(fe.volumes) != 0 || len(fu.loaded) != 0 {
+		t.Errorf("left behind: volumes %v units %v", fe.volumes, fu.loaded)
+	}
+	if _, err := os.Stat(filepath.Join(r.StateDir, "pods", "web")); !os.IsNotExist(err) {
+		t.Errorf("record left behind: %v", err)
+	}
+	if err := r.Down(context.Background(), "web", DownOptions{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Down of a gone pod: %v, want ErrNotFound", err)
+	}
+}
+
+func TestFailedStartRollsBack(t *testing.T) {
+	r, fu, fe, p, plan := setup(t, twoContainers)
+	fu.failing["podunit-web-b.service"] = true
+	err := r.Up(context.Background(), p, plan, UpOptions{})
+	if err == nil || !strings.Contains(err.Error(), "podunit-web-b.service") {
+		t.Fatalf("Up: %v, want a failure naming the unit", err)
+	}
+	if len(fu.loaded) != 0 || len(fe.volumes) != 0 {
+		t.Errorf("half a pod left: units %v volumes %v", fu.loaded, fe.volumes)
+	}
+}
+
+func TestImagePullPolicies(t *testing.T) {
+	for _, c := range []struct {
+		image, policy string
+		wantErr       bool
+		wantPull      bool
+	}{
+		{"local/app:1", "IfNotPresent", false, false},
+		{"local/app:1", "Never", false, false},
+		{"local/missing:1", "Never", true, false},
+		{"remote/app:1", "IfNotPresent", false, true},
+		{"local/missing:1", "IfNotPresent", true, true},
+		{"local/app:1", "Always", true, true}, // the pull is attempted and fails
+		{"remote/app:2", "Always", false, true},
+	} {
+		r, fu, fe, _, _ := setup(t, twoContainers)
+		err := r.ensureImage(context.Background(), units.Image{Ref: c.image, PullPolicy: c.policy, FieldPath: "spec.containers[0].image"})
+		if (err != nil) != c.wantErr || (len(fe.pulls) > 0) != c.wantPull {
+			t.Errorf("%s %s: err %v pulls %v", c.image, c.policy, err, fe.pulls)
+		}
+		if err != nil && (!errors.Is(err, ErrImage) || !strings.HasPrefix(err.Error(), "spec.containers[0].image: ")) {
+			t.Errorf("%s %s: error %q lacks the field path or ErrImage", c.image, c.policy, err)
+		}
+		if len(fu.log) != 0 {
+			t.Errorf("units touched while checking images: %v", fu.log)
+		}
+	}
+}
+
+func TestStopRequestRoundTrip(t *testing.T) {
+	r := &Runner{StateDir: t.TempDir()}
+	if _, ok := ReadStopRequest(r.StateDir, "p"); ok {
+		t.Error("a request where none was written")
+	}
+	if err := r.writeStopRequest("p", 7*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if g, ok := ReadStopRequest(r.StateDir, "p"); !ok || g != 7*time.Second {
+		t.Errorf("read %v %v", g, ok)
+	}
+}
+
+func TestStatusPhases(t *testing.T) {
+	rec := &record{Pod: &corev1.Pod{}}
+	rec.Pod.Name, rec.Pod.Namespace = "p", "default"
+	rec.Pod.Spec.Containers = []corev1.Container{{Name: "a"}, {Name: "b"}}
+	st := func(active, sub, result string, code int32) sdbus.UnitState {
+		return sdbus.UnitState{LoadState: "loaded", ActiveState: active, SubState: sub, Result: result, ExecMainStatus: code, ExecMainCode: 1}
+	}
+	for _, c := range []struct {
+		name  string
+		a, b  sdbus.UnitState
+		phase string
+	}{
+		{"running", st("active", "running", "success", 0), st("active", "running", "success", 0), "Running"},
+		{"one done", st("inactive", "dead", "success", 0), st("active", "running", "success", 0), "Running"},
+		{"all done", st("inactive", "dead", "success", 0), st("inactive", "dead", "success", 0), "Succeeded"},
+		{"one failed", st("failed", "failed", "exit-code", 3), st("inactive", "dead", "success", 0), "Failed"},
+		{"starting", st("activating", "start", "", 0), st("activating", "start", "", 0), "Pending"},
+		{"stopping", st("deactivating", "stop", "", 0), st("active", "running", "", 0), "Terminating"},
+	} {
+		byUnit := map[string]sdbus.UnitState{
+			"podunit-p.service":   st("active", "running", "success", 0),
+			"podunit-p-a.service": c.a,
+			"podunit-p-b.service": c.b,
+		}
+		if got := podStatus("p", rec, byUnit); got.Phase != c.phase {
+			t.Errorf("%s: phase %s, want %s", c.name, got.Phase, c.phase)
+		}
+	}
+}

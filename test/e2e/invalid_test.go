@@ -1,0 +1,116 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// A broken manifest is refused with the field path, exit status 2, and leaves
+// nothing behind, even when the broken pod comes after a good one in the file.
+func TestInvalidManifestsLeaveNothing(t *testing.T) {
+	good := fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-good}
+spec:
+  containers:
+  - {name: main, image: %s, command: ["sleep", "100000"]}
+---
+`, testImage)
+	cases := []struct {
+		name, yaml, want string
+	}{
+		{"unknown field", good + fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-bad}
+spec:
+  containers:
+  - name: main
+    image: %s
+    lifecycle:
+      preStp: {exec: {command: [true]}}
+`, testImage), "spec.containers[0].lifecycle"},
+		{"typo in a container field", good + fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-bad}
+spec:
+  containers:
+  - name: main
+    image: %s
+    comand: [sleep, "1"]
+`, testImage), "spec.containers[0].comand: unknown field"},
+		{"bad name", good + fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: E2E_Bad}
+spec:
+  containers:
+  - {name: main, image: %s}
+`, testImage), "metadata.name"},
+		{"missing image", good + `
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-bad}
+spec:
+  containers:
+  - {name: main, image: localhost/no-such-image:1, imagePullPolicy: Never}
+`, "spec.containers[0].image"},
+		{"image that cannot be pulled", good + `
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-bad}
+spec:
+  containers:
+  - {name: main, image: localhost/no-such-image:1}
+`, "spec.containers[0].image"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := writeManifest(t, c.yaml)
+			r := run(t, podunit, "up", path)
+			if r.code != 2 {
+				t.Errorf("exit %d, want 2\nstderr: %s", r.code, r.stderr)
+			}
+			if !strings.Contains(r.stderr, c.want) {
+				t.Errorf("stderr lacks %q:\n%s", c.want, r.stderr)
+			}
+			assertGone(t, "e2e-good")
+			assertGone(t, "e2e-bad")
+		})
+	}
+}
+
+// A container that cannot start (its host port is taken by another pod) fails
+// `up`, which then removes everything it had created.
+func TestFailedStartRollsBack(t *testing.T) {
+	first := fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-port-a}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: %s
+    command: ["sleep", "100000"]
+    ports: [{containerPort: 80, hostPort: 18282}]
+`, testImage)
+	up(t, first, "e2e-port-a")
+	second := strings.ReplaceAll(first, "e2e-port-a", "e2e-port-b")
+	path := writeManifest(t, second)
+	r := run(t, podunit, "up", path)
+	if r.code == 0 {
+		run(t, podunit, "down", "e2e-port-b")
+		t.Fatal("second pod on the same host port started")
+	}
+	if !strings.Contains(r.stderr, "podunit-e2e\\x2dport\\x2db") {
+		t.Errorf("error does not name the failed unit:\n%s", r.stderr)
+	}
+	assertGone(t, "e2e-port-b")
+	if st := status(t, "e2e-port-a"); st == nil || st.Phase != "Running" {
+		t.Errorf("the first pod was disturbed: %+v", st)
+	}
+}

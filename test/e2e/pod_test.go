@@ -1,0 +1,250 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Two containers share the pod's network (one reaches the other over localhost),
+// its UTS namespace (hostname = pod name) and an emptyDir; a hostPort is published.
+func TestPodSharesNetworkHostnameAndEmptyDir(t *testing.T) {
+	const pod = "e2e-share"
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata:
+  name: %s
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: server
+    image: %s
+    command: ["httpd", "-f", "-p", "8080", "-h", "/srv"]
+    ports:
+    - containerPort: 8080
+      hostPort: 18181
+    volumeMounts:
+    - {name: shared, mountPath: /srv}
+  - name: client
+    image: %s
+    command: ["sh", "-c", "echo written-by-client > /data/note.txt; exec sleep 100000"]
+    volumeMounts:
+    - {name: shared, mountPath: /data}
+  volumes:
+  - name: shared
+    emptyDir: {}
+`, pod, testImage, testImage), pod)
+
+	for _, c := range []string{"server", "client"} {
+		unit := "podunit-e2e\\x2dshare-" + c + ".service"
+		if got := unitProp(t, unit, "ActiveState"); got != "active" {
+			t.Errorf("%s: ActiveState=%s, want active", unit, got)
+		}
+		if got := strings.TrimSpace(must(t, "podman", "exec", pod+"_"+c, "hostname")); got != pod {
+			t.Errorf("hostname in %s = %q, want %q", c, got, pod)
+		}
+	}
+	if got := unitProp(t, "podunit-e2e\\x2dshare.slice", "ActiveState"); got != "active" {
+		t.Errorf("slice ActiveState=%s", got)
+	}
+	// client -> server over localhost, reading the file the client wrote into the
+	// emptyDir that the server serves.
+	var body string
+	eventually(t, 10*time.Second, "the server to serve the client's file", func() bool {
+		r := run(t, "podman", "exec", pod+"_client", "wget", "-q", "-O", "-", "http://localhost:8080/note.txt")
+		body = r.stdout
+		return r.code == 0
+	})
+	if strings.TrimSpace(body) != "written-by-client" {
+		t.Errorf("client fetched %q over localhost", body)
+	}
+	// hostPort: from the host's loopback.
+	var resp *http.Response
+	eventually(t, 10*time.Second, "the published port", func() bool {
+		var err error
+		resp, err = http.Get("http://127.0.0.1:18181/note.txt")
+		return err == nil
+	})
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.TrimSpace(string(b)) != "written-by-client" {
+		t.Errorf("hostPort 18181: %d %q", resp.StatusCode, b)
+	}
+	st := status(t, pod)
+	if st == nil || st.Phase != "Running" || st.Ready != 2 {
+		t.Fatalf("ps: %+v, want Running 2/2", st)
+	}
+
+	must(t, podunit, "down", pod)
+	assertGone(t, pod)
+}
+
+func TestRestartPolicy(t *testing.T) {
+	manifest := func(pod, policy, code string) string {
+		return fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  restartPolicy: %s
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: %s
+    command: ["sh", "-c", "sleep 1; exit %s"]
+  - name: keeper
+    image: %s
+    command: ["sleep", "100000"]
+`, pod, policy, testImage, code, testImage)
+	}
+	t.Run("Always restarts an exiting container", func(t *testing.T) {
+		const pod = "e2e-always"
+		up(t, manifest(pod, "Always", "0"), pod)
+		unit := "podunit-e2e\\x2dalways-main.service"
+		eventually(t, 30*time.Second, "two restarts", func() bool {
+			return unitProp(t, unit, "NRestarts") >= "2" && len(unitProp(t, unit, "NRestarts")) == 1
+		})
+		st := status(t, pod)
+		if st == nil || st.Restarts < 2 {
+			t.Errorf("ps restarts: %+v", st)
+		}
+	})
+	t.Run("Never leaves a failed container terminated", func(t *testing.T) {
+		const pod = "e2e-never"
+		up(t, manifest(pod, "Never", "3"), pod)
+		unit := "podunit-e2e\\x2dnever-main.service"
+		eventually(t, 20*time.Second, "the container to end", func() bool {
+			s := unitProp(t, unit, "ActiveState")
+			return s == "failed" || s == "inactive"
+		})
+		time.Sleep(2 * time.Second) // a restart would have happened by now
+		if n := unitProp(t, unit, "NRestarts"); n != "0" {
+			t.Errorf("NRestarts=%s under Never", n)
+		}
+		if s := unitProp(t, unit, "ExecMainStatus"); s != "3" {
+			t.Errorf("ExecMainStatus=%s, want the container's exit code 3", s)
+		}
+		st := status(t, pod)
+		if st == nil || len(st.Containers) != 2 {
+			t.Fatalf("ps: %+v", st)
+		}
+		c := st.Containers[0]
+		if c.State != "Terminated" || c.Reason != "Error" || c.ExitCode == nil || *c.ExitCode != 3 {
+			t.Errorf("main container: %+v, want Terminated/Error/3", c)
+		}
+		if st.Phase != "Running" { // keeper still runs
+			t.Errorf("phase %s, want Running while keeper runs", st.Phase)
+		}
+	})
+	t.Run("OnFailure does not restart a container that succeeded", func(t *testing.T) {
+		const pod = "e2e-onfailure"
+		up(t, manifest(pod, "OnFailure", "0"), pod)
+		unit := "podunit-e2e\\x2donfailure-main.service"
+		eventually(t, 20*time.Second, "the container to end", func() bool {
+			return unitProp(t, unit, "ActiveState") == "inactive"
+		})
+		time.Sleep(2 * time.Second)
+		if n := unitProp(t, unit, "NRestarts"); n != "0" {
+			t.Errorf("NRestarts=%s after exit 0 under OnFailure", n)
+		}
+		st := status(t, pod)
+		if c := st.Containers[0]; c.State != "Terminated" || c.Reason != "Completed" {
+			t.Errorf("main container: %+v, want Terminated/Completed", c)
+		}
+	})
+}
+
+// Kubernetes $(VAR) expansion happens; shell "$" reaches the container untouched
+// (systemd would expand $VAR in Exec lines if podunit did not escape it).
+func TestCommandEnvAndDollar(t *testing.T) {
+	const pod = "e2e-env"
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata:
+  name: %s
+  labels: {tier: backend}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: %s
+    workingDir: /tmp
+    env:
+    - {name: GREETING, value: hello}
+    - {name: MESSAGE, value: "$(GREETING) world"}
+    - name: MY_POD
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
+    - name: MY_TIER
+      valueFrom: {fieldRef: {fieldPath: "metadata.labels['tier']"}}
+    command: ["sh", "-c"]
+    args:
+    - |
+      echo "$(MESSAGE)|"'$$(MESSAGE)'"|$MESSAGE|${MY_POD}|$MY_TIER|$(UNDEFINED)|$(pwd)|100%%" > /tmp/out; exec sleep 100000
+`, pod, testImage), pod)
+	var out string
+	eventually(t, 10*time.Second, "the output file", func() bool {
+		r := run(t, "podman", "exec", pod+"_main", "cat", "/tmp/out")
+		out = strings.TrimSpace(r.stdout)
+		return r.code == 0 && out != ""
+	})
+	want := "hello world|$(MESSAGE)|hello world|e2e-env|backend||/tmp|100%"
+	// $(UNDEFINED) stays as written for the shell, which runs it as a command
+	// substitution of a missing command: empty.
+	if out != want {
+		t.Errorf("container saw %q\n                  want %q", out, want)
+	}
+}
+
+func TestUpTwiceAndReplace(t *testing.T) {
+	const pod = "e2e-replace"
+	yaml := fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: main, image: %s, command: ["sleep", "100000"]}
+`, pod, testImage)
+	path := up(t, yaml, pod)
+	r := run(t, podunit, "up", path)
+	if r.code != 3 || !strings.Contains(r.stderr, "already exists") {
+		t.Errorf("second up: exit %d, %q; want exit 3 and 'already exists'", r.code, r.stderr)
+	}
+	before := unitProp(t, "podunit-e2e\\x2dreplace-main.service", "MainPID")
+	must(t, podunit, "up", "--replace", path)
+	after := unitProp(t, "podunit-e2e\\x2dreplace-main.service", "MainPID")
+	if before == after || unitProp(t, "podunit-e2e\\x2dreplace-main.service", "ActiveState") != "active" {
+		t.Errorf("--replace: MainPID %s -> %s", before, after)
+	}
+	// down by file, as well as by name
+	must(t, podunit, "down", path)
+	assertGone(t, pod)
+	if r := run(t, podunit, "down", pod); r.code != 3 {
+		t.Errorf("down of a missing pod: exit %d, want 3", r.code)
+	}
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	const pod = "e2e-dry"
+	path := writeManifest(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  containers:
+  - {name: main, image: %s, args: ["echo", "$HOME"]}
+`, pod, testImage))
+	out := must(t, podunit, "up", "--dry-run", path)
+	for _, want := range []string{"### podunit-e2e\\x2ddry.slice", "### podunit-e2e\\x2ddry-main.service", "Type=notify", "echo $$HOME"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, out)
+		}
+	}
+	assertGone(t, pod)
+}

@@ -1,0 +1,139 @@
+package units
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+func TestExpand(t *testing.T) {
+	vars := map[string]string{"A": "1", "B": "two", "EMPTY": ""}
+	lookup := func(n string) (string, bool) { v, ok := vars[n]; return v, ok }
+	for _, c := range []struct{ name, in, want string }{
+		{"plain", "hello", "hello"},
+		{"defined", "$(A)", "1"},
+		{"two refs", "$(A)-$(B)", "1-two"},
+		{"empty value", "x$(EMPTY)y", "xy"},
+		{"undefined stays", "$(NOPE)", "$(NOPE)"},
+		{"escaped ref", "$$(A)", "$(A)"},
+		{"double dollar", "$$", "$"},
+		{"shell var untouched", "$HOME", "$HOME"},
+		{"braces untouched", "${A}", "${A}"},
+		{"trailing dollar", "cost $", "cost $"},
+		{"unclosed", "$(A", "$(A"},
+		{"escaped then ref", "$$$(A)", "$1"},
+		{"nested parens", "$(A)(B)", "1(B)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := Expand(c.in, lookup); got != c.want {
+				t.Errorf("Expand(%q) = %q, want %q", c.in, got, c.want)
+			}
+		})
+	}
+}
+
+func TestUnitNames(t *testing.T) {
+	for _, c := range []struct{ pod, ctr, unit string }{
+		{"web", "app", `podunit-web-app.service`},
+		{"my-app", "web-server", `podunit-my\x2dapp-web\x2dserver.service`},
+		{"a-b", "c", `podunit-a\x2db-c.service`},
+		{"a", "b-c", `podunit-a-b\x2dc.service`},
+	} {
+		if got := ContainerUnitName(c.pod, c.ctr); got != c.unit {
+			t.Errorf("ContainerUnitName(%q, %q) = %q, want %q", c.pod, c.ctr, got, c.unit)
+		}
+		p, ctr, ok := ParseUnitName(c.unit)
+		if !ok || p != c.pod || ctr != c.ctr {
+			t.Errorf("ParseUnitName(%q) = %q, %q, %v", c.unit, p, ctr, ok)
+		}
+	}
+	if p, c, ok := ParseUnitName(InfraUnitName("my-app")); !ok || p != "my-app" || c != "" {
+		t.Errorf("infra unit parses as %q %q %v", p, c, ok)
+	}
+	for _, bad := range []string{"podunit.slice", "other-web.service", `podunit-a-b-c.service`, `podunit-\xZZ.service`} {
+		if _, _, ok := ParseUnitName(bad); ok {
+			t.Errorf("ParseUnitName(%q) accepted", bad)
+		}
+	}
+	if SliceName("my-app") != `podunit-my\x2dapp.slice` {
+		t.Errorf("slice name %q", SliceName("my-app"))
+	}
+	// The podman names of two pods never collide: "_" is not in a DNS label.
+	if ContainerName("a-b", "c") == ContainerName("a", "b-c") {
+		t.Error("container names collide")
+	}
+}
+
+func TestCPUWeight(t *testing.T) {
+	for _, c := range []struct {
+		milli int64
+		want  uint64
+	}{{0, 1}, {1, 1}, {100, 4}, {250, 10}, {1000, 39}, {2000, 79}, {1000000, 10000}} {
+		if got := cpuWeight(c.milli); got != c.want {
+			t.Errorf("cpuWeight(%dm) = %d, want %d", c.milli, got, c.want)
+		}
+	}
+}
+
+func TestQuoteExecArg(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"plain", "plain"},
+		{"", `""`},
+		{"two words", `"two words"`},
+		{`say "hi"`, `"say \"hi\""`},
+		{"$HOME", "$$HOME"},
+		{"50%", "50%%"},
+		{";", `";"`},
+		{"a\nb", `"a\nb"`},
+		{`back\slash`, `"back\\slash"`},
+	} {
+		if got := QuoteExecArg(c.in); got != c.want {
+			t.Errorf("QuoteExecArg(%q) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}
+
+func TestResourceValue(t *testing.T) {
+	c := &corev1.Container{Resources: corev1.ResourceRequirements{
+		Limits:   corev1.ResourceList{"cpu": resource.MustParse("1500m"), "memory": resource.MustParse("100Mi")},
+		Requests: corev1.ResourceList{"memory": resource.MustParse("10M")},
+	}}
+	for _, x := range []struct{ res, div, want string }{
+		{"limits.cpu", "", "2"}, // rounded up to whole CPUs
+		{"limits.cpu", "1m", "1500"},
+		{"limits.memory", "1Mi", "100"},
+		{"limits.memory", "", "104857600"},
+		{"requests.memory", "1Ki", "9766"},
+		{"requests.cpu", "1m", "1500"}, // a request defaults to the limit
+	} {
+		rr := &corev1.ResourceFieldSelector{Resource: x.res}
+		if x.div != "" {
+			rr.Divisor = resource.MustParse(x.div)
+		}
+		got, err := resourceValue(c, rr, Options{})
+		if err != nil || got != x.want {
+			t.Errorf("%s / %q = %q (%v), want %q", x.res, x.div, got, err, x.want)
+		}
+	}
+}
+
+// Every property the translator emits must be in the table and render.
+func TestRenderCoversEveryProperty(t *testing.T) {
+	u := Unit{Name: "x.service"}
+	for name := range props {
+		switch name {
+		case "ExecStart", "ExecStop", "ExecStopPost", "ExecStartPre", "ExecStartPost":
+			u.Properties = append(u.Properties, prop(name, []Exec{{Argv: []string{"/bin/true"}}}))
+		default:
+			u.Properties = append(u.Properties, prop(name, "x"))
+		}
+	}
+	out := u.Render()
+	for name := range props {
+		if !strings.Contains(out, "\n"+name+"=") {
+			t.Errorf("%s not rendered", name)
+		}
+	}
+}
