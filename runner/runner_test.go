@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 // fakeUnits records what would happen to systemd.
 type fakeUnits struct {
+	mu      sync.Mutex
 	loaded  map[string]sdbus.UnitState
 	log     []string
 	failing map[string]bool // units whose start job fails
@@ -31,6 +33,8 @@ func newFakeUnits() *fakeUnits {
 }
 
 func (f *fakeUnits) Start(_ context.Context, us []units.Unit) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var errs []error
 	for _, u := range us {
 		f.log = append(f.log, "start "+u.Name)
@@ -45,6 +49,8 @@ func (f *fakeUnits) Start(_ context.Context, us []units.Unit) error {
 }
 
 func (f *fakeUnits) Stop(_ context.Context, names []string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	sorted := append([]string(nil), names...)
 	sort.Strings(sorted)
 	f.log = append(f.log, "stop "+strings.Join(sorted, ","))
@@ -55,6 +61,8 @@ func (f *fakeUnits) Stop(_ context.Context, names []string) error {
 }
 
 func (f *fakeUnits) List(_ context.Context, patterns ...string) ([]sdbus.UnitState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var out []sdbus.UnitState
 	for n, st := range f.loaded {
 		for _, p := range patterns {
@@ -68,11 +76,14 @@ func (f *fakeUnits) List(_ context.Context, patterns ...string) ([]sdbus.UnitSta
 }
 
 func (f *fakeUnits) SetTimeoutStop(_ context.Context, unit string, d time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.log = append(f.log, "timeout "+unit+" "+d.String())
 	return nil
 }
 
 type fakeEngine struct {
+	mu      sync.Mutex
 	images  map[string]bool
 	pulls   []string
 	volumes map[string]map[string]string
@@ -81,9 +92,13 @@ type fakeEngine struct {
 var _ Engine = (*fakeEngine)(nil)
 
 func (e *fakeEngine) ImageExists(_ context.Context, ref string) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	return e.images[ref], nil
 }
 func (e *fakeEngine) PullImage(_ context.Context, ref string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.pulls = append(e.pulls, ref)
 	if strings.HasPrefix(ref, "remote/") {
 		e.images[ref] = true
@@ -91,16 +106,26 @@ func (e *fakeEngine) PullImage(_ context.Context, ref string) error {
 	}
 	return errors.New("registry unreachable")
 }
-func (e *fakeEngine) EnsureInfraImage(context.Context, string) error { return nil }
+func (e *fakeEngine) EnsureInfraImage(context.Context, string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return nil
+}
 func (e *fakeEngine) CreateVolume(_ context.Context, name string, labels, _ map[string]string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.volumes[name] = labels
 	return nil
 }
 func (e *fakeEngine) RemoveVolume(_ context.Context, name string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	delete(e.volumes, name)
 	return nil
 }
 func (e *fakeEngine) Volumes(_ context.Context, k, v string) ([]string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	var out []string
 	for n, l := range e.volumes {
 		if l[k] == v {
@@ -109,8 +134,16 @@ func (e *fakeEngine) Volumes(_ context.Context, k, v string) ([]string, error) {
 	}
 	return out, nil
 }
-func (e *fakeEngine) Containers(context.Context, string, string) ([]string, error) { return nil, nil }
-func (e *fakeEngine) RemoveContainer(context.Context, string) error                { return nil }
+func (e *fakeEngine) Containers(context.Context, string, string) ([]string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return nil, nil
+}
+func (e *fakeEngine) RemoveContainer(context.Context, string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return nil
+}
 
 func setup(t *testing.T, manifest string) (*Runner, *fakeUnits, *fakeEngine, *corev1.Pod, *units.Plan) {
 	t.Helper()
@@ -260,5 +293,45 @@ func TestStatusPhases(t *testing.T) {
 		if got := podStatus("p", rec, byUnit); got.Phase != c.phase {
 			t.Errorf("%s: phase %s, want %s", c.name, got.Phase, c.phase)
 		}
+	}
+}
+
+func TestUpAllIsAllOrNothing(t *testing.T) {
+	m, err := pod.Load([]byte(twoContainers + "---\n" + strings.ReplaceAll(twoContainers, "name: web", "name: api")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plans []*units.Plan
+	for _, p := range m.Pods {
+		pl, err := units.Translate(p, units.Options{Podman: "/usr/bin/podman", Self: "/usr/bin/podunit", InfraImage: "infra:1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plans = append(plans, pl)
+	}
+	fu := newFakeUnits()
+	fe := &fakeEngine{images: map[string]bool{"local/app:1": true}, volumes: map[string]map[string]string{}}
+	r := &Runner{Units: fu, Engine: fe, StateDir: t.TempDir()}
+	fu.failing["podunit-api-b.service"] = true
+	if err := r.UpAll(context.Background(), m.Pods, plans, UpOptions{}); err == nil {
+		t.Fatal("UpAll succeeded with a failing container")
+	}
+	if len(fu.loaded) != 0 || len(fe.volumes) != 0 {
+		t.Errorf("left behind: units %v volumes %v", fu.loaded, fe.volumes)
+	}
+	delete(fu.failing, "podunit-api-b.service")
+	if err := r.UpAll(context.Background(), m.Pods, plans, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(fu.loaded) != 8 {
+		t.Errorf("%d units loaded, want 8", len(fu.loaded))
+	}
+	for _, err := range r.DownAll(context.Background(), []string{"web", "api"}, DownOptions{}) {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if len(fu.loaded) != 0 {
+		t.Errorf("left after DownAll: %v", fu.loaded)
 	}
 }

@@ -62,12 +62,12 @@ func downCommand() *cli.Command {
 			}
 			defer closeFn()
 			var errs []error
-			for _, n := range names {
-				if err := r.Down(ctx, n, o); err != nil {
+			for i, err := range r.DownAll(ctx, names, o) {
+				if err != nil {
 					errs = append(errs, err)
 					continue
 				}
-				fmt.Fprintf(c.App.Writer, "pod/%s removed\n", n)
+				fmt.Fprintf(c.App.Writer, "pod/%s removed\n", names[i])
 			}
 			return errors.Join(errs...)
 		},

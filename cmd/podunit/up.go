@@ -87,19 +87,11 @@ func upCommand() *cli.Command {
 			if err := r.Engine.EnsureInfraImage(ctx, InfraImage); err != nil {
 				return err
 			}
-			// All pods of a file, or none: a failure removes the pods started before it.
-			var started []string
-			for i, p := range m.Pods {
-				if err := r.Up(ctx, p, plans[i], runner.UpOptions{Replace: c.Bool("replace")}); err != nil {
-					// The pods started before are rolled back briskly: they never
-					// became "up" for the user.
-					brisk := 2 * time.Second
-					for _, name := range started {
-						_ = r.Down(context.WithoutCancel(ctx), name, runner.DownOptions{Grace: &brisk})
-					}
-					return err
-				}
-				started = append(started, p.Name)
+			// All pods of a file, or none.
+			if err := r.UpAll(ctx, m.Pods, plans, runner.UpOptions{Replace: c.Bool("replace")}); err != nil {
+				return err
+			}
+			for _, p := range m.Pods {
 				fmt.Fprintf(c.App.Writer, "pod/%s started (%s)\n", p.Name, units.SliceName(p.Name))
 			}
 			return nil
