@@ -30,6 +30,9 @@ func SetDefaults(p *corev1.Pod) {
 		t := true
 		s.EnableServiceLinks = &t
 	}
+	for i := range s.InitContainers {
+		defaultContainer(&s.InitContainers[i])
+	}
 	for i := range s.Containers {
 		defaultContainer(&s.Containers[i])
 	}

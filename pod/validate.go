@@ -6,12 +6,15 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/podunit/podunit/hooks"
 )
 
 // Validate checks a defaulted pod and returns every problem with its field path.
@@ -39,7 +42,7 @@ func Validate(p *corev1.Pod) field.ErrorList {
 			errs = append(errs, field.Invalid(md.Child("annotations").Key(k), k, msg))
 		}
 	}
-	errs = append(errs, validateSpec(&p.Spec, field.NewPath("spec"))...)
+	errs = append(errs, validateSpecWith(&p.Spec, field.NewPath("spec"), p.Annotations)...)
 	return errs
 }
 
@@ -56,7 +59,43 @@ func validateLabels(labels map[string]string, fp *field.Path) field.ErrorList {
 	return errs
 }
 
-func validateSpec(s *corev1.PodSpec, sp *field.Path) field.ErrorList {
+// Signals a stopSignal may name, as Kubernetes accepts them on Linux.
+var stopSignals = sets.New("SIGABRT", "SIGALRM", "SIGBUS", "SIGCHLD", "SIGCLD", "SIGCONT", "SIGFPE", "SIGHUP",
+	"SIGILL", "SIGINT", "SIGIO", "SIGIOT", "SIGKILL", "SIGPIPE", "SIGPOLL", "SIGPROF", "SIGPWR", "SIGQUIT",
+	"SIGSEGV", "SIGSTKFLT", "SIGSTOP", "SIGSYS", "SIGTERM", "SIGTRAP", "SIGTSTP", "SIGTTIN", "SIGTTOU",
+	"SIGURG", "SIGUSR1", "SIGUSR2", "SIGVTALRM", "SIGWINCH", "SIGXCPU", "SIGXFSZ")
+
+func validateLifecycle(c *corev1.Container, s *corev1.PodSpec, p *field.Path, kind string) field.ErrorList {
+	lc := c.Lifecycle
+	if lc == nil {
+		return nil
+	}
+	lp := p.Child("lifecycle")
+	if kind == "init" {
+		return field.ErrorList{field.Forbidden(lp, "may not be set for init containers without restartPolicy: Always")}
+	}
+	var errs field.ErrorList
+	if lc.PostStart != nil {
+		_, e := hooks.Resolve(lc.PostStart, c, lp.Child("postStart"))
+		errs = append(errs, e...)
+	}
+	if lc.PreStop != nil {
+		_, e := hooks.Resolve(lc.PreStop, c, lp.Child("preStop"))
+		errs = append(errs, e...)
+	}
+	if sig := lc.StopSignal; sig != nil {
+		if s.OS == nil || s.OS.Name == "" {
+			errs = append(errs, field.Forbidden(lp.Child("stopSignal"), "may only be set when spec.os.name is set (as in Kubernetes)"))
+		}
+		name := string(*sig)
+		if !stopSignals.Has(name) && !regexp.MustCompile(`^SIGRTM(IN|AX)([+-]([1-9]|1[0-5]))?$`).MatchString(name) {
+			errs = append(errs, field.NotSupported(lp.Child("stopSignal"), name, []string{"SIGTERM", "SIGINT", "SIGQUIT", "SIGUSR1", "..."}))
+		}
+	}
+	return errs
+}
+
+func validateSpecWith(s *corev1.PodSpec, sp *field.Path, annotations map[string]string) field.ErrorList {
 	var errs field.ErrorList
 	switch s.RestartPolicy {
 	case corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
@@ -106,6 +145,9 @@ func validateSpec(s *corev1.PodSpec, sp *field.Path) field.ErrorList {
 		}
 	}
 
+	if s.OS != nil && s.OS.Name != corev1.Linux {
+		errs = append(errs, field.NotSupported(sp.Child("os", "name"), s.OS.Name, []string{"linux"}))
+	}
 	vols, verrs := validateVolumes(s.Volumes, sp.Child("volumes"))
 	errs = append(errs, verrs...)
 
@@ -120,14 +162,13 @@ func validateSpec(s *corev1.PodSpec, sp *field.Path) field.ErrorList {
 		proto corev1.Protocol
 	}
 	hostPorts := map[hostPortKey]bool{}
-	for i := range s.Containers {
-		c := &s.Containers[i]
-		p := cp.Index(i)
+	check := func(c *corev1.Container, p *field.Path, kind string) {
 		if c.Name != "" && names.Has(c.Name) {
 			errs = append(errs, field.Duplicate(p.Child("name"), c.Name))
 		}
 		names.Insert(c.Name)
 		errs = append(errs, validateContainer(c, s, vols, p)...)
+		errs = append(errs, validateLifecycle(c, s, p, kind)...)
 		for j, port := range c.Ports {
 			if port.HostPort == 0 {
 				continue
@@ -143,6 +184,26 @@ func validateSpec(s *corev1.PodSpec, sp *field.Path) field.ErrorList {
 			}
 		}
 	}
+	for i := range s.InitContainers {
+		c := &s.InitContainers[i]
+		p := sp.Child("initContainers").Index(i)
+		kind := "init"
+		if c.RestartPolicy != nil {
+			if *c.RestartPolicy != corev1.ContainerRestartPolicyAlways {
+				errs = append(errs, field.NotSupported(p.Child("restartPolicy"), *c.RestartPolicy, []string{"Always"}))
+			}
+			kind = "sidecar"
+		}
+		check(c, p, kind)
+	}
+	for i := range s.Containers {
+		c := &s.Containers[i]
+		p := cp.Index(i)
+		if c.RestartPolicy != nil {
+			errs = append(errs, field.Forbidden(p.Child("restartPolicy"), "may only be set on init containers (sidecars)"))
+		}
+		check(c, p, "app")
+	}
 	// resourceFieldRef may name another container of the pod.
 	for i := range s.Containers {
 		for j, e := range s.Containers[i].Env {
@@ -151,6 +212,12 @@ func validateSpec(s *corev1.PodSpec, sp *field.Path) field.ErrorList {
 					errs = append(errs, field.NotFound(cp.Index(i).Child("env").Index(j).Child("valueFrom", "resourceFieldRef", "containerName"), n))
 				}
 			}
+		}
+	}
+	if v, ok := annotations[hooks.PostStartTimeoutAnnotation]; ok {
+		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+			errs = append(errs, field.Invalid(field.NewPath("metadata", "annotations").Key(hooks.PostStartTimeoutAnnotation), v,
+				"must be a positive duration such as 30s or 2m"))
 		}
 	}
 	return errs

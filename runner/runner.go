@@ -27,7 +27,6 @@ type UnitManager interface {
 	Start(ctx context.Context, us []units.Unit) error
 	Stop(ctx context.Context, names []string) error
 	List(ctx context.Context, patterns ...string) ([]sdbus.UnitState, error)
-	SetTimeoutStop(ctx context.Context, unit string, d time.Duration) error
 }
 
 // Engine is what the runner needs of podman.
@@ -83,9 +82,11 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 		return err
 	}
 
-	// From here on, everything created is undone if a later step fails.
+	// From here on, everything created is undone if a later step fails, unless
+	// the pod itself ran and failed (kept, as Kubernetes keeps a Failed pod).
+	keep := false
 	defer func() {
-		if err != nil {
+		if err != nil && !keep {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 			defer cancel()
 			if cerr := r.teardown(cctx, plan.Pod, nil); cerr != nil {
@@ -111,18 +112,93 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 			return fmt.Errorf("%s: creating volume %s: %w", v.FieldPath, v.Name, err)
 		}
 	}
-	stages := [][]units.Unit{{plan.Slice}, {plan.Infra}}
+	r.event(plan.Pod, Event{Reason: "Scheduled", Message: fmt.Sprintf("Pod %s/%s runs on this host as %s", plan.Namespace, plan.Pod, plan.Slice.Name)})
+	// The slice and the infra first: the containers bind to the infra. Then the
+	// containers, created in order in one go; systemd's ordering runs the init
+	// containers one after another and the app containers after them.
 	var cs []units.Unit
-	for _, c := range plan.Containers {
+	for _, c := range append(append([]units.ContainerUnit{}, plan.Inits...), plan.Containers...) {
 		cs = append(cs, c.Unit)
+		r.event(plan.Pod, Event{Reason: "Created", Container: c.Container, Message: fmt.Sprintf("Created %s container %s as %s", c.Kind, c.Container, c.Name)})
 	}
-	stages = append(stages, cs)
-	for _, st := range stages {
+	for _, st := range [][]units.Unit{{plan.Slice}, {plan.Infra}, cs} {
 		if err := r.Units.Start(ctx, st); err != nil {
+			if failed := r.runtimeFailure(ctx, plan, err); failed != nil {
+				keep = true
+				return failed
+			}
 			return r.explainStart(ctx, plan, err)
 		}
 	}
+	// systemd reports a Type=notify start as done even when ExecStartPost (the
+	// postStart hook) failed afterwards.
+	if failed := r.postStartFailure(plan); failed != nil {
+		keep = true
+		return failed
+	}
 	return nil
+}
+
+// postStartFailure reports a postStart hook that failed while the pod started:
+// the container was killed and systemd restarts it per restartPolicy, as the
+// kubelet would.
+func (r *Runner) postStartFailure(plan *units.Plan) error {
+	evs, err := Events(r.StateDir, plan.Pod)
+	if err != nil {
+		return nil
+	}
+	for _, e := range evs {
+		if e.Reason == "FailedPostStartHook" {
+			return fmt.Errorf("%w: %q: container %s: %s (restarted per restartPolicy; see `podunit describe %s`)",
+				ErrPodFailed, plan.Pod, e.Container, e.Message, plan.Pod)
+		}
+	}
+	return nil
+}
+
+// ErrPodFailed is returned when the pod started but failed on its own: an init
+// container exited non-zero under restartPolicy Never, or a postStart hook
+// failed. The pod is kept, as Kubernetes keeps it, for `podunit describe`;
+// `podunit down` removes it.
+var ErrPodFailed = errors.New("pod failed")
+
+// ErrStillStarting is returned when `up` stopped waiting while the pod's init
+// containers were still running or backing off; the pod is kept and goes on.
+var ErrStillStarting = errors.New("pod still initializing")
+
+// runtimeFailure tells whether a failed start is the pod's own doing (an init
+// container that ran and failed, or is still retrying when time ran out)
+// rather than something that kept it from being created at all.
+func (r *Runner) runtimeFailure(ctx context.Context, plan *units.Plan, startErr error) error {
+	if err := r.postStartFailure(plan); err != nil {
+		return err
+	}
+	if len(plan.Inits) == 0 {
+		return nil
+	}
+	if errors.Is(startErr, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %q: `up` stopped waiting while init containers run (see `podunit describe %s`)", ErrStillStarting, plan.Pod, plan.Pod)
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for _, c := range plan.Inits {
+		sts, err := r.Units.List(sctx, c.Name)
+		if err != nil || len(sts) != 1 {
+			continue
+		}
+		st := sts[0]
+		// podman itself exits 125-127 when it cannot create or run the container:
+		// that is a failure to start, not the container's.
+		if st.ActiveState == "failed" && st.Result == "exit-code" && (st.ExecMainStatus < 125 || st.ExecMainStatus > 127) {
+			return fmt.Errorf("%w: %q: init container %s exited with status %d and restartPolicy is Never (see `podunit describe %s`; remove it with `podunit down %s`)",
+				ErrPodFailed, plan.Pod, c.Container, st.ExecMainStatus, plan.Pod, plan.Pod)
+		}
+	}
+	return nil
+}
+
+func (r *Runner) event(pod string, e Event) {
+	_ = AppendEvent(r.StateDir, pod, e)
 }
 
 // prepare checks and fetches what the pod needs before anything is created.
@@ -301,13 +377,18 @@ func (r *Runner) teardown(ctx context.Context, name string, grace *time.Duration
 	}
 	sort.Strings(containers)
 	if grace != nil {
+		// The units' stop timeout was fixed when they were created (systemd
+		// cannot change it later), so a longer grace period than the pod's own
+		// is capped there.
+		if rec, err := r.loadState(name); err == nil {
+			if own := time.Duration(*rec.Pod.Spec.TerminationGracePeriodSeconds) * time.Second; *grace > own {
+				r.logf("warning: pod %q: --grace-period %s capped at the pod's terminationGracePeriodSeconds (%s)", name, *grace, own)
+				g := own
+				grace = &g
+			}
+		}
 		if err := r.writeStopRequest(name, *grace); err != nil {
 			errs = append(errs, err)
-		}
-		for _, c := range containers {
-			if err := r.Units.SetTimeoutStop(ctx, c, *grace+units.StopMargin); err != nil {
-				errs = append(errs, err)
-			}
 		}
 	}
 	// Containers stop in parallel, then the infra, then the slice.

@@ -75,13 +75,6 @@ func (f *fakeUnits) List(_ context.Context, patterns ...string) ([]sdbus.UnitSta
 	return out, nil
 }
 
-func (f *fakeUnits) SetTimeoutStop(_ context.Context, unit string, d time.Duration) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.log = append(f.log, "timeout "+unit+" "+d.String())
-	return nil
-}
-
 type fakeEngine struct {
 	mu      sync.Mutex
 	images  map[string]bool
@@ -196,7 +189,6 @@ func TestUpStartsInStagesAndDownReverses(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = []string{
-		"timeout podunit-web-a.service 20s", "timeout podunit-web-b.service 20s",
 		"stop podunit-web-a.service,podunit-web-b.service", "stop podunit-web.service", "stop podunit-web.slice",
 	}
 	if strings.Join(fu.log, "\n") != strings.Join(want, "\n") {
@@ -271,7 +263,8 @@ func TestStatusPhases(t *testing.T) {
 	rec.Pod.Name, rec.Pod.Namespace = "p", "default"
 	rec.Pod.Spec.Containers = []corev1.Container{{Name: "a"}, {Name: "b"}}
 	st := func(active, sub, result string, code int32) sdbus.UnitState {
-		return sdbus.UnitState{LoadState: "loaded", ActiveState: active, SubState: sub, Result: result, ExecMainStatus: code, ExecMainCode: 1}
+		return sdbus.UnitState{LoadState: "loaded", ActiveState: active, SubState: sub, Result: result, ExecMainStatus: code, ExecMainCode: 1,
+			ActiveEnter: time.Unix(1, 0)}
 	}
 	for _, c := range []struct {
 		name  string

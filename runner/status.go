@@ -2,9 +2,12 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podunit/podunit/units"
 	"github.com/podunit/podunit/units/sdbus"
@@ -16,6 +19,7 @@ type PodStatus struct {
 	Namespace  string            `json:"namespace"`
 	Phase      string            `json:"phase"` // Pending, Running, Succeeded, Failed, Unknown; Terminating while stopping
 	Ready      int               `json:"ready"`
+	Total      int               `json:"total"` // app containers and sidecars
 	Restarts   int               `json:"restarts"`
 	Created    time.Time         `json:"created"`
 	Unit       string            `json:"unit"`
@@ -26,6 +30,7 @@ type PodStatus struct {
 // ContainerStatus is one container's state, read from its unit.
 type ContainerStatus struct {
 	Name     string `json:"name"`
+	Kind     string `json:"kind"`   // init, sidecar, app
 	State    string `json:"state"`  // Waiting, Running, Terminated
 	Reason   string `json:"reason"` // e.g. ContainerCreating, Completed, Error, OOMKilled
 	ExitCode *int   `json:"exitCode,omitempty"`
@@ -74,36 +79,63 @@ func (r *Runner) Status(ctx context.Context) ([]PodStatus, error) {
 	return out, nil
 }
 
+type containerRef struct{ name, kind string }
+
 func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState) PodStatus {
 	ps := PodStatus{Name: name, Unit: units.InfraUnitName(name), Slice: units.SliceName(name)}
-	var containers []string
+	var containers []containerRef
 	if rec != nil {
 		ps.Namespace, ps.Created = rec.Pod.Namespace, rec.Created
+		for _, c := range rec.Pod.Spec.InitContainers {
+			kind := units.KindInit
+			if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+				kind = units.KindSidecar
+			}
+			containers = append(containers, containerRef{c.Name, kind})
+		}
 		for _, c := range rec.Pod.Spec.Containers {
-			containers = append(containers, c.Name)
+			containers = append(containers, containerRef{c.Name, units.KindApp})
 		}
 	} else {
+		var names []string
 		for u := range byUnit {
 			if p, c, ok := units.ParseUnitName(u); ok && p == name && c != "" {
-				containers = append(containers, c)
+				names = append(names, c)
 			}
 		}
-		sort.Strings(containers)
+		sort.Strings(names)
+		for _, n := range names {
+			containers = append(containers, containerRef{n, units.KindApp})
+		}
 	}
-	terminating := false
+	terminating, initPending, initFailed := false, false, false
 	running, waiting, failed, succeeded := 0, 0, 0, 0
 	for _, c := range containers {
 		cs := containerStatus(name, c, byUnit)
 		ps.Restarts += cs.Restarts
+		ps.Containers = append(ps.Containers, cs)
+		if cs.Reason == "Terminating" {
+			terminating = true
+		}
+		if c.kind == units.KindInit {
+			switch {
+			case cs.State == "Terminated" && cs.Reason != "Completed":
+				initFailed = true
+			case cs.State != "Terminated":
+				initPending = true
+			}
+			continue
+		}
+		ps.Total++
 		if cs.Ready {
 			ps.Ready++
+		}
+		if c.kind == units.KindSidecar {
+			continue
 		}
 		switch cs.State {
 		case "Running":
 			running++
-			if cs.Reason == "Terminating" {
-				terminating = true
-			}
 		case "Waiting":
 			waiting++
 		case "Terminated":
@@ -113,7 +145,6 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState) PodS
 				failed++
 			}
 		}
-		ps.Containers = append(ps.Containers, cs)
 	}
 	infra, infraLoaded := byUnit[ps.Unit]
 	switch {
@@ -125,6 +156,10 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState) PodS
 		ps.Phase = "Pending"
 	case infra.ActiveState != "active":
 		ps.Phase = "Failed"
+	case initFailed:
+		ps.Phase = "Failed"
+	case initPending:
+		ps.Phase = "Pending"
 	case running > 0:
 		ps.Phase = "Running"
 	case waiting > 0:
@@ -139,8 +174,8 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState) PodS
 	return ps
 }
 
-func containerStatus(pod, c string, byUnit map[string]sdbus.UnitState) ContainerStatus {
-	cs := ContainerStatus{Name: c, Unit: units.ContainerUnitName(pod, c), Podman: units.ContainerName(pod, c)}
+func containerStatus(pod string, c containerRef, byUnit map[string]sdbus.UnitState) ContainerStatus {
+	cs := ContainerStatus{Name: c.name, Kind: c.kind, Unit: units.ContainerUnitName(pod, c.name), Podman: units.ContainerName(pod, c.name)}
 	u, ok := byUnit[cs.Unit]
 	if !ok {
 		cs.State, cs.Reason = "Waiting", "Unknown"
@@ -149,20 +184,31 @@ func containerStatus(pod, c string, byUnit map[string]sdbus.UnitState) Container
 	cs.Restarts = int(u.NRestarts)
 	switch u.ActiveState {
 	case "active", "reloading":
+		if u.SubState == "exited" { // an init container that completed
+			zero := 0
+			cs.State, cs.Reason, cs.ExitCode = "Terminated", "Completed", &zero
+			return cs
+		}
 		cs.State, cs.Ready = "Running", true
 	case "deactivating":
 		cs.State, cs.Reason = "Running", "Terminating"
 	case "activating":
-		cs.State = "Waiting"
 		switch {
 		case u.SubState == "auto-restart":
-			cs.Reason = "CrashLoopBackOff"
+			cs.State, cs.Reason = "Waiting", "CrashLoopBackOff"
+		case c.kind == units.KindInit && u.SubState == "start":
+			cs.State = "Running" // an init container at work
 		case strings.HasPrefix(u.SubState, "start"):
-			cs.Reason = "ContainerCreating"
+			cs.State, cs.Reason = "Waiting", "ContainerCreating"
 		default:
-			cs.Reason = u.SubState
+			cs.State, cs.Reason = "Waiting", u.SubState
 		}
 	default: // inactive, failed
+		if u.ActiveEnter.IsZero() && u.ActiveState == "inactive" {
+			// never started: waiting for the init containers before it
+			cs.State, cs.Reason = "Waiting", "PodInitializing"
+			return cs
+		}
 		cs.State = "Terminated"
 		code := int(u.ExecMainStatus)
 		if u.ExecMainCode == 2 || u.ExecMainCode == 3 { // killed or dumped: by signal
@@ -179,4 +225,31 @@ func containerStatus(pod, c string, byUnit map[string]sdbus.UnitState) Container
 		}
 	}
 	return cs
+}
+
+// Description is what `podunit describe` shows of a pod.
+type Description struct {
+	Status PodStatus
+	Pod    *corev1.Pod // nil when podunit has no record of it
+	Events []Event
+}
+
+// Describe gathers a pod's status, spec and events.
+func (r *Runner) Describe(ctx context.Context, name string) (*Description, error) {
+	all, err := r.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, ps := range all {
+		if ps.Name != name {
+			continue
+		}
+		d := &Description{Status: ps}
+		if rec, err := r.loadState(name); err == nil {
+			d.Pod = rec.Pod
+		}
+		d.Events, err = Events(r.StateDir, name)
+		return d, err
+	}
+	return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
 }

@@ -18,7 +18,9 @@ type Plan struct {
 	UID       string
 	Slice     Unit
 	Infra     Unit
+	// Inits are the init containers' units (sidecars among them), in order;
 	// Containers are the app containers' units, in the pod spec's order.
+	Inits      []ContainerUnit
 	Containers []ContainerUnit
 	Volumes    []Volume
 	Images     []Image
@@ -27,16 +29,27 @@ type Plan struct {
 	Grace time.Duration
 }
 
+// Kinds of container.
+const (
+	KindInit    = "init"    // runs to completion before the next one starts
+	KindSidecar = "sidecar" // an init container with restartPolicy Always
+	KindApp     = "app"
+)
+
 // ContainerUnit ties a unit to the container it runs.
 type ContainerUnit struct {
 	Container string // the name in the pod spec
 	Podman    string // the podman container name
+	Kind      string
 	Unit
 }
 
 // Units lists every unit of the plan in the order they must be started.
 func (p *Plan) Units() []Unit {
 	out := []Unit{p.Slice, p.Infra}
+	for _, c := range p.Inits {
+		out = append(out, c.Unit)
+	}
 	for _, c := range p.Containers {
 		out = append(out, c.Unit)
 	}
@@ -114,6 +127,7 @@ var props = map[string]propSpec{
 	"After":                 {"Unit", "After"},
 	"Before":                {"Unit", "Before"},
 	"Wants":                 {"Unit", "Wants"},
+	"Requires":              {"Unit", "Requires"},
 	"CollectMode":           {"Unit", "CollectMode"},
 	"StartLimitIntervalSec": {"Unit", "StartLimitIntervalUSec"},
 	"Slice":                 {"Service", "Slice"},
@@ -122,6 +136,7 @@ var props = map[string]propSpec{
 	"KillMode":              {"Service", "KillMode"},
 	"Delegate":              {"Service", "Delegate"},
 	"Restart":               {"Service", "Restart"},
+	"RemainAfterExit":       {"Service", "RemainAfterExit"},
 	"RestartSec":            {"Service", "RestartUSec"},
 	"TimeoutStartSec":       {"Service", "TimeoutStartUSec"},
 	"TimeoutStopSec":        {"Service", "TimeoutStopUSec"},

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podunit/podunit/hooks"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -89,16 +91,45 @@ func (t *translator) plan() (*Plan, error) {
 	}
 
 	var containerUnits []string
+	for _, c := range p.Spec.InitContainers {
+		containerUnits = append(containerUnits, ContainerUnitName(p.Name, c.Name))
+	}
 	for _, c := range p.Spec.Containers {
 		containerUnits = append(containerUnits, ContainerUnitName(p.Name, c.Name))
 	}
 	plan.Infra = t.infraUnit(containerUnits)
+
+	// Each container waits for the init containers before it: it requires the
+	// plain ones (a failed one stops the chain) and wants the sidecars (which
+	// restart on their own).
+	var after, requires, wants []string
+	for i := range p.Spec.InitContainers {
+		c := &p.Spec.InitContainers[i]
+		fp := field.NewPath("spec", "initContainers").Index(i)
+		kind := KindInit
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			kind = KindSidecar
+		}
+		plan.Images = append(plan.Images, Image{Ref: c.Image, PullPolicy: string(c.ImagePullPolicy),
+			FieldPath: fp.Child("image").String()})
+		cu, err := t.containerUnit(c, kind, fp, grace, after, requires, wants)
+		if err != nil {
+			return nil, err
+		}
+		plan.Inits = append(plan.Inits, cu)
+		after = append(after, cu.Name)
+		if kind == KindSidecar {
+			wants = append(wants, cu.Name)
+		} else {
+			requires = append(requires, cu.Name)
+		}
+	}
 	for i := range p.Spec.Containers {
 		c := &p.Spec.Containers[i]
 		fp := field.NewPath("spec", "containers").Index(i)
 		plan.Images = append(plan.Images, Image{Ref: c.Image, PullPolicy: string(c.ImagePullPolicy),
 			FieldPath: fp.Child("image").String()})
-		cu, err := t.containerUnit(c, fp, grace)
+		cu, err := t.containerUnit(c, KindApp, fp, grace, after, requires, wants)
 		if err != nil {
 			return nil, err
 		}
@@ -150,7 +181,7 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 		}
 	}
 	if !p.Spec.HostNetwork {
-		for _, c := range p.Spec.Containers {
+		for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
 			for _, port := range c.Ports {
 				if port.HostPort == 0 {
 					continue
@@ -197,17 +228,27 @@ var restartPolicies = map[corev1.RestartPolicy]string{
 	corev1.RestartPolicyNever:     "no",
 }
 
-func (t *translator) containerUnit(c *corev1.Container, fp *field.Path, grace time.Duration) (ContainerUnit, error) {
+func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.Path, grace time.Duration, after, requires, wants []string) (ContainerUnit, error) {
 	p := t.pod
 	name := ContainerName(p.Name, c.Name)
 	infra := InfraContainerName(p.Name)
-	argv := t.podmanRun(name)
+	var argv []string
+	if kind == KindInit {
+		// Runs in the foreground: the unit is done when the container exits.
+		argv = []string{t.o.Podman, "run", "--name", name, "--replace", "--rm",
+			"--cgroups=split", "--pull=never"}
+	} else {
+		argv = t.podmanRun(name)
+	}
 	argv = append(argv,
 		"--network", "container:"+infra, "--ipc", "container:"+infra, "--uts", "container:"+infra)
 	if p.Spec.ShareProcessNamespace != nil && *p.Spec.ShareProcessNamespace {
 		argv = append(argv, "--pid", "container:"+infra)
 	}
 	argv = append(argv, "--label", LabelPod+"="+p.Name, "--label", LabelContainer+"="+c.Name)
+	if c.Lifecycle != nil && c.Lifecycle.StopSignal != nil {
+		argv = append(argv, "--stop-signal", string(*c.Lifecycle.StopSignal))
+	}
 
 	env, err := t.environment(c, fp)
 	if err != nil {
@@ -257,26 +298,103 @@ func (t *translator) containerUnit(c *corev1.Container, fp *field.Path, grace ti
 	}
 	argv = append(argv, args...)
 
+	infraUnit := InfraUnitName(p.Name)
 	props := []Property{
-		prop("Description", fmt.Sprintf("podunit pod %s/%s: container %s", p.Namespace, p.Name, c.Name)),
-		prop("BindsTo", []string{InfraUnitName(p.Name)}),
-		prop("After", []string{InfraUnitName(p.Name)}),
-		// Kubernetes never gives up restarting a container; systemd's start rate
-		// limit would.
-		prop("StartLimitIntervalSec", time.Duration(0)),
+		prop("Description", fmt.Sprintf("podunit pod %s/%s: %s container %s", p.Namespace, p.Name, kindWord[kind], c.Name)),
+		prop("BindsTo", []string{infraUnit}),
+		prop("After", append([]string{infraUnit}, after...)),
+	}
+	if len(requires) > 0 {
+		props = append(props, prop("Requires", requires))
+	}
+	if len(wants) > 0 {
+		props = append(props, prop("Wants", wants))
+	}
+	// Kubernetes never gives up restarting a container; systemd's start rate
+	// limit would.
+	props = append(props, prop("StartLimitIntervalSec", time.Duration(0)))
+
+	hostNet := []string{}
+	if p.Spec.HostNetwork {
+		hostNet = []string{"--host-network"}
+	}
+	helper := func(sub string) []string {
+		return append([]string{t.o.Self, "internal", sub, "--pod", p.Name, "--container", c.Name,
+			"--grace", seconds(grace)}, hostNet...)
+	}
+	stop := helper("stop")
+	var preStop, postStart *hooks.Handler
+	if lc := c.Lifecycle; lc != nil {
+		if lc.PreStop != nil {
+			preStop, _ = hooks.Resolve(lc.PreStop, c, fp.Child("lifecycle", "preStop"))
+			stop = append(stop, "--pre-stop", preStop.Encode())
+		}
+		if lc.PostStart != nil {
+			postStart, _ = hooks.Resolve(lc.PostStart, c, fp.Child("lifecycle", "postStart"))
+		}
+	}
+	stopBudget := grace + hooks.MinStopSignalPhase + StopMargin
+
+	if kind == KindInit {
+		retry := "--retry=" + strconv.FormatBool(p.Spec.RestartPolicy != corev1.RestartPolicyNever)
+		props = append(props, t.commonService(ContainerUnitName(p.Name, c.Name))...)
+		for i := range props {
+			if props[i].Name == "Type" {
+				props[i].Value = "oneshot"
+			}
+		}
+		run := append([]string{t.o.Self, "internal", "run-init", "--pod", p.Name, "--container", c.Name, retry, "--"}, argv...)
+		props = append(props,
+			prop("RemainAfterExit", true),
+			prop("ExecStart", []Exec{{Argv: run}}),
+			prop("ExecStop", []Exec{{Argv: stop}}),
+			prop("ExecStopPost", []Exec{{Argv: []string{t.o.Podman, "rm", "--force", "--ignore", "--time", "0", name}, IgnoreFailure: true}}),
+			// Init containers run as long as they need, retries included.
+			prop("TimeoutStartSec", Infinity),
+			prop("TimeoutStopSec", stopBudget),
+		)
+		props = append(props, resourceProps(&c.Resources)...)
+		return ContainerUnit{Container: c.Name, Podman: name, Kind: kind, Unit: Unit{Name: ContainerUnitName(p.Name, c.Name), Properties: props}}, nil
+	}
+
+	restart := restartPolicies[p.Spec.RestartPolicy]
+	if kind == KindSidecar {
+		restart = "always"
+	}
+	post := helper("post-start")
+	if postStart != nil {
+		post = append(post, "--handler", postStart.Encode(), "--timeout", postStartTimeout(p).String())
+	}
+	if preStop != nil {
+		post = append(post, "--pre-stop", preStop.Encode())
 	}
 	props = append(props, t.commonService(ContainerUnitName(p.Name, c.Name))...)
 	props = append(props,
-		prop("Restart", restartPolicies[p.Spec.RestartPolicy]),
+		prop("Restart", restart),
 		prop("RestartSec", time.Second),
 		prop("ExecStart", []Exec{{Argv: argv}}),
-		prop("ExecStop", []Exec{{Argv: []string{t.o.Self, "internal", "stop",
-			"--pod", p.Name, "--container", c.Name, "--grace", seconds(grace)}}}),
+		prop("ExecStartPost", []Exec{{Argv: post}}),
+		prop("ExecStop", []Exec{{Argv: stop}}),
 		prop("ExecStopPost", []Exec{{Argv: []string{t.o.Podman, "rm", "--force", "--ignore", "--time", "0", name}, IgnoreFailure: true}}),
-		prop("TimeoutStopSec", grace+StopMargin),
 	)
+	if postStart != nil {
+		// A failing postStart kills the container within the start job.
+		props = append(props, prop("TimeoutStartSec", postStartTimeout(p)+stopBudget+StopMargin))
+	}
+	props = append(props, prop("TimeoutStopSec", stopBudget))
 	props = append(props, resourceProps(&c.Resources)...)
-	return ContainerUnit{Container: c.Name, Podman: name, Unit: Unit{Name: ContainerUnitName(p.Name, c.Name), Properties: props}}, nil
+	return ContainerUnit{Container: c.Name, Podman: name, Kind: kind, Unit: Unit{Name: ContainerUnitName(p.Name, c.Name), Properties: props}}, nil
+}
+
+var kindWord = map[string]string{KindInit: "init", KindSidecar: "sidecar", KindApp: "app"}
+
+func postStartTimeout(p *corev1.Pod) time.Duration {
+	if v, ok := p.Annotations[hooks.PostStartTimeoutAnnotation]; ok {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			return d
+		}
+	}
+	return hooks.DefaultPostStartTimeout
 }
 
 func seconds(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) }

@@ -4,15 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/podunit/podunit/runner"
-	"github.com/podunit/podunit/units"
 )
 
 func downCommand() *cli.Command {
@@ -70,40 +66,6 @@ func downCommand() *cli.Command {
 				fmt.Fprintf(c.App.Writer, "pod/%s removed\n", names[i])
 			}
 			return errors.Join(errs...)
-		},
-	}
-}
-
-// internalCommand holds the helpers that podunit's units call; they are not for
-// users and may change between versions.
-func internalCommand() *cli.Command {
-	return &cli.Command{
-		Name:   "internal",
-		Hidden: true,
-		Usage:  "helpers run by podunit's units",
-		Subcommands: []*cli.Command{
-			{
-				Name:  "stop",
-				Usage: "stop a container: the stop signal, then SIGKILL when the grace period ends",
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "pod", Required: true},
-					&cli.StringFlag{Name: "container", Required: true},
-					&cli.IntFlag{Name: "grace", Value: 30},
-				},
-				Action: func(c *cli.Context) error {
-					pod, ctr := c.String("pod"), c.String("container")
-					grace := time.Duration(c.Int("grace")) * time.Second
-					if g, ok := runner.ReadStopRequest(runner.DefaultStateDir(), pod); ok {
-						grace = g
-					}
-					podman, err := exec.LookPath("podman")
-					if err != nil {
-						podman = "/usr/bin/podman"
-					}
-					argv := []string{podman, "stop", "--ignore", "--time", strconv.Itoa(int(grace / time.Second)), units.ContainerName(pod, ctr)}
-					return syscall.Exec(podman, argv, os.Environ())
-				},
-			},
 		},
 	}
 }

@@ -21,6 +21,9 @@ const (
 	exitFailure  = 1 // the host could not do it (systemd, podman, a container)
 	exitInvalid  = 2 // bad manifest or bad usage: nothing was changed
 	exitConflict = 3 // the pod already exists (up) or does not exist (down)
+	// the pod was created but failed on its own (an init container under
+	// restartPolicy Never) or is still initializing: it is kept for describe
+	exitPodFailed = 4
 )
 
 func main() {
@@ -42,6 +45,8 @@ func exitCode(err error) int {
 		return exitInvalid
 	case errors.Is(err, runner.ErrExists), errors.Is(err, runner.ErrNotFound):
 		return exitConflict
+	case errors.Is(err, runner.ErrPodFailed), errors.Is(err, runner.ErrStillStarting):
+		return exitPodFailed
 	}
 	return exitFailure
 }
@@ -60,13 +65,16 @@ per container. After that, systemd supervises the pod; podunit is not running.
 
 Exit status: 0 success; 1 the host failed (systemd, podman, a container);
 2 invalid manifest or usage (nothing was changed); 3 the pod already exists
-(up without --replace) or does not exist (down).`,
+(up without --replace) or does not exist (down); 4 the pod was created but
+failed during initialization, or is still initializing when --timeout ran
+out: it is kept for podunit describe.`,
 		HideVersion:          false,
 		EnableBashCompletion: true,
 		Commands: []*cli.Command{
 			upCommand(),
 			downCommand(),
 			psCommand(),
+			describeCommand(),
 			logsCommand(),
 			fieldsCommand(),
 			versionCommand(),

@@ -54,7 +54,7 @@ func psCommand() *cli.Command {
 			if !wide {
 				fmt.Fprintln(w, "NAME\tNAMESPACE\tPHASE\tREADY\tRESTARTS\tAGE")
 				for _, p := range pods {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%d/%d\t%d\t%s\n", p.Name, p.Namespace, p.Phase, p.Ready, len(p.Containers), p.Restarts, age(p.Created))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%d/%d\t%d\t%s\n", p.Name, p.Namespace, p.Phase, p.Ready, p.Total, p.Restarts, age(p.Created))
 				}
 				return w.Flush()
 			}

@@ -5,9 +5,13 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 world="$here/../world/world.sh"
-IMAGE=${PODUNIT_TEST_IMAGE:-localhost/podunit-test/busybox:1}
+IMAGE=localhost/podunit-test/busybox:1
+# An image whose only program is a small HTTP server (test/images/server): no
+# shell and no HTTP client, for hooks and probes done from outside the container.
+SERVER_IMAGE=localhost/podunit-test/server:1
 
-if [ "${1:-}" != "--force" ] && "$world" exec podman image exists "$IMAGE" 2>/dev/null; then
+if [ "${1:-}" != "--force" ] && "$world" exec podman image exists "$IMAGE" 2>/dev/null &&
+  "$world" exec podman image exists "$SERVER_IMAGE" 2>/dev/null; then
   exit 0
 fi
 busybox=$(command -v busybox || true)
@@ -17,7 +21,7 @@ busybox=$(command -v busybox || true)
 work=$(mktemp -d /tmp/podunit-image.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 root="$work/rootfs"
-mkdir -p "$root"/{bin,etc,tmp,proc,sys,dev,www,var/run}
+mkdir -p "$root"/{bin,etc,tmp,proc,sys,dev,www,var/run,usr/share,work}
 chmod 1777 "$root/tmp"
 cp "$busybox" "$root/bin/busybox"
 for applet in $("$busybox" --list); do
@@ -33,3 +37,13 @@ chmod 0755 "$work"; chmod 0644 "$work/rootfs.tar"
   --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' \
   "$work/rootfs.tar" "$IMAGE" >/dev/null
 echo "images: built $IMAGE"
+
+srv="$work/server"
+mkdir -p "$srv/tmp" "$srv/work"
+chmod 1777 "$srv/tmp"
+(cd "$here/../.." && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$srv/server" ./test/images/server)
+tar -C "$srv" --owner=0 --group=0 -cf "$work/server.tar" .
+chmod 0644 "$work/server.tar"
+"$world" exec podman import --quiet --change 'ENTRYPOINT ["/server"]' \
+  "$work/server.tar" "$SERVER_IMAGE" >/dev/null
+echo "images: built $SERVER_IMAGE"

@@ -144,10 +144,23 @@ func (m *Manager) StartUnit(ctx context.Context, name string) error {
 	}
 }
 
-// SetTimeoutStop changes a unit's stop budget for this boot (a grace override).
-func (m *Manager) SetTimeoutStop(ctx context.Context, unit string, d time.Duration) error {
-	return m.conn.SetUnitPropertiesContext(ctx, unit, true,
-		sd.Property{Name: "TimeoutStopUSec", Value: godbus.MakeVariant(usec(d))})
+// Stopping tells whether a unit is on its way down: deactivating, already down,
+// or active with a job queued (a stop propagated from a dependency).
+func (m *Manager) Stopping(ctx context.Context, unit string) (bool, error) {
+	p, err := m.conn.GetUnitPropertiesContext(ctx, unit)
+	if err != nil {
+		return false, err
+	}
+	switch p["ActiveState"] {
+	case "deactivating", "inactive", "failed":
+		return true, nil
+	}
+	if job, ok := p["Job"].([]any); ok && len(job) > 0 {
+		if id, ok := job[0].(uint32); ok && id != 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // UnitState is what podunit reads of a unit.
@@ -196,11 +209,13 @@ func usecTime(v any) time.Time {
 	return time.UnixMicro(int64(u))
 }
 
-// execCommand is the D-Bus shape of one Exec*= command: (sasb).
+// execCommand is the D-Bus shape of one Exec*= command: (sasb). The boolean is
+// systemd's "ignore failure" flag (the "-" prefix), whatever go-systemd's
+// PropExecStart calls it.
 type execCommand struct {
-	Path             string
-	Args             []string
-	UncleanIsFailure bool
+	Path          string
+	Args          []string
+	IgnoreFailure bool
 }
 
 // Properties converts a unit's typed properties into D-Bus properties.
@@ -223,7 +238,7 @@ func Properties(u units.Unit) []sd.Property {
 				for j, a := range e.Argv {
 					args[j] = units.EscapeEnvRefs(a)
 				}
-				cmds[i] = execCommand{Path: e.Argv[0], Args: args, UncleanIsFailure: !e.IgnoreFailure}
+				cmds[i] = execCommand{Path: e.Argv[0], Args: args, IgnoreFailure: e.IgnoreFailure}
 			}
 			v = cmds
 		default:

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/podunit/podunit/hooks"
+	"github.com/podunit/podunit/runner"
+)
+
+func describeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "describe",
+		Usage:     "show a pod's containers, hooks, states and events, like kubectl describe pod",
+		ArgsUsage: "POD",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return fmt.Errorf("%w: podunit describe POD", errUsage)
+			}
+			ctx, cancel := signalContext(c.Context, time.Minute)
+			defer cancel()
+			r, closeFn, err := connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			d, err := r.Describe(ctx, c.Args().First())
+			if err != nil {
+				return err
+			}
+			printDescription(c.App.Writer, d)
+			return nil
+		},
+	}
+}
+
+func printDescription(w io.Writer, d *runner.Description) {
+	s := d.Status
+	fmt.Fprintf(w, "Name:         %s\n", s.Name)
+	fmt.Fprintf(w, "Namespace:    %s\n", s.Namespace)
+	if d.Pod != nil {
+		fmt.Fprintf(w, "UID:          %s\n", d.Pod.UID)
+	}
+	if !s.Created.IsZero() {
+		fmt.Fprintf(w, "Start Time:   %s\n", s.Created.Local().Format(time.RFC1123Z))
+	}
+	fmt.Fprintf(w, "Status:       %s\n", s.Phase)
+	fmt.Fprintf(w, "Slice:        %s\n", s.Slice)
+	fmt.Fprintf(w, "Infra Unit:   %s\n", s.Unit)
+	if d.Pod != nil {
+		fmt.Fprintf(w, "Restart Policy:         %s\n", d.Pod.Spec.RestartPolicy)
+		fmt.Fprintf(w, "Termination Grace:      %ds\n", *d.Pod.Spec.TerminationGracePeriodSeconds)
+	}
+	specs := map[string]*corev1.Container{}
+	if d.Pod != nil {
+		for i := range d.Pod.Spec.InitContainers {
+			specs[d.Pod.Spec.InitContainers[i].Name] = &d.Pod.Spec.InitContainers[i]
+		}
+		for i := range d.Pod.Spec.Containers {
+			specs[d.Pod.Spec.Containers[i].Name] = &d.Pod.Spec.Containers[i]
+		}
+	}
+	header := ""
+	for _, cs := range s.Containers {
+		h := "Containers:"
+		if cs.Kind != "app" {
+			h = "Init Containers:"
+		}
+		if h != header {
+			fmt.Fprintln(w, h)
+			header = h
+		}
+		fmt.Fprintf(w, "  %s:\n", cs.Name)
+		if spec := specs[cs.Name]; spec != nil {
+			fmt.Fprintf(w, "    Image:          %s\n", spec.Image)
+			if cs.Kind == "sidecar" {
+				fmt.Fprintf(w, "    Restart Policy: Always (sidecar)\n")
+			}
+		}
+		state := cs.State
+		if cs.Reason != "" {
+			state += " (" + cs.Reason + ")"
+		}
+		fmt.Fprintf(w, "    State:          %s\n", state)
+		if cs.ExitCode != nil {
+			fmt.Fprintf(w, "      Exit Code:    %d\n", *cs.ExitCode)
+		}
+		if cs.Kind != "init" {
+			fmt.Fprintf(w, "    Ready:          %t\n", cs.Ready)
+		}
+		fmt.Fprintf(w, "    Restart Count:  %d\n", cs.Restarts)
+		fmt.Fprintf(w, "    Unit:           %s\n", cs.Unit)
+		if spec := specs[cs.Name]; spec != nil && spec.Lifecycle != nil {
+			lc := spec.Lifecycle
+			for _, hk := range []struct {
+				name string
+				h    *corev1.LifecycleHandler
+			}{{"postStart", lc.PostStart}, {"preStop", lc.PreStop}} {
+				if hk.h == nil {
+					continue
+				}
+				if h, errs := hooks.Resolve(hk.h, spec, field.NewPath("")); len(errs) == 0 {
+					fmt.Fprintf(w, "    %-15s %s\n", hk.name+":", h)
+				}
+			}
+			if lc.StopSignal != nil {
+				fmt.Fprintf(w, "    Stop Signal:    %s\n", *lc.StopSignal)
+			}
+		}
+	}
+	fmt.Fprintln(w, "Events:")
+	if len(d.Events) == 0 {
+		fmt.Fprintln(w, "  <none>")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  TIME\tTYPE\tREASON\tCONTAINER\tMESSAGE")
+	for _, e := range d.Events {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format("15:04:05.000"), e.Type, e.Reason, e.Container, strings.ReplaceAll(e.Message, "\n", " "))
+	}
+	tw.Flush()
+}

@@ -1,0 +1,329 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const serverImage = "localhost/podunit-test/server:1"
+
+// sharedDir is a host directory every container of a test may write to; it
+// outlives the pod, so what happened during `down` can be read afterwards.
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "podunit-e2e-work-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o777)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(strings.TrimSpace(string(data)))
+}
+
+func describe(t *testing.T, pod string) string {
+	t.Helper()
+	return must(t, podunit, "describe", pod)
+}
+
+// The lifecycle demo of the Kubernetes documentation: postStart writes a message
+// file, preStop asks the server to quit.
+func TestLifecycleDemo(t *testing.T) {
+	const pod = "e2e-lifecycle-demo"
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 10
+  containers:
+  - name: lifecycle-demo-container
+    image: %s
+    command: ["sh", "-c", "trap 'echo quitting >> /usr/share/message; exit 0' QUIT; httpd -f -p 8080 & wait"]
+    lifecycle:
+      postStart:
+        exec:
+          command: ["/bin/sh", "-c", "echo Hello from the postStart handler > /usr/share/message"]
+      preStop:
+        exec:
+          command: ["/bin/sh", "-c", "kill -QUIT 1; sleep 1"]
+`, pod, testImage), pod)
+	// `up` returns once postStart has run: the message is there at once.
+	got := strings.TrimSpace(must(t, "podman", "exec", pod+"_lifecycle-demo-container", "cat", "/usr/share/message"))
+	if got != "Hello from the postStart handler" {
+		t.Errorf("message = %q", got)
+	}
+	d := describe(t, pod)
+	for _, want := range []string{"postStart:", "exec /bin/sh -c echo Hello", "preStop:", "Started"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("describe lacks %q:\n%s", want, d)
+		}
+	}
+	start := time.Now()
+	must(t, podunit, "down", pod)
+	// The server quit on the preStop's request, well before the 10 s grace.
+	if took := time.Since(start); took > 6*time.Second {
+		t.Errorf("down took %s: preStop's quit was not honoured", took)
+	}
+	assertGone(t, pod)
+}
+
+// preStop runs before the stop signal, and learns why the container stops.
+func TestPreStopBeforeTermAndStopReason(t *testing.T) {
+	const pod = "e2e-order"
+	dir := sharedDir(t)
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 10
+  containers:
+  - name: main
+    image: %s
+    command: ["sh", "-c", "trap 'echo term >> /work/log; exit 0' TERM; echo started >> /work/log; sleep 100000 & wait"]
+    lifecycle:
+      preStop:
+        exec:
+          command: ["sh", "-c", "echo prestop-$PODUNIT_STOP_REASON >> /work/log"]
+    volumeMounts: [{name: work, mountPath: /work}]
+  volumes:
+  - name: work
+    hostPath: {path: %s, type: Directory}
+`, pod, testImage, dir), pod)
+	must(t, podunit, "down", pod)
+	got := strings.Join(readLines(t, filepath.Join(dir, "log")), " ")
+	if got != "started prestop-Delete term" {
+		t.Errorf("log: %q, want %q", got, "started prestop-Delete term")
+	}
+}
+
+// When the pod's infra goes (`systemctl --user stop podunit-<pod>.service`), the
+// containers stop because of a dependency, and their preStop hears so.
+func TestStopReasonDependency(t *testing.T) {
+	const pod = "e2e-dep"
+	dir := sharedDir(t)
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: main
+    image: %s
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 100000 & wait"]
+    lifecycle:
+      preStop:
+        exec: {command: ["sh", "-c", "echo $PODUNIT_STOP_REASON >> /work/reason"]}
+    volumeMounts: [{name: work, mountPath: /work}]
+  volumes:
+  - name: work
+    hostPath: {path: %s}
+`, pod, testImage, dir), pod)
+	must(t, "systemctl", "--user", "stop", "podunit-e2e\\x2ddep.service")
+	if got := strings.Join(readLines(t, filepath.Join(dir, "reason")), " "); got != "Dependency" {
+		t.Errorf("stop reason %q, want Dependency", got)
+	}
+}
+
+// A container that ignores SIGTERM is killed when the grace period ends: about
+// grace, not twice it; a preStop longer than grace does not extend it beyond
+// grace + 2 s. `ps` shows Terminating meanwhile.
+func TestGracePeriod(t *testing.T) {
+	manifest := func(pod, lifecycle string) string {
+		return fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: stubborn
+    image: %s
+    command: ["sleep", "100000"]
+%s`, pod, testImage, lifecycle)
+	}
+	timeDown := func(t *testing.T, pod string) time.Duration {
+		seen := make(chan string, 1)
+		go func() {
+			time.Sleep(1500 * time.Millisecond)
+			st := status(t, pod)
+			if st != nil {
+				seen <- st.Phase
+			} else {
+				seen <- "gone"
+			}
+		}()
+		start := time.Now()
+		must(t, podunit, "down", pod)
+		took := time.Since(start)
+		if phase := <-seen; phase != "Terminating" {
+			t.Errorf("ps during down: phase %s, want Terminating", phase)
+		}
+		assertGone(t, pod)
+		return took
+	}
+	t.Run("SIGTERM ignored", func(t *testing.T) {
+		const pod = "e2e-grace"
+		up(t, manifest(pod, ""), pod)
+		took := timeDown(t, pod)
+		t.Logf("down took %s with grace 5s", took)
+		if took < 4500*time.Millisecond || took > 8*time.Second {
+			t.Errorf("down took %s, want about 5s", took)
+		}
+	})
+	t.Run("preStop longer than grace", func(t *testing.T) {
+		const pod = "e2e-grace-prestop"
+		up(t, manifest(pod, `    lifecycle:
+      preStop:
+        exec: {command: ["sleep", "100"]}
+`), pod)
+		took := timeDown(t, pod)
+		t.Logf("down took %s with grace 5s and a 100s preStop", took)
+		if took < 6500*time.Millisecond || took > 9500*time.Millisecond {
+			t.Errorf("down took %s, want about grace + 2s = 7s", took)
+		}
+	})
+	t.Run("grace-period override and force", func(t *testing.T) {
+		const pod = "e2e-grace-force"
+		up(t, manifest(pod, ""), pod)
+		start := time.Now()
+		must(t, podunit, "down", "--grace-period", "0", "--force", pod)
+		if took := time.Since(start); took > 3*time.Second {
+			t.Errorf("forced down took %s", took)
+		}
+		assertGone(t, pod)
+	})
+}
+
+// A failing postStart: FailedPostStartHook, the container killed and restarted
+// per restartPolicy; a hanging one is cut off.
+func TestFailingPostStart(t *testing.T) {
+	for _, c := range []struct{ name, pod, hook, annotations string }{
+		{"failing", "e2e-poststart-fail", `exec: {command: ["sh", "-c", "exit 7"]}`, ""},
+		{"hanging", "e2e-poststart-hang", `exec: {command: ["sleep", "1000"]}`, "  annotations: {podunit.io/post-start-timeout: 3s}\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := writeManifest(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata:
+  name: %s
+%sspec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: %s
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 100000 & wait"]
+    lifecycle:
+      postStart:
+        %s
+`, c.pod, c.annotations, testImage, c.hook))
+			t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", c.pod) })
+			start := time.Now()
+			r := run(t, podunit, "up", path)
+			if r.code != 4 || !strings.Contains(r.stderr, "PostStartHook failed") {
+				t.Errorf("up: exit %d (want 4), stderr %s", r.code, r.stderr)
+			}
+			if c.name == "hanging" && time.Since(start) > 20*time.Second {
+				t.Errorf("a hanging postStart held up for %s", time.Since(start))
+			}
+			unit := "podunit-" + strings.ReplaceAll(c.pod, "-", "\\x2d") + "-main.service"
+			eventually(t, 30*time.Second, "a restart", func() bool {
+				n := unitProp(t, unit, "NRestarts")
+				return n != "0" && n != ""
+			})
+			d := describe(t, c.pod)
+			if !strings.Contains(d, "FailedPostStartHook") {
+				t.Errorf("describe lacks FailedPostStartHook:\n%s", d)
+			}
+			if st := status(t, c.pod); st == nil || st.Containers[0].State == "Running" && st.Containers[0].Restarts == 0 {
+				t.Errorf("ps: %+v", st)
+			}
+		})
+	}
+}
+
+// httpGet hooks run from outside the container, against an image that has no
+// shell and no HTTP client; the preStop request carries the stop reason.
+func TestHTTPGetHooksWithoutClientInImage(t *testing.T) {
+	const pod = "e2e-httpget"
+	dir := sharedDir(t)
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: web
+    image: %s
+    args: ["-listen", ":8080", "-log", "/work/requests"]
+    ports: [{name: http, containerPort: 8080}]
+    lifecycle:
+      postStart:
+        httpGet: {path: /started, port: http}
+      preStop:
+        httpGet:
+          path: /stopping
+          port: 8080
+          httpHeaders: [{name: X-Test, value: "yes"}]
+    volumeMounts: [{name: work, mountPath: /work}]
+  volumes:
+  - name: work
+    hostPath: {path: %s}
+`, pod, serverImage, dir), pod)
+	data, _ := os.ReadFile(filepath.Join(dir, "requests"))
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) < 2 || lines[1] != "GET /started reason=" {
+		t.Errorf("after up: %q", lines)
+	}
+	must(t, podunit, "down", pod)
+	data, _ = os.ReadFile(filepath.Join(dir, "requests"))
+	got := strings.Split(strings.TrimSpace(string(data)), "\n")
+	want := []string{"start", "GET /started reason=", "GET /stopping reason=Delete", "signal terminated"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A postStart httpGet that gets a 500 fails like any failed hook.
+func TestHTTPGetHookStatusFailure(t *testing.T) {
+	const pod = "e2e-httpget-500"
+	path := writeManifest(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: web
+    image: %s
+    lifecycle:
+      postStart:
+        httpGet: {path: /fail, port: 8080}
+`, pod, serverImage))
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod) })
+	r := run(t, podunit, "up", path)
+	if r.code != 4 || !strings.Contains(r.stderr, "HTTP status 500") {
+		t.Errorf("up: exit %d, stderr %s", r.code, r.stderr)
+	}
+	eventually(t, 15*time.Second, "the container to be killed", func() bool {
+		st := status(t, pod)
+		return st != nil && st.Containers[0].State == "Terminated"
+	})
+}

@@ -1,0 +1,36 @@
+package sdbus
+
+import (
+	"testing"
+	"time"
+
+	"github.com/podunit/podunit/units"
+)
+
+// The boolean of systemd's (sasb) exec tuples means "ignore failure": a command
+// without the "-" prefix must send false, or systemd ignores its failure.
+func TestExecIgnoreFailureFlag(t *testing.T) {
+	u := units.Unit{Name: "x.service", Properties: []units.Property{
+		{Name: "ExecStart", Value: []units.Exec{{Argv: []string{"/bin/echo", "$HOME"}}}},
+		{Name: "ExecStopPost", Value: []units.Exec{{Argv: []string{"/bin/true"}, IgnoreFailure: true}}},
+		{Name: "TimeoutStopSec", Value: 45 * time.Second},
+		{Name: "TimeoutStartSec", Value: units.Infinity},
+	}}
+	props := Properties(u)
+	start := props[0].Value.Value().([]execCommand)[0]
+	if start.IgnoreFailure || start.Path != "/bin/echo" || start.Args[1] != "$$HOME" {
+		t.Errorf("ExecStart sent as %+v", start)
+	}
+	if post := props[1].Value.Value().([]execCommand)[0]; !post.IgnoreFailure {
+		t.Errorf("ExecStopPost with '-' sent as %+v", post)
+	}
+	if props[2].Name != "TimeoutStopUSec" || props[2].Value.Value().(uint64) != 45_000_000 {
+		t.Errorf("TimeoutStopSec sent as %s=%v", props[2].Name, props[2].Value)
+	}
+	if props[3].Value.Value().(uint64) != ^uint64(0) {
+		t.Errorf("infinity sent as %v", props[3].Value)
+	}
+	if sig := props[0].Value.Signature().String(); sig != "a(sasb)" {
+		t.Errorf("exec signature %s", sig)
+	}
+}
