@@ -235,8 +235,10 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	var argv []string
 	if kind == KindInit {
 		// Runs in the foreground: the unit is done when the container exits.
+		// --sdnotify=ignore: podman must not hand the main PID to conmon, which
+		// would make systemd take the container's exit for the unit's.
 		argv = []string{t.o.Podman, "run", "--name", name, "--replace", "--rm",
-			"--cgroups=split", "--pull=never"}
+			"--sdnotify=ignore", "--cgroups=split", "--pull=never"}
 	} else {
 		argv = t.podmanRun(name)
 	}
@@ -339,8 +341,11 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 		retry := "--retry=" + strconv.FormatBool(p.Spec.RestartPolicy != corev1.RestartPolicyNever)
 		props = append(props, t.commonService(ContainerUnitName(p.Name, c.Name))...)
 		for i := range props {
-			if props[i].Name == "Type" {
+			switch props[i].Name {
+			case "Type":
 				props[i].Value = "oneshot"
+			case "NotifyAccess":
+				props[i].Value = "none"
 			}
 		}
 		run := append([]string{t.o.Self, "internal", "run-init", "--pod", p.Name, "--container", c.Name, retry, "--"}, argv...)

@@ -1,0 +1,176 @@
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Init containers run one at a time, in order, before the app; a sidecar starts
+// in its place in that order, keeps running, and stops after the app.
+func TestInitAndSidecarOrdering(t *testing.T) {
+	const pod = "e2e-init-order"
+	dir := sharedDir(t)
+	step := func(name string) string {
+		return fmt.Sprintf(`
+  - name: %s
+    image: %s
+    command: ["sh", "-c", "echo %s >> /work/log"]
+    volumeMounts: [{name: work, mountPath: /work}]`, name, testImage, name)
+	}
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 5
+  initContainers:%s
+  - name: sidecar
+    image: %s
+    restartPolicy: Always
+    command: ["sh", "-c", "echo sidecar >> /work/log; trap 'echo sidecar-term >> /work/log; exit 0' TERM; sleep 100000 & wait"]
+    volumeMounts: [{name: work, mountPath: /work}]%s
+  containers:
+  - name: app
+    image: %s
+    command: ["sh", "-c", "echo app >> /work/log; trap 'echo app-term >> /work/log; exit 0' TERM; sleep 100000 & wait"]
+    volumeMounts: [{name: work, mountPath: /work}]
+  volumes:
+  - name: work
+    hostPath: {path: %s}
+`, pod, step("init-0")+step("init-1"), testImage, step("init-2"), testImage, dir), pod)
+	st := status(t, pod)
+	if st == nil || st.Phase != "Running" {
+		t.Fatalf("ps: %+v", st)
+	}
+	for _, c := range st.Containers {
+		switch {
+		case strings.HasPrefix(c.Name, "init-") && (c.State != "Terminated" || c.Reason != "Completed"):
+			t.Errorf("%s: %s/%s, want Terminated/Completed", c.Name, c.State, c.Reason)
+		case !strings.HasPrefix(c.Name, "init-") && c.State != "Running":
+			t.Errorf("%s: %s, want Running", c.Name, c.State)
+		}
+	}
+	must(t, podunit, "down", pod)
+	got := strings.Join(readLines(t, filepath.Join(dir, "log")), " ")
+	want := "init-0 init-1 sidecar init-2 app app-term sidecar-term"
+	if got != want {
+		t.Errorf("order:\n got %s\nwant %s", got, want)
+	}
+	assertGone(t, pod)
+}
+
+// A failing init container under restartPolicy Never fails the pod; the app
+// container never starts, and the pod is kept for describe.
+func TestInitFailureNever(t *testing.T) {
+	const pod = "e2e-init-never"
+	path := writeManifest(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: check
+    image: %s
+    command: ["sh", "-c", "exit 3"]
+  containers:
+  - name: app
+    image: %s
+    command: ["sleep", "100000"]
+`, pod, testImage, testImage))
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod) })
+	r := run(t, podunit, "up", path)
+	if r.code != 4 || !strings.Contains(r.stderr, "init container check exited with status 3") {
+		t.Fatalf("up: exit %d, stderr %s", r.code, r.stderr)
+	}
+	st := status(t, pod)
+	if st == nil || st.Phase != "Failed" {
+		t.Fatalf("ps: %+v, want phase Failed", st)
+	}
+	check, app := st.Containers[0], st.Containers[1]
+	if check.State != "Terminated" || check.ExitCode == nil || *check.ExitCode != 3 {
+		t.Errorf("init container: %+v", check)
+	}
+	if app.State != "Waiting" {
+		t.Errorf("app container: %+v, want Waiting (never started)", app)
+	}
+	if got := unitProp(t, "podunit-e2e\\x2dinit\\x2dnever-app.service", "ActiveEnterTimestamp"); got != "" {
+		t.Errorf("the app unit was active at %s", got)
+	}
+	if d := describe(t, pod); !strings.Contains(d, "restartPolicy Never: the pod has failed") {
+		t.Errorf("describe:\n%s", d)
+	}
+	must(t, podunit, "down", pod)
+	assertGone(t, pod)
+}
+
+// Under OnFailure a failing init container is retried after a back-off; the app
+// starts once it succeeds.
+func TestInitFailureRetried(t *testing.T) {
+	const pod = "e2e-init-retry"
+	dir := sharedDir(t)
+	start := time.Now()
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  restartPolicy: OnFailure
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: flaky
+    image: %s
+    command: ["sh", "-c", "echo try >> /work/tries; [ -e /work/ok ] && exit 0; touch /work/ok; exit 1"]
+    volumeMounts: [{name: work, mountPath: /work}]
+  containers:
+  - name: app
+    image: %s
+    command: ["sleep", "100000"]
+`+"  volumes:\n  - name: work\n    hostPath: {path: %s}\n", pod, testImage, testImage, dir), pod)
+	took := time.Since(start)
+	if n := len(readLines(t, filepath.Join(dir, "tries"))); n != 2 {
+		t.Errorf("init container ran %d times, want 2", n)
+	}
+	if took < 9*time.Second {
+		t.Errorf("up took %s: no back-off between attempts", took)
+	}
+	if st := status(t, pod); st == nil || st.Phase != "Running" {
+		t.Errorf("ps: %+v", st)
+	}
+	if d := describe(t, pod); !strings.Contains(d, "BackOff") {
+		t.Errorf("describe lacks BackOff:\n%s", d)
+	}
+}
+
+// A sidecar that exits is restarted; the app container goes on.
+func TestSidecarRestarted(t *testing.T) {
+	const pod = "e2e-sidecar-restart"
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: helper
+    image: %s
+    restartPolicy: Always
+    command: ["sh", "-c", "sleep 1; exit 1"]
+  containers:
+  - name: app
+    image: %s
+    command: ["sleep", "100000"]
+`, pod, testImage, testImage), pod)
+	eventually(t, 20*time.Second, "the sidecar to restart", func() bool {
+		n := unitProp(t, "podunit-e2e\\x2dsidecar\\x2drestart-helper.service", "NRestarts")
+		return n != "0" && n != ""
+	})
+	if s := unitProp(t, "podunit-e2e\\x2dsidecar\\x2drestart-app.service", "ActiveState"); s != "active" {
+		t.Errorf("app: %s", s)
+	}
+}
