@@ -124,6 +124,7 @@ type podStatus struct {
 	Name       string `json:"name"`
 	Phase      string `json:"phase"`
 	Ready      int    `json:"ready"`
+	Total      int    `json:"total"`
 	Restarts   int    `json:"restarts"`
 	Containers []struct {
 		Name     string `json:"name"`
