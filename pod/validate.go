@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/podunit/podunit/hooks"
+	"github.com/podunit/podunit/netshape"
 )
 
 // Validate checks a defaulted pod and returns every problem with its field path.
@@ -213,6 +214,12 @@ func validateSpecWith(s *corev1.PodSpec, sp *field.Path, annotations map[string]
 				}
 			}
 		}
+	}
+	bw, bwErrs := netshape.FromAnnotations(annotations)
+	errs = append(errs, bwErrs...)
+	if !bw.Empty() && s.HostNetwork {
+		errs = append(errs, field.Forbidden(field.NewPath("metadata", "annotations"),
+			"bandwidth annotations cannot apply to a pod with hostNetwork: true (it would shape the host)"))
 	}
 	if v, ok := annotations[hooks.PostStartTimeoutAnnotation]; ok {
 		if d, err := time.ParseDuration(v); err != nil || d <= 0 {

@@ -9,6 +9,8 @@ package units
 import (
 	"fmt"
 	"time"
+
+	"github.com/podunit/podunit/netshape"
 )
 
 // Plan is everything podunit will create for one pod, in start order.
@@ -27,6 +29,9 @@ type Plan struct {
 	HostPaths  []HostPath
 	// Grace is the pod's termination grace period.
 	Grace time.Duration
+	// Bandwidth is the traffic shaping the infra unit applies in the pod's
+	// network namespace once it is up.
+	Bandwidth netshape.Spec
 }
 
 // Kinds of container.

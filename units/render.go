@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/podunit/podunit/netshape"
 )
 
 // Render writes the plan as unit files, in start order, as `podunit up --dry-run`
@@ -25,6 +27,17 @@ func (p *Plan) Render() string {
 			t = "unchecked"
 		}
 		fmt.Fprintf(&b, "# host path %s (%s) for %s\n", h.Path, t, h.FieldPath)
+	}
+	if bw := p.Bandwidth; !bw.Empty() {
+		b.WriteString("# bandwidth, applied with tc in the pod's network namespace on the default-route interface:\n")
+		if bw.EgressRateBitsPerSec > 0 {
+			fmt.Fprintf(&b, "#   egress (leaving the pod) %s: tbf rate %d bytes/s, latency %s\n",
+				netshape.FormatRate(bw.EgressRateBitsPerSec), bw.EgressRateBitsPerSec/8, netshape.Latency)
+		}
+		if bw.IngressRateBitsPerSec > 0 {
+			fmt.Fprintf(&b, "#   ingress (entering the pod) %s: ingress qdisc, u32 match-all, mirred redirect to %s with tbf rate %d bytes/s, latency %s\n",
+				netshape.FormatRate(bw.IngressRateBitsPerSec), netshape.IFBName, bw.IngressRateBitsPerSec/8, netshape.Latency)
+		}
 	}
 	for _, u := range p.Units() {
 		b.WriteString("\n")

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podunit/podunit/hooks"
+	"github.com/podunit/podunit/netshape"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -97,7 +98,8 @@ func (t *translator) plan() (*Plan, error) {
 	for _, c := range p.Spec.Containers {
 		containerUnits = append(containerUnits, ContainerUnitName(p.Name, c.Name))
 	}
-	plan.Infra = t.infraUnit(containerUnits)
+	plan.Bandwidth, _ = netshape.FromAnnotations(p.Annotations) // validated with the pod
+	plan.Infra = t.infraUnit(containerUnits, plan.Bandwidth)
 
 	// Each container waits for the init containers before it: it requires the
 	// plain ones (a failed one stops the chain) and wants the sidecars (which
@@ -161,7 +163,7 @@ func (t *translator) podmanRun(name string) []string {
 		"--sdnotify=conmon", "--cgroups=split", "--pull=never"}
 }
 
-func (t *translator) infraUnit(containerUnits []string) Unit {
+func (t *translator) infraUnit(containerUnits []string, bw netshape.Spec) Unit {
 	p := t.pod
 	name := InfraContainerName(p.Name)
 	hostname := p.Name
@@ -170,9 +172,17 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 	}
 	argv := t.podmanRun(name)
 	argv = append(argv, "--label", LabelPod+"="+p.Name, "--label", LabelRole+"=infra")
-	if p.Spec.HostNetwork {
+	switch {
+	case p.Spec.HostNetwork:
 		argv = append(argv, "--network", "host")
-	} else {
+	case !bw.Empty():
+		// slirp4netns' own port forwarder delivers published ports through the
+		// pod's interface, where the shaping is; podman's default forwarder
+		// (rootlessport) would reach the pod over its loopback, unshaped. An
+		// Ethernet MTU instead of slirp4netns' 65520 bytes keeps the token
+		// bucket's burst (two packets at least) small at low rates.
+		argv = append(argv, "--hostname", hostname, "--network", "slirp4netns:port_handler=slirp4netns,mtu=1500")
+	default:
 		argv = append(argv, "--hostname", hostname)
 	}
 	for _, ha := range p.Spec.HostAliases {
@@ -212,10 +222,26 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 		props = append(props, prop("Before", containerUnits))
 	}
 	props = append(props, t.commonService(InfraUnitName(p.Name))...)
+	stop := []Exec{{Argv: []string{t.o.Podman, "stop", "--ignore", "--time", seconds(infraGrace), name}}}
+	props = append(props, prop("Restart", "no"), prop("ExecStart", []Exec{{Argv: argv}}))
+	if !bw.Empty() {
+		shape := []string{t.o.Self, "internal", "shape", "--pod", p.Name, "apply"}
+		add := func(flag string, v uint64) {
+			if v > 0 {
+				shape = append(shape, flag, strconv.FormatUint(v, 10))
+			}
+		}
+		add("--egress", bw.EgressRateBitsPerSec)
+		add("--ingress", bw.IngressRateBitsPerSec)
+		add("--egress-burst", bw.EgressBurstBits)
+		add("--ingress-burst", bw.IngressBurstBits)
+		// Shaping is in place before the unit is active, so before any container
+		// of the pod starts.
+		props = append(props, prop("ExecStartPost", []Exec{{Argv: shape}}))
+		stop = append([]Exec{{Argv: []string{t.o.Self, "internal", "shape", "--pod", p.Name, "remove"}, IgnoreFailure: true}}, stop...)
+	}
 	props = append(props,
-		prop("Restart", "no"),
-		prop("ExecStart", []Exec{{Argv: argv}}),
-		prop("ExecStop", []Exec{{Argv: []string{t.o.Podman, "stop", "--ignore", "--time", seconds(infraGrace), name}}}),
+		prop("ExecStop", stop),
 		prop("ExecStopPost", []Exec{{Argv: []string{t.o.Podman, "rm", "--force", "--ignore", "--time", "0", name}, IgnoreFailure: true}}),
 		prop("TimeoutStopSec", infraGrace+StopMargin),
 	)

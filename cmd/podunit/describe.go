@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/podunit/podunit/hooks"
+	"github.com/podunit/podunit/netshape"
+	"github.com/podunit/podunit/netshape/nl"
 	"github.com/podunit/podunit/runner"
 )
 
@@ -35,13 +38,30 @@ func describeCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			printDescription(c.App.Writer, d)
+			dd := description{Description: d}
+			if d.Pod != nil {
+				if bw, _ := netshape.FromAnnotations(d.Pod.Annotations); !bw.Empty() {
+					dd.Shaping = "(could not be read)"
+					if out, err := inPodNetns(d.Pod.Name, "show", c); err == nil {
+						var st nl.State
+						if json.Unmarshal(out, &st) == nil {
+							dd.Shaping = describeShaping(&st)
+						}
+					}
+				}
+			}
+			printDescription(c.App.Writer, dd)
 			return nil
 		},
 	}
 }
 
-func printDescription(w io.Writer, d *runner.Description) {
+type description struct {
+	*runner.Description
+	Shaping string // read back from the kernel
+}
+
+func printDescription(w io.Writer, d description) {
 	s := d.Status
 	fmt.Fprintf(w, "Name:         %s\n", s.Name)
 	fmt.Fprintf(w, "Namespace:    %s\n", s.Namespace)
@@ -114,6 +134,9 @@ func printDescription(w io.Writer, d *runner.Description) {
 				fmt.Fprintf(w, "    Stop Signal:    %s\n", *lc.StopSignal)
 			}
 		}
+	}
+	if d.Pod != nil && d.Shaping != "" {
+		fmt.Fprintf(w, "Bandwidth:    %s\n", d.Shaping)
 	}
 	fmt.Fprintln(w, "Events:")
 	if len(d.Events) == 0 {

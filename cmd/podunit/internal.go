@@ -35,6 +35,8 @@ func internalCommand() *cli.Command {
 		Hidden: true,
 		Usage:  "helpers run by podunit's units",
 		Subcommands: []*cli.Command{
+			shapeCommand(),
+			shapeHereCommand(),
 			{
 				Name:  "post-start",
 				Usage: "ExecStartPost: record the start, run the postStart handler; on its failure kill the container",

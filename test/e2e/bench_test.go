@@ -85,3 +85,31 @@ func benchManifest(n int) string {
 	}
 	return b.String()
 }
+
+// BenchmarkBandwidth prints configured against measured rates for 1M, 10M and
+// 100M egress and ingress through a published port.
+func BenchmarkBandwidth(b *testing.B) {
+	var out strings.Builder
+	fmt.Fprintf(&out, "\n%-10s %-8s %14s %14s %8s\n", "rate", "dir", "configured", "measured", "ratio")
+	for i, rate := range []struct {
+		ann  string
+		bits float64
+	}{{"1M", 1e6}, {"10M", 10e6}, {"100M", 100e6}} {
+		pod := fmt.Sprintf("bench-qos-%d", i)
+		port := 18395 + i
+		path := writeManifest(b, qosManifest(pod, port,
+			fmt.Sprintf("kubernetes.io/egress-bandwidth: %s, kubernetes.io/ingress-bandwidth: %s", rate.ann, rate.ann)))
+		must(b, podunit, "up", path)
+		n := int(rate.bits / 8 * 8) // about 8 s of traffic
+		for _, egress := range []bool{true, false} {
+			got := measure(b, port, egress, n)
+			dir := "ingress"
+			if egress {
+				dir = "egress"
+			}
+			fmt.Fprintf(&out, "%-10s %-8s %14.0f %14.0f %8.3f\n", rate.ann, dir, rate.bits, got, got/rate.bits)
+		}
+		must(b, podunit, "down", "--grace-period", "0", "--force", pod)
+	}
+	fmt.Print(out.String())
+}

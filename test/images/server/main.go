@@ -8,6 +8,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -46,6 +47,20 @@ func main() {
 			s, _ := strconv.Atoi(r.URL.Query().Get("s"))
 			time.Sleep(time.Duration(s) * time.Second)
 			fmt.Fprintln(w, "slow")
+		case "/bytes": // n bytes out of the pod
+			n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+			w.Header().Set("Content-Length", strconv.Itoa(n))
+			buf := make([]byte, 32*1024)
+			for n > 0 {
+				k := min(n, len(buf))
+				if _, err := w.Write(buf[:k]); err != nil {
+					return
+				}
+				n -= k
+			}
+		case "/sink": // a body into the pod; answers how many bytes it read
+			n, _ := io.Copy(io.Discard, r.Body)
+			fmt.Fprintln(w, n)
 		case "/quit":
 			fmt.Fprintln(w, "bye")
 			go func() { time.Sleep(100 * time.Millisecond); record("quit"); os.Exit(0) }()
