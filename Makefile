@@ -1,13 +1,14 @@
 # podunit: build, test, benchmark.
 GO        ?= go
 TAGS      := remote exclude_graphdriver_btrfs btrfs_noversion exclude_graphdriver_devicemapper containers_image_openpgp
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# A tag v1.2.3 gives 1.2.3; between tags: 0.1.0~git<date>.<commit> (sorts before 0.1.0).
+VERSION   ?= $(shell packaging/version.sh)
 export CGO_ENABLED := 0
 GOFLAGS_B := -tags "$(TAGS)" -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 BIN       := bin/podunit
 WORLD     := test/world/world.sh
 
-.PHONY: all build test unit e2e bench world-up world-down example vet fmt clean
+.PHONY: all build test unit e2e bench world-up world-down example vet fmt clean deb rpm packages package-check test-vm pkgfiles
 
 all: build
 
@@ -50,5 +51,37 @@ world-up:
 world-down:
 	$(WORLD) down
 
+NFPM      ?= $(shell command -v nfpm || echo $$HOME/go/bin/nfpm)
+
+# Packages: dist/podunit_<version>_amd64.deb and dist/podunit-<version>.x86_64.rpm.
+pkgfiles: $(BIN)
+	rm -rf packaging/build && mkdir -p packaging/build dist
+	# dynamically linked against libc, as Debian policy wants binaries
+	CGO_ENABLED=1 $(GO) build $(GOFLAGS_B) -buildmode=pie -o packaging/build/podunit ./cmd/podunit
+	$(BIN) internal gen man | gzip -9n > packaging/build/podunit.1.gz
+	$(BIN) internal gen bash > packaging/build/podunit.bash
+	$(BIN) internal gen zsh > packaging/build/_podunit
+	$(BIN) internal gen fish > packaging/build/podunit.fish
+	gzip -9nc README.md > packaging/build/README.md.gz
+	packaging/changelog.sh "$(VERSION)" > packaging/build/changelog.yml
+
+$(NFPM):
+	cd /tmp && GOFLAGS= $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.0
+
+deb: pkgfiles $(NFPM)
+	mkdir -p dist
+	PODUNIT_VERSION=$(VERSION) $(NFPM) package --config packaging/nfpm.yaml --packager deb --target dist/
+rpm: pkgfiles $(NFPM)
+	mkdir -p dist
+	PODUNIT_VERSION=$(VERSION) $(NFPM) package --config packaging/nfpm.yaml --packager rpm --target dist/
+packages: deb rpm
+
+# lintian on the .deb (no errors) and rpm's own view of the .rpm.
+package-check: packages
+	packaging/check.sh dist
+
+test-vm: deb
+	test/vm/run.sh dist
+
 clean:
-	rm -rf bin dist
+	rm -rf bin dist packaging/build

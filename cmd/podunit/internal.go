@@ -35,6 +35,7 @@ func internalCommand() *cli.Command {
 		Hidden: true,
 		Usage:  "helpers run by podunit's units",
 		Subcommands: []*cli.Command{
+			genCommand(),
 			shapeCommand(),
 			shapeHereCommand(),
 			{

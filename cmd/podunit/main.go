@@ -59,9 +59,9 @@ func newApp() *cli.App {
 		Usage:   "run Kubernetes Pod manifests as rootless podman containers supervised by systemd --user",
 		Version: version,
 		Description: `podunit up turns each pod into transient units on your systemd user manager:
-a slice podunit-<pod>.slice, an infra service podunit-<pod>.service holding the
-pod's shared network/IPC/UTS namespaces, and one podunit-<pod>-<container>.service
-per container. After that, systemd supervises the pod; podunit is not running.
+a slice podunit-POD.slice, an infra service podunit-POD.service holding the
+pod's shared network/IPC/UTS namespaces, and one podunit-POD-CONTAINER.service
+per container (a "-" inside a name is escaped as \x2d, as systemd-escape does). After that, systemd supervises the pod; podunit is not running.
 
 Exit status: 0 success; 1 the host failed (systemd, podman, a container);
 2 invalid manifest or usage (nothing was changed); 3 the pod already exists
