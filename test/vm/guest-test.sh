@@ -1,0 +1,95 @@
+#!/bin/bash
+# Runs inside the test VM (Debian 12 booted with systemd, cgroup v2, all
+# controllers), as root, from podunit-guest-runner.service. Writes one line per
+# check to /mnt/share/results.txt ("PASS name" or "FAIL name: why") and a last
+# line "DONE failed=N"; the host reads it after the VM powers off.
+set -u
+share=/mnt/share
+results=$share/results.txt
+: >"$results"
+failed=0
+say() { echo "podunit-vm: $*" >/dev/ttyS0 2>/dev/null || echo "podunit-vm: $*"; }
+pass() { echo "PASS $1" >>"$results"; say "PASS $1"; }
+fail() { echo "FAIL $1: $(echo "$2" | tr '\n' ' ' | cut -c1-400)" >>"$results"; say "FAIL $1: $2"; failed=$((failed + 1)); }
+check() {
+  local name=$1; shift
+  local out
+  if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$out"; fi
+}
+finish() { echo "DONE failed=$failed" >>"$results"; sync; exit 0; }
+trap finish EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+cp "$share/podunit.deb" /tmp/podunit.deb
+check install apt-get install -y /tmp/podunit.deb
+check binary-runs /usr/bin/podunit version
+check man-page test -f /usr/share/man/man1/podunit.1.gz
+check completion test -f /usr/share/bash-completion/completions/podunit
+
+# An ordinary user with lingering: their systemd --user starts at boot.
+useradd -m -s /bin/bash alice
+grep -q '^alice:' /etc/subuid || usermod --add-subuids 100000-165535 --add-subgids 100000-165535 alice
+uid=$(id -u alice)
+check linger loginctl enable-linger alice
+for _ in $(seq 1 120); do [ -S "/run/user/$uid/bus" ] && break; sleep 1; done
+as() {
+  (cd /home/alice && runuser -u alice -- env HOME=/home/alice USER=alice XDG_RUNTIME_DIR=/run/user/$uid \
+    DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/$uid/bus PATH=/usr/bin:/bin "$@")
+}
+check user-manager bash -c "$(declare -f as); uid=$uid; as systemctl --user is-system-running --wait | grep -Eq 'running|degraded'"
+check controllers-delegated grep -qw memory "/sys/fs/cgroup/user.slice/user-$uid.slice/user@$uid.service/cgroup.controllers"
+
+# A local image from busybox-static: the VM has no network.
+root=/tmp/rootfs
+mkdir -p $root/bin $root/tmp $root/www $root/etc
+cp /bin/busybox $root/bin/
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"; done
+echo '<h1>podunit in a VM</h1>' >$root/www/index.html
+tar -C $root -cf /tmp/rootfs.tar . && chmod 644 /tmp/rootfs.tar
+check image as podman import --quiet --change 'CMD ["/bin/sh"]' /tmp/rootfs.tar localhost/podunit-test/busybox:1
+
+# The packaged example.
+cp /usr/share/doc/podunit/examples/web.yaml /tmp/web.yaml && chmod 644 /tmp/web.yaml
+check up-example as podunit up /tmp/web.yaml
+check units-active as systemctl --user is-active podunit-web.slice podunit-web.service podunit-web-server.service podunit-web-writer.service
+check status-shows-pod bash -c "$(declare -f as); uid=$uid; as systemctl --user --no-pager status 'podunit-*' | grep -q 'podunit-web-server.service'"
+check serves bash -c 'for i in $(seq 1 30); do busybox wget -q -O - http://127.0.0.1:18080/ | grep -q "pod web" && exit 0; sleep 1; done; exit 1'
+
+# Limits: enforced here (cgroup v2 with the controllers delegated).
+cat >/tmp/limits.yaml <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: limits}
+spec:
+  restartPolicy: Always
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: hog
+    image: localhost/podunit-test/busybox:1
+    command: ["sh", "-c", "sleep 3; head -c 300m /dev/zero | tail"]
+    resources:
+      limits: {memory: 48Mi, cpu: 500m}
+  - name: calm
+    image: localhost/podunit-test/busybox:1
+    command: ["sleep", "100000"]
+    resources:
+      limits: {cpu: 250m}
+YAML
+chmod 644 /tmp/limits.yaml
+check up-limits as podunit up /tmp/limits.yaml
+check cpuquota-visible bash -c "$(declare -f as); uid=$uid; as systemctl --user show -p CPUQuotaPerSecUSec --value podunit-limits-hog.service | grep -qx 500ms"
+check memorymax-visible bash -c "$(declare -f as); uid=$uid; as systemctl --user show -p MemoryMax --value podunit-limits-hog.service | grep -qx 50331648"
+check memory-max-in-cgroup bash -c "grep -qx 50331648 /sys/fs/cgroup/user.slice/user-$uid.slice/user@$uid.service/podunit.slice/podunit-limits.slice/podunit-limits-hog.service/memory.max"
+check cpu-max-in-cgroup bash -c "grep -qx '50000 100000' /sys/fs/cgroup/user.slice/user-$uid.slice/user@$uid.service/podunit.slice/podunit-limits.slice/podunit-limits-hog.service/cpu.max"
+check oom-killed-and-restarted bash -c "$(declare -f as); uid=$uid; for i in \$(seq 1 120); do
+    n=\$(as systemctl --user show -p NRestarts --value podunit-limits-hog.service)
+    [ \"\${n:-0}\" -ge 1 ] && exit 0; sleep 1; done; as systemctl --user status podunit-limits-hog.service --no-pager; exit 1"
+# The kernel's word for it (the unit's cgroup, and its counters, are new after
+# each restart).
+check killed-by-cgroup-oom bash -c "journalctl -k --no-pager | grep -q 'Memory cgroup out of memory: Killed process .*(tail)'"
+check calm-unaffected bash -c "$(declare -f as); uid=$uid; as systemctl --user show -p NRestarts --value podunit-limits-calm.service | grep -qx 0"
+
+check down as podunit down /tmp/web.yaml /tmp/limits.yaml
+check nothing-left bash -c "$(declare -f as); uid=$uid; ! as systemctl --user list-units --plain --no-legend 'podunit-*' | grep -q . && [ -z \"\$(as podman ps -aq)\" ]"
+check remove apt-get remove -y podunit
+check removed test ! -e /usr/bin/podunit

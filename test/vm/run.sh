@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# make test-vm: boots a Debian 12 VM (qemu, TCG: KVM does not work on these
+# machines) with systemd as PID 1 and cgroup v2, installs the freshly built .deb
+# in it, and runs test/vm/guest-test.sh there as root: a user with lingering runs
+# podunit, limits are checked for real (OOM kill, CPU quota), then podunit is
+# removed. Results come back over a 9p share; any FAIL (or no result) fails.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+dist=${1:-dist}
+deb=$(ls "$dist"/podunit_*.deb 2>/dev/null | tail -1)
+[ -n "$deb" ] || { echo "vm: no .deb in $dist (make deb)" >&2; exit 1; }
+cache=${PODUNIT_VM_CACHE:-/var/cache/podunit-vm}
+for p in qemu-system-x86 mmdebstrap e2fsprogs qemu-utils; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="${missing:-} $p"
+done
+if [ -n "${missing:-}" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null; fi
+
+img=$("$here/build-image.sh" "$cache" | tail -1)
+work=$(mktemp -d /tmp/podunit-vm.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/share"
+cp "$deb" "$work/share/podunit.deb"
+cp "$here/guest-test.sh" "$work/share/guest-test.sh"
+qemu-img create -q -f qcow2 -b "$img/base.raw" -F raw "$work/disk.qcow2"
+echo "vm: booting (TCG; a few minutes); console in $work/console.log" >&2
+start=$(date +%s)
+set +e
+timeout "${PODUNIT_VM_TIMEOUT:-1800}" qemu-system-x86_64 -accel tcg -cpu max -m 3072 -smp 2 \
+  -nographic -no-reboot -nic none \
+  -kernel "$img/vmlinuz" -initrd "$img/initrd" \
+  -append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 systemd.show_status=false panic=-1" \
+  -drive "file=$work/disk.qcow2,if=virtio,format=qcow2" \
+  -virtfs "local,path=$work/share,mount_tag=share,security_model=none,id=share" \
+  >"$work/console.log" 2>&1 </dev/null
+qrc=$?
+set -e
+took=$(( $(date +%s) - start ))
+results="$work/share/results.txt"
+echo "vm: qemu exited with $qrc after ${took}s" >&2
+if [ ! -s "$results" ] || ! grep -q '^DONE' "$results"; then
+  echo "vm: no results; console tail:" >&2
+  tail -40 "$work/console.log" >&2
+  exit 1
+fi
+cat "$results"
+if grep -q '^FAIL' "$results" || ! grep -q '^DONE failed=0$' "$results"; then
+  echo "vm: FAILED (${took}s)" >&2
+  grep '^podunit-vm' "$work/console.log" | tail -20 >&2 || true
+  exit 1
+fi
+echo "vm: all $(grep -c '^PASS' "$results") checks passed in ${took}s" >&2
