@@ -36,7 +36,7 @@ test: vet unit e2e
 
 bench: build
 	$(WORLD) up
-	$(GO) test -tags "$(TAGS)" -count=1 -timeout 30m -run '^$$' -bench . -benchtime 1x ./test/bench/... ; rc=$$?; $(WORLD) down; exit $$rc
+	$(GO) test -tags "$(TAGS)" -count=1 -timeout 30m -run '^$$' -bench . -benchtime 1x ./test/e2e/ ; rc=$$?; $(WORLD) down; exit $$rc
 
 # Bring up the example pod (in the test world when there is no user session).
 example: build
