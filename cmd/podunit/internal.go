@@ -97,14 +97,8 @@ type hookEnv struct {
 }
 
 func newHookEnv(c *cli.Context) *hookEnv {
-	self, err := os.Executable()
-	if err != nil {
-		self = "/usr/bin/podunit"
-	}
-	podman, err := exec.LookPath("podman")
-	if err != nil {
-		podman = "/usr/bin/podman"
-	}
+	self := selfPath()
+	podman := podmanPath()
 	pod, ctr := c.String("pod"), c.String("container")
 	return &hookEnv{pod: pod, container: ctr, stateDir: runner.DefaultStateDir(), target: hooks.Target{
 		Podman: podman, Self: self, Container: units.ContainerName(pod, ctr),

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -103,10 +102,7 @@ func logsCommand() *cli.Command {
 			if c.NArg() != 2 {
 				return fmt.Errorf("%w: podunit logs POD CONTAINER", errUsage)
 			}
-			podman, err := exec.LookPath("podman")
-			if err != nil {
-				return err
-			}
+			podman := podmanPath()
 			argv := []string{podman, "logs", "--tail", c.String("tail")}
 			if c.Bool("follow") {
 				argv = append(argv, "--follow")

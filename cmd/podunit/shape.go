@@ -70,14 +70,8 @@ func shapeCommand() *cli.Command {
 // inPodNetns runs `podunit internal shape-here OP` inside the pod's network
 // namespace and returns what it printed.
 func inPodNetns(pod, op string, c *cli.Context) ([]byte, error) {
-	podman, err := exec.LookPath("podman")
-	if err != nil {
-		podman = "/usr/bin/podman"
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
+	podman := podmanPath()
+	self := selfPath()
 	infra := units.InfraContainerName(pod)
 	out, err := exec.Command(podman, "inspect", "--format", "{{.NetworkSettings.SandboxKey}}", infra).Output()
 	ns := strings.TrimSpace(string(out))

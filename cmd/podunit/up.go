@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -121,14 +122,8 @@ func loadManifest(path string) (*pod.Manifest, error) {
 }
 
 func translateOptions() units.Options {
-	self, err := os.Executable()
-	if err != nil {
-		self = "/usr/bin/podunit"
-	}
-	podman, err := exec.LookPath("podman")
-	if err != nil {
-		podman = "/usr/bin/podman"
-	}
+	self := selfPath()
+	podman := podmanPath()
 	host, _ := os.Hostname()
 	o := units.Options{Podman: podman, Self: self, InfraImage: InfraImage, NodeName: host}
 	return o
@@ -204,3 +199,21 @@ func connect(ctx context.Context) (*runner.Runner, func(), error) {
 }
 
 var _ = corev1.PullAlways
+
+// podmanPath is podman's absolute path (systemd wants one in Exec lines).
+func podmanPath() string {
+	if p, err := exec.LookPath("podman"); err == nil {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+	}
+	return "/usr/bin/podman"
+}
+
+// selfPath is this binary's path: units call it for their hooks.
+func selfPath() string {
+	if p, err := os.Executable(); err == nil {
+		return p
+	}
+	return "/usr/bin/podunit"
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/runner"
+)
+
+func TestExitCodes(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want int
+	}{
+		{fmt.Errorf("f.yaml: %w", pod.ErrInvalid), exitInvalid},
+		{fmt.Errorf("%w: podunit up FILE", errUsage), exitInvalid},
+		{fmt.Errorf("spec.containers[0].image: %w", runner.ErrImage), exitInvalid},
+		{fmt.Errorf("%w: %q", runner.ErrExists, "web"), exitConflict},
+		{fmt.Errorf("%w: %q", runner.ErrNotFound, "web"), exitConflict},
+		{fmt.Errorf("%w: init failed", runner.ErrPodFailed), exitPodFailed},
+		{errors.New("dbus: connection refused"), exitFailure},
+	} {
+		if got := exitCode(c.err); got != c.want {
+			t.Errorf("exitCode(%v) = %d, want %d", c.err, got, c.want)
+		}
+	}
+}
+
+// `up --dry-run` prints the plan and touches nothing: it needs no systemd.
+func TestDryRunCLI(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pod.yaml")
+	os.WriteFile(path, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: dry}\nspec:\n  containers: [{name: c, image: x:1}]\n"), 0o644)
+	app := newApp()
+	var out bytes.Buffer
+	app.Writer = &out
+	if err := app.Run([]string{"podunit", "up", "--dry-run", path}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"### podunit-dry.slice", "### podunit-dry-c.service", "--pull=never"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("dry run lacks %q", want)
+		}
+	}
+	err := app.Run([]string{"podunit", "up", "--dry-run", filepath.Join(dir, "missing.yaml")})
+	if exitCode(err) != exitInvalid {
+		t.Errorf("missing file: %v (exit %d)", err, exitCode(err))
+	}
+}
+
+func TestGenerated(t *testing.T) {
+	for _, what := range []string{"man", "bash", "zsh", "fish"} {
+		app := newApp()
+		var out bytes.Buffer
+		app.Writer = &out
+		if err := app.Run([]string{"podunit", "internal", "gen", what}); err != nil || out.Len() < 100 {
+			t.Errorf("gen %s: %v (%d bytes)", what, err, out.Len())
+		}
+		if what == "man" && (!strings.Contains(out.String(), ".TH podunit 1") || strings.Contains(out.String(), "shape-here")) {
+			t.Errorf("man page: section or hidden commands wrong")
+		}
+	}
+}
