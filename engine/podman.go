@@ -119,6 +119,18 @@ func findCatatonit() (string, error) {
 	return "", fmt.Errorf("catatonit not found (looked in %s): install the catatonit package", strings.Join(catatonitPaths, ", "))
 }
 
+// ImageUser is the user an image runs as (its USER; "" means root).
+func (p *Podman) ImageUser(ctx context.Context, ref string) (string, error) {
+	rep, err := images.GetImage(p.with(ctx), ref, nil)
+	if err != nil {
+		return "", err
+	}
+	if rep.ImageData == nil || rep.Config == nil {
+		return "", nil
+	}
+	return rep.Config.User, nil
+}
+
 // CreateVolume creates a named volume; an existing one is left as it is.
 func (p *Podman) CreateVolume(ctx context.Context, name string, labels, options map[string]string) error {
 	_, err := volumes.Create(p.with(ctx), entities.VolumeCreateOptions{

@@ -139,6 +139,10 @@ func validateSpecWith(s *corev1.PodSpec, sp *field.Path, annotations map[string]
 		scp := sp.Child("securityContext")
 		errs = append(errs, nonNegative(sc.RunAsUser, scp.Child("runAsUser"))...)
 		errs = append(errs, nonNegative(sc.RunAsGroup, scp.Child("runAsGroup"))...)
+		errs = append(errs, validateSeccomp(sc.SeccompProfile, scp.Child("seccompProfile"))...)
+		if sc.RunAsNonRoot != nil && *sc.RunAsNonRoot && sc.RunAsUser != nil && *sc.RunAsUser == 0 {
+			errs = append(errs, field.Invalid(scp.Child("runAsUser"), 0, "must not be 0 when runAsNonRoot is true"))
+		}
 		for i, g := range sc.SupplementalGroups {
 			if g < 0 {
 				errs = append(errs, field.Invalid(scp.Child("supplementalGroups").Index(i), g, "must be greater than or equal to 0"))
@@ -228,6 +232,19 @@ func validateSpecWith(s *corev1.PodSpec, sp *field.Path, annotations map[string]
 		}
 	}
 	return errs
+}
+
+func validateSeccomp(p *corev1.SeccompProfile, fp *field.Path) field.ErrorList {
+	if p == nil {
+		return nil
+	}
+	switch p.Type {
+	case corev1.SeccompProfileTypeRuntimeDefault, corev1.SeccompProfileTypeUnconfined:
+		return nil
+	case corev1.SeccompProfileTypeLocalhost:
+		return field.ErrorList{field.Forbidden(fp.Child("type"), "not supported by podunit: Localhost profiles are not supported yet")}
+	}
+	return field.ErrorList{field.NotSupported(fp.Child("type"), p.Type, []string{"RuntimeDefault", "Unconfined"})}
 }
 
 func nonNegative(v *int64, fp *field.Path) field.ErrorList {
@@ -432,6 +449,14 @@ func validateContainer(c *corev1.Container, s *corev1.PodSpec, vols map[string]*
 					errs = append(errs, field.Invalid(scp.Child("capabilities", "drop").Index(i), string(c), "must be a capability name such as NET_RAW"))
 				}
 			}
+		}
+		errs = append(errs, validateSeccomp(sc.SeccompProfile, scp.Child("seccompProfile"))...)
+		nonRoot := sc.RunAsNonRoot
+		if nonRoot == nil && s.SecurityContext != nil {
+			nonRoot = s.SecurityContext.RunAsNonRoot
+		}
+		if nonRoot != nil && *nonRoot && sc.RunAsUser != nil && *sc.RunAsUser == 0 {
+			errs = append(errs, field.Invalid(scp.Child("runAsUser"), 0, "must not be 0 when runAsNonRoot is true"))
 		}
 		if sc.Privileged != nil && *sc.Privileged && sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation {
 			errs = append(errs, field.Invalid(scp, "", "cannot set allowPrivilegeEscalation to false and privileged to true"))

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +33,7 @@ type UnitManager interface {
 // Engine is what the runner needs of podman.
 type Engine interface {
 	ImageExists(ctx context.Context, ref string) (bool, error)
+	ImageUser(ctx context.Context, ref string) (string, error)
 	PullImage(ctx context.Context, ref string) error
 	EnsureInfraImage(ctx context.Context, ref string) error
 	CreateVolume(ctx context.Context, name string, labels, options map[string]string) error
@@ -214,6 +216,13 @@ func (r *Runner) prepare(ctx context.Context, plan *units.Plan) error {
 			errs = append(errs, err)
 		}
 	}
+	if len(errs) == 0 {
+		for _, c := range plan.NonRootChecks {
+			if err := r.checkNonRoot(ctx, c); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
@@ -238,6 +247,14 @@ func (r *Runner) ensureImage(ctx context.Context, img units.Image) error {
 		if exists {
 			return nil
 		}
+	case string(corev1.PullAlways):
+		if exists && strings.HasPrefix(img.Ref, "localhost/") {
+			// An image built on this host (podman build, podman import) has no
+			// registry to pull from; Always (the default for :latest) means the
+			// local one.
+			r.logf("warning: %s: %q is a local image: not pulled despite imagePullPolicy Always", img.FieldPath, img.Ref)
+			return nil
+		}
 	}
 	if err := r.Engine.PullImage(ctx, img.Ref); err != nil {
 		if exists && img.PullPolicy == string(corev1.PullAlways) {
@@ -245,6 +262,25 @@ func (r *Runner) ensureImage(ctx context.Context, img units.Image) error {
 			return fmt.Errorf("%s: %w: pulling %q (imagePullPolicy Always): %v", img.FieldPath, ErrImage, img.Ref, err)
 		}
 		return fmt.Errorf("%s: %w: %q is not present and pulling it failed: %v", img.FieldPath, ErrImage, img.Ref, err)
+	}
+	return nil
+}
+
+// checkNonRoot is the kubelet's runAsNonRoot check when no runAsUser is given:
+// the image's own user must be numeric and not 0.
+func (r *Runner) checkNonRoot(ctx context.Context, c units.NonRootCheck) error {
+	user, err := r.Engine.ImageUser(ctx, c.Image)
+	if err != nil {
+		return fmt.Errorf("%s: reading the user of image %q: %w", c.FieldPath, c.Image, err)
+	}
+	name, _, _ := strings.Cut(user, ":")
+	switch {
+	case name == "" || name == "root" || name == "0":
+		return fmt.Errorf("%s: %w: runAsNonRoot is set and image %q will run as root (set runAsUser, or use an image with a non-root USER)", c.FieldPath, ErrImage, c.Image)
+	default:
+		if _, err := strconv.ParseUint(name, 10, 32); err != nil {
+			return fmt.Errorf("%s: %w: runAsNonRoot is set and image %q has a non-numeric user (%s): it cannot be verified as non-root (set runAsUser)", c.FieldPath, ErrImage, c.Image, name)
+		}
 	}
 	return nil
 }

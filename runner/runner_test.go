@@ -89,6 +89,9 @@ func (e *fakeEngine) ImageExists(_ context.Context, ref string) (bool, error) {
 	defer e.mu.Unlock()
 	return e.images[ref], nil
 }
+func (e *fakeEngine) ImageUser(_ context.Context, ref string) (string, error) {
+	return map[string]string{"local/app:1": "", "local/nonroot:1": "1000:1000", "local/named:1": "app"}[ref], nil
+}
 func (e *fakeEngine) PullImage(_ context.Context, ref string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -150,7 +153,7 @@ func setup(t *testing.T, manifest string) (*Runner, *fakeUnits, *fakeEngine, *co
 		t.Fatal(err)
 	}
 	fu := newFakeUnits()
-	fe := &fakeEngine{images: map[string]bool{"local/app:1": true}, volumes: map[string]map[string]string{}}
+	fe := &fakeEngine{images: map[string]bool{"local/app:1": true, "localhost/built:latest": true}, volumes: map[string]map[string]string{}}
 	return &Runner{Units: fu, Engine: fe, StateDir: t.TempDir()}, fu, fe, p, plan
 }
 
@@ -230,6 +233,8 @@ func TestImagePullPolicies(t *testing.T) {
 		{"local/missing:1", "IfNotPresent", true, true},
 		{"local/app:1", "Always", true, true}, // the pull is attempted and fails
 		{"remote/app:2", "Always", false, true},
+		{"localhost/built:latest", "Always", false, false}, // local builds have no registry
+		{"localhost/missing:latest", "Always", true, true},
 	} {
 		r, fu, fe, _, _ := setup(t, twoContainers)
 		err := r.ensureImage(context.Background(), units.Image{Ref: c.image, PullPolicy: c.policy, FieldPath: "spec.containers[0].image"})
@@ -326,5 +331,18 @@ func TestUpAllIsAllOrNothing(t *testing.T) {
 	}
 	if len(fu.loaded) != 0 {
 		t.Errorf("left after DownAll: %v", fu.loaded)
+	}
+}
+
+func TestRunAsNonRoot(t *testing.T) {
+	for image, ok := range map[string]bool{"local/app:1": false, "local/nonroot:1": true, "local/named:1": false} {
+		r, _, _, _, _ := setup(t, twoContainers)
+		err := r.checkNonRoot(context.Background(), units.NonRootCheck{Image: image, FieldPath: "spec.containers[0].securityContext.runAsNonRoot"})
+		if (err == nil) != ok {
+			t.Errorf("%s: %v", image, err)
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "spec.containers[0].securityContext.runAsNonRoot: ") {
+			t.Errorf("%s: no field path: %v", image, err)
+		}
 	}
 }

@@ -27,6 +27,9 @@ type Plan struct {
 	Volumes    []Volume
 	Images     []Image
 	HostPaths  []HostPath
+	// NonRootChecks are images whose user must be verified as non-root
+	// (runAsNonRoot without runAsUser).
+	NonRootChecks []NonRootCheck
 	// Grace is the pod's termination grace period.
 	Grace time.Duration
 	// Bandwidth is the traffic shaping the infra unit applies in the pod's
@@ -109,6 +112,12 @@ type Image struct {
 	FieldPath  string // e.g. spec.containers[0].image, for error messages
 }
 
+// NonRootCheck asks for an image's user to be checked before the pod starts.
+type NonRootCheck struct {
+	Image     string
+	FieldPath string
+}
+
 // HostPath is a hostPath volume whose type must be checked (or whose path must
 // be created) on the host before the pod starts.
 type HostPath struct {
@@ -154,6 +163,7 @@ var props = map[string]propSpec{
 	"StandardOutput":        {"Service", "StandardOutputFileToAppend"},
 	"StandardError":         {"Service", "StandardErrorFileToAppend"},
 	"MemoryMax":             {"Service", "MemoryMax"},
+	"MemoryLow":             {"Service", "MemoryLow"},
 	"CPUQuota":              {"Service", "CPUQuotaPerSecUSec"},
 	"CPUWeight":             {"Service", "CPUWeight"},
 }

@@ -21,6 +21,9 @@ func (p *Plan) Render() string {
 	for _, v := range p.Volumes {
 		fmt.Fprintf(&b, "# volume %s%s for %s\n", v.Name, renderOptions(v.Options), v.FieldPath)
 	}
+	for _, c := range p.NonRootChecks {
+		fmt.Fprintf(&b, "# check image %s runs as a non-root user, for %s\n", c.Image, c.FieldPath)
+	}
 	for _, h := range p.HostPaths {
 		t := h.Type
 		if t == "" {

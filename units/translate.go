@@ -51,8 +51,10 @@ func Translate(p *corev1.Pod, o Options) (*Plan, error) {
 }
 
 type translator struct {
-	pod *corev1.Pod
-	o   Options
+	pod     *corev1.Pod
+	o       Options
+	out     *Plan
+	nonRoot []string // images of the container being translated to check
 }
 
 func (t *translator) plan() (*Plan, error) {
@@ -67,6 +69,7 @@ func (t *translator) plan() (*Plan, error) {
 			prop("Description", fmt.Sprintf("podunit pod %s/%s", p.Namespace, p.Name)),
 		}},
 	}
+	t.out = plan
 	for i, v := range p.Spec.Volumes {
 		fp := field.NewPath("spec", "volumes").Index(i)
 		switch {
@@ -290,6 +293,12 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	}
 	argv = append(argv, t.mounts(c)...)
 	argv = append(argv, t.security(c)...)
+	argv = append(argv, seccomp(p, c)...)
+	for _, img := range t.nonRoot {
+		t.out.NonRootChecks = append(t.out.NonRootChecks, NonRootCheck{Image: img,
+			FieldPath: fp.Child("securityContext", "runAsNonRoot").String()})
+	}
+	t.nonRoot = nil
 	if c.TTY {
 		argv = append(argv, "--tty")
 	}
@@ -575,6 +584,9 @@ func (t *translator) security(c *corev1.Container) []string {
 			group = sc.RunAsGroup
 		}
 	}
+	if user == nil && runAsNonRoot(t.pod, c) {
+		t.nonRoot = append(t.nonRoot, c.Image)
+	}
 	if user != nil {
 		u := strconv.FormatInt(*user, 10)
 		if group != nil {
@@ -609,6 +621,33 @@ func (t *translator) security(c *corev1.Container) []string {
 	return argv
 }
 
+// seccomp maps seccompProfile (the container's, else the pod's): RuntimeDefault
+// is podman's default profile; Unconfined turns it off.
+func seccomp(p *corev1.Pod, c *corev1.Container) []string {
+	var prof *corev1.SeccompProfile
+	if p.Spec.SecurityContext != nil {
+		prof = p.Spec.SecurityContext.SeccompProfile
+	}
+	if c.SecurityContext != nil && c.SecurityContext.SeccompProfile != nil {
+		prof = c.SecurityContext.SeccompProfile
+	}
+	if prof != nil && prof.Type == corev1.SeccompProfileTypeUnconfined {
+		return []string{"--security-opt", "seccomp=unconfined"}
+	}
+	return nil
+}
+
+func runAsNonRoot(p *corev1.Pod, c *corev1.Container) bool {
+	v := false
+	if p.Spec.SecurityContext != nil && p.Spec.SecurityContext.RunAsNonRoot != nil {
+		v = *p.Spec.SecurityContext.RunAsNonRoot
+	}
+	if c.SecurityContext != nil && c.SecurityContext.RunAsNonRoot != nil {
+		v = *c.SecurityContext.RunAsNonRoot
+	}
+	return v
+}
+
 func capArg(c string) string {
 	if c == "ALL" || strings.HasPrefix(c, "CAP_") {
 		return c
@@ -623,6 +662,11 @@ func resourceProps(r *corev1.ResourceRequirements) []Property {
 	var out []Property
 	if q, ok := r.Limits[corev1.ResourceMemory]; ok {
 		out = append(out, prop("MemoryMax", uint64(q.Value())))
+	}
+	if q, ok := r.Requests[corev1.ResourceMemory]; ok {
+		// Kubernetes' memory QoS protects requested memory from reclaim; memory.low
+		// does so softly, never at the cost of an OOM elsewhere.
+		out = append(out, prop("MemoryLow", uint64(q.Value())))
 	}
 	if q, ok := r.Limits[corev1.ResourceCPU]; ok {
 		// CPUQuota as CPU time per second: 1 CPU = 1s per s.

@@ -114,3 +114,56 @@ spec:
 		t.Errorf("the first pod was disturbed: %+v", st)
 	}
 }
+
+// runAsNonRoot is checked against the image's user before anything starts, as
+// the kubelet does; with a non-root runAsUser the hardened pod runs.
+func TestRunAsNonRootAndHardening(t *testing.T) {
+	manifest := func(pod, user string) string {
+		return fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  securityContext:
+    runAsNonRoot: true
+    seccompProfile: {type: RuntimeDefault}
+  containers:
+  - name: app
+    image: %s
+    command: ["sleep", "100000"]
+    securityContext:%s
+      allowPrivilegeEscalation: false
+      readOnlyRootFilesystem: true
+      capabilities: {drop: [ALL]}
+    resources:
+      requests: {cpu: 100m, memory: 16Mi}
+      limits: {cpu: 200m, memory: 64Mi}
+`, pod, testImage, user)
+	}
+	path := writeManifest(t, manifest("e2e-root", ""))
+	r := run(t, podunit, "up", path)
+	if r.code != 2 || !strings.Contains(r.stderr, "spec.containers[0].securityContext.runAsNonRoot") || !strings.Contains(r.stderr, "will run as root") {
+		t.Errorf("root image under runAsNonRoot: exit %d, %s", r.code, r.stderr)
+	}
+	assertGone(t, "e2e-root")
+
+	const pod = "e2e-hardened"
+	up(t, manifest(pod, "\n      runAsUser: 1000"), pod)
+	if got := strings.TrimSpace(must(t, "podman", "exec", pod+"_app", "id", "-u")); got != "1000" {
+		t.Errorf("uid %s", got)
+	}
+	if r := run(t, "podman", "exec", pod+"_app", "touch", "/x"); r.code == 0 {
+		t.Error("the root filesystem is writable")
+	}
+	unit := "podunit-e2e\\x2dhardened-app.service"
+	if got := unitProp(t, unit, "MemoryMax"); got != "67108864" {
+		t.Errorf("MemoryMax=%s", got)
+	}
+	if got := unitProp(t, unit, "MemoryLow"); got != "16777216" {
+		t.Errorf("MemoryLow=%s", got)
+	}
+	if got := unitProp(t, unit, "CPUQuotaPerSecUSec"); got != "200ms" {
+		t.Errorf("CPUQuotaPerSecUSec=%s", got)
+	}
+}
