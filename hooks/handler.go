@@ -19,9 +19,10 @@ import (
 
 // Handler is one resolved lifecycle handler: exactly one of its fields is set.
 type Handler struct {
-	Exec    []string `json:"exec,omitempty"`
-	HTTPGet *HTTPGet `json:"httpGet,omitempty"`
-	Sleep   *int64   `json:"sleep,omitempty"` // seconds
+	Exec      []string   `json:"exec,omitempty"`
+	HTTPGet   *HTTPGet   `json:"httpGet,omitempty"`
+	Sleep     *int64     `json:"sleep,omitempty"`     // seconds
+	TCPSocket *TCPSocket `json:"tcpSocket,omitempty"` // probes only
 }
 
 // HTTPGet is an httpGet handler with its port resolved to a number.
@@ -105,6 +106,12 @@ func (h Handler) String() string {
 		return fmt.Sprintf("httpGet %s://%s:%d%s", strings.ToLower(h.HTTPGet.Scheme), host, h.HTTPGet.Port, h.HTTPGet.Path)
 	case h.Sleep != nil:
 		return fmt.Sprintf("sleep %ds", *h.Sleep)
+	case h.TCPSocket != nil:
+		host := h.TCPSocket.Host
+		if host == "" {
+			host = "<pod>"
+		}
+		return fmt.Sprintf("tcp-socket %s:%d", host, h.TCPSocket.Port)
 	}
 	return "none"
 }

@@ -125,3 +125,38 @@ func TestRequestURL(t *testing.T) {
 		t.Errorf("ipv6 host: %s", u)
 	}
 }
+
+func TestProbeResult(t *testing.T) {
+	// Readiness starts failed; flips after successThreshold successes in a row.
+	r := NewResult(&Probe{Kind: Readiness, SuccessThreshold: 2, FailureThreshold: 3})
+	steps := []struct {
+		ok, changed, verdict bool
+	}{
+		{true, false, false}, {false, false, false}, {true, false, false}, {true, true, true},
+		{false, false, true}, {false, false, true}, {false, true, false},
+	}
+	for i, s := range steps {
+		if changed := r.Observe(s.ok); changed != s.changed || r.OK() != s.verdict {
+			t.Errorf("step %d: changed %v verdict %v, want %v %v", i, changed, r.OK(), s.changed, s.verdict)
+		}
+	}
+	// Liveness starts succeeded.
+	l := NewResult(&Probe{Kind: Liveness, SuccessThreshold: 1, FailureThreshold: 2})
+	if !l.OK() || l.Observe(false) || !l.Observe(false) || l.OK() || l.Failures() != 2 {
+		t.Errorf("liveness: %+v", l)
+	}
+}
+
+func TestResolveProbeDefaults(t *testing.T) {
+	c := &corev1.Container{}
+	p, errs := ResolveProbe(&corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(80)}}},
+		Liveness, c, field.NewPath("livenessProbe"))
+	if len(errs) != 0 || p.Timeout != time.Second || p.Period != 10*time.Second || p.SuccessThreshold != 1 ||
+		p.FailureThreshold != 3 || p.InitialDelay != 0 || p.Handler.TCPSocket.Port != 80 || p.Grace != nil {
+		t.Errorf("defaults: %+v %v", p, errs)
+	}
+	ps, err := DecodeProbes(EncodeProbes([]*Probe{p}))
+	if err != nil || len(ps) != 1 || ps[0].Handler.TCPSocket.Port != 80 || ps[0].Period != p.Period {
+		t.Errorf("round trip: %+v %v", ps, err)
+	}
+}

@@ -35,6 +35,8 @@ func Run(ctx context.Context, h *Handler, t Target) error {
 		return runExec(ctx, h.Exec, t)
 	case h.HTTPGet != nil:
 		return runHTTPGet(ctx, h.HTTPGet, t)
+	case h.TCPSocket != nil:
+		return runTCP(ctx, h.TCPSocket, t)
 	case h.Sleep != nil:
 		select {
 		case <-time.After(time.Duration(*h.Sleep) * time.Second):
@@ -84,22 +86,32 @@ func runHTTPGet(ctx context.Context, g *HTTPGet, t Target) error {
 	if t.HostNetwork {
 		return HTTPGetOnce(ctx, url, append(g.Headers, t.Headers...))
 	}
-	sandbox, err := exec.CommandContext(ctx, t.Podman, "inspect", "--format", "{{.NetworkSettings.SandboxKey}}", t.Infra).Output()
-	if err != nil {
-		return fmt.Errorf("httpGet %s: finding the pod's network namespace: %w", url, err)
-	}
-	ns := strings.TrimSpace(string(sandbox))
-	if ns == "" {
-		return fmt.Errorf("httpGet %s: the pod's infra container has no network namespace", url)
-	}
-	args := []string{"unshare", "nsenter", "--net=" + ns, t.Self, "internal", "http-get", "--url", url}
-	if dl, ok := ctx.Deadline(); ok {
-		args = append(args, "--timeout", time.Until(dl).Round(time.Millisecond).String())
-	}
+	args := []string{"--url", url}
 	for _, h := range append(g.Headers, t.Headers...) {
 		args = append(args, "--header", h.Name+": "+h.Value)
 	}
-	cmd := exec.CommandContext(ctx, t.Podman, args...)
+	return inPodNetns(ctx, t, "httpGet "+url, "http-get", args...)
+}
+
+// inPodNetns runs `podunit internal SUB ARGS...` inside the pod's network
+// namespace: a rootless pod's namespace belongs to podman's user namespace,
+// which a threaded Go process cannot join, so podunit re-runs itself through
+// `podman unshare nsenter --net=...`.
+func inPodNetns(ctx context.Context, t Target, what, sub string, args ...string) error {
+	sandbox, err := exec.CommandContext(ctx, t.Podman, "inspect", "--format", "{{.NetworkSettings.SandboxKey}}", t.Infra).Output()
+	if err != nil {
+		return fmt.Errorf("%s: finding the pod's network namespace: %w", what, err)
+	}
+	ns := strings.TrimSpace(string(sandbox))
+	if ns == "" {
+		return fmt.Errorf("%s: the pod's infra container has no network namespace", what)
+	}
+	argv := []string{"unshare", "nsenter", "--net=" + ns, t.Self, "internal", sub}
+	if dl, ok := ctx.Deadline(); ok {
+		argv = append(argv, "--timeout", time.Until(dl).Round(time.Millisecond).String())
+	}
+	argv = append(argv, args...)
+	cmd := exec.CommandContext(ctx, t.Podman, argv...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = time.Second
@@ -108,9 +120,32 @@ func runHTTPGet(ctx context.Context, g *HTTPGet, t Target) error {
 		if msg == "" {
 			msg = err.Error()
 		}
-		return fmt.Errorf("httpGet %s: %s", url, msg)
+		return fmt.Errorf("%s: %s", what, msg)
 	}
 	return nil
+}
+
+// runTCP connects to the port from the pod's network namespace, as runHTTPGet.
+func runTCP(ctx context.Context, s *TCPSocket, t Target) error {
+	host := s.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(s.Port))
+	if t.HostNetwork {
+		return DialOnce(ctx, addr)
+	}
+	return inPodNetns(ctx, t, "tcpSocket "+addr, "tcp-check", "--addr", addr)
+}
+
+// DialOnce succeeds when a TCP connection to addr opens.
+func DialOnce(ctx context.Context, addr string) error {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("no connection: %v", unwrapURLError(err))
+	}
+	return c.Close()
 }
 
 // RequestURL is the URL of an httpGet handler; without a host it is the pod

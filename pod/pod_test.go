@@ -95,8 +95,8 @@ func TestPolicyDefaultDeny(t *testing.T) {
 	if r, ok := ruleFor("metadata.labels[*]"); !ok || r.support != Honoured {
 		t.Error("labels' keys are not covered by the labels subtree rule")
 	}
-	if r, ok := ruleFor("spec.containers[*].livenessProbe"); !ok || r.support != Rejected || r.note == "" {
-		t.Error("probes must be rejected with a note until they exist")
+	if r, ok := ruleFor("spec.containers[*].livenessProbe.grpc"); !ok || r.support != Rejected || r.note == "" {
+		t.Error("grpc probes must be rejected with a note until they exist")
 	}
 	if r, ok := ruleFor("spec.initContainers[*].lifecycle.preStop.httpGet.httpHeaders[*].name"); !ok || r.support != Honoured {
 		t.Error("sidecars' preStop httpGet headers are not covered")

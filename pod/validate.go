@@ -66,6 +66,25 @@ var stopSignals = sets.New("SIGABRT", "SIGALRM", "SIGBUS", "SIGCHLD", "SIGCLD", 
 	"SIGSEGV", "SIGSTKFLT", "SIGSTOP", "SIGSYS", "SIGTERM", "SIGTRAP", "SIGTSTP", "SIGTTIN", "SIGTTOU",
 	"SIGURG", "SIGUSR1", "SIGUSR2", "SIGVTALRM", "SIGWINCH", "SIGXCPU", "SIGXFSZ")
 
+func validateProbes(c *corev1.Container, p *field.Path, kind string) field.ErrorList {
+	var errs field.ErrorList
+	for _, pr := range []struct {
+		name, kind string
+		probe      *corev1.Probe
+	}{{"livenessProbe", hooks.Liveness, c.LivenessProbe}, {"readinessProbe", hooks.Readiness, c.ReadinessProbe}, {"startupProbe", hooks.Startup, c.StartupProbe}} {
+		if pr.probe == nil {
+			continue
+		}
+		if kind == "init" {
+			errs = append(errs, field.Forbidden(p.Child(pr.name), "may not be set for init containers without restartPolicy: Always"))
+			continue
+		}
+		_, e := hooks.ResolveProbe(pr.probe, pr.kind, c, p.Child(pr.name))
+		errs = append(errs, e...)
+	}
+	return errs
+}
+
 func validateLifecycle(c *corev1.Container, s *corev1.PodSpec, p *field.Path, kind string) field.ErrorList {
 	lc := c.Lifecycle
 	if lc == nil {
@@ -174,6 +193,7 @@ func validateSpecWith(s *corev1.PodSpec, sp *field.Path, annotations map[string]
 		names.Insert(c.Name)
 		errs = append(errs, validateContainer(c, s, vols, p)...)
 		errs = append(errs, validateLifecycle(c, s, p, kind)...)
+		errs = append(errs, validateProbes(c, p, kind)...)
 		for j, port := range c.Ports {
 			if port.HostPort == 0 {
 				continue

@@ -119,9 +119,15 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 	// containers, created in order in one go; systemd's ordering runs the init
 	// containers one after another and the app containers after them.
 	var cs []units.Unit
-	for _, c := range append(append([]units.ContainerUnit{}, plan.Inits...), plan.Containers...) {
+	all := append(append([]units.ContainerUnit{}, plan.Inits...), plan.Containers...)
+	for _, c := range all {
 		cs = append(cs, c.Unit)
 		r.event(plan.Pod, Event{Reason: "Created", Container: c.Container, Message: fmt.Sprintf("Created %s container %s as %s", c.Kind, c.Container, c.Name)})
+	}
+	for _, c := range all {
+		if c.Prober != nil {
+			cs = append(cs, *c.Prober)
+		}
 	}
 	for _, st := range [][]units.Unit{{plan.Slice}, {plan.Infra}, cs} {
 		if err := r.Units.Start(ctx, st); err != nil {

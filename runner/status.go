@@ -3,6 +3,8 @@ package runner
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -74,14 +76,39 @@ func (r *Runner) Status(ctx context.Context) ([]PodStatus, error) {
 	sort.Strings(names)
 	var out []PodStatus
 	for _, n := range names {
-		out = append(out, podStatus(n, known[n], byUnit))
+		out = append(out, podStatus(n, known[n], byUnit, r.readiness(n, known[n])))
 	}
 	return out, nil
 }
 
 type containerRef struct{ name, kind string }
 
-func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState) PodStatus {
+// readiness reports, for containers with a readiness probe, the prober's last
+// verdict; containers without one are ready while running.
+func (r *Runner) readiness(pod string, rec *record) func(container string) bool {
+	probed := map[string]bool{}
+	if rec != nil {
+		for _, c := range append(append([]corev1.Container{}, rec.Pod.Spec.InitContainers...), rec.Pod.Spec.Containers...) {
+			if c.ReadinessProbe != nil || c.StartupProbe != nil {
+				probed[c.Name] = true
+			}
+		}
+	}
+	return func(c string) bool {
+		if !probed[c] {
+			return true
+		}
+		data, err := os.ReadFile(ReadyFile(r.StateDir, pod, c))
+		return err == nil && strings.TrimSpace(string(data)) == "true"
+	}
+}
+
+// ReadyFile holds a container's readiness verdict, written by its prober.
+func ReadyFile(stateDir, pod, container string) string {
+	return filepath.Join(stateDir, "pods", pod, "ready", container)
+}
+
+func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, ready func(string) bool) PodStatus {
 	ps := PodStatus{Name: name, Unit: units.InfraUnitName(name), Slice: units.SliceName(name)}
 	var containers []containerRef
 	if rec != nil {
@@ -112,6 +139,9 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState) PodS
 	running, waiting, failed, succeeded := 0, 0, 0, 0
 	for _, c := range containers {
 		cs := containerStatus(name, c, byUnit)
+		if cs.Ready && !ready(c.name) {
+			cs.Ready = false
+		}
 		ps.Restarts += cs.Restarts
 		ps.Containers = append(ps.Containers, cs)
 		if cs.Reason == "Terminating" {

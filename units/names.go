@@ -62,6 +62,12 @@ func ContainerUnitName(pod, container string) string {
 	return Prefix + "-" + Escape(pod) + "-" + Escape(container) + ".service"
 }
 
+// ProberUnitName is the unit running a container's probes. Its name has one
+// more "-" part than a container's, so ParseUnitName does not take it for one.
+func ProberUnitName(pod, container string) string {
+	return Prefix + "-" + Escape(pod) + "-" + Escape(container) + "-probes.service"
+}
+
 // InfraContainerName is the podman name of the pod's infra container. Container
 // names hold a "_" (never in a DNS label), so no pod's names collide with another's.
 func InfraContainerName(pod string) string { return pod + "-infra" }

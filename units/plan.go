@@ -50,6 +50,8 @@ type ContainerUnit struct {
 	Podman    string // the podman container name
 	Kind      string
 	Unit
+	// Prober is the unit running the container's probes, if it has any.
+	Prober *Unit
 }
 
 // Units lists every unit of the plan in the order they must be started.
@@ -60,6 +62,11 @@ func (p *Plan) Units() []Unit {
 	}
 	for _, c := range p.Containers {
 		out = append(out, c.Unit)
+	}
+	for _, c := range append(append([]ContainerUnit{}, p.Inits...), p.Containers...) {
+		if c.Prober != nil {
+			out = append(out, *c.Prober)
+		}
 	}
 	return out
 }

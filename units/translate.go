@@ -423,7 +423,42 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	}
 	props = append(props, prop("TimeoutStopSec", stopBudget))
 	props = append(props, resourceProps(&c.Resources)...)
-	return ContainerUnit{Container: c.Name, Podman: name, Kind: kind, Unit: Unit{Name: ContainerUnitName(p.Name, c.Name), Properties: props}}, nil
+	cu := ContainerUnit{Container: c.Name, Podman: name, Kind: kind, Unit: Unit{Name: ContainerUnitName(p.Name, c.Name), Properties: props}}
+	var probes []*hooks.Probe
+	for _, pr := range []struct {
+		kind  string
+		probe *corev1.Probe
+		field string
+	}{{hooks.Startup, c.StartupProbe, "startupProbe"}, {hooks.Liveness, c.LivenessProbe, "livenessProbe"}, {hooks.Readiness, c.ReadinessProbe, "readinessProbe"}} {
+		if pr.probe != nil {
+			rp, _ := hooks.ResolveProbe(pr.probe, pr.kind, c, fp.Child(pr.field)) // validated with the pod
+			probes = append(probes, rp)
+		}
+	}
+	if len(probes) > 0 {
+		argv := helper("probe")
+		if preStop != nil {
+			argv = append(argv, "--pre-stop", preStop.Encode())
+		}
+		argv = append(argv, "--probes", hooks.EncodeProbes(probes))
+		unit := ContainerUnitName(p.Name, c.Name)
+		// Bound to the container's unit: it goes with it, and follows its restarts.
+		cu.Prober = &Unit{Name: ProberUnitName(p.Name, c.Name), Properties: []Property{
+			prop("Description", fmt.Sprintf("podunit pod %s/%s: probes of container %s", p.Namespace, p.Name, c.Name)),
+			prop("BindsTo", []string{unit}),
+			prop("After", []string{unit}),
+			prop("Slice", SliceName(p.Name)),
+			prop("Type", "simple"),
+			prop("Restart", "on-failure"),
+			prop("RestartSec", time.Second),
+			prop("ExecStart", []Exec{{Argv: argv}}),
+		}}
+		if t.o.LogDir != "" {
+			f := AppendFile(strings.TrimSuffix(t.o.LogDir, "/") + "/" + cu.Prober.Name + ".log")
+			cu.Prober.Properties = append(cu.Prober.Properties, prop("StandardOutput", f), prop("StandardError", f))
+		}
+	}
+	return cu, nil
 }
 
 var kindWord = map[string]string{KindInit: "init", KindSidecar: "sidecar", KindApp: "app"}

@@ -36,6 +36,8 @@ func internalCommand() *cli.Command {
 		Usage:  "helpers run by podunit's units",
 		Subcommands: []*cli.Command{
 			genCommand(),
+			probeCommand(),
+			tcpCheckCommand(),
 			shapeCommand(),
 			shapeHereCommand(),
 			{
