@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -200,5 +199,3 @@ func isNotFound(err error) bool {
 	}
 	return strings.Contains(err.Error(), "no such")
 }
-
-var _ = io.EOF

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -90,37 +90,44 @@ func runHTTPGet(ctx context.Context, g *HTTPGet, t Target) error {
 	for _, h := range append(g.Headers, t.Headers...) {
 		args = append(args, "--header", h.Name+": "+h.Value)
 	}
-	return inPodNetns(ctx, t, "httpGet "+url, "http-get", args...)
+	return checkInPodNetns(ctx, t, "httpGet "+url, "http-get", args...)
 }
 
-// inPodNetns runs `podunit internal SUB ARGS...` inside the pod's network
-// namespace: a rootless pod's namespace belongs to podman's user namespace,
-// which a threaded Go process cannot join, so podunit re-runs itself through
-// `podman unshare nsenter --net=...`.
-func inPodNetns(ctx context.Context, t Target, what, sub string, args ...string) error {
+// InPodNetns runs `podunit internal ARGS...` inside the pod's network namespace
+// and returns what it printed: a rootless pod's namespace belongs to podman's
+// user namespace, which a threaded Go process cannot join, so podunit re-runs
+// itself through `podman unshare nsenter --net=...`. On failure the error holds
+// what the command said.
+func InPodNetns(ctx context.Context, t Target, args ...string) ([]byte, error) {
 	sandbox, err := exec.CommandContext(ctx, t.Podman, "inspect", "--format", "{{.NetworkSettings.SandboxKey}}", t.Infra).Output()
-	if err != nil {
-		return fmt.Errorf("%s: finding the pod's network namespace: %w", what, err)
-	}
 	ns := strings.TrimSpace(string(sandbox))
-	if ns == "" {
-		return fmt.Errorf("%s: the pod's infra container has no network namespace", what)
+	if err != nil || ns == "" {
+		return nil, fmt.Errorf("no network namespace (is the infra container %s running?)", t.Infra)
 	}
-	argv := []string{"unshare", "nsenter", "--net=" + ns, t.Self, "internal", sub}
-	if dl, ok := ctx.Deadline(); ok {
-		argv = append(argv, "--timeout", time.Until(dl).Round(time.Millisecond).String())
-	}
-	argv = append(argv, args...)
+	argv := append([]string{"unshare", "nsenter", "--net=" + ns, t.Self, "internal"}, args...)
 	cmd := exec.CommandContext(ctx, t.Podman, argv...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = time.Second
 	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(out.String())
+		msg := strings.TrimSpace(stderr.String() + " " + stdout.String())
 		if msg == "" {
 			msg = err.Error()
 		}
-		return fmt.Errorf("%s: %s", what, msg)
+		return nil, errors.New(msg)
+	}
+	return stdout.Bytes(), nil
+}
+
+// checkInPodNetns runs a one-shot check (http-get, tcp-check) in the pod's
+// network namespace, bounded by ctx.
+func checkInPodNetns(ctx context.Context, t Target, what, sub string, args ...string) error {
+	argv := []string{sub}
+	if dl, ok := ctx.Deadline(); ok {
+		argv = append(argv, "--timeout", time.Until(dl).Round(time.Millisecond).String())
+	}
+	if _, err := InPodNetns(ctx, t, append(argv, args...)...); err != nil {
+		return fmt.Errorf("%s: %v", what, err)
 	}
 	return nil
 }
@@ -135,7 +142,7 @@ func runTCP(ctx context.Context, s *TCPSocket, t Target) error {
 	if t.HostNetwork {
 		return DialOnce(ctx, addr)
 	}
-	return inPodNetns(ctx, t, "tcpSocket "+addr, "tcp-check", "--addr", addr)
+	return checkInPodNetns(ctx, t, "tcpSocket "+addr, "tcp-check", "--addr", addr)
 }
 
 // DialOnce succeeds when a TCP connection to addr opens.
@@ -209,12 +216,6 @@ func sortedKeys(m map[string]string) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
+	sort.Strings(keys)
 	return keys
 }
-
-var _ = os.Getenv

@@ -5,11 +5,11 @@ import (
 	"net"
 	"path"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -523,8 +523,6 @@ func sortedStringKeys[M ~map[K]V, K ~string, V any](m M) []string {
 	for k := range m {
 		keys = append(keys, string(k))
 	}
-	sortStrings(keys)
+	sort.Strings(keys)
 	return keys
 }
-
-var _ = resource.Quantity{}

@@ -3,7 +3,6 @@ package units
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -728,14 +727,4 @@ func cpuWeight(milli int64) uint64 {
 		shares = 262144
 	}
 	return uint64(1 + ((shares-2)*9999)/262142)
-}
-
-// sortedKeys is used where maps become output.
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

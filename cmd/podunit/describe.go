@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,31 +28,26 @@ func describeCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return fmt.Errorf("%w: podunit describe POD", errUsage)
 			}
-			ctx, cancel := signalContext(c.Context, time.Minute)
-			defer cancel()
-			r, closeFn, err := connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			d, err := r.Describe(ctx, c.Args().First())
-			if err != nil {
-				return err
-			}
-			dd := description{Description: d}
-			if d.Pod != nil {
-				if bw, _ := netshape.FromAnnotations(d.Pod.Annotations); !bw.Empty() {
-					dd.Shaping = "(could not be read)"
-					if out, err := inPodNetns(d.Pod.Name, "show", c); err == nil {
-						var st nl.State
-						if json.Unmarshal(out, &st) == nil {
-							dd.Shaping = describeShaping(&st)
+			return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+				d, err := r.Describe(ctx, c.Args().First())
+				if err != nil {
+					return err
+				}
+				dd := description{Description: d}
+				if d.Pod != nil {
+					if bw, _ := netshape.FromAnnotations(d.Pod.Annotations); !bw.Empty() {
+						dd.Shaping = "(could not be read)"
+						if out, err := inPodNetns(d.Pod.Name, "show", c); err == nil {
+							var st nl.State
+							if json.Unmarshal(out, &st) == nil {
+								dd.Shaping = describeShaping(&st)
+							}
 						}
 					}
 				}
-			}
-			printDescription(c.App.Writer, dd)
-			return nil
+				printDescription(c.App.Writer, dd)
+				return nil
+			})
 		},
 	}
 }

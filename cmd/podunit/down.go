@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -50,22 +51,17 @@ func downCommand() *cli.Command {
 				}
 				names = append(names, a)
 			}
-			ctx, cancel := signalContext(c.Context, c.Duration("timeout"))
-			defer cancel()
-			r, closeFn, err := connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			var errs []error
-			for i, err := range r.DownAll(ctx, names, o) {
-				if err != nil {
-					errs = append(errs, err)
-					continue
+			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
+				var errs []error
+				for i, err := range r.DownAll(ctx, names, o) {
+					if err != nil {
+						errs = append(errs, err)
+						continue
+					}
+					fmt.Fprintf(c.App.Writer, "pod/%s removed\n", names[i])
 				}
-				fmt.Fprintf(c.App.Writer, "pod/%s removed\n", names[i])
-			}
-			return errors.Join(errs...)
+				return errors.Join(errs...)
+			})
 		},
 	}
 }

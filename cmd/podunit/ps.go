@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/runner"
 	"github.com/podunit/podunit/units"
 )
 
@@ -29,46 +31,41 @@ func psCommand() *cli.Command {
 			if out != "" && out != "wide" && out != "json" {
 				return fmt.Errorf("%w: --output must be wide or json", errUsage)
 			}
-			ctx, cancel := signalContext(c.Context, time.Minute)
-			defer cancel()
-			r, closeFn, err := connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			pods, err := r.Status(ctx)
-			if err != nil {
-				return err
-			}
-			if out == "json" {
-				enc := json.NewEncoder(c.App.Writer)
-				enc.SetIndent("", "  ")
-				if pods == nil {
-					return enc.Encode([]any{})
+			return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+				pods, err := r.Status(ctx)
+				if err != nil {
+					return err
 				}
-				return enc.Encode(pods)
-			}
-			w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-			wide := c.Bool("all") || out == "wide"
-			if !wide {
-				fmt.Fprintln(w, "NAME\tNAMESPACE\tPHASE\tREADY\tRESTARTS\tAGE")
+				if out == "json" {
+					enc := json.NewEncoder(c.App.Writer)
+					enc.SetIndent("", "  ")
+					if pods == nil {
+						return enc.Encode([]any{})
+					}
+					return enc.Encode(pods)
+				}
+				w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+				wide := c.Bool("all") || out == "wide"
+				if !wide {
+					fmt.Fprintln(w, "NAME\tNAMESPACE\tPHASE\tREADY\tRESTARTS\tAGE")
+					for _, p := range pods {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%d/%d\t%d\t%s\n", p.Name, p.Namespace, p.Phase, p.Ready, p.Total, p.Restarts, age(p.Created))
+					}
+					return w.Flush()
+				}
+				fmt.Fprintln(w, "POD\tCONTAINER\tSTATE\tREASON\tEXIT\tRESTARTS\tUNIT")
 				for _, p := range pods {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%d/%d\t%d\t%s\n", p.Name, p.Namespace, p.Phase, p.Ready, p.Total, p.Restarts, age(p.Created))
+					fmt.Fprintf(w, "%s\t-\t%s\t\t\t%d\t%s\n", p.Name, p.Phase, p.Restarts, p.Unit)
+					for _, cs := range p.Containers {
+						exit := ""
+						if cs.ExitCode != nil {
+							exit = strconv.Itoa(*cs.ExitCode)
+						}
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, cs.Name, cs.State, cs.Reason, exit, cs.Restarts, cs.Unit)
+					}
 				}
 				return w.Flush()
-			}
-			fmt.Fprintln(w, "POD\tCONTAINER\tSTATE\tREASON\tEXIT\tRESTARTS\tUNIT")
-			for _, p := range pods {
-				fmt.Fprintf(w, "%s\t-\t%s\t\t\t%d\t%s\n", p.Name, p.Phase, p.Restarts, p.Unit)
-				for _, cs := range p.Containers {
-					exit := ""
-					if cs.ExitCode != nil {
-						exit = strconv.Itoa(*cs.ExitCode)
-					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, cs.Name, cs.State, cs.Reason, exit, cs.Restarts, cs.Unit)
-				}
-			}
-			return w.Flush()
+			})
 		},
 	}
 }

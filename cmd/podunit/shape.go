@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/podunit/podunit/hooks"
 	"github.com/podunit/podunit/netshape"
 	"github.com/podunit/podunit/netshape/nl"
 	"github.com/podunit/podunit/runner"
@@ -70,15 +69,7 @@ func shapeCommand() *cli.Command {
 // inPodNetns runs `podunit internal shape-here OP` inside the pod's network
 // namespace and returns what it printed.
 func inPodNetns(pod, op string, c *cli.Context) ([]byte, error) {
-	podman := podmanPath()
-	self := selfPath()
-	infra := units.InfraContainerName(pod)
-	out, err := exec.Command(podman, "inspect", "--format", "{{.NetworkSettings.SandboxKey}}", infra).Output()
-	ns := strings.TrimSpace(string(out))
-	if err != nil || ns == "" {
-		return nil, fmt.Errorf("pod %q: no network namespace (is its infra container %s running?)", pod, infra)
-	}
-	args := []string{"unshare", "nsenter", "--net=" + ns, self, "internal", "shape-here", op}
+	args := []string{"shape-here", op}
 	if op == "apply" {
 		for _, f := range []string{"egress", "ingress", "egress-burst", "ingress-burst"} {
 			if v := c.Uint64(f); v > 0 {
@@ -86,13 +77,12 @@ func inPodNetns(pod, op string, c *cli.Context) ([]byte, error) {
 			}
 		}
 	}
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(podman, args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("pod %q: bandwidth %s: %v: %s", pod, op, err, strings.TrimSpace(stderr.String()))
+	t := hooks.Target{Podman: podmanPath(), Self: selfPath(), Infra: units.InfraContainerName(pod)}
+	out, err := hooks.InPodNetns(c.Context, t, args...)
+	if err != nil {
+		return nil, fmt.Errorf("pod %q: bandwidth %s: %v", pod, op, err)
 	}
-	return stdout.Bytes(), nil
+	return out, nil
 }
 
 // shapeHereCommand works in the network namespace it runs in.

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podunit/podunit/engine"
 	"github.com/podunit/podunit/pod"
@@ -78,24 +77,19 @@ func upCommand() *cli.Command {
 				}
 				return nil
 			}
-			ctx, cancel := signalContext(c.Context, c.Duration("timeout"))
-			defer cancel()
-			r, closeFn, err := connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			if err := r.Engine.EnsureInfraImage(ctx, InfraImage); err != nil {
-				return err
-			}
-			// All pods of a file, or none.
-			if err := r.UpAll(ctx, m.Pods, plans, runner.UpOptions{Replace: c.Bool("replace")}); err != nil {
-				return err
-			}
-			for _, p := range m.Pods {
-				fmt.Fprintf(c.App.Writer, "pod/%s started (%s)\n", p.Name, units.SliceName(p.Name))
-			}
-			return nil
+			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
+				if err := r.Engine.EnsureInfraImage(ctx, InfraImage); err != nil {
+					return err
+				}
+				// All pods of a file, or none.
+				if err := r.UpAll(ctx, m.Pods, plans, runner.UpOptions{Replace: c.Bool("replace")}); err != nil {
+					return err
+				}
+				for _, p := range m.Pods {
+					fmt.Fprintf(c.App.Writer, "pod/%s started (%s)\n", p.Name, units.SliceName(p.Name))
+				}
+				return nil
+			})
 		},
 	}
 }
@@ -169,11 +163,20 @@ func newUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// signalContext ends on Ctrl-C or SIGTERM, so an interrupted `up` still cleans up.
-func signalContext(parent context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(parent, timeout)
+// withRunner runs f with a connected runner, ending on Ctrl-C, SIGTERM or the
+// timeout.
+func withRunner(c *cli.Context, timeout time.Duration, f func(ctx context.Context, r *runner.Runner) error) error {
+	ctx, cancel := context.WithTimeout(c.Context, timeout)
+	defer cancel()
+	// An interrupted command still cleans up: up rolls back, down finishes.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	return ctx, func() { stop(); cancel() }
+	defer stop()
+	r, closeFn, err := connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	return f(ctx, r)
 }
 
 // connect reaches the user's systemd manager and podman service, starting
@@ -197,8 +200,6 @@ func connect(ctx context.Context) (*runner.Runner, func(), error) {
 	r := &runner.Runner{Units: mgr, Engine: eng, StateDir: runner.DefaultStateDir(), Log: os.Stderr}
 	return r, mgr.Close, nil
 }
-
-var _ = corev1.PullAlways
 
 // podmanPath is podman's absolute path (systemd wants one in Exec lines).
 func podmanPath() string {

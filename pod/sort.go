@@ -1,5 +1,0 @@
-package pod
-
-import "sort"
-
-func sortStrings(s []string) { sort.Strings(s) }
