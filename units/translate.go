@@ -407,10 +407,29 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	if preStop != nil {
 		post = append(post, "--pre-stop", preStop.Encode())
 	}
+	// Limits go on the unit once the container runs (the post-start helper sets
+	// them) and come off before each start: `podman run` itself runs in the
+	// unit's cgroup and would otherwise be throttled, or OOM-killed under a small
+	// memory limit, before the container exists.
+	limits := resourceProps(&c.Resources)
+	var pre []Exec
+	if len(limits) > 0 {
+		clear := []string{t.o.Self, "internal", "limits", "--unit", ContainerUnitName(p.Name, c.Name)}
+		for _, l := range limits {
+			clear = append(clear, "--clear", l.Name)
+			post = append(post, "--limit", fmt.Sprintf("%s=%d", l.Name, l.Value.(uint64)))
+		}
+		pre = []Exec{{Argv: clear}}
+	}
 	props = append(props, t.commonService(ContainerUnitName(p.Name, c.Name))...)
 	props = append(props,
 		prop("Restart", restart),
 		prop("RestartSec", time.Second),
+	)
+	if pre != nil {
+		props = append(props, prop("ExecStartPre", pre))
+	}
+	props = append(props,
 		prop("ExecStart", []Exec{{Argv: argv}}),
 		prop("ExecStartPost", []Exec{{Argv: post}}),
 		prop("ExecStop", []Exec{{Argv: stop}}),
@@ -421,7 +440,6 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 		props = append(props, prop("TimeoutStartSec", postStartTimeout(p)+stopBudget+StopMargin))
 	}
 	props = append(props, prop("TimeoutStopSec", stopBudget))
-	props = append(props, resourceProps(&c.Resources)...)
 	cu := ContainerUnit{Container: c.Name, Podman: name, Kind: kind, Unit: Unit{Name: ContainerUnitName(p.Name, c.Name), Properties: props}}
 	var probes []*hooks.Probe
 	for _, pr := range []struct {
@@ -689,9 +707,10 @@ func capArg(c string) string {
 	return "CAP_" + c
 }
 
-// resourceProps puts limits on the container's unit, so systemd accounts for and
-// enforces them on the whole container (payload and conmon), where the user's
-// manager has the controllers delegated.
+// resourceProps are the limits of a container's unit, so systemd accounts for
+// and enforces them on the whole container (payload and conmon), where the
+// user's manager has the controllers delegated. Values are uint64, as D-Bus
+// and unit files take them (CPUQuota in CPU-microseconds per second).
 func resourceProps(r *corev1.ResourceRequirements) []Property {
 	var out []Property
 	if q, ok := r.Limits[corev1.ResourceMemory]; ok {

@@ -40,12 +40,14 @@ func internalCommand() *cli.Command {
 			tcpCheckCommand(),
 			shapeCommand(),
 			shapeHereCommand(),
+			limitsCommand(),
 			{
 				Name:  "post-start",
-				Usage: "ExecStartPost: record the start, run the postStart handler; on its failure kill the container",
+				Usage: "ExecStartPost: put the limits on, record the start, run the postStart handler; on its failure kill the container",
 				Flags: append(podFlags,
 					&cli.StringFlag{Name: "handler", Usage: "the postStart handler, JSON"},
 					&cli.DurationFlag{Name: "timeout", Value: time.Minute},
+					&cli.StringSliceFlag{Name: "limit", Usage: "NAME=VALUE unit property to set now that the container runs"},
 				),
 				Action: postStart,
 			},
@@ -121,6 +123,11 @@ func decodeFlag(c *cli.Context, name string) (*hooks.Handler, error) {
 
 func postStart(c *cli.Context) error {
 	h := newHookEnv(c)
+	if l := c.StringSlice("limit"); len(l) > 0 {
+		if err := setLimits(c.Context, units.ContainerUnitName(h.pod, h.container), l, nil); err != nil {
+			return fmt.Errorf("putting resource limits on: %w", err)
+		}
+	}
 	handler, err := decodeFlag(c, "handler")
 	if err != nil {
 		return err

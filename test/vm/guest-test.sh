@@ -33,7 +33,7 @@ uid=$(id -u alice)
 check linger loginctl enable-linger alice
 for _ in $(seq 1 120); do [ -S "/run/user/$uid/bus" ] && break; sleep 1; done
 as() {
-  (cd /home/alice && runuser -u alice -- env HOME=/home/alice USER=alice XDG_RUNTIME_DIR=/run/user/$uid \
+  (cd /home/alice && timeout 300 runuser -u alice -- env HOME=/home/alice USER=alice XDG_RUNTIME_DIR=/run/user/$uid \
     DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/$uid/bus PATH=/usr/bin:/bin "$@")
 }
 check user-manager bash -c "$(declare -f as); uid=$uid; as systemctl --user is-system-running --wait | grep -Eq 'running|degraded'"

@@ -25,7 +25,7 @@ qemu-img create -q -f qcow2 -b "$img/base.raw" -F raw "$work/disk.qcow2"
 echo "vm: booting (TCG; a few minutes); console in $work/console.log" >&2
 start=$(date +%s)
 set +e
-timeout "${PODUNIT_VM_TIMEOUT:-1800}" qemu-system-x86_64 -accel tcg -cpu max -m 3072 -smp 2 \
+timeout "${PODUNIT_VM_TIMEOUT:-1200}" qemu-system-x86_64 -accel tcg -cpu max -m 3072 -smp 2 \
   -nographic -no-reboot -nic none \
   -kernel "$img/vmlinuz" -initrd "$img/initrd" \
   -append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 systemd.show_status=false panic=-1" \

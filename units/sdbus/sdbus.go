@@ -144,6 +144,13 @@ func (m *Manager) StartUnit(ctx context.Context, name string) error {
 	}
 }
 
+// SetLimits changes resource properties of a unit for as long as it is loaded
+// (systemctl set-property --runtime).
+func (m *Manager) SetLimits(ctx context.Context, unit string, limits []units.Property) error {
+	props := Properties(units.Unit{Name: unit, Properties: limits})
+	return m.conn.SetUnitPropertiesContext(ctx, unit, true, props...)
+}
+
 // Stopping tells whether a unit is on its way down: deactivating, already down,
 // or active with a job queued (a stop propagated from a dependency).
 func (m *Manager) Stopping(ctx context.Context, unit string) (bool, error) {
