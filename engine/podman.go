@@ -9,11 +9,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/containers/podman/v4/pkg/api/handlers"
 	"github.com/containers/podman/v4/pkg/bindings"
 	"github.com/containers/podman/v4/pkg/bindings/containers"
 	"github.com/containers/podman/v4/pkg/bindings/images"
@@ -198,4 +201,82 @@ func isNotFound(err error) bool {
 		return true
 	}
 	return strings.Contains(err.Error(), "no such")
+}
+
+// ContainerPID is the main process of a running container.
+func (p *Podman) ContainerPID(ctx context.Context, name string) (int, error) {
+	data, err := containers.Inspect(p.with(ctx), name, nil)
+	if err != nil {
+		return 0, err
+	}
+	if data.State == nil || !data.State.Running || data.State.Pid <= 0 {
+		return 0, fmt.Errorf("container %s is not running", name)
+	}
+	return data.State.Pid, nil
+}
+
+// StopContainer sends the container's stop signal, then SIGKILL once timeout
+// (whole seconds) has passed. A container that is gone or stopped is fine.
+func (p *Podman) StopContainer(ctx context.Context, name string, timeout time.Duration) error {
+	secs := uint(timeout / time.Second)
+	ignore := true
+	err := containers.Stop(p.with(ctx), name, &containers.StopOptions{Timeout: &secs, Ignore: &ignore})
+	if isNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// maxExecOutput bounds what an exec handler's output is kept for its error message.
+const maxExecOutput = 64 << 10
+
+// apiExec runs a command in a running container through podman's exec API
+// (create, start and attach, inspect for the exit code): the container's
+// namespaces, cgroup, user and environment, plus env.
+func (p *Podman) apiExec(ctx context.Context, name string, argv, env []string) (int, []byte, error) {
+	cfg := &handlers.ExecCreateConfig{}
+	cfg.Cmd, cfg.Env = argv, env
+	cfg.AttachStdout, cfg.AttachStderr = true, true
+	c := p.with(ctx)
+	id, err := containers.ExecCreate(c, name, cfg)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer p.removeExec(id)
+	out := &limitedBuffer{max: maxExecOutput}
+	var w io.Writer = out
+	attach := true
+	opts := &containers.ExecStartAndAttachOptions{OutputStream: &w, ErrorStream: &w, AttachOutput: &attach, AttachError: &attach}
+	if err := containers.ExecStartAndAttach(c, id, opts); err != nil {
+		return 0, out.Bytes(), err
+	}
+	insp, err := containers.ExecInspect(c, id, nil)
+	if err != nil {
+		return 0, out.Bytes(), err
+	}
+	return insp.ExitCode, out.Bytes(), nil
+}
+
+// removeExec removes a finished exec session where the service can (podman
+// 4.8 and later); older services remove it with their own delayed clean-up.
+func (p *Podman) removeExec(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = containers.ExecRemove(p.with(ctx), id, nil)
+}
+
+type limitedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if room := b.max - b.Len(); room > 0 {
+		if len(p) > room {
+			b.Buffer.Write(p[:room])
+		} else {
+			b.Buffer.Write(p)
+		}
+	}
+	return len(p), nil
 }

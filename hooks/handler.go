@@ -1,12 +1,11 @@
-// Package hooks carries out lifecycle handlers (exec, httpGet, sleep) and the
-// kubelet's stop sequence for podunit's units. The handlers are resolved from the
-// pod spec at translation time (Resolve, pure) and passed to podunit's helper
-// commands as JSON on the unit's command line, so a unit needs nothing else to
-// run its hooks and `--dry-run` shows them.
+// Package hooks resolves lifecycle handlers and probes from the pod spec
+// (Resolve, ResolveProbe: pure, once, at validation) and carries them out
+// (Runner): exec through podman's API, httpGet, tcpSocket and gRPC in-process.
+// The resolved handlers travel to podunit's helpers in the pod's runtime spec
+// (see helper/contract), never on a command line.
 package hooks
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -23,6 +22,13 @@ type Handler struct {
 	HTTPGet   *HTTPGet   `json:"httpGet,omitempty"`
 	Sleep     *int64     `json:"sleep,omitempty"`     // seconds
 	TCPSocket *TCPSocket `json:"tcpSocket,omitempty"` // probes only
+	GRPC      *GRPC      `json:"grpc,omitempty"`      // probes only
+}
+
+// GRPC is a gRPC health check of the pod's own port.
+type GRPC struct {
+	Port    int    `json:"port"`
+	Service string `json:"service,omitempty"`
 }
 
 // HTTPGet is an httpGet handler with its port resolved to a number.
@@ -62,37 +68,6 @@ const PostStartTimeoutAnnotation = "podunit.io/post-start-timeout"
 // DefaultPostStartTimeout bounds postStart hooks unless the annotation says otherwise.
 const DefaultPostStartTimeout = 2 * time.Minute
 
-// Encode renders a handler for a helper's command line.
-func (h Handler) Encode() string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(h)
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
-// Decode reads what Encode wrote.
-func Decode(s string) (*Handler, error) {
-	var h Handler
-	if err := json.Unmarshal([]byte(s), &h); err != nil {
-		return nil, fmt.Errorf("decoding handler: %w", err)
-	}
-	n := 0
-	if len(h.Exec) > 0 {
-		n++
-	}
-	if h.HTTPGet != nil {
-		n++
-	}
-	if h.Sleep != nil {
-		n++
-	}
-	if n != 1 {
-		return nil, fmt.Errorf("decoding handler: want exactly one of exec, httpGet, sleep")
-	}
-	return &h, nil
-}
-
 // String describes a handler for humans (podunit describe).
 func (h Handler) String() string {
 	switch {
@@ -112,6 +87,11 @@ func (h Handler) String() string {
 			host = "<pod>"
 		}
 		return fmt.Sprintf("tcp-socket %s:%d", host, h.TCPSocket.Port)
+	case h.GRPC != nil:
+		if h.GRPC.Service != "" {
+			return fmt.Sprintf("grpc <pod>:%d service %q", h.GRPC.Port, h.GRPC.Service)
+		}
+		return fmt.Sprintf("grpc <pod>:%d", h.GRPC.Port)
 	}
 	return "none"
 }

@@ -2,6 +2,9 @@ package hooks
 
 import (
 	"context"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -54,31 +57,37 @@ func TestResolve(t *testing.T) {
 	}
 }
 
-func TestEncodeDecode(t *testing.T) {
-	secs := int64(4)
-	for _, h := range []Handler{
-		{Exec: []string{"sh", "-c", "echo $HOME > /x && <y>"}},
-		{HTTPGet: &HTTPGet{Scheme: "HTTPS", Port: 443, Path: "/a?b=c", Headers: []Header{{"X-A", "1"}}}},
-		{Sleep: &secs},
-	} {
-		enc := h.Encode()
-		if strings.Contains(enc, `\u003c`) {
-			t.Errorf("HTML-escaped: %s", enc)
-		}
-		got, err := Decode(enc)
-		if err != nil || got.String() != h.String() || got.Encode() != enc {
-			t.Errorf("round trip of %s: %v %v", enc, got, err)
-		}
+type fakeExec struct {
+	container string
+	argv, env []string
+	code      int
+}
+
+func (f *fakeExec) Exec(ctx context.Context, container string, argv, env []string) (int, []byte, error) {
+	f.container, f.argv, f.env = container, argv, env
+	return f.code, []byte("said something"), nil
+}
+
+func TestRunnerExec(t *testing.T) {
+	fe := &fakeExec{}
+	r := &Runner{Exec: fe, Container: "p_c", Env: map[string]string{StopReasonEnv: ReasonHealth}}
+	h := &Handler{Exec: []string{"sh", "-c", "echo $X; a, b"}}
+	if err := r.Run(context.Background(), h); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := Decode(`{}`); err == nil {
-		t.Error("an empty handler decoded")
+	if fe.container != "p_c" || strings.Join(fe.argv, "|") != "sh|-c|echo $X; a, b" || strings.Join(fe.env, "|") != StopReasonEnv+"="+ReasonHealth {
+		t.Errorf("exec got %q %q %q", fe.container, fe.argv, fe.env)
+	}
+	fe.code = 3
+	if err := r.Run(context.Background(), h); err == nil || !strings.Contains(err.Error(), "exit status 3: said something") {
+		t.Errorf("a failing command: %v", err)
 	}
 }
 
-func TestHTTPGetOnce(t *testing.T) {
-	var gotReason string
+func TestHTTPGet(t *testing.T) {
+	var gotReason, gotAccept string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		gotReason = r.Header.Get(StopReasonHeader)
+		gotReason, gotAccept = r.Header.Get(StopReasonHeader), r.Header.Get("Accept")
 		switch r.URL.Path {
 		case "/ok":
 		case "/redirect":
@@ -96,23 +105,23 @@ func TestHTTPGetOnce(t *testing.T) {
 	defer srv.Close()
 	ctx := context.Background()
 	for path, ok := range map[string]bool{"/ok": true, "/redirect": true, "/away": true, "/missing": false, "/error": false} {
-		err := HTTPGetOnce(ctx, srv.URL+path, []Header{{StopReasonHeader, ReasonDelete}})
+		err := GetURL(ctx, NewHTTPClient(), srv.URL+path, []Header{{StopReasonHeader, ReasonDelete}, {"Accept", "a, b"}})
 		if (err == nil) != ok {
 			t.Errorf("%s: err %v, want ok=%v", path, err, ok)
 		}
 	}
-	if gotReason != ReasonDelete {
-		t.Errorf("stop reason header: %q", gotReason)
+	if gotReason != ReasonDelete || gotAccept != "a, b" {
+		t.Errorf("headers: %q %q", gotReason, gotAccept)
 	}
 	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	if err := HTTPGetOnce(short, srv.URL+"/slow", nil); err == nil || !strings.Contains(err.Error(), "no answer") {
+	if err := GetURL(short, NewHTTPClient(), srv.URL+"/slow", nil); err == nil || !strings.Contains(err.Error(), "no answer") {
 		t.Errorf("slow: %v", err)
 	}
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
-	if err := HTTPGetOnce(ctx, "http://"+addr+"/", nil); err == nil {
+	if err := GetURL(ctx, NewHTTPClient(), "http://"+addr+"/", nil); err == nil {
 		t.Error("a closed port answered")
 	}
 }
@@ -155,8 +164,58 @@ func TestResolveProbeDefaults(t *testing.T) {
 		p.FailureThreshold != 3 || p.InitialDelay != 0 || p.Handler.TCPSocket.Port != 80 || p.Grace != nil {
 		t.Errorf("defaults: %+v %v", p, errs)
 	}
-	ps, err := DecodeProbes(EncodeProbes([]*Probe{p}))
-	if err != nil || len(ps) != 1 || ps[0].Handler.TCPSocket.Port != 80 || ps[0].Period != p.Period {
-		t.Errorf("round trip: %+v %v", ps, err)
+	svc := "db"
+	g, errs := ResolveProbe(&corev1.Probe{ProbeHandler: corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 9090, Service: &svc}}},
+		Liveness, c, field.NewPath("livenessProbe"))
+	if len(errs) != 0 || g.Handler.GRPC == nil || g.Handler.GRPC.Port != 9090 || g.Handler.GRPC.Service != "db" {
+		t.Errorf("grpc: %+v %v", g, errs)
+	}
+	_, errs = ResolveProbe(&corev1.Probe{ProbeHandler: corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 0}}},
+		Liveness, c, field.NewPath("livenessProbe"))
+	if len(errs) != 1 || errs[0].Field != "livenessProbe.grpc.port" {
+		t.Errorf("grpc port 0: %v", errs)
+	}
+}
+
+// A real gRPC health server on loopback: SERVING passes, NOT_SERVING and an
+// unknown service fail, a server without the health service fails clearly.
+func TestGRPCCheck(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	hs := health.NewServer()
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus("db", healthpb.HealthCheckResponse_NOT_SERVING)
+	healthpb.RegisterHealthServer(srv, hs)
+	go srv.Serve(l)
+	defer srv.Stop()
+	port := l.Addr().(*net.TCPAddr).Port
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := GRPCCheck(ctx, &GRPC{Port: port}); err != nil {
+		t.Errorf("serving: %v", err)
+	}
+	if err := GRPCCheck(ctx, &GRPC{Port: port, Service: "db"}); err == nil || !strings.Contains(err.Error(), "NOT_SERVING") {
+		t.Errorf("not serving: %v", err)
+	}
+	if err := GRPCCheck(ctx, &GRPC{Port: port, Service: "nope"}); err == nil {
+		t.Error("an unknown service passed")
+	}
+	bare := grpc.NewServer()
+	l2, _ := net.Listen("tcp", "127.0.0.1:0")
+	go bare.Serve(l2)
+	defer bare.Stop()
+	if err := GRPCCheck(ctx, &GRPC{Port: l2.Addr().(*net.TCPAddr).Port}); err == nil || !strings.Contains(err.Error(), "does not implement") {
+		t.Errorf("no health service: %v", err)
+	}
+	short, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel2()
+	l3, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := l3.Addr().(*net.TCPAddr).Port
+	l3.Close()
+	if err := GRPCCheck(short, &GRPC{Port: closed}); err == nil {
+		t.Error("a closed port passed")
 	}
 }

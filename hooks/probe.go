@@ -1,9 +1,6 @@
 package hooks
 
 import (
-	"encoding/json"
-	"fmt"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -92,12 +89,19 @@ func ResolveProbe(p *corev1.Probe, kind string, c *corev1.Container, fp *field.P
 		errs = append(errs, e...)
 		out.Handler.TCPSocket = &TCPSocket{Host: ph.TCPSocket.Host, Port: port}
 	}
-	if ph.GRPC != nil {
-		n++ // rejected by the field policy
+	if g := ph.GRPC; g != nil {
+		n++
+		if g.Port < 1 || g.Port > 65535 {
+			errs = append(errs, field.Invalid(fp.Child("grpc", "port"), g.Port, "must be between 1 and 65535, inclusive"))
+		}
+		out.Handler.GRPC = &GRPC{Port: int(g.Port)}
+		if g.Service != nil {
+			out.Handler.GRPC.Service = *g.Service
+		}
 	}
 	switch {
 	case n == 0:
-		errs = append(errs, field.Required(fp, "must specify a handler type (exec, httpGet or tcpSocket)"))
+		errs = append(errs, field.Required(fp, "must specify a handler type (exec, httpGet, tcpSocket or grpc)"))
 	case n > 1:
 		errs = append(errs, field.Forbidden(fp, "may not specify more than one handler type"))
 	}
@@ -113,24 +117,6 @@ func secs(s int32) time.Duration { return time.Duration(s) * time.Second }
 type TCPSocket struct {
 	Host string `json:"host,omitempty"`
 	Port int    `json:"port"`
-}
-
-// EncodeProbes renders probes for a helper's command line.
-func EncodeProbes(ps []*Probe) string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(ps)
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
-// DecodeProbes reads what EncodeProbes wrote.
-func DecodeProbes(s string) ([]*Probe, error) {
-	var ps []*Probe
-	if err := json.Unmarshal([]byte(s), &ps); err != nil {
-		return nil, fmt.Errorf("decoding probes: %w", err)
-	}
-	return ps, nil
 }
 
 // Result tracks one probe's state as the kubelet does: it flips only after

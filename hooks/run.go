@@ -1,42 +1,66 @@
 package hooks
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 )
 
-// Target is the container a handler acts on.
-type Target struct {
-	Podman      string            // path of podman
-	Self        string            // path of podunit, re-run inside the pod's network namespace
-	Container   string            // podman name of the container
-	Infra       string            // podman name of the pod's infra container
-	HostNetwork bool              // the pod uses the host's network
-	Env         map[string]string // extra environment for exec handlers
-	Headers     []Header          // extra headers for httpGet handlers
+// Executor runs a command inside a container: its namespaces, cgroup and
+// user (podman's exec API in podunit; a fake in tests).
+type Executor interface {
+	Exec(ctx context.Context, container string, argv, env []string) (code int, output []byte, err error)
+}
+
+// Runner carries out handlers for one container. httpGet, tcpSocket and gRPC
+// handlers run in-process, in the network namespace of the calling process:
+// the caller is in the pod's (podunit's helpers enter it once, at start), so
+// images need no HTTP client, shell or grpc_health_probe. exec handlers go
+// through Exec.
+type Runner struct {
+	Exec      Executor
+	Container string            // podman name of the container
+	Env       map[string]string // extra environment for exec handlers
+	Headers   []Header          // extra headers for httpGet handlers
+	// HTTP is the client for httpGet handlers; nil: one per call. A prober
+	// shares one.
+	HTTP *http.Client
 }
 
 // Run carries out a handler, bounded by ctx. A handler fails when its command
-// exits non-zero, its HTTP answer is outside 200-399 or does not come, or ctx
-// ends first.
-func Run(ctx context.Context, h *Handler, t Target) error {
+// exits non-zero, its HTTP answer is outside 200-399 or does not come, its
+// gRPC health service does not say SERVING, or ctx ends first.
+func (r *Runner) Run(ctx context.Context, h *Handler) error {
 	switch {
 	case len(h.Exec) > 0:
-		return runExec(ctx, h.Exec, t)
+		return r.runExec(ctx, h.Exec)
 	case h.HTTPGet != nil:
-		return runHTTPGet(ctx, h.HTTPGet, t)
+		url := RequestURL(h.HTTPGet)
+		if err := GetURL(ctx, r.client(), url, append(append([]Header(nil), h.HTTPGet.Headers...), r.Headers...)); err != nil {
+			return fmt.Errorf("httpGet %s: %w", url, err)
+		}
+		return nil
 	case h.TCPSocket != nil:
-		return runTCP(ctx, h.TCPSocket, t)
+		addr := net.JoinHostPort(hostOrLoopback(h.TCPSocket.Host), strconv.Itoa(h.TCPSocket.Port))
+		if err := DialOnce(ctx, addr); err != nil {
+			return fmt.Errorf("tcpSocket %s: %w", addr, err)
+		}
+		return nil
+	case h.GRPC != nil:
+		return GRPCCheck(ctx, h.GRPC)
 	case h.Sleep != nil:
 		select {
 		case <-time.After(time.Duration(*h.Sleep) * time.Second):
@@ -48,101 +72,38 @@ func Run(ctx context.Context, h *Handler, t Target) error {
 	return errors.New("empty handler")
 }
 
-// runExec runs the command inside the container: its namespaces, cgroup and user.
-func runExec(ctx context.Context, argv []string, t Target) error {
-	args := []string{"exec"}
-	for _, k := range sortedKeys(t.Env) {
-		args = append(args, "--env", k+"="+t.Env[k])
+func (r *Runner) client() *http.Client {
+	if r.HTTP != nil {
+		return r.HTTP
 	}
-	args = append(args, t.Container)
-	args = append(args, argv...)
-	cmd := exec.CommandContext(ctx, t.Podman, args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.WaitDelay = time.Second
-	err := cmd.Run()
+	return NewHTTPClient()
+}
+
+// runExec runs the command inside the container.
+func (r *Runner) runExec(ctx context.Context, argv []string) error {
+	if r.Exec == nil {
+		return errors.New("exec handlers need podman")
+	}
+	var env []string
+	for _, k := range sortedKeys(r.Env) {
+		env = append(env, k+"="+r.Env[k])
+	}
+	code, out, err := r.Exec.Exec(ctx, r.Container, argv, env)
+	what := "exec " + strings.Join(argv, " ")
 	if ctx.Err() != nil {
-		return fmt.Errorf("exec %s: did not finish in time", strings.Join(argv, " "))
+		return fmt.Errorf("%s: did not finish in time", what)
 	}
 	if err != nil {
-		msg := strings.TrimSpace(out.String())
+		return fmt.Errorf("%s: %v", what, err)
+	}
+	if code != 0 {
+		msg := strings.TrimSpace(string(out))
 		if len(msg) > 300 {
 			msg = msg[len(msg)-300:]
 		}
-		if ee, ok := err.(*exec.ExitError); ok {
-			return fmt.Errorf("exec %s: exit status %d: %s", strings.Join(argv, " "), ee.ExitCode(), msg)
-		}
-		return fmt.Errorf("exec %s: %v", strings.Join(argv, " "), err)
+		return fmt.Errorf("%s: exit status %d: %s", what, code, msg)
 	}
 	return nil
-}
-
-// runHTTPGet performs the request from outside the container, as the kubelet
-// does, so images need no HTTP client. A rootless pod's network namespace
-// belongs to podman's user namespace, which a threaded Go process cannot join:
-// podunit re-runs itself through `podman unshare nsenter --net=...`.
-func runHTTPGet(ctx context.Context, g *HTTPGet, t Target) error {
-	url := RequestURL(g)
-	if t.HostNetwork {
-		return HTTPGetOnce(ctx, url, append(g.Headers, t.Headers...))
-	}
-	args := []string{"--url", url}
-	for _, h := range append(g.Headers, t.Headers...) {
-		args = append(args, "--header", h.Name+": "+h.Value)
-	}
-	return checkInPodNetns(ctx, t, "httpGet "+url, "http-get", args...)
-}
-
-// InPodNetns runs `podunit internal ARGS...` inside the pod's network namespace
-// and returns what it printed: a rootless pod's namespace belongs to podman's
-// user namespace, which a threaded Go process cannot join, so podunit re-runs
-// itself through `podman unshare nsenter --net=...`. On failure the error holds
-// what the command said.
-func InPodNetns(ctx context.Context, t Target, args ...string) ([]byte, error) {
-	sandbox, err := exec.CommandContext(ctx, t.Podman, "inspect", "--format", "{{.NetworkSettings.SandboxKey}}", t.Infra).Output()
-	ns := strings.TrimSpace(string(sandbox))
-	if err != nil || ns == "" {
-		return nil, fmt.Errorf("no network namespace (is the infra container %s running?)", t.Infra)
-	}
-	argv := append([]string{"unshare", "nsenter", "--net=" + ns, t.Self, "internal"}, args...)
-	cmd := exec.CommandContext(ctx, t.Podman, argv...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.WaitDelay = time.Second
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String() + " " + stdout.String())
-		if msg == "" {
-			msg = err.Error()
-		}
-		return nil, errors.New(msg)
-	}
-	return stdout.Bytes(), nil
-}
-
-// checkInPodNetns runs a one-shot check (http-get, tcp-check) in the pod's
-// network namespace, bounded by ctx.
-func checkInPodNetns(ctx context.Context, t Target, what, sub string, args ...string) error {
-	argv := []string{sub}
-	if dl, ok := ctx.Deadline(); ok {
-		argv = append(argv, "--timeout", time.Until(dl).Round(time.Millisecond).String())
-	}
-	if _, err := InPodNetns(ctx, t, append(argv, args...)...); err != nil {
-		return fmt.Errorf("%s: %v", what, err)
-	}
-	return nil
-}
-
-// runTCP connects to the port from the pod's network namespace, as runHTTPGet.
-func runTCP(ctx context.Context, s *TCPSocket, t Target) error {
-	host := s.Host
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	addr := net.JoinHostPort(host, strconv.Itoa(s.Port))
-	if t.HostNetwork {
-		return DialOnce(ctx, addr)
-	}
-	return checkInPodNetns(ctx, t, "tcpSocket "+addr, "tcp-check", "--addr", addr)
 }
 
 // DialOnce succeeds when a TCP connection to addr opens.
@@ -155,33 +116,24 @@ func DialOnce(ctx context.Context, addr string) error {
 	return c.Close()
 }
 
+func hostOrLoopback(h string) string {
+	if h == "" {
+		return "127.0.0.1"
+	}
+	return h
+}
+
 // RequestURL is the URL of an httpGet handler; without a host it is the pod
 // itself, reached on its loopback from inside its network namespace.
 func RequestURL(g *HTTPGet) string {
-	host := g.Host
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	return strings.ToLower(g.Scheme) + "://" + net.JoinHostPort(host, strconv.Itoa(g.Port)) + g.Path
+	return strings.ToLower(g.Scheme) + "://" + net.JoinHostPort(hostOrLoopback(g.Host), strconv.Itoa(g.Port)) + g.Path
 }
 
-// HTTPGetOnce does one request in the current network namespace: a status of at
-// least 200 and below 400 is success. Like the kubelet, it does not verify TLS
-// certificates and does not follow redirects to other hosts.
-func HTTPGetOnce(ctx context.Context, url string, headers []Header) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("User-Agent", "podunit-hook/1.0")
-	for _, h := range headers {
-		if strings.EqualFold(h.Name, "Host") {
-			req.Host = h.Value
-			continue
-		}
-		req.Header.Add(h.Name, h.Value)
-	}
-	client := &http.Client{
+// NewHTTPClient is the client for httpGet handlers, as the kubelet's prober
+// has it: no keep-alive (each probe is a new connection), TLS certificates
+// not verified, no proxy, redirects followed only on the same host.
+func NewHTTPClient() *http.Client {
+	return &http.Client{
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true, Proxy: nil},
 		CheckRedirect: func(r *http.Request, via []*http.Request) error {
 			if r.URL.Host != via[0].URL.Host || len(via) >= 10 {
@@ -190,6 +142,23 @@ func HTTPGetOnce(ctx context.Context, url string, headers []Header) error {
 			return nil
 		},
 	}
+}
+
+// GetURL does one request: a status of at least 200 and below 400 is
+// success. A "Host" header sets the request's host.
+func GetURL(ctx context.Context, client *http.Client, url string, headers []Header) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("User-Agent", "podunit-probe/1.0")
+	for _, h := range headers {
+		if strings.EqualFold(h.Name, "Host") {
+			req.Host = h.Value
+			continue
+		}
+		req.Header.Add(h.Name, h.Value)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("no answer: %v", unwrapURLError(err))
@@ -197,6 +166,42 @@ func HTTPGetOnce(ctx context.Context, url string, headers []Header) error {
 	resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode >= 400 {
 		return fmt.Errorf("HTTP status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// GRPCCheck asks the standard gRPC health service (grpc.health.v1.Health) at
+// the pod's loopback for the status of g.Service; SERVING is success. As the
+// kubelet's, it uses no TLS.
+func GRPCCheck(ctx context.Context, g *GRPC) error {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(g.Port))
+	what := "grpc " + addr
+	if g.Service != "" {
+		what += " service " + strconv.Quote(g.Service)
+	}
+	conn, err := grpc.DialContext(ctx, addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithUserAgent("podunit-probe/1.0"),
+		grpc.WithBlock())
+	if err != nil {
+		return fmt.Errorf("%s: no connection: %v", what, unwrapURLError(err))
+	}
+	defer conn.Close()
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: g.Service})
+	if err != nil {
+		if st, ok := status.FromError(err); ok {
+			switch st.Code() {
+			case codes.Unimplemented:
+				return fmt.Errorf("%s: the server does not implement the gRPC health protocol", what)
+			case codes.DeadlineExceeded:
+				return fmt.Errorf("%s: no answer in time", what)
+			}
+			return fmt.Errorf("%s: %s: %s", what, st.Code(), st.Message())
+		}
+		return fmt.Errorf("%s: %v", what, err)
+	}
+	if resp.Status != healthpb.HealthCheckResponse_SERVING {
+		return fmt.Errorf("%s: status %s", what, resp.Status)
 	}
 	return nil
 }

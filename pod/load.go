@@ -23,6 +23,8 @@ import (
 type Manifest struct {
 	Pods     []*corev1.Pod
 	Warnings []string
+	// Resolved holds, by pod name, what validation resolved for translation.
+	Resolved map[string]*Resolved
 }
 
 // Load parses a multi-document YAML (or JSON) manifest. It returns every problem of
@@ -33,11 +35,11 @@ func Load(data []byte) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	m := &Manifest{}
+	m := &Manifest{Resolved: map[string]*Resolved{}}
 	var merr ManifestError
 	names := map[string]int{}
 	for i, doc := range docs {
-		p, warns, derr := loadDocument(doc)
+		p, res, warns, derr := loadDocument(doc)
 		if derr != nil {
 			derr.Doc = i + 1
 			merr.Docs = append(merr.Docs, derr)
@@ -54,6 +56,7 @@ func Load(data []byte) (*Manifest, error) {
 			m.Warnings = append(m.Warnings, fmt.Sprintf("pod %q: %s", p.Name, w))
 		}
 		m.Pods = append(m.Pods, p)
+		m.Resolved[p.Name] = res
 	}
 	if len(merr.Docs) > 0 {
 		return nil, &merr
@@ -94,27 +97,27 @@ func stripComments(d []byte) []byte {
 	return b.Bytes()
 }
 
-func loadDocument(doc []byte) (*corev1.Pod, []string, *DocumentError) {
+func loadDocument(doc []byte) (*corev1.Pod, *Resolved, []string, *DocumentError) {
 	js, err := yaml.YAMLToJSONStrict(doc)
 	if err != nil {
-		return nil, nil, &DocumentError{Errs: field.ErrorList{field.Invalid(nil, nil, "malformed YAML: "+strings.TrimPrefix(err.Error(), "error converting YAML to JSON: "))}}
+		return nil, nil, nil, &DocumentError{Errs: field.ErrorList{field.Invalid(nil, nil, "malformed YAML: "+strings.TrimPrefix(err.Error(), "error converting YAML to JSON: "))}}
 	}
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.UseNumber()
 	var generic any
 	if err := dec.Decode(&generic); err != nil {
-		return nil, nil, &DocumentError{Errs: field.ErrorList{field.Invalid(nil, nil, "malformed document: "+err.Error())}}
+		return nil, nil, nil, &DocumentError{Errs: field.ErrorList{field.Invalid(nil, nil, "malformed document: "+err.Error())}}
 	}
 	obj, ok := generic.(map[string]any)
 	if !ok {
-		return nil, nil, &DocumentError{Errs: field.ErrorList{field.Invalid(nil, nil, "a document must be a Kubernetes object")}}
+		return nil, nil, nil, &DocumentError{Errs: field.ErrorList{field.Invalid(nil, nil, "a document must be a Kubernetes object")}}
 	}
 	name := ""
 	if md, ok := obj["metadata"].(map[string]any); ok {
 		name, _ = md["name"].(string)
 	}
 	if errs := checkKind(obj); len(errs) > 0 {
-		return nil, nil, &DocumentError{Pod: name, Errs: errs}
+		return nil, nil, nil, &DocumentError{Pod: name, Errs: errs}
 	}
 
 	var warns []string
@@ -151,15 +154,16 @@ func loadDocument(doc []byte) (*corev1.Pod, []string, *DocumentError) {
 		if len(errs) == 0 {
 			errs = append(errs, field.Invalid(nil, nil, cleanJSONError(err)))
 		}
-		return nil, nil, &DocumentError{Pod: name, Errs: errs}
+		return nil, nil, nil, &DocumentError{Pod: name, Errs: errs}
 	}
 	SetDefaults(&p)
-	errs = append(errs, Validate(&p)...)
+	res, verrs := Resolve(&p)
+	errs = append(errs, verrs...)
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
-		return nil, nil, &DocumentError{Pod: name, Errs: errs}
+		return nil, nil, nil, &DocumentError{Pod: name, Errs: errs}
 	}
-	return &p, warns, nil
+	return &p, res, warns, nil
 }
 
 func checkKind(obj map[string]any) field.ErrorList {

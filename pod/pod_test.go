@@ -95,8 +95,11 @@ func TestPolicyDefaultDeny(t *testing.T) {
 	if r, ok := ruleFor("metadata.labels[*]"); !ok || r.support != Honoured {
 		t.Error("labels' keys are not covered by the labels subtree rule")
 	}
-	if r, ok := ruleFor("spec.containers[*].livenessProbe.grpc"); !ok || r.support != Rejected || r.note == "" {
-		t.Error("grpc probes must be rejected with a note until they exist")
+	if r, ok := ruleFor("spec.containers[*].livenessProbe.grpc.service"); !ok || r.support != Honoured {
+		t.Error("grpc probes are honoured")
+	}
+	if r, ok := ruleFor("spec.containers[*].envFrom"); !ok || r.support != Rejected || r.note == "" {
+		t.Error("envFrom must be rejected with a note until it exists")
 	}
 	if r, ok := ruleFor("spec.initContainers[*].lifecycle.preStop.httpGet.httpHeaders[*].name"); !ok || r.support != Honoured {
 		t.Error("sidecars' preStop httpGet headers are not covered")

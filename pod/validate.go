@@ -22,6 +22,37 @@ import (
 // It applies Kubernetes' rules for the fields podunit honours, plus podunit's own
 // where one host differs from a cluster.
 func Validate(p *corev1.Pod) field.ErrorList {
+	_, errs := Resolve(p)
+	return errs
+}
+
+// Resolved is what validation works out once, so that translation uses it as
+// it is instead of working it out again: hooks and probes with their ports
+// and defaults, the bandwidth, the postStart timeout.
+type Resolved struct {
+	Bandwidth        netshape.Spec
+	PostStartTimeout time.Duration
+	Containers       map[string]*ResolvedContainer // by name, init containers included
+}
+
+// ResolvedContainer holds one container's handlers and probes.
+type ResolvedContainer struct {
+	PostStart, PreStop *hooks.Handler
+	Probes             []*hooks.Probe // startup, liveness, readiness, those that are set
+}
+
+// Container returns a container's resolved handlers (never nil).
+func (r *Resolved) Container(name string) *ResolvedContainer {
+	if c := r.Containers[name]; c != nil {
+		return c
+	}
+	return &ResolvedContainer{}
+}
+
+// Resolve validates a defaulted pod like Validate and returns what it resolved;
+// the result is only meaningful when there are no errors.
+func Resolve(p *corev1.Pod) (*Resolved, field.ErrorList) {
+	res := &Resolved{Containers: map[string]*ResolvedContainer{}, PostStartTimeout: hooks.DefaultPostStartTimeout}
 	var errs field.ErrorList
 	md := field.NewPath("metadata")
 	switch {
@@ -43,8 +74,8 @@ func Validate(p *corev1.Pod) field.ErrorList {
 			errs = append(errs, field.Invalid(md.Child("annotations").Key(k), k, msg))
 		}
 	}
-	errs = append(errs, validateSpecWith(&p.Spec, field.NewPath("spec"), p.Annotations)...)
-	return errs
+	errs = append(errs, validateSpecWith(&p.Spec, field.NewPath("spec"), p.Annotations, res)...)
+	return res, errs
 }
 
 func validateLabels(labels map[string]string, fp *field.Path) field.ErrorList {
@@ -66,12 +97,12 @@ var stopSignals = sets.New("SIGABRT", "SIGALRM", "SIGBUS", "SIGCHLD", "SIGCLD", 
 	"SIGSEGV", "SIGSTKFLT", "SIGSTOP", "SIGSYS", "SIGTERM", "SIGTRAP", "SIGTSTP", "SIGTTIN", "SIGTTOU",
 	"SIGURG", "SIGUSR1", "SIGUSR2", "SIGVTALRM", "SIGWINCH", "SIGXCPU", "SIGXFSZ")
 
-func validateProbes(c *corev1.Container, p *field.Path, kind string) field.ErrorList {
+func validateProbes(c *corev1.Container, p *field.Path, kind string, rc *ResolvedContainer) field.ErrorList {
 	var errs field.ErrorList
 	for _, pr := range []struct {
 		name, kind string
 		probe      *corev1.Probe
-	}{{"livenessProbe", hooks.Liveness, c.LivenessProbe}, {"readinessProbe", hooks.Readiness, c.ReadinessProbe}, {"startupProbe", hooks.Startup, c.StartupProbe}} {
+	}{{"startupProbe", hooks.Startup, c.StartupProbe}, {"livenessProbe", hooks.Liveness, c.LivenessProbe}, {"readinessProbe", hooks.Readiness, c.ReadinessProbe}} {
 		if pr.probe == nil {
 			continue
 		}
@@ -79,13 +110,16 @@ func validateProbes(c *corev1.Container, p *field.Path, kind string) field.Error
 			errs = append(errs, field.Forbidden(p.Child(pr.name), "may not be set for init containers without restartPolicy: Always"))
 			continue
 		}
-		_, e := hooks.ResolveProbe(pr.probe, pr.kind, c, p.Child(pr.name))
+		rp, e := hooks.ResolveProbe(pr.probe, pr.kind, c, p.Child(pr.name))
 		errs = append(errs, e...)
+		if rp != nil {
+			rc.Probes = append(rc.Probes, rp)
+		}
 	}
 	return errs
 }
 
-func validateLifecycle(c *corev1.Container, s *corev1.PodSpec, p *field.Path, kind string) field.ErrorList {
+func validateLifecycle(c *corev1.Container, s *corev1.PodSpec, p *field.Path, kind string, rc *ResolvedContainer) field.ErrorList {
 	lc := c.Lifecycle
 	if lc == nil {
 		return nil
@@ -96,12 +130,14 @@ func validateLifecycle(c *corev1.Container, s *corev1.PodSpec, p *field.Path, ki
 	}
 	var errs field.ErrorList
 	if lc.PostStart != nil {
-		_, e := hooks.Resolve(lc.PostStart, c, lp.Child("postStart"))
+		h, e := hooks.Resolve(lc.PostStart, c, lp.Child("postStart"))
 		errs = append(errs, e...)
+		rc.PostStart = h
 	}
 	if lc.PreStop != nil {
-		_, e := hooks.Resolve(lc.PreStop, c, lp.Child("preStop"))
+		h, e := hooks.Resolve(lc.PreStop, c, lp.Child("preStop"))
 		errs = append(errs, e...)
+		rc.PreStop = h
 	}
 	if sig := lc.StopSignal; sig != nil {
 		if s.OS == nil || s.OS.Name == "" {
@@ -115,7 +151,7 @@ func validateLifecycle(c *corev1.Container, s *corev1.PodSpec, p *field.Path, ki
 	return errs
 }
 
-func validateSpecWith(s *corev1.PodSpec, sp *field.Path, annotations map[string]string) field.ErrorList {
+func validateSpecWith(s *corev1.PodSpec, sp *field.Path, annotations map[string]string, res *Resolved) field.ErrorList {
 	var errs field.ErrorList
 	switch s.RestartPolicy {
 	case corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
@@ -192,8 +228,10 @@ func validateSpecWith(s *corev1.PodSpec, sp *field.Path, annotations map[string]
 		}
 		names.Insert(c.Name)
 		errs = append(errs, validateContainer(c, s, vols, p)...)
-		errs = append(errs, validateLifecycle(c, s, p, kind)...)
-		errs = append(errs, validateProbes(c, p, kind)...)
+		rc := &ResolvedContainer{}
+		res.Containers[c.Name] = rc
+		errs = append(errs, validateLifecycle(c, s, p, kind, rc)...)
+		errs = append(errs, validateProbes(c, p, kind, rc)...)
 		for j, port := range c.Ports {
 			if port.HostPort == 0 {
 				continue
@@ -241,6 +279,7 @@ func validateSpecWith(s *corev1.PodSpec, sp *field.Path, annotations map[string]
 	}
 	bw, bwErrs := netshape.FromAnnotations(annotations)
 	errs = append(errs, bwErrs...)
+	res.Bandwidth = bw
 	if !bw.Empty() && s.HostNetwork {
 		errs = append(errs, field.Forbidden(field.NewPath("metadata", "annotations"),
 			"bandwidth annotations cannot apply to a pod with hostNetwork: true (it would shape the host)"))
@@ -249,6 +288,8 @@ func validateSpecWith(s *corev1.PodSpec, sp *field.Path, annotations map[string]
 		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
 			errs = append(errs, field.Invalid(field.NewPath("metadata", "annotations").Key(hooks.PostStartTimeoutAnnotation), v,
 				"must be a positive duration such as 30s or 2m"))
+		} else {
+			res.PostStartTimeout = d
 		}
 	}
 	return errs

@@ -19,6 +19,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/units"
 	"github.com/podunit/podunit/units/sdbus"
 )
@@ -99,6 +100,10 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 	if err := r.saveState(p); err != nil {
 		return err
 	}
+	// What the units' helpers run: the units only name the pod and container.
+	if err := podstate.SaveRuntime(r.StateDir, plan.Runtime); err != nil {
+		return err
+	}
 	for _, u := range plan.Units() {
 		if p := u.Property("StandardError"); p != nil {
 			if err := os.MkdirAll(filepath.Dir(string(p.Value.(units.AppendFile))), 0o700); err != nil {
@@ -124,10 +129,8 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 		cs = append(cs, c.Unit)
 		r.event(plan.Pod, Event{Reason: "Created", Container: c.Container, Message: fmt.Sprintf("Created %s container %s as %s", c.Kind, c.Container, c.Name)})
 	}
-	for _, c := range all {
-		if c.Prober != nil {
-			cs = append(cs, *c.Prober)
-		}
+	if plan.Prober != nil {
+		cs = append(cs, *plan.Prober)
 	}
 	for _, st := range [][]units.Unit{{plan.Slice}, {plan.Infra}, cs} {
 		if err := r.Units.Start(ctx, st); err != nil {
@@ -418,18 +421,21 @@ func (r *Runner) teardown(ctx context.Context, name string, grace *time.Duration
 		}
 	}
 	sort.Strings(containers)
-	if grace != nil {
-		// The units' stop timeout was fixed when they were created (systemd
-		// cannot change it later), so a longer grace period than the pod's own
-		// is capped there.
-		if rec, err := r.loadState(name); err == nil {
-			if own := time.Duration(*rec.Pod.Spec.TerminationGracePeriodSeconds) * time.Second; *grace > own {
-				r.logf("warning: pod %q: --grace-period %s capped at the pod's terminationGracePeriodSeconds (%s)", name, *grace, own)
-				g := own
-				grace = &g
+	// The stop request tells the containers' stop helpers that the pod is
+	// being deleted (their preStop hears "Delete") and with which grace period.
+	// The units' stop timeout was fixed when they were created (systemd cannot
+	// change it later), so a longer grace period than the pod's own is capped.
+	if rec, err := r.loadState(name); err == nil {
+		own := time.Duration(*rec.Pod.Spec.TerminationGracePeriodSeconds) * time.Second
+		g := own
+		if grace != nil {
+			g = *grace
+			if g > own {
+				r.logf("warning: pod %q: --grace-period %s capped at the pod's terminationGracePeriodSeconds (%s)", name, g, own)
+				g = own
 			}
 		}
-		if err := r.writeStopRequest(name, *grace); err != nil {
+		if err := r.writeStopRequest(name, g); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -479,7 +485,7 @@ func (r *Runner) exists(ctx context.Context, name string) (bool, error) {
 	return false, nil
 }
 
-func (r *Runner) podDir(name string) string { return filepath.Join(r.StateDir, "pods", name) }
+func (r *Runner) podDir(name string) string { return podstate.PodDir(r.StateDir, name) }
 
 func (r *Runner) logf(format string, a ...any) {
 	if r.Log != nil {

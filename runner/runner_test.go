@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/units"
 	"github.com/podunit/podunit/units/sdbus"
 )
@@ -148,7 +149,7 @@ func setup(t *testing.T, manifest string) (*Runner, *fakeUnits, *fakeEngine, *co
 		t.Fatal(err)
 	}
 	p := m.Pods[0]
-	plan, err := units.Translate(p, units.Options{Podman: "/usr/bin/podman", Self: "/usr/bin/podunit", InfraImage: "infra:1"})
+	plan, err := units.Translate(p, m.Resolved[p.Name], units.Options{Podman: "/usr/bin/podman", Self: "/usr/bin/podunit", InfraImage: "infra:1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,13 +253,13 @@ func TestImagePullPolicies(t *testing.T) {
 
 func TestStopRequestRoundTrip(t *testing.T) {
 	r := &Runner{StateDir: t.TempDir()}
-	if _, ok := ReadStopRequest(r.StateDir, "p"); ok {
+	if _, ok := podstate.ReadStopRequest(r.StateDir, "p"); ok {
 		t.Error("a request where none was written")
 	}
 	if err := r.writeStopRequest("p", 7*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if g, ok := ReadStopRequest(r.StateDir, "p"); !ok || g != 7*time.Second {
+	if g, ok := podstate.ReadStopRequest(r.StateDir, "p"); !ok || g != 7*time.Second {
 		t.Errorf("read %v %v", g, ok)
 	}
 }
@@ -301,7 +302,7 @@ func TestUpAllIsAllOrNothing(t *testing.T) {
 	}
 	var plans []*units.Plan
 	for _, p := range m.Pods {
-		pl, err := units.Translate(p, units.Options{Podman: "/usr/bin/podman", Self: "/usr/bin/podunit", InfraImage: "infra:1"})
+		pl, err := units.Translate(p, m.Resolved[p.Name], units.Options{Podman: "/usr/bin/podman", Self: "/usr/bin/podunit", InfraImage: "infra:1"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,10 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podunit/podunit/podstate"
 )
 
 // record is what podunit keeps about a running pod: the pod as applied (with
@@ -65,60 +66,8 @@ func (r *Runner) records() ([]*record, error) {
 	return out, nil
 }
 
-func writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
-// StopRequestFile is where `podunit down` leaves the grace period it was given, for
-// the stop helper that runs as the containers' ExecStop.
-func StopRequestFile(stateDir, pod string) string {
-	return filepath.Join(stateDir, "pods", pod, "stop-grace")
-}
+func writeAtomic(path string, data []byte) error { return podstate.WriteAtomic(path, data) }
 
 func (r *Runner) writeStopRequest(pod string, grace time.Duration) error {
-	path := StopRequestFile(r.StateDir, pod)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	return writeAtomic(path, []byte(strconv.FormatInt(int64(grace/time.Second), 10)+"\n"))
-}
-
-// ReadStopRequest returns the grace period `podunit down` asked for, if any.
-func ReadStopRequest(stateDir, pod string) (time.Duration, bool) {
-	data, err := os.ReadFile(StopRequestFile(stateDir, pod))
-	if err != nil {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(string(trimNL(data)), 10, 64)
-	if err != nil || n < 0 {
-		return 0, false
-	}
-	return time.Duration(n) * time.Second, true
-}
-
-func trimNL(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == ' ') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-// DefaultStateDir is $XDG_RUNTIME_DIR/podunit: it lives as long as the user's
-// transient units, and is private to the user.
-func DefaultStateDir() string {
-	rt := os.Getenv("XDG_RUNTIME_DIR")
-	if rt == "" {
-		rt = fmt.Sprintf("/run/user/%d", os.Getuid())
-	}
-	return filepath.Join(rt, "podunit")
-}
-
-// PodLogDir is where a pod's units write their own output on hosts without
-// journald; it goes with the pod's record.
-func PodLogDir(stateDir, pod string) string {
-	return filepath.Join(stateDir, "pods", pod, "logs")
+	return podstate.WriteStopRequest(r.StateDir, pod, grace)
 }

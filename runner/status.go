@@ -3,14 +3,13 @@ package runner
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/units"
 	"github.com/podunit/podunit/units/sdbus"
 )
@@ -98,14 +97,8 @@ func (r *Runner) readiness(pod string, rec *record) func(container string) bool 
 		if !probed[c] {
 			return true
 		}
-		data, err := os.ReadFile(ReadyFile(r.StateDir, pod, c))
-		return err == nil && strings.TrimSpace(string(data)) == "true"
+		return podstate.Ready(r.StateDir, pod, c)
 	}
-}
-
-// ReadyFile holds a container's readiness verdict, written by its prober.
-func ReadyFile(stateDir, pod, container string) string {
-	return filepath.Join(stateDir, "pods", pod, "ready", container)
 }
 
 func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, ready func(string) bool) PodStatus {

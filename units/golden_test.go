@@ -74,7 +74,7 @@ func translate(data []byte) (string, error) {
 		b.WriteString("# warning: " + w + "\n")
 	}
 	for _, p := range m.Pods {
-		plan, err := units.Translate(p, goldenOptions)
+		plan, err := units.Translate(p, m.Resolved[p.Name], goldenOptions)
 		if err != nil {
 			return "", err
 		}

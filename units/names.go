@@ -62,10 +62,11 @@ func ContainerUnitName(pod, container string) string {
 	return Prefix + "-" + Escape(pod) + "-" + Escape(container) + ".service"
 }
 
-// ProberUnitName is the unit running a container's probes. Its name has one
-// more "-" part than a container's, so ParseUnitName does not take it for one.
-func ProberUnitName(pod, container string) string {
-	return Prefix + "-" + Escape(pod) + "-" + Escape(container) + "-probes.service"
+// ProberUnitName is the unit running a pod's probes. Its ".probes" part holds
+// a dot, which no pod or container name (DNS labels) has, so it can never be
+// taken for a container's unit, nor collide with one.
+func ProberUnitName(pod string) string {
+	return Prefix + "-" + Escape(pod) + ".probes.service"
 }
 
 // InfraContainerName is the podman name of the pod's infra container. Container
@@ -88,6 +89,9 @@ func ParseUnitName(unit string) (pod, container string, ok bool) {
 	rest, found := strings.CutPrefix(base, Prefix+"-")
 	if !found {
 		return "", "", false
+	}
+	if strings.Contains(rest, ".") {
+		return "", "", false // not a pod's or a container's unit (the prober)
 	}
 	parts := strings.Split(rest, "-")
 	switch len(parts) {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/netshape"
 )
 
@@ -24,9 +25,14 @@ type Plan struct {
 	// Containers are the app containers' units, in the pod spec's order.
 	Inits      []ContainerUnit
 	Containers []ContainerUnit
-	Volumes    []Volume
-	Images     []Image
-	HostPaths  []HostPath
+	// Prober runs the probes of every container of the pod, if any has one.
+	Prober *Unit
+	// Runtime is what the units' helpers run, saved in the pod's state
+	// directory before the units start: the units hold only references to it.
+	Runtime   *contract.Runtime
+	Volumes   []Volume
+	Images    []Image
+	HostPaths []HostPath
 	// NonRootChecks are images whose user must be verified as non-root
 	// (runAsNonRoot without runAsUser).
 	NonRootChecks []NonRootCheck
@@ -50,8 +56,6 @@ type ContainerUnit struct {
 	Podman    string // the podman container name
 	Kind      string
 	Unit
-	// Prober is the unit running the container's probes, if it has any.
-	Prober *Unit
 }
 
 // Units lists every unit of the plan in the order they must be started.
@@ -63,10 +67,8 @@ func (p *Plan) Units() []Unit {
 	for _, c := range p.Containers {
 		out = append(out, c.Unit)
 	}
-	for _, c := range append(append([]ContainerUnit{}, p.Inits...), p.Containers...) {
-		if c.Prober != nil {
-			out = append(out, *c.Prober)
-		}
+	if p.Prober != nil {
+		out = append(out, *p.Prober)
 	}
 	return out
 }

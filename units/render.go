@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/podunit/podunit/helper/contract"
+	"github.com/podunit/podunit/hooks"
 	"github.com/podunit/podunit/netshape"
 )
 
@@ -42,10 +44,117 @@ func (p *Plan) Render() string {
 				netshape.FormatRate(bw.IngressRateBitsPerSec), netshape.IFBName, bw.IngressRateBitsPerSec/8, netshape.Latency)
 		}
 	}
+	specs := map[string]*contract.Container{InfraUnitName(p.Pod): &p.Runtime.InfraSpec}
+	for i := range p.Runtime.Containers {
+		specs[ContainerUnitName(p.Pod, p.Runtime.Containers[i].Name)] = &p.Runtime.Containers[i]
+	}
 	for _, u := range p.Units() {
 		b.WriteString("\n")
+		if c := specs[u.Name]; c != nil {
+			b.WriteString(renderSpec(p.Runtime.Podman, c))
+		}
+		if u.Name == ProberUnitName(p.Pod) {
+			b.WriteString("# probes the pod's containers from inside its network namespace (exec probes through podman's API)\n")
+		}
 		b.WriteString(u.Render())
 	}
+	return b.String()
+}
+
+// renderSpec shows what the unit's helpers run, read from the pod's state
+// directory: the exact podman command line (shell-quoted), the environment
+// podman passes on, hooks, probes and limits. Header values are not shown:
+// they may be credentials.
+func renderSpec(podman string, c *contract.Container) string {
+	var b strings.Builder
+	args := make([]string, 0, len(c.Args)+1)
+	for _, a := range append([]string{podman}, c.Args...) {
+		args = append(args, ShellQuote(a))
+	}
+	fmt.Fprintf(&b, "# %s %s runs: %s\n", c.Kind, describeName(c), strings.Join(args, " "))
+	for _, e := range c.Env {
+		fmt.Fprintf(&b, "#   env %s=%s\n", e.Name, ShellQuote(e.Value))
+	}
+	if c.PostStart != nil {
+		fmt.Fprintf(&b, "#   postStart %s (timeout %s)\n", describeHandler(c.PostStart), c.PostStartTimeout)
+	}
+	if c.PreStop != nil {
+		fmt.Fprintf(&b, "#   preStop %s\n", describeHandler(c.PreStop))
+	}
+	for _, pr := range c.Probes {
+		fmt.Fprintf(&b, "#   %s probe %s: delay %s, period %s, timeout %s, success %d, failure %d",
+			pr.Kind, describeHandler(&pr.Handler), pr.InitialDelay, pr.Period, pr.Timeout, pr.SuccessThreshold, pr.FailureThreshold)
+		if pr.Grace != nil {
+			fmt.Fprintf(&b, ", grace %s", *pr.Grace)
+		}
+		b.WriteString("\n")
+	}
+	for _, l := range c.Limits {
+		fmt.Fprintf(&b, "#   limit %s=%d once running\n", l.Name, l.Value)
+	}
+	if c.Retry {
+		b.WriteString("#   retried with back-off after a failure\n")
+	}
+	return b.String()
+}
+
+func describeName(c *contract.Container) string {
+	if c.Name == "" {
+		return "container " + c.Podman
+	}
+	return "container " + c.Name
+}
+
+// describeHandler is a handler on one line: an exec command shell-quoted,
+// httpGet headers by name only.
+func describeHandler(h *hooks.Handler) string {
+	if len(h.Exec) > 0 {
+		args := make([]string, len(h.Exec))
+		for i, a := range h.Exec {
+			args[i] = ShellQuote(a)
+		}
+		return "exec " + strings.Join(args, " ")
+	}
+	if h.HTTPGet == nil || len(h.HTTPGet.Headers) == 0 {
+		return h.String()
+	}
+	var names []string
+	for _, hd := range h.HTTPGet.Headers {
+		names = append(names, hd.Name)
+	}
+	return h.String() + " with headers " + strings.Join(names, ", ")
+}
+
+// ShellQuote quotes one argument as bash reads it, only when it needs it; an
+// argument with control characters (a newline) gets $'...' quoting, so it
+// stays on one line.
+func ShellQuote(a string) string {
+	if a != "" && strings.IndexFunc(a, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=,@+%", r))
+	}) < 0 {
+		return a
+	}
+	if strings.IndexFunc(a, func(r rune) bool { return r < 0x20 || r == 0x7f }) < 0 {
+		return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	var b strings.Builder
+	b.WriteString("$'")
+	for _, r := range a {
+		switch {
+		case r == '\\' || r == '\'':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('\'')
 	return b.String()
 }
 

@@ -8,17 +8,18 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-
-	"github.com/podunit/podunit/hooks"
-	"github.com/podunit/podunit/netshape"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/podunit/podunit/helper/contract"
+	"github.com/podunit/podunit/hooks"
+	"github.com/podunit/podunit/pod"
 )
 
 // Options are the facts about the host that translation needs; passing them in
 // keeps Translate pure.
 type Options struct {
-	Podman     string // absolute path of podman
+	Podman     string // absolute path of podman, which the helpers run
 	Self       string // absolute path of podunit: units call its helper commands
 	InfraImage string // image of the infra container (runs catatonit -P)
 	NodeName   string // this host's name: spec.nodeName for the downward API
@@ -41,16 +42,28 @@ const (
 	// StopMargin is added to the grace period for systemd's stop timeout.
 	StopMargin = 15 * time.Second
 	infraGrace = 2 * time.Second
+	// StartMargin is what podman run may take, on top of the crash-loop
+	// back-off the run helper may wait before it.
+	StartMargin = 90 * time.Second
 )
 
-// Translate turns a defaulted, validated pod into its Plan.
-func Translate(p *corev1.Pod, o Options) (*Plan, error) {
-	t := translator{pod: p, o: o}
+// MaxBackOff is the kubelet's longest wait before restarting a container
+// that keeps exiting (CrashLoopBackOff); InitialBackOff its first.
+const (
+	InitialBackOff = 10 * time.Second
+	MaxBackOff     = 5 * time.Minute
+)
+
+// Translate turns a defaulted, validated pod into its Plan, using what
+// validation resolved (pod.Resolve) for its hooks, probes and bandwidth.
+func Translate(p *corev1.Pod, res *pod.Resolved, o Options) (*Plan, error) {
+	t := translator{pod: p, res: res, o: o}
 	return t.plan()
 }
 
 type translator struct {
 	pod     *corev1.Pod
+	res     *pod.Resolved
 	o       Options
 	out     *Plan
 	nonRoot []string // images of the container being translated to check
@@ -67,6 +80,10 @@ func (t *translator) plan() (*Plan, error) {
 		Slice: Unit{Name: SliceName(p.Name), Properties: []Property{
 			prop("Description", fmt.Sprintf("podunit pod %s/%s", p.Namespace, p.Name)),
 		}},
+		Runtime: &contract.Runtime{
+			Pod: p.Name, Namespace: p.Namespace, Podman: t.o.Podman, Infra: InfraContainerName(p.Name),
+			HostNetwork: p.Spec.HostNetwork, Grace: grace, Bandwidth: t.res.Bandwidth,
+		},
 	}
 	t.out = plan
 	for i, v := range p.Spec.Volumes {
@@ -100,8 +117,8 @@ func (t *translator) plan() (*Plan, error) {
 	for _, c := range p.Spec.Containers {
 		containerUnits = append(containerUnits, ContainerUnitName(p.Name, c.Name))
 	}
-	plan.Bandwidth, _ = netshape.FromAnnotations(p.Annotations) // validated with the pod
-	plan.Infra = t.infraUnit(containerUnits, plan.Bandwidth)
+	plan.Bandwidth = t.res.Bandwidth
+	plan.Infra = t.infraUnit(containerUnits)
 
 	// Each container waits for the init containers before it: it requires the
 	// plain ones (a failed one stops the chain) and wants the sidecars (which
@@ -139,7 +156,15 @@ func (t *translator) plan() (*Plan, error) {
 		}
 		plan.Containers = append(plan.Containers, cu)
 	}
+	if len(plan.Runtime.Probed()) > 0 {
+		plan.Prober = t.proberUnit()
+	}
 	return plan, nil
+}
+
+// helper is the command line of one of podunit's helpers for this pod.
+func (t *translator) helper(op contract.Op, container string) []string {
+	return contract.Command{Op: op, Pod: t.pod.Name, Container: container}.Argv(t.o.Self)
 }
 
 // commonService are the settings of podman's proven pattern for a container run
@@ -153,43 +178,49 @@ func (t *translator) commonService(unit string) []Property {
 		prop("KillMode", "mixed"),
 		prop("Delegate", true),
 	}
-	if t.o.LogDir != "" {
-		f := AppendFile(strings.TrimSuffix(t.o.LogDir, "/") + "/" + unit + ".log")
-		out = append(out, prop("StandardOutput", f), prop("StandardError", f))
-	}
-	return out
+	return append(out, t.logTo(unit)...)
 }
 
-func (t *translator) podmanRun(name string) []string {
-	return []string{t.o.Podman, "run", "--name", name, "--replace", "--rm", "--detach",
+// logTo sends a unit's own output to a file of the pod's, on hosts without journald.
+func (t *translator) logTo(unit string) []Property {
+	if t.o.LogDir == "" {
+		return nil
+	}
+	f := AppendFile(strings.TrimSuffix(t.o.LogDir, "/") + "/" + unit + ".log")
+	return []Property{prop("StandardOutput", f), prop("StandardError", f)}
+}
+
+func podmanRun(name string) []string {
+	return []string{"run", "--name", name, "--replace", "--rm", "--detach",
 		"--sdnotify=conmon", "--cgroups=split", "--pull=never"}
 }
 
-func (t *translator) infraUnit(containerUnits []string, bw netshape.Spec) Unit {
+func (t *translator) infraUnit(containerUnits []string) Unit {
 	p := t.pod
 	name := InfraContainerName(p.Name)
 	hostname := p.Name
 	if p.Spec.Hostname != "" {
 		hostname = p.Spec.Hostname
 	}
-	argv := t.podmanRun(name)
-	argv = append(argv, "--label", LabelPod+"="+p.Name, "--label", LabelRole+"=infra")
+	bw := t.res.Bandwidth
+	args := podmanRun(name)
+	args = append(args, "--label", LabelPod+"="+p.Name, "--label", LabelRole+"=infra")
 	switch {
 	case p.Spec.HostNetwork:
-		argv = append(argv, "--network", "host")
+		args = append(args, "--network", "host")
 	case !bw.Empty():
 		// slirp4netns' own port forwarder delivers published ports through the
 		// pod's interface, where the shaping is; podman's default forwarder
 		// (rootlessport) would reach the pod over its loopback, unshaped. An
 		// Ethernet MTU instead of slirp4netns' 65520 bytes keeps the token
 		// bucket's burst (two packets at least) small at low rates.
-		argv = append(argv, "--hostname", hostname, "--network", "slirp4netns:port_handler=slirp4netns,mtu=1500")
+		args = append(args, "--hostname", hostname, "--network", "slirp4netns:port_handler=slirp4netns,mtu=1500")
 	default:
-		argv = append(argv, "--hostname", hostname)
+		args = append(args, "--hostname", hostname)
 	}
 	for _, ha := range p.Spec.HostAliases {
 		for _, h := range ha.Hostnames {
-			argv = append(argv, "--add-host", h+":"+ha.IP)
+			args = append(args, "--add-host", h+":"+ha.IP)
 		}
 	}
 	if !p.Spec.HostNetwork {
@@ -209,11 +240,12 @@ func (t *translator) infraUnit(containerUnits []string, bw netshape.Spec) Unit {
 				if port.Protocol == corev1.ProtocolUDP {
 					spec += "/udp"
 				}
-				argv = append(argv, "--publish", spec)
+				args = append(args, "--publish", spec)
 			}
 		}
 	}
-	argv = append(argv, t.o.InfraImage)
+	args = append(args, t.o.InfraImage)
+	t.out.Runtime.InfraSpec = contract.Container{Podman: name, Kind: contract.KindInfra, Args: args, StopTimeout: infraGrace}
 
 	props := []Property{
 		prop("Description", fmt.Sprintf("podunit pod %s/%s: infra (shared namespaces)", p.Namespace, p.Name)),
@@ -224,30 +256,41 @@ func (t *translator) infraUnit(containerUnits []string, bw netshape.Spec) Unit {
 		props = append(props, prop("Before", containerUnits))
 	}
 	props = append(props, t.commonService(InfraUnitName(p.Name))...)
-	stop := []Exec{{Argv: []string{t.o.Podman, "stop", "--ignore", "--time", seconds(infraGrace), name}}}
-	props = append(props, prop("Restart", "no"), prop("ExecStart", []Exec{{Argv: argv}}))
+	props = append(props, prop("Restart", "no"), prop("ExecStart", []Exec{{Argv: t.helper(contract.OpRun, "")}}))
 	if !bw.Empty() {
-		shape := []string{t.o.Self, "internal", "shape", "--pod", p.Name, "apply"}
-		add := func(flag string, v uint64) {
-			if v > 0 {
-				shape = append(shape, flag, strconv.FormatUint(v, 10))
-			}
-		}
-		add("--egress", bw.EgressRateBitsPerSec)
-		add("--ingress", bw.IngressRateBitsPerSec)
-		add("--egress-burst", bw.EgressBurstBits)
-		add("--ingress-burst", bw.IngressBurstBits)
 		// Shaping is in place before the unit is active, so before any container
-		// of the pod starts.
+		// of the pod starts. It goes with the pod's network namespace: nothing
+		// to remove at stop.
+		shape := contract.Command{Op: contract.OpShape, Action: contract.ShapeApply, Pod: p.Name}.Argv(t.o.Self)
 		props = append(props, prop("ExecStartPost", []Exec{{Argv: shape}}))
-		stop = append([]Exec{{Argv: []string{t.o.Self, "internal", "shape", "--pod", p.Name, "remove"}, IgnoreFailure: true}}, stop...)
 	}
 	props = append(props,
-		prop("ExecStop", stop),
-		prop("ExecStopPost", []Exec{{Argv: []string{t.o.Podman, "rm", "--force", "--ignore", "--time", "0", name}, IgnoreFailure: true}}),
+		prop("ExecStop", []Exec{{Argv: t.helper(contract.OpStop, "")}}),
+		prop("ExecStopPost", []Exec{{Argv: t.helper(contract.OpCleanup, ""), IgnoreFailure: true}}),
 		prop("TimeoutStopSec", infraGrace+StopMargin),
 	)
 	return Unit{Name: InfraUnitName(p.Name), Properties: props}
+}
+
+// proberUnit runs the probes of all the pod's containers in one process that
+// enters the pod's network namespace once. Bound to the infra: it goes with
+// the pod, and comes back (in the new namespace) if it fails.
+func (t *translator) proberUnit() *Unit {
+	p := t.pod
+	infra := InfraUnitName(p.Name)
+	u := &Unit{Name: ProberUnitName(p.Name), Properties: []Property{
+		prop("Description", fmt.Sprintf("podunit pod %s/%s: probes", p.Namespace, p.Name)),
+		prop("BindsTo", []string{infra}),
+		prop("After", []string{infra}),
+		prop("Slice", SliceName(p.Name)),
+		prop("Type", "simple"),
+		prop("Restart", "on-failure"),
+		prop("RestartSec", time.Second),
+		prop("StartLimitIntervalSec", time.Duration(0)),
+		prop("ExecStart", []Exec{{Argv: t.helper(contract.OpProbe, "")}}),
+	}}
+	u.Properties = append(u.Properties, t.logTo(u.Name)...)
+	return u
 }
 
 var restartPolicies = map[corev1.RestartPolicy]string{
@@ -260,49 +303,57 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	p := t.pod
 	name := ContainerName(p.Name, c.Name)
 	infra := InfraContainerName(p.Name)
-	var argv []string
+	var args []string
 	if kind == KindInit {
 		// Runs in the foreground: the unit is done when the container exits.
 		// --sdnotify=ignore: podman must not hand the main PID to conmon, which
 		// would make systemd take the container's exit for the unit's.
-		argv = []string{t.o.Podman, "run", "--name", name, "--replace", "--rm",
+		args = []string{"run", "--name", name, "--replace", "--rm",
 			"--sdnotify=ignore", "--cgroups=split", "--pull=never"}
 	} else {
-		argv = t.podmanRun(name)
+		args = podmanRun(name)
 	}
-	argv = append(argv,
+	args = append(args,
 		"--network", "container:"+infra, "--ipc", "container:"+infra, "--uts", "container:"+infra)
 	if p.Spec.ShareProcessNamespace != nil && *p.Spec.ShareProcessNamespace {
-		argv = append(argv, "--pid", "container:"+infra)
+		args = append(args, "--pid", "container:"+infra)
 	}
-	argv = append(argv, "--label", LabelPod+"="+p.Name, "--label", LabelContainer+"="+c.Name)
+	args = append(args, "--label", LabelPod+"="+p.Name, "--label", LabelContainer+"="+c.Name)
 	if c.Lifecycle != nil && c.Lifecycle.StopSignal != nil {
-		argv = append(argv, "--stop-signal", string(*c.Lifecycle.StopSignal))
+		args = append(args, "--stop-signal", string(*c.Lifecycle.StopSignal))
 	}
 
 	env, err := t.environment(c, fp)
 	if err != nil {
 		return ContainerUnit{}, err
 	}
+	// Values reach podman through its environment: "--env NAME" takes the
+	// value from there, so no value is on any command line.
+	seen := map[string]bool{}
+	var specEnv []contract.EnvVar
 	for _, e := range env {
-		argv = append(argv, "--env", e.name+"="+e.value)
+		if !seen[e.name] {
+			args = append(args, "--env", e.name)
+			seen[e.name] = true
+		}
+		specEnv = append(specEnv, contract.EnvVar{Name: e.name, Value: e.value})
 	}
 	if c.WorkingDir != "" {
-		argv = append(argv, "--workdir", c.WorkingDir)
+		args = append(args, "--workdir", c.WorkingDir)
 	}
-	argv = append(argv, t.mounts(c)...)
-	argv = append(argv, t.security(c)...)
-	argv = append(argv, seccomp(p, c)...)
+	args = append(args, t.mounts(c)...)
+	args = append(args, t.security(c)...)
+	args = append(args, seccomp(p, c)...)
 	for _, img := range t.nonRoot {
 		t.out.NonRootChecks = append(t.out.NonRootChecks, NonRootCheck{Image: img,
 			FieldPath: fp.Child("securityContext", "runAsNonRoot").String()})
 	}
 	t.nonRoot = nil
 	if c.TTY {
-		argv = append(argv, "--tty")
+		args = append(args, "--tty")
 	}
 	if c.Stdin {
-		argv = append(argv, "--interactive")
+		args = append(args, "--interactive")
 	}
 
 	lookup := func(n string) (string, bool) {
@@ -314,27 +365,35 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 		}
 		return "", false
 	}
-	var command, args []string
+	var command, cargs []string
 	for _, s := range c.Command {
 		command = append(command, Expand(s, lookup))
 	}
 	for _, s := range c.Args {
-		args = append(args, Expand(s, lookup))
+		cargs = append(cargs, Expand(s, lookup))
 	}
 	// Kubernetes: command replaces the image's ENTRYPOINT and drops its CMD; args
 	// alone replace CMD. podman takes the first word as --entrypoint and the rest as
 	// arguments, which drops the image's CMD the same way.
 	if len(command) > 0 {
 		ep, _ := json.Marshal(command[:1])
-		argv = append(argv, "--entrypoint", string(ep))
+		args = append(args, "--entrypoint", string(ep))
 	}
-	argv = append(argv, c.Image)
+	args = append(args, c.Image)
 	if len(command) > 1 {
-		argv = append(argv, command[1:]...)
+		args = append(args, command[1:]...)
 	}
-	argv = append(argv, args...)
+	args = append(args, cargs...)
+
+	rc := t.res.Container(c.Name)
+	spec := contract.Container{Name: c.Name, Podman: name, Kind: kind, Args: args, Env: specEnv,
+		PreStop: rc.PreStop, PostStart: rc.PostStart, Probes: rc.Probes}
+	if rc.PostStart != nil {
+		spec.PostStartTimeout = t.res.PostStartTimeout
+	}
 
 	infraUnit := InfraUnitName(p.Name)
+	unit := ContainerUnitName(p.Name, c.Name)
 	props := []Property{
 		prop("Description", fmt.Sprintf("podunit pod %s/%s: %s container %s", p.Namespace, p.Name, kindWord[kind], c.Name)),
 		prop("BindsTo", []string{infraUnit}),
@@ -347,33 +406,17 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 		props = append(props, prop("Wants", wants))
 	}
 	// Kubernetes never gives up restarting a container; systemd's start rate
-	// limit would.
+	// limit would. The run helper waits out the kubelet's back-off instead.
 	props = append(props, prop("StartLimitIntervalSec", time.Duration(0)))
-
-	hostNet := []string{}
-	if p.Spec.HostNetwork {
-		hostNet = []string{"--host-network"}
-	}
-	helper := func(sub string) []string {
-		return append([]string{t.o.Self, "internal", sub, "--pod", p.Name, "--container", c.Name,
-			"--grace", seconds(grace)}, hostNet...)
-	}
-	stop := helper("stop")
-	var preStop, postStart *hooks.Handler
-	if lc := c.Lifecycle; lc != nil {
-		if lc.PreStop != nil {
-			preStop, _ = hooks.Resolve(lc.PreStop, c, fp.Child("lifecycle", "preStop"))
-			stop = append(stop, "--pre-stop", preStop.Encode())
-		}
-		if lc.PostStart != nil {
-			postStart, _ = hooks.Resolve(lc.PostStart, c, fp.Child("lifecycle", "postStart"))
-		}
-	}
 	stopBudget := grace + hooks.MinStopSignalPhase + StopMargin
+	limits := resourceProps(&c.Resources)
+	run := []Exec{{Argv: t.helper(contract.OpRun, c.Name)}}
+	stop := []Exec{{Argv: t.helper(contract.OpStop, c.Name)}}
+	cleanup := []Exec{{Argv: t.helper(contract.OpCleanup, c.Name), IgnoreFailure: true}}
 
 	if kind == KindInit {
-		retry := "--retry=" + strconv.FormatBool(p.Spec.RestartPolicy != corev1.RestartPolicyNever)
-		props = append(props, t.commonService(ContainerUnitName(p.Name, c.Name))...)
+		spec.Retry = p.Spec.RestartPolicy != corev1.RestartPolicyNever
+		props = append(props, t.commonService(unit)...)
 		for i := range props {
 			switch props[i].Name {
 			case "Type":
@@ -382,112 +425,53 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 				props[i].Value = "none"
 			}
 		}
-		run := append([]string{t.o.Self, "internal", "run-init", "--pod", p.Name, "--container", c.Name, retry, "--"}, argv...)
 		props = append(props,
 			prop("RemainAfterExit", true),
-			prop("ExecStart", []Exec{{Argv: run}}),
-			prop("ExecStop", []Exec{{Argv: stop}}),
-			prop("ExecStopPost", []Exec{{Argv: []string{t.o.Podman, "rm", "--force", "--ignore", "--time", "0", name}, IgnoreFailure: true}}),
+			prop("ExecStart", run),
+			prop("ExecStop", stop),
+			prop("ExecStopPost", cleanup),
 			// Init containers run as long as they need, retries included.
 			prop("TimeoutStartSec", Infinity),
 			prop("TimeoutStopSec", stopBudget),
 		)
-		props = append(props, resourceProps(&c.Resources)...)
-		return ContainerUnit{Container: c.Name, Podman: name, Kind: kind, Unit: Unit{Name: ContainerUnitName(p.Name, c.Name), Properties: props}}, nil
+		// Init containers carry their limits for their whole run.
+		props = append(props, limits...)
+		t.out.Runtime.Containers = append(t.out.Runtime.Containers, spec)
+		return ContainerUnit{Container: c.Name, Podman: name, Kind: kind, Unit: Unit{Name: unit, Properties: props}}, nil
 	}
 
-	restart := restartPolicies[p.Spec.RestartPolicy]
+	spec.Restart = restartPolicies[p.Spec.RestartPolicy]
 	if kind == KindSidecar {
-		restart = "always"
-	}
-	post := helper("post-start")
-	if postStart != nil {
-		post = append(post, "--handler", postStart.Encode(), "--timeout", postStartTimeout(p).String())
-	}
-	if preStop != nil {
-		post = append(post, "--pre-stop", preStop.Encode())
+		spec.Restart = "always"
 	}
 	// Limits go on the unit once the container runs (the post-start helper sets
-	// them) and come off before each start: `podman run` itself runs in the
-	// unit's cgroup and would otherwise be throttled, or OOM-killed under a small
-	// memory limit, before the container exists.
-	limits := resourceProps(&c.Resources)
-	var pre []Exec
-	if len(limits) > 0 {
-		clear := []string{t.o.Self, "internal", "limits", "--unit", ContainerUnitName(p.Name, c.Name)}
-		for _, l := range limits {
-			clear = append(clear, "--clear", l.Name)
-			post = append(post, "--limit", fmt.Sprintf("%s=%d", l.Name, l.Value.(uint64)))
-		}
-		pre = []Exec{{Argv: clear}}
+	// them) and come off before each start (the run helper): `podman run`
+	// itself runs in the unit's cgroup and would otherwise be throttled, or
+	// OOM-killed under a small memory limit, before the container exists.
+	for _, l := range limits {
+		spec.Limits = append(spec.Limits, contract.Limit{Name: l.Name, Value: l.Value.(uint64)})
 	}
-	props = append(props, t.commonService(ContainerUnitName(p.Name, c.Name))...)
+	props = append(props, t.commonService(unit)...)
 	props = append(props,
-		prop("Restart", restart),
+		prop("Restart", spec.Restart),
 		prop("RestartSec", time.Second),
+		prop("ExecStart", run),
+		prop("ExecStartPost", []Exec{{Argv: t.helper(contract.OpPostStart, c.Name)}}),
+		prop("ExecStop", stop),
+		prop("ExecStopPost", cleanup),
 	)
-	if pre != nil {
-		props = append(props, prop("ExecStartPre", pre))
+	// The start may wait out the crash-loop back-off first; a failing
+	// postStart kills the container within the start job.
+	start := MaxBackOff + StartMargin
+	if rc.PostStart != nil {
+		start += t.res.PostStartTimeout + stopBudget
 	}
-	props = append(props,
-		prop("ExecStart", []Exec{{Argv: argv}}),
-		prop("ExecStartPost", []Exec{{Argv: post}}),
-		prop("ExecStop", []Exec{{Argv: stop}}),
-		prop("ExecStopPost", []Exec{{Argv: []string{t.o.Podman, "rm", "--force", "--ignore", "--time", "0", name}, IgnoreFailure: true}}),
-	)
-	if postStart != nil {
-		// A failing postStart kills the container within the start job.
-		props = append(props, prop("TimeoutStartSec", postStartTimeout(p)+stopBudget+StopMargin))
-	}
-	props = append(props, prop("TimeoutStopSec", stopBudget))
-	cu := ContainerUnit{Container: c.Name, Podman: name, Kind: kind, Unit: Unit{Name: ContainerUnitName(p.Name, c.Name), Properties: props}}
-	var probes []*hooks.Probe
-	for _, pr := range []struct {
-		kind  string
-		probe *corev1.Probe
-		field string
-	}{{hooks.Startup, c.StartupProbe, "startupProbe"}, {hooks.Liveness, c.LivenessProbe, "livenessProbe"}, {hooks.Readiness, c.ReadinessProbe, "readinessProbe"}} {
-		if pr.probe != nil {
-			rp, _ := hooks.ResolveProbe(pr.probe, pr.kind, c, fp.Child(pr.field)) // validated with the pod
-			probes = append(probes, rp)
-		}
-	}
-	if len(probes) > 0 {
-		argv := helper("probe")
-		if preStop != nil {
-			argv = append(argv, "--pre-stop", preStop.Encode())
-		}
-		argv = append(argv, "--probes", hooks.EncodeProbes(probes))
-		unit := ContainerUnitName(p.Name, c.Name)
-		// Bound to the container's unit: it goes with it, and follows its restarts.
-		cu.Prober = &Unit{Name: ProberUnitName(p.Name, c.Name), Properties: []Property{
-			prop("Description", fmt.Sprintf("podunit pod %s/%s: probes of container %s", p.Namespace, p.Name, c.Name)),
-			prop("BindsTo", []string{unit}),
-			prop("After", []string{unit}),
-			prop("Slice", SliceName(p.Name)),
-			prop("Type", "simple"),
-			prop("Restart", "on-failure"),
-			prop("RestartSec", time.Second),
-			prop("ExecStart", []Exec{{Argv: argv}}),
-		}}
-		if t.o.LogDir != "" {
-			f := AppendFile(strings.TrimSuffix(t.o.LogDir, "/") + "/" + cu.Prober.Name + ".log")
-			cu.Prober.Properties = append(cu.Prober.Properties, prop("StandardOutput", f), prop("StandardError", f))
-		}
-	}
-	return cu, nil
+	props = append(props, prop("TimeoutStartSec", start), prop("TimeoutStopSec", stopBudget))
+	t.out.Runtime.Containers = append(t.out.Runtime.Containers, spec)
+	return ContainerUnit{Container: c.Name, Podman: name, Kind: kind, Unit: Unit{Name: unit, Properties: props}}, nil
 }
 
 var kindWord = map[string]string{KindInit: "init", KindSidecar: "sidecar", KindApp: "app"}
-
-func postStartTimeout(p *corev1.Pod) time.Duration {
-	if v, ok := p.Annotations[hooks.PostStartTimeoutAnnotation]; ok {
-		if d, err := time.ParseDuration(v); err == nil && d > 0 {
-			return d
-		}
-	}
-	return hooks.DefaultPostStartTimeout
-}
 
 func seconds(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) }
 

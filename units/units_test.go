@@ -52,7 +52,7 @@ func TestUnitNames(t *testing.T) {
 	if p, c, ok := ParseUnitName(InfraUnitName("my-app")); !ok || p != "my-app" || c != "" {
 		t.Errorf("infra unit parses as %q %q %v", p, c, ok)
 	}
-	for _, bad := range []string{"podunit.slice", "other-web.service", `podunit-a-b-c.service`, `podunit-\xZZ.service`} {
+	for _, bad := range []string{"podunit.slice", "other-web.service", `podunit-a-b-c.service`, `podunit-\xZZ.service`, ProberUnitName("web"), ProberUnitName("a-b")} {
 		if _, _, ok := ParseUnitName(bad); ok {
 			t.Errorf("ParseUnitName(%q) accepted", bad)
 		}

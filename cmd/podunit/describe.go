@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os/exec"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/hooks"
 	"github.com/podunit/podunit/netshape"
 	"github.com/podunit/podunit/netshape/nl"
@@ -37,11 +39,8 @@ func describeCommand() *cli.Command {
 				if d.Pod != nil {
 					if bw, _ := netshape.FromAnnotations(d.Pod.Annotations); !bw.Empty() {
 						dd.Shaping = "(could not be read)"
-						if out, err := inPodNetns(d.Pod.Name, "show", c); err == nil {
-							var st nl.State
-							if json.Unmarshal(out, &st) == nil {
-								dd.Shaping = describeShaping(&st)
-							}
+						if st, err := readShaping(ctx, d.Pod.Name); err == nil {
+							dd.Shaping = st.String()
 						}
 					}
 				}
@@ -145,4 +144,19 @@ func printDescription(w io.Writer, d description) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format("15:04:05.000"), e.Type, e.Reason, e.Container, strings.ReplaceAll(e.Message, "\n", " "))
 	}
 	tw.Flush()
+}
+
+// readShaping asks the pod's shape helper (which enters the pod's network
+// namespace) what the kernel has.
+func readShaping(ctx context.Context, pod string) (*nl.State, error) {
+	argv := contract.Command{Op: contract.OpShape, Action: contract.ShapeShow, Pod: pod}.Argv(selfPath())
+	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).Output()
+	if err != nil {
+		return nil, err
+	}
+	var st nl.State
+	if err := json.Unmarshal(out, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/podunit/podunit/engine"
 	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/runner"
 	"github.com/podunit/podunit/units"
 	"github.com/podunit/podunit/units/sdbus"
@@ -64,10 +65,10 @@ func upCommand() *cli.Command {
 				o := opts
 				o.UID = newUID()
 				if !journalAvailable() {
-					o.LogDir = runner.PodLogDir(runner.DefaultStateDir(), p.Name)
+					o.LogDir = podstate.LogDir(podstate.DefaultDir(), p.Name)
 				}
 				p.UID = typesUID(o.UID)
-				if plans[i], err = units.Translate(p, o); err != nil {
+				if plans[i], err = units.Translate(p, m.Resolved[p.Name], o); err != nil {
 					return err
 				}
 			}
@@ -197,7 +198,7 @@ func connect(ctx context.Context) (*runner.Runner, func(), error) {
 		mgr.Close()
 		return nil, nil, err
 	}
-	r := &runner.Runner{Units: mgr, Engine: eng, StateDir: runner.DefaultStateDir(), Log: os.Stderr}
+	r := &runner.Runner{Units: mgr, Engine: eng, StateDir: podstate.DefaultDir(), Log: os.Stderr}
 	return r, mgr.Close, nil
 }
 

@@ -1,13 +1,14 @@
 // Package nl applies netshape's token buckets with netlink in the current network
-// namespace: podunit runs it inside a pod's namespace through a helper process
+// namespace: podunit's shape helper runs it after entering the pod's namespace
 // (a rootless pod's namespace belongs to podman's user namespace, which a
-// threaded Go process cannot join).
+// threaded Go process cannot join itself: nsenter re-runs podunit there).
 package nl
 
 import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/vishvananda/netlink"
@@ -201,4 +202,25 @@ func tbfOf(link netlink.Link) (*TBFState, error) {
 		}
 	}
 	return nil, nil
+}
+
+// String says what the kernel has, in tc's words.
+func (st *State) String() string {
+	var parts []string
+	if e := st.Egress; e != nil {
+		parts = append(parts, fmt.Sprintf("egress %s (tbf on %s, burst %d bytes, limit %d bytes)",
+			netshape.FormatRate(e.RateBitsPerSec), e.Device, e.BurstBytes, e.LimitBytes))
+	}
+	if i := st.Ingress; i != nil {
+		redirect := "NOT redirected"
+		if st.Redirect {
+			redirect = "redirected from " + st.Link + " ingress"
+		}
+		parts = append(parts, fmt.Sprintf("ingress %s (tbf on %s, %s, burst %d bytes, limit %d bytes)",
+			netshape.FormatRate(i.RateBitsPerSec), i.Device, redirect, i.BurstBytes, i.LimitBytes))
+	}
+	if len(parts) == 0 {
+		return "none on " + st.Link
+	}
+	return strings.Join(parts, "; ")
 }

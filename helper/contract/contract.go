@@ -1,0 +1,261 @@
+// Package contract is the one definition of what podunit's units hand to its
+// helpers: the command lines the units run (`podunit internal OP --pod P
+// [--container C]`) and the runtime spec those helpers read from the pod's
+// state directory. units writes both sides through it (ExecStart= and friends,
+// and the spec saved before the units start); the helpers parse them through
+// it. It is pure: no I/O.
+//
+// Why references and not payloads: systemd re-parses the transient unit files
+// it wrote on every daemon-reload, and a unit's properties are readable by
+// every local user (`systemctl --user show`, /proc/PID/cmdline). A unit
+// therefore carries only names podunit chose itself (DNS labels, paths); the
+// container's command, environment, hooks and probes live in a 0600 file.
+package contract
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/podunit/podunit/hooks"
+	"github.com/podunit/podunit/netshape"
+)
+
+// Op is a helper operation, the word after `podunit internal`.
+type Op string
+
+// The operations the units run.
+const (
+	// OpRun is ExecStart of every podman container of a pod: it reads the
+	// container's spec and execs podman (app, sidecar and infra containers,
+	// after the crash-loop back-off) or runs it to completion with retries
+	// (init containers).
+	OpRun Op = "run"
+	// OpPostStart is ExecStartPost of app and sidecar containers: limits on,
+	// the postStart hook, the run recorded for the prober.
+	OpPostStart Op = "post-start"
+	// OpStop is ExecStop: preStop, the stop signal, SIGKILL at the grace
+	// deadline.
+	OpStop Op = "stop"
+	// OpCleanup is ExecStopPost: the exit recorded, the container removed.
+	OpCleanup Op = "cleanup"
+	// OpProbe is the pod's prober unit.
+	OpProbe Op = "probe"
+	// OpShape applies, removes or shows the pod's bandwidth shaping.
+	OpShape Op = "shape"
+)
+
+var ops = map[Op]bool{OpRun: true, OpPostStart: true, OpStop: true, OpCleanup: true, OpProbe: true, OpShape: true}
+
+// Shape actions.
+const (
+	ShapeApply  = "apply"
+	ShapeRemove = "remove"
+	ShapeShow   = "show"
+)
+
+// Stop reasons carried from a helper to itself after it entered the pod's
+// network namespace (see Command.Reason).
+var reasons = map[string]bool{hooks.ReasonDelete: true, hooks.ReasonHealth: true, hooks.ReasonDependency: true}
+
+// Command is one helper command line.
+type Command struct {
+	Op  Op
+	Pod string
+	// Container is the container's name in the pod spec; "" is the pod
+	// itself (its infra container, its prober, its shaping).
+	Container string
+	// Action is the shape action (ShapeApply, ...); only for OpShape.
+	Action string
+	// InNetns is set by a helper that re-ran itself inside the pod's network
+	// namespace; the units never set it.
+	InNetns bool
+	// Reason and Grace are decided by the stop helper before it enters the
+	// pod's network namespace (where it cannot reach systemd); the units never
+	// set them.
+	Reason string
+	Grace  *time.Duration
+}
+
+const (
+	flagPod       = "--pod"
+	flagContainer = "--container"
+	flagInNetns   = "--in-netns"
+	flagReason    = "--reason"
+	flagGrace     = "--grace"
+)
+
+// Argv is the command line: self (podunit's path) first.
+func (c Command) Argv(self string) []string {
+	out := []string{self, "internal", string(c.Op)}
+	if c.Action != "" {
+		out = append(out, c.Action)
+	}
+	out = append(out, flagPod, c.Pod)
+	if c.Container != "" {
+		out = append(out, flagContainer, c.Container)
+	}
+	if c.InNetns {
+		out = append(out, flagInNetns)
+	}
+	if c.Reason != "" {
+		out = append(out, flagReason, c.Reason)
+	}
+	if c.Grace != nil {
+		out = append(out, flagGrace, c.Grace.String())
+	}
+	return out
+}
+
+// ErrUsage marks a command line that is not one Argv writes.
+var ErrUsage = errors.New("bad helper command line")
+
+// Parse reads the arguments after `podunit internal` (Argv(self)[2:]).
+func Parse(args []string) (Command, error) {
+	var c Command
+	if len(args) == 0 || !ops[Op(args[0])] {
+		return c, fmt.Errorf("%w: unknown operation %q", ErrUsage, strings.Join(args, " "))
+	}
+	c.Op, args = Op(args[0]), args[1:]
+	if c.Op == OpShape {
+		if len(args) == 0 || (args[0] != ShapeApply && args[0] != ShapeRemove && args[0] != ShapeShow) {
+			return c, fmt.Errorf("%w: shape needs apply, remove or show", ErrUsage)
+		}
+		c.Action, args = args[0], args[1:]
+	}
+	value := func(flag string) (string, error) {
+		if len(args) < 2 || args[1] == "" {
+			return "", fmt.Errorf("%w: %s needs a value", ErrUsage, flag)
+		}
+		v := args[1]
+		args = args[2:]
+		return v, nil
+	}
+	for len(args) > 0 {
+		var err error
+		switch args[0] {
+		case flagPod:
+			c.Pod, err = value(flagPod)
+		case flagContainer:
+			c.Container, err = value(flagContainer)
+		case flagReason:
+			c.Reason, err = value(flagReason)
+			if err == nil && !reasons[c.Reason] {
+				err = fmt.Errorf("%w: unknown stop reason %q", ErrUsage, c.Reason)
+			}
+		case flagGrace:
+			var s string
+			if s, err = value(flagGrace); err == nil {
+				var d time.Duration
+				if d, err = time.ParseDuration(s); err == nil && d >= 0 {
+					c.Grace = &d
+				} else {
+					err = fmt.Errorf("%w: bad grace period %q", ErrUsage, s)
+				}
+			}
+		case flagInNetns:
+			c.InNetns, args = true, args[1:]
+		default:
+			err = fmt.Errorf("%w: unknown argument %q", ErrUsage, args[0])
+		}
+		if err != nil {
+			return Command{}, err
+		}
+	}
+	if c.Pod == "" {
+		return Command{}, fmt.Errorf("%w: %s is required", ErrUsage, flagPod)
+	}
+	return c, nil
+}
+
+// Container kinds, as in units.
+const (
+	KindInfra   = "infra"
+	KindInit    = "init"
+	KindSidecar = "sidecar"
+	KindApp     = "app"
+)
+
+// Runtime is everything the helpers of one pod need, saved by `podunit up`
+// in the pod's state directory (mode 0600) before its units start.
+type Runtime struct {
+	Pod       string `json:"pod"`
+	Namespace string `json:"namespace"`
+	// Podman is the path of podman; Infra is the podman name of the pod's
+	// infra container, whose namespaces the others join.
+	Podman      string `json:"podman"`
+	Infra       string `json:"infra"`
+	HostNetwork bool   `json:"hostNetwork,omitempty"`
+	// Grace is the pod's terminationGracePeriodSeconds.
+	Grace time.Duration `json:"grace"`
+	// Bandwidth is shaped in the pod's network namespace once the infra runs.
+	Bandwidth netshape.Spec `json:"bandwidth"`
+	// InfraSpec runs the infra container; Containers the others, init
+	// containers first, in the pod spec's order.
+	InfraSpec  Container   `json:"infraSpec"`
+	Containers []Container `json:"containers"`
+}
+
+// Container is one podman container of the pod, as its helpers run it.
+type Container struct {
+	Name   string `json:"name"`   // in the pod spec; "" for the infra
+	Podman string `json:"podman"` // the podman container name
+	Kind   string `json:"kind"`
+	// Args follow the podman binary: ["run", "--name", ..., IMAGE, ARGS...].
+	// Environment values are not in them: each variable is a bare
+	// "--env NAME" that podman fills in from its own environment.
+	Args []string `json:"args"`
+	Env  []EnvVar `json:"env,omitempty"`
+	// Restart is the unit's Restart= policy (always, on-failure, no); Retry
+	// tells an init container to try again after a failure.
+	Restart string `json:"restart,omitempty"`
+	Retry   bool   `json:"retry,omitempty"`
+	// Hooks and probes, resolved from the pod spec.
+	PostStart        *hooks.Handler `json:"postStart,omitempty"`
+	PostStartTimeout time.Duration  `json:"postStartTimeout,omitempty"`
+	PreStop          *hooks.Handler `json:"preStop,omitempty"`
+	Probes           []*hooks.Probe `json:"probes,omitempty"`
+	// Limits are the unit's resource properties, put on once the container
+	// runs and taken off before each start.
+	Limits []Limit `json:"limits,omitempty"`
+	// StopTimeout bounds the infra's stop (the others use the grace period).
+	StopTimeout time.Duration `json:"stopTimeout,omitempty"`
+}
+
+// EnvVar is one variable of a container's environment.
+type EnvVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Limit is one resource property of a container's unit (units' names and
+// D-Bus values: MemoryMax bytes, CPUQuota usec per second, ...).
+type Limit struct {
+	Name  string `json:"name"`
+	Value uint64 `json:"value"`
+}
+
+// Find returns the spec of a container ("" for the infra).
+func (r *Runtime) Find(container string) (*Container, error) {
+	if container == "" {
+		return &r.InfraSpec, nil
+	}
+	for i := range r.Containers {
+		if r.Containers[i].Name == container {
+			return &r.Containers[i], nil
+		}
+	}
+	return nil, fmt.Errorf("pod %q has no container %q", r.Pod, container)
+}
+
+// Probed lists the containers that have probes.
+func (r *Runtime) Probed() []*Container {
+	var out []*Container
+	for i := range r.Containers {
+		if len(r.Containers[i].Probes) > 0 {
+			out = append(out, &r.Containers[i])
+		}
+	}
+	return out
+}

@@ -1,0 +1,160 @@
+// Package helper is what podunit's units run (`podunit internal OP`, see
+// helper/contract): starting a container from the pod's runtime spec, its
+// postStart hook, the kubelet's stop sequence, the crash-loop back-off, the
+// pod's prober and its bandwidth shaping. Everything that touches the outside
+// goes through small interfaces (Systemd, Engine, Shaper and the process
+// functions of Env), so the sequencing is unit-tested with fakes; cmd/podunit
+// wires the real ones.
+package helper
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/podunit/podunit/helper/contract"
+	"github.com/podunit/podunit/hooks"
+	"github.com/podunit/podunit/netshape"
+	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/units"
+)
+
+// Systemd is what the helpers need of the user's systemd manager.
+type Systemd interface {
+	SetLimits(ctx context.Context, unit string, limits []units.Property) error
+	Stopping(ctx context.Context, unit string) (bool, error)
+	Close()
+}
+
+// Engine is what the helpers need of podman: its REST API, never a podman
+// process.
+type Engine interface {
+	hooks.Executor
+	// ContainerPID is the main process of a running container.
+	ContainerPID(ctx context.Context, name string) (int, error)
+	// StopContainer sends the container's stop signal and SIGKILL after
+	// timeout; a container that is not there or not running is not an error.
+	StopContainer(ctx context.Context, name string, timeout time.Duration) error
+	// RemoveContainer removes a container at once; a missing one is not an error.
+	RemoveContainer(ctx context.Context, name string) error
+}
+
+// Shaper applies and reads traffic shaping in the current network namespace.
+type Shaper interface {
+	Apply(netshape.Spec) (report any, summary string, err error)
+	Show() (report any, summary string, err error)
+}
+
+// Env is everything a helper touches.
+type Env struct {
+	StateDir string
+	Self     string // podunit's own path, for re-running itself
+	Nsenter  string // path of nsenter (util-linux)
+	Systemd  func(ctx context.Context) (Systemd, error)
+	Engine   func(ctx context.Context) (Engine, error)
+	Shaper   Shaper
+	// Exec replaces the process (syscall.Exec); it returns only on failure.
+	Exec func(path string, argv, env []string) error
+	// Run runs a child to completion with the helper's own output and
+	// returns its exit code (-1 when a signal ended it).
+	Run     func(ctx context.Context, path string, argv, env []string) (int, error)
+	Environ func() []string
+	Getenv  func(string) string
+	Now     func() time.Time
+	// Sleep waits d, or until ctx ends (then it returns ctx's error).
+	Sleep func(ctx context.Context, d time.Duration) error
+	Out   io.Writer // what a helper prints (shape show)
+}
+
+// ErrExit carries a helper's exit status.
+type ErrExit struct {
+	Code int
+	Msg  string
+}
+
+func (e *ErrExit) Error() string { return e.Msg }
+
+// Main runs one helper command.
+func (e *Env) Main(ctx context.Context, cmd contract.Command) error {
+	rt, err := podstate.LoadRuntime(e.StateDir, cmd.Pod)
+	if err != nil {
+		return err
+	}
+	c, err := rt.Find(cmd.Container)
+	if err != nil {
+		return err
+	}
+	h := &task{Env: e, cmd: cmd, rt: rt, c: c}
+	switch cmd.Op {
+	case contract.OpRun:
+		return h.run(ctx)
+	case contract.OpPostStart:
+		return h.postStart(ctx)
+	case contract.OpStop:
+		return h.stop(ctx)
+	case contract.OpCleanup:
+		return h.cleanup(ctx)
+	case contract.OpProbe:
+		return h.probe(ctx)
+	case contract.OpShape:
+		return h.shape(ctx)
+	}
+	return fmt.Errorf("%w: %s", contract.ErrUsage, cmd.Op)
+}
+
+// task is one helper command at work.
+type task struct {
+	*Env
+	cmd contract.Command
+	rt  *contract.Runtime
+	c   *contract.Container
+	eng Engine
+}
+
+func (t *task) engine(ctx context.Context) (Engine, error) {
+	if t.eng == nil {
+		e, err := t.Env.Engine(ctx)
+		if err != nil {
+			return nil, err
+		}
+		t.eng = e
+	}
+	return t.eng, nil
+}
+
+func (t *task) event(typ, reason, format string, a ...any) {
+	_ = podstate.AppendEvent(t.StateDir, t.rt.Pod, podstate.Event{Time: t.Now(), Type: typ, Reason: reason,
+		Container: t.c.Name, Message: fmt.Sprintf(format, a...)})
+}
+
+// needsNetns tells whether a handler must run inside the pod's namespaces:
+// those that connect to the pod from outside the container (its network
+// namespace), and exec handlers, which the container's OCI runtime runs from
+// podman's user namespace. A sleep needs nothing.
+func needsNetns(h *hooks.Handler) bool {
+	return h != nil && h.Sleep == nil
+}
+
+// enterNetns re-runs this helper inside the pod's network namespace, once:
+// the namespace belongs to podman's rootless user namespace, which a
+// multi-threaded Go process cannot join itself, so nsenter joins both (as the
+// user who owns them) and execs podunit there, in place of this process. The
+// command line gets InNetns (and whatever else cmd carries) so the helper
+// continues where it left off. It returns only on failure.
+func (t *task) enterNetns(ctx context.Context, cmd contract.Command) error {
+	eng, err := t.engine(ctx)
+	if err != nil {
+		return err
+	}
+	pid, err := eng.ContainerPID(ctx, t.rt.Infra)
+	if err != nil || pid <= 0 {
+		return fmt.Errorf("pod %q has no network namespace (is its infra container %s running?): %v", t.rt.Pod, t.rt.Infra, err)
+	}
+	cmd.InNetns = true
+	argv := append([]string{t.Nsenter, "--user", "--preserve-credentials", "--net", "--target", strconv.Itoa(pid), "--"},
+		cmd.Argv(t.Self)...)
+	err = t.Exec(t.Nsenter, argv, t.Environ())
+	return fmt.Errorf("entering the network namespace of pod %q: %w", t.rt.Pod, err)
+}

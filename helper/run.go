@@ -1,0 +1,146 @@
+package helper
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/podunit/podunit/helper/contract"
+	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/units"
+)
+
+// run is ExecStart: it starts the container from its spec. An app or sidecar
+// container first waits out its crash-loop back-off, then has its limits
+// taken off, then becomes podman (exec, so conmon reports to systemd as
+// before). An init container runs to completion here, retried with back-off.
+func (t *task) run(ctx context.Context) error {
+	switch t.c.Kind {
+	case contract.KindInit:
+		return t.runInit(ctx)
+	case contract.KindApp, contract.KindSidecar:
+		if err := t.waitBackOff(ctx); err != nil {
+			return err
+		}
+		if len(t.c.Limits) > 0 {
+			if err := t.setLimits(ctx, true); err != nil {
+				return fmt.Errorf("taking resource limits off before the start: %w", err)
+			}
+		}
+	}
+	argv, env := t.podman()
+	return t.Exec(t.rt.Podman, argv, env)
+}
+
+// podman is the container's podman command line and environment: the
+// container's variables are in the environment, where "--env NAME" finds them.
+func (t *task) podman() (argv, env []string) {
+	argv = append([]string{t.rt.Podman}, t.c.Args...)
+	vals := map[string]string{}
+	for _, e := range t.c.Env {
+		vals[e.Name] = e.Value // the last definition wins, as in Kubernetes
+	}
+	for _, kv := range t.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); !hasKey(vals, name) {
+			env = append(env, kv)
+		}
+	}
+	names := make([]string, 0, len(vals))
+	for n := range vals {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		env = append(env, n+"="+vals[n])
+	}
+	return argv, env
+}
+
+// waitBackOff waits before a restart as the kubelet does (CrashLoopBackOff);
+// `podunit ps` shows the wait while it lasts. A stop of the unit ends it.
+func (t *task) waitBackOff(ctx context.Context) error {
+	var wait time.Duration
+	var delay time.Duration
+	err := podstate.UpdateRun(t.StateDir, t.rt.Pod, t.c.Name, func(r *podstate.Run) {
+		r.Started = time.Time{}
+		if r.Stopped {
+			// stopped on request (systemctl stop, restart): no back-off
+			r.Stopped, r.Finished = false, time.Time{}
+		}
+		delay = r.BackOff
+		wait = NextStart(r, t.Now())
+		if wait > 0 {
+			r.WaitingUntil = t.Now().Add(wait)
+		}
+	})
+	if err != nil || wait <= 0 {
+		return err
+	}
+	t.event("Warning", "BackOff", "Back-off %s restarting failed container %s", roundSeconds(delay), t.c.Name)
+	if err := t.Sleep(ctx, wait); err != nil {
+		return &ErrExit{Code: 143, Msg: "stopped during the back-off"}
+	}
+	return podstate.UpdateRun(t.StateDir, t.rt.Pod, t.c.Name, func(r *podstate.Run) { r.WaitingUntil = time.Time{} })
+}
+
+func roundSeconds(d time.Duration) time.Duration { return d.Round(time.Second) }
+
+// noLimit is each limit's "not set" value.
+var noLimit = map[string]uint64{"MemoryMax": math.MaxUint64, "MemoryLow": 0, "CPUQuota": math.MaxUint64, "CPUWeight": math.MaxUint64}
+
+// setLimits puts the container's limits on its unit, or takes them off.
+func (t *task) setLimits(ctx context.Context, clear bool) error {
+	var props []units.Property
+	for _, l := range t.c.Limits {
+		v := l.Value
+		if clear {
+			v = noLimit[l.Name]
+		}
+		props = append(props, units.Property{Name: l.Name, Value: v})
+	}
+	sd, err := t.Systemd(ctx)
+	if err != nil {
+		return err
+	}
+	defer sd.Close()
+	return sd.SetLimits(ctx, units.ContainerUnitName(t.rt.Pod, t.c.Name), props)
+}
+
+// runInit runs an init container to completion, in the foreground, as many
+// times as it takes when the pod's restartPolicy allows retries: the kubelet's
+// back-off between attempts (10 s doubling to 5 min). A stop of the unit
+// (ctx) ends the loop; the container itself is stopped by ExecStop.
+func (t *task) runInit(ctx context.Context) error {
+	argv, env := t.podman()
+	backOff := InitialBackOff
+	for attempt := 1; ; attempt++ {
+		t.event("Normal", "Started", "Started init container %s (attempt %d)", t.c.Name, attempt)
+		code, err := t.Run(ctx, t.rt.Podman, argv, env)
+		if ctx.Err() != nil {
+			return &ErrExit{Code: 143, Msg: "stopped"}
+		}
+		if err != nil {
+			return err
+		}
+		if code == 0 {
+			t.event("Normal", "Completed", "Init container %s completed", t.c.Name)
+			return nil
+		}
+		if !t.c.Retry {
+			t.event("Warning", "Failed", "Init container %s exited with status %d; restartPolicy Never: the pod has failed", t.c.Name, code)
+			return &ErrExit{Code: code}
+		}
+		t.event("Warning", "BackOff", "Init container %s exited with status %d; back-off %s before restarting it", t.c.Name, code, backOff)
+		if err := t.Sleep(ctx, backOff); err != nil {
+			return &ErrExit{Code: 143, Msg: "stopped"}
+		}
+		if backOff *= 2; backOff > MaxBackOff {
+			backOff = MaxBackOff
+		}
+	}
+}
+
+func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }

@@ -1,0 +1,183 @@
+package helper
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/podunit/podunit/helper/contract"
+	"github.com/podunit/podunit/hooks"
+	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/units"
+)
+
+// lazyExec connects to podman only when an exec handler runs.
+type lazyExec struct{ t *task }
+
+func (l lazyExec) Exec(ctx context.Context, container string, argv, env []string) (int, []byte, error) {
+	eng, err := l.t.engine(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	return eng.Exec(ctx, container, argv, env)
+}
+
+func (t *task) runner() *hooks.Runner {
+	return &hooks.Runner{Exec: lazyExec{t}, Container: t.c.Podman}
+}
+
+// postStart is ExecStartPost of app and sidecar containers: the limits go
+// on, the postStart hook runs (the unit stays activating, the container is
+// not Running, until it ends), and the run is recorded for the prober. A
+// failed hook is the kubelet's FailedPostStartHook: the container's preStop
+// runs (reason Health) and this helper fails, so systemd kills the container
+// and restarts it per restartPolicy.
+func (t *task) postStart(ctx context.Context) error {
+	if !t.cmd.InNetns {
+		if len(t.c.Limits) > 0 {
+			if err := t.setLimits(ctx, false); err != nil {
+				return fmt.Errorf("putting resource limits on: %w", err)
+			}
+		}
+		if needsNetns(t.c.PostStart) || needsNetns(t.c.PreStop) {
+			return t.enterNetns(ctx, t.cmd)
+		}
+	}
+	if t.c.PostStart == nil {
+		t.event("Normal", "Started", "Started container %s", t.c.Name)
+		return t.markStarted()
+	}
+	hctx, cancel := context.WithTimeout(ctx, t.c.PostStartTimeout)
+	err := t.runner().Run(hctx, t.c.PostStart)
+	cancel()
+	if err == nil {
+		t.event("Normal", "Started", "Started container %s (postStart %s succeeded)", t.c.Name, t.c.PostStart)
+		return t.markStarted()
+	}
+	t.event("Warning", "FailedPostStartHook", "PostStartHook failed: %v", err)
+	t.event("Normal", "Killing", "Killing container %s: its postStart hook failed (reason %s, grace period %s)", t.c.Name, hooks.ReasonHealth, t.rt.Grace)
+	t.runPreStop(ctx, t.rt.Grace, hooks.ReasonHealth)
+	return &ErrExit{Code: 1, Msg: fmt.Sprintf("postStart hook failed: %v", err)}
+}
+
+func (t *task) markStarted() error {
+	now := t.Now()
+	return podstate.UpdateRun(t.StateDir, t.rt.Pod, t.c.Name, func(r *podstate.Run) {
+		r.Started, r.WaitingUntil = now, time.Time{}
+	})
+}
+
+// stop is ExecStop. The infra container is stopped at once (its stop
+// timeout); a container goes through the kubelet's kill sequence with the
+// stop reason: Delete when `podunit down` (or the user) stops it, Dependency
+// when the pod's infra is going down under it.
+func (t *task) stop(ctx context.Context) error {
+	if t.c.Kind == contract.KindInfra {
+		eng, err := t.engine(ctx)
+		if err != nil {
+			return err
+		}
+		return eng.StopContainer(ctx, t.c.Podman, t.c.StopTimeout)
+	}
+	if t.cmd.InNetns && t.cmd.Grace != nil && t.cmd.Reason != "" {
+		return t.stopSequence(ctx, *t.cmd.Grace, t.cmd.Reason)
+	}
+	if t.Getenv("MAINPID") == "" {
+		// systemd runs ExecStop even after the main process (conmon, which
+		// lives as long as the container) is gone: the container exited, or a
+		// probe or a failed postStart already killed it. Nothing to stop, and
+		// no preStop to run against a container that is not running.
+		return nil
+	}
+	grace, reason := t.rt.Grace, hooks.ReasonDelete
+	if g, ok := podstate.ReadStopRequest(t.StateDir, t.rt.Pod); ok {
+		grace = g
+	} else if t.infraStopping(ctx) {
+		reason = hooks.ReasonDependency
+	}
+	_ = podstate.UpdateRun(t.StateDir, t.rt.Pod, t.c.Name, func(r *podstate.Run) { r.Stopped = true })
+	if needsNetns(t.c.PreStop) {
+		cmd := t.cmd
+		cmd.Reason, cmd.Grace = reason, &grace
+		return t.enterNetns(ctx, cmd)
+	}
+	return t.stopSequence(ctx, grace, reason)
+}
+
+// infraStopping tells whether this stop comes from the pod's infra going down
+// (a dependency) rather than from a request to stop this container.
+func (t *task) infraStopping(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	sd, err := t.Systemd(ctx)
+	if err != nil {
+		return false
+	}
+	defer sd.Close()
+	stopping, err := sd.Stopping(ctx, units.InfraUnitName(t.rt.Pod))
+	return err == nil && stopping
+}
+
+// stopSequence is the kubelet's kill sequence: preStop (bounded by the grace
+// period), then the stop signal with what is left of it (at least 2 s), then
+// SIGKILL, which podman's stop sends when that runs out.
+func (t *task) stopSequence(ctx context.Context, grace time.Duration, reason string) error {
+	start := t.Now()
+	t.event("Normal", "Killing", "Stopping container %s (reason %s, grace period %s)", t.c.Name, reason, grace)
+	t.runPreStop(ctx, grace, reason)
+	left := hooks.SignalPhase(grace, t.Now().Sub(start))
+	eng, err := t.engine(ctx)
+	if err != nil {
+		return err
+	}
+	// podman's API takes whole seconds: round up, never cut the grace short.
+	secs := time.Duration(math.Ceil(left.Seconds())) * time.Second
+	if err := eng.StopContainer(ctx, t.c.Podman, secs); err != nil {
+		return fmt.Errorf("stopping %s: %w", t.c.Podman, err)
+	}
+	return nil
+}
+
+// runPreStop runs the preStop handler, if any, for at most the grace period,
+// telling it why the container stops. A failure is an event, not an error:
+// termination goes on.
+func (t *task) runPreStop(ctx context.Context, grace time.Duration, reason string) {
+	if t.c.PreStop == nil || grace <= 0 {
+		return
+	}
+	r := t.runner()
+	r.Env = map[string]string{hooks.StopReasonEnv: reason}
+	r.Headers = []hooks.Header{{Name: hooks.StopReasonHeader, Value: reason}}
+	pctx, cancel := context.WithTimeout(ctx, grace)
+	defer cancel()
+	if err := r.Run(pctx, t.c.PreStop); err != nil {
+		t.event("Warning", "FailedPreStopHook", "PreStopHook failed: %v", err)
+	}
+}
+
+// cleanup is ExecStopPost: the run's end is recorded (for the prober, the
+// back-off and `podunit ps`) and the container removed if podman's own
+// clean-up (--rm) did not get to it.
+func (t *task) cleanup(ctx context.Context) error {
+	if t.c.Kind != contract.KindInfra {
+		now := t.Now()
+		_ = podstate.UpdateRun(t.StateDir, t.rt.Pod, t.c.Name, func(r *podstate.Run) {
+			r.Started, r.WaitingUntil = time.Time{}, time.Time{}
+			r.Finished, r.Result = now, t.Getenv("SERVICE_RESULT")
+			r.ExitCode = 0
+			if t.Getenv("EXIT_CODE") == "exited" {
+				r.ExitCode, _ = strconv.Atoi(t.Getenv("EXIT_STATUS"))
+			}
+		})
+		if len(t.c.Probes) > 0 {
+			_ = podstate.SetReady(t.StateDir, t.rt.Pod, t.c.Name, false)
+		}
+	}
+	eng, err := t.engine(ctx)
+	if err != nil {
+		return err
+	}
+	return eng.RemoveContainer(ctx, t.c.Podman)
+}

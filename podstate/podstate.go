@@ -1,0 +1,193 @@
+// Package podstate is the layout of podunit's state directory,
+// $XDG_RUNTIME_DIR/podunit (mode 0700): one directory per pod holding its
+// record, the runtime spec its helpers read, each container's run status,
+// readiness, events and, on hosts without journald, the units' own output. It
+// lives as long as the user's transient units do, and is private to the user.
+// Writers replace whole files atomically, so readers never see half a file.
+package podstate
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/podunit/podunit/helper/contract"
+)
+
+// DefaultDir is $XDG_RUNTIME_DIR/podunit.
+func DefaultDir() string {
+	rt := os.Getenv("XDG_RUNTIME_DIR")
+	if rt == "" {
+		rt = fmt.Sprintf("/run/user/%d", os.Getuid())
+	}
+	return filepath.Join(rt, "podunit")
+}
+
+// PodDir is the directory of one pod.
+func PodDir(dir, pod string) string { return filepath.Join(dir, "pods", pod) }
+
+// LogDir is where a pod's units write their own output on hosts without
+// journald; it goes with the pod.
+func LogDir(dir, pod string) string { return filepath.Join(PodDir(dir, pod), "logs") }
+
+// WriteAtomic replaces path with data (mode 0600), creating its directory (0700).
+func WriteAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return nil
+}
+
+func runtimeFile(dir, pod string) string { return filepath.Join(PodDir(dir, pod), "runtime.json") }
+
+// SaveRuntime stores what the pod's helpers run.
+func SaveRuntime(dir string, rt *contract.Runtime) error {
+	data, err := json.Marshal(rt)
+	if err != nil {
+		return err
+	}
+	return WriteAtomic(runtimeFile(dir, rt.Pod), data)
+}
+
+// LoadRuntime reads what SaveRuntime stored.
+func LoadRuntime(dir, pod string) (*contract.Runtime, error) {
+	data, err := os.ReadFile(runtimeFile(dir, pod))
+	if err != nil {
+		return nil, fmt.Errorf("pod %q: reading its runtime spec: %w", pod, err)
+	}
+	var rt contract.Runtime
+	if err := json.Unmarshal(data, &rt); err != nil {
+		return nil, fmt.Errorf("pod %q: reading its runtime spec: %w", pod, err)
+	}
+	return &rt, nil
+}
+
+// Run is what the helpers record of a container's runs: the prober follows
+// it, the back-off is computed from it, and `podunit ps` shows it.
+type Run struct {
+	// Started is when the current run became Running (its postStart hook
+	// done); zero while it starts or after it exited.
+	Started time.Time `json:"started,omitempty"`
+	// Finished, ExitCode and Result describe the last run that ended.
+	Finished time.Time `json:"finished,omitempty"`
+	ExitCode int       `json:"exitCode,omitempty"`
+	Result   string    `json:"result,omitempty"`
+	// Stopped says the last run was stopped on request (not by itself, nor
+	// by a probe): its next start owes no back-off.
+	Stopped bool `json:"stopped,omitempty"`
+	// BackOff is the kubelet's crash-loop back-off: the current delay and
+	// when it was last updated.
+	BackOff        time.Duration `json:"backOff,omitempty"`
+	BackOffUpdated time.Time     `json:"backOffUpdated,omitempty"`
+	// WaitingUntil is set while the container waits out its back-off.
+	WaitingUntil time.Time `json:"waitingUntil,omitempty"`
+}
+
+func runFile(dir, pod, container string) string {
+	if container == "" {
+		container = ".infra"
+	}
+	return filepath.Join(PodDir(dir, pod), "run", container+".json")
+}
+
+// RunFile is where a container's Run is kept (the prober watches it).
+func RunFile(dir, pod, container string) string { return runFile(dir, pod, container) }
+
+// LoadRun reads a container's Run; a missing one is the zero Run.
+func LoadRun(dir, pod, container string) (Run, error) {
+	var r Run
+	data, err := os.ReadFile(runFile(dir, pod, container))
+	if errors.Is(err, os.ErrNotExist) {
+		return r, nil
+	}
+	if err != nil {
+		return r, err
+	}
+	err = json.Unmarshal(data, &r)
+	return r, err
+}
+
+// SaveRun stores a container's Run.
+func SaveRun(dir, pod, container string, r Run) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return WriteAtomic(runFile(dir, pod, container), data)
+}
+
+// UpdateRun changes a container's Run. Each container's helpers run one at a
+// time (systemd runs a unit's Exec* commands in sequence), so a read, change
+// and write needs no lock.
+func UpdateRun(dir, pod, container string, f func(*Run)) error {
+	r, err := LoadRun(dir, pod, container)
+	if err != nil {
+		return err
+	}
+	f(&r)
+	return SaveRun(dir, pod, container, r)
+}
+
+func readyFile(dir, pod, container string) string {
+	return filepath.Join(PodDir(dir, pod), "ready", container)
+}
+
+// SetReady records the prober's readiness verdict for a container.
+func SetReady(dir, pod, container string, ready bool) error {
+	return WriteAtomic(readyFile(dir, pod, container), []byte(strconv.FormatBool(ready)))
+}
+
+// Ready reads the prober's verdict (false when there is none).
+func Ready(dir, pod, container string) bool {
+	data, err := os.ReadFile(readyFile(dir, pod, container))
+	return err == nil && strings.TrimSpace(string(data)) == "true"
+}
+
+func stopRequestFile(dir, pod string) string { return filepath.Join(PodDir(dir, pod), "stop-grace") }
+
+// WriteStopRequest leaves the grace period `podunit down` was given for the
+// stop helpers of the pod's containers.
+func WriteStopRequest(dir, pod string, grace time.Duration) error {
+	return WriteAtomic(stopRequestFile(dir, pod), []byte(strconv.FormatInt(int64(grace/time.Second), 10)+"\n"))
+}
+
+// ReadStopRequest returns the grace period `podunit down` asked for, if any.
+func ReadStopRequest(dir, pod string) (time.Duration, bool) {
+	data, err := os.ReadFile(stopRequestFile(dir, pod))
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return time.Duration(n) * time.Second, true
+}
+
+// Deleting tells whether `podunit down` is stopping the pod.
+func Deleting(dir, pod string) bool {
+	_, err := os.Stat(stopRequestFile(dir, pod))
+	return err == nil
+}
