@@ -73,7 +73,7 @@ func (t *task) waitBackOff(ctx context.Context) error {
 		delay = r.BackOff
 		wait = NextStart(r, t.Now())
 		if wait > 0 {
-			r.WaitingUntil = t.Now().Add(wait)
+			r.WaitingUntil, r.WaitingFor = t.Now().Add(wait), delay
 		}
 	})
 	if err != nil || wait <= 0 {
@@ -83,7 +83,7 @@ func (t *task) waitBackOff(ctx context.Context) error {
 	if err := t.Sleep(ctx, wait); err != nil {
 		return &ErrExit{Code: 143, Msg: "stopped during the back-off"}
 	}
-	return podstate.UpdateRun(t.StateDir, t.rt.Pod, t.c.Name, func(r *podstate.Run) { r.WaitingUntil = time.Time{} })
+	return podstate.UpdateRun(t.StateDir, t.rt.Pod, t.c.Name, func(r *podstate.Run) { r.WaitingUntil, r.WaitingFor = time.Time{}, 0 })
 }
 
 func roundSeconds(d time.Duration) time.Duration { return d.Round(time.Second) }

@@ -101,8 +101,10 @@ type Run struct {
 	// when it was last updated.
 	BackOff        time.Duration `json:"backOff,omitempty"`
 	BackOffUpdated time.Time     `json:"backOffUpdated,omitempty"`
-	// WaitingUntil is set while the container waits out its back-off.
-	WaitingUntil time.Time `json:"waitingUntil,omitempty"`
+	// WaitingUntil is set while the container waits out its back-off of
+	// WaitingFor.
+	WaitingUntil time.Time     `json:"waitingUntil,omitempty"`
+	WaitingFor   time.Duration `json:"waitingFor,omitempty"`
 }
 
 func runFile(dir, pod, container string) string {

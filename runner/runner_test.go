@@ -289,7 +289,7 @@ func TestStatusPhases(t *testing.T) {
 			"podunit-p-a.service": c.a,
 			"podunit-p-b.service": c.b,
 		}
-		if got := podStatus("p", rec, byUnit, func(string) bool { return true }); got.Phase != c.phase {
+		if got := podStatus("p", rec, byUnit, func(string) bool { return true }, func(string) podstate.Run { return podstate.Run{} }); got.Phase != c.phase {
 			t.Errorf("%s: phase %s, want %s", c.name, got.Phase, c.phase)
 		}
 	}

@@ -37,6 +37,10 @@ type ContainerStatus struct {
 	ExitCode *int   `json:"exitCode,omitempty"`
 	Restarts int    `json:"restartCount"`
 	Ready    bool   `json:"ready"`
+	// Message explains a Waiting state (the back-off and the time left).
+	Message string `json:"message,omitempty"`
+	// LastExitCode is how the previous run ended, once one has.
+	LastExitCode *int `json:"lastExitCode,omitempty"`
 	Unit     string `json:"unit"`
 	Podman   string `json:"podmanName"`
 }
@@ -75,7 +79,9 @@ func (r *Runner) Status(ctx context.Context) ([]PodStatus, error) {
 	sort.Strings(names)
 	var out []PodStatus
 	for _, n := range names {
-		out = append(out, podStatus(n, known[n], byUnit, r.readiness(n, known[n])))
+		n := n
+		runs := func(c string) podstate.Run { run, _ := podstate.LoadRun(r.StateDir, n, c); return run }
+		out = append(out, podStatus(n, known[n], byUnit, r.readiness(n, known[n]), runs))
 	}
 	return out, nil
 }
@@ -101,7 +107,7 @@ func (r *Runner) readiness(pod string, rec *record) func(container string) bool 
 	}
 }
 
-func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, ready func(string) bool) PodStatus {
+func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, ready func(string) bool, runs func(string) podstate.Run) PodStatus {
 	ps := PodStatus{Name: name, Unit: units.InfraUnitName(name), Slice: units.SliceName(name)}
 	var containers []containerRef
 	if rec != nil {
@@ -131,7 +137,7 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, read
 	terminating, initPending, initFailed := false, false, false
 	running, waiting, failed, succeeded := 0, 0, 0, 0
 	for _, c := range containers {
-		cs := containerStatus(name, c, byUnit)
+		cs := containerStatus(name, c, byUnit, runs(c.name), time.Now())
 		if cs.Ready && !ready(c.name) {
 			cs.Ready = false
 		}
@@ -197,7 +203,7 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, read
 	return ps
 }
 
-func containerStatus(pod string, c containerRef, byUnit map[string]sdbus.UnitState) ContainerStatus {
+func containerStatus(pod string, c containerRef, byUnit map[string]sdbus.UnitState, run podstate.Run, now time.Time) ContainerStatus {
 	cs := ContainerStatus{Name: c.name, Kind: c.kind, Unit: units.ContainerUnitName(pod, c.name), Podman: units.ContainerName(pod, c.name)}
 	u, ok := byUnit[cs.Unit]
 	if !ok {
@@ -205,6 +211,17 @@ func containerStatus(pod string, c containerRef, byUnit map[string]sdbus.UnitSta
 		return cs
 	}
 	cs.Restarts = int(u.NRestarts)
+	if !run.Finished.IsZero() && c.kind != units.KindInit {
+		code := run.ExitCode
+		cs.LastExitCode = &code
+	}
+	if c.kind != units.KindInit && u.ActiveState == "activating" && run.WaitingUntil.After(now) {
+		// The run helper waits out the kubelet's back-off before the start.
+		cs.State, cs.Reason = "Waiting", "CrashLoopBackOff"
+		cs.Message = fmt.Sprintf("back-off %s restarting failed container, %s left",
+			run.WaitingFor, run.WaitingUntil.Sub(now).Round(time.Second))
+		return cs
+	}
 	switch u.ActiveState {
 	case "active", "reloading":
 		if u.SubState == "exited" { // an init container that completed

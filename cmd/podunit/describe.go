@@ -104,8 +104,14 @@ func printDescription(w io.Writer, d description) {
 			state += " (" + cs.Reason + ")"
 		}
 		fmt.Fprintf(w, "    State:          %s\n", state)
+		if cs.Message != "" {
+			fmt.Fprintf(w, "      Message:      %s\n", cs.Message)
+		}
 		if cs.ExitCode != nil {
 			fmt.Fprintf(w, "      Exit Code:    %d\n", *cs.ExitCode)
+		}
+		if cs.LastExitCode != nil && cs.State != "Terminated" {
+			fmt.Fprintf(w, "    Last State:     Terminated (exit code %d)\n", *cs.LastExitCode)
 		}
 		if cs.Kind != "init" {
 			fmt.Fprintf(w, "    Ready:          %t\n", cs.Ready)

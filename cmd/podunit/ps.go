@@ -61,7 +61,11 @@ func psCommand() *cli.Command {
 						if cs.ExitCode != nil {
 							exit = strconv.Itoa(*cs.ExitCode)
 						}
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, cs.Name, cs.State, cs.Reason, exit, cs.Restarts, cs.Unit)
+						reason := cs.Reason
+						if cs.Message != "" {
+							reason += " (" + cs.Message + ")"
+						}
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, cs.Name, cs.State, reason, exit, cs.Restarts, cs.Unit)
 					}
 				}
 				return w.Flush()

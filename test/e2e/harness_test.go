@@ -130,6 +130,7 @@ type podStatus struct {
 		Name     string `json:"name"`
 		State    string `json:"state"`
 		Reason   string `json:"reason"`
+		Message  string `json:"message"`
 		ExitCode *int   `json:"exitCode"`
 		Restarts int    `json:"restartCount"`
 		Unit     string `json:"unit"`

@@ -2,13 +2,15 @@
 // an HTTP server with no shell and no HTTP client beside it, so httpGet hooks and
 // probes are shown to work from outside the container. Every request is appended
 // to the log file as "METHOD PATH reason=<X-Podunit-Stop-Reason>", every signal
-// as "signal NAME".
+// as "signal NAME". With -grpc it also serves the standard gRPC health service,
+// SERVING until a request to /grpc/not-serving (or /grpc/serving) changes it.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -16,13 +18,30 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 func main() {
 	listen := flag.String("listen", ":8080", "address")
 	logPath := flag.String("log", "", "append requests and signals to this file")
 	ignoreTerm := flag.Bool("ignore-term", false, "do not exit on SIGTERM")
+	grpcListen := flag.String("grpc", "", "serve the gRPC health service on this address")
 	flag.Parse()
+
+	hs := health.NewServer()
+	if *grpcListen != "" {
+		l, err := net.Listen("tcp", *grpcListen)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		srv := grpc.NewServer()
+		healthpb.RegisterHealthServer(srv, hs)
+		go srv.Serve(l)
+	}
 
 	var mu sync.Mutex
 	record := func(format string, a ...any) {
@@ -61,6 +80,19 @@ func main() {
 		case "/sink": // a body into the pod; answers how many bytes it read
 			n, _ := io.Copy(io.Discard, r.Body)
 			fmt.Fprintln(w, n)
+		case "/grpc/not-serving":
+			hs.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+			fmt.Fprintln(w, "not serving")
+		case "/grpc/serving":
+			hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+			fmt.Fprintln(w, "serving")
+		case "/headers": // the request's headers, one per line
+			for k, vs := range r.Header {
+				for _, v := range vs {
+					fmt.Fprintf(w, "%s: %s\n", k, v)
+				}
+			}
+			record("headers Authorization=%s Accept=%s", r.Header.Get("Authorization"), r.Header.Get("Accept"))
 		case "/quit":
 			fmt.Fprintln(w, "bye")
 			go func() { time.Sleep(100 * time.Millisecond); record("quit"); os.Exit(0) }()

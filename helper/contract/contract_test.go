@@ -1,0 +1,75 @@
+package contract
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestArgvParseRoundTrip(t *testing.T) {
+	g := 7 * time.Second
+	for _, c := range []Command{
+		{Op: OpRun, Pod: "web"},
+		{Op: OpRun, Pod: "web", Container: "app"},
+		{Op: OpPostStart, Pod: "my-pod", Container: "side-car"},
+		{Op: OpStop, Pod: "p", Container: "c", InNetns: true, Reason: "Health", Grace: &g},
+		{Op: OpCleanup, Pod: "p"},
+		{Op: OpProbe, Pod: "p", InNetns: true},
+		{Op: OpShape, Action: ShapeApply, Pod: "p"},
+		{Op: OpShape, Action: ShapeShow, Pod: "p", InNetns: true},
+	} {
+		argv := c.Argv("/usr/bin/podunit")
+		if argv[0] != "/usr/bin/podunit" || argv[1] != "internal" {
+			t.Errorf("%+v: argv %q", c, argv)
+		}
+		got, err := Parse(argv[2:])
+		if err != nil || !reflect.DeepEqual(got, c) {
+			t.Errorf("round trip of %q: %+v, %v", argv, got, err)
+		}
+	}
+}
+
+// What the units write carries only names: nothing a user wrote beyond the
+// pod's and the container's names (DNS labels).
+func TestArgvHoldsOnlyNames(t *testing.T) {
+	argv := Command{Op: OpRun, Pod: "web", Container: "app"}.Argv("/usr/bin/podunit")
+	if got := strings.Join(argv, " "); got != "/usr/bin/podunit internal run --pod web --container app" {
+		t.Errorf("argv: %s", got)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, args := range [][]string{
+		nil,
+		{"nope", "--pod", "p"},
+		{"run"},
+		{"run", "--pod"},
+		{"run", "--pod", ""},
+		{"run", "--pod", "p", "--extra"},
+		{"stop", "--pod", "p", "--reason", "Bored"},
+		{"stop", "--pod", "p", "--grace", "soon"},
+		{"stop", "--pod", "p", "--grace", "-1s"},
+		{"shape", "--pod", "p"},
+		{"shape", "wobble", "--pod", "p"},
+	} {
+		if _, err := Parse(args); !errors.Is(err, ErrUsage) {
+			t.Errorf("Parse(%q) = %v, want ErrUsage", args, err)
+		}
+	}
+}
+
+func TestRuntimeFind(t *testing.T) {
+	rt := &Runtime{Pod: "p", InfraSpec: Container{Podman: "p-infra", Kind: KindInfra},
+		Containers: []Container{{Name: "a"}, {Name: "b", Probes: nil}}}
+	if c, err := rt.Find(""); err != nil || c.Podman != "p-infra" {
+		t.Errorf("infra: %+v %v", c, err)
+	}
+	if c, err := rt.Find("b"); err != nil || c.Name != "b" {
+		t.Errorf("b: %+v %v", c, err)
+	}
+	if _, err := rt.Find("z"); err == nil {
+		t.Error("found a container that is not there")
+	}
+}

@@ -1,0 +1,422 @@
+package helper
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/podunit/podunit/helper/contract"
+	"github.com/podunit/podunit/hooks"
+	"github.com/podunit/podunit/netshape"
+	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/units"
+)
+
+type fakeSystemd struct {
+	mu       sync.Mutex
+	limits   map[string][]units.Property
+	stopping bool
+}
+
+func (f *fakeSystemd) SetLimits(ctx context.Context, unit string, l []units.Property) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.limits[unit] = l
+	return nil
+}
+func (f *fakeSystemd) Stopping(ctx context.Context, unit string) (bool, error) { return f.stopping, nil }
+func (f *fakeSystemd) Close()                                                  {}
+
+type execCall struct {
+	container  string
+	argv, env  []string
+	durationOf time.Duration
+}
+
+type stopCall struct {
+	container string
+	timeout   time.Duration
+}
+
+type fakeEngine struct {
+	mu      sync.Mutex
+	clock   *fakeClock
+	execs   []execCall
+	stops   []stopCall
+	removed []string
+	// execTakes is how long each exec runs (on the fake clock); execCode its
+	// exit status.
+	execTakes time.Duration
+	execCode  int
+}
+
+func (f *fakeEngine) Exec(ctx context.Context, c string, argv, env []string) (int, []byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.execs = append(f.execs, execCall{c, argv, env, f.execTakes})
+	f.clock.advance(f.execTakes)
+	return f.execCode, nil, nil
+}
+func (f *fakeEngine) ContainerPID(ctx context.Context, name string) (int, error) { return 4242, nil }
+func (f *fakeEngine) StopContainer(ctx context.Context, name string, timeout time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stops = append(f.stops, stopCall{name, timeout})
+	return nil
+}
+func (f *fakeEngine) RemoveContainer(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.removed = append(f.removed, name)
+	return nil
+}
+
+var _ Systemd = (*fakeSystemd)(nil)
+var _ Engine = (*fakeEngine)(nil)
+
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+var errExecd = errors.New("exec'd (fake)")
+
+type world struct {
+	env    *Env
+	sd     *fakeSystemd
+	eng    *fakeEngine
+	clock  *fakeClock
+	execd  [][]string // argv of every Exec (process replacement)
+	execEn [][]string
+	sleeps []time.Duration
+	vars   map[string]string
+	// runs are the exit codes the fake Run returns in turn.
+	runs []int
+}
+
+func newWorld(t *testing.T, rt *contract.Runtime) *world {
+	t.Helper()
+	w := &world{clock: &fakeClock{now: t0}, sd: &fakeSystemd{limits: map[string][]units.Property{}}, vars: map[string]string{}}
+	w.eng = &fakeEngine{clock: w.clock}
+	w.env = &Env{
+		StateDir: t.TempDir(), Self: "/usr/bin/podunit", Nsenter: "/usr/bin/nsenter",
+		Systemd: func(context.Context) (Systemd, error) { return w.sd, nil },
+		Engine:  func(context.Context) (Engine, error) { return w.eng, nil },
+		Shaper:  fakeShaper{},
+		Exec: func(path string, argv, env []string) error {
+			w.execd = append(w.execd, argv)
+			w.execEn = append(w.execEn, env)
+			return errExecd
+		},
+		Run: func(ctx context.Context, path string, argv, env []string) (int, error) {
+			w.execd = append(w.execd, argv)
+			w.execEn = append(w.execEn, env)
+			code := w.runs[0]
+			w.runs = w.runs[1:]
+			return code, nil
+		},
+		Environ: func() []string { return []string{"PATH=/usr/bin", "NOTIFY_SOCKET=/run/n", "A=from-systemd"} },
+		Getenv:  func(k string) string { return w.vars[k] },
+		Now:     w.clock.Now,
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			w.sleeps = append(w.sleeps, d)
+			w.clock.advance(d)
+			return nil
+		},
+		Out: &bytes.Buffer{},
+	}
+	if err := podstate.SaveRuntime(w.env.StateDir, rt); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+type fakeShaper struct{}
+
+func (fakeShaper) Apply(netshape.Spec) (any, string, error) { return map[string]int{"rate": 1}, "shaped", nil }
+func (fakeShaper) Show() (any, string, error)               { return map[string]int{"rate": 1}, "shaped", nil }
+
+func runtime1(c contract.Container) *contract.Runtime {
+	return &contract.Runtime{Pod: "p", Podman: "/usr/bin/podman", Infra: "p-infra", Grace: 30 * time.Second,
+		InfraSpec:  contract.Container{Podman: "p-infra", Kind: contract.KindInfra, Args: []string{"run", "infra"}, StopTimeout: 2 * time.Second},
+		Containers: []contract.Container{c}}
+}
+
+func (w *world) main(t *testing.T, cmd contract.Command) error {
+	t.Helper()
+	return w.env.Main(context.Background(), cmd)
+}
+
+func events(t *testing.T, w *world) []string {
+	evs, err := podstate.Events(w.env.StateDir, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Reason+": "+e.Message)
+	}
+	return out
+}
+
+// The container's values never reach a command line: podman gets "--env
+// NAME" and finds the value in its environment; the last definition wins.
+func TestRunExecsPodmanWithEnvironment(t *testing.T) {
+	c := contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp,
+		Args: []string{"run", "--name", "p_app", "--env", "A", "--env", "TOKEN", "img", "sh", "-c", "a; b"},
+		Env:  []contract.EnvVar{{Name: "A", Value: "1"}, {Name: "TOKEN", Value: "s3cret, with comma"}, {Name: "A", Value: "2"}}}
+	w := newWorld(t, runtime1(c))
+	if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"}); !errors.Is(err, errExecd) {
+		t.Fatalf("run: %v", err)
+	}
+	argv := strings.Join(w.execd[0], " ")
+	if argv != "/usr/bin/podman run --name p_app --env A --env TOKEN img sh -c a; b" || strings.Contains(argv, "s3cret") {
+		t.Errorf("argv: %s", argv)
+	}
+	env := strings.Join(w.execEn[0], "\n")
+	for _, want := range []string{"PATH=/usr/bin", "NOTIFY_SOCKET=/run/n", "A=2", "TOKEN=s3cret, with comma"} {
+		if !strings.Contains(env+"\n", want+"\n") {
+			t.Errorf("environment lacks %q:\n%s", want, env)
+		}
+	}
+	if strings.Contains(env, "A=from-systemd") {
+		t.Error("the manager's A was not replaced by the container's")
+	}
+	if len(w.sleeps) != 0 {
+		t.Errorf("a first start waited %v", w.sleeps)
+	}
+}
+
+// A restart after an exit waits out the back-off (and says so); limits come
+// off before podman starts.
+func TestRunBackOffAndLimits(t *testing.T) {
+	c := contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp, Args: []string{"run", "img"},
+		Limits: []contract.Limit{{Name: "MemoryMax", Value: 1 << 20}}}
+	w := newWorld(t, runtime1(c))
+	_ = podstate.SaveRun(w.env.StateDir, "p", "app", podstate.Run{Finished: t0.Add(-5 * time.Second), BackOff: 20 * time.Second, BackOffUpdated: t0.Add(-time.Minute)})
+	if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"}); !errors.Is(err, errExecd) {
+		t.Fatalf("run: %v", err)
+	}
+	if len(w.sleeps) != 1 || w.sleeps[0] != 15*time.Second {
+		t.Errorf("slept %v, want 15s (20s from the exit 5s ago)", w.sleeps)
+	}
+	ev := strings.Join(events(t, w), "\n")
+	if !strings.Contains(ev, "BackOff: Back-off 20s restarting failed container app") {
+		t.Errorf("events:\n%s", ev)
+	}
+	r, _ := podstate.LoadRun(w.env.StateDir, "p", "app")
+	if r.BackOff != 40*time.Second || !r.WaitingUntil.IsZero() {
+		t.Errorf("run after the wait: %+v", r)
+	}
+	l := w.sd.limits[units.ContainerUnitName("p", "app")]
+	if len(l) != 1 || l[0].Name != "MemoryMax" || l[0].Value != noLimit["MemoryMax"] {
+		t.Errorf("limits before the start: %+v", l)
+	}
+
+	// A stop on request owes no back-off.
+	_ = podstate.SaveRun(w.env.StateDir, "p", "app", podstate.Run{Finished: w.clock.Now(), Stopped: true, BackOff: 80 * time.Second, BackOffUpdated: w.clock.Now()})
+	w.sleeps = nil
+	_ = w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"})
+	if len(w.sleeps) != 0 {
+		t.Errorf("after a requested stop, slept %v", w.sleeps)
+	}
+}
+
+// An init container is retried with the kubelet's back-off; under
+// restartPolicy Never its failure is the helper's.
+func TestInitRetries(t *testing.T) {
+	c := contract.Container{Name: "init", Podman: "p_init", Kind: contract.KindInit, Args: []string{"run", "img"}, Retry: true}
+	w := newWorld(t, runtime1(c))
+	w.runs = []int{1, 1, 1, 0}
+	if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "init"}); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if got := w.sleeps; len(got) != 3 || got[0] != 10*time.Second || got[1] != 20*time.Second || got[2] != 40*time.Second {
+		t.Errorf("back-off %v, want 10s 20s 40s", got)
+	}
+	c.Retry = false
+	w = newWorld(t, runtime1(c))
+	w.runs = []int{3}
+	var ee *ErrExit
+	if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "init"}); !errors.As(err, &ee) || ee.Code != 3 {
+		t.Errorf("restartPolicy Never: %v", err)
+	}
+}
+
+func preStopped(grace time.Duration) contract.Container {
+	return contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp,
+		PreStop: &hooks.Handler{Exec: []string{"drain"}}}
+}
+
+// The stop helper decides the reason and grace outside (where systemd is),
+// then enters the pod's namespaces to run the preStop.
+func TestStopDecidesThenEnters(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		request  *time.Duration
+		stopping bool
+		want     string
+	}{
+		{"down", ptr(4 * time.Second), false, "--in-netns --reason Delete --grace 4s"},
+		{"user stops the unit", nil, false, "--in-netns --reason Delete --grace 30s"},
+		{"infra going down", nil, true, "--in-netns --reason Dependency --grace 30s"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t, runtime1(preStopped(0)))
+			w.vars["MAINPID"] = "99"
+			w.sd.stopping = c.stopping
+			if c.request != nil {
+				_ = podstate.WriteStopRequest(w.env.StateDir, "p", *c.request)
+			}
+			if err := w.main(t, contract.Command{Op: contract.OpStop, Pod: "p", Container: "app"}); !errors.Is(err, errExecd) {
+				t.Fatalf("stop: %v", err)
+			}
+			argv := strings.Join(w.execd[0], " ")
+			if !strings.HasPrefix(argv, "/usr/bin/nsenter --user --preserve-credentials --net --target 4242 -- /usr/bin/podunit internal stop --pod p --container app ") ||
+				!strings.HasSuffix(argv, c.want) {
+				t.Errorf("argv: %s", argv)
+			}
+			if r, _ := podstate.LoadRun(w.env.StateDir, "p", "app"); !r.Stopped {
+				t.Error("the stop was not recorded as requested")
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// The kill sequence: preStop (told why) bounded by the grace period, then the
+// stop signal with what is left, at least 2 s; grace 0 kills at once.
+func TestStopSequence(t *testing.T) {
+	for _, c := range []struct {
+		name          string
+		grace, hook   time.Duration
+		wantPreStop   bool
+		wantStopAfter time.Duration
+	}{
+		{"hook quick", 10 * time.Second, 3 * time.Second, true, 7 * time.Second},
+		{"hook slow", 10 * time.Second, 9500 * time.Millisecond, true, 2 * time.Second},
+		{"rounded up", 10 * time.Second, 2500 * time.Millisecond, true, 8 * time.Second},
+		{"forced", 0, time.Second, false, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t, runtime1(preStopped(c.grace)))
+			w.eng.execTakes = c.hook
+			g := c.grace
+			err := w.main(t, contract.Command{Op: contract.OpStop, Pod: "p", Container: "app", InNetns: true, Reason: hooks.ReasonHealth, Grace: &g})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(w.eng.execs) == 1) != c.wantPreStop {
+				t.Fatalf("preStop ran %d times", len(w.eng.execs))
+			}
+			if c.wantPreStop && strings.Join(w.eng.execs[0].env, ",") != hooks.StopReasonEnv+"="+hooks.ReasonHealth {
+				t.Errorf("preStop env %v", w.eng.execs[0].env)
+			}
+			if len(w.eng.stops) != 1 || w.eng.stops[0].container != "p_app" || w.eng.stops[0].timeout != c.wantStopAfter {
+				t.Errorf("stops %+v, want one after %s", w.eng.stops, c.wantStopAfter)
+			}
+		})
+	}
+}
+
+// A container that already exited has nothing to stop and no preStop to run.
+func TestStopAfterExit(t *testing.T) {
+	w := newWorld(t, runtime1(preStopped(0)))
+	if err := w.main(t, contract.Command{Op: contract.OpStop, Pod: "p", Container: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.execd)+len(w.eng.execs)+len(w.eng.stops) != 0 {
+		t.Errorf("did something: %v %v %v", w.execd, w.eng.execs, w.eng.stops)
+	}
+}
+
+// A failing postStart hook: FailedPostStartHook, the preStop told "Health",
+// and the helper fails so that systemd kills and restarts the container.
+func TestPostStartFailure(t *testing.T) {
+	c := preStopped(0)
+	c.PostStart = &hooks.Handler{Exec: []string{"warm-up"}}
+	c.PostStartTimeout = time.Minute
+	w := newWorld(t, runtime1(c))
+	w.eng.execCode = 1
+	err := w.main(t, contract.Command{Op: contract.OpPostStart, Pod: "p", Container: "app", InNetns: true})
+	var ee *ErrExit
+	if !errors.As(err, &ee) || ee.Code != 1 {
+		t.Fatalf("post-start: %v", err)
+	}
+	if len(w.eng.execs) != 2 || w.eng.execs[0].argv[0] != "warm-up" || w.eng.execs[1].argv[0] != "drain" ||
+		strings.Join(w.eng.execs[1].env, ",") != hooks.StopReasonEnv+"="+hooks.ReasonHealth {
+		t.Errorf("execs %+v", w.eng.execs)
+	}
+	ev := strings.Join(events(t, w), "\n")
+	if !strings.Contains(ev, "FailedPostStartHook") {
+		t.Errorf("events:\n%s", ev)
+	}
+	if r, _ := podstate.LoadRun(w.env.StateDir, "p", "app"); !r.Started.IsZero() {
+		t.Error("a failed start was recorded as Running")
+	}
+}
+
+// postStart puts the limits on, then (with a hook) enters the pod's
+// namespaces; without one it records the run at once.
+func TestPostStartLimitsAndRun(t *testing.T) {
+	c := contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp, Limits: []contract.Limit{{Name: "CPUQuota", Value: 500000}}}
+	w := newWorld(t, runtime1(c))
+	if err := w.main(t, contract.Command{Op: contract.OpPostStart, Pod: "p", Container: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	if l := w.sd.limits[units.ContainerUnitName("p", "app")]; len(l) != 1 || l[0].Value != uint64(500000) {
+		t.Errorf("limits: %+v", l)
+	}
+	if r, _ := podstate.LoadRun(w.env.StateDir, "p", "app"); !r.Started.Equal(t0) {
+		t.Errorf("run: %+v", r)
+	}
+	c.PostStart = &hooks.Handler{HTTPGet: &hooks.HTTPGet{Scheme: "HTTP", Port: 80, Path: "/"}}
+	w = newWorld(t, runtime1(c))
+	if err := w.main(t, contract.Command{Op: contract.OpPostStart, Pod: "p", Container: "app"}); !errors.Is(err, errExecd) {
+		t.Fatalf("with an httpGet hook: %v", err)
+	}
+	if !strings.HasSuffix(strings.Join(w.execd[0], " "), "internal post-start --pod p --container app --in-netns") {
+		t.Errorf("argv %q", w.execd[0])
+	}
+}
+
+// cleanup records how the run ended and removes the container.
+func TestCleanupRecordsExit(t *testing.T) {
+	c := contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp}
+	w := newWorld(t, runtime1(c))
+	_ = podstate.SaveRun(w.env.StateDir, "p", "app", podstate.Run{Started: t0.Add(-time.Hour)})
+	w.vars["EXIT_CODE"], w.vars["EXIT_STATUS"], w.vars["SERVICE_RESULT"] = "exited", "3", "exit-code"
+	if err := w.main(t, contract.Command{Op: contract.OpCleanup, Pod: "p", Container: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := podstate.LoadRun(w.env.StateDir, "p", "app")
+	if !r.Started.IsZero() || !r.Finished.Equal(t0) || r.ExitCode != 3 || r.Result != "exit-code" {
+		t.Errorf("run: %+v", r)
+	}
+	if len(w.eng.removed) != 1 || w.eng.removed[0] != "p_app" {
+		t.Errorf("removed %v", w.eng.removed)
+	}
+}
+
+// The infra is stopped with its own short timeout, through the API.
+func TestStopInfra(t *testing.T) {
+	w := newWorld(t, runtime1(contract.Container{Name: "app"}))
+	if err := w.main(t, contract.Command{Op: contract.OpStop, Pod: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.eng.stops) != 1 || w.eng.stops[0].container != "p-infra" || w.eng.stops[0].timeout != 2*time.Second {
+		t.Errorf("stops %+v", w.eng.stops)
+	}
+}

@@ -1,0 +1,248 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The units hold references, not payloads: after `systemctl --user
+// daemon-reload` (systemd re-parses the transient unit files it wrote) a
+// container whose command holds ;, $, quotes, backslashes and newlines is
+// killed and comes back running exactly the same command with the same
+// environment.
+func TestDaemonReloadKeepsCommand(t *testing.T) {
+	const pod = "e2e-reload"
+	dir := sharedDir(t)
+	tricky := "a;b $HOME ${PATH} \"dq\" 'sq' \\back %n %% `tick`\nline2;"
+	script := `printf '%s|%s|%s\n' "$1" "$WEIRD" "$(X=ok; echo $X)" >> /work/runs; trap 'exit 0' TERM; sleep 100000 & wait`
+	cmd, _ := json.Marshal([]string{"sh", "-c", script, "argv0", tricky})
+	env, _ := json.Marshal(tricky + " env")
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: %s
+    command: %s
+    env: [{name: WEIRD, value: %s}]
+    volumeMounts: [{name: work, mountPath: /work}]
+  volumes:
+  - name: work
+    hostPath: {path: %s}
+`, pod, testImage, cmd, env, dir), pod)
+	runs := filepath.Join(dir, "runs")
+	read := func() string { data, _ := os.ReadFile(runs); return string(data) }
+	eventually(t, 20*time.Second, "the first run's record", func() bool { return strings.Count(read(), "|ok\n") == 1 })
+	first := read()
+	want := tricky + "|" + tricky + " env|ok\n"
+	if first != want {
+		t.Fatalf("first run recorded %q, want %q", first, want)
+	}
+	unit := `podunit-e2e\x2dreload-app.service`
+	argvOf := regexp.MustCompile(`argv\[\]=([^;]*);`)
+	execStart := func() string {
+		m := argvOf.FindStringSubmatch(unitProp(t, unit, "ExecStart"))
+		if m == nil {
+			t.Fatalf("no argv in ExecStart")
+		}
+		return strings.TrimSpace(m[1])
+	}
+	before := execStart()
+	if !strings.HasSuffix(before, "internal run --pod e2e-reload --container app") {
+		t.Errorf("ExecStart argv: %s", before)
+	}
+	for i := 0; i < 2; i++ {
+		must(t, "systemctl", "--user", "daemon-reload")
+	}
+	if after := execStart(); after != before {
+		t.Errorf("ExecStart changed over daemon-reload:\n%s\n%s", before, after)
+	}
+	must(t, "podman", "kill", pod+"_app")
+	eventually(t, 30*time.Second, "the restarted run's record", func() bool { return strings.Count(read(), "|ok\n") == 2 })
+	if got := read(); got != want+want {
+		t.Errorf("after daemon-reload and a restart, runs:\n%q\nwant:\n%q", got, want+want)
+	}
+	if n := unitProp(t, unit, "NRestarts"); n != "1" {
+		t.Errorf("NRestarts %s, want 1", n)
+	}
+}
+
+// No value of the manifest's env or probe/hook headers appears on any command
+// line (/proc/*/cmdline) or in any unit's properties; a header value with
+// commas arrives intact.
+func TestNoPayloadInArgvOrUnits(t *testing.T) {
+	const pod = "e2e-secrets"
+	const port = 18466
+	dir := sharedDir(t)
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: init
+    image: %s
+    command: ["sh", "-c", "test \"$INIT_TOKEN\" = init-tok3n-value"]
+    env: [{name: INIT_TOKEN, value: init-tok3n-value}]
+  containers:
+  - name: web
+    image: %s
+    args: ["-listen", ":8080", "-log", "/work/log"]
+    env: [{name: API_TOKEN, value: app-tok3n-value}]
+    ports: [{containerPort: 8080, hostPort: %d}]
+    volumeMounts: [{name: work, mountPath: /work}]
+    readinessProbe:
+      httpGet:
+        path: /headers
+        port: 8080
+        httpHeaders:
+        - {name: Authorization, value: "Bearer hdr-tok3n-value, second"}
+        - {name: Accept, value: "a, b"}
+      periodSeconds: 1
+    lifecycle:
+      preStop:
+        httpGet:
+          path: /headers
+          port: 8080
+          httpHeaders: [{name: Authorization, value: "Bearer prestop-tok3n-value"}]
+  volumes:
+  - name: work
+    hostPath: {path: %s}
+`, pod, testImage, serverImage, port, dir), pod)
+	eventually(t, 30*time.Second, "the pod to be ready", func() bool {
+		st := status(t, pod)
+		return st != nil && st.Ready == 1
+	})
+	// A pattern that does not match itself in grep's own command line.
+	const values = `(init|app|hdr|prestop)-tok3n[-]value`
+	if r := run(t, "sh", "-c", `grep -l -a -E '`+values+`' /proc/[0-9]*/cmdline 2>/dev/null | while read f; do tr '\0' ' ' < $f; echo; done`); strings.TrimSpace(r.stdout) != "" {
+		t.Errorf("a manifest value is on a command line:\n%s", r.stdout)
+	}
+	show := must(t, "systemctl", "--user", "show", "podunit-e2e\\x2dsecrets*")
+	if regexp.MustCompile(values).MatchString(show) || !strings.Contains(show, "ExecStart=") {
+		t.Errorf("a manifest value is in a unit's properties (or nothing was shown)")
+	}
+	if r := run(t, "sh", "-c", `grep -r -l -E '`+values+`' "$XDG_RUNTIME_DIR/systemd/transient/"`); strings.TrimSpace(r.stdout) != "" {
+		t.Errorf("a manifest value is in a unit file: %s", r.stdout)
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if log := strings.Join(readLines(t, filepath.Join(dir, "log")), " "); !strings.Contains(log, "headers Authorization=Bearer hdr-tok3n-value, second Accept=a, b") {
+		t.Errorf("the probe's headers did not arrive intact: %s", log)
+	}
+	must(t, podunit, "down", pod)
+	if log := strings.Join(readLines(t, filepath.Join(dir, "log")), " "); !strings.Contains(log, "headers Authorization=Bearer prestop-tok3n-value Accept=") {
+		t.Errorf("the preStop's header did not arrive: %s", log)
+	}
+}
+
+// A gRPC liveness probe, done from outside the container with the standard
+// health protocol, restarts a container whose health service turns
+// NOT_SERVING.
+func TestGRPCLivenessProbe(t *testing.T) {
+	const pod = "e2e-grpc"
+	const port = 18467
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: srv
+    image: %s
+    args: ["-listen", ":8080", "-grpc", ":9090"]
+    ports: [{containerPort: 8080, hostPort: %d}]
+    livenessProbe:
+      grpc: {port: 9090}
+      periodSeconds: 1
+      failureThreshold: 2
+`, pod, serverImage, port), pod)
+	unit := `podunit-e2e\x2dgrpc-srv.service`
+	time.Sleep(3 * time.Second)
+	if n := unitProp(t, unit, "NRestarts"); n != "0" {
+		t.Fatalf("restarted while SERVING: %s\n%s", n, describe(t, pod))
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/grpc/not-serving", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	eventually(t, 30*time.Second, "a restart after NOT_SERVING", func() bool { return unitProp(t, unit, "NRestarts") == "1" })
+	d := describe(t, pod)
+	for _, want := range []string{"Liveness probe failed: grpc 127.0.0.1:9090: status NOT_SERVING", "failed liveness probe, will be restarted"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("describe lacks %q:\n%s", want, d)
+		}
+	}
+	// The new run serves again: it stays up.
+	eventually(t, 20*time.Second, "the restarted container running", func() bool {
+		st := status(t, pod)
+		return st != nil && len(st.Containers) == 1 && st.Containers[0].State == "Running"
+	})
+	time.Sleep(3 * time.Second)
+	if n := unitProp(t, unit, "NRestarts"); n != "1" {
+		t.Errorf("NRestarts %s after the new run served, want 1", n)
+	}
+}
+
+// A container that keeps exiting is restarted with the kubelet's back-off:
+// ps shows CrashLoopBackOff with the wait left, and the waits grow.
+func TestCrashLoopBackOff(t *testing.T) {
+	const pod = "e2e-crashloop"
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: %s
+    command: ["sh", "-c", "exit 3"]
+`, pod, testImage), pod)
+	backOff := regexp.MustCompile(`^back-off (\d+)s restarting failed container, (\d+)s left$`)
+	seen := map[string]bool{}
+	eventually(t, 60*time.Second, "back-offs of 10s and then 20s", func() bool {
+		st := status(t, pod)
+		if st == nil || len(st.Containers) != 1 {
+			return false
+		}
+		c := st.Containers[0]
+		if c.Reason == "CrashLoopBackOff" {
+			if m := backOff.FindStringSubmatch(c.Message); m != nil {
+				seen[m[1]] = true
+			} else if c.Message != "" {
+				t.Errorf("message %q", c.Message)
+			}
+		}
+		return seen["10"] && seen["20"]
+	})
+	if seen["40"] {
+		t.Error("a 40 s back-off before 20 s ran out")
+	}
+	d := describe(t, pod)
+	for _, want := range []string{"Back-off 10s restarting failed container c", "Back-off 20s restarting failed container c", "Last State:     Terminated (exit code 3)"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("describe lacks %q:\n%s", want, d)
+		}
+	}
+	// systemd never gives up: the unit is waiting or restarting, not failed.
+	if s := unitProp(t, `podunit-e2e\x2dcrashloop-c.service`, "ActiveState"); s == "failed" || s == "inactive" {
+		t.Errorf("unit %s", s)
+	}
+}
