@@ -28,8 +28,10 @@ func (f *fakeSystemd) SetLimits(ctx context.Context, unit string, l []units.Prop
 	f.limits[unit] = l
 	return nil
 }
-func (f *fakeSystemd) Stopping(ctx context.Context, unit string) (bool, error) { return f.stopping, nil }
-func (f *fakeSystemd) Close()                                                  {}
+func (f *fakeSystemd) Stopping(ctx context.Context, unit string) (bool, error) {
+	return f.stopping, nil
+}
+func (f *fakeSystemd) Close() {}
 
 type execCall struct {
 	container  string
@@ -144,8 +146,10 @@ func newWorld(t *testing.T, rt *contract.Runtime) *world {
 
 type fakeShaper struct{}
 
-func (fakeShaper) Apply(netshape.Spec) (any, string, error) { return map[string]int{"rate": 1}, "shaped", nil }
-func (fakeShaper) Show() (any, string, error)               { return map[string]int{"rate": 1}, "shaped", nil }
+func (fakeShaper) Apply(netshape.Spec) (any, string, error) {
+	return map[string]int{"rate": 1}, "shaped", nil
+}
+func (fakeShaper) Show() (any, string, error) { return map[string]int{"rate": 1}, "shaped", nil }
 
 func runtime1(c contract.Container) *contract.Runtime {
 	return &contract.Runtime{Pod: "p", Podman: "/usr/bin/podman", Infra: "p-infra", Grace: 30 * time.Second,

@@ -40,9 +40,9 @@ type ContainerStatus struct {
 	// Message explains a Waiting state (the back-off and the time left).
 	Message string `json:"message,omitempty"`
 	// LastExitCode is how the previous run ended, once one has.
-	LastExitCode *int `json:"lastExitCode,omitempty"`
-	Unit     string `json:"unit"`
-	Podman   string `json:"podmanName"`
+	LastExitCode *int   `json:"lastExitCode,omitempty"`
+	Unit         string `json:"unit"`
+	Podman       string `json:"podmanName"`
 }
 
 // Status reports every pod podunit knows of: those it has a record of, and any
