@@ -114,7 +114,12 @@ func (p *Podman) target(ctx context.Context, name string) (*ociTarget, error) {
 // process settings (user, capabilities, no_new_privileges, rlimits, AppArmor
 // and SELinux labels, working directory) and its environment plus env.
 func (p *Podman) runtimeExec(ctx context.Context, name string, argv, env []string) (int, []byte, error) {
-	t, err := p.target(ctx, name)
+	// Looking the container up is podunit's work, not the command's: it does
+	// not count against the probe's timeout (podman may be busy starting
+	// other containers), only against its own.
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	t, err := p.target(lctx, name)
+	cancel()
 	if err != nil {
 		return 0, nil, err
 	}

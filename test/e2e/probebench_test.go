@@ -1,0 +1,188 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkProbeCost measures what probes cost the host: the CPU of the whole
+// user manager (every unit, podman's service, conmon, the containers) over
+// 30 s with 20 pods, each a server container and a busybox container, minus
+// the same pods without probes; and the memory of the pods' probers. It
+// prints figures; it never fails on them. Run it with `make bench`.
+//
+// Scenarios: no probes; an httpGet readiness and a tcpSocket liveness probe
+// on the server (in-process in the prober); those plus an exec liveness probe
+// on the busybox container, once through the OCI runtime (the default) and
+// once through podman's exec API (PODUNIT_EXEC=api). All at periodSeconds 1.
+func BenchmarkProbeCost(b *testing.B) {
+	const pods = 20
+	const window = 30 * time.Second
+	type row struct {
+		name                 string
+		probesPerSec         int
+		cpu                  time.Duration // over the window
+		proberCPU            time.Duration // of the probers alone
+		rss, pss, anon       int64         // kB, all probers together
+		probers, conmonAfter int
+	}
+	scenarios := []struct {
+		name     string
+		probes   string // which probes
+		execMode string
+	}{
+		{"no probes", "", ""},
+		{"httpGet + tcpSocket", "net", ""},
+		{"+ exec (OCI runtime)", "net+exec", "runtime"},
+		{"+ exec (podman API)", "net+exec", "api"},
+	}
+	var rows []row
+	for _, sc := range scenarios {
+		path := writeManifest(b, probeBenchManifest(pods, sc.probes))
+		if sc.execMode != "" {
+			must(b, "systemctl", "--user", "set-environment", "PODUNIT_EXEC="+sc.execMode)
+		}
+		must(b, podunit, "up", path)
+		eventually(b, 2*time.Minute, "every pod ready", func() bool {
+			out := must(b, podunit, "ps")
+			return strings.Count(out, " 2/2 ") == pods
+		})
+		time.Sleep(5 * time.Second) // let the start-up settle
+		conmonBefore := countProcs(b, "conmon")
+		var pids []string
+		for i := 0; i < pods; i++ {
+			pid := strings.TrimSpace(must(b, "systemctl", "--user", "show", "-p", "MainPID", "--value", fmt.Sprintf("podunit-probe\\x2d%d.probes.service", i)))
+			if pid != "" && pid != "0" {
+				pids = append(pids, pid)
+			}
+		}
+		p0 := procsCPU(b, pids)
+		c0 := managerCPU(b)
+		time.Sleep(window)
+		c1 := managerCPU(b)
+		r := row{name: sc.name, cpu: c1 - c0, proberCPU: procsCPU(b, pids) - p0, conmonAfter: countProcs(b, "conmon") - conmonBefore}
+		switch sc.probes {
+		case "net":
+			r.probesPerSec = 2 * pods
+		case "net+exec":
+			r.probesPerSec = 3 * pods
+		}
+		for _, pid := range pids {
+			rss, pss, anon := memOf(b, pid)
+			r.rss, r.pss, r.anon, r.probers = r.rss+rss, r.pss+pss, r.anon+anon, r.probers+1
+		}
+		rows = append(rows, r)
+		must(b, podunit, "down", "--grace-period", "0", "--force", path)
+		if sc.execMode != "" {
+			must(b, "systemctl", "--user", "unset-environment", "PODUNIT_EXEC")
+		}
+	}
+	base := rows[0].cpu
+	var out strings.Builder
+	fmt.Fprintf(&out, "\n%d pods, periodSeconds 1, CPU of the whole user manager over %s (%% of one core)\n", pods, window)
+	fmt.Fprintf(&out, "%-22s %7s %8s %9s %11s %8s %11s %15s %15s %13s %9s\n", "scenario", "probes/s", "cpu", "- no probes", "per probe", "probers", "prober cpu",
+		"prober RSS/pod", "prober PSS/pod", "anon/pod", "+conmons")
+	for _, r := range rows {
+		over := r.cpu - base
+		per := "-"
+		if r.probesPerSec > 0 {
+			per = fmt.Sprintf("%.2fms", float64(over.Microseconds())/1000/float64(r.probesPerSec)/window.Seconds())
+		}
+		perPod := func(kb int64) string {
+			if r.probers == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.1f MiB", float64(kb)/1024/float64(r.probers))
+		}
+		fmt.Fprintf(&out, "%-22s %7d %7.2f%% %10.2f%% %11s %8d %10.2f%% %15s %15s %13s %9d\n", r.name, r.probesPerSec,
+			pct(r.cpu, window), pct(over, window), per, r.probers, pct(r.proberCPU, window), perPod(r.rss), perPod(r.pss), perPod(r.anon), r.conmonAfter)
+	}
+	fmt.Fprint(os.Stdout, out.String())
+	b.ReportMetric(pct(rows[1].cpu-base, window), "net-probes-%core")
+	b.ReportMetric(pct(rows[2].cpu-base, window), "net+exec-probes-%core")
+}
+
+// procsCPU is the CPU time used so far by processes (user and system).
+func procsCPU(t testing.TB, pids []string) time.Duration {
+	t.Helper()
+	var ticks int64
+	for _, pid := range pids {
+		f := strings.Fields(run(t, "cat", "/proc/"+pid+"/stat").stdout)
+		if len(f) > 15 {
+			u, _ := strconv.ParseInt(f[13], 10, 64)
+			s, _ := strconv.ParseInt(f[14], 10, 64)
+			ticks += u + s
+		}
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
+}
+
+func pct(d, over time.Duration) float64 { return 100 * d.Seconds() / over.Seconds() }
+
+// probeBenchManifest: n pods of a server and a busybox container.
+func probeBenchManifest(n int, probes string) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: Pod\nmetadata: {name: probe-%d}\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n", i)
+		fmt.Fprintf(&b, "  - name: web\n    image: %s\n", serverImage)
+		if strings.Contains(probes, "net") {
+			b.WriteString("    readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}\n")
+			b.WriteString("    livenessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}\n")
+		}
+		fmt.Fprintf(&b, "  - name: sh\n    image: %s\n    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100000 & wait\"]\n", testImage)
+		if strings.Contains(probes, "exec") {
+			b.WriteString("    livenessProbe: {exec: {command: [\"true\"]}, periodSeconds: 1}\n")
+		}
+	}
+	return b.String()
+}
+
+// managerCPU is the CPU time used so far by the user manager's whole cgroup.
+func managerCPU(t testing.TB) time.Duration {
+	t.Helper()
+	cg := strings.TrimSpace(must(t, "systemctl", "--user", "show", "-p", "ControlGroup", "--value"))
+	out := must(t, "cat", "/sys/fs/cgroup"+strings.TrimSuffix(cg, "/")+"/cpu.stat")
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "usage_usec" {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return time.Duration(n) * time.Microsecond
+		}
+	}
+	t.Fatalf("no usage_usec in cpu.stat:\n%s", out)
+	return 0
+}
+
+// memOf reads a process's resident memory: RSS (its mapped pages, the
+// binary's shared text counted in full), PSS (shared pages divided among the
+// processes that map them) and its anonymous memory, in kB.
+func memOf(t testing.TB, pid string) (rss, pss, anon int64) {
+	t.Helper()
+	out := run(t, "cat", "/proc/"+pid+"/smaps_rollup").stdout
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		n, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "Rss:":
+			rss = n
+		case "Pss:":
+			pss = n
+		case "Anonymous:":
+			anon = n
+		}
+	}
+	return
+}
+
+func countProcs(t testing.TB, name string) int {
+	t.Helper()
+	out := strings.TrimSpace(run(t, "pgrep", "-c", "-x", name).stdout)
+	n, _ := strconv.Atoi(out)
+	return n
+}
