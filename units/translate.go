@@ -254,6 +254,16 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 		// Before= also keeps the containers' units loaded after they exit, so their
 		// exit status stays readable while the pod exists.
 		props = append(props, prop("Before", containerUnits))
+		// Wants= makes a restart of the infra (`systemctl --user restart
+		// podunit-POD.service`) a restart of the pod: its containers (init
+		// containers first, by their ordering) and its prober, which enters the
+		// new network namespace, come back with it. At `podunit up` these
+		// units do not exist yet when the infra starts; they are started after it.
+		wants := append([]string{}, containerUnits...)
+		if t.anyProbes() {
+			wants = append(wants, ProberUnitName(p.Name))
+		}
+		props = append(props, prop("Wants", wants))
 	}
 	props = append(props, t.commonService(InfraUnitName(p.Name))...)
 	props = append(props, prop("Restart", "no"), prop("ExecStart", []Exec{{Argv: t.helper(contract.OpRun, "")}}))
@@ -270,6 +280,15 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 		prop("TimeoutStopSec", infraGrace+StopMargin),
 	)
 	return Unit{Name: InfraUnitName(p.Name), Properties: props}
+}
+
+func (t *translator) anyProbes() bool {
+	for _, c := range t.res.Containers {
+		if len(c.Probes) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // proberUnit runs the probes of all the pod's containers in one process that

@@ -246,3 +246,51 @@ spec:
 		t.Errorf("unit %s", s)
 	}
 }
+
+// `systemctl --user restart` of a pod's infra unit restarts the whole pod: the
+// containers come back in the new namespaces (init containers first), and so
+// does the prober, whose readiness probe must pass in the new network
+// namespace for the pod to be Ready again.
+func TestRestartInfraRestartsPod(t *testing.T) {
+	const pod = "e2e-restart"
+	dir := sharedDir(t)
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: init
+    image: %s
+    command: [sh, -c, "echo init >> /work/inits"]
+    volumeMounts: [{name: work, mountPath: /work}]
+  containers:
+  - name: web
+    image: %s
+    readinessProbe:
+      httpGet: {path: /, port: 8080}
+      periodSeconds: 1
+  volumes:
+  - name: work
+    hostPath: {path: %s}
+`, pod, testImage, serverImage, dir), pod)
+	ready := func() bool { s := status(t, pod); return s != nil && s.Ready == 1 }
+	eventually(t, 20*time.Second, "the pod to be ready", ready)
+	id := func() string {
+		return strings.TrimSpace(must(t, "podman", "inspect", "--format", "{{.Id}}", pod+"_web"))
+	}
+	before := id()
+	must(t, "systemctl", "--user", "restart", `podunit-e2e\x2drestart.service`)
+	eventually(t, 30*time.Second, "the web container to be replaced", func() bool {
+		r := run(t, "podman", "inspect", "--format", "{{.Id}} {{.State.Running}}", pod+"_web")
+		return r.code == 0 && !strings.HasPrefix(r.stdout, before) && strings.Contains(r.stdout, "true")
+	})
+	eventually(t, 20*time.Second, "the pod to be ready again", ready)
+	if data, _ := os.ReadFile(filepath.Join(dir, "inits")); string(data) != "init\ninit\n" {
+		t.Errorf("init container runs: %q, want two", data)
+	}
+	if s := unitProp(t, `podunit-e2e\x2drestart.probes.service`, "ActiveState"); s != "active" {
+		t.Errorf("prober unit %s after the restart", s)
+	}
+}
