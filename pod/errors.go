@@ -18,16 +18,28 @@ var ErrInvalid = errors.New("invalid manifest")
 
 // DocumentError holds every problem found in one YAML document of a manifest.
 type DocumentError struct {
+	File string // the file, when a manifest is read from several
 	Doc  int    // 1-based position of the document in the file
-	Pod  string // the pod's name when it could be read
+	Kind string // the object's kind and name when they could be read
+	Name string
 	Errs field.ErrorList
 }
 
 func (e *DocumentError) Error() string {
 	var b strings.Builder
 	where := fmt.Sprintf("document %d", e.Doc)
-	if e.Pod != "" {
-		where += fmt.Sprintf(" (pod %q)", e.Pod)
+	if e.Doc == 0 {
+		where = "manifest"
+	}
+	if e.File != "" {
+		where = e.File + ": " + where
+	}
+	if e.Name != "" {
+		kind := strings.ToLower(e.Kind)
+		if kind == "" {
+			kind = "object"
+		}
+		where += fmt.Sprintf(" (%s %q)", kind, e.Name)
 	}
 	fmt.Fprintf(&b, "%s: %d problem", where, len(e.Errs))
 	if len(e.Errs) != 1 {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -17,52 +18,120 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Manifest is the content of one manifest file: its pods in file order, with
-// defaults applied and validated, and the warnings about fields that were accepted
-// but have no effect.
+// Manifest is the content of one or more manifest files: its pods in file
+// order, with defaults applied and validated, the ConfigMaps, Secrets and
+// PersistentVolumeClaims it defines, and the warnings about fields that were
+// accepted but have no effect.
 type Manifest struct {
-	Pods     []*corev1.Pod
+	Pods    []*corev1.Pod
+	Objects Objects
+	// Warnings
 	Warnings []string
 	// Resolved holds, by pod name, what validation resolved for translation.
 	Resolved map[string]*Resolved
 }
 
+// Source is one manifest file; Name is empty when there is only one.
+type Source struct {
+	Name string
+	Data []byte
+}
+
 // Load parses a multi-document YAML (or JSON) manifest. It returns every problem of
 // every document at once, wrapped as ErrInvalid; no pod is returned unless all are
 // valid, so a caller never acts on half a file.
-func Load(data []byte) (*Manifest, error) {
-	docs, err := splitDocuments(data)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
+func Load(data []byte) (*Manifest, error) { return LoadSources([]Source{{Data: data}}, nil) }
+
+// LoadSources loads the documents of several files as one manifest. Pods may
+// refer to the ConfigMaps, Secrets and claims of any of them, and to those in
+// known (stored by an earlier `podunit up`); a manifest's own win.
+func LoadSources(srcs []Source, known *Objects) (*Manifest, error) {
 	m := &Manifest{Resolved: map[string]*Resolved{}}
 	var merr ManifestError
-	names := map[string]int{}
-	for i, doc := range docs {
-		p, res, warns, derr := loadDocument(doc)
-		if derr != nil {
-			derr.Doc = i + 1
-			merr.Docs = append(merr.Docs, derr)
+	type seen struct {
+		file string
+		doc  int
+	}
+	names := map[string]seen{}
+	podDoc := map[string]seen{}
+	var broken []loaded // invalid pods, whose references are checked too
+	var invalid Objects // invalid objects, which are not reported as missing
+	for _, src := range srcs {
+		docs, err := splitDocuments(src.Data)
+		if err != nil {
+			merr.Docs = append(merr.Docs, &DocumentError{File: src.Name, Errs: field.ErrorList{field.Invalid(nil, nil, err.Error())}})
 			continue
 		}
-		if first, dup := names[p.Name]; dup {
-			merr.Docs = append(merr.Docs, &DocumentError{Doc: i + 1, Pod: p.Name, Errs: field.ErrorList{
-				field.Duplicate(field.NewPath("metadata", "name"), fmt.Sprintf("%s (also document %d)", p.Name, first)),
-			}})
-			continue
+		for i, doc := range docs {
+			var objs Objects
+			d := loadDocument(doc, &objs)
+			d.err.File, d.err.Doc = src.Name, i+1
+			if len(d.err.Errs) > 0 {
+				invalid = *Over(&objs, &invalid)
+				merr.Docs = append(merr.Docs, d.err)
+				if d.pod != nil {
+					broken = append(broken, d)
+				}
+				continue
+			}
+			key := d.kind + "/" + d.namespace + "/" + d.name
+			if first, dup := names[key]; dup {
+				where := fmt.Sprintf("document %d", first.doc)
+				if first.file != "" {
+					where = first.file + " " + where
+				}
+				merr.Docs = append(merr.Docs, &DocumentError{File: src.Name, Doc: i + 1, Kind: d.kind, Name: d.name, Errs: field.ErrorList{
+					field.Duplicate(field.NewPath("metadata", "name"), fmt.Sprintf("%s (also %s)", d.name, where)),
+				}})
+				continue
+			}
+			names[key] = seen{src.Name, i + 1}
+			m.Objects = *Over(&m.Objects, &objs)
+			label := strings.ToLower(d.kind)
+			for _, w := range d.warns {
+				m.Warnings = append(m.Warnings, fmt.Sprintf("%s %q: %s", label, d.name, w))
+			}
+			if d.pod != nil {
+				if first, dup := podDoc[d.pod.Name]; dup {
+					// Pods share one host: their names must differ across namespaces too.
+					merr.Docs = append(merr.Docs, &DocumentError{File: src.Name, Doc: i + 1, Kind: "Pod", Name: d.name, Errs: field.ErrorList{
+						field.Duplicate(field.NewPath("metadata", "name"), fmt.Sprintf("%s (also document %d)", d.name, first.doc)),
+					}})
+					continue
+				}
+				podDoc[d.pod.Name] = seen{src.Name, i + 1}
+				m.Pods = append(m.Pods, d.pod)
+				m.Resolved[d.pod.Name] = d.res
+			}
 		}
-		names[p.Name] = i + 1
+	}
+	if len(merr.Docs) > 0 {
+		all := Over(Over(&m.Objects, &invalid), known)
+		for _, d := range broken {
+			_, errs := bind(d.pod, d.res, all)
+			d.err.Errs = append(d.err.Errs, errs...)
+			sort.SliceStable(d.err.Errs, func(i, j int) bool { return d.err.Errs[i].Field < d.err.Errs[j].Field })
+		}
+		return nil, &merr
+	}
+	if len(m.Pods) == 0 && m.Objects.Len() == 0 {
+		return nil, fmt.Errorf("%w: nothing in the manifest (it may hold %s)", ErrInvalid, strings.Join(Kinds, ", "))
+	}
+	// References are resolved once every document is read: any order works.
+	all := Over(&m.Objects, known)
+	for _, p := range m.Pods {
+		warns, errs := bind(p, m.Resolved[p.Name], all)
 		for _, w := range warns {
 			m.Warnings = append(m.Warnings, fmt.Sprintf("pod %q: %s", p.Name, w))
 		}
-		m.Pods = append(m.Pods, p)
-		m.Resolved[p.Name] = res
+		if len(errs) > 0 {
+			sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
+			at := podDoc[p.Name]
+			merr.Docs = append(merr.Docs, &DocumentError{File: at.file, Doc: at.doc, Kind: "Pod", Name: p.Name, Errs: errs})
+		}
 	}
 	if len(merr.Docs) > 0 {
 		return nil, &merr
-	}
-	if len(m.Pods) == 0 {
-		return nil, fmt.Errorf("%w: no Pod in the manifest", ErrInvalid)
 	}
 	return m, nil
 }
@@ -97,29 +166,84 @@ func stripComments(d []byte) []byte {
 	return b.Bytes()
 }
 
-func loadDocument(doc []byte) (*corev1.Pod, *Resolved, []string, *DocumentError) {
+type loaded struct {
+	kind, namespace, name string
+	pod                   *corev1.Pod
+	res                   *Resolved
+	warns                 []string
+	err                   *DocumentError
+}
+
+func loadDocument(doc []byte, objs *Objects) (out loaded) {
+	out.err = &DocumentError{}
+	fail := func(errs ...*field.Error) loaded {
+		out.err.Errs = append(out.err.Errs, errs...)
+		return out
+	}
 	js, err := yaml.YAMLToJSONStrict(doc)
 	if err != nil {
-		return nil, nil, nil, &DocumentError{Errs: field.ErrorList{field.Invalid(nil, nil, "malformed YAML: "+strings.TrimPrefix(err.Error(), "error converting YAML to JSON: "))}}
+		return fail(field.Invalid(nil, nil, "malformed YAML: "+strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")))
 	}
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.UseNumber()
 	var generic any
 	if err := dec.Decode(&generic); err != nil {
-		return nil, nil, nil, &DocumentError{Errs: field.ErrorList{field.Invalid(nil, nil, "malformed document: "+err.Error())}}
+		return fail(field.Invalid(nil, nil, "malformed document: "+err.Error()))
 	}
 	obj, ok := generic.(map[string]any)
 	if !ok {
-		return nil, nil, nil, &DocumentError{Errs: field.ErrorList{field.Invalid(nil, nil, "a document must be a Kubernetes object")}}
+		return fail(field.Invalid(nil, nil, "a document must be a Kubernetes object"))
 	}
-	name := ""
 	if md, ok := obj["metadata"].(map[string]any); ok {
-		name, _ = md["name"].(string)
+		out.name, _ = md["name"].(string)
+		out.namespace, _ = md["namespace"].(string)
 	}
+	if out.namespace == "" {
+		out.namespace = "default"
+	}
+	out.kind, _ = obj["kind"].(string)
+	out.err.Kind, out.err.Name = out.kind, out.name
 	if errs := checkKind(obj); len(errs) > 0 {
-		return nil, nil, nil, &DocumentError{Pod: name, Errs: errs}
+		return fail(errs...)
+	}
+	if out.kind != "Pod" {
+		warns, errs := loadObject(out.kind, generic, js, objs)
+		if len(errs) > 0 {
+			sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
+			return fail(errs...)
+		}
+		out.warns = warns
+		return out
 	}
 
+	errs, warns := judgeFields(generic, reflect.TypeOf(corev1.Pod{}), podRules)
+
+	// Validation runs even after unknown or unsupported fields were found, so one
+	// run reports every problem; only values of the wrong type stop it.
+	var p corev1.Pod
+	if err := json.Unmarshal(js, &p); err != nil {
+		if len(errs) == 0 {
+			errs = append(errs, field.Invalid(nil, nil, cleanJSONError(err)))
+		}
+		return fail(errs...)
+	}
+	SetDefaults(&p)
+	res, verrs := Resolve(&p)
+	errs = append(errs, verrs...)
+	// The pod is returned with its errors too, so that its references can be
+	// checked with the rest of the manifest.
+	out.pod, out.res, out.warns, out.namespace = &p, res, warns, p.Namespace
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
+		return fail(errs...)
+	}
+	return out
+}
+
+// judgeFields checks a document's shape against its Go type and every field
+// present against a rule table: unknown and rejected fields are errors, ignored
+// ones warnings.
+func judgeFields(generic any, t reflect.Type, rules map[string]rule) (field.ErrorList, []string) {
 	var warns []string
 	var errs field.ErrorList
 	var skip []string // paths already judged, whose children need no verdict
@@ -129,7 +253,7 @@ func loadDocument(doc []byte) (*corev1.Pod, *Resolved, []string, *DocumentError)
 				return
 			}
 		}
-		r, known := ruleFor(norm)
+		r, known := ruleIn(rules, norm)
 		switch {
 		case !known:
 			errs = append(errs, field.Forbidden(p, "not supported by podunit"))
@@ -144,26 +268,17 @@ func loadDocument(doc []byte) (*corev1.Pod, *Resolved, []string, *DocumentError)
 			skip = append(skip, norm)
 		}
 	}
-	shapeErrs := checkShape(generic, reflect.TypeOf(corev1.Pod{}), nil, visit)
-	errs = append(shapeErrs, errs...)
+	shapeErrs := checkShape(generic, t, nil, visit)
+	return append(shapeErrs, errs...), warns
+}
 
-	// Validation runs even after unknown or unsupported fields were found, so one
-	// run reports every problem; only values of the wrong type stop it.
-	var p corev1.Pod
-	if err := json.Unmarshal(js, &p); err != nil {
-		if len(errs) == 0 {
-			errs = append(errs, field.Invalid(nil, nil, cleanJSONError(err)))
-		}
-		return nil, nil, nil, &DocumentError{Pod: name, Errs: errs}
-	}
-	SetDefaults(&p)
-	res, verrs := Resolve(&p)
-	errs = append(errs, verrs...)
+// judge is judgeFields for the type of out.
+func judge(generic any, out any, rules map[string]rule) ([]string, field.ErrorList) {
+	errs, warns := judgeFields(generic, reflect.TypeOf(out).Elem(), rules)
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
-		return nil, nil, nil, &DocumentError{Pod: name, Errs: errs}
 	}
-	return &p, res, warns, nil
+	return warns, errs
 }
 
 func checkKind(obj map[string]any) field.ErrorList {
@@ -172,9 +287,9 @@ func checkKind(obj map[string]any) field.ErrorList {
 	api, _ := obj["apiVersion"].(string)
 	switch {
 	case kind == "":
-		errs = append(errs, field.Required(field.NewPath("kind"), "podunit runs objects of kind Pod"))
-	case kind != "Pod":
-		errs = append(errs, field.NotSupported(field.NewPath("kind"), kind, []string{"Pod"}))
+		errs = append(errs, field.Required(field.NewPath("kind"), "one of "+strings.Join(Kinds, ", ")))
+	case !slices.Contains(Kinds, kind):
+		errs = append(errs, field.NotSupported(field.NewPath("kind"), kind, Kinds))
 	}
 	switch {
 	case api == "":

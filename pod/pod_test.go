@@ -98,8 +98,8 @@ func TestPolicyDefaultDeny(t *testing.T) {
 	if r, ok := ruleFor("spec.containers[*].livenessProbe.grpc.service"); !ok || r.support != Honoured {
 		t.Error("grpc probes are honoured")
 	}
-	if r, ok := ruleFor("spec.containers[*].envFrom"); !ok || r.support != Rejected || r.note == "" {
-		t.Error("envFrom must be rejected with a note until it exists")
+	if r, ok := ruleFor("spec.volumes[*].projected.sources[*].serviceAccountToken"); !ok || r.support != Rejected || r.note == "" {
+		t.Error("serviceAccountToken projections must be rejected with a note")
 	}
 	if r, ok := ruleFor("spec.initContainers[*].lifecycle.preStop.httpGet.httpHeaders[*].name"); !ok || r.support != Honoured {
 		t.Error("sidecars' preStop httpGet headers are not covered")

@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -69,8 +70,12 @@ func (w *shapeWalker) walk(v any, t reflect.Type, p *field.Path, norm string) {
 		}
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 { // []byte is base64 text
-			if _, ok := v.(string); !ok {
-				w.typeErr(p, v, "a base64 string")
+			str, ok := v.(string)
+			if !ok {
+				w.typeErr(p, describeJSON(map[string]any{}), "a base64 string")
+			} else if _, err := base64.StdEncoding.DecodeString(str); err != nil {
+				// The value is not repeated: it may be a secret.
+				w.errs = append(w.errs, field.Invalid(p, nil, "must be base64: "+err.Error()))
 			}
 			return
 		}

@@ -33,12 +33,19 @@ type Resolved struct {
 	Bandwidth        netshape.Spec
 	PostStartTimeout time.Duration
 	Containers       map[string]*ResolvedContainer // by name, init containers included
+	// Volumes holds, by volume name, what the volumes that refer to
+	// ConfigMaps, Secrets, the downward API and claims resolved to.
+	Volumes map[string]*VolumeData
 }
 
 // ResolvedContainer holds one container's handlers and probes.
 type ResolvedContainer struct {
 	PostStart, PreStop *hooks.Handler
 	Probes             []*hooks.Probe // startup, liveness, readiness, those that are set
+	// EnvFrom are the variables of envFrom, in order, prefixed; EnvRefs the
+	// values of env[i].valueFrom's configMapKeyRef and secretKeyRef, by i.
+	EnvFrom []EnvValue
+	EnvRefs map[int]EnvRef
 }
 
 // Container returns a container's resolved handlers (never nil).
@@ -208,7 +215,11 @@ func validateSpecWith(s *corev1.PodSpec, sp *field.Path, annotations map[string]
 	if s.OS != nil && s.OS.Name != corev1.Linux {
 		errs = append(errs, field.NotSupported(sp.Child("os", "name"), s.OS.Name, []string{"linux"}))
 	}
-	vols, verrs := validateVolumes(s.Volumes, sp.Child("volumes"))
+	containerNames := sets.New[string]()
+	for _, c := range append(append([]corev1.Container{}, s.InitContainers...), s.Containers...) {
+		containerNames.Insert(c.Name)
+	}
+	vols, verrs := validateVolumes(s.Volumes, sp.Child("volumes"), containerNames)
 	errs = append(errs, verrs...)
 
 	cp := sp.Child("containers")
@@ -317,7 +328,7 @@ func nonNegative(v *int64, fp *field.Path) field.ErrorList {
 
 var hostPathTypes = []string{"", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice"}
 
-func validateVolumes(vols []corev1.Volume, vp *field.Path) (map[string]*corev1.Volume, field.ErrorList) {
+func validateVolumes(vols []corev1.Volume, vp *field.Path, containers sets.Set[string]) (map[string]*corev1.Volume, field.ErrorList) {
 	var errs field.ErrorList
 	byName := map[string]*corev1.Volume{}
 	for i := range vols {
@@ -360,8 +371,56 @@ func validateVolumes(vols []corev1.Volume, vp *field.Path) (map[string]*corev1.V
 				errs = append(errs, field.NotSupported(p.Child("hostPath", "type"), t, hostPathTypes[1:]))
 			}
 		}
+		if cm := v.ConfigMap; cm != nil {
+			sources++
+			errs = append(errs, validateObjectName(cm.Name, p.Child("configMap", "name"))...)
+			errs = append(errs, validateMode(cm.DefaultMode, p.Child("configMap", "defaultMode"))...)
+			errs = append(errs, validateItems(cm.Items, p.Child("configMap", "items"), sets.New[string]())...)
+		}
+		if sec := v.Secret; sec != nil {
+			sources++
+			errs = append(errs, validateObjectName(sec.SecretName, p.Child("secret", "secretName"))...)
+			errs = append(errs, validateMode(sec.DefaultMode, p.Child("secret", "defaultMode"))...)
+			errs = append(errs, validateItems(sec.Items, p.Child("secret", "items"), sets.New[string]())...)
+		}
+		if da := v.DownwardAPI; da != nil {
+			sources++
+			errs = append(errs, validateMode(da.DefaultMode, p.Child("downwardAPI", "defaultMode"))...)
+			errs = append(errs, validateDownwardItems(da.Items, p.Child("downwardAPI", "items"), containers, sets.New[string]())...)
+		}
+		if pr := v.Projected; pr != nil {
+			sources++
+			pp := p.Child("projected")
+			errs = append(errs, validateMode(pr.DefaultMode, pp.Child("defaultMode"))...)
+			paths := sets.New[string]()
+			for j, src := range pr.Sources {
+				sp := pp.Child("sources").Index(j)
+				n := 0
+				if src.ConfigMap != nil {
+					n++
+					errs = append(errs, validateObjectName(src.ConfigMap.Name, sp.Child("configMap", "name"))...)
+					errs = append(errs, validateItems(src.ConfigMap.Items, sp.Child("configMap", "items"), paths)...)
+				}
+				if src.Secret != nil {
+					n++
+					errs = append(errs, validateObjectName(src.Secret.Name, sp.Child("secret", "name"))...)
+					errs = append(errs, validateItems(src.Secret.Items, sp.Child("secret", "items"), paths)...)
+				}
+				if src.DownwardAPI != nil {
+					n++
+					errs = append(errs, validateDownwardItems(src.DownwardAPI.Items, sp.Child("downwardAPI", "items"), containers, paths)...)
+				}
+				if n > 1 || (n == 0 && src.ServiceAccountToken == nil && src.ClusterTrustBundle == nil) {
+					errs = append(errs, field.Invalid(sp, "", "must have exactly one of configMap, secret, downwardAPI"))
+				}
+			}
+		}
+		if pvc := v.PersistentVolumeClaim; pvc != nil {
+			sources++
+			errs = append(errs, validateObjectName(pvc.ClaimName, p.Child("persistentVolumeClaim", "claimName"))...)
+		}
 		if sources == 0 && v.VolumeSource == (corev1.VolumeSource{}) {
-			errs = append(errs, field.Required(p, "a volume source (emptyDir or hostPath)"))
+			errs = append(errs, field.Required(p, "a volume source (emptyDir, hostPath, configMap, secret, downwardAPI, projected or persistentVolumeClaim)"))
 		} else if sources > 1 {
 			errs = append(errs, field.Forbidden(p, "may not specify more than one volume source"))
 		}
@@ -443,9 +502,19 @@ func validateContainer(c *corev1.Container, s *corev1.PodSpec, vols map[string]*
 		if e.Value != "" {
 			errs = append(errs, field.Invalid(ep.Child("valueFrom"), "", "may not be specified when `value` is not empty"))
 		}
+		n := 0
+		for _, set := range []bool{vf.FieldRef != nil, vf.ResourceFieldRef != nil, vf.ConfigMapKeyRef != nil, vf.SecretKeyRef != nil} {
+			if set {
+				n++
+			}
+		}
 		switch {
-		case vf.FieldRef != nil && vf.ResourceFieldRef != nil:
+		case n > 1:
 			errs = append(errs, field.Invalid(vp, "", "may not have more than one field specified at a time"))
+		case vf.ConfigMapKeyRef != nil:
+			errs = append(errs, validateKeyRef(vf.ConfigMapKeyRef.Name, vf.ConfigMapKeyRef.Key, vp.Child("configMapKeyRef"))...)
+		case vf.SecretKeyRef != nil:
+			errs = append(errs, validateKeyRef(vf.SecretKeyRef.Name, vf.SecretKeyRef.Key, vp.Child("secretKeyRef"))...)
 		case vf.FieldRef != nil:
 			fr := vf.FieldRef
 			if fr.APIVersion != "v1" {
@@ -470,7 +539,25 @@ func validateContainer(c *corev1.Container, s *corev1.PodSpec, vols map[string]*
 				errs = append(errs, field.Invalid(vp.Child("resourceFieldRef", "divisor"), d.String(), "must be positive"))
 			}
 		default:
-			errs = append(errs, field.Required(vp, "fieldRef or resourceFieldRef"))
+			errs = append(errs, field.Required(vp, "fieldRef, resourceFieldRef, configMapKeyRef or secretKeyRef"))
+		}
+	}
+	for i, ef := range c.EnvFrom {
+		ep := p.Child("envFrom").Index(i)
+		if ef.Prefix != "" {
+			for _, msg := range validation.IsEnvVarName(ef.Prefix) {
+				errs = append(errs, field.Invalid(ep.Child("prefix"), ef.Prefix, msg))
+			}
+		}
+		switch {
+		case ef.ConfigMapRef != nil && ef.SecretRef != nil:
+			errs = append(errs, field.Invalid(ep, "", "may not have more than one field specified at a time"))
+		case ef.ConfigMapRef != nil:
+			errs = append(errs, validateObjectName(ef.ConfigMapRef.Name, ep.Child("configMapRef", "name"))...)
+		case ef.SecretRef != nil:
+			errs = append(errs, validateObjectName(ef.SecretRef.Name, ep.Child("secretRef", "name"))...)
+		default:
+			errs = append(errs, field.Required(ep, "configMapRef or secretRef"))
 		}
 	}
 	mounts := sets.New[string]()
@@ -489,8 +576,17 @@ func validateContainer(c *corev1.Container, s *corev1.PodSpec, vols map[string]*
 		if m.SubPath != "" {
 			if path.IsAbs(m.SubPath) || strings.Split(m.SubPath, "/")[0] == ".." || strings.Contains(m.SubPath, "/../") || strings.HasSuffix(m.SubPath, "/..") {
 				errs = append(errs, field.Invalid(mp.Child("subPath"), m.SubPath, "must be a relative path without '..'"))
-			} else if ok && v.HostPath == nil {
-				errs = append(errs, field.Forbidden(mp.Child("subPath"), "not supported by podunit: subPath works with hostPath volumes only"))
+			} else if ok && (v.EmptyDir != nil || v.PersistentVolumeClaim != nil) {
+				errs = append(errs, field.Forbidden(mp.Child("subPath"), "not supported by podunit: podman 4 cannot mount part of a named volume (emptyDir, persistentVolumeClaim)"))
+			}
+		}
+		if m.SubPathExpr != "" {
+			if m.SubPath != "" {
+				errs = append(errs, field.Invalid(mp.Child("subPathExpr"), m.SubPathExpr, "subPathExpr and subPath are mutually exclusive"))
+			} else if path.IsAbs(m.SubPathExpr) {
+				errs = append(errs, field.Invalid(mp.Child("subPathExpr"), m.SubPathExpr, "must be a relative path"))
+			} else if ok && (v.EmptyDir != nil || v.PersistentVolumeClaim != nil) {
+				errs = append(errs, field.Forbidden(mp.Child("subPathExpr"), "not supported by podunit: podman 4 cannot mount part of a named volume (emptyDir, persistentVolumeClaim)"))
 			}
 		}
 	}
@@ -566,4 +662,124 @@ func sortedStringKeys[M ~map[K]V, K ~string, V any](m M) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+func validateObjectName(name string, p *field.Path) field.ErrorList {
+	if name == "" {
+		return field.ErrorList{field.Required(p, "")}
+	}
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Subdomain(name) {
+		errs = append(errs, field.Invalid(p, name, msg))
+	}
+	return errs
+}
+
+func validateKeyRef(name, key string, p *field.Path) field.ErrorList {
+	errs := validateObjectName(name, p.Child("name"))
+	if key == "" {
+		return append(errs, field.Required(p.Child("key"), ""))
+	}
+	for _, msg := range validation.IsConfigMapKey(key) {
+		errs = append(errs, field.Invalid(p.Child("key"), key, msg))
+	}
+	return errs
+}
+
+// validateMode checks a file mode as Kubernetes does: 0 to 0777.
+func validateMode(m *int32, p *field.Path) field.ErrorList {
+	if m != nil && (*m < 0 || *m > 0o777) {
+		return field.ErrorList{field.Invalid(p, *m, "must be a number between 0 and 0777 (octal), both inclusive")}
+	}
+	return nil
+}
+
+// validateFilePath checks the path of a file in a volume: relative, no "..".
+func validateFilePath(s string, p *field.Path, paths sets.Set[string]) field.ErrorList {
+	var errs field.ErrorList
+	switch {
+	case s == "":
+		errs = append(errs, field.Required(p, ""))
+	case path.IsAbs(s):
+		errs = append(errs, field.Invalid(p, s, "must be a relative path"))
+	case strings.HasPrefix(s, ".."):
+		errs = append(errs, field.Invalid(p, s, "must not start with '..'"))
+	default:
+		for _, part := range strings.Split(s, "/") {
+			if part == ".." {
+				errs = append(errs, field.Invalid(p, s, "must not contain '..'"))
+				break
+			}
+		}
+	}
+	if len(errs) == 0 {
+		if paths.Has(path.Clean(s)) {
+			errs = append(errs, field.Duplicate(p, s))
+		}
+		paths.Insert(path.Clean(s))
+	}
+	return errs
+}
+
+func validateItems(items []corev1.KeyToPath, p *field.Path, paths sets.Set[string]) field.ErrorList {
+	var errs field.ErrorList
+	for i, it := range items {
+		ip := p.Index(i)
+		if it.Key == "" {
+			errs = append(errs, field.Required(ip.Child("key"), ""))
+		} else {
+			for _, msg := range validation.IsConfigMapKey(it.Key) {
+				errs = append(errs, field.Invalid(ip.Child("key"), it.Key, msg))
+			}
+		}
+		errs = append(errs, validateFilePath(it.Path, ip.Child("path"), paths)...)
+		errs = append(errs, validateMode(it.Mode, ip.Child("mode"))...)
+	}
+	return errs
+}
+
+// Field paths a downwardAPI volume file may show.
+var downwardVolumeFields = sets.New("metadata.name", "metadata.namespace", "metadata.uid",
+	"metadata.labels", "metadata.annotations")
+
+func validateDownwardItems(items []corev1.DownwardAPIVolumeFile, p *field.Path, containers sets.Set[string], paths sets.Set[string]) field.ErrorList {
+	var errs field.ErrorList
+	for i, it := range items {
+		ip := p.Index(i)
+		errs = append(errs, validateFilePath(it.Path, ip.Child("path"), paths)...)
+		errs = append(errs, validateMode(it.Mode, ip.Child("mode"))...)
+		switch {
+		case it.FieldRef != nil && it.ResourceFieldRef != nil:
+			errs = append(errs, field.Invalid(ip, "", "fieldRef and resourceFieldRef can not be specified simultaneously"))
+		case it.FieldRef != nil:
+			fr := it.FieldRef
+			if fr.APIVersion != "" && fr.APIVersion != "v1" {
+				errs = append(errs, field.NotSupported(ip.Child("fieldRef", "apiVersion"), fr.APIVersion, []string{"v1"}))
+			}
+			if !downwardVolumeFields.Has(fr.FieldPath) && !labelRef.MatchString(fr.FieldPath) {
+				errs = append(errs, field.NotSupported(ip.Child("fieldRef", "fieldPath"), fr.FieldPath,
+					append(sets.List(downwardVolumeFields), "metadata.labels['<KEY>']", "metadata.annotations['<KEY>']")))
+			}
+		case it.ResourceFieldRef != nil:
+			rp := ip.Child("resourceFieldRef")
+			rr := it.ResourceFieldRef
+			if rr.ContainerName == "" {
+				errs = append(errs, field.Required(rp.Child("containerName"), "in a volume, the container must be named"))
+			} else if !containers.Has(rr.ContainerName) {
+				errs = append(errs, field.NotFound(rp.Child("containerName"), rr.ContainerName))
+			}
+			switch rr.Resource {
+			case "limits.cpu", "limits.memory", "requests.cpu", "requests.memory":
+			default:
+				errs = append(errs, field.NotSupported(rp.Child("resource"), rr.Resource,
+					[]string{"limits.cpu", "limits.memory", "requests.cpu", "requests.memory"}))
+			}
+			if d := rr.Divisor; !d.IsZero() && d.Sign() < 0 {
+				errs = append(errs, field.Invalid(rp.Child("divisor"), d.String(), "must be positive"))
+			}
+		default:
+			errs = append(errs, field.Required(ip, "fieldRef or resourceFieldRef"))
+		}
+	}
+	return errs
 }

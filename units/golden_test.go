@@ -20,6 +20,7 @@ var goldenOptions = units.Options{
 	InfraImage: "localhost/podunit-infra:test",
 	NodeName:   "node1",
 	UID:        "00000000-0000-4000-8000-000000000001",
+	StateDir:   "/run/user/1000/podunit",
 }
 
 // TestGolden translates every testdata/<case>.yaml and compares the dry-run text

@@ -79,6 +79,13 @@ func ContainerName(pod, container string) string { return pod + "_" + container 
 // VolumeName is the podman volume backing an emptyDir volume of a pod.
 func VolumeName(pod, volume string) string { return pod + "_" + volume }
 
+// ClaimVolumeName is the podman volume behind a PersistentVolumeClaim: one per
+// namespace and claim, shared by the pods that use it, kept when they go.
+func ClaimVolumeName(namespace, claim string) string { return "podunit." + namespace + "." + claim }
+
+// LabelClaim marks a podman volume as a claim's: its value is namespace/claim.
+const LabelClaim = "io.podunit.claim"
+
 // ParseUnitName tells which pod (and container, "" for the infra unit) a unit of
 // podunit's belongs to.
 func ParseUnitName(unit string) (pod, container string, ok bool) {

@@ -31,6 +31,12 @@ type Plan struct {
 	// directory before the units start: the units hold only references to it.
 	Runtime   *contract.Runtime
 	Volumes   []Volume
+	// Files are written into the directories of the pod's configMap, secret,
+	// downwardAPI and projected volumes before the units start.
+	Files []File
+	// Claims are the podman volumes behind persistentVolumeClaim volumes:
+	// created when missing, kept when the pod goes.
+	Claims    []Claim
 	Images    []Image
 	HostPaths []HostPath
 	// NonRootChecks are images whose user must be verified as non-root
@@ -111,6 +117,27 @@ type Volume struct {
 	Name      string
 	Labels    map[string]string
 	Options   map[string]string // podman volume driver options (type, device, o)
+	FieldPath string
+}
+
+// File is one file of a volume podunit fills: Dir is the volume's directory
+// on the host (in the pod's state directory), Path the file's name in it.
+type File struct {
+	Volume string
+	Dir    string
+	Path   string
+	Mode   uint32
+	Data   []byte
+	// Secret data is never shown.
+	Secret bool
+}
+
+// Claim is the podman volume of a PersistentVolumeClaim.
+type Claim struct {
+	Name      string // the podman volume
+	Namespace string
+	Claim     string
+	Labels    map[string]string
 	FieldPath string
 }
 

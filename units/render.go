@@ -23,6 +23,18 @@ func (p *Plan) Render() string {
 	for _, v := range p.Volumes {
 		fmt.Fprintf(&b, "# volume %s%s for %s\n", v.Name, renderOptions(v.Options), v.FieldPath)
 	}
+	for _, c := range p.Claims {
+		fmt.Fprintf(&b, "# claim %s/%s: podman volume %s (created if missing, kept when the pod goes) for %s\n", c.Namespace, c.Claim, c.Name, c.FieldPath)
+	}
+	for _, f := range p.Files {
+		what := ShellQuote(string(f.Data))
+		if f.Secret {
+			what = "(from a Secret, not shown)"
+		} else if len(f.Data) > 60 || strings.ContainsAny(string(f.Data), "\n\r") {
+			what = "(not shown)"
+		}
+		fmt.Fprintf(&b, "# file %s/%s mode %04o, %d bytes: %s\n", f.Dir, f.Path, f.Mode, len(f.Data), what)
+	}
 	for _, c := range p.NonRootChecks {
 		fmt.Fprintf(&b, "# check image %s runs as a non-root user, for %s\n", c.Image, c.FieldPath)
 	}
@@ -73,6 +85,10 @@ func renderSpec(podman string, c *contract.Container) string {
 	}
 	fmt.Fprintf(&b, "# %s %s runs: %s\n", c.Kind, describeName(c), strings.Join(args, " "))
 	for _, e := range c.Env {
+		if e.Secret {
+			fmt.Fprintf(&b, "#   env %s=(from a Secret, not shown)\n", e.Name)
+			continue
+		}
 		fmt.Fprintf(&b, "#   env %s=%s\n", e.Name, ShellQuote(e.Value))
 	}
 	if c.PostStart != nil {

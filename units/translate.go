@@ -3,6 +3,9 @@ package units
 import (
 	"encoding/json"
 	"fmt"
+	"path"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +27,9 @@ type Options struct {
 	InfraImage string // image of the infra container (runs catatonit -P)
 	NodeName   string // this host's name: spec.nodeName for the downward API
 	UID        string // the pod's uid (metadata.uid)
+	// StateDir is podunit's state directory (podstate.DefaultDir): the files of
+	// configMap, secret and downwardAPI volumes go in the pod's directory there.
+	StateDir string
 	// LogDir, when set, receives each unit's own output (podman's messages, not
 	// the containers' logs) as <unit>.log: for hosts without journald.
 	LogDir string
@@ -100,6 +106,20 @@ func (t *translator) plan() (*Plan, error) {
 				vol.Options = map[string]string{"type": "tmpfs", "device": "tmpfs", "o": o}
 			}
 			plan.Volumes = append(plan.Volumes, vol)
+		case v.PersistentVolumeClaim != nil:
+			vd := t.res.Volumes[v.Name]
+			name := ClaimVolumeName(p.Namespace, vd.Claim.Name)
+			if !slices.ContainsFunc(plan.Claims, func(c Claim) bool { return c.Name == name }) {
+				plan.Claims = append(plan.Claims, Claim{Name: name, Namespace: p.Namespace, Claim: vd.Claim.Name,
+					Labels:    map[string]string{LabelClaim: p.Namespace + "/" + vd.Claim.Name},
+					FieldPath: fp.Child("persistentVolumeClaim").String()})
+			}
+		case t.res.Volumes[v.Name] != nil:
+			files, err := t.volumeFiles(v.Name, t.res.Volumes[v.Name], fp)
+			if err != nil {
+				return nil, err
+			}
+			plan.Files = append(plan.Files, files...)
 		case v.HostPath != nil:
 			ht := ""
 			if v.HostPath.Type != nil {
@@ -355,12 +375,16 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 			args = append(args, "--env", e.name)
 			seen[e.name] = true
 		}
-		specEnv = append(specEnv, contract.EnvVar{Name: e.name, Value: e.value})
+		specEnv = append(specEnv, contract.EnvVar{Name: e.name, Value: e.value, Secret: e.secret})
 	}
 	if c.WorkingDir != "" {
 		args = append(args, "--workdir", c.WorkingDir)
 	}
-	args = append(args, t.mounts(c)...)
+	mounts, err := t.mounts(c, fp, env)
+	if err != nil {
+		return ContainerUnit{}, err
+	}
+	args = append(args, mounts...)
 	args = append(args, t.security(c)...)
 	args = append(args, seccomp(p, c)...)
 	for _, img := range t.nonRoot {
@@ -494,10 +518,14 @@ var kindWord = map[string]string{KindInit: "init", KindSidecar: "sidecar", KindA
 
 func seconds(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) }
 
-type envVar struct{ name, value string }
+type envVar struct {
+	name, value string
+	secret      bool
+}
 
-// environment resolves a container's env in order: each value may refer to the
-// variables defined before it, as in Kubernetes.
+// environment resolves a container's env in order, as the kubelet does: the
+// variables of envFrom first, then env, whose values may refer to the variables
+// defined before them.
 func (t *translator) environment(c *corev1.Container, fp *field.Path) ([]envVar, error) {
 	var env []envVar
 	lookup := func(n string) (string, bool) {
@@ -508,7 +536,17 @@ func (t *translator) environment(c *corev1.Container, fp *field.Path) ([]envVar,
 		}
 		return "", false
 	}
+	rc := t.res.Container(c.Name)
+	for _, e := range rc.EnvFrom {
+		env = append(env, envVar{e.Name, e.Value, e.Secret})
+	}
 	for i, e := range c.Env {
+		if ref, ok := rc.EnvRefs[i]; ok {
+			if !ref.Skip {
+				env = append(env, envVar{e.Name, ref.Value, ref.Secret})
+			}
+			continue
+		}
 		v := Expand(e.Value, lookup)
 		if e.ValueFrom != nil {
 			var err error
@@ -517,7 +555,7 @@ func (t *translator) environment(c *corev1.Container, fp *field.Path) ([]envVar,
 				return nil, err
 			}
 		}
-		env = append(env, envVar{e.Name, v})
+		env = append(env, envVar{name: e.Name, value: v})
 	}
 	return env, nil
 }
@@ -594,31 +632,134 @@ func resourceValue(c *corev1.Container, rr *corev1.ResourceFieldSelector, o Opti
 	return strconv.FormatInt((v+d-1)/d, 10), nil
 }
 
-func (t *translator) mounts(c *corev1.Container) []string {
+func (t *translator) mounts(c *corev1.Container, fp *field.Path, env []envVar) ([]string, error) {
 	vols := map[string]*corev1.Volume{}
 	for i := range t.pod.Spec.Volumes {
 		vols[t.pod.Spec.Volumes[i].Name] = &t.pod.Spec.Volumes[i]
 	}
+	lookup := func(n string) (string, bool) {
+		for i := len(env) - 1; i >= 0; i-- {
+			if env[i].name == n {
+				return env[i].value, true
+			}
+		}
+		return "", false
+	}
 	var argv []string
-	for _, m := range c.VolumeMounts {
+	for i, m := range c.VolumeMounts {
 		v := vols[m.Name]
+		sub := m.SubPath
+		if m.SubPathExpr != "" {
+			// The kubelet expands $(VAR) from the container's environment and
+			// refuses what lands outside the volume.
+			sub = Expand(m.SubPathExpr, lookup)
+			if path.IsAbs(sub) || slices.Contains(strings.Split(sub, "/"), "..") {
+				return nil, fmt.Errorf("%w: %s: expands to %q, which must be a relative path without '..'",
+					pod.ErrInvalid, fp.Child("volumeMounts").Index(i).Child("subPathExpr"), sub)
+			}
+		}
 		var src string
+		ro := m.ReadOnly
 		switch {
 		case v.EmptyDir != nil:
 			src = VolumeName(t.pod.Name, v.Name)
 		case v.HostPath != nil:
 			src = v.HostPath.Path
-			if m.SubPath != "" {
-				src = strings.TrimSuffix(src, "/") + "/" + m.SubPath
-			}
+		case v.PersistentVolumeClaim != nil:
+			src = ClaimVolumeName(t.pod.Namespace, v.PersistentVolumeClaim.ClaimName)
+			ro = ro || v.PersistentVolumeClaim.ReadOnly
+		default:
+			// configMap, secret, downwardAPI, projected: files podunit writes,
+			// read-only in the container as Kubernetes mounts them.
+			src = t.volumeDir(v.Name)
+			ro = true
+		}
+		if sub != "" {
+			src = strings.TrimSuffix(src, "/") + "/" + sub
 		}
 		opt := "rw"
-		if m.ReadOnly {
+		if ro {
 			opt = "ro"
 		}
 		argv = append(argv, "--volume", src+":"+m.MountPath+":"+opt)
 	}
-	return argv
+	return argv, nil
+}
+
+// volumeDir is where the files of a configMap, secret, downwardAPI or projected
+// volume live on the host: in the pod's state directory (mode 0700), so
+// nobody but the user reaches them.
+func (t *translator) volumeDir(volume string) string {
+	return path.Join(t.o.StateDir, "pods", t.pod.Name, "volumes", volume)
+}
+
+// volumeFiles lays out a volume's files, filling downward API values.
+func (t *translator) volumeFiles(name string, vd *pod.VolumeData, fp *field.Path) ([]File, error) {
+	var out []File
+	for _, f := range vd.Files {
+		data := f.Data
+		switch {
+		case f.FieldRef != nil:
+			data = []byte(t.downwardField(f.FieldRef.FieldPath))
+		case f.ResourceFieldRef != nil:
+			rr := f.ResourceFieldRef
+			var target *corev1.Container
+			for _, c := range append(append([]corev1.Container{}, t.pod.Spec.InitContainers...), t.pod.Spec.Containers...) {
+				if c.Name == rr.ContainerName {
+					c := c
+					target = &c
+				}
+			}
+			v, err := resourceValue(target, rr, t.o)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", fp, err)
+			}
+			data = []byte(v)
+		}
+		out = append(out, File{Volume: name, Dir: t.volumeDir(name), Path: path.Clean(f.Path), Mode: uint32(f.Mode), Data: data, Secret: f.Secret})
+	}
+	return out, nil
+}
+
+// downwardField is a downward API value as the kubelet writes it in a volume:
+// labels and annotations as sorted key="value" lines.
+func (t *translator) downwardField(fieldPath string) string {
+	p := t.pod
+	switch fieldPath {
+	case "metadata.name":
+		return p.Name
+	case "metadata.namespace":
+		return p.Namespace
+	case "metadata.uid":
+		return t.o.UID
+	case "metadata.labels":
+		return formatMap(p.Labels)
+	case "metadata.annotations":
+		return formatMap(p.Annotations)
+	}
+	if m := labelRefPattern.FindStringSubmatch(fieldPath); m != nil {
+		if m[1] == "labels" {
+			return p.Labels[m[2]]
+		}
+		return p.Annotations[m[2]]
+	}
+	return ""
+}
+
+func formatMap(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "%s=%q", k, m[k])
+	}
+	return b.String()
 }
 
 func (t *translator) security(c *corev1.Container) []string {

@@ -227,6 +227,8 @@ type Container struct {
 type EnvVar struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
+	// Secret: the value comes from a Secret and is never shown.
+	Secret bool `json:"secret,omitempty"`
 }
 
 // Limit is one resource property of a container's unit (units' names and

@@ -1,0 +1,325 @@
+package pod
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// EnvValue is one environment variable a container gets from a ConfigMap or
+// Secret. A Secret's value is never shown: Secret marks it.
+type EnvValue struct {
+	Name   string
+	Value  string
+	Secret bool
+}
+
+// EnvRef is what env[i].valueFrom.configMapKeyRef or secretKeyRef resolved to;
+// Skip: an optional reference to what does not exist, so the variable is not set.
+type EnvRef struct {
+	EnvValue
+	Skip bool
+}
+
+// VolumeData is what a configMap, secret, downwardAPI, projected or
+// persistentVolumeClaim volume resolved to.
+type VolumeData struct {
+	Source string // the volume source's field name, e.g. "configMap"
+	// Files are written into the volume's directory before the pod starts.
+	Files []VolumeFile
+	// Claim backs a persistentVolumeClaim volume.
+	Claim    *corev1.PersistentVolumeClaim
+	ReadOnly bool
+}
+
+// VolumeFile is one file of a volume: literal data, or a downward API value
+// that translation fills in (it knows the pod's uid and resources).
+type VolumeFile struct {
+	Path             string
+	Mode             int32
+	Data             []byte
+	Secret           bool
+	FieldRef         *corev1.ObjectFieldSelector
+	ResourceFieldRef *corev1.ResourceFieldSelector
+}
+
+// DefaultFileMode is the mode of a volume file when the manifest gives none.
+const DefaultFileMode = 0o644
+
+// bind resolves a validated pod's references to ConfigMaps, Secrets and
+// PersistentVolumeClaims against objs, as the kubelet does when it starts the
+// pod: env, envFrom and volumes. It returns warnings for what the kubelet
+// skips with an event (envFrom keys that are not valid variable names).
+func bind(p *corev1.Pod, res *Resolved, objs *Objects) ([]string, field.ErrorList) {
+	var warns []string
+	var errs field.ErrorList
+	ns := p.Namespace
+	sp := field.NewPath("spec")
+	each := func(list []corev1.Container, fp *field.Path) {
+		for i := range list {
+			c := &list[i]
+			cp := fp.Index(i)
+			rc := res.Containers[c.Name]
+			if rc == nil {
+				rc = &ResolvedContainer{}
+				res.Containers[c.Name] = rc
+			}
+			w, e := bindEnv(c, rc, ns, objs, cp)
+			warns = append(warns, w...)
+			errs = append(errs, e...)
+		}
+	}
+	each(p.Spec.InitContainers, sp.Child("initContainers"))
+	each(p.Spec.Containers, sp.Child("containers"))
+	res.Volumes = map[string]*VolumeData{}
+	for i := range p.Spec.Volumes {
+		v := &p.Spec.Volumes[i]
+		vd, e := bindVolume(v, ns, objs, sp.Child("volumes").Index(i))
+		errs = append(errs, e...)
+		if vd != nil {
+			res.Volumes[v.Name] = vd
+		}
+	}
+	return warns, errs
+}
+
+func optional(b *bool) bool { return b != nil && *b }
+
+func bindEnv(c *corev1.Container, rc *ResolvedContainer, ns string, objs *Objects, cp *field.Path) ([]string, field.ErrorList) {
+	var warns []string
+	var errs field.ErrorList
+	for i, ef := range c.EnvFrom {
+		ep := cp.Child("envFrom").Index(i)
+		var data map[string]string
+		secret := false
+		var invalid []string
+		switch {
+		case ef.ConfigMapRef != nil:
+			cm := objs.ConfigMap(ns, ef.ConfigMapRef.Name)
+			if cm == nil {
+				if !optional(ef.ConfigMapRef.Optional) {
+					errs = append(errs, notFound(ep.Child("configMapRef", "name"), KindConfigMap, ns, ef.ConfigMapRef.Name))
+				}
+				continue
+			}
+			data = cm.Data
+		case ef.SecretRef != nil:
+			s := objs.Secret(ns, ef.SecretRef.Name)
+			if s == nil {
+				if !optional(ef.SecretRef.Optional) {
+					errs = append(errs, notFound(ep.Child("secretRef", "name"), KindSecret, ns, ef.SecretRef.Name))
+				}
+				continue
+			}
+			secret = true
+			data = map[string]string{}
+			for k, v := range s.Data {
+				data[k] = string(v)
+			}
+		}
+		for _, k := range sortedStringKeys(data) {
+			name := ef.Prefix + k
+			if len(validation.IsEnvVarName(name)) > 0 {
+				invalid = append(invalid, name)
+				continue
+			}
+			rc.EnvFrom = append(rc.EnvFrom, EnvValue{Name: name, Value: data[k], Secret: secret})
+		}
+		if len(invalid) > 0 {
+			// The kubelet skips them and says so in an event.
+			warns = append(warns, fmt.Sprintf("%s: skipped keys that are not valid environment variable names: %s",
+				ep, strings.Join(invalid, ", ")))
+		}
+	}
+	for i, e := range c.Env {
+		if e.ValueFrom == nil {
+			continue
+		}
+		vp := cp.Child("env").Index(i).Child("valueFrom")
+		switch {
+		case e.ValueFrom.ConfigMapKeyRef != nil:
+			r := e.ValueFrom.ConfigMapKeyRef
+			ref := EnvRef{EnvValue: EnvValue{Name: e.Name}}
+			if cm := objs.ConfigMap(ns, r.Name); cm == nil {
+				if !optional(r.Optional) {
+					errs = append(errs, notFound(vp.Child("configMapKeyRef", "name"), KindConfigMap, ns, r.Name))
+				}
+				ref.Skip = true
+			} else if v, ok := cm.Data[r.Key]; ok {
+				ref.Value = v
+			} else if b, ok := cm.BinaryData[r.Key]; ok {
+				ref.Value = string(b)
+			} else {
+				if !optional(r.Optional) {
+					errs = append(errs, field.NotFound(vp.Child("configMapKeyRef", "key"), fmt.Sprintf("key %q in ConfigMap %s/%s", r.Key, ns, r.Name)))
+				}
+				ref.Skip = true
+			}
+			rc.setRef(i, ref)
+		case e.ValueFrom.SecretKeyRef != nil:
+			r := e.ValueFrom.SecretKeyRef
+			ref := EnvRef{EnvValue: EnvValue{Name: e.Name, Secret: true}}
+			if s := objs.Secret(ns, r.Name); s == nil {
+				if !optional(r.Optional) {
+					errs = append(errs, notFound(vp.Child("secretKeyRef", "name"), KindSecret, ns, r.Name))
+				}
+				ref.Skip = true
+			} else if v, ok := s.Data[r.Key]; ok {
+				ref.Value = string(v)
+			} else {
+				if !optional(r.Optional) {
+					errs = append(errs, field.NotFound(vp.Child("secretKeyRef", "key"), fmt.Sprintf("key %q in Secret %s/%s", r.Key, ns, r.Name)))
+				}
+				ref.Skip = true
+			}
+			rc.setRef(i, ref)
+		}
+	}
+	return warns, errs
+}
+
+func (rc *ResolvedContainer) setRef(i int, r EnvRef) {
+	if rc.EnvRefs == nil {
+		rc.EnvRefs = map[int]EnvRef{}
+	}
+	rc.EnvRefs[i] = r
+}
+
+func notFound(p *field.Path, kind, ns, name string) *field.Error {
+	return field.NotFound(p, fmt.Sprintf("%s %s/%s (define it in the manifest, or `podunit up` a manifest that does, first)", kind, ns, name))
+}
+
+func mode(m *int32, def int32) int32 {
+	if m != nil {
+		return *m
+	}
+	return def
+}
+
+// keyFiles lays out a ConfigMap's or Secret's keys as files: every key, or the
+// items asked for.
+func keyFiles(data map[string][]byte, items []corev1.KeyToPath, defMode int32, secret, opt bool,
+	ip *field.Path, what string) ([]VolumeFile, field.ErrorList) {
+	var files []VolumeFile
+	var errs field.ErrorList
+	if len(items) == 0 {
+		keys := make([]string, 0, len(data))
+		for k := range data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			files = append(files, VolumeFile{Path: k, Mode: defMode, Data: data[k], Secret: secret})
+		}
+		return files, nil
+	}
+	for j, it := range items {
+		d, ok := data[it.Key]
+		if !ok {
+			if !opt {
+				errs = append(errs, field.NotFound(ip.Index(j).Child("key"), fmt.Sprintf("key %q in %s", it.Key, what)))
+			}
+			continue
+		}
+		files = append(files, VolumeFile{Path: it.Path, Mode: mode(it.Mode, defMode), Data: d, Secret: secret})
+	}
+	return files, errs
+}
+
+func configMapData(cm *corev1.ConfigMap) map[string][]byte {
+	out := map[string][]byte{}
+	for k, v := range cm.Data {
+		out[k] = []byte(v)
+	}
+	for k, v := range cm.BinaryData {
+		out[k] = v
+	}
+	return out
+}
+
+func downwardFiles(items []corev1.DownwardAPIVolumeFile, defMode int32) []VolumeFile {
+	var files []VolumeFile
+	for _, it := range items {
+		files = append(files, VolumeFile{Path: it.Path, Mode: mode(it.Mode, defMode), FieldRef: it.FieldRef, ResourceFieldRef: it.ResourceFieldRef})
+	}
+	return files
+}
+
+func bindVolume(v *corev1.Volume, ns string, objs *Objects, vp *field.Path) (*VolumeData, field.ErrorList) {
+	var errs field.ErrorList
+	switch {
+	case v.ConfigMap != nil:
+		src := v.ConfigMap
+		vd := &VolumeData{Source: "configMap"}
+		cm := objs.ConfigMap(ns, src.Name)
+		if cm == nil {
+			if !optional(src.Optional) {
+				errs = append(errs, notFound(vp.Child("configMap", "name"), KindConfigMap, ns, src.Name))
+			}
+			return vd, errs
+		}
+		vd.Files, errs = keyFiles(configMapData(cm), src.Items, mode(src.DefaultMode, DefaultFileMode), false,
+			optional(src.Optional), vp.Child("configMap", "items"), fmt.Sprintf("ConfigMap %s/%s", ns, src.Name))
+		return vd, errs
+	case v.Secret != nil:
+		src := v.Secret
+		vd := &VolumeData{Source: "secret"}
+		s := objs.Secret(ns, src.SecretName)
+		if s == nil {
+			if !optional(src.Optional) {
+				errs = append(errs, notFound(vp.Child("secret", "secretName"), KindSecret, ns, src.SecretName))
+			}
+			return vd, errs
+		}
+		vd.Files, errs = keyFiles(s.Data, src.Items, mode(src.DefaultMode, DefaultFileMode), true,
+			optional(src.Optional), vp.Child("secret", "items"), fmt.Sprintf("Secret %s/%s", ns, src.SecretName))
+		return vd, errs
+	case v.DownwardAPI != nil:
+		return &VolumeData{Source: "downwardAPI", Files: downwardFiles(v.DownwardAPI.Items, mode(v.DownwardAPI.DefaultMode, DefaultFileMode))}, nil
+	case v.Projected != nil:
+		vd := &VolumeData{Source: "projected"}
+		def := mode(v.Projected.DefaultMode, DefaultFileMode)
+		for j, src := range v.Projected.Sources {
+			sp := vp.Child("projected", "sources").Index(j)
+			switch {
+			case src.ConfigMap != nil:
+				cm := objs.ConfigMap(ns, src.ConfigMap.Name)
+				if cm == nil {
+					if !optional(src.ConfigMap.Optional) {
+						errs = append(errs, notFound(sp.Child("configMap", "name"), KindConfigMap, ns, src.ConfigMap.Name))
+					}
+					continue
+				}
+				f, e := keyFiles(configMapData(cm), src.ConfigMap.Items, def, false, optional(src.ConfigMap.Optional),
+					sp.Child("configMap", "items"), fmt.Sprintf("ConfigMap %s/%s", ns, src.ConfigMap.Name))
+				vd.Files, errs = append(vd.Files, f...), append(errs, e...)
+			case src.Secret != nil:
+				s := objs.Secret(ns, src.Secret.Name)
+				if s == nil {
+					if !optional(src.Secret.Optional) {
+						errs = append(errs, notFound(sp.Child("secret", "name"), KindSecret, ns, src.Secret.Name))
+					}
+					continue
+				}
+				f, e := keyFiles(s.Data, src.Secret.Items, def, true, optional(src.Secret.Optional),
+					sp.Child("secret", "items"), fmt.Sprintf("Secret %s/%s", ns, src.Secret.Name))
+				vd.Files, errs = append(vd.Files, f...), append(errs, e...)
+			case src.DownwardAPI != nil:
+				vd.Files = append(vd.Files, downwardFiles(src.DownwardAPI.Items, def)...)
+			}
+		}
+		return vd, errs
+	case v.PersistentVolumeClaim != nil:
+		src := v.PersistentVolumeClaim
+		c := objs.Claim(ns, src.ClaimName)
+		if c == nil {
+			return nil, field.ErrorList{notFound(vp.Child("persistentVolumeClaim", "claimName"), KindClaim, ns, src.ClaimName)}
+		}
+		return &VolumeData{Source: "persistentVolumeClaim", Claim: c, ReadOnly: src.ReadOnly}, nil
+	}
+	return nil, nil
+}

@@ -1,0 +1,350 @@
+package pod
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Kinds of object podunit reads besides Pods.
+const (
+	KindConfigMap = "ConfigMap"
+	KindSecret    = "Secret"
+	KindClaim     = "PersistentVolumeClaim"
+)
+
+// Kinds lists every kind a manifest may hold, for messages.
+var Kinds = []string{"Pod", KindConfigMap, KindSecret, KindClaim}
+
+// MaxObjectSize is Kubernetes' limit on the data of one ConfigMap or Secret.
+const MaxObjectSize = 1 << 20
+
+// Objects are the configuration objects pods refer to: those a manifest
+// defines, or those stored from an earlier `podunit up`, by namespace and name.
+type Objects struct {
+	ConfigMaps []*corev1.ConfigMap
+	Secrets    []*corev1.Secret
+	Claims     []*corev1.PersistentVolumeClaim
+}
+
+// Len is the number of objects.
+func (o *Objects) Len() int {
+	if o == nil {
+		return 0
+	}
+	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims)
+}
+
+// ConfigMap finds a ConfigMap, or nil.
+func (o *Objects) ConfigMap(ns, name string) *corev1.ConfigMap {
+	if o == nil {
+		return nil
+	}
+	for _, c := range o.ConfigMaps {
+		if c.Namespace == ns && c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Secret finds a Secret, or nil.
+func (o *Objects) Secret(ns, name string) *corev1.Secret {
+	if o == nil {
+		return nil
+	}
+	for _, s := range o.Secrets {
+		if s.Namespace == ns && s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Claim finds a PersistentVolumeClaim, or nil.
+func (o *Objects) Claim(ns, name string) *corev1.PersistentVolumeClaim {
+	if o == nil {
+		return nil
+	}
+	for _, c := range o.Claims {
+		if c.Namespace == ns && c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Over returns the objects of o, with those of top in place of any of the same
+// kind, namespace and name: a manifest's own objects win over stored ones.
+func Over(top, o *Objects) *Objects {
+	out := &Objects{}
+	if top != nil {
+		out.ConfigMaps = append(out.ConfigMaps, top.ConfigMaps...)
+		out.Secrets = append(out.Secrets, top.Secrets...)
+		out.Claims = append(out.Claims, top.Claims...)
+	}
+	if o == nil {
+		return out
+	}
+	for _, c := range o.ConfigMaps {
+		if top.ConfigMap(c.Namespace, c.Name) == nil {
+			out.ConfigMaps = append(out.ConfigMaps, c)
+		}
+	}
+	for _, s := range o.Secrets {
+		if top.Secret(s.Namespace, s.Name) == nil {
+			out.Secrets = append(out.Secrets, s)
+		}
+	}
+	for _, c := range o.Claims {
+		if top.Claim(c.Namespace, c.Name) == nil {
+			out.Claims = append(out.Claims, c)
+		}
+	}
+	return out
+}
+
+var metadataRules = map[string]rule{
+	"apiVersion":                 {support: Honoured},
+	"kind":                       {support: Honoured},
+	"metadata":                   {support: Honoured},
+	"metadata.name":              {support: Honoured},
+	"metadata.namespace":         {support: Honoured},
+	"metadata.labels":            {support: Honoured, subtree: true},
+	"metadata.annotations":       {support: Honoured, subtree: true},
+	"metadata.uid":               {support: Ignored, note: "output-only"},
+	"metadata.resourceVersion":   {support: Ignored, note: "output-only"},
+	"metadata.creationTimestamp": {support: Ignored, note: "output-only"},
+	"metadata.generation":        {support: Ignored, note: "output-only"},
+	"metadata.managedFields":     {support: Ignored, subtree: true, note: "output-only"},
+	"metadata.selfLink":          {support: Ignored, note: "output-only"},
+	"metadata.ownerReferences":   {support: Ignored, subtree: true, note: "no controllers on one host"},
+	"metadata.finalizers":        {support: Ignored, note: "no API server on one host"},
+	"metadata.generateName":      {note: "podunit needs metadata.name"},
+}
+
+func withMetadata(r map[string]rule) map[string]rule {
+	for k, v := range metadataRules {
+		r[k] = v
+	}
+	return r
+}
+
+var configMapRules = withMetadata(map[string]rule{
+	"data":       {support: Honoured, subtree: true},
+	"binaryData": {support: Honoured, subtree: true},
+	"immutable":  {support: Ignored, note: "podunit replaces an object only when its manifest is applied again"},
+})
+
+var secretRules = withMetadata(map[string]rule{
+	"data":       {support: Honoured, subtree: true},
+	"stringData": {support: Honoured, subtree: true},
+	"type":       {support: Honoured},
+	"immutable":  {support: Ignored, note: "podunit replaces an object only when its manifest is applied again"},
+})
+
+var claimRules = withMetadata(map[string]rule{
+	"spec":                            {support: Honoured},
+	"spec.accessModes":                {support: Honoured},
+	"spec.volumeMode":                 {support: Honoured},
+	"spec.resources":                  {support: Honoured},
+	"spec.resources.requests":         {support: Ignored, subtree: true, note: "a podman volume on this host has no size limit"},
+	"spec.resources.limits":           {support: Ignored, subtree: true, note: "a podman volume on this host has no size limit"},
+	"spec.storageClassName":           {support: Ignored, note: "every claim is a podman volume on this host"},
+	"spec.volumeAttributesClassName":  {support: Ignored, note: "every claim is a podman volume on this host"},
+	"spec.selector":                   {note: "there are no PersistentVolumes to select on one host"},
+	"spec.volumeName":                 {note: "there are no PersistentVolumes to bind on one host"},
+	"spec.dataSource":                 {note: "claims cannot be pre-populated on one host"},
+	"spec.dataSourceRef":              {note: "claims cannot be pre-populated on one host"},
+	"status":                          {support: Ignored, subtree: true, note: "output-only"},
+})
+
+// loadObject decodes and validates a ConfigMap, Secret or PersistentVolumeClaim,
+// and adds it to o even when it is invalid (references to it are then not
+// reported as missing).
+func loadObject(kind string, generic any, js []byte, o *Objects) ([]string, field.ErrorList) {
+	switch kind {
+	case KindConfigMap:
+		var cm corev1.ConfigMap
+		warns, errs := decodeStrict(generic, js, &cm, configMapRules)
+		if cm.Namespace == "" {
+			cm.Namespace = "default"
+		}
+		o.ConfigMaps = append(o.ConfigMaps, &cm)
+		if errs = append(errs, validateConfigMap(&cm)...); len(errs) > 0 {
+			return nil, errs
+		}
+		return warns, nil
+	case KindSecret:
+		var s corev1.Secret
+		warns, errs := decodeStrict(generic, js, &s, secretRules)
+		if s.Namespace == "" {
+			s.Namespace = "default"
+		}
+		if s.Type == "" {
+			s.Type = corev1.SecretTypeOpaque
+		}
+		// stringData is write-only: merged into data, where it wins.
+		for k, v := range s.StringData {
+			if s.Data == nil {
+				s.Data = map[string][]byte{}
+			}
+			s.Data[k] = []byte(v)
+		}
+		s.StringData = nil
+		o.Secrets = append(o.Secrets, &s)
+		if errs = append(errs, validateSecret(&s)...); len(errs) > 0 {
+			return nil, errs
+		}
+		return warns, nil
+	case KindClaim:
+		var c corev1.PersistentVolumeClaim
+		warns, errs := decodeStrict(generic, js, &c, claimRules)
+		if c.Namespace == "" {
+			c.Namespace = "default"
+		}
+		if c.Spec.VolumeMode == nil {
+			m := corev1.PersistentVolumeFilesystem
+			c.Spec.VolumeMode = &m
+		}
+		o.Claims = append(o.Claims, &c)
+		if errs = append(errs, validateClaim(&c)...); len(errs) > 0 {
+			return nil, errs
+		}
+		return warns, nil
+	}
+	return nil, field.ErrorList{field.NotSupported(field.NewPath("kind"), kind, Kinds)}
+}
+
+// decodeStrict checks a document's shape and fields against a rule table and
+// decodes it into out.
+func decodeStrict(generic any, js []byte, out any, rules map[string]rule) ([]string, field.ErrorList) {
+	warns, errs := judge(generic, out, rules)
+	if err := json.Unmarshal(js, out); err != nil && len(errs) == 0 {
+		return nil, field.ErrorList{field.Invalid(nil, nil, cleanJSONError(err))}
+	}
+	return warns, errs
+}
+
+func validateObjectMeta(name, ns string, labels map[string]string) field.ErrorList {
+	var errs field.ErrorList
+	md := field.NewPath("metadata")
+	if name == "" {
+		errs = append(errs, field.Required(md.Child("name"), ""))
+	}
+	for _, msg := range validation.IsDNS1123Subdomain(name) {
+		if name != "" {
+			errs = append(errs, field.Invalid(md.Child("name"), name, msg))
+		}
+	}
+	for _, msg := range validation.IsDNS1123Label(ns) {
+		errs = append(errs, field.Invalid(md.Child("namespace"), ns, msg))
+	}
+	return append(errs, validateLabels(labels, md.Child("labels"))...)
+}
+
+func validateConfigMap(cm *corev1.ConfigMap) field.ErrorList {
+	errs := validateObjectMeta(cm.Name, cm.Namespace, cm.Labels)
+	size := 0
+	for _, k := range sortedStringKeys(cm.Data) {
+		for _, msg := range validation.IsConfigMapKey(k) {
+			errs = append(errs, field.Invalid(field.NewPath("data").Key(k), k, msg))
+		}
+		size += len(k) + len(cm.Data[k])
+	}
+	for _, k := range sortedByteKeys(cm.BinaryData) {
+		for _, msg := range validation.IsConfigMapKey(k) {
+			errs = append(errs, field.Invalid(field.NewPath("binaryData").Key(k), k, msg))
+		}
+		if _, dup := cm.Data[k]; dup {
+			errs = append(errs, field.Invalid(field.NewPath("binaryData").Key(k), k, "duplicate of key in data"))
+		}
+		size += len(k) + len(cm.BinaryData[k])
+	}
+	if size > MaxObjectSize {
+		errs = append(errs, field.TooLong(field.NewPath(""), "", MaxObjectSize))
+		errs[len(errs)-1].Detail = fmt.Sprintf("the data of a ConfigMap must be at most %d bytes, this one has %d", MaxObjectSize, size)
+	}
+	return errs
+}
+
+// secretKeys are the keys Kubernetes requires of each secret type.
+var secretKeys = map[corev1.SecretType][]string{
+	corev1.SecretTypeDockercfg:        {corev1.DockerConfigKey},
+	corev1.SecretTypeDockerConfigJson: {corev1.DockerConfigJsonKey},
+	corev1.SecretTypeSSHAuth:          {corev1.SSHAuthPrivateKey},
+	corev1.SecretTypeTLS:              {corev1.TLSCertKey, corev1.TLSPrivateKeyKey},
+}
+
+func validateSecret(s *corev1.Secret) field.ErrorList {
+	errs := validateObjectMeta(s.Name, s.Namespace, s.Labels)
+	size := 0
+	for _, k := range sortedByteKeys(s.Data) {
+		for _, msg := range validation.IsConfigMapKey(k) {
+			errs = append(errs, field.Invalid(field.NewPath("data").Key(k), k, msg))
+		}
+		size += len(s.Data[k])
+	}
+	if size > MaxObjectSize {
+		errs = append(errs, &field.Error{Type: field.ErrorTypeTooLong, Field: "data",
+			Detail: fmt.Sprintf("the data of a Secret must be at most %d bytes, this one has %d", MaxObjectSize, size)})
+	}
+	tp := field.NewPath("type")
+	switch s.Type {
+	case corev1.SecretTypeServiceAccountToken:
+		errs = append(errs, field.NotSupported(tp, string(s.Type), []string{"Opaque", "kubernetes.io/dockerconfigjson", "kubernetes.io/basic-auth", "kubernetes.io/tls", "..."}))
+		errs[len(errs)-1].Detail = "there is no API server on one host to issue service account tokens"
+	case corev1.SecretTypeBasicAuth:
+		if len(s.Data[corev1.BasicAuthUsernameKey]) == 0 && len(s.Data[corev1.BasicAuthPasswordKey]) == 0 {
+			errs = append(errs, field.Required(field.NewPath("data"), "a kubernetes.io/basic-auth secret needs username or password"))
+		}
+	}
+	for _, k := range secretKeys[s.Type] {
+		if _, ok := s.Data[k]; !ok {
+			errs = append(errs, field.Required(field.NewPath("data").Key(k), fmt.Sprintf("a %s secret needs it", s.Type)))
+		}
+	}
+	for _, k := range []string{corev1.DockerConfigJsonKey, corev1.DockerConfigKey} {
+		if v, ok := s.Data[k]; ok && (s.Type == corev1.SecretTypeDockerConfigJson || s.Type == corev1.SecretTypeDockercfg) {
+			var doc map[string]any
+			if err := json.Unmarshal(v, &doc); err != nil {
+				errs = append(errs, field.Invalid(field.NewPath("data").Key(k), "<secret data>", "must be JSON: "+err.Error()))
+			}
+		}
+	}
+	return errs
+}
+
+var accessModes = []string{string(corev1.ReadWriteOnce), string(corev1.ReadOnlyMany), string(corev1.ReadWriteMany), string(corev1.ReadWriteOncePod)}
+
+func validateClaim(c *corev1.PersistentVolumeClaim) field.ErrorList {
+	errs := validateObjectMeta(c.Name, c.Namespace, c.Labels)
+	sp := field.NewPath("spec")
+	for i, m := range c.Spec.AccessModes {
+		if !sets.New(accessModes...).Has(string(m)) {
+			errs = append(errs, field.NotSupported(sp.Child("accessModes").Index(i), string(m), accessModes))
+		}
+	}
+	if *c.Spec.VolumeMode != corev1.PersistentVolumeFilesystem {
+		errs = append(errs, field.NotSupported(sp.Child("volumeMode"), string(*c.Spec.VolumeMode), []string{"Filesystem"}))
+	}
+	if q, ok := c.Spec.Resources.Requests[corev1.ResourceStorage]; ok && q.Cmp(resource.Quantity{}) <= 0 {
+		errs = append(errs, field.Invalid(sp.Child("resources", "requests", "storage"), q.String(), "must be greater than zero"))
+	}
+	return errs
+}
+
+func sortedByteKeys(m map[string][]byte) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
