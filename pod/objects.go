@@ -150,19 +150,19 @@ var secretRules = withMetadata(map[string]rule{
 })
 
 var claimRules = withMetadata(map[string]rule{
-	"spec":                            {support: Honoured},
-	"spec.accessModes":                {support: Honoured},
-	"spec.volumeMode":                 {support: Honoured},
-	"spec.resources":                  {support: Honoured},
-	"spec.resources.requests":         {support: Ignored, subtree: true, note: "a podman volume on this host has no size limit"},
-	"spec.resources.limits":           {support: Ignored, subtree: true, note: "a podman volume on this host has no size limit"},
-	"spec.storageClassName":           {support: Ignored, note: "every claim is a podman volume on this host"},
-	"spec.volumeAttributesClassName":  {support: Ignored, note: "every claim is a podman volume on this host"},
-	"spec.selector":                   {note: "there are no PersistentVolumes to select on one host"},
-	"spec.volumeName":                 {note: "there are no PersistentVolumes to bind on one host"},
-	"spec.dataSource":                 {note: "claims cannot be pre-populated on one host"},
-	"spec.dataSourceRef":              {note: "claims cannot be pre-populated on one host"},
-	"status":                          {support: Ignored, subtree: true, note: "output-only"},
+	"spec":                           {support: Honoured},
+	"spec.accessModes":               {support: Honoured},
+	"spec.volumeMode":                {support: Honoured},
+	"spec.resources":                 {support: Honoured},
+	"spec.resources.requests":        {support: Ignored, subtree: true, note: "a podman volume on this host has no size limit"},
+	"spec.resources.limits":          {support: Ignored, subtree: true, note: "a podman volume on this host has no size limit"},
+	"spec.storageClassName":          {support: Ignored, note: "every claim is a podman volume on this host"},
+	"spec.volumeAttributesClassName": {support: Ignored, note: "every claim is a podman volume on this host"},
+	"spec.selector":                  {note: "there are no PersistentVolumes to select on one host"},
+	"spec.volumeName":                {note: "there are no PersistentVolumes to bind on one host"},
+	"spec.dataSource":                {note: "claims cannot be pre-populated on one host"},
+	"spec.dataSourceRef":             {note: "claims cannot be pre-populated on one host"},
+	"status":                         {support: Ignored, subtree: true, note: "output-only"},
 })
 
 // loadObject decodes and validates a ConfigMap, Secret or PersistentVolumeClaim,

@@ -29,8 +29,8 @@ type Plan struct {
 	Prober *Unit
 	// Runtime is what the units' helpers run, saved in the pod's state
 	// directory before the units start: the units hold only references to it.
-	Runtime   *contract.Runtime
-	Volumes   []Volume
+	Runtime *contract.Runtime
+	Volumes []Volume
 	// Files are written into the directories of the pod's configMap, secret,
 	// downwardAPI and projected volumes before the units start.
 	Files []File
