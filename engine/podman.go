@@ -141,6 +141,18 @@ func (p *Podman) CreateVolume(ctx context.Context, name string, labels, options 
 	return err
 }
 
+// VolumeLabels returns a volume's labels, and whether it exists.
+func (p *Podman) VolumeLabels(ctx context.Context, name string) (map[string]string, bool, error) {
+	v, err := volumes.Inspect(p.with(ctx), name, nil)
+	if isNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return v.Labels, true, nil
+}
+
 // RemoveVolume removes a volume; one that does not exist is not an error.
 func (p *Podman) RemoveVolume(ctx context.Context, name string) error {
 	force := true

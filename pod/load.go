@@ -46,6 +46,15 @@ func Load(data []byte) (*Manifest, error) { return LoadSources([]Source{{Data: d
 // refer to the ConfigMaps, Secrets and claims of any of them, and to those in
 // known (stored by an earlier `podunit up`); a manifest's own win.
 func LoadSources(srcs []Source, known *Objects) (*Manifest, error) {
+	return loadSources(srcs, known, true)
+}
+
+// LoadNames is LoadSources for a caller that only needs the manifest's pods
+// and objects by name (`podunit down FILE`): references are not resolved, so
+// a pod whose ConfigMap is gone can still be stopped.
+func LoadNames(srcs []Source) (*Manifest, error) { return loadSources(srcs, nil, false) }
+
+func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error) {
 	m := &Manifest{Resolved: map[string]*Resolved{}}
 	var merr ManifestError
 	type seen struct {
@@ -116,6 +125,9 @@ func LoadSources(srcs []Source, known *Objects) (*Manifest, error) {
 	}
 	if len(m.Pods) == 0 && m.Objects.Len() == 0 {
 		return nil, fmt.Errorf("%w: nothing in the manifest (it may hold %s)", ErrInvalid, strings.Join(Kinds, ", "))
+	}
+	if !bindRefs {
+		return m, nil
 	}
 	// References are resolved once every document is read: any order works.
 	all := Over(&m.Objects, known)

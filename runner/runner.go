@@ -39,6 +39,7 @@ type Engine interface {
 	EnsureInfraImage(ctx context.Context, ref string) error
 	CreateVolume(ctx context.Context, name string, labels, options map[string]string) error
 	RemoveVolume(ctx context.Context, name string) error
+	VolumeLabels(ctx context.Context, name string) (map[string]string, bool, error)
 	Volumes(ctx context.Context, key, value string) ([]string, error)
 	Containers(ctx context.Context, key, value string) ([]string, error)
 	RemoveContainer(ctx context.Context, name string) error
@@ -56,6 +57,9 @@ type Runner struct {
 
 // ErrExists is returned when a pod of that name is already running.
 var ErrExists = errors.New("pod already exists")
+
+// ErrConflict: an object podunit needs exists and is not podunit's.
+var ErrConflict = errors.New("conflict")
 
 // ErrNotFound is returned when no pod of that name is known.
 var ErrNotFound = errors.New("pod not found")
@@ -109,6 +113,14 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 			if err := os.MkdirAll(filepath.Dir(string(p.Value.(units.AppendFile))), 0o700); err != nil {
 				return err
 			}
+		}
+	}
+	if err := r.writeFiles(plan); err != nil {
+		return err
+	}
+	for _, c := range plan.Claims {
+		if err := r.ensureClaim(ctx, c); err != nil {
+			return err
 		}
 	}
 	for _, v := range plan.Volumes {
@@ -466,6 +478,72 @@ func (r *Runner) teardown(ctx context.Context, name string, grace *time.Duration
 	}
 	if err := os.RemoveAll(r.podDir(name)); err != nil {
 		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// writeFiles fills the pod's configMap, secret, downwardAPI and projected
+// volumes: files with their modes, in directories under the pod's state
+// directory (0700), which go with the pod.
+func (r *Runner) writeFiles(plan *units.Plan) error {
+	for _, d := range plan.FileVolumes {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		if err := os.Chmod(d, 0o755); err != nil {
+			return err
+		}
+	}
+	for _, f := range plan.Files {
+		path := filepath.Join(f.Dir, f.Path)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, f.Data, 0o600); err != nil {
+			return err
+		}
+		if err := os.Chmod(path, os.FileMode(f.Mode)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureClaim makes the podman volume of a PersistentVolumeClaim exist: it is
+// created on first use and kept afterwards. A volume of that name that podunit
+// did not create is never taken over.
+func (r *Runner) ensureClaim(ctx context.Context, c units.Claim) error {
+	labels, ok, err := r.Engine.VolumeLabels(ctx, c.Name)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.FieldPath, err)
+	}
+	if ok {
+		if labels[units.LabelClaim] != c.Labels[units.LabelClaim] {
+			return fmt.Errorf("%w: %s: podman volume %s exists and was not created by podunit for claim %s/%s; rename or remove it",
+				ErrConflict, c.FieldPath, c.Name, c.Namespace, c.Claim)
+		}
+		return nil
+	}
+	if err := r.Engine.CreateVolume(ctx, c.Name, c.Labels, nil); err != nil {
+		return fmt.Errorf("%s: creating volume %s: %w", c.FieldPath, c.Name, err)
+	}
+	return nil
+}
+
+// RemoveClaims removes the podman volumes of claims, those podunit created.
+func (r *Runner) RemoveClaims(ctx context.Context, claims []units.Claim) error {
+	var errs []error
+	for _, c := range claims {
+		names, err := r.Engine.Volumes(ctx, units.LabelClaim, c.Namespace+"/"+c.Claim)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, n := range names {
+			if err := r.Engine.RemoveVolume(ctx, n); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -114,6 +114,10 @@ func (e *fakeEngine) CreateVolume(_ context.Context, name string, labels, _ map[
 	e.volumes[name] = labels
 	return nil
 }
+func (e *fakeEngine) VolumeLabels(_ context.Context, name string) (map[string]string, bool, error) {
+	return nil, false, nil
+}
+
 func (e *fakeEngine) RemoveVolume(_ context.Context, name string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -34,6 +34,8 @@ type Plan struct {
 	// Files are written into the directories of the pod's configMap, secret,
 	// downwardAPI and projected volumes before the units start.
 	Files []File
+	// FileVolumes are those volumes' directories (a volume may be empty).
+	FileVolumes []string
 	// Claims are the podman volumes behind persistentVolumeClaim volumes:
 	// created when missing, kept when the pod goes.
 	Claims    []Claim

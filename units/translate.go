@@ -120,6 +120,7 @@ func (t *translator) plan() (*Plan, error) {
 				return nil, err
 			}
 			plan.Files = append(plan.Files, files...)
+			plan.FileVolumes = append(plan.FileVolumes, t.volumeDir(v.Name))
 		case v.HostPath != nil:
 			ht := ""
 			if v.HostPath.Type != nil {

@@ -9,7 +9,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/runner"
+	"github.com/podunit/podunit/units"
 )
 
 func downCommand() *cli.Command {
@@ -20,6 +23,7 @@ func downCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "grace-period", Value: -1, Usage: "seconds each container gets to stop (default: the pod's terminationGracePeriodSeconds)"},
 			&cli.BoolFlag{Name: "force", Usage: "with --grace-period 0: kill at once"},
+			&cli.BoolFlag{Name: "volumes", Usage: "also remove the data of the PersistentVolumeClaims the manifest defines"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "give up after this long"},
 		},
 		Action: func(c *cli.Context) error {
@@ -38,18 +42,43 @@ func downCommand() *cli.Command {
 				return fmt.Errorf("%w: --force needs --grace-period 0", errUsage)
 			}
 			var names []string
+			var objs pod.Objects // the ConfigMaps, Secrets and claims of the manifests named
 			for _, a := range c.Args().Slice() {
-				if st, err := os.Stat(a); err == nil && !st.IsDir() || a == "-" {
-					m, err := loadManifest(a)
+				if _, err := os.Stat(a); err == nil || a == "-" {
+					m, err := loadManifestFor(false, a)
 					if err != nil {
 						return err
 					}
 					for _, p := range m.Pods {
 						names = append(names, p.Name)
 					}
+					objs = *pod.Over(&m.Objects, &objs)
 					continue
 				}
 				names = append(names, a)
+			}
+			forget := func(ctx context.Context, r *runner.Runner) error {
+				removed, err := podstate.RemoveObjects(podstate.DefaultDir(), &objs)
+				for _, l := range objectLines(removed, "deleted") {
+					fmt.Fprintln(c.App.Writer, l)
+				}
+				if err != nil || !c.Bool("volumes") || len(objs.Claims) == 0 {
+					return err
+				}
+				var claims []units.Claim
+				for _, cl := range objs.Claims {
+					claims = append(claims, units.Claim{Name: units.ClaimVolumeName(cl.Namespace, cl.Name), Namespace: cl.Namespace, Claim: cl.Name})
+				}
+				if err := r.RemoveClaims(ctx, claims); err != nil {
+					return err
+				}
+				for _, cl := range claims {
+					fmt.Fprintf(c.App.Writer, "volume/%s removed\n", cl.Name)
+				}
+				return nil
+			}
+			if len(names) == 0 && !c.Bool("volumes") {
+				return forget(c.Context, nil)
 			}
 			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
 				var errs []error
@@ -59,6 +88,9 @@ func downCommand() *cli.Command {
 						continue
 					}
 					fmt.Fprintf(c.App.Writer, "pod/%s removed\n", names[i])
+				}
+				if len(errs) == 0 {
+					errs = append(errs, forget(ctx, r))
 				}
 				return errors.Join(errs...)
 			})

@@ -43,7 +43,7 @@ func exitCode(err error) int {
 		return ec.ExitCode()
 	case errors.Is(err, pod.ErrInvalid), errors.Is(err, errUsage), errors.Is(err, runner.ErrImage):
 		return exitInvalid
-	case errors.Is(err, runner.ErrExists), errors.Is(err, runner.ErrNotFound):
+	case errors.Is(err, runner.ErrExists), errors.Is(err, runner.ErrNotFound), errors.Is(err, runner.ErrConflict):
 		return exitConflict
 	case errors.Is(err, runner.ErrPodFailed), errors.Is(err, runner.ErrStillStarting):
 		return exitPodFailed

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -32,17 +33,17 @@ func upCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "up",
 		Usage:     "start the pods of a manifest",
-		ArgsUsage: "FILE (or - for standard input)",
+		ArgsUsage: "FILE|DIR... (or - for standard input)",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the units that would be started, change nothing"},
 			&cli.BoolFlag{Name: "replace", Usage: "stop and replace a running pod of the same name"},
 			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up (and clean up) after this long"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return fmt.Errorf("%w: podunit up FILE", errUsage)
+			if c.NArg() == 0 {
+				return fmt.Errorf("%w: podunit up FILE|DIR...", errUsage)
 			}
-			m, err := loadManifest(c.Args().First())
+			m, err := loadManifest(c.Args().Slice()...)
 			if err != nil {
 				return err
 			}
@@ -73,10 +74,23 @@ func upCommand() *cli.Command {
 				}
 			}
 			if c.Bool("dry-run") {
+				fmt.Fprint(c.App.Writer, renderObjects(&m.Objects))
 				for _, pl := range plans {
 					fmt.Fprint(c.App.Writer, pl.Render())
 				}
 				return nil
+			}
+			applied := func() error {
+				if err := podstate.SaveObjects(podstate.DefaultDir(), &m.Objects); err != nil {
+					return err
+				}
+				for _, l := range objectLines(&m.Objects, "configured") {
+					fmt.Fprintln(c.App.Writer, l)
+				}
+				return nil
+			}
+			if len(m.Pods) == 0 {
+				return applied()
 			}
 			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
 				if err := r.Engine.EnsureInfraImage(ctx, InfraImage); err != nil {
@@ -84,6 +98,9 @@ func upCommand() *cli.Command {
 				}
 				// All pods of a file, or none.
 				if err := r.UpAll(ctx, m.Pods, plans, runner.UpOptions{Replace: c.Bool("replace")}); err != nil {
+					return err
+				}
+				if err := applied(); err != nil {
 					return err
 				}
 				for _, p := range m.Pods {
@@ -95,32 +112,119 @@ func upCommand() *cli.Command {
 	}
 }
 
-func loadManifest(path string) (*pod.Manifest, error) {
-	var data []byte
-	var err error
-	if path == "-" {
-		data, err = io.ReadAll(os.Stdin)
-	} else {
-		data, err = os.ReadFile(path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
-	}
-	m, err := pod.Load(data)
-	if err != nil {
-		if path != "-" {
-			return nil, fmt.Errorf("%s: %w", path, err)
+// loadManifest reads manifest files (directories: their .yaml, .yml and
+// .json files, in name order; "-": standard input) as one manifest, whose pods
+// may refer to the objects it defines and to those stored by earlier `up`s.
+func loadManifest(paths ...string) (*pod.Manifest, error) { return loadManifestFor(true, paths...) }
+
+func loadManifestFor(bindRefs bool, paths ...string) (*pod.Manifest, error) {
+	var srcs []pod.Source
+	for _, path := range paths {
+		if path == "-" {
+			data, err := io.ReadAll(os.Stdin)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", errUsage, err)
+			}
+			srcs = append(srcs, pod.Source{Name: "-", Data: data})
+			continue
 		}
-		return nil, err
+		files := []string{path}
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			files = nil
+			entries, err := os.ReadDir(path)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", errUsage, err)
+			}
+			for _, e := range entries {
+				if ext := filepath.Ext(e.Name()); !e.IsDir() && (ext == ".yaml" || ext == ".yml" || ext == ".json") {
+					files = append(files, filepath.Join(path, e.Name()))
+				}
+			}
+			if len(files) == 0 {
+				return nil, fmt.Errorf("%w: %s: no .yaml, .yml or .json file in the directory", errUsage, path)
+			}
+		}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", errUsage, err)
+			}
+			srcs = append(srcs, pod.Source{Name: f, Data: data})
+		}
 	}
-	return m, nil
+	load := func(srcs []pod.Source) (*pod.Manifest, error) {
+		if !bindRefs {
+			return pod.LoadNames(srcs)
+		}
+		known, err := podstate.LoadObjects(podstate.DefaultDir())
+		if err != nil {
+			return nil, fmt.Errorf("reading the stored ConfigMaps, Secrets and claims: %w", err)
+		}
+		return pod.LoadSources(srcs, known)
+	}
+	if len(srcs) == 1 {
+		// One file: errors read "FILE: document N", as they always have.
+		name := srcs[0].Name
+		srcs[0].Name = ""
+		m, err := load(srcs)
+		if err != nil && name != "-" {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return m, err
+	}
+	return load(srcs)
+}
+
+// objectLines say what happened to each object, kubectl-style.
+func objectLines(o *pod.Objects, verb string) []string {
+	var out []string
+	for _, c := range o.ConfigMaps {
+		out = append(out, fmt.Sprintf("configmap/%s %s", c.Name, verb))
+	}
+	for _, s := range o.Secrets {
+		out = append(out, fmt.Sprintf("secret/%s %s", s.Name, verb))
+	}
+	for _, c := range o.Claims {
+		out = append(out, fmt.Sprintf("persistentvolumeclaim/%s %s", c.Name, verb))
+	}
+	return out
+}
+
+// renderObjects is the dry-run view of a manifest's objects: names and keys,
+// never a Secret's values.
+func renderObjects(o *pod.Objects) string {
+	var b strings.Builder
+	for _, c := range o.ConfigMaps {
+		var keys []string
+		for k := range c.Data {
+			keys = append(keys, k)
+		}
+		for k := range c.BinaryData {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		fmt.Fprintf(&b, "# configmap %s/%s would be stored, keys: %s\n", c.Namespace, c.Name, strings.Join(keys, ", "))
+	}
+	for _, s := range o.Secrets {
+		var keys []string
+		for k := range s.Data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		fmt.Fprintf(&b, "# secret %s/%s (%s) would be stored, keys: %s (values not shown)\n", s.Namespace, s.Name, s.Type, strings.Join(keys, ", "))
+	}
+	for _, c := range o.Claims {
+		fmt.Fprintf(&b, "# persistentvolumeclaim %s/%s would be stored: podman volume %s, created when a pod first uses it\n",
+			c.Namespace, c.Name, units.ClaimVolumeName(c.Namespace, c.Name))
+	}
+	return b.String()
 }
 
 func translateOptions() units.Options {
 	self := selfPath()
 	podman := podmanPath()
 	host, _ := os.Hostname()
-	o := units.Options{Podman: podman, Self: self, InfraImage: InfraImage, NodeName: host}
+	o := units.Options{Podman: podman, Self: self, InfraImage: InfraImage, NodeName: host, StateDir: podstate.DefaultDir()}
 	return o
 }
 

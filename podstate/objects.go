@@ -1,0 +1,113 @@
+package podstate
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podunit/podunit/pod"
+)
+
+// The ConfigMaps, Secrets and PersistentVolumeClaims `podunit up` applied, for
+// pods of later manifests to refer to: one file (0600) per object under
+// objects/<namespace>/<kind>/, in the runtime directory (a tmpfs: Secrets
+// never reach a disk).
+func objectFile(dir, ns, kind, name string) string {
+	return filepath.Join(dir, "objects", ns, strings.ToLower(kind), name+".json")
+}
+
+// SaveObjects stores objects, replacing those of the same kind, namespace and name.
+func SaveObjects(dir string, o *pod.Objects) error {
+	save := func(ns, kind, name string, v any) error {
+		data, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		return WriteAtomic(objectFile(dir, ns, kind, name), data)
+	}
+	var errs []error
+	for _, c := range o.ConfigMaps {
+		errs = append(errs, save(c.Namespace, pod.KindConfigMap, c.Name, c))
+	}
+	for _, s := range o.Secrets {
+		errs = append(errs, save(s.Namespace, pod.KindSecret, s.Name, s))
+	}
+	for _, c := range o.Claims {
+		errs = append(errs, save(c.Namespace, pod.KindClaim, c.Name, c))
+	}
+	return errors.Join(errs...)
+}
+
+// RemoveObjects forgets objects; it returns those that were stored.
+func RemoveObjects(dir string, o *pod.Objects) (*pod.Objects, error) {
+	var removed pod.Objects
+	var errs []error
+	rm := func(ns, kind, name string) bool {
+		err := os.Remove(objectFile(dir, ns, kind, name))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+		return err == nil
+	}
+	for _, c := range o.ConfigMaps {
+		if rm(c.Namespace, pod.KindConfigMap, c.Name) {
+			removed.ConfigMaps = append(removed.ConfigMaps, c)
+		}
+	}
+	for _, s := range o.Secrets {
+		if rm(s.Namespace, pod.KindSecret, s.Name) {
+			removed.Secrets = append(removed.Secrets, s)
+		}
+	}
+	for _, c := range o.Claims {
+		if rm(c.Namespace, pod.KindClaim, c.Name) {
+			removed.Claims = append(removed.Claims, c)
+		}
+	}
+	return &removed, errors.Join(errs...)
+}
+
+// LoadObjects reads every stored object.
+func LoadObjects(dir string) (*pod.Objects, error) {
+	var o pod.Objects
+	root := filepath.Join(dir, "objects")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return filepath.SkipDir
+		}
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		switch filepath.Base(filepath.Dir(path)) {
+		case strings.ToLower(pod.KindConfigMap):
+			var c corev1.ConfigMap
+			if err := json.Unmarshal(data, &c); err != nil {
+				return err
+			}
+			o.ConfigMaps = append(o.ConfigMaps, &c)
+		case strings.ToLower(pod.KindSecret):
+			var s corev1.Secret
+			if err := json.Unmarshal(data, &s); err != nil {
+				return err
+			}
+			o.Secrets = append(o.Secrets, &s)
+		case strings.ToLower(pod.KindClaim):
+			var c corev1.PersistentVolumeClaim
+			if err := json.Unmarshal(data, &c); err != nil {
+				return err
+			}
+			o.Claims = append(o.Claims, &c)
+		}
+		return nil
+	})
+	return &o, err
+}

@@ -1,0 +1,213 @@
+package e2e
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// A manifest that bundles a pod with its ConfigMap, Secret and claim runs
+// unchanged: env from keys and whole objects, files with their modes,
+// read-only, the pod's labels from a downwardAPI volume; the Secret's value
+// reaches the container and nothing else (unit properties, command lines,
+// unit files, dry-run, describe, the units' logs); the claim's data survives
+// down and up, and goes only with `down --volumes`.
+func TestConfigObjects(t *testing.T) {
+	const pod = "e2e-config"
+	// The secret value is written so that a grep for it does not match itself.
+	const secret = "c0nfig-s3cr3t-value"
+	const pattern = "c0nfig-s3cr3t[-]value"
+	manifest := fmt.Sprintf(`
+apiVersion: v1
+kind: Secret
+metadata: {name: e2e-creds}
+stringData: {password: %s}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: %s
+  labels: {app: shop, tier: front}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: %s
+    command: [sh, -c, "trap 'exit 0' TERM; sleep 100000 & wait"]
+    env:
+    - {name: LEVEL, valueFrom: {configMapKeyRef: {name: e2e-config, key: log.level}}}
+    - {name: PASSWORD, valueFrom: {secretKeyRef: {name: e2e-creds, key: password}}}
+    - {name: MISSING, valueFrom: {configMapKeyRef: {name: e2e-config, key: nope, optional: true}}}
+    - {name: GREETING, value: "level $(LEVEL) mode $(CFG_mode)"}
+    envFrom:
+    - {configMapRef: {name: e2e-config}, prefix: CFG_}
+    volumeMounts:
+    - {name: config, mountPath: /etc/app}
+    - {name: config, mountPath: /etc/app.conf, subPath: app.conf}
+    - {name: creds, mountPath: /run/creds}
+    - {name: podinfo, mountPath: /etc/podinfo}
+    - {name: data, mountPath: /data}
+  volumes:
+  - name: config
+    configMap:
+      name: e2e-config
+      items: [{key: app.conf, path: app.conf}, {key: log.level, path: conf.d/level, mode: 0600}]
+  - {name: creds, secret: {secretName: e2e-creds, defaultMode: 0440}}
+  - name: podinfo
+    downwardAPI: {items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}]}
+  - {name: data, persistentVolumeClaim: {claimName: e2e-data}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: e2e-config}
+data: {log.level: debug, mode: production, app.conf: "listen 8080\n"}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: e2e-data}
+spec: {accessModes: [ReadWriteOnce]}
+`, secret, pod, testImage)
+	path := writeManifest(t, manifest)
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", "--volumes", path) })
+
+	dry := must(t, podunit, "up", "--dry-run", path)
+	if strings.Contains(dry, secret) || !strings.Contains(dry, "env PASSWORD=(from a Secret, not shown)") {
+		t.Errorf("dry-run shows the secret, or does not say it hides it:\n%s", dry)
+	}
+	out := must(t, podunit, "up", path)
+	for _, want := range []string{"configmap/e2e-config configured", "secret/e2e-creds configured", "persistentvolumeclaim/e2e-data configured", "pod/" + pod + " started"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("up did not say %q:\n%s", want, out)
+		}
+	}
+	ctr := pod + "_app"
+	sh := func(script string) string { return must(t, "podman", "exec", ctr, "sh", "-c", script) }
+	env := sh(`echo "$LEVEL|$PASSWORD|${MISSING-unset}|$GREETING|$CFG_log_level|${CFG_mode}"`)
+	if want := "debug|" + secret + "|unset|level debug mode production||production\n"; env != want {
+		t.Errorf("env: %q, want %q", env, want)
+	}
+	files := sh(`cat /etc/app/app.conf /etc/app/conf.d/level /etc/app.conf /run/creds/password; echo; cat /etc/podinfo/labels; echo; stat -c '%a %n' /etc/app/app.conf /etc/app/conf.d/level /run/creds/password; ls /etc/app`)
+	want := "listen 8080\ndebuglisten 8080\n" + secret + "\napp=\"shop\"\ntier=\"front\"\n644 /etc/app/app.conf\n600 /etc/app/conf.d/level\n440 /run/creds/password\napp.conf\nconf.d\n"
+	if files != want {
+		t.Errorf("files:\n%s\nwant:\n%s", files, want)
+	}
+	if r := run(t, "podman", "exec", ctr, "sh", "-c", "echo x > /etc/app/new"); r.code == 0 {
+		t.Errorf("a configMap volume is writable")
+	}
+	sh("echo kept > /data/mark")
+
+	// The secret is nowhere but in the container and podunit's private state.
+	if r := run(t, "sh", "-c", `grep -l -a -E '`+pattern+`' /proc/[0-9]*/cmdline 2>/dev/null | while read f; do tr '\0' ' ' < $f; echo; done`); strings.TrimSpace(r.stdout) != "" {
+		t.Errorf("the secret is on a command line:\n%s", r.stdout)
+	}
+	show := must(t, "systemctl", "--user", "show", `podunit-e2e\x2dconfig*`)
+	if regexp.MustCompile(pattern).MatchString(show) || !strings.Contains(show, "ExecStart=") {
+		t.Errorf("the secret is in a unit's properties (or nothing was shown)")
+	}
+	if r := run(t, "sh", "-c", `grep -r -l -E '`+pattern+`' "$XDG_RUNTIME_DIR/systemd/" "$XDG_RUNTIME_DIR/podunit/pods/`+pod+`/logs" "$XDG_RUNTIME_DIR/podunit/pods/`+pod+`/events" 2>/dev/null`); strings.TrimSpace(r.stdout) != "" {
+		t.Errorf("the secret is in a unit file, log or event: %s", r.stdout)
+	}
+	if d := must(t, podunit, "describe", pod); strings.Contains(d, secret) {
+		t.Errorf("describe shows the secret")
+	}
+	// The volume files are reached only through podunit's state directory.
+	if m := must(t, "sh", "-c", `stat -c %a "$XDG_RUNTIME_DIR/podunit" "$XDG_RUNTIME_DIR/podunit/pods/`+pod+`"`); m != "700\n700\n" {
+		t.Errorf("podunit's state directories have modes %q, want 700", m)
+	}
+
+	// The claim outlives the pod.
+	out = must(t, podunit, "down", path)
+	if !strings.Contains(out, "secret/e2e-creds deleted") {
+		t.Errorf("down did not remove the secret:\n%s", out)
+	}
+	if v := must(t, "podman", "volume", "ls", "-q", "--filter", "label=io.podunit.claim=default/e2e-data"); strings.TrimSpace(v) != "podunit.default.e2e-data" {
+		t.Fatalf("the claim's volume did not survive down: %q", v)
+	}
+	must(t, podunit, "up", path)
+	if got := sh("cat /data/mark"); got != "kept\n" {
+		t.Errorf("the claim's data after down and up: %q", got)
+	}
+	out = must(t, podunit, "down", "--volumes", path)
+	if !strings.Contains(out, "volume/podunit.default.e2e-data removed") {
+		t.Errorf("down --volumes did not remove the claim's volume:\n%s", out)
+	}
+	if v := must(t, "podman", "volume", "ls", "-q", "--filter", "label=io.podunit.claim=default/e2e-data"); strings.TrimSpace(v) != "" {
+		t.Errorf("the claim's volume is left after down --volumes: %q", v)
+	}
+	assertGone(t, pod)
+}
+
+// Objects applied on their own serve pods of later manifests; a pod whose
+// ConfigMap is missing is refused (exit 2, field path, nothing created); a
+// claim's name taken by a volume podunit did not create is refused (exit 3)
+// and the volume is left alone.
+func TestObjectsAcrossManifests(t *testing.T) {
+	const pod = "e2e-objs"
+	objs := writeManifest(t, `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: e2e-shared}
+data: {GREETING: hello}
+`)
+	podPath := writeManifest(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: %s
+    command: [sh, -c, "trap 'exit 0' TERM; sleep 100000 & wait"]
+    envFrom: [{configMapRef: {name: e2e-shared}}]
+`, pod, testImage))
+	r := run(t, podunit, "up", podPath)
+	if r.code != 2 || !strings.Contains(r.stderr, "spec.containers[0].envFrom[0].configMapRef.name: not found: ConfigMap default/e2e-shared") {
+		t.Fatalf("up without the ConfigMap: exit %d\n%s", r.code, r.stderr)
+	}
+	assertGone(t, pod)
+	t.Cleanup(func() { run(t, podunit, "down", objs) })
+	if out := must(t, podunit, "up", objs); !strings.Contains(out, "configmap/e2e-shared configured") {
+		t.Errorf("up of a ConfigMap alone: %s", out)
+	}
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod) })
+	must(t, podunit, "up", podPath)
+	if got := must(t, "podman", "exec", pod+"_app", "sh", "-c", "echo $GREETING"); got != "hello\n" {
+		t.Errorf("GREETING=%q", got)
+	}
+	// Down of the pod's manifest works even when its ConfigMap is gone.
+	if out := must(t, podunit, "down", objs); !strings.Contains(out, "configmap/e2e-shared deleted") {
+		t.Errorf("down of the ConfigMap: %s", out)
+	}
+	must(t, podunit, "down", "--grace-period", "0", "--force", podPath)
+	assertGone(t, pod)
+
+	// A volume podunit did not create is never taken over.
+	must(t, "podman", "volume", "create", "--label", "owner=user", "podunit.default.e2e-taken")
+	t.Cleanup(func() { run(t, "podman", "volume", "rm", "podunit.default.e2e-taken") })
+	claimPath := writeManifest(t, fmt.Sprintf(`
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: e2e-taken}
+spec: {accessModes: [ReadWriteOnce]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  containers:
+  - name: app
+    image: %s
+    volumeMounts: [{name: d, mountPath: /d}]
+  volumes: [{name: d, persistentVolumeClaim: {claimName: e2e-taken}}]
+`, pod, testImage))
+	r = run(t, podunit, "up", claimPath)
+	if r.code != 3 || !strings.Contains(r.stderr, "podman volume podunit.default.e2e-taken exists and was not created by podunit") {
+		t.Errorf("up over a foreign volume: exit %d\n%s", r.code, r.stderr)
+	}
+	assertGone(t, pod)
+	if l := must(t, "podman", "volume", "inspect", "--format", "{{.Labels}}", "podunit.default.e2e-taken"); !strings.Contains(l, "owner:user") {
+		t.Errorf("the user's volume was changed: %s", l)
+	}
+}
