@@ -316,14 +316,21 @@ func ruleIn(rules map[string]rule, norm string) (rule, bool) {
 
 // SupportedFields lists the policy as "path<TAB>support<TAB>note" lines, sorted, for
 // the documentation and `podunit fields`.
+// Object kinds other than Pod have their paths prefixed with the kind
+// ("Secret:stringData.*").
 func SupportedFields() []string {
 	var out []string
-	for k, r := range podRules {
-		s := map[Support]string{Honoured: "honoured", Ignored: "ignored (warning)", Rejected: "rejected"}[r.support]
-		if r.subtree {
-			k += ".*"
+	for _, table := range []struct {
+		prefix string
+		rules  map[string]rule
+	}{{"", podRules}, {"ConfigMap:", configMapRules}, {"Secret:", secretRules}, {"PersistentVolumeClaim:", claimRules}} {
+		for k, r := range table.rules {
+			s := map[Support]string{Honoured: "honoured", Ignored: "ignored (warning)", Rejected: "rejected"}[r.support]
+			if r.subtree {
+				k += ".*"
+			}
+			out = append(out, table.prefix+k+"\t"+s+"\t"+r.note)
 		}
-		out = append(out, k+"\t"+s+"\t"+r.note)
 	}
 	sort.Strings(out)
 	return out
