@@ -28,12 +28,10 @@ type EnvRef struct {
 // VolumeData is what a configMap, secret, downwardAPI, projected or
 // persistentVolumeClaim volume resolved to.
 type VolumeData struct {
-	Source string // the volume source's field name, e.g. "configMap"
 	// Files are written into the volume's directory before the pod starts.
 	Files []VolumeFile
 	// Claim backs a persistentVolumeClaim volume.
-	Claim    *corev1.PersistentVolumeClaim
-	ReadOnly bool
+	Claim *corev1.PersistentVolumeClaim
 }
 
 // VolumeFile is one file of a volume: literal data, or a downward API value
@@ -140,46 +138,45 @@ func bindEnv(c *corev1.Container, rc *ResolvedContainer, ns string, objs *Object
 			continue
 		}
 		vp := cp.Child("env").Index(i).Child("valueFrom")
-		switch {
-		case e.ValueFrom.ConfigMapKeyRef != nil:
-			r := e.ValueFrom.ConfigMapKeyRef
-			ref := EnvRef{EnvValue: EnvValue{Name: e.Name}}
-			if cm := objs.ConfigMap(ns, r.Name); cm == nil {
-				if !optional(r.Optional) {
-					errs = append(errs, notFound(vp.Child("configMapKeyRef", "name"), KindConfigMap, ns, r.Name))
-				}
-				ref.Skip = true
-			} else if v, ok := cm.Data[r.Key]; ok {
-				ref.Value = v
-			} else if b, ok := cm.BinaryData[r.Key]; ok {
-				ref.Value = string(b)
-			} else {
-				if !optional(r.Optional) {
-					errs = append(errs, field.NotFound(vp.Child("configMapKeyRef", "key"), fmt.Sprintf("key %q in ConfigMap %s/%s", r.Key, ns, r.Name)))
-				}
-				ref.Skip = true
-			}
-			rc.setRef(i, ref)
-		case e.ValueFrom.SecretKeyRef != nil:
-			r := e.ValueFrom.SecretKeyRef
-			ref := EnvRef{EnvValue: EnvValue{Name: e.Name, Secret: true}}
-			if s := objs.Secret(ns, r.Name); s == nil {
-				if !optional(r.Optional) {
-					errs = append(errs, notFound(vp.Child("secretKeyRef", "name"), KindSecret, ns, r.Name))
-				}
-				ref.Skip = true
-			} else if v, ok := s.Data[r.Key]; ok {
-				ref.Value = string(v)
-			} else {
-				if !optional(r.Optional) {
-					errs = append(errs, field.NotFound(vp.Child("secretKeyRef", "key"), fmt.Sprintf("key %q in Secret %s/%s", r.Key, ns, r.Name)))
-				}
-				ref.Skip = true
-			}
-			rc.setRef(i, ref)
+		kind, name, key, opt, rp := KindConfigMap, "", "", (*bool)(nil), vp.Child("configMapKeyRef")
+		switch r := e.ValueFrom; {
+		case r.ConfigMapKeyRef != nil:
+			name, key, opt = r.ConfigMapKeyRef.Name, r.ConfigMapKeyRef.Key, r.ConfigMapKeyRef.Optional
+		case r.SecretKeyRef != nil:
+			kind, name, key, opt, rp = KindSecret, r.SecretKeyRef.Name, r.SecretKeyRef.Key, r.SecretKeyRef.Optional, vp.Child("secretKeyRef")
+		default:
+			continue
 		}
+		ref := EnvRef{EnvValue: EnvValue{Name: e.Name, Secret: kind == KindSecret}, Skip: true}
+		data, found, ferrs := objectData(objs, kind, ns, name, opt, rp.Child("name"))
+		errs = append(errs, ferrs...)
+		if v, ok := data[key]; ok {
+			ref.Value, ref.Skip = string(v), false
+		} else if found && !optional(opt) {
+			errs = append(errs, field.NotFound(rp.Child("key"), fmt.Sprintf("key %q in %s %s/%s", key, kind, ns, name)))
+		}
+		rc.setRef(i, ref)
 	}
 	return warns, errs
+}
+
+// objectData finds the data of the ConfigMap (data and binaryData) or Secret
+// a reference names. A missing one is an error at p unless it is optional.
+func objectData(objs *Objects, kind, ns, name string, opt *bool, p *field.Path) (map[string][]byte, bool, field.ErrorList) {
+	switch kind {
+	case KindConfigMap:
+		if cm := objs.ConfigMap(ns, name); cm != nil {
+			return configMapData(cm), true, nil
+		}
+	case KindSecret:
+		if s := objs.Secret(ns, name); s != nil {
+			return s.Data, true, nil
+		}
+	}
+	if optional(opt) {
+		return nil, false, nil
+	}
+	return nil, false, field.ErrorList{notFound(p, kind, ns, name)}
 }
 
 func (rc *ResolvedContainer) setRef(i int, r EnvRef) {
@@ -249,68 +246,50 @@ func downwardFiles(items []corev1.DownwardAPIVolumeFile, defMode int32) []Volume
 	return files
 }
 
+// objectFiles are the files of a configMap or secret volume, or projection:
+// at p, the object's name is in the field nameField, the items in "items".
+func objectFiles(objs *Objects, kind, ns, name string, items []corev1.KeyToPath, opt *bool, defMode int32,
+	p *field.Path, nameField string) ([]VolumeFile, field.ErrorList) {
+	data, found, errs := objectData(objs, kind, ns, name, opt, p.Child(nameField))
+	if !found {
+		return nil, errs
+	}
+	return keyFiles(data, items, defMode, kind == KindSecret, optional(opt), p.Child("items"), fmt.Sprintf("%s %s/%s", kind, ns, name))
+}
+
 func bindVolume(v *corev1.Volume, ns string, objs *Objects, vp *field.Path) (*VolumeData, field.ErrorList) {
-	var errs field.ErrorList
 	switch {
 	case v.ConfigMap != nil:
 		src := v.ConfigMap
-		vd := &VolumeData{Source: "configMap"}
-		cm := objs.ConfigMap(ns, src.Name)
-		if cm == nil {
-			if !optional(src.Optional) {
-				errs = append(errs, notFound(vp.Child("configMap", "name"), KindConfigMap, ns, src.Name))
-			}
-			return vd, errs
-		}
-		vd.Files, errs = keyFiles(configMapData(cm), src.Items, mode(src.DefaultMode, DefaultFileMode), false,
-			optional(src.Optional), vp.Child("configMap", "items"), fmt.Sprintf("ConfigMap %s/%s", ns, src.Name))
-		return vd, errs
+		files, errs := objectFiles(objs, KindConfigMap, ns, src.Name, src.Items, src.Optional,
+			mode(src.DefaultMode, DefaultFileMode), vp.Child("configMap"), "name")
+		return &VolumeData{Files: files}, errs
 	case v.Secret != nil:
 		src := v.Secret
-		vd := &VolumeData{Source: "secret"}
-		s := objs.Secret(ns, src.SecretName)
-		if s == nil {
-			if !optional(src.Optional) {
-				errs = append(errs, notFound(vp.Child("secret", "secretName"), KindSecret, ns, src.SecretName))
-			}
-			return vd, errs
-		}
-		vd.Files, errs = keyFiles(s.Data, src.Items, mode(src.DefaultMode, DefaultFileMode), true,
-			optional(src.Optional), vp.Child("secret", "items"), fmt.Sprintf("Secret %s/%s", ns, src.SecretName))
-		return vd, errs
+		files, errs := objectFiles(objs, KindSecret, ns, src.SecretName, src.Items, src.Optional,
+			mode(src.DefaultMode, DefaultFileMode), vp.Child("secret"), "secretName")
+		return &VolumeData{Files: files}, errs
 	case v.DownwardAPI != nil:
-		return &VolumeData{Source: "downwardAPI", Files: downwardFiles(v.DownwardAPI.Items, mode(v.DownwardAPI.DefaultMode, DefaultFileMode))}, nil
+		return &VolumeData{Files: downwardFiles(v.DownwardAPI.Items, mode(v.DownwardAPI.DefaultMode, DefaultFileMode))}, nil
 	case v.Projected != nil:
-		vd := &VolumeData{Source: "projected"}
+		vd := &VolumeData{}
+		var errs field.ErrorList
 		def := mode(v.Projected.DefaultMode, DefaultFileMode)
 		for j, src := range v.Projected.Sources {
 			sp := vp.Child("projected", "sources").Index(j)
+			var files []VolumeFile
+			var e field.ErrorList
 			switch {
 			case src.ConfigMap != nil:
-				cm := objs.ConfigMap(ns, src.ConfigMap.Name)
-				if cm == nil {
-					if !optional(src.ConfigMap.Optional) {
-						errs = append(errs, notFound(sp.Child("configMap", "name"), KindConfigMap, ns, src.ConfigMap.Name))
-					}
-					continue
-				}
-				f, e := keyFiles(configMapData(cm), src.ConfigMap.Items, def, false, optional(src.ConfigMap.Optional),
-					sp.Child("configMap", "items"), fmt.Sprintf("ConfigMap %s/%s", ns, src.ConfigMap.Name))
-				vd.Files, errs = append(vd.Files, f...), append(errs, e...)
+				files, e = objectFiles(objs, KindConfigMap, ns, src.ConfigMap.Name, src.ConfigMap.Items, src.ConfigMap.Optional,
+					def, sp.Child("configMap"), "name")
 			case src.Secret != nil:
-				s := objs.Secret(ns, src.Secret.Name)
-				if s == nil {
-					if !optional(src.Secret.Optional) {
-						errs = append(errs, notFound(sp.Child("secret", "name"), KindSecret, ns, src.Secret.Name))
-					}
-					continue
-				}
-				f, e := keyFiles(s.Data, src.Secret.Items, def, true, optional(src.Secret.Optional),
-					sp.Child("secret", "items"), fmt.Sprintf("Secret %s/%s", ns, src.Secret.Name))
-				vd.Files, errs = append(vd.Files, f...), append(errs, e...)
+				files, e = objectFiles(objs, KindSecret, ns, src.Secret.Name, src.Secret.Items, src.Secret.Optional,
+					def, sp.Child("secret"), "name")
 			case src.DownwardAPI != nil:
-				vd.Files = append(vd.Files, downwardFiles(src.DownwardAPI.Items, def)...)
+				files = downwardFiles(src.DownwardAPI.Items, def)
 			}
+			vd.Files, errs = append(vd.Files, files...), append(errs, e...)
 		}
 		return vd, errs
 	case v.PersistentVolumeClaim != nil:
@@ -319,7 +298,7 @@ func bindVolume(v *corev1.Volume, ns string, objs *Objects, vp *field.Path) (*Vo
 		if c == nil {
 			return nil, field.ErrorList{notFound(vp.Child("persistentVolumeClaim", "claimName"), KindClaim, ns, src.ClaimName)}
 		}
-		return &VolumeData{Source: "persistentVolumeClaim", Claim: c, ReadOnly: src.ReadOnly}, nil
+		return &VolumeData{Claim: c}, nil
 	}
 	return nil, nil
 }

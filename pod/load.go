@@ -119,7 +119,7 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 		for _, d := range broken {
 			_, errs := bind(d.pod, d.res, all)
 			d.err.Errs = append(d.err.Errs, errs...)
-			sort.SliceStable(d.err.Errs, func(i, j int) bool { return d.err.Errs[i].Field < d.err.Errs[j].Field })
+			sortByField(d.err.Errs)
 		}
 		return nil, &merr
 	}
@@ -137,7 +137,7 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 			m.Warnings = append(m.Warnings, fmt.Sprintf("pod %q: %s", p.Name, w))
 		}
 		if len(errs) > 0 {
-			sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
+			sortByField(errs)
 			at := podDoc[p.Name]
 			merr.Docs = append(merr.Docs, &DocumentError{File: at.file, Doc: at.doc, Kind: "Pod", Name: p.Name, Errs: errs})
 		}
@@ -221,7 +221,7 @@ func loadDocument(doc []byte, objs *Objects) (out loaded) {
 	if out.kind != "Pod" {
 		warns, errs := loadObject(out.kind, generic, js, objs)
 		if len(errs) > 0 {
-			sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
+			sortByField(errs)
 			return fail(errs...)
 		}
 		out.warns = warns
@@ -246,7 +246,7 @@ func loadDocument(doc []byte, objs *Objects) (out loaded) {
 	// checked with the rest of the manifest.
 	out.pod, out.res, out.warns, out.namespace = &p, res, warns, p.Namespace
 	if len(errs) > 0 {
-		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
+		sortByField(errs)
 		return fail(errs...)
 	}
 	return out
@@ -288,7 +288,7 @@ func judgeFields(generic any, t reflect.Type, rules map[string]rule) (field.Erro
 func judge(generic any, out any, rules map[string]rule) ([]string, field.ErrorList) {
 	errs, warns := judgeFields(generic, reflect.TypeOf(out).Elem(), rules)
 	if len(errs) > 0 {
-		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
+		sortByField(errs)
 	}
 	return warns, errs
 }
@@ -310,4 +310,9 @@ func checkKind(obj map[string]any) field.ErrorList {
 		errs = append(errs, field.NotSupported(field.NewPath("apiVersion"), api, []string{"v1"}))
 	}
 	return errs
+}
+
+// sortByField orders errors by field path, keeping the order of each field's.
+func sortByField(errs field.ErrorList) {
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
 }

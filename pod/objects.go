@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -46,12 +47,7 @@ func (o *Objects) ConfigMap(ns, name string) *corev1.ConfigMap {
 	if o == nil {
 		return nil
 	}
-	for _, c := range o.ConfigMaps {
-		if c.Namespace == ns && c.Name == name {
-			return c
-		}
-	}
-	return nil
+	return find(o.ConfigMaps, ns, name)
 }
 
 // Secret finds a Secret, or nil.
@@ -59,12 +55,7 @@ func (o *Objects) Secret(ns, name string) *corev1.Secret {
 	if o == nil {
 		return nil
 	}
-	for _, s := range o.Secrets {
-		if s.Namespace == ns && s.Name == name {
-			return s
-		}
-	}
-	return nil
+	return find(o.Secrets, ns, name)
 }
 
 // Claim finds a PersistentVolumeClaim, or nil.
@@ -72,42 +63,64 @@ func (o *Objects) Claim(ns, name string) *corev1.PersistentVolumeClaim {
 	if o == nil {
 		return nil
 	}
-	for _, c := range o.Claims {
-		if c.Namespace == ns && c.Name == name {
-			return c
+	return find(o.Claims, ns, name)
+}
+
+func find[T metav1.Object](list []T, ns, name string) T {
+	x, _ := lookup(list, ns, name)
+	return x
+}
+
+func lookup[T metav1.Object](list []T, ns, name string) (T, bool) {
+	for _, x := range list {
+		if x.GetNamespace() == ns && x.GetName() == name {
+			return x, true
 		}
 	}
-	return nil
+	var none T
+	return none, false
+}
+
+// under appends the objects of list that top has none of the same namespace
+// and name of.
+func under[T metav1.Object](top, list []T) []T {
+	out := append([]T{}, top...)
+	for _, x := range list {
+		if _, shadowed := lookup(top, x.GetNamespace(), x.GetName()); !shadowed {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // Over returns the objects of o, with those of top in place of any of the same
 // kind, namespace and name: a manifest's own objects win over stored ones.
 func Over(top, o *Objects) *Objects {
-	out := &Objects{}
-	if top != nil {
-		out.ConfigMaps = append(out.ConfigMaps, top.ConfigMaps...)
-		out.Secrets = append(out.Secrets, top.Secrets...)
-		out.Claims = append(out.Claims, top.Claims...)
+	if top == nil {
+		top = &Objects{}
 	}
 	if o == nil {
-		return out
+		o = &Objects{}
 	}
+	return &Objects{
+		ConfigMaps: under(top.ConfigMaps, o.ConfigMaps),
+		Secrets:    under(top.Secrets, o.Secrets),
+		Claims:     under(top.Claims, o.Claims),
+	}
+}
+
+// Each calls f with every object and its kind, ConfigMaps first, then
+// Secrets, then claims.
+func (o *Objects) Each(f func(kind string, obj metav1.Object)) {
 	for _, c := range o.ConfigMaps {
-		if top.ConfigMap(c.Namespace, c.Name) == nil {
-			out.ConfigMaps = append(out.ConfigMaps, c)
-		}
+		f(KindConfigMap, c)
 	}
 	for _, s := range o.Secrets {
-		if top.Secret(s.Namespace, s.Name) == nil {
-			out.Secrets = append(out.Secrets, s)
-		}
+		f(KindSecret, s)
 	}
 	for _, c := range o.Claims {
-		if top.Claim(c.Namespace, c.Name) == nil {
-			out.Claims = append(out.Claims, c)
-		}
+		f(KindClaim, c)
 	}
-	return out
 }
 
 var metadataRules = map[string]rule{
@@ -129,9 +142,13 @@ var metadataRules = map[string]rule{
 	"metadata.generateName":      {note: "podunit needs metadata.name"},
 }
 
+// withMetadata adds the rules of apiVersion, kind and metadata to a kind's
+// own rules; a kind's own rule for one of those paths wins.
 func withMetadata(r map[string]rule) map[string]rule {
 	for k, v := range metadataRules {
-		r[k] = v
+		if _, own := r[k]; !own {
+			r[k] = v
+		}
 	}
 	return r
 }

@@ -193,23 +193,8 @@ var containerRules = map[string]rule{
 
 // podRules covers everything outside the containers. Anything not listed here or
 // in containerRules is rejected: a field podunit does not know is never skipped.
-var podRules = map[string]rule{
-	"apiVersion":                                               {support: Honoured},
-	"kind":                                                     {support: Honoured},
-	"metadata":                                                 {support: Honoured},
-	"metadata.name":                                            {support: Honoured},
-	"metadata.namespace":                                       {support: Honoured},
-	"metadata.labels":                                          {support: Honoured, subtree: true},
-	"metadata.annotations":                                     {support: Honoured, subtree: true},
+var podRules = withMetadata(map[string]rule{
 	"metadata.uid":                                             {support: Ignored, note: "podunit gives every pod a new uid"},
-	"metadata.resourceVersion":                                 {support: Ignored, note: "output-only"},
-	"metadata.creationTimestamp":                               {support: Ignored, note: "output-only"},
-	"metadata.generation":                                      {support: Ignored, note: "output-only"},
-	"metadata.managedFields":                                   {support: Ignored, subtree: true, note: "output-only"},
-	"metadata.selfLink":                                        {support: Ignored, note: "output-only"},
-	"metadata.ownerReferences":                                 {support: Ignored, subtree: true, note: "no controllers on one host"},
-	"metadata.finalizers":                                      {support: Ignored, note: "no API server on one host"},
-	"metadata.generateName":                                    {note: "podunit needs metadata.name"},
 	"status":                                                   {support: Ignored, subtree: true, note: "output-only"},
 	"spec":                                                     {support: Honoured},
 	"spec.containers":                                          {support: Honoured},
@@ -285,7 +270,7 @@ var podRules = map[string]rule{
 	"spec.os.name":                                             {support: Honoured},
 	"spec.ephemeralContainers":                                 {note: "ephemeral containers are added with a debug command, not in a manifest"},
 	"spec.imagePullSecrets":                                    {note: "registry credentials are not supported yet"},
-}
+})
 
 func init() {
 	for k, r := range containerRules {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podunit/podunit/pod"
 )
@@ -23,23 +24,14 @@ func objectFile(dir, ns, kind, name string) string {
 
 // SaveObjects stores objects, replacing those of the same kind, namespace and name.
 func SaveObjects(dir string, o *pod.Objects) error {
-	save := func(ns, kind, name string, v any) error {
-		data, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		return WriteAtomic(objectFile(dir, ns, kind, name), data)
-	}
 	var errs []error
-	for _, c := range o.ConfigMaps {
-		errs = append(errs, save(c.Namespace, pod.KindConfigMap, c.Name, c))
-	}
-	for _, s := range o.Secrets {
-		errs = append(errs, save(s.Namespace, pod.KindSecret, s.Name, s))
-	}
-	for _, c := range o.Claims {
-		errs = append(errs, save(c.Namespace, pod.KindClaim, c.Name, c))
-	}
+	o.Each(func(kind string, obj metav1.Object) {
+		data, err := json.Marshal(obj)
+		if err == nil {
+			err = WriteAtomic(objectFile(dir, obj.GetNamespace(), kind, obj.GetName()), data)
+		}
+		errs = append(errs, err)
+	})
 	return errors.Join(errs...)
 }
 
@@ -47,28 +39,23 @@ func SaveObjects(dir string, o *pod.Objects) error {
 func RemoveObjects(dir string, o *pod.Objects) (*pod.Objects, error) {
 	var removed pod.Objects
 	var errs []error
-	rm := func(ns, kind, name string) bool {
-		err := os.Remove(objectFile(dir, ns, kind, name))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
+	o.Each(func(kind string, obj metav1.Object) {
+		err := os.Remove(objectFile(dir, obj.GetNamespace(), kind, obj.GetName()))
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
+			return
 		}
-		return err == nil
-	}
-	for _, c := range o.ConfigMaps {
-		if rm(c.Namespace, pod.KindConfigMap, c.Name) {
-			removed.ConfigMaps = append(removed.ConfigMaps, c)
+		switch x := obj.(type) {
+		case *corev1.ConfigMap:
+			removed.ConfigMaps = append(removed.ConfigMaps, x)
+		case *corev1.Secret:
+			removed.Secrets = append(removed.Secrets, x)
+		case *corev1.PersistentVolumeClaim:
+			removed.Claims = append(removed.Claims, x)
 		}
-	}
-	for _, s := range o.Secrets {
-		if rm(s.Namespace, pod.KindSecret, s.Name) {
-			removed.Secrets = append(removed.Secrets, s)
-		}
-	}
-	for _, c := range o.Claims {
-		if rm(c.Namespace, pod.KindClaim, c.Name) {
-			removed.Claims = append(removed.Claims, c)
-		}
-	}
+	})
 	return &removed, errors.Join(errs...)
 }
 

@@ -400,15 +400,7 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 		args = append(args, "--interactive")
 	}
 
-	lookup := func(n string) (string, bool) {
-		// The last definition of a name wins, as in the container's environment.
-		for i := len(env) - 1; i >= 0; i-- {
-			if env[i].name == n {
-				return env[i].value, true
-			}
-		}
-		return "", false
-	}
+	lookup := envLookup(env)
 	var command, cargs []string
 	for _, s := range c.Command {
 		command = append(command, Expand(s, lookup))
@@ -524,12 +516,10 @@ type envVar struct {
 	secret      bool
 }
 
-// environment resolves a container's env in order, as the kubelet does: the
-// variables of envFrom first, then env, whose values may refer to the variables
-// defined before them.
-func (t *translator) environment(c *corev1.Container, fp *field.Path) ([]envVar, error) {
-	var env []envVar
-	lookup := func(n string) (string, bool) {
+// envLookup finds a variable's value in env: the last definition of a name
+// wins, as in the container's environment.
+func envLookup(env []envVar) func(string) (string, bool) {
+	return func(n string) (string, bool) {
 		for i := len(env) - 1; i >= 0; i-- {
 			if env[i].name == n {
 				return env[i].value, true
@@ -537,6 +527,14 @@ func (t *translator) environment(c *corev1.Container, fp *field.Path) ([]envVar,
 		}
 		return "", false
 	}
+}
+
+// environment resolves a container's env in order, as the kubelet does: the
+// variables of envFrom first, then env, whose values may refer to the variables
+// defined before them.
+func (t *translator) environment(c *corev1.Container, fp *field.Path) ([]envVar, error) {
+	var env []envVar
+	lookup := func(n string) (string, bool) { return envLookup(env)(n) }
 	rc := t.res.Container(c.Name)
 	for _, e := range rc.EnvFrom {
 		env = append(env, envVar{e.Name, e.Value, e.Secret})
@@ -564,26 +562,8 @@ func (t *translator) environment(c *corev1.Container, fp *field.Path) ([]envVar,
 func (t *translator) valueFrom(c *corev1.Container, vf *corev1.EnvVarSource, fp *field.Path) (string, error) {
 	p := t.pod
 	if fr := vf.FieldRef; fr != nil {
-		switch fr.FieldPath {
-		case "metadata.name":
-			return p.Name, nil
-		case "metadata.namespace":
-			return p.Namespace, nil
-		case "metadata.uid":
-			return t.o.UID, nil
-		case "spec.nodeName":
-			return t.o.NodeName, nil
-		case "spec.serviceAccountName":
-			if p.Spec.ServiceAccountName != "" {
-				return p.Spec.ServiceAccountName, nil
-			}
-			return "default", nil
-		}
-		if m := labelRefPattern.FindStringSubmatch(fr.FieldPath); m != nil {
-			if m[1] == "labels" {
-				return p.Labels[m[2]], nil
-			}
-			return p.Annotations[m[2]], nil
+		if v, ok := t.fieldValue(fr.FieldPath); ok {
+			return v, nil
 		}
 		return "", fmt.Errorf("%s: unsupported field path %q", fp.Child("fieldRef", "fieldPath"), fr.FieldPath)
 	}
@@ -638,14 +618,7 @@ func (t *translator) mounts(c *corev1.Container, fp *field.Path, env []envVar) (
 	for i := range t.pod.Spec.Volumes {
 		vols[t.pod.Spec.Volumes[i].Name] = &t.pod.Spec.Volumes[i]
 	}
-	lookup := func(n string) (string, bool) {
-		for i := len(env) - 1; i >= 0; i-- {
-			if env[i].name == n {
-				return env[i].value, true
-			}
-		}
-		return "", false
-	}
+	lookup := envLookup(env)
 	var argv []string
 	for i, m := range c.VolumeMounts {
 		v := vols[m.Name]
@@ -701,7 +674,8 @@ func (t *translator) volumeFiles(name string, vd *pod.VolumeData, fp *field.Path
 		data := f.Data
 		switch {
 		case f.FieldRef != nil:
-			data = []byte(t.downwardField(f.FieldRef.FieldPath))
+			v, _ := t.fieldValue(f.FieldRef.FieldPath)
+			data = []byte(v)
 		case f.ResourceFieldRef != nil:
 			rr := f.ResourceFieldRef
 			var target *corev1.Container
@@ -722,29 +696,37 @@ func (t *translator) volumeFiles(name string, vd *pod.VolumeData, fp *field.Path
 	return out, nil
 }
 
-// downwardField is a downward API value as the kubelet writes it in a volume:
+// fieldValue is the downward API's value of a field path, as the kubelet
+// gives it (validation decides which paths env and volumes may use): whole
 // labels and annotations as sorted key="value" lines.
-func (t *translator) downwardField(fieldPath string) string {
+func (t *translator) fieldValue(fieldPath string) (string, bool) {
 	p := t.pod
 	switch fieldPath {
 	case "metadata.name":
-		return p.Name
+		return p.Name, true
 	case "metadata.namespace":
-		return p.Namespace
+		return p.Namespace, true
 	case "metadata.uid":
-		return t.o.UID
+		return t.o.UID, true
 	case "metadata.labels":
-		return formatMap(p.Labels)
+		return formatMap(p.Labels), true
 	case "metadata.annotations":
-		return formatMap(p.Annotations)
+		return formatMap(p.Annotations), true
+	case "spec.nodeName":
+		return t.o.NodeName, true
+	case "spec.serviceAccountName":
+		if p.Spec.ServiceAccountName != "" {
+			return p.Spec.ServiceAccountName, true
+		}
+		return "default", true
 	}
 	if m := labelRefPattern.FindStringSubmatch(fieldPath); m != nil {
 		if m[1] == "labels" {
-			return p.Labels[m[2]]
+			return p.Labels[m[2]], true
 		}
-		return p.Annotations[m[2]]
+		return p.Annotations[m[2]], true
 	}
-	return ""
+	return "", false
 }
 
 func formatMap(m map[string]string) string {

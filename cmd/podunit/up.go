@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podunit/podunit/engine"
 	"github.com/podunit/podunit/pod"
@@ -178,15 +179,9 @@ func loadManifestFor(bindRefs bool, paths ...string) (*pod.Manifest, error) {
 // objectLines say what happened to each object, kubectl-style.
 func objectLines(o *pod.Objects, verb string) []string {
 	var out []string
-	for _, c := range o.ConfigMaps {
-		out = append(out, fmt.Sprintf("configmap/%s %s", c.Name, verb))
-	}
-	for _, s := range o.Secrets {
-		out = append(out, fmt.Sprintf("secret/%s %s", s.Name, verb))
-	}
-	for _, c := range o.Claims {
-		out = append(out, fmt.Sprintf("persistentvolumeclaim/%s %s", c.Name, verb))
-	}
+	o.Each(func(kind string, obj metav1.Object) {
+		out = append(out, fmt.Sprintf("%s/%s %s", strings.ToLower(kind), obj.GetName(), verb))
+	})
 	return out
 }
 

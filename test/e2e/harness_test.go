@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -185,5 +186,22 @@ func assertGone(t testing.TB, pod string) {
 	}
 	if r := run(t, "sh", "-c", `test -e "$XDG_RUNTIME_DIR/podunit/pods/`+pod+`"`); r.code == 0 {
 		t.Errorf("state record left behind for %s", pod)
+	}
+}
+
+// assertHidden checks that no text matching pattern (a grep -E pattern that
+// does not match itself) is on any command line, in the properties of the
+// units matching units (a systemctl pattern), or in any file under dirs.
+func assertHidden(t testing.TB, pattern, units string, dirs ...string) {
+	t.Helper()
+	if r := run(t, "sh", "-c", `grep -l -a -E '`+pattern+`' /proc/[0-9]*/cmdline 2>/dev/null | while read f; do tr '\0' ' ' < $f; echo; done`); strings.TrimSpace(r.stdout) != "" {
+		t.Errorf("%s is on a command line:\n%s", pattern, r.stdout)
+	}
+	show := must(t, "systemctl", "--user", "show", units)
+	if regexp.MustCompile(pattern).MatchString(show) || !strings.Contains(show, "ExecStart=") {
+		t.Errorf("%s is in a unit's properties (or nothing was shown)", pattern)
+	}
+	if r := run(t, "sh", "-c", `grep -r -l -E '`+pattern+`' `+strings.Join(dirs, " ")+` 2>/dev/null`); strings.TrimSpace(r.stdout) != "" {
+		t.Errorf("%s is in a file: %s", pattern, r.stdout)
 	}
 }
