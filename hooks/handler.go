@@ -142,9 +142,7 @@ func Resolve(lh *corev1.LifecycleHandler, c *corev1.Container, fp *field.Path) (
 	}
 	if lh.Sleep != nil {
 		n++
-		if lh.Sleep.Seconds < 0 {
-			errs = append(errs, field.Invalid(fp.Child("sleep", "seconds"), lh.Sleep.Seconds, "must be greater than or equal to 0"))
-		}
+		errs = append(errs, CheckSeconds(lh.Sleep.Seconds, false, fp.Child("sleep", "seconds"))...)
 		s := lh.Sleep.Seconds
 		h.Sleep = &s
 	}

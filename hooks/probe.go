@@ -1,6 +1,8 @@
 package hooks
 
 import (
+	"fmt"
+	"math"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -59,8 +61,8 @@ func ResolveProbe(p *corev1.Probe, kind string, c *corev1.Container, fp *field.P
 	if p.TerminationGracePeriodSeconds != nil {
 		if kind == Readiness {
 			errs = append(errs, field.Forbidden(fp.Child("terminationGracePeriodSeconds"), "may not be set for readiness probes"))
-		} else if *p.TerminationGracePeriodSeconds < 1 {
-			errs = append(errs, field.Invalid(fp.Child("terminationGracePeriodSeconds"), *p.TerminationGracePeriodSeconds, "must be greater than 0"))
+		} else if e := CheckSeconds(*p.TerminationGracePeriodSeconds, true, fp.Child("terminationGracePeriodSeconds")); e != nil {
+			errs = append(errs, e...)
 		} else {
 			g := time.Duration(*p.TerminationGracePeriodSeconds) * time.Second
 			out.Grace = &g
@@ -112,6 +114,25 @@ func ResolveProbe(p *corev1.Probe, kind string, c *corev1.Container, fp *field.P
 }
 
 func secs(s int32) time.Duration { return time.Duration(s) * time.Second }
+
+// MaxSeconds is the longest period, in seconds, that podunit can wait or
+// hand to systemd: a time.Duration (and systemd's microseconds) holds about
+// 292 years.
+const MaxSeconds = int64(math.MaxInt64 / int64(time.Second))
+
+// CheckSeconds checks a count of seconds against 0 (or 1 when positive is
+// set) and MaxSeconds.
+func CheckSeconds(v int64, positive bool, fp *field.Path) field.ErrorList {
+	switch {
+	case positive && v < 1:
+		return field.ErrorList{field.Invalid(fp, v, "must be greater than 0")}
+	case v < 0:
+		return field.ErrorList{field.Invalid(fp, v, "must be greater than or equal to 0")}
+	case v > MaxSeconds:
+		return field.ErrorList{field.Invalid(fp, v, fmt.Sprintf("must be at most %d (about 292 years)", MaxSeconds))}
+	}
+	return nil
+}
 
 // TCPSocket is a tcpSocket probe: success is a connection.
 type TCPSocket struct {

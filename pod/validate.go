@@ -2,6 +2,7 @@ package pod
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"path"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -166,8 +168,8 @@ func validateSpecWith(s *corev1.PodSpec, sp *field.Path, annotations map[string]
 		errs = append(errs, field.NotSupported(sp.Child("restartPolicy"), s.RestartPolicy,
 			[]string{"Always", "OnFailure", "Never"}))
 	}
-	if g := s.TerminationGracePeriodSeconds; g != nil && *g < 0 {
-		errs = append(errs, field.Invalid(sp.Child("terminationGracePeriodSeconds"), *g, "must be greater than or equal to 0"))
+	if g := s.TerminationGracePeriodSeconds; g != nil {
+		errs = append(errs, hooks.CheckSeconds(*g, false, sp.Child("terminationGracePeriodSeconds"))...)
 	}
 	if s.Hostname != "" {
 		for _, msg := range validation.IsDNS1123Label(s.Hostname) {
@@ -622,9 +624,17 @@ func validateContainer(c *corev1.Container, s *corev1.PodSpec, vols map[string]*
 	return errs
 }
 
+// maxCPU and maxMemory bound cpu and memory by what systemd and the kernel take: the
+// kernel's cpu.max quota must stay under 2^44 µs per 100 ms period (100M CPUs
+// are 1e13 µs), and memory is bytes in 63 bits.
+var (
+	maxCPU    = resource.MustParse("100M")
+	maxMemory = *resource.NewQuantity(math.MaxInt64, resource.BinarySI)
+)
+
 func validateResources(r *corev1.ResourceRequirements, rp *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	check := func(list corev1.ResourceList, lp *field.Path) {
+	check := func(list corev1.ResourceList, lp *field.Path, limits bool) {
 		for _, name := range sortedStringKeys(list) {
 			q := list[corev1.ResourceName(name)]
 			switch corev1.ResourceName(name) {
@@ -635,14 +645,21 @@ func validateResources(r *corev1.ResourceRequirements, rp *field.Path) field.Err
 			}
 			if q.Sign() < 0 {
 				errs = append(errs, field.Invalid(lp.Key(name), q.String(), "must be greater than or equal to 0"))
+			} else if limits && q.Sign() == 0 {
+				errs = append(errs, field.Invalid(lp.Key(name), q.String(), "must be greater than 0: a limit of 0 leaves the container nothing (leave the limit out for none)"))
+			} else if corev1.ResourceName(name) == corev1.ResourceCPU && q.Cmp(maxCPU) > 0 {
+				errs = append(errs, field.Invalid(lp.Key(name), q.String(), "must be at most 100M: more than the kernel's CPU quota can hold"))
+			} else if corev1.ResourceName(name) == corev1.ResourceMemory && q.Cmp(maxMemory) >= 0 {
+				// quantities beyond 63 bits were clamped to maxMemory when parsed
+				errs = append(errs, field.Invalid(lp.Key(name), q.String(), "must be less than 8Ei bytes"))
 			}
 			if corev1.ResourceName(name) == corev1.ResourceMemory && q.MilliValue()%1000 != 0 {
 				errs = append(errs, field.Invalid(lp.Key(name), q.String(), "must be a whole number of bytes"))
 			}
 		}
 	}
-	check(r.Limits, rp.Child("limits"))
-	check(r.Requests, rp.Child("requests"))
+	check(r.Limits, rp.Child("limits"), true)
+	check(r.Requests, rp.Child("requests"), false)
 	for name, req := range r.Requests {
 		if lim, ok := r.Limits[name]; ok && req.Cmp(lim) > 0 {
 			errs = append(errs, field.Invalid(rp.Child("requests").Key(string(name)), req.String(),
