@@ -60,6 +60,9 @@ type mergedCtx struct {
 
 func (m *mergedCtx) Done() <-chan struct{} { return m.done.Done() }
 func (m *mergedCtx) Err() error            { return m.done.Err() }
+func (m *mergedCtx) Deadline() (time.Time, bool) {
+	return m.done.Deadline()
+}
 
 // ImageExists tells whether an image is in local storage.
 func (p *Podman) ImageExists(ctx context.Context, ref string) (bool, error) {
@@ -191,6 +194,21 @@ func (p *Podman) Containers(ctx context.Context, key, value string) ([]string, e
 		}
 	}
 	return out, nil
+}
+
+// ContainerLabels returns a container's labels, and whether it exists.
+func (p *Podman) ContainerLabels(ctx context.Context, name string) (map[string]string, bool, error) {
+	data, err := containers.Inspect(p.with(ctx), name, nil)
+	if isNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if data.Config == nil {
+		return nil, true, nil
+	}
+	return data.Config.Labels, true, nil
 }
 
 // RemoveContainer removes a container at once; a missing one is not an error.

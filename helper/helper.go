@@ -39,6 +39,8 @@ type Engine interface {
 	StopContainer(ctx context.Context, name string, timeout time.Duration) error
 	// RemoveContainer removes a container at once; a missing one is not an error.
 	RemoveContainer(ctx context.Context, name string) error
+	// ContainerLabels returns a container's labels, and whether it exists.
+	ContainerLabels(ctx context.Context, name string) (map[string]string, bool, error)
 }
 
 // Shaper applies and reads traffic shaping in the current network namespace.

@@ -54,6 +54,8 @@ type fakeEngine struct {
 	// exit status.
 	execTakes time.Duration
 	execCode  int
+	// containers that exist, by name: their labels
+	containers map[string]map[string]string
 }
 
 func (f *fakeEngine) Exec(ctx context.Context, c string, argv, env []string) (int, []byte, error) {
@@ -74,7 +76,14 @@ func (f *fakeEngine) RemoveContainer(ctx context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.removed = append(f.removed, name)
+	delete(f.containers, name)
 	return nil
+}
+func (f *fakeEngine) ContainerLabels(ctx context.Context, name string) (map[string]string, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l, ok := f.containers[name]
+	return l, ok, nil
 }
 
 var _ Systemd = (*fakeSystemd)(nil)
@@ -422,5 +431,37 @@ func TestStopInfra(t *testing.T) {
 	}
 	if len(w.eng.stops) != 1 || w.eng.stops[0].container != "p-infra" || w.eng.stops[0].timeout != 2*time.Second {
 		t.Errorf("stops %+v", w.eng.stops)
+	}
+}
+
+// A container of the pod's name left by an earlier run of the pod is removed
+// before the start; one that is not the pod's is never touched, and the start
+// fails naming it (for app and init containers alike).
+func TestRunClearsOnlyItsOwnStaleContainer(t *testing.T) {
+	for _, kind := range []string{contract.KindApp, contract.KindInit} {
+		c := contract.Container{Name: "app", Podman: "podunit_p_app", Kind: kind, Args: []string{"run", "img"}}
+		w := newWorld(t, runtime1(c))
+		w.runs = []int{0}
+		w.eng.containers = map[string]map[string]string{"podunit_p_app": {units.LabelPod: "p", units.LabelContainer: "app"}}
+		if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"}); err != nil && !errors.Is(err, errExecd) {
+			t.Fatalf("%s: run over a stale container: %v", kind, err)
+		}
+		if len(w.eng.removed) != 1 || w.eng.removed[0] != "podunit_p_app" {
+			t.Errorf("%s: removed %v, want the stale podunit_p_app", kind, w.eng.removed)
+		}
+
+		w = newWorld(t, runtime1(c))
+		w.eng.containers = map[string]map[string]string{"podunit_p_app": {"made-by": "the user"}}
+		var ee *ErrExit
+		err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"})
+		if !errors.As(err, &ee) || !strings.Contains(ee.Msg, "podman container podunit_p_app exists and was not created by podunit") {
+			t.Fatalf("%s: run over a user's container: %v", kind, err)
+		}
+		if len(w.eng.removed) != 0 || len(w.execd) != 0 {
+			t.Errorf("%s: the user's container was touched: removed %v, exec %v", kind, w.eng.removed, w.execd)
+		}
+		if ev := strings.Join(events(t, w), "\n"); !strings.Contains(ev, "podunit_p_app exists and was not created by podunit") {
+			t.Errorf("%s: no event: %s", kind, ev)
+		}
 	}
 }

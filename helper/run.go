@@ -31,8 +31,34 @@ func (t *task) run(ctx context.Context) error {
 			}
 		}
 	}
+	if err := t.clearStale(ctx); err != nil {
+		return err
+	}
 	argv, env := t.podman()
 	return t.Exec(t.rt.Podman, argv, env)
+}
+
+// clearStale makes room for the container: a container of its name left by an
+// earlier run of this pod (its conmon killed before --rm could act) is
+// removed; one that is not the pod's own is never touched, and the start fails
+// naming it.
+func (t *task) clearStale(ctx context.Context) error {
+	eng, err := t.engine(ctx)
+	if err != nil {
+		// Without the service, podman run itself (which needs none) fails on a
+		// name in use: it never replaces a container.
+		fmt.Fprintf(t.Out, "not checking for a stale container %s: %v\n", t.c.Podman, err)
+		return nil
+	}
+	labels, ok, err := eng.ContainerLabels(ctx, t.c.Podman)
+	if err != nil || !ok {
+		return err
+	}
+	if labels[units.LabelPod] != t.rt.Pod {
+		t.event("Warning", "Failed", "podman container %s exists and was not created by podunit for this pod: not starting (rename or remove it)", t.c.Podman)
+		return &ErrExit{Code: 1, Msg: fmt.Sprintf("podman container %s exists and was not created by podunit for pod %q; rename or remove it", t.c.Podman, t.rt.Pod)}
+	}
+	return eng.RemoveContainer(ctx, t.c.Podman)
 }
 
 // podman is the container's podman command line and environment: the
@@ -114,6 +140,9 @@ func (t *task) setLimits(ctx context.Context, clear bool) error {
 // back-off between attempts (10 s doubling to 5 min). A stop of the unit
 // (ctx) ends the loop; the container itself is stopped by ExecStop.
 func (t *task) runInit(ctx context.Context) error {
+	if err := t.clearStale(ctx); err != nil {
+		return err
+	}
 	argv, env := t.podman()
 	backOff := InitialBackOff
 	for attempt := 1; ; attempt++ {

@@ -42,6 +42,7 @@ type Engine interface {
 	VolumeLabels(ctx context.Context, name string) (map[string]string, bool, error)
 	Volumes(ctx context.Context, key, value string) ([]string, error)
 	Containers(ctx context.Context, key, value string) ([]string, error)
+	ContainerLabels(ctx context.Context, name string) (map[string]string, bool, error)
 	RemoveContainer(ctx context.Context, name string) error
 }
 
@@ -71,22 +72,29 @@ type UpOptions struct {
 }
 
 // Up starts a pod from its plan. On any failure it removes what it created and
-// returns the reason: there is never half a pod left behind.
+// returns the reason: there is never half a pod left behind. With Replace, a
+// running pod of that name is stopped only once everything the new one needs
+// (images, host paths, names) is checked and in place.
 func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOptions) (err error) {
+	unlock, err := r.lock(ctx, plan.Pod)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	exists, err := r.exists(ctx, plan.Pod)
 	if err != nil {
 		return err
 	}
-	if exists {
-		if !o.Replace {
-			return fmt.Errorf("%w: %q (use --replace, or `podunit down %s` first)", ErrExists, plan.Pod, plan.Pod)
-		}
-		if err := r.Down(ctx, plan.Pod, DownOptions{Grace: o.Grace}); err != nil {
-			return fmt.Errorf("replacing %q: %w", plan.Pod, err)
-		}
+	if exists && !o.Replace {
+		return fmt.Errorf("%w: %q (use --replace, or `podunit down %s` first)", ErrExists, plan.Pod, plan.Pod)
 	}
 	if err := r.prepare(ctx, plan); err != nil {
 		return err
+	}
+	if exists {
+		if err := r.teardown(ctx, plan.Pod, o.Grace); err != nil {
+			return fmt.Errorf("replacing %q: %w", plan.Pod, err)
+		}
 	}
 
 	// From here on, everything created is undone if a later step fails, unless
@@ -124,7 +132,9 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 		}
 	}
 	for _, v := range plan.Volumes {
-		if err := r.Engine.RemoveVolume(ctx, v.Name); err != nil { // stale, from a pod stopped behind our back
+		// A volume of that name is the pod's own (prepare checked): stale,
+		// from a pod stopped behind podunit's back.
+		if err := r.Engine.RemoveVolume(ctx, v.Name); err != nil {
 			return fmt.Errorf("%s: removing stale volume %s: %w", v.FieldPath, v.Name, err)
 		}
 		if err := r.Engine.CreateVolume(ctx, v.Name, v.Labels, v.Options); err != nil {
@@ -237,6 +247,7 @@ func (r *Runner) prepare(ctx context.Context, plan *units.Plan) error {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, r.checkOwnership(ctx, plan)...)
 	if len(errs) == 0 {
 		for _, c := range plan.NonRootChecks {
 			if err := r.checkNonRoot(ctx, c); err != nil {
@@ -248,6 +259,57 @@ func (r *Runner) prepare(ctx context.Context, plan *units.Plan) error {
 		return errors.Join(errs...)
 	}
 	return nil
+}
+
+// checkOwnership finds the podman objects of the names the pod will use that
+// are not the pod's own: podunit never removes or replaces what it did not
+// create. Objects of an earlier run of the pod (same labels) are fine.
+func (r *Runner) checkOwnership(ctx context.Context, plan *units.Plan) []error {
+	var errs []error
+	conflict := func(kind, name, owner string) error {
+		if owner != "" {
+			owner = fmt.Sprintf(" (it belongs to podunit pod %q)", owner)
+		}
+		return fmt.Errorf("%w: podman %s %s exists and was not created by podunit for pod %q%s; podunit never removes what is not its own: rename or remove it",
+			ErrConflict, kind, name, plan.Pod, owner)
+	}
+	names := []string{units.InfraContainerName(plan.Pod)}
+	for _, c := range append(append([]units.ContainerUnit{}, plan.Inits...), plan.Containers...) {
+		names = append(names, c.Podman)
+	}
+	for _, n := range names {
+		labels, ok, err := r.Engine.ContainerLabels(ctx, n)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("checking container %s: %w", n, err))
+		} else if ok && labels[units.LabelPod] != plan.Pod {
+			errs = append(errs, conflict("container", n, labels[units.LabelPod]))
+		}
+	}
+	for _, v := range plan.Volumes {
+		labels, ok, err := r.Engine.VolumeLabels(ctx, v.Name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: checking volume %s: %w", v.FieldPath, v.Name, err))
+		} else if ok && labels[units.LabelPod] != plan.Pod {
+			errs = append(errs, fmt.Errorf("%s: %w", v.FieldPath, conflict("volume", v.Name, labels[units.LabelPod])))
+		}
+	}
+	for _, c := range plan.Claims {
+		labels, ok, err := r.Engine.VolumeLabels(ctx, c.Name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: checking volume %s: %w", c.FieldPath, c.Name, err))
+		} else if ok && labels[units.LabelClaim] != c.Labels[units.LabelClaim] {
+			errs = append(errs, fmt.Errorf("%w: %s: podman volume %s exists and was not created by podunit for claim %s/%s; rename or remove it",
+				ErrConflict, c.FieldPath, c.Name, c.Namespace, c.Claim))
+		}
+	}
+	return errs
+}
+
+// lock takes the pod's lock, saying so when another podunit holds it.
+func (r *Runner) lock(ctx context.Context, pod string) (func(), error) {
+	return podstate.LockPod(ctx, r.StateDir, pod, func() {
+		r.logf("pod %q: waiting for another podunit working on it", pod)
+	})
 }
 
 // ErrImage marks an image that is missing or could not be pulled.
@@ -408,6 +470,11 @@ type DownOptions struct {
 // Down stops a pod gracefully and removes all it left: units, containers, volumes
 // and the state record. Stopping a pod that is only partly there is fine.
 func (r *Runner) Down(ctx context.Context, name string, o DownOptions) error {
+	unlock, err := r.lock(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	st, _ := r.loadState(name)
 	exists, err := r.exists(ctx, name)
 	if err != nil {
@@ -457,7 +524,10 @@ func (r *Runner) teardown(ctx context.Context, name string, grace *time.Duration
 			errs = append(errs, err)
 		}
 	}
-	// Whatever systemd could not clean (a unit killed hard) goes now.
+	// Whatever systemd could not clean (a unit killed hard) goes now. A podman
+	// service that stopped answering must not hang down forever.
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
 	if cs, err := r.Engine.Containers(ctx, units.LabelPod, name); err == nil {
 		for _, c := range cs {
 			if err := r.Engine.RemoveContainer(ctx, c); err != nil {

@@ -77,10 +77,12 @@ func (f *fakeUnits) List(_ context.Context, patterns ...string) ([]sdbus.UnitSta
 }
 
 type fakeEngine struct {
-	mu      sync.Mutex
-	images  map[string]bool
-	pulls   []string
-	volumes map[string]map[string]string
+	mu         sync.Mutex
+	images     map[string]bool
+	pulls      []string
+	volumes    map[string]map[string]string
+	containers map[string]map[string]string // name: labels
+	removed    []string                     // containers and volumes removed
 }
 
 var _ Engine = (*fakeEngine)(nil)
@@ -115,12 +117,18 @@ func (e *fakeEngine) CreateVolume(_ context.Context, name string, labels, _ map[
 	return nil
 }
 func (e *fakeEngine) VolumeLabels(_ context.Context, name string) (map[string]string, bool, error) {
-	return nil, false, nil
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	l, ok := e.volumes[name]
+	return l, ok, nil
 }
 
 func (e *fakeEngine) RemoveVolume(_ context.Context, name string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if _, ok := e.volumes[name]; ok {
+		e.removed = append(e.removed, "volume "+name)
+	}
 	delete(e.volumes, name)
 	return nil
 }
@@ -135,14 +143,30 @@ func (e *fakeEngine) Volumes(_ context.Context, k, v string) ([]string, error) {
 	}
 	return out, nil
 }
-func (e *fakeEngine) Containers(context.Context, string, string) ([]string, error) {
+func (e *fakeEngine) Containers(_ context.Context, k, v string) ([]string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return nil, nil
+	var out []string
+	for n, l := range e.containers {
+		if l[k] == v {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
-func (e *fakeEngine) RemoveContainer(context.Context, string) error {
+func (e *fakeEngine) ContainerLabels(_ context.Context, name string) (map[string]string, bool, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	l, ok := e.containers[name]
+	return l, ok, nil
+}
+func (e *fakeEngine) RemoveContainer(_ context.Context, name string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.containers[name]; ok {
+		e.removed = append(e.removed, "container "+name)
+	}
+	delete(e.containers, name)
 	return nil
 }
 
@@ -158,7 +182,7 @@ func setup(t *testing.T, manifest string) (*Runner, *fakeUnits, *fakeEngine, *co
 		t.Fatal(err)
 	}
 	fu := newFakeUnits()
-	fe := &fakeEngine{images: map[string]bool{"local/app:1": true, "localhost/built:latest": true}, volumes: map[string]map[string]string{}}
+	fe := &fakeEngine{images: map[string]bool{"local/app:1": true, "localhost/built:latest": true}, volumes: map[string]map[string]string{}, containers: map[string]map[string]string{}}
 	return &Runner{Units: fu, Engine: fe, StateDir: t.TempDir()}, fu, fe, p, plan
 }
 
@@ -182,7 +206,7 @@ func TestUpStartsInStagesAndDownReverses(t *testing.T) {
 	if strings.Join(fu.log, "\n") != strings.Join(want, "\n") {
 		t.Errorf("start order:\n%s", strings.Join(fu.log, "\n"))
 	}
-	if _, ok := fe.volumes["web_v"]; !ok {
+	if _, ok := fe.volumes["podunit_web_v"]; !ok {
 		t.Error("emptyDir volume not created")
 	}
 	if _, err := os.Stat(filepath.Join(r.StateDir, "pods", "web", recordFile)); err != nil {
@@ -349,5 +373,102 @@ func TestRunAsNonRoot(t *testing.T) {
 		if err != nil && !strings.HasPrefix(err.Error(), "spec.containers[0].securityContext.runAsNonRoot: ") {
 			t.Errorf("%s: no field path: %v", image, err)
 		}
+	}
+}
+
+// Objects with podunit's names that podunit did not create (a user's, or
+// another pod's) are never removed: up refuses, naming each, and starts nothing.
+func TestUpNeverTakesOverForeignObjects(t *testing.T) {
+	r, fu, fe, p, plan := setup(t, twoContainers)
+	fe.containers["podunit_web_a"] = map[string]string{}                                   // the user's
+	fe.containers["podunit_web"] = map[string]string{units.LabelPod: "other"}              // not this pod's
+	fe.containers["podunit_web_b"] = map[string]string{units.LabelPod: "web"}              // a stale one of its own: fine
+	fe.volumes["podunit_web_v"] = map[string]string{"owner": "me"}                         // the user's data
+	fe.volumes["web_v"], fe.containers["web_a"] = map[string]string{}, map[string]string{} // podman-compose style names: not in the way
+	err := r.Up(context.Background(), p, plan, UpOptions{})
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("Up: %v, want ErrConflict", err)
+	}
+	for _, want := range []string{"podman container podunit_web_a exists", "podman container podunit_web exists", `belongs to podunit pod "other"`,
+		"spec.volumes[0].emptyDir: conflict: podman volume podunit_web_v exists"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "podunit_web_b") {
+		t.Errorf("the pod's own stale container reported as a conflict: %v", err)
+	}
+	if len(fu.log) != 0 || len(fe.removed) != 0 || len(fe.volumes) != 2 || len(fe.containers) != 4 {
+		t.Errorf("something touched: units %v, removed %v", fu.log, fe.removed)
+	}
+}
+
+// up --replace checks the new pod completely before it stops the old one: a
+// missing image or a conflict leaves the running pod as it was.
+func TestReplaceChecksBeforeStopping(t *testing.T) {
+	r, fu, fe, p, plan := setup(t, twoContainers)
+	if err := r.Up(context.Background(), p, plan, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	running := len(fu.loaded)
+	bad := strings.Replace(twoContainers, "{name: b, image: local/app:1}", "{name: b, image: local/typo:1}", 1)
+	m, err := pod.Load([]byte(bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan2, err := units.Translate(m.Pods[0], m.Resolved["web"], units.Options{Podman: "/usr/bin/podman", Self: "/usr/bin/podunit", InfraImage: "infra:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fu.log = nil
+	err = r.Up(context.Background(), m.Pods[0], plan2, UpOptions{Replace: true})
+	if !errors.Is(err, ErrImage) || !strings.Contains(err.Error(), "spec.containers[1].image") {
+		t.Fatalf("replace with a missing image: %v, want ErrImage at spec.containers[1].image", err)
+	}
+	if len(fu.loaded) != running || len(fu.log) != 0 || len(fe.removed) != 0 {
+		t.Errorf("the old pod was touched: %d of %d units left, log %v, removed %v", len(fu.loaded), running, fu.log, fe.removed)
+	}
+	// A good replacement does stop the old pod, then starts the new one.
+	if err := r.Up(context.Background(), p, plan, UpOptions{Replace: true}); err != nil {
+		t.Fatal(err)
+	}
+	if len(fu.log) == 0 || !strings.HasPrefix(fu.log[0], "stop ") || len(fu.loaded) != running {
+		t.Errorf("replace: log %v, %d units", fu.log, len(fu.loaded))
+	}
+}
+
+// Of two concurrent Up of one pod, exactly one creates it; the other waits
+// for the pod's lock, then finds the pod and fails with ErrExists.
+func TestConcurrentUpOneWins(t *testing.T) {
+	r, fu, _, p, plan := setup(t, twoContainers)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Add(1)
+		go func(i int) { defer wg.Done(); errs[i] = r.Up(context.Background(), p, plan, UpOptions{}) }(i)
+	}
+	wg.Wait()
+	won, exists := 0, 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case errors.Is(err, ErrExists):
+			exists++
+		default:
+			t.Errorf("Up: %v", err)
+		}
+	}
+	if won != 1 || exists != 1 {
+		t.Fatalf("%d won, %d found it existing: %v", won, exists, errs)
+	}
+	starts := 0
+	for _, l := range fu.log {
+		if strings.HasPrefix(l, "start podunit-web.service") {
+			starts++
+		}
+	}
+	if starts != 1 {
+		t.Errorf("infra started %d times: %v", starts, fu.log)
 	}
 }

@@ -69,15 +69,19 @@ func ProberUnitName(pod string) string {
 	return Prefix + "-" + Escape(pod) + ".probes.service"
 }
 
-// InfraContainerName is the podman name of the pod's infra container. Container
-// names hold a "_" (never in a DNS label), so no pod's names collide with another's.
-func InfraContainerName(pod string) string { return pod + "-infra" }
+// InfraContainerName is the podman name of the pod's infra container:
+// podunit_POD. Every podman name podunit gives starts with "podunit_", which
+// neither podman kube play (POD-infra, POD-CONTAINER) nor podman-compose
+// (PROJECT_SERVICE_N) produce, and "_" is never in a pod or container name, so
+// no two pods' names collide.
+func InfraContainerName(pod string) string { return Prefix + "_" + pod }
 
-// ContainerName is the podman name of a container of a pod.
-func ContainerName(pod, container string) string { return pod + "_" + container }
+// ContainerName is the podman name of a container of a pod: podunit_POD_CONTAINER.
+func ContainerName(pod, container string) string { return Prefix + "_" + pod + "_" + container }
 
-// VolumeName is the podman volume backing an emptyDir volume of a pod.
-func VolumeName(pod, volume string) string { return pod + "_" + volume }
+// VolumeName is the podman volume backing an emptyDir volume of a pod:
+// podunit_POD_VOLUME.
+func VolumeName(pod, volume string) string { return Prefix + "_" + pod + "_" + volume }
 
 // ClaimVolumeName is the podman volume behind a PersistentVolumeClaim: one per
 // namespace and claim, shared by the pods that use it, kept when they go.

@@ -212,7 +212,7 @@ func (t *translator) logTo(unit string) []Property {
 }
 
 func podmanRun(name string) []string {
-	return []string{"run", "--name", name, "--replace", "--rm", "--detach",
+	return []string{"run", "--name", name, "--rm", "--detach",
 		"--sdnotify=conmon", "--cgroups=split", "--pull=never"}
 }
 
@@ -287,7 +287,16 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 		props = append(props, prop("Wants", wants))
 	}
 	props = append(props, t.commonService(InfraUnitName(p.Name))...)
-	props = append(props, prop("Restart", "no"), prop("ExecStart", []Exec{{Argv: t.helper(contract.OpRun, "")}}))
+	// When the infra dies (its process killed, its conmon killed), the kubelet
+	// would make a new sandbox and restart the containers in it per
+	// restartPolicy: systemd does the same with a restart of the infra, which
+	// restarts the units bound to it. Under Never the pod fails instead.
+	if p.Spec.RestartPolicy == corev1.RestartPolicyNever {
+		props = append(props, prop("Restart", "no"))
+	} else {
+		props = append(props, prop("Restart", "always"), prop("RestartSec", time.Second))
+	}
+	props = append(props, prop("ExecStart", []Exec{{Argv: t.helper(contract.OpRun, "")}}))
 	if !bw.Empty() {
 		// Shaping is in place before the unit is active, so before any container
 		// of the pod starts. It goes with the pod's network namespace: nothing
@@ -348,7 +357,7 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 		// Runs in the foreground: the unit is done when the container exits.
 		// --sdnotify=ignore: podman must not hand the main PID to conmon, which
 		// would make systemd take the container's exit for the unit's.
-		args = []string{"run", "--name", name, "--replace", "--rm",
+		args = []string{"run", "--name", name, "--rm",
 			"--sdnotify=ignore", "--cgroups=split", "--pull=never"}
 	} else {
 		args = podmanRun(name)

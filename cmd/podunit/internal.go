@@ -74,6 +74,16 @@ func helperEnv() *helper.Env {
 		Engine: func(ctx context.Context) (helper.Engine, error) {
 			p, err := engine.Connect(ctx)
 			if err != nil {
+				// Nothing listens at the socket: start podman.socket, as up does.
+				if m, merr := sdbus.Connect(ctx); merr == nil {
+					serr := m.StartUnit(ctx, "podman.socket")
+					m.Close()
+					if serr == nil {
+						p, err = engine.Connect(ctx)
+					}
+				}
+			}
+			if err != nil {
 				return nil, err
 			}
 			return p, nil

@@ -280,19 +280,23 @@ func withRunner(c *cli.Context, timeout time.Duration, f func(ctx context.Contex
 }
 
 // connect reaches the user's systemd manager and podman service, starting
-// podman.socket when it is not listening yet.
+// podman.socket when nothing listens at the socket: no file yet, or a stale
+// one (podman.socket stopped, or a `podman system service` gone).
 func connect(ctx context.Context) (*runner.Runner, func(), error) {
 	mgr, err := sdbus.Connect(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := os.Stat(engine.SocketPath()); err != nil {
-		if err := mgr.StartUnit(ctx, "podman.socket"); err != nil {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	eng, err := engine.Connect(cctx)
+	if err != nil {
+		if serr := mgr.StartUnit(cctx, "podman.socket"); serr != nil {
 			mgr.Close()
-			return nil, nil, fmt.Errorf("starting podman.socket: %w", err)
+			return nil, nil, fmt.Errorf("%w (and starting podman.socket: %v)", err, serr)
 		}
+		eng, err = engine.Connect(cctx)
 	}
-	eng, err := engine.Connect(ctx)
 	if err != nil {
 		mgr.Close()
 		return nil, nil, err

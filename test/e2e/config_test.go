@@ -164,7 +164,7 @@ spec:
 	}
 	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod) })
 	must(t, podunit, "up", podPath)
-	if got := must(t, "podman", "exec", pod+"_app", "sh", "-c", "echo $GREETING"); got != "hello\n" {
+	if got := must(t, "podman", "exec", ctrName(pod, "app"), "sh", "-c", "echo $GREETING"); got != "hello\n" {
 		t.Errorf("GREETING=%q", got)
 	}
 	// Down of the pod's manifest works even when its ConfigMap is gone.

@@ -38,7 +38,7 @@ func TestExamples(t *testing.T) {
 				return st != nil && st.Phase == "Running" && st.Ready == st.Total
 			})
 			if name == "lifecycle" {
-				out := must(t, "podman", "exec", "lifecycle_web", "cat", "/www/message")
+				out := must(t, "podman", "exec", ctrName("lifecycle", "web"), "cat", "/www/message")
 				if strings.TrimSpace(out) != "Hello from the postStart handler" {
 					t.Errorf("message: %q", out)
 				}

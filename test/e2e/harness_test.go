@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podunit/podunit/units"
 )
 
 var (
@@ -169,8 +171,8 @@ func eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 // assertGone checks that nothing of a pod is left: no unit, container, volume or record.
 func assertGone(t testing.TB, pod string) {
 	t.Helper()
-	units := must(t, "systemctl", "--user", "list-units", "--all", "--plain", "--no-legend", "podunit-"+pod+"*")
-	for _, l := range strings.Split(strings.TrimSpace(units), "\n") {
+	unitList := must(t, "systemctl", "--user", "list-units", "--all", "--plain", "--no-legend", "podunit-"+pod+"*")
+	for _, l := range strings.Split(strings.TrimSpace(unitList), "\n") {
 		if f := strings.Fields(l); len(f) > 2 && f[1] != "not-found" {
 			t.Errorf("unit left behind: %s", l)
 		}
@@ -205,3 +207,6 @@ func assertHidden(t testing.TB, pattern, units string, dirs ...string) {
 		t.Errorf("%s is in a file: %s", pattern, r.stdout)
 	}
 }
+
+// ctrName is the podman name of a container of a pod.
+func ctrName(pod, c string) string { return units.ContainerName(pod, c) }

@@ -150,10 +150,10 @@ spec:
 
 	const pod = "e2e-hardened"
 	up(t, manifest(pod, "\n      runAsUser: 1000"), pod)
-	if got := strings.TrimSpace(must(t, "podman", "exec", pod+"_app", "id", "-u")); got != "1000" {
+	if got := strings.TrimSpace(must(t, "podman", "exec", ctrName(pod, "app"), "id", "-u")); got != "1000" {
 		t.Errorf("uid %s", got)
 	}
-	if r := run(t, "podman", "exec", pod+"_app", "touch", "/x"); r.code == 0 {
+	if r := run(t, "podman", "exec", ctrName(pod, "app"), "touch", "/x"); r.code == 0 {
 		t.Error("the root filesystem is writable")
 	}
 	unit := "podunit-e2e\\x2dhardened-app.service"

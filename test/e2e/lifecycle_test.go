@@ -61,7 +61,7 @@ spec:
           command: ["/bin/sh", "-c", "kill -QUIT 1; sleep 1"]
 `, pod, testImage), pod)
 	// `up` returns once postStart has run: the message is there at once.
-	got := strings.TrimSpace(must(t, "podman", "exec", pod+"_lifecycle-demo-container", "cat", "/usr/share/message"))
+	got := strings.TrimSpace(must(t, "podman", "exec", ctrName(pod, "lifecycle-demo-container"), "cat", "/usr/share/message"))
 	if got != "Hello from the postStart handler" {
 		t.Errorf("message = %q", got)
 	}

@@ -45,7 +45,7 @@ spec:
 		if got := unitProp(t, unit, "ActiveState"); got != "active" {
 			t.Errorf("%s: ActiveState=%s, want active", unit, got)
 		}
-		if got := strings.TrimSpace(must(t, "podman", "exec", pod+"_"+c, "hostname")); got != pod {
+		if got := strings.TrimSpace(must(t, "podman", "exec", ctrName(pod, c), "hostname")); got != pod {
 			t.Errorf("hostname in %s = %q, want %q", c, got, pod)
 		}
 	}
@@ -56,7 +56,7 @@ spec:
 	// emptyDir that the server serves.
 	var body string
 	eventually(t, 10*time.Second, "the server to serve the client's file", func() bool {
-		r := run(t, "podman", "exec", pod+"_client", "wget", "-q", "-O", "-", "http://localhost:8080/note.txt")
+		r := run(t, "podman", "exec", ctrName(pod, "client"), "wget", "-q", "-O", "-", "http://localhost:8080/note.txt")
 		body = r.stdout
 		return r.code == 0
 	})
@@ -189,7 +189,7 @@ spec:
 `, pod, testImage), pod)
 	var out string
 	eventually(t, 10*time.Second, "the output file", func() bool {
-		r := run(t, "podman", "exec", pod+"_main", "cat", "/tmp/out")
+		r := run(t, "podman", "exec", ctrName(pod, "main"), "cat", "/tmp/out")
 		out = strings.TrimSpace(r.stdout)
 		return r.code == 0 && out != ""
 	})

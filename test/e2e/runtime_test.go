@@ -67,7 +67,7 @@ spec:
 	if after := execStart(); after != before {
 		t.Errorf("ExecStart changed over daemon-reload:\n%s\n%s", before, after)
 	}
-	must(t, "podman", "kill", pod+"_app")
+	must(t, "podman", "kill", ctrName(pod, "app"))
 	eventually(t, 30*time.Second, "the restarted run's record", func() bool { return strings.Count(read(), "|ok\n") == 2 })
 	if got := read(); got != want+want {
 		t.Errorf("after daemon-reload and a restart, runs:\n%q\nwant:\n%q", got, want+want)
@@ -269,12 +269,12 @@ spec:
 	ready := func() bool { s := status(t, pod); return s != nil && s.Ready == 1 }
 	eventually(t, 20*time.Second, "the pod to be ready", ready)
 	id := func() string {
-		return strings.TrimSpace(must(t, "podman", "inspect", "--format", "{{.Id}}", pod+"_web"))
+		return strings.TrimSpace(must(t, "podman", "inspect", "--format", "{{.Id}}", ctrName(pod, "web")))
 	}
 	before := id()
 	must(t, "systemctl", "--user", "restart", `podunit-e2e\x2drestart.service`)
 	eventually(t, 30*time.Second, "the web container to be replaced", func() bool {
-		r := run(t, "podman", "inspect", "--format", "{{.Id}} {{.State.Running}}", pod+"_web")
+		r := run(t, "podman", "inspect", "--format", "{{.Id}} {{.State.Running}}", ctrName(pod, "web"))
 		return r.code == 0 && !strings.HasPrefix(r.stdout, before) && strings.Contains(r.stdout, "true")
 	})
 	eventually(t, 20*time.Second, "the pod to be ready again", ready)
