@@ -71,3 +71,15 @@ func writeAtomic(path string, data []byte) error { return podstate.WriteAtomic(p
 func (r *Runner) writeStopRequest(pod string, grace time.Duration) error {
 	return podstate.WriteStopRequest(r.StateDir, pod, grace)
 }
+
+// Pod is a running pod as it was applied.
+func (r *Runner) Pod(name string) (*corev1.Pod, error) {
+	rec, err := r.loadState(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rec.Pod, nil
+}

@@ -26,6 +26,8 @@ type PodStatus struct {
 	Unit       string            `json:"unit"`
 	Slice      string            `json:"slice"`
 	Containers []ContainerStatus `json:"containers"`
+	// Persistent: enabled, it comes back when the user's manager starts.
+	Persistent bool `json:"persistent"`
 }
 
 // ContainerStatus is one container's state, read from its unit.

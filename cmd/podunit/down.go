@@ -83,8 +83,21 @@ func downCommand() *cli.Command {
 			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
 				var errs []error
 				for i, err := range r.DownAll(ctx, names, o) {
+					// A deleted pod does not come back at the next login.
+					wasPersistent := persistent(names[i])
+					if wasPersistent {
+						if mgr, merr := manager(r); merr != nil {
+							errs = append(errs, merr)
+						} else if derr := disable(ctx, mgr, names[i:i+1]); derr != nil {
+							errs = append(errs, derr)
+						} else {
+							fmt.Fprintf(c.App.Writer, "pod/%s disabled\n", names[i])
+						}
+					}
 					if err != nil {
-						errs = append(errs, err)
+						if !(wasPersistent && errors.Is(err, runner.ErrNotFound)) {
+							errs = append(errs, err)
+						}
 						continue
 					}
 					fmt.Fprintf(c.App.Writer, "pod/%s removed\n", names[i])

@@ -36,6 +36,9 @@ func psCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
+				for i := range pods {
+					pods[i].Persistent = persistent(pods[i].Name)
+				}
 				if out == "json" {
 					enc := json.NewEncoder(c.App.Writer)
 					enc.SetIndent("", "  ")
@@ -47,9 +50,9 @@ func psCommand() *cli.Command {
 				w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 				wide := c.Bool("all") || out == "wide"
 				if !wide {
-					fmt.Fprintln(w, "NAME\tNAMESPACE\tPHASE\tREADY\tRESTARTS\tAGE")
+					fmt.Fprintln(w, "NAME\tNAMESPACE\tPHASE\tREADY\tRESTARTS\tAGE\tPERSISTENT")
 					for _, p := range pods {
-						fmt.Fprintf(w, "%s\t%s\t%s\t%d/%d\t%d\t%s\n", p.Name, p.Namespace, p.Phase, p.Ready, p.Total, p.Restarts, age(p.Created))
+						fmt.Fprintf(w, "%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\n", p.Name, p.Namespace, p.Phase, p.Ready, p.Total, p.Restarts, age(p.Created), yesNo(p.Persistent))
 					}
 					return w.Flush()
 				}
@@ -128,4 +131,11 @@ func fieldsCommand() *cli.Command {
 			return w.Flush()
 		},
 	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }

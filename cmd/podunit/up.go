@@ -39,12 +39,26 @@ func upCommand() *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the units that would be started, change nothing"},
 			&cli.BoolFlag{Name: "replace", Usage: "stop and replace a running pod of the same name"},
 			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up (and clean up) after this long"},
+			&cli.BoolFlag{Name: "persist", Usage: "also enable the pods: they come back when your user manager starts (see podunit enable)"},
+			&cli.BoolFlag{Name: "stored", Usage: "the arguments are pods enabled earlier: start them from their stored copies (what podunit@POD.service runs)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return fmt.Errorf("%w: podunit up FILE|DIR...", errUsage)
 			}
-			m, err := loadManifest(c.Args().Slice()...)
+			args := c.Args().Slice()
+			if c.Bool("stored") {
+				if c.Bool("persist") || c.Bool("replace") {
+					return fmt.Errorf("%w: --stored takes neither --persist nor --replace", errUsage)
+				}
+				for i, n := range args {
+					if _, err := os.Stat(storedPath(n)); err != nil {
+						return fmt.Errorf("%w: pod %q is not enabled (no %s)", runner.ErrNotFound, n, storedPath(n))
+					}
+					args[i] = storedPath(n)
+				}
+			}
+			m, err := loadManifest(args...)
 			if err != nil {
 				return err
 			}
@@ -99,6 +113,10 @@ func upCommand() *cli.Command {
 				}
 				// All pods of a file, or none.
 				if err := r.UpAll(ctx, m.Pods, plans, runner.UpOptions{Replace: c.Bool("replace")}); err != nil {
+					if c.Bool("stored") && errors.Is(err, runner.ErrExists) {
+						fmt.Fprintf(c.App.Writer, "%v: already running\n", strings.Join(c.Args().Slice(), " "))
+						return nil
+					}
 					return err
 				}
 				if err := applied(); err != nil {
@@ -106,6 +124,22 @@ func upCommand() *cli.Command {
 				}
 				for _, p := range m.Pods {
 					fmt.Fprintf(c.App.Writer, "pod/%s started (%s)\n", p.Name, units.SliceName(p.Name))
+				}
+				if c.Bool("persist") {
+					known, err := podstate.LoadObjects(podstate.DefaultDir())
+					if err != nil {
+						return err
+					}
+					mgr, err := manager(r)
+					if err != nil {
+						return err
+					}
+					if err := enable(ctx, mgr, m.Pods, known); err != nil {
+						return fmt.Errorf("the pods run, but enabling them failed: %w", err)
+					}
+					for _, p := range m.Pods {
+						fmt.Fprintf(c.App.Writer, "pod/%s enabled (%s)\n", p.Name, persistUnit(p.Name))
+					}
 				}
 				return nil
 			})

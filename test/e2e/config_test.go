@@ -80,7 +80,7 @@ spec: {accessModes: [ReadWriteOnce]}
 			t.Errorf("up did not say %q:\n%s", want, out)
 		}
 	}
-	ctr := pod + "_app"
+	ctr := ctrName(pod, "app")
 	sh := func(script string) string { return must(t, "podman", "exec", ctr, "sh", "-c", script) }
 	env := sh(`echo "$LEVEL|$PASSWORD|${MISSING-unset}|$GREETING|$CFG_log_level|${CFG_mode}"`)
 	if want := "debug|" + secret + "|unset|level debug mode production||production\n"; env != want {

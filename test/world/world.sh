@@ -6,6 +6,7 @@
 #   world.sh up        create the user, the cgroup, the namespaces; start the manager
 #   world.sh exec CMD  run CMD as the world user inside the world (env is prepared)
 #   world.sh down      stop everything the world started and remove its cgroup
+#   world.sh relogin   the user manager exits (pods stop), then starts again, as at a reboot
 #   world.sh status    print "host", "up" or "down"
 #
 # On a host that already has a systemd user session for the calling user (not root),
@@ -163,6 +164,18 @@ cmd_down() {
   echo "world: down"
 }
 
+# relogin: the user's manager stops (its units, so the pods, stop in order) and
+# exits, everything of the user is killed and /run/user/UID is gone, as at a
+# reboot; then a new manager starts, as at the next boot or login.
+cmd_relogin() {
+  [ "$(id -u)" = 0 ] || die "relogin needs root"
+  is_up || die "the world is down: run '$0 up' first"
+  local pid i; pid=$(manager_pid)
+  cmd_exec systemctl --user exit >/dev/null 2>&1 || true
+  for i in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  cmd_up
+}
+
 cmd_status() {
   if host_mode; then echo host; elif is_up; then echo up; else echo down; fi
 }
@@ -172,6 +185,7 @@ case "${1:-}" in
   up) if host_mode; then echo "world: using this host's user session"; else cmd_install; cmd_up; fi ;;
   exec) shift; [ "${1:-}" = "--" ] && shift; cmd_exec "$@" ;;
   down) host_mode || cmd_down ;;
+  relogin) host_mode && die "relogin needs the test world, not a host session"; cmd_relogin ;;
   status) cmd_status ;;
   *) sed -n '2,12p' "$0" >&2; exit 2 ;;
 esac

@@ -144,6 +144,26 @@ func (m *Manager) StartUnit(ctx context.Context, name string) error {
 	}
 }
 
+// Enable enables installed unit files (systemctl --user enable) and reloads
+// the manager so it sees them.
+func (m *Manager) Enable(ctx context.Context, names []string) error {
+	if err := m.conn.ReloadContext(ctx); err != nil {
+		return fmt.Errorf("daemon-reload: %w", err)
+	}
+	if _, _, err := m.conn.EnableUnitFilesContext(ctx, names, false, false); err != nil {
+		return fmt.Errorf("enable %s: %w", strings.Join(names, " "), err)
+	}
+	return m.conn.ReloadContext(ctx)
+}
+
+// Disable disables unit files (systemctl --user disable).
+func (m *Manager) Disable(ctx context.Context, names []string) error {
+	if _, err := m.conn.DisableUnitFilesContext(ctx, names, false); err != nil {
+		return fmt.Errorf("disable %s: %w", strings.Join(names, " "), err)
+	}
+	return m.conn.ReloadContext(ctx)
+}
+
 // SetLimits changes resource properties of a unit for as long as it is loaded
 // (systemctl set-property --runtime).
 func (m *Manager) SetLimits(ctx context.Context, unit string, limits []units.Property) error {

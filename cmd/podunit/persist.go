@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/runner"
+	"github.com/podunit/podunit/units"
+	"github.com/podunit/podunit/units/sdbus"
+)
+
+// A persistent pod comes back when the user's manager starts (at boot for a
+// lingering user, at login otherwise): podunit keeps a copy of its manifest
+// (the pod and the ConfigMaps, Secrets and claims it refers to) in
+// $XDG_DATA_HOME/podunit/pods/POD.yaml (0600, in a 0700 directory), and
+// enables podunit@POD.service, a normal user unit that runs
+// `podunit up --stored POD`. The unit holds only the pod's name.
+
+// persistTemplate is the user unit podunit installs in
+// ~/.config/systemd/user/podunit@.service; the marker line tells podunit's own
+// file from one the user wrote, which podunit never overwrites.
+const persistMarker = "# Written by podunit (podunit enable); podunit rewrites it."
+
+func persistTemplate(self string) string {
+	return persistMarker + `
+[Unit]
+Description=podunit pod %I (persistent: podunit disable %I)
+Wants=podman.socket
+After=podman.socket
+
+[Service]
+Type=oneshot
+ExecStart=` + self + ` up --stored %I
+TimeoutStartSec=15min
+
+[Install]
+WantedBy=default.target
+`
+}
+
+func dataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "podunit")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".local", "share", "podunit")
+}
+
+func configDir() string {
+	if d := os.Getenv("XDG_CONFIG_HOME"); d != "" {
+		return d
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".config")
+}
+
+func storedPath(name string) string { return filepath.Join(dataDir(), "pods", name+".yaml") }
+
+// persistUnit is the instance of podunit@.service for a pod.
+func persistUnit(name string) string { return "podunit@" + units.Escape(name) + ".service" }
+
+// persistent tells whether a pod is enabled: its stored copy exists and its
+// unit is wanted by default.target.
+func persistent(name string) bool {
+	if _, err := os.Stat(storedPath(name)); err != nil {
+		return false
+	}
+	_, err := os.Lstat(filepath.Join(configDir(), "systemd", "user", "default.target.wants", persistUnit(name)))
+	return err == nil
+}
+
+// storedManifest is the copy of a pod kept for its next start: the objects it
+// refers to, then the pod as applied (without what the host gave it: uid,
+// status). It must load back as it is, or nothing is stored.
+func storedManifest(p *corev1.Pod, objs *pod.Objects) ([]byte, error) {
+	var b bytes.Buffer
+	doc := func(kind string, obj any) error {
+		data, err := yaml.Marshal(obj)
+		if err != nil {
+			return err
+		}
+		b.WriteString("---\n")
+		b.Write(data)
+		return nil
+	}
+	tm := func(kind string) metav1.TypeMeta { return metav1.TypeMeta{APIVersion: "v1", Kind: kind} }
+	clean := func(m metav1.ObjectMeta) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, Labels: m.Labels, Annotations: m.Annotations}
+	}
+	refs := objs.Only(p.Namespace, pod.References(p))
+	var errs []error
+	for _, c := range refs.ConfigMaps {
+		o := *c
+		o.TypeMeta, o.ObjectMeta = tm(pod.KindConfigMap), clean(c.ObjectMeta)
+		errs = append(errs, doc(pod.KindConfigMap, &o))
+	}
+	for _, s := range refs.Secrets {
+		o := *s
+		o.TypeMeta, o.ObjectMeta, o.StringData = tm(pod.KindSecret), clean(s.ObjectMeta), nil
+		errs = append(errs, doc(pod.KindSecret, &o))
+	}
+	for _, c := range refs.Claims {
+		o := *c
+		o.TypeMeta, o.ObjectMeta, o.Status = tm(pod.KindClaim), clean(c.ObjectMeta), corev1.PersistentVolumeClaimStatus{}
+		errs = append(errs, doc(pod.KindClaim, &o))
+	}
+	o := corev1.Pod{TypeMeta: tm("Pod"), ObjectMeta: clean(p.ObjectMeta), Spec: p.Spec}
+	errs = append(errs, doc("Pod", &o))
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	data := stripEmpty(b.Bytes())
+	if _, err := pod.LoadSources([]pod.Source{{Data: data}}, nil); err != nil {
+		return nil, fmt.Errorf("pod %q cannot be stored as it runs: %w", p.Name, err)
+	}
+	return data, nil
+}
+
+// stripEmpty drops the empty fields encoding/json writes for structs
+// (creationTimestamp: null, status: {}, resources: {}), which a strict
+// reader would take for fields the user set.
+func stripEmpty(data []byte) []byte {
+	var out []string
+	for _, l := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(l)
+		if t == "creationTimestamp: null" || t == "status: {}" || t == "resources: {}" {
+			continue
+		}
+		out = append(out, l)
+	}
+	return []byte(strings.Join(out, "\n"))
+}
+
+// enable stores each pod's copy and enables its unit.
+func enable(ctx context.Context, mgr *sdbus.Manager, pods []*corev1.Pod, objs *pod.Objects) error {
+	unitDir := filepath.Join(configDir(), "systemd", "user")
+	tmpl := filepath.Join(unitDir, "podunit@.service")
+	if old, err := os.ReadFile(tmpl); err == nil && !bytes.HasPrefix(old, []byte(persistMarker)) {
+		return fmt.Errorf("%w: %s exists and was not written by podunit; podunit never overwrites it", runner.ErrConflict, tmpl)
+	}
+	if err := os.MkdirAll(unitDir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(tmpl, []byte(persistTemplate(selfPath())), 0o644); err != nil {
+		return err
+	}
+	var names []string
+	for _, p := range pods {
+		data, err := storedManifest(p, objs)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(storedPath(p.Name)), 0o700); err != nil {
+			return err
+		}
+		if err := writePrivate(storedPath(p.Name), data); err != nil {
+			return err
+		}
+		names = append(names, persistUnit(p.Name))
+	}
+	return mgr.Enable(ctx, names)
+}
+
+// disable disables the pods' units and removes their stored copies; the pods
+// themselves go on.
+func disable(ctx context.Context, mgr *sdbus.Manager, names []string) error {
+	var units []string
+	for _, n := range names {
+		units = append(units, persistUnit(n))
+	}
+	err := mgr.Disable(ctx, units)
+	for _, n := range names {
+		if rerr := os.Remove(storedPath(n)); rerr != nil && !os.IsNotExist(rerr) {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return err
+}
+
+func writePrivate(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func manager(r *runner.Runner) (*sdbus.Manager, error) {
+	m, ok := r.Units.(*sdbus.Manager)
+	if !ok {
+		return nil, errors.New("no systemd manager")
+	}
+	return m, nil
+}
+
+func enableCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "enable",
+		Usage:     "make running pods come back when your user manager starts (boot with lingering, or login)",
+		ArgsUsage: "POD...",
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return fmt.Errorf("%w: podunit enable POD...", errUsage)
+			}
+			return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+				known, err := podstate.LoadObjects(podstate.DefaultDir())
+				if err != nil {
+					return err
+				}
+				var pods []*corev1.Pod
+				for _, n := range c.Args().Slice() {
+					p, err := r.Pod(n)
+					if err != nil {
+						return err
+					}
+					pods = append(pods, p)
+				}
+				mgr, err := manager(r)
+				if err != nil {
+					return err
+				}
+				if err := enable(ctx, mgr, pods, known); err != nil {
+					return err
+				}
+				for _, p := range pods {
+					fmt.Fprintf(c.App.Writer, "pod/%s enabled (%s)\n", p.Name, persistUnit(p.Name))
+				}
+				return nil
+			})
+		},
+	}
+}
+
+func disableCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "disable",
+		Usage:     "stop starting pods when your user manager starts; running pods go on",
+		ArgsUsage: "POD...",
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return fmt.Errorf("%w: podunit disable POD...", errUsage)
+			}
+			var errs []error
+			for _, n := range c.Args().Slice() {
+				if _, err := os.Stat(storedPath(n)); err != nil {
+					errs = append(errs, fmt.Errorf("%w: %q is not enabled", runner.ErrNotFound, n))
+				}
+			}
+			if len(errs) > 0 {
+				return errors.Join(errs...)
+			}
+			return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+				mgr, err := manager(r)
+				if err != nil {
+					return err
+				}
+				if err := disable(ctx, mgr, c.Args().Slice()); err != nil {
+					return err
+				}
+				for _, n := range c.Args().Slice() {
+					fmt.Fprintf(c.App.Writer, "pod/%s disabled\n", n)
+				}
+				return nil
+			})
+		},
+	}
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/podunit/podunit/pod"
+)
+
+// The stored copy of a pod holds the pod and exactly the objects it refers
+// to, and loads back into the same pod.
+func TestStoredManifestRoundTrip(t *testing.T) {
+	m, err := pod.Load([]byte(`
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {greeting: hello}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: unrelated}
+data: {x: "1"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+stringData: {token: s3cret}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, labels: {app: web}}
+spec:
+  containers:
+  - name: app
+    image: localhost/app:1
+    env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: creds, key: token}}}]
+    envFrom: [{configMapRef: {name: cfg}}]
+    volumeMounts: [{name: d, mountPath: /d}]
+  volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := m.Pods[0]
+	p.UID = "1234"
+	data, err := storedManifest(p, &m.Objects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	for _, want := range []string{"name: cfg", "name: creds", "kind: PersistentVolumeClaim", "kind: Pod"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("stored copy lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "unrelated") || strings.Contains(s, "1234") {
+		t.Errorf("stored copy holds what the pod does not need:\n%s", s)
+	}
+	back, err := pod.Load(data)
+	if err != nil {
+		t.Fatalf("stored copy does not load: %v\n%s", err, s)
+	}
+	if len(back.Pods) != 1 || !reflect.DeepEqual(back.Pods[0].Spec, p.Spec) || back.Objects.Len() != 3 {
+		t.Errorf("round trip changed the pod:\n%+v\n%+v", back.Pods[0].Spec, p.Spec)
+	}
+	if len(back.Warnings) > len(m.Warnings) {
+		t.Errorf("stored copy loads with new warnings: %v (first load: %v)", back.Warnings, m.Warnings)
+	}
+}

@@ -1,0 +1,123 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A pod started with --persist comes back when the user's manager starts
+// again (a reboot with lingering, or the next login): from a stored copy of
+// its manifest, with its ConfigMap and Secret, through a normal user unit
+// that holds only the pod's name. disable, enable and down do what they say.
+func TestPersistAcrossRelogin(t *testing.T) {
+	if out, _ := exec.Command(world, "status").Output(); strings.TrimSpace(string(out)) != "up" {
+		t.Skip("needs the test world: a host session's manager cannot be restarted by a test")
+	}
+	const pod = "e2e-persist"
+	const secret = "persist-s3cret-value"
+	manifest := writeManifest(t, fmt.Sprintf(`
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: e2e-persist-cfg}
+data: {GREETING: hello-again}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: e2e-persist-creds}
+stringData: {token: %s}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: web
+    image: localhost/podunit-test/server:2
+    ports: [{containerPort: 8080, hostPort: 18184}]
+    envFrom: [{configMapRef: {name: e2e-persist-cfg}}]
+    env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: e2e-persist-creds, key: token}}}]
+`, secret, pod))
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod) })
+	unit := `podunit@e2e\x2dpersist.service`
+	out := must(t, podunit, "up", "--persist", manifest)
+	if !strings.Contains(out, "pod/e2e-persist enabled ("+unit+")") {
+		t.Errorf("up --persist said:\n%s", out)
+	}
+	if st := status(t, pod); st == nil || !persistentIn(t, pod) {
+		t.Fatalf("ps does not show the pod persistent")
+	}
+	if got := strings.TrimSpace(run(t, "systemctl", "--user", "is-enabled", unit).stdout); got != "enabled" {
+		t.Errorf("is-enabled %s: %q", unit, got)
+	}
+	if es := unitProp(t, unit, "ExecStart"); !strings.Contains(es, "up --stored e2e-persist") {
+		t.Errorf("ExecStart of %s: %s", unit, es)
+	}
+	stored := strings.TrimSpace(must(t, "sh", "-c", `ls -l "$HOME/.local/share/podunit/pods/e2e-persist.yaml"`))
+	if !strings.HasPrefix(stored, "-rw-------") {
+		t.Errorf("stored copy is not private: %s", stored)
+	}
+	// The pattern does not match itself on assertHidden's own command line.
+	assertHidden(t, "persist-s3cret-valu[e]", unit, `"$HOME/.config/systemd"`)
+
+	if out, err := exec.Command(world, "relogin").CombinedOutput(); err != nil {
+		t.Fatalf("world.sh relogin: %v\n%s", err, out)
+	}
+	eventually(t, 90*time.Second, "the pod serving after the manager's restart", func() bool {
+		return run(t, "curl", "-sf", "-m", "2", "http://127.0.0.1:18184/").code == 0
+	})
+	if st := status(t, pod); st == nil || st.Phase != "Running" || !persistentIn(t, pod) {
+		t.Fatalf("after the restart: %+v", st)
+	}
+	env := must(t, "podman", "inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", ctrName(pod, "web"))
+	if !strings.Contains(env, "GREETING=hello-again\n") || !strings.Contains(env, "TOKEN="+secret+"\n") {
+		t.Errorf("env after the restart:\n%s", env)
+	}
+
+	// disable: the pod goes on, and will not come back.
+	if out := must(t, podunit, "disable", pod); !strings.Contains(out, "pod/e2e-persist disabled") {
+		t.Errorf("disable said: %s", out)
+	}
+	if got := strings.TrimSpace(run(t, "systemctl", "--user", "is-enabled", unit).stdout); got == "enabled" {
+		t.Errorf("still enabled after disable")
+	}
+	if st := status(t, pod); st == nil || st.Phase != "Running" || persistentIn(t, pod) {
+		t.Errorf("after disable: %+v", st)
+	}
+	// enable a running pod; down deletes it and its persistence.
+	must(t, podunit, "enable", pod)
+	if !persistentIn(t, pod) {
+		t.Errorf("enable of the running pod did not make it persistent")
+	}
+	if out := must(t, podunit, "down", pod); !strings.Contains(out, "pod/e2e-persist disabled") || !strings.Contains(out, "pod/e2e-persist removed") {
+		t.Errorf("down said: %s", out)
+	}
+	assertGone(t, pod)
+	if r := run(t, "sh", "-c", `test -e "$HOME/.local/share/podunit/pods/e2e-persist.yaml"`); r.code == 0 {
+		t.Errorf("the stored copy outlived down")
+	}
+	if r := run(t, podunit, "disable", pod); r.code != 3 {
+		t.Errorf("disable of a pod not enabled: exit %d, want 3", r.code)
+	}
+}
+
+func persistentIn(t *testing.T, pod string) bool {
+	t.Helper()
+	var all []struct {
+		Name       string `json:"name"`
+		Persistent bool   `json:"persistent"`
+	}
+	if err := json.Unmarshal([]byte(must(t, podunit, "ps", "-o", "json")), &all); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range all {
+		if p.Name == pod {
+			return p.Persistent
+		}
+	}
+	return false
+}
