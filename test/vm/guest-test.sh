@@ -2,11 +2,16 @@
 # Runs inside the test VM (Debian 12 booted with systemd, cgroup v2, all
 # controllers), as root, from podunit-guest-runner.service. Writes one line per
 # check to /mnt/share/results.txt ("PASS name" or "FAIL name: why") and a last
-# line "DONE failed=N"; the host reads it after the VM powers off.
+# line "DONE failed=N"; the host reads it after the VM powers off. It runs in
+# two boots: the first ends with a persistent pod and a reboot (last line
+# "REBOOT"; the host boots the VM again), the second checks that the pod came
+# back by itself, then removes podunit.
 set -u
 share=/mnt/share
 results=$share/results.txt
-: >"$results"
+phase_file=/var/lib/podunit-vm-phase
+phase=1
+if [ -e "$phase_file" ]; then phase=2; else : >"$results"; fi
 failed=0
 say() { echo "podunit-vm: $*" >/dev/ttyS0 2>/dev/null || echo "podunit-vm: $*"; }
 pass() { echo "PASS $1" >>"$results"; say "PASS $1"; }
@@ -18,6 +23,26 @@ check() {
 }
 finish() { echo "DONE failed=$failed" >>"$results"; sync; exit 0; }
 trap finish EXIT
+
+if [ "$phase" = 2 ]; then
+  uid=$(id -u alice)
+  as() {
+    (cd /home/alice && timeout 300 runuser -u alice -- env HOME=/home/alice USER=alice XDG_RUNTIME_DIR=/run/user/$uid \
+      DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/$uid/bus PATH=/usr/bin:/bin "$@")
+  }
+  for _ in $(seq 1 120); do [ -S "/run/user/$uid/bus" ] && break; sleep 1; done
+  # Nobody ran podunit since the boot: the lingering user's manager started
+  # podunit@web.service, which started the pod from its stored copy.
+  check persistent-pod-back-after-reboot bash -c 'for i in $(seq 1 240); do busybox wget -q -O - http://127.0.0.1:18080/ | grep -q "pod web" && exit 0; sleep 1; done; exit 1'
+  check persistent-unit-ran bash -c "$(declare -f as); uid=$uid; as systemctl --user show -p Result --value podunit@web.service | grep -qx success"
+  check persistent-in-ps bash -c "$(declare -f as); uid=$uid; as podunit ps | grep -Eq '^web .*Running.* yes\$'"
+  check persistent-down as podunit down web
+  check persistent-disabled bash -c "$(declare -f as); uid=$uid; ! as systemctl --user is-enabled podunit@web.service"
+  check nothing-left-after-reboot bash -c "$(declare -f as); uid=$uid; ! as systemctl --user list-units --plain --no-legend 'podunit-*' | grep -q . && [ -z \"\$(as podman ps -aq)\" ]"
+  check remove apt-get remove -y podunit
+  check removed test ! -e /usr/bin/podunit
+  exit 0
+fi
 
 export DEBIAN_FRONTEND=noninteractive
 cp "$share/podunit.deb" /tmp/podunit.deb
@@ -91,5 +116,12 @@ check calm-unaffected bash -c "$(declare -f as); uid=$uid; as systemctl --user s
 
 check down as podunit down /tmp/web.yaml /tmp/limits.yaml
 check nothing-left bash -c "$(declare -f as); uid=$uid; ! as systemctl --user list-units --plain --no-legend 'podunit-*' | grep -q . && [ -z \"\$(as podman ps -aq)\" ]"
-check remove apt-get remove -y podunit
-check removed test ! -e /usr/bin/podunit
+
+# A persistent pod, then a reboot: the second boot checks it came back.
+check persist-up as podunit up --persist /tmp/web.yaml
+check persist-enabled bash -c "$(declare -f as); uid=$uid; as systemctl --user is-enabled podunit@web.service | grep -qx enabled"
+echo 2 >"$phase_file"
+trap - EXIT
+echo "REBOOT" >>"$results"
+sync
+systemctl reboot
