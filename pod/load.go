@@ -194,6 +194,9 @@ func loadDocument(doc []byte, objs *Objects) (out loaded) {
 	}
 	js, err := yaml.YAMLToJSONStrict(doc)
 	if err != nil {
+		if errs := yamlProblems(doc); len(errs) > 0 {
+			return fail(errs...)
+		}
 		return fail(field.Invalid(nil, nil, "malformed YAML: "+strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")))
 	}
 	dec := json.NewDecoder(bytes.NewReader(js))
