@@ -190,9 +190,6 @@ func loadObject(kind string, generic any, js []byte, o *Objects) ([]string, fiel
 	case KindConfigMap:
 		var cm corev1.ConfigMap
 		warns, errs := decodeStrict(generic, js, &cm, configMapRules)
-		if cm.Namespace == "" {
-			cm.Namespace = "default"
-		}
 		o.ConfigMaps = append(o.ConfigMaps, &cm)
 		if errs = append(errs, validateConfigMap(&cm)...); len(errs) > 0 {
 			return nil, errs
@@ -201,9 +198,6 @@ func loadObject(kind string, generic any, js []byte, o *Objects) ([]string, fiel
 	case KindSecret:
 		var s corev1.Secret
 		warns, errs := decodeStrict(generic, js, &s, secretRules)
-		if s.Namespace == "" {
-			s.Namespace = "default"
-		}
 		if s.Type == "" {
 			s.Type = corev1.SecretTypeOpaque
 		}
@@ -223,9 +217,6 @@ func loadObject(kind string, generic any, js []byte, o *Objects) ([]string, fiel
 	case KindClaim:
 		var c corev1.PersistentVolumeClaim
 		warns, errs := decodeStrict(generic, js, &c, claimRules)
-		if c.Namespace == "" {
-			c.Namespace = "default"
-		}
 		if c.Spec.VolumeMode == nil {
 			m := corev1.PersistentVolumeFilesystem
 			c.Spec.VolumeMode = &m
@@ -240,10 +231,14 @@ func loadObject(kind string, generic any, js []byte, o *Objects) ([]string, fiel
 }
 
 // decodeStrict checks a document's shape and fields against a rule table and
-// decodes it into out.
-func decodeStrict(generic any, js []byte, out any, rules map[string]rule) ([]string, field.ErrorList) {
+// decodes it into out, in the namespace "default" when it names none.
+func decodeStrict(generic any, js []byte, out metav1.Object, rules map[string]rule) ([]string, field.ErrorList) {
 	warns, errs := judge(generic, out, rules)
-	if err := json.Unmarshal(js, out); err != nil && len(errs) == 0 {
+	err := json.Unmarshal(js, out)
+	if out.GetNamespace() == "" {
+		out.SetNamespace("default")
+	}
+	if err != nil && len(errs) == 0 {
 		return nil, field.ErrorList{field.Invalid(nil, nil, cleanJSONError(err))}
 	}
 	return warns, errs

@@ -294,12 +294,8 @@ func (r *Runner) checkOwnership(ctx context.Context, plan *units.Plan) []error {
 		}
 	}
 	for _, c := range plan.Claims {
-		labels, ok, err := r.Engine.VolumeLabels(ctx, c.Name)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: checking volume %s: %w", c.FieldPath, c.Name, err))
-		} else if ok && labels[units.LabelClaim] != c.Labels[units.LabelClaim] {
-			errs = append(errs, fmt.Errorf("%w: %s: podman volume %s exists and was not created by podunit for claim %s/%s; rename or remove it",
-				ErrConflict, c.FieldPath, c.Name, c.Namespace, c.Claim))
+		if _, err := r.claimExists(ctx, c); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errs
@@ -583,21 +579,27 @@ func (r *Runner) writeFiles(plan *units.Plan) error {
 // created on first use and kept afterwards. A volume of that name that podunit
 // did not create is never taken over.
 func (r *Runner) ensureClaim(ctx context.Context, c units.Claim) error {
-	labels, ok, err := r.Engine.VolumeLabels(ctx, c.Name)
-	if err != nil {
-		return fmt.Errorf("%s: %w", c.FieldPath, err)
-	}
-	if ok {
-		if labels[units.LabelClaim] != c.Labels[units.LabelClaim] {
-			return fmt.Errorf("%w: %s: podman volume %s exists and was not created by podunit for claim %s/%s; rename or remove it",
-				ErrConflict, c.FieldPath, c.Name, c.Namespace, c.Claim)
-		}
-		return nil
+	if ok, err := r.claimExists(ctx, c); ok || err != nil {
+		return err
 	}
 	if err := r.Engine.CreateVolume(ctx, c.Name, c.Labels, nil); err != nil {
 		return fmt.Errorf("%s: creating volume %s: %w", c.FieldPath, c.Name, err)
 	}
 	return nil
+}
+
+// claimExists tells whether the claim's podman volume exists; one of that name
+// podunit did not create for the claim is a conflict.
+func (r *Runner) claimExists(ctx context.Context, c units.Claim) (bool, error) {
+	labels, ok, err := r.Engine.VolumeLabels(ctx, c.Name)
+	if err != nil {
+		return false, fmt.Errorf("%s: checking volume %s: %w", c.FieldPath, c.Name, err)
+	}
+	if ok && labels[units.LabelClaim] != c.Labels[units.LabelClaim] {
+		return true, fmt.Errorf("%w: %s: podman volume %s exists and was not created by podunit for claim %s/%s; rename or remove it",
+			ErrConflict, c.FieldPath, c.Name, c.Namespace, c.Claim)
+	}
+	return ok, nil
 }
 
 // RemoveClaims removes the podman volumes of claims, those podunit created.

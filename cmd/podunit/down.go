@@ -86,9 +86,7 @@ func downCommand() *cli.Command {
 					// A deleted pod does not come back at the next login.
 					wasPersistent := persistent(names[i])
 					if wasPersistent {
-						if mgr, merr := manager(r); merr != nil {
-							errs = append(errs, merr)
-						} else if derr := disable(ctx, mgr, names[i:i+1]); derr != nil {
+						if derr := disableRunner(ctx, r, names[i:i+1]); derr != nil {
 							errs = append(errs, derr)
 						} else {
 							fmt.Fprintf(c.App.Writer, "pod/%s disabled\n", names[i])

@@ -11,7 +11,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/podunit/podunit/engine"
 	"github.com/podunit/podunit/helper"
 	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/netshape"
@@ -72,17 +71,7 @@ func helperEnv() *helper.Env {
 			return m, nil
 		},
 		Engine: func(ctx context.Context) (helper.Engine, error) {
-			p, err := engine.Connect(ctx)
-			if err != nil {
-				// Nothing listens at the socket: start podman.socket, as up does.
-				if m, merr := sdbus.Connect(ctx); merr == nil {
-					serr := m.StartUnit(ctx, "podman.socket")
-					m.Close()
-					if serr == nil {
-						p, err = engine.Connect(ctx)
-					}
-				}
-			}
+			p, err := connectPodman(ctx, nil)
 			if err != nil {
 				return nil, err
 			}

@@ -88,7 +88,7 @@ func persistent(name string) bool {
 // status). It must load back as it is, or nothing is stored.
 func storedManifest(p *corev1.Pod, objs *pod.Objects) ([]byte, error) {
 	var b bytes.Buffer
-	doc := func(kind string, obj any) error {
+	doc := func(obj any) error {
 		data, err := yaml.Marshal(obj)
 		if err != nil {
 			return err
@@ -106,20 +106,20 @@ func storedManifest(p *corev1.Pod, objs *pod.Objects) ([]byte, error) {
 	for _, c := range refs.ConfigMaps {
 		o := *c
 		o.TypeMeta, o.ObjectMeta = tm(pod.KindConfigMap), clean(c.ObjectMeta)
-		errs = append(errs, doc(pod.KindConfigMap, &o))
+		errs = append(errs, doc(&o))
 	}
 	for _, s := range refs.Secrets {
 		o := *s
 		o.TypeMeta, o.ObjectMeta, o.StringData = tm(pod.KindSecret), clean(s.ObjectMeta), nil
-		errs = append(errs, doc(pod.KindSecret, &o))
+		errs = append(errs, doc(&o))
 	}
 	for _, c := range refs.Claims {
 		o := *c
 		o.TypeMeta, o.ObjectMeta, o.Status = tm(pod.KindClaim), clean(c.ObjectMeta), corev1.PersistentVolumeClaimStatus{}
-		errs = append(errs, doc(pod.KindClaim, &o))
+		errs = append(errs, doc(&o))
 	}
 	o := corev1.Pod{TypeMeta: tm("Pod"), ObjectMeta: clean(p.ObjectMeta), Spec: p.Spec}
-	errs = append(errs, doc("Pod", &o))
+	errs = append(errs, doc(&o))
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -164,10 +164,7 @@ func enable(ctx context.Context, mgr *sdbus.Manager, pods []*corev1.Pod, objs *p
 		if err != nil {
 			return err
 		}
-		if err := os.MkdirAll(filepath.Dir(storedPath(p.Name)), 0o700); err != nil {
-			return err
-		}
-		if err := writePrivate(storedPath(p.Name), data); err != nil {
+		if err := podstate.WriteAtomic(storedPath(p.Name), data); err != nil {
 			return err
 		}
 		names = append(names, persistUnit(p.Name))
@@ -178,11 +175,11 @@ func enable(ctx context.Context, mgr *sdbus.Manager, pods []*corev1.Pod, objs *p
 // disable disables the pods' units and removes their stored copies; the pods
 // themselves go on.
 func disable(ctx context.Context, mgr *sdbus.Manager, names []string) error {
-	var units []string
+	var unitNames []string
 	for _, n := range names {
-		units = append(units, persistUnit(n))
+		unitNames = append(unitNames, persistUnit(n))
 	}
-	err := mgr.Disable(ctx, units)
+	err := mgr.Disable(ctx, unitNames)
 	for _, n := range names {
 		if rerr := os.Remove(storedPath(n)); rerr != nil && !os.IsNotExist(rerr) {
 			err = errors.Join(err, rerr)
@@ -191,20 +188,21 @@ func disable(ctx context.Context, mgr *sdbus.Manager, names []string) error {
 	return err
 }
 
-func writePrivate(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
 func manager(r *runner.Runner) (*sdbus.Manager, error) {
 	m, ok := r.Units.(*sdbus.Manager)
 	if !ok {
 		return nil, errors.New("no systemd manager")
 	}
 	return m, nil
+}
+
+// disableRunner is disable through a connected runner's manager.
+func disableRunner(ctx context.Context, r *runner.Runner, names []string) error {
+	mgr, err := manager(r)
+	if err != nil {
+		return err
+	}
+	return disable(ctx, mgr, names)
 }
 
 func enableCommand() *cli.Command {
@@ -264,11 +262,7 @@ func disableCommand() *cli.Command {
 				return errors.Join(errs...)
 			}
 			return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-				mgr, err := manager(r)
-				if err != nil {
-					return err
-				}
-				if err := disable(ctx, mgr, c.Args().Slice()); err != nil {
+				if err := disableRunner(ctx, r, c.Args().Slice()); err != nil {
 					return err
 				}
 				for _, n := range c.Args().Slice() {

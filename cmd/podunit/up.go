@@ -323,20 +323,35 @@ func connect(ctx context.Context) (*runner.Runner, func(), error) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	eng, err := engine.Connect(cctx)
-	if err != nil {
-		if serr := mgr.StartUnit(cctx, "podman.socket"); serr != nil {
-			mgr.Close()
-			return nil, nil, fmt.Errorf("%w (and starting podman.socket: %v)", err, serr)
-		}
-		eng, err = engine.Connect(cctx)
-	}
+	eng, err := connectPodman(cctx, mgr)
 	if err != nil {
 		mgr.Close()
 		return nil, nil, err
 	}
 	r := &runner.Runner{Units: mgr, Engine: eng, StateDir: podstate.DefaultDir(), Log: os.Stderr}
 	return r, mgr.Close, nil
+}
+
+// connectPodman connects to the user's podman service, starting podman.socket
+// through mgr (or a connection of its own when mgr is nil) when nothing
+// listens at the socket.
+func connectPodman(ctx context.Context, mgr *sdbus.Manager) (*engine.Podman, error) {
+	eng, err := engine.Connect(ctx)
+	if err == nil {
+		return eng, nil
+	}
+	if mgr == nil {
+		m, merr := sdbus.Connect(ctx)
+		if merr != nil {
+			return nil, err
+		}
+		defer m.Close()
+		mgr = m
+	}
+	if serr := mgr.StartUnit(ctx, "podman.socket"); serr != nil {
+		return nil, fmt.Errorf("%w (and starting podman.socket: %v)", err, serr)
+	}
+	return engine.Connect(ctx)
 }
 
 // podmanPath is podman's absolute path (systemd wants one in Exec lines).
