@@ -64,6 +64,10 @@ type Env struct {
 	Run     func(ctx context.Context, path string, argv, env []string) (int, error)
 	Environ func() []string
 	Getenv  func(string) string
+	// PodIPs are the addresses of the network namespace of process pid;
+	// HostIPs the host's (status.podIPs and hostIPs of the downward API).
+	PodIPs  func(pid int) ([]string, error)
+	HostIPs func() []string
 	Now     func() time.Time
 	// Sleep waits d, or until ctx ends (then it returns ctx's error).
 	Sleep func(ctx context.Context, d time.Duration) error

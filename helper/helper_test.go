@@ -114,6 +114,8 @@ type world struct {
 	vars   map[string]string
 	// runs are the exit codes the fake Run returns in turn.
 	runs []int
+	// podIPsOf are the processes whose namespace's addresses were read.
+	podIPsOf []int
 }
 
 func newWorld(t *testing.T, rt *contract.Runtime) *world {
@@ -139,6 +141,11 @@ func newWorld(t *testing.T, rt *contract.Runtime) *world {
 		},
 		Environ: func() []string { return []string{"PATH=/usr/bin", "NOTIFY_SOCKET=/run/n", "A=from-systemd"} },
 		Getenv:  func(k string) string { return w.vars[k] },
+		PodIPs: func(pid int) ([]string, error) {
+			w.podIPsOf = append(w.podIPsOf, pid)
+			return []string{"10.0.2.100", "fd00::1"}, nil
+		},
+		HostIPs: func() []string { return []string{"192.0.2.2"} },
 		Now:     w.clock.Now,
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			w.sleeps = append(w.sleeps, d)
@@ -208,6 +215,51 @@ func TestRunExecsPodmanWithEnvironment(t *testing.T) {
 	}
 	if len(w.sleeps) != 0 {
 		t.Errorf("a first start waited %v", w.sleeps)
+	}
+}
+
+// The downward API's status fields are filled in at the start, wherever
+// $(VAR) expansion carried them: the pod's addresses from the infra's network
+// namespace (its process 4242 in the fake engine), the host's from the host.
+func TestRunFillsStatusFields(t *testing.T) {
+	c := contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp,
+		Args: []string{"run", "--env", "POD_IP", "img", "--bind=" + contract.StatusRef(contract.FieldPodIP) + ":80"},
+		Env: []contract.EnvVar{{Name: "POD_IP", Value: contract.StatusRef(contract.FieldPodIP)},
+			{Name: "IPS", Value: contract.StatusRef(contract.FieldPodIPs)},
+			{Name: "HOST", Value: "h=" + contract.StatusRef(contract.FieldHostIP)}}}
+	w := newWorld(t, runtime1(c))
+	if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"}); !errors.Is(err, errExecd) {
+		t.Fatalf("run: %v", err)
+	}
+	if got := strings.Join(w.execd[0], " "); got != "/usr/bin/podman run --env POD_IP img --bind=10.0.2.100:80" {
+		t.Errorf("argv: %s", got)
+	}
+	env := strings.Join(w.execEn[0], "\n") + "\n"
+	for _, want := range []string{"POD_IP=10.0.2.100\n", "IPS=10.0.2.100,fd00::1\n", "HOST=h=192.0.2.2\n"} {
+		if !strings.Contains(env, want) {
+			t.Errorf("environment lacks %q:\n%s", want, env)
+		}
+	}
+	if len(w.podIPsOf) != 1 || w.podIPsOf[0] != 4242 {
+		t.Errorf("pod addresses read from %v, want the infra's process 4242", w.podIPsOf)
+	}
+
+	// on the host's network the pod's address is the host's, and nothing
+	// looks into a namespace
+	rt := runtime1(c)
+	rt.HostNetwork = true
+	w = newWorld(t, rt)
+	if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"}); !errors.Is(err, errExecd) {
+		t.Fatalf("run: %v", err)
+	}
+	if got := strings.Join(w.execd[0], " "); !strings.HasSuffix(got, "--bind=192.0.2.2:80") || len(w.podIPsOf) != 0 {
+		t.Errorf("host network: argv %s, namespaces read %v", got, w.podIPsOf)
+	}
+
+	// a container without references starts without reading anything
+	w = newWorld(t, runtime1(contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp, Args: []string{"run", "img"}}))
+	if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"}); !errors.Is(err, errExecd) || len(w.podIPsOf) != 0 {
+		t.Fatalf("run: %v, namespaces read %v", err, w.podIPsOf)
 	}
 }
 

@@ -34,8 +34,56 @@ func (t *task) run(ctx context.Context) error {
 	if err := t.clearStale(ctx); err != nil {
 		return err
 	}
+	if err := t.fillStatus(ctx); err != nil {
+		return err
+	}
 	argv, env := t.podman()
 	return t.Exec(t.rt.Podman, argv, env)
+}
+
+// fillStatus puts the downward API's status values (the pod's and the host's
+// addresses) where translation left references to them: in env values and in
+// the arguments $(VAR) expansion carried them into. The pod's addresses are
+// read from its infra's network namespace, which exists by now: containers
+// start after the infra. A pod on the host's network has the host's.
+func (t *task) fillStatus(ctx context.Context) error {
+	if !t.c.UsesStatus() {
+		return nil
+	}
+	host := t.HostIPs()
+	pod := host
+	if !t.rt.HostNetwork {
+		eng, err := t.engine(ctx)
+		if err != nil {
+			return fmt.Errorf("reading the pod's address (status.podIP): %w", err)
+		}
+		pid, err := eng.ContainerPID(ctx, t.rt.Infra)
+		if err == nil && pid <= 0 {
+			err = fmt.Errorf("infra container %s is not running", t.rt.Infra)
+		}
+		if err == nil {
+			pod, err = t.PodIPs(pid)
+		}
+		if err != nil {
+			return fmt.Errorf("reading the pod's address (status.podIP): %w", err)
+		}
+	}
+	vals := map[string]string{
+		contract.FieldHostIP: host[0], contract.FieldHostIPs: strings.Join(host, ","),
+		contract.FieldPodIP: pod[0], contract.FieldPodIPs: strings.Join(pod, ","),
+	}
+	c := *t.c
+	c.Args = make([]string, len(t.c.Args))
+	for i, a := range t.c.Args {
+		c.Args[i] = contract.FillStatus(a, vals)
+	}
+	c.Env = make([]contract.EnvVar, len(t.c.Env))
+	for i, e := range t.c.Env {
+		e.Value = contract.FillStatus(e.Value, vals)
+		c.Env[i] = e
+	}
+	t.c = &c
+	return nil
 }
 
 // clearStale makes room for the container: a container of its name left by an
@@ -141,6 +189,9 @@ func (t *task) setLimits(ctx context.Context, clear bool) error {
 // (ctx) ends the loop; the container itself is stopped by ExecStop.
 func (t *task) runInit(ctx context.Context) error {
 	if err := t.clearStale(ctx); err != nil {
+		return err
+	}
+	if err := t.fillStatus(ctx); err != nil {
 		return err
 	}
 	argv, env := t.podman()

@@ -435,7 +435,10 @@ var (
 	// fieldRefs resolved when the pod is translated.
 	staticFieldRefs = sets.New("metadata.name", "metadata.namespace", "metadata.uid",
 		"spec.nodeName", "spec.serviceAccountName")
-	labelRef = regexp.MustCompile(`^metadata\.(labels|annotations)\['([^']+)'\]$`)
+	// envFieldRefs are the fields env may read: the static ones and the
+	// pod's and host's addresses, filled in when the container starts.
+	envFieldRefs = staticFieldRefs.Union(sets.New("status.podIP", "status.podIPs", "status.hostIP", "status.hostIPs"))
+	labelRef     = regexp.MustCompile(`^metadata\.(labels|annotations)\['([^']+)'\]$`)
 )
 
 func validateContainer(c *corev1.Container, s *corev1.PodSpec, vols map[string]*corev1.Volume, p *field.Path) field.ErrorList {
@@ -522,13 +525,9 @@ func validateContainer(c *corev1.Container, s *corev1.PodSpec, vols map[string]*
 			if fr.APIVersion != "v1" {
 				errs = append(errs, field.NotSupported(vp.Child("fieldRef", "apiVersion"), fr.APIVersion, []string{"v1"}))
 			}
-			if !staticFieldRefs.Has(fr.FieldPath) && !labelRef.MatchString(fr.FieldPath) {
-				if strings.HasPrefix(fr.FieldPath, "status.") {
-					errs = append(errs, field.Forbidden(vp.Child("fieldRef", "fieldPath"), fmt.Sprintf("%s is not supported yet", fr.FieldPath)))
-				} else {
-					errs = append(errs, field.NotSupported(vp.Child("fieldRef", "fieldPath"), fr.FieldPath,
-						append(sets.List(staticFieldRefs), "metadata.labels['<KEY>']", "metadata.annotations['<KEY>']")))
-				}
+			if !envFieldRefs.Has(fr.FieldPath) && !labelRef.MatchString(fr.FieldPath) {
+				errs = append(errs, field.NotSupported(vp.Child("fieldRef", "fieldPath"), fr.FieldPath,
+					append(sets.List(envFieldRefs), "metadata.labels['<KEY>']", "metadata.annotations['<KEY>']")))
 			}
 		case vf.ResourceFieldRef != nil:
 			switch vf.ResourceFieldRef.Resource {

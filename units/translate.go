@@ -362,8 +362,15 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	} else {
 		args = podmanRun(name)
 	}
-	args = append(args,
-		"--network", "container:"+infra, "--ipc", "container:"+infra, "--uts", "container:"+infra)
+	if p.Spec.HostNetwork {
+		// The host's namespaces belong to the host's user namespace: a
+		// rootless container cannot join them through the infra (setns is
+		// refused), only share them from the start, as the infra does.
+		args = append(args, "--network", "host", "--uts", "host", "--ipc", "container:"+infra)
+	} else {
+		args = append(args,
+			"--network", "container:"+infra, "--ipc", "container:"+infra, "--uts", "container:"+infra)
+	}
 	if p.Spec.ShareProcessNamespace != nil && *p.Spec.ShareProcessNamespace {
 		args = append(args, "--pid", "container:"+infra)
 	}
@@ -728,6 +735,10 @@ func (t *translator) fieldValue(fieldPath string) (string, bool) {
 			return p.Spec.ServiceAccountName, true
 		}
 		return "default", true
+	case contract.FieldPodIP, contract.FieldPodIPs, contract.FieldHostIP, contract.FieldHostIPs:
+		// known once the pod's network namespace exists: the run helper
+		// fills the reference in just before the container starts
+		return contract.StatusRef(fieldPath), true
 	}
 	if m := labelRefPattern.FindStringSubmatch(fieldPath); m != nil {
 		if m[1] == "labels" {

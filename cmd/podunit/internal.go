@@ -13,6 +13,7 @@ import (
 
 	"github.com/podunit/podunit/helper"
 	"github.com/podunit/podunit/helper/contract"
+	"github.com/podunit/podunit/netinfo"
 	"github.com/podunit/podunit/netshape"
 	"github.com/podunit/podunit/netshape/nl"
 	"github.com/podunit/podunit/podstate"
@@ -82,6 +83,8 @@ func helperEnv() *helper.Env {
 		Run:     runChild,
 		Environ: os.Environ,
 		Getenv:  os.Getenv,
+		PodIPs:  func(pid int) ([]string, error) { return netinfo.PodIPs("/proc", pid) },
+		HostIPs: func() []string { return netinfo.HostIPs("/proc") },
 		Now:     time.Now,
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			t := time.NewTimer(d)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -250,4 +251,90 @@ spec:
 		}
 	}
 	assertGone(t, pod)
+}
+
+// The downward API's status fields: the pod's own address (as its network
+// namespace has it) and the host's, in env, through $(VAR) in args, for
+// init and app containers; on the host's network both are the host's.
+func TestDownwardStatusFields(t *testing.T) {
+	hostAddrs := map[string]bool{}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			hostAddrs[n.IP.String()] = true
+		}
+	}
+	manifest := func(pod string, hostNetwork bool) string {
+		return fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  hostNetwork: %t
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: init
+    image: %s
+    env:
+    - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+    volumeMounts: [{name: out, mountPath: /out}]
+    command: ["sh", "-c", "echo $(POD_IP) > /out/init"]
+  containers:
+  - name: main
+    image: %s
+    env:
+    - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+    - {name: POD_IPS, valueFrom: {fieldRef: {fieldPath: status.podIPs}}}
+    - {name: HOST_IP, valueFrom: {fieldRef: {fieldPath: status.hostIP}}}
+    - {name: HOST_IPS, valueFrom: {fieldRef: {fieldPath: status.hostIPs}}}
+    - {name: LISTEN, value: "$(POD_IP):8080"}
+    volumeMounts: [{name: out, mountPath: /out}]
+    command: ["sh", "-c"]
+    args: ["echo \"arg=$(POD_IP) env=$POD_IP ips=$POD_IPS host=$HOST_IP hosts=$HOST_IPS listen=$LISTEN\" > /tmp/out; exec sleep 100000"]
+  volumes: [{name: out, emptyDir: {}}]
+`, pod, hostNetwork, testImage, testImage)
+	}
+	read := func(pod string) map[string]string {
+		var out string
+		eventually(t, 15*time.Second, "the output file", func() bool {
+			r := run(t, "podman", "exec", ctrName(pod, "main"), "cat", "/tmp/out")
+			out = strings.TrimSpace(r.stdout)
+			return r.code == 0 && out != ""
+		})
+		vals := map[string]string{}
+		for _, f := range strings.Fields(out) {
+			k, v, _ := strings.Cut(f, "=")
+			vals[k] = v
+		}
+		vals["init"] = strings.TrimSpace(must(t, "podman", "exec", ctrName(pod, "main"), "cat", "/out/init"))
+		t.Logf("%s: %s, init %s", pod, out, vals["init"])
+		return vals
+	}
+
+	const pod = "e2e-status"
+	up(t, manifest(pod, false), pod)
+	v := read(pod)
+	own := must(t, "podman", "exec", ctrName(pod, "main"), "ip", "-o", "addr", "show")
+	if v["env"] == "" || !strings.Contains(own, " "+v["env"]+"/") || hostAddrs[v["env"]] {
+		t.Errorf("status.podIP %q is not an address of the pod's own interfaces (and only of them):\n%s", v["env"], own)
+	}
+	if v["arg"] != v["env"] || v["init"] != v["env"] || v["listen"] != v["env"]+":8080" {
+		t.Errorf("$(POD_IP) in args %q, in the init container %q, in LISTEN %q: want %q", v["arg"], v["init"], v["listen"], v["env"])
+	}
+	if ips := strings.Split(v["ips"], ","); ips[0] != v["env"] {
+		t.Errorf("status.podIPs %q does not start with status.podIP %q", v["ips"], v["env"])
+	}
+	if !hostAddrs[v["host"]] || strings.Split(v["hosts"], ",")[0] != v["host"] {
+		t.Errorf("status.hostIP %q (hostIPs %q) is not an address of this host", v["host"], v["hosts"])
+	}
+
+	const hpod = "e2e-status-host"
+	up(t, manifest(hpod, true), hpod)
+	h := read(hpod)
+	if !hostAddrs[h["env"]] || h["env"] != h["host"] || h["init"] != h["host"] {
+		t.Errorf("on the host's network: podIP %q, init %q, hostIP %q: want the host's address for all", h["env"], h["init"], h["host"])
+	}
 }
