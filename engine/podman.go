@@ -69,11 +69,17 @@ func (p *Podman) ImageExists(ctx context.Context, ref string) (bool, error) {
 	return images.Exists(p.with(ctx), ref, nil)
 }
 
-// PullImage pulls an image; podman's own error says why it failed.
-func (p *Podman) PullImage(ctx context.Context, ref string) error {
+// PullImage pulls an image; podman's own error says why it failed. With an
+// auth file, its credentials go to the service in the request's
+// X-Registry-Auth header, never on a command line.
+func (p *Podman) PullImage(ctx context.Context, ref, authFile string) error {
 	quiet := true
 	policy := "always"
-	_, err := images.Pull(p.with(ctx), ref, &images.PullOptions{Quiet: &quiet, Policy: &policy})
+	opts := &images.PullOptions{Quiet: &quiet, Policy: &policy}
+	if authFile != "" {
+		opts.Authfile = &authFile
+	}
+	_, err := images.Pull(p.with(ctx), ref, opts)
 	return err
 }
 

@@ -73,6 +73,9 @@ func bind(p *corev1.Pod, res *Resolved, objs *Objects) ([]string, field.ErrorLis
 	}
 	each(p.Spec.InitContainers, sp.Child("initContainers"))
 	each(p.Spec.Containers, sp.Child("containers"))
+	pa, e := bindPullSecrets(p, objs)
+	errs = append(errs, e...)
+	res.PullAuth = pa
 	res.Volumes = map[string]*VolumeData{}
 	for i := range p.Spec.Volumes {
 		v := &p.Spec.Volumes[i]

@@ -154,3 +154,57 @@ func TestSecretTooLarge(t *testing.T) {
 		t.Errorf("a secret over 1 MiB: %v", err)
 	}
 }
+
+// imagePullSecrets: both docker config formats, registry keys as kubectl and
+// docker write them, username/password turned into auth, the first Secret
+// naming a registry wins; References lists them for the stored copy.
+func TestBindPullSecrets(t *testing.T) {
+	m, err := Load([]byte(`
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  imagePullSecrets: [{name: json}, {name: cfg}]
+  containers: [{name: c, image: registry.example:5000/team/app:1}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: json}
+type: kubernetes.io/dockerconfigjson
+stringData:
+  .dockerconfigjson: '{"auths": {"https://registry.example:5000/v2/": {"username": "u", "password": "p"}, "https://index.docker.io/v1/": {"auth": "aHViOmh1Yg=="}}}'
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: cfg}
+type: kubernetes.io/dockercfg
+stringData:
+  .dockercfg: '{"registry.example:5000": {"auth": "b3RoZXI6b3RoZXI="}, "quay.io/team": {"auth": "cTpx"}}'
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := m.Resolved["p"].PullAuth
+	if a == nil {
+		t.Fatal("no PullAuth")
+	}
+	if got := fmt.Sprint(a.Secrets, a.Registries); got != "[json cfg] [docker.io quay.io/team registry.example:5000]" {
+		t.Errorf("secrets and registries: %s", got)
+	}
+	want := `{"auths":{"docker.io":{"auth":"aHViOmh1Yg=="},"quay.io/team":{"auth":"cTpx"},"registry.example:5000":{"auth":"dTpw"}}}`
+	if string(a.AuthFile) != want {
+		t.Errorf("auth file:\n got %s\nwant %s", a.AuthFile, want)
+	}
+	for img, reg := range map[string]string{"registry.example:5000/team/app:1": "registry.example:5000",
+		"quay.io/team/x": "quay.io/team", "quay.io/other/x": "", "docker.io/library/nginx": "docker.io"} {
+		if got := a.Registry(img); got != reg {
+			t.Errorf("Registry(%s) = %q, want %q", img, got, reg)
+		}
+	}
+	if a.From["registry.example:5000"] != "json" || a.From["quay.io/team"] != "cfg" {
+		t.Errorf("from: %v", a.From)
+	}
+	if refs := References(m.Pods[0]); fmt.Sprint(refs.Secrets) != "[cfg json]" {
+		t.Errorf("references: %v", refs.Secrets)
+	}
+}

@@ -269,7 +269,8 @@ var podRules = withMetadata(map[string]rule{
 	"spec.os":                                                  {support: Honoured},
 	"spec.os.name":                                             {support: Honoured},
 	"spec.ephemeralContainers":                                 {note: "ephemeral containers are added with a debug command, not in a manifest"},
-	"spec.imagePullSecrets":                                    {note: "registry credentials are not supported yet"},
+	"spec.imagePullSecrets":                                    {support: Honoured, note: "kubernetes.io/dockerconfigjson or dockercfg Secrets: the pull authenticates with them"},
+	"spec.imagePullSecrets[*].name":                            {support: Honoured},
 })
 
 func init() {

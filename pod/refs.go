@@ -12,7 +12,8 @@ type Refs struct {
 }
 
 // References lists the ConfigMaps, Secrets and PersistentVolumeClaims a pod
-// refers to (env, envFrom, volumes and projected sources), sorted and unique.
+// refers to (env, envFrom, imagePullSecrets, volumes and projected sources),
+// sorted and unique.
 func References(p *corev1.Pod) Refs {
 	cms, secs, claims := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, list := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
@@ -36,6 +37,11 @@ func References(p *corev1.Pod) Refs {
 					secs[e.SecretRef.Name] = true
 				}
 			}
+		}
+	}
+	for _, r := range p.Spec.ImagePullSecrets {
+		if r.Name != "" {
+			secs[r.Name] = true
 		}
 	}
 	for _, v := range p.Spec.Volumes {

@@ -38,6 +38,8 @@ type Resolved struct {
 	// Volumes holds, by volume name, what the volumes that refer to
 	// ConfigMaps, Secrets, the downward API and claims resolved to.
 	Volumes map[string]*VolumeData
+	// PullAuth is what spec.imagePullSecrets resolved to (nil: none).
+	PullAuth *PullAuth
 }
 
 // ResolvedContainer holds one container's handlers and probes.

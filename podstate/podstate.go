@@ -35,6 +35,30 @@ func PodDir(dir, pod string) string { return filepath.Join(dir, "pods", pod) }
 // journald; it goes with the pod.
 func LogDir(dir, pod string) string { return filepath.Join(PodDir(dir, pod), "logs") }
 
+// SecretTempFile writes data to a new file of mode 0600 in dir (created 0700
+// if missing: podunit's state directory is on the runtime tmpfs) and returns
+// its path and a function that removes it.
+func SecretTempFile(dir, pattern string, data []byte) (string, func(), error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, err
+	}
+	f, err := os.CreateTemp(dir, pattern) // mode 0600
+	if err != nil {
+		return "", nil, err
+	}
+	remove := func() { os.Remove(f.Name()) }
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		remove()
+		return "", nil, err
+	}
+	if err := f.Close(); err != nil {
+		remove()
+		return "", nil, err
+	}
+	return f.Name(), remove, nil
+}
+
 // WriteAtomic replaces path with data (mode 0600), creating its directory (0700).
 func WriteAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {

@@ -17,8 +17,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/containers/image/v5/docker/reference"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/units"
 	"github.com/podunit/podunit/units/sdbus"
@@ -35,7 +37,9 @@ type UnitManager interface {
 type Engine interface {
 	ImageExists(ctx context.Context, ref string) (bool, error)
 	ImageUser(ctx context.Context, ref string) (string, error)
-	PullImage(ctx context.Context, ref string) error
+	// PullImage pulls an image, with the credentials of authFile (podman's
+	// auth file format) when it is not "".
+	PullImage(ctx context.Context, ref, authFile string) error
 	EnsureInfraImage(ctx context.Context, ref string) error
 	CreateVolume(ctx context.Context, name string, labels, options map[string]string) error
 	RemoveVolume(ctx context.Context, name string) error
@@ -242,8 +246,19 @@ func (r *Runner) prepare(ctx context.Context, plan *units.Plan) error {
 			errs = append(errs, err)
 		}
 	}
+	authFile := ""
+	if plan.PullAuth != nil {
+		// The credentials reach podman's service from a 0600 file in the
+		// runtime directory (a tmpfs), removed once the pulls are done.
+		path, remove, err := podstate.SecretTempFile(r.StateDir, "pull-auth-*.json", plan.PullAuth.AuthFile)
+		if err != nil {
+			return fmt.Errorf("writing the image pull credentials: %w", err)
+		}
+		defer remove()
+		authFile = path
+	}
 	for _, img := range plan.Images {
-		if err := r.ensureImage(ctx, img); err != nil {
+		if err := r.ensureImage(ctx, img, plan.PullAuth, authFile); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -311,7 +326,7 @@ func (r *Runner) lock(ctx context.Context, pod string) (func(), error) {
 // ErrImage marks an image that is missing or could not be pulled.
 var ErrImage = errors.New("image not available")
 
-func (r *Runner) ensureImage(ctx context.Context, img units.Image) error {
+func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.PullAuth, authFile string) error {
 	exists, err := r.Engine.ImageExists(ctx, img.Ref)
 	if err != nil {
 		return fmt.Errorf("%s: checking image %q: %w", img.FieldPath, img.Ref, err)
@@ -335,14 +350,41 @@ func (r *Runner) ensureImage(ctx context.Context, img units.Image) error {
 			return nil
 		}
 	}
-	if err := r.Engine.PullImage(ctx, img.Ref); err != nil {
+	if err := r.Engine.PullImage(ctx, img.Ref, authFile); err != nil {
+		from := pullSource(img.Ref, auth, err)
 		if exists && img.PullPolicy == string(corev1.PullAlways) {
 			// The kubelet fails here too; say which policy asked for the pull.
-			return fmt.Errorf("%s: %w: pulling %q (imagePullPolicy Always): %v", img.FieldPath, ErrImage, img.Ref, err)
+			return fmt.Errorf("%s: %w: pulling %q %s (imagePullPolicy Always): %v", img.FieldPath, ErrImage, img.Ref, from, err)
 		}
-		return fmt.Errorf("%s: %w: %q is not present and pulling it failed: %v", img.FieldPath, ErrImage, img.Ref, err)
+		return fmt.Errorf("%s: %w: %q is not present and pulling it %s failed: %v", img.FieldPath, ErrImage, img.Ref, from, err)
 	}
 	return nil
+}
+
+// pullSource says where a failed pull went and with which credentials, for
+// its error: "from registry R with the credentials of Secret S", or, when the
+// registry refused the pull and the pod has none for it, that it has none.
+func pullSource(ref string, auth *pod.PullAuth, err error) string {
+	registry := ""
+	if named, perr := reference.ParseNormalizedNamed(ref); perr == nil {
+		registry = reference.Domain(named)
+	}
+	out := "from registry " + registry
+	if registry == "" {
+		out = "from its registry"
+	}
+	if r := auth.Registry(ref); r != "" {
+		return out + " with the credentials of Secret " + auth.From[r] + " (imagePullSecrets)"
+	}
+	msg := strings.ToLower(err.Error())
+	if strings.Contains(msg, "unauthorized") || strings.Contains(msg, "authentication required") ||
+		strings.Contains(msg, "denied") || strings.Contains(msg, "401") {
+		if auth == nil {
+			return out + " without credentials (the pod has no imagePullSecrets)"
+		}
+		return out + " without credentials (no Secret of imagePullSecrets has any for " + registry + ")"
+	}
+	return out
 }
 
 // checkNonRoot is the kubelet's runAsNonRoot check when no runAsUser is given:

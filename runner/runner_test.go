@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -83,6 +84,7 @@ type fakeEngine struct {
 	volumes    map[string]map[string]string
 	containers map[string]map[string]string // name: labels
 	removed    []string                     // containers and volumes removed
+	authFiles  []string                     // "path mode content" of each auth file a pull got
 }
 
 var _ Engine = (*fakeEngine)(nil)
@@ -95,10 +97,25 @@ func (e *fakeEngine) ImageExists(_ context.Context, ref string) (bool, error) {
 func (e *fakeEngine) ImageUser(_ context.Context, ref string) (string, error) {
 	return map[string]string{"local/app:1": "", "local/nonroot:1": "1000:1000", "local/named:1": "app"}[ref], nil
 }
-func (e *fakeEngine) PullImage(_ context.Context, ref string) error {
+func (e *fakeEngine) PullImage(_ context.Context, ref, authFile string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.pulls = append(e.pulls, ref)
+	if authFile != "" {
+		data, err := os.ReadFile(authFile)
+		st, serr := os.Stat(authFile)
+		if err != nil || serr != nil {
+			return fmt.Errorf("auth file: %v %v", err, serr)
+		}
+		e.authFiles = append(e.authFiles, fmt.Sprintf("%s %04o %s", authFile, st.Mode().Perm(), data))
+	}
+	if strings.HasPrefix(ref, "private/") {
+		if authFile == "" {
+			return errors.New("reading manifest: unauthorized: authentication required")
+		}
+		e.images[ref] = true
+		return nil
+	}
 	if strings.HasPrefix(ref, "remote/") {
 		e.images[ref] = true
 		return nil
@@ -266,7 +283,7 @@ func TestImagePullPolicies(t *testing.T) {
 		{"localhost/missing:latest", "Always", true, true},
 	} {
 		r, fu, fe, _, _ := setup(t, twoContainers)
-		err := r.ensureImage(context.Background(), units.Image{Ref: c.image, PullPolicy: c.policy, FieldPath: "spec.containers[0].image"})
+		err := r.ensureImage(context.Background(), units.Image{Ref: c.image, PullPolicy: c.policy, FieldPath: "spec.containers[0].image"}, nil, "")
 		if (err != nil) != c.wantErr || (len(fe.pulls) > 0) != c.wantPull {
 			t.Errorf("%s %s: err %v pulls %v", c.image, c.policy, err, fe.pulls)
 		}
@@ -276,6 +293,40 @@ func TestImagePullPolicies(t *testing.T) {
 		if len(fu.log) != 0 {
 			t.Errorf("units touched while checking images: %v", fu.log)
 		}
+	}
+}
+
+// imagePullSecrets reach the pull as a 0600 file in the state directory that
+// is gone afterwards; a refused pull names the registry and the credentials.
+func TestPullWithCredentials(t *testing.T) {
+	r, _, fe, _, _ := setup(t, twoContainers)
+	auth := &pod.PullAuth{Secrets: []string{"regcred"}, Registries: []string{"private"},
+		From: map[string]string{"private": "regcred"}, AuthFile: []byte(`{"auths":{"private":{"auth":"dTpw"}}}`)}
+	plan := &units.Plan{Pod: "p", PullAuth: auth, Images: []units.Image{{Ref: "private/app:1", PullPolicy: "IfNotPresent", FieldPath: "spec.containers[0].image"}}}
+	if err := r.prepare(context.Background(), plan); err != nil {
+		t.Fatal(err)
+	}
+	if len(fe.authFiles) != 1 {
+		t.Fatalf("auth files seen by the pulls: %v", fe.authFiles)
+	}
+	path, rest, _ := strings.Cut(fe.authFiles[0], " ")
+	if rest != `0600 {"auths":{"private":{"auth":"dTpw"}}}` || filepath.Dir(path) != r.StateDir {
+		t.Errorf("auth file %s: %s", path, rest)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("auth file %s left behind: %v", path, err)
+	}
+
+	r, _, _, _, _ = setup(t, twoContainers)
+	plan.PullAuth = nil
+	err := r.prepare(context.Background(), plan)
+	if err == nil || !strings.Contains(err.Error(), `"private/app:1" is not present and pulling it from registry docker.io without credentials (the pod has no imagePullSecrets) failed: reading manifest: unauthorized`) {
+		t.Errorf("without credentials: %v", err)
+	}
+	err = r.ensureImage(context.Background(), units.Image{Ref: "remote.example:5000/x/app:1", PullPolicy: "IfNotPresent", FieldPath: "f"},
+		&pod.PullAuth{Registries: []string{"remote.example:5000"}, From: map[string]string{"remote.example:5000": "regcred"}}, "")
+	if err == nil || !strings.Contains(err.Error(), "pulling it from registry remote.example:5000 with the credentials of Secret regcred (imagePullSecrets) failed") {
+		t.Errorf("with credentials: %v", err)
 	}
 }
 

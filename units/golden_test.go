@@ -38,6 +38,22 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, gotErr := translate(data)
+			if gotErr != nil {
+				got = gotErr.Error()
+			}
+			// No value of any Secret in the manifest shows, in plan or error.
+			if m, err := pod.Load(data); err == nil {
+				for _, s := range m.Objects.Secrets {
+					for k, v := range s.Data {
+						if len(v) >= 6 && strings.Contains(got, string(v)) {
+							t.Errorf("the value of Secret %s key %s shows", s.Name, k)
+						}
+					}
+				}
+			}
+			if strings.Contains(got, "s3cr") {
+				t.Error("a secret value (s3cr...) shows")
+			}
 			base := strings.TrimSuffix(in, ".yaml")
 			want := base + ".golden"
 			if gotErr != nil {

@@ -8,6 +8,7 @@ package units
 
 import (
 	"fmt"
+	"github.com/podunit/podunit/pod"
 	"time"
 
 	"github.com/podunit/podunit/helper/contract"
@@ -38,8 +39,11 @@ type Plan struct {
 	FileVolumes []string
 	// Claims are the podman volumes behind persistentVolumeClaim volumes:
 	// created when missing, kept when the pod goes.
-	Claims    []Claim
-	Images    []Image
+	Claims []Claim
+	Images []Image
+	// PullAuth authenticates the pulls (spec.imagePullSecrets); nil: none.
+	// Its AuthFile is never rendered.
+	PullAuth  *pod.PullAuth
 	HostPaths []HostPath
 	// NonRootChecks are images whose user must be verified as non-root
 	// (runAsNonRoot without runAsUser).

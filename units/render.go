@@ -18,7 +18,11 @@ func (p *Plan) Render() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# pod %s/%s: %d unit(s)\n", p.Namespace, p.Pod, len(p.Units()))
 	for _, img := range p.Images {
-		fmt.Fprintf(&b, "# image %s (pull %s) for %s\n", img.Ref, img.PullPolicy, img.FieldPath)
+		fmt.Fprintf(&b, "# image %s (pull %s) for %s", img.Ref, img.PullPolicy, img.FieldPath)
+		if r := p.PullAuth.Registry(img.Ref); r != "" {
+			fmt.Fprintf(&b, ", authenticated for %s", r)
+		}
+		b.WriteString("\n")
 	}
 	for _, v := range p.Volumes {
 		fmt.Fprintf(&b, "# volume %s%s for %s\n", v.Name, renderOptions(v.Options), v.FieldPath)
@@ -34,6 +38,9 @@ func (p *Plan) Render() string {
 			what = "(not shown)"
 		}
 		fmt.Fprintf(&b, "# file %s/%s mode %04o, %d bytes: %s\n", f.Dir, f.Path, f.Mode, len(f.Data), what)
+	}
+	if a := p.PullAuth; a != nil {
+		fmt.Fprintf(&b, "# image pull credentials from Secret %s for %s (not shown)\n", strings.Join(a.Secrets, ", "), strings.Join(a.Registries, ", "))
 	}
 	for _, c := range p.NonRootChecks {
 		fmt.Fprintf(&b, "# check image %s runs as a non-root user, for %s\n", c.Image, c.FieldPath)

@@ -139,6 +139,7 @@ func (t *translator) plan() (*Plan, error) {
 		containerUnits = append(containerUnits, ContainerUnitName(p.Name, c.Name))
 	}
 	plan.Bandwidth = t.res.Bandwidth
+	plan.PullAuth = t.res.PullAuth
 	plan.Infra = t.infraUnit(containerUnits)
 
 	// Each container waits for the init containers before it: it requires the

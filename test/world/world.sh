@@ -28,7 +28,7 @@ host_mode() {
 }
 
 cmd_install() {
-  local pkgs=(podman crun conmon uidmap slirp4netns passt catatonit busybox-static
+  local pkgs=(podman crun conmon uidmap slirp4netns passt catatonit busybox-static docker-registry
     dbus-user-session systemd iproute2 util-linux procps)
   local missing=()
   for p in "${pkgs[@]}"; do

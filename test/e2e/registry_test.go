@@ -1,0 +1,238 @@
+package e2e
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/podunit/podunit/units"
+)
+
+// registry is a real private registry on loopback: Debian's docker-registry
+// with TLS (a CA the world's user trusts through podman's certs.d) and
+// htpasswd auth.
+type registry struct {
+	addr string // 127.0.0.1:PORT
+	user string
+	pass string
+}
+
+func startRegistry(t *testing.T) *registry {
+	t.Helper()
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		t.Fatalf("docker-registry is not installed (test/world/world.sh install installs it): %v", err)
+	}
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	reg := &registry{addr: addr, user: "puller", pass: "reg-pw-" + randomWord(t)}
+
+	// a self-signed certificate for 127.0.0.1 that is its own CA
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "podunit test registry"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(reg.pass), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := fmt.Sprintf(`version: 0.1
+log: {level: warn}
+storage:
+  filesystem: {rootdirectory: %s}
+http:
+  addr: %s
+  tls: {certificate: %s, key: %s}
+auth:
+  htpasswd: {realm: podunit-test, path: %s}
+`, filepath.Join(dir, "data"), addr, write("cert.pem", certPEM),
+		write("key.pem", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})),
+		write("htpasswd", []byte(reg.user+":"+string(hash)+"\n")))
+	cmd := exec.Command(bin, "serve", write("config.yml", []byte(config)))
+	logf, _ := os.Create(filepath.Join(dir, "registry.log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(dir, "registry.log"))
+			t.Logf("registry log:\n%s", log)
+		}
+	})
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	eventually(t, 20*time.Second, "the registry answering", func() bool {
+		resp, err := client.Get("https://" + addr + "/v2/")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusUnauthorized
+	})
+
+	// the world's user trusts the CA for this registry only (podman's certs.d)
+	home := strings.TrimSpace(must(t, "sh", "-c", "echo $HOME"))
+	certDir := filepath.Join(home, ".config", "containers", "certs.d", addr)
+	must(t, "mkdir", "-p", certDir)
+	runIn(t, string(certPEM), "sh", "-c", "cat > "+filepath.Join(certDir, "ca.crt"))
+	t.Cleanup(func() { run(t, "rm", "-rf", certDir) })
+	return reg
+}
+
+func randomWord(t *testing.T) string {
+	b := make([]byte, 9)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// dockerConfig is a .dockerconfigjson as `kubectl create secret
+// docker-registry` writes it.
+func dockerConfig(server, user, pass string) string {
+	doc, _ := json.Marshal(map[string]any{"auths": map[string]any{server: map[string]string{
+		"username": user, "password": pass, "auth": base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))}}})
+	return base64.StdEncoding.EncodeToString(doc)
+}
+
+// imagePullSecrets against a real registry that wants a password: without
+// credentials and with wrong ones `up` fails naming the image and registry
+// and leaves nothing; with the right Secret the pull works, through the
+// podman API, and the password is nowhere to be seen.
+func TestPrivateRegistry(t *testing.T) {
+	reg := startRegistry(t)
+	image := reg.addr + "/private/busybox:1"
+
+	// push the test image with an auth file of the test's own (never the
+	// user's default one, which podman's service would use for every pull)
+	authDir := strings.TrimSpace(must(t, "mktemp", "-d"))
+	t.Cleanup(func() { run(t, "rm", "-rf", authDir) })
+	runIn(t, fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, reg.addr, base64.StdEncoding.EncodeToString([]byte(reg.user+":"+reg.pass))),
+		"sh", "-c", "umask 077; cat > "+authDir+"/auth.json")
+	must(t, "podman", "push", "--quiet", "--authfile", authDir+"/auth.json", testImage, image)
+	run(t, "podman", "rmi", image)
+	t.Cleanup(func() { run(t, "podman", "rmi", image) })
+	if r := run(t, "podman", "image", "exists", image); r.code == 0 {
+		t.Fatalf("%s is already in local storage: the pulls below would not happen", image)
+	}
+
+	manifest := func(pod, password string) string {
+		m := fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: %s
+    command: ["sleep", "100000"]
+`, pod, image)
+		if password == "" {
+			return m
+		}
+		return m + fmt.Sprintf(`  imagePullSecrets: [{name: regcred}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: regcred}
+type: kubernetes.io/dockerconfigjson
+data:
+  .dockerconfigjson: %s
+`, dockerConfig("https://"+reg.addr, reg.user, password))
+	}
+	const pod = "e2e-registry"
+
+	// no credentials
+	r := run(t, podunit, "up", writeManifest(t, manifest(pod, "")))
+	t.Logf("without credentials: exit %d: %s", r.code, r.stderr)
+	for _, want := range []string{"spec.containers[0].image", image, "from registry " + reg.addr + " without credentials (the pod has no imagePullSecrets)"} {
+		if r.code == 0 || !strings.Contains(r.stderr, want) {
+			t.Errorf("without credentials: exit %d, stderr lacks %q", r.code, want)
+		}
+	}
+	assertGone(t, pod)
+
+	// a wrong password
+	r = run(t, podunit, "up", writeManifest(t, manifest(pod, "wrong-"+reg.pass)))
+	t.Logf("wrong credentials: exit %d: %s", r.code, r.stderr)
+	for _, want := range []string{image, "from registry " + reg.addr + " with the credentials of Secret regcred"} {
+		if r.code == 0 || !strings.Contains(r.stderr, want) {
+			t.Errorf("wrong credentials: exit %d, stderr lacks %q", r.code, want)
+		}
+	}
+	assertGone(t, pod)
+	if r := run(t, "podman", "image", "exists", image); r.code == 0 {
+		t.Fatal("the image was pulled without the right credentials")
+	}
+
+	// the right ones
+	path := writeManifest(t, manifest(pod, reg.pass))
+	if dry := must(t, podunit, "up", "--dry-run", path); strings.Contains(dry, reg.pass) || !strings.Contains(dry, "authenticated for "+reg.addr) {
+		t.Errorf("dry-run shows the password, or not that the pull is authenticated:\n%s", dry)
+	}
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod) })
+	must(t, podunit, "up", path)
+	if st := status(t, pod); st == nil || len(st.Containers) != 1 || st.Containers[0].State != "Running" {
+		t.Errorf("pod from the private image not running: %+v", st)
+	}
+	must(t, "podman", "image", "exists", image)
+	// (a pattern that does not match itself on grep's command line)
+	assertHidden(t, "["+reg.pass[:1]+"]"+reg.pass[1:], strings.TrimSuffix(units.InfraUnitName(pod), ".service")+"*",
+		`"$XDG_RUNTIME_DIR/podunit"`, `"$XDG_RUNTIME_DIR/systemd"`)
+	if out := must(t, "sh", "-c", `ls -a "$XDG_RUNTIME_DIR/podunit"`); strings.Contains(out, "pull-auth") {
+		t.Errorf("the pull's auth file is left behind:\n%s", out)
+	}
+	// podman's service got the credentials for this pull only: a pull of its
+	// own, without them, is still refused
+	if r := run(t, "podman", "pull", "--quiet", reg.addr+"/private/busybox:1"); r.code == 0 {
+		t.Error("podman pulls from the private registry without credentials after podunit's pull: they were stored")
+	}
+}
