@@ -162,6 +162,15 @@ func (p *Podman) VolumeLabels(ctx context.Context, name string) (map[string]stri
 	return v.Labels, true, nil
 }
 
+// VolumeMountpoint is where a volume's data lives on the host.
+func (p *Podman) VolumeMountpoint(ctx context.Context, name string) (string, error) {
+	v, err := volumes.Inspect(p.with(ctx), name, nil)
+	if err != nil {
+		return "", err
+	}
+	return v.Mountpoint, nil
+}
+
 // RemoveVolume removes a volume; one that does not exist is not an error.
 func (p *Podman) RemoveVolume(ctx context.Context, name string) error {
 	force := true

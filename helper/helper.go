@@ -41,6 +41,8 @@ type Engine interface {
 	RemoveContainer(ctx context.Context, name string) error
 	// ContainerLabels returns a container's labels, and whether it exists.
 	ContainerLabels(ctx context.Context, name string) (map[string]string, bool, error)
+	// VolumeMountpoint is where a named volume's data lives on the host.
+	VolumeMountpoint(ctx context.Context, name string) (string, error)
 }
 
 // Shaper applies and reads traffic shaping in the current network namespace.
@@ -117,6 +119,8 @@ type task struct {
 	rt  *contract.Runtime
 	c   *contract.Container
 	eng Engine
+	// status are the downward API's status values, once filled in.
+	status map[string]string
 }
 
 func (t *task) engine(ctx context.Context) (Engine, error) {

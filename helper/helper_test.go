@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -56,6 +59,8 @@ type fakeEngine struct {
 	execCode  int
 	// containers that exist, by name: their labels
 	containers map[string]map[string]string
+	// volumes that exist, by name: their mountpoints
+	volumes map[string]string
 }
 
 func (f *fakeEngine) Exec(ctx context.Context, c string, argv, env []string) (int, []byte, error) {
@@ -78,6 +83,12 @@ func (f *fakeEngine) RemoveContainer(ctx context.Context, name string) error {
 	f.removed = append(f.removed, name)
 	delete(f.containers, name)
 	return nil
+}
+func (f *fakeEngine) VolumeMountpoint(ctx context.Context, name string) (string, error) {
+	if f.volumes[name] == "" {
+		return "", fmt.Errorf("no such volume: %s", name)
+	}
+	return f.volumes[name], nil
 }
 func (f *fakeEngine) ContainerLabels(ctx context.Context, name string) (map[string]string, bool, error) {
 	f.mu.Lock()
@@ -515,5 +526,62 @@ func TestRunClearsOnlyItsOwnStaleContainer(t *testing.T) {
 		if ev := strings.Join(events(t, w), "\n"); !strings.Contains(ev, "podunit_p_app exists and was not created by podunit") {
 			t.Errorf("%s: no event: %s", kind, ev)
 		}
+	}
+}
+
+// A subPath of a named volume becomes a bind mount of the part, made when
+// missing; a symlink the container left that leads out of the volume is
+// refused, one inside it is followed; a file may be mounted.
+func TestRunSubPaths(t *testing.T) {
+	root := t.TempDir()
+	outside := t.TempDir()
+	c := contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp,
+		Args: []string{"run", "--volume", contract.VolumeRef("vol") + "/data/db:/var/lib/db:rw", "img"},
+		SubPaths: []contract.SubPath{{Arg: 2, Volume: "vol", Path: "data/db"}}}
+	start := func(c contract.Container) (*world, error) {
+		w := newWorld(t, runtime1(c))
+		w.eng.volumes = map[string]string{"vol": root}
+		return w, w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"})
+	}
+	w, err := start(c)
+	if !errors.Is(err, errExecd) {
+		t.Fatalf("run: %v", err)
+	}
+	if got, want := strings.Join(w.execd[0], " "), "/usr/bin/podman run --volume "+root+"/data/db:/var/lib/db:rw img"; got != want {
+		t.Errorf("argv:\n got %s\nwant %s", got, want)
+	}
+	if fi, err := os.Stat(filepath.Join(root, "data", "db")); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o750 {
+		t.Errorf("the subPath directory was not made 0750: %v %v", fi, err)
+	}
+
+	// the container replaced data with a symlink out of the volume
+	os.RemoveAll(filepath.Join(root, "data"))
+	os.Symlink(outside, filepath.Join(root, "data"))
+	w, err = start(c)
+	var ee *ErrExit
+	if !errors.As(err, &ee) || !strings.Contains(ee.Msg, "leads out of the volume") || len(w.execd) != 0 {
+		t.Errorf("a symlink out of the volume: err %v, execd %v", err, w.execd)
+	}
+	if _, err := os.Stat(filepath.Join(outside, "db")); err == nil {
+		t.Error("a directory was made outside the volume")
+	}
+	if evs := strings.Join(events(t, w), "\n"); !strings.Contains(evs, "leads out of the volume") {
+		t.Errorf("no event says why: %s", evs)
+	}
+
+	// a symlink inside the volume is fine, and a file may be mounted
+	os.Remove(filepath.Join(root, "data"))
+	os.MkdirAll(filepath.Join(root, "real", "db"), 0o755)
+	os.Symlink("real", filepath.Join(root, "data"))
+	os.WriteFile(filepath.Join(root, "real", "db", "conf"), []byte("x"), 0o644)
+	c.Args[2] = contract.VolumeRef("vol") + "/data/db/conf:/etc/conf:ro"
+	c.SubPaths[0].Path = "data/db/conf"
+	w, err = start(c)
+	if !errors.Is(err, errExecd) {
+		t.Fatalf("run: %v", err)
+	}
+	real, _ := filepath.EvalSymlinks(root)
+	if got := w.execd[0][3]; got != real+"/real/db/conf:/etc/conf:ro" {
+		t.Errorf("file subPath through an inner symlink: %s", got)
 	}
 }

@@ -37,6 +37,9 @@ func (t *task) run(ctx context.Context) error {
 	if err := t.fillStatus(ctx); err != nil {
 		return err
 	}
+	if err := t.fillSubPaths(ctx); err != nil {
+		return err
+	}
 	argv, env := t.podman()
 	return t.Exec(t.rt.Podman, argv, env)
 }
@@ -72,10 +75,16 @@ func (t *task) fillStatus(ctx context.Context) error {
 		contract.FieldHostIP: host[0], contract.FieldHostIPs: strings.Join(host, ","),
 		contract.FieldPodIP: pod[0], contract.FieldPodIPs: strings.Join(pod, ","),
 	}
+	t.status = vals
 	c := *t.c
 	c.Args = make([]string, len(t.c.Args))
 	for i, a := range t.c.Args {
 		c.Args[i] = contract.FillStatus(a, vals)
+	}
+	c.SubPaths = make([]contract.SubPath, len(t.c.SubPaths))
+	for i, sp := range t.c.SubPaths {
+		sp.Path = contract.FillStatus(sp.Path, vals) // subPathExpr may use them
+		c.SubPaths[i] = sp
 	}
 	c.Env = make([]contract.EnvVar, len(t.c.Env))
 	for i, e := range t.c.Env {
@@ -192,6 +201,9 @@ func (t *task) runInit(ctx context.Context) error {
 		return err
 	}
 	if err := t.fillStatus(ctx); err != nil {
+		return err
+	}
+	if err := t.fillSubPaths(ctx); err != nil {
 		return err
 	}
 	argv, env := t.podman()

@@ -432,6 +432,14 @@ func validateVolumes(vols []corev1.Volume, vp *field.Path, containers sets.Set[s
 	return byName, errs
 }
 
+// A memory-backed emptyDir is a tmpfs that podman mounts for each container
+// that uses it whole: there is no directory on the host to take a part of.
+const memorySubPath = "not supported by podunit on an emptyDir of medium Memory (a tmpfs podman mounts only whole)"
+
+func memoryEmptyDir(v *corev1.Volume) bool {
+	return v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumMemory
+}
+
 var (
 	capName = regexp.MustCompile(`^(CAP_)?[A-Z][A-Z0-9_]*$`)
 	// fieldRefs resolved when the pod is translated.
@@ -579,8 +587,8 @@ func validateContainer(c *corev1.Container, s *corev1.PodSpec, vols map[string]*
 		if m.SubPath != "" {
 			if path.IsAbs(m.SubPath) || strings.Split(m.SubPath, "/")[0] == ".." || strings.Contains(m.SubPath, "/../") || strings.HasSuffix(m.SubPath, "/..") {
 				errs = append(errs, field.Invalid(mp.Child("subPath"), m.SubPath, "must be a relative path without '..'"))
-			} else if ok && (v.EmptyDir != nil || v.PersistentVolumeClaim != nil) {
-				errs = append(errs, field.Forbidden(mp.Child("subPath"), "not supported by podunit: podman 4 cannot mount part of a named volume (emptyDir, persistentVolumeClaim)"))
+			} else if ok && memoryEmptyDir(v) {
+				errs = append(errs, field.Forbidden(mp.Child("subPath"), memorySubPath))
 			}
 		}
 		if m.SubPathExpr != "" {
@@ -588,8 +596,8 @@ func validateContainer(c *corev1.Container, s *corev1.PodSpec, vols map[string]*
 				errs = append(errs, field.Invalid(mp.Child("subPathExpr"), m.SubPathExpr, "subPathExpr and subPath are mutually exclusive"))
 			} else if path.IsAbs(m.SubPathExpr) {
 				errs = append(errs, field.Invalid(mp.Child("subPathExpr"), m.SubPathExpr, "must be a relative path"))
-			} else if ok && (v.EmptyDir != nil || v.PersistentVolumeClaim != nil) {
-				errs = append(errs, field.Forbidden(mp.Child("subPathExpr"), "not supported by podunit: podman 4 cannot mount part of a named volume (emptyDir, persistentVolumeClaim)"))
+			} else if ok && memoryEmptyDir(v) {
+				errs = append(errs, field.Forbidden(mp.Child("subPathExpr"), memorySubPath))
 			}
 		}
 	}

@@ -398,9 +398,12 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	if c.WorkingDir != "" {
 		args = append(args, "--workdir", c.WorkingDir)
 	}
-	mounts, err := t.mounts(c, fp, env)
+	mounts, subPaths, err := t.mounts(c, fp, env)
 	if err != nil {
 		return ContainerUnit{}, err
+	}
+	for i := range subPaths {
+		subPaths[i].Arg += len(args)
 	}
 	args = append(args, mounts...)
 	args = append(args, t.security(c)...)
@@ -440,7 +443,7 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 
 	rc := t.res.Container(c.Name)
 	spec := contract.Container{Name: c.Name, Podman: name, Kind: kind, Args: args, Env: specEnv,
-		PreStop: rc.PreStop, PostStart: rc.PostStart, Probes: rc.Probes}
+		PreStop: rc.PreStop, PostStart: rc.PostStart, Probes: rc.Probes, SubPaths: subPaths}
 	if rc.PostStart != nil {
 		spec.PostStartTimeout = t.res.PostStartTimeout
 	}
@@ -630,13 +633,14 @@ func resourceValue(c *corev1.Container, rr *corev1.ResourceFieldSelector, o Opti
 	return strconv.FormatInt((v+d-1)/d, 10), nil
 }
 
-func (t *translator) mounts(c *corev1.Container, fp *field.Path, env []envVar) ([]string, error) {
+func (t *translator) mounts(c *corev1.Container, fp *field.Path, env []envVar) ([]string, []contract.SubPath, error) {
 	vols := map[string]*corev1.Volume{}
 	for i := range t.pod.Spec.Volumes {
 		vols[t.pod.Spec.Volumes[i].Name] = &t.pod.Spec.Volumes[i]
 	}
 	lookup := envLookup(env)
 	var argv []string
+	var subPaths []contract.SubPath
 	for i, m := range c.VolumeMounts {
 		v := vols[m.Name]
 		sub := m.SubPath
@@ -645,19 +649,21 @@ func (t *translator) mounts(c *corev1.Container, fp *field.Path, env []envVar) (
 			// refuses what lands outside the volume.
 			sub = Expand(m.SubPathExpr, lookup)
 			if path.IsAbs(sub) || slices.Contains(strings.Split(sub, "/"), "..") {
-				return nil, fmt.Errorf("%w: %s: expands to %q, which must be a relative path without '..'",
+				return nil, nil, fmt.Errorf("%w: %s: expands to %q, which must be a relative path without '..'",
 					pod.ErrInvalid, fp.Child("volumeMounts").Index(i).Child("subPathExpr"), sub)
 			}
 		}
-		var src string
+		var src, named string
 		ro := m.ReadOnly
 		switch {
 		case v.EmptyDir != nil:
 			src = VolumeName(t.pod.Name, v.Name)
+			named = src
 		case v.HostPath != nil:
 			src = v.HostPath.Path
 		case v.PersistentVolumeClaim != nil:
 			src = ClaimVolumeName(t.pod.Namespace, v.PersistentVolumeClaim.ClaimName)
+			named = src
 			ro = ro || v.PersistentVolumeClaim.ReadOnly
 		default:
 			// configMap, secret, downwardAPI, projected: files podunit writes,
@@ -665,7 +671,14 @@ func (t *translator) mounts(c *corev1.Container, fp *field.Path, env []envVar) (
 			src = t.volumeDir(v.Name)
 			ro = true
 		}
-		if sub != "" {
+		switch {
+		case sub != "" && named != "":
+			// podman 4 mounts only whole named volumes: the run helper
+			// puts the volume's directory in place of the reference
+			sub = path.Clean(sub)
+			src = contract.VolumeRef(named) + "/" + sub
+			subPaths = append(subPaths, contract.SubPath{Arg: len(argv) + 1, Volume: named, Path: sub})
+		case sub != "":
 			src = strings.TrimSuffix(src, "/") + "/" + sub
 		}
 		opt := "rw"
@@ -674,7 +687,7 @@ func (t *translator) mounts(c *corev1.Container, fp *field.Path, env []envVar) (
 		}
 		argv = append(argv, "--volume", src+":"+m.MountPath+":"+opt)
 	}
-	return argv, nil
+	return argv, subPaths, nil
 }
 
 // volumeDir is where the files of a configMap, secret, downwardAPI or projected

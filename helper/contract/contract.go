@@ -221,6 +221,18 @@ type Container struct {
 	Limits []Limit `json:"limits,omitempty"`
 	// StopTimeout bounds the infra's stop (the others use the grace period).
 	StopTimeout time.Duration `json:"stopTimeout,omitempty"`
+	// SubPaths are mounts of part of a named volume (emptyDir, claim): their
+	// Args hold a reference to the volume that the run helper replaces with
+	// the directory, made inside the volume when missing.
+	SubPaths []SubPath `json:"subPaths,omitempty"`
+}
+
+// SubPath is a mount of the directory (or file) Path of a named volume:
+// Args[Arg] starts with VolumeRef(Volume) + "/" + Path.
+type SubPath struct {
+	Arg    int    `json:"arg"`
+	Volume string `json:"volume"`
+	Path   string `json:"path"`
 }
 
 // EnvVar is one variable of a container's environment.

@@ -63,3 +63,7 @@ func (c *Container) UsesStatus() bool {
 	}
 	return false
 }
+
+// VolumeRef is the reference to a named volume's directory on the host, which
+// only podman knows (SubPath).
+func VolumeRef(volume string) string { return refOpen + "volume:" + volume + refClose }

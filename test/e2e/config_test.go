@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/podunit/podunit/units"
 )
 
 // A manifest that bundles a pod with its ConfigMap, Secret and claim runs
@@ -200,5 +203,75 @@ spec:
 	assertGone(t, pod)
 	if l := must(t, "podman", "volume", "inspect", "--format", "{{.Labels}}", "podunit.default.e2e-taken"); !strings.Contains(l, "owner:user") {
 		t.Errorf("the user's volume was changed: %s", l)
+	}
+}
+
+// subPath and subPathExpr on an emptyDir and on a claim: each container sees
+// only its part, the parts are directories of the one volume, the claim's
+// part outlives the pod, and a symlink a container leaves in the volume that
+// leads out of it stops the next start instead of being followed.
+func TestSubPathOnNamedVolumes(t *testing.T) {
+	const pod = "e2e-subpath"
+	manifest := fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  restartPolicy: Always
+  containers:
+  - name: writer
+    image: %s
+    env: [{name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
+    command: ["sh", "-c", "echo part > /part/file; cat /db/keep 2>/dev/null > /part/seen; date +%%s%%N >> /db/keep; exec sleep 100000"]
+    volumeMounts:
+    - {name: scratch, mountPath: /part, subPath: a/b}
+    - {name: claim, mountPath: /db, subPathExpr: "pods/$(POD)"}
+  - name: reader
+    image: %s
+    command: ["sleep", "100000"]
+    volumeMounts: [{name: scratch, mountPath: /whole}, {name: claim, mountPath: /claim}]
+  volumes:
+  - {name: scratch, emptyDir: {}}
+  - {name: claim, persistentVolumeClaim: {claimName: e2e-subpath-data}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: e2e-subpath-data}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+`, pod, testImage, testImage)
+	path := up(t, manifest, pod)
+	t.Cleanup(func() { run(t, podunit, "down", "--volumes", "--grace-period", "0", path) })
+	reader := ctrName(pod, "reader")
+	eventually(t, 15*time.Second, "the writer's file in the reader's view of the whole volume", func() bool {
+		return run(t, "podman", "exec", reader, "cat", "/whole/a/b/file").stdout == "part\n"
+	})
+	if out := must(t, "podman", "exec", ctrName(pod, "writer"), "ls", "/part"); out != "file\nseen\n" {
+		t.Errorf("the writer sees more than its part: %s", out)
+	}
+	if n := strings.Count(must(t, "podman", "exec", reader, "cat", "/claim/pods/"+pod+"/keep"), "\n"); n != 1 {
+		t.Errorf("the claim's part has %d lines, want 1", n)
+	}
+
+	// the claim's part outlives the pod
+	must(t, podunit, "down", "--grace-period", "0", pod)
+	must(t, podunit, "up", path)
+	eventually(t, 15*time.Second, "the second run's line in the claim", func() bool {
+		return strings.Count(run(t, "podman", "exec", reader, "cat", "/claim/pods/"+pod+"/keep").stdout, "\n") == 2
+	})
+	if seen := must(t, "podman", "exec", ctrName(pod, "writer"), "cat", "/part/seen"); strings.Count(seen, "\n") != 1 {
+		t.Errorf("the second run did not see the first run's data in its part of the claim: %q", seen)
+	}
+
+	// a container turns the part into a symlink out of the volume: the
+	// writer's next start is refused, nothing outside is mounted
+	must(t, "podman", "exec", reader, "sh", "-c", "rm -rf /whole/a && ln -s /etc /whole/a")
+	unit := units.ContainerUnitName(pod, "writer")
+	must(t, "systemctl", "--user", "restart", "--no-block", unit)
+	eventually(t, 20*time.Second, "an event about the refused subPath", func() bool {
+		return strings.Contains(describe(t, pod), "leads out of the volume")
+	})
+	if r := run(t, "podman", "exec", ctrName(pod, "writer"), "true"); r.code == 0 {
+		t.Error("the writer runs with a subPath through a symlink out of its volume")
 	}
 }
