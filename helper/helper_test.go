@@ -536,7 +536,7 @@ func TestRunSubPaths(t *testing.T) {
 	root := t.TempDir()
 	outside := t.TempDir()
 	c := contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp,
-		Args: []string{"run", "--volume", contract.VolumeRef("vol") + "/data/db:/var/lib/db:rw", "img"},
+		Args:     []string{"run", "--volume", contract.VolumeRef("vol") + "/data/db:/var/lib/db:rw", "img"},
 		SubPaths: []contract.SubPath{{Arg: 2, Volume: "vol", Path: "data/db"}}}
 	start := func(c contract.Container) (*world, error) {
 		w := newWorld(t, runtime1(c))
