@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,26 @@ func TestExamples(t *testing.T) {
 				if strings.TrimSpace(out) != "Hello from the postStart handler" {
 					t.Errorf("message: %q", out)
 				}
+			}
+			if name == "config-demo" {
+				var page string
+				eventually(t, 10*time.Second, "the page", func() bool {
+					page = run(t, "podman", "exec", ctrName(name, "web"), "cat", "/www/index.html").stdout
+					return strings.Contains(page, "labels:")
+				})
+				for _, want := range []string{"greeting: hello from a ConfigMap", "mode: production, listening on ",
+					"password set: yes", "starts so far: ", `tier="web"`} {
+					if !strings.Contains(page, want) {
+						t.Errorf("page lacks %q:\n%s", want, page)
+					}
+				}
+				if !regexp.MustCompile(`listening on [0-9a-f.:]+[0-9a-f]:8080`).MatchString(page) {
+					t.Errorf("no pod address on the page:\n%s", page)
+				}
+				if strings.Contains(page, "not-a-real-password") {
+					t.Error("the page shows the Secret")
+				}
+				t.Cleanup(func() { run(t, podunit, "down", "--volumes", "--grace-period", "0", f) })
 			}
 			must(t, podunit, "down", name)
 			assertGone(t, name)
