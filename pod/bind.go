@@ -79,6 +79,12 @@ func bind(p *corev1.Pod, res *Resolved, objs *Objects) ([]string, field.ErrorLis
 	res.Volumes = map[string]*VolumeData{}
 	for i := range p.Spec.Volumes {
 		v := &p.Spec.Volumes[i]
+		if ed := v.EmptyDir; ed != nil && ed.SizeLimit != nil && ed.Medium != corev1.StorageMediumMemory {
+			// The kubelet evicts a pod whose emptyDir outgrows it; a podman
+			// volume on this host has no quota to enforce it with.
+			warns = append(warns, fmt.Sprintf("%s: not enforced on an emptyDir on disk (a podman volume has no size limit here); medium: Memory gives a hard limit",
+				sp.Child("volumes").Index(i).Child("emptyDir", "sizeLimit")))
+		}
 		vd, e := bindVolume(v, ns, objs, sp.Child("volumes").Index(i))
 		errs = append(errs, e...)
 		if vd != nil {

@@ -212,7 +212,7 @@ var podRules = withMetadata(map[string]rule{
 	"spec.volumes[*].name":                                     {support: Honoured},
 	"spec.volumes[*].emptyDir":                                 {support: Honoured},
 	"spec.volumes[*].emptyDir.medium":                          {support: Honoured},
-	"spec.volumes[*].emptyDir.sizeLimit":                       {support: Honoured},
+	"spec.volumes[*].emptyDir.sizeLimit":                       {support: Honoured, note: "the tmpfs size with medium: Memory; on disk, a warning: not enforced"},
 	"spec.volumes[*].hostPath":                                 {support: Honoured},
 	"spec.volumes[*].hostPath.path":                            {support: Honoured},
 	"spec.volumes[*].hostPath.type":                            {support: Honoured},
