@@ -20,6 +20,7 @@ import (
 	"github.com/containers/podman/v4/pkg/bindings"
 	"github.com/containers/podman/v4/pkg/bindings/containers"
 	"github.com/containers/podman/v4/pkg/bindings/images"
+	"github.com/containers/podman/v4/pkg/bindings/system"
 	"github.com/containers/podman/v4/pkg/bindings/volumes"
 	"github.com/containers/podman/v4/pkg/domain/entities"
 	"github.com/containers/podman/v4/pkg/errorhandling"
@@ -160,6 +161,18 @@ func (p *Podman) VolumeLabels(ctx context.Context, name string) (map[string]stri
 		return nil, false, err
 	}
 	return v.Labels, true, nil
+}
+
+// Version is the podman service's version ("4.3.1").
+func (p *Podman) Version(ctx context.Context) (string, error) {
+	r, err := system.Version(p.with(ctx), nil)
+	if err != nil {
+		return "", err
+	}
+	if r.Server == nil {
+		return "", fmt.Errorf("the service did not say its version")
+	}
+	return r.Server.Version, nil
 }
 
 // VolumeMountpoint is where a volume's data lives on the host.

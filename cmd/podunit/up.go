@@ -108,6 +108,11 @@ func upCommand() *cli.Command {
 				return applied()
 			}
 			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
+				if pv, ok := r.Engine.(versioner); ok {
+					if sv, ok := r.Units.(versioner); ok {
+						warnPlatform(ctx, os.Stderr, pv, sv)
+					}
+				}
 				if err := r.Engine.EnsureInfraImage(ctx, InfraImage); err != nil {
 					return err
 				}

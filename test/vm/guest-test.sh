@@ -1,5 +1,5 @@
 #!/bin/bash
-# Runs inside the test VM (Debian 12 booted with systemd, cgroup v2, all
+# Runs inside the test VM (Debian 12 or 13 booted with systemd, cgroup v2, all
 # controllers), as root, from podunit-guest-runner.service. Writes one line per
 # check to /mnt/share/results.txt ("PASS name" or "FAIL name: why") and a last
 # line "DONE failed=N"; the host reads it after the VM powers off. It runs in
@@ -48,6 +48,7 @@ export DEBIAN_FRONTEND=noninteractive
 cp "$share/podunit.deb" /tmp/podunit.deb
 check install apt-get install -y /tmp/podunit.deb
 check binary-runs /usr/bin/podunit version
+echo "INFO versions podman $(podman --version | awk '{print $3}'), systemd $(systemctl --version | awk 'NR==1{print $2}'), $(. /etc/os-release; echo "$PRETTY_NAME")" >>"$results"
 check man-page test -f /usr/share/man/man1/podunit.1.gz
 check completion test -f /usr/share/bash-completion/completions/podunit
 
@@ -116,6 +117,109 @@ check calm-unaffected bash -c "$(declare -f as); uid=$uid; as systemctl --user s
 
 check down as podunit down /tmp/web.yaml /tmp/limits.yaml
 check nothing-left bash -c "$(declare -f as); uid=$uid; ! as systemctl --user list-units --plain --no-legend 'podunit-*' | grep -q . && [ -z \"\$(as podman ps -aq)\" ]"
+
+# Lifecycle, as the kubelet runs it: an init container and a sidecar in order,
+# postStart, an httpGet readiness probe, preStop with its stop reason, a
+# TERM-ignoring container killed at the grace deadline, and a command that
+# systemd's daemon-reload must not change.
+life=/tmp/life
+mkdir -p $life/www && chown -R alice: $life && chmod 755 $life
+echo '<p>life</p>' >$life/www/index.html
+cat >/tmp/life.yaml <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: life}
+spec:
+  terminationGracePeriodSeconds: 6
+  initContainers:
+  - name: init
+    image: localhost/podunit-test/busybox:1
+    command: ["sh", "-c", "echo init >> /life/order"]
+    volumeMounts: [{name: life, mountPath: /life}]
+  - name: side
+    image: localhost/podunit-test/busybox:1
+    restartPolicy: Always
+    command: ["sh", "-c", "echo side >> /life/order; trap 'exit 0' TERM; sleep 100000 & wait"]
+    volumeMounts: [{name: life, mountPath: /life}]
+  containers:
+  - name: app
+    image: localhost/podunit-test/busybox:1
+    command: ["sh", "-c", "echo app >> /life/order; trap 'exit 0' TERM; httpd -f -p 8090 -h /life/www & wait"]
+    lifecycle:
+      postStart: {exec: {command: ["sh", "-c", "echo poststart >> /life/hooks"]}}
+      preStop: {exec: {command: ["sh", "-c", "echo prestop-\$PODUNIT_STOP_REASON >> /life/hooks"]}}
+    readinessProbe: {httpGet: {path: /ready.html, port: 8090}, periodSeconds: 1}
+    volumeMounts: [{name: life, mountPath: /life}]
+  - name: stubborn
+    image: localhost/podunit-test/busybox:1
+    command: ["sh", "-c", "trap 'echo term >> /life/stubborn' TERM; while true; do sleep 1; done"]
+    lifecycle:
+      preStop: {exec: {command: ["sh", "-c", "cut -d' ' -f1 /proc/uptime > /life/stubborn-stop"]}}
+    volumeMounts: [{name: life, mountPath: /life}]
+  - name: quoted
+    image: localhost/podunit-test/busybox:1
+    command: ["sh", "-c", "X='a;b'; echo \"run \$X \\\\\$HOME 'q' \\\\\\\\ %s 100%\" >> /life/runs; exec sleep 100000"]
+    volumeMounts: [{name: life, mountPath: /life}]
+  volumes:
+  - {name: life, hostPath: {path: $life, type: Directory}}
+YAML
+chmod 644 /tmp/life.yaml
+cat >/tmp/life-expected <<'EXP'
+run a;b $HOME 'q' \ %s 100%
+EXP
+ps_ready() { as podunit ps -o json | tr -d ' \n' | grep -o '"name":"life","namespace":"[a-z]*","phase":"[A-Za-z]*","ready":[0-9]*,"total":[0-9]*'; }
+check up-lifecycle as podunit up /tmp/life.yaml
+check init-sidecar-app-order bash -c "for i in \$(seq 1 60); do [ \"\$(tr '\n' ' ' < $life/order)\" = 'init side app ' ] && exit 0; sleep 1; done; cat $life/order; exit 1"
+check poststart-ran bash -c "for i in \$(seq 1 30); do grep -qx poststart $life/hooks 2>/dev/null && exit 0; sleep 1; done; exit 1"
+check readiness-gates bash -c "$(declare -f as ps_ready); uid=$uid; sleep 3; r=\$(ps_ready); echo \"\$r\"; echo \"\$r\" | grep -q '\"ready\":3,\"total\":4' || exit 1
+  echo ready > $life/www/ready.html
+  for i in \$(seq 1 30); do ps_ready | grep -q '\"ready\":4,\"total\":4' && exit 0; sleep 1; done; ps_ready; exit 1"
+check daemon-reload-keeps-command bash -c "$(declare -f as); uid=$uid
+  as systemctl --user daemon-reload && as systemctl --user daemon-reload
+  before=\$(as systemctl --user show -p NRestarts --value podunit-life-quoted.service)
+  as podman kill podunit_life_quoted >/dev/null
+  for i in \$(seq 1 90); do [ \"\$(wc -l < $life/runs)\" -ge 2 ] && break; sleep 1; done
+  [ \"\$(wc -l < $life/runs)\" = 2 ] || { cat $life/runs; exit 1; }
+  [ \"\$(sed -n 1p $life/runs)\" = \"\$(sed -n 2p $life/runs)\" ] || { cat $life/runs; exit 1; }
+  grep -qxF -f /tmp/life-expected $life/runs || { cat $life/runs; exit 1; }"
+# The TERM-ignoring container: preStop, then TERM, then KILL at the grace
+# deadline (6 s from the start of the stop), give or take 2 s.
+check grace-kill bash -c "$(declare -f as); uid=$uid
+  as systemctl --user stop podunit-life-stubborn.service
+  t0=\$(tr -d . < $life/stubborn-stop)
+  t1=\$(( \$(as systemctl --user show -p ExecMainExitTimestampMonotonic --value podunit-life-stubborn.service) / 10000 ))
+  d=\$(( t1 - 10#\$t0 ))
+  echo \"killed \$((d / 100)).\$((d % 100))s after the stop began (grace 6s); TERM seen: \$(cat $life/stubborn 2>/dev/null | tr '\n' ' ')\"
+  [ \$d -ge 590 ] && [ \$d -le 800 ] && grep -qx term $life/stubborn"
+check down-lifecycle as podunit down life
+check prestop-reason grep -qx prestop-Delete $life/hooks
+
+# Bandwidth shaping through a published port: 2 Mbit/s out of the pod.
+mkdir -p /tmp/qos && head -c 1000000 /dev/urandom >/tmp/qos/big && chmod -R a+rX /tmp/qos
+cat >/tmp/qos.yaml <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: qos
+  annotations: {kubernetes.io/egress-bandwidth: 2M}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: server
+    image: localhost/podunit-test/busybox:1
+    command: ["httpd", "-f", "-p", "8080", "-h", "/srv"]
+    ports: [{containerPort: 8080, hostPort: 18091}]
+    volumeMounts: [{name: srv, mountPath: /srv}]
+  volumes:
+  - {name: srv, hostPath: {path: /tmp/qos}}
+YAML
+chmod 644 /tmp/qos.yaml
+check up-qos as podunit up /tmp/qos.yaml
+check egress-shaped bash -c 'for i in $(seq 1 30); do busybox wget -q -O /dev/null http://127.0.0.1:18091/big && break; sleep 1; done
+  s=$EPOCHREALTIME; busybox wget -q -O /dev/null http://127.0.0.1:18091/big || exit 1; e=$EPOCHREALTIME
+  us=$(( ${e/./} - ${s/./} )); rate=$(( 8000000 * 1000000 / us ))
+  echo "$rate bit/s (want 2000000 within 10%)"; [ $rate -ge 1800000 ] && [ $rate -le 2200000 ]'
+check down-qos as podunit down qos
 
 # A persistent pod, then a reboot: the second boot checks it came back.
 check persist-up as podunit up --persist /tmp/web.yaml

@@ -49,6 +49,15 @@ func Connect(ctx context.Context) (*Manager, error) {
 // Close ends the connection.
 func (m *Manager) Close() { m.conn.Close() }
 
+// Version is the manager's systemd version ("252.38-1~deb12u1").
+func (m *Manager) Version(ctx context.Context) (string, error) {
+	v, err := m.conn.GetManagerProperty("Version")
+	if err != nil {
+		return "", err
+	}
+	return strings.Trim(v, `"`), nil
+}
+
 // JobError is a start or stop job that did not end in "done".
 type JobError struct {
 	Unit, Op, Result string

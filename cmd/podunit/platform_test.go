@@ -1,0 +1,37 @@
+package main
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestPlatformWarnings(t *testing.T) {
+	for _, c := range []struct {
+		podman, systemd string
+		want            []string
+	}{
+		{"4.3.1", "252.38-1~deb12u1", nil},
+		{"5.4.2", `"257.9-1~deb13u1"`, nil},
+		{"4.10.0", "260", nil},
+		{"4.2.0", "252", []string{"podman 4.2.0 is older than podunit supports (4.3.0 or newer)"}},
+		{"3.4.4", "249.11-0ubuntu3", []string{"podman 3.4.4 is older", "systemd 249.11-0ubuntu3 is older than podunit supports (252 or newer)"}},
+	} {
+		got := platformWarnings(c.podman, nil, c.systemd, nil)
+		if len(got) != len(c.want) {
+			t.Errorf("%s/%s: %q, want %d warnings", c.podman, c.systemd, got, len(c.want))
+			continue
+		}
+		for i := range got {
+			if !strings.Contains(got[i], c.want[i]) {
+				t.Errorf("%s/%s: %q lacks %q", c.podman, c.systemd, got[i], c.want[i])
+			}
+		}
+	}
+	if got := platformWarnings("", errors.New("no service"), "252", nil); len(got) != 1 || !strings.Contains(got[0], "could not read podman's version") {
+		t.Errorf("unreadable version: %q", got)
+	}
+	if !versionLess("4.3.1", "4.10") || versionLess("5.0", "4.3.0") || versionLess("4.3.0", "4.3.0") {
+		t.Error("versionLess")
+	}
+}
