@@ -14,12 +14,17 @@ phase=1
 if [ -e "$phase_file" ]; then phase=2; else : >"$results"; fi
 failed=0
 say() { echo "podunit-vm: $*" >/dev/ttyS0 2>/dev/null || echo "podunit-vm: $*"; }
-pass() { echo "PASS $1" >>"$results"; say "PASS $1"; }
+# A check's own one-line output (a measured figure) goes with its PASS.
+pass() {
+  local line="PASS $1"
+  if [ -n "${2:-}" ] && [ "$(printf '%s\n' "$2" | wc -l)" = 1 ] && [ ${#2} -le 200 ]; then line="$line: $2"; fi
+  echo "$line" >>"$results"; say "$line"
+}
 fail() { echo "FAIL $1: $(echo "$2" | tr '\n' ' ' | cut -c1-400)" >>"$results"; say "FAIL $1: $2"; failed=$((failed + 1)); }
 check() {
   local name=$1; shift
   local out
-  if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$out"; fi
+  if out=$("$@" 2>&1); then pass "$name" "$out"; else fail "$name" "$out"; fi
 }
 finish() { echo "DONE failed=$failed" >>"$results"; sync; exit 0; }
 trap finish EXIT
