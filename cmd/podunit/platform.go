@@ -4,8 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/podunit/podunit/units"
 )
 
 // The oldest podman and systemd podunit is tested on (Debian 12): older ones
@@ -78,4 +83,36 @@ func leadingInt(s string) (int, bool) {
 	}
 	v, err := strconv.Atoi(s[:n])
 	return v, err == nil
+}
+
+// checkShapingHelper: a shaped pod runs behind slirp4netns (its port
+// forwarder delivers published ports through the pod's interface, where the
+// shaping is; pasta, podman 5's default, splices local connections past it).
+// The package asks for slirp4netns or passt; say clearly, before anything is
+// created, when a shaped pod needs the one that is missing.
+func checkShapingHelper(plans []*units.Plan, lookPath func(string) (string, error)) error {
+	for _, pl := range plans {
+		if pl.Bandwidth.Empty() || pl.Runtime.HostNetwork {
+			continue
+		}
+		if _, err := lookPath("slirp4netns"); err != nil {
+			return fmt.Errorf("pod %q: bandwidth shaping (kubernetes.io/ingress-bandwidth, egress-bandwidth) runs the pod behind slirp4netns, which is not installed: install it (apt install slirp4netns, dnf install slirp4netns)", pl.Pod)
+		}
+	}
+	return nil
+}
+
+// findHelper finds a podman helper binary as podman does: in $PATH or in
+// podman's default helper_binaries_dir.
+func findHelper(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, dir := range []string{"/usr/local/libexec/podman", "/usr/local/lib/podman", "/usr/libexec/podman", "/usr/lib/podman"} {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: not in $PATH nor in podman's helper directories", name)
 }

@@ -4,6 +4,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/podunit/podunit/helper/contract"
+	"github.com/podunit/podunit/netshape"
+	"github.com/podunit/podunit/units"
 )
 
 func TestPlatformWarnings(t *testing.T) {
@@ -33,5 +37,21 @@ func TestPlatformWarnings(t *testing.T) {
 	}
 	if !versionLess("4.3.1", "4.10") || versionLess("5.0", "4.3.0") || versionLess("4.3.0", "4.3.0") {
 		t.Error("versionLess")
+	}
+}
+
+func TestCheckShapingHelper(t *testing.T) {
+	shaped := &units.Plan{Pod: "qos", Bandwidth: netshape.Spec{EgressRateBitsPerSec: 2_000_000}, Runtime: &contract.Runtime{}}
+	plain := &units.Plan{Pod: "web", Runtime: &contract.Runtime{}}
+	missing := func(string) (string, error) { return "", errors.New("not found") }
+	present := func(string) (string, error) { return "/usr/bin/slirp4netns", nil }
+	if err := checkShapingHelper([]*units.Plan{plain}, missing); err != nil {
+		t.Errorf("an unshaped pod needs no slirp4netns: %v", err)
+	}
+	if err := checkShapingHelper([]*units.Plan{plain, shaped}, present); err != nil {
+		t.Errorf("slirp4netns present: %v", err)
+	}
+	if err := checkShapingHelper([]*units.Plan{plain, shaped}, missing); err == nil || !strings.Contains(err.Error(), `pod "qos"`) || !strings.Contains(err.Error(), "slirp4netns, which is not installed") {
+		t.Errorf("missing slirp4netns: %v", err)
 	}
 }

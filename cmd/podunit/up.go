@@ -88,6 +88,11 @@ func upCommand() *cli.Command {
 					return err
 				}
 			}
+			if !c.Bool("dry-run") {
+				if err := checkShapingHelper(plans, findHelper); err != nil {
+					return err
+				}
+			}
 			if c.Bool("dry-run") {
 				fmt.Fprint(c.App.Writer, renderObjects(&m.Objects))
 				for _, pl := range plans {
