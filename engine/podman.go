@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -274,9 +275,20 @@ func (p *Podman) ContainerPID(ctx context.Context, name string) (int, error) {
 }
 
 // StopContainer sends the container's stop signal, then SIGKILL once timeout
-// (whole seconds) has passed. A container that is gone or stopped is fine.
+// has passed. podman's API counts the timeout in whole seconds: it gets the
+// timeout rounded up, and SIGKILL goes from here at the exact deadline, so
+// the kill is neither early nor up to a second late. A container that is
+// gone or stopped is fine.
 func (p *Podman) StopContainer(ctx context.Context, name string, timeout time.Duration) error {
-	secs := uint(timeout / time.Second)
+	secs := uint(math.Ceil(timeout.Seconds()))
+	if time.Duration(secs)*time.Second > timeout {
+		kill := time.AfterFunc(timeout, func() {
+			kctx, cancel := context.WithTimeout(p.with(context.Background()), 10*time.Second)
+			defer cancel()
+			_ = containers.Kill(kctx, name, &containers.KillOptions{Signal: ptr("SIGKILL")})
+		})
+		defer kill.Stop()
+	}
 	ignore := true
 	err := containers.Stop(p.with(ctx), name, &containers.StopOptions{Timeout: &secs, Ignore: &ignore})
 	if isNotFound(err) {
@@ -284,6 +296,8 @@ func (p *Podman) StopContainer(ctx context.Context, name string, timeout time.Du
 	}
 	return err
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // maxExecOutput bounds what an exec handler's output is kept for its error message.
 const maxExecOutput = 64 << 10

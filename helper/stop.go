@@ -3,7 +3,6 @@ package helper
 import (
 	"context"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
@@ -132,9 +131,7 @@ func (t *task) stopSequence(ctx context.Context, grace time.Duration, reason str
 	if err != nil {
 		return err
 	}
-	// podman's API takes whole seconds: round up, never cut the grace short.
-	secs := time.Duration(math.Ceil(left.Seconds())) * time.Second
-	if err := eng.StopContainer(ctx, t.c.Podman, secs); err != nil {
+	if err := eng.StopContainer(ctx, t.c.Podman, left); err != nil {
 		return fmt.Errorf("stopping %s: %w", t.c.Podman, err)
 	}
 	return nil

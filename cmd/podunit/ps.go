@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -15,7 +13,6 @@ import (
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/runner"
-	"github.com/podunit/podunit/units"
 )
 
 func psCommand() *cli.Command {
@@ -91,30 +88,6 @@ func age(t time.Time) string {
 		return fmt.Sprintf("%dh", int(d.Hours()))
 	}
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
-}
-
-func logsCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "logs",
-		Usage:     "print a container's logs (podman logs)",
-		ArgsUsage: "POD CONTAINER",
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}},
-			&cli.StringFlag{Name: "tail", Value: "-1"},
-		},
-		Action: func(c *cli.Context) error {
-			if c.NArg() != 2 {
-				return fmt.Errorf("%w: podunit logs POD CONTAINER", errUsage)
-			}
-			podman := podmanPath()
-			argv := []string{podman, "logs", "--tail", c.String("tail")}
-			if c.Bool("follow") {
-				argv = append(argv, "--follow")
-			}
-			argv = append(argv, units.ContainerName(c.Args().Get(0), c.Args().Get(1)))
-			return syscall.Exec(podman, argv, os.Environ())
-		},
-	}
 }
 
 func fieldsCommand() *cli.Command {

@@ -39,6 +39,7 @@ func upCommand() *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the units that would be started, change nothing"},
 			&cli.BoolFlag{Name: "replace", Usage: "stop and replace a running pod of the same name"},
 			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up (and clean up) after this long"},
+			&cli.BoolFlag{Name: "wait", Usage: "return only when every pod is Ready (exit 4 when --timeout runs out first)"},
 			&cli.BoolFlag{Name: "persist", Usage: "also enable the pods: they come back when your user manager starts (see podunit enable)"},
 			&cli.BoolFlag{Name: "stored", Usage: "the arguments are pods enabled earlier: start them from their stored copies (what podunit@POD.service runs)"},
 		},
@@ -149,6 +150,25 @@ func upCommand() *cli.Command {
 					}
 					for _, p := range m.Pods {
 						fmt.Fprintf(c.App.Writer, "pod/%s enabled (%s)\n", p.Name, persistUnit(p.Name))
+					}
+				}
+				if c.Bool("wait") {
+					var names []string
+					for _, p := range m.Pods {
+						names = append(names, p.Name)
+					}
+					left := time.Minute
+					if d, ok := ctx.Deadline(); ok {
+						left = time.Until(d) - time.Second
+					}
+					if err := waitFor(ctx, r, names, "condition=Ready", max(left, 0), func(p string) {
+						fmt.Fprintf(c.App.Writer, "pod/%s ready\n", p)
+					}); err != nil {
+						var te errTimeout
+						if errors.As(err, &te) {
+							return errTimeout{te.msg + "; the pods keep running (podunit describe, podunit down)"}
+						}
+						return err
 					}
 				}
 				return nil

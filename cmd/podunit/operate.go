@@ -1,0 +1,378 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/podunit/podunit/helper/contract"
+	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/runner"
+)
+
+// execCommand is `kubectl exec` for a pod of this host: the command runs in
+// the container through podman exec, which keeps the terminal (and its size)
+// and hands back the command's exit status as podunit's own.
+func execCommand() *cli.Command {
+	return &cli.Command{
+		Name:                   "exec",
+		Usage:                  "run a command in a running container of a pod (the first app container by default)",
+		ArgsUsage:              "POD [-c CONTAINER] [-i] [-t] -- COMMAND [ARG...]",
+		UseShortOptionHandling: true, // -it
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "container", Aliases: []string{"c"}, Usage: "the container (default: the pod's first app container)"},
+			&cli.BoolFlag{Name: "stdin", Aliases: []string{"i"}, Usage: "pass standard input to the command"},
+			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give the command a terminal"},
+		},
+		Action: func(c *cli.Context) error {
+			// kubectl's order (POD, then flags, then -- COMMAND) as well as
+			// flags first
+			pos, vals, err := interleaved(c.Args().Slice(), map[string]string{
+				"-c": "container", "--container": "container", "-i": "stdin", "--stdin": "stdin",
+				"-t": "tty", "--tty": "tty", "-it": "stdin,tty", "-ti": "stdin,tty"},
+				map[string]bool{"container": true}, true)
+			if err != nil {
+				return err
+			}
+			for _, f := range []string{"container", "stdin", "tty"} {
+				if c.IsSet(f) {
+					vals[f] = fmt.Sprint(c.Value(f))
+				}
+			}
+			if len(pos) < 2 {
+				return fmt.Errorf("%w: podunit exec POD [-c CONTAINER] [-i] [-t] -- COMMAND [ARG...]", errUsage)
+			}
+			podName, cmd := pos[0], pos[1:]
+			ctr, err := execTarget(podstate.DefaultDir(), podName, vals["container"])
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(c.Context, 30*time.Second)
+			defer cancel()
+			eng, err := connectPodman(ctx, nil)
+			if err != nil {
+				return err
+			}
+			if pid, err := eng.ContainerPID(ctx, ctr.Podman); err != nil || pid <= 0 {
+				return fmt.Errorf("container %s of pod %q is not running (see podunit describe %s)", ctr.Name, podName, podName)
+			}
+			podman := podmanPath()
+			argv := []string{podman, "exec"}
+			if vals["stdin"] == "true" {
+				argv = append(argv, "--interactive")
+			}
+			if vals["tty"] == "true" {
+				argv = append(argv, "--tty")
+			}
+			argv = append(argv, ctr.Podman)
+			argv = append(argv, cmd...)
+			return syscall.Exec(podman, argv, os.Environ())
+		},
+	}
+}
+
+// execTarget finds the container exec runs in: the one named, or the pod's
+// first app container, as kubectl picks it.
+func execTarget(dir, podName, name string) (*contract.Container, error) {
+	rt, err := podstate.LoadRuntime(dir, podName)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %q", runner.ErrNotFound, podName)
+		}
+		return nil, err
+	}
+	var names []string
+	for i := range rt.Containers {
+		c := &rt.Containers[i]
+		names = append(names, c.Name)
+		if (name == "" && c.Kind == contract.KindApp) || (name != "" && c.Name == name) {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: pod %q has no container %q (it has %s)", runner.ErrNotFound, podName, name, strings.Join(names, ", "))
+}
+
+// Conditions `wait --for` understands, as kubectl names them.
+var waitConditions = []string{"condition=Ready", "condition=ContainersReady", "condition=Initialized", "condition=PodScheduled", "delete"}
+
+// errTimeout: a wait ran out of time (exit 4, as up --wait).
+type errTimeout struct{ msg string }
+
+func (e errTimeout) Error() string { return e.msg }
+func (e errTimeout) ExitCode() int { return exitPodFailed }
+
+func waitCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "wait",
+		Usage:     "wait until pods meet a condition (Ready, ContainersReady, Initialized) or are deleted",
+		ArgsUsage: "POD... --for=condition=Ready|delete [--timeout 30s]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "for", Value: "condition=Ready", Usage: strings.Join(waitConditions, ", ")},
+			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "give up after this long (exit 4)"},
+		},
+		Action: func(c *cli.Context) error {
+			pos, vals, err := interleaved(c.Args().Slice(), map[string]string{"--for": "for", "--timeout": "timeout"},
+				map[string]bool{"for": true, "timeout": true}, false)
+			if err != nil {
+				return err
+			}
+			if len(pos) == 0 {
+				return fmt.Errorf("%w: podunit wait POD... --for=condition=Ready|delete", errUsage)
+			}
+			cond := c.String("for")
+			if v, ok := vals["for"]; ok {
+				cond = v
+			}
+			timeout := c.Duration("timeout")
+			if v, ok := vals["timeout"]; ok {
+				if timeout, err = time.ParseDuration(v); err != nil || timeout < 0 {
+					return fmt.Errorf("%w: --timeout %q: a duration such as 30s or 2m", errUsage, v)
+				}
+			}
+			if !contains(waitConditions, cond) && !strings.EqualFold(cond, "condition=ready") {
+				return fmt.Errorf("%w: --for must be one of %s", errUsage, strings.Join(waitConditions, ", "))
+			}
+			return withRunner(c, timeout+30*time.Second, func(ctx context.Context, r *runner.Runner) error {
+				return waitFor(ctx, r, pos, cond, timeout, func(p string) {
+					fmt.Fprintf(c.App.Writer, "pod/%s condition met\n", p)
+				})
+			})
+		},
+	}
+}
+
+// waitFor polls the pods' status until each meets cond, telling done about
+// each, or the timeout passes. A pod that does not exist fails at once,
+// unless the wait is for its deletion.
+func waitFor(ctx context.Context, r *runner.Runner, pods []string, cond string, timeout time.Duration, done func(string)) error {
+	deadline := time.Now().Add(timeout)
+	left := append([]string(nil), pods...)
+	why := map[string]string{}
+	for first := true; ; first = false {
+		sts, err := r.Status(ctx)
+		if err != nil {
+			return err
+		}
+		byName := map[string]*runner.PodStatus{}
+		for i := range sts {
+			byName[sts[i].Name] = &sts[i]
+		}
+		var still []string
+		for _, p := range left {
+			met, reason, err := podMeets(byName[p], p, cond, first)
+			if err != nil {
+				return err
+			}
+			if met {
+				done(p)
+				continue
+			}
+			why[p] = reason
+			still = append(still, p)
+		}
+		left = still
+		if len(left) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			var parts []string
+			for _, p := range left {
+				parts = append(parts, fmt.Sprintf("%s (%s)", p, why[p]))
+			}
+			return errTimeout{fmt.Sprintf("timed out after %s waiting for %s: %s", timeout, cond, strings.Join(parts, ", "))}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// podMeets tells whether a pod (nil: not there) meets a condition, and if
+// not, why, in a few words.
+func podMeets(st *runner.PodStatus, name, cond string, first bool) (bool, string, error) {
+	if cond == "delete" {
+		if st == nil {
+			return true, "", nil
+		}
+		return false, "phase " + st.Phase, nil
+	}
+	if st == nil {
+		if first {
+			return false, "", fmt.Errorf("%w: %q", runner.ErrNotFound, name)
+		}
+		return false, "", fmt.Errorf("pod %q was deleted while waiting for %s", name, cond)
+	}
+	switch st.Phase {
+	case "Failed", "Succeeded":
+		// it never becomes ready again: say so now, as kubectl's wait cannot
+		return false, "", errTimeout{fmt.Sprintf("pod %q is %s: it will not meet %s", name, st.Phase, cond)}
+	}
+	initialized := true
+	for _, c := range st.Containers {
+		switch {
+		case c.Kind == "init" && !(c.State == "Terminated" && c.Reason == "Completed"):
+			initialized = false
+		case c.Kind == "sidecar" && c.State != "Running":
+			initialized = false
+		}
+	}
+	ready := st.Phase == "Running" && st.Total > 0 && st.Ready == st.Total
+	switch strings.ToLower(strings.TrimPrefix(cond, "condition=")) {
+	case "podscheduled":
+		return true, "", nil
+	case "initialized":
+		return initialized, "initializing", nil
+	default: // Ready, ContainersReady
+		return ready, fmt.Sprintf("phase %s, %d/%d ready", st.Phase, st.Ready, st.Total), nil
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// interleaved reads flags that follow positional arguments, as kubectl takes
+// them (`podunit exec POD -c C -- CMD`), which the CLI parser leaves among
+// the arguments. names maps each spelling to the flag's name (several,
+// comma-separated, for combined short flags); valued says which take a value
+// (as the next argument or after "="). With command (exec), "--" ends the
+// flags, and so does the second positional argument: the command and its own
+// flags (`sh -c ...`) are never read as podunit's. Without it, an unknown
+// flag is an error.
+func interleaved(args []string, names map[string]string, valued map[string]bool, command bool) ([]string, map[string]string, error) {
+	var pos []string
+	vals := map[string]string{}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if command && (a == "--" || len(pos) == 2) {
+			if a == "--" {
+				i++
+			}
+			return append(pos, args[i:]...), vals, nil
+		}
+		key, val, hasVal := strings.Cut(a, "=")
+		name, ok := names[key]
+		if !ok || !strings.HasPrefix(a, "-") {
+			if strings.HasPrefix(a, "-") && a != "-" && !command {
+				return nil, nil, fmt.Errorf("%w: unknown flag %s", errUsage, a)
+			}
+			pos = append(pos, a)
+			continue
+		}
+		for _, n := range strings.Split(name, ",") {
+			switch {
+			case valued[n] && hasVal:
+				vals[n] = val
+			case valued[n]:
+				if i+1 >= len(args) {
+					return nil, nil, fmt.Errorf("%w: %s needs a value", errUsage, key)
+				}
+				i++
+				vals[n] = args[i]
+			default:
+				vals[n] = "true"
+			}
+		}
+	}
+	return pos, vals, nil
+}
+
+// logsCommand prints a container's output through podman logs, with
+// kubectl's flags, in kubectl's order or flags first.
+func logsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "logs",
+		Usage:     "print a container's logs (the first app container by default)",
+		ArgsUsage: "POD [CONTAINER] [-c CONTAINER] [-f] [--tail N] [--since 10m] [--timestamps] [--all-containers] [--prefix]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "container", Aliases: []string{"c"}},
+			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "follow the output until the container stops"},
+			&cli.StringFlag{Name: "tail", Value: "-1", Usage: "the last N lines only"},
+			&cli.StringFlag{Name: "since", Usage: "only lines newer than a duration (10m) or time (RFC 3339)"},
+			&cli.BoolFlag{Name: "timestamps", Usage: "each line with its time"},
+			&cli.BoolFlag{Name: "all-containers", Usage: "every container of the pod, init containers and sidecars included"},
+			&cli.BoolFlag{Name: "prefix", Usage: "each line with its container's name"},
+		},
+		Action: func(c *cli.Context) error {
+			pos, vals, err := interleaved(c.Args().Slice(), map[string]string{
+				"-c": "container", "--container": "container", "-f": "follow", "--follow": "follow",
+				"--tail": "tail", "--since": "since", "--timestamps": "timestamps",
+				"--all-containers": "all-containers", "--prefix": "prefix"},
+				map[string]bool{"container": true, "tail": true, "since": true}, false)
+			if err != nil {
+				return err
+			}
+			for _, f := range []string{"container", "follow", "tail", "since", "timestamps", "all-containers", "prefix"} {
+				if _, ok := vals[f]; !ok && c.IsSet(f) {
+					vals[f] = fmt.Sprint(c.Value(f))
+				}
+			}
+			if len(pos) == 2 && vals["container"] == "" {
+				vals["container"], pos = pos[1], pos[:1]
+			}
+			if len(pos) != 1 {
+				return fmt.Errorf("%w: podunit logs POD [-c CONTAINER]", errUsage)
+			}
+			var names []string
+			if vals["all-containers"] == "true" {
+				rt, err := podstate.LoadRuntime(podstate.DefaultDir(), pos[0])
+				if err != nil {
+					return fmt.Errorf("%w: %q", runner.ErrNotFound, pos[0])
+				}
+				ctx, cancel := context.WithTimeout(c.Context, 30*time.Second)
+				defer cancel()
+				eng, err := connectPodman(ctx, nil)
+				if err != nil {
+					return err
+				}
+				// those that exist: a finished init container is gone
+				// (podman run --rm), and its output with it
+				for _, ct := range rt.Containers {
+					if _, ok, err := eng.ContainerLabels(ctx, ct.Podman); err == nil && ok {
+						names = append(names, ct.Podman)
+					}
+				}
+				if len(names) == 0 {
+					return fmt.Errorf("pod %q has no container to show the logs of (see podunit describe %s)", pos[0], pos[0])
+				}
+			} else {
+				ctr, err := execTarget(podstate.DefaultDir(), pos[0], vals["container"])
+				if err != nil {
+					return err
+				}
+				names = []string{ctr.Podman}
+			}
+			podman := podmanPath()
+			argv := []string{podman, "logs"}
+			if t := vals["tail"]; t != "" {
+				argv = append(argv, "--tail", t)
+			}
+			if s := vals["since"]; s != "" {
+				argv = append(argv, "--since", s)
+			}
+			for _, f := range [][2]string{{"follow", "--follow"}, {"timestamps", "--timestamps"}, {"prefix", "--names"}} {
+				if vals[f[0]] == "true" {
+					argv = append(argv, f[1])
+				}
+			}
+			if len(names) > 1 && vals["prefix"] != "true" {
+				argv = append(argv, "--names")
+			}
+			argv = append(argv, names...)
+			return syscall.Exec(podman, argv, os.Environ())
+		},
+	}
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/podunit/podunit/helper/contract"
+	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/runner"
+)
+
+func TestInterleavedExec(t *testing.T) {
+	names := map[string]string{"-c": "container", "--container": "container", "-i": "stdin", "-t": "tty", "-it": "stdin,tty"}
+	valued := map[string]bool{"container": true}
+	for _, c := range []struct {
+		args []string
+		pos  string
+		vals string
+	}{
+		{[]string{"web", "-c", "app", "-it", "--", "sh", "-c", "ls -l"}, "[web sh -c ls -l]", "map[container:app stdin:true tty:true]"},
+		{[]string{"web", "--container=app", "--", "ls"}, "[web ls]", "map[container:app]"},
+		{[]string{"web", "sh", "-c", "echo"}, "[web sh -c echo]", "map[]"},      // the command's -c is its own
+		{[]string{"web", "--", "-c", "x"}, "[web -c x]", "map[]"},               // after --, all is the command
+		{[]string{"web", "-i", "cat", "-t"}, "[web cat -t]", "map[stdin:true]"}, // the command starts at its first word
+	} {
+		pos, vals, err := interleaved(c.args, names, valued, true)
+		if err != nil || fmt.Sprint(pos) != c.pos || fmt.Sprint(vals) != c.vals {
+			t.Errorf("%q: %v %v %v, want %s %s", c.args, pos, vals, err, c.pos, c.vals)
+		}
+	}
+	if _, _, err := interleaved([]string{"web", "--for"}, map[string]string{"--for": "for"}, map[string]bool{"for": true}, false); !errors.Is(err, errUsage) {
+		t.Errorf("a flag without its value: %v", err)
+	}
+	if _, _, err := interleaved([]string{"web", "--bogus"}, map[string]string{"--for": "for"}, nil, false); !errors.Is(err, errUsage) {
+		t.Errorf("an unknown flag: %v", err)
+	}
+	pos, vals, _ := interleaved([]string{"a", "--for=delete", "b", "--timeout", "5s"}, map[string]string{"--for": "for", "--timeout": "timeout"}, map[string]bool{"for": true, "timeout": true}, false)
+	if fmt.Sprint(pos, vals) != "[a b] map[for:delete timeout:5s]" {
+		t.Errorf("wait's flags: %v %v", pos, vals)
+	}
+}
+
+func TestExecTarget(t *testing.T) {
+	dir := t.TempDir()
+	rt := &contract.Runtime{Pod: "web", Containers: []contract.Container{
+		{Name: "setup", Kind: contract.KindInit, Podman: "podunit_web_setup"},
+		{Name: "proxy", Kind: contract.KindSidecar, Podman: "podunit_web_proxy"},
+		{Name: "app", Kind: contract.KindApp, Podman: "podunit_web_app"},
+		{Name: "worker", Kind: contract.KindApp, Podman: "podunit_web_worker"}}}
+	if err := podstate.SaveRuntime(dir, rt); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := execTarget(dir, "web", ""); err != nil || c.Podman != "podunit_web_app" {
+		t.Errorf("default: %v %v, want the first app container", c, err)
+	}
+	if c, err := execTarget(dir, "web", "proxy"); err != nil || c.Podman != "podunit_web_proxy" {
+		t.Errorf("named: %v %v", c, err)
+	}
+	if _, err := execTarget(dir, "web", "nope"); !errors.Is(err, runner.ErrNotFound) {
+		t.Errorf("unknown container: %v", err)
+	}
+	if _, err := execTarget(dir, "gone", ""); !errors.Is(err, runner.ErrNotFound) {
+		t.Errorf("unknown pod: %v", err)
+	}
+}
+
+func TestPodMeets(t *testing.T) {
+	st := &runner.PodStatus{Name: "p", Phase: "Running", Ready: 1, Total: 2, Containers: []runner.ContainerStatus{
+		{Name: "i", Kind: "init", State: "Terminated", Reason: "Completed"}, {Name: "a", Kind: "app", State: "Running"}}}
+	if ok, _, _ := podMeets(st, "p", "condition=Ready", true); ok {
+		t.Error("1/2 ready met Ready")
+	}
+	if ok, _, _ := podMeets(st, "p", "condition=Initialized", true); !ok {
+		t.Error("completed init containers: not Initialized")
+	}
+	st.Ready = 2
+	if ok, _, _ := podMeets(st, "p", "condition=Ready", true); !ok {
+		t.Error("2/2 ready did not meet Ready")
+	}
+	if ok, _, _ := podMeets(nil, "p", "delete", false); !ok {
+		t.Error("a gone pod did not meet delete")
+	}
+	if _, _, err := podMeets(nil, "p", "condition=Ready", true); !errors.Is(err, runner.ErrNotFound) {
+		t.Errorf("unknown pod: %v", err)
+	}
+	st.Phase = "Failed"
+	if _, _, err := podMeets(st, "p", "condition=Ready", false); err == nil {
+		t.Error("a failed pod is waited for")
+	}
+}

@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// exec runs in the pod's containers with the command's exit status, stdin
+// and a real terminal; wait and up --wait return when the pod is Ready (exit
+// 4 when the time runs out first) or gone.
+func TestExecAndWait(t *testing.T) {
+	const pod = "e2e-exec"
+	www := sharedDir(t) // outlives the pod: readiness survives up --replace
+	path := writeManifest(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: setup
+    image: %s
+    command: ["true"]
+  containers:
+  - name: web
+    image: %s
+    command: ["sh", "-c", "echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 1}
+    volumeMounts: [{name: www, mountPath: /www}]
+  - name: side
+    image: %s
+    command: ["sh", "-c", "echo side-line-1; echo side-line-2; exec sleep 100000"]
+  volumes: [{name: www, hostPath: {path: %s, type: Directory}}]
+`, pod, testImage, testImage, testImage, www))
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod) })
+
+	// not ready until /www/ready exists: up --wait gives up with exit 4, and
+	// the pod keeps running
+	r := run(t, podunit, "up", "--wait", "--timeout", "10s", path)
+	if r.code != 4 || !strings.Contains(r.stderr, "timed out") || !strings.Contains(r.stderr, "1/2 ready") {
+		t.Fatalf("up --wait on a pod that is not ready: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if st := status(t, pod); st == nil || st.Phase != "Running" {
+		t.Fatalf("the pod did not keep running after up --wait timed out: %+v", st)
+	}
+	if r := run(t, podunit, "wait", pod, "--for=condition=Ready", "--timeout", "2s"); r.code != 4 {
+		t.Errorf("wait on a pod that is not ready: exit %d %s", r.code, r.stderr)
+	}
+	if out := must(t, podunit, "wait", pod, "--for", "condition=Initialized", "--timeout", "10s"); out != "pod/"+pod+" condition met\n" {
+		t.Errorf("wait Initialized: %q", out)
+	}
+
+	// exec: the first app container by default, the command's exit status
+	if r := run(t, podunit, "exec", pod, "--", "sh", "-c", "touch /www/ready; echo done; exit 7"); r.code != 7 || r.stdout != "done\n" {
+		t.Errorf("exec: exit %d, stdout %q, stderr %s", r.code, r.stdout, r.stderr)
+	}
+	if out := must(t, podunit, "wait", pod, "--for=condition=Ready", "--timeout", "20s"); out != "pod/"+pod+" condition met\n" {
+		t.Errorf("wait Ready: %q", out)
+	}
+	if out := must(t, podunit, "up", "--wait", "--replace", "--timeout", "60s", path); !strings.Contains(out, "pod/"+pod+" started") || !strings.Contains(out, "pod/"+pod+" ready") {
+		t.Errorf("up --replace --wait: %q", out)
+	}
+
+	// -c, kubectl's flag order, and a command with flags of its own
+	if out := must(t, podunit, "exec", pod, "-c", "side", "--", "sh", "-c", "hostname"); out != pod+"\n" {
+		t.Errorf("exec -c side hostname: %q", out)
+	}
+	if out := must(t, podunit, "exec", "-c", "side", pod, "ls", "-d", "/tmp"); out != "/tmp\n" {
+		t.Errorf("exec with flags first and no --: %q", out)
+	}
+	// stdin streams with -i
+	if r := runIn(t, "line one\nline two\n", podunit, "exec", "-i", pod, "--", "wc", "-l"); strings.TrimSpace(r.stdout) != "2" {
+		t.Errorf("exec -i wc -l: %q %s", r.stdout, r.stderr)
+	}
+	// -t: a real terminal, through a pseudo-terminal that script(1) gives us
+	r = run(t, "script", "-qec", podunit+" exec -it "+pod+" -- sh -c 'tty; stty size'", "/dev/null")
+	if !strings.Contains(r.stdout, "/dev/pts/") {
+		t.Errorf("exec -it: no terminal in the container: exit %d %q %s", r.code, r.stdout, r.stderr)
+	}
+
+	// logs, with kubectl's flags in kubectl's order
+	if out := must(t, podunit, "logs", pod, "side"); out != "side-line-1\nside-line-2\n" {
+		t.Errorf("logs POD CONTAINER: %q", out)
+	}
+	if out := must(t, podunit, "logs", pod, "-c", "side", "--tail", "1"); out != "side-line-2\n" {
+		t.Errorf("logs --tail 1: %q", out)
+	}
+	if out := must(t, podunit, "logs", pod, "-c", "side", "--timestamps", "--since", "10m"); !regexp.MustCompile(`(?m)^20\d\d-\d\d-\d\dT\S+ side-line-1$`).MatchString(out) {
+		t.Errorf("logs --timestamps --since 10m: %q", out)
+	}
+	if out := must(t, podunit, "logs", pod, "--all-containers", "--prefix"); !strings.Contains(out, ctrName(pod, "side")) || !strings.Contains(out, "side-line-2") {
+		t.Errorf("logs --all-containers --prefix: %q", out)
+	}
+
+	// bad targets
+	if r := run(t, podunit, "exec", pod, "-c", "nope", "--", "true"); r.code != 3 || !strings.Contains(r.stderr, `no container "nope"`) {
+		t.Errorf("unknown container: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, podunit, "exec", "no-such-pod", "--", "true"); r.code != 3 {
+		t.Errorf("unknown pod: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, podunit, "exec", pod, "-c", "setup", "--", "true"); r.code != 1 || !strings.Contains(r.stderr, "is not running") {
+		t.Errorf("a finished init container: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, podunit, "wait", "no-such-pod"); r.code != 3 {
+		t.Errorf("wait on an unknown pod: exit %d %s", r.code, r.stderr)
+	}
+
+	// wait --for=delete returns once down is done
+	done := make(chan result, 1)
+	go func() { done <- run(t, podunit, "wait", pod, "--for=delete", "--timeout", "60s") }()
+	time.Sleep(500 * time.Millisecond)
+	must(t, podunit, "down", pod)
+	if r := <-done; r.code != 0 || !strings.Contains(r.stdout, "condition met") {
+		t.Errorf("wait --for=delete: exit %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	assertGone(t, pod)
+}
