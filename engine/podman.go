@@ -274,6 +274,15 @@ func (p *Podman) ContainerPID(ctx context.Context, name string) (int, error) {
 	return data.State.Pid, nil
 }
 
+// ContainerIDs are a container's id and its image's id.
+func (p *Podman) ContainerIDs(ctx context.Context, name string) (string, string, error) {
+	data, err := containers.Inspect(p.with(ctx), name, nil)
+	if err != nil {
+		return "", "", err
+	}
+	return data.ID, data.Image, nil
+}
+
 // StopContainer sends the container's stop signal, then SIGKILL once timeout
 // has passed. podman's API counts the timeout in whole seconds: it gets the
 // timeout rounded up, and SIGKILL goes from here at the exact deadline, so

@@ -83,3 +83,16 @@ func (r *Runner) Pod(name string) (*corev1.Pod, error) {
 	}
 	return rec.Pod, nil
 }
+
+// Applied returns a pod as it was applied (defaults and uid filled in) and
+// when it was started; ErrNotFound when podunit has no record of it.
+func (r *Runner) Applied(name string) (*corev1.Pod, time.Time, error) {
+	rec, err := r.loadState(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, time.Time{}, fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return rec.Pod, rec.Created, nil
+}

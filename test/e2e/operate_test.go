@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // exec runs in the pod's containers with the command's exit status, stdin
@@ -62,6 +65,41 @@ spec:
 	}
 	if out := must(t, podunit, "up", "--wait", "--replace", "--timeout", "60s", path); !strings.Contains(out, "pod/"+pod+" started") || !strings.Contains(out, "pod/"+pod+" ready") {
 		t.Errorf("up --replace --wait: %q", out)
+	}
+
+	// get: a Kubernetes v1 Pod that kubectl-minded tools read
+	var got corev1.Pod
+	if err := json.Unmarshal([]byte(must(t, podunit, "get", "pod", pod, "-o", "json")), &got); err != nil {
+		t.Fatalf("get pod -o json: %v", err)
+	}
+	conds := map[corev1.PodConditionType]corev1.ConditionStatus{}
+	for _, c := range got.Status.Conditions {
+		conds[c.Type] = c.Status
+	}
+	if got.Kind != "Pod" || got.Status.Phase != "Running" || conds[corev1.PodReady] != "True" || conds[corev1.PodInitialized] != "True" ||
+		got.Status.PodIP == "" || got.Status.HostIP == "" || got.Status.StartTime == nil || len(got.Status.ContainerStatuses) != 2 ||
+		len(got.Status.InitContainerStatuses) != 1 || got.Spec.Containers[0].ReadinessProbe == nil {
+		t.Errorf("get pod -o json: %+v", got)
+	}
+	for _, cs := range got.Status.ContainerStatuses {
+		if !cs.Ready || cs.State.Running == nil || cs.State.Running.StartedAt.IsZero() || cs.ImageID == "" || !strings.HasPrefix(cs.ContainerID, "podman://") {
+			t.Errorf("container status %+v", cs)
+		}
+	}
+	if ics := got.Status.InitContainerStatuses[0]; ics.State.Terminated == nil || ics.State.Terminated.Reason != "Completed" {
+		t.Errorf("init container status %+v", ics)
+	}
+	if out := must(t, podunit, "get", "pods", "-o", "name"); !strings.Contains(out, "pod/"+pod+"\n") {
+		t.Errorf("get pods -o name: %q", out)
+	}
+	if out := must(t, podunit, "get", "pod", pod, "-o", "yaml"); !strings.HasPrefix(out, "apiVersion: v1\nkind: Pod\n") {
+		t.Errorf("get -o yaml: %.200q", out)
+	}
+	if out := must(t, podunit, "get", "pods", pod, "-o", "wide"); !regexp.MustCompile(pod + `\s+2/2\s+Running\s+0\s+\S+\s+` + regexp.QuoteMeta(got.Status.PodIP)).MatchString(out) {
+		t.Errorf("get -o wide:\n%s", out)
+	}
+	if r := run(t, podunit, "get", "pod", "no-such-pod"); r.code != 3 {
+		t.Errorf("get of an unknown pod: exit %d", r.code)
 	}
 
 	// -c, kubectl's flag order, and a command with flags of its own

@@ -1,0 +1,334 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/yaml"
+
+	"github.com/podunit/podunit/netinfo"
+	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/runner"
+	"github.com/podunit/podunit/units"
+)
+
+// getCommand is `kubectl get pods` for this host: the pods as Kubernetes v1
+// Pod objects (the spec as applied, a status read from systemd, podman and
+// podunit's records), so kubectl-minded tools, jq and yq work on them.
+func getCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "get",
+		Usage:     "show pods as Kubernetes v1 Pods (-o json|yaml|wide|name)",
+		ArgsUsage: "pods|pod [NAME...] [-o json|yaml|wide|name]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json, yaml, wide or name"},
+		},
+		Action: func(c *cli.Context) error {
+			pos, vals, err := interleaved(c.Args().Slice(), map[string]string{"-o": "output", "--output": "output"}, map[string]bool{"output": true}, false)
+			if err != nil {
+				return err
+			}
+			out := c.String("output")
+			if v, ok := vals["output"]; ok {
+				out = v
+			}
+			if len(pos) == 0 || !contains([]string{"pods", "pod", "po"}, pos[0]) {
+				return fmt.Errorf("%w: podunit get pods [NAME...] (only pods are known to podunit)", errUsage)
+			}
+			if !contains([]string{"", "json", "yaml", "wide", "name"}, out) {
+				return fmt.Errorf("%w: -o must be json, yaml, wide or name", errUsage)
+			}
+			names := pos[1:]
+			return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+				pods, err := currentPods(ctx, r, names)
+				if err != nil {
+					return err
+				}
+				return printPods(c.App.Writer, pods, out, len(names) == 1)
+			})
+		},
+	}
+}
+
+// currentPods builds the v1 Pods of those named (all when none are).
+func currentPods(ctx context.Context, r *runner.Runner, names []string) ([]*corev1.Pod, error) {
+	sts, err := r.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]runner.PodStatus{}
+	for _, s := range sts {
+		byName[s.Name] = s
+	}
+	if len(names) == 0 {
+		for _, s := range sts {
+			names = append(names, s.Name)
+		}
+	}
+	hostIPs := netinfo.HostIPs("/proc")
+	var out []*corev1.Pod
+	for _, n := range names {
+		st, ok := byName[n]
+		spec, created, err := r.Applied(n)
+		if err != nil || !ok {
+			return nil, fmt.Errorf("%w: %q", runner.ErrNotFound, n)
+		}
+		facts := podFacts{hostIPs: hostIPs, created: created, runs: map[string]podstate.Run{}, images: map[string][2]string{}}
+		if spec.Spec.HostNetwork {
+			facts.podIPs = hostIPs
+		} else if pe, ok := r.Engine.(interface {
+			ContainerPID(ctx context.Context, name string) (int, error)
+		}); ok {
+			if pid, err := pe.ContainerPID(ctx, units.InfraContainerName(n)); err == nil && pid > 0 {
+				facts.podIPs, _ = netinfo.PodIPs("/proc", pid)
+			}
+		}
+		ids, _ := r.Engine.(containerIDer)
+		for _, cs := range st.Containers {
+			facts.runs[cs.Name], _ = podstate.LoadRun(r.StateDir, n, cs.Name)
+			if ids != nil && cs.State == "Running" {
+				if id, img, err := ids.ContainerIDs(ctx, cs.Podman); err == nil {
+					facts.images[cs.Name] = [2]string{id, img}
+				}
+			}
+		}
+		out = append(out, v1Pod(spec, st, facts))
+	}
+	return out, nil
+}
+
+// containerIDer tells a container's id and its image's id.
+type containerIDer interface {
+	ContainerIDs(ctx context.Context, name string) (id, imageID string, err error)
+}
+
+// podFacts are what the status needs beyond the units' states.
+type podFacts struct {
+	podIPs, hostIPs []string
+	created         time.Time
+	runs            map[string]podstate.Run
+	images          map[string][2]string // container: podman id, image id
+}
+
+// v1Pod is the pod as Kubernetes would show it: the spec as applied and a
+// status made of what podunit knows (pure: tested).
+func v1Pod(applied *corev1.Pod, st runner.PodStatus, f podFacts) *corev1.Pod {
+	p := applied.DeepCopy()
+	p.APIVersion, p.Kind = "v1", "Pod"
+	p.CreationTimestamp = metav1.NewTime(f.created)
+	p.Spec.NodeName = hostName()
+	phase := st.Phase
+	if phase == "Terminating" {
+		phase = "Running" // kubectl shows Terminating from deletionTimestamp
+		now := metav1.Now()
+		p.DeletionTimestamp = &now
+	}
+	s := corev1.PodStatus{Phase: corev1.PodPhase(phase), QOSClass: qosClass(&p.Spec)}
+	if !f.created.IsZero() {
+		t := metav1.NewTime(f.created)
+		s.StartTime = &t
+	}
+	for i, ip := range f.podIPs {
+		if i == 0 {
+			s.PodIP = ip
+		}
+		s.PodIPs = append(s.PodIPs, corev1.PodIP{IP: ip})
+	}
+	for i, ip := range f.hostIPs {
+		if i == 0 {
+			s.HostIP = ip
+		}
+		s.HostIPs = append(s.HostIPs, corev1.HostIP{IP: ip})
+	}
+	images := map[string]string{}
+	for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+		images[c.Name] = c.Image
+	}
+	initialized, ready := true, st.Total > 0
+	for _, cs := range st.Containers {
+		v := containerStatus(cs, images[cs.Name], f.runs[cs.Name], f.images[cs.Name])
+		if cs.Kind == units.KindApp {
+			s.ContainerStatuses = append(s.ContainerStatuses, v)
+			ready = ready && cs.Ready
+		} else {
+			s.InitContainerStatuses = append(s.InitContainerStatuses, v)
+			if (cs.Kind == units.KindInit && cs.Reason != "Completed") || (cs.Kind == units.KindSidecar && cs.State != "Running") {
+				initialized = false
+			}
+			if cs.Kind == units.KindSidecar {
+				ready = ready && cs.Ready
+			}
+		}
+	}
+	ready = ready && phase == "Running"
+	cond := func(t corev1.PodConditionType, ok bool, reason string) corev1.PodCondition {
+		c := corev1.PodCondition{Type: t, Status: corev1.ConditionTrue}
+		if !ok {
+			c.Status, c.Reason = corev1.ConditionFalse, reason
+		}
+		return c
+	}
+	s.Conditions = []corev1.PodCondition{
+		cond(corev1.PodScheduled, true, ""),
+		cond(corev1.PodInitialized, initialized, "ContainersNotInitialized"),
+		cond(corev1.ContainersReady, ready, "ContainersNotReady"),
+		cond(corev1.PodReady, ready, "ContainersNotReady"),
+	}
+	p.Status = s
+	return p
+}
+
+func containerStatus(cs runner.ContainerStatus, image string, run podstate.Run, ids [2]string) corev1.ContainerStatus {
+	started := cs.State == "Running"
+	v := corev1.ContainerStatus{Name: cs.Name, Image: image, Ready: cs.Ready, RestartCount: int32(cs.Restarts), Started: &started}
+	if ids[0] != "" {
+		v.ContainerID, v.ImageID = "podman://"+ids[0], ids[1]
+		if ids[1] != "" && !strings.Contains(ids[1], ":") {
+			v.ImageID = "sha256:" + ids[1] // podman's image id is its config's digest
+		}
+	}
+	switch cs.State {
+	case "Running":
+		v.State.Running = &corev1.ContainerStateRunning{}
+		if !run.Started.IsZero() {
+			v.State.Running.StartedAt = metav1.NewTime(run.Started)
+		}
+	case "Terminated":
+		t := &corev1.ContainerStateTerminated{Reason: cs.Reason}
+		if cs.ExitCode != nil {
+			t.ExitCode = int32(*cs.ExitCode)
+		}
+		if !run.Finished.IsZero() {
+			t.FinishedAt = metav1.NewTime(run.Finished)
+		}
+		v.State.Terminated = t
+	default:
+		v.State.Waiting = &corev1.ContainerStateWaiting{Reason: cs.Reason, Message: cs.Message}
+	}
+	if cs.LastExitCode != nil && cs.State != "Terminated" {
+		v.LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ExitCode: int32(*cs.LastExitCode), Reason: exitReason(*cs.LastExitCode)}
+	}
+	return v
+}
+
+func exitReason(code int) string {
+	if code == 0 {
+		return "Completed"
+	}
+	return "Error"
+}
+
+// qosClass follows Kubernetes: Guaranteed when every container has cpu and
+// memory limits equal to its requests, BestEffort when none has any.
+func qosClass(s *corev1.PodSpec) corev1.PodQOSClass {
+	any, guaranteed := false, true
+	for _, c := range append(append([]corev1.Container{}, s.InitContainers...), s.Containers...) {
+		r := c.Resources
+		if len(r.Limits) > 0 || len(r.Requests) > 0 {
+			any = true
+		}
+		for _, n := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+			l, ok := r.Limits[n]
+			q, rok := r.Requests[n]
+			if !ok || (rok && q.Cmp(l) != 0) {
+				guaranteed = false
+			}
+		}
+	}
+	switch {
+	case !any:
+		return corev1.PodQOSBestEffort
+	case guaranteed:
+		return corev1.PodQOSGuaranteed
+	}
+	return corev1.PodQOSBurstable
+}
+
+func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool) error {
+	switch out {
+	case "json", "yaml":
+		var v any = &corev1.List{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
+		if single {
+			v = pods[0]
+		} else {
+			l := v.(*corev1.List)
+			for _, p := range pods {
+				data, err := json.Marshal(p)
+				if err != nil {
+					return err
+				}
+				l.Items = append(l.Items, runtimeRaw(data))
+			}
+		}
+		data, err := json.MarshalIndent(v, "", "    ")
+		if err != nil {
+			return err
+		}
+		if out == "yaml" {
+			if data, err = yaml.JSONToYAML(data); err != nil {
+				return err
+			}
+			_, err = w.Write(data)
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", data)
+		return err
+	case "name":
+		for _, p := range pods {
+			fmt.Fprintf(w, "pod/%s\n", p.Name)
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	head := "NAME\tREADY\tSTATUS\tRESTARTS\tAGE"
+	if out == "wide" {
+		head += "\tIP\tNODE"
+	}
+	fmt.Fprintln(tw, head)
+	for _, p := range pods {
+		ready, total, restarts := 0, len(p.Status.ContainerStatuses), int32(0)
+		for _, c := range p.Status.ContainerStatuses {
+			if c.Ready {
+				ready++
+			}
+			restarts += c.RestartCount
+		}
+		status := string(p.Status.Phase)
+		if p.DeletionTimestamp != nil {
+			status = "Terminating"
+		}
+		for _, c := range p.Status.ContainerStatuses {
+			if w := c.State.Waiting; w != nil && w.Reason != "" && status == "Running" {
+				status = w.Reason
+			}
+		}
+		line := fmt.Sprintf("%s\t%d/%d\t%s\t%d\t%s", p.Name, ready, total, status, restarts, age(p.CreationTimestamp.Time))
+		if out == "wide" {
+			ip := p.Status.PodIP
+			if ip == "" {
+				ip = "<none>"
+			}
+			line += "\t" + ip + "\t" + p.Spec.NodeName
+		}
+		fmt.Fprintln(tw, line)
+	}
+	return tw.Flush()
+}
+
+// hostName is spec.nodeName, as up gives it to the downward API.
+func hostName() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+func runtimeRaw(data []byte) runtime.RawExtension { return runtime.RawExtension{Raw: data} }
