@@ -566,14 +566,30 @@ func (r *Runner) teardown(ctx context.Context, name string, grace *time.Duration
 	// service that stopped answering must not hang down forever.
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	if cs, err := r.Engine.Containers(ctx, units.LabelPod, name); err == nil {
+	// The infra goes last: podman refuses to remove it while a container
+	// that joined its namespaces exists. A second round catches a container
+	// that a unit's podman run, cut short by the stop, created meanwhile.
+	removeAll := func() []error {
+		cs, err := r.Engine.Containers(ctx, units.LabelPod, name)
+		if err != nil {
+			return []error{err}
+		}
+		infraName := units.InfraContainerName(name)
+		sort.SliceStable(cs, func(i, j int) bool { return cs[j] == infraName && cs[i] != infraName })
+		var errs []error
 		for _, c := range cs {
 			if err := r.Engine.RemoveContainer(ctx, c); err != nil {
 				errs = append(errs, err)
 			}
 		}
-	} else {
-		errs = append(errs, err)
+		return errs
+	}
+	if rerrs := removeAll(); len(rerrs) > 0 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+		errs = append(errs, removeAll()...)
 	}
 	vols, err := r.Engine.Volumes(ctx, units.LabelPod, name)
 	if err != nil {

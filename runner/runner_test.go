@@ -180,6 +180,14 @@ func (e *fakeEngine) ContainerLabels(_ context.Context, name string) (map[string
 func (e *fakeEngine) RemoveContainer(_ context.Context, name string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if l, ok := e.containers[name]; ok && l[units.LabelRole] == "infra" {
+		// podman refuses while a container that joined it exists
+		for n, ol := range e.containers {
+			if n != name && ol[units.LabelPod] == l[units.LabelPod] {
+				return fmt.Errorf("container %s has dependent containers which must be removed before it: %s", name, n)
+			}
+		}
+	}
 	if _, ok := e.containers[name]; ok {
 		e.removed = append(e.removed, "container "+name)
 	}
@@ -327,6 +335,34 @@ func TestPullWithCredentials(t *testing.T) {
 		&pod.PullAuth{Registries: []string{"remote.example:5000"}, From: map[string]string{"remote.example:5000": "regcred"}}, "")
 	if err == nil || !strings.Contains(err.Error(), "pulling it from registry remote.example:5000 with the credentials of Secret regcred (imagePullSecrets) failed") {
 		t.Errorf("with credentials: %v", err)
+	}
+}
+
+// Containers left after the units stopped go before the infra, whatever
+// order podman lists them in.
+func TestDownRemovesInfraLast(t *testing.T) {
+	for i := 0; i < 5; i++ { // map order: several orders of the list
+		r, _, fe, p, plan := setup(t, twoContainers)
+		if err := r.Up(context.Background(), p, plan, UpOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		fe.containers = map[string]map[string]string{
+			"podunit_web":   {units.LabelPod: "web", units.LabelRole: "infra"},
+			"podunit_web_a": {units.LabelPod: "web"},
+			"podunit_web_b": {units.LabelPod: "web"},
+		}
+		if err := r.Down(context.Background(), "web", DownOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var ctrs []string
+		for _, x := range fe.removed {
+			if strings.HasPrefix(x, "container ") {
+				ctrs = append(ctrs, x)
+			}
+		}
+		if len(fe.containers) != 0 || len(ctrs) != 3 || ctrs[2] != "container podunit_web" {
+			t.Fatalf("left %v, removed %v", fe.containers, fe.removed)
+		}
 	}
 }
 

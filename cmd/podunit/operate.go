@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -375,4 +379,112 @@ func logsCommand() *cli.Command {
 			return syscall.Exec(podman, argv, os.Environ())
 		},
 	}
+}
+
+// eventsCommand is `kubectl get events` for this host's pods: every pod's
+// events (or one pod's) in time order; -w goes on printing new ones until
+// interrupted.
+func eventsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "events",
+		Usage:     "list the pods' events (one pod's with POD); -w keeps printing new ones",
+		ArgsUsage: "[POD] [-w] [-o json]",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "go on printing new events until interrupted"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json: one JSON object a line"},
+		},
+		Action: func(c *cli.Context) error {
+			pos, vals, err := interleaved(c.Args().Slice(), map[string]string{"-w": "watch", "--watch": "watch", "-o": "output", "--output": "output"},
+				map[string]bool{"output": true}, false)
+			if err != nil {
+				return err
+			}
+			watch := c.Bool("watch") || vals["watch"] == "true"
+			out := c.String("output")
+			if v, ok := vals["output"]; ok {
+				out = v
+			}
+			if len(pos) > 1 || (out != "" && out != "json") {
+				return fmt.Errorf("%w: podunit events [POD] [-w] [-o json]", errUsage)
+			}
+			dir := podstate.DefaultDir()
+			if len(pos) == 1 {
+				if _, err := podstate.LoadRuntime(dir, pos[0]); err != nil {
+					return fmt.Errorf("%w: %q", runner.ErrNotFound, pos[0])
+				}
+			}
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			seen := map[string]int{} // pod: events printed
+			header := out == ""
+			for {
+				evs, err := newEvents(dir, pos, seen)
+				if err != nil {
+					return err
+				}
+				if header {
+					fmt.Fprintf(c.App.Writer, "%-23s  %-7s  %-20s  %-24s  %s\n", "TIME", "TYPE", "REASON", "OBJECT", "MESSAGE")
+					header = false
+				}
+				for _, e := range evs {
+					if out == "json" {
+						data, _ := json.Marshal(e)
+						fmt.Fprintf(c.App.Writer, "%s\n", data)
+						continue
+					}
+					fmt.Fprintf(c.App.Writer, "%-23s  %-7s  %-20s  %-24s  %s\n", e.Time.Local().Format("2006-01-02 15:04:05.000"), e.Type, e.Reason, e.Object, e.Message)
+				}
+				if !watch {
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(500 * time.Millisecond):
+				}
+			}
+		},
+	}
+}
+
+// podEvent is an event with the object it is about (pod/NAME or
+// pod/NAME/CONTAINER).
+type podEvent struct {
+	podstate.Event
+	Pod    string `json:"pod"`
+	Object string `json:"object"`
+}
+
+// newEvents reads the events of the pods (all when none are named) that were
+// not printed yet, in time order.
+func newEvents(dir string, pods []string, seen map[string]int) ([]podEvent, error) {
+	if len(pods) == 0 {
+		ents, err := os.ReadDir(filepath.Join(dir, "pods"))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		for _, e := range ents {
+			pods = append(pods, e.Name())
+		}
+	}
+	var out []podEvent
+	for _, p := range pods {
+		evs, err := podstate.Events(dir, p)
+		if err != nil {
+			return nil, err
+		}
+		if len(evs) < seen[p] {
+			seen[p] = 0 // the pod was replaced: a new list
+		}
+		for _, e := range evs[seen[p]:] {
+			obj := "pod/" + p
+			if e.Container != "" {
+				obj += "/" + e.Container
+			}
+			out = append(out, podEvent{Event: e, Pod: p, Object: obj})
+		}
+		seen[p] = len(evs)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	return out, nil
 }

@@ -3,7 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/podstate"
@@ -87,5 +90,39 @@ func TestPodMeets(t *testing.T) {
 	st.Phase = "Failed"
 	if _, _, err := podMeets(st, "p", "condition=Ready", false); err == nil {
 		t.Error("a failed pod is waited for")
+	}
+}
+
+func TestNewEvents(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	add := func(pod string, sec int, reason, ctr string) {
+		if err := podstate.AppendEvent(dir, pod, podstate.Event{Time: t0.Add(time.Duration(sec) * time.Second), Reason: reason, Container: ctr}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join(dir, "pods", "a"), 0o700)
+	os.MkdirAll(filepath.Join(dir, "pods", "b"), 0o700)
+	add("a", 1, "Scheduled", "")
+	add("b", 2, "Started", "web")
+	add("a", 3, "Started", "app")
+	seen := map[string]int{}
+	evs, err := newEvents(dir, nil, seen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Object+" "+e.Reason)
+	}
+	if fmt.Sprint(got) != "[pod/a Scheduled pod/b/web Started pod/a/app Started]" {
+		t.Errorf("all pods, in time order: %v", got)
+	}
+	add("b", 4, "Killing", "web")
+	if evs, _ := newEvents(dir, []string{"b"}, seen); len(evs) != 1 || evs[0].Reason != "Killing" {
+		t.Errorf("only the new event of b: %+v", evs)
+	}
+	if evs, _ := newEvents(dir, nil, seen); len(evs) != 0 {
+		t.Errorf("nothing new: %+v", evs)
 	}
 }

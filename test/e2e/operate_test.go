@@ -9,6 +9,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podunit/podunit/units"
 )
 
 // exec runs in the pod's containers with the command's exit status, stdin
@@ -131,6 +133,26 @@ spec:
 	}
 	if out := must(t, podunit, "logs", pod, "--all-containers", "--prefix"); !strings.Contains(out, ctrName(pod, "side")) || !strings.Contains(out, "side-line-2") {
 		t.Errorf("logs --all-containers --prefix: %q", out)
+	}
+
+	// events: the pod's so far, and -w prints new ones as they happen
+	if out := must(t, podunit, "events", pod); !strings.Contains(out, "pod/"+pod+"/web") || !strings.Contains(out, "Started") {
+		t.Errorf("events:\n%s", out)
+	}
+	watched := make(chan result, 1)
+	go func() { watched <- run(t, "timeout", "8", podunit, "events", "-w", pod, "-o", "json") }()
+	time.Sleep(2 * time.Second)
+	must(t, "systemctl", "--user", "restart", units.ContainerUnitName(pod, "side"))
+	w := <-watched
+	var after []string
+	for _, l := range strings.Split(strings.TrimSpace(w.stdout), "\n") {
+		var e struct{ Reason, Object string }
+		if json.Unmarshal([]byte(l), &e) == nil && e.Object == "pod/"+pod+"/side" {
+			after = append(after, e.Reason)
+		}
+	}
+	if !strings.Contains(strings.Join(after, " "), "Killing") {
+		t.Errorf("events -w did not show the side container's restart: %v\n%s", after, w.stdout)
 	}
 
 	// bad targets
