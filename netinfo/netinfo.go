@@ -46,12 +46,12 @@ func HostIPs(proc string) []string {
 		iface = defaultRouteInterface(f)
 		f.Close()
 	}
-	ifaces, _ := net.Interfaces()
 	if iface != "" {
 		if ips := interfaceIPs(proc, iface); len(ips) > 0 {
 			return ips
 		}
 	}
+	ifaces, _ := net.Interfaces()
 	for _, i := range ifaces {
 		if i.Flags&net.FlagLoopback != 0 || i.Flags&net.FlagUp == 0 {
 			continue

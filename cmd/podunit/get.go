@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,7 +13,6 @@ import (
 	"github.com/urfave/cli/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/podunit/podunit/netinfo"
@@ -34,18 +33,15 @@ func getCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json, yaml, wide or name"},
 		},
 		Action: func(c *cli.Context) error {
-			pos, vals, err := interleaved(c.Args().Slice(), map[string]string{"-o": "output", "--output": "output"}, map[string]bool{"output": true}, false)
+			pos, vals, err := cmdFlags(c, false)
 			if err != nil {
 				return err
 			}
-			out := c.String("output")
-			if v, ok := vals["output"]; ok {
-				out = v
-			}
-			if len(pos) == 0 || !contains([]string{"pods", "pod", "po"}, pos[0]) {
+			out := vals["output"]
+			if len(pos) == 0 || !slices.Contains([]string{"pods", "pod", "po"}, pos[0]) {
 				return fmt.Errorf("%w: podunit get pods [NAME...] (only pods are known to podunit)", errUsage)
 			}
-			if !contains([]string{"", "json", "yaml", "wide", "name"}, out) {
+			if !slices.Contains([]string{"", "json", "yaml", "wide", "name"}, out) {
 				return fmt.Errorf("%w: -o must be json, yaml, wide or name", errUsage)
 			}
 			names := pos[1:]
@@ -76,6 +72,7 @@ func currentPods(ctx context.Context, r *runner.Runner, names []string) ([]*core
 		}
 	}
 	hostIPs := netinfo.HostIPs("/proc")
+	ins, _ := r.Engine.(inspector) // podman's; fakes may lack it
 	var out []*corev1.Pod
 	for _, n := range names {
 		st, ok := byName[n]
@@ -86,18 +83,15 @@ func currentPods(ctx context.Context, r *runner.Runner, names []string) ([]*core
 		facts := podFacts{hostIPs: hostIPs, created: created, runs: map[string]podstate.Run{}, images: map[string][2]string{}}
 		if spec.Spec.HostNetwork {
 			facts.podIPs = hostIPs
-		} else if pe, ok := r.Engine.(interface {
-			ContainerPID(ctx context.Context, name string) (int, error)
-		}); ok {
-			if pid, err := pe.ContainerPID(ctx, units.InfraContainerName(n)); err == nil && pid > 0 {
+		} else if ins != nil {
+			if pid, err := ins.ContainerPID(ctx, units.InfraContainerName(n)); err == nil && pid > 0 {
 				facts.podIPs, _ = netinfo.PodIPs("/proc", pid)
 			}
 		}
-		ids, _ := r.Engine.(containerIDer)
 		for _, cs := range st.Containers {
 			facts.runs[cs.Name], _ = podstate.LoadRun(r.StateDir, n, cs.Name)
-			if ids != nil && cs.State == "Running" {
-				if id, img, err := ids.ContainerIDs(ctx, cs.Podman); err == nil {
+			if ins != nil && cs.State == "Running" {
+				if id, img, err := ins.ContainerIDs(ctx, cs.Podman); err == nil {
 					facts.images[cs.Name] = [2]string{id, img}
 				}
 			}
@@ -107,8 +101,10 @@ func currentPods(ctx context.Context, r *runner.Runner, names []string) ([]*core
 	return out, nil
 }
 
-// containerIDer tells a container's id and its image's id.
-type containerIDer interface {
+// inspector is what get asks of podman beyond the runner's Engine: the
+// infra's process (for the pod's addresses) and the containers' ids.
+type inspector interface {
+	ContainerPID(ctx context.Context, name string) (int, error)
 	ContainerIDs(ctx context.Context, name string) (id, imageID string, err error)
 }
 
@@ -126,7 +122,7 @@ func v1Pod(applied *corev1.Pod, st runner.PodStatus, f podFacts) *corev1.Pod {
 	p := applied.DeepCopy()
 	p.APIVersion, p.Kind = "v1", "Pod"
 	p.CreationTimestamp = metav1.NewTime(f.created)
-	p.Spec.NodeName = hostName()
+	p.Spec.NodeName = nodeName()
 	phase := st.Phase
 	if phase == "Terminating" {
 		phase = "Running" // kubectl shows Terminating from deletionTimestamp
@@ -154,23 +150,15 @@ func v1Pod(applied *corev1.Pod, st runner.PodStatus, f podFacts) *corev1.Pod {
 	for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
 		images[c.Name] = c.Image
 	}
-	initialized, ready := true, st.Total > 0
 	for _, cs := range st.Containers {
 		v := containerStatus(cs, images[cs.Name], f.runs[cs.Name], f.images[cs.Name])
 		if cs.Kind == units.KindApp {
 			s.ContainerStatuses = append(s.ContainerStatuses, v)
-			ready = ready && cs.Ready
 		} else {
 			s.InitContainerStatuses = append(s.InitContainerStatuses, v)
-			if (cs.Kind == units.KindInit && cs.Reason != "Completed") || (cs.Kind == units.KindSidecar && cs.State != "Running") {
-				initialized = false
-			}
-			if cs.Kind == units.KindSidecar {
-				ready = ready && cs.Ready
-			}
 		}
 	}
-	ready = ready && phase == "Running"
+	ready := phase == "Running" && allReady(&st)
 	cond := func(t corev1.PodConditionType, ok bool, reason string) corev1.PodCondition {
 		c := corev1.PodCondition{Type: t, Status: corev1.ConditionTrue}
 		if !ok {
@@ -180,7 +168,7 @@ func v1Pod(applied *corev1.Pod, st runner.PodStatus, f podFacts) *corev1.Pod {
 	}
 	s.Conditions = []corev1.PodCondition{
 		cond(corev1.PodScheduled, true, ""),
-		cond(corev1.PodInitialized, initialized, "ContainersNotInitialized"),
+		cond(corev1.PodInitialized, initialized(&st), "ContainersNotInitialized"),
 		cond(corev1.ContainersReady, ready, "ContainersNotReady"),
 		cond(corev1.PodReady, ready, "ContainersNotReady"),
 	}
@@ -257,18 +245,13 @@ func qosClass(s *corev1.PodSpec) corev1.PodQOSClass {
 func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool) error {
 	switch out {
 	case "json", "yaml":
-		var v any = &corev1.List{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
-		if single {
-			v = pods[0]
-		} else {
-			l := v.(*corev1.List)
-			for _, p := range pods {
-				data, err := json.Marshal(p)
-				if err != nil {
-					return err
-				}
-				l.Items = append(l.Items, runtimeRaw(data))
-			}
+		var v any = pods[0]
+		if !single {
+			v = struct {
+				APIVersion string        `json:"apiVersion"`
+				Kind       string        `json:"kind"`
+				Items      []*corev1.Pod `json:"items"`
+			}{"v1", "List", pods}
 		}
 		data, err := json.MarshalIndent(v, "", "    ")
 		if err != nil {
@@ -308,8 +291,8 @@ func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool) error {
 			status = "Terminating"
 		}
 		for _, c := range p.Status.ContainerStatuses {
-			if w := c.State.Waiting; w != nil && w.Reason != "" && status == "Running" {
-				status = w.Reason
+			if wt := c.State.Waiting; wt != nil && wt.Reason != "" && status == "Running" {
+				status = wt.Reason
 			}
 		}
 		line := fmt.Sprintf("%s\t%d/%d\t%s\t%d\t%s", p.Name, ready, total, status, restarts, age(p.CreationTimestamp.Time))
@@ -324,11 +307,3 @@ func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool) error {
 	}
 	return tw.Flush()
 }
-
-// hostName is spec.nodeName, as up gives it to the downward API.
-func hostName() string {
-	h, _ := os.Hostname()
-	return h
-}
-
-func runtimeRaw(data []byte) runtime.RawExtension { return runtime.RawExtension{Raw: data} }

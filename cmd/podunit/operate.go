@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/runner"
+	"github.com/podunit/podunit/units"
 )
 
 // execCommand is `kubectl exec` for a pod of this host: the command runs in
@@ -37,17 +39,9 @@ func execCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			// kubectl's order (POD, then flags, then -- COMMAND) as well as
 			// flags first
-			pos, vals, err := interleaved(c.Args().Slice(), map[string]string{
-				"-c": "container", "--container": "container", "-i": "stdin", "--stdin": "stdin",
-				"-t": "tty", "--tty": "tty", "-it": "stdin,tty", "-ti": "stdin,tty"},
-				map[string]bool{"container": true}, true)
+			pos, vals, err := cmdFlags(c, true)
 			if err != nil {
 				return err
-			}
-			for _, f := range []string{"container", "stdin", "tty"} {
-				if c.IsSet(f) {
-					vals[f] = fmt.Sprint(c.Value(f))
-				}
 			}
 			if len(pos) < 2 {
 				return fmt.Errorf("%w: podunit exec POD [-c CONTAINER] [-i] [-t] -- COMMAND [ARG...]", errUsage)
@@ -121,25 +115,19 @@ func waitCommand() *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "give up after this long (exit 4)"},
 		},
 		Action: func(c *cli.Context) error {
-			pos, vals, err := interleaved(c.Args().Slice(), map[string]string{"--for": "for", "--timeout": "timeout"},
-				map[string]bool{"for": true, "timeout": true}, false)
+			pos, vals, err := cmdFlags(c, false)
 			if err != nil {
 				return err
 			}
 			if len(pos) == 0 {
 				return fmt.Errorf("%w: podunit wait POD... --for=condition=Ready|delete", errUsage)
 			}
-			cond := c.String("for")
-			if v, ok := vals["for"]; ok {
-				cond = v
+			cond := vals["for"]
+			timeout, err := time.ParseDuration(vals["timeout"])
+			if err != nil || timeout < 0 {
+				return fmt.Errorf("%w: --timeout %q: a duration such as 30s or 2m", errUsage, vals["timeout"])
 			}
-			timeout := c.Duration("timeout")
-			if v, ok := vals["timeout"]; ok {
-				if timeout, err = time.ParseDuration(v); err != nil || timeout < 0 {
-					return fmt.Errorf("%w: --timeout %q: a duration such as 30s or 2m", errUsage, v)
-				}
-			}
-			if !contains(waitConditions, cond) && !strings.EqualFold(cond, "condition=ready") {
+			if !slices.Contains(waitConditions, cond) && !strings.EqualFold(cond, "condition=ready") {
 				return fmt.Errorf("%w: --for must be one of %s", errUsage, strings.Join(waitConditions, ", "))
 			}
 			return withRunner(c, timeout+30*time.Second, func(ctx context.Context, r *runner.Runner) error {
@@ -219,34 +207,32 @@ func podMeets(st *runner.PodStatus, name, cond string, first bool) (bool, string
 		// it never becomes ready again: say so now, as kubectl's wait cannot
 		return false, "", errTimeout{fmt.Sprintf("pod %q is %s: it will not meet %s", name, st.Phase, cond)}
 	}
-	initialized := true
-	for _, c := range st.Containers {
-		switch {
-		case c.Kind == "init" && !(c.State == "Terminated" && c.Reason == "Completed"):
-			initialized = false
-		case c.Kind == "sidecar" && c.State != "Running":
-			initialized = false
-		}
-	}
-	ready := st.Phase == "Running" && st.Total > 0 && st.Ready == st.Total
 	switch strings.ToLower(strings.TrimPrefix(cond, "condition=")) {
 	case "podscheduled":
 		return true, "", nil
 	case "initialized":
-		return initialized, "initializing", nil
+		return initialized(st), "initializing", nil
 	default: // Ready, ContainersReady
-		return ready, fmt.Sprintf("phase %s, %d/%d ready", st.Phase, st.Ready, st.Total), nil
+		return st.Phase == "Running" && allReady(st), fmt.Sprintf("phase %s, %d/%d ready", st.Phase, st.Ready, st.Total), nil
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+// initialized is the pod condition Initialized: every init container has
+// completed and every sidecar runs.
+func initialized(st *runner.PodStatus) bool {
+	for _, c := range st.Containers {
+		switch {
+		case c.Kind == units.KindInit && !(c.State == "Terminated" && c.Reason == "Completed"):
+			return false
+		case c.Kind == units.KindSidecar && c.State != "Running":
+			return false
 		}
 	}
-	return false
+	return true
 }
+
+// allReady: every app container and sidecar is ready.
+func allReady(st *runner.PodStatus) bool { return st.Total > 0 && st.Ready == st.Total }
 
 // interleaved reads flags that follow positional arguments, as kubectl takes
 // them (`podunit exec POD -c C -- CMD`), which the CLI parser leaves among
@@ -269,6 +255,9 @@ func interleaved(args []string, names map[string]string, valued map[string]bool,
 		}
 		key, val, hasVal := strings.Cut(a, "=")
 		name, ok := names[key]
+		if !ok && !hasVal {
+			name, ok = shortCluster(a, names, valued)
+		}
 		if !ok || !strings.HasPrefix(a, "-") {
 			if strings.HasPrefix(a, "-") && a != "-" && !command {
 				return nil, nil, fmt.Errorf("%w: unknown flag %s", errUsage, a)
@@ -294,6 +283,54 @@ func interleaved(args []string, names map[string]string, valued map[string]bool,
 	return pos, vals, nil
 }
 
+// shortCluster reads combined short boolean flags ("-it") as their names
+// ("stdin,tty").
+func shortCluster(a string, names map[string]string, valued map[string]bool) (string, bool) {
+	if len(a) < 3 || a[0] != '-' || a[1] == '-' {
+		return "", false
+	}
+	var out []string
+	for _, r := range a[1:] {
+		n, ok := names["-"+string(r)]
+		if !ok || valued[n] {
+			return "", false
+		}
+		out = append(out, n)
+	}
+	return strings.Join(out, ","), true
+}
+
+// cmdFlags is a command's positional arguments and the value of each of its
+// flags (as text: "true"/"false", durations as "30s"), wherever they stand:
+// before the arguments (the CLI parser's) or among them (interleaved). The
+// spellings and which flags take values come from the command's own flags.
+func cmdFlags(c *cli.Context, command bool) ([]string, map[string]string, error) {
+	names, valued := map[string]string{}, map[string]bool{}
+	for _, f := range c.Command.Flags {
+		all := f.Names()
+		for _, n := range all {
+			if len(n) == 1 {
+				names["-"+n] = all[0]
+			} else {
+				names["--"+n] = all[0]
+			}
+		}
+		if _, isBool := f.(*cli.BoolFlag); !isBool {
+			valued[all[0]] = true
+		}
+	}
+	pos, vals, err := interleaved(c.Args().Slice(), names, valued, command)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, f := range c.Command.Flags {
+		if n := f.Names()[0]; vals[n] == "" {
+			vals[n] = fmt.Sprint(c.Value(n))
+		}
+	}
+	return pos, vals, nil
+}
+
 // logsCommand prints a container's output through podman logs, with
 // kubectl's flags, in kubectl's order or flags first.
 func logsCommand() *cli.Command {
@@ -311,18 +348,9 @@ func logsCommand() *cli.Command {
 			&cli.BoolFlag{Name: "prefix", Usage: "each line with its container's name"},
 		},
 		Action: func(c *cli.Context) error {
-			pos, vals, err := interleaved(c.Args().Slice(), map[string]string{
-				"-c": "container", "--container": "container", "-f": "follow", "--follow": "follow",
-				"--tail": "tail", "--since": "since", "--timestamps": "timestamps",
-				"--all-containers": "all-containers", "--prefix": "prefix"},
-				map[string]bool{"container": true, "tail": true, "since": true}, false)
+			pos, vals, err := cmdFlags(c, false)
 			if err != nil {
 				return err
-			}
-			for _, f := range []string{"container", "follow", "tail", "since", "timestamps", "all-containers", "prefix"} {
-				if _, ok := vals[f]; !ok && c.IsSet(f) {
-					vals[f] = fmt.Sprint(c.Value(f))
-				}
 			}
 			if len(pos) == 2 && vals["container"] == "" {
 				vals["container"], pos = pos[1], pos[:1]
@@ -394,16 +422,11 @@ func eventsCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json: one JSON object a line"},
 		},
 		Action: func(c *cli.Context) error {
-			pos, vals, err := interleaved(c.Args().Slice(), map[string]string{"-w": "watch", "--watch": "watch", "-o": "output", "--output": "output"},
-				map[string]bool{"output": true}, false)
+			pos, vals, err := cmdFlags(c, false)
 			if err != nil {
 				return err
 			}
-			watch := c.Bool("watch") || vals["watch"] == "true"
-			out := c.String("output")
-			if v, ok := vals["output"]; ok {
-				out = v
-			}
+			watch, out := vals["watch"] == "true", vals["output"]
 			if len(pos) > 1 || (out != "" && out != "json") {
 				return fmt.Errorf("%w: podunit events [POD] [-w] [-o json]", errUsage)
 			}

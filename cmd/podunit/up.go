@@ -282,9 +282,15 @@ func renderObjects(o *pod.Objects) string {
 func translateOptions() units.Options {
 	self := selfPath()
 	podman := podmanPath()
-	host, _ := os.Hostname()
-	o := units.Options{Podman: podman, Self: self, InfraImage: InfraImage, NodeName: host, StateDir: podstate.DefaultDir()}
+	o := units.Options{Podman: podman, Self: self, InfraImage: InfraImage, NodeName: nodeName(), StateDir: podstate.DefaultDir()}
 	return o
+}
+
+// nodeName is this host's name as pods see it: spec.nodeName, the
+// kubernetes.io/hostname label.
+func nodeName() string {
+	host, _ := os.Hostname()
+	return host
 }
 
 func journalAvailable() bool {
@@ -296,7 +302,7 @@ func journalAvailable() bool {
 // ones Kubernetes sets on every node, and the user's own from
 // ~/.config/podunit/node-labels (one key=value a line).
 func nodeLabels() map[string]string {
-	host, _ := os.Hostname()
+	host := nodeName()
 	l := map[string]string{
 		"kubernetes.io/hostname": host,
 		"kubernetes.io/os":       runtime.GOOS,
