@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/podunit/podunit/helper/contract"
+	"github.com/podunit/podunit/podlog"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/units"
 )
@@ -38,6 +41,9 @@ func (t *task) run(ctx context.Context) error {
 		return err
 	}
 	if err := t.fillSubPaths(ctx); err != nil {
+		return err
+	}
+	if err := t.newLog(); err != nil {
 		return err
 	}
 	argv, env := t.podman()
@@ -209,6 +215,9 @@ func (t *task) runInit(ctx context.Context) error {
 	argv, env := t.podman()
 	backOff := InitialBackOff
 	for attempt := 1; ; attempt++ {
+		if err := t.newLog(); err != nil {
+			return err
+		}
 		t.event("Normal", "Started", "Started init container %s (attempt %d)", t.c.Name, attempt)
 		code, err := t.Run(ctx, t.rt.Podman, argv, env)
 		if ctx.Err() != nil {
@@ -233,6 +242,21 @@ func (t *task) runInit(ctx context.Context) error {
 			backOff = MaxBackOff
 		}
 	}
+}
+
+// newLog makes room for the output of a new run: the last run's becomes the
+// previous one (logs --previous).
+func (t *task) newLog() error {
+	if t.c.Log == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(t.c.Log), 0o700); err != nil {
+		return fmt.Errorf("the container's log directory: %w", err)
+	}
+	if err := podlog.Rotate(t.c.Log); err != nil {
+		return fmt.Errorf("keeping the previous run's log: %w", err)
+	}
+	return nil
 }
 
 func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }

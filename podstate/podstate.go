@@ -35,6 +35,20 @@ func PodDir(dir, pod string) string { return filepath.Join(dir, "pods", pod) }
 // journald; it goes with the pod.
 func LogDir(dir, pod string) string { return filepath.Join(PodDir(dir, pod), "logs") }
 
+// ContainerLogs is where the containers' output is kept, one directory per
+// pod ($XDG_STATE_HOME/podunit/logs): on disk, not in the runtime directory,
+// which is memory.
+func ContainerLogs() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "podunit", "logs")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(DefaultDir(), "logs") // no home: memory it is
+	}
+	return filepath.Join(home, ".local", "state", "podunit", "logs")
+}
+
 // SecretTempFile writes data to a new file of mode 0600 in dir (created 0700
 // if missing: podunit's state directory is on the runtime tmpfs) and returns
 // its path and a function that removes it.

@@ -57,7 +57,10 @@ type Runner struct {
 	Units    UnitManager
 	Engine   Engine
 	StateDir string
-	Log      io.Writer // progress and warnings, for the user
+	// Logs is the directory of the containers' output (units.Options
+	// ContainerLogs): a pod's goes with it.
+	Logs string
+	Log  io.Writer // progress and warnings, for the user
 }
 
 // ErrExists is returned when a pod of that name is already running.
@@ -129,6 +132,13 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 	}
 	if err := r.writeFiles(plan); err != nil {
 		return err
+	}
+	if r.Logs != "" {
+		// a new pod has no logs yet: none of a pod of the same name that
+		// went without down (a reboot)
+		if err := os.RemoveAll(filepath.Join(r.Logs, plan.Pod)); err != nil {
+			return err
+		}
 	}
 	for _, c := range plan.Claims {
 		if err := r.ensureClaim(ctx, c); err != nil {
@@ -602,6 +612,11 @@ func (r *Runner) teardown(ctx context.Context, name string, grace *time.Duration
 	}
 	if err := os.RemoveAll(r.podDir(name)); err != nil {
 		errs = append(errs, err)
+	}
+	if r.Logs != "" {
+		if err := os.RemoveAll(filepath.Join(r.Logs, name)); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -124,6 +124,9 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, read
 		for _, c := range rec.Pod.Spec.Containers {
 			containers = append(containers, containerRef{c.Name, units.KindApp})
 		}
+		for _, c := range rec.Pod.Spec.EphemeralContainers {
+			containers = append(containers, containerRef{c.Name, units.KindEphemeral})
+		}
 	} else {
 		var names []string
 		for u := range byUnit {
@@ -156,6 +159,9 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, read
 				initPending = true
 			}
 			continue
+		}
+		if c.kind == units.KindEphemeral {
+			continue // not part of the pod's readiness or phase, as in Kubernetes
 		}
 		ps.Total++
 		if cs.Ready {
@@ -208,6 +214,16 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, read
 func containerStatus(pod string, c containerRef, byUnit map[string]sdbus.UnitState, run podstate.Run, now time.Time) ContainerStatus {
 	cs := ContainerStatus{Name: c.name, Kind: c.kind, Unit: units.ContainerUnitName(pod, c.name), Podman: units.ContainerName(pod, c.name)}
 	u, ok := byUnit[cs.Unit]
+	if !ok && !run.Finished.IsZero() && c.kind == units.KindEphemeral {
+		// a debug container that ended well: nothing refers to its unit,
+		// and systemd unloaded it; its cleanup recorded how it ended
+		code := run.ExitCode
+		cs.State, cs.ExitCode, cs.Reason = "Terminated", &code, "Completed"
+		if code != 0 || (run.Result != "" && run.Result != "success") {
+			cs.Reason = "Error"
+		}
+		return cs
+	}
 	if !ok {
 		cs.State, cs.Reason = "Waiting", "Unknown"
 		return cs

@@ -15,12 +15,13 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 var goldenOptions = units.Options{
-	Podman:     "/usr/bin/podman",
-	Self:       "/usr/bin/podunit",
-	InfraImage: "localhost/podunit-infra:test",
-	NodeName:   "node1",
-	UID:        "00000000-0000-4000-8000-000000000001",
-	StateDir:   "/run/user/1000/podunit",
+	Podman:        "/usr/bin/podman",
+	Self:          "/usr/bin/podunit",
+	InfraImage:    "localhost/podunit-infra:test",
+	NodeName:      "node1",
+	UID:           "00000000-0000-4000-8000-000000000001",
+	StateDir:      "/run/user/1000/podunit",
+	ContainerLogs: "/home/u/.local/state/podunit/logs",
 }
 
 // TestGolden translates every testdata/<case>.yaml and compares the dry-run text

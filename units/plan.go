@@ -60,6 +60,8 @@ const (
 	KindInit    = "init"    // runs to completion before the next one starts
 	KindSidecar = "sidecar" // an init container with restartPolicy Always
 	KindApp     = "app"
+	// KindEphemeral is a debug container (podunit debug): never restarted.
+	KindEphemeral = "ephemeral"
 )
 
 // ContainerUnit ties a unit to the container it runs.

@@ -33,6 +33,9 @@ type Options struct {
 	// LogDir, when set, receives each unit's own output (podman's messages, not
 	// the containers' logs) as <unit>.log: for hosts without journald.
 	LogDir string
+	// ContainerLogs, when set, is the directory of the containers' own
+	// output: ContainerLogs/POD/CONTAINER.log, one file per run (podlog).
+	ContainerLogs string
 }
 
 // Labels podunit puts on every podman object it creates.
@@ -73,6 +76,30 @@ type translator struct {
 	o       Options
 	out     *Plan
 	nonRoot []string // images of the container being translated to check
+	target  string   // the target of the debug container being translated
+}
+
+// TranslateEphemeral is the unit of the debug container
+// p.Spec.EphemeralContainers[i] (pod.AddEphemeral made p and res): it joins
+// the running pod's namespaces, and its target's process namespace. The spec
+// its helpers read is the returned plan's only Runtime.Containers entry; the
+// plan carries its image and runAsNonRoot checks too.
+func TranslateEphemeral(p *corev1.Pod, i int, res *pod.Resolved, o Options) (ContainerUnit, *Plan, error) {
+	t := translator{pod: p, res: res, o: o}
+	t.out = &Plan{Pod: p.Name, Namespace: p.Namespace, Runtime: &contract.Runtime{}}
+	ec := &p.Spec.EphemeralContainers[i]
+	c := corev1.Container(ec.EphemeralContainerCommon)
+	t.target = ec.TargetContainerName
+	grace := time.Duration(*p.Spec.TerminationGracePeriodSeconds) * time.Second
+	fp := field.NewPath("spec", "ephemeralContainers").Index(i)
+	cu, err := t.containerUnit(&c, KindEphemeral, fp, grace, nil, nil, nil)
+	if err != nil {
+		return ContainerUnit{}, nil, err
+	}
+	t.out.Images = []Image{{Ref: c.Image, PullPolicy: string(c.ImagePullPolicy), FieldPath: fp.Child("image").String()}}
+	t.out.PullAuth = res.PullAuth
+	t.out.Containers = []ContainerUnit{cu}
+	return cu, t.out, nil
 }
 
 func (t *translator) plan() (*Plan, error) {
@@ -210,6 +237,16 @@ func (t *translator) logTo(unit string) []Property {
 	}
 	f := AppendFile(strings.TrimSuffix(t.o.LogDir, "/") + "/" + unit + ".log")
 	return []Property{prop("StandardOutput", f), prop("StandardError", f)}
+}
+
+// containerLog is the file of a container's output: one per pod and
+// container, kept on disk (not in the runtime directory, which is memory) and
+// removed with the pod.
+func (t *translator) containerLog(container string) string {
+	if t.o.ContainerLogs == "" {
+		return ""
+	}
+	return path.Join(t.o.ContainerLogs, t.pod.Name, container+".log")
 }
 
 func podmanRun(name string) []string {
@@ -372,10 +409,18 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 		args = append(args,
 			"--network", "container:"+infra, "--ipc", "container:"+infra, "--uts", "container:"+infra)
 	}
-	if p.Spec.ShareProcessNamespace != nil && *p.Spec.ShareProcessNamespace {
+	switch {
+	case p.Spec.ShareProcessNamespace != nil && *p.Spec.ShareProcessNamespace:
 		args = append(args, "--pid", "container:"+infra)
+	case t.target != "":
+		// a debug container sees its target's processes (kubectl debug --target)
+		args = append(args, "--pid", "container:"+ContainerName(p.Name, t.target))
 	}
 	args = append(args, "--label", LabelPod+"="+p.Name, "--label", LabelContainer+"="+c.Name)
+	logFile := t.containerLog(c.Name)
+	if logFile != "" {
+		args = append(args, "--log-driver", "k8s-file", "--log-opt", "path="+logFile)
+	}
 	if c.Lifecycle != nil && c.Lifecycle.StopSignal != nil {
 		args = append(args, "--stop-signal", string(*c.Lifecycle.StopSignal))
 	}
@@ -443,7 +488,7 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 
 	rc := t.res.Container(c.Name)
 	spec := contract.Container{Name: c.Name, Podman: name, Kind: kind, Args: args, Env: specEnv,
-		PreStop: rc.PreStop, PostStart: rc.PostStart, Probes: rc.Probes, SubPaths: subPaths}
+		PreStop: rc.PreStop, PostStart: rc.PostStart, Probes: rc.Probes, SubPaths: subPaths, Log: logFile}
 	if rc.PostStart != nil {
 		spec.PostStartTimeout = t.res.PostStartTimeout
 	}
@@ -497,8 +542,11 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	}
 
 	spec.Restart = restartPolicies[p.Spec.RestartPolicy]
-	if kind == KindSidecar {
+	switch kind {
+	case KindSidecar:
 		spec.Restart = "always"
+	case KindEphemeral:
+		spec.Restart = "no" // Kubernetes never restarts one
 	}
 	// Limits go on the unit once the container runs (the post-start helper sets
 	// them) and come off before each start (the run helper): `podman run`
@@ -527,7 +575,7 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	return ContainerUnit{Container: c.Name, Podman: name, Kind: kind, Unit: Unit{Name: unit, Properties: props}}, nil
 }
 
-var kindWord = map[string]string{KindInit: "init", KindSidecar: "sidecar", KindApp: "app"}
+var kindWord = map[string]string{KindInit: "init", KindSidecar: "sidecar", KindApp: "app", KindEphemeral: "debug"}
 
 func seconds(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) }
 

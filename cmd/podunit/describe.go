@@ -74,6 +74,7 @@ func printDescription(w io.Writer, d description) {
 		fmt.Fprintf(w, "Termination Grace:      %ds\n", *d.Pod.Spec.TerminationGracePeriodSeconds)
 	}
 	specs := map[string]*corev1.Container{}
+	targets := map[string]string{} // of the debug containers
 	if d.Pod != nil {
 		for i := range d.Pod.Spec.InitContainers {
 			specs[d.Pod.Spec.InitContainers[i].Name] = &d.Pod.Spec.InitContainers[i]
@@ -81,12 +82,20 @@ func printDescription(w io.Writer, d description) {
 		for i := range d.Pod.Spec.Containers {
 			specs[d.Pod.Spec.Containers[i].Name] = &d.Pod.Spec.Containers[i]
 		}
+		for _, ec := range d.Pod.Spec.EphemeralContainers {
+			c := corev1.Container(ec.EphemeralContainerCommon)
+			specs[ec.Name] = &c
+			targets[ec.Name] = ec.TargetContainerName
+		}
 	}
 	header := ""
 	for _, cs := range s.Containers {
 		h := "Containers:"
-		if cs.Kind != "app" {
+		switch cs.Kind {
+		case "init", "sidecar":
 			h = "Init Containers:"
+		case "ephemeral":
+			h = "Ephemeral Containers:"
 		}
 		if h != header {
 			fmt.Fprintln(w, h)
@@ -97,6 +106,9 @@ func printDescription(w io.Writer, d description) {
 			fmt.Fprintf(w, "    Image:          %s\n", spec.Image)
 			if cs.Kind == "sidecar" {
 				fmt.Fprintf(w, "    Restart Policy: Always (sidecar)\n")
+			}
+			if t := targets[cs.Name]; t != "" {
+				fmt.Fprintf(w, "    Target:         %s (its processes are visible)\n", t)
 			}
 		}
 		state := cs.State
@@ -113,7 +125,7 @@ func printDescription(w io.Writer, d description) {
 		if cs.LastExitCode != nil && cs.State != "Terminated" {
 			fmt.Fprintf(w, "    Last State:     Terminated (exit code %d)\n", *cs.LastExitCode)
 		}
-		if cs.Kind != "init" {
+		if cs.Kind == "app" || cs.Kind == "sidecar" {
 			fmt.Fprintf(w, "    Ready:          %t\n", cs.Ready)
 		}
 		fmt.Fprintf(w, "    Restart Count:  %d\n", cs.Restarts)

@@ -150,11 +150,17 @@ func v1Pod(applied *corev1.Pod, st runner.PodStatus, f podFacts) *corev1.Pod {
 	for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
 		images[c.Name] = c.Image
 	}
+	for _, c := range p.Spec.EphemeralContainers {
+		images[c.Name] = c.Image
+	}
 	for _, cs := range st.Containers {
 		v := containerStatus(cs, images[cs.Name], f.runs[cs.Name], f.images[cs.Name])
-		if cs.Kind == units.KindApp {
+		switch cs.Kind {
+		case units.KindApp:
 			s.ContainerStatuses = append(s.ContainerStatuses, v)
-		} else {
+		case units.KindEphemeral:
+			s.EphemeralContainerStatuses = append(s.EphemeralContainerStatuses, v)
+		default:
 			s.InitContainerStatuses = append(s.InitContainerStatuses, v)
 		}
 	}

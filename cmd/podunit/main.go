@@ -32,7 +32,9 @@ func main() {
 	if err == nil {
 		return
 	}
-	fmt.Fprintf(os.Stderr, "podunit: %v\n", err)
+	if msg := err.Error(); msg != "" { // "": an exit status passed on
+		fmt.Fprintf(os.Stderr, "podunit: %s\n", msg)
+	}
 	os.Exit(exitCode(err))
 }
 
@@ -78,6 +80,7 @@ out: it is kept for podunit describe.`,
 			describeCommand(),
 			logsCommand(),
 			execCommand(),
+			debugCommand(),
 			waitCommand(),
 			eventsCommand(),
 			enableCommand(),

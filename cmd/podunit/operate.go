@@ -241,8 +241,9 @@ func allReady(st *runner.PodStatus) bool { return st.Total > 0 && st.Ready == st
 // (as the next argument or after "="). With command (exec), "--" ends the
 // flags, and so does the second positional argument: the command and its own
 // flags (`sh -c ...`) are never read as podunit's. Without it, an unknown
-// flag is an error.
-func interleaved(args []string, names map[string]string, valued map[string]bool, command bool) ([]string, map[string]string, error) {
+// flag is an error. A flag in multi may be repeated: its values are joined
+// with newlines.
+func interleaved(args []string, names map[string]string, valued, multi map[string]bool, command bool) ([]string, map[string]string, error) {
 	var pos []string
 	vals := map[string]string{}
 	for i := 0; i < len(args); i++ {
@@ -266,15 +267,20 @@ func interleaved(args []string, names map[string]string, valued map[string]bool,
 			continue
 		}
 		for _, n := range strings.Split(name, ",") {
-			switch {
-			case valued[n] && hasVal:
-				vals[n] = val
-			case valued[n]:
+			if valued[n] && !hasVal {
 				if i+1 >= len(args) {
 					return nil, nil, fmt.Errorf("%w: %s needs a value", errUsage, key)
 				}
 				i++
-				vals[n] = args[i]
+				val = args[i]
+			}
+			switch {
+			case valued[n] && multi[n] && vals[n] != "":
+				vals[n] += "\n" + val
+			case valued[n]:
+				vals[n] = val
+			case hasVal && (val == "true" || val == "false"):
+				vals[n] = val // --attach=false
 			default:
 				vals[n] = "true"
 			}
@@ -305,7 +311,7 @@ func shortCluster(a string, names map[string]string, valued map[string]bool) (st
 // before the arguments (the CLI parser's) or among them (interleaved). The
 // spellings and which flags take values come from the command's own flags.
 func cmdFlags(c *cli.Context, command bool) ([]string, map[string]string, error) {
-	names, valued := map[string]string{}, map[string]bool{}
+	names, valued, multi := map[string]string{}, map[string]bool{}, map[string]bool{}
 	for _, f := range c.Command.Flags {
 		all := f.Names()
 		for _, n := range all {
@@ -318,95 +324,29 @@ func cmdFlags(c *cli.Context, command bool) ([]string, map[string]string, error)
 		if _, isBool := f.(*cli.BoolFlag); !isBool {
 			valued[all[0]] = true
 		}
+		if _, isSlice := f.(*cli.StringSliceFlag); isSlice {
+			multi[all[0]] = true
+		}
 	}
-	pos, vals, err := interleaved(c.Args().Slice(), names, valued, command)
+	pos, vals, err := interleaved(c.Args().Slice(), names, valued, multi, command)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, f := range c.Command.Flags {
-		if n := f.Names()[0]; vals[n] == "" {
+		n := f.Names()[0]
+		switch {
+		case multi[n]:
+			// given before the arguments (the parser's) and among them
+			if before := strings.Join(c.StringSlice(n), "\n"); before != "" && vals[n] != "" {
+				vals[n] = before + "\n" + vals[n]
+			} else if before != "" {
+				vals[n] = before
+			}
+		case vals[n] == "":
 			vals[n] = fmt.Sprint(c.Value(n))
 		}
 	}
 	return pos, vals, nil
-}
-
-// logsCommand prints a container's output through podman logs, with
-// kubectl's flags, in kubectl's order or flags first.
-func logsCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "logs",
-		Usage:     "print a container's logs (the first app container by default)",
-		ArgsUsage: "POD [CONTAINER] [-c CONTAINER] [-f] [--tail N] [--since 10m] [--timestamps] [--all-containers] [--prefix]",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "container", Aliases: []string{"c"}},
-			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "follow the output until the container stops"},
-			&cli.StringFlag{Name: "tail", Value: "-1", Usage: "the last N lines only"},
-			&cli.StringFlag{Name: "since", Usage: "only lines newer than a duration (10m) or time (RFC 3339)"},
-			&cli.BoolFlag{Name: "timestamps", Usage: "each line with its time"},
-			&cli.BoolFlag{Name: "all-containers", Usage: "every container of the pod, init containers and sidecars included"},
-			&cli.BoolFlag{Name: "prefix", Usage: "each line with its container's name"},
-		},
-		Action: func(c *cli.Context) error {
-			pos, vals, err := cmdFlags(c, false)
-			if err != nil {
-				return err
-			}
-			if len(pos) == 2 && vals["container"] == "" {
-				vals["container"], pos = pos[1], pos[:1]
-			}
-			if len(pos) != 1 {
-				return fmt.Errorf("%w: podunit logs POD [-c CONTAINER]", errUsage)
-			}
-			var names []string
-			if vals["all-containers"] == "true" {
-				rt, err := podstate.LoadRuntime(podstate.DefaultDir(), pos[0])
-				if err != nil {
-					return fmt.Errorf("%w: %q", runner.ErrNotFound, pos[0])
-				}
-				ctx, cancel := context.WithTimeout(c.Context, 30*time.Second)
-				defer cancel()
-				eng, err := connectPodman(ctx, nil)
-				if err != nil {
-					return err
-				}
-				// those that exist: a finished init container is gone
-				// (podman run --rm), and its output with it
-				for _, ct := range rt.Containers {
-					if _, ok, err := eng.ContainerLabels(ctx, ct.Podman); err == nil && ok {
-						names = append(names, ct.Podman)
-					}
-				}
-				if len(names) == 0 {
-					return fmt.Errorf("pod %q has no container to show the logs of (see podunit describe %s)", pos[0], pos[0])
-				}
-			} else {
-				ctr, err := execTarget(podstate.DefaultDir(), pos[0], vals["container"])
-				if err != nil {
-					return err
-				}
-				names = []string{ctr.Podman}
-			}
-			podman := podmanPath()
-			argv := []string{podman, "logs"}
-			if t := vals["tail"]; t != "" {
-				argv = append(argv, "--tail", t)
-			}
-			if s := vals["since"]; s != "" {
-				argv = append(argv, "--since", s)
-			}
-			for _, f := range [][2]string{{"follow", "--follow"}, {"timestamps", "--timestamps"}, {"prefix", "--names"}} {
-				if vals[f[0]] == "true" {
-					argv = append(argv, f[1])
-				}
-			}
-			if len(names) > 1 && vals["prefix"] != "true" {
-				argv = append(argv, "--names")
-			}
-			argv = append(argv, names...)
-			return syscall.Exec(podman, argv, os.Environ())
-		},
-	}
 }
 
 // eventsCommand is `kubectl get events` for this host's pods: every pod's

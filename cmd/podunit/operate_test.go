@@ -27,18 +27,18 @@ func TestInterleavedExec(t *testing.T) {
 		{[]string{"web", "--", "-c", "x"}, "[web -c x]", "map[]"},               // after --, all is the command
 		{[]string{"web", "-i", "cat", "-t"}, "[web cat -t]", "map[stdin:true]"}, // the command starts at its first word
 	} {
-		pos, vals, err := interleaved(c.args, names, valued, true)
+		pos, vals, err := interleaved(c.args, names, valued, nil, true)
 		if err != nil || fmt.Sprint(pos) != c.pos || fmt.Sprint(vals) != c.vals {
 			t.Errorf("%q: %v %v %v, want %s %s", c.args, pos, vals, err, c.pos, c.vals)
 		}
 	}
-	if _, _, err := interleaved([]string{"web", "--for"}, map[string]string{"--for": "for"}, map[string]bool{"for": true}, false); !errors.Is(err, errUsage) {
+	if _, _, err := interleaved([]string{"web", "--for"}, map[string]string{"--for": "for"}, map[string]bool{"for": true}, nil, false); !errors.Is(err, errUsage) {
 		t.Errorf("a flag without its value: %v", err)
 	}
-	if _, _, err := interleaved([]string{"web", "--bogus"}, map[string]string{"--for": "for"}, nil, false); !errors.Is(err, errUsage) {
+	if _, _, err := interleaved([]string{"web", "--bogus"}, map[string]string{"--for": "for"}, nil, nil, false); !errors.Is(err, errUsage) {
 		t.Errorf("an unknown flag: %v", err)
 	}
-	pos, vals, _ := interleaved([]string{"a", "--for=delete", "b", "--timeout", "5s"}, map[string]string{"--for": "for", "--timeout": "timeout"}, map[string]bool{"for": true, "timeout": true}, false)
+	pos, vals, _ := interleaved([]string{"a", "--for=delete", "b", "--timeout", "5s"}, map[string]string{"--for": "for", "--timeout": "timeout"}, map[string]bool{"for": true, "timeout": true}, nil, false)
 	if fmt.Sprint(pos, vals) != "[a b] map[for:delete timeout:5s]" {
 		t.Errorf("wait's flags: %v %v", pos, vals)
 	}

@@ -282,7 +282,8 @@ func renderObjects(o *pod.Objects) string {
 func translateOptions() units.Options {
 	self := selfPath()
 	podman := podmanPath()
-	o := units.Options{Podman: podman, Self: self, InfraImage: InfraImage, NodeName: nodeName(), StateDir: podstate.DefaultDir()}
+	o := units.Options{Podman: podman, Self: self, InfraImage: InfraImage, NodeName: nodeName(), StateDir: podstate.DefaultDir(),
+		ContainerLogs: podstate.ContainerLogs()}
 	return o
 }
 
@@ -364,7 +365,7 @@ func connect(ctx context.Context) (*runner.Runner, func(), error) {
 		mgr.Close()
 		return nil, nil, err
 	}
-	r := &runner.Runner{Units: mgr, Engine: eng, StateDir: podstate.DefaultDir(), Log: os.Stderr}
+	r := &runner.Runner{Units: mgr, Engine: eng, StateDir: podstate.DefaultDir(), Logs: podstate.ContainerLogs(), Log: os.Stderr}
 	return r, mgr.Close, nil
 }
 

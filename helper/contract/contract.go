@@ -175,6 +175,8 @@ const (
 	KindInit    = "init"
 	KindSidecar = "sidecar"
 	KindApp     = "app"
+	// KindEphemeral is a debug container, added to a running pod.
+	KindEphemeral = "ephemeral"
 )
 
 // Runtime is everything the helpers of one pod need, saved by `podunit up`
@@ -225,6 +227,10 @@ type Container struct {
 	// Args hold a reference to the volume that the run helper replaces with
 	// the directory, made inside the volume when missing.
 	SubPaths []SubPath `json:"subPaths,omitempty"`
+	// Log is the file the container's output goes to (podman's k8s-file
+	// format, --log-opt path= in Args); the run helper keeps the run before
+	// (podlog.Rotate). "" for pods started before podunit kept them.
+	Log string `json:"log,omitempty"`
 }
 
 // SubPath is a mount of the directory (or file) Path of a named volume:

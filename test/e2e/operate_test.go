@@ -131,7 +131,7 @@ spec:
 	if out := must(t, podunit, "logs", pod, "-c", "side", "--timestamps", "--since", "10m"); !regexp.MustCompile(`(?m)^20\d\d-\d\d-\d\dT\S+ side-line-1$`).MatchString(out) {
 		t.Errorf("logs --timestamps --since 10m: %q", out)
 	}
-	if out := must(t, podunit, "logs", pod, "--all-containers", "--prefix"); !strings.Contains(out, ctrName(pod, "side")) || !strings.Contains(out, "side-line-2") {
+	if out := must(t, podunit, "logs", pod, "--all-containers", "--prefix"); !strings.Contains(out, "[pod/"+pod+"/side] side-line-2\n") {
 		t.Errorf("logs --all-containers --prefix: %q", out)
 	}
 

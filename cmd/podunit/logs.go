@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/podunit/podunit/helper/contract"
+	"github.com/podunit/podunit/podlog"
+	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/runner"
+)
+
+// logsCommand is `kubectl logs`: a container's output from the files its runs
+// wrote (podlog), with kubectl's flags in kubectl's order or flags first.
+func logsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "logs",
+		Usage:     "print a container's logs (the first app container by default)",
+		ArgsUsage: "POD [CONTAINER] [-c CONTAINER] [-f] [-p] [--tail N] [--since 10m] [--since-time T] [--timestamps] [--all-containers] [--prefix]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "container", Aliases: []string{"c"}},
+			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "go on printing new output, across restarts, until interrupted or the container ends for good"},
+			&cli.BoolFlag{Name: "previous", Aliases: []string{"p"}, Usage: "the output of the run before the last restart"},
+			&cli.StringFlag{Name: "tail", Value: "-1", Usage: "the last N lines only"},
+			&cli.StringFlag{Name: "since", Usage: "only lines newer than a duration (10m)"},
+			&cli.StringFlag{Name: "since-time", Usage: "only lines from this time on (RFC 3339)"},
+			&cli.BoolFlag{Name: "timestamps", Usage: "each line with its time"},
+			&cli.BoolFlag{Name: "all-containers", Usage: "every container of the pod: init containers, sidecars, app and debug containers"},
+			&cli.BoolFlag{Name: "prefix", Usage: "each line with its source ([pod/POD/CONTAINER])"},
+		},
+		Action: func(c *cli.Context) error {
+			pos, vals, err := cmdFlags(c, false)
+			if err != nil {
+				return err
+			}
+			if len(pos) == 2 && vals["container"] == "" {
+				vals["container"], pos = pos[1], pos[:1]
+			}
+			if len(pos) != 1 {
+				return fmt.Errorf("%w: podunit logs POD [-c CONTAINER]", errUsage)
+			}
+			o, err := logOptions(vals, time.Now())
+			if err != nil {
+				return err
+			}
+			podName := pos[0]
+			var ctrs []*contract.Container
+			if vals["all-containers"] == "true" {
+				rt, err := podstate.LoadRuntime(podstate.DefaultDir(), podName)
+				if err != nil {
+					if errors.Is(err, os.ErrNotExist) {
+						return fmt.Errorf("%w: %q", runner.ErrNotFound, podName)
+					}
+					return err
+				}
+				for i := range rt.Containers {
+					ctrs = append(ctrs, &rt.Containers[i])
+				}
+			} else {
+				ct, err := execTarget(podstate.DefaultDir(), podName, vals["container"])
+				if err != nil {
+					return err
+				}
+				ctrs = []*contract.Container{ct}
+			}
+			if ctrs[0].Log == "" {
+				// a pod started before podunit kept its containers' output
+				return legacyLogs(podName, ctrs, vals)
+			}
+			lg := &logPrinter{pod: podName, o: o, w: &lockedWriter{w: c.App.Writer},
+				previous: vals["previous"] == "true", all: vals["all-containers"] == "true", prefix: vals["prefix"] == "true"}
+			if vals["follow"] != "true" || lg.previous {
+				return lg.print(ctrs)
+			}
+			return withRunner(c, 100*365*24*time.Hour, func(ctx context.Context, r *runner.Runner) error {
+				return lg.follow(ctx, r, ctrs)
+			})
+		},
+	}
+}
+
+// logOptions reads --tail, --since, --since-time, --timestamps and --prefix.
+func logOptions(vals map[string]string, now time.Time) (podlog.Options, error) {
+	o := podlog.Options{Tail: -1, Timestamps: vals["timestamps"] == "true"}
+	if t := vals["tail"]; t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < -1 {
+			return o, fmt.Errorf("%w: --tail %q: a number of lines (-1 for all)", errUsage, t)
+		}
+		o.Tail = n
+	}
+	if s := vals["since"]; s != "" {
+		if d, err := time.ParseDuration(s); err == nil && d > 0 {
+			o.Since = now.Add(-d)
+		} else if ts, err := time.Parse(time.RFC3339, s); err == nil {
+			o.Since = ts // as podman logs takes it
+		} else {
+			return o, fmt.Errorf("%w: --since %q: a duration such as 10m or 1h", errUsage, s)
+		}
+	}
+	if s := vals["since-time"]; s != "" {
+		if vals["since"] != "" {
+			return o, fmt.Errorf("%w: --since and --since-time: only one of them", errUsage)
+		}
+		ts, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return o, fmt.Errorf("%w: --since-time %q: a time such as 2026-11-23T10:00:00Z", errUsage, s)
+		}
+		o.Since = ts
+	}
+	return o, nil
+}
+
+// logPrinter prints the logs of one pod's containers.
+type logPrinter struct {
+	pod      string
+	o        podlog.Options
+	w        io.Writer
+	previous bool
+	all      bool // --all-containers: those without output are passed over
+	prefix   bool // each line starts with [pod/POD/CONTAINER]
+}
+
+func (l *logPrinter) options(ct *contract.Container) podlog.Options {
+	o := l.o
+	if l.prefix {
+		o.Prefix = fmt.Sprintf("[pod/%s/%s] ", l.pod, ct.Name)
+	}
+	return o
+}
+
+// print prints each container's output in turn, as kubectl does.
+func (l *logPrinter) print(ctrs []*contract.Container) error {
+	for _, ct := range ctrs {
+		path := ct.Log
+		if l.previous {
+			path = podlog.Previous(path)
+		}
+		err := podlog.Print(l.w, path, l.options(ct))
+		if errors.Is(err, os.ErrNotExist) {
+			if l.all {
+				continue
+			}
+			if l.previous {
+				return fmt.Errorf("previous terminated container %q in pod %q not found (it has not restarted)", ct.Name, l.pod)
+			}
+			return fmt.Errorf("container %q in pod %q is waiting to start: it has no output yet (see podunit describe %s)", ct.Name, l.pod, l.pod)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// follow prints every container's output as it comes, until each has ended
+// for good (a finished init container, a container that will not restart),
+// the pod is gone, or the user interrupts.
+func (l *logPrinter) follow(ctx context.Context, r *runner.Runner, ctrs []*contract.Container) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(ctrs))
+	for i, ct := range ctrs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ended := endedFor(ctx, r, l.pod, ct.Name)
+			errs[i] = podlog.Follow(ctx, l.w, ct.Log, l.options(ct), 250*time.Millisecond, ended)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// endedFor tells (checked once a second) whether a container has ended for
+// good: the pod is gone, or the container is Terminated twice in a row (a
+// restart passes through no such state, but twice rules out a glimpse of one).
+func endedFor(ctx context.Context, r *runner.Runner, pod, container string) func() bool {
+	var last time.Time
+	terminated := 0
+	return func() bool {
+		if time.Since(last) < time.Second {
+			return false
+		}
+		last = time.Now()
+		if _, err := os.Stat(podstate.PodDir(podstate.DefaultDir(), pod)); errors.Is(err, os.ErrNotExist) {
+			return true
+		}
+		sts, err := r.Status(ctx)
+		if err != nil {
+			return false
+		}
+		for _, st := range sts {
+			if st.Name != pod {
+				continue
+			}
+			for _, cs := range st.Containers {
+				if cs.Name == container {
+					if cs.State == "Terminated" {
+						terminated++
+					} else {
+						terminated = 0
+					}
+				}
+			}
+		}
+		return terminated >= 2
+	}
+}
+
+// lockedWriter keeps lines of containers followed at once whole.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// legacyLogs shows the logs of a pod started by an earlier podunit through
+// podman logs (no --previous: those runs were not kept).
+func legacyLogs(pod string, ctrs []*contract.Container, vals map[string]string) error {
+	if vals["previous"] == "true" {
+		return fmt.Errorf("pod %q was started by an earlier podunit, which kept no previous runs (podunit up --replace keeps them from now on)", pod)
+	}
+	podman := podmanPath()
+	argv := []string{podman, "logs"}
+	if t := vals["tail"]; t != "" {
+		argv = append(argv, "--tail", t)
+	}
+	if s := vals["since"]; s != "" {
+		argv = append(argv, "--since", s)
+	}
+	for _, f := range [][2]string{{"follow", "--follow"}, {"timestamps", "--timestamps"}, {"prefix", "--names"}} {
+		if vals[f[0]] == "true" {
+			argv = append(argv, f[1])
+		}
+	}
+	if len(ctrs) > 1 && vals["prefix"] != "true" {
+		argv = append(argv, "--names")
+	}
+	for _, ct := range ctrs {
+		argv = append(argv, ct.Podman)
+	}
+	return syscall.Exec(podman, argv, os.Environ())
+}
