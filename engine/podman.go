@@ -132,6 +132,18 @@ func findCatatonit() (string, error) {
 	return "", fmt.Errorf("catatonit not found (looked in %s): install the catatonit package", strings.Join(catatonitPaths, ", "))
 }
 
+// ImageSize is an image's size in bytes.
+func (p *Podman) ImageSize(ctx context.Context, ref string) (int64, error) {
+	rep, err := images.GetImage(p.with(ctx), ref, nil)
+	if err != nil {
+		return 0, err
+	}
+	if rep.ImageData == nil {
+		return 0, nil
+	}
+	return rep.Size, nil
+}
+
 // ImageUser is the user an image runs as (its USER; "" means root).
 func (p *Podman) ImageUser(ctx context.Context, ref string) (string, error) {
 	rep, err := images.GetImage(p.with(ctx), ref, nil)

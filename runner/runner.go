@@ -37,6 +37,8 @@ type UnitManager interface {
 type Engine interface {
 	ImageExists(ctx context.Context, ref string) (bool, error)
 	ImageUser(ctx context.Context, ref string) (string, error)
+	// ImageSize is an image's size in bytes, for progress.
+	ImageSize(ctx context.Context, ref string) (int64, error)
 	// PullImage pulls an image, with the credentials of authFile (podman's
 	// auth file format) when it is not "".
 	PullImage(ctx context.Context, ref, authFile string) error
@@ -60,7 +62,16 @@ type Runner struct {
 	// Logs is the directory of the containers' output (units.Options
 	// ContainerLogs): a pod's goes with it.
 	Logs string
-	Log  io.Writer // progress and warnings, for the user
+	Log  io.Writer // warnings, for the user
+	// Progress, when set, hears what up is doing while it takes time: pulls
+	// (with sizes), init containers at work (a terminal: nil otherwise).
+	Progress io.Writer
+}
+
+func (r *Runner) progress(format string, a ...any) {
+	if r.Progress != nil {
+		fmt.Fprintf(r.Progress, format+"\n", a...)
+	}
 }
 
 // ErrExists is returned when a pod of that name is already running.
@@ -168,8 +179,16 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 	if plan.Prober != nil {
 		cs = append(cs, *plan.Prober)
 	}
-	for _, st := range [][]units.Unit{{plan.Slice}, {plan.Infra}, cs} {
-		if err := r.Units.Start(ctx, st); err != nil {
+	for i, st := range [][]units.Unit{{plan.Slice}, {plan.Infra}, cs} {
+		var stopWatch func()
+		if i == 2 && len(plan.Inits) > 0 {
+			stopWatch = r.watchInits(ctx, plan)
+		}
+		err := r.Units.Start(ctx, st)
+		if stopWatch != nil {
+			stopWatch()
+		}
+		if err != nil {
 			if failed := r.runtimeFailure(ctx, plan, err); failed != nil {
 				keep = true
 				return failed
@@ -184,6 +203,51 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 		return failed
 	}
 	return nil
+}
+
+// watchInits tells Progress which init container is at work while the
+// containers' start waits for them, until the returned function is called.
+func (r *Runner) watchInits(ctx context.Context, plan *units.Plan) func() {
+	if r.Progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		last := ""
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			sts, err := r.Status(ctx)
+			if err != nil {
+				continue
+			}
+			for _, st := range sts {
+				if st.Name != plan.Pod {
+					continue
+				}
+				now := ""
+				for i, c := range plan.Inits {
+					for _, cs := range st.Containers {
+						if cs.Name == c.Container && cs.State != "Terminated" && now == "" {
+							now = fmt.Sprintf("pod/%s: init container %s (%d/%d): %s %s", plan.Pod, c.Container, i+1, len(plan.Inits), cs.State, cs.Reason)
+						}
+					}
+				}
+				if now != "" && now != last {
+					r.progress("%s", strings.TrimSpace(now))
+					last = now
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // postStartFailure reports a postStart hook that failed while the pod started:
@@ -360,7 +424,17 @@ func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.Pul
 			return nil
 		}
 	}
-	if err := r.Engine.PullImage(ctx, img.Ref, authFile); err != nil {
+	r.progress("pulling image %s ...", img.Ref)
+	pullStart := time.Now()
+	err = r.Engine.PullImage(ctx, img.Ref, authFile)
+	if err == nil {
+		if size, serr := r.Engine.ImageSize(ctx, img.Ref); serr == nil && size > 0 {
+			r.progress("pulled image %s (%s) in %s", img.Ref, humanSize(size), time.Since(pullStart).Round(100*time.Millisecond))
+		} else {
+			r.progress("pulled image %s in %s", img.Ref, time.Since(pullStart).Round(100*time.Millisecond))
+		}
+	}
+	if err != nil {
 		from := pullSource(img.Ref, auth, err)
 		if exists && img.PullPolicy == string(corev1.PullAlways) {
 			// The kubelet fails here too; say which policy asked for the pull.
@@ -369,6 +443,20 @@ func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.Pul
 		return fmt.Errorf("%s: %w: %q is not present and pulling it %s failed: %v", img.FieldPath, ErrImage, img.Ref, from, err)
 	}
 	return nil
+}
+
+// humanSize is a size as podman shows it (decimal units).
+func humanSize(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	f, i := float64(n), 0
+	for f >= unit && i < 4 {
+		f /= unit
+		i++
+	}
+	return fmt.Sprintf("%.3g %s", f, []string{"B", "kB", "MB", "GB", "TB"}[i])
 }
 
 // pullSource says where a failed pull went and with which credentials, for

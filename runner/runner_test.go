@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -94,6 +95,8 @@ func (e *fakeEngine) ImageExists(_ context.Context, ref string) (bool, error) {
 	defer e.mu.Unlock()
 	return e.images[ref], nil
 }
+func (e *fakeEngine) ImageSize(context.Context, string) (int64, error) { return 1234567, nil }
+
 func (e *fakeEngine) ImageUser(_ context.Context, ref string) (string, error) {
 	return map[string]string{"local/app:1": "", "local/nonroot:1": "1000:1000", "local/named:1": "app"}[ref], nil
 }
@@ -557,5 +560,28 @@ func TestConcurrentUpOneWins(t *testing.T) {
 	}
 	if starts != 1 {
 		t.Errorf("infra started %d times: %v", starts, fu.log)
+	}
+}
+
+// With Progress (a terminal), up says what takes time: each pull, with the
+// image's size; without it, up is quiet.
+func TestUpProgress(t *testing.T) {
+	r, _, fe, p, plan := setup(t, strings.ReplaceAll(twoContainers, "local/app:1", "remote/app:1"))
+	var out strings.Builder
+	r.Progress = &out
+	if err := r.Up(context.Background(), p, plan, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(fe.pulls) == 0 {
+		t.Fatal("nothing pulled")
+	}
+	for _, ref := range fe.pulls {
+		if !strings.Contains(out.String(), "pulling image "+ref+" ...\n") ||
+			!regexp.MustCompile(`pulled image ` + regexp.QuoteMeta(ref) + ` \(1\.23 MB\) in \d`).MatchString(out.String()) {
+			t.Errorf("progress of the pull of %s:\n%s", ref, out.String())
+		}
+	}
+	if humanSize(999) != "999 B" || humanSize(5_600_000) != "5.6 MB" || humanSize(1_234_567_890) != "1.23 GB" {
+		t.Errorf("humanSize: %s %s %s", humanSize(999), humanSize(5_600_000), humanSize(1_234_567_890))
 	}
 }

@@ -65,5 +65,12 @@ func TestGenerated(t *testing.T) {
 		if what == "man" && (!strings.Contains(out.String(), ".TH podunit 1") || strings.Contains(out.String(), "shape-here")) {
 			t.Errorf("man page: section or hidden commands wrong")
 		}
+		if what == "man" || what == "fish" {
+			for _, cmd := range []string{"debug", "exec", "logs", "wait", "get", "events", "previous", "target"} {
+				if !strings.Contains(out.String(), cmd) {
+					t.Errorf("gen %s: no %s", what, cmd)
+				}
+			}
+		}
 	}
 }

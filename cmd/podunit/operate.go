@@ -165,6 +165,9 @@ func waitFor(ctx context.Context, r *runner.Runner, pods []string, cond string, 
 				done(p)
 				continue
 			}
+			if r.Progress != nil && reason != why[p] {
+				fmt.Fprintf(r.Progress, "pod/%s: waiting for %s: %s\n", p, strings.TrimPrefix(cond, "condition="), reason)
+			}
 			why[p] = reason
 			still = append(still, p)
 		}

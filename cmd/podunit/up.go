@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podunit/podunit/engine"
@@ -366,7 +367,16 @@ func connect(ctx context.Context) (*runner.Runner, func(), error) {
 		return nil, nil, err
 	}
 	r := &runner.Runner{Units: mgr, Engine: eng, StateDir: podstate.DefaultDir(), Logs: podstate.ContainerLogs(), Log: os.Stderr}
+	if isTerminal(os.Stderr) {
+		r.Progress = os.Stderr // quiet for scripts and logs
+	}
 	return r, mgr.Close, nil
+}
+
+// isTerminal tells whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 // connectPodman connects to the user's podman service, starting podman.socket
