@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -577,7 +577,7 @@ func TestUpProgress(t *testing.T) {
 	}
 	for _, ref := range fe.pulls {
 		if !strings.Contains(out.String(), "pulling image "+ref+" ...\n") ||
-			!regexp.MustCompile(`pulled image ` + regexp.QuoteMeta(ref) + ` \(1\.23 MB\) in \d`).MatchString(out.String()) {
+			!regexp.MustCompile(`pulled image `+regexp.QuoteMeta(ref)+` \(1\.23 MB\) in \d`).MatchString(out.String()) {
 			t.Errorf("progress of the pull of %s:\n%s", ref, out.String())
 		}
 	}
