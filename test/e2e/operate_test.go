@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/podunit/podunit/units"
 )
@@ -94,8 +95,13 @@ spec:
 	if out := must(t, podunit, "get", "pods", "-o", "name"); !strings.Contains(out, "pod/"+pod+"\n") {
 		t.Errorf("get pods -o name: %q", out)
 	}
-	if out := must(t, podunit, "get", "pod", pod, "-o", "yaml"); !strings.HasPrefix(out, "apiVersion: v1\nkind: Pod\n") {
-		t.Errorf("get -o yaml: %.200q", out)
+	out := must(t, podunit, "get", "pod", pod, "-o", "yaml")
+	var fromYAML corev1.Pod
+	if err := yaml.UnmarshalStrict([]byte(out), &fromYAML); err != nil || !strings.HasPrefix(out, "apiVersion: v1\nkind: Pod\n") {
+		t.Errorf("get -o yaml does not read back as a v1 Pod: %v\n%.300s", err, out)
+	} else if fromYAML.Name != pod || fromYAML.Status.Phase != "Running" || len(fromYAML.Status.ContainerStatuses) != 2 ||
+		fromYAML.Status.PodIP != got.Status.PodIP || fromYAML.Spec.Containers[0].ReadinessProbe == nil {
+		t.Errorf("get -o yaml: %+v", fromYAML)
 	}
 	if out := must(t, podunit, "get", "pods", pod, "-o", "wide"); !regexp.MustCompile(pod + `\s+2/2\s+Running\s+0\s+\S+\s+` + regexp.QuoteMeta(got.Status.PodIP)).MatchString(out) {
 		t.Errorf("get -o wide:\n%s", out)
