@@ -6,7 +6,6 @@
 package podlog
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -93,28 +92,22 @@ func (p *parser) line(raw []byte) (e Entry, complete bool, err error) {
 // run still writing it, or killed) is returned as it is.
 func Read(r io.Reader) ([]Entry, error) {
 	var out []Entry
-	var p parser
-	br := bufio.NewReaderSize(r, 64<<10)
-	for {
-		raw, err := br.ReadBytes('\n')
-		if len(raw) > 0 {
-			e, ok, perr := p.line(raw)
-			if perr != nil {
-				return out, perr
-			}
-			if ok {
-				out = append(out, e)
-			}
-		}
-		if err == io.EOF {
-			break
-		}
+	fw := &follower{r: r, buf: make([]byte, 64<<10), strict: true,
+		emit: func(e Entry) error { out = append(out, e); return nil }}
+	if err := fw.drain(); err != nil {
+		return out, err
+	}
+	if len(fw.pending) > 0 { // a last line without its newline
+		e, ok, err := fw.p.line(fw.pending)
 		if err != nil {
 			return out, err
 		}
+		if ok {
+			out = append(out, e)
+		}
 	}
-	if len(p.partial) > 0 {
-		out = append(out, Entry{Time: p.start, Text: string(p.partial)})
+	if len(fw.p.partial) > 0 {
+		out = append(out, Entry{Time: fw.p.start, Text: string(fw.p.partial)})
 	}
 	return out, nil
 }
@@ -177,7 +170,7 @@ func Follow(ctx context.Context, w io.Writer, path string, o Options, poll time.
 		// only: the rest comes with what follows)
 		var entries []Entry
 		print := fw.emit
-		fw.f, fw.emit = f, func(e Entry) error { entries = append(entries, e); return nil }
+		fw.f, fw.r, fw.emit = f, f, func(e Entry) error { entries = append(entries, e); return nil }
 		err := fw.drain()
 		fw.emit = print
 		if err != nil {
@@ -197,7 +190,9 @@ func Follow(ctx context.Context, w io.Writer, path string, o Options, poll time.
 			if err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
-			fw.f = f // nil until the run starts
+			if f != nil { // nil until the run starts
+				fw.f, fw.r = f, f
+			}
 		}
 		if fw.f != nil {
 			if err := fw.drain(); err != nil {
@@ -223,20 +218,23 @@ func Follow(ctx context.Context, w io.Writer, path string, o Options, poll time.
 	}
 }
 
-// follower prints the lines of one open file as they come.
+// follower hands on the lines of a log as they come: of a whole file
+// (Read), or of one a run is still writing (Follow).
 type follower struct {
 	emit    func(Entry) error
 	o       Options
-	f       *os.File
+	f       *os.File  // the file followed, closed by close
+	r       io.Reader // what drain reads: f, or Read's reader
+	strict  bool      // a line that is not k8s-file format is an error
 	p       parser
 	pending []byte
 	buf     []byte
 }
 
-// drain prints every complete line written so far.
+// drain hands on every complete line written so far.
 func (fw *follower) drain() error {
 	for {
-		n, err := fw.f.Read(fw.buf)
+		n, err := fw.r.Read(fw.buf)
 		fw.pending = append(fw.pending, fw.buf[:n]...)
 		for {
 			i := bytes.IndexByte(fw.pending, '\n')
@@ -245,11 +243,17 @@ func (fw *follower) drain() error {
 			}
 			e, ok, perr := fw.p.line(fw.pending[:i+1])
 			fw.pending = fw.pending[i+1:]
+			if perr != nil && fw.strict {
+				return perr
+			}
 			if perr == nil && ok && (fw.o.Since.IsZero() || !e.Time.Before(fw.o.Since)) {
 				if werr := fw.emit(e); werr != nil {
 					return werr
 				}
 			}
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
 		}
 		if n == 0 || err != nil {
 			return nil
@@ -261,7 +265,7 @@ func (fw *follower) close() {
 	if fw.f != nil {
 		fw.f.Close()
 	}
-	fw.f, fw.p, fw.pending = nil, parser{}, nil
+	fw.f, fw.r, fw.p, fw.pending = nil, nil, parser{}, nil
 }
 
 // replaced tells whether path now names another file than f; while no new

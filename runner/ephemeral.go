@@ -2,11 +2,9 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -60,11 +58,7 @@ func (r *Runner) AddEphemeral(ctx context.Context, p *corev1.Pod, plan *units.Pl
 		return err
 	}
 	rec.Pod = p
-	data, err := json.MarshalIndent(rec, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := writeAtomic(filepath.Join(r.podDir(plan.Pod), recordFile), data); err != nil {
+	if err := r.saveRecord(rec); err != nil {
 		return err
 	}
 	r.event(plan.Pod, Event{Reason: "Created", Container: cu.Container,

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -228,22 +229,27 @@ func (r *Runner) watchInits(ctx context.Context, plan *units.Plan) func() {
 			if err != nil {
 				continue
 			}
+			state := map[string]ContainerStatus{}
 			for _, st := range sts {
-				if st.Name != plan.Pod {
-					continue
-				}
-				now := ""
-				for i, c := range plan.Inits {
+				if st.Name == plan.Pod {
 					for _, cs := range st.Containers {
-						if cs.Name == c.Container && cs.State != "Terminated" && now == "" {
-							now = fmt.Sprintf("pod/%s: init container %s (%d/%d): %s %s", plan.Pod, c.Container, i+1, len(plan.Inits), cs.State, cs.Reason)
-						}
+						state[cs.Name] = cs
 					}
 				}
-				if now != "" && now != last {
-					r.progress("%s", strings.TrimSpace(now))
-					last = now
-				}
+			}
+			// the first init container not done is the one at work
+			i := slices.IndexFunc(plan.Inits, func(c units.ContainerUnit) bool {
+				cs, ok := state[c.Container]
+				return ok && cs.State != "Terminated"
+			})
+			if i < 0 {
+				continue
+			}
+			cs := state[plan.Inits[i].Container]
+			now := strings.TrimSpace(fmt.Sprintf("pod/%s: init container %s (%d/%d): %s %s", plan.Pod, cs.Name, i+1, len(plan.Inits), cs.State, cs.Reason))
+			if now != last {
+				r.progress("%s", now)
+				last = now
 			}
 		}
 	}()

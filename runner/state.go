@@ -24,11 +24,16 @@ type record struct {
 const recordFile = "pod.json"
 
 func (r *Runner) saveState(p *corev1.Pod) error {
-	dir := r.podDir(p.Name)
+	return r.saveRecord(&record{Pod: p, Created: time.Now().UTC()})
+}
+
+// saveRecord writes a pod's record, replacing the one before.
+func (r *Runner) saveRecord(rec *record) error {
+	dir := r.podDir(rec.Pod.Name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	data, err := json.MarshalIndent(record{Pod: p, Created: time.Now().UTC()}, "", "  ")
+	data, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return err
 	}

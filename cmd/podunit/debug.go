@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,8 +61,8 @@ func debugCommand() *cli.Command {
 				return fmt.Errorf("%w: podunit debug POD --image IMAGE [-- COMMAND]", errUsage)
 			}
 			podName, command := pos[0], pos[1:]
-			if err := applyProfile(&corev1.EphemeralContainer{}, vals["profile"]); err != nil {
-				return err
+			if !slices.Contains(debugProfiles, vals["profile"]) { // before anything is touched
+				return fmt.Errorf("%w: --profile %q: one of %s", errUsage, vals["profile"], strings.Join(debugProfiles, ", "))
 			}
 			attach := vals["stdin"] == "true"
 			if given(c, "attach") {
@@ -144,12 +145,8 @@ func exitOf(ctx context.Context, r *runner.Runner, pod, container string) error 
 	if err != nil {
 		return err
 	}
-	for _, st := range sts {
-		for _, cs := range st.Containers {
-			if st.Name == pod && cs.Name == container && cs.ExitCode != nil && *cs.ExitCode != 0 {
-				return cli.Exit("", *cs.ExitCode)
-			}
-		}
+	if _, cs := containerIn(sts, pod, container); cs != nil && cs.ExitCode != nil && *cs.ExitCode != 0 {
+		return cli.Exit("", *cs.ExitCode)
 	}
 	return nil
 }

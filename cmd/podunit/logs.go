@@ -191,29 +191,38 @@ func endedFor(ctx context.Context, r *runner.Runner, pod, container string) func
 			return false
 		}
 		last = time.Now()
-		if _, err := os.Stat(podstate.PodDir(podstate.DefaultDir(), pod)); errors.Is(err, os.ErrNotExist) {
-			return true
-		}
 		sts, err := r.Status(ctx)
 		if err != nil {
 			return false
 		}
-		for _, st := range sts {
-			if st.Name != pod {
-				continue
-			}
-			for _, cs := range st.Containers {
-				if cs.Name == container {
-					if cs.State == "Terminated" {
-						terminated++
-					} else {
-						terminated = 0
-					}
-				}
-			}
+		found, cs := containerIn(sts, pod, container)
+		if !found {
+			return true // the pod is gone
+		}
+		if cs != nil && cs.State == "Terminated" {
+			terminated++
+		} else {
+			terminated = 0
 		}
 		return terminated >= 2
 	}
+}
+
+// containerIn finds a pod's container in the pods' status: found says
+// whether the pod is there; cs is nil when the container is not.
+func containerIn(sts []runner.PodStatus, pod, container string) (found bool, cs *runner.ContainerStatus) {
+	for i := range sts {
+		if sts[i].Name != pod {
+			continue
+		}
+		for j := range sts[i].Containers {
+			if sts[i].Containers[j].Name == container {
+				return true, &sts[i].Containers[j]
+			}
+		}
+		return true, nil
+	}
+	return false, nil
 }
 
 // lockedWriter keeps lines of containers followed at once whole.
