@@ -11,20 +11,27 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	nettypes "github.com/containers/common/libnetwork/types"
 	"github.com/containers/podman/v4/pkg/api/handlers"
 	"github.com/containers/podman/v4/pkg/bindings"
 	"github.com/containers/podman/v4/pkg/bindings/containers"
 	"github.com/containers/podman/v4/pkg/bindings/images"
+	"github.com/containers/podman/v4/pkg/bindings/network"
 	"github.com/containers/podman/v4/pkg/bindings/system"
 	"github.com/containers/podman/v4/pkg/bindings/volumes"
 	"github.com/containers/podman/v4/pkg/domain/entities"
 	"github.com/containers/podman/v4/pkg/errorhandling"
+
+	"github.com/podunit/podunit/cluster"
+	"github.com/podunit/podunit/pod"
 )
 
 // Podman is a connection to the user's podman service.
@@ -372,4 +379,76 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// LabelNetwork marks podunit's pod network.
+const LabelNetwork = "io.podunit.network"
+
+// EnsureNetwork creates podunit's pod network (cluster.Network) unless it
+// exists: a bridge with DNS, pods leasing from cluster.PodRange. A network of
+// that name that podunit did not create is never used.
+func (p *Podman) EnsureNetwork(ctx context.Context) error {
+	c := p.with(ctx)
+	ok, err := network.Exists(c, cluster.Network, nil)
+	if err != nil {
+		return fmt.Errorf("podman network %s: %w", cluster.Network, err)
+	}
+	if ok {
+		n, err := network.Inspect(c, cluster.Network, nil)
+		if err != nil {
+			return fmt.Errorf("podman network %s: %w", cluster.Network, err)
+		}
+		if n.Labels[LabelNetwork] != "pod" {
+			return fmt.Errorf("podman network %q exists and was not created by podunit: rename or remove it, or run pods with the annotation %s: %s",
+				cluster.Network, pod.AnnotationNetwork, pod.NetworkSlirp)
+		}
+		return nil
+	}
+	last := cluster.PodRange.Addr().As4()
+	last[2], last[3] = 255, 254
+	_, err = network.Create(c, &nettypes.Network{
+		Name:       cluster.Network,
+		Driver:     "bridge",
+		DNSEnabled: true,
+		Labels:     map[string]string{LabelNetwork: "pod"},
+		Subnets: []nettypes.Subnet{{
+			Subnet:  nettypes.IPNet{IPNet: *prefixNet(cluster.Subnet)},
+			Gateway: cluster.Gateway.AsSlice(),
+			LeaseRange: &nettypes.LeaseRange{
+				StartIP: cluster.PodRange.Addr().Next().AsSlice(),
+				EndIP:   last[:],
+			},
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("creating podman network %s: %w", cluster.Network, err)
+	}
+	return nil
+}
+
+// RemoveNetwork removes podunit's pod network when it is podunit's and no
+// container uses it; it reports whether it did.
+func (p *Podman) RemoveNetwork(ctx context.Context) (bool, error) {
+	c := p.with(ctx)
+	ok, err := network.Exists(c, cluster.Network, nil)
+	if err != nil || !ok {
+		return false, err
+	}
+	n, err := network.Inspect(c, cluster.Network, nil)
+	if err != nil || n.Labels[LabelNetwork] != "pod" {
+		return false, err
+	}
+	ctrs, err := containers.List(c, new(containers.ListOptions).WithAll(true).WithFilters(map[string][]string{"network": {cluster.Network}}))
+	if err != nil || len(ctrs) > 0 {
+		return false, err
+	}
+	if _, err := network.Remove(c, cluster.Network, nil); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func prefixNet(p netip.Prefix) *net.IPNet {
+	a := p.Addr().As4()
+	return &net.IPNet{IP: net.IP(a[:]), Mask: net.CIDRMask(p.Bits(), 32)}
 }

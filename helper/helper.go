@@ -59,6 +59,7 @@ type Env struct {
 	Systemd  func(ctx context.Context) (Systemd, error)
 	Engine   func(ctx context.Context) (Engine, error)
 	Shaper   Shaper
+	Addrs    AddrSetter // the service proxy's addresses
 	// Exec replaces the process (syscall.Exec); it returns only on failure.
 	Exec func(path string, argv, env []string) error
 	// Run runs a child to completion with the helper's own output and
@@ -86,6 +87,9 @@ func (e *ErrExit) Error() string { return e.Msg }
 
 // Main runs one helper command.
 func (e *Env) Main(ctx context.Context, cmd contract.Command) error {
+	if cmd.Op == contract.OpServices {
+		return e.services(ctx, cmd)
+	}
 	rt, err := podstate.LoadRuntime(e.StateDir, cmd.Pod)
 	if err != nil {
 		return err

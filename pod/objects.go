@@ -21,7 +21,7 @@ const (
 )
 
 // Kinds lists every kind a manifest may hold, for messages.
-var Kinds = []string{"Pod", KindConfigMap, KindSecret, KindClaim}
+var Kinds = []string{"Pod", KindConfigMap, KindSecret, KindClaim, KindService}
 
 // MaxObjectSize is Kubernetes' limit on the data of one ConfigMap or Secret.
 const MaxObjectSize = 1 << 20
@@ -32,6 +32,7 @@ type Objects struct {
 	ConfigMaps []*corev1.ConfigMap
 	Secrets    []*corev1.Secret
 	Claims     []*corev1.PersistentVolumeClaim
+	Services   []*corev1.Service
 }
 
 // Len is the number of objects.
@@ -39,7 +40,7 @@ func (o *Objects) Len() int {
 	if o == nil {
 		return 0
 	}
-	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims)
+	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services)
 }
 
 // ConfigMap finds a ConfigMap, or nil.
@@ -64,6 +65,14 @@ func (o *Objects) Claim(ns, name string) *corev1.PersistentVolumeClaim {
 		return nil
 	}
 	return find(o.Claims, ns, name)
+}
+
+// Service finds a Service, or nil.
+func (o *Objects) Service(ns, name string) *corev1.Service {
+	if o == nil {
+		return nil
+	}
+	return find(o.Services, ns, name)
 }
 
 func find[T metav1.Object](list []T, ns, name string) T {
@@ -106,11 +115,12 @@ func Over(top, o *Objects) *Objects {
 		ConfigMaps: under(top.ConfigMaps, o.ConfigMaps),
 		Secrets:    under(top.Secrets, o.Secrets),
 		Claims:     under(top.Claims, o.Claims),
+		Services:   under(top.Services, o.Services),
 	}
 }
 
 // Each calls f with every object and its kind, ConfigMaps first, then
-// Secrets, then claims.
+// Secrets, then claims, then Services.
 func (o *Objects) Each(f func(kind string, obj metav1.Object)) {
 	for _, c := range o.ConfigMaps {
 		f(KindConfigMap, c)
@@ -120,6 +130,9 @@ func (o *Objects) Each(f func(kind string, obj metav1.Object)) {
 	}
 	for _, c := range o.Claims {
 		f(KindClaim, c)
+	}
+	for _, s := range o.Services {
+		f(KindService, s)
 	}
 }
 
@@ -226,6 +239,16 @@ func loadObject(kind string, generic any, js []byte, o *Objects) ([]string, fiel
 			return nil, errs
 		}
 		return warns, nil
+	case KindService:
+		var s corev1.Service
+		warns, errs := decodeStrict(generic, js, &s, serviceRules)
+		defaultService(&s)
+		o.Services = append(o.Services, &s)
+		w, verrs := validateService(&s)
+		if errs = append(errs, verrs...); len(errs) > 0 {
+			return nil, errs
+		}
+		return append(warns, w...), nil
 	}
 	return nil, field.ErrorList{field.NotSupported(field.NewPath("kind"), kind, Kinds)}
 }

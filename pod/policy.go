@@ -208,6 +208,14 @@ var podRules = withMetadata(map[string]rule{
 	"spec.hostAliases[*].ip":                                   {support: Honoured},
 	"spec.hostAliases[*].hostnames":                            {support: Honoured},
 	"spec.dnsPolicy":                                           {support: Honoured},
+	"spec.dnsConfig":                                           {support: Honoured},
+	"spec.dnsConfig.nameservers":                               {support: Honoured},
+	"spec.dnsConfig.searches":                                  {support: Honoured},
+	"spec.dnsConfig.options":                                   {support: Honoured},
+	"spec.dnsConfig.options[*].name":                           {support: Honoured},
+	"spec.dnsConfig.options[*].value":                          {support: Honoured},
+	"spec.subdomain":                                           {support: Honoured, note: "HOSTNAME.SUBDOMAIN.NAMESPACE.svc.cluster.local resolves when a headless Service of that name exists"},
+	"spec.setHostnameAsFQDN":                                   {support: Honoured},
 	"spec.volumes":                                             {support: Honoured},
 	"spec.volumes[*].name":                                     {support: Honoured},
 	"spec.volumes[*].emptyDir":                                 {support: Honoured},
@@ -309,7 +317,7 @@ func SupportedFields() []string {
 	for _, table := range []struct {
 		prefix string
 		rules  map[string]rule
-	}{{"", podRules}, {"ConfigMap:", configMapRules}, {"Secret:", secretRules}, {"PersistentVolumeClaim:", claimRules}} {
+	}{{"", podRules}, {"ConfigMap:", configMapRules}, {"Secret:", secretRules}, {"PersistentVolumeClaim:", claimRules}, {"Service:", serviceRules}} {
 		for k, r := range table.rules {
 			s := map[Support]string{Honoured: "honoured", Ignored: "ignored (warning)", Rejected: "rejected"}[r.support]
 			if r.subtree {

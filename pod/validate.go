@@ -181,10 +181,26 @@ func validateSpecWith(s *corev1.PodSpec, sp *field.Path, annotations map[string]
 	switch s.DNSPolicy {
 	case corev1.DNSClusterFirst, corev1.DNSDefault, corev1.DNSClusterFirstWithHostNet:
 	case corev1.DNSNone:
-		errs = append(errs, field.Forbidden(sp.Child("dnsPolicy"), "not supported by podunit: None needs dnsConfig, which is not supported yet"))
+		if s.DNSConfig == nil {
+			errs = append(errs, field.Required(sp.Child("dnsConfig"), "must provide `dnsConfig` when `dnsPolicy` is None"))
+		}
 	default:
 		errs = append(errs, field.NotSupported(sp.Child("dnsPolicy"), s.DNSPolicy,
-			[]string{"ClusterFirst", "ClusterFirstWithHostNet", "Default"}))
+			[]string{"ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"}))
+	}
+	errs = append(errs, validateDNSConfig(s.DNSConfig, sp.Child("dnsConfig"))...)
+	if s.Subdomain != "" {
+		for _, msg := range validation.IsDNS1123Label(s.Subdomain) {
+			errs = append(errs, field.Invalid(sp.Child("subdomain"), s.Subdomain, msg))
+		}
+	}
+	switch v := annotations[AnnotationNetwork]; v {
+	case "", NetworkPod, NetworkSlirp:
+		if v != "" && s.HostNetwork {
+			errs = append(errs, field.Invalid(field.NewPath("metadata", "annotations").Key(AnnotationNetwork), v, "a pod with hostNetwork: true is on the host's network"))
+		}
+	default:
+		errs = append(errs, field.NotSupported(field.NewPath("metadata", "annotations").Key(AnnotationNetwork), v, []string{NetworkPod, NetworkSlirp}))
 	}
 	for i, ha := range s.HostAliases {
 		hp := sp.Child("hostAliases").Index(i)
@@ -805,6 +821,46 @@ func validateDownwardItems(items []corev1.DownwardAPIVolumeFile, p *field.Path, 
 			}
 		default:
 			errs = append(errs, field.Required(ip, "fieldRef or resourceFieldRef"))
+		}
+	}
+	return errs
+}
+
+// validateDNSConfig applies the API server's limits on dnsConfig: at most 3
+// nameservers, each an IP address; at most 32 search domains of 2048
+// characters in all, each a DNS name; options with a name.
+func validateDNSConfig(c *corev1.PodDNSConfig, fp *field.Path) field.ErrorList {
+	if c == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	if len(c.Nameservers) > 3 {
+		errs = append(errs, field.Invalid(fp.Child("nameservers"), c.Nameservers, "must not have more than 3 nameservers"))
+	}
+	for i, n := range c.Nameservers {
+		if net.ParseIP(n) == nil {
+			errs = append(errs, field.Invalid(fp.Child("nameservers").Index(i), n, "must be a valid IP address"))
+		}
+	}
+	if len(c.Searches) > 32 {
+		errs = append(errs, field.Invalid(fp.Child("searches"), c.Searches, "must not have more than 32 search paths"))
+	}
+	total := 0
+	for i, x := range c.Searches {
+		total += len(x)
+		for _, msg := range validation.IsDNS1123Subdomain(strings.TrimSuffix(x, ".")) {
+			errs = append(errs, field.Invalid(fp.Child("searches").Index(i), x, msg))
+		}
+	}
+	if total > 2048 {
+		errs = append(errs, field.Invalid(fp.Child("searches"), c.Searches, "must not have more than 2048 characters (including spaces) in the search list"))
+	}
+	for i, o := range c.Options {
+		if o.Name == "" {
+			errs = append(errs, field.Required(fp.Child("options").Index(i).Child("name"), ""))
+		}
+		if strings.ContainsAny(o.Name, " \t\n:") || (o.Value != nil && strings.ContainsAny(*o.Value, " \t\n")) {
+			errs = append(errs, field.Invalid(fp.Child("options").Index(i), o.Name, "must not contain spaces or colons"))
 		}
 	}
 	return errs

@@ -14,7 +14,7 @@ import (
 	"github.com/podunit/podunit/pod"
 )
 
-// The ConfigMaps, Secrets and PersistentVolumeClaims `podunit up` applied, for
+// The ConfigMaps, Secrets, PersistentVolumeClaims and Services `podunit up` applied, for
 // pods of later manifests to refer to: one file (0600) per object under
 // objects/<namespace>/<kind>/, in the runtime directory (a tmpfs: Secrets
 // never reach a disk).
@@ -54,6 +54,8 @@ func RemoveObjects(dir string, o *pod.Objects) (*pod.Objects, error) {
 			removed.Secrets = append(removed.Secrets, x)
 		case *corev1.PersistentVolumeClaim:
 			removed.Claims = append(removed.Claims, x)
+		case *corev1.Service:
+			removed.Services = append(removed.Services, x)
 		}
 	})
 	return &removed, errors.Join(errs...)
@@ -93,6 +95,12 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 				return err
 			}
 			o.Claims = append(o.Claims, &c)
+		case strings.ToLower(pod.KindService):
+			var s corev1.Service
+			if err := json.Unmarshal(data, &s); err != nil {
+				return err
+			}
+			o.Services = append(o.Services, &s)
 		}
 		return nil
 	})

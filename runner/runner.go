@@ -51,6 +51,10 @@ type Engine interface {
 	Containers(ctx context.Context, key, value string) ([]string, error)
 	ContainerLabels(ctx context.Context, name string) (map[string]string, bool, error)
 	RemoveContainer(ctx context.Context, name string) error
+	// EnsureNetwork creates podunit's pod network unless it exists;
+	// RemoveNetwork removes it when unused.
+	EnsureNetwork(ctx context.Context) error
+	RemoveNetwork(ctx context.Context) (bool, error)
 }
 
 // Runner holds the side-effecting parts; StateDir keeps one record per running

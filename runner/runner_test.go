@@ -86,9 +86,25 @@ type fakeEngine struct {
 	containers map[string]map[string]string // name: labels
 	removed    []string                     // containers and volumes removed
 	authFiles  []string                     // "path mode content" of each auth file a pull got
+	network    bool                         // the pod network exists
 }
 
 var _ Engine = (*fakeEngine)(nil)
+
+func (e *fakeEngine) EnsureNetwork(context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.network = true
+	return nil
+}
+
+func (e *fakeEngine) RemoveNetwork(context.Context) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	had := e.network
+	e.network = false
+	return had, nil
+}
 
 func (e *fakeEngine) ImageExists(_ context.Context, ref string) (bool, error) {
 	e.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/hooks"
 	"github.com/podunit/podunit/pod"
@@ -36,6 +37,14 @@ type Options struct {
 	// ContainerLogs, when set, is the directory of the containers' own
 	// output: ContainerLogs/POD/CONTAINER.log, one file per run (podlog).
 	ContainerLogs string
+	// PodNetwork puts pods on podunit's pod network (cluster.Network) unless
+	// they ask for slirp4netns; without it every pod has a slirp4netns
+	// network of its own.
+	PodNetwork bool
+	// Services are the Services that exist when the pod starts, in every
+	// namespace: those of the pod's namespace give its containers the
+	// service environment variables (unless enableServiceLinks is false).
+	Services []*corev1.Service
 }
 
 // Labels podunit puts on every podman object it creates.
@@ -66,8 +75,21 @@ const (
 // Translate turns a defaulted, validated pod into its Plan, using what
 // validation resolved (pod.Resolve) for its hooks, probes and bandwidth.
 func Translate(p *corev1.Pod, res *pod.Resolved, o Options) (*Plan, error) {
-	t := translator{pod: p, res: res, o: o}
+	t := newTranslator(p, res, o)
 	return t.plan()
+}
+
+func newTranslator(p *corev1.Pod, res *pod.Resolved, o Options) *translator {
+	t := &translator{pod: p, res: res, o: o}
+	if p.Spec.EnableServiceLinks == nil || *p.Spec.EnableServiceLinks {
+		t.serviceEnv = cluster.EnvVars(cluster.InNamespace(o.Services, p.Namespace))
+	}
+	return t
+}
+
+// onPodNetwork tells whether the pod joins podunit's pod network.
+func (t *translator) onPodNetwork() bool {
+	return t.o.PodNetwork && !t.pod.Spec.HostNetwork && t.pod.Annotations[pod.AnnotationNetwork] != pod.NetworkSlirp
 }
 
 type translator struct {
@@ -77,6 +99,8 @@ type translator struct {
 	out     *Plan
 	nonRoot []string // images of the container being translated to check
 	target  string   // the target of the debug container being translated
+	// serviceEnv are the service variables of the pod's containers.
+	serviceEnv []corev1.EnvVar
 }
 
 // TranslateEphemeral is the unit of the debug container
@@ -85,7 +109,7 @@ type translator struct {
 // its helpers read is the returned plan's only Runtime.Containers entry; the
 // plan carries its image and runAsNonRoot checks too.
 func TranslateEphemeral(p *corev1.Pod, i int, res *pod.Resolved, o Options) (ContainerUnit, *Plan, error) {
-	t := translator{pod: p, res: res, o: o}
+	t := newTranslator(p, res, o)
 	t.out = &Plan{Pod: p.Name, Namespace: p.Namespace, Runtime: &contract.Runtime{}}
 	ec := &p.Spec.EphemeralContainers[i]
 	c := corev1.Container(ec.EphemeralContainerCommon)
@@ -261,12 +285,19 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 	if p.Spec.Hostname != "" {
 		hostname = p.Spec.Hostname
 	}
+	if fqdn := p.Spec.SetHostnameAsFQDN; fqdn != nil && *fqdn && p.Spec.Subdomain != "" {
+		hostname = PodFQDN(p)
+	}
 	bw := t.res.Bandwidth
 	args := podmanRun(name)
 	args = append(args, "--label", LabelPod+"="+p.Name, "--label", LabelRole+"=infra")
 	switch {
 	case p.Spec.HostNetwork:
 		args = append(args, "--network", "host")
+	case t.onPodNetwork():
+		// Published ports reach the pod through its interface on the bridge,
+		// where the shaping is.
+		args = append(args, "--hostname", hostname, "--network", cluster.Network)
 	case !bw.Empty():
 		// slirp4netns' own port forwarder delivers published ports through the
 		// pod's interface, where the shaping is; podman's default forwarder
@@ -277,6 +308,7 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 	default:
 		args = append(args, "--hostname", hostname)
 	}
+	args = append(args, t.dns()...)
 	for _, ha := range p.Spec.HostAliases {
 		for _, h := range ha.Hostnames {
 			args = append(args, "--add-host", h+":"+ha.IP)
@@ -602,7 +634,18 @@ func envLookup(env []envVar) func(string) (string, bool) {
 // defined before them.
 func (t *translator) environment(c *corev1.Container, fp *field.Path) ([]envVar, error) {
 	var env []envVar
-	lookup := func(n string) (string, bool) { return envLookup(env)(n) }
+	// $(VAR) finds the container's variables first, then the services'.
+	lookup := func(n string) (string, bool) {
+		if v, ok := envLookup(env)(n); ok {
+			return v, ok
+		}
+		for _, e := range t.serviceEnv {
+			if e.Name == n {
+				return e.Value, true
+			}
+		}
+		return "", false
+	}
 	rc := t.res.Container(c.Name)
 	for _, e := range rc.EnvFrom {
 		env = append(env, envVar{e.Name, e.Value, e.Secret})
@@ -623,6 +666,12 @@ func (t *translator) environment(c *corev1.Container, fp *field.Path) ([]envVar,
 			}
 		}
 		env = append(env, envVar{name: e.Name, value: v})
+	}
+	// Then the service variables the container does not define itself.
+	for _, e := range t.serviceEnv {
+		if _, defined := envLookup(env)(e.Name); !defined {
+			env = append(env, envVar{name: e.Name, value: e.Value})
+		}
 	}
 	return env, nil
 }
@@ -955,4 +1004,75 @@ func cpuWeight(milli int64) uint64 {
 		shares = 262144
 	}
 	return uint64(1 + ((shares-2)*9999)/262142)
+}
+
+// dns is the infra's resolver configuration, by the pod's dnsPolicy:
+//   - ClusterFirst (and ClusterFirstWithHostNet) on the pod network: the
+//     cluster DNS first, the kubelet's search list for the pod's namespace and
+//     ndots:5, then dnsConfig's additions (its options win by name);
+//   - ClusterFirst off the pod network (slirp4netns, the host's network),
+//     where the cluster DNS cannot be reached, falls back to Default;
+//   - Default: podman's, from the host's resolv.conf; dnsConfig's lists,
+//     when given, replace the host's instead of extending them;
+//   - None: dnsConfig's lists alone.
+func (t *translator) dns() []string {
+	s := &t.pod.Spec
+	var servers, searches []string
+	opts := map[string]string{}
+	var order []string
+	setOpt := func(name, value string) {
+		if _, seen := opts[name]; !seen {
+			order = append(order, name)
+		}
+		opts[name] = value
+	}
+	cluster1st := s.DNSPolicy == corev1.DNSClusterFirst || s.DNSPolicy == corev1.DNSClusterFirstWithHostNet || s.DNSPolicy == ""
+	if cluster1st && t.onPodNetwork() {
+		servers = append(servers, cluster.DNS.String())
+		searches = append(searches, t.pod.Namespace+".svc."+cluster.Domain, "svc."+cluster.Domain, cluster.Domain)
+		setOpt("ndots", "5")
+	}
+	if c := s.DNSConfig; c != nil {
+		for _, n := range c.Nameservers {
+			if !slices.Contains(servers, n) {
+				servers = append(servers, n)
+			}
+		}
+		for _, x := range c.Searches {
+			if !slices.Contains(searches, x) {
+				searches = append(searches, x)
+			}
+		}
+		for _, o := range c.Options {
+			v := ""
+			if o.Value != nil {
+				v = *o.Value
+			}
+			setOpt(o.Name, v)
+		}
+	}
+	var args []string
+	for _, n := range servers {
+		args = append(args, "--dns", n)
+	}
+	for _, x := range searches {
+		args = append(args, "--dns-search", x)
+	}
+	for _, n := range order {
+		if v := opts[n]; v != "" {
+			args = append(args, "--dns-option", n+":"+v)
+		} else {
+			args = append(args, "--dns-option", n)
+		}
+	}
+	return args
+}
+
+// PodFQDN is a pod's fully qualified name with a subdomain: HOSTNAME.SUBDOMAIN.NAMESPACE.svc.cluster.local.
+func PodFQDN(p *corev1.Pod) string {
+	h := p.Name
+	if p.Spec.Hostname != "" {
+		h = p.Spec.Hostname
+	}
+	return h + "." + p.Spec.Subdomain + "." + p.Namespace + ".svc." + cluster.Domain
 }

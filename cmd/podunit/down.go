@@ -77,8 +77,29 @@ func downCommand() *cli.Command {
 				}
 				return nil
 			}
+			// The service proxy and the pod network go with the last pod and
+			// Service on them.
+			release := func(ctx context.Context, r *runner.Runner) error {
+				known, err := podstate.LoadObjects(podstate.DefaultDir())
+				if err != nil {
+					return err
+				}
+				done, err := r.ReleaseServices(ctx, len(known.Services))
+				for _, l := range done {
+					fmt.Fprintln(c.App.Writer, l)
+				}
+				return err
+			}
 			if len(names) == 0 && !c.Bool("volumes") {
-				return forget(c.Context, nil)
+				if len(objs.Services) == 0 {
+					return forget(c.Context, nil)
+				}
+				return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
+					if err := forget(ctx, r); err != nil {
+						return err
+					}
+					return release(ctx, r)
+				})
 			}
 			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
 				var errs []error
@@ -103,6 +124,7 @@ func downCommand() *cli.Command {
 				if len(errs) == 0 {
 					errs = append(errs, forget(ctx, r))
 				}
+				errs = append(errs, release(ctx, r))
 				return errors.Join(errs...)
 			})
 		},

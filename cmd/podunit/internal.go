@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"github.com/vishvananda/netlink"
 
 	"github.com/podunit/podunit/helper"
 	"github.com/podunit/podunit/helper/contract"
@@ -25,7 +28,7 @@ import (
 // there, not by flags defined here.
 func internalCommand() *cli.Command {
 	subs := []*cli.Command{genCommand()}
-	for _, op := range []contract.Op{contract.OpRun, contract.OpPostStart, contract.OpStop, contract.OpCleanup, contract.OpProbe, contract.OpShape} {
+	for _, op := range []contract.Op{contract.OpRun, contract.OpPostStart, contract.OpStop, contract.OpCleanup, contract.OpProbe, contract.OpShape, contract.OpServices} {
 		op := op
 		subs = append(subs, &cli.Command{
 			Name:            string(op),
@@ -79,6 +82,7 @@ func helperEnv() *helper.Env {
 			return p, nil
 		},
 		Shaper:  nlShaper{},
+		Addrs:   nlAddrs{},
 		Exec:    syscall.Exec,
 		Run:     runChild,
 		Environ: os.Environ,
@@ -137,4 +141,54 @@ func (nlShaper) Show() (any, string, error) {
 		return nil, "", err
 	}
 	return st, st.String(), nil
+}
+
+// nlAddrs puts the service proxy's addresses on the interface of the default
+// route of the current network namespace (the services container's eth0).
+type nlAddrs struct{}
+
+func (nlAddrs) SetAddrs(want []netip.Addr, keep netip.Prefix) error {
+	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return err
+	}
+	idx := 0
+	for _, r := range routes {
+		if r.Dst == nil || r.Dst.IP.IsUnspecified() {
+			idx = r.LinkIndex
+		}
+	}
+	if idx == 0 {
+		return errors.New("no default route")
+	}
+	link, err := netlink.LinkByIndex(idx)
+	if err != nil {
+		return err
+	}
+	have, err := netlink.AddrList(link, netlink.FAMILY_V4)
+	if err != nil {
+		return err
+	}
+	wanted := map[netip.Addr]bool{}
+	for _, a := range want {
+		wanted[a] = true
+	}
+	var errs []error
+	for _, a := range have {
+		ip, ok := netip.AddrFromSlice(a.IP.To4())
+		ones, _ := a.Mask.Size()
+		if !ok || ones != 32 || !keep.Contains(ip) {
+			continue
+		}
+		if wanted[ip] {
+			delete(wanted, ip)
+			continue
+		}
+		errs = append(errs, netlink.AddrDel(link, &a))
+	}
+	for ip := range wanted {
+		b := ip.As4()
+		errs = append(errs, netlink.AddrAdd(link, &netlink.Addr{IPNet: &net.IPNet{IP: net.IP(b[:]), Mask: net.CIDRMask(32, 32)}}))
+	}
+	return errors.Join(errs...)
 }

@@ -18,8 +18,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/engine"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
@@ -77,7 +79,16 @@ func upCommand() *cli.Command {
 			if len(errs) > 0 {
 				return errors.Join(errs...)
 			}
+			known, err := podstate.LoadObjects(podstate.DefaultDir())
+			if err != nil {
+				return err
+			}
+			services, err := assignServices(m, known)
+			if err != nil {
+				return err
+			}
 			opts := translateOptions()
+			opts.Services = services
 			plans := make([]*units.Plan, len(m.Pods))
 			for i, p := range m.Pods {
 				o := opts
@@ -95,8 +106,24 @@ func upCommand() *cli.Command {
 					return err
 				}
 			}
+			// The service proxy runs while a pod is on the pod network or a
+			// Service exists.
+			needProxy := len(services) > 0
+			for _, p := range m.Pods {
+				needProxy = needProxy || runner.OnPodNetwork(p)
+			}
+			nodePorts := cluster.NodePorts(services)
+			po := opts
+			if !journalAvailable() {
+				po.LogDir = filepath.Join(podstate.DefaultDir(), "services")
+			}
+			proxyUnits := units.ServicesUnits(po, nodePorts)
 			if c.Bool("dry-run") {
 				fmt.Fprint(c.App.Writer, renderObjects(&m.Objects))
+				if needProxy {
+					fmt.Fprintf(c.App.Writer, "# the service proxy runs (network %s, cluster DNS %s), unless it does already:\n", cluster.Network, cluster.DNS)
+					fmt.Fprint(c.App.Writer, units.RenderServicesUnits(proxyUnits))
+				}
 				for _, pl := range plans {
 					fmt.Fprint(c.App.Writer, pl.Render())
 				}
@@ -111,10 +138,32 @@ func upCommand() *cli.Command {
 				}
 				return nil
 			}
-			if len(m.Pods) == 0 {
+			if len(m.Pods) == 0 && !needProxy {
 				return applied()
 			}
 			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
+				if needProxy {
+					if err := r.Engine.EnsureInfraImage(ctx, InfraImage); err != nil {
+						return err
+					}
+					// Services are stored first, so that the pods find them by
+					// name as soon as they start; taken back if the pods fail.
+					if err := podstate.SaveObjects(podstate.DefaultDir(), &pod.Objects{Services: m.Objects.Services}); err != nil {
+						return err
+					}
+					if po.LogDir != "" {
+						if err := os.MkdirAll(po.LogDir, 0o700); err != nil {
+							return err
+						}
+					}
+					if err := r.EnsureServices(ctx, proxyUnits, nodePorts); err != nil {
+						restoreServices(m.Objects.Services, known)
+						return err
+					}
+				}
+				if len(m.Pods) == 0 {
+					return applied()
+				}
 				if pv, ok := r.Engine.(versioner); ok {
 					if sv, ok := r.Units.(versioner); ok {
 						warnPlatform(ctx, os.Stderr, pv, sv)
@@ -128,6 +177,13 @@ func upCommand() *cli.Command {
 					if c.Bool("stored") && errors.Is(err, runner.ErrExists) {
 						fmt.Fprintf(c.App.Writer, "%v: already running\n", strings.Join(c.Args().Slice(), " "))
 						return nil
+					}
+					restoreServices(m.Objects.Services, known)
+					if needProxy {
+						left, _ := podstate.LoadObjects(podstate.DefaultDir())
+						if left != nil {
+							_, _ = r.ReleaseServices(ctx, len(left.Services))
+						}
 					}
 					return err
 				}
@@ -284,7 +340,7 @@ func translateOptions() units.Options {
 	self := selfPath()
 	podman := podmanPath()
 	o := units.Options{Podman: podman, Self: self, InfraImage: InfraImage, NodeName: nodeName(), StateDir: podstate.DefaultDir(),
-		ContainerLogs: podstate.ContainerLogs()}
+		ContainerLogs: podstate.ContainerLogs(), PodNetwork: true}
 	return o
 }
 
@@ -417,4 +473,42 @@ func selfPath() string {
 		return p
 	}
 	return "/usr/bin/podunit"
+}
+
+// assignServices gives the manifest's Services their addresses and node
+// ports (keeping those they had when applied before) and checks their named
+// target ports against the manifest's pods; it returns every Service that
+// will exist, the manifest's in place of stored ones.
+func assignServices(m *pod.Manifest, known *pod.Objects) ([]*corev1.Service, error) {
+	conflicts := cluster.Assign(m.Objects.Services, known.Services)
+	for _, s := range m.Objects.Services {
+		if errs := cluster.CheckTargets(s, m.Pods); len(errs) > 0 {
+			conflicts = append(conflicts, &cluster.Conflict{Service: s, Errs: errs})
+		}
+	}
+	if len(conflicts) > 0 {
+		var b strings.Builder
+		for _, c := range conflicts {
+			fmt.Fprintf(&b, "\nservice %q: %d problem(s)", c.Service.Name, len(c.Errs))
+			for _, e := range c.Errs {
+				fmt.Fprintf(&b, "\n  %s", e.Error())
+			}
+		}
+		return nil, fmt.Errorf("%w: nothing was changed:%s", pod.ErrInvalid, b.String())
+	}
+	return pod.Over(&m.Objects, known).Services, nil
+}
+
+// restoreServices takes back the Services an `up` stored before its pods
+// failed: new ones go, replaced ones come back as they were.
+func restoreServices(applied []*corev1.Service, known *pod.Objects) {
+	dir := podstate.DefaultDir()
+	_, _ = podstate.RemoveObjects(dir, &pod.Objects{Services: applied})
+	var back []*corev1.Service
+	for _, s := range applied {
+		if old := known.Service(s.Namespace, s.Name); old != nil {
+			back = append(back, old)
+		}
+	}
+	_ = podstate.SaveObjects(dir, &pod.Objects{Services: back})
 }

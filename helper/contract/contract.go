@@ -44,9 +44,21 @@ const (
 	OpProbe Op = "probe"
 	// OpShape applies, removes or shows the pod's bandwidth shaping.
 	OpShape Op = "shape"
+	// OpServices is the service proxy's unit: with ServicesClear it
+	// removes a stale services container of podunit's (ExecStartPre of the
+	// container's unit); with ServicesServe it enters that container's
+	// network namespace and serves the cluster DNS and the Services. It
+	// belongs to no pod: --pod is not given.
+	OpServices Op = "services"
 )
 
-var ops = map[Op]bool{OpRun: true, OpPostStart: true, OpStop: true, OpCleanup: true, OpProbe: true, OpShape: true}
+// Services actions.
+const (
+	ServicesClear = "clear"
+	ServicesServe = "serve"
+)
+
+var ops = map[Op]bool{OpRun: true, OpPostStart: true, OpStop: true, OpCleanup: true, OpProbe: true, OpShape: true, OpServices: true}
 
 // Shape actions.
 const (
@@ -92,7 +104,9 @@ func (c Command) Argv(self string) []string {
 	if c.Action != "" {
 		out = append(out, c.Action)
 	}
-	out = append(out, flagPod, c.Pod)
+	if c.Pod != "" {
+		out = append(out, flagPod, c.Pod)
+	}
 	if c.Container != "" {
 		out = append(out, flagContainer, c.Container)
 	}
@@ -121,6 +135,12 @@ func Parse(args []string) (Command, error) {
 	if c.Op == OpShape {
 		if len(args) == 0 || (args[0] != ShapeApply && args[0] != ShapeRemove && args[0] != ShapeShow) {
 			return c, fmt.Errorf("%w: shape needs apply, remove or show", ErrUsage)
+		}
+		c.Action, args = args[0], args[1:]
+	}
+	if c.Op == OpServices {
+		if len(args) == 0 || (args[0] != ServicesClear && args[0] != ServicesServe) {
+			return c, fmt.Errorf("%w: services needs clear or serve", ErrUsage)
 		}
 		c.Action, args = args[0], args[1:]
 	}
@@ -163,8 +183,11 @@ func Parse(args []string) (Command, error) {
 			return Command{}, err
 		}
 	}
-	if c.Pod == "" {
+	if c.Pod == "" && c.Op != OpServices {
 		return Command{}, fmt.Errorf("%w: %s is required", ErrUsage, flagPod)
+	}
+	if c.Pod != "" && c.Op == OpServices {
+		return Command{}, fmt.Errorf("%w: services belongs to no pod", ErrUsage)
 	}
 	return c, nil
 }

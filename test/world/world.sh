@@ -28,7 +28,10 @@ host_mode() {
 }
 
 cmd_install() {
+  # netavark and aardvark-dns: the backend of podunit's pod network (podman's
+  # CNI plugins work too; Debian 13's podman has only netavark).
   local pkgs=(podman crun conmon uidmap slirp4netns passt catatonit busybox-static docker-registry
+    netavark aardvark-dns
     dbus-user-session systemd iproute2 util-linux procps)
   local missing=()
   for p in "${pkgs[@]}"; do
@@ -43,8 +46,17 @@ cmd_install() {
 user_uid() { id -u "$WORLD_USER"; }
 
 ensure_user() {
+  # The home is under /home: podman's rootless network namespace for bridge
+  # networks mounts a directory of its own over /var/lib, which would hide a
+  # home there (and the network definitions in it) from podman's network setup.
+  local want="/home/$WORLD_USER"
   if ! id "$WORLD_USER" >/dev/null 2>&1; then
-    useradd --create-home --home-dir "/var/lib/$WORLD_USER" --shell /bin/bash "$WORLD_USER"
+    useradd --create-home --home-dir "$want" --shell /bin/bash "$WORLD_USER"
+  elif [ "$(getent passwd "$WORLD_USER" | cut -d: -f6)" != "$want" ]; then
+    # a world made before: move the home; podman's storage records its old
+    # path, so it starts again empty (the test images are rebuilt on demand)
+    usermod --move-home --home "$want" "$WORLD_USER"
+    rm -rf "$want/.local/share/containers"
   fi
   grep -q "^$WORLD_USER:" /etc/subuid || usermod --add-subuids 200000-265535 "$WORLD_USER"
   grep -q "^$WORLD_USER:" /etc/subgid || usermod --add-subgids 200000-265535 "$WORLD_USER"

@@ -1,0 +1,238 @@
+package cluster
+
+import (
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podunit/podunit/pod"
+)
+
+// Pod is what the service proxy knows of a pod on the pod network.
+type Pod struct {
+	Spec  *corev1.Pod
+	IP    netip.Addr
+	Ready bool
+}
+
+// State is the Services and pods the proxy serves at one moment.
+type State struct {
+	Services []*corev1.Service
+	Pods     []Pod
+}
+
+// Endpoint is a pod's address and port behind one port of a Service.
+type Endpoint struct {
+	Pod  string
+	Addr netip.AddrPort
+}
+
+// Endpoints are the addresses behind port i of a Service: the pods it
+// selects that have an address, are ready (unless the Service publishes not
+// ready addresses) and have the target port, in pod name order.
+func (s *State) Endpoints(svc *corev1.Service, i int) []Endpoint {
+	var out []Endpoint
+	for _, p := range s.selected(svc) {
+		port, ok := TargetPort(svc.Spec.Ports[i], p.Spec)
+		if ok {
+			out = append(out, Endpoint{Pod: p.Spec.Name, Addr: netip.AddrPortFrom(p.IP, uint16(port))})
+		}
+	}
+	return out
+}
+
+func (s *State) selected(svc *corev1.Service) []Pod {
+	var out []Pod
+	for _, p := range s.Pods {
+		if p.IP.IsValid() && (p.Ready || svc.Spec.PublishNotReadyAddresses) && Selects(svc, p.Spec) {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Spec.Name < out[j].Spec.Name })
+	return out
+}
+
+func (s *State) service(ns, name string) *corev1.Service {
+	for _, svc := range s.Services {
+		if svc.Namespace == ns && svc.Name == name {
+			return svc
+		}
+	}
+	return nil
+}
+
+// SRV is a DNS SRV record.
+type SRV struct {
+	Target string
+	Port   uint16
+}
+
+// Answer is what the cluster DNS says about a name.
+type Answer struct {
+	// Exists is false for a name of the cluster domain that names nothing
+	// (NXDOMAIN). A name that exists may have no address (NODATA).
+	Exists bool
+	A      []netip.Addr
+	CNAME  string
+	SRV    []SRV
+}
+
+// Lookup answers a query for name under the cluster domain (lower case, no
+// trailing dot); ours is false for a name outside it, which the DNS server
+// forwards. The names, as Kubernetes' DNS specification has them:
+//   - SVC.NS.svc.cluster.local: a Service's address; for a headless one,
+//     its ready pods' addresses; for an ExternalName one, a CNAME;
+//   - HOSTNAME.SVC.NS.svc.cluster.local: a pod with that hostname and
+//     subdomain SVC, when the headless Service SVC exists;
+//   - _PORT._PROTO.SVC.NS.svc.cluster.local: SRV of a named port;
+//   - A-B-C-D.NS.pod.cluster.local: a pod's address written with dashes.
+func (s *State) Lookup(name string) (a Answer, ours bool) {
+	name = strings.TrimSuffix(strings.ToLower(name), ".")
+	if name != Domain && !strings.HasSuffix(name, "."+Domain) {
+		return a, false
+	}
+	labels := strings.Split(strings.TrimSuffix(strings.TrimSuffix(name, Domain), "."), ".")
+	if len(labels) == 1 && labels[0] == "" {
+		return Answer{Exists: true}, true
+	}
+	n := len(labels)
+	switch labels[n-1] {
+	case "svc":
+		labels = labels[:n-1]
+	case "pod":
+		if n == 3 {
+			ip, err := netip.ParseAddr(strings.ReplaceAll(labels[0], "-", "."))
+			if err == nil && ip.Is4() {
+				for _, p := range s.Pods {
+					if p.IP == ip && p.Spec.Namespace == labels[1] {
+						return Answer{Exists: true, A: []netip.Addr{ip}}, true
+					}
+				}
+			}
+		}
+		return a, true
+	default:
+		return a, true
+	}
+	switch len(labels) {
+	case 0, 1: // svc.cluster.local, NS.svc.cluster.local
+		return Answer{Exists: true}, true
+	case 2:
+		svc := s.service(labels[1], labels[0])
+		if svc == nil {
+			return a, true
+		}
+		a.Exists = true
+		switch {
+		case svc.Spec.Type == corev1.ServiceTypeExternalName:
+			a.CNAME = strings.TrimSuffix(svc.Spec.ExternalName, ".")
+		case pod.Headless(svc):
+			for _, p := range s.selected(svc) {
+				a.A = append(a.A, p.IP)
+			}
+		default:
+			if ip, err := netip.ParseAddr(svc.Spec.ClusterIP); err == nil {
+				a.A = []netip.Addr{ip}
+			}
+		}
+		return a, true
+	case 3:
+		svc := s.service(labels[2], labels[1])
+		if svc == nil {
+			return a, true
+		}
+		if pod.Headless(svc) {
+			for _, p := range s.selected(svc) {
+				if p.Spec.Spec.Subdomain == svc.Name && hostname(p.Spec) == labels[0] {
+					return Answer{Exists: true, A: []netip.Addr{p.IP}}, true
+				}
+			}
+		}
+		return a, true
+	case 4:
+		svc := s.service(labels[3], labels[2])
+		if svc == nil || !strings.HasPrefix(labels[0], "_") || !strings.HasPrefix(labels[1], "_") {
+			return a, true
+		}
+		for _, sp := range svc.Spec.Ports {
+			if sp.Name == labels[0][1:] && strings.ToLower(string(sp.Protocol)) == labels[1][1:] {
+				target := svc.Name + "." + svc.Namespace + ".svc." + Domain
+				return Answer{Exists: true, SRV: []SRV{{Target: target, Port: uint16(sp.Port)}}}, true
+			}
+		}
+		return a, true
+	}
+	return a, true
+}
+
+func hostname(p *corev1.Pod) string {
+	if p.Spec.Hostname != "" {
+		return p.Spec.Hostname
+	}
+	return p.Name
+}
+
+// Listener is one address and port the proxy listens on for a Service port.
+type Listener struct {
+	Proto corev1.Protocol
+	Addr  netip.AddrPort // the Service's address; for a node port, the unspecified address
+}
+
+func (l Listener) String() string {
+	return strings.ToLower(string(l.Proto)) + "/" + l.Addr.String()
+}
+
+// Route is where a listener's traffic goes: a Service port.
+type Route struct {
+	Service *corev1.Service
+	Port    int // index in Service.Spec.Ports
+}
+
+// Routes are the listeners the proxy needs: each port of each Service with
+// an address, and each node port.
+func (s *State) Routes() map[Listener]Route {
+	out := map[Listener]Route{}
+	for _, svc := range s.Services {
+		ip, err := netip.ParseAddr(svc.Spec.ClusterIP)
+		if err != nil {
+			continue
+		}
+		for i, p := range svc.Spec.Ports {
+			out[Listener{p.Protocol, netip.AddrPortFrom(ip, uint16(p.Port))}] = Route{svc, i}
+			if p.NodePort != 0 {
+				out[Listener{p.Protocol, netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(p.NodePort))}] = Route{svc, i}
+			}
+		}
+	}
+	return out
+}
+
+// Addresses are the addresses the proxy holds: the cluster DNS's and every
+// Service's.
+func (s *State) Addresses() []netip.Addr {
+	out := []netip.Addr{DNS}
+	for _, svc := range s.Services {
+		if ip, err := netip.ParseAddr(svc.Spec.ClusterIP); err == nil {
+			out = append(out, ip)
+		}
+	}
+	return out
+}
+
+// NodePorts are the node ports of services, "PORT/PROTO" sorted: what the
+// services container publishes on the host.
+func NodePorts(services []*corev1.Service) []string {
+	var out []string
+	for _, svc := range services {
+		for _, p := range svc.Spec.Ports {
+			if p.NodePort != 0 {
+				out = append(out, strconv.Itoa(int(p.NodePort))+"/"+strings.ToLower(string(p.Protocol)))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,434 @@
+package helper
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podunit/podunit/cluster"
+	"github.com/podunit/podunit/helper/contract"
+	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/units"
+)
+
+// AddrSetter puts addresses on the current network namespace's interface.
+type AddrSetter interface {
+	// SetAddrs makes want (as /32s) the addresses of the interface that
+	// leads to the pod network, among those in keep; others in keep go.
+	SetAddrs(want []netip.Addr, keep netip.Prefix) error
+}
+
+// services runs the service proxy's helpers (contract.OpServices).
+func (e *Env) services(ctx context.Context, cmd contract.Command) error {
+	eng, err := e.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cmd.Action == contract.ServicesClear:
+		labels, ok, err := eng.ContainerLabels(ctx, units.ServicesContainer)
+		if err != nil || !ok {
+			return err
+		}
+		if labels[units.LabelRole] != units.RoleServices {
+			return &ErrExit{Code: 1, Msg: fmt.Sprintf("podman container %s exists and was not created by podunit; rename or remove it", units.ServicesContainer)}
+		}
+		return eng.RemoveContainer(ctx, units.ServicesContainer)
+	case !cmd.InNetns:
+		pid, err := eng.ContainerPID(ctx, units.ServicesContainer)
+		if err != nil || pid <= 0 {
+			return fmt.Errorf("the services container %s is not running: %v", units.ServicesContainer, err)
+		}
+		cmd.InNetns = true
+		argv := append([]string{e.Nsenter, "--user", "--preserve-credentials", "--net", "--target", strconv.Itoa(pid), "--"},
+			cmd.Argv(e.Self)...)
+		err = e.Exec(e.Nsenter, argv, e.Environ())
+		return fmt.Errorf("entering the network namespace of %s: %w", units.ServicesContainer, err)
+	}
+	pid, err := eng.ContainerPID(ctx, units.ServicesContainer)
+	if err != nil || pid <= 0 {
+		return fmt.Errorf("the services container %s is not running: %v", units.ServicesContainer, err)
+	}
+	p := &Proxy{Env: e, eng: eng, Addrs: e.Addrs, Upstream: upstreamDNS(pid)}
+	return p.Serve(ctx, func() bool { _, err := os.Stat("/proc/" + strconv.Itoa(pid)); return err == nil })
+}
+
+// upstreamDNS is where names outside the cluster domain go: the first
+// nameserver podman gave the services container (aardvark-dns on the
+// network's gateway, or the host's resolvers).
+func upstreamDNS(pid int) string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/root/etc/resolv.conf", pid))
+	if err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 2 && f[0] == "nameserver" {
+				if ip, err := netip.ParseAddr(f[1]); err == nil && ip != cluster.DNS {
+					return netip.AddrPortFrom(ip, 53).String()
+				}
+			}
+		}
+	}
+	return netip.AddrPortFrom(cluster.Gateway, 53).String()
+}
+
+// Proxy serves the cluster DNS and the Services from inside the services
+// container's network namespace. Every second it reads the Services and the
+// pods from podunit's state directory, puts the addresses on its interface
+// and opens or closes listeners to match.
+type Proxy struct {
+	*Env
+	eng      Engine
+	Addrs    AddrSetter
+	Upstream string // host:port of the DNS server for other names
+
+	state     atomic.Pointer[cluster.State]
+	mu        sync.Mutex
+	listeners map[cluster.Listener]io.Closer
+	ips       map[string]podIP // by pod name
+	rr        atomic.Uint64
+}
+
+type podIP struct {
+	key string // what the address was read for: the infra's run
+	ip  netip.Addr
+}
+
+// Serve runs until ctx ends or alive says the services container is gone.
+func (p *Proxy) Serve(ctx context.Context, alive func() bool) error {
+	p.listeners = map[cluster.Listener]io.Closer{}
+	p.ips = map[string]podIP{}
+	p.state.Store(&cluster.State{})
+	if err := p.refresh(ctx); err != nil {
+		return err
+	}
+	dns, err := p.serveDNS(ctx)
+	if err != nil {
+		return err
+	}
+	defer dns()
+	defer p.closeAll()
+	fmt.Fprintf(p.Out, "serving the cluster DNS on %s (upstream %s)\n", cluster.DNS, p.Upstream)
+	for {
+		if err := p.Sleep(ctx, time.Second); err != nil {
+			return nil
+		}
+		if !alive() {
+			return errors.New("the services container is gone")
+		}
+		if err := p.refresh(ctx); err != nil {
+			fmt.Fprintf(p.Out, "refresh: %v\n", err)
+		}
+	}
+}
+
+func (p *Proxy) refresh(ctx context.Context) error {
+	st, err := p.read(ctx)
+	if err != nil {
+		return err
+	}
+	if err := p.Addrs.SetAddrs(st.Addresses(), cluster.ServiceRange); err != nil {
+		return fmt.Errorf("addresses: %w", err)
+	}
+	p.state.Store(st)
+	p.reconcile(st.Routes())
+	return nil
+}
+
+// read builds the current State from the state directory.
+func (p *Proxy) read(ctx context.Context) (*cluster.State, error) {
+	st := &cluster.State{}
+	svcs, err := loadServices(p.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	st.Services = svcs
+	ents, err := os.ReadDir(filepath.Join(p.StateDir, "pods"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, ent := range ents {
+		var rec struct {
+			Pod *corev1.Pod `json:"pod"`
+		}
+		data, err := os.ReadFile(filepath.Join(p.StateDir, "pods", ent.Name(), "pod.json"))
+		if err != nil || json.Unmarshal(data, &rec) != nil || rec.Pod == nil {
+			continue
+		}
+		pd := rec.Pod
+		if pd.Spec.HostNetwork || pd.Annotations[pod.AnnotationNetwork] == pod.NetworkSlirp {
+			continue
+		}
+		seen[pd.Name] = true
+		ready, key := p.podReady(pd)
+		ip := p.podIP(ctx, pd.Name, key)
+		st.Pods = append(st.Pods, cluster.Pod{Spec: pd, IP: ip, Ready: ready})
+	}
+	for name := range p.ips {
+		if !seen[name] {
+			delete(p.ips, name)
+		}
+	}
+	return st, nil
+}
+
+// podReady is the pod's Ready condition as the helpers recorded it: every
+// app and sidecar container running (and, with a readiness or startup
+// probe, found ready by the prober), and no stop requested. key changes
+// whenever a container (re)starts: the pod's address is read again then.
+func (p *Proxy) podReady(pd *corev1.Pod) (bool, string) {
+	ready := true
+	var key strings.Builder
+	cs := append([]corev1.Container{}, pd.Spec.Containers...)
+	for _, c := range pd.Spec.InitContainers {
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			cs = append(cs, c)
+		}
+	}
+	for _, c := range cs {
+		run, _ := podstate.LoadRun(p.StateDir, pd.Name, c.Name)
+		key.WriteString(run.Started.String())
+		if run.Started.IsZero() {
+			ready = false
+			continue
+		}
+		if (c.ReadinessProbe != nil || c.StartupProbe != nil) && !podstate.Ready(p.StateDir, pd.Name, c.Name) {
+			ready = false
+		}
+	}
+	if _, stopping := podstate.ReadStopRequest(p.StateDir, pd.Name); stopping {
+		ready = false
+	}
+	return ready, key.String()
+}
+
+func (p *Proxy) podIP(ctx context.Context, name, key string) netip.Addr {
+	if c, ok := p.ips[name]; ok && c.key == key {
+		return c.ip
+	}
+	var ip netip.Addr
+	pid, err := p.eng.ContainerPID(ctx, units.InfraContainerName(name))
+	if err == nil && pid > 0 {
+		if ips, err := p.PodIPs(pid); err == nil {
+			for _, s := range ips {
+				if a, err := netip.ParseAddr(s); err == nil && cluster.PodRange.Contains(a) {
+					ip = a
+				}
+			}
+		}
+	}
+	if ip.IsValid() {
+		p.ips[name] = podIP{key: key, ip: ip}
+	}
+	return ip
+}
+
+// loadServices reads the stored Services.
+func loadServices(dir string) ([]*corev1.Service, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "objects", "*", strings.ToLower(pod.KindService), "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*corev1.Service
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		var s corev1.Service
+		if json.Unmarshal(data, &s) == nil {
+			out = append(out, &s)
+		}
+	}
+	return out, nil
+}
+
+// reconcile opens the listeners routes need and closes the others. A
+// listener finds its Service in the current state at each connection.
+func (p *Proxy) reconcile(routes map[cluster.Listener]cluster.Route) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for l, c := range p.listeners {
+		if _, ok := routes[l]; !ok {
+			c.Close()
+			delete(p.listeners, l)
+		}
+	}
+	for l := range routes {
+		if _, ok := p.listeners[l]; ok {
+			continue
+		}
+		c, err := p.listen(l)
+		if err != nil {
+			fmt.Fprintf(p.Out, "listening on %s: %v\n", l, err)
+			continue
+		}
+		p.listeners[l] = c
+	}
+}
+
+func (p *Proxy) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for l, c := range p.listeners {
+		c.Close()
+		delete(p.listeners, l)
+	}
+}
+
+// route finds what a listener serves now.
+func (p *Proxy) route(l cluster.Listener) (cluster.Route, bool) {
+	r, ok := p.state.Load().Routes()[l]
+	return r, ok
+}
+
+// pick orders a route's endpoints for one connection: round robin, or by
+// the client's address with sessionAffinity ClientIP.
+func (p *Proxy) pick(r cluster.Route, client netip.Addr) []cluster.Endpoint {
+	eps := p.state.Load().Endpoints(r.Service, r.Port)
+	if len(eps) == 0 {
+		return nil
+	}
+	var start uint64
+	if r.Service.Spec.SessionAffinity == corev1.ServiceAffinityClientIP {
+		b := client.As4()
+		start = uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])
+	} else {
+		start = p.rr.Add(1)
+	}
+	out := make([]cluster.Endpoint, 0, len(eps))
+	for i := range eps {
+		out = append(out, eps[(start+uint64(i))%uint64(len(eps))])
+	}
+	return out
+}
+
+func (p *Proxy) listen(l cluster.Listener) (io.Closer, error) {
+	switch l.Proto {
+	case corev1.ProtocolUDP:
+		conn, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(l.Addr))
+		if err != nil {
+			return nil, err
+		}
+		go p.serveUDP(l, conn)
+		return conn, nil
+	default:
+		ln, err := net.Listen("tcp4", l.Addr.String())
+		if err != nil {
+			return nil, err
+		}
+		go p.serveTCP(l, ln)
+		return ln, nil
+	}
+}
+
+func (p *Proxy) serveTCP(l cluster.Listener, ln net.Listener) {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go p.forwardTCP(l, conn.(*net.TCPConn))
+	}
+}
+
+// forwardTCP connects a client to the first endpoint that answers and
+// copies both ways, passing each side's end of stream on.
+func (p *Proxy) forwardTCP(l cluster.Listener, in *net.TCPConn) {
+	defer in.Close()
+	r, ok := p.route(l)
+	if !ok {
+		return
+	}
+	client := netip.MustParseAddrPort(in.RemoteAddr().String()).Addr()
+	var out *net.TCPConn
+	for _, ep := range p.pick(r, client) {
+		c, err := net.DialTimeout("tcp4", ep.Addr.String(), 2*time.Second)
+		if err == nil {
+			out = c.(*net.TCPConn)
+			break
+		}
+	}
+	if out == nil {
+		// no ready endpoint: refuse, as kube-proxy's REJECT does
+		in.SetLinger(0)
+		return
+	}
+	defer out.Close()
+	done := make(chan struct{}, 2)
+	pipe := func(dst, src *net.TCPConn) {
+		io.Copy(dst, src)
+		dst.CloseWrite()
+		done <- struct{}{}
+	}
+	go pipe(out, in)
+	go pipe(in, out)
+	<-done
+	<-done
+}
+
+// serveUDP relays datagrams: each client gets a socket of its own towards
+// one endpoint, which lives while the exchange does (30 s idle).
+func (p *Proxy) serveUDP(l cluster.Listener, conn *net.UDPConn) {
+	var mu sync.Mutex
+	sessions := map[netip.AddrPort]*net.UDPConn{}
+	buf := make([]byte, 64*1024)
+	for {
+		n, from, err := conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		up := sessions[from]
+		mu.Unlock()
+		if up == nil {
+			r, ok := p.route(l)
+			if !ok {
+				continue
+			}
+			eps := p.pick(r, from.Addr())
+			if len(eps) == 0 {
+				continue
+			}
+			up, err = net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(eps[0].Addr))
+			if err != nil {
+				continue
+			}
+			mu.Lock()
+			sessions[from] = up
+			mu.Unlock()
+			go func(from netip.AddrPort, up *net.UDPConn) {
+				defer func() {
+					mu.Lock()
+					delete(sessions, from)
+					mu.Unlock()
+					up.Close()
+				}()
+				b := make([]byte, 64*1024)
+				for {
+					up.SetReadDeadline(time.Now().Add(30 * time.Second))
+					n, err := up.Read(b)
+					if err != nil {
+						return
+					}
+					conn.WriteToUDPAddrPort(b[:n], from)
+				}
+			}(from, up)
+		}
+		up.Write(buf[:n])
+	}
+}

@@ -1,0 +1,116 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/units"
+)
+
+// OnPodNetwork tells whether a pod joins podunit's pod network.
+func OnPodNetwork(p *corev1.Pod) bool {
+	return !p.Spec.HostNetwork && p.Annotations[pod.AnnotationNetwork] != pod.NetworkSlirp
+}
+
+// EnsureServices makes sure the pod network exists and the service proxy
+// runs, publishing nodePorts (cluster.NodePorts): us are its units
+// (units.ServicesUnits). A proxy that publishes other node ports is
+// replaced: the set is fixed when its container starts.
+func (r *Runner) EnsureServices(ctx context.Context, us []units.Unit, nodePorts []string) error {
+	if err := r.Engine.EnsureNetwork(ctx); err != nil {
+		return err
+	}
+	sts, err := r.Units.List(ctx, units.ServicesUnit, units.ProxyUnit)
+	if err != nil {
+		return err
+	}
+	active := map[string]bool{}
+	for _, s := range sts {
+		active[s.Name] = s.ActiveState == "active" || s.ActiveState == "activating" || s.ActiveState == "reloading"
+	}
+	if active[units.ServicesUnit] {
+		labels, ok, err := r.Engine.ContainerLabels(ctx, units.ServicesContainer)
+		if err != nil {
+			return err
+		}
+		var have []string
+		if v := labels[units.LabelNodePorts]; v != "" {
+			have = strings.Split(v, ",")
+		}
+		if ok && slices.Equal(have, nodePorts) {
+			if !active[units.ProxyUnit] {
+				return r.Units.Start(ctx, us[1:])
+			}
+			return nil
+		}
+	}
+	var loaded []string
+	for _, s := range sts {
+		if s.LoadState == "loaded" {
+			loaded = append(loaded, s.Name)
+		}
+	}
+	if len(loaded) > 0 {
+		if err := r.Units.Stop(ctx, loaded); err != nil {
+			return fmt.Errorf("restarting the service proxy: %w", err)
+		}
+	}
+	if err := r.Units.Start(ctx, us); err != nil {
+		// not left restarting in the background
+		var names []string
+		for _, u := range us {
+			names = append(names, u.Name)
+		}
+		_ = r.Units.Stop(ctx, names)
+		return fmt.Errorf("starting the service proxy: %w", err)
+	}
+	return nil
+}
+
+// ReleaseServices stops the service proxy and removes the pod network once
+// no pod is on it and no Service is left (services: those stored). It says
+// what it removed.
+func (r *Runner) ReleaseServices(ctx context.Context, services int) ([]string, error) {
+	if services > 0 {
+		return nil, nil
+	}
+	recs, err := r.records()
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range recs {
+		if OnPodNetwork(rec.Pod) {
+			return nil, nil
+		}
+	}
+	var done []string
+	sts, err := r.Units.List(ctx, units.ServicesUnit, units.ProxyUnit)
+	if err != nil {
+		return nil, err
+	}
+	var loaded []string
+	for _, s := range sts {
+		if s.LoadState == "loaded" {
+			loaded = append(loaded, s.Name)
+		}
+	}
+	if len(loaded) > 0 {
+		if err := r.Units.Stop(ctx, loaded); err != nil {
+			return nil, err
+		}
+		done = append(done, "the service proxy stopped")
+	}
+	removed, err := r.Engine.RemoveNetwork(ctx)
+	if err != nil {
+		return done, err
+	}
+	if removed {
+		done = append(done, "network/"+"podunit removed")
+	}
+	return done, nil
+}

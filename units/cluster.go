@@ -1,0 +1,88 @@
+package units
+
+import (
+	"strings"
+	"time"
+
+	"github.com/podunit/podunit/cluster"
+	"github.com/podunit/podunit/helper/contract"
+)
+
+// The service proxy: a container on the pod network that holds the cluster
+// DNS's and the Services' addresses (podman gives it none of them: the
+// proxy puts them on its interface), and the helper that serves them from
+// inside its network namespace. Their names hold a dot, which no pod name
+// has, so they never collide with a pod's units.
+const (
+	ServicesUnit      = "podunit.services.service"
+	ProxyUnit         = "podunit.proxy.service"
+	ServicesContainer = "podunit__services"
+	// RoleServices is the io.podunit.role of the services container.
+	RoleServices = "services"
+)
+
+// ServicesUnits are the two units of the service proxy. nodePorts
+// ("PORT/PROTO", cluster.NodePorts) are published on the host: the set is
+// fixed when the container starts, so a change means new units.
+func ServicesUnits(o Options, nodePorts []string) []Unit {
+	args := []string{o.Podman, "run", "--name", ServicesContainer, "--rm", "--detach",
+		"--sdnotify=conmon", "--cgroups=split", "--pull=never",
+		"--network", cluster.Network, "--hostname", "podunit-services",
+		"--label", LabelRole + "=" + RoleServices, "--label", LabelNodePorts + "=" + strings.Join(nodePorts, ",")}
+	for _, np := range nodePorts {
+		port, proto, _ := strings.Cut(np, "/")
+		spec := port + ":" + port
+		if proto == "udp" {
+			spec += "/udp"
+		}
+		args = append(args, "--publish", spec)
+	}
+	args = append(args, o.InfraImage)
+	clear := contract.Command{Op: contract.OpServices, Action: contract.ServicesClear}.Argv(o.Self)
+	serve := contract.Command{Op: contract.OpServices, Action: contract.ServicesServe}.Argv(o.Self)
+	logTo := func(unit string) []Property {
+		if o.LogDir == "" {
+			return nil
+		}
+		f := AppendFile(strings.TrimSuffix(o.LogDir, "/") + "/" + unit + ".log")
+		return []Property{prop("StandardOutput", f), prop("StandardError", f)}
+	}
+	services := Unit{Name: ServicesUnit, Properties: append([]Property{
+		prop("Description", "podunit: the Services' and the cluster DNS's addresses on the pod network"),
+		prop("Type", "notify"),
+		prop("NotifyAccess", "all"),
+		prop("KillMode", "mixed"),
+		prop("Delegate", true),
+		prop("Restart", "always"),
+		prop("RestartSec", time.Second),
+		prop("StartLimitIntervalSec", time.Duration(0)),
+		prop("Wants", []string{ProxyUnit}),
+		prop("ExecStartPre", []Exec{{Argv: clear}}),
+		prop("ExecStart", []Exec{{Argv: args}}),
+		prop("ExecStopPost", []Exec{{Argv: clear, IgnoreFailure: true}}),
+		prop("TimeoutStopSec", infraGrace+StopMargin),
+	}, logTo(ServicesUnit)...)}
+	proxy := Unit{Name: ProxyUnit, Properties: append([]Property{
+		prop("Description", "podunit: cluster DNS and Service proxy"),
+		prop("BindsTo", []string{ServicesUnit}),
+		prop("After", []string{ServicesUnit}),
+		prop("Type", "simple"),
+		prop("Restart", "always"),
+		prop("RestartSec", time.Second),
+		prop("StartLimitIntervalSec", time.Duration(0)),
+		prop("ExecStart", []Exec{{Argv: serve}}),
+	}, logTo(ProxyUnit)...)}
+	return []Unit{services, proxy}
+}
+
+// LabelNodePorts on the services container lists the node ports it publishes.
+const LabelNodePorts = "io.podunit.nodeports"
+
+// RenderServicesUnits is the dry-run text of the service proxy's units.
+func RenderServicesUnits(us []Unit) string {
+	var b strings.Builder
+	for _, u := range us {
+		b.WriteString(u.Render())
+	}
+	return b.String()
+}
