@@ -88,8 +88,27 @@ func newTranslator(p *corev1.Pod, res *pod.Resolved, o Options) *translator {
 }
 
 // onPodNetwork tells whether the pod joins podunit's pod network.
+//
+// A pod with bandwidth annotations and host ports keeps a slirp4netns network
+// of its own: podman's port forwarder for bridge networks reaches a pod from
+// inside its own namespace, past the shaping on its interface, while
+// slirp4netns' forwarder comes in through that interface.
 func (t *translator) onPodNetwork() bool {
-	return t.o.PodNetwork && !t.pod.Spec.HostNetwork && t.pod.Annotations[pod.AnnotationNetwork] != pod.NetworkSlirp
+	if !t.o.PodNetwork || t.pod.Spec.HostNetwork || t.pod.Annotations[pod.AnnotationNetwork] == pod.NetworkSlirp {
+		return false
+	}
+	return t.res.Bandwidth.Empty() || !t.hostPorts()
+}
+
+func (t *translator) hostPorts() bool {
+	for _, c := range append(append([]corev1.Container{}, t.pod.Spec.InitContainers...), t.pod.Spec.Containers...) {
+		for _, p := range c.Ports {
+			if p.HostPort != 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 type translator struct {

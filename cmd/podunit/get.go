@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/netinfo"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/runner"
@@ -27,8 +29,8 @@ import (
 func getCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "get",
-		Usage:     "show pods as Kubernetes v1 Pods (-o json|yaml|wide|name)",
-		ArgsUsage: "pods|pod [NAME...] [-o json|yaml|wide|name]",
+		Usage:     "show pods as Kubernetes v1 Pods, or Services with their endpoints (-o json|yaml|wide|name)",
+		ArgsUsage: "pods|services [NAME...] [-o json|yaml|wide|name]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json, yaml, wide or name"},
 		},
@@ -38,8 +40,16 @@ func getCommand() *cli.Command {
 				return err
 			}
 			out := vals["output"]
+			if len(pos) > 0 && slices.Contains([]string{"services", "service", "svc"}, pos[0]) {
+				if !slices.Contains([]string{"", "json", "yaml", "name"}, out) {
+					return fmt.Errorf("%w: -o must be json, yaml or name", errUsage)
+				}
+				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+					return printServices(ctx, c.App.Writer, r, pos[1:], out)
+				})
+			}
 			if len(pos) == 0 || !slices.Contains([]string{"pods", "pod", "po"}, pos[0]) {
-				return fmt.Errorf("%w: podunit get pods [NAME...] (only pods are known to podunit)", errUsage)
+				return fmt.Errorf("%w: podunit get pods|services [NAME...]", errUsage)
 			}
 			if !slices.Contains([]string{"", "json", "yaml", "wide", "name"}, out) {
 				return fmt.Errorf("%w: -o must be json, yaml, wide or name", errUsage)
@@ -310,6 +320,100 @@ func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool) error {
 			line += "\t" + ip + "\t" + p.Spec.NodeName
 		}
 		fmt.Fprintln(tw, line)
+	}
+	return tw.Flush()
+}
+
+// printServices lists the stored Services (those named, or all) with their
+// address, ports and the ready pods behind them.
+func printServices(ctx context.Context, w io.Writer, r *runner.Runner, names []string, format string) error {
+	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	if err != nil {
+		return err
+	}
+	pods, err := currentPods(ctx, r, nil)
+	if err != nil {
+		return err
+	}
+	st := &cluster.State{Services: known.Services}
+	for _, p := range pods {
+		ip, _ := netip.ParseAddr(p.Status.PodIP)
+		if !cluster.PodRange.Contains(ip) {
+			ip = netip.Addr{}
+		}
+		ready := false
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				ready = true
+			}
+		}
+		st.Pods = append(st.Pods, cluster.Pod{Spec: p, IP: ip, Ready: ready})
+	}
+	var list []*corev1.Service
+	for _, s := range known.Services {
+		if len(names) == 0 || slices.Contains(names, s.Name) {
+			list = append(list, s)
+		}
+	}
+	for _, n := range names {
+		if !slices.ContainsFunc(list, func(s *corev1.Service) bool { return s.Name == n }) {
+			return fmt.Errorf("%w: service %q", runner.ErrNotFound, n)
+		}
+	}
+	slices.SortFunc(list, func(a, b *corev1.Service) int { return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name) })
+	switch format {
+	case "json", "yaml":
+		sl := corev1.ServiceList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
+		for _, s := range list {
+			x := s.DeepCopy()
+			x.APIVersion, x.Kind = "v1", "Service"
+			sl.Items = append(sl.Items, *x)
+		}
+		var data []byte
+		if format == "json" {
+			data, err = json.MarshalIndent(sl, "", "    ")
+			data = append(data, '\n')
+		} else {
+			data, err = yaml.Marshal(sl)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	case "name":
+		for _, s := range list {
+			fmt.Fprintf(w, "service/%s\n", s.Name)
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAMESPACE\tNAME\tTYPE\tCLUSTER-IP\tPORT(S)\tENDPOINTS")
+	for _, s := range list {
+		var ports, eps []string
+		for i, p := range s.Spec.Ports {
+			pp := fmt.Sprintf("%d", p.Port)
+			if p.NodePort != 0 {
+				pp += fmt.Sprintf(":%d", p.NodePort)
+			}
+			ports = append(ports, pp+"/"+string(p.Protocol))
+			for _, e := range st.Endpoints(s, i) {
+				if !slices.Contains(eps, e.Addr.String()) {
+					eps = append(eps, e.Addr.String())
+				}
+			}
+		}
+		ip := s.Spec.ClusterIP
+		if s.Spec.Type == corev1.ServiceTypeExternalName {
+			ip = s.Spec.ExternalName
+		}
+		if len(eps) == 0 {
+			eps = []string{"<none>"}
+		}
+		if len(ports) == 0 {
+			ports = []string{"<none>"}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Namespace, s.Name, s.Spec.Type, ip, strings.Join(ports, ","), strings.Join(eps, ","))
 	}
 	return tw.Flush()
 }

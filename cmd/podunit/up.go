@@ -333,6 +333,22 @@ func renderObjects(o *pod.Objects) string {
 		fmt.Fprintf(&b, "# persistentvolumeclaim %s/%s would be stored: podman volume %s, created when a pod first uses it\n",
 			c.Namespace, c.Name, units.ClaimVolumeName(c.Namespace, c.Name))
 	}
+	for _, sv := range o.Services {
+		var ports []string
+		for _, p := range sv.Spec.Ports {
+			pp := fmt.Sprintf("%d->%s/%s", p.Port, p.TargetPort.String(), p.Protocol)
+			if p.NodePort != 0 {
+				pp += fmt.Sprintf(" (node port %d)", p.NodePort)
+			}
+			ports = append(ports, pp)
+		}
+		addr := sv.Spec.ClusterIP
+		if sv.Spec.Type == corev1.ServiceTypeExternalName {
+			addr = "CNAME " + sv.Spec.ExternalName
+		}
+		fmt.Fprintf(&b, "# service %s/%s would be stored: %s %s, ports %s, selector %s\n",
+			sv.Namespace, sv.Name, sv.Spec.Type, addr, strings.Join(ports, ", "), formatSelector(sv.Spec.Selector))
+	}
 	return b.String()
 }
 
@@ -511,4 +527,16 @@ func restoreServices(applied []*corev1.Service, known *pod.Objects) {
 		}
 	}
 	_ = podstate.SaveObjects(dir, &pod.Objects{Services: back})
+}
+
+func formatSelector(m map[string]string) string {
+	var kv []string
+	for k, v := range m {
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	if len(kv) == 0 {
+		return "<none>"
+	}
+	return strings.Join(kv, ",")
 }

@@ -22,7 +22,7 @@ spec:
   terminationGracePeriodSeconds: 2
   containers:
   - name: web
-    image: localhost/podunit-test/server:2
+    image: localhost/podunit-test/server:3
     ports: [{containerPort: 8080, hostPort: 18183}]
   - name: side
     image: %s

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-const serverImage = "localhost/podunit-test/server:2"
+const serverImage = "localhost/podunit-test/server:3"
 
 // sharedDir is a host directory every container of a test may write to; it
 // outlives the pod, so what happened during `down` can be read afterwards.

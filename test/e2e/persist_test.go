@@ -37,7 +37,7 @@ spec:
   terminationGracePeriodSeconds: 2
   containers:
   - name: web
-    image: localhost/podunit-test/server:2
+    image: localhost/podunit-test/server:3
     ports: [{containerPort: 8080, hostPort: 18184}]
     envFrom: [{configMapRef: {name: e2e-persist-cfg}}]
     env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: e2e-persist-creds, key: token}}}]

@@ -8,7 +8,7 @@ world="$here/../world/world.sh"
 IMAGE=localhost/podunit-test/busybox:1
 # An image whose only program is a small HTTP server (test/images/server): no
 # shell and no HTTP client, for hooks and probes done from outside the container.
-SERVER_IMAGE=localhost/podunit-test/server:2
+SERVER_IMAGE=localhost/podunit-test/server:3
 
 if [ "${1:-}" != "--force" ] && "$world" exec podman image exists "$IMAGE" 2>/dev/null &&
   "$world" exec podman image exists "$SERVER_IMAGE" 2>/dev/null; then

@@ -60,6 +60,9 @@ func main() {
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		record("%s %s reason=%s", r.Method, r.URL.Path, r.Header.Get("X-Podunit-Stop-Reason"))
 		switch r.URL.Path {
+		case "/hostname": // which pod answered
+			h, _ := os.Hostname()
+			fmt.Fprintln(w, h)
 		case "/fail":
 			http.Error(w, "failing on purpose", http.StatusInternalServerError)
 		case "/slow":

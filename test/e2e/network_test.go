@@ -1,0 +1,250 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+const servicesManifest = `
+apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec:
+  selector: {app: db}
+  ports:
+  - {name: http, port: 80, targetPort: http}
+  - {name: alt, port: 81, targetPort: 8080}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: netsrv, labels: {app: db}}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: server
+    image: ` + serverImage + `
+    args: ["-listen", ":8080"]
+    ports: [{name: http, containerPort: 8080}]
+    readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: netbad, labels: {app: db}}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: server
+    image: ` + serverImage + `
+    args: ["-listen", ":8080"]
+    ports: [{name: http, containerPort: 8080}]
+    readinessProbe: {httpGet: {path: /fail, port: 8080}, periodSeconds: 1}
+`
+
+const clientManifest = `
+apiVersion: v1
+kind: Pod
+metadata: {name: netcli}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: ` + testImage + `
+    command: ["sleep", "3600"]
+    env: [{name: DB_PORT, value: mine}]
+`
+
+// inClient runs a shell command in the client pod.
+func inClient(t *testing.T, script string) result {
+	t.Helper()
+	return run(t, "podman", "exec", ctrName("netcli", "c"), "sh", "-c", script)
+}
+
+func fetchFrom(t *testing.T, url string) string {
+	t.Helper()
+	r := inClient(t, "timeout 5 wget -q -O- "+url)
+	return strings.TrimSpace(r.stdout)
+}
+
+func podIP(t *testing.T, pod string) string {
+	t.Helper()
+	var p struct {
+		Status struct {
+			PodIP string `json:"podIP"`
+		} `json:"status"`
+	}
+	out := must(t, podunit, "get", "pods", pod, "-o", "json")
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatalf("get -o json: %v\n%s", err, out)
+	}
+	return p.Status.PodIP
+}
+
+// TestServices: a client pod reaches a server pod through a Service, by the
+// service variables and by DNS name, with port and targetPort different; a
+// pod that is not ready gets no traffic; the address holds across a restart
+// of the server's container and a replacement of the server pod; pods reach
+// each other by IP; down leaves the network clean.
+func TestServices(t *testing.T) {
+	run(t, podunit, "down", "--grace-period", "0", "--force", "netsrv", "netbad", "netcli")
+	srv := up(t, servicesManifest, "netsrv", "netbad")
+	t.Cleanup(func() { run(t, podunit, "down", srv) })
+	up(t, clientManifest, "netcli")
+
+	// The service variables, as the kubelet writes them; the container's own
+	// DB_PORT wins over the Service's.
+	svcs := must(t, podunit, "get", "svc")
+	m := regexp.MustCompile(`default\s+db\s+ClusterIP\s+(10\.96\.\d+\.\d+)\s+80/TCP,81/TCP`).FindStringSubmatch(svcs)
+	if m == nil {
+		t.Fatalf("get svc:\n%s", svcs)
+	}
+	ip := m[1]
+	env := inClient(t, "env | grep ^DB_ | sort").stdout
+	want := []string{
+		"DB_PORT=mine",
+		"DB_PORT_80_TCP=tcp://" + ip + ":80", "DB_PORT_80_TCP_ADDR=" + ip, "DB_PORT_80_TCP_PORT=80", "DB_PORT_80_TCP_PROTO=tcp",
+		"DB_PORT_81_TCP=tcp://" + ip + ":81", "DB_PORT_81_TCP_ADDR=" + ip, "DB_PORT_81_TCP_PORT=81", "DB_PORT_81_TCP_PROTO=tcp",
+		"DB_SERVICE_HOST=" + ip, "DB_SERVICE_PORT=80", "DB_SERVICE_PORT_ALT=81", "DB_SERVICE_PORT_HTTP=80",
+	}
+	sort.Strings(want)
+	if got := strings.TrimSpace(env); got != strings.Join(want, "\n") {
+		t.Errorf("service variables:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+	if r := inClient(t, "cat /etc/resolv.conf"); !strings.Contains(r.stdout, "nameserver 10.96.0.10") ||
+		!strings.Contains(r.stdout, "search default.svc.cluster.local svc.cluster.local cluster.local") || !strings.Contains(r.stdout, "ndots:5") {
+		t.Errorf("resolv.conf:\n%s", r.stdout)
+	}
+
+	// Only the ready pod answers, by address and by every DNS name.
+	eventually(t, 30*time.Second, "the Service to answer", func() bool {
+		return fetchFrom(t, "http://$DB_SERVICE_HOST:$DB_SERVICE_PORT/hostname") == "netsrv"
+	})
+	for i := 0; i < 6; i++ {
+		for _, url := range []string{"http://$DB_SERVICE_HOST:$DB_SERVICE_PORT/hostname", "http://db:81/hostname",
+			"http://db.default/hostname", "http://db.default.svc.cluster.local:81/hostname"} {
+			if got := fetchFrom(t, url); got != "netsrv" {
+				t.Fatalf("%s answered %q, want netsrv (netbad is not ready)", url, got)
+			}
+		}
+	}
+	if eps := must(t, podunit, "get", "svc", "db"); !strings.Contains(eps, podIP(t, "netsrv")+":8080") || strings.Contains(eps, podIP(t, "netbad")) {
+		t.Errorf("endpoints:\n%s", eps)
+	}
+
+	// Pod to pod by address, each pod with its own.
+	a, b := podIP(t, "netsrv"), podIP(t, "netbad")
+	if a == b || !strings.HasPrefix(a, "10.96.") {
+		t.Fatalf("pod addresses %q and %q", a, b)
+	}
+	if got := fetchFrom(t, "http://"+b+":8080/hostname"); got != "netbad" {
+		t.Errorf("netbad by its address answered %q", got)
+	}
+
+	// Connect latency, client -> Service and client -> pod, for the record.
+	lat := func(url string) time.Duration {
+		r := inClient(t, "time sh -c 'for i in $(seq 50); do wget -q -O /dev/null "+url+" || exit 1; done'")
+		m := regexp.MustCompile(`real\s+(\d+)m\s*([\d.]+)s`).FindStringSubmatch(r.stderr)
+		if r.code != 0 || m == nil {
+			t.Fatalf("timing %s: exit %d\n%s", url, r.code, r.stderr)
+		}
+		var min, sec float64
+		fmt.Sscan(m[1], &min)
+		fmt.Sscan(m[2], &sec)
+		return time.Duration((min*60 + sec) / 50 * float64(time.Second))
+	}
+	t.Logf("request latency (connect + one HTTP exchange, busybox wget, mean of 50, wget process included): via Service %v, to the pod directly %v",
+		lat("http://"+ip+"/"), lat("http://"+a+":8080/"))
+
+	// The server's container restarts: the address still works.
+	must(t, "podman", "kill", ctrName("netsrv", "server"))
+	eventually(t, 60*time.Second, "the server back and ready", func() bool {
+		s := status(t, "netsrv")
+		return s != nil && s.Restarts >= 1 && s.Ready == 1
+	})
+	eventually(t, 30*time.Second, "the Service after the restart", func() bool {
+		return fetchFrom(t, "http://db/hostname") == "netsrv"
+	})
+
+	// The server pod is replaced: same address, same names.
+	must(t, podunit, "up", "--replace", srv)
+	eventually(t, 60*time.Second, "the Service after up --replace", func() bool {
+		return fetchFrom(t, "http://"+ip+"/hostname") == "netsrv"
+	})
+	if m2 := regexp.MustCompile(`db\s+ClusterIP\s+(\S+)`).FindStringSubmatch(must(t, podunit, "get", "svc")); m2 == nil || m2[1] != ip {
+		t.Errorf("the Service's address changed on --replace: %v, was %s", m2, ip)
+	}
+
+	// down: the Service goes with its manifest; the proxy and the network
+	// with the last pod.
+	must(t, podunit, "down", "--grace-period", "0", "--force", srv)
+	if out := must(t, podunit, "get", "svc"); strings.Contains(out, "db") {
+		t.Errorf("the Service is still listed:\n%s", out)
+	}
+	eventually(t, 10*time.Second, "db to stop resolving after down", func() bool {
+		return inClient(t, "nslookup db.default.svc.cluster.local 10.96.0.10").code != 0
+	})
+	must(t, podunit, "down", "--grace-period", "0", "--force", "netcli")
+	if r := run(t, "podman", "network", "exists", "podunit"); r.code == 0 {
+		t.Error("the pod network is left after the last pod went")
+	}
+	if out := must(t, "systemctl", "--user", "list-units", "--all", "--plain", "--no-legend", "podunit.services.service", "podunit.proxy.service"); strings.Contains(out, "active") {
+		t.Errorf("service proxy units left:\n%s", out)
+	}
+	if out := strings.TrimSpace(must(t, "podman", "ps", "-a", "--format", "{{.Names}}")); strings.Contains(out, "podunit__services") {
+		t.Errorf("services container left: %s", out)
+	}
+}
+
+// TestServiceBadInput: conflicts and dangling target ports are refused with
+// the field path, exit 2, and nothing changes.
+func TestServiceBadInput(t *testing.T) {
+	twoNodePorts := writeManifest(t, `
+apiVersion: v1
+kind: Service
+metadata: {name: a}
+spec: {type: NodePort, selector: {app: x}, ports: [{port: 80, nodePort: 30080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b}
+spec: {type: NodePort, selector: {app: yy}, ports: [{port: 80, nodePort: 30080}]}
+`)
+	r := run(t, podunit, "up", twoNodePorts)
+	if r.code != 2 || !strings.Contains(r.stderr, `service "b"`) || !strings.Contains(r.stderr, "spec.ports[0].nodePort") {
+		t.Errorf("two Services on one node port: exit %d\n%s", r.code, r.stderr)
+	}
+	badTarget := writeManifest(t, `
+apiVersion: v1
+kind: Service
+metadata: {name: c}
+spec: {selector: {app: z}, ports: [{port: 80, targetPort: web}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: badtarget, labels: {app: z}}
+spec:
+  containers:
+  - {name: c, image: `+testImage+`, ports: [{name: http, containerPort: 80}]}
+`)
+	r = run(t, podunit, "up", badTarget)
+	if r.code != 2 || !strings.Contains(r.stderr, "spec.ports[0].targetPort") {
+		t.Errorf("targetPort naming no container port: exit %d\n%s", r.code, r.stderr)
+	}
+	lb := writeManifest(t, `
+apiVersion: v1
+kind: Service
+metadata: {name: d}
+spec: {type: SCTPish, ports: [{port: 80}]}
+`)
+	if r := run(t, podunit, "up", lb); r.code != 2 || !strings.Contains(r.stderr, "spec.type") {
+		t.Errorf("unknown type: exit %d\n%s", r.code, r.stderr)
+	}
+	if out := must(t, podunit, "get", "svc"); strings.Contains(out, " a ") || strings.Contains(out, " c ") {
+		t.Errorf("a refused Service was stored:\n%s", out)
+	}
+	assertGone(t, "badtarget")
+}
