@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/units"
 )
@@ -38,7 +39,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, gotErr := translate(data)
+			got, gotErr := translate(data, strings.HasPrefix(name, "net-"))
 			if gotErr != nil {
 				got = gotErr.Error()
 			}
@@ -82,17 +83,27 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-func translate(data []byte) (string, error) {
+// translate renders a manifest's plan; onNetwork puts its pods on the pod
+// network (the cases named net-*), with its Services assigned addresses.
+func translate(data []byte, onNetwork bool) (string, error) {
 	m, err := pod.Load(data)
 	if err != nil {
 		return "", err
+	}
+	o := goldenOptions
+	if onNetwork {
+		o.PodNetwork = true
+		if cs := cluster.Assign(m.Objects.Services, nil); cs != nil {
+			return "", cs[0]
+		}
+		o.Services = m.Objects.Services
 	}
 	var b strings.Builder
 	for _, w := range m.Warnings {
 		b.WriteString("# warning: " + w + "\n")
 	}
 	for _, p := range m.Pods {
-		plan, err := units.Translate(p, m.Resolved[p.Name], goldenOptions)
+		plan, err := units.Translate(p, m.Resolved[p.Name], o)
 		if err != nil {
 			return "", err
 		}

@@ -1,0 +1,166 @@
+package cluster
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+func svc(name string, ports ...corev1.ServicePort) *corev1.Service {
+	return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: map[string]string{"app": name}, Ports: ports}}
+}
+
+func TestEnvVarsKubeletFormat(t *testing.T) {
+	s := svc("redis-master",
+		corev1.ServicePort{Name: "redis", Port: 6379, Protocol: corev1.ProtocolTCP},
+		corev1.ServicePort{Name: "metrics-udp", Port: 9121, Protocol: corev1.ProtocolUDP})
+	s.Spec.ClusterIP = "10.96.0.11"
+	headless := svc("h", corev1.ServicePort{Port: 80})
+	headless.Spec.ClusterIP = corev1.ClusterIPNone
+	var got []string
+	for _, e := range EnvVars([]*corev1.Service{s, headless}) {
+		got = append(got, e.Name+"="+e.Value)
+	}
+	want := []string{
+		"REDIS_MASTER_SERVICE_HOST=10.96.0.11",
+		"REDIS_MASTER_SERVICE_PORT=6379",
+		"REDIS_MASTER_SERVICE_PORT_REDIS=6379",
+		"REDIS_MASTER_SERVICE_PORT_METRICS_UDP=9121",
+		"REDIS_MASTER_PORT=tcp://10.96.0.11:6379",
+		"REDIS_MASTER_PORT_6379_TCP=tcp://10.96.0.11:6379",
+		"REDIS_MASTER_PORT_6379_TCP_PROTO=tcp",
+		"REDIS_MASTER_PORT_6379_TCP_PORT=6379",
+		"REDIS_MASTER_PORT_6379_TCP_ADDR=10.96.0.11",
+		"REDIS_MASTER_PORT_9121_UDP=udp://10.96.0.11:9121",
+		"REDIS_MASTER_PORT_9121_UDP_PROTO=udp",
+		"REDIS_MASTER_PORT_9121_UDP_PORT=9121",
+		"REDIS_MASTER_PORT_9121_UDP_ADDR=10.96.0.11",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestAssignKeepsAndConflicts(t *testing.T) {
+	a := svc("a", corev1.ServicePort{Port: 80, Protocol: corev1.ProtocolTCP})
+	b := svc("b", corev1.ServicePort{Port: 80, Protocol: corev1.ProtocolTCP})
+	if c := Assign([]*corev1.Service{a, b}, nil); c != nil {
+		t.Fatal(c[0])
+	}
+	if a.Spec.ClusterIP != "10.96.0.11" || b.Spec.ClusterIP != "10.96.0.12" {
+		t.Fatalf("addresses %s %s", a.Spec.ClusterIP, b.Spec.ClusterIP)
+	}
+	// Applied again, b keeps its address; a new one gets the next free.
+	b2 := svc("b", corev1.ServicePort{Port: 81, Protocol: corev1.ProtocolTCP})
+	c := svc("c", corev1.ServicePort{Port: 80, Protocol: corev1.ProtocolTCP})
+	if cs := Assign([]*corev1.Service{c, b2}, []*corev1.Service{a, b}); cs != nil {
+		t.Fatal(cs[0])
+	}
+	if b2.Spec.ClusterIP != "10.96.0.12" || c.Spec.ClusterIP != "10.96.0.13" {
+		t.Fatalf("b2 %s c %s", b2.Spec.ClusterIP, c.Spec.ClusterIP)
+	}
+	// An address another Service holds, a node port another holds.
+	d := svc("d", corev1.ServicePort{Port: 80, Protocol: corev1.ProtocolTCP})
+	d.Spec.ClusterIP = "10.96.0.11"
+	n1 := svc("n1", corev1.ServicePort{Port: 80, NodePort: 30080, Protocol: corev1.ProtocolTCP})
+	n1.Spec.Type = corev1.ServiceTypeNodePort
+	n2 := svc("n2", corev1.ServicePort{Port: 80, NodePort: 30080, Protocol: corev1.ProtocolTCP})
+	n2.Spec.Type = corev1.ServiceTypeNodePort
+	cs := Assign([]*corev1.Service{d, n1, n2}, []*corev1.Service{a})
+	if len(cs) != 2 || cs[0].Service != d || !strings.Contains(cs[0].Error(), "spec.clusterIP") ||
+		cs[1].Service != n2 || !strings.Contains(cs[1].Error(), "spec.ports[0].nodePort") {
+		t.Fatalf("conflicts: %v", cs)
+	}
+	if n1.Spec.ClusterIP != "" {
+		t.Error("a conflict changed a Service")
+	}
+	// Node ports: the lowest free.
+	n3 := svc("n3", corev1.ServicePort{Port: 80, Protocol: corev1.ProtocolTCP})
+	n3.Spec.Type = corev1.ServiceTypeNodePort
+	n1.Spec.ClusterIP = "10.96.0.20"
+	if cs := Assign([]*corev1.Service{n3}, []*corev1.Service{n1}); cs != nil || n3.Spec.Ports[0].NodePort != 30000 {
+		t.Fatalf("node port %d, %v", n3.Spec.Ports[0].NodePort, cs)
+	}
+	// Outside the range.
+	e := svc("e", corev1.ServicePort{Port: 80})
+	e.Spec.ClusterIP = "10.96.200.1"
+	if cs := Assign([]*corev1.Service{e}, nil); len(cs) != 1 {
+		t.Fatal("an address in the pods' range was accepted")
+	}
+}
+
+func podOf(name, ns string, labels map[string]string, ports ...corev1.ContainerPort) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Ports: ports}}}}
+}
+
+func TestEndpointsAndLookup(t *testing.T) {
+	web := svc("web", corev1.ServicePort{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP})
+	web.Spec.ClusterIP = "10.96.0.11"
+	hl := svc("db", corev1.ServicePort{Port: 5432, TargetPort: intstr.FromInt32(5432), Protocol: corev1.ProtocolTCP})
+	hl.Spec.ClusterIP = corev1.ClusterIPNone
+	hl.Spec.Selector = map[string]string{"app": "db"}
+	ext := svc("ext")
+	ext.Spec.Type, ext.Spec.ExternalName, ext.Spec.Selector = corev1.ServiceTypeExternalName, "example.org", nil
+	p1 := podOf("w1", "default", map[string]string{"app": "web"}, corev1.ContainerPort{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP})
+	p2 := podOf("w2", "default", map[string]string{"app": "web"}, corev1.ContainerPort{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP})
+	p3 := podOf("w3", "other", map[string]string{"app": "web"}, corev1.ContainerPort{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP})
+	d1 := podOf("d1", "default", map[string]string{"app": "db"})
+	d1.Spec.Hostname, d1.Spec.Subdomain = "primary", "db"
+	st := &State{Services: []*corev1.Service{web, hl, ext}, Pods: []Pod{
+		{Spec: p1, IP: netip.MustParseAddr("10.96.128.2"), Ready: true},
+		{Spec: p2, IP: netip.MustParseAddr("10.96.128.3"), Ready: false},
+		{Spec: p3, IP: netip.MustParseAddr("10.96.128.4"), Ready: true},
+		{Spec: d1, IP: netip.MustParseAddr("10.96.128.5"), Ready: true},
+	}}
+	eps := st.Endpoints(web, 0)
+	if len(eps) != 1 || eps[0].Addr.String() != "10.96.128.2:8080" {
+		t.Errorf("endpoints: %v (only the ready pod of the namespace)", eps)
+	}
+	web.Spec.PublishNotReadyAddresses = true
+	if eps := st.Endpoints(web, 0); len(eps) != 2 {
+		t.Errorf("publishNotReadyAddresses: %v", eps)
+	}
+	for name, want := range map[string]string{
+		"web.default.svc.cluster.local.":           "A 10.96.0.11",
+		"WEB.default.svc.cluster.local":            "A 10.96.0.11",
+		"db.default.svc.cluster.local":             "A 10.96.128.5",
+		"primary.db.default.svc.cluster.local":     "A 10.96.128.5",
+		"other.db.default.svc.cluster.local":       "NXDOMAIN",
+		"ext.default.svc.cluster.local":            "CNAME example.org",
+		"_http._tcp.web.default.svc.cluster.local": "SRV web.default.svc.cluster.local:80",
+		"nope.default.svc.cluster.local":           "NXDOMAIN",
+		"web.default.default.svc.cluster.local":    "NXDOMAIN",
+		"10-96-128-2.default.pod.cluster.local":    "A 10.96.128.2",
+		"default.svc.cluster.local":                "NODATA",
+	} {
+		a, ours := st.Lookup(name)
+		got := "NODATA"
+		switch {
+		case !ours:
+			got = "forward"
+		case !a.Exists:
+			got = "NXDOMAIN"
+		case a.CNAME != "":
+			got = "CNAME " + a.CNAME
+		case len(a.SRV) > 0:
+			got = "SRV " + a.SRV[0].Target + ":" + itoa(int(a.SRV[0].Port))
+		case len(a.A) > 0:
+			got = "A " + a.A[0].String()
+		}
+		if got != want {
+			t.Errorf("%s: %s, want %s", name, got, want)
+		}
+	}
+	if _, ours := st.Lookup("example.com"); ours {
+		t.Error("example.com is not the cluster's")
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
