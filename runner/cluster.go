@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/units"
 )
 
@@ -22,6 +23,11 @@ func OnPodNetwork(p *corev1.Pod) bool {
 // (units.ServicesUnits). A proxy that publishes other node ports is
 // replaced: the set is fixed when its container starts.
 func (r *Runner) EnsureServices(ctx context.Context, us []units.Unit, nodePorts []string) error {
+	unlock, err := r.servicesLock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := r.Engine.EnsureNetwork(ctx); err != nil {
 		return err
 	}
@@ -79,6 +85,11 @@ func (r *Runner) ReleaseServices(ctx context.Context, services int) ([]string, e
 	if services > 0 {
 		return nil, nil
 	}
+	unlock, err := r.servicesLock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	recs, err := r.records()
 	if err != nil {
 		return nil, err
@@ -113,4 +124,13 @@ func (r *Runner) ReleaseServices(ctx context.Context, services int) ([]string, e
 		done = append(done, "network/"+"podunit removed")
 	}
 	return done, nil
+}
+
+// servicesLock is held while the service proxy and the pod network are
+// started or removed: two podunits never do it at once. Its name starts with
+// a dot, which no pod's does.
+func (r *Runner) servicesLock(ctx context.Context) (func(), error) {
+	return podstate.LockPod(ctx, r.StateDir, ".services", func() {
+		r.logf("waiting for another podunit starting or stopping the service proxy")
+	})
 }

@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"regexp"
 	"sort"
 	"strings"
@@ -19,6 +21,14 @@ spec:
   ports:
   - {name: http, port: 80, targetPort: http}
   - {name: alt, port: 81, targetPort: 8080}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: dbnp}
+spec:
+  type: NodePort
+  selector: {app: db}
+  ports: [{port: 80, targetPort: http, nodePort: 30080}]
 ---
 apiVersion: v1
 kind: Pod
@@ -134,6 +144,17 @@ func TestServices(t *testing.T) {
 	if eps := must(t, podunit, "get", "svc", "db"); !strings.Contains(eps, podIP(t, "netsrv")+":8080") || strings.Contains(eps, podIP(t, "netbad")) {
 		t.Errorf("endpoints:\n%s", eps)
 	}
+
+	// The NodePort Service on the host.
+	eventually(t, 30*time.Second, "the node port on the host", func() bool {
+		resp, err := http.Get("http://127.0.0.1:30080/hostname")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.TrimSpace(string(b)) == "netsrv"
+	})
 
 	// Pod to pod by address, each pod with its own.
 	a, b := podIP(t, "netsrv"), podIP(t, "netbad")

@@ -1,0 +1,135 @@
+package helper
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/podunit/podunit/cluster"
+)
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestProxyForwards: the proxy's data path on loopback, a Service whose
+// address is 127.0.0.1 in front of a "pod" at 127.0.0.1: TCP and UDP reach
+// the target port by its name, a pod that is not ready gets nothing.
+func TestProxyForwards(t *testing.T) {
+	// The pod: a TCP server that answers "pong <line>", a UDP one that echoes.
+	tl, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl.Close()
+	go func() {
+		for {
+			c, err := tl.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				io.WriteString(c, "pong "+line)
+			}()
+		}
+	}()
+	ul, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ul.Close()
+	go func() {
+		b := make([]byte, 1500)
+		for {
+			n, from, err := ul.ReadFromUDP(b)
+			if err != nil {
+				return
+			}
+			ul.WriteToUDP(append([]byte("echo "), b[:n]...), from)
+		}
+	}()
+	tcpPort, udpPort := tl.Addr().(*net.TCPAddr).Port, ul.LocalAddr().(*net.UDPAddr).Port
+
+	svcPort := freePort(t)
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "default"}, Spec: corev1.ServiceSpec{
+		ClusterIP: "127.0.0.1", Selector: map[string]string{"app": "a"},
+		Ports: []corev1.ServicePort{
+			{Name: "t", Port: int32(svcPort), TargetPort: intstr.FromString("web"), Protocol: corev1.ProtocolTCP},
+			{Name: "u", Port: int32(svcPort), TargetPort: intstr.FromInt32(int32(udpPort)), Protocol: corev1.ProtocolUDP},
+		}}}
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "a1", Namespace: "default", Labels: map[string]string{"app": "a"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Ports: []corev1.ContainerPort{
+			{Name: "web", ContainerPort: int32(tcpPort), Protocol: corev1.ProtocolTCP}}}}}}
+	px := &Proxy{Env: &Env{Out: io.Discard}, listeners: map[cluster.Listener]io.Closer{}}
+	set := func(ready bool) {
+		st := &cluster.State{Services: []*corev1.Service{svc}, Pods: []cluster.Pod{{Spec: p, IP: netip.MustParseAddr("127.0.0.1"), Ready: ready}}}
+		px.state.Store(st)
+		px.reconcile(st.Routes())
+	}
+	set(true)
+	defer px.closeAll()
+
+	addr := net.JoinHostPort("127.0.0.1", itoa(svcPort))
+	c, err := net.DialTimeout("tcp4", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "ping\n")
+	got, _ := io.ReadAll(c)
+	c.Close()
+	if string(got) != "pong ping\n" {
+		t.Errorf("TCP through the proxy: %q", got)
+	}
+
+	u, err := net.Dial("udp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Write([]byte("hi"))
+	u.SetReadDeadline(time.Now().Add(2 * time.Second))
+	b := make([]byte, 100)
+	n, err := u.Read(b)
+	u.Close()
+	if err != nil || string(b[:n]) != "echo hi" {
+		t.Errorf("UDP through the proxy: %q %v", b[:n], err)
+	}
+
+	// Not ready: the connection is refused (closed at once), nothing reaches the pod.
+	set(false)
+	c, err = net.DialTimeout("tcp4", addr, 2*time.Second)
+	if err == nil {
+		io.WriteString(c, "ping\n")
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		got, _ = io.ReadAll(c)
+		c.Close()
+		if strings.Contains(string(got), "pong") {
+			t.Errorf("a pod that is not ready answered: %q", got)
+		}
+	}
+
+	// A Service that goes closes its listener.
+	px.state.Store(&cluster.State{})
+	px.reconcile(nil)
+	if c, err := net.DialTimeout("tcp4", addr, time.Second); err == nil {
+		c.Close()
+		t.Error("the listener of a removed Service still accepts")
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
