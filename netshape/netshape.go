@@ -38,6 +38,17 @@ type Spec struct {
 	EgressRateBitsPerSec  uint64
 	IngressBurstBits      uint64 // 0: the default burst
 	EgressBurstBits       uint64
+	// LocalPorts are the pod's published ports when podman's port
+	// forwarder reaches the pod from inside its own network namespace (a
+	// pod on a bridge network): that traffic runs over the loopback
+	// interface, between the pod's address and itself, and is shaped there.
+	LocalPorts []Port `json:",omitempty"`
+}
+
+// Port is a container port: "tcp" or "udp", and its number.
+type Port struct {
+	Proto string `json:"proto"`
+	Port  uint16 `json:"port"`
 }
 
 // Empty tells whether nothing is shaped.

@@ -2,6 +2,7 @@ package netshape
 
 import (
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestFromAnnotations(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			got, errs := FromAnnotations(c.ann)
 			if c.wantErr == "" {
-				if len(errs) != 0 || got != c.want {
+				if len(errs) != 0 || !reflect.DeepEqual(got, c.want) {
 					t.Errorf("got %+v %v, want %+v", got, errs, c.want)
 				}
 				return

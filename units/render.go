@@ -62,6 +62,13 @@ func (p *Plan) Render() string {
 			fmt.Fprintf(&b, "#   ingress (entering the pod) %s: ingress qdisc, u32 match-all, mirred redirect to %s with tbf rate %d bytes/s, latency %s\n",
 				netshape.FormatRate(bw.IngressRateBitsPerSec), netshape.IFBName, bw.IngressRateBitsPerSec/8, netshape.Latency)
 		}
+		if lp := p.Runtime.Bandwidth.LocalPorts; len(lp) > 0 {
+			var ports []string
+			for _, x := range lp {
+				ports = append(ports, fmt.Sprintf("%d/%s", x.Port, x.Proto))
+			}
+			fmt.Fprintf(&b, "#   published ports %s (which podman's forwarder reaches over the pod's loopback interface): the same rates with an htb qdisc, its classes and u32 filters on lo\n", strings.Join(ports, ", "))
+		}
 	}
 	specs := map[string]*contract.Container{InfraUnitName(p.Pod): &p.Runtime.InfraSpec}
 	for i := range p.Runtime.Containers {

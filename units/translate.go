@@ -17,6 +17,7 @@ import (
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/hooks"
+	"github.com/podunit/podunit/netshape"
 	"github.com/podunit/podunit/pod"
 )
 
@@ -88,27 +89,23 @@ func newTranslator(p *corev1.Pod, res *pod.Resolved, o Options) *translator {
 }
 
 // onPodNetwork tells whether the pod joins podunit's pod network.
-//
-// A pod with bandwidth annotations and host ports keeps a slirp4netns network
-// of its own: podman's port forwarder for bridge networks reaches a pod from
-// inside its own namespace, past the shaping on its interface, while
-// slirp4netns' forwarder comes in through that interface.
 func (t *translator) onPodNetwork() bool {
-	if !t.o.PodNetwork || t.pod.Spec.HostNetwork || t.pod.Annotations[pod.AnnotationNetwork] == pod.NetworkSlirp {
-		return false
-	}
-	return t.res.Bandwidth.Empty() || !t.hostPorts()
+	return t.o.PodNetwork && !t.pod.Spec.HostNetwork && t.pod.Annotations[pod.AnnotationNetwork] != pod.NetworkSlirp
 }
 
-func (t *translator) hostPorts() bool {
+// publishedPorts are the container ports the pod publishes on the host.
+// On the pod network, podman's forwarder reaches them from inside the pod's
+// namespace, over its loopback interface: shaping covers them there.
+func (t *translator) publishedPorts() []netshape.Port {
+	var out []netshape.Port
 	for _, c := range append(append([]corev1.Container{}, t.pod.Spec.InitContainers...), t.pod.Spec.Containers...) {
 		for _, p := range c.Ports {
 			if p.HostPort != 0 {
-				return true
+				out = append(out, netshape.Port{Proto: strings.ToLower(string(p.Protocol)), Port: uint16(p.ContainerPort)})
 			}
 		}
 	}
-	return false
+	return out
 }
 
 type translator struct {
@@ -160,6 +157,9 @@ func (t *translator) plan() (*Plan, error) {
 			Pod: p.Name, Namespace: p.Namespace, Podman: t.o.Podman, Infra: InfraContainerName(p.Name),
 			HostNetwork: p.Spec.HostNetwork, Grace: grace, Bandwidth: t.res.Bandwidth,
 		},
+	}
+	if !t.res.Bandwidth.Empty() && t.onPodNetwork() {
+		plan.Runtime.Bandwidth.LocalPorts = t.publishedPorts()
 	}
 	t.out = plan
 	for i, v := range p.Spec.Volumes {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -80,20 +79,6 @@ func fetchFrom(t *testing.T, url string) string {
 	return strings.TrimSpace(r.stdout)
 }
 
-func podIP(t *testing.T, pod string) string {
-	t.Helper()
-	var p struct {
-		Status struct {
-			PodIP string `json:"podIP"`
-		} `json:"status"`
-	}
-	out := must(t, podunit, "get", "pods", pod, "-o", "json")
-	if err := json.Unmarshal([]byte(out), &p); err != nil {
-		t.Fatalf("get -o json: %v\n%s", err, out)
-	}
-	return p.Status.PodIP
-}
-
 // TestServices: a client pod reaches a server pod through a Service, by the
 // service variables and by DNS name, with port and targetPort different; a
 // pod that is not ready gets no traffic; the address holds across a restart
@@ -141,7 +126,7 @@ func TestServices(t *testing.T) {
 			}
 		}
 	}
-	if eps := must(t, podunit, "get", "svc", "db"); !strings.Contains(eps, podIP(t, "netsrv")+":8080") || strings.Contains(eps, podIP(t, "netbad")) {
+	if eps := must(t, podunit, "get", "svc", "db"); !strings.Contains(eps, podIPOf(t, "netsrv")+":8080") || strings.Contains(eps, podIPOf(t, "netbad")) {
 		t.Errorf("endpoints:\n%s", eps)
 	}
 
@@ -157,7 +142,7 @@ func TestServices(t *testing.T) {
 	})
 
 	// Pod to pod by address, each pod with its own.
-	a, b := podIP(t, "netsrv"), podIP(t, "netbad")
+	a, b := podIPOf(t, "netsrv"), podIPOf(t, "netbad")
 	if a == b || !strings.HasPrefix(a, "10.96.") {
 		t.Fatalf("pod addresses %q and %q", a, b)
 	}
