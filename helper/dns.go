@@ -104,6 +104,11 @@ func (p *Proxy) answerDNS(query []byte, tcp bool) []byte {
 		target, err := dnsmessage.NewName(ans.CNAME + ".")
 		if err == nil {
 			resp.Answers = append(resp.Answers, dnsmessage.Resource{Header: hdr(dnsmessage.TypeCNAME), Body: &dnsmessage.CNAMEResource{CNAME: target}})
+			// A recursive server's answer carries the chain: the target's
+			// addresses follow, from the cluster's names or the upstream's.
+			if q.Type != dnsmessage.TypeCNAME {
+				resp.Answers = append(resp.Answers, p.chase(target, q.Type, tcp)...)
+			}
 		}
 	}
 	if q.Type == dnsmessage.TypeA || q.Type == dnsmessage.TypeALL {
@@ -164,4 +169,30 @@ func (p *Proxy) forwardDNS(query []byte, tcp bool) []byte {
 		return nil
 	}
 	return buf[:n]
+}
+
+// chase resolves a CNAME's target for the type asked: a name of the cluster
+// from the state, any other through the upstream server.
+func (p *Proxy) chase(target dnsmessage.Name, t dnsmessage.Type, tcp bool) []dnsmessage.Resource {
+	if a, ours := p.state.Load().Lookup(target.String()); ours {
+		var out []dnsmessage.Resource
+		if t == dnsmessage.TypeA || t == dnsmessage.TypeALL {
+			for _, ip := range a.A {
+				out = append(out, dnsmessage.Resource{Header: dnsmessage.ResourceHeader{Name: target, Type: dnsmessage.TypeA,
+					Class: dnsmessage.ClassINET, TTL: dnsTTL}, Body: &dnsmessage.AResource{A: ip.As4()}})
+			}
+		}
+		return out
+	}
+	q := dnsmessage.Message{Header: dnsmessage.Header{ID: 1, RecursionDesired: true},
+		Questions: []dnsmessage.Question{{Name: target, Type: t, Class: dnsmessage.ClassINET}}}
+	query, err := q.Pack()
+	if err != nil {
+		return nil
+	}
+	var m dnsmessage.Message
+	if resp := p.forwardDNS(query, tcp); resp == nil || m.Unpack(resp) != nil {
+		return nil
+	}
+	return m.Answers
 }

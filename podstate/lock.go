@@ -14,6 +14,16 @@ import (
 // pod at once. It waits while another holds it, calling waiting once, until
 // ctx ends. The lock is an flock(2): a podunit that dies lets it go.
 func LockPod(ctx context.Context, dir, pod string, waiting func()) (unlock func(), err error) {
+	return lock(ctx, dir, pod, syscall.LOCK_EX, waiting)
+}
+
+// LockShared takes the lock of that name shared: many may hold it at once,
+// and LockPod of it waits until they all let it go.
+func LockShared(ctx context.Context, dir, name string, waiting func()) (unlock func(), err error) {
+	return lock(ctx, dir, name, syscall.LOCK_SH, waiting)
+}
+
+func lock(ctx context.Context, dir, pod string, how int, waiting func()) (unlock func(), err error) {
 	path := filepath.Join(dir, "locks", pod+".lock")
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
@@ -24,7 +34,7 @@ func LockPod(ctx context.Context, dir, pod string, waiting func()) (unlock func(
 	}
 	told := false
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
 		if err == nil {
 			return func() { f.Close() }, nil
 		}

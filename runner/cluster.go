@@ -78,6 +78,57 @@ func (r *Runner) EnsureServices(ctx context.Context, us []units.Unit, nodePorts 
 	return nil
 }
 
+// UseServices makes sure the pod network and the service proxy are there
+// (EnsureServices) and keeps them there until release is called: a
+// podunit removing them (ReleaseServices, at the last pod's down) waits for
+// every user. Many podunits may use them at once.
+func (r *Runner) UseServices(ctx context.Context, us []units.Unit, nodePorts []string) (release func(), err error) {
+	for attempt := 0; ; attempt++ {
+		unlock, err := podstate.LockShared(ctx, r.StateDir, servicesLockName, nil)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := r.servicesUp(ctx, nodePorts)
+		if err == nil && ok {
+			return unlock, nil
+		}
+		unlock()
+		if attempt == 3 {
+			return nil, fmt.Errorf("the service proxy does not stay up (systemctl --user status %s %s): %v", units.ServicesUnit, units.ProxyUnit, err)
+		}
+		if err := r.EnsureServices(ctx, us, nodePorts); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// servicesUp tells whether both units of the proxy are active and its
+// container publishes nodePorts.
+func (r *Runner) servicesUp(ctx context.Context, nodePorts []string) (bool, error) {
+	sts, err := r.Units.List(ctx, units.ServicesUnit, units.ProxyUnit)
+	if err != nil {
+		return false, err
+	}
+	n := 0
+	for _, s := range sts {
+		if s.ActiveState == "active" {
+			n++
+		}
+	}
+	if n < 2 {
+		return false, nil
+	}
+	labels, ok, err := r.Engine.ContainerLabels(ctx, units.ServicesContainer)
+	if err != nil || !ok {
+		return false, err
+	}
+	var have []string
+	if v := labels[units.LabelNodePorts]; v != "" {
+		have = strings.Split(v, ",")
+	}
+	return slices.Equal(have, nodePorts), nil
+}
+
 // ReleaseServices stops the service proxy and removes the pod network once
 // no pod is on it and no Service is left (services: those stored). It says
 // what it removed.
@@ -130,7 +181,9 @@ func (r *Runner) ReleaseServices(ctx context.Context, services int) ([]string, e
 // started or removed: two podunits never do it at once. Its name starts with
 // a dot, which no pod's does.
 func (r *Runner) servicesLock(ctx context.Context) (func(), error) {
-	return podstate.LockPod(ctx, r.StateDir, ".services", func() {
+	return podstate.LockPod(ctx, r.StateDir, servicesLockName, func() {
 		r.logf("waiting for another podunit starting or stopping the service proxy")
 	})
 }
+
+const servicesLockName = ".services"

@@ -27,6 +27,7 @@ type fakeUnits struct {
 	loaded  map[string]sdbus.UnitState
 	log     []string
 	failing map[string]bool // units whose start job fails
+	onStart func(units.Unit)
 }
 
 var _ UnitManager = (*fakeUnits)(nil)
@@ -47,6 +48,9 @@ func (f *fakeUnits) Start(_ context.Context, us []units.Unit) error {
 			errs = append(errs, &sdbus.JobError{Unit: u.Name, Op: "start", Result: "failed"})
 		}
 		f.loaded[u.Name] = st
+		if f.onStart != nil && !f.failing[u.Name] {
+			f.onStart(u)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -87,6 +91,7 @@ type fakeEngine struct {
 	removed    []string                     // containers and volumes removed
 	authFiles  []string                     // "path mode content" of each auth file a pull got
 	network    bool                         // the pod network exists
+	nextPorts  string                       // node ports the next services container publishes
 }
 
 var _ Engine = (*fakeEngine)(nil)

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/runner"
@@ -117,6 +118,21 @@ func storedManifest(p *corev1.Pod, objs *pod.Objects) ([]byte, error) {
 		o := *c
 		o.TypeMeta, o.ObjectMeta, o.Status = tm(pod.KindClaim), clean(c.ObjectMeta), corev1.PersistentVolumeClaimStatus{}
 		errs = append(errs, doc(&o))
+	}
+	// The Services that select the pod come back with it, with the address
+	// and node ports they have now: the runtime directory that holds them
+	// does not outlive a reboot.
+	if objs != nil {
+		for _, sv := range objs.Services {
+			if cluster.Selects(sv, p) {
+				// without status, which has no empty form
+				errs = append(errs, doc(&struct {
+					metav1.TypeMeta `json:",inline"`
+					Meta            metav1.ObjectMeta  `json:"metadata"`
+					Spec            corev1.ServiceSpec `json:"spec"`
+				}{tm(pod.KindService), clean(sv.ObjectMeta), sv.Spec}))
+			}
+		}
 	}
 	o := corev1.Pod{TypeMeta: tm("Pod"), ObjectMeta: clean(p.ObjectMeta), Spec: p.Spec}
 	errs = append(errs, doc(&o))

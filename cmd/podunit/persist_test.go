@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/pod"
 )
 
@@ -43,9 +44,22 @@ spec:
     envFrom: [{configMapRef: {name: cfg}}]
     volumeMounts: [{name: d, mountPath: /d}]
   volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-svc}
+spec: {type: NodePort, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: other-svc}
+spec: {selector: {app: other}, ports: [{port: 80}]}
 `))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cs := cluster.Assign(m.Objects.Services, nil); cs != nil {
+		t.Fatal(cs[0])
 	}
 	p := m.Pods[0]
 	p.UID = "1234"
@@ -54,19 +68,20 @@ spec:
 		t.Fatal(err)
 	}
 	s := string(data)
-	for _, want := range []string{"name: cfg", "name: creds", "kind: PersistentVolumeClaim", "kind: Pod"} {
+	for _, want := range []string{"name: cfg", "name: creds", "kind: PersistentVolumeClaim", "kind: Pod",
+		"name: web-svc", "clusterIP: 10.96.0.11", "nodePort: 30000"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("stored copy lacks %q:\n%s", want, s)
 		}
 	}
-	if strings.Contains(s, "unrelated") || strings.Contains(s, "1234") {
+	if strings.Contains(s, "unrelated") || strings.Contains(s, "1234") || strings.Contains(s, "other-svc") {
 		t.Errorf("stored copy holds what the pod does not need:\n%s", s)
 	}
 	back, err := pod.Load(data)
 	if err != nil {
 		t.Fatalf("stored copy does not load: %v\n%s", err, s)
 	}
-	if len(back.Pods) != 1 || !reflect.DeepEqual(back.Pods[0].Spec, p.Spec) || back.Objects.Len() != 3 {
+	if len(back.Pods) != 1 || !reflect.DeepEqual(back.Pods[0].Spec, p.Spec) || back.Objects.Len() != 4 {
 		t.Errorf("round trip changed the pod:\n%+v\n%+v", back.Pods[0].Spec, p.Spec)
 	}
 	if len(back.Warnings) > len(m.Warnings) {

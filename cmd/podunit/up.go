@@ -142,10 +142,17 @@ func upCommand() *cli.Command {
 				return applied()
 			}
 			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
-				if needProxy {
-					if err := r.Engine.EnsureInfraImage(ctx, InfraImage); err != nil {
-						return err
+				release := func() {}
+				defer func() { release() }()
+				if pv, ok := r.Engine.(versioner); ok && len(m.Pods) > 0 {
+					if sv, ok := r.Units.(versioner); ok {
+						warnPlatform(ctx, os.Stderr, pv, sv)
 					}
+				}
+				if err := r.Engine.EnsureInfraImage(ctx, InfraImage); err != nil {
+					return err
+				}
+				if needProxy {
 					// Services are stored first, so that the pods find them by
 					// name as soon as they start; taken back if the pods fail.
 					if err := podstate.SaveObjects(podstate.DefaultDir(), &pod.Objects{Services: m.Objects.Services}); err != nil {
@@ -156,21 +163,17 @@ func upCommand() *cli.Command {
 							return err
 						}
 					}
-					if err := r.EnsureServices(ctx, proxyUnits, nodePorts); err != nil {
+					rel, err := r.UseServices(ctx, proxyUnits, nodePorts)
+					if err != nil {
 						restoreServices(m.Objects.Services, known)
 						return err
 					}
+					// held until the pods are recorded: the last pod's down
+					// meanwhile does not take the network away under them
+					release = rel
 				}
 				if len(m.Pods) == 0 {
 					return applied()
-				}
-				if pv, ok := r.Engine.(versioner); ok {
-					if sv, ok := r.Units.(versioner); ok {
-						warnPlatform(ctx, os.Stderr, pv, sv)
-					}
-				}
-				if err := r.Engine.EnsureInfraImage(ctx, InfraImage); err != nil {
-					return err
 				}
 				// All pods of a file, or none.
 				if err := r.UpAll(ctx, m.Pods, plans, runner.UpOptions{Replace: c.Bool("replace")}); err != nil {
@@ -179,6 +182,8 @@ func upCommand() *cli.Command {
 						return nil
 					}
 					restoreServices(m.Objects.Services, known)
+					release()
+					release = func() {}
 					if needProxy {
 						left, _ := podstate.LoadObjects(podstate.DefaultDir())
 						if left != nil {
@@ -187,6 +192,8 @@ func upCommand() *cli.Command {
 					}
 					return err
 				}
+				release()
+				release = func() {}
 				if err := applied(); err != nil {
 					return err
 				}

@@ -30,9 +30,20 @@ spec:
   ports: [{port: 80, targetPort: http, nodePort: 30080}]
 ---
 apiVersion: v1
+kind: Service
+metadata: {name: dbh}
+spec: {clusterIP: None, selector: {app: db}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: dbext}
+spec: {type: ExternalName, externalName: db.default.svc.cluster.local}
+---
+apiVersion: v1
 kind: Pod
 metadata: {name: netsrv, labels: {app: db}}
 spec:
+  subdomain: dbh
   terminationGracePeriodSeconds: 2
   containers:
   - name: server
@@ -125,6 +136,18 @@ func TestServices(t *testing.T) {
 				t.Fatalf("%s answered %q, want netsrv (netbad is not ready)", url, got)
 			}
 		}
+	}
+	// Headless: the ready pods' addresses, and the pod by hostname.subdomain;
+	// ExternalName: a CNAME, followed.
+	srvIP := podIPOf(t, "netsrv")
+	for _, name := range []string{"dbh.default.svc.cluster.local", "netsrv.dbh.default.svc.cluster.local"} {
+		r := inClient(t, "nslookup "+name)
+		if !strings.Contains(r.stdout, "Address: "+srvIP) || strings.Contains(r.stdout, podIPOf(t, "netbad")) {
+			t.Errorf("nslookup %s (want only %s):\n%s%s", name, srvIP, r.stdout, r.stderr)
+		}
+	}
+	if got := fetchFrom(t, "http://dbext/hostname"); got != "netsrv" {
+		t.Errorf("through the ExternalName Service: %q", got)
 	}
 	if eps := must(t, podunit, "get", "svc", "db"); !strings.Contains(eps, podIPOf(t, "netsrv")+":8080") || strings.Contains(eps, podIPOf(t, "netbad")) {
 		t.Errorf("endpoints:\n%s", eps)

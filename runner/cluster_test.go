@@ -1,0 +1,87 @@
+package runner
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podunit/podunit/units"
+)
+
+// The service proxy: started once with the network, restarted when its node
+// ports change, held by users, and taken away with the network only when no
+// pod is on it and no Service is left.
+func TestServicesLifecycle(t *testing.T) {
+	ctx := context.Background()
+	fu, fe := newFakeUnits(), &fakeEngine{containers: map[string]map[string]string{}}
+	fu.onStart = func(u units.Unit) {
+		if u.Name == units.ServicesUnit {
+			// what podman run of the services container leaves
+			fe.mu.Lock()
+			fe.containers[units.ServicesContainer] = map[string]string{units.LabelRole: units.RoleServices, units.LabelNodePorts: fe.nextPorts}
+			fe.mu.Unlock()
+		}
+	}
+	r := &Runner{Units: fu, Engine: fe, StateDir: t.TempDir()}
+	o := units.Options{Podman: "/usr/bin/podman", Self: "/usr/bin/podunit", InfraImage: "img"}
+
+	release, err := r.UseServices(ctx, units.ServicesUnits(o, nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if !fe.network || strings.Join(fu.log, ";") != "start podunit.services.service;start podunit.proxy.service" {
+		t.Fatalf("first use: network %v, log %v", fe.network, fu.log)
+	}
+	// Used again with the same node ports: nothing to do.
+	release, err = r.UseServices(ctx, units.ServicesUnits(o, nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fu.log) != 2 {
+		t.Errorf("a running proxy was touched: %v", fu.log)
+	}
+	// While it is used, removal waits: here, with a deadline, it gives up.
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	if _, err := r.ReleaseServices(short, 0); err == nil {
+		t.Error("ReleaseServices did not wait for the user")
+	}
+	cancel()
+	release()
+
+	// A node port more: the units are replaced.
+	fe.nextPorts = "30080/tcp"
+	release, err = r.UseServices(ctx, units.ServicesUnits(o, []string{"30080/tcp"}), []string{"30080/tcp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if got := strings.Join(fu.log[2:], ";"); got != "stop podunit.proxy.service,podunit.services.service;start podunit.services.service;start podunit.proxy.service" {
+		t.Errorf("node ports changed: %s", got)
+	}
+
+	// A pod on the network, or a Service, keeps them.
+	if err := r.saveState(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"}}); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := r.ReleaseServices(ctx, 0); err != nil || len(done) != 0 || !fe.network {
+		t.Errorf("released with a pod on the network: %v %v", done, err)
+	}
+	if err := r.saveState(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"}, Spec: corev1.PodSpec{HostNetwork: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := r.ReleaseServices(ctx, 1); err != nil || len(done) != 0 {
+		t.Errorf("released with a Service left: %v %v", done, err)
+	}
+	done, err := r.ReleaseServices(ctx, 0)
+	if err != nil || len(done) != 2 || fe.network {
+		t.Errorf("not released when nothing is left: %v %v (network %v)", done, err, fe.network)
+	}
+	if sts, _ := fu.List(ctx, "podunit.*"); len(sts) != 0 {
+		t.Errorf("units left: %v", sts)
+	}
+}
