@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -31,8 +32,13 @@ metadata: {name: e2e-persist-creds}
 stringData: {token: %s}
 ---
 apiVersion: v1
+kind: Service
+metadata: {name: e2e-persist-svc}
+spec: {selector: {app: e2e-persist}, ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
 kind: Pod
-metadata: {name: %s}
+metadata: {name: %s, labels: {app: e2e-persist}}
 spec:
   terminationGracePeriodSeconds: 2
   containers:
@@ -42,7 +48,7 @@ spec:
     envFrom: [{configMapRef: {name: e2e-persist-cfg}}]
     env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: e2e-persist-creds, key: token}}}]
 `, secret, pod))
-	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod) })
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod, manifest) })
 	unit := `podunit@e2e\x2dpersist.service`
 	out := must(t, podunit, "up", "--persist", manifest)
 	if !strings.Contains(out, "pod/e2e-persist enabled ("+unit+")") {
@@ -64,6 +70,11 @@ spec:
 	// The pattern does not match itself on assertHidden's own command line.
 	assertHidden(t, "persist-s3cret-valu[e]", unit, `"$HOME/.config/systemd"`)
 
+	svcAddr := regexp.MustCompile(`e2e-persist-svc\s+ClusterIP\s+(\S+)`).FindStringSubmatch(must(t, podunit, "get", "svc"))
+	if svcAddr == nil {
+		t.Fatal("the Service is not listed")
+	}
+
 	if out, err := exec.Command(world, "relogin").CombinedOutput(); err != nil {
 		t.Fatalf("world.sh relogin: %v\n%s", err, out)
 	}
@@ -74,8 +85,13 @@ spec:
 		t.Fatalf("after the restart: %+v", st)
 	}
 	env := must(t, "podman", "inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", ctrName(pod, "web"))
-	if !strings.Contains(env, "GREETING=hello-again\n") || !strings.Contains(env, "TOKEN="+secret+"\n") {
+	if !strings.Contains(env, "GREETING=hello-again\n") || !strings.Contains(env, "TOKEN="+secret+"\n") ||
+		!strings.Contains(env, "E2E_PERSIST_SVC_SERVICE_HOST="+svcAddr[1]+"\n") {
 		t.Errorf("env after the restart:\n%s", env)
+	}
+	// The Service came back with the pod, at the same address, serving it.
+	if m := regexp.MustCompile(`e2e-persist-svc\s+ClusterIP\s+(\S+)\s+80/TCP\s+10\.96\.`).FindStringSubmatch(must(t, podunit, "get", "svc")); m == nil || m[1] != svcAddr[1] {
+		t.Errorf("the Service after the restart: %v, was %s\n%s", m, svcAddr[1], must(t, podunit, "get", "svc"))
 	}
 
 	// disable: the pod goes on, and will not come back.
