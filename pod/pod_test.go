@@ -126,3 +126,61 @@ func TestMatchNode(t *testing.T) {
 		t.Errorf("mismatch: %v", err)
 	}
 }
+
+// Required node affinity, as the scheduler reads it: terms ORed, their
+// requirements ANDed, every operator; bad terms are refused with the path.
+func TestNodeAffinity(t *testing.T) {
+	host := map[string]string{"kubernetes.io/hostname": "box", "disk": "ssd", "cores": "8"}
+	doc := func(terms string) string {
+		return `apiVersion: v1
+kind: Pod
+metadata: {name: a}
+spec:
+  affinity:
+    nodeAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+        nodeSelectorTerms: ` + terms + `
+  containers: [{name: c, image: x:1}]
+`
+	}
+	for _, c := range []struct {
+		terms string
+		fits  bool
+	}{
+		{`[{matchExpressions: [{key: disk, operator: In, values: [ssd, nvme]}]}]`, true},
+		{`[{matchExpressions: [{key: disk, operator: NotIn, values: [ssd]}]}]`, false},
+		{`[{matchExpressions: [{key: gpu, operator: NotIn, values: ["yes"]}]}]`, true},
+		{`[{matchExpressions: [{key: disk, operator: Exists}, {key: gpu, operator: DoesNotExist}]}]`, true},
+		{`[{matchExpressions: [{key: gpu, operator: Exists}]}]`, false},
+		{`[{matchExpressions: [{key: cores, operator: Gt, values: ["4"]}, {key: cores, operator: Lt, values: ["16"]}]}]`, true},
+		{`[{matchExpressions: [{key: cores, operator: Gt, values: ["8"]}]}]`, false},
+		{`[{matchExpressions: [{key: gpu, operator: Exists}]}, {matchFields: [{key: metadata.name, operator: In, values: [box]}]}]`, true},
+		{`[{matchFields: [{key: metadata.name, operator: NotIn, values: [box]}]}]`, false},
+	} {
+		m, err := Load([]byte(doc(c.terms)))
+		if err != nil {
+			t.Fatalf("%s: %v", c.terms, err)
+		}
+		err = MatchNode(m.Pods[0], host)
+		if (err == nil) != c.fits {
+			t.Errorf("%s: fits %v, got %v", c.terms, c.fits, err)
+		}
+		if err != nil && (!errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution: no term matches this host (term 0: ")) {
+			t.Errorf("%s: %v", c.terms, err)
+		}
+	}
+	for terms, want := range map[string]string{
+		`[]`: "nodeSelectorTerms: required",
+		`[{matchExpressions: [{key: disk, operator: In}]}]`:                    "matchExpressions[0].values: required",
+		`[{matchExpressions: [{key: disk, operator: Exists, values: [a]}]}]`:   "matchExpressions[0].values: may not be specified",
+		`[{matchExpressions: [{key: cores, operator: Gt, values: [many]}]}]`:   "matchExpressions[0].values[0]: invalid value \"many\": must be an integer",
+		`[{matchExpressions: [{key: disk, operator: Near, values: [a]}]}]`:     "matchExpressions[0].operator: unsupported value",
+		`[{matchFields: [{key: metadata.labels, operator: In, values: [a]}]}]`: "matchFields[0].key: unsupported value",
+	} {
+		_, err := Load([]byte(doc(terms)))
+		if err == nil || !strings.Contains(err.Error(), "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms") ||
+			!strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", terms, err, want)
+		}
+	}
+}

@@ -86,6 +86,9 @@ func Resolve(p *corev1.Pod) (*Resolved, field.ErrorList) {
 		}
 	}
 	errs = append(errs, validateSpecWith(&p.Spec, field.NewPath("spec"), p.Annotations, res)...)
+	errs = append(errs, validateNodeAffinity(p)...)
+	errs = append(errs, validateGates(p)...)
+	errs = append(errs, validateSysctls(&p.Spec, field.NewPath("spec"))...)
 	return res, errs
 }
 

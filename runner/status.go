@@ -28,6 +28,10 @@ type PodStatus struct {
 	Containers []ContainerStatus `json:"containers"`
 	// Persistent: enabled, it comes back when the user's manager starts.
 	Persistent bool `json:"persistent"`
+	// Reason and Message explain a Pending pod that podunit holds back
+	// (SchedulingGated).
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // ContainerStatus is one container's state, read from its unit.
@@ -85,6 +89,12 @@ func (r *Runner) Status(ctx context.Context) ([]PodStatus, error) {
 		runs := func(c string) podstate.Run { run, _ := podstate.LoadRun(r.StateDir, n, c); return run }
 		out = append(out, podStatus(n, known[n], byUnit, r.readiness(n, known[n]), runs))
 	}
+	for _, g := range r.gatedStatus() {
+		if !pods[g.Name] {
+			out = append(out, g)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 

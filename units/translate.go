@@ -328,6 +328,12 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 		args = append(args, "--hostname", hostname)
 	}
 	args = append(args, t.dns()...)
+	if sc := p.Spec.SecurityContext; sc != nil {
+		// set in the infra's namespaces, which the containers share
+		for _, x := range sc.Sysctls {
+			args = append(args, "--sysctl", pod.SysctlName(x.Name)+"="+x.Value)
+		}
+	}
 	for _, ha := range p.Spec.HostAliases {
 		for _, h := range ha.Hostnames {
 			args = append(args, "--add-host", h+":"+ha.IP)

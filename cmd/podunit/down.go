@@ -103,6 +103,18 @@ func downCommand() *cli.Command {
 			}
 			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
 				var errs []error
+				// A pod that waits for its scheduling gates has nothing running.
+				running := names[:0:0]
+				for _, n := range names {
+					if r.Ungated(n) {
+						if _, _, err := r.Applied(n); err != nil {
+							fmt.Fprintf(c.App.Writer, "pod/%s removed\n", n)
+							continue
+						}
+					}
+					running = append(running, n)
+				}
+				names = running
 				for i, err := range r.DownAll(ctx, names, o) {
 					// A deleted pod does not come back at the next login.
 					wasPersistent := persistent(names[i])

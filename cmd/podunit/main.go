@@ -75,6 +75,7 @@ out: it is kept for podunit describe.`,
 		Commands: []*cli.Command{
 			upCommand(),
 			downCommand(),
+			ungateCommand(),
 			psCommand(),
 			getCommand(),
 			describeCommand(),

@@ -49,7 +49,11 @@ func psCommand() *cli.Command {
 				if !wide {
 					fmt.Fprintln(w, "NAME\tNAMESPACE\tPHASE\tREADY\tRESTARTS\tAGE\tPERSISTENT")
 					for _, p := range pods {
-						fmt.Fprintf(w, "%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\n", p.Name, p.Namespace, p.Phase, p.Ready, p.Total, p.Restarts, age(p.Created), yesNo(p.Persistent))
+						phase := p.Phase
+						if p.Reason != "" {
+							phase = p.Reason // kubectl's STATUS: SchedulingGated
+						}
+						fmt.Fprintf(w, "%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\n", p.Name, p.Namespace, phase, p.Ready, p.Total, p.Restarts, age(p.Created), yesNo(p.Persistent))
 					}
 					return w.Flush()
 				}

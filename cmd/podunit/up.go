@@ -69,6 +69,20 @@ func upCommand() *cli.Command {
 			for _, w := range m.Warnings {
 				fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
 			}
+			// Pods with scheduling gates wait, unscheduled: kept, not started.
+			var gated []*corev1.Pod
+			ready := m.Pods[:0:0]
+			for _, p := range m.Pods {
+				if len(p.Spec.SchedulingGates) > 0 {
+					gated = append(gated, p)
+				} else {
+					ready = append(ready, p)
+				}
+			}
+			if len(gated) > 0 && c.Bool("persist") {
+				return fmt.Errorf("%w: --persist: pod %q has scheduling gates; enable it once it runs", errUsage, gated[0].Name)
+			}
+			m.Pods = ready
 			labels := nodeLabels()
 			var errs []error
 			for _, p := range m.Pods {
@@ -83,6 +97,7 @@ func upCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			var gatedData [][]byte
 			services, err := assignServices(m, known)
 			if err != nil {
 				return err
@@ -120,6 +135,10 @@ func upCommand() *cli.Command {
 			proxyUnits := units.ServicesUnits(po, nodePorts)
 			if c.Bool("dry-run") {
 				fmt.Fprint(c.App.Writer, renderObjects(&m.Objects))
+				for _, p := range gated {
+					fmt.Fprintf(c.App.Writer, "# pod %s/%s would wait, SchedulingGated (%s): `podunit ungate %s GATE...` starts it once no gate is left\n",
+						p.Namespace, p.Name, gateNames(p), p.Name)
+				}
 				if needProxy {
 					fmt.Fprintf(c.App.Writer, "# the service proxy runs (network %s, cluster DNS %s), unless it does already:\n", cluster.Network, cluster.DNS)
 					fmt.Fprint(c.App.Writer, units.RenderServicesUnits(proxyUnits))
@@ -138,7 +157,17 @@ func upCommand() *cli.Command {
 				}
 				return nil
 			}
-			if len(m.Pods) == 0 && !needProxy {
+			if len(gated) > 0 {
+				all := pod.Over(&m.Objects, known)
+				for _, p := range gated {
+					data, err := storedManifest(p, all)
+					if err != nil {
+						return err
+					}
+					gatedData = append(gatedData, data)
+				}
+			}
+			if len(m.Pods) == 0 && !needProxy && len(gated) == 0 {
 				return applied()
 			}
 			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
@@ -171,6 +200,12 @@ func upCommand() *cli.Command {
 					// held until the pods are recorded: the last pod's down
 					// meanwhile does not take the network away under them
 					release = rel
+				}
+				for i, p := range gated {
+					if err := r.Gate(ctx, p, gatedData[i], c.Bool("replace")); err != nil {
+						return err
+					}
+					fmt.Fprintf(c.App.Writer, "pod/%s created, SchedulingGated (%s)\n", p.Name, gateNames(p))
 				}
 				if len(m.Pods) == 0 {
 					return applied()
@@ -546,4 +581,12 @@ func formatSelector(m map[string]string) string {
 		return "<none>"
 	}
 	return strings.Join(kv, ",")
+}
+
+func gateNames(p *corev1.Pod) string {
+	var names []string
+	for _, g := range p.Spec.SchedulingGates {
+		names = append(names, g.Name)
+	}
+	return strings.Join(names, ", ")
 }

@@ -1,0 +1,118 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Required node affinity is matched against this host's labels (the built-in
+// ones and ~/.config/podunit/node-labels): a pod that does not fit exits 2
+// with the reason and creates nothing; one that fits runs.
+func TestNodeAffinity(t *testing.T) {
+	must(t, "sh", "-c", `mkdir -p "$HOME/.config/podunit" && printf 'disk=ssd\ncores=8\n' > "$HOME/.config/podunit/node-labels"`)
+	t.Cleanup(func() { run(t, "sh", "-c", `rm -f "$HOME/.config/podunit/node-labels"`) })
+	manifest := func(name, terms string) string {
+		return `
+apiVersion: v1
+kind: Pod
+metadata: {name: ` + name + `}
+spec:
+  terminationGracePeriodSeconds: 1
+  affinity:
+    nodeAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+        nodeSelectorTerms: ` + terms + `
+      preferredDuringSchedulingIgnoredDuringExecution:
+      - {weight: 1, preference: {matchExpressions: [{key: zone, operator: In, values: [a]}]}}
+  containers:
+  - {name: c, image: ` + testImage + `, command: [sleep, "3600"]}
+`
+	}
+	r := run(t, podunit, "up", writeManifest(t, manifest("aff-no", `[{matchExpressions: [{key: disk, operator: In, values: [hdd]}]}, {matchExpressions: [{key: cores, operator: Gt, values: ["16"]}]}]`)))
+	if r.code != 2 || !strings.Contains(r.stderr, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution: no term matches this host") ||
+		!strings.Contains(r.stderr, `disk In [hdd]: this host has "ssd"`) || !strings.Contains(r.stderr, `term 1: cores Gt [16]`) {
+		t.Errorf("a pod that does not fit: exit %d\n%s", r.code, r.stderr)
+	}
+	assertGone(t, "aff-no")
+	out := run(t, podunit, "up", writeManifest(t, manifest("aff-yes", `[{matchExpressions: [{key: disk, operator: In, values: [ssd]}, {key: cores, operator: Lt, values: ["16"]}, {key: gpu, operator: DoesNotExist}]}]`)))
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", "aff-yes") })
+	if out.code != 0 || !strings.Contains(out.stderr, "preferredDuringSchedulingIgnoredDuringExecution: ignored") {
+		t.Errorf("a pod that fits: exit %d\n%s%s", out.code, out.stdout, out.stderr)
+	}
+	if st := status(t, "aff-yes"); st == nil || st.Phase != "Running" {
+		t.Errorf("the pod that fits: %+v", st)
+	}
+}
+
+// A pod with scheduling gates waits, reported SchedulingGated, with nothing
+// started; `ungate` removes gates one by one and the pod starts when none is
+// left; down removes a waiting pod.
+func TestSchedulingGates(t *testing.T) {
+	const pod = "gated"
+	path := writeManifest(t, `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: gated-cfg}
+data: {GREETING: hi}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: gated}
+spec:
+  terminationGracePeriodSeconds: 1
+  schedulingGates: [{name: example.com/quota}, {name: example.com/approval}]
+  containers:
+  - {name: c, image: `+testImage+`, command: [sleep, "3600"], envFrom: [{configMapRef: {name: gated-cfg}}]}
+`)
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod, path) })
+	out := must(t, podunit, "up", path)
+	if !strings.Contains(out, "pod/gated created, SchedulingGated (example.com/quota, example.com/approval)") {
+		t.Errorf("up said:\n%s", out)
+	}
+	if st := status(t, pod); st == nil || st.Phase != "Pending" || len(st.Containers) != 0 {
+		t.Fatalf("a gated pod: %+v", st)
+	}
+	if ps := must(t, podunit, "ps"); !strings.Contains(ps, "SchedulingGated") {
+		t.Errorf("ps:\n%s", ps)
+	}
+	if units := must(t, "systemctl", "--user", "list-units", "--all", "--plain", "--no-legend", "podunit-gated*"); strings.TrimSpace(units) != "" {
+		t.Errorf("units of a gated pod:\n%s", units)
+	}
+	if r := run(t, podunit, "up", path); r.code != 3 {
+		t.Errorf("up of a waiting pod again: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := run(t, podunit, "ungate", pod, "example.com/nope"); r.code != 2 || !strings.Contains(r.stderr, `no scheduling gate "example.com/nope"`) {
+		t.Errorf("an unknown gate: exit %d\n%s", r.code, r.stderr)
+	}
+	if out := must(t, podunit, "ungate", pod, "example.com/quota"); !strings.Contains(out, "still SchedulingGated (example.com/approval)") {
+		t.Errorf("ungate one of two:\n%s", out)
+	}
+	if st := status(t, pod); st == nil || st.Phase != "Pending" {
+		t.Fatalf("after one gate: %+v", st)
+	}
+	if out := must(t, podunit, "ungate", pod, "example.com/approval"); !strings.Contains(out, "pod/gated started") {
+		t.Errorf("ungate the last:\n%s", out)
+	}
+	eventually(t, 30*time.Second, "the ungated pod running", func() bool {
+		st := status(t, pod)
+		return st != nil && st.Phase == "Running" && st.Ready == 1
+	})
+	if env := must(t, "podman", "exec", ctrName(pod, "c"), "env"); !strings.Contains(env, "GREETING=hi") {
+		t.Errorf("the ungated pod lacks its ConfigMap's variable:\n%s", env)
+	}
+	if r := run(t, podunit, "ungate", pod, "--all"); r.code != 3 {
+		t.Errorf("ungate of a running pod: exit %d", r.code)
+	}
+	must(t, podunit, "down", "--grace-period", "0", "--force", pod)
+	assertGone(t, pod)
+
+	// A waiting pod goes with down, and nothing is left of it.
+	must(t, podunit, "up", path)
+	if out := must(t, podunit, "down", pod); !strings.Contains(out, "pod/gated removed") {
+		t.Errorf("down of a waiting pod:\n%s", out)
+	}
+	if st := status(t, pod); st != nil {
+		t.Errorf("after down: %+v", st)
+	}
+}
