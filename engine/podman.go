@@ -407,9 +407,11 @@ func (p *Podman) EnsureNetwork(ctx context.Context) error {
 	last := cluster.PodRange.Addr().As4()
 	last[2], last[3] = 255, 254
 	_, err = network.Create(c, &nettypes.Network{
-		Name:       cluster.Network,
-		Driver:     "bridge",
-		DNSEnabled: true,
+		Name:   cluster.Network,
+		Driver: "bridge",
+		// podunit's proxy is the pods' DNS; aardvark-dns, which podman
+		// would want for DNSEnabled, need not be installed.
+		DNSEnabled: false,
 		Labels:     map[string]string{LabelNetwork: "pod"},
 		Subnets: []nettypes.Subnet{{
 			Subnet:  nettypes.IPNet{IPNet: *prefixNet(cluster.Subnet)},

@@ -73,6 +73,9 @@ func (r *Runner) EnsureServices(ctx context.Context, us []units.Unit, nodePorts 
 			names = append(names, u.Name)
 		}
 		_ = r.Units.Stop(ctx, names)
+		if log := unitLogTail(us); log != "" {
+			return fmt.Errorf("starting the service proxy: %w\n%s", err, log)
+		}
 		return fmt.Errorf("starting the service proxy: %w", err)
 	}
 	return nil

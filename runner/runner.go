@@ -577,17 +577,17 @@ func (r *Runner) explainStart(ctx context.Context, plan *units.Plan, startErr er
 	if len(details) > 0 {
 		msg += "\n" + strings.Join(details, "\n")
 	}
-	if log := r.unitLogTail(plan); log != "" {
+	if log := unitLogTail(plan.Units()); log != "" {
 		msg += "\n" + log
 	}
 	return fmt.Errorf("starting pod %q failed: %s", plan.Pod, msg)
 }
 
-// unitLogTail returns the last lines the pod's units wrote, when they write to
-// files (hosts without journald).
-func (r *Runner) unitLogTail(plan *units.Plan) string {
+// unitLogTail returns the last lines units wrote, when they write to files
+// (a pod's, on hosts without journald; the service proxy's, always).
+func unitLogTail(us []units.Unit) string {
 	var out []string
-	for _, u := range plan.Units() {
+	for _, u := range us {
 		p := u.Property("StandardError")
 		if p == nil {
 			continue

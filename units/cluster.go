@@ -28,7 +28,10 @@ func ServicesUnits(o Options, nodePorts []string) []Unit {
 	args := []string{o.Podman, "run", "--name", ServicesContainer, "--rm", "--detach",
 		"--sdnotify=conmon", "--cgroups=split", "--pull=never",
 		"--network", cluster.Network, "--hostname", "podunit-services",
-		"--label", LabelRole + "=" + RoleServices, "--label", LabelNodePorts + "=" + strings.Join(nodePorts, ",")}
+		"--label", LabelRole + "=" + RoleServices}
+	if len(nodePorts) > 0 {
+		args = append(args, "--label", LabelNodePorts+"="+strings.Join(nodePorts, ","))
+	}
 	for _, np := range nodePorts {
 		port, proto, _ := strings.Cut(np, "/")
 		spec := port + ":" + port

@@ -128,10 +128,10 @@ func upCommand() *cli.Command {
 				needProxy = needProxy || runner.OnPodNetwork(p)
 			}
 			nodePorts := cluster.NodePorts(services)
+			// The proxy's units write to files on every host: what made
+			// them fail is then told with the failure.
 			po := opts
-			if !journalAvailable() {
-				po.LogDir = filepath.Join(podstate.DefaultDir(), "services")
-			}
+			po.LogDir = filepath.Join(podstate.DefaultDir(), "services")
 			proxyUnits := units.ServicesUnits(po, nodePorts)
 			if c.Bool("dry-run") {
 				fmt.Fprint(c.App.Writer, renderObjects(&m.Objects))
