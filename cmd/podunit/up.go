@@ -105,16 +105,24 @@ func upCommand() *cli.Command {
 			opts := translateOptions()
 			opts.Services = services
 			plans := make([]*units.Plan, len(m.Pods))
-			for i, p := range m.Pods {
-				o := opts
-				o.UID = newUID()
-				if !journalAvailable() {
-					o.LogDir = podstate.LogDir(podstate.DefaultDir(), p.Name)
+			translateAll := func(podNetwork bool) error {
+				for i, p := range m.Pods {
+					o := opts
+					o.PodNetwork = podNetwork
+					o.UID = newUID()
+					if !journalAvailable() {
+						o.LogDir = podstate.LogDir(podstate.DefaultDir(), p.Name)
+					}
+					p.UID = typesUID(o.UID)
+					var err error
+					if plans[i], err = units.Translate(p, m.Resolved[p.Name], o); err != nil {
+						return err
+					}
 				}
-				p.UID = typesUID(o.UID)
-				if plans[i], err = units.Translate(p, m.Resolved[p.Name], o); err != nil {
-					return err
-				}
+				return nil
+			}
+			if err := translateAll(true); err != nil {
+				return err
 			}
 			if !c.Bool("dry-run") {
 				if err := checkShapingHelper(plans, findHelper); err != nil {
@@ -193,13 +201,25 @@ func upCommand() *cli.Command {
 						}
 					}
 					rel, err := r.UseServices(ctx, proxyUnits, nodePorts)
-					if err != nil {
+					switch {
+					case err != nil && len(services) == 0:
+						// Without Services the pods can do without the pod
+						// network: each gets a slirp4netns network of its own.
+						fmt.Fprintf(c.App.ErrWriter, "warning: podunit's pod network is not available, so the pods run each on a slirp4netns network of its own, without cluster DNS: %v\n", err)
+						if _, rerr := r.ReleaseServices(ctx, 0); rerr != nil {
+							fmt.Fprintf(c.App.ErrWriter, "warning: %v\n", rerr)
+						}
+						if err := translateAll(false); err != nil {
+							return err
+						}
+					case err != nil:
 						restoreServices(m.Objects.Services, known)
 						return err
+					default:
+						// held until the pods are recorded: the last pod's down
+						// meanwhile does not take the network away under them
+						release = rel
 					}
-					// held until the pods are recorded: the last pod's down
-					// meanwhile does not take the network away under them
-					release = rel
 				}
 				for i, p := range gated {
 					if err := r.Gate(ctx, p, gatedData[i], c.Bool("replace")); err != nil {

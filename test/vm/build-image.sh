@@ -10,9 +10,12 @@ cache=${1:-${PODUNIT_VM_CACHE:-$HOME/.cache/podunit-vm}}
 suite=${2:-bookworm}
 case $suite in bookworm | trixie) ;; *) echo "vm: unknown suite $suite (bookworm or trixie)" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
-# The package list and this script make the cache key.
+# The package list and this script make the cache key. nftables: what
+# `apt install podman` brings along by recommendation on Debian 13, and what
+# its netavark needs to set up a bridge network (podunit's pod network).
 packages="systemd,systemd-sysv,dbus,dbus-user-session,libpam-systemd,udev,kmod,linux-image-amd64,\
-podman,crun,conmon,uidmap,slirp4netns,passt,catatonit,busybox-static,iproute2,util-linux,procps,e2fsprogs,ca-certificates"
+podman,crun,conmon,uidmap,slirp4netns,passt,catatonit,busybox-static,iproute2,util-linux,procps,e2fsprogs,ca-certificates,\
+nftables"
 key=$(printf '%s\n' "$suite" "$packages" | cat - "$0" "$here/guest-runner.service" | sha256sum | cut -c1-16)
 out="$cache/$suite-$key"
 if [ -f "$out/base.raw" ] && [ -f "$out/vmlinuz" ] && [ -f "$out/initrd" ]; then
