@@ -277,3 +277,46 @@ spec: {type: SCTPish, ports: [{port: 80}]}
 	}
 	assertGone(t, "badtarget")
 }
+
+// A podman network named like podunit's that podunit did not create is never
+// used: pods fall back to slirp4netns with a warning, and a manifest with a
+// Service, which needs the pod network, fails saying why.
+func TestForeignNetworkUntouched(t *testing.T) {
+	run(t, podunit, "down", "--grace-period", "0", "--force", "foreign-net")
+	if r := run(t, "podman", "network", "exists", "podunit"); r.code == 0 {
+		t.Skip("a pod network exists: other pods run")
+	}
+	must(t, "podman", "network", "create", "--label", "owner=someone", "podunit")
+	t.Cleanup(func() { run(t, "podman", "network", "rm", "-f", "podunit") })
+	r := run(t, podunit, "up", writeManifest(t, `
+apiVersion: v1
+kind: Pod
+metadata: {name: foreign-net}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: c, image: `+testImage+`, command: [sleep, "3600"]}
+`))
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", "foreign-net") })
+	if r.code != 0 || !strings.Contains(r.stderr, "pod network is not available") || !strings.Contains(r.stderr, "was not created by podunit") {
+		t.Fatalf("up next to a foreign network: exit %d\n%s", r.code, r.stderr)
+	}
+	if ip := podIPOf(t, "foreign-net"); strings.HasPrefix(ip, "10.96.") {
+		t.Errorf("the pod is on the pod network (%s)", ip)
+	}
+	r = run(t, podunit, "up", writeManifest(t, `
+apiVersion: v1
+kind: Service
+metadata: {name: foreign-svc}
+spec: {selector: {app: x}, ports: [{port: 80}]}
+`))
+	if r.code == 0 || !strings.Contains(r.stderr, "was not created by podunit") {
+		t.Errorf("a Service next to a foreign network: exit %d\n%s", r.code, r.stderr)
+	}
+	if out := must(t, podunit, "get", "svc"); strings.Contains(out, "foreign-svc") {
+		t.Errorf("the Service was stored:\n%s", out)
+	}
+	if lbl := must(t, "podman", "network", "inspect", "--format", "{{.Labels}}", "podunit"); !strings.Contains(lbl, "owner:someone") {
+		t.Errorf("the foreign network was changed: %s", lbl)
+	}
+}
