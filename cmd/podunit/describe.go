@@ -37,6 +37,11 @@ func describeCommand() *cli.Command {
 				}
 				dd := description{Description: d}
 				if d.Pod != nil {
+					if pods, err := currentPods(ctx, r, []string{d.Pod.Name}); err == nil && len(pods) == 1 {
+						for _, ip := range pods[0].Status.PodIPs {
+							dd.IPs = append(dd.IPs, ip.IP)
+						}
+					}
 					if bw, _ := netshape.FromAnnotations(d.Pod.Annotations); !bw.Empty() {
 						dd.Shaping = "(could not be read)"
 						if st, err := readShaping(ctx, d.Pod.Name); err == nil {
@@ -53,7 +58,8 @@ func describeCommand() *cli.Command {
 
 type description struct {
 	*runner.Description
-	Shaping string // read back from the kernel
+	Shaping string   // read back from the kernel
+	IPs     []string // status.podIPs
 }
 
 func printDescription(w io.Writer, d description) {
@@ -67,6 +73,14 @@ func printDescription(w io.Writer, d description) {
 		fmt.Fprintf(w, "Start Time:   %s\n", s.Created.Local().Format(time.RFC1123Z))
 	}
 	fmt.Fprintf(w, "Status:       %s\n", s.Phase)
+	if s.Reason != "" {
+		fmt.Fprintf(w, "Reason:       %s\n", s.Reason)
+		fmt.Fprintf(w, "Message:      %s\n", s.Message)
+	}
+	if len(d.IPs) > 0 {
+		fmt.Fprintf(w, "IP:           %s\n", d.IPs[0])
+		fmt.Fprintf(w, "IPs:          %s\n", strings.Join(d.IPs, ", "))
+	}
 	fmt.Fprintf(w, "Slice:        %s\n", s.Slice)
 	fmt.Fprintf(w, "Infra Unit:   %s\n", s.Unit)
 	if d.Pod != nil {
