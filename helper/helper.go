@@ -166,9 +166,14 @@ func (t *task) enterNetns(ctx context.Context, cmd contract.Command) error {
 	if err != nil || pid <= 0 {
 		return fmt.Errorf("pod %q has no network namespace (is its infra container %s running?): %v", t.rt.Pod, t.rt.Infra, err)
 	}
+	return fmt.Errorf("entering the network namespace of pod %q: %w", t.rt.Pod, t.execInNetns(pid, cmd))
+}
+
+// execInNetns replaces this process with podunit running cmd (with InNetns)
+// in the user and network namespaces of process pid.
+func (e *Env) execInNetns(pid int, cmd contract.Command) error {
 	cmd.InNetns = true
-	argv := append([]string{t.Nsenter, "--user", "--preserve-credentials", "--net", "--target", strconv.Itoa(pid), "--"},
-		cmd.Argv(t.Self)...)
-	err = t.Exec(t.Nsenter, argv, t.Environ())
-	return fmt.Errorf("entering the network namespace of pod %q: %w", t.rt.Pod, err)
+	argv := append([]string{e.Nsenter, "--user", "--preserve-credentials", "--net", "--target", strconv.Itoa(pid), "--"},
+		cmd.Argv(e.Self)...)
+	return e.Exec(e.Nsenter, argv, e.Environ())
 }

@@ -53,11 +53,7 @@ func (e *Env) services(ctx context.Context, cmd contract.Command) error {
 		if err != nil || pid <= 0 {
 			return fmt.Errorf("the services container %s is not running: %v", units.ServicesContainer, err)
 		}
-		cmd.InNetns = true
-		argv := append([]string{e.Nsenter, "--user", "--preserve-credentials", "--net", "--target", strconv.Itoa(pid), "--"},
-			cmd.Argv(e.Self)...)
-		err = e.Exec(e.Nsenter, argv, e.Environ())
-		return fmt.Errorf("entering the network namespace of %s: %w", units.ServicesContainer, err)
+		return fmt.Errorf("entering the network namespace of %s: %w", units.ServicesContainer, e.execInNetns(pid, cmd))
 	}
 	pid, err := eng.ContainerPID(ctx, units.ServicesContainer)
 	if err != nil || pid <= 0 {
@@ -96,6 +92,7 @@ type Proxy struct {
 	Upstream string // host:port of the DNS server for other names
 
 	state     atomic.Pointer[cluster.State]
+	routes    atomic.Pointer[map[cluster.Listener]cluster.Route] // of state
 	mu        sync.Mutex
 	listeners map[cluster.Listener]io.Closer
 	ips       map[string]podIP // by pod name
@@ -111,7 +108,7 @@ type podIP struct {
 func (p *Proxy) Serve(ctx context.Context, alive func() bool) error {
 	p.listeners = map[cluster.Listener]io.Closer{}
 	p.ips = map[string]podIP{}
-	p.state.Store(&cluster.State{})
+	p.setState(&cluster.State{})
 	if err := p.refresh(ctx); err != nil {
 		return err
 	}
@@ -143,15 +140,23 @@ func (p *Proxy) refresh(ctx context.Context) error {
 	if err := p.Addrs.SetAddrs(st.Addresses(), cluster.ServiceRange); err != nil {
 		return fmt.Errorf("addresses: %w", err)
 	}
-	p.state.Store(st)
-	p.reconcile(st.Routes())
+	p.setState(st)
 	return nil
+}
+
+// setState serves st from now on: its routes are worked out once, the
+// listeners opened or closed to match.
+func (p *Proxy) setState(st *cluster.State) {
+	routes := st.Routes()
+	p.state.Store(st)
+	p.routes.Store(&routes)
+	p.reconcile(routes)
 }
 
 // read builds the current State from the state directory.
 func (p *Proxy) read(ctx context.Context) (*cluster.State, error) {
 	st := &cluster.State{}
-	svcs, err := loadServices(p.StateDir)
+	svcs, err := podstate.LoadServices(p.StateDir)
 	if err != nil {
 		return nil, err
 	}
@@ -237,26 +242,6 @@ func (p *Proxy) podIP(ctx context.Context, name, key string) netip.Addr {
 	return ip
 }
 
-// loadServices reads the stored Services.
-func loadServices(dir string) ([]*corev1.Service, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "objects", "*", strings.ToLower(pod.KindService), "*.json"))
-	if err != nil {
-		return nil, err
-	}
-	var out []*corev1.Service
-	for _, path := range paths {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			continue
-		}
-		var s corev1.Service
-		if json.Unmarshal(data, &s) == nil {
-			out = append(out, &s)
-		}
-	}
-	return out, nil
-}
-
 // reconcile opens the listeners routes need and closes the others. A
 // listener finds its Service in the current state at each connection.
 func (p *Proxy) reconcile(routes map[cluster.Listener]cluster.Route) {
@@ -292,7 +277,7 @@ func (p *Proxy) closeAll() {
 
 // route finds what a listener serves now.
 func (p *Proxy) route(l cluster.Listener) (cluster.Route, bool) {
-	r, ok := p.state.Load().Routes()[l]
+	r, ok := (*p.routes.Load())[l]
 	return r, ok
 }
 

@@ -78,9 +78,7 @@ func TestProxyForwards(t *testing.T) {
 			{Name: "web", ContainerPort: int32(tcpPort), Protocol: corev1.ProtocolTCP}}}}}}
 	px := &Proxy{Env: &Env{Out: io.Discard}, listeners: map[cluster.Listener]io.Closer{}}
 	set := func(ready bool) {
-		st := &cluster.State{Services: []*corev1.Service{svc}, Pods: []cluster.Pod{{Spec: p, IP: netip.MustParseAddr("127.0.0.1"), Ready: ready}}}
-		px.state.Store(st)
-		px.reconcile(st.Routes())
+		px.setState(&cluster.State{Services: []*corev1.Service{svc}, Pods: []cluster.Pod{{Spec: p, IP: netip.MustParseAddr("127.0.0.1"), Ready: ready}}})
 	}
 	set(true)
 	defer px.closeAll()
@@ -124,8 +122,7 @@ func TestProxyForwards(t *testing.T) {
 	}
 
 	// A Service that goes closes its listener.
-	px.state.Store(&cluster.State{})
-	px.reconcile(nil)
+	px.setState(&cluster.State{})
 	if c, err := net.DialTimeout("tcp4", addr, time.Second); err == nil {
 		c.Close()
 		t.Error("the listener of a removed Service still accepts")

@@ -106,3 +106,24 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 	})
 	return &o, err
 }
+
+// LoadServices reads the stored Services only (the service proxy reads them
+// every second: no Secret is opened for it).
+func LoadServices(dir string) ([]*corev1.Service, error) {
+	paths, err := filepath.Glob(objectFile(dir, "*", pod.KindService, "*"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*corev1.Service
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue // removed meanwhile
+		}
+		var s corev1.Service
+		if json.Unmarshal(data, &s) == nil {
+			out = append(out, &s)
+		}
+	}
+	return out, nil
+}

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/units"
@@ -31,34 +32,20 @@ func (r *Runner) EnsureServices(ctx context.Context, us []units.Unit, nodePorts 
 	if err := r.Engine.EnsureNetwork(ctx); err != nil {
 		return err
 	}
-	sts, err := r.Units.List(ctx, units.ServicesUnit, units.ProxyUnit)
+	loaded, active, err := r.proxyUnits(ctx)
 	if err != nil {
 		return err
 	}
-	active := map[string]bool{}
-	for _, s := range sts {
-		active[s.Name] = s.ActiveState == "active" || s.ActiveState == "activating" || s.ActiveState == "reloading"
-	}
 	if active[units.ServicesUnit] {
-		labels, ok, err := r.Engine.ContainerLabels(ctx, units.ServicesContainer)
+		ok, err := r.publishes(ctx, nodePorts)
 		if err != nil {
 			return err
 		}
-		var have []string
-		if v := labels[units.LabelNodePorts]; v != "" {
-			have = strings.Split(v, ",")
-		}
-		if ok && slices.Equal(have, nodePorts) {
+		if ok {
 			if !active[units.ProxyUnit] {
 				return r.Units.Start(ctx, us[1:])
 			}
 			return nil
-		}
-	}
-	var loaded []string
-	for _, s := range sts {
-		if s.LoadState == "loaded" {
-			loaded = append(loaded, s.Name)
 		}
 	}
 	if len(loaded) > 0 {
@@ -121,6 +108,29 @@ func (r *Runner) servicesUp(ctx context.Context, nodePorts []string) (bool, erro
 	if n < 2 {
 		return false, nil
 	}
+	return r.publishes(ctx, nodePorts)
+}
+
+// proxyUnits are the service proxy's units that systemd has loaded, and
+// which of them are active (or getting there).
+func (r *Runner) proxyUnits(ctx context.Context) (loaded []string, active map[string]bool, err error) {
+	sts, err := r.Units.List(ctx, units.ServicesUnit, units.ProxyUnit)
+	if err != nil {
+		return nil, nil, err
+	}
+	active = map[string]bool{}
+	for _, s := range sts {
+		if s.LoadState == "loaded" {
+			loaded = append(loaded, s.Name)
+		}
+		active[s.Name] = s.ActiveState == "active" || s.ActiveState == "activating" || s.ActiveState == "reloading"
+	}
+	return loaded, active, nil
+}
+
+// publishes tells whether the services container exists and publishes
+// exactly nodePorts (its label says which).
+func (r *Runner) publishes(ctx context.Context, nodePorts []string) (bool, error) {
 	labels, ok, err := r.Engine.ContainerLabels(ctx, units.ServicesContainer)
 	if err != nil || !ok {
 		return false, err
@@ -154,15 +164,9 @@ func (r *Runner) ReleaseServices(ctx context.Context, services int) ([]string, e
 		}
 	}
 	var done []string
-	sts, err := r.Units.List(ctx, units.ServicesUnit, units.ProxyUnit)
+	loaded, _, err := r.proxyUnits(ctx)
 	if err != nil {
 		return nil, err
-	}
-	var loaded []string
-	for _, s := range sts {
-		if s.LoadState == "loaded" {
-			loaded = append(loaded, s.Name)
-		}
 	}
 	if len(loaded) > 0 {
 		if err := r.Units.Stop(ctx, loaded); err != nil {
@@ -175,7 +179,7 @@ func (r *Runner) ReleaseServices(ctx context.Context, services int) ([]string, e
 		return done, err
 	}
 	if removed {
-		done = append(done, "network/"+"podunit removed")
+		done = append(done, "network/"+cluster.Network+" removed")
 	}
 	return done, nil
 }

@@ -43,13 +43,6 @@ func ServicesUnits(o Options, nodePorts []string) []Unit {
 	args = append(args, o.InfraImage)
 	clear := contract.Command{Op: contract.OpServices, Action: contract.ServicesClear}.Argv(o.Self)
 	serve := contract.Command{Op: contract.OpServices, Action: contract.ServicesServe}.Argv(o.Self)
-	logTo := func(unit string) []Property {
-		if o.LogDir == "" {
-			return nil
-		}
-		f := AppendFile(strings.TrimSuffix(o.LogDir, "/") + "/" + unit + ".log")
-		return []Property{prop("StandardOutput", f), prop("StandardError", f)}
-	}
 	services := Unit{Name: ServicesUnit, Properties: append([]Property{
 		prop("Description", "podunit: the Services' and the cluster DNS's addresses on the pod network"),
 		prop("Type", "notify"),
@@ -64,7 +57,7 @@ func ServicesUnits(o Options, nodePorts []string) []Unit {
 		prop("ExecStart", []Exec{{Argv: args}}),
 		prop("ExecStopPost", []Exec{{Argv: clear, IgnoreFailure: true}}),
 		prop("TimeoutStopSec", infraGrace+StopMargin),
-	}, logTo(ServicesUnit)...)}
+	}, logTo(o.LogDir, ServicesUnit)...)}
 	proxy := Unit{Name: ProxyUnit, Properties: append([]Property{
 		prop("Description", "podunit: cluster DNS and Service proxy"),
 		prop("BindsTo", []string{ServicesUnit}),
@@ -74,7 +67,7 @@ func ServicesUnits(o Options, nodePorts []string) []Unit {
 		prop("RestartSec", time.Second),
 		prop("StartLimitIntervalSec", time.Duration(0)),
 		prop("ExecStart", []Exec{{Argv: serve}}),
-	}, logTo(ProxyUnit)...)}
+	}, logTo(o.LogDir, ProxyUnit)...)}
 	return []Unit{services, proxy}
 }
 

@@ -274,11 +274,14 @@ func (t *translator) commonService(unit string) []Property {
 }
 
 // logTo sends a unit's own output to a file of the pod's, on hosts without journald.
-func (t *translator) logTo(unit string) []Property {
-	if t.o.LogDir == "" {
+func (t *translator) logTo(unit string) []Property { return logTo(t.o.LogDir, unit) }
+
+// logTo sends a unit's output to dir/UNIT.log; nowhere else when dir is "".
+func logTo(dir, unit string) []Property {
+	if dir == "" {
 		return nil
 	}
-	f := AppendFile(strings.TrimSuffix(t.o.LogDir, "/") + "/" + unit + ".log")
+	f := AppendFile(strings.TrimSuffix(dir, "/") + "/" + unit + ".log")
 	return []Property{prop("StandardOutput", f), prop("StandardError", f)}
 }
 
