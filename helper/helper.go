@@ -112,6 +112,8 @@ func (e *Env) Main(ctx context.Context, cmd contract.Command) error {
 		return h.probe(ctx)
 	case contract.OpShape:
 		return h.shape(ctx)
+	case contract.OpVolumes:
+		return h.volumes(ctx)
 	}
 	return fmt.Errorf("%w: %s", contract.ErrUsage, cmd.Op)
 }

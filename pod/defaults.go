@@ -36,6 +36,7 @@ func SetDefaults(p *corev1.Pod) {
 	for i := range s.Containers {
 		defaultContainer(&s.Containers[i])
 	}
+	DefaultPodResources(s)
 }
 
 func defaultContainer(c *corev1.Container) {

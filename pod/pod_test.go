@@ -52,7 +52,7 @@ func TestLoadErrorsWrapErrInvalid(t *testing.T) {
 		"not yaml":  "{{{",
 		"a list":    "- a\n- b\n",
 		"no kind":   "apiVersion: v1\nmetadata: {name: x}\n",
-		"bad field": strings.ReplaceAll(minimal, "%IMAGE%", "x:1") + "  hostPID: true\n",
+		"bad field": strings.ReplaceAll(minimal, "%IMAGE%", "x:1") + "  overhead: {cpu: 1}\n",
 	} {
 		_, err := Load([]byte(doc))
 		if err == nil || !errors.Is(err, ErrInvalid) {
@@ -89,8 +89,8 @@ spec:
 // The policy has a verdict for every field path it lists; nothing podunit does
 // not list is accepted.
 func TestPolicyDefaultDeny(t *testing.T) {
-	if _, ok := ruleFor("spec.hostPID"); ok {
-		t.Error("spec.hostPID has a rule; it should fall to the default (rejected)")
+	if _, ok := ruleFor("spec.overhead"); ok {
+		t.Error("spec.overhead has a rule; it should fall to the default (rejected)")
 	}
 	if r, ok := ruleFor("metadata.labels[*]"); !ok || r.support != Honoured {
 		t.Error("labels' keys are not covered by the labels subtree rule")

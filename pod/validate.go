@@ -89,6 +89,8 @@ func Resolve(p *corev1.Pod) (*Resolved, field.ErrorList) {
 	errs = append(errs, validateNodeAffinity(p)...)
 	errs = append(errs, validateGates(p)...)
 	errs = append(errs, validateSysctls(&p.Spec, field.NewPath("spec"))...)
+	errs = append(errs, validateSecurity(&p.Spec, field.NewPath("spec"))...)
+	errs = append(errs, validatePodResources(&p.Spec, field.NewPath("spec"))...)
 	return res, errs
 }
 
@@ -296,9 +298,6 @@ func validateSpecWith(s *corev1.PodSpec, sp *field.Path, annotations map[string]
 	for i := range s.Containers {
 		c := &s.Containers[i]
 		p := cp.Index(i)
-		if c.RestartPolicy != nil {
-			errs = append(errs, field.Forbidden(p.Child("restartPolicy"), "may only be set on init containers (sidecars)"))
-		}
 		check(c, p, "app")
 	}
 	// resourceFieldRef may name another container of the pod.
@@ -327,19 +326,6 @@ func validateSpecWith(s *corev1.PodSpec, sp *field.Path, annotations map[string]
 		}
 	}
 	return errs
-}
-
-func validateSeccomp(p *corev1.SeccompProfile, fp *field.Path) field.ErrorList {
-	if p == nil {
-		return nil
-	}
-	switch p.Type {
-	case corev1.SeccompProfileTypeRuntimeDefault, corev1.SeccompProfileTypeUnconfined:
-		return nil
-	case corev1.SeccompProfileTypeLocalhost:
-		return field.ErrorList{field.Forbidden(fp.Child("type"), "not supported by podunit: Localhost profiles are not supported yet")}
-	}
-	return field.ErrorList{field.NotSupported(fp.Child("type"), p.Type, []string{"RuntimeDefault", "Unconfined"})}
 }
 
 func nonNegative(v *int64, fp *field.Path) field.ErrorList {
@@ -661,13 +647,25 @@ var (
 )
 
 func validateResources(r *corev1.ResourceRequirements, rp *field.Path) field.ErrorList {
+	return checkResources(r, rp, false)
+}
+
+// checkResources checks requests and limits of cpu and memory; a container's
+// (pod false) may also have extended resources.
+func checkResources(r *corev1.ResourceRequirements, rp *field.Path, pod bool) field.ErrorList {
 	var errs field.ErrorList
+	if !pod {
+		errs = append(errs, validateExtended(r, rp)...)
+	}
 	check := func(list corev1.ResourceList, lp *field.Path, limits bool) {
 		for _, name := range sortedStringKeys(list) {
 			q := list[corev1.ResourceName(name)]
 			switch corev1.ResourceName(name) {
 			case corev1.ResourceCPU, corev1.ResourceMemory:
 			default:
+				if IsExtendedResource(corev1.ResourceName(name)) && !pod {
+					continue // validateExtended
+				}
 				errs = append(errs, field.NotSupported(lp.Key(name), name, []string{"cpu", "memory"}))
 				continue
 			}
@@ -689,7 +687,7 @@ func validateResources(r *corev1.ResourceRequirements, rp *field.Path) field.Err
 	check(r.Limits, rp.Child("limits"), true)
 	check(r.Requests, rp.Child("requests"), false)
 	for name, req := range r.Requests {
-		if lim, ok := r.Limits[name]; ok && req.Cmp(lim) > 0 {
+		if lim, ok := r.Limits[name]; ok && req.Cmp(lim) > 0 && !IsExtendedResource(name) {
 			errs = append(errs, field.Invalid(rp.Child("requests").Key(string(name)), req.String(),
 				fmt.Sprintf("must be less than or equal to %s limit of %s", name, lim.String())))
 		}

@@ -753,7 +753,7 @@ func (r *Runner) ensureClaim(ctx context.Context, c units.Claim) error {
 	if ok, err := r.claimExists(ctx, c); ok || err != nil {
 		return err
 	}
-	if err := r.Engine.CreateVolume(ctx, c.Name, c.Labels, nil); err != nil {
+	if err := r.Engine.CreateVolume(ctx, c.Name, c.Labels, c.Options); err != nil {
 		return fmt.Errorf("%s: creating volume %s: %w", c.FieldPath, c.Name, err)
 	}
 	return nil

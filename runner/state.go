@@ -71,6 +71,17 @@ func (r *Runner) records() ([]*record, error) {
 	return out, nil
 }
 
+// RecordedPods are the pods this user's podunit runs (or keeps, failed), as
+// applied: for what they take of the host's extended resources.
+func RecordedPods(stateDir string) ([]*corev1.Pod, error) {
+	recs, err := (&Runner{StateDir: stateDir}).records()
+	var out []*corev1.Pod
+	for _, r := range recs {
+		out = append(out, r.Pod)
+	}
+	return out, err
+}
+
 func writeAtomic(path string, data []byte) error { return podstate.WriteAtomic(path, data) }
 
 func (r *Runner) writeStopRequest(pod string, grace time.Duration) error {

@@ -23,6 +23,7 @@ var goldenOptions = units.Options{
 	UID:           "00000000-0000-4000-8000-000000000001",
 	StateDir:      "/run/user/1000/podunit",
 	ContainerLogs: "/home/u/.local/state/podunit/logs",
+	SeccompDir:    "/home/u/.config/podunit/seccomp",
 }
 
 // TestGolden translates every testdata/<case>.yaml and compares the dry-run text
@@ -39,7 +40,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, gotErr := translate(data, strings.HasPrefix(name, "net-"))
+			got, gotErr := translate(data, strings.HasPrefix(name, "net-"), strings.Contains(name, "apparmor"))
 			if gotErr != nil {
 				got = gotErr.Error()
 			}
@@ -85,12 +86,15 @@ func TestGolden(t *testing.T) {
 
 // translate renders a manifest's plan; onNetwork puts its pods on the pod
 // network (the cases named net-*), with its Services assigned addresses.
-func translate(data []byte, onNetwork bool) (string, error) {
+// translate renders a manifest's plans: on the pod network for cases named
+// net-*, on a host with AppArmor for cases named *apparmor*.
+func translate(data []byte, onNetwork, appArmor bool) (string, error) {
 	m, err := pod.Load(data)
 	if err != nil {
 		return "", err
 	}
 	o := goldenOptions
+	o.AppArmor = appArmor
 	if onNetwork {
 		o.PodNetwork = true
 		if cs := cluster.Assign(m.Objects.Services, nil); cs != nil {

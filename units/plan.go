@@ -146,6 +146,10 @@ type Claim struct {
 	Namespace string
 	Claim     string
 	Labels    map[string]string
+	// Options are podman volume options for a claim made now (a pod with
+	// an fsGroup makes it with the group: podman would otherwise give it
+	// to the first container's user).
+	Options   map[string]string
 	FieldPath string
 }
 
@@ -180,36 +184,38 @@ type propSpec struct {
 // props is the table of every property podunit sets. A property missing here is a
 // programming error caught by the golden tests (render panics).
 var props = map[string]propSpec{
-	"Description":           {"Unit", "Description"},
-	"BindsTo":               {"Unit", "BindsTo"},
-	"After":                 {"Unit", "After"},
-	"Before":                {"Unit", "Before"},
-	"Wants":                 {"Unit", "Wants"},
-	"Requires":              {"Unit", "Requires"},
-	"CollectMode":           {"Unit", "CollectMode"},
-	"StartLimitIntervalSec": {"Unit", "StartLimitIntervalUSec"},
-	"Slice":                 {"Service", "Slice"},
-	"Type":                  {"Service", "Type"},
-	"NotifyAccess":          {"Service", "NotifyAccess"},
-	"KillMode":              {"Service", "KillMode"},
-	"Delegate":              {"Service", "Delegate"},
-	"Restart":               {"Service", "Restart"},
-	"RemainAfterExit":       {"Service", "RemainAfterExit"},
-	"RestartSec":            {"Service", "RestartUSec"},
-	"TimeoutStartSec":       {"Service", "TimeoutStartUSec"},
-	"TimeoutStopSec":        {"Service", "TimeoutStopUSec"},
-	"ExecStartPre":          {"Service", "ExecStartPre"},
-	"ExecStart":             {"Service", "ExecStart"},
-	"ExecStartPost":         {"Service", "ExecStartPost"},
-	"ExecStop":              {"Service", "ExecStop"},
-	"ExecStopPost":          {"Service", "ExecStopPost"},
-	"SyslogIdentifier":      {"Service", "SyslogIdentifier"},
-	"StandardOutput":        {"Service", "StandardOutputFileToAppend"},
-	"StandardError":         {"Service", "StandardErrorFileToAppend"},
-	"MemoryMax":             {"Service", "MemoryMax"},
-	"MemoryLow":             {"Service", "MemoryLow"},
-	"CPUQuota":              {"Service", "CPUQuotaPerSecUSec"},
-	"CPUWeight":             {"Service", "CPUWeight"},
+	"Description":              {"Unit", "Description"},
+	"BindsTo":                  {"Unit", "BindsTo"},
+	"After":                    {"Unit", "After"},
+	"Before":                   {"Unit", "Before"},
+	"Wants":                    {"Unit", "Wants"},
+	"Requires":                 {"Unit", "Requires"},
+	"CollectMode":              {"Unit", "CollectMode"},
+	"StartLimitIntervalSec":    {"Unit", "StartLimitIntervalUSec"},
+	"Slice":                    {"Service", "Slice"},
+	"Type":                     {"Service", "Type"},
+	"NotifyAccess":             {"Service", "NotifyAccess"},
+	"KillMode":                 {"Service", "KillMode"},
+	"Delegate":                 {"Service", "Delegate"},
+	"Restart":                  {"Service", "Restart"},
+	"RemainAfterExit":          {"Service", "RemainAfterExit"},
+	"RestartForceExitStatus":   {"Service", "RestartForceExitStatus"},
+	"RestartPreventExitStatus": {"Service", "RestartPreventExitStatus"},
+	"RestartSec":               {"Service", "RestartUSec"},
+	"TimeoutStartSec":          {"Service", "TimeoutStartUSec"},
+	"TimeoutStopSec":           {"Service", "TimeoutStopUSec"},
+	"ExecStartPre":             {"Service", "ExecStartPre"},
+	"ExecStart":                {"Service", "ExecStart"},
+	"ExecStartPost":            {"Service", "ExecStartPost"},
+	"ExecStop":                 {"Service", "ExecStop"},
+	"ExecStopPost":             {"Service", "ExecStopPost"},
+	"SyslogIdentifier":         {"Service", "SyslogIdentifier"},
+	"StandardOutput":           {"Service", "StandardOutputFileToAppend"},
+	"StandardError":            {"Service", "StandardErrorFileToAppend"},
+	"MemoryMax":                {"Service", "MemoryMax"},
+	"MemoryLow":                {"Service", "MemoryLow"},
+	"CPUQuota":                 {"Service", "CPUQuotaPerSecUSec"},
+	"CPUWeight":                {"Service", "CPUWeight"},
 }
 
 // Spec returns the section and D-Bus name of a property.
@@ -220,6 +226,10 @@ func Spec(name string) (section, dbusName string) {
 	}
 	return s.Section, s.DBusName
 }
+
+// ExitStatusSet is a list of exit codes (decimal) for RestartForceExitStatus=
+// and RestartPreventExitStatus=; D-Bus takes them with an empty signal list.
+type ExitStatusSet []string
 
 func prop(name string, v any) Property {
 	Spec(name) // fail early on a name not in the table

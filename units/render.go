@@ -79,6 +79,14 @@ func (p *Plan) Render() string {
 		if c := specs[u.Name]; c != nil {
 			b.WriteString(renderSpec(p.Runtime.Podman, c))
 		}
+		if fg := p.Runtime.FSGroup; fg != nil && u.Name == InfraUnitName(p.Pod) {
+			policy := "Always"
+			if fg.OnRootMismatch {
+				policy = "OnRootMismatch"
+			}
+			fmt.Fprintf(&b, "#   fsGroup %d (%s) once running, before the containers: group, group permissions and setgid directories on %s\n",
+				fg.GID, policy, strings.Join(append(append([]string{}, fg.Volumes...), fg.ReadOnly...), ", "))
+		}
 		if u.Name == ProberUnitName(p.Pod) {
 			b.WriteString("# probes the pod's containers from inside its network namespace (exec probes through podman's API)\n")
 		}
@@ -213,7 +221,11 @@ func (u Unit) Render() string {
 	for _, sec := range sectionOrder {
 		var lines []string
 		for _, p := range u.Properties {
-			if s, _ := Spec(p.Name); s == sec {
+			s, _ := Spec(p.Name)
+			if s == "Service" && strings.HasSuffix(u.Name, ".slice") {
+				s = "Slice" // resource settings of a slice
+			}
+			if s == sec {
 				lines = append(lines, renderProperty(p)...)
 			}
 		}
@@ -250,6 +262,8 @@ func renderProperty(p Property) []string {
 	case time.Duration:
 		return []string{p.Name + "=" + formatDuration(v)}
 	case []string:
+		return []string{p.Name + "=" + strings.Join(v, " ")}
+	case ExitStatusSet:
 		return []string{p.Name + "=" + strings.Join(v, " ")}
 	case []Exec:
 		out := make([]string, len(v))

@@ -46,6 +46,12 @@ type Options struct {
 	// namespace: those of the pod's namespace give its containers the
 	// service environment variables (unless enableServiceLinks is false).
 	Services []*corev1.Service
+	// AppArmor tells whether the host enforces AppArmor: without it a
+	// Localhost profile cannot be applied (the kubelet refuses such a pod).
+	AppArmor bool
+	// SeccompDir holds the users' seccomp profiles: seccompProfile
+	// localhostProfile names a file under it.
+	SeccompDir string
 }
 
 // Labels podunit puts on every podman object it creates.
@@ -158,6 +164,12 @@ func (t *translator) plan() (*Plan, error) {
 			HostNetwork: p.Spec.HostNetwork, Grace: grace, Bandwidth: t.res.Bandwidth,
 		},
 	}
+	if r := p.Spec.Resources; r != nil {
+		// Pod-level resources bound the whole slice: every container of the
+		// pod together, as the kubelet's pod cgroup does.
+		plan.Slice.Properties = append(plan.Slice.Properties, ResourceProps(r)...)
+	}
+	plan.Runtime.FSGroup = t.fsGroup()
 	if !t.res.Bandwidth.Empty() && t.onPodNetwork() {
 		plan.Runtime.Bandwidth.LocalPorts = t.publishedPorts()
 	}
@@ -173,16 +185,29 @@ func (t *translator) plan() (*Plan, error) {
 				if v.EmptyDir.SizeLimit != nil {
 					o += ",size=" + strconv.FormatInt(v.EmptyDir.SizeLimit.Value(), 10)
 				}
+				if g := t.fsGroupID(); g != nil {
+					// a tmpfs is mounted afresh for each container: it is made
+					// with the group, group-writable and setgid
+					o += ",gid=" + strconv.FormatInt(*g, 10) + ",mode=2777"
+				}
 				vol.Options = map[string]string{"type": "tmpfs", "device": "tmpfs", "o": o}
+			} else if g := t.fsGroupID(); g != nil {
+				// made with the group, and never given to the first
+				// container's user by podman
+				vol.Options = map[string]string{"o": "gid=" + strconv.FormatInt(*g, 10)}
 			}
 			plan.Volumes = append(plan.Volumes, vol)
 		case v.PersistentVolumeClaim != nil:
 			vd := t.res.Volumes[v.Name]
 			name := ClaimVolumeName(p.Namespace, vd.Claim.Name)
 			if !slices.ContainsFunc(plan.Claims, func(c Claim) bool { return c.Name == name }) {
-				plan.Claims = append(plan.Claims, Claim{Name: name, Namespace: p.Namespace, Claim: vd.Claim.Name,
+				c := Claim{Name: name, Namespace: p.Namespace, Claim: vd.Claim.Name,
 					Labels:    map[string]string{LabelClaim: p.Namespace + "/" + vd.Claim.Name},
-					FieldPath: fp.Child("persistentVolumeClaim").String()})
+					FieldPath: fp.Child("persistentVolumeClaim").String()}
+				if g := t.fsGroupID(); g != nil {
+					c.Options = map[string]string{"o": "gid=" + strconv.FormatInt(*g, 10)}
+				}
+				plan.Claims = append(plan.Claims, c)
 			}
 		case t.res.Volumes[v.Name] != nil:
 			files, err := t.volumeFiles(v.Name, t.res.Volumes[v.Name], fp)
@@ -331,6 +356,11 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 		args = append(args, "--hostname", hostname)
 	}
 	args = append(args, t.dns()...)
+	if p.Spec.HostUsers != nil && !*p.Spec.HostUsers {
+		// a user namespace of the pod's own, from the user's subordinate ids;
+		// the containers join it
+		args = append(args, "--userns", "auto")
+	}
 	if sc := p.Spec.SecurityContext; sc != nil {
 		// set in the infra's namespaces, which the containers share
 		for _, x := range sc.Sysctls {
@@ -395,12 +425,19 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 		props = append(props, prop("Restart", "always"), prop("RestartSec", time.Second))
 	}
 	props = append(props, prop("ExecStart", []Exec{{Argv: t.helper(contract.OpRun, "")}}))
+	var post []Exec
+	if t.out.Runtime.FSGroup != nil {
+		// The volumes have their group before any container starts.
+		post = append(post, Exec{Argv: t.helper(contract.OpVolumes, "")})
+	}
 	if !bw.Empty() {
 		// Shaping is in place before the unit is active, so before any container
 		// of the pod starts. It goes with the pod's network namespace: nothing
 		// to remove at stop.
-		shape := contract.Command{Op: contract.OpShape, Action: contract.ShapeApply, Pod: p.Name}.Argv(t.o.Self)
-		props = append(props, prop("ExecStartPost", []Exec{{Argv: shape}}))
+		post = append(post, Exec{Argv: contract.Command{Op: contract.OpShape, Action: contract.ShapeApply, Pod: p.Name}.Argv(t.o.Self)})
+	}
+	if len(post) > 0 {
+		props = append(props, prop("ExecStartPost", post))
 	}
 	props = append(props,
 		prop("ExecStop", []Exec{{Argv: t.helper(contract.OpStop, "")}}),
@@ -460,16 +497,25 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	} else {
 		args = podmanRun(name)
 	}
+	// The host's namespaces belong to the host's user namespace: a rootless
+	// container cannot join them through the infra (setns is refused), only
+	// share them from the start, as the infra does.
+	ipc := "container:" + infra
+	if p.Spec.HostIPC {
+		ipc = "host"
+	}
 	if p.Spec.HostNetwork {
-		// The host's namespaces belong to the host's user namespace: a
-		// rootless container cannot join them through the infra (setns is
-		// refused), only share them from the start, as the infra does.
-		args = append(args, "--network", "host", "--uts", "host", "--ipc", "container:"+infra)
+		args = append(args, "--network", "host", "--uts", "host", "--ipc", ipc)
 	} else {
 		args = append(args,
-			"--network", "container:"+infra, "--ipc", "container:"+infra, "--uts", "container:"+infra)
+			"--network", "container:"+infra, "--ipc", ipc, "--uts", "container:"+infra)
+	}
+	if p.Spec.HostUsers != nil && !*p.Spec.HostUsers {
+		args = append(args, "--userns", "container:"+infra)
 	}
 	switch {
+	case p.Spec.HostPID:
+		args = append(args, "--pid", "host")
 	case p.Spec.ShareProcessNamespace != nil && *p.Spec.ShareProcessNamespace:
 		args = append(args, "--pid", "container:"+infra)
 	case t.target != "":
@@ -512,7 +558,12 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	}
 	args = append(args, mounts...)
 	args = append(args, t.security(c)...)
-	args = append(args, seccomp(p, c)...)
+	args = append(args, seccomp(p, c, t.o.SeccompDir)...)
+	aa, err := appArmor(p, c, t.o.AppArmor, fp)
+	if err != nil {
+		return ContainerUnit{}, err
+	}
+	args = append(args, aa...)
 	for _, img := range t.nonRoot {
 		t.out.NonRootChecks = append(t.out.NonRootChecks, NonRootCheck{Image: img,
 			FieldPath: fp.Child("securityContext", "runAsNonRoot").String()})
@@ -570,7 +621,7 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	// limit would. The run helper waits out the kubelet's back-off instead.
 	props = append(props, prop("StartLimitIntervalSec", time.Duration(0)))
 	stopBudget := grace + hooks.MinStopSignalPhase + StopMargin
-	limits := resourceProps(&c.Resources)
+	limits := ResourceProps(&c.Resources)
 	run := []Exec{{Argv: t.helper(contract.OpRun, c.Name)}}
 	stop := []Exec{{Argv: t.helper(contract.OpStop, c.Name)}}
 	cleanup := []Exec{{Argv: t.helper(contract.OpCleanup, c.Name), IgnoreFailure: true}}
@@ -602,6 +653,9 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	}
 
 	spec.Restart = restartPolicies[p.Spec.RestartPolicy]
+	if c.RestartPolicy != nil && kind == KindApp {
+		spec.Restart = restartPolicies[corev1.RestartPolicy(*c.RestartPolicy)]
+	}
 	switch kind {
 	case KindSidecar:
 		spec.Restart = "always"
@@ -616,8 +670,13 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 		spec.Limits = append(spec.Limits, contract.Limit{Name: l.Name, Value: l.Value.(uint64)})
 	}
 	props = append(props, t.commonService(unit)...)
+	var rules []Property
+	if kind == KindApp && len(c.RestartPolicyRules) > 0 {
+		spec.Restart, rules = restartRules(c, p.Spec.RestartPolicy)
+	}
+	props = append(props, prop("Restart", spec.Restart))
+	props = append(props, rules...)
 	props = append(props,
-		prop("Restart", spec.Restart),
 		prop("RestartSec", time.Second),
 		prop("ExecStart", run),
 		prop("ExecStartPost", []Exec{{Argv: t.helper(contract.OpPostStart, c.Name)}}),
@@ -909,8 +968,15 @@ func (t *translator) security(c *corev1.Container) []string {
 	var user, group *int64
 	if psc := t.pod.Spec.SecurityContext; psc != nil {
 		user, group = psc.RunAsUser, psc.RunAsGroup
+		// The kubelet gives every container the fsGroup as a supplemental
+		// group, first.
+		if psc.FSGroup != nil {
+			argv = append(argv, "--group-add", strconv.FormatInt(*psc.FSGroup, 10))
+		}
 		for _, g := range psc.SupplementalGroups {
-			argv = append(argv, "--group-add", strconv.FormatInt(g, 10))
+			if psc.FSGroup == nil || g != *psc.FSGroup {
+				argv = append(argv, "--group-add", strconv.FormatInt(g, 10))
+			}
 		}
 	}
 	sc := c.SecurityContext
@@ -941,6 +1007,9 @@ func (t *translator) security(c *corev1.Container) []string {
 	if sc.Privileged != nil && *sc.Privileged {
 		argv = append(argv, "--privileged")
 	}
+	if sc.ProcMount != nil && *sc.ProcMount == corev1.UnmaskedProcMount {
+		argv = append(argv, "--security-opt", "unmask=ALL")
+	}
 	if caps := sc.Capabilities; caps != nil {
 		// Kubernetes applies drops before adds, so "drop ALL, add X" keeps X.
 		for _, d := range caps.Drop {
@@ -961,7 +1030,8 @@ func (t *translator) security(c *corev1.Container) []string {
 
 // seccomp maps seccompProfile (the container's, else the pod's): RuntimeDefault
 // is podman's default profile; Unconfined turns it off.
-func seccomp(p *corev1.Pod, c *corev1.Container) []string {
+// A Localhost profile is a file under the user's seccomp directory.
+func seccomp(p *corev1.Pod, c *corev1.Container, dir string) []string {
 	var prof *corev1.SeccompProfile
 	if p.Spec.SecurityContext != nil {
 		prof = p.Spec.SecurityContext.SeccompProfile
@@ -969,10 +1039,48 @@ func seccomp(p *corev1.Pod, c *corev1.Container) []string {
 	if c.SecurityContext != nil && c.SecurityContext.SeccompProfile != nil {
 		prof = c.SecurityContext.SeccompProfile
 	}
-	if prof != nil && prof.Type == corev1.SeccompProfileTypeUnconfined {
+	switch {
+	case prof == nil:
+	case prof.Type == corev1.SeccompProfileTypeUnconfined:
 		return []string{"--security-opt", "seccomp=unconfined"}
+	case prof.Type == corev1.SeccompProfileTypeLocalhost && prof.LocalhostProfile != nil:
+		return []string{"--security-opt", "seccomp=" + SeccompProfilePath(dir, *prof.LocalhostProfile)}
 	}
 	return nil
+}
+
+// SeccompProfilePath is where a Localhost seccomp profile is read from.
+func SeccompProfilePath(dir, profile string) string {
+	return path.Join(dir, path.Clean(profile))
+}
+
+// appArmor maps appArmorProfile (the container's, else the pod's):
+// RuntimeDefault is podman's own profile, Unconfined turns AppArmor off, and a
+// Localhost profile, which must be loaded on the host, is used by name. On a
+// host without AppArmor only a Localhost profile is an error: the kubelet
+// refuses such a pod the same way.
+func appArmor(p *corev1.Pod, c *corev1.Container, enabled bool, fp *field.Path) ([]string, error) {
+	var prof *corev1.AppArmorProfile
+	at := field.NewPath("spec", "securityContext", "appArmorProfile")
+	if p.Spec.SecurityContext != nil {
+		prof = p.Spec.SecurityContext.AppArmorProfile
+	}
+	if c.SecurityContext != nil && c.SecurityContext.AppArmorProfile != nil {
+		prof, at = c.SecurityContext.AppArmorProfile, fp.Child("securityContext", "appArmorProfile")
+	}
+	switch {
+	case prof == nil, prof.Type == corev1.AppArmorProfileTypeRuntimeDefault:
+		return nil, nil
+	case prof.Type == corev1.AppArmorProfileTypeUnconfined:
+		if !enabled {
+			return nil, nil // nothing confines it anyway
+		}
+		return []string{"--security-opt", "apparmor=unconfined"}, nil
+	case !enabled:
+		return nil, fmt.Errorf("%w: %s: cannot enforce AppArmor profile %q: AppArmor is not enabled on this host",
+			pod.ErrInvalid, at.Child("localhostProfile"), *prof.LocalhostProfile)
+	}
+	return []string{"--security-opt", "apparmor=" + *prof.LocalhostProfile}, nil
 }
 
 func runAsNonRoot(p *corev1.Pod, c *corev1.Container) bool {
@@ -997,7 +1105,7 @@ func capArg(c string) string {
 // and enforces them on the whole container (payload and conmon), where the
 // user's manager has the controllers delegated. Values are uint64, as D-Bus
 // and unit files take them (CPUQuota in CPU-microseconds per second).
-func resourceProps(r *corev1.ResourceRequirements) []Property {
+func ResourceProps(r *corev1.ResourceRequirements) []Property {
 	var out []Property
 	if q, ok := r.Limits[corev1.ResourceMemory]; ok {
 		out = append(out, prop("MemoryMax", uint64(q.Value())))
@@ -1103,4 +1211,74 @@ func PodFQDN(p *corev1.Pod) string {
 		h = p.Spec.Hostname
 	}
 	return h + "." + p.Spec.Subdomain + "." + p.Namespace + ".svc." + cluster.Domain
+}
+
+// restartRules puts a container's restartPolicyRules in systemd's terms:
+// Restart= (always, or no) and the exit codes that decide otherwise, in
+// RestartPreventExitStatus= or RestartForceExitStatus=, whichever list is
+// shorter. conmon, the unit's main process, exits with the container's code
+// (128+N for a signal).
+func restartRules(c *corev1.Container, podPolicy corev1.RestartPolicy) (string, []Property) {
+	decide := pod.RestartsOn(c, podPolicy)
+	var restart, stay ExitStatusSet
+	for code, yes := range decide {
+		if yes {
+			restart = append(restart, strconv.Itoa(code))
+		} else {
+			stay = append(stay, strconv.Itoa(code))
+		}
+	}
+	switch {
+	case len(stay) == 0:
+		return "always", nil
+	case len(restart) == 0:
+		return "no", nil
+	case len(restart) > len(stay):
+		return "always", []Property{prop("RestartPreventExitStatus", stay)}
+	}
+	return "no", []Property{prop("RestartForceExitStatus", restart)}
+}
+
+// fsGroupID is the pod's fsGroup, nil when unset.
+func (t *translator) fsGroupID() *int64 {
+	if sc := t.pod.Spec.SecurityContext; sc != nil {
+		return sc.FSGroup
+	}
+	return nil
+}
+
+// fsGroup is what the infra's post-start gives the fsGroup to: the pod's
+// named volumes (emptyDir on disk, claims) and the directories of its
+// configMap, secret, downwardAPI and projected volumes. hostPath volumes are
+// left alone, as the kubelet leaves them; a tmpfs emptyDir is mounted with
+// the group (see plan).
+func (t *translator) fsGroup() *contract.FSGroup {
+	g := t.fsGroupID()
+	if g == nil {
+		return nil
+	}
+	fg := &contract.FSGroup{GID: *g}
+	if p := t.pod.Spec.SecurityContext.FSGroupChangePolicy; p != nil && *p == corev1.FSGroupChangeOnRootMismatch {
+		fg.OnRootMismatch = true
+	}
+	for _, v := range t.pod.Spec.Volumes {
+		switch {
+		case v.EmptyDir != nil && v.EmptyDir.Medium != corev1.StorageMediumMemory:
+			fg.Volumes = append(fg.Volumes, VolumeName(t.pod.Name, v.Name))
+		case v.PersistentVolumeClaim != nil:
+			if vd := t.res.Volumes[v.Name]; vd != nil && vd.Claim != nil {
+				name := ClaimVolumeName(t.pod.Namespace, vd.Claim.Name)
+				if !slices.Contains(fg.Volumes, name) {
+					fg.Volumes = append(fg.Volumes, name)
+				}
+			}
+		case v.HostPath != nil, v.EmptyDir != nil:
+		case t.res.Volumes[v.Name] != nil:
+			fg.ReadOnly = append(fg.ReadOnly, t.volumeDir(v.Name))
+		}
+	}
+	if len(fg.Volumes)+len(fg.ReadOnly) == 0 {
+		return nil
+	}
+	return fg
 }

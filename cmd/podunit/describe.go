@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -86,6 +87,10 @@ func printDescription(w io.Writer, d description) {
 	if d.Pod != nil {
 		fmt.Fprintf(w, "Restart Policy:         %s\n", d.Pod.Spec.RestartPolicy)
 		fmt.Fprintf(w, "Termination Grace:      %ds\n", *d.Pod.Spec.TerminationGracePeriodSeconds)
+		fmt.Fprintf(w, "QoS Class:              %s\n", qosClass(&d.Pod.Spec))
+		if r := d.Pod.Spec.Resources; r != nil {
+			printResources(w, "", r)
+		}
 	}
 	specs := map[string]*corev1.Container{}
 	targets := map[string]string{} // of the debug containers
@@ -121,6 +126,7 @@ func printDescription(w io.Writer, d description) {
 			if cs.Kind == "sidecar" {
 				fmt.Fprintf(w, "    Restart Policy: Always (sidecar)\n")
 			}
+			printResources(w, "    ", &spec.Resources)
 			if t := targets[cs.Name]; t != "" {
 				fmt.Fprintf(w, "    Target:         %s (its processes are visible)\n", t)
 			}
@@ -191,4 +197,26 @@ func readShaping(ctx context.Context, pod string) (*nl.State, error) {
 		return nil, err
 	}
 	return &st, nil
+}
+
+// printResources shows limits and requests as kubectl describe does.
+func printResources(w io.Writer, indent string, r *corev1.ResourceRequirements) {
+	for _, l := range []struct {
+		title string
+		list  corev1.ResourceList
+	}{{"Limits", r.Limits}, {"Requests", r.Requests}} {
+		if len(l.list) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s%s:\n", indent, l.title)
+		names := make([]string, 0, len(l.list))
+		for n := range l.list {
+			names = append(names, string(n))
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			q := l.list[corev1.ResourceName(n)]
+			fmt.Fprintf(w, "%s  %s:%s%s\n", indent, n, strings.Repeat(" ", max(1, 8-len(n))), q.String())
+		}
+	}
 }

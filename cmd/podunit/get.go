@@ -18,6 +18,7 @@ import (
 
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/netinfo"
+	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/runner"
 	"github.com/podunit/podunit/units"
@@ -232,31 +233,8 @@ func exitReason(code int) string {
 	return "Error"
 }
 
-// qosClass follows Kubernetes: Guaranteed when every container has cpu and
-// memory limits equal to its requests, BestEffort when none has any.
-func qosClass(s *corev1.PodSpec) corev1.PodQOSClass {
-	any, guaranteed := false, true
-	for _, c := range append(append([]corev1.Container{}, s.InitContainers...), s.Containers...) {
-		r := c.Resources
-		if len(r.Limits) > 0 || len(r.Requests) > 0 {
-			any = true
-		}
-		for _, n := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-			l, ok := r.Limits[n]
-			q, rok := r.Requests[n]
-			if !ok || (rok && q.Cmp(l) != 0) {
-				guaranteed = false
-			}
-		}
-	}
-	switch {
-	case !any:
-		return corev1.PodQOSBestEffort
-	case guaranteed:
-		return corev1.PodQOSGuaranteed
-	}
-	return corev1.PodQOSBurstable
-}
+// qosClass is the pod's QoS class (pod.QOSClass).
+func qosClass(s *corev1.PodSpec) corev1.PodQOSClass { return pod.QOSClass(s) }
 
 func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool) error {
 	switch out {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/units"
 )
 
@@ -115,4 +119,55 @@ func findHelper(name string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s: not in $PATH nor in podman's helper directories", name)
+}
+
+// appArmorEnabled tells whether the kernel enforces AppArmor.
+func appArmorEnabled() bool {
+	data, err := os.ReadFile("/sys/module/apparmor/parameters/enabled")
+	return err == nil && strings.TrimSpace(string(data)) == "Y"
+}
+
+// seccompDir holds the user's seccomp profiles for seccompProfile
+// localhostProfile: ~/.config/podunit/seccomp.
+func seccompDir() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "podunit", "seccomp")
+}
+
+// checkSeccompProfiles makes sure every Localhost seccomp profile a pod names
+// is there: a missing one is bad input (exit 2) named by its field, before
+// anything is created.
+func checkSeccompProfiles(pods []*corev1.Pod, dir string) error {
+	var errs []string
+	check := func(prof *corev1.SeccompProfile, fp string) {
+		if prof == nil || prof.Type != corev1.SeccompProfileTypeLocalhost || prof.LocalhostProfile == nil {
+			return
+		}
+		file := units.SeccompProfilePath(dir, *prof.LocalhostProfile)
+		if _, err := os.Stat(file); err != nil {
+			errs = append(errs, fmt.Sprintf("%s.localhostProfile: %q: no profile %s: %v", fp, *prof.LocalhostProfile, file, errors.Unwrap(err)))
+		}
+	}
+	for _, p := range pods {
+		if sc := p.Spec.SecurityContext; sc != nil {
+			check(sc.SeccompProfile, fmt.Sprintf("pod %q: spec.securityContext.seccompProfile", p.Name))
+		}
+		for i, c := range p.Spec.InitContainers {
+			if c.SecurityContext != nil {
+				check(c.SecurityContext.SeccompProfile, fmt.Sprintf("pod %q: spec.initContainers[%d].securityContext.seccompProfile", p.Name, i))
+			}
+		}
+		for i, c := range p.Spec.Containers {
+			if c.SecurityContext != nil {
+				check(c.SecurityContext.SeccompProfile, fmt.Sprintf("pod %q: spec.containers[%d].securityContext.seccompProfile", p.Name, i))
+			}
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", pod.ErrInvalid, strings.Join(errs, "\n  "))
 }

@@ -11,7 +11,9 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -92,6 +94,12 @@ func upCommand() *cli.Command {
 			}
 			if len(errs) > 0 {
 				return errors.Join(errs...)
+			}
+			if err := fitExtended(m.Pods, c.Bool("replace")); err != nil {
+				return err
+			}
+			if err := checkSeccompProfiles(m.Pods, seccompDir()); err != nil {
+				return err
 			}
 			known, err := podstate.LoadObjects(podstate.DefaultDir())
 			if err != nil {
@@ -418,7 +426,7 @@ func translateOptions() units.Options {
 	self := selfPath()
 	podman := podmanPath()
 	o := units.Options{Podman: podman, Self: self, InfraImage: InfraImage, NodeName: nodeName(), StateDir: podstate.DefaultDir(),
-		ContainerLogs: podstate.ContainerLogs(), PodNetwork: true}
+		ContainerLogs: podstate.ContainerLogs(), PodNetwork: true, AppArmor: appArmorEnabled(), SeccompDir: seccompDir()}
 	return o
 }
 
@@ -459,6 +467,62 @@ func nodeLabels() map[string]string {
 		}
 	}
 	return l
+}
+
+// nodeCapacity are the extended resources this host declares in the same
+// file, one "NAME: COUNT" a line (example.com/dongle: 4).
+func nodeCapacity() (map[string]int64, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return nil, nil
+	}
+	file := dir + "/podunit/node-labels"
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil
+	}
+	out := map[string]int64{}
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || strings.HasPrefix(line, "#") || strings.Contains(line, "=") {
+			continue
+		}
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || !pod.IsExtendedResource(corev1.ResourceName(k)) {
+			return nil, fmt.Errorf("%s:%d: %q: an extended resource is NAME: COUNT, with a domain-prefixed name (example.com/dongle: 4)", file, i+1, line)
+		}
+		out[k] = n
+	}
+	return out, nil
+}
+
+// fitExtended checks the pods against the extended resources the host
+// declares and the running pods use (a pod replaced does not count).
+func fitExtended(pods []*corev1.Pod, replace bool) error {
+	need := false
+	for _, p := range pods {
+		need = need || len(pod.ExtendedRequests(&p.Spec)) > 0
+	}
+	if !need {
+		return nil
+	}
+	capacity, err := nodeCapacity()
+	if err != nil {
+		return err
+	}
+	recorded, err := runner.RecordedPods(podstate.DefaultDir())
+	if err != nil {
+		return err
+	}
+	var running []*corev1.Pod
+	for _, r := range recorded {
+		if !replace || !slices.ContainsFunc(pods, func(p *corev1.Pod) bool { return p.Name == r.Name }) {
+			running = append(running, r)
+		}
+	}
+	return pod.FitExtended(pods, running, capacity)
 }
 
 func newUID() string {

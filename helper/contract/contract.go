@@ -50,6 +50,9 @@ const (
 	// network namespace and serves the cluster DNS and the Services. It
 	// belongs to no pod: --pod is not given.
 	OpServices Op = "services"
+	// OpVolumes is ExecStartPost of the infra of a pod with an fsGroup: it
+	// enters the pod's user namespace and gives the volumes the group.
+	OpVolumes Op = "volumes"
 )
 
 // Services actions.
@@ -58,7 +61,7 @@ const (
 	ServicesServe = "serve"
 )
 
-var ops = map[Op]bool{OpRun: true, OpPostStart: true, OpStop: true, OpCleanup: true, OpProbe: true, OpShape: true, OpServices: true}
+var ops = map[Op]bool{OpRun: true, OpPostStart: true, OpStop: true, OpCleanup: true, OpProbe: true, OpShape: true, OpServices: true, OpVolumes: true}
 
 // Shape actions.
 const (
@@ -220,6 +223,22 @@ type Runtime struct {
 	// containers first, in the pod spec's order.
 	InfraSpec  Container   `json:"infraSpec"`
 	Containers []Container `json:"containers"`
+	// FSGroup is given to the pod's volumes once the infra runs (OpVolumes).
+	FSGroup *FSGroup `json:"fsGroup,omitempty"`
+}
+
+// FSGroup is securityContext.fsGroup as the kubelet applies it: every file
+// of the volumes gets the group, group read (and write, on writable volumes),
+// and directories the setgid bit, so that new files inherit the group.
+type FSGroup struct {
+	GID int64 `json:"gid"`
+	// OnRootMismatch (fsGroupChangePolicy) skips a volume whose root has the
+	// group, the setgid bit and the permissions already.
+	OnRootMismatch bool `json:"onRootMismatch,omitempty"`
+	// Volumes are podman volumes (writable); ReadOnly are directories of
+	// configMap, secret, downwardAPI and projected volumes.
+	Volumes  []string `json:"volumes,omitempty"`
+	ReadOnly []string `json:"readOnly,omitempty"`
 }
 
 // Container is one podman container of the pod, as its helpers run it.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -153,6 +154,23 @@ func (m *Manager) StartUnit(ctx context.Context, name string) error {
 	}
 }
 
+// RestartUnit restarts a unit (its stop, then its start) and waits for it.
+func (m *Manager) RestartUnit(ctx context.Context, name string) error {
+	ch := make(chan string, 1)
+	if _, err := m.conn.RestartUnitContext(ctx, name, "replace", ch); err != nil {
+		return fmt.Errorf("restart %s: %w", name, err)
+	}
+	select {
+	case r := <-ch:
+		if r != "done" {
+			return &JobError{Unit: name, Op: "restart", Result: r}
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Enable enables installed unit files (systemctl --user enable) and reloads
 // the manager so it sees them.
 func (m *Manager) Enable(ctx context.Context, names []string) error {
@@ -265,6 +283,19 @@ func Properties(u units.Unit) []sd.Property {
 			v = x
 		case units.AppendFile:
 			v = string(x)
+		case units.ExitStatusSet:
+			codes := make([]int32, len(x))
+			for i, c := range x {
+				n, err := strconv.Atoi(c)
+				if err != nil {
+					panic(fmt.Sprintf("sdbus: property %s: exit status %q", p.Name, c))
+				}
+				codes[i] = int32(n)
+			}
+			v = struct {
+				Codes   []int32
+				Signals []int32
+			}{codes, []int32{}}
 		case time.Duration:
 			v = usec(x)
 		case []units.Exec:

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/runner"
+)
+
+// resizeCommand changes a running pod's resources in place (kubectl's
+// resize subresource): a container's with -c, else the pod-level ones.
+func resizeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "resize",
+		Usage:     "change a running pod's cpu and memory in place, as its resizePolicy says",
+		ArgsUsage: "POD [-c CONTAINER] [--cpu Q] [--memory Q] [--requests-cpu Q] [--requests-memory Q]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "container", Aliases: []string{"c"}, Usage: "the container to resize (default: the pod's own resources, or its only container)"},
+			&cli.StringFlag{Name: "cpu", Usage: "new cpu limit (500m, 2)"},
+			&cli.StringFlag{Name: "memory", Usage: "new memory limit (256Mi)"},
+			&cli.StringFlag{Name: "requests-cpu", Usage: "new cpu request"},
+			&cli.StringFlag{Name: "requests-memory", Usage: "new memory request"},
+			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up after this long"},
+		},
+		Action: func(c *cli.Context) error {
+			args, vals, err := cmdFlags(c, false)
+			if err != nil {
+				return err
+			}
+			str := func(n string) string { return vals[n] }
+			if len(args) != 1 {
+				return fmt.Errorf("%w: podunit resize POD [-c CONTAINER] --cpu Q --memory Q", errUsage)
+			}
+			req := runner.ResizeRequest{Container: str("container")}
+			for _, f := range []struct {
+				flag string
+				list *corev1.ResourceList
+				name corev1.ResourceName
+			}{{"cpu", &req.Limits, corev1.ResourceCPU}, {"memory", &req.Limits, corev1.ResourceMemory},
+				{"requests-cpu", &req.Requests, corev1.ResourceCPU}, {"requests-memory", &req.Requests, corev1.ResourceMemory}} {
+				v := str(f.flag)
+				if v == "" {
+					continue
+				}
+				q, err := resource.ParseQuantity(v)
+				if err != nil {
+					return fmt.Errorf("%w: --%s %q: %v", pod.ErrInvalid, f.flag, v, err)
+				}
+				if *f.list == nil {
+					*f.list = corev1.ResourceList{}
+				}
+				(*f.list)[f.name] = q
+			}
+			if len(req.Limits)+len(req.Requests) == 0 {
+				return fmt.Errorf("%w: podunit resize: give --cpu, --memory, --requests-cpu or --requests-memory", errUsage)
+			}
+			name := args[0]
+			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
+				if req.Container == "" {
+					p, _, err := r.Applied(name)
+					if err != nil {
+						return err
+					}
+					if p.Spec.Resources == nil {
+						if len(p.Spec.Containers) != 1 {
+							return fmt.Errorf("%w: pod %q has %d containers and no pod-level resources: name one with -c", errUsage, name, len(p.Spec.Containers))
+						}
+						req.Container = p.Spec.Containers[0].Name
+					}
+				}
+				done, err := r.Resize(ctx, name, req)
+				if err != nil {
+					return err
+				}
+				what := "pod/" + name
+				if req.Container != "" {
+					what += " container " + req.Container
+				}
+				how := "in place, without a restart"
+				if done.Restarted {
+					how = "restarted (resizePolicy RestartContainer)"
+				}
+				fmt.Fprintf(c.App.Writer, "%s resized (%s): %s\n", what, done.Unit, how)
+				printResources(c.App.Writer, "  ", &done.Resources)
+				return nil
+			})
+		},
+	}
+}

@@ -1,0 +1,119 @@
+package pod
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// IsExtendedResource tells an extended resource's name (example.com/dongle):
+// domain-prefixed, outside kubernetes.io, and not a request-only name.
+func IsExtendedResource(name corev1.ResourceName) bool {
+	n := string(name)
+	if !strings.Contains(n, "/") || strings.HasPrefix(n, "requests.") {
+		return false
+	}
+	domain := n[:strings.Index(n, "/")]
+	return domain != "kubernetes.io" && !strings.HasSuffix(domain, ".kubernetes.io")
+}
+
+// validateExtended applies the API server's rules to an extended resource of
+// a container: a qualified name, a whole number, a limit, and a request (if
+// given) equal to it: extended resources are never overcommitted.
+func validateExtended(r *corev1.ResourceRequirements, rp *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	names := map[corev1.ResourceName]bool{}
+	for n := range r.Limits {
+		names[n] = true
+	}
+	for n := range r.Requests {
+		names[n] = true
+	}
+	for n := range names {
+		if !IsExtendedResource(n) {
+			continue
+		}
+		for _, msg := range validation.IsQualifiedName(string(n)) {
+			errs = append(errs, field.Invalid(rp.Child("limits").Key(string(n)), string(n), msg))
+		}
+		lim, hasLim := r.Limits[n]
+		req, hasReq := r.Requests[n]
+		for _, x := range []struct {
+			q   resource.Quantity
+			has bool
+			p   *field.Path
+		}{{lim, hasLim, rp.Child("limits").Key(string(n))}, {req, hasReq, rp.Child("requests").Key(string(n))}} {
+			if x.has && (x.q.MilliValue()%1000 != 0 || x.q.Sign() < 0) {
+				errs = append(errs, field.Invalid(x.p, x.q.String(), "must be a whole number of units"))
+			}
+		}
+		switch {
+		case !hasLim:
+			errs = append(errs, field.Required(rp.Child("limits").Key(string(n)), "Limit must be set for non overcommitable resources"))
+		case hasReq && req.Cmp(lim) != 0:
+			errs = append(errs, field.Invalid(rp.Child("requests").Key(string(n)), req.String(), fmt.Sprintf("must be equal to %s limit of %s", n, lim.String())))
+		}
+	}
+	return errs
+}
+
+// ExtendedRequests is what a pod takes of each extended resource (the
+// kubelet's sum, sidecars included; a request defaults to the limit).
+func ExtendedRequests(s *corev1.PodSpec) map[corev1.ResourceName]int64 {
+	out := map[corev1.ResourceName]int64{}
+	names := map[corev1.ResourceName]bool{}
+	for _, c := range append(append([]corev1.Container{}, s.InitContainers...), s.Containers...) {
+		for n := range c.Resources.Limits {
+			if IsExtendedResource(n) {
+				names[n] = true
+			}
+		}
+	}
+	for n := range names {
+		if q, ok := AggregateRequests(s, n); ok && q.Value() > 0 {
+			out[n] = q.Value()
+		}
+	}
+	return out
+}
+
+// FitExtended checks that the pods fit this host's extended resources
+// (capacity, from the node file) next to what the running pods take. The
+// error names each resource that is short, as the scheduler's Insufficient.
+func FitExtended(pods []*corev1.Pod, running []*corev1.Pod, capacity map[string]int64) error {
+	used := map[corev1.ResourceName]int64{}
+	for _, p := range running {
+		for n, v := range ExtendedRequests(&p.Spec) {
+			used[n] += v
+		}
+	}
+	var miss []string
+	for _, p := range pods {
+		want := ExtendedRequests(&p.Spec)
+		names := make([]string, 0, len(want))
+		for n := range want {
+			names = append(names, string(n))
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			v := want[corev1.ResourceName(n)]
+			have, declared := capacity[n]
+			switch {
+			case !declared:
+				miss = append(miss, fmt.Sprintf("pod %q: Insufficient %s: this host declares none (add \"%s: N\" to ~/.config/podunit/node-labels)", p.Name, n, n))
+			case used[corev1.ResourceName(n)]+v > have:
+				miss = append(miss, fmt.Sprintf("pod %q: Insufficient %s: asks for %d, %d of %d in use by other pods", p.Name, n, v, used[corev1.ResourceName(n)], have))
+			}
+			used[corev1.ResourceName(n)] += v
+		}
+	}
+	if len(miss) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: does not fit this host:\n  %s", ErrInvalid, strings.Join(miss, "\n  "))
+}
