@@ -26,7 +26,7 @@ func validateSecurity(s *corev1.PodSpec, sp *field.Path) field.ErrorList {
 			name string
 		}{{s.HostNetwork, "hostNetwork"}, {s.HostPID, "hostPID"}, {s.HostIPC, "hostIPC"}} {
 			if f.set {
-				errs = append(errs, field.Forbidden(sp.Child(f.name), "when `hostUsers` is false"))
+				errs = append(errs, field.Forbidden(sp.Child(f.name), "may not be true when `hostUsers` is false"))
 			}
 		}
 		for i := range s.Volumes {

@@ -72,6 +72,12 @@ cgroup_manager = "systemd"
 events_logger = "file"
 CONF
   chown "$WORLD_USER:" "$home/.config/containers/containers.conf"
+  # The vfs driver (the world's) makes its layer directory 0700; a pod with a
+  # user namespace of its own (--userns=auto) runs as ids that must pass
+  # through it, as they pass overlay's.
+  install -d -o "$WORLD_USER" -g "$WORLD_USER" -m 0711 "$home/.local" "$home/.local/share" \
+    "$home/.local/share/containers" "$home/.local/share/containers/storage" \
+    "$home/.local/share/containers/storage/vfs" "$home/.local/share/containers/storage/vfs/dir"
 }
 
 manager_pid() { cat "$STATE_DIR/manager.pid" 2>/dev/null || true; }
@@ -103,6 +109,8 @@ mkdir -p /dev/net; touch /dev/net/tun 2>/dev/null || true
 mount --bind $STATE_DIR/dev/tun /dev/net/tun
 mount -t tmpfs tmpfs /run/systemd
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+# POSIX message queues, as a booted host has them (podman's --ipc host binds it)
+mkdir -p /dev/mqueue; mount -t mqueue mqueue /dev/mqueue
 mkdir -p /run/systemd/system
 mount -t tmpfs -o mode=0755 tmpfs /run/user
 install -d -m 0700 -o $WORLD_USER -g $WORLD_USER /run/user/$uid
