@@ -56,6 +56,15 @@ func (e *DocumentError) Unwrap() error { return ErrInvalid }
 
 // formatFieldError renders "path: message" in podunit's style: lower case, the
 // offending value only where it helps.
+// FormatFieldErrors lists field errors as podunit prints them (path: problem).
+func FormatFieldErrors(errs field.ErrorList) string {
+	lines := make([]string, len(errs))
+	for i, e := range errs {
+		lines[i] = formatFieldError(e)
+	}
+	return strings.Join(lines, "\n  ")
+}
+
 func formatFieldError(fe *field.Error) string {
 	msg := fe.Detail
 	switch fe.Type {

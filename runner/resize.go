@@ -138,11 +138,7 @@ func (r *Runner) Resize(ctx context.Context, name string, req ResizeRequest) (*R
 		}
 	}
 	if errs := pod.Validate(next); len(errs) > 0 {
-		var lines []string
-		for _, e := range errs {
-			lines = append(lines, e.Error())
-		}
-		return nil, fmt.Errorf("%w: %s", pod.ErrInvalid, strings.Join(lines, "\n  "))
+		return nil, fmt.Errorf("%w: pod %q: %s", pod.ErrInvalid, name, pod.FormatFieldErrors(errs))
 	}
 	if was, now := pod.QOSClass(&rec.Pod.Spec), pod.QOSClass(&next.Spec); was != now {
 		return nil, fmt.Errorf("%w: %s: the pod's QoS class would change from %s to %s, which a resize may not do", pod.ErrInvalid, where, was, now)
