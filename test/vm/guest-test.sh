@@ -120,6 +120,60 @@ check oom-killed-and-restarted bash -c "$(declare -f as); uid=$uid; for i in \$(
 check killed-by-cgroup-oom bash -c "journalctl -k --no-pager | grep -q 'Memory cgroup out of memory: Killed process .*(tail)'"
 check calm-unaffected bash -c "$(declare -f as); uid=$uid; as systemctl --user show -p NRestarts --value podunit-limits-calm.service | grep -qx 0"
 
+# Pod-level resources on the pod's slice: the containers have no memory limit
+# of their own; together they exceed the pod's, and the kernel's OOM kill is
+# the slice's (oom_memcg), not a container's. Each alone fits: a keeps
+# running, and a pod of b alone never restarts. Then an in-place resize: the
+# container's cpu.max changes, its process stays.
+cat >/tmp/podlim.yaml <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: podlim}
+spec:
+  terminationGracePeriodSeconds: 1
+  resources:
+    limits: {memory: 96Mi, cpu: 500m}
+  containers:
+  - name: a
+    image: localhost/podunit-test/busybox:1
+    command: ["sh", "-c", "dd if=/dev/zero bs=40M count=1 | sleep 100000"]
+    resources:
+      limits: {cpu: 400m}
+  - name: b
+    image: localhost/podunit-test/busybox:1
+    command: ["sh", "-c", "sleep 8; dd if=/dev/zero bs=70M count=1 | sleep 100000"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: podlim1}
+spec:
+  terminationGracePeriodSeconds: 1
+  resources:
+    limits: {memory: 96Mi}
+  containers:
+  - name: b
+    image: localhost/podunit-test/busybox:1
+    command: ["sh", "-c", "dd if=/dev/zero bs=70M count=1 | sleep 100000"]
+YAML
+chmod 644 /tmp/podlim.yaml
+cg=/sys/fs/cgroup/user.slice/user-$uid.slice/user@$uid.service/podunit.slice
+check up-pod-resources as podunit up /tmp/podlim.yaml
+check pod-memory-max-in-cgroup bash -c "grep -qx 100663296 $cg/podunit-podlim.slice/memory.max"
+check pod-cpu-max-in-cgroup bash -c "grep -qx '50000 100000' $cg/podunit-podlim.slice/cpu.max"
+check pod-total-oom-killed bash -c "for i in \$(seq 1 120); do
+    journalctl -k --no-pager | grep -q 'oom_memcg=/user.slice/user-$uid.slice/user@$uid.service/podunit.slice/podunit-podlim.slice,task_memcg=.*podunit-podlim-b.service' && exit 0; sleep 1; done
+    journalctl -k --no-pager | grep -i oom | tail -5; exit 1"
+check pod-total-one-alone-fits bash -c "$(declare -f as); uid=$uid; as systemctl --user show -p NRestarts --value podunit-podlim-a.service | grep -qx 0 &&
+  as systemctl --user show -p NRestarts --value podunit-podlim1-b.service | grep -qx 0 &&
+  as systemctl --user is-active podunit-podlim1-b.service"
+pid_a=$(as podman inspect --format '{{.State.Pid}}' podunit_podlim_a 2>/dev/null)
+check resize-in-place as podunit resize podlim -c a --cpu 200m
+check resize-cpu-max-in-cgroup bash -c "grep -qx '20000 100000' $cg/podunit-podlim.slice/podunit-podlim-a.service/cpu.max"
+check resize-same-process bash -c "$(declare -f as); uid=$uid; [ -n '$pid_a' ] && [ \"\$(as podman inspect --format '{{.State.Pid}}' podunit_podlim_a)\" = '$pid_a' ]"
+check resize-pod-in-place as podunit resize podlim --memory 128Mi
+check resize-pod-memory-max-in-cgroup bash -c "grep -qx 134217728 $cg/podunit-podlim.slice/memory.max"
+check down-pod-resources as podunit down /tmp/podlim.yaml
+
 check down as podunit down /tmp/web.yaml /tmp/limits.yaml
 check nothing-left bash -c "$(declare -f as); uid=$uid; ! as systemctl --user list-units --plain --no-legend 'podunit-*' | grep -q . && [ -z \"\$(as podman ps -aq)\" ]"
 
