@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/runner"
 )
 
@@ -85,6 +86,24 @@ func resizeCommand() *cli.Command {
 				how := "in place, without a restart"
 				if done.Restarted {
 					how = "restarted (resizePolicy RestartContainer)"
+				}
+				if persistent(name) {
+					// the stored copy starts the pod as it runs now
+					p, _, err := r.Applied(name)
+					if err != nil {
+						return err
+					}
+					known, err := podstate.LoadObjects(podstate.DefaultDir())
+					if err != nil {
+						return err
+					}
+					data, err := storedManifest(p, known)
+					if err != nil {
+						return err
+					}
+					if err := podstate.WriteAtomic(storedPath(name), data); err != nil {
+						return err
+					}
 				}
 				fmt.Fprintf(c.App.Writer, "%s resized (%s): %s\n", what, done.Unit, how)
 				printResources(c.App.Writer, "  ", &done.Resources)
