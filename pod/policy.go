@@ -323,6 +323,13 @@ func init() {
 		podRules["spec.containers[*]."+k] = r
 		podRules["spec.initContainers[*]."+k] = r
 	}
+	for k := range podRules {
+		if strings.HasPrefix(k, "spec.initContainers[*].restartPolicyRules") {
+			delete(podRules, k)
+		}
+	}
+	podRules["spec.initContainers[*].restartPolicyRules"] = rule{support: Rejected, subtree: true,
+		note: "podunit runs restartPolicyRules on app containers only"}
 }
 
 // ruleFor finds the rule of a normalised path: its own, or a subtree rule of an

@@ -128,9 +128,6 @@ func validatePodResources(s *corev1.PodSpec, sp *field.Path) field.ErrorList {
 			errs = append(errs, field.Forbidden(cp.Child("resizePolicy"), "must not be set for init containers"))
 		}
 		errs = append(errs, validateResizePolicy(c.ResizePolicy, cp.Child("resizePolicy"))...)
-		if len(c.RestartPolicyRules) > 0 {
-			errs = append(errs, field.Forbidden(cp.Child("restartPolicyRules"), "not supported by podunit on init containers"))
-		}
 	}
 	for i := range s.Containers {
 		c := &s.Containers[i]
