@@ -8,10 +8,13 @@
 package helper
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/podunit/podunit/helper/contract"
@@ -173,9 +176,43 @@ func (t *task) enterNetns(ctx context.Context, cmd contract.Command) error {
 
 // execInNetns replaces this process with podunit running cmd (with InNetns)
 // in the user and network namespaces of process pid.
+//
+// A pod with a user namespace of its own (hostUsers: false) has its network
+// namespace owned by that namespace, where the user's own id is not mapped:
+// joined as the user, the helper would keep no capability in it (shaping
+// needs CAP_NET_ADMIN). Its conmon, the infra's parent, runs in podman's
+// rootless user namespace, the pod's parent: joined there, the helper is
+// root of an ancestor, with every capability over the pod's network.
 func (e *Env) execInNetns(pid int, cmd contract.Command) error {
 	cmd.InNetns = true
-	argv := append([]string{e.Nsenter, "--user", "--preserve-credentials", "--net", "--target", strconv.Itoa(pid), "--"},
-		cmd.Argv(e.Self)...)
+	ns := []string{"--user", "--preserve-credentials", "--net", "--target", strconv.Itoa(pid)}
+	if parent := parentUserns(pid); parent != 0 {
+		ns = []string{fmt.Sprintf("--user=/proc/%d/ns/user", parent), "--preserve-credentials", fmt.Sprintf("--net=/proc/%d/ns/net", pid)}
+	}
+	argv := append(append(append([]string{e.Nsenter}, ns...), "--"), cmd.Argv(e.Self)...)
 	return e.Exec(e.Nsenter, argv, e.Environ())
+}
+
+// parentUserns is the parent process of pid (its conmon) when the two are in
+// different user namespaces; 0 when they share one or cannot be read.
+func parentUserns(pid int) int {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// pid (comm) state ppid ...: comm may hold spaces and parentheses
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(f) < 2 {
+		return 0
+	}
+	ppid, err := strconv.Atoi(f[1])
+	if err != nil || ppid <= 1 {
+		return 0
+	}
+	own, err1 := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", pid))
+	theirs, err2 := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", ppid))
+	if err1 != nil || err2 != nil || own == theirs {
+		return 0
+	}
+	return ppid
 }

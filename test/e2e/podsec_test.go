@@ -140,7 +140,7 @@ func TestHostUsersFalse(t *testing.T) {
 	up(t, `
 apiVersion: v1
 kind: Pod
-metadata: {name: userns}
+metadata: {name: userns, annotations: {kubernetes.io/egress-bandwidth: 10M}}
 spec:
   terminationGracePeriodSeconds: 1
   hostUsers: false
@@ -149,7 +149,10 @@ spec:
     image: `+testImage+`
     command: [sleep, "3600"]
     securityContext: {procMount: Unmasked}
-  - {name: d, image: `+testImage+`, command: [sleep, "3600"]}
+  - name: d
+    image: `+testImage+`
+    command: [sleep, "3600"]
+    readinessProbe: {exec: {command: ["true"]}, periodSeconds: 1}
 ---
 apiVersion: v1
 kind: Pod
@@ -159,6 +162,11 @@ spec:
   containers:
   - {name: c, image: `+testImage+`, command: [sleep, "3600"]}
 `, "userns", "plainns")
+	// the helpers reach into the pod's namespaces: probes, shaping
+	must(t, podunit, "wait", "userns", "--for=condition=Ready", "--timeout", "60s")
+	if d := describe(t, "userns"); !strings.Contains(d, "Bandwidth:    egress 10Mbit") {
+		t.Errorf("hostUsers: false: not shaped:\n%s", d)
+	}
 	uidMap := func(pod, c string) string {
 		return strings.Join(strings.Fields(must(t, "podman", "exec", ctrName(pod, c), "cat", "/proc/self/uid_map")), " ")
 	}
