@@ -86,13 +86,18 @@ func validateSecurity(s *corev1.PodSpec, sp *field.Path) field.ErrorList {
 			}
 		}
 	}
+	eachContainer(s, sp, each)
+	return errs
+}
+
+// eachContainer calls f for every init and app container, with its path.
+func eachContainer(s *corev1.PodSpec, sp *field.Path, f func(*corev1.Container, *field.Path)) {
 	for i := range s.InitContainers {
-		each(&s.InitContainers[i], sp.Child("initContainers").Index(i))
+		f(&s.InitContainers[i], sp.Child("initContainers").Index(i))
 	}
 	for i := range s.Containers {
-		each(&s.Containers[i], sp.Child("containers").Index(i))
+		f(&s.Containers[i], sp.Child("containers").Index(i))
 	}
-	return errs
 }
 
 // strictGroups: under supplementalGroupsPolicy Strict no group comes from the
@@ -120,12 +125,7 @@ func strictGroups(s *corev1.PodSpec, sp *field.Path) field.ErrorList {
 					"without both, podman merges the groups of the image's /etc/group"))
 		}
 	}
-	for i := range s.InitContainers {
-		each(&s.InitContainers[i], sp.Child("initContainers").Index(i))
-	}
-	for i := range s.Containers {
-		each(&s.Containers[i], sp.Child("containers").Index(i))
-	}
+	eachContainer(s, sp, each)
 	return errs
 }
 

@@ -139,31 +139,24 @@ func (m *Manager) Stop(ctx context.Context, names []string) error {
 
 // StartUnit starts an installed unit (such as podman.socket) and waits for it.
 func (m *Manager) StartUnit(ctx context.Context, name string) error {
-	ch := make(chan string, 1)
-	if _, err := m.conn.StartUnitContext(ctx, name, "replace", ch); err != nil {
-		return fmt.Errorf("start %s: %w", name, err)
-	}
-	select {
-	case r := <-ch:
-		if r != "done" {
-			return &JobError{Unit: name, Op: "start", Result: r}
-		}
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return m.job(ctx, name, "start", m.conn.StartUnitContext)
 }
 
 // RestartUnit restarts a unit (its stop, then its start) and waits for it.
 func (m *Manager) RestartUnit(ctx context.Context, name string) error {
+	return m.job(ctx, name, "restart", m.conn.RestartUnitContext)
+}
+
+// job runs one systemd job on a unit and waits for its result.
+func (m *Manager) job(ctx context.Context, name, op string, do func(context.Context, string, string, chan<- string) (int, error)) error {
 	ch := make(chan string, 1)
-	if _, err := m.conn.RestartUnitContext(ctx, name, "replace", ch); err != nil {
-		return fmt.Errorf("restart %s: %w", name, err)
+	if _, err := do(ctx, name, "replace", ch); err != nil {
+		return fmt.Errorf("%s %s: %w", op, name, err)
 	}
 	select {
 	case r := <-ch:
 		if r != "done" {
-			return &JobError{Unit: name, Op: "restart", Result: r}
+			return &JobError{Unit: name, Op: op, Result: r}
 		}
 		return nil
 	case <-ctx.Done():
