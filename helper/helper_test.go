@@ -296,7 +296,7 @@ func TestRunBackOffAndLimits(t *testing.T) {
 		t.Errorf("run after the wait: %+v", r)
 	}
 	l := w.sd.limits[units.ContainerUnitName("p", "app")]
-	if len(l) != 1 || l[0].Name != "MemoryMax" || l[0].Value != noLimit["MemoryMax"] {
+	if len(l) != 1 || l[0].Name != "MemoryMax" || l[0].Value != units.NoLimit["MemoryMax"] {
 		t.Errorf("limits before the start: %+v", l)
 	}
 

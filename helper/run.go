@@ -3,7 +3,6 @@ package helper
 import (
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -177,16 +176,13 @@ func (t *task) waitBackOff(ctx context.Context) error {
 
 func roundSeconds(d time.Duration) time.Duration { return d.Round(time.Second) }
 
-// noLimit is each limit's "not set" value.
-var noLimit = map[string]uint64{"MemoryMax": math.MaxUint64, "MemoryLow": 0, "CPUQuota": math.MaxUint64, "CPUWeight": math.MaxUint64}
-
 // setLimits puts the container's limits on its unit, or takes them off.
 func (t *task) setLimits(ctx context.Context, clear bool) error {
 	var props []units.Property
 	for _, l := range t.c.Limits {
 		v := l.Value
 		if clear {
-			v = noLimit[l.Name]
+			v = units.NoLimit[l.Name]
 		}
 		props = append(props, units.Property{Name: l.Name, Value: v})
 	}

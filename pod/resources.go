@@ -243,41 +243,33 @@ func RestartsOn(c *corev1.Container, podPolicy corev1.RestartPolicy) [256]bool {
 	return out
 }
 
-// QOSClass follows Kubernetes: with pod-level resources, Guaranteed when the
-// pod's cpu and memory limits equal its requests; otherwise Guaranteed when
-// every container's do; BestEffort when nothing asks for anything.
+// QOSClass follows Kubernetes: Guaranteed when cpu and memory have limits
+// equal to their requests (the pod's own when it has spec.resources, else
+// every container's), BestEffort when nothing asks for anything.
 func QOSClass(s *corev1.PodSpec) corev1.PodQOSClass {
-	any, guaranteed := false, true
-	lists := []corev1.ResourceRequirements{}
+	containers := append(append([]corev1.Container{}, s.InitContainers...), s.Containers...)
+	var decide []corev1.ResourceRequirements // the requirements that set the class
 	if s.Resources != nil {
-		lists = append(lists, *s.Resources)
-	} else {
-		for _, c := range append(append([]corev1.Container{}, s.InitContainers...), s.Containers...) {
-			lists = append(lists, c.Resources)
+		decide = []corev1.ResourceRequirements{*s.Resources}
+	}
+	any := s.Resources != nil && (len(s.Resources.Limits) > 0 || len(s.Resources.Requests) > 0)
+	for _, c := range containers {
+		any = any || len(c.Resources.Limits) > 0 || len(c.Resources.Requests) > 0
+		if s.Resources == nil {
+			decide = append(decide, c.Resources)
 		}
 	}
-	if s.Resources != nil {
-		for _, c := range append(append([]corev1.Container{}, s.InitContainers...), s.Containers...) {
-			any = any || len(c.Resources.Limits) > 0 || len(c.Resources.Requests) > 0
-		}
+	if !any {
+		return corev1.PodQOSBestEffort
 	}
-	for _, r := range lists {
-		if len(r.Limits) > 0 || len(r.Requests) > 0 {
-			any = true
-		}
+	for _, r := range decide {
 		for _, n := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
 			l, ok := r.Limits[n]
 			q, rok := r.Requests[n]
 			if !ok || (rok && q.Cmp(l) != 0) {
-				guaranteed = false
+				return corev1.PodQOSBurstable
 			}
 		}
 	}
-	switch {
-	case !any:
-		return corev1.PodQOSBestEffort
-	case guaranteed && len(lists) > 0:
-		return corev1.PodQOSGuaranteed
-	}
-	return corev1.PodQOSBurstable
+	return corev1.PodQOSGuaranteed
 }

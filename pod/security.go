@@ -86,12 +86,13 @@ func validateSecurity(s *corev1.PodSpec, sp *field.Path) field.ErrorList {
 			}
 		}
 	}
-	eachContainer(s, sp, each)
+	EachContainer(s, sp, each)
 	return errs
 }
 
-// eachContainer calls f for every init and app container, with its path.
-func eachContainer(s *corev1.PodSpec, sp *field.Path, f func(*corev1.Container, *field.Path)) {
+// EachContainer calls f for every init and app container, with its path
+// below sp.
+func EachContainer(s *corev1.PodSpec, sp *field.Path, f func(*corev1.Container, *field.Path)) {
 	for i := range s.InitContainers {
 		f(&s.InitContainers[i], sp.Child("initContainers").Index(i))
 	}
@@ -125,7 +126,7 @@ func strictGroups(s *corev1.PodSpec, sp *field.Path) field.ErrorList {
 					"without both, podman merges the groups of the image's /etc/group"))
 		}
 	}
-	eachContainer(s, sp, each)
+	EachContainer(s, sp, each)
 	return errs
 }
 

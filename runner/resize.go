@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/units"
@@ -32,34 +30,11 @@ type ResizeRequest struct {
 
 // Resized says what a resize did.
 type Resized struct {
+	Container string // "" for the pod's own resources
 	Unit      string
 	Restarted bool
 	Resources corev1.ResourceRequirements // as they are now
-}
-
-// unitLimits are the resource properties podunit sets, each with its
-// "not set" value, so a limit that is dropped is taken off.
-var unitLimits = []struct {
-	name  string
-	unset uint64
-}{{"MemoryMax", math.MaxUint64}, {"MemoryLow", 0}, {"CPUQuota", math.MaxUint64}, {"CPUWeight", math.MaxUint64}}
-
-// LimitProps are a unit's resource properties for r: every one podunit
-// manages, set or taken off.
-func LimitProps(r *corev1.ResourceRequirements) []units.Property {
-	set := map[string]uint64{}
-	for _, p := range units.ResourceProps(r) {
-		set[p.Name] = p.Value.(uint64)
-	}
-	var out []units.Property
-	for _, l := range unitLimits {
-		v, ok := set[l.name]
-		if !ok {
-			v = l.unset
-		}
-		out = append(out, units.Property{Name: l.name, Value: v})
-	}
-	return out
+	Pod       *corev1.Pod                 // as recorded now
 }
 
 // Resize changes a running pod's resources in place, as the kubelet's
@@ -87,11 +62,15 @@ func (r *Runner) Resize(ctx context.Context, name string, req ResizeRequest) (*R
 	var target *corev1.ResourceRequirements
 	var spec *corev1.Container
 	where := "spec.resources"
+	if req.Container == "" && next.Spec.Resources == nil {
+		// a pod without resources of its own: its only container's
+		if len(next.Spec.Containers) != 1 {
+			return nil, fmt.Errorf("%w: pod %q has %d containers and no pod-level resources (spec.resources): name one with -c", pod.ErrInvalid, name, len(next.Spec.Containers))
+		}
+		req.Container = next.Spec.Containers[0].Name
+	}
 	switch {
 	case req.Container == "":
-		if next.Spec.Resources == nil {
-			return nil, fmt.Errorf("%w: pod %q has no pod-level resources (spec.resources): name a container with -c", pod.ErrInvalid, name)
-		}
 		target = next.Spec.Resources
 	default:
 		for i := range next.Spec.Containers {
@@ -143,8 +122,8 @@ func (r *Runner) Resize(ctx context.Context, name string, req ResizeRequest) (*R
 	if was, now := pod.QOSClass(&rec.Pod.Spec), pod.QOSClass(&next.Spec); was != now {
 		return nil, fmt.Errorf("%w: %s: the pod's QoS class would change from %s to %s, which a resize may not do", pod.ErrInvalid, where, was, now)
 	}
-	out := &Resized{Resources: *target.DeepCopy()}
-	props := LimitProps(target)
+	out := &Resized{Container: req.Container, Resources: *target.DeepCopy(), Pod: next}
+	props := units.LimitProps(target)
 	if spec == nil {
 		out.Unit = units.SliceName(name)
 		if err := rz.SetLimits(ctx, out.Unit, props); err != nil {
@@ -164,10 +143,7 @@ func (r *Runner) Resize(ctx context.Context, name string, req ResizeRequest) (*R
 		}
 		for i := range rt.Containers {
 			if rt.Containers[i].Name == spec.Name {
-				rt.Containers[i].Limits = nil
-				for _, p := range units.ResourceProps(target) {
-					rt.Containers[i].Limits = append(rt.Containers[i].Limits, contract.Limit{Name: p.Name, Value: p.Value.(uint64)})
-				}
+				rt.Containers[i].Limits = units.SpecLimits(target)
 			}
 		}
 		// the spec first: a start from now on (the restart below, a crash)
@@ -177,7 +153,7 @@ func (r *Runner) Resize(ctx context.Context, name string, req ResizeRequest) (*R
 		}
 		if restart {
 			// off now; the post-start helper puts the new ones on
-			if err := rz.SetLimits(ctx, out.Unit, LimitProps(&corev1.ResourceRequirements{})); err != nil {
+			if err := rz.SetLimits(ctx, out.Unit, units.LimitProps(&corev1.ResourceRequirements{})); err != nil {
 				return nil, fmt.Errorf("resizing %s: %w", out.Unit, err)
 			}
 			if err := rz.RestartUnit(ctx, out.Unit); err != nil {

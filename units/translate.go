@@ -3,6 +3,7 @@ package units
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"path"
 	"slices"
 	"sort"
@@ -188,13 +189,13 @@ func (t *translator) plan() (*Plan, error) {
 				if g := t.fsGroupID(); g != nil {
 					// a tmpfs is mounted afresh for each container: it is made
 					// with the group, group-writable and setgid
-					o += ",gid=" + strconv.FormatInt(*g, 10) + ",mode=2777"
+					o += "," + gidOption(*g) + ",mode=2777"
 				}
 				vol.Options = map[string]string{"type": "tmpfs", "device": "tmpfs", "o": o}
 			} else if g := t.fsGroupID(); g != nil {
 				// made with the group, and never given to the first
 				// container's user by podman
-				vol.Options = map[string]string{"o": "gid=" + strconv.FormatInt(*g, 10)}
+				vol.Options = map[string]string{"o": gidOption(*g)}
 			}
 			plan.Volumes = append(plan.Volumes, vol)
 		case v.PersistentVolumeClaim != nil:
@@ -205,7 +206,7 @@ func (t *translator) plan() (*Plan, error) {
 					Labels:    map[string]string{LabelClaim: p.Namespace + "/" + vd.Claim.Name},
 					FieldPath: fp.Child("persistentVolumeClaim").String()}
 				if g := t.fsGroupID(); g != nil {
-					c.Options = map[string]string{"o": "gid=" + strconv.FormatInt(*g, 10)}
+					c.Options = map[string]string{"o": gidOption(*g)}
 				}
 				plan.Claims = append(plan.Claims, c)
 			}
@@ -666,9 +667,7 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	// them) and come off before each start (the run helper): `podman run`
 	// itself runs in the unit's cgroup and would otherwise be throttled, or
 	// OOM-killed under a small memory limit, before the container exists.
-	for _, l := range limits {
-		spec.Limits = append(spec.Limits, contract.Limit{Name: l.Name, Value: l.Value.(uint64)})
-	}
+	spec.Limits = SpecLimits(&c.Resources)
 	props = append(props, t.commonService(unit)...)
 	var rules []Property
 	if kind == KindApp && len(c.RestartPolicyRules) > 0 {
@@ -1101,7 +1100,42 @@ func capArg(c string) string {
 	return "CAP_" + c
 }
 
-// resourceProps are the limits of a container's unit, so systemd accounts for
+// NoLimit is each resource property's "not set" value: what takes a limit
+// off a running unit.
+var NoLimit = map[string]uint64{"MemoryMax": math.MaxUint64, "MemoryLow": 0, "CPUQuota": math.MaxUint64, "CPUWeight": math.MaxUint64}
+
+// limitNames orders the resource properties podunit manages.
+var limitNames = []string{"MemoryMax", "MemoryLow", "CPUQuota", "CPUWeight"}
+
+// LimitProps are a unit's resource properties for r: every one podunit
+// manages, set, or taken off (NoLimit).
+func LimitProps(r *corev1.ResourceRequirements) []Property {
+	set := map[string]uint64{}
+	for _, p := range ResourceProps(r) {
+		set[p.Name] = p.Value.(uint64)
+	}
+	out := make([]Property, 0, len(limitNames))
+	for _, n := range limitNames {
+		v, ok := set[n]
+		if !ok {
+			v = NoLimit[n]
+		}
+		out = append(out, Property{Name: n, Value: v})
+	}
+	return out
+}
+
+// SpecLimits are a container's resource properties as its runtime spec
+// carries them, for the post-start helper to put on.
+func SpecLimits(r *corev1.ResourceRequirements) []contract.Limit {
+	var out []contract.Limit
+	for _, p := range ResourceProps(r) {
+		out = append(out, contract.Limit{Name: p.Name, Value: p.Value.(uint64)})
+	}
+	return out
+}
+
+// ResourceProps are the limits of a container's unit, so systemd accounts for
 // and enforces them on the whole container (payload and conmon), where the
 // user's manager has the controllers delegated. Values are uint64, as D-Bus
 // and unit files take them (CPUQuota in CPU-microseconds per second).
@@ -1238,6 +1272,10 @@ func restartRules(c *corev1.Container, podPolicy corev1.RestartPolicy) (string, 
 	}
 	return "no", []Property{prop("RestartForceExitStatus", restart)}
 }
+
+// gidOption is the mount (or podman volume) option that gives a volume the
+// fsGroup.
+func gidOption(gid int64) string { return "gid=" + strconv.FormatInt(gid, 10) }
 
 // fsGroupID is the pod's fsGroup, nil when unset.
 func (t *translator) fsGroupID() *int64 {

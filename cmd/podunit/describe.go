@@ -19,6 +19,7 @@ import (
 	"github.com/podunit/podunit/hooks"
 	"github.com/podunit/podunit/netshape"
 	"github.com/podunit/podunit/netshape/nl"
+	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/runner"
 )
 
@@ -87,7 +88,7 @@ func printDescription(w io.Writer, d description) {
 	if d.Pod != nil {
 		fmt.Fprintf(w, "Restart Policy:         %s\n", d.Pod.Spec.RestartPolicy)
 		fmt.Fprintf(w, "Termination Grace:      %ds\n", *d.Pod.Spec.TerminationGracePeriodSeconds)
-		fmt.Fprintf(w, "QoS Class:              %s\n", qosClass(&d.Pod.Spec))
+		fmt.Fprintf(w, "QoS Class:              %s\n", pod.QOSClass(&d.Pod.Spec))
 		if r := d.Pod.Spec.Resources; r != nil {
 			printResources(w, "", r)
 		}

@@ -140,7 +140,7 @@ func v1Pod(applied *corev1.Pod, st runner.PodStatus, f podFacts) *corev1.Pod {
 		now := metav1.Now()
 		p.DeletionTimestamp = &now
 	}
-	s := corev1.PodStatus{Phase: corev1.PodPhase(phase), QOSClass: qosClass(&p.Spec)}
+	s := corev1.PodStatus{Phase: corev1.PodPhase(phase), QOSClass: pod.QOSClass(&p.Spec)}
 	if !f.created.IsZero() {
 		t := metav1.NewTime(f.created)
 		s.StartTime = &t
@@ -232,9 +232,6 @@ func exitReason(code int) string {
 	}
 	return "Error"
 }
-
-// qosClass is the pod's QoS class (pod.QOSClass).
-func qosClass(s *corev1.PodSpec) corev1.PodQOSClass { return pod.QOSClass(s) }
 
 func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool) error {
 	switch out {

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/runner"
 )
@@ -101,7 +102,7 @@ func TestQOSClass(t *testing.T) {
 		for i, r := range c.rs {
 			s.Containers = append(s.Containers, corev1.Container{Name: string(rune('a' + i)), Resources: r})
 		}
-		if got := qosClass(&s); got != c.want {
+		if got := pod.QOSClass(&s); got != c.want {
 			t.Errorf("%v: %s, want %s", c.rs, got, c.want)
 		}
 	}

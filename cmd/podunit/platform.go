@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/units"
@@ -142,29 +143,25 @@ func seccompDir() string {
 // anything is created.
 func checkSeccompProfiles(pods []*corev1.Pod, dir string) error {
 	var errs []string
-	check := func(prof *corev1.SeccompProfile, fp string) {
+	check := func(prof *corev1.SeccompProfile, name string, fp *field.Path) {
 		if prof == nil || prof.Type != corev1.SeccompProfileTypeLocalhost || prof.LocalhostProfile == nil {
 			return
 		}
 		file := units.SeccompProfilePath(dir, *prof.LocalhostProfile)
 		if _, err := os.Stat(file); err != nil {
-			errs = append(errs, fmt.Sprintf("%s.localhostProfile: %q: no profile %s: %v", fp, *prof.LocalhostProfile, file, errors.Unwrap(err)))
+			errs = append(errs, fmt.Sprintf("pod %q: %s: %q: no profile %s: %v", name, fp.Child("localhostProfile"), *prof.LocalhostProfile, file, errors.Unwrap(err)))
 		}
 	}
 	for _, p := range pods {
+		sp := field.NewPath("spec")
 		if sc := p.Spec.SecurityContext; sc != nil {
-			check(sc.SeccompProfile, fmt.Sprintf("pod %q: spec.securityContext.seccompProfile", p.Name))
+			check(sc.SeccompProfile, p.Name, sp.Child("securityContext", "seccompProfile"))
 		}
-		for i, c := range p.Spec.InitContainers {
+		pod.EachContainer(&p.Spec, sp, func(c *corev1.Container, cp *field.Path) {
 			if c.SecurityContext != nil {
-				check(c.SecurityContext.SeccompProfile, fmt.Sprintf("pod %q: spec.initContainers[%d].securityContext.seccompProfile", p.Name, i))
+				check(c.SecurityContext.SeccompProfile, p.Name, cp.Child("securityContext", "seccompProfile"))
 			}
-		}
-		for i, c := range p.Spec.Containers {
-			if c.SecurityContext != nil {
-				check(c.SecurityContext.SeccompProfile, fmt.Sprintf("pod %q: spec.containers[%d].securityContext.seccompProfile", p.Name, i))
-			}
-		}
+		})
 	}
 	if len(errs) == 0 {
 		return nil

@@ -63,25 +63,13 @@ func resizeCommand() *cli.Command {
 			}
 			name := args[0]
 			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
-				if req.Container == "" {
-					p, _, err := r.Applied(name)
-					if err != nil {
-						return err
-					}
-					if p.Spec.Resources == nil {
-						if len(p.Spec.Containers) != 1 {
-							return fmt.Errorf("%w: pod %q has %d containers and no pod-level resources: name one with -c", errUsage, name, len(p.Spec.Containers))
-						}
-						req.Container = p.Spec.Containers[0].Name
-					}
-				}
 				done, err := r.Resize(ctx, name, req)
 				if err != nil {
 					return err
 				}
 				what := "pod/" + name
-				if req.Container != "" {
-					what += " container " + req.Container
+				if done.Container != "" {
+					what += " container " + done.Container
 				}
 				how := "in place, without a restart"
 				if done.Restarted {
@@ -89,15 +77,11 @@ func resizeCommand() *cli.Command {
 				}
 				if persistent(name) {
 					// the stored copy starts the pod as it runs now
-					p, _, err := r.Applied(name)
-					if err != nil {
-						return err
-					}
 					known, err := podstate.LoadObjects(podstate.DefaultDir())
 					if err != nil {
 						return err
 					}
-					data, err := storedManifest(p, known)
+					data, err := storedManifest(done.Pod, known)
 					if err != nil {
 						return err
 					}

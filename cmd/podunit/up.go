@@ -452,46 +452,50 @@ func nodeLabels() map[string]string {
 		"kubernetes.io/os":       runtime.GOOS,
 		"kubernetes.io/arch":     runtime.GOARCH,
 	}
-	dir, err := os.UserConfigDir()
-	if err != nil {
-		return l
-	}
-	data, err := os.ReadFile(dir + "/podunit/node-labels")
-	if err != nil {
-		return l
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+	_, lines := nodeFile()
+	for _, line := range lines {
+		if k, v, ok := strings.Cut(line, "="); ok {
 			l[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		}
 	}
 	return l
 }
 
+// nodeFile is ~/.config/podunit/node-labels and its lines, trimmed, without
+// comments and blank lines (none when there is no such file).
+func nodeFile() (string, []string) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", nil
+	}
+	file := filepath.Join(dir, "podunit", "node-labels")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return file, nil
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	return file, out
+}
+
 // nodeCapacity are the extended resources this host declares in the same
 // file, one "NAME: COUNT" a line (example.com/dongle: 4).
 func nodeCapacity() (map[string]int64, error) {
-	dir, err := os.UserConfigDir()
-	if err != nil {
-		return nil, nil
-	}
-	file := dir + "/podunit/node-labels"
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, nil
-	}
+	file, lines := nodeFile()
 	out := map[string]int64{}
-	for i, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
+	for _, line := range lines {
 		k, v, ok := strings.Cut(line, ":")
-		if !ok || strings.HasPrefix(line, "#") || strings.Contains(line, "=") {
-			continue
+		if !ok || strings.Contains(line, "=") {
+			continue // a label
 		}
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 || !pod.IsExtendedResource(corev1.ResourceName(k)) {
-			return nil, fmt.Errorf("%s:%d: %q: an extended resource is NAME: COUNT, with a domain-prefixed name (example.com/dongle: 4)", file, i+1, line)
+			return nil, fmt.Errorf("%s: %q: an extended resource is NAME: COUNT, with a domain-prefixed name (example.com/dongle: 4)", file, line)
 		}
 		out[k] = n
 	}

@@ -210,3 +210,11 @@ func assertHidden(t testing.TB, pattern, units string, dirs ...string) {
 
 // ctrName is the podman name of a container of a pod.
 func ctrName(pod, c string) string { return units.ContainerName(pod, c) }
+
+// nodeFile writes the world user's ~/.config/podunit/node-labels (printf
+// format: lines end in \n) for one test.
+func nodeFile(t testing.TB, content string) {
+	t.Helper()
+	must(t, "sh", "-c", `mkdir -p "$HOME/.config/podunit" && printf '`+content+`' > "$HOME/.config/podunit/node-labels"`)
+	t.Cleanup(func() { run(t, "sh", "-c", `rm -f "$HOME/.config/podunit/node-labels"`) })
+}

@@ -289,8 +289,7 @@ spec:
 // Extended resources declared in the node file are counted across pods: a
 // pod that asks for more than is left exits 2 and creates nothing.
 func TestExtendedResources(t *testing.T) {
-	must(t, "sh", "-c", `mkdir -p "$HOME/.config/podunit" && printf 'disk=ssd\nexample.com/dongle: 2\n' > "$HOME/.config/podunit/node-labels"`)
-	t.Cleanup(func() { run(t, "sh", "-c", `rm -f "$HOME/.config/podunit/node-labels"`) })
+	nodeFile(t, `disk=ssd\nexample.com/dongle: 2\n`)
 	manifest := func(name, n string) string {
 		return `
 apiVersion: v1

@@ -10,8 +10,7 @@ import (
 // ones and ~/.config/podunit/node-labels): a pod that does not fit exits 2
 // with the reason and creates nothing; one that fits runs.
 func TestNodeAffinity(t *testing.T) {
-	must(t, "sh", "-c", `mkdir -p "$HOME/.config/podunit" && printf 'disk=ssd\ncores=8\n' > "$HOME/.config/podunit/node-labels"`)
-	t.Cleanup(func() { run(t, "sh", "-c", `rm -f "$HOME/.config/podunit/node-labels"`) })
+	nodeFile(t, `disk=ssd\ncores=8\n`)
 	manifest := func(name, terms string) string {
 		return `
 apiVersion: v1
