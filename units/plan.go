@@ -210,6 +210,7 @@ var props = map[string]propSpec{
 	"ExecStop":                 {"Service", "ExecStop"},
 	"ExecStopPost":             {"Service", "ExecStopPost"},
 	"SyslogIdentifier":         {"Service", "SyslogIdentifier"},
+	"TimerSlackNSec":           {"Service", "TimerSlackNSec"},
 	"StandardOutput":           {"Service", "StandardOutputFileToAppend"},
 	"StandardError":            {"Service", "StandardErrorFileToAppend"},
 	"MemoryMax":                {"Service", "MemoryMax"},

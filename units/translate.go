@@ -472,6 +472,11 @@ func (t *translator) proberUnit() *Unit {
 		prop("Restart", "on-failure"),
 		prop("RestartSec", time.Second),
 		prop("StartLimitIntervalSec", time.Duration(0)),
+		// The prober wakes for short bursts; Go's runtime polls every 20 µs
+		// while a process is busy, each poll a context switch. A millisecond
+		// of timer slack lets those polls (and the probes' own timers) fold
+		// together; probes are scheduled in seconds.
+		prop("TimerSlackNSec", uint64(time.Millisecond)),
 		prop("ExecStart", []Exec{{Argv: t.helper(contract.OpProbe, "")}}),
 	}}
 	u.Properties = append(u.Properties, t.logTo(u.Name)...)

@@ -18,7 +18,8 @@ import (
 // Scenarios: no probes; an httpGet readiness and a tcpSocket liveness probe
 // on the server (in-process in the prober); those plus an exec liveness probe
 // on the busybox container, once through the OCI runtime (the default) and
-// once through podman's exec API (PODUNIT_EXEC=api). All at periodSeconds 1.
+// once through podman's exec API (PODUNIT_EXEC=api; only with
+// PODUNIT_BENCH_EXEC_API=1). All at periodSeconds 1.
 func BenchmarkProbeCost(b *testing.B) {
 	const pods = 20
 	const window = 30 * time.Second
@@ -39,6 +40,13 @@ func BenchmarkProbeCost(b *testing.B) {
 		{"httpGet + tcpSocket", "net", ""},
 		{"+ exec (OCI runtime)", "net+exec", "runtime"},
 		{"+ exec (podman API)", "net+exec", "api"},
+	}
+	// podman 4.9's exec API leaves an exec session's conmon and its
+	// `container cleanup --exec` behind now and then: at 20 exec probes a
+	// second, thousands after the 30 s window, which load the host for many
+	// minutes after. That scenario runs only when asked for.
+	if os.Getenv("PODUNIT_BENCH_EXEC_API") == "" {
+		scenarios = scenarios[:3]
 	}
 	var rows []row
 	for _, sc := range scenarios {
