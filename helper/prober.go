@@ -240,18 +240,22 @@ func (t *task) probe(ctx context.Context) error {
 		setReady(s, false)
 	}
 	// The run records change when a container starts or exits: watched, they
-	// are read only then; polled (when inotify is not to be had), twice a
-	// second.
-	changed, werr := watchDir(ctx, filepath.Dir(podstate.RunFile(t.StateDir, t.rt.Pod, "")))
-	poll := true
+	// are read only then; where inotify is not to be had, twice a second.
+	changed, err := watchDir(ctx, filepath.Dir(podstate.RunFile(t.StateDir, t.rt.Pod, "")))
+	var pollTick <-chan time.Time // nil while watched
+	if err != nil {
+		tick := time.NewTicker(runPollInterval)
+		defer tick.Stop()
+		pollTick = tick.C
+	}
 	debug.FreeOSMemory()
-	lastPoll := time.Time{}
+	poll := true
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
 		now := t.Now()
-		if poll || (werr != nil && now.Sub(lastPoll) >= runPollInterval) {
-			poll, lastPoll = false, now
+		if poll {
+			poll = false
 			for _, s := range slots {
 				st, err := os.Stat(podstate.RunFile(t.StateDir, t.rt.Pod, s.w.c.Name))
 				if err != nil || (st.ModTime().Equal(s.seen) && st.Size() == s.size) {
@@ -272,9 +276,6 @@ func (t *task) probe(ctx context.Context) error {
 			}
 		}
 		var next time.Time
-		if werr != nil {
-			next = lastPoll.Add(runPollInterval)
-		}
 		for _, s := range slots {
 			for _, ps := range s.w.due(now) {
 				go func(s *slot, ps *probeState, started time.Time) {
@@ -301,6 +302,8 @@ func (t *task) probe(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-changed:
+			poll = true
+		case <-pollTick:
 			poll = true
 		case <-timer.C:
 		case res := <-results:

@@ -41,7 +41,7 @@ func BenchmarkProbeCost(b *testing.B) {
 		{"+ exec (OCI runtime)", "net+exec", "runtime"},
 		{"+ exec (podman API)", "net+exec", "api"},
 	}
-	// podman 4.9's exec API leaves an exec session's conmon and its
+	// podman's exec API (4.3.1 in the test world) leaves an exec session's conmon and its
 	// `container cleanup --exec` behind now and then: at 20 exec probes a
 	// second, thousands after the 30 s window, which load the host for many
 	// minutes after. That scenario runs only when asked for.
