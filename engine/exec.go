@@ -8,8 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/containers/podman/v4/pkg/bindings/containers"
@@ -140,20 +142,35 @@ func (p *Podman) runtimeExec(ctx context.Context, name string, argv, env []strin
 		}
 		proc["env"] = cur
 	}
-	f, err := os.CreateTemp("", "podunit-exec-*.json")
+	dir, err := os.MkdirTemp("", "podunit-exec-")
 	if err != nil {
 		return 0, nil, err
 	}
-	defer os.Remove(f.Name())
+	defer os.RemoveAll(dir)
+	procPath, pidPath := filepath.Join(dir, "process.json"), filepath.Join(dir, "pid")
+	f, err := os.OpenFile(procPath, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return 0, nil, err
+	}
 	if err := json.NewEncoder(f).Encode(proc); err != nil {
 		f.Close()
 		return 0, nil, err
 	}
 	f.Close()
 	out := &limitedBuffer{max: maxExecOutput}
-	cmd := exec.CommandContext(ctx, t.runtime, "--root", t.root, "exec", "--process", f.Name(), t.id)
+	cmd := exec.CommandContext(ctx, t.runtime, "--root", t.root, "exec", "--process", procPath, "--pid-file", pidPath, t.id)
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.WaitDelay = time.Second
+	// At the deadline the command itself is killed, as containerd's exec
+	// does, not only the runtime waiting for it: a hung probe or a preStop
+	// cut short by the grace period leaves nothing running in the container,
+	// and its end closes the output, so the kill sequence goes on at once.
+	cmd.Cancel = func() error {
+		killExeced(pidPath)
+		return cmd.Process.Kill()
+	}
+	// Output a command's own background children still hold after it ended
+	// is not waited for long.
+	cmd.WaitDelay = 200 * time.Millisecond
 	err = cmd.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ctx.Err() == nil {
@@ -166,4 +183,16 @@ func (p *Podman) runtimeExec(ctx context.Context, name string, argv, env []strin
 		return 0, out.Bytes(), err
 	}
 	return 0, out.Bytes(), nil
+}
+
+// killExeced kills the process the runtime exec'd, by the PID it wrote; the
+// runtime is still waiting for it, so the PID cannot have been reused.
+func killExeced(pidPath string) {
+	data, err := os.ReadFile(pidPath)
+	if err != nil {
+		return
+	}
+	if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 1 {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
 }

@@ -84,3 +84,43 @@ spec:
 		t.Errorf("describe lacks the failed readiness probes:\n%s", d)
 	}
 }
+
+// An exec probe that runs past its timeout fails and its command is killed,
+// as containerd's exec does: probes that hang do not pile up in the
+// container.
+func TestExecProbeTimeoutKillsCommand(t *testing.T) {
+	const pod = "e2e-exec-timeout"
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: %s
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 100000 & wait"]
+    readinessProbe:
+      exec: {command: ["sleep", "4242"]}
+      periodSeconds: 1
+      timeoutSeconds: 1
+`, pod, testImage), pod)
+	ctr := ctrName(pod, "app")
+	count := func() int {
+		out := must(t, "podman", "exec", ctr, "ps", "-o", "args")
+		return strings.Count(out, "sleep 4242")
+	}
+	eventually(t, 30*time.Second, "the probe to have run a few times", func() bool {
+		return strings.Contains(describe(t, pod), "Readiness probe failed")
+	})
+	time.Sleep(5 * time.Second)
+	if n := count(); n > 1 {
+		t.Errorf("%d timed-out probe commands still run in the container, want at most the current one", n)
+	}
+	if st := status(t, pod); st == nil || st.Ready != 0 {
+		t.Errorf("status %+v, want the container not ready", st)
+	}
+	if d := describe(t, pod); !strings.Contains(d, "did not finish in time") {
+		t.Errorf("describe does not say the probe timed out:\n%s", d)
+	}
+}
