@@ -29,9 +29,11 @@ host_mode() {
 
 cmd_install() {
   # netavark and aardvark-dns: the backend of podunit's pod network (podman's
-  # CNI plugins work too; Debian 13's podman has only netavark).
+  # CNI plugins work too; Debian 13's podman has only netavark), with the
+  # firewall tools it sets bridges up with (only recommended by the package):
+  # iptables for Debian 12's netavark, nftables for Debian 13's.
   local pkgs=(podman crun conmon uidmap slirp4netns passt catatonit busybox-static docker-registry
-    netavark aardvark-dns
+    netavark aardvark-dns iptables nftables
     dbus-user-session systemd iproute2 util-linux procps)
   local missing=()
   for p in "${pkgs[@]}"; do
