@@ -183,8 +183,14 @@ func (p *Podman) VolumeLabels(ctx context.Context, name string) (map[string]stri
 	return v.Labels, true, nil
 }
 
-// Version is the podman service's version ("4.3.1").
+// Version is the podman service's version ("4.3.1"), as its answer to the
+// connection's ping said (its libpod API version is its own version). The
+// version endpoint would say it too, but podman gathers all of `podman info`
+// for it, running its helpers' --version: most of a second.
 func (p *Podman) Version(ctx context.Context) (string, error) {
+	if v := bindings.ServiceVersion(p.ctx); v != nil && v.Major > 0 {
+		return v.String(), nil
+	}
 	r, err := system.Version(p.with(ctx), nil)
 	if err != nil {
 		return "", err
