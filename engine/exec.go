@@ -169,9 +169,13 @@ func (p *Podman) runtimeExec(ctx context.Context, name string, argv, env []strin
 		return cmd.Process.Kill()
 	}
 	// Output a command's own background children still hold after it ended
-	// is not waited for long.
+	// is not waited for long: a hook that starts a daemon with `&` has
+	// succeeded when its shell exits 0.
 	cmd.WaitDelay = 200 * time.Millisecond
 	err = cmd.Run()
+	if errors.Is(err, exec.ErrWaitDelay) && ctx.Err() == nil {
+		err = nil
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ctx.Err() == nil {
 		if ee.ExitCode() < 0 {

@@ -327,3 +327,33 @@ spec:
 		return st != nil && st.Containers[0].State == "Terminated"
 	})
 }
+
+// A postStart hook that starts something in the background and exits 0 has
+// succeeded, even though the background process still holds its output.
+func TestPostStartBackgroundChild(t *testing.T) {
+	const pod = "e2e-poststart-bg"
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: %s
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 100000 & wait"]
+    lifecycle:
+      postStart:
+        exec: {command: ["sh", "-c", "echo starting; sleep 4343 & echo started"]}
+`, pod, testImage), pod)
+	d := describe(t, pod)
+	if strings.Contains(d, "FailedPostStartHook") || !strings.Contains(d, "postStart") {
+		t.Errorf("describe:\n%s", d)
+	}
+	if out := must(t, "podman", "exec", ctrName(pod, "main"), "ps", "-o", "args"); !strings.Contains(out, "sleep 4343") {
+		t.Errorf("the hook's background process is not running:\n%s", out)
+	}
+	if st := status(t, pod); st == nil || st.Ready != 1 || st.Restarts != 0 {
+		t.Errorf("status %+v, want 1/1 ready, no restarts", st)
+	}
+}
