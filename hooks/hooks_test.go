@@ -61,10 +61,14 @@ type fakeExec struct {
 	container string
 	argv, env []string
 	code      int
+	silent    bool
 }
 
 func (f *fakeExec) Exec(ctx context.Context, container string, argv, env []string) (int, []byte, error) {
 	f.container, f.argv, f.env = container, argv, env
+	if f.silent {
+		return f.code, nil, nil
+	}
 	return f.code, []byte("said something"), nil
 }
 
@@ -81,6 +85,10 @@ func TestRunnerExec(t *testing.T) {
 	fe.code = 3
 	if err := r.Run(context.Background(), h); err == nil || !strings.Contains(err.Error(), "exit status 3: said something") {
 		t.Errorf("a failing command: %v", err)
+	}
+	fe.silent = true
+	if err := r.Run(context.Background(), h); err == nil || !strings.HasSuffix(err.Error(), "exit status 3") {
+		t.Errorf("a failing command that says nothing: %v", err)
 	}
 }
 
