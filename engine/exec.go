@@ -56,6 +56,7 @@ func inUserNamespace() bool {
 // ociTarget is what the runtime's exec needs of a container.
 type ociTarget struct {
 	id, runtime, root string
+	runDir            string          // the user's runtime directory
 	process           json.RawMessage // the container's own process spec
 	configPath        string
 }
@@ -105,7 +106,7 @@ func (p *Podman) target(ctx context.Context, name string) (*ociTarget, error) {
 	if xdg == "" {
 		return nil, errNoRuntimeExec
 	}
-	t = &ociTarget{id: data.ID, runtime: path, root: filepath.Join(xdg, rt), process: spec.Process, configPath: data.OCIConfigPath}
+	t = &ociTarget{id: data.ID, runtime: path, root: filepath.Join(xdg, rt), runDir: xdg, process: spec.Process, configPath: data.OCIConfigPath}
 	targetsMu.Lock()
 	targets[name] = t
 	targetsMu.Unlock()
@@ -142,7 +143,10 @@ func (p *Podman) runtimeExec(ctx context.Context, name string, argv, env []strin
 		}
 		proc["env"] = cur
 	}
-	dir, err := os.MkdirTemp("", "podunit-exec-")
+	// The process spec holds the container's environment, Secrets' values
+	// among it: it goes to the user's runtime directory (a tmpfs, 0700), never
+	// to a disk.
+	dir, err := os.MkdirTemp(t.runDir, "podunit-exec-")
 	if err != nil {
 		return 0, nil, err
 	}
