@@ -56,7 +56,6 @@ func inUserNamespace() bool {
 // ociTarget is what the runtime's exec needs of a container.
 type ociTarget struct {
 	id, runtime, root string
-	runDir            string          // the user's runtime directory
 	process           json.RawMessage // the container's own process spec
 	configPath        string
 }
@@ -106,7 +105,7 @@ func (p *Podman) target(ctx context.Context, name string) (*ociTarget, error) {
 	if xdg == "" {
 		return nil, errNoRuntimeExec
 	}
-	t = &ociTarget{id: data.ID, runtime: path, root: filepath.Join(xdg, rt), runDir: xdg, process: spec.Process, configPath: data.OCIConfigPath}
+	t = &ociTarget{id: data.ID, runtime: path, root: filepath.Join(xdg, rt), process: spec.Process, configPath: data.OCIConfigPath}
 	targetsMu.Lock()
 	targets[name] = t
 	targetsMu.Unlock()
@@ -144,9 +143,9 @@ func (p *Podman) runtimeExec(ctx context.Context, name string, argv, env []strin
 		proc["env"] = cur
 	}
 	// The process spec holds the container's environment, Secrets' values
-	// among it: it goes to the user's runtime directory (a tmpfs, 0700), never
-	// to a disk.
-	dir, err := os.MkdirTemp(t.runDir, "podunit-exec-")
+	// among it: it goes to the user's runtime directory (a tmpfs, 0700, where
+	// the runtime's root is too), never to a disk.
+	dir, err := os.MkdirTemp(filepath.Dir(t.root), "podunit-exec-")
 	if err != nil {
 		return 0, nil, err
 	}

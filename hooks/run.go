@@ -101,10 +101,10 @@ func (r *Runner) runExec(ctx context.Context, argv []string) error {
 		if len(msg) > 300 {
 			msg = msg[len(msg)-300:]
 		}
-		if msg == "" {
-			return fmt.Errorf("%s: exit status %d", what, code)
+		if msg != "" {
+			msg = ": " + msg
 		}
-		return fmt.Errorf("%s: exit status %d: %s", what, code, msg)
+		return fmt.Errorf("%s: exit status %d%s", what, code, msg)
 	}
 	return nil
 }

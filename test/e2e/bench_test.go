@@ -49,12 +49,14 @@ func BenchmarkUpDown(b *testing.B) {
 	fmt.Fprintf(&out, "%-24s %11s %11s %6s %11s %11s %6s   %11s %11s %6s %11s %11s %6s\n", "scenario",
 		"up", "kube play", "ratio", "up cpu", "play cpu", "ratio",
 		"down", "kube down", "ratio", "down cpu", "kdown cpu", "ratio")
+	// ours, podman's and their ratio
+	vs := func(a, b time.Duration) string {
+		return fmt.Sprintf(" %10.2fs %10.2fs %6.2f", a.Seconds(), b.Seconds(), a.Seconds()/b.Seconds())
+	}
 	for _, r := range rows {
-		fmt.Fprintf(&out, "%-24s %10.2fs %10.2fs %6.2f %10.2fs %10.2fs %6.2f   %10.2fs %10.2fs %6.2f %10.2fs %10.2fs %6.2f\n", r.name,
-			r.up.wall.Seconds(), r.play.wall.Seconds(), r.up.wall.Seconds()/r.play.wall.Seconds(),
-			r.up.cpu.Seconds(), r.play.cpu.Seconds(), r.up.cpu.Seconds()/r.play.cpu.Seconds(),
-			r.down.wall.Seconds(), r.kubeDown.wall.Seconds(), r.down.wall.Seconds()/r.kubeDown.wall.Seconds(),
-			r.down.cpu.Seconds(), r.kubeDown.cpu.Seconds(), r.down.cpu.Seconds()/r.kubeDown.cpu.Seconds())
+		fmt.Fprintf(&out, "%-24s%s%s  %s%s\n", r.name,
+			vs(r.up.wall, r.play.wall), vs(r.up.cpu, r.play.cpu),
+			vs(r.down.wall, r.kubeDown.wall), vs(r.down.cpu, r.kubeDown.cpu))
 	}
 	fmt.Fprint(os.Stdout, out.String())
 	for _, r := range rows {
@@ -87,11 +89,8 @@ func measured(b *testing.B, args ...string) cost {
 func totalCPU(t testing.TB) time.Duration {
 	t.Helper()
 	if r := run(t, "cat", "/sys/fs/cgroup/cpu.stat"); r.code == 0 {
-		for _, l := range strings.Split(r.stdout, "\n") {
-			if f := strings.Fields(l); len(f) == 2 && f[0] == "usage_usec" {
-				n, _ := strconv.ParseInt(f[1], 10, 64)
-				return time.Duration(n) * time.Microsecond
-			}
+		if d, ok := cpuStatUsage(r.stdout); ok {
+			return d
 		}
 	}
 	// cpu  user nice system idle iowait irq softirq steal ..., in 1/100 s

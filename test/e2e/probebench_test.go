@@ -154,14 +154,22 @@ func managerCPU(t testing.TB) time.Duration {
 	t.Helper()
 	cg := strings.TrimSpace(must(t, "systemctl", "--user", "show", "-p", "ControlGroup", "--value"))
 	out := must(t, "cat", "/sys/fs/cgroup"+strings.TrimSuffix(cg, "/")+"/cpu.stat")
-	for _, l := range strings.Split(out, "\n") {
+	d, ok := cpuStatUsage(out)
+	if !ok {
+		t.Fatalf("no usage_usec in cpu.stat:\n%s", out)
+	}
+	return d
+}
+
+// cpuStatUsage reads usage_usec from a cgroup's cpu.stat.
+func cpuStatUsage(stat string) (time.Duration, bool) {
+	for _, l := range strings.Split(stat, "\n") {
 		if f := strings.Fields(l); len(f) == 2 && f[0] == "usage_usec" {
-			n, _ := strconv.ParseInt(f[1], 10, 64)
-			return time.Duration(n) * time.Microsecond
+			n, err := strconv.ParseInt(f[1], 10, 64)
+			return time.Duration(n) * time.Microsecond, err == nil
 		}
 	}
-	t.Fatalf("no usage_usec in cpu.stat:\n%s", out)
-	return 0
+	return 0, false
 }
 
 // memOf reads a process's resident memory: RSS (its mapped pages, the
