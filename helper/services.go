@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -82,9 +83,10 @@ func upstreamDNS(pid int) string {
 }
 
 // Proxy serves the cluster DNS and the Services from inside the services
-// container's network namespace. Every second it reads the Services and the
-// pods from podunit's state directory, puts the addresses on its interface
-// and opens or closes listeners to match.
+// container's network namespace. When podunit's state directory changes
+// (watched with inotify, read again every proxyResync besides) it reads the
+// Services and the pods, puts the addresses on its interface and opens or
+// closes listeners to match.
 type Proxy struct {
 	*Env
 	eng      Engine
@@ -95,8 +97,18 @@ type Proxy struct {
 	routes    atomic.Pointer[map[cluster.Listener]cluster.Route] // of state
 	mu        sync.Mutex
 	listeners map[cluster.Listener]io.Closer
-	ips       map[string]podIP // by pod name
+	ips       map[string]podIP     // by pod name
+	pods      map[string]cachedPod // by the pod's directory
+	watch     *dirWatch            // nil: polled
 	rr        atomic.Uint64
+}
+
+// cachedPod is a pod's record as last read: read again only when the file
+// was replaced.
+type cachedPod struct {
+	mod       time.Time
+	size, ino int64
+	pod       *corev1.Pod
 }
 
 type podIP struct {
@@ -104,12 +116,20 @@ type podIP struct {
 	ip  netip.Addr
 }
 
+// proxyResync is how often the proxy reads the state directory though no
+// change was seen (and checks that the services container is still there);
+// proxyPoll, where the directory cannot be watched.
+const (
+	proxyResync = 10 * time.Second
+	proxyPoll   = time.Second
+)
+
 // Serve runs until ctx ends or alive says the services container is gone.
+// It reads the state again when a file of it changes (a pod or Service
+// comes or goes, a container starts or stops, a readiness verdict flips):
+// endpoints follow at once, and nothing wakes it while nothing changes.
 func (p *Proxy) Serve(ctx context.Context, alive func() bool) error {
-	p.listeners = map[cluster.Listener]io.Closer{}
-	p.ips = map[string]podIP{}
-	p.setState(&cluster.State{})
-	if err := p.refresh(ctx); err != nil {
+	if err := p.start(ctx); err != nil {
 		return err
 	}
 	dns, err := p.serveDNS(ctx)
@@ -119,9 +139,38 @@ func (p *Proxy) Serve(ctx context.Context, alive func() bool) error {
 	defer dns()
 	defer p.closeAll()
 	fmt.Fprintf(p.Out, "serving the cluster DNS on %s (upstream %s)\n", cluster.DNS, p.Upstream)
+	return p.follow(ctx, alive)
+}
+
+// start reads the state a first time and starts watching it.
+func (p *Proxy) start(ctx context.Context) error {
+	p.listeners = map[cluster.Listener]io.Closer{}
+	p.ips = map[string]podIP{}
+	p.pods = map[string]cachedPod{}
+	p.setState(&cluster.State{})
+	if w, err := newDirWatch(ctx); err != nil {
+		fmt.Fprintf(p.Out, "not watching %s (%v): reading it every %s\n", p.StateDir, err, proxyPoll)
+	} else {
+		p.watch = w
+	}
+	return p.refresh(ctx)
+}
+
+// follow keeps the served state current until ctx ends or the services
+// container is gone.
+func (p *Proxy) follow(ctx context.Context, alive func() bool) error {
+	timer := time.NewTimer(p.interval())
+	defer timer.Stop()
 	for {
-		if err := p.Sleep(ctx, time.Second); err != nil {
+		var changed <-chan struct{}
+		if p.watch != nil {
+			changed = p.watch.C
+		}
+		select {
+		case <-ctx.Done():
 			return nil
+		case <-changed:
+		case <-timer.C:
 		}
 		if !alive() {
 			return errors.New("the services container is gone")
@@ -129,10 +178,25 @@ func (p *Proxy) Serve(ctx context.Context, alive func() bool) error {
 		if err := p.refresh(ctx); err != nil {
 			fmt.Fprintf(p.Out, "refresh: %v\n", err)
 		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(p.interval())
 	}
 }
 
+func (p *Proxy) interval() time.Duration {
+	if p.watch != nil {
+		return proxyResync
+	}
+	return proxyPoll
+}
+
 func (p *Proxy) refresh(ctx context.Context) error {
+	p.watchState()
 	st, err := p.read(ctx)
 	if err != nil {
 		return err
@@ -142,6 +206,32 @@ func (p *Proxy) refresh(ctx context.Context) error {
 	}
 	p.setState(st)
 	return nil
+}
+
+// watchState watches every directory read makes use of, before it reads
+// them: a change after that is seen. Where a watch cannot be added (the
+// user's inotify watches run out), the proxy goes back to polling.
+func (p *Proxy) watchState() {
+	if p.watch == nil {
+		return
+	}
+	podsDir := filepath.Join(p.StateDir, "pods")
+	dirs := append([]string{p.StateDir, podsDir}, podstate.ServicesDirs(p.StateDir)...)
+	ents, _ := os.ReadDir(podsDir)
+	for _, ent := range ents {
+		if ent.IsDir() {
+			d := podstate.PodDir(p.StateDir, ent.Name())
+			dirs = append(dirs, d, filepath.Dir(podstate.RunFile(p.StateDir, ent.Name(), "")), filepath.Dir(podstate.ReadyFile(p.StateDir, ent.Name(), "c")))
+		}
+	}
+	for _, d := range dirs {
+		if err := p.watch.add(d); err != nil {
+			fmt.Fprintf(p.Out, "not watching %s (%v): reading the state every %s\n", d, err, proxyPoll)
+			p.watch.f.Close()
+			p.watch = nil
+			return
+		}
+	}
 }
 
 // setState serves st from now on: its routes are worked out once, the
@@ -166,15 +256,13 @@ func (p *Proxy) read(ctx context.Context) (*cluster.State, error) {
 		return nil, err
 	}
 	seen := map[string]bool{}
+	dirs := map[string]bool{}
 	for _, ent := range ents {
-		var rec struct {
-			Pod *corev1.Pod `json:"pod"`
-		}
-		data, err := os.ReadFile(filepath.Join(p.StateDir, "pods", ent.Name(), "pod.json"))
-		if err != nil || json.Unmarshal(data, &rec) != nil || rec.Pod == nil {
+		dirs[ent.Name()] = true
+		pd := p.podRecord(ent.Name())
+		if pd == nil {
 			continue
 		}
-		pd := rec.Pod
 		if pd.Spec.HostNetwork || pd.Annotations[pod.AnnotationNetwork] == pod.NetworkSlirp {
 			continue
 		}
@@ -188,7 +276,39 @@ func (p *Proxy) read(ctx context.Context) (*cluster.State, error) {
 			delete(p.ips, name)
 		}
 	}
+	for name := range p.pods {
+		if !dirs[name] {
+			delete(p.pods, name)
+		}
+	}
 	return st, nil
+}
+
+// podRecord is the pod whose state is in pods/<dir>, nil if none (yet).
+func (p *Proxy) podRecord(dir string) *corev1.Pod {
+	path := filepath.Join(p.StateDir, "pods", dir, "pod.json")
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	var ino int64
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		ino = int64(st.Ino)
+	}
+	if c, ok := p.pods[dir]; ok && c.mod.Equal(fi.ModTime()) && c.size == fi.Size() && c.ino == ino {
+		return c.pod
+	}
+	var rec struct {
+		Pod *corev1.Pod `json:"pod"`
+	}
+	data, err := os.ReadFile(path)
+	if err != nil || json.Unmarshal(data, &rec) != nil || rec.Pod == nil {
+		return nil
+	}
+	if p.pods != nil {
+		p.pods[dir] = cachedPod{mod: fi.ModTime(), size: fi.Size(), ino: ino, pod: rec.Pod}
+	}
+	return rec.Pod
 }
 
 // podReady is the pod's Ready condition as the helpers recorded it: every

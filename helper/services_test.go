@@ -2,11 +2,17 @@ package helper
 
 import (
 	"bufio"
+	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +21,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/podunit/podunit/cluster"
+	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podstate"
 )
 
 func freePort(t *testing.T) int {
@@ -130,3 +138,111 @@ func TestProxyForwards(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+type fakeAddrs struct {
+	mu   sync.Mutex
+	want []netip.Addr
+}
+
+func (f *fakeAddrs) SetAddrs(want []netip.Addr, keep netip.Prefix) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.want = append([]netip.Addr(nil), want...)
+	return nil
+}
+
+func (f *fakeAddrs) has(a netip.Addr) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Contains(f.want, a)
+}
+
+// TestProxyFollowsState: the proxy learns of a Service, a pod, a container's
+// start, readiness flips and a pod's removal from the state directory as
+// they happen (well before its periodic re-read), starting from an empty
+// directory.
+func TestProxyFollowsState(t *testing.T) {
+	dir := t.TempDir()
+	addrs := &fakeAddrs{}
+	px := &Proxy{
+		Env: &Env{Out: io.Discard, StateDir: dir,
+			PodIPs: func(pid int) ([]string, error) { return []string{"10.96.130.7"}, nil }},
+		eng: &fakeEngine{}, Addrs: addrs,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := px.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer px.closeAll()
+	done := make(chan error, 1)
+	go func() { done <- px.follow(ctx, func() bool { return true }) }()
+
+	// Under proxyPoll: only a change seen can explain an update.
+	within := func(what string, ok func(*cluster.State) bool) {
+		t.Helper()
+		deadline := time.Now().Add(proxyPoll / 2)
+		for !ok(px.state.Load()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not seen in %s", what, proxyPoll/2)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	svcIP := netip.MustParseAddr("10.96.0.42")
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "default"}, Spec: corev1.ServiceSpec{
+		ClusterIP: svcIP.String(), Selector: map[string]string{"app": "a"},
+		Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080), Protocol: corev1.ProtocolTCP}}}}
+	if err := podstate.SaveObjects(dir, &pod.Objects{Services: []*corev1.Service{svc}}); err != nil {
+		t.Fatal(err)
+	}
+	within("a Service stored", func(st *cluster.State) bool { return len(st.Services) == 1 })
+	if !addrs.has(svcIP) {
+		t.Errorf("the Service's address is not on the interface: %v", addrs.want)
+	}
+
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "a1", Namespace: "default", Labels: map[string]string{"app": "a"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c",
+			ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}}}}}}}
+	data, err := json.Marshal(map[string]any{"pod": p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := podstate.WriteAtomic(filepath.Join(podstate.PodDir(dir, "a1"), "pod.json"), data); err != nil {
+		t.Fatal(err)
+	}
+	ready := func(want bool) func(st *cluster.State) bool {
+		return func(st *cluster.State) bool { return len(st.Pods) == 1 && st.Pods[0].Ready == want }
+	}
+	within("a pod recorded, not started", ready(false))
+	if err := podstate.SaveRun(dir, "a1", "c", podstate.Run{Started: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	within("its container started", func(st *cluster.State) bool { return len(st.Pods) == 1 && st.Pods[0].IP.IsValid() })
+	if ready(true)(px.state.Load()) {
+		t.Fatal("ready before the prober said so")
+	}
+	if err := podstate.SetReady(dir, "a1", "c", true); err != nil {
+		t.Fatal(err)
+	}
+	within("found ready", ready(true))
+	if err := podstate.SetReady(dir, "a1", "c", false); err != nil {
+		t.Fatal(err)
+	}
+	within("found not ready", ready(false))
+	if err := podstate.SetReady(dir, "a1", "c", true); err != nil {
+		t.Fatal(err)
+	}
+	within("ready again", ready(true))
+	if err := os.RemoveAll(podstate.PodDir(dir, "a1")); err != nil {
+		t.Fatal(err)
+	}
+	within("the pod removed", func(st *cluster.State) bool { return len(st.Pods) == 0 })
+	if px.watch == nil {
+		t.Error("the proxy went back to polling")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("follow: %v", err)
+	}
+}

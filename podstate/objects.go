@@ -107,8 +107,23 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 	return &o, err
 }
 
+// ServicesDirs are the directories that hold the stored Services and those
+// they are made in: what to watch to learn that a Service came or went.
+func ServicesDirs(dir string) []string {
+	root := filepath.Dir(filepath.Dir(filepath.Dir(objectFile(dir, "ns", pod.KindService, "x"))))
+	out := []string{root}
+	nss, _ := os.ReadDir(root)
+	for _, ns := range nss {
+		if ns.IsDir() {
+			nsDir := filepath.Join(root, ns.Name())
+			out = append(out, nsDir, filepath.Dir(objectFile(dir, ns.Name(), pod.KindService, "x")))
+		}
+	}
+	return out
+}
+
 // LoadServices reads the stored Services only (the service proxy reads them
-// every second: no Secret is opened for it).
+// at every change of the state: no Secret is opened for it).
 func LoadServices(dir string) ([]*corev1.Service, error) {
 	paths, err := filepath.Glob(objectFile(dir, "*", pod.KindService, "*"))
 	if err != nil {

@@ -194,6 +194,9 @@ func readyFile(dir, pod, container string) string {
 	return filepath.Join(PodDir(dir, pod), "ready", container)
 }
 
+// ReadyFile is where the prober's verdict for a container is kept.
+func ReadyFile(dir, pod, container string) string { return readyFile(dir, pod, container) }
+
 // SetReady records the prober's readiness verdict for a container.
 func SetReady(dir, pod, container string, ready bool) error {
 	return WriteAtomic(readyFile(dir, pod, container), []byte(strconv.FormatBool(ready)))
