@@ -209,7 +209,6 @@ func (t *task) probe(ctx context.Context) error {
 	if _, err := t.engine(ctx); err != nil {
 		return err
 	}
-	client := hooks.NewHTTPClient()
 	type slot struct {
 		w    *worker
 		task *task
@@ -221,7 +220,6 @@ func (t *task) probe(ctx context.Context) error {
 	for _, c := range t.rt.Probed() {
 		ct := &task{Env: t.Env, cmd: t.cmd, rt: t.rt, c: c, eng: t.eng}
 		r := ct.runner()
-		r.HTTP = client
 		slots = append(slots, &slot{w: newWorker(c), task: ct, r: r})
 	}
 	if len(slots) == 0 {

@@ -102,6 +102,14 @@ func TestHTTPGet(t *testing.T) {
 			http.Redirect(w, r, "/ok", http.StatusFound)
 		case "/away":
 			http.Redirect(w, r, "http://192.0.2.1/", http.StatusFound) // another host: not followed
+		case "/loop":
+			http.Redirect(w, r, "/loop", http.StatusTemporaryRedirect)
+		case "/to-missing":
+			http.Redirect(w, r, "/missing", http.StatusMovedPermanently)
+		case "/host":
+			if r.Host != "example.test" || r.Header.Get("User-Agent") == "" || r.Header.Get("Connection") != "close" && !r.Close {
+				w.WriteHeader(http.StatusTeapot)
+			}
 		case "/missing":
 			http.NotFound(w, r)
 		case "/error":
@@ -112,8 +120,9 @@ func TestHTTPGet(t *testing.T) {
 	}))
 	defer srv.Close()
 	ctx := context.Background()
-	for path, ok := range map[string]bool{"/ok": true, "/redirect": true, "/away": true, "/missing": false, "/error": false} {
-		err := GetURL(ctx, NewHTTPClient(), srv.URL+path, []Header{{StopReasonHeader, ReasonDelete}, {"Accept", "a, b"}})
+	for path, ok := range map[string]bool{"/ok": true, "/redirect": true, "/away": true, "/missing": false, "/error": false,
+		"/loop": false, "/to-missing": false} {
+		err := GetURL(ctx, srv.URL+path, []Header{{StopReasonHeader, ReasonDelete}, {"Accept", "a, b"}})
 		if (err == nil) != ok {
 			t.Errorf("%s: err %v, want ok=%v", path, err, ok)
 		}
@@ -121,15 +130,29 @@ func TestHTTPGet(t *testing.T) {
 	if gotReason != ReasonDelete || gotAccept != "a, b" {
 		t.Errorf("headers: %q %q", gotReason, gotAccept)
 	}
+	if err := GetURL(ctx, srv.URL+"/loop", nil); err == nil || !strings.Contains(err.Error(), "stopped after 10 redirects") {
+		t.Errorf("a redirect loop: %v", err)
+	}
+	if err := GetURL(ctx, srv.URL+"/host", []Header{{"Host", "example.test"}}); err != nil {
+		t.Errorf("a Host header: %v", err)
+	}
+	// HTTPS: the certificate is not checked, as the kubelet does.
+	tlsSrv := httptest.NewTLSServer(srv.Config.Handler)
+	defer tlsSrv.Close()
+	for path, ok := range map[string]bool{"/ok": true, "/redirect": true, "/missing": false} {
+		if err := GetURL(ctx, tlsSrv.URL+path, nil); (err == nil) != ok {
+			t.Errorf("https %s: err %v, want ok=%v", path, err, ok)
+		}
+	}
 	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	if err := GetURL(short, NewHTTPClient(), srv.URL+"/slow", nil); err == nil || !strings.Contains(err.Error(), "no answer") {
+	if err := GetURL(short, srv.URL+"/slow", nil); err == nil || !strings.Contains(err.Error(), "no answer") {
 		t.Errorf("slow: %v", err)
 	}
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
-	if err := GetURL(ctx, NewHTTPClient(), "http://"+addr+"/", nil); err == nil {
+	if err := GetURL(ctx, "http://"+addr+"/", nil); err == nil {
 		t.Error("a closed port answered")
 	}
 }
