@@ -28,6 +28,7 @@ func BenchmarkProbeCost(b *testing.B) {
 		probesPerSec         int
 		cpu                  time.Duration // over the window
 		proberCPU            time.Duration // of the probers alone
+		answerCPU            time.Duration // of the probed server containers' units
 		rss, pss, anon       int64         // kB, all probers together
 		probers, conmonAfter int
 	}
@@ -68,11 +69,17 @@ func BenchmarkProbeCost(b *testing.B) {
 				pids = append(pids, pid)
 			}
 		}
+		var servers []string
+		for i := 0; i < pods; i++ {
+			servers = append(servers, fmt.Sprintf("podunit-probe\\x2d%d-web.service", i))
+		}
 		p0 := procsCPU(b, pids)
+		s0 := unitsCPU(b, servers)
 		c0 := managerCPU(b)
 		time.Sleep(window)
 		c1 := managerCPU(b)
-		r := row{name: sc.name, cpu: c1 - c0, proberCPU: procsCPU(b, pids) - p0, conmonAfter: countProcs(b, "conmon") - conmonBefore}
+		r := row{name: sc.name, cpu: c1 - c0, proberCPU: procsCPU(b, pids) - p0, answerCPU: unitsCPU(b, servers) - s0,
+			conmonAfter: countProcs(b, "conmon") - conmonBefore}
 		switch sc.probes {
 		case "net":
 			r.probesPerSec = 2 * pods
@@ -92,8 +99,8 @@ func BenchmarkProbeCost(b *testing.B) {
 	base := rows[0].cpu
 	var out strings.Builder
 	fmt.Fprintf(&out, "\n%d pods, periodSeconds 1, CPU of the whole user manager over %s (%% of one core)\n", pods, window)
-	fmt.Fprintf(&out, "%-22s %7s %8s %9s %11s %8s %11s %15s %15s %13s %9s\n", "scenario", "probes/s", "cpu", "- no probes", "per probe", "probers", "prober cpu",
-		"prober RSS/pod", "prober PSS/pod", "anon/pod", "+conmons")
+	fmt.Fprintf(&out, "%-22s %7s %8s %9s %11s %8s %11s %12s %15s %15s %13s %9s\n", "scenario", "probes/s", "cpu", "- no probes", "per probe", "probers", "prober cpu",
+		"server +cpu", "prober RSS/pod", "prober PSS/pod", "anon/pod", "+conmons")
 	for _, r := range rows {
 		over := r.cpu - base
 		per := "-"
@@ -106,9 +113,11 @@ func BenchmarkProbeCost(b *testing.B) {
 			}
 			return fmt.Sprintf("%.1f MiB", float64(kb)/1024/float64(r.probers))
 		}
-		fmt.Fprintf(&out, "%-22s %7d %7.2f%% %10.2f%% %11s %8d %10.2f%% %15s %15s %13s %9d\n", r.name, r.probesPerSec,
-			pct(r.cpu, window), pct(over, window), per, r.probers, pct(r.proberCPU, window), perPod(r.rss), perPod(r.pss), perPod(r.anon), r.conmonAfter)
+		fmt.Fprintf(&out, "%-22s %7d %7.2f%% %10.2f%% %11s %8d %10.2f%% %11.2f%% %15s %15s %13s %9d\n", r.name, r.probesPerSec,
+			pct(r.cpu, window), pct(over, window), per, r.probers, pct(r.proberCPU, window), pct(r.answerCPU-rows[0].answerCPU, window),
+			perPod(r.rss), perPod(r.pss), perPod(r.anon), r.conmonAfter)
 	}
+	fmt.Fprintln(&out, "(server +cpu: what the probed server containers' units spent answering, over the same with no probes)")
 	fmt.Fprint(os.Stdout, out.String())
 	b.ReportMetric(pct(rows[1].cpu-base, window), "net-probes-%core")
 	b.ReportMetric(pct(rows[2].cpu-base, window), "net+exec-probes-%core")
@@ -159,6 +168,22 @@ func managerCPU(t testing.TB) time.Duration {
 		t.Fatalf("no usage_usec in cpu.stat:\n%s", out)
 	}
 	return d
+}
+
+// unitsCPU is the CPU time used so far by the cgroups of user units.
+func unitsCPU(t testing.TB, units []string) time.Duration {
+	t.Helper()
+	var sum time.Duration
+	for _, u := range units {
+		cg := strings.TrimSpace(must(t, "systemctl", "--user", "show", "-p", "ControlGroup", "--value", u))
+		if cg == "" {
+			continue
+		}
+		if d, ok := cpuStatUsage(run(t, "cat", "/sys/fs/cgroup"+cg+"/cpu.stat").stdout); ok {
+			sum += d
+		}
+	}
+	return sum
 }
 
 // cpuStatUsage reads usage_usec from a cgroup's cpu.stat.
