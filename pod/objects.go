@@ -75,6 +75,31 @@ func (o *Objects) Service(ns, name string) *corev1.Service {
 	return find(o.Services, ns, name)
 }
 
+// Find finds an object of a kind ("ConfigMap", "Secret",
+// "PersistentVolumeClaim", "Service", as Each names them), or nil.
+func (o *Objects) Find(kind, ns, name string) metav1.Object {
+	var x metav1.Object
+	switch kind {
+	case KindConfigMap:
+		if c := o.ConfigMap(ns, name); c != nil {
+			x = c
+		}
+	case KindSecret:
+		if s := o.Secret(ns, name); s != nil {
+			x = s
+		}
+	case KindClaim:
+		if c := o.Claim(ns, name); c != nil {
+			x = c
+		}
+	case KindService:
+		if s := o.Service(ns, name); s != nil {
+			x = s
+		}
+	}
+	return x
+}
+
 func find[T metav1.Object](list []T, ns, name string) T {
 	x, _ := lookup(list, ns, name)
 	return x

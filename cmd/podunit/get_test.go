@@ -107,3 +107,20 @@ func TestQOSClass(t *testing.T) {
 		}
 	}
 }
+
+// up says of each object what kubectl apply would: created, configured or
+// unchanged against what is stored.
+func TestAppliedLines(t *testing.T) {
+	cm := func(name, v string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}, Data: map[string]string{"k": v}}
+	}
+	known := &pod.Objects{ConfigMaps: []*corev1.ConfigMap{cm("same", "1"), cm("changed", "1")},
+		Secrets: []*corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Name: "same", Namespace: "other"}}}}
+	o := &pod.Objects{ConfigMaps: []*corev1.ConfigMap{cm("same", "1"), cm("changed", "2"), cm("new", "1")},
+		Secrets: []*corev1.Secret{{ObjectMeta: metav1.ObjectMeta{Name: "same", Namespace: "default"}}}}
+	got := strings.Join(appliedLines(o, known), "\n")
+	want := "configmap/same unchanged\nconfigmap/changed configured\nconfigmap/new created\nsecret/same created"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}

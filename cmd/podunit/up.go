@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -168,7 +170,7 @@ func upCommand() *cli.Command {
 				if err := podstate.SaveObjects(podstate.DefaultDir(), &m.Objects); err != nil {
 					return err
 				}
-				for _, l := range objectLines(&m.Objects, "configured") {
+				for _, l := range appliedLines(&m.Objects, known) {
 					fmt.Fprintln(c.App.Writer, l)
 				}
 				return nil
@@ -371,6 +373,26 @@ func loadManifestFor(bindRefs bool, paths ...string) (*pod.Manifest, error) {
 func objectLines(o *pod.Objects, verb string) []string {
 	var out []string
 	o.Each(func(kind string, obj metav1.Object) {
+		out = append(out, fmt.Sprintf("%s/%s %s", strings.ToLower(kind), obj.GetName(), verb))
+	})
+	return out
+}
+
+// appliedLines say, as kubectl apply does, which of a manifest's objects
+// are new ("created"), changed ("configured") or the same as stored
+// ("unchanged").
+func appliedLines(o, known *pod.Objects) []string {
+	var out []string
+	o.Each(func(kind string, obj metav1.Object) {
+		verb := "created"
+		if old := known.Find(kind, obj.GetNamespace(), obj.GetName()); old != nil {
+			verb = "configured"
+			a, errA := json.Marshal(old)
+			b, errB := json.Marshal(obj)
+			if errA == nil && errB == nil && bytes.Equal(a, b) {
+				verb = "unchanged"
+			}
+		}
 		out = append(out, fmt.Sprintf("%s/%s %s", strings.ToLower(kind), obj.GetName(), verb))
 	})
 	return out

@@ -78,7 +78,7 @@ spec: {accessModes: [ReadWriteOnce]}
 		t.Errorf("dry-run shows the secret, or does not say it hides it:\n%s", dry)
 	}
 	out := must(t, podunit, "up", path)
-	for _, want := range []string{"configmap/e2e-config configured", "secret/e2e-creds configured", "persistentvolumeclaim/e2e-data configured", "pod/" + pod + " started"} {
+	for _, want := range []string{"configmap/e2e-config created", "secret/e2e-creds created", "persistentvolumeclaim/e2e-data created", "pod/" + pod + " started"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("up did not say %q:\n%s", want, out)
 		}
@@ -162,8 +162,18 @@ spec:
 	}
 	assertGone(t, pod)
 	t.Cleanup(func() { run(t, podunit, "down", objs) })
-	if out := must(t, podunit, "up", objs); !strings.Contains(out, "configmap/e2e-shared configured") {
+	if out := must(t, podunit, "up", objs); !strings.Contains(out, "configmap/e2e-shared created") {
 		t.Errorf("up of a ConfigMap alone: %s", out)
+	}
+	if out := must(t, podunit, "up", objs); !strings.Contains(out, "configmap/e2e-shared unchanged") {
+		t.Errorf("up of the same ConfigMap again: %s", out)
+	}
+	changed := writeManifest(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: e2e-shared}\ndata: {GREETING: changed}\n")
+	if out := must(t, podunit, "up", changed); !strings.Contains(out, "configmap/e2e-shared configured") {
+		t.Errorf("up of a changed ConfigMap: %s", out)
+	}
+	if out := must(t, podunit, "up", objs); !strings.Contains(out, "configmap/e2e-shared configured") {
+		t.Errorf("up of the ConfigMap as it was: %s", out)
 	}
 	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod) })
 	must(t, podunit, "up", podPath)
@@ -176,6 +186,13 @@ spec:
 	}
 	must(t, podunit, "down", "--grace-period", "0", "--force", podPath)
 	assertGone(t, pod)
+	// A file whose pod is gone already: that is said (exit 3), and its
+	// objects are forgotten all the same, as kubectl delete -f does.
+	must(t, podunit, "up", objs)
+	both := writeManifest(t, readFile(t, objs)+"---\n"+readFile(t, podPath))
+	if r := run(t, podunit, "down", both); r.code != 3 || !strings.Contains(r.stdout, "configmap/e2e-shared deleted") {
+		t.Errorf("down of a file whose pod is gone: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 
 	// A volume podunit did not create is never taken over.
 	must(t, "podman", "volume", "create", "--label", "owner=user", "podunit.default.e2e-taken")
