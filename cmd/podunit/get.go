@@ -42,8 +42,8 @@ func getCommand() *cli.Command {
 			}
 			out := vals["output"]
 			if len(pos) > 0 && slices.Contains([]string{"services", "service", "svc"}, pos[0]) {
-				if !slices.Contains([]string{"", "json", "yaml", "name"}, out) {
-					return fmt.Errorf("%w: -o must be json, yaml or name", errUsage)
+				if !slices.Contains([]string{"", "json", "yaml", "wide", "name"}, out) {
+					return fmt.Errorf("%w: -o must be json, yaml, wide or name", errUsage)
 				}
 				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
 					return printServices(ctx, c.App.Writer, r, pos[1:], out)
@@ -363,7 +363,11 @@ func printServices(ctx context.Context, w io.Writer, r *runner.Runner, names []s
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAMESPACE\tNAME\tTYPE\tCLUSTER-IP\tPORT(S)\tENDPOINTS")
+	head := "NAMESPACE\tNAME\tTYPE\tCLUSTER-IP\tPORT(S)\tENDPOINTS"
+	if format == "wide" {
+		head += "\tSELECTOR"
+	}
+	fmt.Fprintln(tw, head)
 	for _, s := range list {
 		var ports, eps []string
 		for i, p := range s.Spec.Ports {
@@ -388,7 +392,11 @@ func printServices(ctx context.Context, w io.Writer, r *runner.Runner, names []s
 		if len(ports) == 0 {
 			ports = []string{"<none>"}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Namespace, s.Name, s.Spec.Type, ip, strings.Join(ports, ","), strings.Join(eps, ","))
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", s.Namespace, s.Name, s.Spec.Type, ip, strings.Join(ports, ","), strings.Join(eps, ","))
+		if format == "wide" {
+			line += "\t" + formatSelector(s.Spec.Selector)
+		}
+		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
 }

@@ -155,6 +155,9 @@ func TestServices(t *testing.T) {
 	if eps := must(t, podunit, "get", "svc", "db"); !strings.Contains(eps, podIPOf(t, "netsrv")+":8080") || strings.Contains(eps, podIPOf(t, "netbad")) {
 		t.Errorf("endpoints:\n%s", eps)
 	}
+	if wide := must(t, podunit, "get", "svc", "db", "-o", "wide"); !regexp.MustCompile(`SELECTOR\n.*\sapp=db\n`).MatchString(wide) {
+		t.Errorf("get svc -o wide has no SELECTOR column:\n%s", wide)
+	}
 
 	// The NodePort Service on the host.
 	eventually(t, 30*time.Second, "the node port on the host", func() bool {
