@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -41,7 +42,12 @@ func downCommand() *cli.Command {
 			} else if c.Bool("force") {
 				return fmt.Errorf("%w: --force needs --grace-period 0", errUsage)
 			}
-			var names []string
+			var names []string // each once: a pod named and in a file named is one pod
+			add := func(n string) {
+				if !slices.Contains(names, n) {
+					names = append(names, n)
+				}
+			}
 			var objs pod.Objects // the ConfigMaps, Secrets and claims of the manifests named
 			for _, a := range c.Args().Slice() {
 				if _, err := os.Stat(a); err == nil || a == "-" {
@@ -50,12 +56,12 @@ func downCommand() *cli.Command {
 						return err
 					}
 					for _, p := range m.Pods {
-						names = append(names, p.Name)
+						add(p.Name)
 					}
 					objs = *pod.Over(&m.Objects, &objs)
 					continue
 				}
-				names = append(names, a)
+				add(a)
 			}
 			forget := func(ctx context.Context, r *runner.Runner) error {
 				removed, err := podstate.RemoveObjects(podstate.DefaultDir(), &objs)
@@ -115,6 +121,7 @@ func downCommand() *cli.Command {
 					running = append(running, n)
 				}
 				names = running
+				failed := false // a pod that is there could not be taken down
 				for i, err := range r.DownAll(ctx, names, o) {
 					// A deleted pod does not come back at the next login.
 					wasPersistent := persistent(names[i])
@@ -129,11 +136,15 @@ func downCommand() *cli.Command {
 						if !(wasPersistent && errors.Is(err, runner.ErrNotFound)) {
 							errs = append(errs, err)
 						}
+						failed = failed || !errors.Is(err, runner.ErrNotFound)
 						continue
 					}
 					fmt.Fprintf(c.App.Writer, "pod/%s removed\n", names[i])
 				}
-				if len(errs) == 0 {
+				// As kubectl delete -f: the file's objects go though one of
+				// its pods was gone already (that is still reported, exit 3);
+				// not while a pod that uses them could not be stopped.
+				if !failed {
 					errs = append(errs, forget(ctx, r))
 				}
 				errs = append(errs, release(ctx, r))

@@ -218,3 +218,12 @@ func nodeFile(t testing.TB, content string) {
 	must(t, "sh", "-c", `mkdir -p "$HOME/.config/podunit" && printf '`+content+`' > "$HOME/.config/podunit/node-labels"`)
 	t.Cleanup(func() { run(t, "sh", "-c", `rm -f "$HOME/.config/podunit/node-labels"`) })
 }
+
+func readFile(t testing.TB, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}

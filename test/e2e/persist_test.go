@@ -109,7 +109,10 @@ spec:
 	if !persistentIn(t, pod) {
 		t.Errorf("enable of the running pod did not make it persistent")
 	}
-	if out := must(t, podunit, "down", pod); !strings.Contains(out, "pod/e2e-persist disabled") || !strings.Contains(out, "pod/e2e-persist removed") {
+	// The pod named and in the file named: one pod, taken down once, and the
+	// file's objects forgotten.
+	if out := must(t, podunit, "down", pod, manifest); !strings.Contains(out, "pod/e2e-persist disabled") || strings.Count(out, "pod/e2e-persist removed") != 1 ||
+		!strings.Contains(out, "service/e2e-persist-svc deleted") {
 		t.Errorf("down said: %s", out)
 	}
 	assertGone(t, pod)
