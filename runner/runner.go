@@ -108,8 +108,16 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 	if err != nil {
 		return err
 	}
-	if exists && !o.Replace {
-		return fmt.Errorf("%w: %q (use --replace, or `podunit down %s` first)", ErrExists, plan.Pod, plan.Pod)
+	if exists {
+		// Pod names are unique on the host (they name its units and
+		// containers): one of another namespace is another pod, never
+		// replaced by this one.
+		if old, err := r.Pod(plan.Pod); err == nil && old.Namespace != p.Namespace {
+			return fmt.Errorf("%w: %q, in namespace %q (pod names are unique on this host, whatever their namespace: rename this one)", ErrExists, plan.Pod, old.Namespace)
+		}
+		if !o.Replace {
+			return fmt.Errorf("%w: %q (use --replace, or `podunit down %s` first)", ErrExists, plan.Pod, plan.Pod)
+		}
 	}
 	if err := r.prepare(ctx, plan); err != nil {
 		return err

@@ -48,7 +48,8 @@ func downCommand() *cli.Command {
 					names = append(names, n)
 				}
 			}
-			var objs pod.Objects // the ConfigMaps, Secrets and claims of the manifests named
+			fileNS := map[string]string{} // the namespace a file gives a pod
+			var objs pod.Objects          // the ConfigMaps, Secrets and claims of the manifests named
 			for _, a := range c.Args().Slice() {
 				if _, err := os.Stat(a); err == nil || a == "-" {
 					m, err := loadManifestFor(false, a)
@@ -57,6 +58,7 @@ func downCommand() *cli.Command {
 					}
 					for _, p := range m.Pods {
 						add(p.Name)
+						fileNS[p.Name] = p.Namespace
 					}
 					objs = *pod.Over(&m.Objects, &objs)
 					continue
@@ -112,6 +114,14 @@ func downCommand() *cli.Command {
 				// A pod that waits for its scheduling gates has nothing running.
 				running := names[:0:0]
 				for _, n := range names {
+					// The pod of that name here is another one when a file
+					// puts it in another namespace: not taken down.
+					if ns, ok := fileNS[n]; ok {
+						if have, err := r.Pod(n); err == nil && have.Namespace != ns {
+							errs = append(errs, fmt.Errorf("%w: %q in namespace %q (the pod %q here is in namespace %q: left alone)", runner.ErrNotFound, n, ns, n, have.Namespace))
+							continue
+						}
+					}
 					if r.Ungated(n) {
 						if _, _, err := r.Applied(n); err != nil {
 							fmt.Fprintf(c.App.Writer, "pod/%s removed\n", n)

@@ -125,6 +125,7 @@ func unitProp(t testing.TB, unit, prop string) string {
 
 type podStatus struct {
 	Name       string `json:"name"`
+	Namespace  string `json:"namespace"`
 	Phase      string `json:"phase"`
 	Ready      int    `json:"ready"`
 	Total      int    `json:"total"`

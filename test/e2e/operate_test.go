@@ -185,3 +185,36 @@ spec:
 	}
 	assertGone(t, pod)
 }
+
+// Pod names are unique on the host (they name the units): a pod of the same
+// name in another namespace is refused, --replace does not take the other
+// one's place, and down of its file leaves the running one alone.
+func TestSameNameOtherNamespace(t *testing.T) {
+	const pod = "e2e-samename"
+	manifest := func(ns string) string {
+		return fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s, namespace: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: %s
+    command: [sh, -c, "trap 'exit 0' TERM; sleep 100000 & wait"]
+`, pod, ns, testImage)
+	}
+	up(t, manifest("e2e-a"), pod)
+	other := writeManifest(t, manifest("e2e-b"))
+	for _, args := range [][]string{{"up", other}, {"up", "--replace", other}} {
+		if r := run(t, append([]string{podunit}, args...)...); r.code != 3 || !strings.Contains(r.stderr, `in namespace "e2e-a"`) {
+			t.Errorf("%v: exit %d\n%s", args, r.code, r.stderr)
+		}
+	}
+	if r := run(t, podunit, "down", other); r.code != 3 || !strings.Contains(r.stderr, `the pod "e2e-samename" here is in namespace "e2e-a": left alone`) {
+		t.Errorf("down of the other namespace's file: exit %d\n%s", r.code, r.stderr)
+	}
+	if st := status(t, pod); st == nil || st.Phase != "Running" || st.Namespace != "e2e-a" {
+		t.Errorf("the pod of namespace e2e-a after all that: %+v", st)
+	}
+}
