@@ -10,12 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -166,9 +168,33 @@ func (p *Podman) ImageUser(ctx context.Context, ref string) (string, error) {
 // CreateVolume creates a named volume; an existing one is left as it is.
 func (p *Podman) CreateVolume(ctx context.Context, name string, labels, options map[string]string) error {
 	_, err := volumes.Create(p.with(ctx), entities.VolumeCreateOptions{
-		Name: name, Labels: labels, Options: options, IgnoreIfExists: true,
+		Name: name, Labels: labels, Options: tmpfsSizeInPages(options, os.Getpagesize()), IgnoreIfExists: true,
 	}, nil)
 	return err
+}
+
+// tmpfsSizeInPages gives a tmpfs volume's size= mount option as nr_blocks=
+// (pages, rounded up): podman before 4.4 takes "size" in a volume's mount
+// options for a project quota, which the user's file system may not have
+// ("Filesystem does not support Project Quota"), even for a tmpfs, which
+// needs none. The mount is the same.
+func tmpfsSizeInPages(options map[string]string, page int) map[string]string {
+	if options["type"] != "tmpfs" || !strings.Contains(options["o"], "size=") {
+		return options
+	}
+	out := maps.Clone(options)
+	opts := strings.Split(options["o"], ",")
+	for i, o := range opts {
+		k, v, ok := strings.Cut(o, "=")
+		if !ok || k != "size" {
+			continue
+		}
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+			opts[i] = "nr_blocks=" + strconv.FormatInt((n+int64(page)-1)/int64(page), 10)
+		}
+	}
+	out["o"] = strings.Join(opts, ",")
+	return out
 }
 
 // VolumeLabels returns a volume's labels, and whether it exists.

@@ -52,7 +52,7 @@ spec:
     - {name: cm, mountPath: /cm}
   volumes:
   - {name: data, emptyDir: {}}
-  - {name: mem, emptyDir: {medium: Memory}}
+  - {name: mem, emptyDir: {medium: Memory, sizeLimit: 1Mi}}
   - {name: cm, configMap: {name: fsg-cm}}
 `, "fsg")
 	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", path) })
@@ -83,6 +83,10 @@ spec:
 	}
 	if !strings.Contains(got, "/data 2000 drwxrwsr-x") {
 		t.Errorf("the disk emptyDir is not group-writable with setgid:\n%s", got)
+	}
+	// sizeLimit is the tmpfs's size (podman 4.3 refused it as a quota).
+	if df := strings.Fields(must(t, "podman", "exec", ctrName("fsg", "c"), "sh", "-c", "df -k /mem | tail -1")); len(df) < 2 || df[1] != "1024" {
+		t.Errorf("the Memory emptyDir with sizeLimit 1Mi: df says %v, want 1024 kB", df)
 	}
 	events := must(t, podunit, "events", "fsg")
 	if !strings.Contains(events, "Volumes given group 2000 (fsGroup)") {
