@@ -152,8 +152,9 @@ func (r *Runner) Resize(ctx context.Context, name string, req ResizeRequest) (*R
 			return nil, err
 		}
 		if restart {
-			// off now; the post-start helper puts the new ones on
-			if err := rz.SetLimits(ctx, out.Unit, units.LimitProps(&corev1.ResourceRequirements{})); err != nil {
+			// the new requests now, the limits off; the post-start helper
+			// puts the new ones on
+			if err := rz.SetLimits(ctx, out.Unit, units.RestartLimitProps(target)); err != nil {
 				return nil, fmt.Errorf("resizing %s: %w", out.Unit, err)
 			}
 			if err := rz.RestartUnit(ctx, out.Unit); err != nil {

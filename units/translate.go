@@ -672,7 +672,12 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	// them) and come off before each start (the run helper): `podman run`
 	// itself runs in the unit's cgroup and would otherwise be throttled, or
 	// OOM-killed under a small memory limit, before the container exists.
+	// Requests (a weight, a protection) hold back nothing: they are the
+	// unit's from its creation, so that a pod with requests alone never has
+	// its units changed at run time (systemd 252 then flags them
+	// NeedDaemonReload, and systemctl warns at every command).
 	spec.Limits = SpecLimits(&c.Resources)
+	props = append(props, RequestProps(&c.Resources)...)
 	props = append(props, t.commonService(unit)...)
 	var rules []Property
 	if kind == KindApp && len(c.RestartPolicyRules) > 0 {
@@ -1130,12 +1135,43 @@ func LimitProps(r *corev1.ResourceRequirements) []Property {
 	return out
 }
 
-// SpecLimits are a container's resource properties as its runtime spec
-// carries them, for the post-start helper to put on.
+// throttles are the resource properties that would hold back `podman run`
+// itself, which runs in the unit's cgroup before the container exists.
+var throttles = map[string]bool{"MemoryMax": true, "CPUQuota": true}
+
+// SpecLimits are a container's limits as its runtime spec carries them, for
+// the post-start helper to put on once the container runs.
 func SpecLimits(r *corev1.ResourceRequirements) []contract.Limit {
 	var out []contract.Limit
 	for _, p := range ResourceProps(r) {
-		out = append(out, contract.Limit{Name: p.Name, Value: p.Value.(uint64)})
+		if throttles[p.Name] {
+			out = append(out, contract.Limit{Name: p.Name, Value: p.Value.(uint64)})
+		}
+	}
+	return out
+}
+
+// RequestProps are the resource properties a container's unit has from its
+// creation: those of its requests (CPUWeight, MemoryLow).
+func RequestProps(r *corev1.ResourceRequirements) []Property {
+	var out []Property
+	for _, p := range ResourceProps(r) {
+		if !throttles[p.Name] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// RestartLimitProps are what a unit's resource properties become while its
+// container restarts for a resize to r: r's requests, no limits (the
+// post-start helper puts r's on).
+func RestartLimitProps(r *corev1.ResourceRequirements) []Property {
+	out := LimitProps(r)
+	for i := range out {
+		if throttles[out[i].Name] {
+			out[i].Value = NoLimit[out[i].Name]
+		}
 	}
 	return out
 }

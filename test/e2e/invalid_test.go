@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A broken manifest is refused with the field path, exit status 2, and leaves
@@ -165,5 +166,25 @@ spec:
 	}
 	if got := unitProp(t, unit, "CPUQuotaPerSecUSec"); got != "200ms" {
 		t.Errorf("CPUQuotaPerSecUSec=%s", got)
+	}
+	// A pod with requests alone has its units as created: nothing set at run
+	// time, so systemctl has no "changed on disk" warning for them.
+	const reqPod = "e2e-requests"
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: %s
+    command: [sleep, "3600"]
+    resources: {requests: {cpu: 100m, memory: 16Mi}}
+`, reqPod, testImage), reqPod)
+	reqUnit := "podunit-e2e\\x2drequests-app.service"
+	eventually(t, 30*time.Second, "the container running", func() bool { return unitProp(t, reqUnit, "ActiveState") == "active" })
+	if w, l, n := unitProp(t, reqUnit, "CPUWeight"), unitProp(t, reqUnit, "MemoryLow"), unitProp(t, reqUnit, "NeedDaemonReload"); w != "4" || l != "16777216" || n != "no" {
+		t.Errorf("requests alone: CPUWeight %s, MemoryLow %s, NeedDaemonReload %s; want 4, 16777216, no", w, l, n)
 	}
 }

@@ -68,6 +68,10 @@ spec:
 	if q := unitProp(t, unit, "CPUQuotaPerSecUSec"); q != "250ms" {
 		t.Errorf("CPUQuota after the restart: %s, want 250ms (the resized value)", q)
 	}
+	// the requests stay on through the restart
+	if w, l := unitProp(t, unit, "CPUWeight"), unitProp(t, unit, "MemoryLow"); w != "4" || l == "0" {
+		t.Errorf("after the restart: CPUWeight %s (want 4, from 100m), MemoryLow %s (want the request)", w, l)
+	}
 
 	must(t, podunit, "resize", "rsz", "--cpu", "1500m", "--memory", "384Mi")
 	if q, m := unitProp(t, slice, "CPUQuotaPerSecUSec"), unitProp(t, slice, "MemoryMax"); q != "1.500000s" || m != "402653184" {
