@@ -69,16 +69,17 @@ func BenchmarkProbeCost(b *testing.B) {
 				pids = append(pids, pid)
 			}
 		}
-		var servers []string
+		var servers []string // the probed containers' units' cgroups
 		for i := 0; i < pods; i++ {
-			servers = append(servers, fmt.Sprintf("podunit-probe\\x2d%d-web.service", i))
+			cg := strings.TrimSpace(must(b, "systemctl", "--user", "show", "-p", "ControlGroup", "--value", fmt.Sprintf("podunit-probe\\x2d%d-web.service", i)))
+			if cg != "" {
+				servers = append(servers, cg)
+			}
 		}
-		p0 := procsCPU(b, pids)
-		s0 := unitsCPU(b, servers)
-		c0 := managerCPU(b)
+		s0 := snapCPU(b, servers, pids)
 		time.Sleep(window)
-		c1 := managerCPU(b)
-		r := row{name: sc.name, cpu: c1 - c0, proberCPU: procsCPU(b, pids) - p0, answerCPU: unitsCPU(b, servers) - s0,
+		s1 := snapCPU(b, servers, pids)
+		r := row{name: sc.name, cpu: s1.manager - s0.manager, proberCPU: s1.procs - s0.procs, answerCPU: s1.cgroups - s0.cgroups,
 			conmonAfter: countProcs(b, "conmon") - conmonBefore}
 		switch sc.probes {
 		case "net":
@@ -123,21 +124,6 @@ func BenchmarkProbeCost(b *testing.B) {
 	b.ReportMetric(pct(rows[2].cpu-base, window), "net+exec-probes-%core")
 }
 
-// procsCPU is the CPU time used so far by processes (user and system).
-func procsCPU(t testing.TB, pids []string) time.Duration {
-	t.Helper()
-	var ticks int64
-	for _, pid := range pids {
-		f := strings.Fields(run(t, "cat", "/proc/"+pid+"/stat").stdout)
-		if len(f) > 15 {
-			u, _ := strconv.ParseInt(f[13], 10, 64)
-			s, _ := strconv.ParseInt(f[14], 10, 64)
-			ticks += u + s
-		}
-	}
-	return time.Duration(ticks) * time.Second / 100 // USER_HZ
-}
-
 func pct(d, over time.Duration) float64 { return 100 * d.Seconds() / over.Seconds() }
 
 // probeBenchManifest: n pods of a server and a busybox container.
@@ -158,33 +144,49 @@ func probeBenchManifest(n int, probes string) string {
 	return b.String()
 }
 
-// managerCPU is the CPU time used so far by the user manager's whole cgroup.
-func managerCPU(t testing.TB) time.Duration {
+// cpuSnap is the CPU time used so far by the user manager's whole cgroup,
+// by some of its cgroups and by some processes (user and system), read at
+// one instant, by one shell, so that the three cover the same window.
+type cpuSnap struct{ manager, cgroups, procs time.Duration }
+
+func snapCPU(t testing.TB, cgroups, pids []string) cpuSnap {
 	t.Helper()
-	cg := strings.TrimSpace(must(t, "systemctl", "--user", "show", "-p", "ControlGroup", "--value"))
-	out := must(t, "cat", "/sys/fs/cgroup"+strings.TrimSuffix(cg, "/")+"/cpu.stat")
-	d, ok := cpuStatUsage(out)
-	if !ok {
-		t.Fatalf("no usage_usec in cpu.stat:\n%s", out)
+	mgr := strings.TrimSpace(must(t, "systemctl", "--user", "show", "-p", "ControlGroup", "--value"))
+	script := "cat " + shellQuote("/sys/fs/cgroup"+strings.TrimSuffix(mgr, "/")+"/cpu.stat") + "; echo ==="
+	for _, cg := range cgroups {
+		script += "; cat " + shellQuote("/sys/fs/cgroup"+cg+"/cpu.stat")
 	}
-	return d
+	script += "; echo ==="
+	for _, pid := range pids {
+		script += "; cat /proc/" + pid + "/stat"
+	}
+	parts := strings.SplitN(run(t, "sh", "-c", script).stdout, "===\n", 3)
+	if len(parts) != 3 {
+		t.Fatalf("reading CPU times: %q", parts)
+	}
+	var snap cpuSnap
+	var ok bool
+	if snap.manager, ok = cpuStatUsage(parts[0]); !ok {
+		t.Fatalf("no usage_usec in the manager's cpu.stat:\n%s", parts[0])
+	}
+	for _, l := range strings.Split(parts[1], "\n") {
+		if d, ok := cpuStatUsage(l); ok {
+			snap.cgroups += d
+		}
+	}
+	var ticks int64
+	for _, l := range strings.Split(parts[2], "\n") {
+		if f := strings.Fields(l); len(f) > 15 {
+			u, _ := strconv.ParseInt(f[13], 10, 64)
+			s, _ := strconv.ParseInt(f[14], 10, 64)
+			ticks += u + s
+		}
+	}
+	snap.procs = time.Duration(ticks) * time.Second / 100 // USER_HZ
+	return snap
 }
 
-// unitsCPU is the CPU time used so far by the cgroups of user units.
-func unitsCPU(t testing.TB, units []string) time.Duration {
-	t.Helper()
-	var sum time.Duration
-	for _, u := range units {
-		cg := strings.TrimSpace(must(t, "systemctl", "--user", "show", "-p", "ControlGroup", "--value", u))
-		if cg == "" {
-			continue
-		}
-		if d, ok := cpuStatUsage(run(t, "cat", "/sys/fs/cgroup"+cg+"/cpu.stat").stdout); ok {
-			sum += d
-		}
-	}
-	return sum
-}
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // cpuStatUsage reads usage_usec from a cgroup's cpu.stat.
 func cpuStatUsage(stat string) (time.Duration, bool) {
