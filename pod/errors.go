@@ -20,6 +20,7 @@ var ErrInvalid = errors.New("invalid manifest")
 type DocumentError struct {
 	File string // the file, when a manifest is read from several
 	Doc  int    // 1-based position of the document in the file
+	Item int    // in a document of kind List: 1 + the index in its items; 0 otherwise
 	Kind string // the object's kind and name when they could be read
 	Name string
 	Errs field.ErrorList
@@ -28,6 +29,9 @@ type DocumentError struct {
 func (e *DocumentError) Error() string {
 	var b strings.Builder
 	where := fmt.Sprintf("document %d", e.Doc)
+	if e.Item > 0 {
+		where += fmt.Sprintf(", items[%d]", e.Item-1)
+	}
 	if e.Doc == 0 {
 		where = "manifest"
 	}

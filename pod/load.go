@@ -58,8 +58,8 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 	m := &Manifest{Resolved: map[string]*Resolved{}}
 	var merr ManifestError
 	type seen struct {
-		file string
-		doc  int
+		file      string
+		doc, item int
 	}
 	names := map[string]seen{}
 	podDoc := map[string]seen{}
@@ -71,10 +71,25 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 			merr.Docs = append(merr.Docs, &DocumentError{File: src.Name, Errs: field.ErrorList{field.Invalid(nil, nil, err.Error())}})
 			continue
 		}
+		var entries []entry
 		for i, doc := range docs {
+			items, lerrs, isList := listItems(doc)
+			switch {
+			case len(lerrs) > 0:
+				merr.Docs = append(merr.Docs, &DocumentError{File: src.Name, Doc: i + 1, Kind: "List", Errs: lerrs})
+			case isList:
+				for j, item := range items {
+					entries = append(entries, entry{item, i, j + 1})
+				}
+			default:
+				entries = append(entries, entry{doc, i, 0})
+			}
+		}
+		for _, e := range entries {
+			i, doc := e.doc, e.data
 			var objs Objects
 			d := loadDocument(doc, &objs)
-			d.err.File, d.err.Doc = src.Name, i+1
+			d.err.File, d.err.Doc, d.err.Item = src.Name, i+1, e.item
 			if len(d.err.Errs) > 0 {
 				invalid = *Over(&objs, &invalid)
 				merr.Docs = append(merr.Docs, d.err)
@@ -89,12 +104,12 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 				if first.file != "" {
 					where = first.file + " " + where
 				}
-				merr.Docs = append(merr.Docs, &DocumentError{File: src.Name, Doc: i + 1, Kind: d.kind, Name: d.name, Errs: field.ErrorList{
+				merr.Docs = append(merr.Docs, &DocumentError{File: src.Name, Doc: i + 1, Item: e.item, Kind: d.kind, Name: d.name, Errs: field.ErrorList{
 					field.Duplicate(field.NewPath("metadata", "name"), fmt.Sprintf("%s (also %s)", d.name, where)),
 				}})
 				continue
 			}
-			names[key] = seen{src.Name, i + 1}
+			names[key] = seen{src.Name, i + 1, e.item}
 			m.Objects = *Over(&m.Objects, &objs)
 			label := strings.ToLower(d.kind)
 			for _, w := range d.warns {
@@ -103,12 +118,12 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 			if d.pod != nil {
 				if first, dup := podDoc[d.pod.Name]; dup {
 					// Pods share one host: their names must differ across namespaces too.
-					merr.Docs = append(merr.Docs, &DocumentError{File: src.Name, Doc: i + 1, Kind: "Pod", Name: d.name, Errs: field.ErrorList{
+					merr.Docs = append(merr.Docs, &DocumentError{File: src.Name, Doc: i + 1, Item: e.item, Kind: "Pod", Name: d.name, Errs: field.ErrorList{
 						field.Duplicate(field.NewPath("metadata", "name"), fmt.Sprintf("%s (also document %d)", d.name, first.doc)),
 					}})
 					continue
 				}
-				podDoc[d.pod.Name] = seen{src.Name, i + 1}
+				podDoc[d.pod.Name] = seen{src.Name, i + 1, e.item}
 				m.Pods = append(m.Pods, d.pod)
 				m.Resolved[d.pod.Name] = d.res
 			}
@@ -139,13 +154,60 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 		if len(errs) > 0 {
 			sortByField(errs)
 			at := podDoc[p.Name]
-			merr.Docs = append(merr.Docs, &DocumentError{File: at.file, Doc: at.doc, Kind: "Pod", Name: p.Name, Errs: errs})
+			merr.Docs = append(merr.Docs, &DocumentError{File: at.file, Doc: at.doc, Item: at.item, Kind: "Pod", Name: p.Name, Errs: errs})
 		}
 	}
 	if len(merr.Docs) > 0 {
 		return nil, &merr
 	}
 	return m, nil
+}
+
+// entry is one object of a file: a document, or an item of a List.
+type entry struct {
+	data []byte
+	doc  int // the document's 0-based position in the file
+	item int // 1 + its index in the List's items; 0: not in a List
+}
+
+// listItems: when doc is a v1 List (what `kubectl get -o yaml` writes for
+// several objects), its items, each as a document of its own; only
+// apiVersion, kind, metadata and items may be set on the List itself.
+func listItems(doc []byte) (items [][]byte, errs field.ErrorList, isList bool) {
+	js, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		return nil, nil, false // loadDocument says what is wrong with it
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(js, &obj) != nil {
+		return nil, nil, false
+	}
+	var kind, apiVersion string
+	_ = json.Unmarshal(obj["kind"], &kind)
+	if kind != "List" {
+		return nil, nil, false
+	}
+	_ = json.Unmarshal(obj["apiVersion"], &apiVersion)
+	if apiVersion != "v1" {
+		errs = append(errs, field.NotSupported(field.NewPath("apiVersion"), apiVersion, []string{"v1"}))
+	}
+	for k := range obj {
+		if !slices.Contains([]string{"apiVersion", "kind", "metadata", "items"}, k) {
+			errs = append(errs, field.Forbidden(field.NewPath(k), "not supported by podunit"))
+		}
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(obj["items"], &raw); err != nil && obj["items"] != nil {
+		errs = append(errs, field.Invalid(field.NewPath("items"), nil, "must be a list of objects"))
+	}
+	if len(errs) > 0 {
+		sortByField(errs)
+		return nil, errs, true
+	}
+	for _, r := range raw {
+		items = append(items, []byte(r))
+	}
+	return items, nil, true
 }
 
 func splitDocuments(data []byte) ([][]byte, error) {

@@ -184,3 +184,53 @@ spec:
 		}
 	}
 }
+
+// A v1 List (what `kubectl get -o yaml` writes) is read as its items; a
+// problem in an item names the document and the item.
+func TestList(t *testing.T) {
+	m, err := Load([]byte(`
+apiVersion: v1
+kind: List
+metadata: {resourceVersion: ""}
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: cm}
+  data: {a: b}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: p}
+  spec:
+    containers: [{name: c, image: "x:1", envFrom: [{configMapRef: {name: cm}}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: q}
+spec:
+  containers: [{name: c, image: "x:1"}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Pods) != 2 || m.Pods[0].Name != "p" || m.Pods[1].Name != "q" || m.Objects.ConfigMap("default", "cm") == nil {
+		t.Errorf("pods %d, configmap %v", len(m.Pods), m.Objects.ConfigMap("default", "cm"))
+	}
+
+	for name, c := range map[string]struct{ doc, want string }{
+		"bad item": {`
+apiVersion: v1
+kind: List
+items:
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: cm}}
+- {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: c, image: "x:1", bogus: 1}]}}
+`, `document 1, items[1] (pod "p"): 1 problem
+  spec.containers[0].bogus: unknown field`},
+		"bad list":         {"apiVersion: v2\nkind: List\nextra: 1\nitems: []\n", "document 1: 2 problems\n  apiVersion: unsupported value \"v2\": supported values: \"v1\"\n  extra: not supported by podunit"},
+		"items not a list": {"apiVersion: v1\nkind: List\nitems: {a: 1}\n", "items: must be a list of objects"},
+	} {
+		_, err := Load([]byte(c.doc))
+		if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+}
