@@ -97,7 +97,10 @@ func upCommand() *cli.Command {
 			if len(errs) > 0 {
 				return errors.Join(errs...)
 			}
-			if err := fitExtended(m.Pods, c.Bool("replace")); err != nil {
+			if err := fitExtended(m.Pods); err != nil {
+				return err
+			}
+			if err := fitHostPorts(m.Pods); err != nil {
 				return err
 			}
 			if err := checkSeccompProfiles(m.Pods, seccompDir()); err != nil {
@@ -526,7 +529,7 @@ func nodeCapacity() (map[string]int64, error) {
 
 // fitExtended checks the pods against the extended resources the host
 // declares and the running pods use (a pod replaced does not count).
-func fitExtended(pods []*corev1.Pod, replace bool) error {
+func fitExtended(pods []*corev1.Pod) error {
 	need := false
 	for _, p := range pods {
 		need = need || len(pod.ExtendedRequests(&p.Spec)) > 0
@@ -538,17 +541,37 @@ func fitExtended(pods []*corev1.Pod, replace bool) error {
 	if err != nil {
 		return err
 	}
-	recorded, err := runner.RecordedPods(podstate.DefaultDir())
+	running, err := otherPods(pods)
 	if err != nil {
 		return err
 	}
+	return pod.FitExtended(pods, running, capacity)
+}
+
+// otherPods are the pods podunit runs (or keeps) besides pods: one of the
+// same name does not count (replaced, or the up fails on it as existing).
+func otherPods(pods []*corev1.Pod) ([]*corev1.Pod, error) {
+	recorded, err := runner.RecordedPods(podstate.DefaultDir())
+	if err != nil {
+		return nil, err
+	}
 	var running []*corev1.Pod
 	for _, r := range recorded {
-		if !replace || !slices.ContainsFunc(pods, func(p *corev1.Pod) bool { return p.Name == r.Name }) {
+		if !slices.ContainsFunc(pods, func(p *corev1.Pod) bool { return p.Name == r.Name }) {
 			running = append(running, r)
 		}
 	}
-	return pod.FitExtended(pods, running, capacity)
+	return running, nil
+}
+
+// fitHostPorts checks the pods' host ports against each other's and the
+// running pods'.
+func fitHostPorts(pods []*corev1.Pod) error {
+	running, err := otherPods(pods)
+	if err != nil {
+		return err
+	}
+	return pod.FitHostPorts(pods, running)
 }
 
 func newUID() string {

@@ -218,3 +218,25 @@ spec:
 		t.Errorf("the pod of namespace e2e-a after all that: %+v", st)
 	}
 }
+
+// A pod whose host port a running pod holds is refused before anything is
+// made (as the scheduler would not place it), naming both.
+func TestHostPortTaken(t *testing.T) {
+	manifest := func(name string) string {
+		return fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: web, image: %s, ports: [{containerPort: 8080, hostPort: 18186}]}
+`, name, serverImage)
+	}
+	up(t, manifest("e2e-port-a"), "e2e-port-a")
+	r := run(t, podunit, "up", writeManifest(t, manifest("e2e-port-b")))
+	if r.code != 2 || !strings.Contains(r.stderr, `pod "e2e-port-b": spec.containers[0].ports[0].hostPort: 18186/TCP is taken by pod "e2e-port-a"`) {
+		t.Errorf("up of a pod whose host port is taken: exit %d\n%s", r.code, r.stderr)
+	}
+	assertGone(t, "e2e-port-b")
+}
