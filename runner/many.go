@@ -22,9 +22,14 @@ func (r *Runner) UpAll(ctx context.Context, pods []*corev1.Pod, plans []*units.P
 	errs := make([]error, len(pods))
 	forEach(len(pods), func(i int) { errs[i] = r.Up(ctx, pods[i], plans[i], o) })
 	if err := errors.Join(errs...); err != nil {
-		brisk := 2 * time.Second
 		forEach(len(pods), func(i int) {
 			if errs[i] == nil {
+				// at most 2 s, never more than the pod's own (no warning
+				// about a grace period the user did not give)
+				brisk := 2 * time.Second
+				if g := pods[i].Spec.TerminationGracePeriodSeconds; g != nil && time.Duration(*g)*time.Second < brisk {
+					brisk = time.Duration(*g) * time.Second
+				}
 				_ = r.Down(context.WithoutCancel(ctx), pods[i].Name, DownOptions{Grace: &brisk})
 			}
 		})
