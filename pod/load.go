@@ -174,7 +174,7 @@ type entry struct {
 // several objects), its items, each as a document of its own; only
 // apiVersion, kind, metadata and items may be set on the List itself.
 func listItems(doc []byte) (items [][]byte, errs field.ErrorList, isList bool) {
-	js, err := yaml.YAMLToJSON(doc)
+	js, err := yaml.YAMLToJSONStrict(doc) // strict: a duplicate key in an item is not lost
 	if err != nil {
 		return nil, nil, false // loadDocument says what is wrong with it
 	}

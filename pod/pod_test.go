@@ -225,8 +225,9 @@ items:
 - {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: c, image: "x:1", bogus: 1}]}}
 `, `document 1, items[1] (pod "p"): 1 problem
   spec.containers[0].bogus: unknown field`},
-		"bad list":         {"apiVersion: v2\nkind: List\nextra: 1\nitems: []\n", "document 1: 2 problems\n  apiVersion: unsupported value \"v2\": supported values: \"v1\"\n  extra: not supported by podunit"},
-		"items not a list": {"apiVersion: v1\nkind: List\nitems: {a: 1}\n", "items: must be a list of objects"},
+		"bad list":                 {"apiVersion: v2\nkind: List\nextra: 1\nitems: []\n", "document 1: 2 problems\n  apiVersion: unsupported value \"v2\": supported values: \"v1\"\n  extra: not supported by podunit"},
+		"items not a list":         {"apiVersion: v1\nkind: List\nitems: {a: 1}\n", "items: must be a list of objects"},
+		"duplicate key in an item": {"apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  kind: Pod\n", "document 1"},
 	} {
 		_, err := Load([]byte(c.doc))
 		if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) {
