@@ -220,6 +220,7 @@ func (t *task) probe(ctx context.Context) error {
 	for _, c := range t.rt.Probed() {
 		ct := &task{Env: t.Env, cmd: t.cmd, rt: t.rt, c: c, eng: t.eng}
 		r := ct.runner()
+		r.UserAgent = hooks.ProbeUserAgent
 		slots = append(slots, &slot{w: newWorker(c), task: ct, r: r})
 	}
 	if len(slots) == 0 {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +111,11 @@ func TestHTTPGet(t *testing.T) {
 			if r.Host != "example.test" || r.Header.Get("User-Agent") == "" || r.Header.Get("Connection") != "close" && !r.Close {
 				w.WriteHeader(http.StatusTeapot)
 			}
+		case "/agent":
+			_, hasAccept := r.Header["Accept"]
+			if r.UserAgent() != r.URL.Query().Get("ua") || r.Header.Get("Accept") != r.URL.Query().Get("accept") || hasAccept != (r.URL.Query().Get("accept") != "") {
+				w.WriteHeader(http.StatusTeapot)
+			}
 		case "/missing":
 			http.NotFound(w, r)
 		case "/error":
@@ -122,7 +128,7 @@ func TestHTTPGet(t *testing.T) {
 	ctx := context.Background()
 	for path, ok := range map[string]bool{"/ok": true, "/redirect": true, "/away": true, "/missing": false, "/error": false,
 		"/loop": false, "/to-missing": false} {
-		err := GetURL(ctx, srv.URL+path, []Header{{StopReasonHeader, ReasonDelete}, {"Accept", "a, b"}})
+		err := GetURL(ctx, srv.URL+path, ProbeUserAgent, []Header{{StopReasonHeader, ReasonDelete}, {"Accept", "a, b"}})
 		if (err == nil) != ok {
 			t.Errorf("%s: err %v, want ok=%v", path, err, ok)
 		}
@@ -130,29 +136,42 @@ func TestHTTPGet(t *testing.T) {
 	if gotReason != ReasonDelete || gotAccept != "a, b" {
 		t.Errorf("headers: %q %q", gotReason, gotAccept)
 	}
-	if err := GetURL(ctx, srv.URL+"/loop", nil); err == nil || !strings.Contains(err.Error(), "stopped after 10 redirects") {
+	// The kubelet's User-Agent and Accept unless the handler sets them; an
+	// empty Accept sends none; a hook's agent differs from a probe's.
+	if err := GetURL(ctx, srv.URL+"/agent?ua=kube-probe/1.37&accept=*/*", ProbeUserAgent, nil); err != nil {
+		t.Errorf("default User-Agent and Accept: %v", err)
+	}
+	if err := GetURL(ctx, srv.URL+"/agent?ua=mine", ProbeUserAgent, []Header{{"User-Agent", "mine"}, {"Accept", ""}}); err != nil {
+		t.Errorf("User-Agent and an empty Accept set: %v", err)
+	}
+	port, _ := strconv.Atoi(srv.URL[strings.LastIndex(srv.URL, ":")+1:])
+	hook := &Handler{HTTPGet: &HTTPGet{Scheme: "HTTP", Host: "127.0.0.1", Port: port, Path: "/agent?ua=kube-lifecycle/1.37&accept=*/*"}}
+	if err := (&Runner{}).Run(ctx, hook); err != nil {
+		t.Errorf("a hook's User-Agent: %v", err)
+	}
+	if err := GetURL(ctx, srv.URL+"/loop", ProbeUserAgent, nil); err == nil || !strings.Contains(err.Error(), "stopped after 10 redirects") {
 		t.Errorf("a redirect loop: %v", err)
 	}
-	if err := GetURL(ctx, srv.URL+"/host", []Header{{"Host", "example.test"}}); err != nil {
+	if err := GetURL(ctx, srv.URL+"/host", ProbeUserAgent, []Header{{"Host", "example.test"}}); err != nil {
 		t.Errorf("a Host header: %v", err)
 	}
 	// HTTPS: the certificate is not checked, as the kubelet does.
 	tlsSrv := httptest.NewTLSServer(srv.Config.Handler)
 	defer tlsSrv.Close()
 	for path, ok := range map[string]bool{"/ok": true, "/redirect": true, "/missing": false} {
-		if err := GetURL(ctx, tlsSrv.URL+path, nil); (err == nil) != ok {
+		if err := GetURL(ctx, tlsSrv.URL+path, ProbeUserAgent, nil); (err == nil) != ok {
 			t.Errorf("https %s: err %v, want ok=%v", path, err, ok)
 		}
 	}
 	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	if err := GetURL(short, srv.URL+"/slow", nil); err == nil || !strings.Contains(err.Error(), "no answer") {
+	if err := GetURL(short, srv.URL+"/slow", ProbeUserAgent, nil); err == nil || !strings.Contains(err.Error(), "no answer") {
 		t.Errorf("slow: %v", err)
 	}
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
-	if err := GetURL(ctx, "http://"+addr+"/", nil); err == nil {
+	if err := GetURL(ctx, "http://"+addr+"/", ProbeUserAgent, nil); err == nil {
 		t.Error("a closed port answered")
 	}
 }

@@ -37,7 +37,18 @@ type Runner struct {
 	Container string            // podman name of the container
 	Env       map[string]string // extra environment for exec handlers
 	Headers   []Header          // extra headers for httpGet handlers
+	// UserAgent of httpGet handlers when they set none: LifecycleUserAgent
+	// when empty; a prober's is ProbeUserAgent.
+	UserAgent string
 }
+
+// The User-Agents the kubelet sends, of the Kubernetes version whose API
+// podunit follows: applications tell probes and hooks from users by them
+// (not to log them, say).
+const (
+	ProbeUserAgent     = "kube-probe/1.37"
+	LifecycleUserAgent = "kube-lifecycle/1.37"
+)
 
 // Run carries out a handler, bounded by ctx. A handler fails when its command
 // exits non-zero, its HTTP answer is outside 200-399 or does not come, its
@@ -48,7 +59,11 @@ func (r *Runner) Run(ctx context.Context, h *Handler) error {
 		return r.runExec(ctx, h.Exec)
 	case h.HTTPGet != nil:
 		url := RequestURL(h.HTTPGet)
-		if err := GetURL(ctx, url, append(append([]Header(nil), h.HTTPGet.Headers...), r.Headers...)); err != nil {
+		ua := r.UserAgent
+		if ua == "" {
+			ua = LifecycleUserAgent
+		}
+		if err := GetURL(ctx, url, ua, append(append([]Header(nil), h.HTTPGet.Headers...), r.Headers...)); err != nil {
 			return fmt.Errorf("httpGet %s: %w", url, err)
 		}
 		return nil
@@ -132,17 +147,19 @@ func RequestURL(g *HTTPGet) string {
 // closed after; TLS certificates not verified; no proxy; redirects followed
 // to the same host name only (one elsewhere is the answer; more than 10 is
 // a failure). A final status of at least 200 and below 400 is success. A "Host"
-// header sets the request's host. It all happens on the caller's goroutine,
+// header sets the request's host; User-Agent is userAgent and Accept */*
+// unless headers set them (an empty Accept sends none), as the kubelet's.
+// It all happens on the caller's goroutine,
 // with no transport and no connection pool: a prober spends on a probe
 // little more than the system calls of one connection.
-func GetURL(ctx context.Context, rawURL string, headers []Header) error {
+func GetURL(ctx context.Context, rawURL, userAgent string, headers []Header) error {
 	first, err := url.Parse(rawURL)
 	if err != nil {
 		return err
 	}
 	u := first
 	for redirects := 0; ; redirects++ {
-		status, location, err := getOnce(ctx, u, headers)
+		status, location, err := getOnce(ctx, u, userAgent, headers)
 		if err != nil {
 			return fmt.Errorf("no answer: %v", unwrapURLError(err))
 		}
@@ -167,15 +184,23 @@ func GetURL(ctx context.Context, rawURL string, headers []Header) error {
 
 // getOnce sends one GET on a connection of its own and reads the answer's
 // status line and headers.
-func getOnce(ctx context.Context, u *url.URL, headers []Header) (status int, location string, err error) {
+func getOnce(ctx context.Context, u *url.URL, userAgent string, headers []Header) (status int, location string, err error) {
 	req := &http.Request{Method: http.MethodGet, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{"User-Agent": {"podunit-probe/1.0"}}, Host: u.Host, Close: true}
+		Header: http.Header{}, Host: u.Host, Close: true}
 	for _, h := range headers {
 		if strings.EqualFold(h.Name, "Host") {
 			req.Host = h.Value
 			continue
 		}
 		req.Header.Add(h.Name, h.Value)
+	}
+	if _, ok := req.Header["User-Agent"]; !ok {
+		req.Header.Set("User-Agent", userAgent)
+	}
+	if _, ok := req.Header["Accept"]; !ok {
+		req.Header.Set("Accept", "*/*")
+	} else if req.Header.Get("Accept") == "" {
+		req.Header.Del("Accept")
 	}
 	addr := u.Host
 	if u.Port() == "" {
@@ -231,7 +256,7 @@ func GRPCCheck(ctx context.Context, g *GRPC) error {
 	}
 	conn, err := grpc.DialContext(ctx, addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithUserAgent("podunit-probe/1.0"),
+		grpc.WithUserAgent(ProbeUserAgent),
 		grpc.WithBlock())
 	if err != nil {
 		return fmt.Errorf("%s: no connection: %v", what, unwrapURLError(err))
