@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -84,8 +85,9 @@ spec:
 	}
 }
 
-// A container that cannot start (its host port is taken by another pod) fails
-// `up`, which then removes everything it had created.
+// A container that cannot start (its host port is held by a program of the
+// host) fails `up`, which then removes everything it had created, and leaves
+// other pods alone.
 func TestFailedStartRollsBack(t *testing.T) {
 	first := fmt.Sprintf(`
 apiVersion: v1
@@ -100,7 +102,15 @@ spec:
     ports: [{containerPort: 80, hostPort: 18282}]
 `, testImage)
 	up(t, first, "e2e-port-a")
-	second := strings.ReplaceAll(first, "e2e-port-a", "e2e-port-b")
+	// A host port no pod holds but a program of the host does: only the
+	// start can find out (two pods on one port are refused before, see
+	// TestHostPortTaken).
+	l, err := net.Listen("tcp", ":18283")
+	if err != nil {
+		t.Fatalf("holding the host port: %v", err)
+	}
+	defer l.Close()
+	second := strings.ReplaceAll(strings.ReplaceAll(first, "e2e-port-a", "e2e-port-b"), "18282", "18283")
 	path := writeManifest(t, second)
 	r := run(t, podunit, "up", path)
 	if r.code == 0 {
