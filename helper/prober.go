@@ -3,7 +3,6 @@ package helper
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -240,7 +239,7 @@ func (t *task) probe(ctx context.Context) error {
 	}
 	// The run records change when a container starts or exits: watched, they
 	// are read only then; where inotify is not to be had, twice a second.
-	changed, err := watchDir(ctx, filepath.Dir(podstate.RunFile(t.StateDir, t.rt.Pod, "")))
+	changed, err := watchDir(ctx, podstate.RunDir(t.StateDir, t.rt.Pod))
 	var pollTick <-chan time.Time // nil while watched
 	if err != nil {
 		tick := time.NewTicker(runPollInterval)

@@ -221,7 +221,7 @@ func (p *Proxy) watchState() {
 	for _, ent := range ents {
 		if ent.IsDir() {
 			d := podstate.PodDir(p.StateDir, ent.Name())
-			dirs = append(dirs, d, filepath.Dir(podstate.RunFile(p.StateDir, ent.Name(), "")), filepath.Dir(podstate.ReadyFile(p.StateDir, ent.Name(), "c")))
+			dirs = append(dirs, d, podstate.RunDir(p.StateDir, ent.Name()), podstate.ReadyDir(p.StateDir, ent.Name()))
 		}
 	}
 	for _, d := range dirs {
@@ -305,9 +305,7 @@ func (p *Proxy) podRecord(dir string) *corev1.Pod {
 	if err != nil || json.Unmarshal(data, &rec) != nil || rec.Pod == nil {
 		return nil
 	}
-	if p.pods != nil {
-		p.pods[dir] = cachedPod{mod: fi.ModTime(), size: fi.Size(), ino: ino, pod: rec.Pod}
-	}
+	p.pods[dir] = cachedPod{mod: fi.ModTime(), size: fi.Size(), ino: ino, pod: rec.Pod}
 	return rec.Pod
 }
 

@@ -145,11 +145,15 @@ type Run struct {
 	WaitingFor   time.Duration `json:"waitingFor,omitempty"`
 }
 
+// RunDir holds the Runs of a pod's containers (the prober and the service
+// proxy watch it).
+func RunDir(dir, pod string) string { return filepath.Join(PodDir(dir, pod), "run") }
+
 func runFile(dir, pod, container string) string {
 	if container == "" {
 		container = ".infra"
 	}
-	return filepath.Join(PodDir(dir, pod), "run", container+".json")
+	return filepath.Join(RunDir(dir, pod), container+".json")
 }
 
 // RunFile is where a container's Run is kept (the prober watches it).
@@ -190,12 +194,12 @@ func UpdateRun(dir, pod, container string, f func(*Run)) error {
 	return SaveRun(dir, pod, container, r)
 }
 
-func readyFile(dir, pod, container string) string {
-	return filepath.Join(PodDir(dir, pod), "ready", container)
-}
+// ReadyDir holds the prober's verdicts for a pod's containers.
+func ReadyDir(dir, pod string) string { return filepath.Join(PodDir(dir, pod), "ready") }
 
-// ReadyFile is where the prober's verdict for a container is kept.
-func ReadyFile(dir, pod, container string) string { return readyFile(dir, pod, container) }
+func readyFile(dir, pod, container string) string {
+	return filepath.Join(ReadyDir(dir, pod), container)
+}
 
 // SetReady records the prober's readiness verdict for a container.
 func SetReady(dir, pod, container string, ready bool) error {

@@ -97,10 +97,14 @@ func upCommand() *cli.Command {
 			if len(errs) > 0 {
 				return errors.Join(errs...)
 			}
-			if err := fitExtended(m.Pods); err != nil {
+			others, err := otherPods(m.Pods)
+			if err != nil {
 				return err
 			}
-			if err := fitHostPorts(m.Pods); err != nil {
+			if err := fitExtended(m.Pods, others); err != nil {
+				return err
+			}
+			if err := pod.FitHostPorts(m.Pods, others); err != nil {
 				return err
 			}
 			if err := checkSeccompProfiles(m.Pods, seccompDir()); err != nil {
@@ -528,8 +532,8 @@ func nodeCapacity() (map[string]int64, error) {
 }
 
 // fitExtended checks the pods against the extended resources the host
-// declares and the running pods use (a pod replaced does not count).
-func fitExtended(pods []*corev1.Pod) error {
+// declares and the other pods use.
+func fitExtended(pods, others []*corev1.Pod) error {
 	need := false
 	for _, p := range pods {
 		need = need || len(pod.ExtendedRequests(&p.Spec)) > 0
@@ -541,11 +545,7 @@ func fitExtended(pods []*corev1.Pod) error {
 	if err != nil {
 		return err
 	}
-	running, err := otherPods(pods)
-	if err != nil {
-		return err
-	}
-	return pod.FitExtended(pods, running, capacity)
+	return pod.FitExtended(pods, others, capacity)
 }
 
 // otherPods are the pods podunit runs (or keeps) besides pods: one of the
@@ -562,16 +562,6 @@ func otherPods(pods []*corev1.Pod) ([]*corev1.Pod, error) {
 		}
 	}
 	return running, nil
-}
-
-// fitHostPorts checks the pods' host ports against each other's and the
-// running pods'.
-func fitHostPorts(pods []*corev1.Pod) error {
-	running, err := otherPods(pods)
-	if err != nil {
-		return err
-	}
-	return pod.FitHostPorts(pods, running)
 }
 
 func newUID() string {
