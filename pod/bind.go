@@ -53,7 +53,7 @@ const DefaultFileMode = 0o644
 // pod: env, envFrom and volumes. It returns warnings for what the kubelet
 // skips with an event (envFrom keys that are not valid variable names).
 func bind(p *corev1.Pod, res *Resolved, objs *Objects) ([]string, field.ErrorList) {
-	var warns []string
+	warns := bindServiceAccount(p, objs)
 	var errs field.ErrorList
 	ns := p.Namespace
 	sp := field.NewPath("spec")

@@ -21,7 +21,7 @@ const (
 )
 
 // Kinds lists every kind a manifest may hold, for messages.
-var Kinds = []string{"Pod", KindConfigMap, KindSecret, KindClaim, KindService}
+var Kinds = []string{"Pod", KindConfigMap, KindSecret, KindClaim, KindService, KindServiceAccount, KindNamespace}
 
 // MaxObjectSize is Kubernetes' limit on the data of one ConfigMap or Secret.
 const MaxObjectSize = 1 << 20
@@ -33,6 +33,11 @@ type Objects struct {
 	Secrets    []*corev1.Secret
 	Claims     []*corev1.PersistentVolumeClaim
 	Services   []*corev1.Service
+	// ServiceAccounts give pods their imagePullSecrets; Namespaces (no
+	// namespace of their own) are kept so that `up` and `down` of a file
+	// account for every object it holds.
+	ServiceAccounts []*corev1.ServiceAccount
+	Namespaces      []*corev1.Namespace
 }
 
 // Len is the number of objects.
@@ -40,7 +45,7 @@ func (o *Objects) Len() int {
 	if o == nil {
 		return 0
 	}
-	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services)
+	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.ServiceAccounts) + len(o.Namespaces)
 }
 
 // ConfigMap finds a ConfigMap, or nil.
@@ -75,8 +80,25 @@ func (o *Objects) Service(ns, name string) *corev1.Service {
 	return find(o.Services, ns, name)
 }
 
+// ServiceAccount finds a ServiceAccount, or nil.
+func (o *Objects) ServiceAccount(ns, name string) *corev1.ServiceAccount {
+	if o == nil {
+		return nil
+	}
+	return find(o.ServiceAccounts, ns, name)
+}
+
+// Namespace finds a Namespace, or nil.
+func (o *Objects) Namespace(name string) *corev1.Namespace {
+	if o == nil {
+		return nil
+	}
+	return find(o.Namespaces, "", name)
+}
+
 // Find finds an object of a kind ("ConfigMap", "Secret",
-// "PersistentVolumeClaim", "Service", as Each names them), or nil.
+// "PersistentVolumeClaim", "Service", "ServiceAccount", "Namespace", as Each
+// names them), or nil. A Namespace has the namespace "".
 func (o *Objects) Find(kind, ns, name string) metav1.Object {
 	var x metav1.Object
 	switch kind {
@@ -95,6 +117,14 @@ func (o *Objects) Find(kind, ns, name string) metav1.Object {
 	case KindService:
 		if s := o.Service(ns, name); s != nil {
 			x = s
+		}
+	case KindServiceAccount:
+		if s := o.ServiceAccount(ns, name); s != nil {
+			x = s
+		}
+	case KindNamespace:
+		if n := o.Namespace(name); n != nil {
+			x = n
 		}
 	}
 	return x
@@ -141,12 +171,21 @@ func Over(top, o *Objects) *Objects {
 		Secrets:    under(top.Secrets, o.Secrets),
 		Claims:     under(top.Claims, o.Claims),
 		Services:   under(top.Services, o.Services),
+
+		ServiceAccounts: under(top.ServiceAccounts, o.ServiceAccounts),
+		Namespaces:      under(top.Namespaces, o.Namespaces),
 	}
 }
 
-// Each calls f with every object and its kind, ConfigMaps first, then
-// Secrets, then claims, then Services.
+// Each calls f with every object and its kind, in the order Helm installs
+// them: Namespaces, ServiceAccounts, ConfigMaps, Secrets, claims, Services.
 func (o *Objects) Each(f func(kind string, obj metav1.Object)) {
+	for _, n := range o.Namespaces {
+		f(KindNamespace, n)
+	}
+	for _, s := range o.ServiceAccounts {
+		f(KindServiceAccount, s)
+	}
 	for _, c := range o.ConfigMaps {
 		f(KindConfigMap, c)
 	}
@@ -274,6 +313,10 @@ func loadObject(kind string, generic any, js []byte, o *Objects) ([]string, fiel
 			return nil, errs
 		}
 		return append(warns, w...), nil
+	case KindServiceAccount:
+		return loadServiceAccount(generic, js, o)
+	case KindNamespace:
+		return loadNamespace(generic, js, o)
 	}
 	return nil, field.ErrorList{field.NotSupported(field.NewPath("kind"), kind, Kinds)}
 }

@@ -292,9 +292,9 @@ var podRules = withMetadata(map[string]rule{
 	"spec.securityContext.sysctls[*].value":                    {support: Honoured},
 	"spec.nodeSelector":                                        {support: Honoured, subtree: true},
 	"spec.nodeName":                                            {support: Ignored, note: "podunit runs the pod on this host"},
-	"spec.serviceAccountName":                                  {support: Ignored, note: "no API server: no token is mounted"},
-	"spec.serviceAccount":                                      {support: Ignored, note: "no API server: no token is mounted"},
-	"spec.automountServiceAccountToken":                        {support: Ignored, note: "no API server: no token is mounted"},
+	"spec.serviceAccountName":                                  {support: Honoured, note: "the ServiceAccount's imagePullSecrets are the pod's when it has none (no API server: no token is mounted)"},
+	"spec.serviceAccount":                                      {support: Honoured, note: "deprecated name of serviceAccountName"},
+	"spec.automountServiceAccountToken":                        {support: Honoured, note: "no token is mounted on this host (true: a warning)"},
 	"spec.schedulerName":                                       {support: Ignored, note: "scheduling has no meaning on one host"},
 	"spec.priority":                                            {support: Ignored, note: "scheduling has no meaning on one host"},
 	"spec.priorityClassName":                                   {support: Ignored, note: "scheduling has no meaning on one host"},
@@ -361,7 +361,7 @@ func SupportedFields() []string {
 	for _, table := range []struct {
 		prefix string
 		rules  map[string]rule
-	}{{"", podRules}, {"ConfigMap:", configMapRules}, {"Secret:", secretRules}, {"PersistentVolumeClaim:", claimRules}, {"Service:", serviceRules}} {
+	}{{"", podRules}, {"ConfigMap:", configMapRules}, {"Secret:", secretRules}, {"PersistentVolumeClaim:", claimRules}, {"Service:", serviceRules}, {"ServiceAccount:", serviceAccountRules}, {"Namespace:", namespaceRules}} {
 		for k, r := range table.rules {
 			s := map[Support]string{Honoured: "honoured", Ignored: "ignored (warning)", Rejected: "rejected"}[r.support]
 			if r.subtree {

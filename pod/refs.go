@@ -9,11 +9,12 @@ import (
 // Refs are the names of the objects a pod refers to, in its namespace.
 type Refs struct {
 	ConfigMaps, Secrets, Claims []string
+	ServiceAccount              string
 }
 
 // References lists the ConfigMaps, Secrets and PersistentVolumeClaims a pod
 // refers to (env, envFrom, imagePullSecrets, volumes and projected sources),
-// sorted and unique.
+// sorted and unique, and the service account it runs as.
 func References(p *corev1.Pod) Refs {
 	cms, secs, claims := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, list := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
@@ -63,7 +64,7 @@ func References(p *corev1.Pod) Refs {
 			}
 		}
 	}
-	return Refs{ConfigMaps: sortedSet(cms), Secrets: sortedSet(secs), Claims: sortedSet(claims)}
+	return Refs{ConfigMaps: sortedSet(cms), Secrets: sortedSet(secs), Claims: sortedSet(claims), ServiceAccount: ServiceAccountName(p)}
 }
 
 func sortedSet(m map[string]bool) []string {
@@ -92,6 +93,9 @@ func (o *Objects) Only(ns string, r Refs) *Objects {
 		if c := o.Claim(ns, n); c != nil {
 			out.Claims = append(out.Claims, c)
 		}
+	}
+	if sa := o.ServiceAccount(ns, r.ServiceAccount); sa != nil {
+		out.ServiceAccounts = append(out.ServiceAccounts, sa)
 	}
 	return out
 }

@@ -14,13 +14,20 @@ import (
 	"github.com/podunit/podunit/pod"
 )
 
-// The ConfigMaps, Secrets, PersistentVolumeClaims and Services `podunit up` applied, for
+// The ConfigMaps, Secrets, PersistentVolumeClaims, Services, ServiceAccounts
+// and Namespaces `podunit up` applied, for
 // pods of later manifests to refer to: one file (0600) per object under
 // objects/<namespace>/<kind>/, in the runtime directory (a tmpfs: Secrets
 // never reach a disk).
 func objectFile(dir, ns, kind, name string) string {
+	if ns == "" {
+		// a Namespace: "_" is in no namespace's name
+		ns = clusterScoped
+	}
 	return filepath.Join(dir, "objects", ns, strings.ToLower(kind), name+".json")
 }
+
+const clusterScoped = "_cluster"
 
 // SaveObjects stores objects, replacing those of the same kind, namespace and name.
 func SaveObjects(dir string, o *pod.Objects) error {
@@ -56,6 +63,10 @@ func RemoveObjects(dir string, o *pod.Objects) (*pod.Objects, error) {
 			removed.Claims = append(removed.Claims, x)
 		case *corev1.Service:
 			removed.Services = append(removed.Services, x)
+		case *corev1.ServiceAccount:
+			removed.ServiceAccounts = append(removed.ServiceAccounts, x)
+		case *corev1.Namespace:
+			removed.Namespaces = append(removed.Namespaces, x)
 		}
 	})
 	return &removed, errors.Join(errs...)
@@ -101,6 +112,18 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 				return err
 			}
 			o.Services = append(o.Services, &s)
+		case strings.ToLower(pod.KindServiceAccount):
+			var s corev1.ServiceAccount
+			if err := json.Unmarshal(data, &s); err != nil {
+				return err
+			}
+			o.ServiceAccounts = append(o.ServiceAccounts, &s)
+		case strings.ToLower(pod.KindNamespace):
+			var n corev1.Namespace
+			if err := json.Unmarshal(data, &n); err != nil {
+				return err
+			}
+			o.Namespaces = append(o.Namespaces, &n)
 		}
 		return nil
 	})

@@ -119,6 +119,11 @@ func storedManifest(p *corev1.Pod, objs *pod.Objects) ([]byte, error) {
 		o.TypeMeta, o.ObjectMeta, o.Status = tm(pod.KindClaim), clean(c.ObjectMeta), corev1.PersistentVolumeClaimStatus{}
 		errs = append(errs, doc(&o))
 	}
+	for _, sa := range refs.ServiceAccounts {
+		o := *sa
+		o.TypeMeta, o.ObjectMeta, o.Secrets = tm(pod.KindServiceAccount), clean(sa.ObjectMeta), nil
+		errs = append(errs, doc(&o))
+	}
 	// The Services that select the pod come back with it, with the address
 	// and node ports they have now: the runtime directory that holds them
 	// does not outlive a reboot.

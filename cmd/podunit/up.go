@@ -448,6 +448,20 @@ func renderObjects(o *pod.Objects) string {
 		fmt.Fprintf(&b, "# service %s/%s would be stored: %s %s, ports %s, selector %s\n",
 			sv.Namespace, sv.Name, sv.Spec.Type, addr, strings.Join(ports, ", "), formatSelector(sv.Spec.Selector))
 	}
+	for _, sa := range o.ServiceAccounts {
+		var names []string
+		for _, r := range sa.ImagePullSecrets {
+			names = append(names, r.Name)
+		}
+		pulls := "none"
+		if len(names) > 0 {
+			pulls = strings.Join(names, ", ")
+		}
+		fmt.Fprintf(&b, "# serviceaccount %s/%s would be stored, imagePullSecrets: %s\n", sa.Namespace, sa.Name, pulls)
+	}
+	for _, n := range o.Namespaces {
+		fmt.Fprintf(&b, "# namespace %s would be stored\n", n.Name)
+	}
 	return b.String()
 }
 

@@ -236,3 +236,84 @@ data:
 		t.Error("podman pulls from the private registry without credentials after podunit's pull: they were stored")
 	}
 }
+
+// The credentials may come from the pod's ServiceAccount, as Kubernetes'
+// ServiceAccount admission gives them: a bundle with a Namespace, a
+// ServiceAccount naming the pull Secret, and a pod that runs as it with no
+// imagePullSecrets of its own pulls from the private registry; `down` of the
+// file forgets the Namespace and the ServiceAccount with the rest.
+func TestServiceAccountPull(t *testing.T) {
+	reg := startRegistry(t)
+	image := reg.addr + "/private/busybox:2"
+	authDir := strings.TrimSpace(must(t, "mktemp", "-d"))
+	t.Cleanup(func() { run(t, "rm", "-rf", authDir) })
+	runIn(t, fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, reg.addr, base64.StdEncoding.EncodeToString([]byte(reg.user+":"+reg.pass))),
+		"sh", "-c", "umask 077; cat > "+authDir+"/auth.json")
+	must(t, "podman", "push", "--quiet", "--authfile", authDir+"/auth.json", testImage, image)
+	run(t, "podman", "rmi", image)
+	t.Cleanup(func() { run(t, "podman", "rmi", image) })
+
+	const pod = "e2e-sa-pull"
+	path := writeManifest(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Namespace
+metadata: {name: e2e-sa, labels: {team: e2e}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: puller, namespace: e2e-sa}
+imagePullSecrets: [{name: regcred}]
+automountServiceAccountToken: false
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: regcred, namespace: e2e-sa}
+type: kubernetes.io/dockerconfigjson
+data:
+  .dockerconfigjson: %s
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: %s, namespace: e2e-sa}
+spec:
+  serviceAccountName: puller
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: %s
+    command: ["sleep", "100000"]
+`, dockerConfig("https://"+reg.addr, reg.user, reg.pass), pod, image))
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", path) })
+	r := run(t, podunit, "up", path)
+	if r.code != 0 {
+		t.Fatalf("up: exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"namespace/e2e-sa created", "serviceaccount/puller created", "secret/regcred created", "pod/" + pod + " started"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("up says no %q:\n%s", want, r.stdout)
+		}
+	}
+	if r.stderr != "" {
+		t.Errorf("up warns:\n%s", r.stderr)
+	}
+	if st := status(t, pod); st == nil || len(st.Containers) != 1 || st.Containers[0].State != "Running" {
+		t.Errorf("pod from the private image not running: %+v", st)
+	}
+	must(t, "podman", "image", "exists", image)
+	// as in Kubernetes, the pod shows the pull secrets it got
+	if y := must(t, podunit, "get", "pod", pod, "-o", "yaml"); !strings.Contains(y, "imagePullSecrets:\n  - name: regcred") {
+		t.Errorf("get -o yaml shows no imagePullSecrets:\n%s", y)
+	}
+	assertHidden(t, "["+reg.pass[:1]+"]"+reg.pass[1:], strings.TrimSuffix(units.InfraUnitName(pod), ".service")+"*",
+		`"$XDG_RUNTIME_DIR/podunit"`, `"$XDG_RUNTIME_DIR/systemd"`)
+
+	out := must(t, podunit, "down", path)
+	for _, want := range []string{"pod/" + pod + " removed", "namespace/e2e-sa deleted", "serviceaccount/puller deleted", "secret/regcred deleted"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("down says no %q:\n%s", want, out)
+		}
+	}
+	if out := must(t, "sh", "-c", `find "$XDG_RUNTIME_DIR/podunit/objects" -name '*.json'`); strings.Contains(out, "puller") || strings.Contains(out, "e2e-sa.json") {
+		t.Errorf("objects left after down:\n%s", out)
+	}
+}
