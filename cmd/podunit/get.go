@@ -31,9 +31,11 @@ func getCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "get",
 		Usage:     "show pods as Kubernetes v1 Pods, or Services with their endpoints (-o json|yaml|wide|name)",
-		ArgsUsage: "pods|services [NAME...] [-o json|yaml|wide|name]",
+		ArgsUsage: "pods|services [NAME...] [-o json|yaml|wide|name] [-n NAMESPACE | -A]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json, yaml, wide or name"},
+			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "only those of this namespace"},
+			&cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "those of every namespace (as without -n), with a NAMESPACE column"},
 		},
 		Action: func(c *cli.Context) error {
 			pos, vals, err := cmdFlags(c, false)
@@ -41,12 +43,16 @@ func getCommand() *cli.Command {
 				return err
 			}
 			out := vals["output"]
+			ns := vals["namespace"]
+			if ns != "" && vals["all-namespaces"] == "true" {
+				return fmt.Errorf("%w: -n and -A exclude each other", errUsage)
+			}
 			if len(pos) > 0 && slices.Contains([]string{"services", "service", "svc"}, pos[0]) {
 				if !slices.Contains([]string{"", "json", "yaml", "wide", "name"}, out) {
 					return fmt.Errorf("%w: -o must be json, yaml, wide or name", errUsage)
 				}
 				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-					return printServices(ctx, c.App.Writer, r, pos[1:], out)
+					return printServices(ctx, c.App.Writer, r, pos[1:], ns, out)
 				})
 			}
 			if len(pos) == 0 || !slices.Contains([]string{"pods", "pod", "po"}, pos[0]) {
@@ -61,7 +67,27 @@ func getCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				return printPods(c.App.Writer, pods, out, len(names) == 1)
+				if ns != "" {
+					var in []*corev1.Pod
+					for _, p := range pods {
+						if p.Namespace == ns {
+							in = append(in, p)
+						} else if len(names) > 0 {
+							// as kubectl: a pod of another namespace is not found in this one
+							return fmt.Errorf("%w: %q in namespace %q (it is in %q)", runner.ErrNotFound, p.Name, ns, p.Namespace)
+						}
+					}
+					pods = in
+				}
+				if len(pods) == 0 && out == "" {
+					where := ""
+					if ns != "" {
+						where = " in namespace " + ns
+					}
+					fmt.Fprintf(c.App.ErrWriter, "No resources found%s.\n", where)
+					return nil
+				}
+				return printPods(c.App.Writer, pods, out, len(names) == 1, vals["all-namespaces"] == "true")
 			})
 		},
 	}
@@ -233,7 +259,7 @@ func exitReason(code int) string {
 	return "Error"
 }
 
-func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool) error {
+func printPods(w io.Writer, pods []*corev1.Pod, out string, single, nsColumn bool) error {
 	switch out {
 	case "json", "yaml":
 		var v any = pods[0]
@@ -265,6 +291,9 @@ func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 	head := "NAME\tREADY\tSTATUS\tRESTARTS\tAGE"
+	if nsColumn {
+		head = "NAMESPACE\t" + head
+	}
 	if out == "wide" {
 		head += "\tIP\tNODE"
 	}
@@ -287,6 +316,9 @@ func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool) error {
 			}
 		}
 		line := fmt.Sprintf("%s\t%d/%d\t%s\t%d\t%s", p.Name, ready, total, status, restarts, age(p.CreationTimestamp.Time))
+		if nsColumn {
+			line = p.Namespace + "\t" + line
+		}
 		if out == "wide" {
 			ip := p.Status.PodIP
 			if ip == "" {
@@ -301,7 +333,7 @@ func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool) error {
 
 // printServices lists the stored Services (those named, or all) with their
 // address, ports and the ready pods behind them.
-func printServices(ctx context.Context, w io.Writer, r *runner.Runner, names []string, format string) error {
+func printServices(ctx context.Context, w io.Writer, r *runner.Runner, names []string, ns, format string) error {
 	known, err := podstate.LoadObjects(podstate.DefaultDir())
 	if err != nil {
 		return err
@@ -326,12 +358,15 @@ func printServices(ctx context.Context, w io.Writer, r *runner.Runner, names []s
 	}
 	var list []*corev1.Service
 	for _, s := range known.Services {
-		if len(names) == 0 || slices.Contains(names, s.Name) {
+		if (len(names) == 0 || slices.Contains(names, s.Name)) && (ns == "" || s.Namespace == ns) {
 			list = append(list, s)
 		}
 	}
 	for _, n := range names {
 		if !slices.ContainsFunc(list, func(s *corev1.Service) bool { return s.Name == n }) {
+			if ns != "" {
+				return fmt.Errorf("%w: service %q in namespace %q", runner.ErrNotFound, n, ns)
+			}
 			return fmt.Errorf("%w: service %q", runner.ErrNotFound, n)
 		}
 	}

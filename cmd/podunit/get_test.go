@@ -60,19 +60,26 @@ func TestV1Pod(t *testing.T) {
 	}
 
 	var b bytes.Buffer
-	if err := printPods(&b, []*corev1.Pod{p}, "", false); err != nil {
+	if err := printPods(&b, []*corev1.Pod{p}, "", false, false); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "web    0/1     CrashLoopBackOff   2") {
 		t.Errorf("table:\n%s", b.String())
 	}
 	b.Reset()
-	printPods(&b, []*corev1.Pod{p}, "yaml", true)
+	if err := printPods(&b, []*corev1.Pod{p}, "wide", false, true); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(b.String(), "\n"); !strings.HasPrefix(lines[0], "NAMESPACE   NAME   READY") || !strings.HasPrefix(lines[1], p.Namespace+" ") {
+		t.Errorf("table with namespaces:\n%s", b.String())
+	}
+	b.Reset()
+	printPods(&b, []*corev1.Pod{p}, "yaml", true, false)
 	if !strings.HasPrefix(b.String(), "apiVersion: v1\nkind: Pod\n") || !strings.Contains(b.String(), "podIP: 10.0.2.100") {
 		t.Errorf("yaml:\n%s", b.String())
 	}
 	b.Reset()
-	printPods(&b, []*corev1.Pod{p, p}, "json", false)
+	printPods(&b, []*corev1.Pod{p, p}, "json", false, false)
 	if !strings.Contains(b.String(), `"kind": "List"`) || strings.Count(b.String(), `"kind":"Pod"`)+strings.Count(b.String(), `"kind": "Pod"`) != 2 {
 		t.Errorf("json list:\n%.400s", b.String())
 	}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -306,6 +307,19 @@ spec:
 	}
 	assertHidden(t, "["+reg.pass[:1]+"]"+reg.pass[1:], strings.TrimSuffix(units.InfraUnitName(pod), ".service")+"*",
 		`"$XDG_RUNTIME_DIR/podunit"`, `"$XDG_RUNTIME_DIR/systemd"`)
+	// kubectl's namespace flags
+	if out := must(t, podunit, "get", "pods", "-n", "e2e-sa"); !regexp.MustCompile(`(?m)^` + pod + `\s+1/1\s+Running`).MatchString(out) {
+		t.Errorf("get pods -n e2e-sa:\n%s", out)
+	}
+	if out := must(t, podunit, "get", "pods", "-A"); !regexp.MustCompile(`(?m)^NAMESPACE\s+NAME\s+READY[\s\S]*^e2e-sa\s+` + pod + `\s+1/1`).MatchString(out) {
+		t.Errorf("get pods -A:\n%s", out)
+	}
+	if r := run(t, podunit, "get", "pods", "-n", "e2e-none"); r.code != 0 || strings.Contains(r.stdout, pod) || !strings.Contains(r.stderr, "No resources found in namespace e2e-none") {
+		t.Errorf("get pods -n e2e-none: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, podunit, "get", "pod", pod, "-n", "default"); r.code != 3 {
+		t.Errorf("get pod %s -n default: exit %d, want 3 (not found)", pod, r.code)
+	}
 
 	out := must(t, podunit, "down", path)
 	for _, want := range []string{"pod/" + pod + " removed", "namespace/e2e-sa deleted", "serviceaccount/puller deleted", "secret/regcred deleted"} {
