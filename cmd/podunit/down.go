@@ -26,9 +26,20 @@ func downCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force", Usage: "with --grace-period 0: kill at once"},
 			&cli.BoolFlag{Name: "volumes", Usage: "also remove the data of the PersistentVolumeClaims the manifest defines"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "give up after this long"},
+			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "a manifest file, as kubectl's -f (FILE arguments do the same)"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() == 0 {
+			args, err := flagsAnywhere(c)
+			if err != nil {
+				return err
+			}
+			for _, f := range c.StringSlice("filename") {
+				if _, err := os.Stat(f); err != nil && f != "-" {
+					return fmt.Errorf("%w: -f %s: %v", errUsage, f, err)
+				}
+			}
+			args = append(c.StringSlice("filename"), args...)
+			if len(args) == 0 {
 				return fmt.Errorf("%w: podunit down FILE|POD...", errUsage)
 			}
 			var o runner.DownOptions
@@ -50,7 +61,7 @@ func downCommand() *cli.Command {
 			}
 			fileNS := map[string]string{} // the namespace a file gives a pod
 			var objs pod.Objects          // the ConfigMaps, Secrets and claims of the manifests named
-			for _, a := range c.Args().Slice() {
+			for _, a := range args {
 				if _, err := os.Stat(a); err == nil || a == "-" {
 					m, err := loadManifestFor(false, a)
 					if err != nil {

@@ -56,7 +56,7 @@ func exitCode(err error) int {
 var errUsage = errors.New("usage")
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:    "podunit",
 		Usage:   "run Kubernetes Pod manifests as rootless podman containers supervised by systemd --user",
 		Version: version,
@@ -91,7 +91,44 @@ out: it is kept for podunit describe.`,
 			versionCommand(),
 			internalCommand(),
 		},
+		// an unknown command is a usage error (exit 2), with a hint for
+		// kubectl hands
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return cli.ShowAppHelp(c)
+			}
+			hint := ""
+			switch c.Args().First() {
+			case "apply", "create", "run":
+				hint = ": podunit up FILE starts the pods of a manifest"
+			case "delete":
+				hint = ": podunit down FILE|POD stops and removes pods"
+			}
+			return fmt.Errorf("%w: unknown command %q%s (podunit --help lists them)", errUsage, c.Args().First(), hint)
+		},
 	}
+	var usage func(cs []*cli.Command)
+	usage = func(cs []*cli.Command) {
+		for _, cmd := range cs {
+			if cmd.OnUsageError == nil {
+				cmd.OnUsageError = usageError
+			}
+			usage(cmd.Subcommands)
+		}
+	}
+	usage(app.Commands)
+	app.OnUsageError = usageError
+	return app
+}
+
+// usageError makes the CLI parser's complaints (an unknown flag, a bad
+// value) usage errors: exit 2, as podunit's own.
+func usageError(c *cli.Context, err error, _ bool) error {
+	name := "podunit"
+	if c.Command != nil && c.Command.Name != "" {
+		name += " " + c.Command.Name
+	}
+	return fmt.Errorf("%w: %v (%s --help)", errUsage, err, name)
 }
 
 func versionCommand() *cli.Command {

@@ -74,3 +74,39 @@ func TestGenerated(t *testing.T) {
 		}
 	}
 }
+
+// Flags may follow the arguments, as kubectl's may, and -f names a file as
+// kubectl's does; an unknown flag or command is a usage error (exit 2), not
+// an argument.
+func TestFlagsAnywhere(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pod.yaml")
+	os.WriteFile(path, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: dry}\nspec:\n  containers: [{name: c, image: x:1}]\n"), 0o644)
+	for _, args := range [][]string{{"up", path, "--dry-run"}, {"up", "-f", path, "--dry-run"}, {"up", "--dry-run=true", "--filename=" + path}} {
+		app := newApp()
+		var out bytes.Buffer
+		app.Writer = &out
+		if err := app.Run(append([]string{"podunit"}, args...)); err != nil {
+			t.Fatalf("%q: %v", args, err)
+		}
+		if !strings.Contains(out.String(), "### podunit-dry-c.service") {
+			t.Errorf("%q is not a dry run:\n%.300s", args, out.String())
+		}
+	}
+	for _, args := range [][]string{
+		{"up", path, "--no-such-flag"},
+		{"up", "--no-such-flag", path},
+		{"up", path, "--timeout", "1x"},
+		{"down", "web", "--grace-period", "soon"},
+		{"down", "-f", filepath.Join(dir, "missing.yaml")},
+		{"apply", "-f", path},
+		{"get", "pods", "-n"},
+	} {
+		app := newApp()
+		app.Writer, app.ErrWriter = &bytes.Buffer{}, &bytes.Buffer{}
+		err := app.Run(append([]string{"podunit"}, args...))
+		if exitCode(err) != exitInvalid || !errors.Is(err, errUsage) {
+			t.Errorf("%q: %v (exit %d), want a usage error", args, err, exitCode(err))
+		}
+	}
+}

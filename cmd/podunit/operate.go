@@ -314,23 +314,7 @@ func shortCluster(a string, names map[string]string, valued map[string]bool) (st
 // before the arguments (the CLI parser's) or among them (interleaved). The
 // spellings and which flags take values come from the command's own flags.
 func cmdFlags(c *cli.Context, command bool) ([]string, map[string]string, error) {
-	names, valued, multi := map[string]string{}, map[string]bool{}, map[string]bool{}
-	for _, f := range c.Command.Flags {
-		all := f.Names()
-		for _, n := range all {
-			if len(n) == 1 {
-				names["-"+n] = all[0]
-			} else {
-				names["--"+n] = all[0]
-			}
-		}
-		if _, isBool := f.(*cli.BoolFlag); !isBool {
-			valued[all[0]] = true
-		}
-		if _, isSlice := f.(*cli.StringSliceFlag); isSlice {
-			multi[all[0]] = true
-		}
-	}
+	names, valued, multi := flagTable(c)
 	pos, vals, err := interleaved(c.Args().Slice(), names, valued, multi, command)
 	if err != nil {
 		return nil, nil, err
@@ -350,6 +334,55 @@ func cmdFlags(c *cli.Context, command bool) ([]string, map[string]string, error)
 		}
 	}
 	return pos, vals, nil
+}
+
+// flagTable is how a command's flags are spelled ("-o", "--output": their
+// names), which take a value and which may be given more than once.
+func flagTable(c *cli.Context) (names map[string]string, valued, multi map[string]bool) {
+	names, valued, multi = map[string]string{}, map[string]bool{}, map[string]bool{}
+	for _, f := range c.Command.Flags {
+		all := f.Names()
+		for _, n := range all {
+			if len(n) == 1 {
+				names["-"+n] = all[0]
+			} else {
+				names["--"+n] = all[0]
+			}
+		}
+		if _, isBool := f.(*cli.BoolFlag); !isBool {
+			valued[all[0]] = true
+		}
+		if _, isSlice := f.(*cli.StringSliceFlag); isSlice {
+			multi[all[0]] = true
+		}
+	}
+	return names, valued, multi
+}
+
+// flagsAnywhere lets a command's flags stand among its arguments too, as
+// kubectl's do (`podunit down web --grace-period 0 --force`): those found
+// there are set on c, where c.Bool and friends see them, and the other
+// arguments are returned. An unknown flag is a usage error.
+func flagsAnywhere(c *cli.Context) ([]string, error) {
+	names, valued, multi := flagTable(c)
+	pos, vals, err := interleaved(c.Args().Slice(), names, valued, multi, false)
+	if err != nil {
+		return nil, err
+	}
+	for n, v := range vals {
+		for _, one := range strings.Split(v, "\n") {
+			if !multi[n] {
+				one = v
+			}
+			if err := c.Set(n, one); err != nil {
+				return nil, fmt.Errorf("%w: --%s %s: %v", errUsage, n, one, err)
+			}
+			if !multi[n] {
+				break
+			}
+		}
+	}
+	return pos, nil
 }
 
 // eventsCommand is `kubectl get events` for this host's pods: every pod's

@@ -31,13 +31,16 @@ func ungateCommand() *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up (and clean up) after this long"},
 		},
 		Action: func(c *cli.Context) error {
-			args := c.Args().Slice()
+			args, err := flagsAnywhere(c)
+			if err != nil {
+				return err
+			}
 			if len(args) == 0 || (len(args) == 1) != c.Bool("all") {
 				return fmt.Errorf("%w: podunit ungate POD GATE... (or POD --all)", errUsage)
 			}
 			name, remove := args[0], args[1:]
 			var start string
-			err := withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
+			err = withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
 				data, ok := r.Gated(name)
 				if !ok {
 					return fmt.Errorf("%w: no pod %q waits for scheduling gates", runner.ErrNotFound, name)

@@ -49,12 +49,18 @@ func upCommand() *cli.Command {
 			&cli.BoolFlag{Name: "wait", Usage: "return only when every pod is Ready (exit 4 when --timeout runs out first)"},
 			&cli.BoolFlag{Name: "persist", Usage: "also enable the pods: they come back when your user manager starts (see podunit enable)"},
 			&cli.BoolFlag{Name: "stored", Usage: "the arguments are pods enabled earlier: start them from their stored copies (what podunit@POD.service runs)"},
+			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "a manifest file or directory, as kubectl's -f (FILE arguments do the same)"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() == 0 {
+			args, err := flagsAnywhere(c)
+			if err != nil {
+				return err
+			}
+			args = append(c.StringSlice("filename"), args...)
+			if len(args) == 0 {
 				return fmt.Errorf("%w: podunit up FILE|DIR...", errUsage)
 			}
-			args := c.Args().Slice()
+			named := slices.Clone(args)
 			if c.Bool("stored") {
 				if c.Bool("persist") || c.Bool("replace") {
 					return fmt.Errorf("%w: --stored takes neither --persist nor --replace", errUsage)
@@ -250,7 +256,7 @@ func upCommand() *cli.Command {
 				// All pods of a file, or none.
 				if err := r.UpAll(ctx, m.Pods, plans, runner.UpOptions{Replace: c.Bool("replace")}); err != nil {
 					if c.Bool("stored") && errors.Is(err, runner.ErrExists) {
-						fmt.Fprintf(c.App.Writer, "%v: already running\n", strings.Join(c.Args().Slice(), " "))
+						fmt.Fprintf(c.App.Writer, "%v: already running\n", strings.Join(named, " "))
 						return nil
 					}
 					restoreServices(m.Objects.Services, known)

@@ -285,7 +285,7 @@ spec:
     command: ["sleep", "100000"]
 `, dockerConfig("https://"+reg.addr, reg.user, reg.pass), pod, image))
 	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", path) })
-	r := run(t, podunit, "up", path)
+	r := run(t, podunit, "up", "-f", path) // kubectl's spelling
 	if r.code != 0 {
 		t.Fatalf("up: exit %d: %s", r.code, r.stderr)
 	}
@@ -321,7 +321,8 @@ spec:
 		t.Errorf("get pod %s -n default: exit %d, want 3 (not found)", pod, r.code)
 	}
 
-	out := must(t, podunit, "down", path)
+	// flags after the arguments, as kubectl takes them
+	out := must(t, podunit, "down", path, "--grace-period", "0", "--force")
 	for _, want := range []string{"pod/" + pod + " removed", "namespace/e2e-sa deleted", "serviceaccount/puller deleted", "secret/regcred deleted"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("down says no %q:\n%s", want, out)
