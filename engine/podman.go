@@ -165,6 +165,18 @@ func (p *Podman) ImageUser(ctx context.Context, ref string) (string, error) {
 	return rep.Config.User, nil
 }
 
+// ImageNames are the names (repo:tag) a local image has.
+func (p *Podman) ImageNames(ctx context.Context, ref string) ([]string, error) {
+	rep, err := images.GetImage(p.with(ctx), ref, nil)
+	if err != nil {
+		return nil, err
+	}
+	if rep.ImageData == nil {
+		return nil, nil
+	}
+	return rep.RepoTags, nil
+}
+
 // CreateVolume creates a named volume; an existing one is left as it is.
 func (p *Podman) CreateVolume(ctx context.Context, name string, labels, options map[string]string) error {
 	_, err := volumes.Create(p.with(ctx), entities.VolumeCreateOptions{

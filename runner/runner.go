@@ -38,6 +38,8 @@ type UnitManager interface {
 type Engine interface {
 	ImageExists(ctx context.Context, ref string) (bool, error)
 	ImageUser(ctx context.Context, ref string) (string, error)
+	// ImageNames are the names (repo:tag) of the local image ref finds.
+	ImageNames(ctx context.Context, ref string) ([]string, error)
 	// ImageSize is an image's size in bytes, for progress.
 	ImageSize(ctx context.Context, ref string) (int64, error)
 	// PullImage pulls an image, with the credentials of authFile (podman's
@@ -441,6 +443,20 @@ func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.Pul
 			r.logf("warning: %s: %q is a local image: not pulled despite imagePullPolicy Always", img.FieldPath, img.Ref)
 			return nil
 		}
+		if exists && shortName(img.Ref) {
+			// A short name podman finds as an image built on this host
+			// (`podman build -t app` names it localhost/app:latest): the
+			// pull would go to no registry at all.
+			if names, err := r.Engine.ImageNames(ctx, img.Ref); err == nil && len(names) > 0 && allLocal(names) {
+				name := names[0]
+				if full := localName(img.Ref); slices.Contains(names, full) {
+					name = full
+				}
+				r.logf("warning: %s: %q is the image %s built on this host: not pulled despite imagePullPolicy Always (name it %s, or set imagePullPolicy IfNotPresent, to say so)",
+					img.FieldPath, img.Ref, name, name)
+				return nil
+			}
+		}
 	}
 	r.progress("pulling image %s ...", img.Ref)
 	pullStart := time.Now()
@@ -461,6 +477,39 @@ func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.Pul
 		return fmt.Errorf("%s: %w: %q is not present and pulling it %s failed: %v", img.FieldPath, ErrImage, img.Ref, from, err)
 	}
 	return nil
+}
+
+// shortName tells an image reference without a registry ("app:1",
+// "team/app") from one with ("quay.io/team/app", "localhost/app",
+// "registry:5000/app"), as the first component shows: a registry has a dot
+// or a port, or is localhost.
+func shortName(ref string) bool {
+	first, _, found := strings.Cut(ref, "/")
+	if !found {
+		return true
+	}
+	return !strings.ContainsAny(first, ".:") && first != "localhost"
+}
+
+// localName is the name podman gives a short name's image built on this
+// host: localhost/NAME, tagged latest when no tag or digest is given.
+func localName(ref string) string {
+	last := ref[strings.LastIndex(ref, "/")+1:]
+	if !strings.ContainsAny(last, ":@") {
+		ref += ":latest"
+	}
+	return "localhost/" + ref
+}
+
+// allLocal tells whether every name of an image is one of this host's
+// (localhost/...): it came from no registry.
+func allLocal(names []string) bool {
+	for _, n := range names {
+		if !strings.HasPrefix(n, "localhost/") {
+			return false
+		}
+	}
+	return true
 }
 
 // humanSize is a size as podman shows it (decimal units).

@@ -121,6 +121,9 @@ func (e *fakeEngine) ImageSize(context.Context, string) (int64, error) { return 
 func (e *fakeEngine) ImageUser(_ context.Context, ref string) (string, error) {
 	return map[string]string{"local/app:1": "", "local/nonroot:1": "1000:1000", "local/named:1": "app"}[ref], nil
 }
+func (e *fakeEngine) ImageNames(_ context.Context, ref string) ([]string, error) {
+	return map[string][]string{"built": {"localhost/built:latest"}, "pulled": {"docker.io/library/pulled:latest", "localhost/pulled:latest"}}[ref], nil
+}
 func (e *fakeEngine) PullImage(_ context.Context, ref, authFile string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -231,7 +234,7 @@ func setup(t *testing.T, manifest string) (*Runner, *fakeUnits, *fakeEngine, *co
 		t.Fatal(err)
 	}
 	fu := newFakeUnits()
-	fe := &fakeEngine{images: map[string]bool{"local/app:1": true, "localhost/built:latest": true}, volumes: map[string]map[string]string{}, containers: map[string]map[string]string{}}
+	fe := &fakeEngine{images: map[string]bool{"local/app:1": true, "localhost/built:latest": true, "built": true, "pulled": true}, volumes: map[string]map[string]string{}, containers: map[string]map[string]string{}}
 	return &Runner{Units: fu, Engine: fe, StateDir: t.TempDir()}, fu, fe, p, plan
 }
 
@@ -313,6 +316,9 @@ func TestImagePullPolicies(t *testing.T) {
 		{"remote/app:2", "Always", false, true},
 		{"localhost/built:latest", "Always", false, false}, // local builds have no registry
 		{"localhost/missing:latest", "Always", true, true},
+		{"built", "Always", false, false}, // a short name podman finds built on this host
+		{"pulled", "Always", true, true},  // also from a registry: the pull is attempted (and fails here)
+		{"missing", "Always", true, true}, // one that is not here
 	} {
 		r, fu, fe, _, _ := setup(t, twoContainers)
 		err := r.ensureImage(context.Background(), units.Image{Ref: c.image, PullPolicy: c.policy, FieldPath: "spec.containers[0].image"}, nil, "")

@@ -224,3 +224,31 @@ spec:
 		t.Errorf("the running pod was touched: %s, want %s true", got, id)
 	}
 }
+
+// An image built on this host under a short name (`podman build -t app`
+// names it localhost/app:latest) runs under the default imagePullPolicy of
+// :latest, Always, with a warning: there is no registry to pull it from.
+func TestLocalShortNameImage(t *testing.T) {
+	const pod = "e2e-short-name"
+	must(t, "podman", "tag", testImage, "localhost/e2e-short:latest")
+	t.Cleanup(func() { run(t, "podman", "rmi", "localhost/e2e-short:latest") })
+	tmpl := `
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: app, image: %s, command: [sleep, "100000"]}
+`
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod) })
+	r := run(t, podunit, "up", writeManifest(t, fmt.Sprintf(tmpl, pod, "e2e-short")))
+	if r.code != 0 || !strings.Contains(r.stderr, `"e2e-short" is the image localhost/e2e-short:latest built on this host: not pulled despite imagePullPolicy Always`) {
+		t.Fatalf("up with a locally built short name: exit %d\n%s", r.code, r.stderr)
+	}
+	if st := status(t, pod); st == nil || st.Phase != "Running" {
+		t.Errorf("pod: %+v", st)
+	}
+	must(t, podunit, "down", pod)
+	assertGone(t, pod)
+}
