@@ -299,22 +299,7 @@ func printPods(w io.Writer, pods []*corev1.Pod, out string, single, nsColumn boo
 	}
 	fmt.Fprintln(tw, head)
 	for _, p := range pods {
-		ready, total, restarts := 0, len(p.Status.ContainerStatuses), int32(0)
-		for _, c := range p.Status.ContainerStatuses {
-			if c.Ready {
-				ready++
-			}
-			restarts += c.RestartCount
-		}
-		status := string(p.Status.Phase)
-		if p.DeletionTimestamp != nil {
-			status = "Terminating"
-		}
-		for _, c := range p.Status.ContainerStatuses {
-			if wt := c.State.Waiting; wt != nil && wt.Reason != "" && status == "Running" {
-				status = wt.Reason
-			}
-		}
+		ready, total, status, restarts := podSummary(p)
 		line := fmt.Sprintf("%s\t%d/%d\t%s\t%d\t%s", p.Name, ready, total, status, restarts, age(p.CreationTimestamp.Time))
 		if nsColumn {
 			line = p.Namespace + "\t" + line
@@ -329,6 +314,101 @@ func printPods(w io.Writer, pods []*corev1.Pod, out string, single, nsColumn boo
 		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
+}
+
+// podSummary is what kubectl's table says of a pod: ready and all
+// containers (sidecars included), STATUS (Init:1/2, Init:Error,
+// CrashLoopBackOff, Completed, Error, NotReady, Terminating...) and restarts,
+// by kubectl's own rules.
+func podSummary(p *corev1.Pod) (ready, total int, status string, restarts int32) {
+	total = len(p.Spec.Containers)
+	sidecar := map[string]bool{}
+	for _, c := range p.Spec.InitContainers {
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			sidecar[c.Name] = true
+			total++
+		}
+	}
+	status = string(p.Status.Phase)
+	if p.Status.Reason != "" {
+		status = p.Status.Reason
+	}
+	var sidecarRestarts int32
+	initializing := false
+	for i, c := range p.Status.InitContainerStatuses {
+		restarts += c.RestartCount
+		if sidecar[c.Name] {
+			sidecarRestarts += c.RestartCount
+			if c.Started != nil && *c.Started {
+				if c.Ready {
+					ready++
+				}
+				continue
+			}
+		}
+		t, w := c.State.Terminated, c.State.Waiting
+		switch {
+		case t != nil && t.ExitCode == 0:
+			continue
+		case t != nil:
+			switch {
+			case t.Reason != "":
+				status = "Init:" + t.Reason
+			case t.Signal != 0:
+				status = fmt.Sprintf("Init:Signal:%d", t.Signal)
+			default:
+				status = fmt.Sprintf("Init:ExitCode:%d", t.ExitCode)
+			}
+		case w != nil && w.Reason != "" && w.Reason != "PodInitializing":
+			status = "Init:" + w.Reason
+		default:
+			status = fmt.Sprintf("Init:%d/%d", i, len(p.Spec.InitContainers))
+		}
+		initializing = true
+		break
+	}
+	if !initializing || conditionTrue(p, corev1.PodInitialized) {
+		restarts = sidecarRestarts
+		running := false
+		for i := len(p.Status.ContainerStatuses) - 1; i >= 0; i-- {
+			c := p.Status.ContainerStatuses[i]
+			restarts += c.RestartCount
+			t, w := c.State.Terminated, c.State.Waiting
+			switch {
+			case w != nil && w.Reason != "":
+				status = w.Reason
+			case t != nil && t.Reason != "":
+				status = t.Reason
+			case t != nil && t.Signal != 0:
+				status = fmt.Sprintf("Signal:%d", t.Signal)
+			case t != nil:
+				status = fmt.Sprintf("ExitCode:%d", t.ExitCode)
+			case c.Ready && c.State.Running != nil:
+				running = true
+				ready++
+			}
+		}
+		// a pod with a container still running is not Completed
+		if status == "Completed" && running {
+			status = "NotReady"
+			if conditionTrue(p, corev1.PodReady) {
+				status = "Running"
+			}
+		}
+	}
+	if p.DeletionTimestamp != nil {
+		status = "Terminating"
+	}
+	return ready, total, status, restarts
+}
+
+func conditionTrue(p *corev1.Pod, t corev1.PodConditionType) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == t {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // printServices lists the stored Services (those named, or all) with their

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +64,7 @@ func TestV1Pod(t *testing.T) {
 	if err := printPods(&b, []*corev1.Pod{p}, "", false, false); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "web    0/1     CrashLoopBackOff   2") {
+	if !strings.Contains(b.String(), "web    1/2     CrashLoopBackOff   2") {
 		t.Errorf("table:\n%s", b.String())
 	}
 	b.Reset()
@@ -129,5 +130,59 @@ func TestAppliedLines(t *testing.T) {
 	want := "configmap/same unchanged\nconfigmap/changed configured\nconfigmap/new created\nsecret/same created"
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// get's STATUS and READY follow kubectl's rules for every stage of a pod.
+func TestPodSummary(t *testing.T) {
+	always := corev1.ContainerRestartPolicyAlways
+	yes := true
+	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	waiting := func(r string) corev1.ContainerState {
+		return corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: r}}
+	}
+	ended := func(code int32, reason string) corev1.ContainerState {
+		return corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason}}
+	}
+	spec := corev1.PodSpec{
+		InitContainers: []corev1.Container{{Name: "i1"}, {Name: "i2"}, {Name: "side", RestartPolicy: &always}},
+		Containers:     []corev1.Container{{Name: "a"}, {Name: "b"}},
+	}
+	cs := func(name string, st corev1.ContainerState, ready bool, restarts int32) corev1.ContainerStatus {
+		return corev1.ContainerStatus{Name: name, State: st, Ready: ready, RestartCount: restarts, Started: &yes}
+	}
+	initialized := []corev1.PodCondition{{Type: corev1.PodInitialized, Status: corev1.ConditionTrue}}
+	readyToo := append(initialized, corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionTrue})
+	for _, c := range []struct {
+		name   string
+		phase  corev1.PodPhase
+		conds  []corev1.PodCondition
+		inits  []corev1.ContainerStatus
+		apps   []corev1.ContainerStatus
+		delete bool
+		want   string
+	}{
+		{"first init at work", "Pending", nil, []corev1.ContainerStatus{cs("i1", running, false, 0), cs("i2", waiting("PodInitializing"), false, 0)}, nil, false, "0/3 Init:0/3 0"},
+		{"second init failed", "Pending", nil, []corev1.ContainerStatus{cs("i1", ended(0, "Completed"), false, 0), cs("i2", ended(1, "Error"), false, 2)}, nil, false, "0/3 Init:Error 2"},
+		{"init crash loop", "Pending", nil, []corev1.ContainerStatus{cs("i1", waiting("CrashLoopBackOff"), false, 4)}, nil, false, "0/3 Init:CrashLoopBackOff 4"},
+		{"running", "Running", readyToo, []corev1.ContainerStatus{cs("i1", ended(0, "Completed"), false, 0), cs("i2", ended(0, "Completed"), false, 0), cs("side", running, true, 1)},
+			[]corev1.ContainerStatus{cs("a", running, true, 0), cs("b", running, true, 2)}, false, "3/3 Running 3"},
+		{"one app done, one running", "Running", readyToo, nil, []corev1.ContainerStatus{cs("a", ended(0, "Completed"), false, 0), cs("b", running, true, 0)}, false, "1/3 Running 0"},
+		{"one app done, one not ready", "Running", initialized, nil, []corev1.ContainerStatus{cs("a", running, false, 0), cs("b", ended(0, "Completed"), false, 0)}, false, "0/3 Completed 0"},
+		{"succeeded", "Succeeded", initialized, nil, []corev1.ContainerStatus{cs("a", ended(0, "Completed"), false, 0), cs("b", ended(0, "Completed"), false, 0)}, false, "0/3 Completed 0"},
+		{"failed", "Failed", initialized, nil, []corev1.ContainerStatus{cs("a", ended(0, "Completed"), false, 0), cs("b", ended(2, "Error"), false, 0)}, false, "0/3 Completed 0"},
+		{"killed", "Failed", initialized, nil, []corev1.ContainerStatus{cs("a", ended(137, ""), false, 0)}, false, "0/3 ExitCode:137 0"},
+		{"crash loop", "Running", initialized, nil, []corev1.ContainerStatus{cs("a", waiting("CrashLoopBackOff"), false, 5), cs("b", running, true, 0)}, false, "1/3 CrashLoopBackOff 5"},
+		{"going", "Running", readyToo, nil, []corev1.ContainerStatus{cs("a", running, true, 0)}, true, "1/3 Terminating 0"},
+	} {
+		p := &corev1.Pod{Spec: spec, Status: corev1.PodStatus{Phase: c.phase, Conditions: c.conds, InitContainerStatuses: c.inits, ContainerStatuses: c.apps}}
+		if c.delete {
+			now := metav1.Now()
+			p.DeletionTimestamp = &now
+		}
+		ready, total, status, restarts := podSummary(p)
+		if got := fmt.Sprintf("%d/%d %s %d", ready, total, status, restarts); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
 	}
 }
