@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -57,6 +58,83 @@ func platformWarnings(podman string, perr error, systemd string, serr error) []s
 		if v, ok := leadingInt(systemd); ok && v < minSystemd {
 			out = append(out, fmt.Sprintf("systemd %s is older than podunit supports (%d or newer): pods may fail to start; see the README's Supported platforms", systemd, minSystemd))
 		}
+	}
+	return out
+}
+
+// cgrouper tells the user manager's cgroup.
+type cgrouper interface {
+	ControlGroup(ctx context.Context) (string, error)
+}
+
+// warnLimits says, once per `up`, which resource limits of the pods the
+// host cannot enforce: those whose cgroup controller the user manager was
+// not given (cgroup v2 delegation). The pods still run, unlimited.
+func warnLimits(ctx context.Context, w io.Writer, mgr cgrouper, pods []*corev1.Pod) {
+	if len(limitPaths(pods)) == 0 {
+		return
+	}
+	cg, err := mgr.ControlGroup(ctx)
+	if err != nil {
+		fmt.Fprintf(w, "warning: could not read the user manager's cgroup (%v): resource limits may not be enforced\n", err)
+		return
+	}
+	if cg == "" {
+		cg = "/" // a manager at the root of its cgroup namespace
+	}
+	data, _ := os.ReadFile(filepath.Join("/sys/fs/cgroup", cg, "cgroup.controllers"))
+	for _, msg := range limitWarnings(pods, strings.Fields(string(data)), cg) {
+		fmt.Fprintln(w, "warning: "+msg)
+	}
+}
+
+// limitPaths are the fields of resource limits the pods set, by controller
+// ("cpu", "memory"), in the order of the pods and their containers.
+func limitPaths(pods []*corev1.Pod) map[string][]string {
+	out := map[string][]string{}
+	add := func(pod string, rl corev1.ResourceList, at *field.Path) {
+		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+			if _, ok := rl[r]; ok {
+				out[string(r)] = append(out[string(r)], fmt.Sprintf("pod %q: %s", pod, at.Child(string(r))))
+			}
+		}
+	}
+	for _, p := range pods {
+		sp := field.NewPath("spec")
+		if p.Spec.Resources != nil {
+			add(p.Name, p.Spec.Resources.Limits, sp.Child("resources", "limits"))
+		}
+		for _, list := range []struct {
+			name string
+			cs   []corev1.Container
+		}{{"initContainers", p.Spec.InitContainers}, {"containers", p.Spec.Containers}} {
+			for i, c := range list.cs {
+				add(p.Name, c.Resources.Limits, sp.Child(list.name).Index(i).Child("resources", "limits"))
+			}
+		}
+	}
+	return out
+}
+
+// limitWarnings are the limits the controllers delegated to the manager
+// (the words of its cgroup.controllers) leave unenforced (pure, tested).
+func limitWarnings(pods []*corev1.Pod, controllers []string, cg string) []string {
+	var out []string
+	paths := limitPaths(pods)
+	for _, ctl := range []string{"cpu", "memory"} {
+		if len(paths[ctl]) == 0 || slices.Contains(controllers, ctl) {
+			continue
+		}
+		more := ""
+		if n := len(paths[ctl]) - 1; n > 0 {
+			more = fmt.Sprintf(" (and %d more)", n)
+		}
+		have := strings.Join(controllers, " ")
+		if have == "" {
+			have = "none"
+		}
+		out = append(out, fmt.Sprintf("%s%s: not enforced: your systemd user manager has no %s controller (delegated to %s: %s); the containers run without this limit. Delegate it (a drop-in for user@.service with Delegate=cpu cpuset io memory pids) to have it enforced",
+			paths[ctl][0], more, ctl, cg, have))
 	}
 	return out
 }

@@ -5,6 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/netshape"
 	"github.com/podunit/podunit/units"
@@ -53,5 +57,38 @@ func TestCheckShapingHelper(t *testing.T) {
 	}
 	if err := checkShapingHelper([]*units.Plan{plain, shaped}, missing); err == nil || !strings.Contains(err.Error(), `pod "qos"`) || !strings.Contains(err.Error(), "slirp4netns, which is not installed") {
 		t.Errorf("missing slirp4netns: %v", err)
+	}
+}
+
+// Limits whose controller the user manager lacks are told of, once per
+// controller, naming the first field; delegated ones and requests are not.
+func TestLimitWarnings(t *testing.T) {
+	q := resource.MustParse
+	pods := []*corev1.Pod{
+		{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Spec: corev1.PodSpec{Containers: []corev1.Container{
+			{Name: "req", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceMemory: q("1Mi")}}},
+			{Name: "lim", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: q("32Mi"), corev1.ResourceCPU: q("1")}}},
+		}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "b"}, Spec: corev1.PodSpec{
+			Resources:      &corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: q("64Mi")}},
+			InitContainers: []corev1.Container{{Name: "i", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: q("8Mi")}}}},
+		}},
+	}
+	got := limitWarnings(pods, []string{"cpu", "pids"}, "/user.slice/user@1000.service")
+	if len(got) != 1 || !strings.HasPrefix(got[0], `pod "a": spec.containers[1].resources.limits.memory (and 2 more): not enforced: your systemd user manager has no memory controller (delegated to /user.slice/user@1000.service: cpu pids)`) {
+		t.Errorf("memory not delegated: %q", got)
+	}
+	if got := limitWarnings(pods, nil, "/"); len(got) != 2 || !strings.Contains(got[0], "limits.cpu: not enforced") || !strings.Contains(got[1], "(delegated to /: none)") {
+		t.Errorf("nothing delegated: %q", got)
+	}
+	if got := limitWarnings(pods, []string{"cpuset", "cpu", "io", "memory", "pids"}, "/"); len(got) != 0 {
+		t.Errorf("all delegated: %q", got)
+	}
+	reqOnly := &corev1.Pod{Spec: corev1.PodSpec{Containers: pods[0].Spec.Containers[:1]}}
+	if got := limitWarnings([]*corev1.Pod{reqOnly}, nil, "/"); len(got) != 0 {
+		t.Errorf("requests only need no warning: %q", got)
+	}
+	if got := limitWarnings([]*corev1.Pod{{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "x"}}}}}, nil, "/"); len(got) != 0 {
+		t.Errorf("no limits: %q", got)
 	}
 }

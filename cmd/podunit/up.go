@@ -209,6 +209,9 @@ func upCommand() *cli.Command {
 						warnPlatform(ctx, os.Stderr, pv, sv)
 					}
 				}
+				if mgr, ok := r.Units.(cgrouper); ok {
+					warnLimits(ctx, c.App.ErrWriter, mgr, m.Pods)
+				}
 				if err := r.Engine.EnsureInfraImage(ctx, InfraImage); err != nil {
 					return err
 				}

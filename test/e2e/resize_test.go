@@ -12,7 +12,7 @@ import (
 // describe shows the new values. (Enforcement in the kernel's cgroup files
 // is checked in the VM test: the world has no cpu or memory controller.)
 func TestResize(t *testing.T) {
-	up(t, `
+	path := writeManifest(t, `
 apiVersion: v1
 kind: Pod
 metadata: {name: rsz}
@@ -31,7 +31,25 @@ spec:
       requests: {cpu: 100m, memory: 64Mi}
       limits: {cpu: 500m, memory: 128Mi}
   - {name: d, image: `+testImage+`, command: [sleep, "3600"]}
-`, "rsz")
+`)
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", "rsz") })
+	r := run(t, podunit, "up", path)
+	if r.code != 0 {
+		t.Fatalf("up: exit %d\n%s", r.code, r.stderr)
+	}
+	// limits the user manager cannot enforce are told of, one warning a
+	// controller, naming the first field that sets one
+	cg := strings.TrimSpace(must(t, "systemctl", "--user", "show", "--value", "-p", "ControlGroup"))
+	ctls := strings.Fields(run(t, "cat", "/sys/fs/cgroup/"+strings.TrimPrefix(cg, "/")+"/cgroup.controllers").stdout)
+	for ctl, field := range map[string]string{"cpu": `pod "rsz": spec.resources.limits.cpu (and 1 more): not enforced`, "memory": `pod "rsz": spec.resources.limits.memory (and 1 more): not enforced`} {
+		delegated := false
+		for _, c := range ctls {
+			delegated = delegated || c == ctl
+		}
+		if warned := strings.Contains(r.stderr, field); warned == delegated {
+			t.Errorf("the %s controller is delegated: %v, and up warns about it: %v\n%s", ctl, delegated, warned, r.stderr)
+		}
+	}
 	slice, unit := "podunit-rsz.slice", "podunit-rsz-c.service"
 	if q, m := unitProp(t, slice, "CPUQuotaPerSecUSec"), unitProp(t, slice, "MemoryMax"); q != "2s" || m != "536870912" {
 		t.Errorf("the pod's slice: CPUQuota %s, MemoryMax %s; want 2s and 536870912", q, m)

@@ -107,7 +107,8 @@ spec:
       limits: {cpu: 250m}
 YAML
 chmod 644 /tmp/limits.yaml
-check up-limits as podunit up /tmp/limits.yaml
+# (and up says nothing of limits it cannot enforce: here it can)
+check up-limits bash -c "$(declare -f as); uid=$uid; out=\$(as podunit up /tmp/limits.yaml 2>&1) || { echo \"\$out\"; exit 1; }; echo \"\$out\"; ! echo \"\$out\" | grep -q 'not enforced'"
 check cpuquota-visible bash -c "$(declare -f as); uid=$uid; as systemctl --user show -p CPUQuotaPerSecUSec --value podunit-limits-hog.service | grep -qx 500ms"
 check memorymax-visible bash -c "$(declare -f as); uid=$uid; as systemctl --user show -p MemoryMax --value podunit-limits-hog.service | grep -qx 50331648"
 check memory-max-in-cgroup bash -c "grep -qx 50331648 /sys/fs/cgroup/user.slice/user-$uid.slice/user@$uid.service/podunit.slice/podunit-limits.slice/podunit-limits-hog.service/memory.max"

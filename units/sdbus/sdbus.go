@@ -59,6 +59,16 @@ func (m *Manager) Version(ctx context.Context) (string, error) {
 	return strings.Trim(v, `"`), nil
 }
 
+// ControlGroup is the manager's own cgroup ("/user.slice/.../user@UID.service"),
+// under which every unit of it lives.
+func (m *Manager) ControlGroup(ctx context.Context) (string, error) {
+	v, err := m.conn.GetManagerProperty("ControlGroup")
+	if err != nil {
+		return "", err
+	}
+	return strings.Trim(v, `"`), nil
+}
+
 // JobError is a start or stop job that did not end in "done".
 type JobError struct {
 	Unit, Op, Result string
