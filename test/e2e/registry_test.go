@@ -143,16 +143,14 @@ func dockerConfig(server, user, pass string) string {
 	return base64.StdEncoding.EncodeToString(doc)
 }
 
-// imagePullSecrets against a real registry that wants a password: without
-// credentials and with wrong ones `up` fails naming the image and registry
-// and leaves nothing; with the right Secret the pull works, through the
-// podman API, and the password is nowhere to be seen.
-func TestPrivateRegistry(t *testing.T) {
-	reg := startRegistry(t)
-	image := reg.addr + "/private/busybox:1"
-
-	// push the test image with an auth file of the test's own (never the
-	// user's default one, which podman's service would use for every pull)
+// push puts the test image in the registry as name and out of local
+// storage, so that a pod's pull of it really goes to the registry; it
+// returns the image's full name. The push authenticates with an auth file of
+// the test's own (never the user's default one, which podman's service would
+// use for every pull).
+func (reg *registry) push(t *testing.T, name string) string {
+	t.Helper()
+	image := reg.addr + "/" + name
 	authDir := strings.TrimSpace(must(t, "mktemp", "-d"))
 	t.Cleanup(func() { run(t, "rm", "-rf", authDir) })
 	runIn(t, fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, reg.addr, base64.StdEncoding.EncodeToString([]byte(reg.user+":"+reg.pass))),
@@ -160,6 +158,16 @@ func TestPrivateRegistry(t *testing.T) {
 	must(t, "podman", "push", "--quiet", "--authfile", authDir+"/auth.json", testImage, image)
 	run(t, "podman", "rmi", image)
 	t.Cleanup(func() { run(t, "podman", "rmi", image) })
+	return image
+}
+
+// imagePullSecrets against a real registry that wants a password: without
+// credentials and with wrong ones `up` fails naming the image and registry
+// and leaves nothing; with the right Secret the pull works, through the
+// podman API, and the password is nowhere to be seen.
+func TestPrivateRegistry(t *testing.T) {
+	reg := startRegistry(t)
+	image := reg.push(t, "private/busybox:1")
 	if r := run(t, "podman", "image", "exists", image); r.code == 0 {
 		t.Fatalf("%s is already in local storage: the pulls below would not happen", image)
 	}
@@ -245,14 +253,7 @@ data:
 // file forgets the Namespace and the ServiceAccount with the rest.
 func TestServiceAccountPull(t *testing.T) {
 	reg := startRegistry(t)
-	image := reg.addr + "/private/busybox:2"
-	authDir := strings.TrimSpace(must(t, "mktemp", "-d"))
-	t.Cleanup(func() { run(t, "rm", "-rf", authDir) })
-	runIn(t, fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, reg.addr, base64.StdEncoding.EncodeToString([]byte(reg.user+":"+reg.pass))),
-		"sh", "-c", "umask 077; cat > "+authDir+"/auth.json")
-	must(t, "podman", "push", "--quiet", "--authfile", authDir+"/auth.json", testImage, image)
-	run(t, "podman", "rmi", image)
-	t.Cleanup(func() { run(t, "podman", "rmi", image) })
+	image := reg.push(t, "private/busybox:2")
 
 	const pod = "e2e-sa-pull"
 	path := writeManifest(t, fmt.Sprintf(`
