@@ -231,3 +231,49 @@ spec: {other: 1}
 		}
 	}
 }
+
+// A source's namespace (kubectl's -n) is that of the objects naming none;
+// one naming another is an error; a Namespace stays in none.
+func TestSourceNamespace(t *testing.T) {
+	doc := `
+apiVersion: v1
+kind: Namespace
+metadata: {name: team}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {k: v}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: sa, namespace: team}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  serviceAccountName: sa
+  containers: [{name: c, image: busybox, envFrom: [{configMapRef: {name: cfg}}]}]
+`
+	m, err := LoadSources([]Source{{Data: []byte(doc), Namespace: "team"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Pods[0].Namespace != "team" || m.Objects.ConfigMap("team", "cfg") == nil || m.Objects.Namespace("team") == nil || m.Objects.Namespace("team").Namespace != "" {
+		t.Errorf("pod in %q, objects %+v", m.Pods[0].Namespace, m.Objects)
+	}
+	if len(m.Warnings) != 0 {
+		t.Errorf("warnings: %q", m.Warnings)
+	}
+	// without -n the pod and cfg are in default, and sa is not there
+	m, err = LoadSources([]Source{{Data: []byte(doc)}}, nil)
+	if err != nil || m.Pods[0].Namespace != "default" || m.Objects.ConfigMap("default", "cfg") == nil ||
+		len(m.Warnings) != 1 || !strings.Contains(m.Warnings[0], `no ServiceAccount "sa" in namespace "default"`) {
+		t.Errorf("without -n: %v %+v", err, m)
+	}
+	_, err = LoadSources([]Source{{Data: []byte(doc), Namespace: "other"}}, nil)
+	if err == nil || !strings.Contains(err.Error(), `metadata.namespace: invalid value "team": does not match the namespace given with -n, "other"`) {
+		t.Errorf("a clash with -n: %v", err)
+	}
+}

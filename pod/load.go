@@ -35,6 +35,10 @@ type Manifest struct {
 type Source struct {
 	Name string
 	Data []byte
+	// Namespace, when set, is the namespace of the objects that name none
+	// (kubectl's -n); one that names another is an error. Namespaces
+	// themselves are in none.
+	Namespace string
 }
 
 // Load parses a multi-document YAML (or JSON) manifest. It returns every problem of
@@ -88,7 +92,7 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 		for _, e := range entries {
 			i, doc := e.doc, e.data
 			var objs Objects
-			d := loadDocument(doc, &objs)
+			d := loadDocument(doc, &objs, src.Namespace)
 			d.err.File, d.err.Doc, d.err.Item = src.Name, i+1, e.item
 			if len(d.err.Errs) > 0 {
 				invalid = *Over(&objs, &invalid)
@@ -248,7 +252,7 @@ type loaded struct {
 	err                   *DocumentError
 }
 
-func loadDocument(doc []byte, objs *Objects) (out loaded) {
+func loadDocument(doc []byte, objs *Objects, namespace string) (out loaded) {
 	out.err = &DocumentError{}
 	fail := func(errs ...*field.Error) loaded {
 		out.err.Errs = append(out.err.Errs, errs...)
@@ -275,11 +279,25 @@ func loadDocument(doc []byte, objs *Objects) (out loaded) {
 		out.name, _ = md["name"].(string)
 		out.namespace, _ = md["namespace"].(string)
 	}
+	out.kind, _ = obj["kind"].(string)
+	out.err.Kind, out.err.Name = out.kind, out.name
+	if md, ok := obj["metadata"].(map[string]any); ok && namespace != "" && out.kind != KindNamespace {
+		switch out.namespace {
+		case "":
+			md["namespace"] = namespace
+			if js, err = json.Marshal(generic); err != nil {
+				return fail(field.InternalError(nil, err))
+			}
+			out.namespace = namespace
+		case namespace:
+		default:
+			return fail(field.Invalid(field.NewPath("metadata", "namespace"), out.namespace,
+				fmt.Sprintf("does not match the namespace given with -n, %q (as kubectl, podunit does not move an object to another namespace)", namespace)))
+		}
+	}
 	if out.namespace == "" {
 		out.namespace = "default"
 	}
-	out.kind, _ = obj["kind"].(string)
-	out.err.Kind, out.err.Name = out.kind, out.name
 	if errs := checkKind(obj); len(errs) > 0 {
 		return fail(errs...)
 	}

@@ -27,6 +27,7 @@ func downCommand() *cli.Command {
 			&cli.BoolFlag{Name: "volumes", Usage: "also remove the data of the PersistentVolumeClaims the manifest defines"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "give up after this long"},
 			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "a manifest file, as kubectl's -f (FILE arguments do the same)"},
+			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "the namespace of the pods named and of the files' objects that name none (as given to up -n)"},
 		},
 		Action: func(c *cli.Context) error {
 			args, err := flagsAnywhere(c)
@@ -63,7 +64,7 @@ func downCommand() *cli.Command {
 			var objs pod.Objects          // the ConfigMaps, Secrets and claims of the manifests named
 			for _, a := range args {
 				if _, err := os.Stat(a); err == nil || a == "-" {
-					m, err := loadManifestFor(false, a)
+					m, err := loadManifestFor(false, c.String("namespace"), a)
 					if err != nil {
 						return err
 					}
@@ -75,6 +76,9 @@ func downCommand() *cli.Command {
 					continue
 				}
 				add(a)
+				if ns := c.String("namespace"); ns != "" {
+					fileNS[a] = ns // a pod named with -n is that namespace's
+				}
 			}
 			forget := func(ctx context.Context, r *runner.Runner) error {
 				removed, err := podstate.RemoveObjects(podstate.DefaultDir(), &objs)

@@ -110,3 +110,25 @@ func TestFlagsAnywhere(t *testing.T) {
 		}
 	}
 }
+
+// up -n puts the objects that name no namespace in that one, as kubectl's
+// -n; an invalid namespace is a usage error.
+func TestUpNamespace(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pod.yaml")
+	os.WriteFile(path, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: dry}\nspec:\n  containers: [{name: c, image: x:1}]\n"), 0o644)
+	app := newApp()
+	var out bytes.Buffer
+	app.Writer = &out
+	if err := app.Run([]string{"podunit", "up", "--dry-run", path, "-n", "team"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "# pod team/dry:") || !strings.Contains(out.String(), "team.svc.cluster.local") {
+		t.Errorf("dry run is not in namespace team:\n%.600s", out.String())
+	}
+	app = newApp()
+	app.Writer = &bytes.Buffer{}
+	if err := app.Run([]string{"podunit", "up", "--dry-run", "-n", "Bad_NS", path}); !errors.Is(err, errUsage) {
+		t.Errorf("an invalid namespace: %v", err)
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/engine"
@@ -50,6 +51,7 @@ func upCommand() *cli.Command {
 			&cli.BoolFlag{Name: "persist", Usage: "also enable the pods: they come back when your user manager starts (see podunit enable)"},
 			&cli.BoolFlag{Name: "stored", Usage: "the arguments are pods enabled earlier: start them from their stored copies (what podunit@POD.service runs)"},
 			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "a manifest file or directory, as kubectl's -f (FILE arguments do the same)"},
+			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "the namespace of the objects that name none (one naming another is an error), as kubectl's -n"},
 		},
 		Action: func(c *cli.Context) error {
 			args, err := flagsAnywhere(c)
@@ -72,7 +74,7 @@ func upCommand() *cli.Command {
 					args[i] = storedPath(n)
 				}
 			}
-			m, err := loadManifest(args...)
+			m, err := loadManifest(c.String("namespace"), args...)
 			if err != nil {
 				return err
 			}
@@ -325,9 +327,18 @@ func upCommand() *cli.Command {
 // loadManifest reads manifest files (directories: their .yaml, .yml and
 // .json files, in name order; "-": standard input) as one manifest, whose pods
 // may refer to the objects it defines and to those stored by earlier `up`s.
-func loadManifest(paths ...string) (*pod.Manifest, error) { return loadManifestFor(true, paths...) }
+// namespace, when not "", is that of the objects that name none
+// (kubectl's -n).
+func loadManifest(namespace string, paths ...string) (*pod.Manifest, error) {
+	return loadManifestFor(true, namespace, paths...)
+}
 
-func loadManifestFor(bindRefs bool, paths ...string) (*pod.Manifest, error) {
+func loadManifestFor(bindRefs bool, namespace string, paths ...string) (*pod.Manifest, error) {
+	if namespace != "" {
+		if msgs := validation.IsDNS1123Label(namespace); len(msgs) > 0 {
+			return nil, fmt.Errorf("%w: -n %s: %s", errUsage, namespace, strings.Join(msgs, "; "))
+		}
+	}
 	var srcs []pod.Source
 	for _, path := range paths {
 		if path == "-" {
@@ -335,7 +346,7 @@ func loadManifestFor(bindRefs bool, paths ...string) (*pod.Manifest, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: %v", errUsage, err)
 			}
-			srcs = append(srcs, pod.Source{Name: "-", Data: data})
+			srcs = append(srcs, pod.Source{Name: "-", Data: data, Namespace: namespace})
 			continue
 		}
 		files := []string{path}
@@ -359,7 +370,7 @@ func loadManifestFor(bindRefs bool, paths ...string) (*pod.Manifest, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: %v", errUsage, err)
 			}
-			srcs = append(srcs, pod.Source{Name: f, Data: data})
+			srcs = append(srcs, pod.Source{Name: f, Data: data, Namespace: namespace})
 		}
 	}
 	load := func(srcs []pod.Source) (*pod.Manifest, error) {

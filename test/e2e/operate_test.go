@@ -219,6 +219,52 @@ spec:
 	}
 }
 
+// up -n puts a file's objects that name no namespace in that one, as
+// kubectl's -n: the pod finds its ConfigMap there and runs in it; down -n of
+// the file (or of the pod's name) finds them again; an object naming
+// another namespace is refused.
+func TestNamespaceFlag(t *testing.T) {
+	const pod = "e2e-nsflag"
+	path := writeManifest(t, fmt.Sprintf(`
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: e2e-nsflag-cfg}
+data: {GREETING: hello}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: %s
+    envFrom: [{configMapRef: {name: e2e-nsflag-cfg}}]
+    command: [sh, -c, 'echo "$GREETING"; sleep 100000']
+`, pod, testImage))
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod) })
+	if r := run(t, podunit, "up", "-n", "e2e-team", path); r.code != 0 || !strings.Contains(r.stdout, "configmap/e2e-nsflag-cfg created") {
+		t.Fatalf("up -n: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if st := status(t, pod); st == nil || st.Namespace != "e2e-team" || st.Phase != "Running" {
+		t.Errorf("pod: %+v", st)
+	}
+	if out := must(t, podunit, "get", "pods", "-n", "e2e-team", "-o", "name"); out != "pod/"+pod+"\n" {
+		t.Errorf("get pods -n e2e-team: %q", out)
+	}
+	if r := run(t, podunit, "down", "-n", "e2e-other", pod); r.code != 3 {
+		t.Errorf("down -n of another namespace: exit %d, want 3 (not found)\n%s", r.code, r.stderr)
+	}
+	if r := run(t, podunit, "up", "-n", "e2e-other", writeManifest(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: e2e-team}\n")); r.code != 2 || !strings.Contains(r.stderr, "metadata.namespace") {
+		t.Errorf("an object of another namespace than -n: exit %d\n%s", r.code, r.stderr)
+	}
+	out := must(t, podunit, "down", "-n", "e2e-team", path)
+	if !strings.Contains(out, "pod/"+pod+" removed") || !strings.Contains(out, "configmap/e2e-nsflag-cfg deleted") {
+		t.Errorf("down -n of the file:\n%s", out)
+	}
+	assertGone(t, pod)
+}
+
 // A pod whose host port a running pod holds is refused before anything is
 // made (as the scheduler would not place it), naming both.
 func TestHostPortTaken(t *testing.T) {
