@@ -417,18 +417,28 @@ func TestStatusPhases(t *testing.T) {
 		return sdbus.UnitState{LoadState: "loaded", ActiveState: active, SubState: sub, Result: result, ExecMainStatus: code, ExecMainCode: 1,
 			ActiveEnter: time.Unix(1, 0)}
 	}
+	restarting := st("activating", "auto-restart", "exit-code", 1)
+	restarting.NRestarts = 2
 	for _, c := range []struct {
-		name  string
-		a, b  sdbus.UnitState
-		phase string
+		name   string
+		policy corev1.RestartPolicy
+		a, b   sdbus.UnitState
+		phase  string
 	}{
-		{"running", st("active", "running", "success", 0), st("active", "running", "success", 0), "Running"},
-		{"one done", st("inactive", "dead", "success", 0), st("active", "running", "success", 0), "Running"},
-		{"all done", st("inactive", "dead", "success", 0), st("inactive", "dead", "success", 0), "Succeeded"},
-		{"one failed", st("failed", "failed", "exit-code", 3), st("inactive", "dead", "success", 0), "Failed"},
-		{"starting", st("activating", "start", "", 0), st("activating", "start", "", 0), "Pending"},
-		{"stopping", st("deactivating", "stop", "", 0), st("active", "running", "", 0), "Terminating"},
+		{"running", "", st("active", "running", "success", 0), st("active", "running", "success", 0), "Running"},
+		{"one done", "Never", st("inactive", "dead", "success", 0), st("active", "running", "success", 0), "Running"},
+		{"all done", "Never", st("inactive", "dead", "success", 0), st("inactive", "dead", "success", 0), "Succeeded"},
+		{"all done, OnFailure", "OnFailure", st("inactive", "dead", "success", 0), st("inactive", "dead", "success", 0), "Succeeded"},
+		{"all done, Always: they come back", "Always", st("inactive", "dead", "success", 0), st("inactive", "dead", "success", 0), "Running"},
+		{"one failed", "Never", st("failed", "failed", "exit-code", 3), st("inactive", "dead", "success", 0), "Failed"},
+		{"one failed, OnFailure", "OnFailure", st("failed", "failed", "exit-code", 3), st("inactive", "dead", "success", 0), "Running"},
+		{"crash loop", "Always", restarting, restarting, "Running"},
+		{"crash loop beside a running one", "Always", restarting, st("active", "running", "success", 0), "Running"},
+		{"one still starting for the first time", "Always", st("activating", "start", "", 0), st("active", "running", "success", 0), "Pending"},
+		{"starting", "", st("activating", "start", "", 0), st("activating", "start", "", 0), "Pending"},
+		{"stopping", "", st("deactivating", "stop", "", 0), st("active", "running", "", 0), "Terminating"},
 	} {
+		rec.Pod.Spec.RestartPolicy = c.policy
 		byUnit := map[string]sdbus.UnitState{
 			"podunit-p.service":   st("active", "running", "success", 0),
 			"podunit-p-a.service": c.a,

@@ -150,7 +150,9 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, read
 		}
 	}
 	terminating, initPending, initFailed := false, false, false
-	running, waiting, failed, succeeded := 0, 0, 0, 0
+	// the kubelet's counts (getPhase): a container waiting to start again
+	// after a run (restarting, or in back-off) counts as stopped
+	running, waiting, stopped, succeeded, unknown := 0, 0, 0, 0, 0
 	for _, c := range containers {
 		cs := containerStatus(name, c, byUnit, runs(c.name), time.Now())
 		if cs.Ready && !ready(c.name) {
@@ -180,18 +182,25 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, read
 		if c.kind == units.KindSidecar {
 			continue
 		}
-		switch cs.State {
-		case "Running":
+		switch {
+		case cs.State == "Running":
 			running++
-		case "Waiting":
-			waiting++
-		case "Terminated":
+		case cs.State == "Terminated":
+			stopped++
 			if cs.ExitCode != nil && *cs.ExitCode == 0 {
 				succeeded++
-			} else {
-				failed++
 			}
+		case cs.State == "Waiting" && cs.Reason == "Unknown":
+			unknown++
+		case cs.State == "Waiting" && (cs.Restarts > 0 || cs.LastExitCode != nil):
+			stopped++
+		default:
+			waiting++
 		}
+	}
+	policy := corev1.RestartPolicyAlways
+	if rec != nil && rec.Pod.Spec.RestartPolicy != "" {
+		policy = rec.Pod.Spec.RestartPolicy
 	}
 	infra, infraLoaded := byUnit[ps.Unit]
 	switch {
@@ -207,16 +216,25 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, read
 		ps.Phase = "Failed"
 	case initPending:
 		ps.Phase = "Pending"
-	case running > 0:
-		ps.Phase = "Running"
 	case waiting > 0:
 		ps.Phase = "Pending"
-	case failed > 0:
-		ps.Phase = "Failed"
-	case succeeded > 0:
-		ps.Phase = "Succeeded"
-	default:
+	case running > 0 && unknown == 0:
+		ps.Phase = "Running"
+	case running == 0 && stopped > 0 && unknown == 0:
+		switch {
+		case policy == corev1.RestartPolicyAlways:
+			ps.Phase = "Running" // every container is on its way back
+		case stopped == succeeded:
+			ps.Phase = "Succeeded"
+		case policy == corev1.RestartPolicyNever:
+			ps.Phase = "Failed"
+		default:
+			ps.Phase = "Running" // OnFailure: the failed ones come back
+		}
+	case unknown > 0:
 		ps.Phase = "Unknown"
+	default:
+		ps.Phase = "Pending"
 	}
 	return ps
 }

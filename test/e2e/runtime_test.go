@@ -215,6 +215,11 @@ spec:
 		}
 		c := st.Containers[0]
 		if c.Reason == "CrashLoopBackOff" {
+			// the pod is Running, as the kubelet has it: its container is
+			// on its way back
+			if st.Phase != "Running" {
+				t.Errorf("phase %s in CrashLoopBackOff, want Running", st.Phase)
+			}
 			if m := backOff.FindStringSubmatch(c.Message); m != nil {
 				seen[m[1]] = true
 			} else if c.Message != "" {
@@ -231,6 +236,9 @@ spec:
 		if !strings.Contains(d, want) {
 			t.Errorf("describe lacks %q:\n%s", want, d)
 		}
+	}
+	if out := must(t, podunit, "get", "pods", pod); !regexp.MustCompile(pod + `\s+0/1\s+(CrashLoopBackOff|ContainerCreating|Error)\s+\d+`).MatchString(out) {
+		t.Errorf("get pods:\n%s", out)
 	}
 	// systemd never gives up: the unit is waiting or restarting, not failed.
 	if s := unitProp(t, `podunit-e2e\x2dcrashloop-c.service`, "ActiveState"); s == "failed" || s == "inactive" {
