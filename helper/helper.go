@@ -156,7 +156,8 @@ func needsNetns(h *hooks.Handler) bool {
 	return h != nil && h.Sleep == nil
 }
 
-// enterNetns re-runs this helper inside the pod's network namespace, once:
+// enterNetns re-runs this helper inside the pod's network namespace (a pod
+// on the host's network: in podman's user namespace only), once:
 // the namespace belongs to podman's rootless user namespace, which a
 // multi-threaded Go process cannot join itself, so nsenter joins both (as the
 // user who owns them) and execs podunit there, in place of this process. The
@@ -171,7 +172,21 @@ func (t *task) enterNetns(ctx context.Context, cmd contract.Command) error {
 	if err != nil || pid <= 0 {
 		return fmt.Errorf("pod %q has no network namespace (is its infra container %s running?): %v", t.rt.Pod, t.rt.Infra, err)
 	}
+	if t.rt.HostNetwork {
+		// The pod's network is the host's, where this helper already is
+		// (and which podman's user namespace may not enter): only podman's
+		// user namespace is joined, for exec handlers.
+		return fmt.Errorf("entering the user namespace of pod %q: %w", t.rt.Pod, t.execInUserns(pid, cmd))
+	}
 	return fmt.Errorf("entering the network namespace of pod %q: %w", t.rt.Pod, t.execInNetns(pid, cmd))
+}
+
+// execInUserns replaces this process with podunit running cmd (with
+// InNetns) in the user namespace of process pid, in this network namespace.
+func (e *Env) execInUserns(pid int, cmd contract.Command) error {
+	cmd.InNetns = true
+	argv := append([]string{e.Nsenter, "--user", "--preserve-credentials", "--target", strconv.Itoa(pid), "--"}, cmd.Argv(e.Self)...)
+	return e.Exec(e.Nsenter, argv, e.Environ())
 }
 
 // execInNetns replaces this process with podunit running cmd (with InNetns)

@@ -465,8 +465,19 @@ func TestPostStartLimitsAndRun(t *testing.T) {
 	if err := w.main(t, contract.Command{Op: contract.OpPostStart, Pod: "p", Container: "app"}); !errors.Is(err, errExecd) {
 		t.Fatalf("with an httpGet hook: %v", err)
 	}
-	if !strings.HasSuffix(strings.Join(w.execd[0], " "), "internal post-start --pod p --container app --in-netns") {
-		t.Errorf("argv %q", w.execd[0])
+	if got := strings.Join(w.execd[0], " "); got != "/usr/bin/nsenter --user --preserve-credentials --net --target 4242 -- /usr/bin/podunit internal post-start --pod p --container app --in-netns" {
+		t.Errorf("argv %q", got)
+	}
+	// a pod on the host's network is there already: only podman's user
+	// namespace is joined (the host's network namespace is not its to enter)
+	rt := runtime1(c)
+	rt.HostNetwork = true
+	w = newWorld(t, rt)
+	if err := w.main(t, contract.Command{Op: contract.OpPostStart, Pod: "p", Container: "app"}); !errors.Is(err, errExecd) {
+		t.Fatalf("host network, with an httpGet hook: %v", err)
+	}
+	if got := strings.Join(w.execd[0], " "); got != "/usr/bin/nsenter --user --preserve-credentials --target 4242 -- /usr/bin/podunit internal post-start --pod p --container app --in-netns" {
+		t.Errorf("host network: argv %q", got)
 	}
 }
 

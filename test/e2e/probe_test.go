@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -122,5 +124,72 @@ spec:
 	}
 	if d := describe(t, pod); !strings.Contains(d, "did not finish in time") {
 		t.Errorf("describe does not say the probe timed out:\n%s", d)
+	}
+}
+
+// A pod on the host's network is probed and hooked from the host's network,
+// where the helpers already are (podman's user namespace may not enter the
+// host's network namespace): tcpSocket, httpGet and exec probes pass, the
+// httpGet postStart reaches the server, and the exec preStop runs at down.
+func TestHostNetworkProbesAndHooks(t *testing.T) {
+	const pod = "e2e-hostnet"
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dir := sharedDir(t)
+	path := writeManifest(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  hostNetwork: true
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: web
+    image: %s
+    args: ["-listen", ":%d", "-log", "/work/requests"]
+    volumeMounts: [{name: work, mountPath: /work}]
+    readinessProbe:
+      tcpSocket: {port: %d}
+      periodSeconds: 1
+    livenessProbe:
+      httpGet: {path: /alive, port: %d}
+      periodSeconds: 1
+    lifecycle:
+      postStart:
+        httpGet: {path: /post-start, port: %d}
+  - name: sh
+    image: %s
+    command: [sh, -c, "trap 'exit 0' TERM; sleep 100000 & wait"]
+    volumeMounts: [{name: work, mountPath: /work}]
+    readinessProbe:
+      exec: {command: [test, -d, /work]}
+      periodSeconds: 1
+    lifecycle:
+      preStop:
+        exec: {command: [touch, /work/pre-stop]}
+  volumes:
+  - name: work
+    hostPath: {path: %s}
+`, pod, serverImage, port, port, port, port, testImage, dir))
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod) })
+	if r := run(t, podunit, "up", "--wait", "--timeout", "30s", path); r.code != 0 {
+		t.Fatalf("up --wait: exit %d\n%s%s\n%s", r.code, r.stdout, r.stderr, describe(t, pod))
+	}
+	eventually(t, 10*time.Second, "a liveness probe at the server", func() bool {
+		return strings.Contains(readFile(t, filepath.Join(dir, "requests")), "/alive")
+	})
+	if log := readFile(t, filepath.Join(dir, "requests")); !strings.Contains(log, "/post-start") {
+		t.Errorf("the postStart hook did not reach the server:\n%s", log)
+	}
+	if st := status(t, pod); st == nil || st.Ready != 2 || st.Restarts != 0 {
+		t.Errorf("pod: %+v", st)
+	}
+	must(t, podunit, "down", pod)
+	if _, err := os.Stat(filepath.Join(dir, "pre-stop")); err != nil {
+		t.Errorf("the exec preStop hook did not run: %v", err)
 	}
 }
