@@ -622,3 +622,31 @@ func TestUpProgress(t *testing.T) {
 		t.Errorf("humanSize: %s %s %s", humanSize(999), humanSize(5_600_000), humanSize(1_234_567_890))
 	}
 }
+
+// A prober unit that is not running is told of: its probes are not run.
+func TestStatusProber(t *testing.T) {
+	rec := &record{Pod: &corev1.Pod{}}
+	rec.Pod.Name = "p"
+	rec.Pod.Spec.Containers = []corev1.Container{{Name: "a"}}
+	st := func(active, sub string) sdbus.UnitState {
+		return sdbus.UnitState{LoadState: "loaded", ActiveState: active, SubState: sub, ActiveEnter: time.Unix(1, 0)}
+	}
+	for _, c := range []struct {
+		prober *sdbus.UnitState
+		want   string
+	}{
+		{nil, ""},
+		{&sdbus.UnitState{LoadState: "loaded", ActiveState: "active", SubState: "running"}, ""},
+		{&sdbus.UnitState{LoadState: "loaded", ActiveState: "activating", SubState: "auto-restart"}, "activating (auto-restart)"},
+		{&sdbus.UnitState{LoadState: "loaded", ActiveState: "failed", SubState: "failed"}, "failed (failed)"},
+	} {
+		byUnit := map[string]sdbus.UnitState{"podunit-p.service": st("active", "running"), "podunit-p-a.service": st("active", "running")}
+		if c.prober != nil {
+			byUnit[units.ProberUnitName("p")] = *c.prober
+		}
+		got := podStatus("p", rec, byUnit, func(string) bool { return true }, func(string) podstate.Run { return podstate.Run{} })
+		if got.Prober != c.want {
+			t.Errorf("prober %+v: %q, want %q", c.prober, got.Prober, c.want)
+		}
+	}
+}

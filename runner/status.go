@@ -32,6 +32,10 @@ type PodStatus struct {
 	// (SchedulingGated).
 	Reason  string `json:"reason,omitempty"`
 	Message string `json:"message,omitempty"`
+	// Prober is the state of the pod's prober unit when it is not running
+	// as it should ("activating (auto-restart)"): its probes are not
+	// being run. "" when it runs, or the pod has none.
+	Prober string `json:"prober,omitempty"`
 }
 
 // ContainerStatus is one container's state, read from its unit.
@@ -201,6 +205,9 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, read
 	policy := corev1.RestartPolicyAlways
 	if rec != nil && rec.Pod.Spec.RestartPolicy != "" {
 		policy = rec.Pod.Spec.RestartPolicy
+	}
+	if u, ok := byUnit[units.ProberUnitName(name)]; ok && (u.ActiveState != "active" || u.SubState != "running") {
+		ps.Prober = u.ActiveState + " (" + u.SubState + ")"
 	}
 	infra, infraLoaded := byUnit[ps.Unit]
 	switch {

@@ -21,6 +21,7 @@ import (
 	"github.com/podunit/podunit/netshape/nl"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/runner"
+	"github.com/podunit/podunit/units"
 )
 
 func describeCommand() *cli.Command {
@@ -85,6 +86,9 @@ func printDescription(w io.Writer, d description) {
 	}
 	fmt.Fprintf(w, "Slice:        %s\n", s.Slice)
 	fmt.Fprintf(w, "Infra Unit:   %s\n", s.Unit)
+	if s.Prober != "" {
+		fmt.Fprintf(w, "Probes:       not being run: %s is %s (systemctl --user status %s)\n", units.ProberUnitName(s.Name), s.Prober, units.ProberUnitName(s.Name))
+	}
 	if d.Pod != nil {
 		fmt.Fprintf(w, "Restart Policy:         %s\n", d.Pod.Spec.RestartPolicy)
 		fmt.Fprintf(w, "Termination Grace:      %ds\n", *d.Pod.Spec.TerminationGracePeriodSeconds)
