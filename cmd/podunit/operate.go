@@ -370,15 +370,13 @@ func flagsAnywhere(c *cli.Context) ([]string, error) {
 		return nil, err
 	}
 	for n, v := range vals {
-		for _, one := range strings.Split(v, "\n") {
-			if !multi[n] {
-				one = v
-			}
+		values := []string{v}
+		if multi[n] {
+			values = strings.Split(v, "\n") // each time it was given
+		}
+		for _, one := range values {
 			if err := c.Set(n, one); err != nil {
 				return nil, fmt.Errorf("%w: --%s %s: %v", errUsage, n, one, err)
-			}
-			if !multi[n] {
-				break
 			}
 		}
 	}
