@@ -51,6 +51,7 @@ func debugCommand() *cli.Command {
 			&cli.StringFlag{Name: "custom", Usage: "a file with a partial container spec (JSON or YAML) applied over the rest"},
 			&cli.BoolFlag{Name: "attach", Usage: "attach to the container once it runs (default: true with -i; --attach=false to leave it)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but the container's output"},
+			namespaceFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			pos, vals, err := cmdFlags(c, true)
@@ -61,6 +62,9 @@ func debugCommand() *cli.Command {
 				return fmt.Errorf("%w: podunit debug POD --image IMAGE [-- COMMAND]", errUsage)
 			}
 			podName, command := pos[0], pos[1:]
+			if err := inNamespace(podName, vals["namespace"]); err != nil {
+				return err
+			}
 			if !slices.Contains(debugProfiles, vals["profile"]) { // before anything is touched
 				return fmt.Errorf("%w: --profile %q: one of %s", errUsage, vals["profile"], strings.Join(debugProfiles, ", "))
 			}

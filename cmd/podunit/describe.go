@@ -28,13 +28,24 @@ func describeCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "describe",
 		Usage:     "show a pod's containers, hooks, states and events, like kubectl describe pod",
-		ArgsUsage: "POD",
+		ArgsUsage: "POD [-n NAMESPACE]",
+		Flags:     []cli.Flag{namespaceFlag()},
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
+			args, err := flagsAnywhere(c)
+			if err != nil {
+				return err
+			}
+			if len(args) == 2 && (args[0] == "pod" || args[0] == "pods" || args[0] == "po") {
+				args = args[1:] // kubectl's describe pod NAME
+			}
+			if len(args) != 1 {
 				return fmt.Errorf("%w: podunit describe POD", errUsage)
 			}
+			if err := inNamespace(args[0], c.String("namespace")); err != nil {
+				return err
+			}
 			return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-				d, err := r.Describe(ctx, c.Args().First())
+				d, err := r.Describe(ctx, args[0])
 				if err != nil {
 					return err
 				}

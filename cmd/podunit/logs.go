@@ -36,6 +36,7 @@ func logsCommand() *cli.Command {
 			&cli.BoolFlag{Name: "timestamps", Usage: "each line with its time"},
 			&cli.BoolFlag{Name: "all-containers", Usage: "every container of the pod: init containers, sidecars, app and debug containers"},
 			&cli.BoolFlag{Name: "prefix", Usage: "each line with its source ([pod/POD/CONTAINER])"},
+			namespaceFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			pos, vals, err := cmdFlags(c, false)
@@ -53,6 +54,9 @@ func logsCommand() *cli.Command {
 				return err
 			}
 			podName := pos[0]
+			if err := inNamespace(podName, vals["namespace"]); err != nil {
+				return err
+			}
 			var ctrs []*contract.Container
 			if vals["all-containers"] == "true" {
 				rt, err := podstate.LoadRuntime(podstate.DefaultDir(), podName)

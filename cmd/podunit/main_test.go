@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/runner"
 )
 
@@ -130,5 +132,36 @@ func TestUpNamespace(t *testing.T) {
 	app.Writer = &bytes.Buffer{}
 	if err := app.Run([]string{"podunit", "up", "--dry-run", "-n", "Bad_NS", path}); !errors.Is(err, errUsage) {
 		t.Errorf("an invalid namespace: %v", err)
+	}
+}
+
+// -n on the commands that name a pod: the pod must be in that namespace
+// (pod names are unique on the host), as kubectl finds it only there.
+func TestInNamespace(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	if err := podstate.SaveRuntime(podstate.DefaultDir(), &contract.Runtime{Pod: "web", Namespace: "team"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		pod, ns string
+		found   bool
+	}{{"web", "", true}, {"web", "team", true}, {"web", "default", false}, {"nope", "team", false}, {"nope", "", true}} {
+		err := inNamespace(c.pod, c.ns)
+		if (err == nil) != c.found || (err != nil && !errors.Is(err, runner.ErrNotFound)) {
+			t.Errorf("%s in %q: %v", c.pod, c.ns, err)
+		}
+	}
+	// through the CLI: describe -n of another namespace is not found (exit 3)
+	app := newApp()
+	app.Writer, app.ErrWriter = &bytes.Buffer{}, &bytes.Buffer{}
+	if err := app.Run([]string{"podunit", "describe", "pod", "web", "-n", "default"}); exitCode(err) != exitConflict {
+		t.Errorf("describe pod web -n default: %v (exit %d)", err, exitCode(err))
+	}
+	for _, args := range [][]string{{"logs", "web", "-n", "default"}, {"exec", "-n", "default", "web", "--", "true"}} {
+		app := newApp()
+		app.Writer, app.ErrWriter = &bytes.Buffer{}, &bytes.Buffer{}
+		if err := app.Run(append([]string{"podunit"}, args...)); exitCode(err) != exitConflict {
+			t.Errorf("%q: %v (exit %d)", args, err, exitCode(err))
+		}
 	}
 }

@@ -35,6 +35,7 @@ func execCommand() *cli.Command {
 			&cli.StringFlag{Name: "container", Aliases: []string{"c"}, Usage: "the container (default: the pod's first app container)"},
 			&cli.BoolFlag{Name: "stdin", Aliases: []string{"i"}, Usage: "pass standard input to the command"},
 			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give the command a terminal"},
+			namespaceFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			// kubectl's order (POD, then flags, then -- COMMAND) as well as
@@ -47,6 +48,9 @@ func execCommand() *cli.Command {
 				return fmt.Errorf("%w: podunit exec POD [-c CONTAINER] [-i] [-t] -- COMMAND [ARG...]", errUsage)
 			}
 			podName, cmd := pos[0], pos[1:]
+			if err := inNamespace(podName, vals["namespace"]); err != nil {
+				return err
+			}
 			ctr, err := execTarget(podstate.DefaultDir(), podName, vals["container"])
 			if err != nil {
 				return err
@@ -73,6 +77,32 @@ func execCommand() *cli.Command {
 			return syscall.Exec(podman, argv, os.Environ())
 		},
 	}
+}
+
+// namespaceFlag is kubectl's -n for the commands that name a pod: pod names
+// are unique on this host, so it only checks that the pod is in that
+// namespace.
+func namespaceFlag() cli.Flag {
+	return &cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "the pod's namespace, as kubectl's -n (a pod of another namespace is not found)"}
+}
+
+// inNamespace tells a pod that is not in namespace ns ("": any) as not
+// found, as kubectl does.
+func inNamespace(podName, ns string) error {
+	if ns == "" {
+		return nil
+	}
+	rt, err := podstate.LoadRuntime(podstate.DefaultDir(), podName)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%w: %q in namespace %q", runner.ErrNotFound, podName, ns)
+		}
+		return err
+	}
+	if rt.Namespace != ns {
+		return fmt.Errorf("%w: %q in namespace %q (pod %q is in namespace %q)", runner.ErrNotFound, podName, ns, podName, rt.Namespace)
+	}
+	return nil
 }
 
 // execTarget finds the container exec runs in: the one named, or the pod's
@@ -113,6 +143,7 @@ func waitCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "for", Value: "condition=Ready", Usage: strings.Join(waitConditions, ", ")},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "give up after this long (exit 4)"},
+			namespaceFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			pos, vals, err := cmdFlags(c, false)
@@ -121,6 +152,11 @@ func waitCommand() *cli.Command {
 			}
 			if len(pos) == 0 {
 				return fmt.Errorf("%w: podunit wait POD... --for=condition=Ready|delete", errUsage)
+			}
+			for _, p := range pos {
+				if err := inNamespace(p, vals["namespace"]); err != nil && vals["for"] != "delete" {
+					return err
+				}
 			}
 			cond := vals["for"]
 			timeout, err := time.ParseDuration(vals["timeout"])
