@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -17,13 +18,19 @@ import (
 
 func psCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "ps",
-		Usage: "list pods with their phase; -a or -o wide adds containers",
+		Name:      "ps",
+		Usage:     "list pods (those named, or all) with their phase; -a or -o wide adds containers",
+		ArgsUsage: "[POD...] [-a] [-o wide|json] [-n NAMESPACE]",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show each container's state, restarts and unit"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "wide or json"},
+			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "only the pods of this namespace"},
 		},
 		Action: func(c *cli.Context) error {
+			names, err := flagsAnywhere(c)
+			if err != nil {
+				return err
+			}
 			out := c.String("output")
 			if out != "" && out != "wide" && out != "json" {
 				return fmt.Errorf("%w: --output must be wide or json", errUsage)
@@ -32,6 +39,17 @@ func psCommand() *cli.Command {
 				pods, err := r.Status(ctx)
 				if err != nil {
 					return err
+				}
+				if ns := c.String("namespace"); ns != "" {
+					pods = slices.DeleteFunc(pods, func(p runner.PodStatus) bool { return p.Namespace != ns })
+				}
+				if len(names) > 0 {
+					pods = slices.DeleteFunc(pods, func(p runner.PodStatus) bool { return !slices.Contains(names, p.Name) })
+					for _, n := range names {
+						if !slices.ContainsFunc(pods, func(p runner.PodStatus) bool { return p.Name == n }) {
+							return fmt.Errorf("%w: %q", runner.ErrNotFound, n)
+						}
+					}
 				}
 				for i := range pods {
 					pods[i].Persistent = persistent(pods[i].Name)

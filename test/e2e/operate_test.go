@@ -252,6 +252,23 @@ spec:
 	if out := must(t, podunit, "get", "pods", "-n", "e2e-team", "-o", "name"); out != "pod/"+pod+"\n" {
 		t.Errorf("get pods -n e2e-team: %q", out)
 	}
+	if out := must(t, podunit, "ps", "-n", "e2e-team"); !regexp.MustCompile(`(?m)^` + pod + `\s+e2e-team\s+Running`).MatchString(out) {
+		t.Errorf("ps -n e2e-team:\n%s", out)
+	}
+	if out := must(t, podunit, "ps", "-n", "e2e-other"); strings.Contains(out, pod) {
+		t.Errorf("ps -n e2e-other lists the pod:\n%s", out)
+	}
+	if out := must(t, podunit, "ps", pod, "-a"); !regexp.MustCompile(pod+`\s+app\s+Running`).MatchString(out) {
+		t.Errorf("ps %s -a:\n%s", pod, out)
+	}
+	for _, args := range [][]string{{"logs", pod, "-n", "e2e-other"}, {"describe", pod, "-n", "e2e-other"}, {"exec", "-n", "e2e-other", pod, "--", "true"}} {
+		if r := run(t, append([]string{podunit}, args...)...); r.code != 3 {
+			t.Errorf("%q: exit %d, want 3 (not in that namespace)\n%s", args, r.code, r.stderr)
+		}
+	}
+	if out := must(t, podunit, "logs", pod, "-n", "e2e-team"); !strings.Contains(out, "hello") {
+		t.Errorf("logs -n e2e-team: %q", out)
+	}
 	if r := run(t, podunit, "down", "-n", "e2e-other", pod); r.code != 3 {
 		t.Errorf("down -n of another namespace: exit %d, want 3 (not found)\n%s", r.code, r.stderr)
 	}
