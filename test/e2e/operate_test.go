@@ -258,7 +258,7 @@ spec:
 	if out := must(t, podunit, "ps", "-n", "e2e-other"); strings.Contains(out, pod) {
 		t.Errorf("ps -n e2e-other lists the pod:\n%s", out)
 	}
-	if out := must(t, podunit, "ps", pod, "-a"); !regexp.MustCompile(pod+`\s+app\s+Running`).MatchString(out) {
+	if out := must(t, podunit, "ps", pod, "-a"); !regexp.MustCompile(pod + `\s+app\s+Running`).MatchString(out) {
 		t.Errorf("ps %s -a:\n%s", pod, out)
 	}
 	for _, args := range [][]string{{"logs", pod, "-n", "e2e-other"}, {"describe", pod, "-n", "e2e-other"}, {"exec", "-n", "e2e-other", pod, "--", "true"}} {
