@@ -413,6 +413,7 @@ func TestStatusPhases(t *testing.T) {
 	rec := &record{Pod: &corev1.Pod{}}
 	rec.Pod.Name, rec.Pod.Namespace = "p", "default"
 	rec.Pod.Spec.Containers = []corev1.Container{{Name: "a"}, {Name: "b"}}
+	rec.Pod.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "dbg"}}}
 	st := func(active, sub, result string, code int32) sdbus.UnitState {
 		return sdbus.UnitState{LoadState: "loaded", ActiveState: active, SubState: sub, Result: result, ExecMainStatus: code, ExecMainCode: 1,
 			ActiveEnter: time.Unix(1, 0)}
@@ -437,12 +438,15 @@ func TestStatusPhases(t *testing.T) {
 		{"one still starting for the first time", "Always", st("activating", "start", "", 0), st("active", "running", "success", 0), "Pending"},
 		{"starting", "", st("activating", "start", "", 0), st("activating", "start", "", 0), "Pending"},
 		{"stopping", "", st("deactivating", "stop", "", 0), st("active", "running", "", 0), "Terminating"},
+		{"a debug container ending", "", st("active", "running", "", 0), st("active", "running", "", 0), "Running"},
 	} {
 		rec.Pod.Spec.RestartPolicy = c.policy
 		byUnit := map[string]sdbus.UnitState{
 			"podunit-p.service":   st("active", "running", "success", 0),
 			"podunit-p-a.service": c.a,
 			"podunit-p-b.service": c.b,
+			// an ephemeral container whose unit is on its way out
+			"podunit-p-dbg.service": st("deactivating", "stop-sigterm", "", 0),
 		}
 		if got := podStatus("p", rec, byUnit, func(string) bool { return true }, func(string) podstate.Run { return podstate.Run{} }); got.Phase != c.phase {
 			t.Errorf("%s: phase %s, want %s", c.name, got.Phase, c.phase)

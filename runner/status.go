@@ -164,8 +164,8 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, read
 		}
 		ps.Restarts += cs.Restarts
 		ps.Containers = append(ps.Containers, cs)
-		if cs.Reason == "Terminating" {
-			terminating = true
+		if cs.Reason == "Terminating" && c.kind != units.KindEphemeral {
+			terminating = true // (a debug container ending ends no pod)
 		}
 		if c.kind == units.KindInit {
 			switch {
