@@ -34,11 +34,20 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
+// dryPod writes a pod manifest named dry to dir, for dry runs.
+func dryPod(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "pod.yaml")
+	if err := os.WriteFile(path, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: dry}\nspec:\n  containers: [{name: c, image: x:1}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // `up --dry-run` prints the plan and touches nothing: it needs no systemd.
 func TestDryRunCLI(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "pod.yaml")
-	os.WriteFile(path, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: dry}\nspec:\n  containers: [{name: c, image: x:1}]\n"), 0o644)
+	path := dryPod(t, dir)
 	app := newApp()
 	var out bytes.Buffer
 	app.Writer = &out
@@ -82,8 +91,7 @@ func TestGenerated(t *testing.T) {
 // an argument.
 func TestFlagsAnywhere(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "pod.yaml")
-	os.WriteFile(path, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: dry}\nspec:\n  containers: [{name: c, image: x:1}]\n"), 0o644)
+	path := dryPod(t, dir)
 	for _, args := range [][]string{{"up", path, "--dry-run"}, {"up", "-f", path, "--dry-run"}, {"up", "--dry-run=true", "--filename=" + path}} {
 		app := newApp()
 		var out bytes.Buffer
@@ -117,8 +125,7 @@ func TestFlagsAnywhere(t *testing.T) {
 // -n; an invalid namespace is a usage error.
 func TestUpNamespace(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "pod.yaml")
-	os.WriteFile(path, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: dry}\nspec:\n  containers: [{name: c, image: x:1}]\n"), 0o644)
+	path := dryPod(t, dir)
 	app := newApp()
 	var out bytes.Buffer
 	app.Writer = &out
