@@ -172,25 +172,14 @@ func (t *task) enterNetns(ctx context.Context, cmd contract.Command) error {
 	if err != nil || pid <= 0 {
 		return fmt.Errorf("pod %q has no network namespace (is its infra container %s running?): %v", t.rt.Pod, t.rt.Infra, err)
 	}
-	if t.rt.HostNetwork {
-		// The pod's network is the host's, where this helper already is
-		// (and which podman's user namespace may not enter): only podman's
-		// user namespace is joined, for exec handlers.
-		return fmt.Errorf("entering the user namespace of pod %q: %w", t.rt.Pod, t.execInUserns(pid, cmd))
-	}
-	return fmt.Errorf("entering the network namespace of pod %q: %w", t.rt.Pod, t.execInNetns(pid, cmd))
-}
-
-// execInUserns replaces this process with podunit running cmd (with
-// InNetns) in the user namespace of process pid, in this network namespace.
-func (e *Env) execInUserns(pid int, cmd contract.Command) error {
-	cmd.InNetns = true
-	argv := append([]string{e.Nsenter, "--user", "--preserve-credentials", "--target", strconv.Itoa(pid), "--"}, cmd.Argv(e.Self)...)
-	return e.Exec(e.Nsenter, argv, e.Environ())
+	// A pod on the host's network is where this helper already is (and
+	// podman's user namespace may not enter the host's network namespace):
+	// only podman's user namespace is joined, for exec handlers.
+	return fmt.Errorf("entering the network namespace of pod %q: %w", t.rt.Pod, t.execInNetns(pid, cmd, !t.rt.HostNetwork))
 }
 
 // execInNetns replaces this process with podunit running cmd (with InNetns)
-// in the user and network namespaces of process pid.
+// in the user and (when net) network namespaces of process pid.
 //
 // A pod with a user namespace of its own (hostUsers: false) has its network
 // namespace owned by that namespace, where the user's own id is not mapped:
@@ -198,11 +187,14 @@ func (e *Env) execInUserns(pid int, cmd contract.Command) error {
 // needs CAP_NET_ADMIN). Its conmon, the infra's parent, runs in podman's
 // rootless user namespace, the pod's parent: joined there, the helper is
 // root of an ancestor, with every capability over the pod's network.
-func (e *Env) execInNetns(pid int, cmd contract.Command) error {
+func (e *Env) execInNetns(pid int, cmd contract.Command, net bool) error {
 	cmd.InNetns = true
-	ns := []string{"--user", "--preserve-credentials", "--net", "--target", strconv.Itoa(pid)}
-	if parent := parentUserns(pid); parent != 0 {
-		ns = []string{fmt.Sprintf("--user=/proc/%d/ns/user", parent), "--preserve-credentials", fmt.Sprintf("--net=/proc/%d/ns/net", pid)}
+	ns := []string{"--user", "--preserve-credentials", "--target", strconv.Itoa(pid)}
+	if net {
+		ns = []string{"--user", "--preserve-credentials", "--net", "--target", strconv.Itoa(pid)}
+		if parent := parentUserns(pid); parent != 0 {
+			ns = []string{fmt.Sprintf("--user=/proc/%d/ns/user", parent), "--preserve-credentials", fmt.Sprintf("--net=/proc/%d/ns/net", pid)}
+		}
 	}
 	argv := append(append(append([]string{e.Nsenter}, ns...), "--"), cmd.Argv(e.Self)...)
 	return e.Exec(e.Nsenter, argv, e.Environ())

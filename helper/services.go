@@ -54,7 +54,7 @@ func (e *Env) services(ctx context.Context, cmd contract.Command) error {
 		if err != nil || pid <= 0 {
 			return fmt.Errorf("the services container %s is not running: %v", units.ServicesContainer, err)
 		}
-		return fmt.Errorf("entering the network namespace of %s: %w", units.ServicesContainer, e.execInNetns(pid, cmd))
+		return fmt.Errorf("entering the network namespace of %s: %w", units.ServicesContainer, e.execInNetns(pid, cmd, true))
 	}
 	pid, err := eng.ContainerPID(ctx, units.ServicesContainer)
 	if err != nil || pid <= 0 {

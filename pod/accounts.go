@@ -1,7 +1,6 @@
 package pod
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -46,10 +45,7 @@ var serviceAccountRules = withMetadata(map[string]rule{
 
 func loadNamespace(generic any, js []byte, o *Objects) ([]string, field.ErrorList) {
 	var n corev1.Namespace
-	warns, errs := judge(generic, &n, namespaceRules)
-	if err := json.Unmarshal(js, &n); err != nil && len(errs) == 0 {
-		errs = field.ErrorList{field.Invalid(nil, nil, cleanJSONError(err))}
-	}
+	warns, errs := decodeStrict(generic, js, &n, namespaceRules)
 	n.Namespace = "" // cluster-scoped
 	n.Spec.Finalizers, n.Status = nil, corev1.NamespaceStatus{}
 	o.Namespaces = append(o.Namespaces, &n)

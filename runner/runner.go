@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/containers/image/v5/docker/reference"
+	"github.com/containers/image/v5/pkg/shortnames"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podunit/podunit/pod"
@@ -443,7 +444,7 @@ func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.Pul
 			r.logf("warning: %s: %q is a local image: not pulled despite imagePullPolicy Always", img.FieldPath, img.Ref)
 			return nil
 		}
-		if exists && shortName(img.Ref) {
+		if exists && shortnames.IsShortName(img.Ref) {
 			// A short name podman finds as an image built on this host
 			// (`podman build -t app` names it localhost/app:latest): the
 			// pull would go to no registry at all.
@@ -479,26 +480,14 @@ func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.Pul
 	return nil
 }
 
-// shortName tells an image reference without a registry ("app:1",
-// "team/app") from one with ("quay.io/team/app", "localhost/app",
-// "registry:5000/app"), as the first component shows: a registry has a dot
-// or a port, or is localhost.
-func shortName(ref string) bool {
-	first, _, found := strings.Cut(ref, "/")
-	if !found {
-		return true
-	}
-	return !strings.ContainsAny(first, ".:") && first != "localhost"
-}
-
 // localName is the name podman gives a short name's image built on this
 // host: localhost/NAME, tagged latest when no tag or digest is given.
 func localName(ref string) string {
-	last := ref[strings.LastIndex(ref, "/")+1:]
-	if !strings.ContainsAny(last, ":@") {
-		ref += ":latest"
+	named, err := reference.ParseNormalizedNamed("localhost/" + ref)
+	if err != nil {
+		return ""
 	}
-	return "localhost/" + ref
+	return reference.TagNameOnly(named).String()
 }
 
 // allLocal tells whether every name of an image is one of this host's

@@ -428,13 +428,7 @@ func printServices(ctx context.Context, w io.Writer, r *runner.Runner, names []s
 		if !cluster.PodRange.Contains(ip) {
 			ip = netip.Addr{}
 		}
-		ready := false
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				ready = true
-			}
-		}
-		st.Pods = append(st.Pods, cluster.Pod{Spec: p, IP: ip, Ready: ready})
+		st.Pods = append(st.Pods, cluster.Pod{Spec: p, IP: ip, Ready: conditionTrue(p, corev1.PodReady)})
 	}
 	var list []*corev1.Service
 	for _, s := range known.Services {

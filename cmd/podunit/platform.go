@@ -71,7 +71,8 @@ type cgrouper interface {
 // host cannot enforce: those whose cgroup controller the user manager was
 // not given (cgroup v2 delegation). The pods still run, unlimited.
 func warnLimits(ctx context.Context, w io.Writer, mgr cgrouper, pods []*corev1.Pod) {
-	if len(limitPaths(pods)) == 0 {
+	paths := limitPaths(pods)
+	if len(paths) == 0 {
 		return
 	}
 	cg, err := mgr.ControlGroup(ctx)
@@ -83,7 +84,7 @@ func warnLimits(ctx context.Context, w io.Writer, mgr cgrouper, pods []*corev1.P
 		cg = "/" // a manager at the root of its cgroup namespace
 	}
 	data, _ := os.ReadFile(filepath.Join("/sys/fs/cgroup", cg, "cgroup.controllers"))
-	for _, msg := range limitWarnings(pods, strings.Fields(string(data)), cg) {
+	for _, msg := range limitWarnings(paths, strings.Fields(string(data)), cg) {
 		fmt.Fprintln(w, "warning: "+msg)
 	}
 }
@@ -116,11 +117,11 @@ func limitPaths(pods []*corev1.Pod) map[string][]string {
 	return out
 }
 
-// limitWarnings are the limits the controllers delegated to the manager
-// (the words of its cgroup.controllers) leave unenforced (pure, tested).
-func limitWarnings(pods []*corev1.Pod, controllers []string, cg string) []string {
+// limitWarnings are the limits (limitPaths) the controllers delegated to the
+// manager (the words of its cgroup.controllers) leave unenforced (pure,
+// tested).
+func limitWarnings(paths map[string][]string, controllers []string, cg string) []string {
 	var out []string
-	paths := limitPaths(pods)
 	for _, ctl := range []string{"cpu", "memory"} {
 		if len(paths[ctl]) == 0 || slices.Contains(controllers, ctl) {
 			continue

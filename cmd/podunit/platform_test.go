@@ -74,21 +74,21 @@ func TestLimitWarnings(t *testing.T) {
 			InitContainers: []corev1.Container{{Name: "i", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: q("8Mi")}}}},
 		}},
 	}
-	got := limitWarnings(pods, []string{"cpu", "pids"}, "/user.slice/user@1000.service")
+	got := limitWarnings(limitPaths(pods), []string{"cpu", "pids"}, "/user.slice/user@1000.service")
 	if len(got) != 1 || !strings.HasPrefix(got[0], `pod "a": spec.containers[1].resources.limits.memory (and 2 more): not enforced: your systemd user manager has no memory controller (delegated to /user.slice/user@1000.service: cpu pids)`) {
 		t.Errorf("memory not delegated: %q", got)
 	}
-	if got := limitWarnings(pods, nil, "/"); len(got) != 2 || !strings.Contains(got[0], "limits.cpu: not enforced") || !strings.Contains(got[1], "(delegated to /: none)") {
+	if got := limitWarnings(limitPaths(pods), nil, "/"); len(got) != 2 || !strings.Contains(got[0], "limits.cpu: not enforced") || !strings.Contains(got[1], "(delegated to /: none)") {
 		t.Errorf("nothing delegated: %q", got)
 	}
-	if got := limitWarnings(pods, []string{"cpuset", "cpu", "io", "memory", "pids"}, "/"); len(got) != 0 {
+	if got := limitWarnings(limitPaths(pods), []string{"cpuset", "cpu", "io", "memory", "pids"}, "/"); len(got) != 0 {
 		t.Errorf("all delegated: %q", got)
 	}
 	reqOnly := &corev1.Pod{Spec: corev1.PodSpec{Containers: pods[0].Spec.Containers[:1]}}
-	if got := limitWarnings([]*corev1.Pod{reqOnly}, nil, "/"); len(got) != 0 {
+	if got := limitWarnings(limitPaths([]*corev1.Pod{reqOnly}), nil, "/"); len(got) != 0 {
 		t.Errorf("requests only need no warning: %q", got)
 	}
-	if got := limitWarnings([]*corev1.Pod{{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "x"}}}}}, nil, "/"); len(got) != 0 {
+	if got := limitWarnings(limitPaths([]*corev1.Pod{{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "x"}}}}}), nil, "/"); len(got) != 0 {
 		t.Errorf("no limits: %q", got)
 	}
 }
