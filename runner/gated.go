@@ -82,7 +82,7 @@ func (r *Runner) gatedStatus() []PodStatus {
 		for _, g := range p.Spec.SchedulingGates {
 			gates = append(gates, g.Name)
 		}
-		out = append(out, PodStatus{Name: p.Name, Namespace: p.Namespace, Phase: string(corev1.PodPending),
+		out = append(out, PodStatus{Name: p.Name, Namespace: p.Namespace, Labels: p.Labels, Phase: string(corev1.PodPending),
 			Reason: ReasonSchedulingGated, Message: "waiting for the gates " + strings.Join(gates, ", "),
 			Total: len(p.Spec.Containers), Created: created})
 	}

@@ -82,6 +82,21 @@ func RecordedPods(stateDir string) ([]*corev1.Pod, error) {
 	return out, err
 }
 
+// KnownPods are the pods of RecordedPods and those waiting for their
+// scheduling gates: every pod a label selector can name.
+func KnownPods(stateDir string) ([]*corev1.Pod, error) {
+	pods, err := RecordedPods(stateDir)
+	paths, _ := filepath.Glob(filepath.Join(stateDir, "gated", "*.yaml"))
+	for _, path := range paths {
+		if data, rerr := os.ReadFile(path); rerr == nil {
+			if p := GatedPod(data); p != nil {
+				pods = append(pods, p)
+			}
+		}
+	}
+	return pods, err
+}
+
 func writeAtomic(path string, data []byte) error { return podstate.WriteAtomic(path, data) }
 
 func (r *Runner) writeStopRequest(pod string, grace time.Duration) error {

@@ -18,6 +18,7 @@ import (
 type PodStatus struct {
 	Name       string            `json:"name"`
 	Namespace  string            `json:"namespace"`
+	Labels     map[string]string `json:"labels,omitempty"`
 	Phase      string            `json:"phase"` // Pending, Running, Succeeded, Failed, Unknown; Terminating while stopping
 	Ready      int               `json:"ready"`
 	Total      int               `json:"total"` // app containers and sidecars
@@ -127,7 +128,7 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, read
 	ps := PodStatus{Name: name, Unit: units.InfraUnitName(name), Slice: units.SliceName(name)}
 	var containers []containerRef
 	if rec != nil {
-		ps.Namespace, ps.Created = rec.Pod.Namespace, rec.Created
+		ps.Namespace, ps.Labels, ps.Created = rec.Pod.Namespace, rec.Pod.Labels, rec.Created
 		for _, c := range rec.Pod.Spec.InitContainers {
 			kind := units.KindInit
 			if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {

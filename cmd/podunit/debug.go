@@ -62,6 +62,9 @@ func debugCommand() *cli.Command {
 				return fmt.Errorf("%w: podunit debug POD --image IMAGE [-- COMMAND]", errUsage)
 			}
 			podName, command := pos[0], pos[1:]
+			if podName, err = podRef(podName); err != nil {
+				return err
+			}
 			if err := inNamespace(podName, vals["namespace"]); err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/podunit/podunit/helper/contract"
@@ -20,6 +22,7 @@ import (
 	"github.com/podunit/podunit/netshape"
 	"github.com/podunit/podunit/netshape/nl"
 	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/runner"
 	"github.com/podunit/podunit/units"
 )
@@ -28,46 +31,76 @@ func describeCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "describe",
 		Usage:     "show a pod's containers, hooks, states and events, like kubectl describe pod",
-		ArgsUsage: "POD [-n NAMESPACE]",
-		Flags:     []cli.Flag{namespaceFlag()},
+		ArgsUsage: "POD... | pod/POD... | pods [-l SELECTOR] [-n NAMESPACE]",
+		Flags:     []cli.Flag{namespaceFlag(), selectorFlag()},
 		Action: func(c *cli.Context) error {
 			args, err := flagsAnywhere(c)
 			if err != nil {
 				return err
 			}
-			if len(args) == 2 && (args[0] == "pod" || args[0] == "pods" || args[0] == "po") {
-				args = args[1:] // kubectl's describe pod NAME
-			}
-			if len(args) != 1 {
-				return fmt.Errorf("%w: podunit describe POD", errUsage)
-			}
-			if err := inNamespace(args[0], c.String("namespace")); err != nil {
+			typeOnly := len(args) == 1 && slices.Contains(podTypes, args[0])
+			if args, err = podRefs(args, true); err != nil { // kubectl's describe pod NAME
 				return err
 			}
-			return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-				d, err := r.Describe(ctx, args[0])
+			ns, selector := c.String("namespace"), c.String("selector")
+			if len(args) == 0 && selector == "" {
+				if !typeOnly {
+					return fmt.Errorf("%w: podunit describe POD... (or pods, -l SELECTOR)", errUsage)
+				}
+				// kubectl's describe pods: all of them
+				pods, err := runner.KnownPods(podstate.DefaultDir())
 				if err != nil {
 					return err
 				}
-				dd := description{Description: d}
-				if d.Pod != nil {
-					if pods, err := currentPods(ctx, r, []string{d.Pod.Name}); err == nil && len(pods) == 1 {
-						for _, ip := range pods[0].Status.PodIPs {
-							dd.IPs = append(dd.IPs, ip.IP)
-						}
+				args = matching(pods, labels.Everything(), ns)
+			} else if args, err = selectPods(args, selector, ns); err != nil {
+				return err
+			}
+			if len(args) == 0 {
+				fmt.Fprintln(c.App.ErrWriter, noneFound(ns))
+				return nil
+			}
+			for _, a := range args {
+				if err := inNamespace(a, ns); err != nil {
+					return err
+				}
+			}
+			return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+				for i, name := range args {
+					if i > 0 {
+						fmt.Fprint(c.App.Writer, "\n\n")
 					}
-					if bw, _ := netshape.FromAnnotations(d.Pod.Annotations); !bw.Empty() {
-						dd.Shaping = "(could not be read)"
-						if st, err := readShaping(ctx, d.Pod.Name); err == nil {
-							dd.Shaping = st.String()
-						}
+					if err := describeOne(ctx, c.App.Writer, r, name); err != nil {
+						return err
 					}
 				}
-				printDescription(c.App.Writer, dd)
 				return nil
 			})
 		},
 	}
+}
+
+func describeOne(ctx context.Context, w io.Writer, r *runner.Runner, name string) error {
+	d, err := r.Describe(ctx, name)
+	if err != nil {
+		return err
+	}
+	dd := description{Description: d}
+	if d.Pod != nil {
+		if pods, err := currentPods(ctx, r, []string{d.Pod.Name}); err == nil && len(pods) == 1 {
+			for _, ip := range pods[0].Status.PodIPs {
+				dd.IPs = append(dd.IPs, ip.IP)
+			}
+		}
+		if bw, _ := netshape.FromAnnotations(d.Pod.Annotations); !bw.Empty() {
+			dd.Shaping = "(could not be read)"
+			if st, err := readShaping(ctx, d.Pod.Name); err == nil {
+				dd.Shaping = st.String()
+			}
+		}
+	}
+	printDescription(w, dd)
+	return nil
 }
 
 type description struct {

@@ -20,7 +20,7 @@ func downCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "down",
 		Usage:     "stop pods gracefully and remove their units, containers and volumes",
-		ArgsUsage: "FILE|POD...",
+		ArgsUsage: "FILE|POD...|-l SELECTOR",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "grace-period", Value: -1, Usage: "seconds each container gets to stop (default: the pod's terminationGracePeriodSeconds)"},
 			&cli.BoolFlag{Name: "force", Usage: "with --grace-period 0: kill at once"},
@@ -28,6 +28,7 @@ func downCommand() *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "give up after this long"},
 			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "a manifest file, as kubectl's -f (FILE arguments do the same)"},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "the namespace of the pods named and of the files' objects that name none (as given to up -n)"},
+			selectorFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			args, err := flagsAnywhere(c)
@@ -40,8 +41,38 @@ func downCommand() *cli.Command {
 				}
 			}
 			args = append(c.StringSlice("filename"), args...)
+			selector := c.String("selector")
+			// pods as kubectl names them (pod/web, `pod web`); a file is a file
+			var refs []string
+			for i, a := range args {
+				if _, err := os.Stat(a); err == nil || a == "-" {
+					refs = append(refs, a)
+					continue
+				}
+				if i == 0 && slices.Contains(podTypes, a) && (len(args) > 1 || selector != "") {
+					continue
+				}
+				ref, err := podRef(a)
+				if err != nil {
+					return err
+				}
+				refs = append(refs, ref)
+			}
+			args = refs
+			if selector != "" {
+				if len(args) > 0 {
+					return fmt.Errorf("%w: files or pod names and -l exclude each other", errUsage)
+				}
+				if args, err = selectPods(nil, selector, c.String("namespace")); err != nil {
+					return err
+				}
+				if len(args) == 0 {
+					fmt.Fprintln(c.App.ErrWriter, noneFound(c.String("namespace")))
+					return nil
+				}
+			}
 			if len(args) == 0 {
-				return fmt.Errorf("%w: podunit down FILE|POD...", errUsage)
+				return fmt.Errorf("%w: podunit down FILE|POD...|-l SELECTOR", errUsage)
 			}
 			var o runner.DownOptions
 			if g := c.Int("grace-period"); g >= 0 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/netip"
@@ -14,7 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/netinfo"
@@ -31,37 +30,43 @@ func getCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "get",
 		Usage:     "show pods as Kubernetes v1 Pods, or Services with their endpoints (-o json|yaml|wide|name)",
-		ArgsUsage: "pods|services [NAME...] [-o json|yaml|wide|name] [-n NAMESPACE | -A]",
+		ArgsUsage: "pods|services [NAME...] | pod/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json, yaml, wide or name"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json, yaml, wide, name, jsonpath=TEMPLATE, jsonpath-as-json=TEMPLATE or custom-columns=HEADER:PATH,..."},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "only those of this namespace"},
 			&cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "those of every namespace (as without -n), with a NAMESPACE column"},
+			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "only those whose labels match, as kubectl's -l (app=web,tier!=db; env in (a,b); !canary)"},
 		},
 		Action: func(c *cli.Context) error {
 			pos, vals, err := cmdFlags(c, false)
 			if err != nil {
 				return err
 			}
-			out := vals["output"]
-			ns := vals["namespace"]
+			out, ns, selector := vals["output"], vals["namespace"], vals["selector"]
 			if ns != "" && vals["all-namespaces"] == "true" {
 				return fmt.Errorf("%w: -n and -A exclude each other", errUsage)
 			}
-			if len(pos) > 0 && slices.Contains([]string{"services", "service", "svc"}, pos[0]) {
-				if !slices.Contains([]string{"", "json", "yaml", "wide", "name"}, out) {
-					return fmt.Errorf("%w: -o must be json, yaml, wide or name", errUsage)
+			if err := validOutput(out); err != nil {
+				return err
+			}
+			services, names, err := getArgs(pos)
+			if err != nil {
+				return err
+			}
+			var sel labels.Selector = labels.Everything()
+			if selector != "" {
+				if len(names) > 0 {
+					return fmt.Errorf("%w: names and -l exclude each other, as in kubectl", errUsage)
 				}
+				if sel, err = parseSelector(selector); err != nil {
+					return err
+				}
+			}
+			if services {
 				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-					return printServices(ctx, c.App.Writer, r, pos[1:], ns, out)
+					return printServices(ctx, c.App.Writer, c.App.ErrWriter, r, names, ns, sel, out)
 				})
 			}
-			if len(pos) == 0 || !slices.Contains([]string{"pods", "pod", "po"}, pos[0]) {
-				return fmt.Errorf("%w: podunit get pods|services [NAME...]", errUsage)
-			}
-			if !slices.Contains([]string{"", "json", "yaml", "wide", "name"}, out) {
-				return fmt.Errorf("%w: -o must be json, yaml, wide or name", errUsage)
-			}
-			names := pos[1:]
 			return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
 				pods, err := currentPods(ctx, r, names)
 				if err != nil {
@@ -79,18 +84,53 @@ func getCommand() *cli.Command {
 					}
 					pods = in
 				}
-				if len(pods) == 0 && out == "" {
-					where := ""
-					if ns != "" {
-						where = " in namespace " + ns
-					}
-					fmt.Fprintf(c.App.ErrWriter, "No resources found%s.\n", where)
+				pods = slices.DeleteFunc(pods, func(p *corev1.Pod) bool { return !sel.Matches(labels.Set(p.Labels)) })
+				if len(pods) == 0 && (out == "" || out == "wide" || out == "name") {
+					fmt.Fprintln(c.App.ErrWriter, noneFound(ns))
 					return nil
 				}
 				return printPods(c.App.Writer, pods, out, len(names) == 1, vals["all-namespaces"] == "true")
 			})
 		},
 	}
+}
+
+// getArgs reads what get is asked for, as kubectl takes it: a type word and
+// names (pods web db, svc dns), or TYPE/NAME arguments of one kind
+// (pod/web pod/db, svc/dns). It tells whether they are Services.
+func getArgs(pos []string) (services bool, names []string, err error) {
+	usage := fmt.Errorf("%w: podunit get pods|services [NAME...], or get pod/NAME... | svc/NAME...", errUsage)
+	if len(pos) == 0 {
+		return false, nil, usage
+	}
+	if !strings.Contains(pos[0], "/") {
+		switch {
+		case slices.Contains(podTypes, pos[0]):
+		case slices.Contains(serviceTypes, pos[0]):
+			services = true
+		default:
+			return false, nil, usage
+		}
+		for _, n := range pos[1:] {
+			if strings.Contains(n, "/") {
+				return false, nil, fmt.Errorf("%w: %s: no type before TYPE/NAME arguments (podunit get %s)", errUsage, n, n)
+			}
+		}
+		return services, pos[1:], nil
+	}
+	for i, a := range pos {
+		kind, name, _ := strings.Cut(a, "/")
+		svc := slices.Contains(serviceTypes, kind)
+		if (!svc && !slices.Contains(podTypes, kind)) || name == "" {
+			return false, nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME) and Services (svc/NAME)", errUsage, a)
+		}
+		if i > 0 && svc != services {
+			return false, nil, fmt.Errorf("%w: pods and Services in one get: ask for each on its own", errUsage)
+		}
+		services = svc
+		names = append(names, name)
+	}
+	return services, names, nil
 }
 
 // currentPods builds the v1 Pods of those named (all when none are).
@@ -260,29 +300,14 @@ func exitReason(code int) string {
 }
 
 func printPods(w io.Writer, pods []*corev1.Pod, out string, single, nsColumn bool) error {
-	switch out {
-	case "json", "yaml":
-		var v any = pods[0]
-		if !single {
-			v = struct {
-				APIVersion string        `json:"apiVersion"`
-				Kind       string        `json:"kind"`
-				Items      []*corev1.Pod `json:"items"`
-			}{"v1", "List", pods}
-		}
-		data, err := json.MarshalIndent(v, "", "    ")
-		if err != nil {
-			return err
-		}
-		if out == "yaml" {
-			if data, err = yaml.JSONToYAML(data); err != nil {
-				return err
-			}
-			_, err = w.Write(data)
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", data)
+	objs := make([]any, len(pods))
+	for i, p := range pods {
+		objs[i] = p
+	}
+	if done, err := printStructured(w, objs, single, out); done {
 		return err
+	}
+	switch out {
 	case "name":
 		for _, p := range pods {
 			fmt.Fprintf(w, "pod/%s\n", p.Name)
@@ -413,7 +438,7 @@ func conditionTrue(p *corev1.Pod, t corev1.PodConditionType) bool {
 
 // printServices lists the stored Services (those named, or all) with their
 // address, ports and the ready pods behind them.
-func printServices(ctx context.Context, w io.Writer, r *runner.Runner, names []string, ns, format string) error {
+func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel labels.Selector, format string) error {
 	known, err := podstate.LoadObjects(podstate.DefaultDir())
 	if err != nil {
 		return err
@@ -432,7 +457,7 @@ func printServices(ctx context.Context, w io.Writer, r *runner.Runner, names []s
 	}
 	var list []*corev1.Service
 	for _, s := range known.Services {
-		if (len(names) == 0 || slices.Contains(names, s.Name)) && (ns == "" || s.Namespace == ns) {
+		if (len(names) == 0 || slices.Contains(names, s.Name)) && (ns == "" || s.Namespace == ns) && sel.Matches(labels.Set(s.Labels)) {
 			list = append(list, s)
 		}
 	}
@@ -445,26 +470,20 @@ func printServices(ctx context.Context, w io.Writer, r *runner.Runner, names []s
 		}
 	}
 	slices.SortFunc(list, func(a, b *corev1.Service) int { return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name) })
-	switch format {
-	case "json", "yaml":
-		sl := corev1.ServiceList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
-		for _, s := range list {
-			x := s.DeepCopy()
-			x.APIVersion, x.Kind = "v1", "Service"
-			sl.Items = append(sl.Items, *x)
-		}
-		var data []byte
-		if format == "json" {
-			data, err = json.MarshalIndent(sl, "", "    ")
-			data = append(data, '\n')
-		} else {
-			data, err = yaml.Marshal(sl)
-		}
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(data)
+	if len(list) == 0 && (format == "" || format == "wide" || format == "name") {
+		fmt.Fprintln(errw, noneFound(ns))
+		return nil
+	}
+	objs := make([]any, len(list))
+	for i, s := range list {
+		x := s.DeepCopy()
+		x.APIVersion, x.Kind = "v1", "Service"
+		objs[i] = x
+	}
+	if done, err := printStructured(w, objs, len(names) == 1, format); done {
 		return err
+	}
+	switch format {
 	case "name":
 		for _, s := range list {
 			fmt.Fprintf(w, "service/%s\n", s.Name)

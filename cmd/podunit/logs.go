@@ -53,7 +53,10 @@ func logsCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			podName := pos[0]
+			podName, err := podRef(pos[0])
+			if err != nil {
+				return err
+			}
 			if err := inNamespace(podName, vals["namespace"]); err != nil {
 				return err
 			}

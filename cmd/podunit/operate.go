@@ -48,6 +48,9 @@ func execCommand() *cli.Command {
 				return fmt.Errorf("%w: podunit exec POD [-c CONTAINER] [-i] [-t] -- COMMAND [ARG...]", errUsage)
 			}
 			podName, cmd := pos[0], pos[1:]
+			if podName, err = podRef(podName); err != nil {
+				return err
+			}
 			if err := inNamespace(podName, vals["namespace"]); err != nil {
 				return err
 			}
@@ -139,19 +142,33 @@ func waitCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "wait",
 		Usage:     "wait until pods meet a condition (Ready, ContainersReady, Initialized) or are deleted",
-		ArgsUsage: "POD... --for=condition=Ready|delete [--timeout 30s]",
+		ArgsUsage: "POD...|-l SELECTOR --for=condition=Ready|delete [--timeout 30s]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "for", Value: "condition=Ready", Usage: strings.Join(waitConditions, ", ")},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "give up after this long (exit 4)"},
 			namespaceFlag(),
+			selectorFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			pos, vals, err := cmdFlags(c, false)
 			if err != nil {
 				return err
 			}
+			sel := vals["selector"]
+			if pos, err = podRefs(pos, sel != ""); err != nil {
+				return err
+			}
+			if len(pos) == 0 && sel == "" {
+				return fmt.Errorf("%w: podunit wait POD...|-l SELECTOR --for=condition=Ready|delete", errUsage)
+			}
+			if pos, err = selectPods(pos, sel, vals["namespace"]); err != nil {
+				return err
+			}
 			if len(pos) == 0 {
-				return fmt.Errorf("%w: podunit wait POD... --for=condition=Ready|delete", errUsage)
+				if vals["for"] == "delete" {
+					return nil // nothing left to wait for
+				}
+				return fmt.Errorf("%w: no pod matches -l %s", runner.ErrNotFound, sel)
 			}
 			for _, p := range pos {
 				if err := inNamespace(p, vals["namespace"]); err != nil && vals["for"] != "delete" {
@@ -442,6 +459,9 @@ func eventsCommand() *cli.Command {
 			}
 			dir := podstate.DefaultDir()
 			if len(pos) == 1 {
+				if pos[0], err = podRef(pos[0]); err != nil {
+					return err
+				}
 				if _, err := podstate.LoadRuntime(dir, pos[0]); err != nil {
 					return fmt.Errorf("%w: %q", runner.ErrNotFound, pos[0])
 				}

@@ -235,13 +235,17 @@ func enableCommand() *cli.Command {
 			if c.NArg() == 0 {
 				return fmt.Errorf("%w: podunit enable POD...", errUsage)
 			}
+			names, err := podRefs(c.Args().Slice(), false)
+			if err != nil {
+				return err
+			}
 			return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
 				known, err := podstate.LoadObjects(podstate.DefaultDir())
 				if err != nil {
 					return err
 				}
 				var pods []*corev1.Pod
-				for _, n := range c.Args().Slice() {
+				for _, n := range names {
 					p, err := r.Pod(n)
 					if err != nil {
 						return err
@@ -273,8 +277,12 @@ func disableCommand() *cli.Command {
 			if c.NArg() == 0 {
 				return fmt.Errorf("%w: podunit disable POD...", errUsage)
 			}
+			names, err := podRefs(c.Args().Slice(), false)
+			if err != nil {
+				return err
+			}
 			var errs []error
-			for _, n := range c.Args().Slice() {
+			for _, n := range names {
 				if _, err := os.Stat(storedPath(n)); err != nil {
 					errs = append(errs, fmt.Errorf("%w: %q is not enabled", runner.ErrNotFound, n))
 				}
@@ -283,10 +291,10 @@ func disableCommand() *cli.Command {
 				return errors.Join(errs...)
 			}
 			return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-				if err := disableRunner(ctx, r, c.Args().Slice()); err != nil {
+				if err := disableRunner(ctx, r, names); err != nil {
 					return err
 				}
-				for _, n := range c.Args().Slice() {
+				for _, n := range names {
 					fmt.Fprintf(c.App.Writer, "pod/%s disabled\n", n)
 				}
 				return nil

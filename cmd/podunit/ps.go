@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/runner"
@@ -25,11 +26,25 @@ func psCommand() *cli.Command {
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show each container's state, restarts and unit"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "wide or json"},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "only the pods of this namespace"},
+			selectorFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			names, err := flagsAnywhere(c)
 			if err != nil {
 				return err
+			}
+			if names, err = podRefs(names, c.String("selector") != ""); err != nil {
+				return err
+			}
+			selector := c.String("selector")
+			var sel labels.Selector = labels.Everything()
+			if selector != "" {
+				if len(names) > 0 {
+					return fmt.Errorf("%w: pod names and -l exclude each other", errUsage)
+				}
+				if sel, err = parseSelector(selector); err != nil {
+					return err
+				}
 			}
 			out := c.String("output")
 			if out != "" && out != "wide" && out != "json" {
@@ -43,6 +58,7 @@ func psCommand() *cli.Command {
 				if ns := c.String("namespace"); ns != "" {
 					pods = slices.DeleteFunc(pods, func(p runner.PodStatus) bool { return p.Namespace != ns })
 				}
+				pods = slices.DeleteFunc(pods, func(p runner.PodStatus) bool { return !sel.Matches(labels.Set(p.Labels)) })
 				if len(names) > 0 {
 					pods = slices.DeleteFunc(pods, func(p runner.PodStatus) bool { return !slices.Contains(names, p.Name) })
 					for _, n := range names {

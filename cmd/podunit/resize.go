@@ -61,7 +61,10 @@ func resizeCommand() *cli.Command {
 			if len(req.Limits)+len(req.Requests) == 0 {
 				return fmt.Errorf("%w: podunit resize: give --cpu, --memory, --requests-cpu or --requests-memory", errUsage)
 			}
-			name := args[0]
+			name, err := podRef(args[0])
+			if err != nil {
+				return err
+			}
 			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
 				done, err := r.Resize(ctx, name, req)
 				if err != nil {

@@ -39,6 +39,9 @@ func ungateCommand() *cli.Command {
 				return fmt.Errorf("%w: podunit ungate POD GATE... (or POD --all)", errUsage)
 			}
 			name, remove := args[0], args[1:]
+			if name, err = podRef(name); err != nil {
+				return err
+			}
 			var start string
 			err = withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
 				data, ok := r.Gated(name)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
@@ -302,4 +303,78 @@ spec:
 		t.Errorf("up of a pod whose host port is taken: exit %d\n%s", r.code, r.stderr)
 	}
 	assertGone(t, "e2e-port-b")
+}
+
+// Pods named as kubectl names them: pod/NAME (what podunit prints), a type
+// word before the names, and label selectors (-l) on get, ps, wait,
+// describe and down; get's jsonpath and custom-columns outputs.
+func TestSelectors(t *testing.T) {
+	path := writeManifest(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-sel-fe, labels: {app: e2e-sel, tier: fe}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: app, image: %[1]s, command: [sh, -c, 'echo fe-says-hi; sleep 100000']}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-sel-be, labels: {app: e2e-sel, tier: be}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: app, image: %[1]s, command: [sleep, "100000"]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: e2e-sel, labels: {app: e2e-sel}}
+spec:
+  selector: {app: e2e-sel}
+  ports: [{port: 80}]
+`, testImage))
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", path) })
+	if r := run(t, podunit, "up", path); r.code != 0 {
+		t.Fatalf("up: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if out := must(t, podunit, "wait", "pod", "-l", "app=e2e-sel", "--for=condition=Ready", "--timeout", "60s"); out != "pod/e2e-sel-be condition met\npod/e2e-sel-fe condition met\n" {
+		t.Errorf("wait pod -l: %q", out)
+	}
+	if r := run(t, podunit, "wait", "-l", "app=e2e-nobody", "--for=condition=Ready"); r.code != 3 {
+		t.Errorf("wait -l matching nothing: exit %d, want 3\n%s", r.code, r.stderr)
+	}
+	if out := must(t, podunit, "get", "pods", "-l", "app=e2e-sel,tier!=be", "-o", "name"); out != "pod/e2e-sel-fe\n" {
+		t.Errorf("get pods -l: %q", out)
+	}
+	ip := must(t, podunit, "get", "pod/e2e-sel-fe", "-o", "jsonpath={.status.podIP}")
+	if _, err := netip.ParseAddr(ip); err != nil {
+		t.Errorf("get pod/NAME -o jsonpath={.status.podIP}: %q", ip)
+	}
+	cols := must(t, podunit, "get", "pods", "-l", "app=e2e-sel", "-o", "custom-columns=NAME:.metadata.name,TIER:.metadata.labels.tier,IP:status.podIP")
+	if want := "e2e-sel-fe   fe     " + ip + "\n"; !strings.Contains(cols, want) || !strings.HasPrefix(cols, "NAME") || !strings.Contains(cols, "e2e-sel-be   be") {
+		t.Errorf("custom-columns:\n%s\nwant a line %q", cols, want)
+	}
+	if out := must(t, podunit, "get", "svc", "-l", "app=e2e-sel", "-o", "jsonpath={.items[*].metadata.name}"); out != "e2e-sel" {
+		t.Errorf("get svc -l -o jsonpath: %q", out)
+	}
+	if out := must(t, podunit, "ps", "-l", "tier=be"); !strings.Contains(out, "e2e-sel-be") || strings.Contains(out, "e2e-sel-fe") {
+		t.Errorf("ps -l tier=be:\n%s", out)
+	}
+	if out := must(t, podunit, "describe", "pods", "-l", "app=e2e-sel"); strings.Count(out, "\nName:") != 1 || !strings.HasPrefix(out, "Name:") {
+		t.Errorf("describe pods -l: want two descriptions:\n%s", out)
+	}
+	if out := must(t, podunit, "logs", "pod/e2e-sel-fe"); !strings.Contains(out, "fe-says-hi") {
+		t.Errorf("logs pod/NAME: %q", out)
+	}
+	if out := must(t, podunit, "exec", "pod/e2e-sel-be", "--", "hostname"); out != "e2e-sel-be\n" {
+		t.Errorf("exec pod/NAME: %q", out)
+	}
+	if r := run(t, podunit, "logs", "svc/e2e-sel"); r.code != 2 || !strings.Contains(r.stderr, "svc/e2e-sel is not a pod") {
+		t.Errorf("logs svc/NAME: exit %d\n%s", r.code, r.stderr)
+	}
+	if out := must(t, podunit, "down", "--grace-period", "0", "--force", "-l", "tier=fe"); out != "pod/e2e-sel-fe removed\n" {
+		t.Errorf("down -l tier=fe: %q", out)
+	}
+	assertGone(t, "e2e-sel-fe")
+	if st := status(t, "e2e-sel-be"); st == nil || st.Phase != "Running" {
+		t.Errorf("the pod -l did not match: %+v", st)
+	}
 }
