@@ -128,3 +128,97 @@ func bindServiceAccount(p *corev1.Pod, objs *Objects) (warns []string) {
 	}
 	return warns
 }
+
+// The volume Kubernetes' ServiceAccount admission adds to a pod it creates
+// (kube-api-access-xxxxx: the token, the cluster's CA, the namespace),
+// mounted in every container. A pod exported from a cluster (kubectl get pod
+// -o yaml) carries it.
+const (
+	admissionVolumePrefix = "kube-api-access-"
+	rootCAConfigMap       = "kube-root-ca.crt"
+)
+
+// dropAdmissionToken takes the service account token volume a cluster added
+// out of a pod document (and the containers' mounts of it), with a warning:
+// there is no API server here to issue the token, and the pod as written did
+// not ask for it. Any other projected token volume is the user's own and
+// stays (to be refused by validation). It tells whether it changed obj.
+func dropAdmissionToken(obj map[string]any) (warns []string, changed bool) {
+	spec, _ := obj["spec"].(map[string]any)
+	vols, _ := spec["volumes"].([]any)
+	drop := map[string]bool{}
+	var kept []any
+	for i, v := range vols {
+		vol, _ := v.(map[string]any)
+		name, _ := vol["name"].(string)
+		if !isAdmissionToken(vol) {
+			kept = append(kept, v)
+			continue
+		}
+		drop[name] = true
+		warns = append(warns, fmt.Sprintf("spec.volumes[%d]: %s: ignored with its mounts: the service account token volume a cluster added when it created the pod (there is no API server on one host to issue a token)", i, name))
+	}
+	if len(drop) == 0 {
+		return nil, false
+	}
+	if kept == nil {
+		delete(spec, "volumes")
+	} else {
+		spec["volumes"] = kept
+	}
+	for _, list := range []string{"initContainers", "containers", "ephemeralContainers"} {
+		cs, _ := spec[list].([]any)
+		for _, c := range cs {
+			ctr, _ := c.(map[string]any)
+			mounts, ok := ctr["volumeMounts"].([]any)
+			if !ok {
+				continue
+			}
+			var keep []any
+			for _, m := range mounts {
+				mm, _ := m.(map[string]any)
+				if n, _ := mm["name"].(string); !drop[n] {
+					keep = append(keep, m)
+				}
+			}
+			if keep == nil {
+				delete(ctr, "volumeMounts")
+			} else {
+				ctr["volumeMounts"] = keep
+			}
+		}
+	}
+	return warns, true
+}
+
+// isAdmissionToken tells the volume ServiceAccount admission adds: named
+// kube-api-access-*, projected from a service account token and nothing but
+// the cluster's CA bundle and downward API files.
+func isAdmissionToken(vol map[string]any) bool {
+	name, _ := vol["name"].(string)
+	proj, _ := vol["projected"].(map[string]any)
+	srcs, _ := proj["sources"].([]any)
+	if !strings.HasPrefix(name, admissionVolumePrefix) || len(vol) != 2 || len(srcs) == 0 {
+		return false
+	}
+	token := false
+	for _, s := range srcs {
+		src, _ := s.(map[string]any)
+		if len(src) != 1 {
+			return false
+		}
+		switch {
+		case src["serviceAccountToken"] != nil:
+			token = true
+		case src["configMap"] != nil:
+			cm, _ := src["configMap"].(map[string]any)
+			if n, _ := cm["name"].(string); n != rootCAConfigMap {
+				return false
+			}
+		case src["downwardAPI"] != nil:
+		default:
+			return false
+		}
+	}
+	return token
+}

@@ -277,3 +277,59 @@ spec:
 		t.Errorf("a clash with -n: %v", err)
 	}
 }
+
+// A pod exported from a cluster (kubectl get pod -o yaml) carries the token
+// volume ServiceAccount admission added, mounted in every container: it goes
+// with a warning. A projected token the user wrote, or a kube-api-access-*
+// volume with anything else in it, is still refused.
+func TestAdmissionTokenVolume(t *testing.T) {
+	const exported = `
+apiVersion: v1
+kind: Pod
+metadata: {name: exp}
+spec:
+  initContainers:
+  - name: init
+    image: busybox
+    volumeMounts: [{name: kube-api-access-x7k2p, mountPath: /var/run/secrets/kubernetes.io/serviceaccount, readOnly: true}]
+  containers:
+  - name: c
+    image: busybox
+    volumeMounts:
+    - {name: data, mountPath: /data}
+    - {name: kube-api-access-x7k2p, mountPath: /var/run/secrets/kubernetes.io/serviceaccount, readOnly: true}
+  volumes:
+  - name: data
+    emptyDir: {}
+  - name: kube-api-access-x7k2p
+    projected:
+      defaultMode: 420
+      sources:
+      - serviceAccountToken: {expirationSeconds: 3607, path: token}
+      - configMap:
+          name: kube-root-ca.crt
+          items: [{key: ca.crt, path: ca.crt}]
+      - downwardAPI:
+          items: [{path: namespace, fieldRef: {apiVersion: v1, fieldPath: metadata.namespace}}]
+`
+	m, err := Load([]byte(exported))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := m.Pods[0]
+	if len(p.Spec.Volumes) != 1 || p.Spec.Volumes[0].Name != "data" || len(p.Spec.Containers[0].VolumeMounts) != 1 || len(p.Spec.InitContainers[0].VolumeMounts) != 0 {
+		t.Errorf("volumes %+v, mounts %+v %+v", p.Spec.Volumes, p.Spec.Containers[0].VolumeMounts, p.Spec.InitContainers[0].VolumeMounts)
+	}
+	if got := strings.Join(m.Warnings, "\n"); !strings.Contains(got, `pod "exp": spec.volumes[1]: kube-api-access-x7k2p: ignored with its mounts`) {
+		t.Errorf("warnings:\n%s", got)
+	}
+	for name, doc := range map[string]string{
+		"not admission's name": strings.ReplaceAll(exported, "kube-api-access-x7k2p", "token"),
+		"another source":       strings.Replace(exported, "      - downwardAPI:", "      - secret: {name: s}\n      - downwardAPI:", 1),
+		"another config map":   strings.Replace(exported, "name: kube-root-ca.crt", "name: mine", 1),
+	} {
+		if _, err := LoadSources([]Source{{Data: []byte(doc)}}, &Objects{}); err == nil || !strings.Contains(err.Error(), "spec.volumes[1].projected") {
+			t.Errorf("%s: %v, want the projected volume refused", name, err)
+		}
+	}
+}

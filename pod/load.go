@@ -311,7 +311,14 @@ func loadDocument(doc []byte, objs *Objects, namespace string) (out loaded) {
 		return out
 	}
 
+	tokenWarns, changed := dropAdmissionToken(obj)
+	if changed {
+		if js, err = json.Marshal(generic); err != nil {
+			return fail(field.InternalError(nil, err))
+		}
+	}
 	errs, warns := judgeFields(generic, reflect.TypeOf(corev1.Pod{}), podRules)
+	warns = append(tokenWarns, warns...)
 
 	// Validation runs even after unknown or unsupported fields were found, so one
 	// run reports every problem; only values of the wrong type stop it.

@@ -262,7 +262,7 @@ var podRules = withMetadata(map[string]rule{
 	"spec.volumes[*].projected.sources[*].configMap":           {support: Honoured, subtree: true},
 	"spec.volumes[*].projected.sources[*].secret":              {support: Honoured, subtree: true},
 	"spec.volumes[*].projected.sources[*].downwardAPI":         {support: Honoured, subtree: true},
-	"spec.volumes[*].projected.sources[*].serviceAccountToken": {note: "there is no API server on one host to issue a token"},
+	"spec.volumes[*].projected.sources[*].serviceAccountToken": {note: "there is no API server on one host to issue a token (the kube-api-access-* volume a cluster added to an exported pod is dropped with a warning)"},
 	"spec.volumes[*].projected.sources[*].clusterTrustBundle":  {note: "there is no API server on one host to hold trust bundles"},
 	"spec.volumes[*].persistentVolumeClaim":                    {support: Honoured},
 	"spec.volumes[*].persistentVolumeClaim.claimName":          {support: Honoured},
