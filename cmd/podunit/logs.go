@@ -25,71 +25,108 @@ func logsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "logs",
 		Usage:     "print a container's logs (the first app container by default)",
-		ArgsUsage: "POD [CONTAINER] [-c CONTAINER] [-f] [-p] [--tail N] [--since 10m] [--since-time T] [--timestamps] [--all-containers] [--prefix]",
+		ArgsUsage: "POD [CONTAINER] | -l SELECTOR [-c CONTAINER] [-f] [-p] [--tail N] [--since 10m] [--since-time T] [--timestamps] [--all-containers] [--prefix]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "container", Aliases: []string{"c"}},
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "go on printing new output, across restarts, until interrupted or the container ends for good"},
 			&cli.BoolFlag{Name: "previous", Aliases: []string{"p"}, Usage: "the output of the run before the last restart"},
-			&cli.StringFlag{Name: "tail", Value: "-1", Usage: "the last N lines only"},
+			&cli.StringFlag{Name: "tail", Usage: "the last N lines only (default: all; with -l, 10, as kubectl's)"},
 			&cli.StringFlag{Name: "since", Usage: "only lines newer than a duration (10m)"},
 			&cli.StringFlag{Name: "since-time", Usage: "only lines from this time on (RFC 3339)"},
 			&cli.BoolFlag{Name: "timestamps", Usage: "each line with its time"},
 			&cli.BoolFlag{Name: "all-containers", Usage: "every container of the pod: init containers, sidecars, app and debug containers"},
 			&cli.BoolFlag{Name: "prefix", Usage: "each line with its source ([pod/POD/CONTAINER])"},
 			namespaceFlag(),
+			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "the pods whose labels match, as kubectl's -l: each one's output in turn (-f: together)"},
 		},
 		Action: func(c *cli.Context) error {
 			pos, vals, err := cmdFlags(c, false)
 			if err != nil {
 				return err
 			}
-			if len(pos) == 2 && vals["container"] == "" {
+			selector := vals["selector"]
+			if len(pos) == 2 && vals["container"] == "" && selector == "" {
 				vals["container"], pos = pos[1], pos[:1]
 			}
-			if len(pos) != 1 {
-				return fmt.Errorf("%w: podunit logs POD [-c CONTAINER]", errUsage)
+			if (selector == "" && len(pos) != 1) || (selector != "" && len(pos) != 0) {
+				return fmt.Errorf("%w: podunit logs POD [-c CONTAINER], or logs -l SELECTOR", errUsage)
+			}
+			if selector != "" && vals["tail"] == "" {
+				vals["tail"] = "10" // kubectl's default for a selector
 			}
 			o, err := logOptions(vals, time.Now())
 			if err != nil {
 				return err
 			}
-			podName, err := podRef(pos[0])
-			if err != nil {
-				return err
-			}
-			if err := inNamespace(podName, vals["namespace"]); err != nil {
-				return err
-			}
-			var ctrs []*contract.Container
-			if vals["all-containers"] == "true" {
-				rt, err := podstate.LoadRuntime(podstate.DefaultDir(), podName)
+			pods := pos
+			if len(pos) == 1 {
+				name, err := podRef(pos[0])
 				if err != nil {
-					if errors.Is(err, os.ErrNotExist) {
-						return fmt.Errorf("%w: %q", runner.ErrNotFound, podName)
+					return err
+				}
+				if err := inNamespace(name, vals["namespace"]); err != nil {
+					return err
+				}
+				pods = []string{name}
+			} else if pods, err = selectPods(nil, selector, vals["namespace"]); err != nil {
+				return err
+			} else if len(pods) == 0 {
+				fmt.Fprintln(c.App.ErrWriter, noneFound(vals["namespace"]))
+				return nil
+			}
+			w := &lockedWriter{w: c.App.Writer}
+			var printers []*logPrinter
+			var ctrs [][]*contract.Container
+			for _, podName := range pods {
+				var cs []*contract.Container
+				if vals["all-containers"] == "true" {
+					rt, err := podstate.LoadRuntime(podstate.DefaultDir(), podName)
+					if err != nil {
+						if errors.Is(err, os.ErrNotExist) {
+							return fmt.Errorf("%w: %q", runner.ErrNotFound, podName)
+						}
+						return err
 					}
-					return err
+					for i := range rt.Containers {
+						cs = append(cs, &rt.Containers[i])
+					}
+				} else {
+					ct, err := execTarget(podstate.DefaultDir(), podName, vals["container"])
+					if err != nil {
+						return err
+					}
+					cs = []*contract.Container{ct}
 				}
-				for i := range rt.Containers {
-					ctrs = append(ctrs, &rt.Containers[i])
+				if cs[0].Log == "" {
+					// a pod started before podunit kept its containers' output
+					if len(pods) > 1 {
+						return fmt.Errorf("pod %q was started by an earlier podunit: podunit logs %s shows its output", podName, podName)
+					}
+					return legacyLogs(podName, cs, vals)
 				}
-			} else {
-				ct, err := execTarget(podstate.DefaultDir(), podName, vals["container"])
-				if err != nil {
-					return err
-				}
-				ctrs = []*contract.Container{ct}
+				printers = append(printers, &logPrinter{pod: podName, o: o, w: w,
+					previous: vals["previous"] == "true", all: vals["all-containers"] == "true", prefix: vals["prefix"] == "true"})
+				ctrs = append(ctrs, cs)
 			}
-			if ctrs[0].Log == "" {
-				// a pod started before podunit kept its containers' output
-				return legacyLogs(podName, ctrs, vals)
-			}
-			lg := &logPrinter{pod: podName, o: o, w: &lockedWriter{w: c.App.Writer},
-				previous: vals["previous"] == "true", all: vals["all-containers"] == "true", prefix: vals["prefix"] == "true"}
-			if vals["follow"] != "true" || lg.previous {
-				return lg.print(ctrs)
+			if vals["follow"] != "true" || vals["previous"] == "true" {
+				var errs []error
+				for i, lg := range printers {
+					errs = append(errs, lg.print(ctrs[i]))
+				}
+				return errors.Join(errs...)
 			}
 			return withRunner(c, 100*365*24*time.Hour, func(ctx context.Context, r *runner.Runner) error {
-				return lg.follow(ctx, r, ctrs)
+				var wg sync.WaitGroup
+				errs := make([]error, len(printers))
+				for i, lg := range printers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						errs[i] = lg.follow(ctx, r, ctrs[i])
+					}()
+				}
+				wg.Wait()
+				return errors.Join(errs...)
 			})
 		},
 	}

@@ -367,6 +367,9 @@ spec:
 	if out := must(t, podunit, "exec", "pod/e2e-sel-be", "--", "hostname"); out != "e2e-sel-be\n" {
 		t.Errorf("exec pod/NAME: %q", out)
 	}
+	if out := must(t, podunit, "logs", "-l", "tier=fe", "--prefix"); out != "[pod/e2e-sel-fe/app] fe-says-hi\n" {
+		t.Errorf("logs -l tier=fe --prefix: %q", out)
+	}
 	if r := run(t, podunit, "logs", "svc/e2e-sel"); r.code != 2 || !strings.Contains(r.stderr, "svc/e2e-sel is not a pod") {
 		t.Errorf("logs svc/NAME: exit %d\n%s", r.code, r.stderr)
 	}
