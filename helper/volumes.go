@@ -42,7 +42,10 @@ func (t *task) volumes(ctx context.Context) error {
 		}
 	}
 	for _, dir := range fg.ReadOnly {
-		if err := SetVolumeOwnership(dir, fg.GID, true, fg.OnRootMismatch); err != nil {
+		// configMap, secret, downwardAPI and projected volumes are walked
+		// whatever the policy, as the kubelet's plugins for them do: a
+		// refreshed volume has a new directory under a root that matches
+		if err := SetVolumeOwnership(dir, fg.GID, true, false); err != nil {
 			return fmt.Errorf("fsGroup %d on %s: %w", fg.GID, dir, err)
 		}
 	}
@@ -52,7 +55,7 @@ func (t *task) volumes(ctx context.Context) error {
 
 // SetVolumeOwnership applies fsGroup to a volume as the kubelet does: every
 // file and directory gets the group and the mask's permissions, directories
-// the setgid bit; symbolic links are left alone. With onRootMismatch a
+// the setgid bit; symbolic links get the group only. With onRootMismatch a
 // volume whose root is right already is not walked.
 func SetVolumeOwnership(root string, gid int64, readOnly, onRootMismatch bool) error {
 	mask := os.FileMode(rwMask)
@@ -68,14 +71,14 @@ func SetVolumeOwnership(root string, gid int64, readOnly, onRootMismatch bool) e
 		if err != nil {
 			return err
 		}
+		if err := os.Lchown(p, -1, int(gid)); err != nil {
+			return err
+		}
 		if d.Type()&fs.ModeSymlink != 0 {
-			return nil
+			return nil // a link has no mode of its own
 		}
 		fi, err := d.Info()
 		if err != nil {
-			return err
-		}
-		if err := os.Lchown(p, -1, int(gid)); err != nil {
 			return err
 		}
 		mode := fi.Mode() | mask

@@ -52,6 +52,23 @@ const DefaultFileMode = 0o644
 // PersistentVolumeClaims against objs, as the kubelet does when it starts the
 // pod: env, envFrom and volumes. It returns warnings for what the kubelet
 // skips with an event (envFrom keys that are not valid variable names).
+// BindVolumes is what the configMap, secret, downwardAPI and projected
+// volumes of a pod as applied hold with the objects objs: for a running pod
+// whose ConfigMap or Secret changed, as the kubelet refreshes its volumes.
+func BindVolumes(p *corev1.Pod, objs *Objects) (map[string]*VolumeData, field.ErrorList) {
+	out := map[string]*VolumeData{}
+	var errs field.ErrorList
+	for i := range p.Spec.Volumes {
+		v := &p.Spec.Volumes[i]
+		vd, e := bindVolume(v, p.Namespace, objs, field.NewPath("spec", "volumes").Index(i))
+		errs = append(errs, e...)
+		if vd != nil {
+			out[v.Name] = vd
+		}
+	}
+	return out, errs
+}
+
 func bind(p *corev1.Pod, res *Resolved, objs *Objects) ([]string, field.ErrorList) {
 	warns := bindServiceAccount(p, objs)
 	var errs field.ErrorList

@@ -766,26 +766,16 @@ func (r *Runner) teardown(ctx context.Context, name string, grace *time.Duration
 }
 
 // writeFiles fills the pod's configMap, secret, downwardAPI and projected
-// volumes: files with their modes, in directories under the pod's state
-// directory (0700), which go with the pod.
+// volumes: files with their modes, laid out as the kubelet's atomic writer
+// does (WriteVolume), in directories under the pod's state directory (0700),
+// which go with the pod.
 func (r *Runner) writeFiles(plan *units.Plan) error {
-	for _, d := range plan.FileVolumes {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
-		if err := os.Chmod(d, 0o755); err != nil {
-			return err
-		}
-	}
+	byDir := map[string][]units.File{}
 	for _, f := range plan.Files {
-		path := filepath.Join(f.Dir, f.Path)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(path, f.Data, 0o600); err != nil {
-			return err
-		}
-		if err := os.Chmod(path, os.FileMode(f.Mode)); err != nil {
+		byDir[f.Dir] = append(byDir[f.Dir], f)
+	}
+	for _, d := range plan.FileVolumes {
+		if _, err := WriteVolume(d, byDir[d], time.Now()); err != nil {
 			return err
 		}
 	}

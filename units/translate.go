@@ -883,6 +883,26 @@ func (t *translator) mounts(c *corev1.Container, fp *field.Path, env []envVar) (
 	return argv, subPaths, nil
 }
 
+// VolumeFiles are the files of a pod's configMap, secret, downwardAPI and
+// projected volumes (vols, from pod.BindVolumes), by volume directory, as
+// Translate lays them out: a volume without files has an empty list.
+func VolumeFiles(p *corev1.Pod, vols map[string]*pod.VolumeData, o Options) (map[string][]File, error) {
+	t := newTranslator(p, &pod.Resolved{Volumes: vols}, o)
+	out := map[string][]File{}
+	for i, v := range p.Spec.Volumes {
+		vd := vols[v.Name]
+		if vd == nil || v.EmptyDir != nil || v.PersistentVolumeClaim != nil || v.HostPath != nil {
+			continue
+		}
+		files, err := t.volumeFiles(v.Name, vd, field.NewPath("spec", "volumes").Index(i))
+		if err != nil {
+			return nil, err
+		}
+		out[t.volumeDir(v.Name)] = append([]File{}, files...)
+	}
+	return out, nil
+}
+
 // volumeDir is where the files of a configMap, secret, downwardAPI or projected
 // volume live on the host: in the pod's state directory (mode 0700), so
 // nobody but the user reaches them.

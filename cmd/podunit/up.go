@@ -188,6 +188,11 @@ func upCommand() *cli.Command {
 				for _, l := range appliedLines(&m.Objects, known) {
 					fmt.Fprintln(c.App.Writer, l)
 				}
+				if len(m.Objects.ConfigMaps)+len(m.Objects.Secrets) > 0 {
+					all := pod.Over(&m.Objects, known)
+					refreshVolumes(c.App.ErrWriter, podstate.DefaultDir(), all, opts)
+					refreshStored(c.App.ErrWriter, podstate.DefaultDir(), all)
+				}
 				return nil
 			}
 			if len(gated) > 0 {

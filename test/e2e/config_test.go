@@ -89,7 +89,7 @@ spec: {accessModes: [ReadWriteOnce]}
 	if want := "debug|" + secret + "|unset|level debug mode production||production\n"; env != want {
 		t.Errorf("env: %q, want %q", env, want)
 	}
-	files := sh(`cat /etc/app/app.conf /etc/app/conf.d/level /etc/app.conf /run/creds/password; echo; cat /etc/podinfo/labels; echo; stat -c '%a %n' /etc/app/app.conf /etc/app/conf.d/level /run/creds/password; ls /etc/app`)
+	files := sh(`cat /etc/app/app.conf /etc/app/conf.d/level /etc/app.conf /run/creds/password; echo; cat /etc/podinfo/labels; echo; stat -L -c '%a %n' /etc/app/app.conf /etc/app/conf.d/level /run/creds/password; ls /etc/app`)
 	want := "listen 8080\ndebuglisten 8080\n" + secret + "\napp=\"shop\"\ntier=\"front\"\n644 /etc/app/app.conf\n600 /etc/app/conf.d/level\n440 /run/creds/password\napp.conf\nconf.d\n"
 	if files != want {
 		t.Errorf("files:\n%s\nwant:\n%s", files, want)
@@ -108,6 +108,25 @@ spec: {accessModes: [ReadWriteOnce]}
 	// The volume files are reached only through podunit's state directory.
 	if m := must(t, "sh", "-c", `stat -c %a "$XDG_RUNTIME_DIR/podunit" "$XDG_RUNTIME_DIR/podunit/pods/`+pod+`"`); m != "700\n700\n" {
 		t.Errorf("podunit's state directories have modes %q, want 700", m)
+	}
+
+	// A changed ConfigMap reaches the pod's volume at once, by one rename of
+	// ..data as the kubelet's atomic writer does it; env and the subPath
+	// mount keep what the container started with, as in Kubernetes.
+	cm := writeManifest(t, `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: e2e-config}
+data: {log.level: info, mode: production, app.conf: "listen 9090\n"}
+`)
+	if out := must(t, podunit, "up", cm); !strings.Contains(out, "configmap/e2e-config configured") {
+		t.Errorf("up of the changed ConfigMap:\n%s", out)
+	}
+	if got, want := sh(`cat /etc/app/app.conf /etc/app/conf.d/level /etc/app.conf; echo "|$LEVEL"; readlink /etc/app/..data | grep -q '^\.\.20' && echo atomic`), "listen 9090\ninfolisten 8080\n|debug\natomic\n"; got != want {
+		t.Errorf("after the ConfigMap changed: %q, want %q", got, want)
+	}
+	if d := must(t, podunit, "describe", pod); !strings.Contains(d, "VolumesUpdated") || !strings.Contains(d, "volume config updated") {
+		t.Errorf("describe has no VolumesUpdated event:\n%s", d)
 	}
 
 	// The claim outlives the pod.

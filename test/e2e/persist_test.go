@@ -75,6 +75,12 @@ spec:
 		t.Fatal("the Service is not listed")
 	}
 
+	// A ConfigMap changed while the pod is enabled: it comes back with the
+	// new data, as a pod the kubelet starts again reads it anew.
+	if out := must(t, podunit, "up", writeManifest(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: e2e-persist-cfg}\ndata: {GREETING: hello-changed}\n")); !strings.Contains(out, "configured") {
+		t.Errorf("up of the changed ConfigMap: %s", out)
+	}
+
 	if out, err := exec.Command(world, "relogin").CombinedOutput(); err != nil {
 		t.Fatalf("world.sh relogin: %v\n%s", err, out)
 	}
@@ -85,7 +91,7 @@ spec:
 		t.Fatalf("after the restart: %+v", st)
 	}
 	env := must(t, "podman", "inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", ctrName(pod, "web"))
-	if !strings.Contains(env, "GREETING=hello-again\n") || !strings.Contains(env, "TOKEN="+secret+"\n") ||
+	if !strings.Contains(env, "GREETING=hello-changed\n") || !strings.Contains(env, "TOKEN="+secret+"\n") ||
 		!strings.Contains(env, "E2E_PERSIST_SVC_SERVICE_HOST="+svcAddr[1]+"\n") {
 		t.Errorf("env after the restart:\n%s", env)
 	}

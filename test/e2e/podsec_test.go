@@ -92,6 +92,12 @@ spec:
 	if !strings.Contains(events, "Volumes given group 2000 (fsGroup)") {
 		t.Errorf("no VolumeOwnership event:\n%s", events)
 	}
+	// A changed ConfigMap's new files get the group too, as the kubelet
+	// gives it after each update of such a volume.
+	must(t, podunit, "up", writeManifest(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fsg-cm}\ndata: {a.txt: again, b.txt: new}\n"))
+	if got := must(t, "podman", "exec", ctrName("fsg", "c"), "sh", "-c", `cat /cm/a.txt /cm/b.txt; echo; stat -L -c "%n %g %A" /cm/a.txt /cm/b.txt`); got != "againnew\n/cm/a.txt 2000 -rw-r--r--\n/cm/b.txt 2000 -rw-r--r--\n" {
+		t.Errorf("after the ConfigMap changed:\n%s", got)
+	}
 }
 
 // hostPID and hostIPC: the containers see the host's processes and share
