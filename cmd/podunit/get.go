@@ -53,14 +53,9 @@ func getCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			var sel labels.Selector = labels.Everything()
-			if selector != "" {
-				if len(names) > 0 {
-					return fmt.Errorf("%w: names and -l exclude each other, as in kubectl", errUsage)
-				}
-				if sel, err = parseSelector(selector); err != nil {
-					return err
-				}
+			sel, err := namesOrSelector(names, selector)
+			if err != nil {
+				return err
 			}
 			if services {
 				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {

@@ -36,15 +36,9 @@ func psCommand() *cli.Command {
 			if names, err = podRefs(names, c.String("selector") != ""); err != nil {
 				return err
 			}
-			selector := c.String("selector")
-			var sel labels.Selector = labels.Everything()
-			if selector != "" {
-				if len(names) > 0 {
-					return fmt.Errorf("%w: pod names and -l exclude each other", errUsage)
-				}
-				if sel, err = parseSelector(selector); err != nil {
-					return err
-				}
+			sel, err := namesOrSelector(names, c.String("selector"))
+			if err != nil {
+				return err
 			}
 			out := c.String("output")
 			if out != "" && out != "wide" && out != "json" {

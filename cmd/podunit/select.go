@@ -71,6 +71,18 @@ func parseSelector(s string) (labels.Selector, error) {
 	return sel, nil
 }
 
+// namesOrSelector is the selector of a command given names or -l (one or
+// the other, as in kubectl): everything when there is none.
+func namesOrSelector(names []string, selector string) (labels.Selector, error) {
+	if selector == "" {
+		return labels.Everything(), nil
+	}
+	if len(names) > 0 {
+		return nil, fmt.Errorf("%w: names and -l exclude each other, as in kubectl (got %s)", errUsage, strings.Join(names, ", "))
+	}
+	return parseSelector(selector)
+}
+
 // selectPods resolves the pods a command is about: those named, or, with a
 // selector, those podunit runs whose labels match it, in namespace ns (any
 // when ""), by name. Names and a selector together are a usage error, as in
@@ -79,10 +91,7 @@ func selectPods(names []string, selector, ns string) ([]string, error) {
 	if selector == "" {
 		return names, nil
 	}
-	if len(names) > 0 {
-		return nil, fmt.Errorf("%w: pod names and -l exclude each other (got %s)", errUsage, strings.Join(names, ", "))
-	}
-	sel, err := parseSelector(selector)
+	sel, err := namesOrSelector(names, selector)
 	if err != nil {
 		return nil, err
 	}
