@@ -129,6 +129,10 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 		if err := r.teardown(ctx, plan.Pod, o.Grace); err != nil {
 			return fmt.Errorf("replacing %q: %w", plan.Pod, err)
 		}
+	} else if errs := r.removeContainers(ctx, plan.Pod); len(errs) > 0 {
+		// Containers of an earlier run of the pod (its label) that went
+		// without down: the user manager stopped, the host went down.
+		return fmt.Errorf("removing the containers an earlier run of pod %q left: %w", plan.Pod, errors.Join(errs...))
 	}
 
 	// From here on, everything created is undone if a later step fails, unless
@@ -673,7 +677,15 @@ func (r *Runner) Down(ctx context.Context, name string, o DownOptions) error {
 		return err
 	}
 	if !exists && st == nil {
-		return fmt.Errorf("%w: %q", ErrNotFound, name)
+		// No units and no record: the containers an earlier run left (the
+		// user manager stopped, the host went down) are all there can be.
+		cs, err := r.Engine.Containers(ctx, units.LabelPod, name)
+		if err != nil {
+			return err
+		}
+		if len(cs) == 0 {
+			return fmt.Errorf("%w: %q", ErrNotFound, name)
+		}
 	}
 	return r.teardown(ctx, name, o.Grace)
 }
@@ -720,30 +732,14 @@ func (r *Runner) teardown(ctx context.Context, name string, grace *time.Duration
 	// service that stopped answering must not hang down forever.
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	// The infra goes last: podman refuses to remove it while a container
-	// that joined its namespaces exists. A second round catches a container
-	// that a unit's podman run, cut short by the stop, created meanwhile.
-	removeAll := func() []error {
-		cs, err := r.Engine.Containers(ctx, units.LabelPod, name)
-		if err != nil {
-			return []error{err}
-		}
-		infraName := units.InfraContainerName(name)
-		sort.SliceStable(cs, func(i, j int) bool { return cs[j] == infraName && cs[i] != infraName })
-		var errs []error
-		for _, c := range cs {
-			if err := r.Engine.RemoveContainer(ctx, c); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		return errs
-	}
-	if rerrs := removeAll(); len(rerrs) > 0 {
+	// A second round catches a container that a unit's podman run, cut
+	// short by the stop, created meanwhile.
+	if rerrs := r.removeContainers(ctx, name); len(rerrs) > 0 {
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
 		}
-		errs = append(errs, removeAll()...)
+		errs = append(errs, r.removeContainers(ctx, name)...)
 	}
 	vols, err := r.Engine.Volumes(ctx, units.LabelPod, name)
 	if err != nil {
@@ -763,6 +759,25 @@ func (r *Runner) teardown(ctx context.Context, name string, grace *time.Duration
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// removeContainers removes the podman containers of a pod (its label), the
+// infra last: podman refuses to remove it while a container that joined its
+// namespaces exists.
+func (r *Runner) removeContainers(ctx context.Context, name string) []error {
+	cs, err := r.Engine.Containers(ctx, units.LabelPod, name)
+	if err != nil {
+		return []error{err}
+	}
+	infraName := units.InfraContainerName(name)
+	sort.SliceStable(cs, func(i, j int) bool { return cs[j] == infraName && cs[i] != infraName })
+	var errs []error
+	for _, c := range cs {
+		if err := r.Engine.RemoveContainer(ctx, c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
 // writeFiles fills the pod's configMap, secret, downwardAPI and projected

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -652,5 +653,36 @@ func TestStatusProber(t *testing.T) {
 		if got.Prober != c.want {
 			t.Errorf("prober %+v: %q, want %q", c.prober, got.Prober, c.want)
 		}
+	}
+}
+
+// The containers an earlier run of a pod left (the user manager stopped, the
+// host went down: no units, no record) are the pod's own: up removes them,
+// infra last, before it starts the pod again, and down of that pod removes
+// them rather than saying it does not exist. Another pod's are left alone.
+func TestLeftoversOfAnEarlierRun(t *testing.T) {
+	r, _, fe, p, plan := setup(t, twoContainers)
+	fe.containers = map[string]map[string]string{
+		"podunit_web":   {units.LabelPod: "web", units.LabelRole: "infra"},
+		"podunit_web_a": {units.LabelPod: "web"},
+		"podunit_db":    {units.LabelPod: "db", units.LabelRole: "infra"},
+	}
+	if err := r.Up(context.Background(), p, plan, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fe.removed, []string{"container podunit_web_a", "container podunit_web"}) || fe.containers["podunit_db"] == nil {
+		t.Errorf("removed %v, left %v", fe.removed, fe.containers)
+	}
+
+	r2, _, fe2, _, _ := setup(t, twoContainers)
+	fe2.containers = map[string]map[string]string{"podunit_web": {units.LabelPod: "web", units.LabelRole: "infra"}}
+	if err := r2.Down(context.Background(), "web", DownOptions{}); err != nil {
+		t.Fatalf("down of a pod with only leftovers: %v", err)
+	}
+	if len(fe2.containers) != 0 {
+		t.Errorf("left %v", fe2.containers)
+	}
+	if err := r2.Down(context.Background(), "web", DownOptions{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("down of a pod with nothing left: %v, want ErrNotFound", err)
 	}
 }

@@ -381,3 +381,36 @@ spec:
 		t.Errorf("the pod -l did not match: %+v", st)
 	}
 }
+
+// The containers an earlier run of a pod left behind (the user manager
+// stopped or the host went down before down: no units, no record; podman
+// shows them Created) do not stop the pod from coming back: up removes its
+// own (their label) first; down of such a pod removes them.
+func TestLeftoverContainers(t *testing.T) {
+	for _, pod := range []string{"e2e-left", "e2e-left2"} {
+		p := pod
+		t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", p) })
+		must(t, "podman", "create", "--name", "podunit_"+p, "--label", "io.podunit.pod="+p, "--label", "io.podunit.role=infra", testImage, "sleep", "1000")
+		must(t, "podman", "create", "--name", "podunit_"+p+"_app", "--label", "io.podunit.pod="+p, "--network", "container:podunit_"+p, testImage, "sleep", "1000")
+	}
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-left}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: app, image: %s, command: [sleep, "100000"]}]
+`, testImage), "e2e-left")
+	if st := status(t, "e2e-left"); st == nil || st.Phase != "Running" {
+		t.Errorf("the pod after its leftovers: %+v", st)
+	}
+	if out := must(t, podunit, "down", "e2e-left2"); out != "pod/e2e-left2 removed\n" {
+		t.Errorf("down of a pod with only leftovers: %q", out)
+	}
+	if out := must(t, "podman", "ps", "-a", "--filter", "label=io.podunit.pod=e2e-left2", "--format", "{{.Names}}"); out != "" {
+		t.Errorf("leftovers after down: %q", out)
+	}
+	if r := run(t, podunit, "down", "e2e-left2"); r.code != 3 {
+		t.Errorf("down of a pod with nothing left: exit %d, want 3", r.code)
+	}
+}
