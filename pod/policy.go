@@ -100,6 +100,7 @@ var containerRules = map[string]rule{
 	"restartPolicyRules[*].exitCodes.values":           {support: Honoured},
 	"tty":                                              {support: Honoured},
 	"stdin":                                            {support: Honoured},
+	"stdinOnce":                                        {support: Ignored, note: "podunit has no attach, so no session ends to close stdin: it stays open, as with stdin alone"},
 	"terminationMessagePath":                           {support: Ignored, note: "termination messages are not collected"},
 	"terminationMessagePolicy":                         {support: Ignored, note: "termination messages are not collected"},
 	"lifecycle":                                        {support: Honoured},
