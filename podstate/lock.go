@@ -23,6 +23,17 @@ func LockShared(ctx context.Context, dir, name string, waiting func()) (unlock f
 	return lock(ctx, dir, name, syscall.LOCK_SH, waiting)
 }
 
+// PodBusy tells whether a podunit holds the pod's lock (LockPod): up or down
+// is at work on it.
+func PodBusy(dir, pod string) bool {
+	f, err := os.Open(filepath.Join(dir, "locks", pod+".lock"))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return errors.Is(syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB), syscall.EWOULDBLOCK)
+}
+
 func lock(ctx context.Context, dir, pod string, how int, waiting func()) (unlock func(), err error) {
 	path := filepath.Join(dir, "locks", pod+".lock")
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {

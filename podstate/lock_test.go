@@ -46,3 +46,21 @@ func TestLockPodExcludesAndWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestPodBusy(t *testing.T) {
+	dir := t.TempDir()
+	if PodBusy(dir, "p") {
+		t.Error("busy with no lock file")
+	}
+	unlock, err := LockPod(context.Background(), dir, "p", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !PodBusy(dir, "p") || PodBusy(dir, "q") {
+		t.Error("a held lock is not seen, or seen on another pod")
+	}
+	unlock()
+	if PodBusy(dir, "p") {
+		t.Error("busy after unlock")
+	}
+}

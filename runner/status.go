@@ -92,7 +92,15 @@ func (r *Runner) Status(ctx context.Context) ([]PodStatus, error) {
 	for _, n := range names {
 		n := n
 		runs := func(c string) podstate.Run { run, _ := podstate.LoadRun(r.StateDir, n, c); return run }
-		out = append(out, podStatus(n, known[n], byUnit, r.readiness(n, known[n]), runs))
+		ps := podStatus(n, known[n], byUnit, r.readiness(n, known[n]), runs)
+		if _, loaded := byUnit[ps.Unit]; !loaded && known[n] != nil && ps.Phase == "Unknown" && podstate.PodBusy(r.StateDir, n) {
+			// up is making it: recorded, its units not there yet
+			ps.Phase = "Pending"
+			for i := range ps.Containers {
+				ps.Containers[i].Reason = "ContainerCreating"
+			}
+		}
+		out = append(out, ps)
 	}
 	for _, g := range r.gatedStatus() {
 		if !pods[g.Name] {

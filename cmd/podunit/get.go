@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -36,6 +40,7 @@ func getCommand() *cli.Command {
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "only those of this namespace"},
 			&cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "those of every namespace (as without -n), with a NAMESPACE column"},
 			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "only those whose labels match, as kubectl's -l (app=web,tier!=db; env in (a,b); !canary)"},
+			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "pods: after the table, a line for each pod whose READY, STATUS or RESTARTS changes, until interrupted"},
 		},
 		Action: func(c *cli.Context) error {
 			pos, vals, err := cmdFlags(c, false)
@@ -62,10 +67,14 @@ func getCommand() *cli.Command {
 					return printServices(ctx, c.App.Writer, c.App.ErrWriter, r, names, ns, sel, out)
 				})
 			}
-			return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+			watch := vals["watch"] == "true"
+			if watch && out != "" && out != "wide" {
+				return fmt.Errorf("%w: -w prints the table (or -o wide)", errUsage)
+			}
+			list := func(ctx context.Context, r *runner.Runner, names []string) ([]*corev1.Pod, error) {
 				pods, err := currentPods(ctx, r, names)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				if ns != "" {
 					var in []*corev1.Pod
@@ -74,19 +83,91 @@ func getCommand() *cli.Command {
 							in = append(in, p)
 						} else if len(names) > 0 {
 							// as kubectl: a pod of another namespace is not found in this one
-							return fmt.Errorf("%w: %q in namespace %q (it is in %q)", runner.ErrNotFound, p.Name, ns, p.Namespace)
+							return nil, fmt.Errorf("%w: %q in namespace %q (it is in %q)", runner.ErrNotFound, p.Name, ns, p.Namespace)
 						}
 					}
 					pods = in
 				}
-				pods = slices.DeleteFunc(pods, func(p *corev1.Pod) bool { return !sel.Matches(labels.Set(p.Labels)) })
-				if len(pods) == 0 && (out == "" || out == "wide" || out == "name") {
+				return slices.DeleteFunc(pods, func(p *corev1.Pod) bool { return !sel.Matches(labels.Set(p.Labels)) }), nil
+			}
+			timeout := time.Minute
+			if watch {
+				timeout = 100 * 365 * 24 * time.Hour
+			}
+			nsColumn := vals["all-namespaces"] == "true"
+			return withRunner(c, timeout, func(ctx context.Context, r *runner.Runner) error {
+				pods, err := list(ctx, r, names)
+				if err != nil {
+					return err
+				}
+				if len(pods) == 0 && (out == "" || out == "wide" || out == "name") && !watch {
 					fmt.Fprintln(c.App.ErrWriter, noneFound(ns))
 					return nil
 				}
-				return printPods(c.App.Writer, pods, out, len(names) == 1, vals["all-namespaces"] == "true")
+				if err := printPods(c.App.Writer, pods, out, len(names) == 1, nsColumn); err != nil || !watch {
+					return err
+				}
+				ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				return watchPods(ctx, c.App.Writer, pods, out, nsColumn, func() ([]*corev1.Pod, error) {
+					// every pod, then those named: one named that goes is no
+					// error (its last line said Terminating)
+					all, err := list(ctx, r, nil)
+					if len(names) > 0 {
+						all = slices.DeleteFunc(all, func(p *corev1.Pod) bool { return !slices.Contains(names, p.Name) })
+					}
+					return all, err
+				})
 			})
 		},
+	}
+}
+
+// watchPods is kubectl get -w: once a second, a table line for each pod
+// whose READY, STATUS or RESTARTS changed since its last line (a new pod
+// too), until ctx ends; a pod that went gets no line of its own (its last
+// one said Terminating).
+func watchPods(ctx context.Context, w io.Writer, shown []*corev1.Pod, out string, nsColumn bool, list func() ([]*corev1.Pod, error)) error {
+	key := func(p *corev1.Pod) string {
+		ready, total, status, restarts := podSummary(p)
+		return fmt.Sprintf("%d/%d %s %d %s", ready, total, status, restarts, p.Status.PodIP)
+	}
+	last := map[string]string{}
+	for _, p := range shown {
+		last[p.Name] = key(p)
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		pods, err := list()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		var changed []*corev1.Pod
+		for _, p := range pods {
+			if k := key(p); last[p.Name] != k {
+				last[p.Name] = k
+				changed = append(changed, p)
+			}
+		}
+		if len(changed) > 0 {
+			var b bytes.Buffer
+			if err := printPods(&b, changed, out, false, nsColumn); err != nil {
+				return err
+			}
+			_, rows, _ := strings.Cut(b.String(), "\n") // the header was printed once
+			if _, err := io.WriteString(w, rows); err != nil {
+				return err
+			}
+		}
 	}
 }
 

@@ -373,8 +373,17 @@ spec:
 	if r := run(t, podunit, "logs", "svc/e2e-sel"); r.code != 2 || !strings.Contains(r.stderr, "svc/e2e-sel is not a pod") {
 		t.Errorf("logs svc/NAME: exit %d\n%s", r.code, r.stderr)
 	}
+	// get -w: the table, then a line when a pod changes (here: goes)
+	watched := make(chan result, 1)
+	go func() { watched <- run(t, "timeout", "-s", "INT", "8", podunit, "get", "pods", "-w", "-l", "tier=fe") }()
+	time.Sleep(2 * time.Second)
 	if out := must(t, podunit, "down", "--grace-period", "0", "--force", "-l", "tier=fe"); out != "pod/e2e-sel-fe removed\n" {
 		t.Errorf("down -l tier=fe: %q", out)
+	}
+	w := <-watched
+	if lines := strings.Split(strings.TrimSpace(w.stdout), "\n"); len(lines) < 3 || !strings.HasPrefix(lines[0], "NAME") ||
+		!regexp.MustCompile(`^e2e-sel-fe\s+1/1\s+Running`).MatchString(lines[1]) || !regexp.MustCompile(`^e2e-sel-fe\s+\d/1\s+Terminating`).MatchString(lines[len(lines)-1]) {
+		t.Errorf("get pods -w while the pod went down:\n%s%s", w.stdout, w.stderr)
 	}
 	assertGone(t, "e2e-sel-fe")
 	if st := status(t, "e2e-sel-be"); st == nil || st.Phase != "Running" {
