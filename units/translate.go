@@ -883,12 +883,20 @@ func (t *translator) mounts(c *corev1.Container, fp *field.Path, env []envVar) (
 	return argv, subPaths, nil
 }
 
-// VolumeFiles are the files of a pod's configMap, secret, downwardAPI and
-// projected volumes (vols, from pod.BindVolumes), by volume directory, as
-// Translate lays them out: a volume without files has an empty list.
-func VolumeFiles(p *corev1.Pod, vols map[string]*pod.VolumeData, o Options) (map[string][]File, error) {
+// VolumeContent is what one configMap, secret, downwardAPI or projected
+// volume of a pod holds: its files, in its directory.
+type VolumeContent struct {
+	Volume string
+	Dir    string
+	Files  []File
+}
+
+// VolumeFiles are the contents of a pod's configMap, secret, downwardAPI and
+// projected volumes (vols, from pod.BindVolumes), in the spec's order, as
+// Translate lays them out.
+func VolumeFiles(p *corev1.Pod, vols map[string]*pod.VolumeData, o Options) ([]VolumeContent, error) {
 	t := newTranslator(p, &pod.Resolved{Volumes: vols}, o)
-	out := map[string][]File{}
+	var out []VolumeContent
 	for i, v := range p.Spec.Volumes {
 		vd := vols[v.Name]
 		if vd == nil || v.EmptyDir != nil || v.PersistentVolumeClaim != nil || v.HostPath != nil {
@@ -898,7 +906,7 @@ func VolumeFiles(p *corev1.Pod, vols map[string]*pod.VolumeData, o Options) (map
 		if err != nil {
 			return nil, err
 		}
-		out[t.volumeDir(v.Name)] = append([]File{}, files...)
+		out = append(out, VolumeContent{Volume: v.Name, Dir: t.volumeDir(v.Name), Files: files})
 	}
 	return out, nil
 }

@@ -2,11 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -25,65 +25,69 @@ import (
 // changed volume at once, by one rename (runner.WriteVolume). Environment
 // variables keep what the container started with, and a subPath mount the
 // file it was given, as in Kubernetes. A pod whose volumes can no longer be
-// filled (a key it names is gone) keeps what it has, with a warning. It
-// returns the pods it updated.
-func refreshVolumes(errw io.Writer, stateDir string, objs *pod.Objects, o units.Options) []string {
+// filled (a key it names is gone) keeps what it has, with a warning.
+func refreshVolumes(ctx context.Context, errw io.Writer, stateDir string, objs *pod.Objects, o units.Options) {
 	pods, err := runner.RecordedPods(stateDir)
 	if err != nil {
 		fmt.Fprintf(errw, "warning: the running pods' configMap and secret volumes were not refreshed: %v\n", err)
-		return nil
+		return
 	}
-	var updated []string
 	for _, p := range pods {
 		if !hasObjectVolumes(p.Spec.Volumes) {
 			continue
 		}
-		vols, errs := pod.BindVolumes(p, objs)
-		if len(errs) > 0 {
-			fmt.Fprintf(errw, "warning: pod %q keeps its volumes as they were: %v\n", p.Name, errs.ToAggregate())
-			continue
-		}
-		po := o
-		po.UID = string(p.UID)
-		files, err := units.VolumeFiles(p, vols, po)
-		if err != nil {
+		if err := refreshPod(ctx, stateDir, p, objs, o); err != nil {
 			fmt.Fprintf(errw, "warning: pod %q keeps its volumes as they were: %v\n", p.Name, err)
-			continue
-		}
-		var changed []string
-		for _, v := range p.Spec.Volumes {
-			dir := ""
-			for d := range files {
-				if filepath.Base(d) == v.Name {
-					dir = d
-				}
-			}
-			if dir == "" {
-				continue
-			}
-			ch, err := runner.WriteVolume(dir, files[dir], time.Now())
-			if err != nil {
-				fmt.Fprintf(errw, "warning: pod %q: refreshing volume %s: %v\n", p.Name, v.Name, err)
-			}
-			if ch {
-				changed = append(changed, v.Name)
-			}
-		}
-		if len(changed) > 0 {
-			if rt, err := podstate.LoadRuntime(stateDir, p.Name); err == nil && rt.FSGroup != nil {
-				// the new files get the pod's fsGroup, from inside its user
-				// namespace, as at its start
-				argv := contract.Command{Op: contract.OpVolumes, Pod: p.Name}.Argv(o.Self)
-				if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
-					fmt.Fprintf(errw, "warning: pod %q: fsGroup on its refreshed volumes: %v: %s\n", p.Name, err, strings.TrimSpace(string(out)))
-				}
-			}
-			updated = append(updated, p.Name)
-			_ = podstate.AppendEvent(stateDir, p.Name, podstate.Event{Type: "Normal", Reason: "VolumesUpdated",
-				Message: "volume " + strings.Join(changed, ", ") + " updated from the ConfigMaps and Secrets applied"})
 		}
 	}
-	return updated
+}
+
+// refreshPod rewrites what changed of one pod's volumes, holding its lock
+// (an up or down of it at work goes first: the pod may be gone after).
+func refreshPod(ctx context.Context, stateDir string, p *corev1.Pod, objs *pod.Objects, o units.Options) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	unlock, err := podstate.LockPod(ctx, stateDir, p.Name, nil)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := podstate.LoadRuntime(stateDir, p.Name); err != nil {
+		return nil // gone meanwhile
+	}
+	vols, errs := pod.BindVolumes(p, objs)
+	if len(errs) > 0 {
+		return errs.ToAggregate()
+	}
+	o.UID = string(p.UID)
+	contents, err := units.VolumeFiles(p, vols, o)
+	if err != nil {
+		return err
+	}
+	var changed []string
+	for _, vc := range contents {
+		ch, err := runner.WriteVolume(vc.Dir, vc.Files, time.Now())
+		if err != nil {
+			return fmt.Errorf("volume %s: %w", vc.Volume, err)
+		}
+		if ch {
+			changed = append(changed, vc.Volume)
+		}
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	_ = podstate.AppendEvent(stateDir, p.Name, podstate.Event{Type: "Normal", Reason: "VolumesUpdated",
+		Message: "volume " + strings.Join(changed, ", ") + " updated from the ConfigMaps and Secrets applied"})
+	if rt, err := podstate.LoadRuntime(stateDir, p.Name); err == nil && rt.FSGroup != nil {
+		// the new files get the pod's fsGroup, from inside its user
+		// namespace, as at its start
+		argv := contract.Command{Op: contract.OpVolumes, Pod: p.Name}.Argv(o.Self)
+		if out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput(); err != nil {
+			return fmt.Errorf("fsGroup on the refreshed volumes: %v: %s", err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
 }
 
 // hasObjectVolumes tells whether a pod has a volume filled from ConfigMaps

@@ -190,7 +190,7 @@ func upCommand() *cli.Command {
 				}
 				if len(m.Objects.ConfigMaps)+len(m.Objects.Secrets) > 0 {
 					all := pod.Over(&m.Objects, known)
-					refreshVolumes(c.App.ErrWriter, podstate.DefaultDir(), all, opts)
+					refreshVolumes(c.Context, c.App.ErrWriter, podstate.DefaultDir(), all, opts)
 					refreshStored(c.App.ErrWriter, podstate.DefaultDir(), all)
 				}
 				return nil
