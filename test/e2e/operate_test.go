@@ -423,3 +423,34 @@ spec:
 		t.Errorf("down of a pod with nothing left: exit %d, want 3", r.code)
 	}
 }
+
+// top: each pod's and container's CPU from their cgroups (memory where the
+// manager has the memory controller, <unknown> otherwise).
+func TestTop(t *testing.T) {
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-top, labels: {app: e2e-top}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: busy, image: %[1]s, command: [sh, -c, 'while :; do :; done']}
+  - {name: idle, image: %[1]s, command: [sleep, "100000"]}
+`, testImage), "e2e-top")
+	out := must(t, podunit, "top", "pod", "--containers", "-l", "app=e2e-top", "--window", "2s")
+	busy := regexp.MustCompile(`(?m)^e2e-top\s+busy\s+(\d+)m\s+(\S+)$`).FindStringSubmatch(out)
+	idle := regexp.MustCompile(`(?m)^e2e-top\s+idle\s+(\d+)m\s+(\S+)$`).FindStringSubmatch(out)
+	if busy == nil || idle == nil {
+		t.Fatalf("top --containers:\n%s", out)
+	}
+	if b, i := atoi(t, busy[1]), atoi(t, idle[1]); b < 200 || i > 100 {
+		t.Errorf("busy %dm, idle %dm: the busy loop should take most of a core, sleep next to nothing\n%s", b, i, out)
+	}
+	pods := must(t, podunit, "top", "pods", "e2e-top")
+	if m := regexp.MustCompile(`(?m)^e2e-top\s+(\d+)m\s+(\S+)$`).FindStringSubmatch(pods); m == nil || atoi(t, m[1]) < 200 {
+		t.Errorf("top pods e2e-top:\n%s", pods)
+	}
+	if r := run(t, podunit, "top", "pod", "e2e-nobody"); r.code != 3 {
+		t.Errorf("top of an unknown pod: exit %d, want 3", r.code)
+	}
+}

@@ -120,6 +120,9 @@ check oom-killed-and-restarted bash -c "$(declare -f as); uid=$uid; for i in \$(
 # each restart).
 check killed-by-cgroup-oom bash -c "journalctl -k --no-pager | grep -q 'Memory cgroup out of memory: Killed process .*(tail)'"
 check calm-unaffected bash -c "$(declare -f as); uid=$uid; as systemctl --user show -p NRestarts --value podunit-limits-calm.service | grep -qx 0"
+# top reads memory where the controller is delegated (here): a number, never
+# <unknown>, for the pod and the calm container.
+check top-memory bash -c "$(declare -f as); uid=$uid; out=\$(as podunit top pod limits --containers); echo \"\$out\"; echo \"\$out\" | grep -Eq '^limits +calm +[0-9]+m +[0-9]+Mi\$' && as podunit top pod limits | grep -Eq '^limits +[0-9]+m +[0-9]+Mi\$'"
 
 # Pod-level resources on the pod's slice: the containers have no memory limit
 # of their own; together they exceed the pod's, and the kernel's OOM kill is
