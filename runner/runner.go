@@ -119,6 +119,9 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 			return fmt.Errorf("%w: %q, in namespace %q (pod names are unique on this host, whatever their namespace: rename this one)", ErrExists, plan.Pod, old.Namespace)
 		}
 		if !o.Replace {
+			if same, _ := r.Unchanged(ctx, p); !same {
+				return fmt.Errorf("%w: %q, with a spec other than this one (a pod's spec cannot change, as in Kubernetes: --replace recreates it, or `podunit down %s` first)", ErrExists, plan.Pod, plan.Pod)
+			}
 			return fmt.Errorf("%w: %q (use --replace, or `podunit down %s` first)", ErrExists, plan.Pod, plan.Pod)
 		}
 	}

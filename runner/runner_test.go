@@ -686,3 +686,37 @@ func TestLeftoversOfAnEarlierRun(t *testing.T) {
 		t.Errorf("down of a pod with nothing left: %v, want ErrNotFound", err)
 	}
 }
+
+// A pod applied again as it runs is unchanged (its uid, status and the debug
+// containers added since aside); another spec, or a pod whose units are
+// gone, is not.
+func TestUnchanged(t *testing.T) {
+	r, _, _, p, plan := setup(t, twoContainers)
+	ctx := context.Background()
+	if same, err := r.Unchanged(ctx, p); err != nil || same {
+		t.Fatalf("a pod not running: %v %v", same, err)
+	}
+	if err := r.Up(ctx, p, plan, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	again := p.DeepCopy()
+	again.UID = "another"
+	again.Spec.EphemeralContainers = nil
+	if same, err := r.Unchanged(ctx, again); err != nil || !same {
+		t.Errorf("the same pod: %v %v", same, err)
+	}
+	changed := p.DeepCopy()
+	changed.Spec.Containers[0].Image = "other:2"
+	if same, _ := r.Unchanged(ctx, changed); same {
+		t.Error("another image is unchanged")
+	}
+	relabeled := p.DeepCopy()
+	relabeled.Labels = map[string]string{"new": "label"}
+	if same, _ := r.Unchanged(ctx, relabeled); same {
+		t.Error("other labels are unchanged")
+	}
+	err := r.Up(ctx, changed, plan, UpOptions{})
+	if !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "with a spec other than this one") {
+		t.Errorf("up of the changed pod: %v", err)
+	}
+}

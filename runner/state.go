@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podunit/podunit/podstate"
 )
@@ -113,6 +116,28 @@ func (r *Runner) Pod(name string) (*corev1.Pod, error) {
 		return nil, err
 	}
 	return rec.Pod, nil
+}
+
+// Unchanged tells whether p runs already as it is: its units are there and
+// it was applied with the same metadata and spec (what the host gave it, its
+// uid and status, and the debug containers added since, aside). Applying such
+// a pod again changes nothing, as kubectl apply says "unchanged".
+func (r *Runner) Unchanged(ctx context.Context, p *corev1.Pod) (bool, error) {
+	rec, err := r.loadState(p.Name)
+	if err != nil {
+		return false, nil
+	}
+	exists, err := r.exists(ctx, p.Name)
+	if err != nil || !exists {
+		return false, err
+	}
+	clean := func(p *corev1.Pod) *corev1.Pod {
+		c := p.DeepCopy()
+		c.UID, c.ResourceVersion, c.CreationTimestamp, c.Status = "", "", metav1.Time{}, corev1.PodStatus{}
+		c.Spec.EphemeralContainers = nil
+		return c
+	}
+	return equality.Semantic.DeepEqual(clean(rec.Pod), clean(p)), nil
 }
 
 // Applied returns a pod as it was applied (defaults and uid filled in) and

@@ -66,8 +66,9 @@ pod's shared network/IPC/UTS namespaces, and one podunit-POD-CONTAINER.service
 per container (a "-" inside a name is escaped as \x2d, as systemd-escape does). After that, systemd supervises the pod; podunit is not running.
 
 Exit status: 0 success; 1 the host failed (systemd, podman, a container);
-2 invalid manifest or usage (nothing was changed); 3 the pod already exists
-(up without --replace) or does not exist (down); 4 the pod was created but
+2 invalid manifest or usage (nothing was changed); 3 the pod already runs
+with another spec (up without --replace; one that runs as written is left
+alone: "unchanged") or does not exist (down); 4 the pod was created but
 failed during initialization, or is still initializing when --timeout ran
 out: it is kept for podunit describe.`,
 		HideVersion:          false,

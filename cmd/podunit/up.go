@@ -260,33 +260,60 @@ func upCommand() *cli.Command {
 					}
 					fmt.Fprintf(c.App.Writer, "pod/%s created, SchedulingGated (%s)\n", p.Name, gateNames(p))
 				}
-				if len(m.Pods) == 0 {
-					return applied()
-				}
-				// All pods of a file, or none.
-				if err := r.UpAll(ctx, m.Pods, plans, runner.UpOptions{Replace: c.Bool("replace")}); err != nil {
-					if c.Bool("stored") && errors.Is(err, runner.ErrExists) {
-						fmt.Fprintf(c.App.Writer, "%v: already running\n", strings.Join(named, " "))
-						return nil
-					}
-					restoreServices(m.Objects.Services, known)
-					release()
-					release = func() {}
-					if needProxy {
-						left, _ := podstate.LoadObjects(podstate.DefaultDir())
-						if left != nil {
-							_, _ = r.ReleaseServices(ctx, len(left.Services))
+				// A pod that runs already as the manifest has it is left
+				// alone ("unchanged", as kubectl apply says), so that applying
+				// a bundle again updates its objects; a changed one is an
+				// error (pods are immutable: --replace recreates it).
+				var unchanged []*corev1.Pod
+				if !c.Bool("replace") && !c.Bool("stored") {
+					var pods []*corev1.Pod
+					var keep []*units.Plan
+					for i, p := range m.Pods {
+						same, err := r.Unchanged(ctx, p)
+						if err != nil {
+							return err
 						}
+						if same {
+							unchanged = append(unchanged, p)
+							continue
+						}
+						pods, keep = append(pods, p), append(keep, plans[i])
 					}
-					return err
+					m.Pods, plans = pods, keep
+				}
+				if len(m.Pods) > 0 {
+					// All pods of a file, or none.
+					if err := r.UpAll(ctx, m.Pods, plans, runner.UpOptions{Replace: c.Bool("replace")}); err != nil {
+						if c.Bool("stored") && errors.Is(err, runner.ErrExists) {
+							fmt.Fprintf(c.App.Writer, "%v: already running\n", strings.Join(named, " "))
+							return nil
+						}
+						restoreServices(m.Objects.Services, known)
+						release()
+						release = func() {}
+						if needProxy {
+							left, _ := podstate.LoadObjects(podstate.DefaultDir())
+							if left != nil {
+								_, _ = r.ReleaseServices(ctx, len(left.Services))
+							}
+						}
+						return err
+					}
 				}
 				release()
 				release = func() {}
 				if err := applied(); err != nil {
 					return err
 				}
+				for _, p := range unchanged {
+					fmt.Fprintf(c.App.Writer, "pod/%s unchanged\n", p.Name)
+				}
 				for _, p := range m.Pods {
 					fmt.Fprintf(c.App.Writer, "pod/%s started (%s)\n", p.Name, units.SliceName(p.Name))
+				}
+				m.Pods = append(m.Pods, unchanged...) // enabled and waited for alike
+				if len(m.Pods) == 0 {
+					return nil
 				}
 				if c.Bool("persist") {
 					known, err := podstate.LoadObjects(podstate.DefaultDir())

@@ -214,11 +214,19 @@ spec:
   - {name: main, image: %s, command: ["sleep", "100000"]}
 `, pod, testImage)
 	path := up(t, yaml, pod)
-	r := run(t, podunit, "up", path)
-	if r.code != 3 || !strings.Contains(r.stderr, "already exists") {
-		t.Errorf("second up: exit %d, %q; want exit 3 and 'already exists'", r.code, r.stderr)
-	}
 	before := unitProp(t, "podunit-e2e\\x2dreplace-main.service", "MainPID")
+	// the same pod again: left alone, as kubectl apply leaves it
+	if out := must(t, podunit, "up", path); out != "pod/"+pod+" unchanged\n" {
+		t.Errorf("second up: %q, want unchanged", out)
+	}
+	if again := unitProp(t, "podunit-e2e\\x2dreplace-main.service", "MainPID"); again != before {
+		t.Errorf("an unchanged pod was restarted: MainPID %s -> %s", before, again)
+	}
+	// another spec: refused, as Kubernetes refuses to change a pod's spec
+	changed := writeManifest(t, strings.Replace(yaml, `"100000"`, `"200000"`, 1))
+	if r := run(t, podunit, "up", changed); r.code != 3 || !strings.Contains(r.stderr, "already exists") || !strings.Contains(r.stderr, "--replace recreates it") {
+		t.Errorf("up of a changed pod: exit %d, %q; want exit 3, 'already exists' and the way out", r.code, r.stderr)
+	}
 	must(t, podunit, "up", "--replace", path)
 	after := unitProp(t, "podunit-e2e\\x2dreplace-main.service", "MainPID")
 	if before == after || unitProp(t, "podunit-e2e\\x2dreplace-main.service", "ActiveState") != "active" {
