@@ -117,6 +117,8 @@ func (e *Env) Main(ctx context.Context, cmd contract.Command) error {
 		return h.shape(ctx)
 	case contract.OpVolumes:
 		return h.volumes(ctx)
+	case contract.OpForward:
+		return h.forward(ctx)
 	}
 	return fmt.Errorf("%w: %s", contract.ErrUsage, cmd.Op)
 }

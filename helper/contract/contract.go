@@ -15,6 +15,7 @@ package contract
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,6 +54,11 @@ const (
 	// OpVolumes is ExecStartPost of the infra of a pod with an fsGroup: it
 	// enters the pod's user namespace and gives the volumes the group.
 	OpVolumes Op = "volumes"
+	// OpForward is podunit port-forward's helper: it enters the pod's
+	// network namespace and relays each connection to --socket (a unix
+	// socket it listens on) to the pod's port, its Action, on localhost.
+	// It ends when its standard input does (the port-forward is gone).
+	OpForward Op = "forward"
 )
 
 // Services actions.
@@ -61,7 +67,7 @@ const (
 	ServicesServe = "serve"
 )
 
-var ops = map[Op]bool{OpRun: true, OpPostStart: true, OpStop: true, OpCleanup: true, OpProbe: true, OpShape: true, OpServices: true, OpVolumes: true}
+var ops = map[Op]bool{OpRun: true, OpPostStart: true, OpStop: true, OpCleanup: true, OpProbe: true, OpShape: true, OpServices: true, OpVolumes: true, OpForward: true}
 
 // Shape actions.
 const (
@@ -91,6 +97,8 @@ type Command struct {
 	// set them.
 	Reason string
 	Grace  *time.Duration
+	// Socket is where OpForward listens.
+	Socket string
 }
 
 const (
@@ -99,6 +107,7 @@ const (
 	flagInNetns   = "--in-netns"
 	flagReason    = "--reason"
 	flagGrace     = "--grace"
+	flagSocket    = "--socket"
 )
 
 // Argv is the command line: self (podunit's path) first.
@@ -122,6 +131,9 @@ func (c Command) Argv(self string) []string {
 	if c.Grace != nil {
 		out = append(out, flagGrace, c.Grace.String())
 	}
+	if c.Socket != "" {
+		out = append(out, flagSocket, c.Socket)
+	}
 	return out
 }
 
@@ -144,6 +156,15 @@ func Parse(args []string) (Command, error) {
 	if c.Op == OpServices {
 		if len(args) == 0 || (args[0] != ServicesClear && args[0] != ServicesServe) {
 			return c, fmt.Errorf("%w: services needs clear or serve", ErrUsage)
+		}
+		c.Action, args = args[0], args[1:]
+	}
+	if c.Op == OpForward {
+		if len(args) == 0 {
+			return c, fmt.Errorf("%w: forward needs a port", ErrUsage)
+		}
+		if n, err := strconv.Atoi(args[0]); err != nil || n < 1 || n > 65535 {
+			return c, fmt.Errorf("%w: forward: port %q", ErrUsage, args[0])
 		}
 		c.Action, args = args[0], args[1:]
 	}
@@ -177,6 +198,8 @@ func Parse(args []string) (Command, error) {
 					err = fmt.Errorf("%w: bad grace period %q", ErrUsage, s)
 				}
 			}
+		case flagSocket:
+			c.Socket, err = value(flagSocket)
 		case flagInNetns:
 			c.InNetns, args = true, args[1:]
 		default:
@@ -188,6 +211,9 @@ func Parse(args []string) (Command, error) {
 	}
 	if c.Pod == "" && c.Op != OpServices {
 		return Command{}, fmt.Errorf("%w: %s is required", ErrUsage, flagPod)
+	}
+	if (c.Op == OpForward) != (c.Socket != "") {
+		return Command{}, fmt.Errorf("%w: %s is for forward, and forward needs it", ErrUsage, flagSocket)
 	}
 	if c.Pod != "" && c.Op == OpServices {
 		return Command{}, fmt.Errorf("%w: services belongs to no pod", ErrUsage)

@@ -19,6 +19,8 @@ func TestArgvParseRoundTrip(t *testing.T) {
 		{Op: OpProbe, Pod: "p", InNetns: true},
 		{Op: OpShape, Action: ShapeApply, Pod: "p"},
 		{Op: OpShape, Action: ShapeShow, Pod: "p", InNetns: true},
+		{Op: OpForward, Action: "8080", Pod: "p", Socket: "/run/user/1000/podunit/forward/1.sock"},
+		{Op: OpForward, Action: "1", Pod: "p", Socket: "/s", InNetns: true},
 	} {
 		argv := c.Argv("/usr/bin/podunit")
 		if argv[0] != "/usr/bin/podunit" || argv[1] != "internal" {
@@ -53,6 +55,11 @@ func TestParseErrors(t *testing.T) {
 		{"stop", "--pod", "p", "--grace", "-1s"},
 		{"shape", "--pod", "p"},
 		{"shape", "wobble", "--pod", "p"},
+		{"forward", "--pod", "p", "--socket", "/s"},
+		{"forward", "0", "--pod", "p", "--socket", "/s"},
+		{"forward", "65536", "--pod", "p", "--socket", "/s"},
+		{"forward", "80", "--pod", "p"},
+		{"run", "--pod", "p", "--socket", "/s"},
 	} {
 		if _, err := Parse(args); !errors.Is(err, ErrUsage) {
 			t.Errorf("Parse(%q) = %v, want ErrUsage", args, err)

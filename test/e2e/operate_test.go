@@ -454,3 +454,38 @@ spec:
 		t.Errorf("top of an unknown pod: exit %d, want 3", r.code)
 	}
 }
+
+// port-forward: a port the pod serves only on its own loopback (not
+// published) is reached from this host's, through one helper in the pod's
+// network namespace, which goes when the port-forward does.
+func TestPortForward(t *testing.T) {
+	up(t, `
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-pf}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: web, image: `+serverImage+`, args: [-listen, "127.0.0.1:8080"]}
+`, "e2e-pf")
+	forwarded := make(chan result, 1)
+	go func() { forwarded <- run(t, "timeout", "-s", "INT", "10", podunit, "port-forward", "pod/e2e-pf", "18997:8080") }()
+	ok := false
+	eventually(t, 8*time.Second, "the forwarded port answering", func() bool {
+		ok = run(t, "curl", "-sf", "-m", "2", "http://127.0.0.1:18997/").code == 0
+		return ok
+	})
+	r := <-forwarded
+	if !strings.Contains(r.stdout, "Forwarding from 127.0.0.1:18997 -> 8080") || !strings.Contains(r.stdout, "Handling connection for 18997") {
+		t.Errorf("port-forward said:\n%s%s", r.stdout, r.stderr)
+	}
+	if left := run(t, "pgrep", "-f", "internal forwar[d]").stdout; left != "" {
+		t.Errorf("forwarders left after the port-forward ended: %s", left)
+	}
+	if r := run(t, podunit, "port-forward", "e2e-nobody", "8080"); r.code != 3 {
+		t.Errorf("port-forward to an unknown pod: exit %d, want 3", r.code)
+	}
+	if r := run(t, podunit, "port-forward", "e2e-pf", "99999"); r.code != 2 {
+		t.Errorf("port-forward to port 99999: exit %d, want 2", r.code)
+	}
+}
