@@ -469,11 +469,11 @@ spec:
   - {name: web, image: `+serverImage+`, args: [-listen, "127.0.0.1:8080"]}
 `, "e2e-pf")
 	forwarded := make(chan result, 1)
-	go func() { forwarded <- run(t, "timeout", "-s", "INT", "10", podunit, "port-forward", "pod/e2e-pf", "18997:8080") }()
-	ok := false
+	go func() {
+		forwarded <- run(t, "timeout", "-s", "INT", "10", podunit, "port-forward", "pod/e2e-pf", "18997:8080")
+	}()
 	eventually(t, 8*time.Second, "the forwarded port answering", func() bool {
-		ok = run(t, "curl", "-sf", "-m", "2", "http://127.0.0.1:18997/").code == 0
-		return ok
+		return run(t, "curl", "-sf", "-m", "2", "http://127.0.0.1:18997/").code == 0
 	})
 	r := <-forwarded
 	if !strings.Contains(r.stdout, "Forwarding from 127.0.0.1:18997 -> 8080") || !strings.Contains(r.stdout, "Handling connection for 18997") {
