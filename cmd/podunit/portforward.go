@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +18,9 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/helper"
 	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/podstate"
@@ -32,7 +35,7 @@ func portForwardCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "port-forward",
 		Usage:     "forward local ports to a pod's ports, like kubectl port-forward (until interrupted)",
-		ArgsUsage: "POD|pod/POD [LOCAL:]REMOTE... [--address 127.0.0.1]",
+		ArgsUsage: "POD|pod/POD|svc/SERVICE [LOCAL:]REMOTE... [--address 127.0.0.1]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "address", Value: "127.0.0.1", Usage: "the local address to listen on"},
 			namespaceFlag(),
@@ -45,10 +48,6 @@ func portForwardCommand() *cli.Command {
 			if len(pos) < 2 {
 				return fmt.Errorf("%w: podunit port-forward POD [LOCAL:]REMOTE...", errUsage)
 			}
-			name, err := podRef(pos[0])
-			if err != nil {
-				return err
-			}
 			var fwds []forwardSpec
 			for _, s := range pos[1:] {
 				f, err := parseForward(s)
@@ -57,8 +56,28 @@ func portForwardCommand() *cli.Command {
 				}
 				fwds = append(fwds, f)
 			}
-			if err := inNamespace(name, vals["namespace"]); err != nil {
-				return err
+			var name string
+			if kind, svc, ok := strings.Cut(pos[0], "/"); ok && slices.Contains(serviceTypes, kind) {
+				// kubectl's svc/NAME: a ready pod of the Service, its
+				// ports the Service's targetPorts
+				ns := vals["namespace"]
+				if ns == "" {
+					ns = "default"
+				}
+				err := withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+					name, fwds, err = serviceTarget(ctx, r, ns, svc, fwds)
+					return err
+				})
+				if err != nil {
+					return err
+				}
+			} else {
+				if name, err = podRef(pos[0]); err != nil {
+					return err
+				}
+				if err := inNamespace(name, vals["namespace"]); err != nil {
+					return err
+				}
 			}
 			dir := podstate.DefaultDir()
 			if _, err := podstate.LoadRuntime(dir, name); err != nil {
@@ -97,6 +116,64 @@ func portForwardCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// serviceTarget is the pod port-forward reaches for a Service, as kubectl
+// picks it: a running pod the Service selects with all its containers ready
+// (the first by name), and each port given, a port of the Service, becomes
+// its targetPort in that pod (a named one through the pod's ports).
+func serviceTarget(ctx context.Context, r *runner.Runner, ns, name string, fwds []forwardSpec) (string, []forwardSpec, error) {
+	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	if err != nil {
+		return "", nil, err
+	}
+	var svc *corev1.Service
+	for _, s := range known.Services {
+		if s.Namespace == ns && s.Name == name {
+			svc = s
+		}
+	}
+	if svc == nil {
+		return "", nil, fmt.Errorf("%w: service %q in namespace %q", runner.ErrNotFound, name, ns)
+	}
+	sts, err := r.Status(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	ready := map[string]bool{}
+	for _, st := range sts {
+		ready[st.Name] = st.Phase == "Running" && st.Total > 0 && st.Ready == st.Total
+	}
+	pods, err := runner.RecordedPods(r.StateDir)
+	if err != nil {
+		return "", nil, err
+	}
+	var target *corev1.Pod
+	for _, p := range pods {
+		if ready[p.Name] && cluster.Selects(svc, p) {
+			target = p
+			break
+		}
+	}
+	if target == nil {
+		return "", nil, fmt.Errorf("service %q has no ready pod to forward to (podunit get svc %s shows its endpoints)", name, name)
+	}
+	out := make([]forwardSpec, len(fwds))
+	for i, f := range fwds {
+		j := slices.IndexFunc(svc.Spec.Ports, func(sp corev1.ServicePort) bool { return int(sp.Port) == f.remote })
+		if j < 0 {
+			return "", nil, fmt.Errorf("%w: service %q has no port %d", errUsage, name, f.remote)
+		}
+		port, ok := cluster.TargetPort(svc.Spec.Ports[j], target)
+		if !ok && svc.Spec.Ports[j].TargetPort.StrVal == "" {
+			port, ok = f.remote, true // no targetPort: the port itself
+		}
+		if !ok {
+			return "", nil, fmt.Errorf("pod %q has no port named %q (targetPort of service %q)", target.Name, svc.Spec.Ports[j].TargetPort.StrVal, name)
+		}
+		out[i] = forwardSpec{local: f.local, remote: port} // the local port stays the one asked for
+	}
+	return target.Name, out, nil
 }
 
 // forwardSpec is one LOCAL:REMOTE of port-forward (LOCAL 0: any free port).

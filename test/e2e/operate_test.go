@@ -462,12 +462,22 @@ func TestPortForward(t *testing.T) {
 	up(t, `
 apiVersion: v1
 kind: Pod
-metadata: {name: e2e-pf}
+metadata: {name: e2e-pf, labels: {app: e2e-pf}}
 spec:
   terminationGracePeriodSeconds: 1
   containers:
-  - {name: web, image: `+serverImage+`, args: [-listen, "127.0.0.1:8080"]}
+  - {name: web, image: `+serverImage+`, args: [-listen, "127.0.0.1:8080"], ports: [{name: http, containerPort: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: e2e-pf}
+spec:
+  selector: {app: e2e-pf}
+  ports: [{port: 80, targetPort: http}]
 `, "e2e-pf")
+	t.Cleanup(func() {
+		run(t, podunit, "down", writeManifest(t, "apiVersion: v1\nkind: Service\nmetadata: {name: e2e-pf}\nspec: {selector: {app: e2e-pf}, ports: [{port: 80}]}\n"))
+	})
 	forwarded := make(chan result, 1)
 	go func() {
 		forwarded <- run(t, "timeout", "-s", "INT", "10", podunit, "port-forward", "pod/e2e-pf", "18997:8080")
@@ -481,6 +491,20 @@ spec:
 	}
 	if left := run(t, "pgrep", "-f", "internal forwar[d]").stdout; left != "" {
 		t.Errorf("forwarders left after the port-forward ended: %s", left)
+	}
+	// svc/NAME: a ready pod of the Service, the Service's port mapped to
+	// its (named) targetPort
+	go func() {
+		forwarded <- run(t, "timeout", "-s", "INT", "8", podunit, "port-forward", "svc/e2e-pf", "18996:80")
+	}()
+	eventually(t, 8*time.Second, "the Service's forwarded port answering", func() bool {
+		return run(t, "curl", "-sf", "-m", "2", "http://127.0.0.1:18996/").code == 0
+	})
+	if r := <-forwarded; !strings.Contains(r.stdout, "Forwarding from 127.0.0.1:18996 -> 8080") {
+		t.Errorf("port-forward svc/e2e-pf said:\n%s%s", r.stdout, r.stderr)
+	}
+	if r := run(t, podunit, "port-forward", "svc/e2e-pf", "81"); r.code != 2 || !strings.Contains(r.stderr, "has no port 81") {
+		t.Errorf("port-forward to a port the Service lacks: exit %d\n%s", r.code, r.stderr)
 	}
 	if r := run(t, podunit, "port-forward", "e2e-nobody", "8080"); r.code != 3 {
 		t.Errorf("port-forward to an unknown pod: exit %d, want 3", r.code)
