@@ -17,3 +17,21 @@ func TestParseForward(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitPodPath(t *testing.T) {
+	for s, want := range map[string][3]string{
+		"web:/etc/hosts":    {"", "web", "/etc/hosts"},
+		"shop/web:/tmp/x":   {"shop", "web", "/tmp/x"},
+		"web:relative/file": {"", "web", "relative/file"},
+	} {
+		ns, pod, path, ok := splitPodPath(s)
+		if !ok || [3]string{ns, pod, path} != want {
+			t.Errorf("%s: %q %q %q %v", s, ns, pod, path, ok)
+		}
+	}
+	for _, local := range []string{"/tmp/a:b", "./a:b", "file", "web:", ":x", "a/b/c:/x"} {
+		if _, _, _, ok := splitPodPath(local); ok {
+			t.Errorf("%s read as POD:PATH", local)
+		}
+	}
+}

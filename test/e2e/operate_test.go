@@ -513,3 +513,34 @@ spec:
 		t.Errorf("port-forward to port 99999: exit %d, want 2", r.code)
 	}
 }
+
+// cp: a file to a pod's container and back (podman cp underneath: no tar
+// needed in the image), with the namespace/pod:path form.
+func TestCopy(t *testing.T) {
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-cp}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: a, image: %[1]s, command: [sleep, "100000"]}
+  - {name: b, image: %[1]s, command: [sleep, "100000"]}
+`, testImage), "e2e-cp")
+	must(t, "sh", "-c", `echo cp-data > "$HOME/e2e-cp-src"`)
+	t.Cleanup(func() { run(t, "sh", "-c", `rm -f "$HOME/e2e-cp-src" "$HOME/e2e-cp-back"`) })
+	must(t, "sh", "-c", podunit+` cp "$HOME/e2e-cp-src" e2e-cp:/tmp/in -c b`)
+	if out := must(t, podunit, "exec", "e2e-cp", "-c", "b", "--", "cat", "/tmp/in"); out != "cp-data\n" {
+		t.Errorf("the copied file in container b: %q", out)
+	}
+	if r := run(t, podunit, "exec", "e2e-cp", "-c", "a", "--", "cat", "/tmp/in"); r.code == 0 {
+		t.Error("the file went to container a too")
+	}
+	must(t, "sh", "-c", podunit+` cp default/e2e-cp:/tmp/in "$HOME/e2e-cp-back" -c b`)
+	if out := must(t, "sh", "-c", `cat "$HOME/e2e-cp-back"`); out != "cp-data\n" {
+		t.Errorf("copied back: %q", out)
+	}
+	if r := run(t, podunit, "cp", "e2e-nobody:/x", "/tmp/x"); r.code != 3 {
+		t.Errorf("cp from an unknown pod: exit %d, want 3", r.code)
+	}
+}
