@@ -94,6 +94,12 @@ func Resolve(p *corev1.Pod) (*Resolved, field.ErrorList) {
 	return res, errs
 }
 
+// ValidateLabels checks labels as Kubernetes does (qualified names, label
+// values), naming each bad one under fp.
+func ValidateLabels(labels map[string]string, fp *field.Path) field.ErrorList {
+	return validateLabels(labels, fp)
+}
+
 func validateLabels(labels map[string]string, fp *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for _, k := range sortedStringKeys(labels) {

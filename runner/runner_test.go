@@ -720,3 +720,32 @@ func TestUnchanged(t *testing.T) {
 		t.Errorf("up of the changed pod: %v", err)
 	}
 }
+
+func TestRelabel(t *testing.T) {
+	r, _, _, p, plan := setup(t, twoContainers)
+	ctx := context.Background()
+	if _, _, err := r.Relabel(ctx, "web", map[string]string{"a": "1"}, nil, false); !errors.Is(err, ErrNotFound) {
+		t.Errorf("relabel of a pod not running: %v", err)
+	}
+	p.Labels = map[string]string{"app": "web"}
+	if err := r.Up(ctx, p, plan, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got, changed, err := r.Relabel(ctx, "web", map[string]string{"tier": "fe"}, nil, false)
+	if err != nil || !changed || got.Labels["tier"] != "fe" || got.Labels["app"] != "web" {
+		t.Fatalf("add: %v %v %v", got.Labels, changed, err)
+	}
+	if _, _, err := r.Relabel(ctx, "web", map[string]string{"tier": "be"}, nil, false); !errors.Is(err, ErrConflict) {
+		t.Errorf("change without overwrite: %v", err)
+	}
+	if _, changed, _ := r.Relabel(ctx, "web", map[string]string{"tier": "fe"}, []string{"nope"}, false); changed {
+		t.Error("the same value and an absent key changed something")
+	}
+	got, changed, err = r.Relabel(ctx, "web", map[string]string{"tier": "be"}, []string{"app"}, true)
+	if err != nil || !changed || len(got.Labels) != 1 || got.Labels["tier"] != "be" {
+		t.Errorf("overwrite and remove: %v %v %v", got.Labels, changed, err)
+	}
+	if rec, _ := r.Pod("web"); rec.Labels["tier"] != "be" {
+		t.Errorf("the record: %v", rec.Labels)
+	}
+}

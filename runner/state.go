@@ -152,3 +152,51 @@ func (r *Runner) Applied(name string) (*corev1.Pod, time.Time, error) {
 	}
 	return rec.Pod, rec.Created, nil
 }
+
+// Relabel changes a running pod's labels, as kubectl label does: set adds or
+// (with overwrite) changes labels, remove takes them away. The pod's record
+// is replaced, so the Services select it by its new labels at once; its
+// containers keep theirs. It returns the pod as it is now, and whether
+// anything changed.
+func (r *Runner) Relabel(ctx context.Context, name string, set map[string]string, remove []string, overwrite bool) (*corev1.Pod, bool, error) {
+	unlock, err := r.lock(ctx, name)
+	if err != nil {
+		return nil, false, err
+	}
+	defer unlock()
+	rec, err := r.loadState(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	labels := map[string]string{}
+	for k, v := range rec.Pod.Labels {
+		labels[k] = v
+	}
+	changed := false
+	for k, v := range set {
+		if old, ok := labels[k]; ok && old != v && !overwrite {
+			return nil, false, fmt.Errorf("%w: pod %q has label %s=%s already (--overwrite changes it)", ErrConflict, name, k, old)
+		}
+		changed = changed || labels[k] != v || !hasLabel(labels, k)
+		labels[k] = v
+	}
+	for _, k := range remove {
+		if _, ok := labels[k]; ok {
+			delete(labels, k)
+			changed = true
+		}
+	}
+	if !changed {
+		return rec.Pod, false, nil
+	}
+	rec.Pod.Labels = labels
+	if len(labels) == 0 {
+		rec.Pod.Labels = nil
+	}
+	return rec.Pod, true, r.saveRecord(rec)
+}
+
+func hasLabel(l map[string]string, k string) bool { _, ok := l[k]; return ok }

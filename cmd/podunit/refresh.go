@@ -36,15 +36,16 @@ func refreshVolumes(ctx context.Context, errw io.Writer, stateDir string, objs *
 		if !hasObjectVolumes(p.Spec.Volumes) {
 			continue
 		}
-		if err := refreshPod(ctx, stateDir, p, objs, o); err != nil {
+		if err := refreshPod(ctx, stateDir, p, objs, o, "from the ConfigMaps and Secrets applied"); err != nil {
 			fmt.Fprintf(errw, "warning: pod %q keeps its volumes as they were: %v\n", p.Name, err)
 		}
 	}
 }
 
-// refreshPod rewrites what changed of one pod's volumes, holding its lock
+// refreshPod rewrites what changed of one pod's volumes (why: the event
+// says it), holding its lock
 // (an up or down of it at work goes first: the pod may be gone after).
-func refreshPod(ctx context.Context, stateDir string, p *corev1.Pod, objs *pod.Objects, o units.Options) error {
+func refreshPod(ctx context.Context, stateDir string, p *corev1.Pod, objs *pod.Objects, o units.Options, why string) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	unlock, err := podstate.LockPod(ctx, stateDir, p.Name, nil)
@@ -78,7 +79,7 @@ func refreshPod(ctx context.Context, stateDir string, p *corev1.Pod, objs *pod.O
 		return nil
 	}
 	_ = podstate.AppendEvent(stateDir, p.Name, podstate.Event{Type: "Normal", Reason: "VolumesUpdated",
-		Message: "volume " + strings.Join(changed, ", ") + " updated from the ConfigMaps and Secrets applied"})
+		Message: "volume " + strings.Join(changed, ", ") + " updated " + why})
 	if rt, err := podstate.LoadRuntime(stateDir, p.Name); err == nil && rt.FSGroup != nil {
 		// the new files get the pod's fsGroup, from inside its user
 		// namespace, as at its start

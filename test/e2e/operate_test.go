@@ -544,3 +544,53 @@ spec:
 		t.Errorf("cp from an unknown pod: exit %d, want 3", r.code)
 	}
 }
+
+// label: a running pod's labels change as with kubectl label; its Service
+// endpoints and its downwardAPI labels file follow at once.
+func TestLabel(t *testing.T) {
+	path := writeManifest(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-lab, labels: {app: e2e-lab}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: %s
+    command: [sleep, "100000"]
+    volumeMounts: [{name: info, mountPath: /info}]
+  volumes:
+  - name: info
+    downwardAPI: {items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: e2e-lab}
+spec:
+  selector: {app: e2e-lab}
+  ports: [{port: 80}]
+`, testImage))
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", path) })
+	must(t, podunit, "up", path)
+	ip := must(t, podunit, "get", "pod/e2e-lab", "-o", "jsonpath={.status.podIP}")
+	eventually(t, 10*time.Second, "the pod among the Service's endpoints", func() bool {
+		return strings.Contains(must(t, podunit, "get", "svc", "e2e-lab"), ip+":80")
+	})
+	if out := must(t, podunit, "label", "pod/e2e-lab", "tier=gold"); out != "pod/e2e-lab labeled\n" {
+		t.Errorf("label: %q", out)
+	}
+	if got := must(t, podunit, "exec", "e2e-lab", "--", "cat", "/info/labels"); got != "app=\"e2e-lab\"\ntier=\"gold\"" {
+		t.Errorf("the downwardAPI labels file: %q", got)
+	}
+	if r := run(t, podunit, "label", "e2e-lab", "tier=silver"); r.code != 3 || !strings.Contains(r.stderr, "--overwrite") {
+		t.Errorf("label of a label the pod has, without --overwrite: exit %d\n%s", r.code, r.stderr)
+	}
+	must(t, podunit, "label", "e2e-lab", "tier=silver", "--overwrite")
+	if out := must(t, podunit, "get", "pods", "-l", "tier=silver", "-o", "name"); out != "pod/e2e-lab\n" {
+		t.Errorf("get -l tier=silver: %q", out)
+	}
+	must(t, podunit, "label", "e2e-lab", "app-")
+	eventually(t, 10*time.Second, "the pod out of the Service's endpoints", func() bool {
+		return !strings.Contains(must(t, podunit, "get", "svc", "e2e-lab"), ip+":80")
+	})
+}
