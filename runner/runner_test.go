@@ -749,3 +749,24 @@ func TestRelabel(t *testing.T) {
 		t.Errorf("the record: %v", rec.Labels)
 	}
 }
+
+func TestOnlyLabelsChanged(t *testing.T) {
+	r, _, _, p, plan := setup(t, twoContainers)
+	ctx := context.Background()
+	if err := r.Up(ctx, p, plan, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	relabeled := p.DeepCopy()
+	relabeled.Labels = map[string]string{"tier": "be"}
+	if only, err := r.OnlyLabelsChanged(ctx, relabeled); err != nil || !only {
+		t.Errorf("labels alone: %v %v", only, err)
+	}
+	if only, _ := r.OnlyLabelsChanged(ctx, p.DeepCopy()); only {
+		t.Error("the same pod counts as relabeled")
+	}
+	both := relabeled.DeepCopy()
+	both.Spec.Containers[0].Image = "other:2"
+	if only, _ := r.OnlyLabelsChanged(ctx, both); only {
+		t.Error("labels and an image changed count as labels alone")
+	}
+}

@@ -123,6 +123,20 @@ func (r *Runner) Pod(name string) (*corev1.Pod, error) {
 // uid and status, and the debug containers added since, aside). Applying such
 // a pod again changes nothing, as kubectl apply says "unchanged".
 func (r *Runner) Unchanged(ctx context.Context, p *corev1.Pod) (bool, error) {
+	return r.sameAs(ctx, p, false)
+}
+
+// OnlyLabelsChanged tells whether p runs already with other labels and
+// nothing else changed: applying it relabels the pod (Relabel), as kubectl
+// apply changes a pod's labels in place.
+func (r *Runner) OnlyLabelsChanged(ctx context.Context, p *corev1.Pod) (bool, error) {
+	if same, err := r.sameAs(ctx, p, false); same || err != nil {
+		return false, err
+	}
+	return r.sameAs(ctx, p, true)
+}
+
+func (r *Runner) sameAs(ctx context.Context, p *corev1.Pod, ignoreLabels bool) (bool, error) {
 	rec, err := r.loadState(p.Name)
 	if err != nil {
 		return false, nil
@@ -135,6 +149,9 @@ func (r *Runner) Unchanged(ctx context.Context, p *corev1.Pod) (bool, error) {
 		c := p.DeepCopy()
 		c.UID, c.ResourceVersion, c.CreationTimestamp, c.Status = "", "", metav1.Time{}, corev1.PodStatus{}
 		c.Spec.EphemeralContainers = nil
+		if ignoreLabels {
+			c.Labels = nil
+		}
 		return c
 	}
 	return equality.Semantic.DeepEqual(clean(rec.Pod), clean(p)), nil

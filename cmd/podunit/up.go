@@ -264,7 +264,9 @@ func upCommand() *cli.Command {
 				// alone ("unchanged", as kubectl apply says), so that applying
 				// a bundle again updates its objects; a changed one is an
 				// error (pods are immutable: --replace recreates it).
-				var unchanged []*corev1.Pod
+				// One whose labels alone changed is relabeled in place, as
+				// kubectl apply changes them ("configured").
+				var unchanged, relabeled []*corev1.Pod
 				if !c.Bool("replace") && !c.Bool("stored") {
 					var pods []*corev1.Pod
 					var keep []*units.Plan
@@ -277,9 +279,37 @@ func upCommand() *cli.Command {
 							unchanged = append(unchanged, p)
 							continue
 						}
+						if relabel, err := r.OnlyLabelsChanged(ctx, p); err != nil {
+							return err
+						} else if relabel {
+							relabeled = append(relabeled, p)
+							continue
+						}
 						pods, keep = append(pods, p), append(keep, plans[i])
 					}
 					m.Pods, plans = pods, keep
+				}
+				for _, p := range relabeled {
+					old, err := r.Pod(p.Name)
+					if err != nil {
+						return err
+					}
+					var remove []string
+					for k := range old.Labels {
+						if _, ok := p.Labels[k]; !ok {
+							remove = append(remove, k)
+						}
+					}
+					now, _, err := r.Relabel(ctx, p.Name, p.Labels, remove, true)
+					if err != nil {
+						return err
+					}
+					if err := refreshPod(ctx, podstate.DefaultDir(), now, pod.Over(&m.Objects, known), opts, "with the pod's new labels"); err != nil {
+						fmt.Fprintf(c.App.ErrWriter, "warning: pod %q: its volumes keep the labels they had: %v\n", p.Name, err)
+					}
+				}
+				if len(relabeled) > 0 {
+					refreshStored(c.App.ErrWriter, podstate.DefaultDir(), pod.Over(&m.Objects, known))
 				}
 				if len(m.Pods) > 0 {
 					// All pods of a file, or none.
@@ -308,10 +338,13 @@ func upCommand() *cli.Command {
 				for _, p := range unchanged {
 					fmt.Fprintf(c.App.Writer, "pod/%s unchanged\n", p.Name)
 				}
+				for _, p := range relabeled {
+					fmt.Fprintf(c.App.Writer, "pod/%s configured (labels)\n", p.Name)
+				}
 				for _, p := range m.Pods {
 					fmt.Fprintf(c.App.Writer, "pod/%s started (%s)\n", p.Name, units.SliceName(p.Name))
 				}
-				m.Pods = append(m.Pods, unchanged...) // enabled and waited for alike
+				m.Pods = append(append(m.Pods, unchanged...), relabeled...) // enabled and waited for alike
 				if len(m.Pods) == 0 {
 					return nil
 				}

@@ -593,4 +593,17 @@ spec:
 	eventually(t, 10*time.Second, "the pod out of the Service's endpoints", func() bool {
 		return !strings.Contains(must(t, podunit, "get", "svc", "e2e-lab"), ip+":80")
 	})
+	// the manifest applied again: its labels are the pod's again, in place
+	if out := must(t, podunit, "up", path); !strings.Contains(out, "pod/e2e-lab configured (labels)") {
+		t.Errorf("up of the manifest after label: %q", out)
+	}
+	if got := must(t, podunit, "get", "pod/e2e-lab", "-o", "jsonpath={.metadata.labels}"); got != `{"app":"e2e-lab"}` {
+		t.Errorf("labels after up: %s", got)
+	}
+	if got := must(t, podunit, "get", "pod/e2e-lab", "-o", "jsonpath={.status.podIP}"); got != ip {
+		t.Errorf("the pod was recreated: IP %s, was %s", got, ip)
+	}
+	eventually(t, 10*time.Second, "the pod back among the Service's endpoints", func() bool {
+		return strings.Contains(must(t, podunit, "get", "svc", "e2e-lab"), ip+":80")
+	})
 }
