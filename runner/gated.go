@@ -60,19 +60,31 @@ func (r *Runner) Ungated(name string) bool {
 	return os.Remove(r.gatedFile(name)) == nil
 }
 
+// gatedPod is a pod waiting for its scheduling gates, and its manifest's path.
+type gatedPod struct {
+	path string
+	pod  *corev1.Pod
+}
+
+// gatedPods reads the pods waiting for their scheduling gates.
+func gatedPods(stateDir string) []gatedPod {
+	paths, _ := filepath.Glob(filepath.Join(stateDir, "gated", "*.yaml"))
+	var out []gatedPod
+	for _, path := range paths {
+		if data, err := os.ReadFile(path); err == nil {
+			if p := GatedPod(data); p != nil {
+				out = append(out, gatedPod{path, p})
+			}
+		}
+	}
+	return out
+}
+
 // gatedStatus lists the gated pods.
 func (r *Runner) gatedStatus() []PodStatus {
-	paths, _ := filepath.Glob(filepath.Join(r.StateDir, "gated", "*.yaml"))
 	var out []PodStatus
-	for _, path := range paths {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			continue
-		}
-		p := GatedPod(data)
-		if p == nil {
-			continue
-		}
+	for _, g := range gatedPods(r.StateDir) {
+		p, path := g.pod, g.path
 		st, _ := os.Stat(path)
 		var created time.Time
 		if st != nil {

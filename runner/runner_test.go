@@ -750,7 +750,7 @@ func TestRelabel(t *testing.T) {
 	}
 }
 
-func TestOnlyLabelsChanged(t *testing.T) {
+func TestCompare(t *testing.T) {
 	r, _, _, p, plan := setup(t, twoContainers)
 	ctx := context.Background()
 	if err := r.Up(ctx, p, plan, UpOptions{}); err != nil {
@@ -758,15 +758,15 @@ func TestOnlyLabelsChanged(t *testing.T) {
 	}
 	relabeled := p.DeepCopy()
 	relabeled.Labels = map[string]string{"tier": "be"}
-	if only, err := r.OnlyLabelsChanged(ctx, relabeled); err != nil || !only {
-		t.Errorf("labels alone: %v %v", only, err)
+	if d, err := r.Compare(ctx, relabeled); err != nil || d != LabelsOnly {
+		t.Errorf("labels alone: %v %v", d, err)
 	}
-	if only, _ := r.OnlyLabelsChanged(ctx, p.DeepCopy()); only {
-		t.Error("the same pod counts as relabeled")
+	if d, _ := r.Compare(ctx, p.DeepCopy()); d != Same {
+		t.Errorf("the same pod: %v", d)
 	}
 	both := relabeled.DeepCopy()
 	both.Spec.Containers[0].Image = "other:2"
-	if only, _ := r.OnlyLabelsChanged(ctx, both); only {
-		t.Error("labels and an image changed count as labels alone")
+	if d, _ := r.Compare(ctx, both); d != Changed {
+		t.Errorf("labels and an image changed: %v", d)
 	}
 }

@@ -89,13 +89,8 @@ func RecordedPods(stateDir string) ([]*corev1.Pod, error) {
 // scheduling gates: every pod a label selector can name.
 func KnownPods(stateDir string) ([]*corev1.Pod, error) {
 	pods, err := RecordedPods(stateDir)
-	paths, _ := filepath.Glob(filepath.Join(stateDir, "gated", "*.yaml"))
-	for _, path := range paths {
-		if data, rerr := os.ReadFile(path); rerr == nil {
-			if p := GatedPod(data); p != nil {
-				pods = append(pods, p)
-			}
-		}
+	for _, g := range gatedPods(stateDir) {
+		pods = append(pods, g.pod)
 	}
 	return pods, err
 }
@@ -123,38 +118,47 @@ func (r *Runner) Pod(name string) (*corev1.Pod, error) {
 // uid and status, and the debug containers added since, aside). Applying such
 // a pod again changes nothing, as kubectl apply says "unchanged".
 func (r *Runner) Unchanged(ctx context.Context, p *corev1.Pod) (bool, error) {
-	return r.sameAs(ctx, p, false)
+	d, err := r.Compare(ctx, p)
+	return d == Same, err
 }
 
-// OnlyLabelsChanged tells whether p runs already with other labels and
-// nothing else changed: applying it relabels the pod (Relabel), as kubectl
+// How a pod of a manifest stands to the pod of its name that runs.
+type Difference int
+
+const (
+	NotRunning Difference = iota // no such pod runs
+	Same                         // it runs as written
+	LabelsOnly                   // it runs with other labels and nothing else changed
+	Changed                      // it runs with another spec
+)
+
+// Compare tells how p stands to the running pod of its name. A pod whose
+// labels alone changed is relabeled by applying it (Relabel), as kubectl
 // apply changes a pod's labels in place.
-func (r *Runner) OnlyLabelsChanged(ctx context.Context, p *corev1.Pod) (bool, error) {
-	if same, err := r.sameAs(ctx, p, false); same || err != nil {
-		return false, err
-	}
-	return r.sameAs(ctx, p, true)
-}
-
-func (r *Runner) sameAs(ctx context.Context, p *corev1.Pod, ignoreLabels bool) (bool, error) {
+func (r *Runner) Compare(ctx context.Context, p *corev1.Pod) (Difference, error) {
 	rec, err := r.loadState(p.Name)
 	if err != nil {
-		return false, nil
+		return NotRunning, nil
 	}
 	exists, err := r.exists(ctx, p.Name)
 	if err != nil || !exists {
-		return false, err
+		return NotRunning, err
 	}
 	clean := func(p *corev1.Pod) *corev1.Pod {
 		c := p.DeepCopy()
 		c.UID, c.ResourceVersion, c.CreationTimestamp, c.Status = "", "", metav1.Time{}, corev1.PodStatus{}
 		c.Spec.EphemeralContainers = nil
-		if ignoreLabels {
-			c.Labels = nil
-		}
 		return c
 	}
-	return equality.Semantic.DeepEqual(clean(rec.Pod), clean(p)), nil
+	was, is := clean(rec.Pod), clean(p)
+	if equality.Semantic.DeepEqual(was, is) {
+		return Same, nil
+	}
+	was.Labels, is.Labels = nil, nil
+	if equality.Semantic.DeepEqual(was, is) {
+		return LabelsOnly, nil
+	}
+	return Changed, nil
 }
 
 // Applied returns a pod as it was applied (defaults and uid filled in) and
@@ -194,10 +198,11 @@ func (r *Runner) Relabel(ctx context.Context, name string, set map[string]string
 	}
 	changed := false
 	for k, v := range set {
-		if old, ok := labels[k]; ok && old != v && !overwrite {
+		old, had := labels[k]
+		if had && old != v && !overwrite {
 			return nil, false, fmt.Errorf("%w: pod %q has label %s=%s already (--overwrite changes it)", ErrConflict, name, k, old)
 		}
-		changed = changed || labels[k] != v || !hasLabel(labels, k)
+		changed = changed || !had || old != v
 		labels[k] = v
 	}
 	for _, k := range remove {
@@ -215,5 +220,3 @@ func (r *Runner) Relabel(ctx context.Context, name string, set map[string]string
 	}
 	return rec.Pod, true, r.saveRecord(rec)
 }
-
-func hasLabel(l map[string]string, k string) bool { _, ok := l[k]; return ok }

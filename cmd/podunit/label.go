@@ -85,7 +85,11 @@ func labelCommand() *cli.Command {
 					if err := refreshPod(ctx, dir, p, known, translateOptions(), "with the pod's new labels"); err != nil {
 						fmt.Fprintf(c.App.ErrWriter, "warning: pod %q: its volumes keep the labels they had: %v\n", n, err)
 					}
-					refreshStored(c.App.ErrWriter, dir, known)
+					if running, err := runner.RecordedPods(dir); err == nil {
+						refreshStored(c.App.ErrWriter, running, known)
+					} else {
+						fmt.Fprintf(c.App.ErrWriter, "warning: the enabled pods' stored copies were not refreshed: %v\n", err)
+					}
 					fmt.Fprintf(c.App.Writer, "pod/%s labeled\n", n)
 				}
 				return nil

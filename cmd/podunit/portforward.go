@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -235,23 +236,17 @@ func startForwarder(ctx context.Context, pod string, remote int, sock string, lo
 	}()
 	exited := make(chan error, 1)
 	var ended sync.Once
-	done := false
-	var mu sync.Mutex
+	var done atomic.Bool // ended on purpose: no loss to tell
 	go func() {
 		err := cmd.Wait()
-		mu.Lock()
-		quiet := done
-		mu.Unlock()
-		if !quiet {
+		if !done.Load() {
 			lost(fmt.Errorf("the forwarder of port %d of pod %q ended: %v (is the pod running?)", remote, pod, err))
 		}
 		exited <- err
 	}()
 	end = func() {
 		ended.Do(func() {
-			mu.Lock()
-			done = true
-			mu.Unlock()
+			done.Store(true)
 			stdin.Close()
 			select {
 			case <-exited:

@@ -20,18 +20,13 @@ import (
 )
 
 // refreshVolumes brings the configMap, secret and projected volumes of the
-// running pods up to date with objs once `up` has stored them, as the kubelet
+// running pods (runner.RecordedPods) up to date with objs once `up` has stored them, as the kubelet
 // refreshes a pod's volumes when its ConfigMaps and Secrets change: each
 // changed volume at once, by one rename (runner.WriteVolume). Environment
 // variables keep what the container started with, and a subPath mount the
 // file it was given, as in Kubernetes. A pod whose volumes can no longer be
 // filled (a key it names is gone) keeps what it has, with a warning.
-func refreshVolumes(ctx context.Context, errw io.Writer, stateDir string, objs *pod.Objects, o units.Options) {
-	pods, err := runner.RecordedPods(stateDir)
-	if err != nil {
-		fmt.Fprintf(errw, "warning: the running pods' configMap and secret volumes were not refreshed: %v\n", err)
-		return
-	}
+func refreshVolumes(ctx context.Context, errw io.Writer, stateDir string, pods []*corev1.Pod, objs *pod.Objects, o units.Options) {
 	for _, p := range pods {
 		if !hasObjectVolumes(p.Spec.Volumes) {
 			continue
@@ -53,7 +48,8 @@ func refreshPod(ctx context.Context, stateDir string, p *corev1.Pod, objs *pod.O
 		return err
 	}
 	defer unlock()
-	if _, err := podstate.LoadRuntime(stateDir, p.Name); err != nil {
+	rt, err := podstate.LoadRuntime(stateDir, p.Name)
+	if err != nil {
 		return nil // gone meanwhile
 	}
 	vols, errs := pod.BindVolumes(p, objs)
@@ -80,7 +76,7 @@ func refreshPod(ctx context.Context, stateDir string, p *corev1.Pod, objs *pod.O
 	}
 	_ = podstate.AppendEvent(stateDir, p.Name, podstate.Event{Type: "Normal", Reason: "VolumesUpdated",
 		Message: "volume " + strings.Join(changed, ", ") + " updated " + why})
-	if rt, err := podstate.LoadRuntime(stateDir, p.Name); err == nil && rt.FSGroup != nil {
+	if rt.FSGroup != nil {
 		// the new files get the pod's fsGroup, from inside its user
 		// namespace, as at its start
 		argv := contract.Command{Op: contract.OpVolumes, Pod: p.Name}.Argv(o.Self)
@@ -106,12 +102,7 @@ func hasObjectVolumes(vols []corev1.Volume) bool {
 // enable) with the objects as they are now, so that a pod that comes back at
 // the next start of the user manager has its ConfigMaps' and Secrets' new
 // data, as a pod the kubelet starts again would.
-func refreshStored(errw io.Writer, stateDir string, objs *pod.Objects) {
-	pods, err := runner.RecordedPods(stateDir)
-	if err != nil {
-		fmt.Fprintf(errw, "warning: the enabled pods' stored copies were not refreshed: %v\n", err)
-		return
-	}
+func refreshStored(errw io.Writer, pods []*corev1.Pod, objs *pod.Objects) {
 	for _, p := range pods {
 		old, err := os.ReadFile(storedPath(p.Name))
 		if err != nil {

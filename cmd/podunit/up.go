@@ -190,8 +190,13 @@ func upCommand() *cli.Command {
 				}
 				if len(m.Objects.ConfigMaps)+len(m.Objects.Secrets) > 0 {
 					all := pod.Over(&m.Objects, known)
-					refreshVolumes(c.Context, c.App.ErrWriter, podstate.DefaultDir(), all, opts)
-					refreshStored(c.App.ErrWriter, podstate.DefaultDir(), all)
+					running, err := runner.RecordedPods(podstate.DefaultDir())
+					if err != nil {
+						fmt.Fprintf(c.App.ErrWriter, "warning: the running pods' volumes and stored copies were not refreshed: %v\n", err)
+						return nil
+					}
+					refreshVolumes(c.Context, c.App.ErrWriter, podstate.DefaultDir(), running, all, opts)
+					refreshStored(c.App.ErrWriter, running, all)
 				}
 				return nil
 			}
@@ -271,21 +276,18 @@ func upCommand() *cli.Command {
 					var pods []*corev1.Pod
 					var keep []*units.Plan
 					for i, p := range m.Pods {
-						same, err := r.Unchanged(ctx, p)
+						d, err := r.Compare(ctx, p)
 						if err != nil {
 							return err
 						}
-						if same {
+						switch d {
+						case runner.Same:
 							unchanged = append(unchanged, p)
-							continue
-						}
-						if relabel, err := r.OnlyLabelsChanged(ctx, p); err != nil {
-							return err
-						} else if relabel {
+						case runner.LabelsOnly:
 							relabeled = append(relabeled, p)
-							continue
+						default:
+							pods, keep = append(pods, p), append(keep, plans[i])
 						}
-						pods, keep = append(pods, p), append(keep, plans[i])
 					}
 					m.Pods, plans = pods, keep
 				}
@@ -309,7 +311,11 @@ func upCommand() *cli.Command {
 					}
 				}
 				if len(relabeled) > 0 {
-					refreshStored(c.App.ErrWriter, podstate.DefaultDir(), pod.Over(&m.Objects, known))
+					if running, err := runner.RecordedPods(podstate.DefaultDir()); err == nil {
+						refreshStored(c.App.ErrWriter, running, pod.Over(&m.Objects, known))
+					} else {
+						fmt.Fprintf(c.App.ErrWriter, "warning: the enabled pods' stored copies were not refreshed: %v\n", err)
+					}
 				}
 				if len(m.Pods) > 0 {
 					// All pods of a file, or none.
