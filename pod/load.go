@@ -64,6 +64,10 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 	type seen struct {
 		file      string
 		doc, item int
+		// owner: the Deployment that made the pod ("": none); its first
+		// pod speaks for all (they have the same problems)
+		owner string
+		first bool
 	}
 	names := map[string]seen{}
 	podDoc := map[string]seen{}
@@ -97,7 +101,7 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 			if len(d.err.Errs) > 0 {
 				invalid = *Over(&objs, &invalid)
 				merr.Docs = append(merr.Docs, d.err)
-				if d.pod != nil {
+				if len(d.pods) == 1 && d.kind == "Pod" {
 					broken = append(broken, d)
 				}
 				continue
@@ -113,30 +117,34 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 				}})
 				continue
 			}
-			names[key] = seen{src.Name, i + 1, e.item}
+			names[key] = seen{file: src.Name, doc: i + 1, item: e.item}
 			m.Objects = *Over(&m.Objects, &objs)
 			label := strings.ToLower(d.kind)
 			for _, w := range d.warns {
 				m.Warnings = append(m.Warnings, fmt.Sprintf("%s %q: %s", label, d.name, w))
 			}
-			if d.pod != nil {
-				if first, dup := podDoc[d.pod.Name]; dup {
+			for j, p := range d.pods {
+				if first, dup := podDoc[p.Name]; dup {
 					// Pods share one host: their names must differ across namespaces too.
-					merr.Docs = append(merr.Docs, &DocumentError{File: src.Name, Doc: i + 1, Item: e.item, Kind: "Pod", Name: d.name, Errs: field.ErrorList{
-						field.Duplicate(field.NewPath("metadata", "name"), fmt.Sprintf("%s (also document %d)", d.name, first.doc)),
+					merr.Docs = append(merr.Docs, &DocumentError{File: src.Name, Doc: i + 1, Item: e.item, Kind: d.kind, Name: d.name, Errs: field.ErrorList{
+						field.Duplicate(field.NewPath("metadata", "name"), fmt.Sprintf("%s (also document %d)", p.Name, first.doc)),
 					}})
-					continue
+					break
 				}
-				podDoc[d.pod.Name] = seen{src.Name, i + 1, e.item}
-				m.Pods = append(m.Pods, d.pod)
-				m.Resolved[d.pod.Name] = d.res
+				at := seen{file: src.Name, doc: i + 1, item: e.item, first: j == 0}
+				if d.kind == KindDeployment {
+					at.owner = d.name
+				}
+				podDoc[p.Name] = at
+				m.Pods = append(m.Pods, p)
+				m.Resolved[p.Name] = d.ress[j]
 			}
 		}
 	}
 	if len(merr.Docs) > 0 {
 		all := Over(Over(&m.Objects, &invalid), known)
 		for _, d := range broken {
-			_, errs := bind(d.pod, d.res, all)
+			_, errs := bind(d.pods[0], d.ress[0], all)
 			d.err.Errs = append(d.err.Errs, errs...)
 			sortByField(d.err.Errs)
 		}
@@ -152,13 +160,22 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 	all := Over(&m.Objects, known)
 	for _, p := range m.Pods {
 		warns, errs := bind(p, m.Resolved[p.Name], all)
+		at := podDoc[p.Name]
+		kind, name, label := "Pod", p.Name, fmt.Sprintf("pod %q", p.Name)
+		if at.owner != "" {
+			if !at.first {
+				continue // the same as its first pod's
+			}
+			kind, name, label = KindDeployment, at.owner, fmt.Sprintf("deployment %q", at.owner)
+			errs = templateErrors(errs)
+			warns = templateWarnings(warns)
+		}
 		for _, w := range warns {
-			m.Warnings = append(m.Warnings, fmt.Sprintf("pod %q: %s", p.Name, w))
+			m.Warnings = append(m.Warnings, fmt.Sprintf("%s: %s", label, w))
 		}
 		if len(errs) > 0 {
 			sortByField(errs)
-			at := podDoc[p.Name]
-			merr.Docs = append(merr.Docs, &DocumentError{File: at.file, Doc: at.doc, Item: at.item, Kind: "Pod", Name: p.Name, Errs: errs})
+			merr.Docs = append(merr.Docs, &DocumentError{File: at.file, Doc: at.doc, Item: at.item, Kind: kind, Name: name, Errs: errs})
 		}
 	}
 	if len(merr.Docs) > 0 {
@@ -246,10 +263,11 @@ func stripComments(d []byte) []byte {
 
 type loaded struct {
 	kind, namespace, name string
-	pod                   *corev1.Pod
-	res                   *Resolved
-	warns                 []string
-	err                   *DocumentError
+	// pods: the pod of a Pod document, a Deployment's pods
+	pods  []*corev1.Pod
+	ress  []*Resolved
+	warns []string
+	err   *DocumentError
 }
 
 func loadDocument(doc []byte, objs *Objects, namespace string) (out loaded) {
@@ -301,6 +319,15 @@ func loadDocument(doc []byte, objs *Objects, namespace string) (out loaded) {
 	if errs := checkKind(obj); len(errs) > 0 {
 		return fail(errs...)
 	}
+	if out.kind == KindDeployment {
+		pods, ress, warns, errs := loadDeployment(generic, js, objs)
+		if len(errs) > 0 {
+			sortByField(errs)
+			return fail(errs...)
+		}
+		out.pods, out.ress, out.warns = pods, ress, warns
+		return out
+	}
 	if out.kind != "Pod" {
 		warns, errs := loadObject(out.kind, generic, js, objs)
 		if len(errs) > 0 {
@@ -334,7 +361,7 @@ func loadDocument(doc []byte, objs *Objects, namespace string) (out loaded) {
 	errs = append(errs, verrs...)
 	// The pod is returned with its errors too, so that its references can be
 	// checked with the rest of the manifest.
-	out.pod, out.res, out.warns, out.namespace = &p, res, warns, p.Namespace
+	out.pods, out.ress, out.warns, out.namespace = []*corev1.Pod{&p}, []*Resolved{res}, warns, p.Namespace
 	if len(errs) > 0 {
 		sortByField(errs)
 		return fail(errs...)
@@ -391,13 +418,14 @@ func checkKind(obj map[string]any) field.ErrorList {
 	case kind == "":
 		errs = append(errs, field.Required(field.NewPath("kind"), "one of "+strings.Join(Kinds, ", ")))
 	case !slices.Contains(Kinds, kind):
-		errs = append(errs, field.NotSupported(field.NewPath("kind"), kind, Kinds))
+		// which apiVersion would be right depends on the kind
+		return append(errs, field.NotSupported(field.NewPath("kind"), kind, Kinds))
 	}
 	switch {
 	case api == "":
-		errs = append(errs, field.Required(field.NewPath("apiVersion"), `must be "v1"`))
-	case api != "v1":
-		errs = append(errs, field.NotSupported(field.NewPath("apiVersion"), api, []string{"v1"}))
+		errs = append(errs, field.Required(field.NewPath("apiVersion"), fmt.Sprintf("must be %q", APIVersion(kind))))
+	case api != APIVersion(kind):
+		errs = append(errs, field.NotSupported(field.NewPath("apiVersion"), api, []string{APIVersion(kind)}))
 	}
 	return errs
 }

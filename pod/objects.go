@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,7 +22,16 @@ const (
 )
 
 // Kinds lists every kind a manifest may hold, for messages.
-var Kinds = []string{"Pod", KindConfigMap, KindSecret, KindClaim, KindService, KindServiceAccount, KindNamespace}
+var Kinds = []string{"Pod", KindDeployment, KindConfigMap, KindSecret, KindClaim, KindService, KindServiceAccount, KindNamespace}
+
+// APIVersion is the apiVersion of a kind: apps/v1 for a Deployment, v1 for
+// the others.
+func APIVersion(kind string) string {
+	if kind == KindDeployment {
+		return "apps/v1"
+	}
+	return "v1"
+}
 
 // MaxObjectSize is Kubernetes' limit on the data of one ConfigMap or Secret.
 const MaxObjectSize = 1 << 20
@@ -38,6 +48,9 @@ type Objects struct {
 	// account for every object it holds.
 	ServiceAccounts []*corev1.ServiceAccount
 	Namespaces      []*corev1.Namespace
+	// Deployments are kept for `podunit get deployments` and `scale`, and
+	// so that `down` of their file finds every pod they made.
+	Deployments []*appsv1.Deployment
 }
 
 // Len is the number of objects.
@@ -45,7 +58,7 @@ func (o *Objects) Len() int {
 	if o == nil {
 		return 0
 	}
-	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.ServiceAccounts) + len(o.Namespaces)
+	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Deployments)
 }
 
 // ConfigMap finds a ConfigMap, or nil.
@@ -126,6 +139,10 @@ func (o *Objects) Find(kind, ns, name string) metav1.Object {
 		if n := o.Namespace(name); n != nil {
 			x = n
 		}
+	case KindDeployment:
+		if d := o.Deployment(ns, name); d != nil {
+			x = d
+		}
 	}
 	return x
 }
@@ -174,11 +191,13 @@ func Over(top, o *Objects) *Objects {
 
 		ServiceAccounts: under(top.ServiceAccounts, o.ServiceAccounts),
 		Namespaces:      under(top.Namespaces, o.Namespaces),
+		Deployments:     under(top.Deployments, o.Deployments),
 	}
 }
 
 // Each calls f with every object and its kind, in the order Helm installs
-// them: Namespaces, ServiceAccounts, ConfigMaps, Secrets, claims, Services.
+// them: Namespaces, ServiceAccounts, ConfigMaps, Secrets, claims, Services,
+// Deployments.
 func (o *Objects) Each(f func(kind string, obj metav1.Object)) {
 	for _, n := range o.Namespaces {
 		f(KindNamespace, n)
@@ -197,6 +216,9 @@ func (o *Objects) Each(f func(kind string, obj metav1.Object)) {
 	}
 	for _, s := range o.Services {
 		f(KindService, s)
+	}
+	for _, d := range o.Deployments {
+		f(KindDeployment, d)
 	}
 }
 

@@ -8,14 +8,15 @@ import (
 	"path/filepath"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podunit/podunit/pod"
 )
 
-// The ConfigMaps, Secrets, PersistentVolumeClaims, Services, ServiceAccounts
-// and Namespaces `podunit up` applied, for
+// The ConfigMaps, Secrets, PersistentVolumeClaims, Services, ServiceAccounts,
+// Namespaces and Deployments `podunit up` applied, for
 // pods of later manifests to refer to: one file (0600) per object under
 // objects/<namespace>/<kind>/, in the runtime directory (a tmpfs: Secrets
 // never reach a disk).
@@ -67,6 +68,8 @@ func RemoveObjects(dir string, o *pod.Objects) (*pod.Objects, error) {
 			removed.ServiceAccounts = append(removed.ServiceAccounts, x)
 		case *corev1.Namespace:
 			removed.Namespaces = append(removed.Namespaces, x)
+		case *appsv1.Deployment:
+			removed.Deployments = append(removed.Deployments, x)
 		}
 	})
 	return &removed, errors.Join(errs...)
@@ -124,6 +127,12 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 				return err
 			}
 			o.Namespaces = append(o.Namespaces, &n)
+		case strings.ToLower(pod.KindDeployment):
+			var d appsv1.Deployment
+			if err := json.Unmarshal(data, &d); err != nil {
+				return err
+			}
+			o.Deployments = append(o.Deployments, &d)
 		}
 		return nil
 	})

@@ -120,6 +120,13 @@ func printDescription(w io.Writer, d description) {
 		fmt.Fprintf(w, "Start Time:   %s\n", s.Created.Local().Format(time.RFC1123Z))
 	}
 	fmt.Fprintf(w, "Status:       %s\n", s.Phase)
+	if d.Pod != nil {
+		for _, o := range d.Pod.OwnerReferences {
+			if o.Controller != nil && *o.Controller {
+				fmt.Fprintf(w, "Controlled By:  %s/%s\n", o.Kind, o.Name)
+			}
+		}
+	}
 	if s.Reason != "" {
 		fmt.Fprintf(w, "Reason:       %s\n", s.Reason)
 		fmt.Fprintf(w, "Message:      %s\n", s.Message)

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
+	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
@@ -43,10 +45,14 @@ func downCommand() *cli.Command {
 			args = append(c.StringSlice("filename"), args...)
 			selector := c.String("selector")
 			// pods as kubectl names them (pod/web, `pod web`); a file is a file
-			var refs []string
+			var refs, deployments []string
 			for i, a := range args {
 				if _, err := os.Stat(a); err == nil || a == "-" {
 					refs = append(refs, a)
+					continue
+				}
+				if kind, name, ok := strings.Cut(a, "/"); ok && slices.Contains(deploymentTypes, kind) && name != "" {
+					deployments = append(deployments, name)
 					continue
 				}
 				if i == 0 && slices.Contains(podTypes, a) && (len(args) > 1 || selector != "") {
@@ -60,7 +66,7 @@ func downCommand() *cli.Command {
 			}
 			args = refs
 			if selector != "" {
-				if len(args) > 0 {
+				if len(args)+len(deployments) > 0 {
 					return fmt.Errorf("%w: files or pod names and -l exclude each other", errUsage)
 				}
 				if args, err = selectPods(nil, selector, c.String("namespace")); err != nil {
@@ -71,8 +77,8 @@ func downCommand() *cli.Command {
 					return nil
 				}
 			}
-			if len(args) == 0 {
-				return fmt.Errorf("%w: podunit down FILE|POD...|-l SELECTOR", errUsage)
+			if len(args)+len(deployments) == 0 {
+				return fmt.Errorf("%w: podunit down FILE|POD...|deployment/NAME...|-l SELECTOR", errUsage)
 			}
 			var o runner.DownOptions
 			if g := c.Int("grace-period"); g >= 0 {
@@ -91,8 +97,32 @@ func downCommand() *cli.Command {
 					names = append(names, n)
 				}
 			}
+			var named []string            // pods named (by name or -l), not by a file or Deployment
 			fileNS := map[string]string{} // the namespace a file gives a pod
 			var objs pod.Objects          // the ConfigMaps, Secrets and claims of the manifests named
+			recorded, err := runner.RecordedPods(podstate.DefaultDir())
+			if err != nil {
+				return err
+			}
+			// A Deployment's pods go with it, of every template it had.
+			if len(deployments) > 0 {
+				known, err := podstate.LoadObjects(podstate.DefaultDir())
+				if err != nil {
+					return err
+				}
+				for _, name := range deployments {
+					var found []*appsv1.Deployment
+					for _, d := range known.Deployments {
+						if d.Name == name && (c.String("namespace") == "" || d.Namespace == c.String("namespace")) {
+							found = append(found, d)
+						}
+					}
+					if len(found) == 0 {
+						return notFound{kind: "deployment", name: name}
+					}
+					objs.Deployments = append(objs.Deployments, found...)
+				}
+			}
 			for _, a := range args {
 				if _, err := os.Stat(a); err == nil || a == "-" {
 					m, err := loadManifestFor(false, c.String("namespace"), a)
@@ -100,6 +130,9 @@ func downCommand() *cli.Command {
 						return err
 					}
 					for _, p := range m.Pods {
+						if pod.OwnerDeployment(p) != "" {
+							continue // its Deployment's pods that run, below
+						}
 						add(p.Name)
 						fileNS[p.Name] = p.Namespace
 					}
@@ -107,8 +140,26 @@ func downCommand() *cli.Command {
 					continue
 				}
 				add(a)
+				named = append(named, a)
 				if ns := c.String("namespace"); ns != "" {
 					fileNS[a] = ns // a pod named with -n is that namespace's
+				}
+			}
+			var missing []error // Deployments of the files with neither a record nor a pod
+			if len(objs.Deployments) > 0 {
+				known, err := podstate.LoadObjects(podstate.DefaultDir())
+				if err != nil {
+					return err
+				}
+				for _, d := range objs.Deployments {
+					owned := ownedPods(recorded, d)
+					for _, n := range owned {
+						add(n)
+						fileNS[n] = d.Namespace
+					}
+					if len(owned) == 0 && known.Deployment(d.Namespace, d.Name) == nil {
+						missing = append(missing, notFound{kind: "deployment", name: d.Name})
+					}
 				}
 			}
 			forget := func(ctx context.Context, r *runner.Runner) error {
@@ -146,17 +197,17 @@ func downCommand() *cli.Command {
 			}
 			if len(names) == 0 && !c.Bool("volumes") {
 				if len(objs.Services) == 0 {
-					return forget(c.Context, nil)
+					return errors.Join(append(missing, forget(c.Context, nil))...)
 				}
 				return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
 					if err := forget(ctx, r); err != nil {
 						return err
 					}
-					return release(ctx, r)
+					return errors.Join(append(missing, release(ctx, r))...)
 				})
 			}
 			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
-				var errs []error
+				errs := missing
 				// A pod that waits for its scheduling gates has nothing running.
 				running := names[:0:0]
 				for _, n := range names {
@@ -204,6 +255,11 @@ func downCommand() *cli.Command {
 					errs = append(errs, forget(ctx, r))
 				}
 				errs = append(errs, release(ctx, r))
+				// As its ReplicaSet would, a Deployment that stays makes up
+				// for the pods of it named here: they start again.
+				for _, d := range remadeBy(recorded, named, &objs) {
+					errs = append(errs, applyDeployment(c, d))
+				}
 				return errors.Join(errs...)
 			})
 		},

@@ -33,8 +33,8 @@ import (
 func getCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "get",
-		Usage:     "show pods as Kubernetes v1 Pods, or Services with their endpoints (-o json|yaml|wide|name)",
-		ArgsUsage: "pods|services [NAME...] | pod/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
+		Usage:     "show pods as Kubernetes v1 Pods, Services with their endpoints, or Deployments with their pods' counts (-o json|yaml|wide|name)",
+		ArgsUsage: "pods|services|deployments [NAME...] | pod/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json, yaml, wide, name, jsonpath=TEMPLATE, jsonpath-as-json=TEMPLATE or custom-columns=HEADER:PATH,..."},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "only those of this namespace"},
@@ -54,7 +54,7 @@ func getCommand() *cli.Command {
 			if err := validOutput(out); err != nil {
 				return err
 			}
-			services, names, err := getArgs(pos)
+			kind, names, err := getArgs(pos)
 			if err != nil {
 				return err
 			}
@@ -62,9 +62,14 @@ func getCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if services {
+			switch kind {
+			case "services":
 				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
 					return printServices(ctx, c.App.Writer, c.App.ErrWriter, r, names, ns, sel, out)
+				})
+			case "deployments":
+				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+					return printDeployments(ctx, c.App.Writer, c.App.ErrWriter, r, names, ns, sel, out)
 				})
 			}
 			watch := vals["watch"] == "true"
@@ -172,41 +177,49 @@ func watchPods(ctx context.Context, w io.Writer, shown []*corev1.Pod, out string
 }
 
 // getArgs reads what get is asked for, as kubectl takes it: a type word and
-// names (pods web db, svc dns), or TYPE/NAME arguments of one kind
-// (pod/web pod/db, svc/dns). It tells whether they are Services.
-func getArgs(pos []string) (services bool, names []string, err error) {
-	usage := fmt.Errorf("%w: podunit get pods|services [NAME...], or get pod/NAME... | svc/NAME...", errUsage)
+// names (pods web db, svc dns, deploy web), or TYPE/NAME arguments of one
+// kind (pod/web pod/db, svc/dns, deployment/web). It says which kind:
+// "pods", "services" or "deployments".
+func getArgs(pos []string) (kind string, names []string, err error) {
+	usage := fmt.Errorf("%w: podunit get pods|services|deployments [NAME...], or get pod/NAME... | svc/NAME... | deployment/NAME...", errUsage)
+	kindOf := func(word string) string {
+		switch {
+		case slices.Contains(podTypes, word):
+			return "pods"
+		case slices.Contains(serviceTypes, word):
+			return "services"
+		case slices.Contains(deploymentTypes, word):
+			return "deployments"
+		}
+		return ""
+	}
 	if len(pos) == 0 {
-		return false, nil, usage
+		return "", nil, usage
 	}
 	if !strings.Contains(pos[0], "/") {
-		switch {
-		case slices.Contains(podTypes, pos[0]):
-		case slices.Contains(serviceTypes, pos[0]):
-			services = true
-		default:
-			return false, nil, usage
+		if kind = kindOf(pos[0]); kind == "" {
+			return "", nil, usage
 		}
 		for _, n := range pos[1:] {
 			if strings.Contains(n, "/") {
-				return false, nil, fmt.Errorf("%w: %s: no type before TYPE/NAME arguments (podunit get %s)", errUsage, n, n)
+				return "", nil, fmt.Errorf("%w: %s: no type before TYPE/NAME arguments (podunit get %s)", errUsage, n, n)
 			}
 		}
-		return services, pos[1:], nil
+		return kind, pos[1:], nil
 	}
 	for i, a := range pos {
-		kind, name, _ := strings.Cut(a, "/")
-		svc := slices.Contains(serviceTypes, kind)
-		if (!svc && !slices.Contains(podTypes, kind)) || name == "" {
-			return false, nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME) and Services (svc/NAME)", errUsage, a)
+		word, name, _ := strings.Cut(a, "/")
+		k := kindOf(word)
+		if k == "" || name == "" {
+			return "", nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME), Services (svc/NAME) and Deployments (deployment/NAME)", errUsage, a)
 		}
-		if i > 0 && svc != services {
-			return false, nil, fmt.Errorf("%w: pods and Services in one get: ask for each on its own", errUsage)
+		if i > 0 && k != kind {
+			return "", nil, fmt.Errorf("%w: %s and %s in one get: ask for each on its own", errUsage, kind, k)
 		}
-		services = svc
+		kind = k
 		names = append(names, name)
 	}
-	return services, names, nil
+	return kind, names, nil
 }
 
 // currentPods builds the v1 Pods of those named (all when none are).
@@ -540,9 +553,9 @@ func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, nam
 	for _, n := range names {
 		if !slices.ContainsFunc(list, func(s *corev1.Service) bool { return s.Name == n }) {
 			if ns != "" {
-				return fmt.Errorf("%w: service %q in namespace %q", runner.ErrNotFound, n, ns)
+				return notFound{kind: "service", name: n, ns: ns}
 			}
-			return fmt.Errorf("%w: service %q", runner.ErrNotFound, n)
+			return notFound{kind: "service", name: n}
 		}
 	}
 	slices.SortFunc(list, func(a, b *corev1.Service) int { return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name) })

@@ -55,6 +55,19 @@ func exitCode(err error) int {
 
 var errUsage = errors.New("usage")
 
+// notFound is an object other than a pod that is not there: exit 3, as for
+// a pod.
+type notFound struct{ kind, name, ns string }
+
+func (e notFound) Error() string {
+	if e.ns != "" {
+		return fmt.Sprintf("%s %q not found in namespace %q", e.kind, e.name, e.ns)
+	}
+	return fmt.Sprintf("%s %q not found", e.kind, e.name)
+}
+
+func (e notFound) Is(target error) bool { return target == runner.ErrNotFound }
+
 func newApp() *cli.App {
 	app := &cli.App{
 		Name:    "podunit",
@@ -75,6 +88,7 @@ out: it is kept for podunit describe.`,
 		EnableBashCompletion: true,
 		Commands: []*cli.Command{
 			upCommand(),
+			scaleCommand(),
 			downCommand(),
 			ungateCommand(),
 			resizeCommand(),

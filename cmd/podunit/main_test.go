@@ -25,6 +25,7 @@ func TestExitCodes(t *testing.T) {
 		{fmt.Errorf("spec.containers[0].image: %w", runner.ErrImage), exitInvalid},
 		{fmt.Errorf("%w: %q", runner.ErrExists, "web"), exitConflict},
 		{fmt.Errorf("%w: %q", runner.ErrNotFound, "web"), exitConflict},
+		{notFound{kind: "deployment", name: "web"}, exitConflict},
 		{fmt.Errorf("%w: init failed", runner.ErrPodFailed), exitPodFailed},
 		{errors.New("dbus: connection refused"), exitFailure},
 	} {

@@ -135,7 +135,7 @@ func serviceTarget(ctx context.Context, r *runner.Runner, ns, name string, fwds 
 		}
 	}
 	if svc == nil {
-		return "", nil, fmt.Errorf("%w: service %q in namespace %q", runner.ErrNotFound, name, ns)
+		return "", nil, notFound{kind: "service", name: name, ns: ns}
 	}
 	sts, err := r.Status(ctx)
 	if err != nil {

@@ -43,31 +43,34 @@ func TestPodRefs(t *testing.T) {
 func TestGetArgs(t *testing.T) {
 	for _, tc := range []struct {
 		args  []string
-		svc   bool
+		kind  string
 		names []string
 		err   bool
 	}{
-		{args: []string{"pods"}},
-		{args: []string{"po", "a", "b"}, names: []string{"a", "b"}},
-		{args: []string{"svc", "dns"}, svc: true, names: []string{"dns"}},
-		{args: []string{"pod/a", "pods/b"}, names: []string{"a", "b"}},
-		{args: []string{"service/dns"}, svc: true, names: []string{"dns"}},
+		{args: []string{"pods"}, kind: "pods"},
+		{args: []string{"po", "a", "b"}, kind: "pods", names: []string{"a", "b"}},
+		{args: []string{"svc", "dns"}, kind: "services", names: []string{"dns"}},
+		{args: []string{"pod/a", "pods/b"}, kind: "pods", names: []string{"a", "b"}},
+		{args: []string{"service/dns"}, kind: "services", names: []string{"dns"}},
+		{args: []string{"deploy/a", "deployment/b"}, kind: "deployments", names: []string{"a", "b"}},
+		{args: []string{"deployments"}, kind: "deployments"},
 		{args: []string{"pod/a", "svc/b"}, err: true},
+		{args: []string{"deploy/a", "pod/b"}, err: true},
 		{args: []string{"pods", "pod/a"}, err: true},
-		{args: []string{"deploy/a"}, err: true},
+		{args: []string{"rs/a"}, err: true},
 		{args: []string{"pod/"}, err: true},
 		{args: []string{"nodes"}, err: true},
 		{args: nil, err: true},
 	} {
-		svc, names, err := getArgs(tc.args)
+		kind, names, err := getArgs(tc.args)
 		if tc.err {
 			if !errors.Is(err, errUsage) {
 				t.Errorf("%v: %v, want a usage error", tc.args, err)
 			}
 			continue
 		}
-		if err != nil || svc != tc.svc || !slices.Equal(names, tc.names) {
-			t.Errorf("%v: %v %q %v; want %v %q", tc.args, svc, names, err, tc.svc, tc.names)
+		if err != nil || kind != tc.kind || !slices.Equal(names, tc.names) {
+			t.Errorf("%v: %v %q %v; want %v %q", tc.args, kind, names, err, tc.kind, tc.names)
 		}
 	}
 }

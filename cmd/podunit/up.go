@@ -22,6 +22,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -109,10 +110,29 @@ func upCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			// A Deployment's old pods that go before its new ones start
+			// (Recreate, or a RollingUpdate without surge) leave their
+			// host ports and devices to them.
+			recorded, err := runner.RecordedPods(podstate.DefaultDir())
+			if err != nil {
+				return err
+			}
+			for _, d := range m.Objects.Deployments {
+				surge, _ := pod.RolloutLimits(d)
+				if d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType || surge == 0 {
+					owned := ownedPods(recorded, d)
+					others = slices.DeleteFunc(others, func(p *corev1.Pod) bool { return slices.Contains(owned, p.Name) && p.Namespace == d.Namespace })
+				}
+			}
 			if err := fitExtended(m.Pods, others); err != nil {
 				return err
 			}
 			if err := pod.FitHostPorts(m.Pods, others); err != nil {
+				for _, d := range m.Objects.Deployments {
+					if surge, _ := pod.RolloutLimits(d); surge > 0 && len(ownedPods(recorded, d)) > 0 {
+						return fmt.Errorf("%w\n(deployment %q rolls out with a pod more than its replicas: with a hostPort, use strategy Recreate, or rollingUpdate.maxSurge: 0)", err, d.Name)
+					}
+				}
 				return err
 			}
 			if err := checkSeccompProfiles(m.Pods, seccompDir()); err != nil {
@@ -210,7 +230,11 @@ func upCommand() *cli.Command {
 					gatedData = append(gatedData, data)
 				}
 			}
-			if len(m.Pods) == 0 && !needProxy && len(gated) == 0 {
+			ownsPods := false // a Deployment scaled to 0 still has pods to remove
+			for _, d := range m.Objects.Deployments {
+				ownsPods = ownsPods || len(ownedPods(recorded, d)) > 0
+			}
+			if len(m.Pods) == 0 && !needProxy && len(gated) == 0 && !ownsPods {
 				return applied()
 			}
 			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
@@ -291,6 +315,41 @@ func upCommand() *cli.Command {
 					}
 					m.Pods, plans = pods, keep
 				}
+				// A Deployment's pods of another template, or beyond its
+				// replicas, go as its strategy says.
+				var running []string
+				for _, p := range append(slices.Clone(unchanged), relabeled...) {
+					running = append(running, p.Name)
+				}
+				recorded, err := runner.RecordedPods(podstate.DefaultDir())
+				if err != nil {
+					return err
+				}
+				work, rest, restPlans := planDeployments(m.Objects.Deployments, m.Pods, plans, running, recorded)
+				var rolled []*corev1.Pod
+				for _, ro := range work.rollouts {
+					rolled = append(rolled, ro.Pending...)
+				}
+				m.Pods, plans = rest, restPlans
+				removed := func(names []string) error {
+					var errs []error
+					for i, err := range r.DownAll(ctx, names, runner.DownOptions{}) {
+						if err != nil && !errors.Is(err, runner.ErrNotFound) {
+							errs = append(errs, err)
+							continue
+						}
+						fmt.Fprintf(c.App.Writer, "pod/%s removed\n", names[i])
+						if persistent(names[i]) {
+							if err := disableRunner(ctx, r, names[i:i+1]); err != nil {
+								errs = append(errs, err)
+							}
+						}
+					}
+					return errors.Join(errs...)
+				}
+				if err := removed(work.removeFirst); err != nil {
+					return err
+				}
 				for _, p := range relabeled {
 					old, err := r.Pod(p.Name)
 					if err != nil {
@@ -350,7 +409,28 @@ func upCommand() *cli.Command {
 				for _, p := range m.Pods {
 					fmt.Fprintf(c.App.Writer, "pod/%s started (%s)\n", p.Name, units.SliceName(p.Name))
 				}
-				m.Pods = append(append(m.Pods, unchanged...), relabeled...) // enabled and waited for alike
+				for _, ro := range work.rollouts {
+					err := r.RollOut(ctx, ro, runner.UpOptions{}, func(e runner.RolloutEvent) {
+						if e.Started {
+							fmt.Fprintf(c.App.Writer, "pod/%s started (%s)\n", e.Pod, units.SliceName(e.Pod))
+						} else {
+							fmt.Fprintf(c.App.Writer, "pod/%s removed\n", e.Pod)
+							if persistent(e.Pod) {
+								if err := disableRunner(ctx, r, []string{e.Pod}); err != nil {
+									fmt.Fprintf(c.App.ErrWriter, "warning: %v\n", err)
+								}
+							}
+						}
+					})
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(c.App.Writer, "deployment.apps/%s rolled out\n", ro.Deployment.Name)
+				}
+				if err := removed(work.removeAfter); err != nil {
+					return err
+				}
+				m.Pods = append(append(append(m.Pods, rolled...), unchanged...), relabeled...) // enabled and waited for alike
 				if len(m.Pods) == 0 {
 					return nil
 				}
@@ -471,7 +551,7 @@ func loadManifestFor(bindRefs bool, namespace string, paths ...string) (*pod.Man
 func objectLines(o *pod.Objects, verb string) []string {
 	var out []string
 	o.Each(func(kind string, obj metav1.Object) {
-		out = append(out, fmt.Sprintf("%s/%s %s", strings.ToLower(kind), obj.GetName(), verb))
+		out = append(out, fmt.Sprintf("%s/%s %s", kindWord(kind), obj.GetName(), verb))
 	})
 	return out
 }
@@ -491,9 +571,18 @@ func appliedLines(o, known *pod.Objects) []string {
 				verb = "unchanged"
 			}
 		}
-		out = append(out, fmt.Sprintf("%s/%s %s", strings.ToLower(kind), obj.GetName(), verb))
+		out = append(out, fmt.Sprintf("%s/%s %s", kindWord(kind), obj.GetName(), verb))
 	})
 	return out
+}
+
+// kindWord is how kubectl names a kind in its messages: configmap,
+// deployment.apps.
+func kindWord(kind string) string {
+	if kind == pod.KindDeployment {
+		return "deployment.apps"
+	}
+	return strings.ToLower(kind)
 }
 
 // renderObjects is the dry-run view of a manifest's objects: names and keys,
@@ -552,6 +641,15 @@ func renderObjects(o *pod.Objects) string {
 	}
 	for _, n := range o.Namespaces {
 		fmt.Fprintf(&b, "# namespace %s would be stored\n", n.Name)
+	}
+	for _, d := range o.Deployments {
+		how := string(d.Spec.Strategy.Type)
+		if d.Spec.Strategy.Type == appsv1.RollingUpdateDeploymentStrategyType {
+			surge, unavailable := pod.RolloutLimits(d)
+			how += fmt.Sprintf(": at most %d pod(s) more and %d unavailable while old pods are replaced", surge, unavailable)
+		}
+		fmt.Fprintf(&b, "# deployment %s/%s would be stored: %d pod(s) of template %s (%s), below\n",
+			d.Namespace, d.Name, *d.Spec.Replicas, pod.TemplateHash(&d.Spec.Template), how)
 	}
 	return b.String()
 }

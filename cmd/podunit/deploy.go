@@ -1,0 +1,325 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/runner"
+	"github.com/podunit/podunit/units"
+)
+
+var deploymentTypes = []string{"deployment", "deployments", "deploy"}
+
+// deploymentWork is what `up` does, besides starting pods, to make the
+// running pods of a manifest's Deployments match them.
+type deploymentWork struct {
+	// removeFirst: the old pods of Deployments with strategy Recreate,
+	// removed before their new pods start.
+	removeFirst []string
+	// removeAfter: pods of a current template beyond its replicas (scaled
+	// down), removed once the manifest's pods run.
+	removeAfter []string
+	// rollouts: RollingUpdates, run once the manifest's other pods run.
+	rollouts []runner.Rollout
+}
+
+// planDeployments sorts the pods a manifest's Deployments made (among pods,
+// those not running yet, with their plans) into what `up` starts as any
+// pod and what their rollouts do; running names the manifest's pods that
+// run already, recorded every pod that runs. It returns the pods (and
+// plans) that start as any pod.
+func planDeployments(ds []*appsv1.Deployment, pods []*corev1.Pod, plans []*units.Plan, running []string, recorded []*corev1.Pod) (w deploymentWork, rest []*corev1.Pod, restPlans []*units.Plan) {
+	rolling := map[string]*runner.Rollout{} // by namespace/name
+	for _, d := range ds {
+		key := d.Namespace + "/" + d.Name
+		hash := pod.TemplateHash(&d.Spec.Template)
+		wanted := map[string]bool{}
+		for _, p := range pod.DeploymentPods(d) {
+			wanted[p.Name] = true
+		}
+		var old, current []string
+		for _, p := range recorded {
+			if p.Namespace != d.Namespace || pod.OwnerDeployment(p) != d.Name {
+				continue
+			}
+			switch {
+			case wanted[p.Name]:
+				current = append(current, p.Name)
+			case p.Labels[pod.LabelPodTemplateHash] == hash:
+				w.removeAfter = append(w.removeAfter, p.Name)
+			default:
+				old = append(old, p.Name)
+			}
+		}
+		switch {
+		case len(old) == 0:
+		case d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType:
+			w.removeFirst = append(w.removeFirst, old...)
+		default:
+			for _, n := range running {
+				if wanted[n] && !slices.Contains(current, n) {
+					current = append(current, n)
+				}
+			}
+			rolling[key] = &runner.Rollout{Deployment: d, Current: current, Old: old}
+		}
+	}
+	for i, p := range pods {
+		if ro := rolling[p.Namespace+"/"+pod.OwnerDeployment(p)]; ro != nil && pod.OwnerDeployment(p) != "" {
+			ro.Pending, ro.Plans = append(ro.Pending, p), append(ro.Plans, plans[i])
+			continue
+		}
+		rest, restPlans = append(rest, p), append(restPlans, plans[i])
+	}
+	for _, d := range ds {
+		if ro := rolling[d.Namespace+"/"+d.Name]; ro != nil {
+			w.rollouts = append(w.rollouts, *ro)
+		}
+	}
+	return w, rest, restPlans
+}
+
+// ownedPods are the recorded pods a Deployment made, of any template.
+func ownedPods(recorded []*corev1.Pod, d *appsv1.Deployment) []string {
+	var out []string
+	for _, p := range recorded {
+		if p.Namespace == d.Namespace && pod.OwnerDeployment(p) == d.Name {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// deploymentStatus is a Deployment's status, from its pods.
+func deploymentStatus(d *appsv1.Deployment, pods []*corev1.Pod) appsv1.DeploymentStatus {
+	hash := pod.TemplateHash(&d.Spec.Template)
+	var st appsv1.DeploymentStatus
+	for _, p := range pods {
+		if p.Namespace != d.Namespace || pod.OwnerDeployment(p) != d.Name {
+			continue
+		}
+		st.Replicas++
+		if p.Labels[pod.LabelPodTemplateHash] == hash {
+			st.UpdatedReplicas++
+		}
+		if conditionTrue(p, corev1.PodReady) {
+			st.ReadyReplicas++
+			st.AvailableReplicas++
+		}
+	}
+	st.UnavailableReplicas = max(0, *d.Spec.Replicas-st.AvailableReplicas)
+	return st
+}
+
+// printDeployments lists the stored Deployments (those named, or all) with
+// their pods' counts, as kubectl get deployments.
+func printDeployments(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel labels.Selector, format string) error {
+	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	if err != nil {
+		return err
+	}
+	var list []*appsv1.Deployment
+	for _, d := range known.Deployments {
+		if (len(names) == 0 || slices.Contains(names, d.Name)) && (ns == "" || d.Namespace == ns) && sel.Matches(labels.Set(d.Labels)) {
+			list = append(list, d)
+		}
+	}
+	for _, n := range names {
+		if !slices.ContainsFunc(list, func(d *appsv1.Deployment) bool { return d.Name == n }) {
+			if ns != "" {
+				return notFound{kind: "deployment", name: n, ns: ns}
+			}
+			return notFound{kind: "deployment", name: n}
+		}
+	}
+	slices.SortFunc(list, func(a, b *appsv1.Deployment) int {
+		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
+	if len(list) == 0 && (format == "" || format == "wide" || format == "name") {
+		fmt.Fprintln(errw, noneFound(ns))
+		return nil
+	}
+	pods, err := currentPods(ctx, r, nil)
+	if err != nil {
+		return err
+	}
+	objs := make([]any, len(list))
+	for i, d := range list {
+		x := d.DeepCopy()
+		x.APIVersion, x.Kind = "apps/v1", pod.KindDeployment
+		x.Status = deploymentStatus(d, pods)
+		objs[i] = x
+	}
+	if done, err := printStructured(w, objs, len(names) == 1, format); done {
+		return err
+	}
+	if format == "name" {
+		for _, d := range list {
+			fmt.Fprintf(w, "deployment.apps/%s\n", d.Name)
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	head := "NAMESPACE\tNAME\tREADY\tUP-TO-DATE\tAVAILABLE"
+	if format == "wide" {
+		head += "\tCONTAINERS\tIMAGES\tSELECTOR"
+	}
+	fmt.Fprintln(tw, head)
+	for i, d := range list {
+		st := objs[i].(*appsv1.Deployment).Status
+		line := fmt.Sprintf("%s\t%s\t%d/%d\t%d\t%d", d.Namespace, d.Name, st.ReadyReplicas, *d.Spec.Replicas, st.UpdatedReplicas, st.AvailableReplicas)
+		if format == "wide" {
+			var cs, images []string
+			for _, c := range d.Spec.Template.Spec.Containers {
+				cs, images = append(cs, c.Name), append(images, c.Image)
+			}
+			line += fmt.Sprintf("\t%s\t%s\t%s", strings.Join(cs, ","), strings.Join(images, ","), metav1.FormatLabelSelector(d.Spec.Selector))
+		}
+		fmt.Fprintln(tw, line)
+	}
+	return tw.Flush()
+}
+
+// scaleCommand is kubectl scale for Deployments: the stored Deployment with
+// another replica count, applied as `podunit up` applies it.
+func scaleCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "scale",
+		Usage:     "set a Deployment's replicas and start or remove its pods to match",
+		ArgsUsage: "deployment/NAME | deployment NAME  --replicas N",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "replicas", Value: -1, Usage: "the new number of pods (required)"},
+			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "the Deployment's namespace (default: the only one of that name)"},
+		},
+		Action: func(c *cli.Context) error {
+			pos, vals, err := cmdFlags(c, false)
+			if err != nil {
+				return err
+			}
+			usage := fmt.Errorf("%w: podunit scale deployment/NAME --replicas N", errUsage)
+			var name string
+			switch {
+			case len(pos) == 1 && strings.Contains(pos[0], "/"):
+				kind, n, _ := strings.Cut(pos[0], "/")
+				if !slices.Contains(deploymentTypes, kind) || n == "" {
+					return fmt.Errorf("%w: %s: podunit scales Deployments (deployment/NAME)", errUsage, pos[0])
+				}
+				name = n
+			case len(pos) == 2 && slices.Contains(deploymentTypes, pos[0]):
+				name = pos[1]
+			default:
+				return usage
+			}
+			replicas := c.Int("replicas")
+			if v, ok := vals["replicas"]; ok {
+				if _, err := fmt.Sscan(v, &replicas); err != nil {
+					return fmt.Errorf("%w: --replicas %q: not a number", errUsage, v)
+				}
+			}
+			if replicas < 0 {
+				return fmt.Errorf("%w: --replicas N (0 or more) is required", errUsage)
+			}
+			known, err := podstate.LoadObjects(podstate.DefaultDir())
+			if err != nil {
+				return err
+			}
+			ns := vals["namespace"]
+			var found []*appsv1.Deployment
+			for _, d := range known.Deployments {
+				if d.Name == name && (ns == "" || d.Namespace == ns) {
+					found = append(found, d)
+				}
+			}
+			switch {
+			case len(found) == 0 && ns != "":
+				return notFound{kind: "deployment", name: name, ns: ns}
+			case len(found) == 0:
+				return notFound{kind: "deployment", name: name}
+			case len(found) > 1:
+				return fmt.Errorf("%w: deployment %q is in several namespaces: say which with -n", errUsage, name)
+			}
+			d := found[0].DeepCopy()
+			n := int32(replicas)
+			d.Spec.Replicas = &n
+			if err := applyDeployment(c, d); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "deployment.apps/%s scaled\n", d.Name)
+			return nil
+		},
+	}
+}
+
+// applyDeployment applies a Deployment as `podunit up -` applies it: the
+// same checks, the same rollout, its output.
+func applyDeployment(c *cli.Context, d *appsv1.Deployment) error {
+	d = d.DeepCopy()
+	d.APIVersion, d.Kind = "apps/v1", pod.KindDeployment
+	data, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	// as the user wrote it: without the status and the defaults podunit
+	// warns about
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return err
+	}
+	delete(doc, "status")
+	if spec, ok := doc["spec"].(map[string]any); ok && d.Spec.RevisionHistoryLimit != nil && *d.Spec.RevisionHistoryLimit == 10 {
+		delete(spec, "revisionHistoryLimit")
+	}
+	if data, err = json.Marshal(doc); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	up := exec.CommandContext(c.Context, self, "up", "-")
+	up.Stdin, up.Stdout, up.Stderr = bytes.NewReader(data), c.App.Writer, c.App.ErrWriter
+	if err := up.Run(); err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return cli.Exit("", ee.ExitCode())
+		}
+		return err
+	}
+	return nil
+}
+
+// remadeBy are the stored Deployments that made pods of named, other than
+// those going (gone): `down` of such a pod is followed by the Deployment
+// making up its count.
+func remadeBy(recorded []*corev1.Pod, named []string, gone *pod.Objects) []*appsv1.Deployment {
+	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	if err != nil {
+		return nil
+	}
+	var out []*appsv1.Deployment
+	for _, p := range recorded {
+		owner := pod.OwnerDeployment(p)
+		if owner == "" || !slices.Contains(named, p.Name) || gone.Deployment(p.Namespace, owner) != nil {
+			continue
+		}
+		if d := known.Deployment(p.Namespace, owner); d != nil && !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}

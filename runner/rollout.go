@@ -1,0 +1,179 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/units"
+)
+
+// Rollout replaces a Deployment's pods of other templates (Old) with those
+// of its current one (Pending, not running yet; Current run already), as
+// its RollingUpdate strategy says: at most replicas+maxSurge pods at any
+// time, and at least replicas-maxUnavailable of them available (ready for
+// minReadySeconds) while old ones are removed, the unavailable old ones
+// first. The Deployment controller's rules, run by podunit until the
+// rollout is done, or makes no progress for progressDeadlineSeconds.
+type Rollout struct {
+	Deployment *appsv1.Deployment
+	Pending    []*corev1.Pod
+	Plans      []*units.Plan // of Pending
+	Current    []string
+	Old        []string
+}
+
+// RolloutEvent tells what a rollout did: started or removed a pod.
+type RolloutEvent struct {
+	Pod     string
+	Started bool // or removed
+}
+
+// RollOut runs a rollout to its end; report hears of each pod started or
+// removed. On an error (a pod that fails to start, the progress deadline
+// passed) the pods are left as they are, old and new, as the controller
+// leaves a stalled rollout.
+func (r *Runner) RollOut(ctx context.Context, ro Rollout, o UpOptions, report func(RolloutEvent)) error {
+	d := ro.Deployment
+	surge, unavailable := pod.RolloutLimits(d)
+	minReady := time.Duration(d.Spec.MinReadySeconds) * time.Second
+	deadline := time.Duration(*d.Spec.ProgressDeadlineSeconds) * time.Second
+	pending, plans := slices.Clone(ro.Pending), slices.Clone(ro.Plans)
+	st := rolloutState{replicas: int(*d.Spec.Replicas), surge: surge, unavailable: unavailable,
+		started: slices.Clone(ro.Current), pending: len(pending), old: slices.Clone(ro.Old)}
+	readySince := map[string]time.Time{}
+	lastProgress := time.Now()
+	for first := true; ; first = false {
+		avail, err := r.available(ctx, readySince, minReady, first)
+		if err != nil {
+			return err
+		}
+		st.available = func(name string) bool { return avail[name] }
+		start, remove := st.next()
+		progress := false
+		if len(remove) > 0 {
+			errs := r.DownAll(ctx, remove, DownOptions{})
+			for i, name := range remove {
+				if errs[i] == nil || errors.Is(errs[i], ErrNotFound) {
+					report(RolloutEvent{Pod: name})
+					st.old = slices.DeleteFunc(st.old, func(n string) bool { return n == name })
+					progress = true
+				}
+			}
+			if err := errors.Join(errs...); err != nil && !progress {
+				return fmt.Errorf("deployment %q: removing old pods: %w", d.Name, err)
+			}
+		}
+		if start > 0 {
+			if err := r.UpAll(ctx, pending[:start], plans[:start], o); err != nil {
+				return fmt.Errorf("deployment %q: %w", d.Name, err)
+			}
+			for _, p := range pending[:start] {
+				report(RolloutEvent{Pod: p.Name, Started: true})
+				st.started = append(st.started, p.Name)
+			}
+			pending, plans = pending[start:], plans[start:]
+			st.pending = len(pending)
+			progress = true
+		}
+		if st.pending == 0 && len(st.old) == 0 {
+			return nil
+		}
+		if progress {
+			lastProgress = time.Now()
+		} else if time.Since(lastProgress) > deadline {
+			return fmt.Errorf("deployment %q exceeded its progress deadline (%s without a new pod available): %d new pod(s) not started, old pod(s) %v kept", d.Name, deadline, st.pending, st.old)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("deployment %q: rollout not finished: %w", d.Name, ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// available tells which pods are available: Running with every container
+// ready, for minReady. Those ready at the first look count as ready for
+// long enough (they were before the rollout).
+func (r *Runner) available(ctx context.Context, since map[string]time.Time, minReady time.Duration, first bool) (map[string]bool, error) {
+	sts, err := r.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	out := map[string]bool{}
+	for _, s := range sts {
+		if s.Phase != "Running" || s.Total == 0 || s.Ready < s.Total {
+			delete(since, s.Name)
+			continue
+		}
+		t, ok := since[s.Name]
+		if !ok {
+			t = now
+			if first {
+				t = now.Add(-minReady)
+			}
+			since[s.Name] = t
+		}
+		out[s.Name] = now.Sub(t) >= minReady
+	}
+	return out, nil
+}
+
+// rolloutState is where a rolling update stands.
+type rolloutState struct {
+	replicas, surge, unavailable int
+	started                      []string // the current template's pods that run
+	pending                      int      // and those still to start
+	old                          []string
+	available                    func(name string) bool
+}
+
+// next is the controller's next step: how many pending pods to start, and
+// which old pods to remove. New pods start while there are fewer than
+// replicas+surge pods in all. Old pods go while at least
+// replicas-unavailable pods stay available: first the unavailable old
+// ones (up to all-minAvailable-newUnavailable), then available ones.
+func (s rolloutState) next() (start int, remove []string) {
+	all := len(s.started) + len(s.old)
+	start = min(s.pending, max(0, s.replicas+s.surge-all))
+	// the pods started now count, unavailable, when the old ones are weighed
+	all += start
+	minAvailable := s.replicas - s.unavailable
+	newUnavailable, availableNow := start, 0
+	for _, n := range s.started {
+		if s.available(n) {
+			availableNow++
+		} else {
+			newUnavailable++
+		}
+	}
+	maxDown := all - minAvailable - newUnavailable
+	for _, n := range s.old {
+		if len(remove) < maxDown && !s.available(n) {
+			remove = append(remove, n)
+		}
+	}
+	for _, n := range s.old {
+		if s.available(n) {
+			availableNow++
+		}
+	}
+	canDown := availableNow - minAvailable
+	for _, n := range s.old {
+		if canDown <= 0 {
+			break
+		}
+		if s.available(n) {
+			remove = append(remove, n)
+			canDown--
+		}
+	}
+	return start, remove
+}

@@ -1,0 +1,204 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// deploymentManifest: a Deployment of replicas server pods (ready when
+// readyPath answers) behind a Service, with strategy (a YAML flow map).
+func deploymentManifest(replicas int, version, readyPath, strategy string) string {
+	return fmt.Sprintf(`
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: dweb}
+spec:
+  replicas: %d
+  progressDeadlineSeconds: 4
+  selector: {matchLabels: {app: dweb}}
+  strategy: %s
+  template:
+    metadata: {labels: {app: dweb}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: server
+        image: %s
+        args: ["-listen", ":8080"]
+        env: [{name: VERSION, value: "%s"}]
+        ports: [{name: http, containerPort: 8080}]
+        readinessProbe: {httpGet: {path: %s, port: http}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: dweb}
+spec:
+  selector: {app: dweb}
+  ports: [{port: 80, targetPort: http}]
+`, replicas, strategy, serverImage, version, readyPath)
+}
+
+// deploymentPods are the running pods of Deployment dweb, by name.
+func deploymentPods(t *testing.T) []string {
+	t.Helper()
+	out := strings.Fields(must(t, podunit, "get", "pods", "-l", "app=dweb", "-o", "name"))
+	for i, n := range out {
+		out[i] = strings.TrimPrefix(n, "pod/")
+	}
+	slices.Sort(out)
+	return out
+}
+
+// lines of up's output that start or remove pods, in order
+var podLine = regexp.MustCompile(`(?m)^pod/(\S+) (started|removed)`)
+
+// TestDeployment: a Deployment runs its replicas as pods behind its Service;
+// applying it again changes nothing; scale starts and removes pods; a new
+// template rolls out within maxSurge/maxUnavailable, a rollout whose pods
+// never become ready stops at progressDeadlineSeconds and keeps the old pods;
+// a pod of it taken down is made again; Recreate removes the old pods before
+// starting new ones; down of the file takes every pod it ever made.
+func TestDeployment(t *testing.T) {
+	path := writeManifest(t, deploymentManifest(2, "1", "/", "{}"))
+	write := func(yaml string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", "deployment/dweb") })
+	out := must(t, podunit, "up", "--wait", path)
+	v1 := deploymentPods(t)
+	if len(v1) != 2 || !strings.Contains(out, "deployment.apps/dweb created") {
+		t.Fatalf("pods %v after up:\n%s", v1, out)
+	}
+	for _, p := range v1 {
+		if !regexp.MustCompile(`^dweb-[a-z0-9]{6,10}-[a-z0-9]{5}$`).MatchString(p) {
+			t.Errorf("pod name %q is not dweb-<pod-template-hash>-<5 characters>", p)
+		}
+	}
+	eventually(t, 20*time.Second, "get deployments to say 2/2 ready", func() bool {
+		return regexp.MustCompile(`default\s+dweb\s+2/2\s+2\s+2`).MatchString(must(t, podunit, "get", "deployments"))
+	})
+	// the Service balances over both
+	if svc := must(t, podunit, "get", "svc", "dweb"); strings.Count(svc, ":8080") != 2 {
+		t.Errorf("the Service's endpoints are not both pods:\n%s", svc)
+	}
+
+	// applied again: nothing starts or goes
+	out = must(t, podunit, "up", path)
+	if podLine.MatchString(out) || !strings.Contains(out, "deployment.apps/dweb unchanged") {
+		t.Errorf("applying the same Deployment again:\n%s", out)
+	}
+
+	// scale up keeps the pods there are; down removes pods
+	out = must(t, podunit, "scale", "deployment/dweb", "--replicas", "3")
+	v1three := deploymentPods(t)
+	if len(v1three) != 3 || !strings.Contains(out, "deployment.apps/dweb scaled") {
+		t.Fatalf("after scale to 3: %v\n%s", v1three, out)
+	}
+	for _, p := range v1 {
+		if !slices.Contains(v1three, p) {
+			t.Errorf("scaling up replaced %s: %v", p, v1three)
+		}
+	}
+	write(deploymentManifest(3, "1", "/", "{}"))
+
+	// a rolling update: 3 replicas, 25% -> at most 1 more, none unavailable
+	write(deploymentManifest(3, "2", "/", "{}"))
+	out = must(t, podunit, "up", path)
+	v2 := deploymentPods(t)
+	if len(v2) != 3 || !strings.Contains(out, "deployment.apps/dweb rolled out") {
+		t.Fatalf("after the rollout: %v\n%s", v2, out)
+	}
+	running := 3
+	for _, m := range podLine.FindAllStringSubmatch(out, -1) {
+		if m[2] == "started" {
+			running++
+			if slices.Contains(v1three, m[1]) {
+				t.Errorf("an old pod started: %s", m[1])
+			}
+		} else {
+			running--
+			if !slices.Contains(v1three, m[1]) {
+				t.Errorf("a new pod removed: %s", m[1])
+			}
+		}
+		if running > 4 || running < 3 {
+			t.Errorf("%d pods at once (maxSurge 1, maxUnavailable 0 of 3):\n%s", running, out)
+		}
+	}
+	for _, p := range v1three {
+		if slices.Contains(v2, p) {
+			t.Errorf("old pod %s still runs: %v", p, v2)
+		}
+		assertGone(t, p)
+	}
+	if env := must(t, "podman", "inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", ctrName(v2[0], "server")); !strings.Contains(env, "VERSION=2\n") {
+		t.Errorf("the new pods' environment:\n%s", env)
+	}
+
+	// a template whose pods never become ready: the rollout stops at the
+	// deadline, the old pods stay
+	write(deploymentManifest(3, "3", "/fail", "{}"))
+	r := run(t, podunit, "up", path)
+	if r.code == 0 || !strings.Contains(r.stderr, "progress deadline") {
+		t.Errorf("a stalled rollout: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	stalled := deploymentPods(t)
+	for _, p := range v2 {
+		if !slices.Contains(stalled, p) {
+			t.Errorf("a ready pod went in a stalled rollout: %s (pods %v)", p, stalled)
+		}
+	}
+	if len(stalled) != 4 {
+		t.Errorf("pods during the stalled rollout: %v; want the 3 old and 1 new (maxSurge)", stalled)
+	}
+	// applying the good one again removes the unready pod, keeps the others
+	write(deploymentManifest(3, "2", "/", "{}"))
+	out = must(t, podunit, "up", path)
+	if got := deploymentPods(t); !slices.Equal(got, v2) {
+		t.Errorf("after going back: %v, want %v\n%s", got, v2, out)
+	}
+
+	// a pod taken down is made again by its Deployment
+	out = must(t, podunit, "down", "--grace-period", "0", "--force", "pod/"+v2[0])
+	if !regexp.MustCompile(`(?s)pod/` + v2[0] + ` removed.*pod/` + v2[0] + ` started`).MatchString(out) {
+		t.Errorf("down of a Deployment's pod:\n%s", out)
+	}
+	eventually(t, 20*time.Second, "the pod made again to be Running", func() bool {
+		s := status(t, v2[0])
+		return s != nil && s.Phase == "Running"
+	})
+
+	// Recreate: every old pod goes before a new one starts
+	write(deploymentManifest(3, "4", "/", "{type: Recreate}"))
+	out = must(t, podunit, "up", path)
+	lines := podLine.FindAllStringSubmatch(out, -1)
+	if len(lines) != 6 {
+		t.Fatalf("Recreate of 3 pods:\n%s", out)
+	}
+	for i, m := range lines {
+		if want := map[bool]string{true: "removed", false: "started"}[i < 3]; m[2] != want {
+			t.Errorf("Recreate: line %d is %q, want %s first, then started:\n%s", i, m[0], "removed", out)
+		}
+	}
+	v4 := deploymentPods(t)
+
+	// down of the file: every pod, the Deployment and the Service
+	out = must(t, podunit, "down", "--grace-period", "0", "--force", path)
+	if !strings.Contains(out, "deployment.apps/dweb deleted") {
+		t.Errorf("down:\n%s", out)
+	}
+	for _, p := range v4 {
+		assertGone(t, p)
+	}
+	if got := run(t, podunit, "get", "deployment", "dweb"); got.code == 0 {
+		t.Errorf("get deployment dweb after down: %s", got.stdout)
+	}
+}
