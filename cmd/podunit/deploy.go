@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	appsv1 "k8s.io/api/apps/v1"
@@ -208,56 +210,22 @@ func scaleCommand() *cli.Command {
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "the Deployment's namespace (default: the only one of that name)"},
 		},
 		Action: func(c *cli.Context) error {
-			pos, vals, err := cmdFlags(c, false)
+			_, vals, err := cmdFlags(c, false)
 			if err != nil {
 				return err
 			}
-			usage := fmt.Errorf("%w: podunit scale deployment/NAME --replicas N", errUsage)
-			var name string
-			switch {
-			case len(pos) == 1 && strings.Contains(pos[0], "/"):
-				kind, n, _ := strings.Cut(pos[0], "/")
-				if !slices.Contains(deploymentTypes, kind) || n == "" {
-					return fmt.Errorf("%w: %s: podunit scales Deployments (deployment/NAME)", errUsage, pos[0])
-				}
-				name = n
-			case len(pos) == 2 && slices.Contains(deploymentTypes, pos[0]):
-				name = pos[1]
-			default:
-				return usage
-			}
-			replicas := c.Int("replicas")
-			if v, ok := vals["replicas"]; ok {
-				if _, err := fmt.Sscan(v, &replicas); err != nil {
-					return fmt.Errorf("%w: --replicas %q: not a number", errUsage, v)
-				}
-			}
-			if replicas < 0 {
+			replicas, err := strconv.Atoi(vals["replicas"])
+			if err != nil || replicas < 0 {
 				return fmt.Errorf("%w: --replicas N (0 or more) is required", errUsage)
 			}
-			known, err := podstate.LoadObjects(podstate.DefaultDir())
+			found, err := deploymentArg(c)
 			if err != nil {
 				return err
 			}
-			ns := vals["namespace"]
-			var found []*appsv1.Deployment
-			for _, d := range known.Deployments {
-				if d.Name == name && (ns == "" || d.Namespace == ns) {
-					found = append(found, d)
-				}
-			}
-			switch {
-			case len(found) == 0 && ns != "":
-				return notFound{kind: "deployment", name: name, ns: ns}
-			case len(found) == 0:
-				return notFound{kind: "deployment", name: name}
-			case len(found) > 1:
-				return fmt.Errorf("%w: deployment %q is in several namespaces: say which with -n", errUsage, name)
-			}
-			d := found[0].DeepCopy()
+			d := found.DeepCopy()
 			n := int32(replicas)
 			d.Spec.Replicas = &n
-			if err := applyDeployment(c, d); err != nil {
+			if err := applyDeployment(c, d, false); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "deployment.apps/%s scaled\n", d.Name)
@@ -268,7 +236,7 @@ func scaleCommand() *cli.Command {
 
 // applyDeployment applies a Deployment as `podunit up -` applies it: the
 // same checks, the same rollout, its output.
-func applyDeployment(c *cli.Context, d *appsv1.Deployment) error {
+func applyDeployment(c *cli.Context, d *appsv1.Deployment, persist bool) error {
 	d = d.DeepCopy()
 	d.APIVersion, d.Kind = "apps/v1", pod.KindDeployment
 	data, err := json.Marshal(d)
@@ -292,7 +260,11 @@ func applyDeployment(c *cli.Context, d *appsv1.Deployment) error {
 	if err != nil {
 		return err
 	}
-	up := exec.CommandContext(c.Context, self, "up", "-")
+	args := []string{"up", "-"}
+	if persist {
+		args = append(args, "--persist")
+	}
+	up := exec.CommandContext(c.Context, self, args...)
 	up.Stdin, up.Stdout, up.Stderr = bytes.NewReader(data), c.App.Writer, c.App.ErrWriter
 	if err := up.Run(); err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -322,4 +294,126 @@ func remadeBy(recorded []*corev1.Pod, named []string, gone *pod.Objects) []*apps
 		}
 	}
 	return out
+}
+
+// rolloutCommand is kubectl rollout for Deployments: restart (a rolling
+// replacement of every pod, by a changed template annotation, as kubectl
+// does it) and status (wait until the pods are of the current template and
+// available).
+func rolloutCommand() *cli.Command {
+	nsFlag := &cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "the Deployment's namespace (default: the only one of that name)"}
+	return &cli.Command{
+		Name:  "rollout",
+		Usage: "restart a Deployment's pods, or wait for its rollout (kubectl rollout restart|status)",
+		Subcommands: []*cli.Command{{
+			Name:      "restart",
+			Usage:     "replace every pod of a Deployment, as its strategy rolls a new template out",
+			ArgsUsage: "deployment/NAME",
+			Flags:     []cli.Flag{nsFlag},
+			Action: func(c *cli.Context) error {
+				d, err := deploymentArg(c)
+				if err != nil {
+					return err
+				}
+				d = d.DeepCopy()
+				if d.Spec.Template.Annotations == nil {
+					d.Spec.Template.Annotations = map[string]string{}
+				}
+				d.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] = time.Now().Format(time.RFC3339)
+				if err := applyDeployment(c, d, false); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "deployment.apps/%s restarted\n", d.Name)
+				return nil
+			},
+		}, {
+			Name:      "status",
+			Usage:     "wait until every pod of a Deployment is of its current template and available",
+			ArgsUsage: "deployment/NAME",
+			Flags: []cli.Flag{nsFlag,
+				&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "give up (exit 4) after this long"}},
+			Action: func(c *cli.Context) error {
+				d, err := deploymentArg(c)
+				if err != nil {
+					return err
+				}
+				return withRunner(c, c.Duration("timeout")+time.Minute, func(ctx context.Context, r *runner.Runner) error {
+					deadline := time.Now().Add(c.Duration("timeout"))
+					last := ""
+					for {
+						pods, err := currentPods(ctx, r, nil)
+						if err != nil {
+							return err
+						}
+						st := deploymentStatus(d, pods)
+						want := *d.Spec.Replicas
+						var msg string
+						switch {
+						case st.UpdatedReplicas < want:
+							msg = fmt.Sprintf("Waiting for deployment %q rollout to finish: %d out of %d new replicas have been updated...", d.Name, st.UpdatedReplicas, want)
+						case st.Replicas > st.UpdatedReplicas:
+							msg = fmt.Sprintf("Waiting for deployment %q rollout to finish: %d old replicas are pending termination...", d.Name, st.Replicas-st.UpdatedReplicas)
+						case st.AvailableReplicas < want:
+							msg = fmt.Sprintf("Waiting for deployment %q rollout to finish: %d of %d updated replicas are available...", d.Name, st.AvailableReplicas, want)
+						default:
+							fmt.Fprintf(c.App.Writer, "deployment %q successfully rolled out\n", d.Name)
+							return nil
+						}
+						if msg != last {
+							fmt.Fprintln(c.App.Writer, msg)
+							last = msg
+						}
+						if time.Now().After(deadline) {
+							return errTimeout{fmt.Sprintf("deployment %q: not rolled out after %s", d.Name, c.Duration("timeout"))}
+						}
+						select {
+						case <-ctx.Done():
+							return ctx.Err()
+						case <-time.After(time.Second):
+						}
+					}
+				})
+			},
+		}},
+	}
+}
+
+// deploymentArg is the stored Deployment a command names (deployment/NAME,
+// or `deployment NAME`; -n when its name is in several namespaces).
+func deploymentArg(c *cli.Context) (*appsv1.Deployment, error) {
+	pos, vals, err := cmdFlags(c, false)
+	if err != nil {
+		return nil, err
+	}
+	var name string
+	switch {
+	case len(pos) == 1 && strings.Contains(pos[0], "/"):
+		kind, n, _ := strings.Cut(pos[0], "/")
+		if !slices.Contains(deploymentTypes, kind) || n == "" {
+			return nil, fmt.Errorf("%w: %s: podunit %s takes Deployments (deployment/NAME)", errUsage, pos[0], c.Command.Name)
+		}
+		name = n
+	case len(pos) == 2 && slices.Contains(deploymentTypes, pos[0]):
+		name = pos[1]
+	default:
+		return nil, fmt.Errorf("%w: podunit %s deployment/NAME", errUsage, c.Command.FullName())
+	}
+	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	if err != nil {
+		return nil, err
+	}
+	ns := vals["namespace"]
+	var found []*appsv1.Deployment
+	for _, d := range known.Deployments {
+		if d.Name == name && (ns == "" || d.Namespace == ns) {
+			found = append(found, d)
+		}
+	}
+	switch {
+	case len(found) == 0:
+		return nil, notFound{kind: "deployment", name: name, ns: ns}
+	case len(found) > 1:
+		return nil, fmt.Errorf("%w: deployment %q is in several namespaces: say which with -n", errUsage, name)
+	}
+	return found[0], nil
 }

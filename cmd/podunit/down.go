@@ -229,9 +229,11 @@ func downCommand() *cli.Command {
 				}
 				names = running
 				failed := false // a pod that is there could not be taken down
+				wasEnabled := map[string]bool{}
 				for i, err := range r.DownAll(ctx, names, o) {
 					// A deleted pod does not come back at the next login.
 					wasPersistent := persistent(names[i])
+					wasEnabled[names[i]] = wasPersistent
 					if wasPersistent {
 						if derr := disableRunner(ctx, r, names[i:i+1]); derr != nil {
 							errs = append(errs, derr)
@@ -258,7 +260,9 @@ func downCommand() *cli.Command {
 				// As its ReplicaSet would, a Deployment that stays makes up
 				// for the pods of it named here: they start again.
 				for _, d := range remadeBy(recorded, named, &objs) {
-					errs = append(errs, applyDeployment(c, d))
+					// enabled again when a pod of it taken down was
+					persist := slices.ContainsFunc(ownedPods(recorded, d), func(n string) bool { return wasEnabled[n] })
+					errs = append(errs, applyDeployment(c, d, persist))
 				}
 				return errors.Join(errs...)
 			})

@@ -60,7 +60,7 @@ func logsCommand() *cli.Command {
 			}
 			pods := pos
 			if len(pos) == 1 {
-				name, err := podRef(pos[0])
+				name, err := onePodRef(pos[0], vals["namespace"], c.App.ErrWriter)
 				if err != nil {
 					return err
 				}

@@ -89,6 +89,7 @@ out: it is kept for podunit describe.`,
 		Commands: []*cli.Command{
 			upCommand(),
 			scaleCommand(),
+			rolloutCommand(),
 			downCommand(),
 			ungateCommand(),
 			resizeCommand(),

@@ -48,7 +48,7 @@ func execCommand() *cli.Command {
 				return fmt.Errorf("%w: podunit exec POD [-c CONTAINER] [-i] [-t] -- COMMAND [ARG...]", errUsage)
 			}
 			podName, cmd := pos[0], pos[1:]
-			if podName, err = podRef(podName); err != nil {
+			if podName, err = onePodRef(podName, vals["namespace"], c.App.ErrWriter); err != nil {
 				return err
 			}
 			if err := inNamespace(podName, vals["namespace"]); err != nil {

@@ -73,7 +73,7 @@ func portForwardCommand() *cli.Command {
 					return err
 				}
 			} else {
-				if name, err = podRef(pos[0]); err != nil {
+				if name, err = onePodRef(pos[0], vals["namespace"], c.App.ErrWriter); err != nil {
 					return err
 				}
 				if err := inNamespace(name, vals["namespace"]); err != nil {

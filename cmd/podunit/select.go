@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -131,4 +133,42 @@ func podRef(a string) (string, error) {
 		return "", err
 	}
 	return refs[0], nil
+}
+
+// onePodRef is podRef for a command that works on one pod (logs, exec,
+// port-forward): deployment/NAME is one of its pods (the first by name), as
+// kubectl picks one; w hears which.
+func onePodRef(a, ns string, w io.Writer) (string, error) {
+	kind, name, ok := strings.Cut(a, "/")
+	if !ok || !slices.Contains(deploymentTypes, strings.ToLower(kind)) || name == "" {
+		return podRef(a)
+	}
+	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	if err != nil {
+		return "", err
+	}
+	var d *appsv1.Deployment
+	for _, x := range known.Deployments {
+		if x.Name == name && (ns == "" || x.Namespace == ns) {
+			d = x
+			break
+		}
+	}
+	if d == nil {
+		return "", notFound{kind: "deployment", name: name, ns: ns}
+	}
+	recorded, err := runner.RecordedPods(podstate.DefaultDir())
+	if err != nil {
+		return "", err
+	}
+	pods := ownedPods(recorded, d)
+	if len(pods) == 0 {
+		return "", fmt.Errorf("%w: deployment %q has no pod", runner.ErrNotFound, name)
+	}
+	sort.Strings(pods)
+	pick := pods[0]
+	if len(pods) > 1 {
+		fmt.Fprintf(w, "Found %d pods, using pod/%s\n", len(pods), pick)
+	}
+	return pick, nil
 }

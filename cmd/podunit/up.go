@@ -326,6 +326,12 @@ func upCommand() *cli.Command {
 					return err
 				}
 				work, rest, restPlans := planDeployments(m.Objects.Deployments, m.Pods, plans, running, recorded)
+				inherit := map[string]bool{} // Deployments (namespace/name) whose pods are enabled
+				for _, d := range m.Objects.Deployments {
+					for _, n := range ownedPods(recorded, d) {
+						inherit[d.Namespace+"/"+d.Name] = inherit[d.Namespace+"/"+d.Name] || persistent(n)
+					}
+				}
 				var rolled []*corev1.Pod
 				for _, ro := range work.rollouts {
 					rolled = append(rolled, ro.Pending...)
@@ -434,7 +440,18 @@ func upCommand() *cli.Command {
 				if len(m.Pods) == 0 {
 					return nil
 				}
-				if c.Bool("persist") {
+				// A Deployment's new pods come back at login when its
+				// pods did: enabled as they were.
+				toEnable := m.Pods
+				if !c.Bool("persist") {
+					toEnable = nil
+					for _, p := range m.Pods {
+						if inherit[p.Namespace+"/"+pod.OwnerDeployment(p)] && !persistent(p.Name) {
+							toEnable = append(toEnable, p)
+						}
+					}
+				}
+				if len(toEnable) > 0 {
 					known, err := podstate.LoadObjects(podstate.DefaultDir())
 					if err != nil {
 						return err
@@ -443,10 +460,10 @@ func upCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					if err := enable(ctx, mgr, m.Pods, known); err != nil {
+					if err := enable(ctx, mgr, toEnable, known); err != nil {
 						return fmt.Errorf("the pods run, but enabling them failed: %w", err)
 					}
-					for _, p := range m.Pods {
+					for _, p := range toEnable {
 						fmt.Fprintf(c.App.Writer, "pod/%s enabled (%s)\n", p.Name, persistUnit(p.Name))
 					}
 				}

@@ -59,10 +59,12 @@ var podLine = regexp.MustCompile(`(?m)^pod/(\S+) (started|removed)`)
 
 // TestDeployment: a Deployment runs its replicas as pods behind its Service;
 // applying it again changes nothing; scale starts and removes pods; a new
-// template rolls out within maxSurge/maxUnavailable, a rollout whose pods
+// template rolls out within maxSurge/maxUnavailable (enabled pods make
+// enabled pods), a rollout whose pods
 // never become ready stops at progressDeadlineSeconds and keeps the old pods;
 // a pod of it taken down is made again; Recreate removes the old pods before
-// starting new ones; down of the file takes every pod it ever made.
+// starting new ones; rollout restart replaces every pod; down of the file
+// takes every pod it ever made.
 func TestDeployment(t *testing.T) {
 	path := writeManifest(t, deploymentManifest(2, "1", "/", "{}"))
 	write := func(yaml string) {
@@ -72,7 +74,7 @@ func TestDeployment(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", "deployment/dweb") })
-	out := must(t, podunit, "up", "--wait", path)
+	out := must(t, podunit, "up", "--wait", "--persist", path)
 	v1 := deploymentPods(t)
 	if len(v1) != 2 || !strings.Contains(out, "deployment.apps/dweb created") {
 		t.Fatalf("pods %v after up:\n%s", v1, out)
@@ -139,6 +141,17 @@ func TestDeployment(t *testing.T) {
 		}
 		assertGone(t, p)
 	}
+	// enabled pods make enabled pods: the new ones come back at login, the
+	// old ones no longer do
+	for _, p := range append(slices.Clone(v2), v1three...) {
+		want := slices.Contains(v2, p)
+		if s := status(t, p); want && s == nil {
+			t.Errorf("no status of %s", p)
+		}
+		if got := run(t, "sh", "-c", `test -L "$HOME/.config/systemd/user/default.target.wants/podunit@$(systemd-escape `+p+`).service"`).code == 0; got != want {
+			t.Errorf("pod %s enabled: %v, want %v", p, got, want)
+		}
+	}
 	if env := must(t, "podman", "inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", ctrName(v2[0], "server")); !strings.Contains(env, "VERSION=2\n") {
 		t.Errorf("the new pods' environment:\n%s", env)
 	}
@@ -189,6 +202,25 @@ func TestDeployment(t *testing.T) {
 		}
 	}
 	v4 := deploymentPods(t)
+
+	// kubectl rollout restart and status; logs of deployment/NAME is a pod's
+	out = must(t, podunit, "rollout", "restart", "deployment/dweb")
+	restarted := deploymentPods(t)
+	if !strings.Contains(out, "deployment.apps/dweb restarted") || len(restarted) != 3 {
+		t.Fatalf("rollout restart: pods %v\n%s", restarted, out)
+	}
+	for _, p := range restarted {
+		if slices.Contains(v4, p) {
+			t.Errorf("rollout restart kept pod %s", p)
+		}
+	}
+	if out = must(t, podunit, "rollout", "status", "deployment/dweb", "--timeout", "30s"); !strings.Contains(out, `deployment "dweb" successfully rolled out`) {
+		t.Errorf("rollout status:\n%s", out)
+	}
+	if r := run(t, podunit, "logs", "deployment/dweb"); r.code != 0 || !strings.Contains(r.stderr, "Found 3 pods, using pod/"+restarted[0]) {
+		t.Errorf("logs deployment/dweb: exit %d\n%s", r.code, r.stderr)
+	}
+	v4 = restarted
 
 	// down of the file: every pod, the Deployment and the Service
 	out = must(t, podunit, "down", "--grace-period", "0", "--force", path)
