@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -416,4 +417,132 @@ func deploymentArg(c *cli.Context) (*appsv1.Deployment, error) {
 		return nil, fmt.Errorf("%w: deployment %q is in several namespaces: say which with -n", errUsage, name)
 	}
 	return found[0], nil
+}
+
+// isDeploymentArg tells whether a command's arguments name a Deployment
+// (deployment/NAME, or `deployment NAME`).
+func isDeploymentArg(pos []string) bool {
+	if len(pos) == 2 && slices.Contains(deploymentTypes, pos[0]) {
+		return true
+	}
+	kind, _, ok := strings.Cut(strings.Join(pos, " "), "/")
+	return ok && len(pos) == 1 && slices.Contains(deploymentTypes, strings.ToLower(kind))
+}
+
+// waitDeployment is kubectl wait for a Deployment: --for=condition=Available
+// (at least replicas-maxUnavailable pods available, the controller's
+// condition) or delete.
+func waitDeployment(c *cli.Context) error {
+	_, vals, err := cmdFlags(c, false)
+	if err != nil {
+		return err
+	}
+	cond := strings.ToLower(vals["for"])
+	if cond != "condition=available" && cond != "delete" {
+		return fmt.Errorf("%w: a Deployment is waited for with --for=condition=Available or --for=delete", errUsage)
+	}
+	timeout, err := time.ParseDuration(vals["timeout"])
+	if err != nil || timeout < 0 {
+		return fmt.Errorf("%w: --timeout %q: a duration such as 30s or 2m", errUsage, vals["timeout"])
+	}
+	d, err := deploymentArg(c)
+	if err != nil {
+		if cond == "delete" && errors.Is(err, runner.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	return withRunner(c, timeout+30*time.Second, func(ctx context.Context, r *runner.Runner) error {
+		deadline := time.Now().Add(timeout)
+		for {
+			met := false
+			if cond == "delete" {
+				known, err := podstate.LoadObjects(podstate.DefaultDir())
+				if err != nil {
+					return err
+				}
+				met = known.Deployment(d.Namespace, d.Name) == nil
+			} else {
+				pods, err := currentPods(ctx, r, nil)
+				if err != nil {
+					return err
+				}
+				_, unavailable := pod.RolloutLimits(d)
+				if d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
+					unavailable = 0
+				}
+				met = deploymentStatus(d, pods).AvailableReplicas >= *d.Spec.Replicas-int32(unavailable)
+			}
+			if met {
+				fmt.Fprintf(c.App.Writer, "deployment.apps/%s condition met\n", d.Name)
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return errTimeout{fmt.Sprintf("timed out waiting for the condition on deployments/%s", d.Name)}
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	})
+}
+
+// describeDeployment is kubectl describe deployment, with its pods.
+func describeDeployment(ctx context.Context, w io.Writer, r *runner.Runner, d *appsv1.Deployment) error {
+	pods, err := currentPods(ctx, r, nil)
+	if err != nil {
+		return err
+	}
+	st := deploymentStatus(d, pods)
+	kv := func(m map[string]string) string {
+		if len(m) == 0 {
+			return "<none>"
+		}
+		var out []string
+		for k, v := range m {
+			out = append(out, k+"="+v)
+		}
+		slices.Sort(out)
+		return strings.Join(out, ",")
+	}
+	hash := pod.TemplateHash(&d.Spec.Template)
+	fmt.Fprintf(w, "Name:                   %s\n", d.Name)
+	fmt.Fprintf(w, "Namespace:              %s\n", d.Namespace)
+	fmt.Fprintf(w, "Labels:                 %s\n", kv(d.Labels))
+	fmt.Fprintf(w, "Selector:               %s\n", metav1.FormatLabelSelector(d.Spec.Selector))
+	fmt.Fprintf(w, "Replicas:               %d desired | %d updated | %d total | %d available | %d unavailable\n",
+		*d.Spec.Replicas, st.UpdatedReplicas, st.Replicas, st.AvailableReplicas, st.UnavailableReplicas)
+	fmt.Fprintf(w, "StrategyType:           %s\n", d.Spec.Strategy.Type)
+	fmt.Fprintf(w, "MinReadySeconds:        %d\n", d.Spec.MinReadySeconds)
+	if ru := d.Spec.Strategy.RollingUpdate; ru != nil {
+		fmt.Fprintf(w, "RollingUpdateStrategy:  %s max unavailable, %s max surge\n", ru.MaxUnavailable.String(), ru.MaxSurge.String())
+	}
+	fmt.Fprintf(w, "Pod Template:\n  Labels:  %s\n  Containers:\n", kv(d.Spec.Template.Labels))
+	for _, c := range d.Spec.Template.Spec.Containers {
+		fmt.Fprintf(w, "   %s:\n    Image:  %s\n", c.Name, c.Image)
+	}
+	fmt.Fprintf(w, "NewReplicaSet:          %s (%d/%d replicas created)\n", pod.ReplicaSetName(d.Name, hash), st.UpdatedReplicas, *d.Spec.Replicas)
+	fmt.Fprintln(w, "Pods:")
+	var owned []*corev1.Pod
+	for _, p := range pods {
+		if p.Namespace == d.Namespace && pod.OwnerDeployment(p) == d.Name {
+			owned = append(owned, p)
+		}
+	}
+	if len(owned) == 0 {
+		fmt.Fprintln(w, "  <none>")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  NAME\tTEMPLATE\tREADY\tPHASE")
+	for _, p := range owned {
+		tmpl := "old"
+		if p.Labels[pod.LabelPodTemplateHash] == hash {
+			tmpl = "current"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%v\t%s\n", p.Name, tmpl, conditionTrue(p, corev1.PodReady), p.Status.Phase)
+	}
+	return tw.Flush()
 }

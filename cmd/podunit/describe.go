@@ -38,6 +38,15 @@ func describeCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if isDeploymentArg(args) {
+				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+					d, err := deploymentArg(c)
+					if err != nil {
+						return err
+					}
+					return describeDeployment(ctx, c.App.Writer, r, d)
+				})
+			}
 			typeOnly := len(args) == 1 && slices.Contains(podTypes, args[0])
 			if args, err = podRefs(args, true); err != nil { // kubectl's describe pod NAME
 				return err

@@ -155,11 +155,14 @@ func waitCommand() *cli.Command {
 				return err
 			}
 			sel := vals["selector"]
+			if isDeploymentArg(pos) {
+				return waitDeployment(c)
+			}
 			if pos, err = podRefs(pos, sel != ""); err != nil {
 				return err
 			}
 			if len(pos) == 0 && sel == "" {
-				return fmt.Errorf("%w: podunit wait POD...|-l SELECTOR --for=condition=Ready|delete", errUsage)
+				return fmt.Errorf("%w: podunit wait POD...|-l SELECTOR|deployment/NAME --for=condition=Ready|Available|delete", errUsage)
 			}
 			if pos, err = selectPods(pos, sel, vals["namespace"]); err != nil {
 				return err

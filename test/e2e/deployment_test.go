@@ -87,6 +87,12 @@ func TestDeployment(t *testing.T) {
 	eventually(t, 20*time.Second, "get deployments to say 2/2 ready", func() bool {
 		return regexp.MustCompile(`default\s+dweb\s+2/2\s+2\s+2`).MatchString(must(t, podunit, "get", "deployments"))
 	})
+	if out := must(t, podunit, "wait", "--for=condition=Available", "deployment/dweb", "--timeout", "20s"); !strings.Contains(out, "deployment.apps/dweb condition met") {
+		t.Errorf("wait for Available:\n%s", out)
+	}
+	if out := must(t, podunit, "describe", "deployment/dweb"); !strings.Contains(out, "Replicas:               2 desired | 2 updated | 2 total | 2 available | 0 unavailable") {
+		t.Errorf("describe deployment:\n%s", out)
+	}
 	// the Service balances over both
 	if svc := must(t, podunit, "get", "svc", "dweb"); strings.Count(svc, ":8080") != 2 {
 		t.Errorf("the Service's endpoints are not both pods:\n%s", svc)

@@ -25,12 +25,17 @@ func TestExamples(t *testing.T) {
 				t.Fatal(err)
 			}
 			var meta struct {
+				Kind     string
 				Metadata struct{ Name string } `json:"metadata"`
 			}
 			if err := yaml.Unmarshal(data, &meta); err != nil || meta.Metadata.Name == "" {
 				t.Fatalf("%s: no pod name: %v", f, err)
 			}
 			name := meta.Metadata.Name
+			if meta.Kind == "Deployment" {
+				deploymentExample(t, f, name)
+				return
+			}
 			run(t, podunit, "down", "--grace-period", "0", "--force", name) // left over by `make example`
 			t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", name) })
 			must(t, podunit, "up", f)
@@ -67,5 +72,32 @@ func TestExamples(t *testing.T) {
 			must(t, podunit, "down", name)
 			assertGone(t, name)
 		})
+	}
+}
+
+// deploymentExample: a Deployment example's replicas all become ready and
+// all answer through its NodePort Service; down of the file takes them all.
+func deploymentExample(t *testing.T, f, name string) {
+	run(t, podunit, "down", "--grace-period", "0", "--force", "deployment/"+name) // left over
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", f) })
+	must(t, podunit, "up", f)
+	eventually(t, 30*time.Second, name+" ready", func() bool {
+		return strings.TrimSpace(run(t, podunit, "get", "deploy", name, "-o", "jsonpath={.status.readyReplicas}/{.spec.replicas}").stdout) == "3/3"
+	})
+	pods := strings.Fields(must(t, podunit, "get", "pods", "-l", "app="+name, "-o", "name"))
+	served := map[string]bool{}
+	eventually(t, 30*time.Second, "every pod to answer through the NodePort", func() bool {
+		out := run(t, "sh", "-c", "wget -q -O- http://127.0.0.1:30180/").stdout
+		served[strings.TrimSpace(strings.TrimPrefix(out, "hello from "))] = true
+		for _, p := range pods {
+			if !served[strings.TrimPrefix(p, "pod/")] {
+				return false
+			}
+		}
+		return true
+	})
+	must(t, podunit, "down", f)
+	for _, p := range pods {
+		assertGone(t, strings.TrimPrefix(p, "pod/"))
 	}
 }
