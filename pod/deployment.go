@@ -340,7 +340,8 @@ func DeploymentPods(d *appsv1.Deployment) []*corev1.Pod {
 	for i := 0; i < int(*d.Spec.Replicas); i++ {
 		var name string
 		for salt := 0; name == "" || used[name]; salt++ {
-			name = rs + "-" + nameSuffix(hash, i, salt)
+			// the namespace counts: pod names are unique on the host
+			name = rs + "-" + nameSuffix(d.Namespace+"/"+hash, i, salt)
 		}
 		used[name] = true
 		p := &corev1.Pod{

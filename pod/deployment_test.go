@@ -72,6 +72,15 @@ func TestDeploymentPods(t *testing.T) {
 	if h := other.Pods[0].Labels[LabelPodTemplateHash]; h == hash {
 		t.Errorf("a changed image kept the pod-template-hash %s", h)
 	}
+	// the same Deployment in another namespace makes other pods: pod names
+	// are unique on the host
+	shop := loadDeployment3(t, "3", "x:1")
+	shop.Objects.Deployments[0].Namespace = "shop"
+	for i, p := range DeploymentPods(shop.Objects.Deployments[0]) {
+		if p.Name == m.Pods[i].Name || p.Namespace != "shop" {
+			t.Errorf("namespace shop's replica %d is %s/%s", i, p.Namespace, p.Name)
+		}
+	}
 	if zero := loadDeployment3(t, "0", "x:1"); len(zero.Pods) != 0 || len(zero.Objects.Deployments) != 1 {
 		t.Errorf("replicas 0: %d pods, %d deployments", len(zero.Pods), len(zero.Objects.Deployments))
 	}

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -415,23 +416,38 @@ func upCommand() *cli.Command {
 				for _, p := range m.Pods {
 					fmt.Fprintf(c.App.Writer, "pod/%s started (%s)\n", p.Name, units.SliceName(p.Name))
 				}
-				for _, ro := range work.rollouts {
-					err := r.RollOut(ctx, ro, runner.UpOptions{}, func(e runner.RolloutEvent) {
-						if e.Started {
-							fmt.Fprintf(c.App.Writer, "pod/%s started (%s)\n", e.Pod, units.SliceName(e.Pod))
-						} else {
+				// The Deployments roll out side by side, as their controllers would.
+				var mu sync.Mutex // the output
+				rollErrs := make([]error, len(work.rollouts))
+				var wg sync.WaitGroup
+				for i, ro := range work.rollouts {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						rollErrs[i] = r.RollOut(ctx, ro, runner.UpOptions{}, func(e runner.RolloutEvent) {
+							mu.Lock()
+							defer mu.Unlock()
+							if e.Started {
+								fmt.Fprintf(c.App.Writer, "pod/%s started (%s)\n", e.Pod, units.SliceName(e.Pod))
+								return
+							}
 							fmt.Fprintf(c.App.Writer, "pod/%s removed\n", e.Pod)
 							if persistent(e.Pod) {
 								if err := disableRunner(ctx, r, []string{e.Pod}); err != nil {
 									fmt.Fprintf(c.App.ErrWriter, "warning: %v\n", err)
 								}
 							}
+						})
+						if rollErrs[i] == nil {
+							mu.Lock()
+							fmt.Fprintf(c.App.Writer, "deployment.apps/%s rolled out\n", ro.Deployment.Name)
+							mu.Unlock()
 						}
-					})
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(c.App.Writer, "deployment.apps/%s rolled out\n", ro.Deployment.Name)
+					}()
+				}
+				wg.Wait()
+				if err := errors.Join(rollErrs...); err != nil {
+					return err
 				}
 				if err := removed(work.removeAfter); err != nil {
 					return err
