@@ -86,6 +86,8 @@ func planDeployments(ds []*appsv1.Deployment, pods []*corev1.Pod, plans []*units
 	for i, p := range pods {
 		if ro := rolling[p.Namespace+"/"+pod.OwnerDeployment(p)]; ro != nil && pod.OwnerDeployment(p) != "" {
 			ro.Pending, ro.Plans = append(ro.Pending, p), append(ro.Plans, plans[i])
+			// one that runs and starts again (up --replace) counts once
+			ro.Current = slices.DeleteFunc(ro.Current, func(n string) bool { return n == p.Name })
 			continue
 		}
 		rest, restPlans = append(rest, p), append(restPlans, plans[i])
@@ -240,6 +242,9 @@ func scaleCommand() *cli.Command {
 func applyDeployment(c *cli.Context, d *appsv1.Deployment, persist bool) error {
 	d = d.DeepCopy()
 	d.APIVersion, d.Kind = "apps/v1", pod.KindDeployment
+	// what a cluster's export carried, warned about when it was applied
+	d.UID, d.ResourceVersion, d.Generation, d.ManagedFields = "", "", 0, nil
+	d.CreationTimestamp, d.Spec.Template.CreationTimestamp = metav1.Time{}, metav1.Time{}
 	data, err := json.Marshal(d)
 	if err != nil {
 		return err
@@ -496,21 +501,10 @@ func describeDeployment(ctx context.Context, w io.Writer, r *runner.Runner, d *a
 		return err
 	}
 	st := deploymentStatus(d, pods)
-	kv := func(m map[string]string) string {
-		if len(m) == 0 {
-			return "<none>"
-		}
-		var out []string
-		for k, v := range m {
-			out = append(out, k+"="+v)
-		}
-		slices.Sort(out)
-		return strings.Join(out, ",")
-	}
 	hash := pod.TemplateHash(&d.Spec.Template)
 	fmt.Fprintf(w, "Name:                   %s\n", d.Name)
 	fmt.Fprintf(w, "Namespace:              %s\n", d.Namespace)
-	fmt.Fprintf(w, "Labels:                 %s\n", kv(d.Labels))
+	fmt.Fprintf(w, "Labels:                 %s\n", labelList(d.Labels))
 	fmt.Fprintf(w, "Selector:               %s\n", metav1.FormatLabelSelector(d.Spec.Selector))
 	fmt.Fprintf(w, "Replicas:               %d desired | %d updated | %d total | %d available | %d unavailable\n",
 		*d.Spec.Replicas, st.UpdatedReplicas, st.Replicas, st.AvailableReplicas, st.UnavailableReplicas)
@@ -519,7 +513,7 @@ func describeDeployment(ctx context.Context, w io.Writer, r *runner.Runner, d *a
 	if ru := d.Spec.Strategy.RollingUpdate; ru != nil {
 		fmt.Fprintf(w, "RollingUpdateStrategy:  %s max unavailable, %s max surge\n", ru.MaxUnavailable.String(), ru.MaxSurge.String())
 	}
-	fmt.Fprintf(w, "Pod Template:\n  Labels:  %s\n  Containers:\n", kv(d.Spec.Template.Labels))
+	fmt.Fprintf(w, "Pod Template:\n  Labels:  %s\n  Containers:\n", labelList(d.Spec.Template.Labels))
 	for _, c := range d.Spec.Template.Spec.Containers {
 		fmt.Fprintf(w, "   %s:\n    Image:  %s\n", c.Name, c.Image)
 	}

@@ -88,6 +88,14 @@ func TestPlanDeployments(t *testing.T) {
 			t.Errorf("rest %v, work %+v", names(rest), w)
 		}
 	})
+	t.Run("up --replace of a new template: a running pod of it starts again, counted once", func(t *testing.T) {
+		d, v2 := deploymentOf(t, "3", "x:2", "RollingUpdate")
+		rec := append(slices.Clone(recorded), v2[0])
+		w, _, _ := planDeployments([]*appsv1.Deployment{d}, v2, plansFor(v2), nil, rec)
+		if len(w.rollouts) != 1 || len(w.rollouts[0].Pending) != 3 || len(w.rollouts[0].Current) != 0 {
+			t.Errorf("work %+v", w)
+		}
+	})
 	t.Run("another namespace's Deployment of that name is another", func(t *testing.T) {
 		d, v2 := deploymentOf(t, "3", "x:2", "Recreate")
 		d.Namespace = "shop"

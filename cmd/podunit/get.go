@@ -40,6 +40,7 @@ func getCommand() *cli.Command {
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "only those of this namespace"},
 			&cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "those of every namespace (as without -n), with a NAMESPACE column"},
 			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "only those whose labels match, as kubectl's -l (app=web,tier!=db; env in (a,b); !canary)"},
+			&cli.BoolFlag{Name: "show-labels", Usage: "pods: a LABELS column, as kubectl's"},
 			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "pods: after the table, a line for each pod whose READY, STATUS or RESTARTS changes, until interrupted"},
 		},
 		Action: func(c *cli.Context) error {
@@ -99,7 +100,7 @@ func getCommand() *cli.Command {
 			if watch {
 				timeout = 100 * 365 * 24 * time.Hour
 			}
-			nsColumn := vals["all-namespaces"] == "true"
+			table := tableOpts{nsColumn: vals["all-namespaces"] == "true", labels: vals["show-labels"] == "true"}
 			return withRunner(c, timeout, func(ctx context.Context, r *runner.Runner) error {
 				pods, err := list(ctx, r, names)
 				if err != nil {
@@ -109,12 +110,12 @@ func getCommand() *cli.Command {
 					fmt.Fprintln(c.App.ErrWriter, noneFound(ns))
 					return nil
 				}
-				if err := printPods(c.App.Writer, pods, out, len(names) == 1, nsColumn); err != nil || !watch {
+				if err := printPods(c.App.Writer, pods, out, len(names) == 1, table); err != nil || !watch {
 					return err
 				}
 				ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 				defer stop()
-				return watchPods(ctx, c.App.Writer, pods, out, nsColumn, func() ([]*corev1.Pod, error) {
+				return watchPods(ctx, c.App.Writer, pods, out, table, func() ([]*corev1.Pod, error) {
 					// every pod, then those named: one named that goes is no
 					// error (its last line said Terminating)
 					all, err := list(ctx, r, nil)
@@ -132,7 +133,7 @@ func getCommand() *cli.Command {
 // whose READY, STATUS or RESTARTS changed since its last line (a new pod
 // too), until ctx ends; a pod that went gets no line of its own (its last
 // one said Terminating).
-func watchPods(ctx context.Context, w io.Writer, shown []*corev1.Pod, out string, nsColumn bool, list func() ([]*corev1.Pod, error)) error {
+func watchPods(ctx context.Context, w io.Writer, shown []*corev1.Pod, out string, t tableOpts, list func() ([]*corev1.Pod, error)) error {
 	key := func(p *corev1.Pod) string {
 		ready, total, status, restarts := podSummary(p)
 		return fmt.Sprintf("%d/%d %s %d %s", ready, total, status, restarts, p.Status.PodIP)
@@ -165,7 +166,7 @@ func watchPods(ctx context.Context, w io.Writer, shown []*corev1.Pod, out string
 		}
 		if len(changed) > 0 {
 			var b bytes.Buffer
-			if err := printPods(&b, changed, out, false, nsColumn); err != nil {
+			if err := printPods(&b, changed, out, false, t); err != nil {
 				return err
 			}
 			_, rows, _ := strings.Cut(b.String(), "\n") // the header was printed once
@@ -388,7 +389,7 @@ func exitReason(code int) string {
 	return "Error"
 }
 
-func printPods(w io.Writer, pods []*corev1.Pod, out string, single, nsColumn bool) error {
+func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool, t tableOpts) error {
 	objs := make([]any, len(pods))
 	for i, p := range pods {
 		objs[i] = p
@@ -405,17 +406,20 @@ func printPods(w io.Writer, pods []*corev1.Pod, out string, single, nsColumn boo
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 	head := "NAME\tREADY\tSTATUS\tRESTARTS\tAGE"
-	if nsColumn {
+	if t.nsColumn {
 		head = "NAMESPACE\t" + head
 	}
 	if out == "wide" {
 		head += "\tIP\tNODE"
 	}
+	if t.labels {
+		head += "\tLABELS"
+	}
 	fmt.Fprintln(tw, head)
 	for _, p := range pods {
 		ready, total, status, restarts := podSummary(p)
 		line := fmt.Sprintf("%s\t%d/%d\t%s\t%d\t%s", p.Name, ready, total, status, restarts, age(p.CreationTimestamp.Time))
-		if nsColumn {
+		if t.nsColumn {
 			line = p.Namespace + "\t" + line
 		}
 		if out == "wide" {
@@ -425,9 +429,28 @@ func printPods(w io.Writer, pods []*corev1.Pod, out string, single, nsColumn boo
 			}
 			line += "\t" + ip + "\t" + p.Spec.NodeName
 		}
+		if t.labels {
+			line += "\t" + labelList(p.Labels)
+		}
 		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
+}
+
+// tableOpts are the columns a pod table adds.
+type tableOpts struct{ nsColumn, labels bool }
+
+// labelList is kubectl's LABELS column: k=v,... in key order, or <none>.
+func labelList(l map[string]string) string {
+	if len(l) == 0 {
+		return "<none>"
+	}
+	out := make([]string, 0, len(l))
+	for k, v := range l {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return strings.Join(out, ",")
 }
 
 // podSummary is what kubectl's table says of a pod: ready and all

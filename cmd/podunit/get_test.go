@@ -61,26 +61,33 @@ func TestV1Pod(t *testing.T) {
 	}
 
 	var b bytes.Buffer
-	if err := printPods(&b, []*corev1.Pod{p}, "", false, false); err != nil {
+	if err := printPods(&b, []*corev1.Pod{p}, "", false, tableOpts{}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "web    1/2     CrashLoopBackOff   2") {
 		t.Errorf("table:\n%s", b.String())
 	}
 	b.Reset()
-	if err := printPods(&b, []*corev1.Pod{p}, "wide", false, true); err != nil {
+	if err := printPods(&b, []*corev1.Pod{p}, "wide", false, tableOpts{nsColumn: true, labels: true}); err != nil {
 		t.Fatal(err)
 	}
-	if lines := strings.Split(b.String(), "\n"); !strings.HasPrefix(lines[0], "NAMESPACE   NAME   READY") || !strings.HasPrefix(lines[1], p.Namespace+" ") {
-		t.Errorf("table with namespaces:\n%s", b.String())
+	if lines := strings.Split(b.String(), "\n"); !strings.HasPrefix(lines[0], "NAMESPACE   NAME   READY") || !strings.HasPrefix(lines[1], p.Namespace+" ") ||
+		!strings.HasSuffix(lines[0], "LABELS") || !strings.HasSuffix(lines[1], " "+labelList(p.Labels)) {
+		t.Errorf("table with namespaces and labels:\n%s", b.String())
+	}
+	if got := labelList(map[string]string{"b": "2", "a": "1"}); got != "a=1,b=2" {
+		t.Errorf("labels %q", got)
+	}
+	if got := labelList(nil); got != "<none>" {
+		t.Errorf("no labels %q", got)
 	}
 	b.Reset()
-	printPods(&b, []*corev1.Pod{p}, "yaml", true, false)
+	printPods(&b, []*corev1.Pod{p}, "yaml", true, tableOpts{})
 	if !strings.HasPrefix(b.String(), "apiVersion: v1\nkind: Pod\n") || !strings.Contains(b.String(), "podIP: 10.0.2.100") {
 		t.Errorf("yaml:\n%s", b.String())
 	}
 	b.Reset()
-	printPods(&b, []*corev1.Pod{p, p}, "json", false, false)
+	printPods(&b, []*corev1.Pod{p, p}, "json", false, tableOpts{})
 	if !strings.Contains(b.String(), `"kind": "List"`) || strings.Count(b.String(), `"kind":"Pod"`)+strings.Count(b.String(), `"kind": "Pod"`) != 2 {
 		t.Errorf("json list:\n%.400s", b.String())
 	}

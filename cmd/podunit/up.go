@@ -424,7 +424,7 @@ func upCommand() *cli.Command {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						rollErrs[i] = r.RollOut(ctx, ro, runner.UpOptions{}, func(e runner.RolloutEvent) {
+						rollErrs[i] = r.RollOut(ctx, ro, runner.UpOptions{Replace: c.Bool("replace")}, func(e runner.RolloutEvent) {
 							mu.Lock()
 							defer mu.Unlock()
 							if e.Started {

@@ -224,7 +224,7 @@ func TestServices(t *testing.T) {
 	})
 	must(t, podunit, "down", "--grace-period", "0", "--force", "netcli")
 	if r := run(t, "podman", "network", "exists", "podunit"); r.code == 0 {
-		t.Error("the pod network is left after the last pod went")
+		t.Errorf("the pod network is left after the last pod went; pods:\n%s\nServices:\n%s", run(t, podunit, "ps").stdout, run(t, podunit, "get", "svc").stdout)
 	}
 	if out := must(t, "systemctl", "--user", "list-units", "--all", "--plain", "--no-legend", "podunit.services.service", "podunit.proxy.service"); strings.Contains(out, "active") {
 		t.Errorf("service proxy units left:\n%s", out)
