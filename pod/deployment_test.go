@@ -140,3 +140,25 @@ func TestDeploymentWarnings(t *testing.T) {
 		t.Errorf("the template's warning told %d times, want once:\n%s", n, got)
 	}
 }
+
+// A pod exported from a Deployment and applied as a pod is no Deployment's:
+// its ownerReferences are ignored (with a warning).
+func TestExportedPodOwnsNothing(t *testing.T) {
+	m, err := Load([]byte(`apiVersion: v1
+kind: Pod
+metadata:
+  name: web-6cdb4bbbcc-ngdd9
+  labels: {app: web, pod-template-hash: 6cdb4bbbcc}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-6cdb4bbbcc, uid: x, controller: true}]
+spec: {containers: [{name: c, image: x}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := OwnerDeployment(m.Pods[0]); d != "" || len(m.Pods[0].OwnerReferences) != 0 {
+		t.Errorf("the pod belongs to deployment %q: %v", d, m.Pods[0].OwnerReferences)
+	}
+	if !strings.Contains(strings.Join(m.Warnings, "\n"), "metadata.ownerReferences: ignored") {
+		t.Errorf("no warning: %v", m.Warnings)
+	}
+}

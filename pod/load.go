@@ -356,6 +356,8 @@ func loadDocument(doc []byte, objs *Objects, namespace string) (out loaded) {
 		}
 		return fail(errs...)
 	}
+	// ignored (a warning said so): a pod of a manifest is no Deployment's
+	p.OwnerReferences = nil
 	SetDefaults(&p)
 	res, verrs := Resolve(&p)
 	errs = append(errs, verrs...)

@@ -139,23 +139,10 @@ func printDeployments(ctx context.Context, w, errw io.Writer, r *runner.Runner, 
 	if err != nil {
 		return err
 	}
-	var list []*appsv1.Deployment
-	for _, d := range known.Deployments {
-		if (len(names) == 0 || slices.Contains(names, d.Name)) && (ns == "" || d.Namespace == ns) && sel.Matches(labels.Set(d.Labels)) {
-			list = append(list, d)
-		}
+	list, err := storedNamed(known.Deployments, "deployment", names, ns, sel)
+	if err != nil {
+		return err
 	}
-	for _, n := range names {
-		if !slices.ContainsFunc(list, func(d *appsv1.Deployment) bool { return d.Name == n }) {
-			if ns != "" {
-				return notFound{kind: "deployment", name: n, ns: ns}
-			}
-			return notFound{kind: "deployment", name: n}
-		}
-	}
-	slices.SortFunc(list, func(a, b *appsv1.Deployment) int {
-		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
-	})
 	if len(list) == 0 && (format == "" || format == "wide" || format == "name") {
 		fmt.Fprintln(errw, noneFound(ns))
 		return nil
@@ -539,4 +526,25 @@ func describeDeployment(ctx context.Context, w io.Writer, r *runner.Runner, d *a
 		fmt.Fprintf(tw, "  %s\t%s\t%v\t%s\n", p.Name, tmpl, conditionTrue(p, corev1.PodReady), p.Status.Phase)
 	}
 	return tw.Flush()
+}
+
+// storedNamed picks, of a kind's stored objects, those named (all when none
+// are) of namespace ns ("": any) whose labels match sel, in namespace/name
+// order; a name that none has is not found.
+func storedNamed[T metav1.Object](all []T, kind string, names []string, ns string, sel labels.Selector) ([]T, error) {
+	var list []T
+	for _, x := range all {
+		if (len(names) == 0 || slices.Contains(names, x.GetName())) && (ns == "" || x.GetNamespace() == ns) && sel.Matches(labels.Set(x.GetLabels())) {
+			list = append(list, x)
+		}
+	}
+	for _, n := range names {
+		if !slices.ContainsFunc(list, func(x T) bool { return x.GetName() == n }) {
+			return nil, notFound{kind: kind, name: n, ns: ns}
+		}
+	}
+	slices.SortFunc(list, func(a, b T) int {
+		return strings.Compare(a.GetNamespace()+"/"+a.GetName(), b.GetNamespace()+"/"+b.GetName())
+	})
+	return list, nil
 }

@@ -567,21 +567,10 @@ func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, nam
 		}
 		st.Pods = append(st.Pods, cluster.Pod{Spec: p, IP: ip, Ready: conditionTrue(p, corev1.PodReady)})
 	}
-	var list []*corev1.Service
-	for _, s := range known.Services {
-		if (len(names) == 0 || slices.Contains(names, s.Name)) && (ns == "" || s.Namespace == ns) && sel.Matches(labels.Set(s.Labels)) {
-			list = append(list, s)
-		}
+	list, err := storedNamed(known.Services, "service", names, ns, sel)
+	if err != nil {
+		return err
 	}
-	for _, n := range names {
-		if !slices.ContainsFunc(list, func(s *corev1.Service) bool { return s.Name == n }) {
-			if ns != "" {
-				return notFound{kind: "service", name: n, ns: ns}
-			}
-			return notFound{kind: "service", name: n}
-		}
-	}
-	slices.SortFunc(list, func(a, b *corev1.Service) int { return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name) })
 	if len(list) == 0 && (format == "" || format == "wide" || format == "name") {
 		fmt.Fprintln(errw, noneFound(ns))
 		return nil
