@@ -96,11 +96,57 @@ func getCommand() *cli.Command {
 				}
 				return slices.DeleteFunc(pods, func(p *corev1.Pod) bool { return !sel.Matches(labels.Set(p.Labels)) }), nil
 			}
+			table := tableOpts{nsColumn: vals["all-namespaces"] == "true", labels: vals["show-labels"] == "true"}
+			if kind == "all" {
+				// kubectl get all: the pods, Services and Deployments, a table each
+				if (out != "" && out != "wide" && out != "name") || watch {
+					return fmt.Errorf("%w: get all prints tables (-o wide, -o name): ask for pods, services or deployments for -o %s", errUsage, out)
+				}
+				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+					pods, err := list(ctx, r, nil)
+					if err != nil {
+						return err
+					}
+					known, err := podstate.LoadObjects(podstate.DefaultDir())
+					if err != nil {
+						return err
+					}
+					svcs, _ := storedNamed(known.Services, "service", nil, ns, sel)
+					deps, _ := storedNamed(known.Deployments, "deployment", nil, ns, sel)
+					if len(pods)+len(svcs)+len(deps) == 0 {
+						fmt.Fprintln(c.App.ErrWriter, noneFound(ns))
+						return nil
+					}
+					w, sections := c.App.Writer, 0
+					next := func() {
+						if sections > 0 && out != "name" {
+							fmt.Fprintln(w)
+						}
+						sections++
+					}
+					if len(pods) > 0 {
+						next()
+						if err := printPods(w, pods, out, false, table); err != nil {
+							return err
+						}
+					}
+					if len(svcs) > 0 {
+						next()
+						if err := printServices(ctx, w, c.App.ErrWriter, r, nil, ns, sel, out); err != nil {
+							return err
+						}
+					}
+					if len(deps) > 0 {
+						next()
+						return printDeployments(ctx, w, c.App.ErrWriter, r, nil, ns, sel, out)
+					}
+					return nil
+				})
+			}
 			timeout := time.Minute
 			if watch {
 				timeout = 100 * 365 * 24 * time.Hour
 			}
-			table := tableOpts{nsColumn: vals["all-namespaces"] == "true", labels: vals["show-labels"] == "true"}
 			return withRunner(c, timeout, func(ctx context.Context, r *runner.Runner) error {
 				pods, err := list(ctx, r, names)
 				if err != nil {
@@ -196,6 +242,12 @@ func getArgs(pos []string) (kind string, names []string, err error) {
 	}
 	if len(pos) == 0 {
 		return "", nil, usage
+	}
+	if pos[0] == "all" {
+		if len(pos) > 1 {
+			return "", nil, fmt.Errorf("%w: get all takes no names (-l and -n select)", errUsage)
+		}
+		return "all", nil, nil
 	}
 	if !strings.Contains(pos[0], "/") {
 		if kind = kindOf(pos[0]); kind == "" {

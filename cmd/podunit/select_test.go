@@ -54,6 +54,8 @@ func TestGetArgs(t *testing.T) {
 		{args: []string{"service/dns"}, kind: "services", names: []string{"dns"}},
 		{args: []string{"deploy/a", "deployment/b"}, kind: "deployments", names: []string{"a", "b"}},
 		{args: []string{"deployments"}, kind: "deployments"},
+		{args: []string{"all"}, kind: "all"},
+		{args: []string{"all", "web"}, err: true},
 		{args: []string{"pod/a", "svc/b"}, err: true},
 		{args: []string{"deploy/a", "pod/b"}, err: true},
 		{args: []string{"pods", "pod/a"}, err: true},

@@ -93,6 +93,9 @@ func TestDeployment(t *testing.T) {
 	if out := must(t, podunit, "describe", "deployment/dweb"); !strings.Contains(out, "Replicas:               2 desired | 2 updated | 2 total | 2 available | 0 unavailable") {
 		t.Errorf("describe deployment:\n%s", out)
 	}
+	if out := must(t, podunit, "get", "all", "-o", "name"); !strings.Contains(out, "pod/"+v1[0]+"\n") || !strings.Contains(out, "service/dweb\n") || !strings.Contains(out, "deployment.apps/dweb\n") {
+		t.Errorf("get all -o name:\n%s", out)
+	}
 	// the Service balances over both
 	if svc := must(t, podunit, "get", "svc", "dweb"); strings.Count(svc, ":8080") != 2 {
 		t.Errorf("the Service's endpoints are not both pods:\n%s", svc)
