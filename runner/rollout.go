@@ -20,7 +20,8 @@ import (
 // time, and at least replicas-maxUnavailable of them available (ready for
 // minReadySeconds) while old ones are removed, the unavailable old ones
 // first. The Deployment controller's rules, run by podunit until the
-// rollout is done, or makes no progress for progressDeadlineSeconds.
+// rollout is done, or makes no progress (no pod started or removed, none
+// of the new ones newly available) for progressDeadlineSeconds.
 type Rollout struct {
 	Deployment *appsv1.Deployment
 	Pending    []*corev1.Pod
@@ -49,14 +50,22 @@ func (r *Runner) RollOut(ctx context.Context, ro Rollout, o UpOptions, report fu
 		started: slices.Clone(ro.Current), pending: len(pending), old: slices.Clone(ro.Old)}
 	readySince := map[string]time.Time{}
 	lastProgress := time.Now()
+	newAvailable := 0 // of the started pods: more of them available is progress too
 	for first := true; ; first = false {
 		avail, err := r.available(ctx, readySince, minReady, first)
 		if err != nil {
 			return err
 		}
 		st.available = func(name string) bool { return avail[name] }
+		n := 0
+		for _, name := range st.started {
+			if avail[name] {
+				n++
+			}
+		}
+		progress := n > newAvailable
+		newAvailable = n
 		start, remove := st.next()
-		progress := false
 		if len(remove) > 0 {
 			errs := r.DownAll(ctx, remove, DownOptions{})
 			for i, name := range remove {

@@ -1,8 +1,15 @@
 package runner
 
 import (
+	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/units"
 )
 
 func TestRolloutNext(t *testing.T) {
@@ -55,5 +62,120 @@ func TestRolloutNext(t *testing.T) {
 				t.Errorf("next() = start %d, remove %v; want start %d, remove %v", start, remove, tc.start, tc.remove)
 			}
 		})
+	}
+}
+
+// rolloutSetup runs version 1 of a Deployment of replicas pods, and gives
+// the rollout to version 2 (whose pods are ready when ready2 says).
+func rolloutSetup(t *testing.T, replicas string, probe bool) (*Runner, *fakeUnits, Rollout) {
+	t.Helper()
+	doc := func(v string) *pod.Manifest {
+		readiness := ""
+		if probe && v == "2" {
+			readiness = ", readinessProbe: {tcpSocket: {port: 80}}"
+		}
+		m, err := pod.Load([]byte(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: ` + replicas + `
+  progressDeadlineSeconds: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: local/app:` + v + readiness + `}]}
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	plans := func(m *pod.Manifest) []*units.Plan {
+		var out []*units.Plan
+		for _, p := range m.Pods {
+			plan, err := units.Translate(p, m.Resolved[p.Name], units.Options{Podman: "/usr/bin/podman", Self: "/usr/bin/podunit", InfraImage: "infra:1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, plan)
+		}
+		return out
+	}
+	fu := newFakeUnits()
+	fe := &fakeEngine{images: map[string]bool{"local/app:1": true, "local/app:2": true}, volumes: map[string]map[string]string{}, containers: map[string]map[string]string{}}
+	r := &Runner{Units: fu, Engine: fe, StateDir: t.TempDir()}
+	v1, v2 := doc("1"), doc("2")
+	if err := r.UpAll(context.Background(), v1.Pods, plans(v1), UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var old []string
+	for _, p := range v1.Pods {
+		old = append(old, p.Name)
+	}
+	return r, fu, Rollout{Deployment: v2.Objects.Deployments[0], Pending: v2.Pods, Plans: plans(v2), Old: old}
+}
+
+func TestRollOutReplacesOldPods(t *testing.T) {
+	r, _, ro := rolloutSetup(t, "3", false)
+	var events []string
+	running := 3
+	err := r.RollOut(context.Background(), ro, UpOptions{}, func(e RolloutEvent) {
+		if e.Started {
+			running++
+			events = append(events, "+"+e.Pod)
+		} else {
+			running--
+			events = append(events, "-"+e.Pod)
+		}
+		if running > 4 || running < 3 {
+			t.Errorf("%d pods at once (3 replicas, maxSurge 1, maxUnavailable 0)", running)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sts, err := r.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var now []string // the running pods (the fake keeps stopped units loaded)
+	for _, s := range sts {
+		if s.Phase == "Running" {
+			now = append(now, s.Name)
+		}
+	}
+	for _, p := range ro.Pending {
+		if !slices.Contains(now, p.Name) {
+			t.Errorf("new pod %s does not run: %v", p.Name, now)
+		}
+	}
+	for _, o := range ro.Old {
+		if slices.Contains(now, o) {
+			t.Errorf("old pod %s runs on: %v", o, now)
+		}
+	}
+	if len(events) != 6 || events[0][0] != '+' {
+		t.Errorf("events %v: want a new pod first, 3 started and 3 removed", events)
+	}
+}
+
+func TestRollOutStallsAtTheDeadline(t *testing.T) {
+	r, _, ro := rolloutSetup(t, "2", true) // the new pods never become ready
+	start := time.Now()
+	var events []string
+	err := r.RollOut(context.Background(), ro, UpOptions{}, func(e RolloutEvent) {
+		events = append(events, fmt.Sprint(e.Started, e.Pod))
+	})
+	if err == nil || !strings.Contains(err.Error(), "progress deadline") {
+		t.Fatalf("RollOut: %v, want the progress deadline passed", err)
+	}
+	if len(events) != 1 || time.Since(start) > 10*time.Second {
+		t.Errorf("events %v after %s: want one new pod started, no old one removed", events, time.Since(start))
+	}
+	sts, _ := r.Status(context.Background())
+	for _, o := range ro.Old {
+		if !slices.ContainsFunc(sts, func(s PodStatus) bool { return s.Name == o && s.Phase == "Running" }) {
+			t.Errorf("old pod %s is not kept running", o)
+		}
 	}
 }
