@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -142,7 +143,8 @@ func TestDeploymentWarnings(t *testing.T) {
 }
 
 // A pod exported from a Deployment and applied as a pod is no Deployment's:
-// its ownerReferences are ignored (with a warning).
+// its ownerReferences are ignored (with a warning). The stored copy of an
+// enabled Deployment's pod (podunit's own reference, no uid) stays its.
 func TestExportedPodOwnsNothing(t *testing.T) {
 	m, err := Load([]byte(`apiVersion: v1
 kind: Pod
@@ -160,5 +162,20 @@ spec: {containers: [{name: c, image: x}]}
 	}
 	if !strings.Contains(strings.Join(m.Warnings, "\n"), "metadata.ownerReferences: ignored") {
 		t.Errorf("no warning: %v", m.Warnings)
+	}
+	own := loadDeployment3(t, "1", "x:1").Pods[0]
+	data, err := json.Marshal(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := Load(append(data, "\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n"...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := OwnerDeployment(stored.Pods[0]); d != "web" {
+		t.Errorf("the stored copy of a Deployment's pod belongs to %q", d)
+	}
+	if w := strings.Join(stored.Warnings, "\n"); strings.Contains(w, "ownerReferences") {
+		t.Errorf("podunit's own reference is warned about:\n%s", w)
 	}
 }

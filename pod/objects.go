@@ -236,7 +236,7 @@ var metadataRules = map[string]rule{
 	"metadata.generation":        {support: Ignored, note: "output-only"},
 	"metadata.managedFields":     {support: Ignored, subtree: true, note: "output-only"},
 	"metadata.selfLink":          {support: Ignored, note: "output-only"},
-	"metadata.ownerReferences":   {support: Ignored, subtree: true, note: "no controllers on one host"},
+	"metadata.ownerReferences":   {support: Ignored, subtree: true, note: "a cluster's controllers have no meaning on one host (podunit's own Deployments name theirs without a uid)"},
 	"metadata.finalizers":        {support: Ignored, note: "no API server on one host"},
 	"metadata.generateName":      {note: "podunit needs metadata.name"},
 }

@@ -196,7 +196,7 @@ func scaleCommand() *cli.Command {
 		Usage:     "set a Deployment's replicas and start or remove its pods to match",
 		ArgsUsage: "deployment/NAME | deployment NAME  --replicas N",
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "replicas", Value: -1, Usage: "the new number of pods (required)"},
+			&cli.IntFlag{Name: "replicas", Value: -1, DefaultText: "none", Usage: "the new number of pods (required)"},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "the Deployment's namespace (default: the only one of that name)"},
 		},
 		Action: func(c *cli.Context) error {

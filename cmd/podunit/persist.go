@@ -140,6 +140,8 @@ func storedManifest(p *corev1.Pod, objs *pod.Objects) ([]byte, error) {
 		}
 	}
 	o := corev1.Pod{TypeMeta: tm("Pod"), ObjectMeta: clean(p.ObjectMeta), Spec: p.Spec}
+	// a Deployment's pod stays its when it comes back
+	o.OwnerReferences = p.OwnerReferences
 	errs = append(errs, doc(&o))
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -189,6 +189,25 @@ func upCommand() *cli.Command {
 			proxyUnits := units.ServicesUnits(po, nodePorts)
 			if c.Bool("dry-run") {
 				fmt.Fprint(c.App.Writer, renderObjects(&m.Objects))
+				// what applying them would do to the Deployments' running pods
+				for _, d := range m.Objects.Deployments {
+					var mine []string
+					for _, p := range m.Pods {
+						if p.Namespace == d.Namespace && pod.OwnerDeployment(p) == d.Name {
+							mine = append(mine, p.Name)
+						}
+					}
+					var gone []string
+					for _, n := range ownedPods(recorded, d) {
+						if !slices.Contains(mine, n) {
+							gone = append(gone, n)
+						}
+					}
+					if len(gone) > 0 {
+						slices.Sort(gone)
+						fmt.Fprintf(c.App.Writer, "# deployment %s/%s: its pods %s would be removed (%s)\n", d.Namespace, d.Name, strings.Join(gone, ", "), d.Spec.Strategy.Type)
+					}
+				}
 				for _, p := range gated {
 					fmt.Fprintf(c.App.Writer, "# pod %s/%s would wait, SchedulingGated (%s): `podunit ungate %s GATE...` starts it once no gate is left\n",
 						p.Namespace, p.Name, gateNames(p), p.Name)

@@ -122,6 +122,14 @@ func TestDeployment(t *testing.T) {
 
 	// a rolling update: 3 replicas, 25% -> at most 1 more, none unavailable
 	write(deploymentManifest(3, "2", "/", "{}"))
+	// --dry-run says which pods would go, and changes nothing
+	out = must(t, podunit, "up", "--dry-run", path)
+	if !strings.Contains(out, "# deployment default/dweb: its pods "+strings.Join(v1three, ", ")+" would be removed (RollingUpdate)") {
+		t.Errorf("dry-run of a new template:\n%s", out)
+	}
+	if got := deploymentPods(t); !slices.Equal(got, v1three) {
+		t.Errorf("dry-run changed the pods: %v", got)
+	}
 	out = must(t, podunit, "up", path)
 	v2 := deploymentPods(t)
 	if len(v2) != 3 || !strings.Contains(out, "deployment.apps/dweb rolled out") {
