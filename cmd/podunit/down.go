@@ -164,6 +164,7 @@ func downCommand() *cli.Command {
 			}
 			forget := func(ctx context.Context, r *runner.Runner) error {
 				removed, err := podstate.RemoveObjects(podstate.DefaultDir(), &objs)
+				err = errors.Join(err, forgetStoredDeployments(objs.Deployments))
 				for _, l := range objectLines(removed, "deleted") {
 					fmt.Fprintln(c.App.Writer, l)
 				}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"bytes"
 	"context"
 	"errors"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -190,9 +192,62 @@ func enable(ctx context.Context, mgr *sdbus.Manager, pods []*corev1.Pod, objs *p
 		if err := podstate.WriteAtomic(storedPath(p.Name), data); err != nil {
 			return err
 		}
+		// Its Deployment is kept beside it, for `get deploy`, scale and
+		// down after a reboot (the runtime directory that holds the
+		// applied objects does not outlive one).
+		if d := objs.Deployment(p.Namespace, pod.OwnerDeployment(p)); d != nil {
+			data, err := json.Marshal(d)
+			if err == nil {
+				err = podstate.WriteAtomic(storedDeploymentPath(d.Namespace, d.Name), data)
+			}
+			if err != nil {
+				return err
+			}
+		}
 		names = append(names, persistUnit(p.Name))
 	}
 	return mgr.Enable(ctx, names)
+}
+
+// storedDeploymentPath is where the Deployment of enabled pods is kept.
+func storedDeploymentPath(ns, name string) string {
+	return filepath.Join(dataDir(), "deployments", ns, name+".json")
+}
+
+// restoreDeployments puts back, after a reboot, the Deployments of enabled
+// pods that come back (those not applied since).
+func restoreDeployments(pods []*corev1.Pod, known *pod.Objects) error {
+	var back pod.Objects
+	for _, p := range pods {
+		owner := pod.OwnerDeployment(p)
+		if owner == "" || known.Deployment(p.Namespace, owner) != nil || back.Deployment(p.Namespace, owner) != nil {
+			continue
+		}
+		data, err := os.ReadFile(storedDeploymentPath(p.Namespace, owner))
+		if err != nil {
+			continue // enabled before podunit kept them: the pod comes back alone
+		}
+		var d appsv1.Deployment
+		if err := json.Unmarshal(data, &d); err != nil {
+			return fmt.Errorf("the stored deployment %s/%s: %w", p.Namespace, owner, err)
+		}
+		back.Deployments = append(back.Deployments, &d)
+	}
+	if len(back.Deployments) == 0 {
+		return nil
+	}
+	return podstate.SaveObjects(podstate.DefaultDir(), &back)
+}
+
+// forgetStoredDeployments removes the kept copies of Deployments that go.
+func forgetStoredDeployments(ds []*appsv1.Deployment) error {
+	var errs []error
+	for _, d := range ds {
+		if err := os.Remove(storedDeploymentPath(d.Namespace, d.Name)); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // disable disables the pods' units and removes their stored copies; the pods

@@ -143,6 +143,15 @@ func upCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if c.Bool("stored") {
+				// after a reboot: the Deployments of the pods that come back
+				if err := restoreDeployments(m.Pods, known); err != nil {
+					return err
+				}
+				if known, err = podstate.LoadObjects(podstate.DefaultDir()); err != nil {
+					return err
+				}
+			}
 			var gatedData [][]byte
 			services, err := assignServices(m, known)
 			if err != nil {

@@ -47,6 +47,18 @@ spec:
     ports: [{containerPort: 8080, hostPort: 18184}]
     envFrom: [{configMapRef: {name: e2e-persist-cfg}}]
     env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: e2e-persist-creds, key: token}}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: e2e-persist-d}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: e2e-persist-d}}
+  template:
+    metadata: {labels: {app: e2e-persist-d}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{name: c, image: localhost/podunit-test/busybox:1, command: ["sleep", "3600"]}]
 `, secret, pod))
 	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod, manifest) })
 	unit := `podunit@e2e\x2dpersist.service`
@@ -95,6 +107,10 @@ spec:
 		!strings.Contains(env, "E2E_PERSIST_SVC_SERVICE_HOST="+svcAddr[1]+"\n") {
 		t.Errorf("env after the restart:\n%s", env)
 	}
+	// The Deployment came back with its enabled pod, which is still its.
+	eventually(t, 30*time.Second, "the Deployment's pod after the restart", func() bool {
+		return strings.TrimSpace(run(t, podunit, "get", "deploy", "e2e-persist-d", "-o", "jsonpath={.status.readyReplicas}").stdout) == "1"
+	})
 	// The Service came back with the pod, at the same address, serving it.
 	if m := regexp.MustCompile(`e2e-persist-svc\s+ClusterIP\s+(\S+)\s+80/TCP\s+10\.96\.`).FindStringSubmatch(must(t, podunit, "get", "svc")); m == nil || m[1] != svcAddr[1] {
 		t.Errorf("the Service after the restart: %v, was %s\n%s", m, svcAddr[1], must(t, podunit, "get", "svc"))
@@ -124,6 +140,9 @@ spec:
 	assertGone(t, pod)
 	if r := run(t, "sh", "-c", `test -e "$HOME/.local/share/podunit/pods/e2e-persist.yaml"`); r.code == 0 {
 		t.Errorf("the stored copy outlived down")
+	}
+	if r := run(t, "sh", "-c", `ls "$HOME"/.local/share/podunit/pods/ | grep e2e-persist-d; test -e "$HOME/.local/share/podunit/deployments/default/e2e-persist-d.json"`); r.code == 0 || strings.TrimSpace(r.stdout) != "" {
+		t.Errorf("the Deployment's stored copies outlived down: %s", r.stdout)
 	}
 	if r := run(t, podunit, "disable", pod); r.code != 3 {
 		t.Errorf("disable of a pod not enabled: exit %d, want 3", r.code)
