@@ -367,6 +367,24 @@ func rolloutCommand() *cli.Command {
 					}
 				})
 			},
+		}, {
+			Name:  "undo",
+			Usage: "not kept: apply the earlier manifest",
+			Action: func(*cli.Context) error {
+				return fmt.Errorf("%w: podunit keeps no old ReplicaSets to undo to: `podunit up` the earlier manifest, which rolls its pods out again", errUsage)
+			},
+		}, {
+			Name:  "history",
+			Usage: "not kept: the manifests are the history",
+			Action: func(*cli.Context) error {
+				return fmt.Errorf("%w: podunit keeps no rollout history (no old ReplicaSets): the manifests you applied with `podunit up` are it", errUsage)
+			},
+		}, {
+			Name:  "pause",
+			Usage: "not supported: a Deployment rolls out when applied",
+			Action: func(*cli.Context) error {
+				return fmt.Errorf("%w: there is no controller to pause: a Deployment rolls out when `podunit up` applies it", errUsage)
+			},
 		}},
 	}
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
+	"io"
 	"slices"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -117,5 +120,18 @@ func TestDeploymentStatus(t *testing.T) {
 	st := deploymentStatus(d, []*corev1.Pod{ready(v2[0]), v2[1], ready(v1[0])})
 	if st.Replicas != 3 || st.UpdatedReplicas != 2 || st.ReadyReplicas != 2 || st.UnavailableReplicas != 0 {
 		t.Errorf("status %+v", st)
+	}
+}
+
+// kubectl rollout undo, history and pause have no meaning without old
+// ReplicaSets or a controller: a usage error that says what to do instead.
+func TestRolloutWithoutHistory(t *testing.T) {
+	for _, sub := range []string{"undo", "history", "pause"} {
+		app := newApp()
+		app.Writer, app.ErrWriter = io.Discard, io.Discard
+		err := app.Run([]string{"podunit", "rollout", sub, "deployment/web"})
+		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "podunit up") {
+			t.Errorf("rollout %s: %v", sub, err)
+		}
 	}
 }
