@@ -808,6 +808,11 @@ func (r *Runner) ensureClaim(ctx context.Context, c units.Claim) error {
 		return err
 	}
 	if err := r.Engine.CreateVolume(ctx, c.Name, c.Labels, c.Options); err != nil {
+		// Pods sharing a claim start side by side (a Deployment's
+		// replicas): another may have just made it.
+		if ok, cerr := r.claimExists(ctx, c); ok && cerr == nil {
+			return nil
+		}
 		return fmt.Errorf("%s: creating volume %s: %w", c.FieldPath, c.Name, err)
 	}
 	return nil

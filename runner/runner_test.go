@@ -770,3 +770,53 @@ func TestCompare(t *testing.T) {
 		t.Errorf("labels and an image changed: %v", d)
 	}
 }
+
+// racingEngine makes a volume itself when asked to create one, as a pod
+// starting side by side with the same claim would, and fails the creation.
+type racingEngine struct{ *fakeEngine }
+
+func (e racingEngine) CreateVolume(ctx context.Context, name string, labels, opts map[string]string) error {
+	_ = e.fakeEngine.CreateVolume(ctx, name, labels, opts)
+	return errors.New("adding volume to state: name " + name + " is in use: volume already exists")
+}
+
+const claimPod = `
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers: [{name: a, image: local/app:1, volumeMounts: [{name: v, mountPath: /v}]}]
+  volumes: [{name: v, persistentVolumeClaim: {claimName: data}}]
+`
+
+// Two pods of one claim start at once: the one that loses the race to
+// create its volume uses the volume the other made.
+func TestClaimMadeByAnotherPodMeanwhile(t *testing.T) {
+	r, _, fe, p, plan := setup(t, claimPod)
+	if len(plan.Claims) != 1 {
+		t.Fatalf("claims %v", plan.Claims)
+	}
+	r.Engine = racingEngine{fe}
+	if err := r.Up(context.Background(), p, plan, UpOptions{}); err != nil {
+		t.Fatalf("Up: %v", err)
+	}
+	// a volume of that name that is not the claim's is still a conflict
+	r2, _, fe2, p2, plan2 := setup(t, claimPod)
+	r2.Engine = foreignVolumeEngine{fe2}
+	if err := r2.Up(context.Background(), p2, plan2, UpOptions{}); err == nil {
+		t.Error("Up used a volume it did not make")
+	}
+}
+
+// foreignVolumeEngine: someone else made a volume of the name meanwhile.
+type foreignVolumeEngine struct{ *fakeEngine }
+
+func (e foreignVolumeEngine) CreateVolume(ctx context.Context, name string, _, opts map[string]string) error {
+	_ = e.fakeEngine.CreateVolume(ctx, name, map[string]string{"owner": "someone"}, opts)
+	return errors.New("volume already exists")
+}

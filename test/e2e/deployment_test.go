@@ -251,3 +251,54 @@ func TestDeployment(t *testing.T) {
 		t.Errorf("get deployment dweb after down: %s", got.stdout)
 	}
 }
+
+// TestDeploymentSharedClaim: the replicas of a Deployment in a namespace of
+// its own share a claim (they start side by side, and one of them makes its
+// volume); exec of deployment/NAME -n NS reaches one of them.
+func TestDeploymentSharedClaim(t *testing.T) {
+	path := writeManifest(t, `
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: shared, namespace: dteam}
+spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: writer, namespace: dteam}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: writer}}
+  template:
+    metadata: {labels: {app: writer}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      initContainers:
+      - name: init
+        image: `+testImage+`
+        command: ["sh", "-c", "echo $(POD) >> /data/log"]
+        env: [{name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
+        volumeMounts: [{name: d, mountPath: /data}]
+      containers:
+      - name: main
+        image: `+testImage+`
+        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 100000 & wait"]
+        volumeMounts: [{name: d, mountPath: /data}]
+      volumes: [{name: d, persistentVolumeClaim: {claimName: shared}}]
+`)
+	t.Cleanup(func() { run(t, podunit, "down", "--volumes", "--grace-period", "0", "--force", path) })
+	must(t, podunit, "up", "--wait", path)
+	pods := strings.Fields(must(t, podunit, "get", "pods", "-n", "dteam", "-o", "name"))
+	if len(pods) != 2 {
+		t.Fatalf("pods: %v", pods)
+	}
+	r := run(t, podunit, "exec", "-n", "dteam", "deployment/writer", "-c", "main", "--", "cat", "/data/log")
+	for _, p := range pods {
+		if !strings.Contains(r.stdout, strings.TrimPrefix(p, "pod/")+"\n") {
+			t.Errorf("the shared claim's log lacks %s: exit %d\n%s%s", p, r.code, r.stdout, r.stderr)
+		}
+	}
+	must(t, podunit, "down", "--volumes", path)
+	for _, p := range pods {
+		assertGone(t, strings.TrimPrefix(p, "pod/"))
+	}
+}
