@@ -301,11 +301,12 @@ func scaledValue(v *intstr.IntOrString, total int, roundUp bool) (int, string) {
 
 // RolloutLimits are a RollingUpdate's maxSurge and maxUnavailable for
 // replicas pods, as the controller resolves them: when both come to 0,
-// maxUnavailable is 1.
+// maxUnavailable is 1. Recreate has 0 and 0: no pod more, and none
+// unavailable counted while it runs.
 func RolloutLimits(d *appsv1.Deployment) (surge, unavailable int) {
 	ru := d.Spec.Strategy.RollingUpdate
-	if ru == nil {
-		return 0, int(*d.Spec.Replicas)
+	if d.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType || ru == nil {
+		return 0, 0
 	}
 	n := int(*d.Spec.Replicas)
 	surge, _ = scaledValue(ru.MaxSurge, n, true)

@@ -347,10 +347,6 @@ func loadDocument(doc []byte, objs *Objects, namespace string) (out loaded) {
 	}
 	errs, warns := judgeFields(generic, reflect.TypeOf(corev1.Pod{}), podRules)
 	warns = append(tokenWarns, warns...)
-	if podunitOwned(obj) {
-		// kept, not ignored (below): no warning
-		warns = slices.DeleteFunc(warns, func(w string) bool { return strings.HasPrefix(w, "metadata.ownerReferences:") })
-	}
 
 	// Validation runs even after unknown or unsupported fields were found, so one
 	// run reports every problem; only values of the wrong type stop it.
@@ -364,7 +360,13 @@ func loadDocument(doc []byte, objs *Objects, namespace string) (out loaded) {
 	// A cluster's owners (they have a uid) are ignored, a warning said so:
 	// an exported pod of a Deployment is no Deployment's here. podunit's
 	// own (no uid), in the stored copy of an enabled Deployment's pod, stay.
-	p.OwnerReferences = slices.DeleteFunc(p.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID != "" })
+	if n := len(p.OwnerReferences); n > 0 {
+		p.OwnerReferences = slices.DeleteFunc(p.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID != "" })
+		if len(p.OwnerReferences) == n {
+			// all kept, none ignored: no warning
+			warns = slices.DeleteFunc(warns, func(w string) bool { return strings.HasPrefix(w, "metadata.ownerReferences:") })
+		}
+	}
 	SetDefaults(&p)
 	res, verrs := Resolve(&p)
 	errs = append(errs, verrs...)
@@ -442,19 +444,4 @@ func checkKind(obj map[string]any) field.ErrorList {
 // sortByField orders errors by field path, keeping the order of each field's.
 func sortByField(errs field.ErrorList) {
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
-}
-
-// podunitOwned tells whether a pod document's ownerReferences are all
-// podunit's own (a Deployment's, in the stored copy of an enabled pod):
-// without a uid, which every reference a cluster writes has.
-func podunitOwned(obj map[string]any) bool {
-	md, _ := obj["metadata"].(map[string]any)
-	refs, _ := md["ownerReferences"].([]any)
-	for _, r := range refs {
-		ref, _ := r.(map[string]any)
-		if uid, _ := ref["uid"].(string); uid != "" {
-			return false
-		}
-	}
-	return len(refs) > 0
 }

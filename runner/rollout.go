@@ -45,7 +45,7 @@ func (r *Runner) RollOut(ctx context.Context, ro Rollout, o UpOptions, report fu
 	surge, unavailable := pod.RolloutLimits(d)
 	minReady := time.Duration(d.Spec.MinReadySeconds) * time.Second
 	deadline := time.Duration(*d.Spec.ProgressDeadlineSeconds) * time.Second
-	pending, plans := slices.Clone(ro.Pending), slices.Clone(ro.Plans)
+	pending, plans := ro.Pending, ro.Plans // resliced as they start, never written
 	st := rolloutState{replicas: int(*d.Spec.Replicas), surge: surge, unavailable: unavailable,
 		started: slices.Clone(ro.Current), pending: len(pending), old: slices.Clone(ro.Old)}
 	readySince := map[string]time.Time{}

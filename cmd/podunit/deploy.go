@@ -399,28 +399,19 @@ func deploymentArg(c *cli.Context) (*appsv1.Deployment, error) {
 	var name string
 	switch {
 	case len(pos) == 1 && strings.Contains(pos[0], "/"):
-		kind, n, _ := strings.Cut(pos[0], "/")
-		if !slices.Contains(deploymentTypes, kind) || n == "" {
+		if name = deploymentRef(pos[0]); name == "" {
 			return nil, fmt.Errorf("%w: %s: podunit %s takes Deployments (deployment/NAME)", errUsage, pos[0], c.Command.Name)
 		}
-		name = n
 	case len(pos) == 2 && slices.Contains(deploymentTypes, pos[0]):
 		name = pos[1]
 	default:
 		return nil, fmt.Errorf("%w: podunit %s deployment/NAME", errUsage, c.Command.FullName())
 	}
-	known, err := podstate.LoadObjects(podstate.DefaultDir())
-	if err != nil {
-		return nil, err
-	}
 	ns := vals["namespace"]
-	var found []*appsv1.Deployment
-	for _, d := range known.Deployments {
-		if d.Name == name && (ns == "" || d.Namespace == ns) {
-			found = append(found, d)
-		}
-	}
+	found, err := deploymentsNamed(name, ns)
 	switch {
+	case err != nil:
+		return nil, err
 	case len(found) == 0:
 		return nil, notFound{kind: "deployment", name: name, ns: ns}
 	case len(found) > 1:
@@ -429,14 +420,36 @@ func deploymentArg(c *cli.Context) (*appsv1.Deployment, error) {
 	return found[0], nil
 }
 
+// deploymentRef is NAME of deployment/NAME (deploy/NAME, deployments/NAME),
+// or "" for anything else.
+func deploymentRef(a string) string {
+	kind, name, ok := strings.Cut(a, "/")
+	if !ok || !slices.Contains(deploymentTypes, strings.ToLower(kind)) {
+		return ""
+	}
+	return name
+}
+
+// deploymentsNamed are the stored Deployments of a name, in namespace ns
+// ("": in any).
+func deploymentsNamed(name, ns string) ([]*appsv1.Deployment, error) {
+	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	if err != nil {
+		return nil, err
+	}
+	var found []*appsv1.Deployment
+	for _, d := range known.Deployments {
+		if d.Name == name && (ns == "" || d.Namespace == ns) {
+			found = append(found, d)
+		}
+	}
+	return found, nil
+}
+
 // isDeploymentArg tells whether a command's arguments name a Deployment
 // (deployment/NAME, or `deployment NAME`).
 func isDeploymentArg(pos []string) bool {
-	if len(pos) == 2 && slices.Contains(deploymentTypes, pos[0]) {
-		return true
-	}
-	kind, _, ok := strings.Cut(strings.Join(pos, " "), "/")
-	return ok && len(pos) == 1 && slices.Contains(deploymentTypes, strings.ToLower(kind))
+	return (len(pos) == 2 && slices.Contains(deploymentTypes, pos[0])) || (len(pos) == 1 && deploymentRef(pos[0]) != "")
 }
 
 // waitDeployment is kubectl wait for a Deployment: --for=condition=Available
@@ -478,9 +491,6 @@ func waitDeployment(c *cli.Context) error {
 					return err
 				}
 				_, unavailable := pod.RolloutLimits(d)
-				if d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
-					unavailable = 0
-				}
 				met = deploymentStatus(d, pods).AvailableReplicas >= *d.Spec.Replicas-int32(unavailable)
 			}
 			if met {

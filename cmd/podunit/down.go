@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
-	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
@@ -51,7 +49,7 @@ func downCommand() *cli.Command {
 					refs = append(refs, a)
 					continue
 				}
-				if kind, name, ok := strings.Cut(a, "/"); ok && slices.Contains(deploymentTypes, kind) && name != "" {
+				if name := deploymentRef(a); name != "" {
 					deployments = append(deployments, name)
 					continue
 				}
@@ -105,23 +103,15 @@ func downCommand() *cli.Command {
 				return err
 			}
 			// A Deployment's pods go with it, of every template it had.
-			if len(deployments) > 0 {
-				known, err := podstate.LoadObjects(podstate.DefaultDir())
+			for _, name := range deployments {
+				found, err := deploymentsNamed(name, c.String("namespace"))
 				if err != nil {
 					return err
 				}
-				for _, name := range deployments {
-					var found []*appsv1.Deployment
-					for _, d := range known.Deployments {
-						if d.Name == name && (c.String("namespace") == "" || d.Namespace == c.String("namespace")) {
-							found = append(found, d)
-						}
-					}
-					if len(found) == 0 {
-						return notFound{kind: "deployment", name: name}
-					}
-					objs.Deployments = append(objs.Deployments, found...)
+				if len(found) == 0 {
+					return notFound{kind: "deployment", name: name}
 				}
+				objs.Deployments = append(objs.Deployments, found...)
 			}
 			for _, a := range args {
 				if _, err := os.Stat(a); err == nil || a == "-" {

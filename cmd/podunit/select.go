@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -139,24 +138,18 @@ func podRef(a string) (string, error) {
 // port-forward): deployment/NAME is one of its pods (the first by name), as
 // kubectl picks one; w hears which.
 func onePodRef(a, ns string, w io.Writer) (string, error) {
-	kind, name, ok := strings.Cut(a, "/")
-	if !ok || !slices.Contains(deploymentTypes, strings.ToLower(kind)) || name == "" {
+	name := deploymentRef(a)
+	if name == "" {
 		return podRef(a)
 	}
-	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	found, err := deploymentsNamed(name, ns)
 	if err != nil {
 		return "", err
 	}
-	var d *appsv1.Deployment
-	for _, x := range known.Deployments {
-		if x.Name == name && (ns == "" || x.Namespace == ns) {
-			d = x
-			break
-		}
-	}
-	if d == nil {
+	if len(found) == 0 {
 		return "", notFound{kind: "deployment", name: name, ns: ns}
 	}
+	d := found[0]
 	recorded, err := runner.RecordedPods(podstate.DefaultDir())
 	if err != nil {
 		return "", err

@@ -107,20 +107,17 @@ func upCommand() *cli.Command {
 			if len(errs) > 0 {
 				return errors.Join(errs...)
 			}
-			others, err := otherPods(m.Pods)
-			if err != nil {
-				return err
-			}
-			// A Deployment's old pods that go before its new ones start
-			// (Recreate, or a RollingUpdate without surge) leave their
-			// host ports and devices to them.
+			// the pods that run: read once, for the checks and the Deployments
 			recorded, err := runner.RecordedPods(podstate.DefaultDir())
 			if err != nil {
 				return err
 			}
+			others := otherPods(m.Pods, recorded)
+			// A Deployment's old pods that go before its new ones start
+			// (Recreate, or a RollingUpdate without surge) leave their
+			// host ports and devices to them.
 			for _, d := range m.Objects.Deployments {
-				surge, _ := pod.RolloutLimits(d)
-				if d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType || surge == 0 {
+				if surge, _ := pod.RolloutLimits(d); surge == 0 {
 					owned := ownedPods(recorded, d)
 					others = slices.DeleteFunc(others, func(p *corev1.Pod) bool { return slices.Contains(owned, p.Name) && p.Namespace == d.Namespace })
 				}
@@ -350,10 +347,6 @@ func upCommand() *cli.Command {
 				for _, p := range append(slices.Clone(unchanged), relabeled...) {
 					running = append(running, p.Name)
 				}
-				recorded, err := runner.RecordedPods(podstate.DefaultDir())
-				if err != nil {
-					return err
-				}
 				work, rest, restPlans := planDeployments(m.Objects.Deployments, m.Pods, plans, running, recorded)
 				inherit := map[string]bool{} // Deployments (namespace/name) whose pods are enabled
 				for _, d := range m.Objects.Deployments {
@@ -366,6 +359,14 @@ func upCommand() *cli.Command {
 					rolled = append(rolled, ro.Pending...)
 				}
 				m.Pods, plans = rest, restPlans
+				// a Deployment's pod removed: it no longer comes back at login
+				gone := func(name string) error {
+					fmt.Fprintf(c.App.Writer, "pod/%s removed\n", name)
+					if persistent(name) {
+						return disableRunner(ctx, r, []string{name})
+					}
+					return nil
+				}
 				removed := func(names []string) error {
 					var errs []error
 					for i, err := range r.DownAll(ctx, names, runner.DownOptions{}) {
@@ -373,12 +374,7 @@ func upCommand() *cli.Command {
 							errs = append(errs, err)
 							continue
 						}
-						fmt.Fprintf(c.App.Writer, "pod/%s removed\n", names[i])
-						if persistent(names[i]) {
-							if err := disableRunner(ctx, r, names[i:i+1]); err != nil {
-								errs = append(errs, err)
-							}
-						}
+						errs = append(errs, gone(names[i]))
 					}
 					return errors.Join(errs...)
 				}
@@ -459,11 +455,8 @@ func upCommand() *cli.Command {
 								fmt.Fprintf(c.App.Writer, "pod/%s started (%s)\n", e.Pod, units.SliceName(e.Pod))
 								return
 							}
-							fmt.Fprintf(c.App.Writer, "pod/%s removed\n", e.Pod)
-							if persistent(e.Pod) {
-								if err := disableRunner(ctx, r, []string{e.Pod}); err != nil {
-									fmt.Fprintf(c.App.ErrWriter, "warning: %v\n", err)
-								}
+							if err := gone(e.Pod); err != nil {
+								fmt.Fprintf(c.App.ErrWriter, "warning: %v\n", err)
 							}
 						})
 						if rollErrs[i] == nil {
@@ -814,18 +807,14 @@ func fitExtended(pods, others []*corev1.Pod) error {
 
 // otherPods are the pods podunit runs (or keeps) besides pods: one of the
 // same name does not count (replaced, or the up fails on it as existing).
-func otherPods(pods []*corev1.Pod) ([]*corev1.Pod, error) {
-	recorded, err := runner.RecordedPods(podstate.DefaultDir())
-	if err != nil {
-		return nil, err
-	}
+func otherPods(pods, recorded []*corev1.Pod) []*corev1.Pod {
 	var running []*corev1.Pod
 	for _, r := range recorded {
 		if !slices.ContainsFunc(pods, func(p *corev1.Pod) bool { return p.Name == r.Name }) {
 			running = append(running, r)
 		}
 	}
-	return running, nil
+	return running
 }
 
 func newUID() string {
