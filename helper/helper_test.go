@@ -321,6 +321,36 @@ func TestInitRetries(t *testing.T) {
 	if got := w.sleeps; len(got) != 3 || got[0] != 10*time.Second || got[1] != 20*time.Second || got[2] != 40*time.Second {
 		t.Errorf("back-off %v, want 10s 20s 40s", got)
 	}
+	// each run is recorded as it ends: three restarts, the last run's end
+	r, _ := podstate.LoadRun(w.env.StateDir, "p", "init")
+	if r.Retries != 3 || r.ExitCode != 0 || r.Result != "success" || !r.WaitingUntil.IsZero() || !r.Started.IsZero() ||
+		!r.Finished.Equal(w.clock.Now()) || !r.LastStarted.Equal(w.clock.Now()) {
+		t.Errorf("run after success: %+v", r)
+	}
+
+	// while it waits, the record says for how long and how the run ended
+	w = newWorld(t, runtime1(c))
+	w.runs = []int{1, 1}
+	var waits []podstate.Run
+	w.env.Sleep = func(ctx context.Context, d time.Duration) error {
+		r, _ := podstate.LoadRun(w.env.StateDir, "p", "init")
+		waits = append(waits, r)
+		if len(waits) == 2 {
+			return context.Canceled // the unit is stopped
+		}
+		return nil
+	}
+	_ = w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "init"})
+	if len(waits) != 2 || waits[1].Retries != 2 || waits[1].ExitCode != 1 || waits[1].WaitingFor != 20*time.Second ||
+		!waits[1].WaitingUntil.Equal(w.clock.Now().Add(20*time.Second)) {
+		t.Errorf("records while backing off: %+v", waits)
+	}
+	// the unit's cleanup keeps them
+	w.vars["EXIT_CODE"], w.vars["EXIT_STATUS"], w.vars["SERVICE_RESULT"] = "exited", "143", "exit-code"
+	_ = w.main(t, contract.Command{Op: contract.OpCleanup, Pod: "p", Container: "init"})
+	if r, _ := podstate.LoadRun(w.env.StateDir, "p", "init"); r.ExitCode != 1 || r.Retries != 2 {
+		t.Errorf("after cleanup: %+v", r)
+	}
 	c.Retry = false
 	w = newWorld(t, runtime1(c))
 	w.runs = []int{3}
@@ -596,5 +626,74 @@ func TestRunSubPaths(t *testing.T) {
 	real, _ := filepath.EvalSymlinks(root)
 	if got := w.execd[0][3]; got != real+"/real/db/conf:/etc/conf:ro" {
 		t.Errorf("file subPath through an inner symlink: %s", got)
+	}
+}
+
+// The termination message file is emptied for each run, writable by any
+// user of the container, and read when the run ends; under
+// FallbackToLogsOnError a failed run that wrote none gets its log's end.
+func TestTerminationMessage(t *testing.T) {
+	dir := t.TempDir()
+	c := contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp, Args: []string{"run", "img"},
+		Message: filepath.Join(dir, "termination", "app"), Log: filepath.Join(dir, "logs", "app.log")}
+	w := newWorld(t, runtime1(c))
+	run := func() {
+		t.Helper()
+		if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"}); !errors.Is(err, errExecd) {
+			t.Fatalf("run: %v", err)
+		}
+	}
+	end := func(code string) podstate.Run {
+		t.Helper()
+		w.vars["EXIT_CODE"], w.vars["EXIT_STATUS"], w.vars["SERVICE_RESULT"] = "exited", code, "exit-code"
+		if code == "0" {
+			w.vars["SERVICE_RESULT"] = "success"
+		}
+		if err := w.main(t, contract.Command{Op: contract.OpCleanup, Pod: "p", Container: "app"}); err != nil {
+			t.Fatal(err)
+		}
+		r, _ := podstate.LoadRun(w.env.StateDir, "p", "app")
+		return r
+	}
+	run()
+	fi, err := os.Stat(c.Message)
+	if err != nil || fi.Size() != 0 || fi.Mode().Perm() != 0o666 {
+		t.Fatalf("message file before the run: %v %v", fi, err)
+	}
+	_ = os.WriteFile(c.Message, []byte("disk full\n"+strings.Repeat("x", 5000)), 0o666)
+	r := end("3")
+	if !strings.HasPrefix(r.Message, "disk full\n") || len(r.Message) != 4096 {
+		t.Errorf("message: %d bytes %.20q, want the file's first 4096", len(r.Message), r.Message)
+	}
+	run()
+	if b, _ := os.ReadFile(c.Message); len(b) != 0 {
+		t.Errorf("the next run's file holds %q", b)
+	}
+	var log strings.Builder
+	for i := 1; i <= 100; i++ {
+		fmt.Fprintf(&log, "2026-12-04T07:00:00.%09dZ stdout F line %d\n", i, i)
+	}
+	_ = os.WriteFile(c.Log, []byte(log.String()), 0o600)
+	if r := end("1"); r.Message != "" {
+		t.Errorf("policy File took the log: %q", r.Message)
+	}
+
+	c.MessageFromLog = true
+	w = newWorld(t, runtime1(c))
+	run()
+	_ = os.WriteFile(c.Log, []byte(log.String()), 0o600) // run rotated it
+	r = end("1")
+	if !strings.HasPrefix(r.Message, "line 21\n") || !strings.HasSuffix(r.Message, "line 100\n") {
+		t.Errorf("fallback to the log: %q, want lines 21 to 100", r.Message)
+	}
+	run()
+	_ = os.WriteFile(c.Log, []byte(log.String()), 0o600)
+	if r := end("0"); r.Message != "" {
+		t.Errorf("a run that succeeded took its log: %q", r.Message)
+	}
+	run()
+	_ = os.WriteFile(c.Log, []byte(strings.Repeat("2026-12-04T07:00:00Z stderr F "+strings.Repeat("y", 99)+"\n", 30)), 0o600)
+	if r := end("2"); len(r.Message) != 2048 {
+		t.Errorf("fallback kept %d bytes, want the last 2048", len(r.Message))
 	}
 }

@@ -45,6 +45,9 @@ func (t *task) run(ctx context.Context) error {
 	if err := t.newLog(); err != nil {
 		return err
 	}
+	if err := t.resetMessage(); err != nil {
+		return err
+	}
 	argv, env := t.podman()
 	return t.Exec(t.rt.Podman, argv, env)
 }
@@ -214,6 +217,15 @@ func (t *task) runInit(ctx context.Context) error {
 		if err := t.newLog(); err != nil {
 			return err
 		}
+		if err := t.resetMessage(); err != nil {
+			return err
+		}
+		started := t.Now()
+		if err := podstate.UpdateRun(t.StateDir, t.rt.Pod, t.c.Name, func(r *podstate.Run) {
+			r.Started, r.WaitingUntil, r.WaitingFor = started, time.Time{}, 0
+		}); err != nil {
+			return err
+		}
 		t.event("Normal", "Started", "Started init container %s (attempt %d)", t.c.Name, attempt)
 		code, err := t.Run(ctx, t.rt.Podman, argv, env)
 		if ctx.Err() != nil {
@@ -222,11 +234,29 @@ func (t *task) runInit(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// The run is recorded as the kubelet keeps an init container's
+		// status: its end, its message, and while it waits to run again,
+		// its restarts and the back-off (Init:CrashLoopBackOff).
+		retry := code != 0 && t.c.Retry
+		now := t.Now()
+		if err := podstate.UpdateRun(t.StateDir, t.rt.Pod, t.c.Name, func(r *podstate.Run) {
+			r.LastStarted, r.Started, r.Finished, r.ExitCode = started, time.Time{}, now, code
+			r.Result, r.Message = "success", t.message(code != 0)
+			if code != 0 {
+				r.Result = "exit-code"
+			}
+			if retry {
+				r.Retries++
+				r.WaitingUntil, r.WaitingFor = now.Add(backOff), backOff
+			}
+		}); err != nil {
+			return err
+		}
 		if code == 0 {
 			t.event("Normal", "Completed", "Init container %s completed", t.c.Name)
 			return nil
 		}
-		if !t.c.Retry {
+		if !retry {
 			t.event("Warning", "Failed", "Init container %s exited with status %d; restartPolicy Never: the pod has failed", t.c.Name, code)
 			return &ErrExit{Code: code}
 		}

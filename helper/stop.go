@@ -161,12 +161,16 @@ func (t *task) cleanup(ctx context.Context) error {
 	if t.c.Kind != contract.KindInfra {
 		now := t.Now()
 		_ = podstate.UpdateRun(t.StateDir, t.rt.Pod, t.c.Name, func(r *podstate.Run) {
-			r.Started, r.WaitingUntil = time.Time{}, time.Time{}
+			if t.c.Kind == contract.KindInit && !r.Finished.IsZero() && r.Started.IsZero() {
+				return // its runs were recorded as they ended (runInit)
+			}
+			r.LastStarted, r.Started, r.WaitingUntil = r.Started, time.Time{}, time.Time{}
 			r.Finished, r.Result = now, t.Getenv("SERVICE_RESULT")
 			r.ExitCode = 0
 			if t.Getenv("EXIT_CODE") == "exited" {
 				r.ExitCode, _ = strconv.Atoi(t.Getenv("EXIT_STATUS"))
 			}
+			r.Message = t.message(r.ExitCode != 0 || (r.Result != "" && r.Result != "success"))
 		})
 		if len(t.c.Probes) > 0 {
 			_ = podstate.SetReady(t.StateDir, t.rt.Pod, t.c.Name, false)

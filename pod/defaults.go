@@ -40,6 +40,12 @@ func SetDefaults(p *corev1.Pod) {
 }
 
 func defaultContainer(c *corev1.Container) {
+	if c.TerminationMessagePath == "" {
+		c.TerminationMessagePath = corev1.TerminationMessagePathDefault
+	}
+	if c.TerminationMessagePolicy == "" {
+		c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
+	}
 	if c.ImagePullPolicy == "" {
 		if imageTag(c.Image) == "latest" {
 			c.ImagePullPolicy = corev1.PullAlways

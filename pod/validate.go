@@ -612,6 +612,22 @@ func validateContainer(c *corev1.Container, s *corev1.PodSpec, vols map[string]*
 			}
 		}
 	}
+	if tp := c.TerminationMessagePath; tp != "" {
+		switch tpp := p.Child("terminationMessagePath"); {
+		case !path.IsAbs(tp):
+			errs = append(errs, field.Invalid(tpp, tp, "must be an absolute path"))
+		case strings.Contains(tp, ":"):
+			errs = append(errs, field.Invalid(tpp, tp, "may not contain ':' (podman's mount syntax)"))
+		case mounts.Has(path.Clean(tp)):
+			errs = append(errs, field.Invalid(tpp, tp, "a volumeMount is mounted at this path"))
+		}
+	}
+	switch c.TerminationMessagePolicy {
+	case "", corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError:
+	default:
+		errs = append(errs, field.NotSupported(p.Child("terminationMessagePolicy"), c.TerminationMessagePolicy,
+			[]string{string(corev1.TerminationMessageReadFile), string(corev1.TerminationMessageFallbackToLogsOnError)}))
+	}
 	errs = append(errs, validateResources(&c.Resources, p.Child("resources"))...)
 	if sc := c.SecurityContext; sc != nil {
 		scp := p.Child("securityContext")

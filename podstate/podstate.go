@@ -128,10 +128,17 @@ type Run struct {
 	// Started is when the current run became Running (its postStart hook
 	// done); zero while it starts or after it exited.
 	Started time.Time `json:"started,omitempty"`
-	// Finished, ExitCode and Result describe the last run that ended.
-	Finished time.Time `json:"finished,omitempty"`
-	ExitCode int       `json:"exitCode,omitempty"`
-	Result   string    `json:"result,omitempty"`
+	// Finished, ExitCode and Result describe the last run that ended;
+	// LastStarted is when it had started, Message its termination message
+	// (terminationMessagePath, or its log's end under FallbackToLogsOnError).
+	Finished    time.Time `json:"finished,omitempty"`
+	ExitCode    int       `json:"exitCode,omitempty"`
+	Result      string    `json:"result,omitempty"`
+	LastStarted time.Time `json:"lastStarted,omitempty"`
+	Message     string    `json:"message,omitempty"`
+	// Retries counts the runs an init container's unit started again
+	// itself, after a failure (its back-off loop); systemd counts the rest.
+	Retries int `json:"retries,omitempty"`
 	// Stopped says the last run was stopped on request (not by itself, nor
 	// by a probe): its next start owes no back-off.
 	Stopped bool `json:"stopped,omitempty"`

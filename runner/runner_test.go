@@ -820,3 +820,43 @@ func (e foreignVolumeEngine) CreateVolume(ctx context.Context, name string, _, o
 	_ = e.fakeEngine.CreateVolume(ctx, name, map[string]string{"owner": "someone"}, opts)
 	return errors.New("volume already exists")
 }
+
+// An init container that failed and waits to run again shows
+// CrashLoopBackOff with its restarts, its last run's end and message; the
+// pod is Pending. Running again, it is Running with the restarts counted.
+func TestStatusInitBackOff(t *testing.T) {
+	rec := &record{Pod: &corev1.Pod{}}
+	rec.Pod.Name = "p"
+	rec.Pod.Spec.InitContainers = []corev1.Container{{Name: "init"}}
+	rec.Pod.Spec.Containers = []corev1.Container{{Name: "a"}}
+	st := func(active, sub string) sdbus.UnitState {
+		return sdbus.UnitState{LoadState: "loaded", ActiveState: active, SubState: sub, ActiveEnter: time.Unix(1, 0)}
+	}
+	byUnit := map[string]sdbus.UnitState{"podunit-p.service": st("active", "running"),
+		"podunit-p-init.service": st("activating", "start"),
+		"podunit-p-a.service":    {LoadState: "loaded", ActiveState: "inactive", SubState: "dead"}}
+	run := podstate.Run{Finished: time.Now(), ExitCode: 2, Result: "exit-code", Retries: 3, Message: "no database",
+		WaitingUntil: time.Now().Add(75 * time.Second), WaitingFor: 80 * time.Second}
+	got := podStatus("p", rec, byUnit, func(string) bool { return true }, func(c string) podstate.Run {
+		if c == "init" {
+			return run
+		}
+		return podstate.Run{}
+	})
+	cs := got.Containers[0]
+	if got.Phase != "Pending" || cs.State != "Waiting" || cs.Reason != "CrashLoopBackOff" || cs.Restarts != 3 ||
+		cs.LastExitCode == nil || *cs.LastExitCode != 2 || cs.ExitMessage != "no database" ||
+		!strings.HasPrefix(cs.Message, "back-off 1m20s restarting failed container, 1m1") {
+		t.Errorf("backing off: phase %s, %+v", got.Phase, cs)
+	}
+	run.WaitingUntil, run.Started = time.Time{}, time.Now()
+	got = podStatus("p", rec, byUnit, func(string) bool { return true }, func(c string) podstate.Run {
+		if c == "init" {
+			return run
+		}
+		return podstate.Run{}
+	})
+	if cs := got.Containers[0]; got.Phase != "Pending" || cs.State != "Running" || cs.Restarts != 3 {
+		t.Errorf("running again: phase %s, %+v", got.Phase, cs)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
 )
 
@@ -146,6 +147,9 @@ func (r *Runner) Compare(ctx context.Context, p *corev1.Pod) (Difference, error)
 	}
 	clean := func(p *corev1.Pod) *corev1.Pod {
 		c := p.DeepCopy()
+		// a record an earlier podunit made lacks the defaults it did not
+		// fill then (terminationMessagePath): they are no change
+		pod.SetDefaults(c)
 		c.UID, c.ResourceVersion, c.CreationTimestamp, c.Status = "", "", metav1.Time{}, corev1.PodStatus{}
 		c.Spec.EphemeralContainers = nil
 		return c

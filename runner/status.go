@@ -51,9 +51,12 @@ type ContainerStatus struct {
 	// Message explains a Waiting state (the back-off and the time left).
 	Message string `json:"message,omitempty"`
 	// LastExitCode is how the previous run ended, once one has.
-	LastExitCode *int   `json:"lastExitCode,omitempty"`
-	Unit         string `json:"unit"`
-	Podman       string `json:"podmanName"`
+	LastExitCode *int `json:"lastExitCode,omitempty"`
+	// ExitMessage is the termination message of the run that ended last
+	// (the Terminated state's, or the last state's).
+	ExitMessage string `json:"exitMessage,omitempty"`
+	Unit        string `json:"unit"`
+	Podman      string `json:"podmanName"`
 }
 
 // Status reports every pod podunit knows of: those it has a record of, and any
@@ -272,13 +275,15 @@ func containerStatus(pod string, c containerRef, byUnit map[string]sdbus.UnitSta
 		cs.State, cs.Reason = "Waiting", "Unknown"
 		return cs
 	}
-	cs.Restarts = int(u.NRestarts)
-	if !run.Finished.IsZero() && c.kind != units.KindInit {
+	cs.Restarts = int(u.NRestarts) + run.Retries
+	if !run.Finished.IsZero() && (c.kind != units.KindInit || run.Retries > 0) {
 		code := run.ExitCode
 		cs.LastExitCode = &code
 	}
-	if c.kind != units.KindInit && u.ActiveState == "activating" && run.WaitingUntil.After(now) {
-		// The run helper waits out the kubelet's back-off before the start.
+	cs.ExitMessage = run.Message
+	if u.ActiveState == "activating" && run.WaitingUntil.After(now) {
+		// The run helper waits out the kubelet's back-off before the start
+		// (an init container's, between its runs).
 		cs.State, cs.Reason = "Waiting", "CrashLoopBackOff"
 		cs.Message = fmt.Sprintf("back-off %s restarting failed container, %s left",
 			run.WaitingFor, run.WaitingUntil.Sub(now).Round(time.Second))

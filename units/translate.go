@@ -563,6 +563,13 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 		subPaths[i].Arg += len(args)
 	}
 	args = append(args, mounts...)
+	// The kubelet binds a file of its own at terminationMessagePath (any
+	// user of the container may write it) and reads it when the run ends.
+	msgFile := ""
+	if c.TerminationMessagePath != "" {
+		msgFile = t.messageFile(c.Name)
+		args = append(args, "--volume", msgFile+":"+c.TerminationMessagePath+":rw")
+	}
 	args = append(args, t.security(c)...)
 	args = append(args, seccomp(p, c, t.o.SeccompDir)...)
 	aa, err := appArmor(p, c, t.o.AppArmor, fp)
@@ -605,7 +612,8 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 
 	rc := t.res.Container(c.Name)
 	spec := contract.Container{Name: c.Name, Podman: name, Kind: kind, Args: args, Env: specEnv,
-		PreStop: rc.PreStop, PostStart: rc.PostStart, Probes: rc.Probes, SubPaths: subPaths, Log: logFile}
+		PreStop: rc.PreStop, PostStart: rc.PostStart, Probes: rc.Probes, SubPaths: subPaths, Log: logFile,
+		Message: msgFile, MessageFromLog: msgFile != "" && c.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError}
 	if rc.PostStart != nil {
 		spec.PostStartTimeout = t.res.PostStartTimeout
 	}
@@ -914,6 +922,11 @@ func VolumeFiles(p *corev1.Pod, vols map[string]*pod.VolumeData, o Options) ([]V
 // volumeDir is where the files of a configMap, secret, downwardAPI or projected
 // volume live on the host: in the pod's state directory (mode 0700), so
 // nobody but the user reaches them.
+// messageFile is the host file behind a container's terminationMessagePath.
+func (t *translator) messageFile(container string) string {
+	return path.Join(t.o.StateDir, "pods", t.pod.Name, "termination", container)
+}
+
 func (t *translator) volumeDir(volume string) string {
 	return path.Join(t.o.StateDir, "pods", t.pod.Name, "volumes", volume)
 }

@@ -204,11 +204,17 @@ func printDescription(w io.Writer, d description) {
 		if cs.Message != "" {
 			fmt.Fprintf(w, "      Message:      %s\n", cs.Message)
 		}
+		if cs.State == "Terminated" && cs.ExitMessage != "" {
+			printMessage(w, cs.ExitMessage)
+		}
 		if cs.ExitCode != nil {
 			fmt.Fprintf(w, "      Exit Code:    %d\n", *cs.ExitCode)
 		}
 		if cs.LastExitCode != nil && cs.State != "Terminated" {
 			fmt.Fprintf(w, "    Last State:     Terminated (exit code %d)\n", *cs.LastExitCode)
+			if cs.ExitMessage != "" {
+				printMessage(w, cs.ExitMessage)
+			}
 		}
 		if cs.Kind == "app" || cs.Kind == "sidecar" {
 			fmt.Fprintf(w, "    Ready:          %t\n", cs.Ready)
@@ -283,5 +289,15 @@ func printResources(w io.Writer, indent string, r *corev1.ResourceRequirements) 
 			q := l.list[corev1.ResourceName(n)]
 			fmt.Fprintf(w, "%s  %s:%s%s\n", indent, n, strings.Repeat(" ", max(1, 8-len(n))), q.String())
 		}
+	}
+}
+
+// printMessage shows a termination message under its state, its further
+// lines indented as kubectl describe indents them.
+func printMessage(w io.Writer, msg string) {
+	lines := strings.Split(strings.TrimRight(msg, "\n"), "\n")
+	fmt.Fprintf(w, "      Message:      %s\n", lines[0])
+	for _, l := range lines[1:] {
+		fmt.Fprintf(w, "                    %s\n", l)
 	}
 }

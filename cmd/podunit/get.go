@@ -417,21 +417,31 @@ func containerStatus(cs runner.ContainerStatus, image string, run podstate.Run, 
 			v.State.Running.StartedAt = metav1.NewTime(run.Started)
 		}
 	case "Terminated":
-		t := &corev1.ContainerStateTerminated{Reason: cs.Reason}
+		t := &corev1.ContainerStateTerminated{Reason: cs.Reason, Message: cs.ExitMessage}
 		if cs.ExitCode != nil {
 			t.ExitCode = int32(*cs.ExitCode)
 		}
-		if !run.Finished.IsZero() {
-			t.FinishedAt = metav1.NewTime(run.Finished)
-		}
+		lastRunTimes(t, run)
 		v.State.Terminated = t
 	default:
 		v.State.Waiting = &corev1.ContainerStateWaiting{Reason: cs.Reason, Message: cs.Message}
 	}
 	if cs.LastExitCode != nil && cs.State != "Terminated" {
-		v.LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ExitCode: int32(*cs.LastExitCode), Reason: exitReason(*cs.LastExitCode)}
+		t := &corev1.ContainerStateTerminated{ExitCode: int32(*cs.LastExitCode), Reason: exitReason(*cs.LastExitCode), Message: cs.ExitMessage}
+		lastRunTimes(t, run)
+		v.LastTerminationState.Terminated = t
 	}
 	return v
+}
+
+// lastRunTimes are when the run that ended last started and finished.
+func lastRunTimes(t *corev1.ContainerStateTerminated, run podstate.Run) {
+	if !run.LastStarted.IsZero() {
+		t.StartedAt = metav1.NewTime(run.LastStarted)
+	}
+	if !run.Finished.IsZero() {
+		t.FinishedAt = metav1.NewTime(run.Finished)
+	}
 }
 
 func exitReason(code int) string {

@@ -299,6 +299,12 @@ type Container struct {
 	// format, --log-opt path= in Args); the run helper keeps the run before
 	// (podlog.Rotate). "" for pods started before podunit kept them.
 	Log string `json:"log,omitempty"`
+	// Message is the host file bound at the container's
+	// terminationMessagePath, emptied before each run and read when it ends;
+	// MessageFromLog (FallbackToLogsOnError) takes the end of Log instead
+	// when the run failed and left the file empty.
+	Message        string `json:"message,omitempty"`
+	MessageFromLog bool   `json:"messageFromLog,omitempty"`
 }
 
 // SubPath is a mount of the directory (or file) Path of a named volume:

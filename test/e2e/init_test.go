@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -173,4 +175,69 @@ spec:
 	if s := unitProp(t, "podunit-e2e\\x2dsidecar\\x2drestart-app.service", "ActiveState"); s != "active" {
 		t.Errorf("app: %s", s)
 	}
+}
+
+// An init container that keeps failing shows Init:CrashLoopBackOff with its
+// restarts and its last run's termination message, as kubectl shows it;
+// `up` stops waiting at --timeout (exit 4) and keeps the pod.
+func TestInitCrashLoop(t *testing.T) {
+	const pod = "e2e-init-loop"
+	path := writeManifest(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: wait-db
+    image: %s
+    command: ["sh", "-c", "echo 'no database yet' > /dev/termination-log; exit 2"]
+  containers:
+  - name: app
+    image: %s
+    command: ["sleep", "100000"]
+`, pod, testImage, testImage))
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod) })
+	done := make(chan result, 1)
+	go func() { done <- run(t, podunit, "up", "--timeout", "25s", path) }()
+	row := regexp.MustCompile(pod + `\s+0/1\s+Init:CrashLoopBackOff\s+1\s`)
+	eventually(t, 20*time.Second, "Init:CrashLoopBackOff after the first failure", func() bool {
+		return row.MatchString(run(t, podunit, "get", "pods", pod).stdout)
+	})
+	var p struct {
+		Status struct {
+			Phase string `json:"phase"`
+			Init  []struct {
+				RestartCount int `json:"restartCount"`
+				State        struct {
+					Waiting *struct{ Reason, Message string } `json:"waiting"`
+				} `json:"state"`
+				LastState struct {
+					Terminated *struct {
+						ExitCode  int    `json:"exitCode"`
+						Message   string `json:"message"`
+						StartedAt string `json:"startedAt"`
+					} `json:"terminated"`
+				} `json:"lastState"`
+			} `json:"initContainerStatuses"`
+		} `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(must(t, podunit, "get", "pod", pod, "-o", "json")), &p); err != nil {
+		t.Fatal(err)
+	}
+	if s := p.Status; s.Phase != "Pending" || len(s.Init) != 1 || s.Init[0].State.Waiting == nil || s.Init[0].State.Waiting.Reason != "CrashLoopBackOff" ||
+		s.Init[0].LastState.Terminated == nil || s.Init[0].LastState.Terminated.ExitCode != 2 ||
+		s.Init[0].LastState.Terminated.Message != "no database yet\n" || s.Init[0].LastState.Terminated.StartedAt == "" {
+		t.Errorf("status: %+v", s)
+	}
+	if d := describe(t, pod); !strings.Contains(d, "Last State:     Terminated (exit code 2)\n      Message:      no database yet\n") {
+		t.Errorf("describe:\n%s", d)
+	}
+	r := <-done
+	if r.code != 4 || !strings.Contains(r.stderr, "still initializing") {
+		t.Errorf("up: exit %d\n%s", r.code, r.stderr)
+	}
+	eventually(t, 30*time.Second, "the second run's failure counted", func() bool {
+		return regexp.MustCompile(pod + `\s+0/1\s+Init:CrashLoopBackOff\s+2\s`).MatchString(run(t, podunit, "get", "pods", pod).stdout)
+	})
 }

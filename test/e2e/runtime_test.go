@@ -293,3 +293,68 @@ spec:
 		t.Errorf("prober unit %s after the restart", s)
 	}
 }
+
+// A container's termination message is what it wrote at its
+// terminationMessagePath (the default, or its own; whatever user it runs
+// as, on a read-only root), or under FallbackToLogsOnError the end of the
+// log of a failed run that wrote none.
+func TestTerminationMessage(t *testing.T) {
+	const pod = "e2e-termmsg"
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %[1]s}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: own-path
+    image: %[2]s
+    command: ["sh", "-c", "printf 'all done' > /tmp/status"]
+    terminationMessagePath: /tmp/status
+  - name: from-log
+    image: %[2]s
+    command: ["sh", "-c", "echo starting; echo 'fatal: no config' >&2; exit 3"]
+    terminationMessagePolicy: FallbackToLogsOnError
+  - name: nonroot
+    image: %[2]s
+    command: ["sh", "-c", "echo \"uid $(id -u)\" > /dev/termination-log; exit 1"]
+    securityContext: {runAsUser: 1234, readOnlyRootFilesystem: true}
+  - name: quiet
+    image: %[2]s
+    command: ["sh", "-c", "echo a log line; exit 1"]
+`, pod, testImage), pod)
+	type term struct {
+		ExitCode int    `json:"exitCode"`
+		Message  string `json:"message"`
+	}
+	var p struct {
+		Status struct {
+			Containers []struct {
+				Name  string `json:"name"`
+				State struct {
+					Terminated *term `json:"terminated"`
+				} `json:"state"`
+			} `json:"containerStatuses"`
+		} `json:"status"`
+	}
+	want := map[string]term{"own-path": {0, "all done"}, "from-log": {3, "starting\nfatal: no config\n"}, "nonroot": {1, "uid 1234\n"}, "quiet": {1, ""}}
+	eventually(t, 20*time.Second, "every container's end", func() bool {
+		if err := json.Unmarshal([]byte(must(t, podunit, "get", "pod", pod, "-o", "json")), &p); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range p.Status.Containers {
+			if c.State.Terminated == nil {
+				return false
+			}
+		}
+		return len(p.Status.Containers) == 4
+	})
+	for _, c := range p.Status.Containers {
+		if got := *c.State.Terminated; got != want[c.Name] {
+			t.Errorf("%s: %+v, want %+v", c.Name, got, want[c.Name])
+		}
+	}
+	if d := describe(t, pod); !strings.Contains(d, "      Message:      starting\n                    fatal: no config\n") {
+		t.Errorf("describe:\n%s", d)
+	}
+}
