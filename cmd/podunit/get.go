@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -479,8 +480,8 @@ func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool, t table
 	}
 	fmt.Fprintln(tw, head)
 	for _, p := range pods {
-		ready, total, status, restarts := podSummary(p)
-		line := fmt.Sprintf("%s\t%d/%d\t%s\t%d\t%s", p.Name, ready, total, status, restarts, age(p.CreationTimestamp.Time))
+		ready, total, status, restarts, last := podSummaryAt(p)
+		line := fmt.Sprintf("%s\t%d/%d\t%s\t%s\t%s", p.Name, ready, total, status, restartsColumn(restarts, last), age(p.CreationTimestamp.Time))
 		if t.nsColumn {
 			line = p.Namespace + "\t" + line
 		}
@@ -520,6 +521,22 @@ func labelList(l map[string]string) string {
 // CrashLoopBackOff, Completed, Error, NotReady, Terminating...) and restarts,
 // by kubectl's own rules.
 func podSummary(p *corev1.Pod) (ready, total int, status string, restarts int32) {
+	ready, total, status, restarts, _ = podSummaryAt(p)
+	return
+}
+
+// restartsColumn is kubectl's RESTARTS: the count, and how long ago the
+// last restart was ("4 (52s ago)").
+func restartsColumn(restarts int32, last time.Time) string {
+	if restarts == 0 || last.IsZero() {
+		return strconv.Itoa(int(restarts))
+	}
+	return fmt.Sprintf("%d (%s ago)", restarts, age(last))
+}
+
+// podSummaryAt is podSummary with when the last restart counted was (the
+// latest finishedAt of a counted container's last state), as kubectl has it.
+func podSummaryAt(p *corev1.Pod) (ready, total int, status string, restarts int32, lastRestart time.Time) {
 	total = len(p.Spec.Containers)
 	sidecar := map[string]bool{}
 	for _, c := range p.Spec.InitContainers {
@@ -533,11 +550,19 @@ func podSummary(p *corev1.Pod) (ready, total int, status string, restarts int32)
 		status = p.Status.Reason
 	}
 	var sidecarRestarts int32
+	var sidecarLast time.Time
+	later := func(t *time.Time, s corev1.ContainerStatus) {
+		if lt := s.LastTerminationState.Terminated; lt != nil && lt.FinishedAt.After(*t) {
+			*t = lt.FinishedAt.Time
+		}
+	}
 	initializing := false
 	for i, c := range p.Status.InitContainerStatuses {
 		restarts += c.RestartCount
+		later(&lastRestart, c)
 		if sidecar[c.Name] {
 			sidecarRestarts += c.RestartCount
+			later(&sidecarLast, c)
 			if c.Started != nil && *c.Started {
 				if c.Ready {
 					ready++
@@ -567,11 +592,12 @@ func podSummary(p *corev1.Pod) (ready, total int, status string, restarts int32)
 		break
 	}
 	if !initializing || conditionTrue(p, corev1.PodInitialized) {
-		restarts = sidecarRestarts
+		restarts, lastRestart = sidecarRestarts, sidecarLast
 		running := false
 		for i := len(p.Status.ContainerStatuses) - 1; i >= 0; i-- {
 			c := p.Status.ContainerStatuses[i]
 			restarts += c.RestartCount
+			later(&lastRestart, c)
 			t, w := c.State.Terminated, c.State.Waiting
 			switch {
 			case w != nil && w.Reason != "":
@@ -598,7 +624,7 @@ func podSummary(p *corev1.Pod) (ready, total int, status string, restarts int32)
 	if p.DeletionTimestamp != nil {
 		status = "Terminating"
 	}
-	return ready, total, status, restarts
+	return ready, total, status, restarts, lastRestart
 }
 
 func conditionTrue(p *corev1.Pod, t corev1.PodConditionType) bool {

@@ -193,3 +193,26 @@ func TestPodSummary(t *testing.T) {
 		}
 	}
 }
+
+// RESTARTS says how long ago the last counted restart was, as kubectl does;
+// AGE is worded as kubectl words it.
+func TestRestartsColumn(t *testing.T) {
+	finished := func(ago time.Duration, restarts int32) corev1.ContainerStatus {
+		return corev1.ContainerStatus{Name: "a", RestartCount: restarts, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{FinishedAt: metav1.NewTime(time.Now().Add(-ago))}}}
+	}
+	p := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "a"}, {Name: "b"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{finished(90*time.Second, 3), finished(20*time.Second, 1)}}}
+	_, _, _, restarts, last := podSummaryAt(p)
+	if got := restartsColumn(restarts, last); got != "4 (20s ago)" {
+		t.Errorf("restarts %q, want 4 (20s ago)", got)
+	}
+	if got := restartsColumn(0, time.Time{}); got != "0" {
+		t.Errorf("no restarts: %q", got)
+	}
+	for d, want := range map[time.Duration]string{5 * time.Second: "5s", 150 * time.Second: "2m30s", 3 * time.Hour: "3h", 50 * time.Hour: "2d2h"} {
+		if got := age(time.Now().Add(-d)); got != want {
+			t.Errorf("age %s: %q, want %q", d, got, want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/runner"
@@ -106,20 +107,12 @@ func psCommand() *cli.Command {
 	}
 }
 
+// age is kubectl's AGE: how long ago t was, as kubectl words it ("2m30s").
 func age(t time.Time) string {
 	if t.IsZero() {
-		return "?"
+		return "<unknown>"
 	}
-	d := time.Since(t).Round(time.Second)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd", int(d.Hours()/24))
+	return duration.HumanDuration(time.Since(t))
 }
 
 func fieldsCommand() *cli.Command {
