@@ -317,6 +317,14 @@ func loadDocument(doc []byte, objs *Objects, namespace string) (out loaded) {
 	if out.namespace == "" {
 		out.namespace = "default"
 	}
+	if ck, ok := clusterKinds[out.kind]; ok {
+		warns, errs := loadClusterKind(out.kind, ck, obj)
+		if len(errs) > 0 {
+			return fail(errs...)
+		}
+		out.warns = warns
+		return out
+	}
 	if errs := checkKind(obj); len(errs) > 0 {
 		return fail(errs...)
 	}
@@ -427,10 +435,10 @@ func checkKind(obj map[string]any) field.ErrorList {
 	api, _ := obj["apiVersion"].(string)
 	switch {
 	case kind == "":
-		errs = append(errs, field.Required(field.NewPath("kind"), "one of "+strings.Join(Kinds, ", ")))
+		errs = append(errs, field.Required(field.NewPath("kind"), "one of "+knownKinds()))
 	case !slices.Contains(Kinds, kind):
 		// which apiVersion would be right depends on the kind
-		return append(errs, field.NotSupported(field.NewPath("kind"), kind, Kinds))
+		return append(errs, refusedKind(kind)...)
 	}
 	switch {
 	case api == "":
