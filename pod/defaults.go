@@ -30,6 +30,11 @@ func SetDefaults(p *corev1.Pod) {
 		t := true
 		s.EnableServiceLinks = &t
 	}
+	for i := range s.Volumes {
+		if im := s.Volumes[i].Image; im != nil && im.PullPolicy == "" {
+			im.PullPolicy = defaultPullPolicy(im.Reference)
+		}
+	}
 	for i := range s.InitContainers {
 		defaultContainer(&s.InitContainers[i])
 	}
@@ -47,11 +52,7 @@ func defaultContainer(c *corev1.Container) {
 		c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
 	}
 	if c.ImagePullPolicy == "" {
-		if imageTag(c.Image) == "latest" {
-			c.ImagePullPolicy = corev1.PullAlways
-		} else {
-			c.ImagePullPolicy = corev1.PullIfNotPresent
-		}
+		c.ImagePullPolicy = defaultPullPolicy(c.Image)
 	}
 	for i := range c.Ports {
 		if c.Ports[i].Protocol == "" {
@@ -76,4 +77,13 @@ func imageTag(image string) string {
 		return last[i+1:]
 	}
 	return "latest"
+}
+
+// defaultPullPolicy is Always for an image of the tag latest (or none),
+// IfNotPresent for any other.
+func defaultPullPolicy(image string) corev1.PullPolicy {
+	if imageTag(image) == "latest" {
+		return corev1.PullAlways
+	}
+	return corev1.PullIfNotPresent
 }

@@ -434,8 +434,19 @@ func validateVolumes(vols []corev1.Volume, vp *field.Path, containers sets.Set[s
 			sources++
 			errs = append(errs, validateObjectName(pvc.ClaimName, p.Child("persistentVolumeClaim", "claimName"))...)
 		}
+		if im := v.Image; im != nil {
+			sources++
+			ip := p.Child("image")
+			switch {
+			case im.Reference == "":
+				errs = append(errs, field.Required(ip.Child("reference"), ""))
+			case strings.ContainsAny(im.Reference, " \t\n,"):
+				errs = append(errs, field.Invalid(ip.Child("reference"), im.Reference, "must not contain whitespace or ','"))
+			}
+			errs = append(errs, validatePullPolicy(im.PullPolicy, ip.Child("pullPolicy"))...)
+		}
 		if sources == 0 && v.VolumeSource == (corev1.VolumeSource{}) {
-			errs = append(errs, field.Required(p, "a volume source (emptyDir, hostPath, configMap, secret, downwardAPI, projected or persistentVolumeClaim)"))
+			errs = append(errs, field.Required(p, "a volume source (emptyDir, hostPath, configMap, secret, downwardAPI, projected, persistentVolumeClaim or image)"))
 		} else if sources > 1 {
 			errs = append(errs, field.Forbidden(p, "may not specify more than one volume source"))
 		}
@@ -476,11 +487,7 @@ func validateContainer(c *corev1.Container, s *corev1.PodSpec, vols map[string]*
 	} else if strings.ContainsAny(c.Image, " \t\n") {
 		errs = append(errs, field.Invalid(p.Child("image"), c.Image, "must not contain white space"))
 	}
-	switch c.ImagePullPolicy {
-	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
-	default:
-		errs = append(errs, field.NotSupported(p.Child("imagePullPolicy"), c.ImagePullPolicy, []string{"Always", "IfNotPresent", "Never"}))
-	}
+	errs = append(errs, validatePullPolicy(c.ImagePullPolicy, p.Child("imagePullPolicy"))...)
 	if c.WorkingDir != "" && !path.IsAbs(c.WorkingDir) {
 		errs = append(errs, field.Invalid(p.Child("workingDir"), c.WorkingDir, "must be an absolute path"))
 	}
@@ -595,6 +602,14 @@ func validateContainer(c *corev1.Container, s *corev1.PodSpec, vols map[string]*
 			errs = append(errs, field.Invalid(mp.Child("mountPath"), m.MountPath, "must be unique"))
 		}
 		mounts.Insert(path.Clean(m.MountPath))
+		if ok && v.Image != nil {
+			if m.SubPath != "" || m.SubPathExpr != "" {
+				errs = append(errs, field.Forbidden(mp.Child("subPath"), "not supported with an image volume: podman mounts the whole image"))
+			}
+			if strings.Contains(m.MountPath, ",") {
+				errs = append(errs, field.Invalid(mp.Child("mountPath"), m.MountPath, "must not contain ',' for an image volume (podman's mount syntax)"))
+			}
+		}
 		if m.SubPath != "" {
 			if path.IsAbs(m.SubPath) || strings.Split(m.SubPath, "/")[0] == ".." || strings.Contains(m.SubPath, "/../") || strings.HasSuffix(m.SubPath, "/..") {
 				errs = append(errs, field.Invalid(mp.Child("subPath"), m.SubPath, "must be a relative path without '..'"))
@@ -887,4 +902,14 @@ func validateDNSConfig(c *corev1.PodDNSConfig, fp *field.Path) field.ErrorList {
 		}
 	}
 	return errs
+}
+
+// validatePullPolicy checks an imagePullPolicy (a container's, or an image
+// volume's pullPolicy).
+func validatePullPolicy(pp corev1.PullPolicy, fp *field.Path) field.ErrorList {
+	switch pp {
+	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+		return nil
+	}
+	return field.ErrorList{field.NotSupported(fp, pp, []string{"Always", "IfNotPresent", "Never"})}
 }

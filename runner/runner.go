@@ -436,7 +436,7 @@ func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.Pul
 	switch img.PullPolicy {
 	case string(corev1.PullNever):
 		if !exists {
-			return fmt.Errorf("%s: %w: %q is not present and imagePullPolicy is Never", img.FieldPath, ErrImage, img.Ref)
+			return fmt.Errorf("%s: %w: %q is not present and its pull policy is Never", img.FieldPath, ErrImage, img.Ref)
 		}
 		return nil
 	case string(corev1.PullIfNotPresent):

@@ -217,6 +217,9 @@ func (t *translator) plan() (*Plan, error) {
 			}
 			plan.Files = append(plan.Files, files...)
 			plan.FileVolumes = append(plan.FileVolumes, t.volumeDir(v.Name))
+		case v.Image != nil:
+			plan.Images = append(plan.Images, Image{Ref: v.Image.Reference, PullPolicy: string(v.Image.PullPolicy),
+				FieldPath: fp.Child("image", "reference").String()})
 		case v.HostPath != nil:
 			ht := ""
 			if v.HostPath.Type != nil {
@@ -853,6 +856,12 @@ func (t *translator) mounts(c *corev1.Container, fp *field.Path, env []envVar) (
 				return nil, nil, fmt.Errorf("%w: %s: expands to %q, which must be a relative path without '..'",
 					pod.ErrInvalid, fp.Child("volumeMounts").Index(i).Child("subPathExpr"), sub)
 			}
+		}
+		if v.Image != nil {
+			// the image's files, read-only (podman's default for an image
+			// mount), as the kubelet mounts an image volume
+			argv = append(argv, "--mount", "type=image,source="+v.Image.Reference+",destination="+m.MountPath)
+			continue
 		}
 		var src, named string
 		ro := m.ReadOnly

@@ -311,3 +311,43 @@ spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
 		t.Error("the writer runs with a subPath through a symlink out of its volume")
 	}
 }
+
+// An image volume holds another image's files, read-only; one that is not
+// there under pullPolicy Never fails up naming the field, leaving nothing.
+func TestImageVolume(t *testing.T) {
+	const pod = "e2e-imgvol"
+	manifest := fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: %s
+    command: ["sh", "-c", "test -x /srv/server && echo has-server; touch /srv/x 2>/dev/null && echo writable || echo read-only"]
+    volumeMounts: [{name: tools, mountPath: /srv}]
+  volumes:
+  - name: tools
+    image: {reference: %s}
+`, pod, testImage, serverImage)
+	up(t, manifest, pod)
+	eventually(t, 20*time.Second, "the container's end", func() bool {
+		st := status(t, pod)
+		return st != nil && len(st.Containers) == 1 && st.Containers[0].State == "Terminated"
+	})
+	if st := status(t, pod); st.Containers[0].ExitCode == nil || *st.Containers[0].ExitCode != 0 {
+		t.Errorf("container: %+v", st.Containers[0])
+	}
+	if out := must(t, podunit, "logs", pod); out != "has-server\nread-only\n" {
+		t.Errorf("logs: %q", out)
+	}
+	must(t, podunit, "down", pod)
+
+	missing := strings.Replace(manifest, "image: {reference: "+serverImage+"}", "image: {reference: localhost/podunit-test/absent:1, pullPolicy: Never}", 1)
+	r := run(t, podunit, "up", writeManifest(t, missing))
+	if r.code == 0 || !strings.Contains(r.stderr, `spec.volumes[0].image.reference: image not available: "localhost/podunit-test/absent:1" is not present`) {
+		t.Errorf("up with a missing image volume: exit %d\n%s", r.code, r.stderr)
+	}
+	assertGone(t, pod)
+}
