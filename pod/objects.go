@@ -450,16 +450,22 @@ var accessModes = []string{string(corev1.ReadWriteOnce), string(corev1.ReadOnlyM
 
 func validateClaim(c *corev1.PersistentVolumeClaim) field.ErrorList {
 	errs := validateObjectMeta(c.Name, c.Namespace, c.Labels)
-	sp := field.NewPath("spec")
-	for i, m := range c.Spec.AccessModes {
+	return append(errs, validateClaimSpec(&c.Spec, field.NewPath("spec"))...)
+}
+
+// validateClaimSpec checks a claim's spec: a PersistentVolumeClaim's, or
+// the template of a pod's ephemeral volume.
+func validateClaimSpec(s *corev1.PersistentVolumeClaimSpec, sp *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, m := range s.AccessModes {
 		if !sets.New(accessModes...).Has(string(m)) {
 			errs = append(errs, field.NotSupported(sp.Child("accessModes").Index(i), string(m), accessModes))
 		}
 	}
-	if *c.Spec.VolumeMode != corev1.PersistentVolumeFilesystem {
-		errs = append(errs, field.NotSupported(sp.Child("volumeMode"), string(*c.Spec.VolumeMode), []string{"Filesystem"}))
+	if s.VolumeMode != nil && *s.VolumeMode != corev1.PersistentVolumeFilesystem {
+		errs = append(errs, field.NotSupported(sp.Child("volumeMode"), string(*s.VolumeMode), []string{"Filesystem"}))
 	}
-	if q, ok := c.Spec.Resources.Requests[corev1.ResourceStorage]; ok && q.Cmp(resource.Quantity{}) <= 0 {
+	if q, ok := s.Resources.Requests[corev1.ResourceStorage]; ok && q.Cmp(resource.Quantity{}) <= 0 {
 		errs = append(errs, field.Invalid(sp.Child("resources", "requests", "storage"), q.String(), "must be greater than zero"))
 	}
 	return errs

@@ -208,34 +208,40 @@ var containerRules = map[string]rule{
 // podRules covers everything outside the containers. Anything not listed here or
 // in containerRules is rejected: a field podunit does not know is never skipped.
 var podRules = withMetadata(map[string]rule{
-	"metadata.uid":                                             {support: Ignored, note: "podunit gives every pod a new uid"},
-	"status":                                                   {support: Ignored, subtree: true, note: "output-only"},
-	"spec":                                                     {support: Honoured},
-	"spec.containers":                                          {support: Honoured},
-	"spec.restartPolicy":                                       {support: Honoured},
-	"spec.terminationGracePeriodSeconds":                       {support: Honoured},
-	"spec.hostname":                                            {support: Honoured},
-	"spec.hostNetwork":                                         {support: Honoured},
-	"spec.shareProcessNamespace":                               {support: Honoured},
-	"spec.enableServiceLinks":                                  {support: Honoured},
-	"spec.hostAliases":                                         {support: Honoured},
-	"spec.hostAliases[*].ip":                                   {support: Honoured},
-	"spec.hostAliases[*].hostnames":                            {support: Honoured},
-	"spec.dnsPolicy":                                           {support: Honoured},
-	"spec.dnsConfig":                                           {support: Honoured},
-	"spec.dnsConfig.nameservers":                               {support: Honoured},
-	"spec.dnsConfig.searches":                                  {support: Honoured},
-	"spec.dnsConfig.options":                                   {support: Honoured},
-	"spec.dnsConfig.options[*].name":                           {support: Honoured},
-	"spec.dnsConfig.options[*].value":                          {support: Honoured},
-	"spec.subdomain":                                           {support: Honoured, note: "HOSTNAME.SUBDOMAIN.NAMESPACE.svc.cluster.local resolves when a headless Service of that name exists"},
-	"spec.setHostnameAsFQDN":                                   {support: Honoured},
-	"spec.volumes":                                             {support: Honoured},
-	"spec.volumes[*].name":                                     {support: Honoured},
-	"spec.volumes[*].emptyDir":                                 {support: Honoured},
-	"spec.volumes[*].emptyDir.medium":                          {support: Honoured},
-	"spec.volumes[*].emptyDir.sizeLimit":                       {support: Honoured, note: "the tmpfs size with medium: Memory; on disk, a warning: not enforced"},
-	"spec.volumes[*].hostPath":                                 {support: Honoured},
+	"metadata.uid":                                  {support: Ignored, note: "podunit gives every pod a new uid"},
+	"status":                                        {support: Ignored, subtree: true, note: "output-only"},
+	"spec":                                          {support: Honoured},
+	"spec.containers":                               {support: Honoured},
+	"spec.restartPolicy":                            {support: Honoured},
+	"spec.terminationGracePeriodSeconds":            {support: Honoured},
+	"spec.hostname":                                 {support: Honoured},
+	"spec.hostNetwork":                              {support: Honoured},
+	"spec.shareProcessNamespace":                    {support: Honoured},
+	"spec.enableServiceLinks":                       {support: Honoured},
+	"spec.hostAliases":                              {support: Honoured},
+	"spec.hostAliases[*].ip":                        {support: Honoured},
+	"spec.hostAliases[*].hostnames":                 {support: Honoured},
+	"spec.dnsPolicy":                                {support: Honoured},
+	"spec.dnsConfig":                                {support: Honoured},
+	"spec.dnsConfig.nameservers":                    {support: Honoured},
+	"spec.dnsConfig.searches":                       {support: Honoured},
+	"spec.dnsConfig.options":                        {support: Honoured},
+	"spec.dnsConfig.options[*].name":                {support: Honoured},
+	"spec.dnsConfig.options[*].value":               {support: Honoured},
+	"spec.subdomain":                                {support: Honoured, note: "HOSTNAME.SUBDOMAIN.NAMESPACE.svc.cluster.local resolves when a headless Service of that name exists"},
+	"spec.setHostnameAsFQDN":                        {support: Honoured},
+	"spec.volumes":                                  {support: Honoured},
+	"spec.volumes[*].name":                          {support: Honoured},
+	"spec.volumes[*].emptyDir":                      {support: Honoured},
+	"spec.volumes[*].emptyDir.medium":               {support: Honoured},
+	"spec.volumes[*].emptyDir.sizeLimit":            {support: Honoured, note: "the tmpfs size with medium: Memory; on disk, a warning: not enforced"},
+	"spec.volumes[*].hostPath":                      {support: Honoured},
+	"spec.volumes[*].ephemeral":                     {support: Honoured, note: "a podman volume of the pod's own, made with it and removed with it (the claim <pod>-<volume> a cluster makes)"},
+	"spec.volumes[*].ephemeral.volumeClaimTemplate": {support: Honoured},
+	"spec.volumes[*].ephemeral.volumeClaimTemplate.metadata":                   {support: Honoured},
+	"spec.volumes[*].ephemeral.volumeClaimTemplate.metadata.labels":            {support: Ignored, subtree: true, note: "they would label the claim, a podman volume of the pod's on this host"},
+	"spec.volumes[*].ephemeral.volumeClaimTemplate.metadata.annotations":       {support: Ignored, subtree: true, note: "they would annotate the claim, a podman volume of the pod's on this host"},
+	"spec.volumes[*].ephemeral.volumeClaimTemplate.metadata.creationTimestamp": {support: Ignored, note: "output-only"},
 	"spec.volumes[*].image":                                    {support: Honoured, note: "podman's image mount: the image's files, read-only"},
 	"spec.volumes[*].image.reference":                          {support: Honoured},
 	"spec.volumes[*].image.pullPolicy":                         {support: Honoured, note: "as a container's imagePullPolicy"},
@@ -326,6 +332,11 @@ func init() {
 	for k, r := range containerRules {
 		podRules["spec.containers[*]."+k] = r
 		podRules["spec.initContainers[*]."+k] = r
+	}
+	for k, r := range claimRules {
+		if k == "spec" || strings.HasPrefix(k, "spec.") {
+			podRules["spec.volumes[*].ephemeral.volumeClaimTemplate."+k] = r
+		}
 	}
 	for k := range podRules {
 		if strings.HasPrefix(k, "spec.initContainers[*].restartPolicyRules") {

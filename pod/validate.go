@@ -445,8 +445,17 @@ func validateVolumes(vols []corev1.Volume, vp *field.Path, containers sets.Set[s
 			}
 			errs = append(errs, validatePullPolicy(im.PullPolicy, ip.Child("pullPolicy"))...)
 		}
+		if ep := v.Ephemeral; ep != nil {
+			sources++
+			tp := p.Child("ephemeral", "volumeClaimTemplate")
+			if ep.VolumeClaimTemplate == nil {
+				errs = append(errs, field.Required(tp, ""))
+			} else {
+				errs = append(errs, validateClaimSpec(&ep.VolumeClaimTemplate.Spec, tp.Child("spec"))...)
+			}
+		}
 		if sources == 0 && v.VolumeSource == (corev1.VolumeSource{}) {
-			errs = append(errs, field.Required(p, "a volume source (emptyDir, hostPath, configMap, secret, downwardAPI, projected, persistentVolumeClaim or image)"))
+			errs = append(errs, field.Required(p, "a volume source (emptyDir, hostPath, configMap, secret, downwardAPI, projected, persistentVolumeClaim, ephemeral or image)"))
 		} else if sources > 1 {
 			errs = append(errs, field.Forbidden(p, "may not specify more than one volume source"))
 		}

@@ -198,6 +198,14 @@ func (t *translator) plan() (*Plan, error) {
 				vol.Options = map[string]string{"o": gidOption(*g)}
 			}
 			plan.Volumes = append(plan.Volumes, vol)
+		case v.Ephemeral != nil:
+			// the pod's own claim, a volume made and removed with the pod
+			vol := Volume{Name: VolumeName(p.Name, v.Name), Labels: map[string]string{LabelPod: p.Name},
+				FieldPath: fp.Child("ephemeral").String()}
+			if g := t.fsGroupID(); g != nil {
+				vol.Options = map[string]string{"o": gidOption(*g)}
+			}
+			plan.Volumes = append(plan.Volumes, vol)
 		case v.PersistentVolumeClaim != nil:
 			vd := t.res.Volumes[v.Name]
 			name := ClaimVolumeName(p.Namespace, vd.Claim.Name)
@@ -866,7 +874,7 @@ func (t *translator) mounts(c *corev1.Container, fp *field.Path, env []envVar) (
 		var src, named string
 		ro := m.ReadOnly
 		switch {
-		case v.EmptyDir != nil:
+		case v.EmptyDir != nil, v.Ephemeral != nil:
 			src = VolumeName(t.pod.Name, v.Name)
 			named = src
 		case v.HostPath != nil:
@@ -1392,7 +1400,7 @@ func (t *translator) fsGroup() *contract.FSGroup {
 	}
 	for _, v := range t.pod.Spec.Volumes {
 		switch {
-		case v.EmptyDir != nil && v.EmptyDir.Medium != corev1.StorageMediumMemory:
+		case v.EmptyDir != nil && v.EmptyDir.Medium != corev1.StorageMediumMemory, v.Ephemeral != nil:
 			fg.Volumes = append(fg.Volumes, VolumeName(t.pod.Name, v.Name))
 		case v.PersistentVolumeClaim != nil:
 			if vd := t.res.Volumes[v.Name]; vd != nil && vd.Claim != nil {

@@ -351,3 +351,49 @@ spec:
 	}
 	assertGone(t, pod)
 }
+
+// A generic ephemeral volume is the pod's own: its data outlives a restart
+// of the container, subPath and fsGroup work on it as on a claim, and down
+// removes it.
+func TestEphemeralVolume(t *testing.T) {
+	const pod = "e2e-ephemeral"
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  securityContext: {fsGroup: 2345}
+  containers:
+  - name: main
+    image: %s
+    command: ["sh", "-c", "echo run >> /cache/runs; mkdir -p /cache/sub; stat -c %%g /cache; sleep 100000"]
+    volumeMounts:
+    - {name: cache, mountPath: /cache}
+    - {name: cache, mountPath: /data, subPath: sub}
+  volumes:
+  - name: cache
+    ephemeral:
+      volumeClaimTemplate:
+        spec:
+          accessModes: [ReadWriteOnce]
+          resources: {requests: {storage: 1Gi}}
+`, pod, testImage), pod)
+	vol := units.VolumeName(pod, "cache")
+	if out := strings.TrimSpace(must(t, "podman", "volume", "ls", "--filter", "label=io.podunit.pod="+pod, "--format", "{{.Name}}")); out != vol {
+		t.Fatalf("volumes: %q, want %s", out, vol)
+	}
+	must(t, "systemctl", "--user", "restart", units.ContainerUnitName(pod, "main"))
+	eventually(t, 20*time.Second, "the second run", func() bool {
+		return run(t, podunit, "exec", pod, "--", "cat", "/cache/runs").stdout == "run\nrun\n"
+	})
+	if out := must(t, podunit, "logs", pod); !strings.HasPrefix(out, "2345\n") {
+		t.Errorf("the volume's group: %q, want 2345 (fsGroup)", out)
+	}
+	must(t, podunit, "exec", pod, "--", "sh", "-c", "echo x > /data/f")
+	if out := must(t, podunit, "exec", pod, "--", "cat", "/cache/sub/f"); out != "x\n" {
+		t.Errorf("subPath: %q", out)
+	}
+	must(t, podunit, "down", pod)
+	assertGone(t, pod)
+}
