@@ -258,6 +258,17 @@ func (p *Podman) RemoveVolume(ctx context.Context, name string) error {
 	return err
 }
 
+// RemoveUnusedVolume removes a volume no container uses; podman refuses
+// one in use. A missing one is not an error.
+func (p *Podman) RemoveUnusedVolume(ctx context.Context, name string) error {
+	force := false
+	err := volumes.Remove(p.with(ctx), name, &volumes.RemoveOptions{Force: &force})
+	if isNotFound(err) {
+		return nil
+	}
+	return err
+}
+
 // Volumes lists the names of the volumes carrying a label key=value.
 func (p *Podman) Volumes(ctx context.Context, key, value string) ([]string, error) {
 	vs, err := volumes.List(p.with(ctx), &volumes.ListOptions{Filters: map[string][]string{"label": {key + "=" + value}}})

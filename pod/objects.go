@@ -195,6 +195,33 @@ func Over(top, o *Objects) *Objects {
 	}
 }
 
+// Filter returns the objects keep keeps.
+func (o *Objects) Filter(keep func(kind string, obj metav1.Object) bool) *Objects {
+	var out Objects
+	o.Each(func(kind string, obj metav1.Object) {
+		if !keep(kind, obj) {
+			return
+		}
+		switch x := obj.(type) {
+		case *corev1.Namespace:
+			out.Namespaces = append(out.Namespaces, x)
+		case *corev1.ServiceAccount:
+			out.ServiceAccounts = append(out.ServiceAccounts, x)
+		case *corev1.ConfigMap:
+			out.ConfigMaps = append(out.ConfigMaps, x)
+		case *corev1.Secret:
+			out.Secrets = append(out.Secrets, x)
+		case *corev1.PersistentVolumeClaim:
+			out.Claims = append(out.Claims, x)
+		case *corev1.Service:
+			out.Services = append(out.Services, x)
+		case *appsv1.Deployment:
+			out.Deployments = append(out.Deployments, x)
+		}
+	})
+	return &out
+}
+
 // Each calls f with every object and its kind, in the order Helm installs
 // them: Namespaces, ServiceAccounts, ConfigMaps, Secrets, claims, Services,
 // Deployments.

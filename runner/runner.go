@@ -48,7 +48,10 @@ type Engine interface {
 	PullImage(ctx context.Context, ref, authFile string) error
 	EnsureInfraImage(ctx context.Context, ref string) error
 	CreateVolume(ctx context.Context, name string, labels, options map[string]string) error
+	// RemoveVolume removes a volume and whatever uses it (a pod's own, at
+	// its teardown); RemoveUnusedVolume refuses one a container uses.
 	RemoveVolume(ctx context.Context, name string) error
+	RemoveUnusedVolume(ctx context.Context, name string) error
 	VolumeLabels(ctx context.Context, name string) (map[string]string, bool, error)
 	Volumes(ctx context.Context, key, value string) ([]string, error)
 	Containers(ctx context.Context, key, value string) ([]string, error)
@@ -834,6 +837,9 @@ func (r *Runner) claimExists(ctx context.Context, c units.Claim) (bool, error) {
 
 // RemoveClaims removes the podman volumes of claims, those podunit created.
 func (r *Runner) RemoveClaims(ctx context.Context, claims []units.Claim) error {
+	if err := r.ClaimsUnused(claims); err != nil {
+		return err
+	}
 	var errs []error
 	for _, c := range claims {
 		names, err := r.Engine.Volumes(ctx, units.LabelClaim, c.Namespace+"/"+c.Claim)
@@ -842,12 +848,49 @@ func (r *Runner) RemoveClaims(ctx context.Context, claims []units.Claim) error {
 			continue
 		}
 		for _, n := range names {
-			if err := r.Engine.RemoveVolume(ctx, n); err != nil {
+			// never a container with it: not even one outside podunit
+			if err := r.Engine.RemoveUnusedVolume(ctx, n); err != nil {
 				errs = append(errs, err)
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ClaimsUnused fails when a pod podunit runs uses one of the claims, as
+// Kubernetes' claim protection keeps a claim a pod uses: its data goes only
+// once no pod uses it.
+func (r *Runner) ClaimsUnused(claims []units.Claim) error {
+	recs, err := r.records()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, c := range claims {
+		if users := claimUsers(recs, c.Namespace, c.Claim); len(users) > 0 {
+			errs = append(errs, fmt.Errorf("%w: persistentvolumeclaim %s/%s is in use by pod %s: nothing removed (take the pod down first)",
+				ErrConflict, c.Namespace, c.Claim, strings.Join(users, ", ")))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// claimUsers are the pods podunit has a record of whose volumes name the
+// claim.
+func claimUsers(recs []*record, ns, claim string) []string {
+	var users []string
+	for _, rec := range recs {
+		p := rec.Pod
+		if p.Namespace != ns {
+			continue
+		}
+		if slices.ContainsFunc(p.Spec.Volumes, func(v corev1.Volume) bool {
+			return v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == claim
+		}) {
+			users = append(users, p.Name)
+		}
+	}
+	return users
 }
 
 // exists tells whether any service of the pod is loaded: running, failed, or kept

@@ -177,6 +177,9 @@ func (e *fakeEngine) RemoveVolume(_ context.Context, name string) error {
 	delete(e.volumes, name)
 	return nil
 }
+func (e *fakeEngine) RemoveUnusedVolume(ctx context.Context, name string) error {
+	return e.RemoveVolume(ctx, name)
+}
 func (e *fakeEngine) Volumes(_ context.Context, k, v string) ([]string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -858,5 +861,32 @@ func TestStatusInitBackOff(t *testing.T) {
 	})
 	if cs := got.Containers[0]; got.Phase != "Pending" || cs.State != "Running" || cs.Restarts != 3 {
 		t.Errorf("running again: phase %s, %+v", got.Phase, cs)
+	}
+}
+
+// A claim a pod podunit runs uses is never removed, as Kubernetes' claim
+// protection keeps it; once no pod uses it, its volume goes.
+func TestRemoveClaimsInUse(t *testing.T) {
+	r, _, fe, p, _ := setup(t, twoContainers)
+	p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "d", VolumeSource: corev1.VolumeSource{
+		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}})
+	if err := r.saveState(p); err != nil {
+		t.Fatal(err)
+	}
+	fe.volumes["podunit.default.data"] = map[string]string{units.LabelClaim: "default/data"}
+	claim := []units.Claim{{Name: "podunit.default.data", Namespace: "default", Claim: "data"}}
+	err := r.RemoveClaims(context.Background(), claim)
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "in use by pod web") || fe.volumes["podunit.default.data"] == nil {
+		t.Fatalf("removing a claim in use: %v; volumes %v", err, fe.volumes)
+	}
+	// the same name in another namespace is another claim
+	if err := r.ClaimsUnused([]units.Claim{{Namespace: "other", Claim: "data"}}); err != nil {
+		t.Errorf("another namespace's claim: %v", err)
+	}
+	if err := os.RemoveAll(r.podDir("web")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RemoveClaims(context.Background(), claim); err != nil || fe.volumes["podunit.default.data"] != nil {
+		t.Errorf("removing it unused: %v; volumes %v", err, fe.volumes)
 	}
 }

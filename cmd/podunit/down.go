@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
@@ -20,7 +22,7 @@ func downCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "down",
 		Usage:     "stop pods gracefully and remove their units, containers and volumes",
-		ArgsUsage: "FILE|POD...|-l SELECTOR",
+		ArgsUsage: "FILE|POD...|TYPE/NAME...|-l SELECTOR",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "grace-period", Value: -1, Usage: "seconds each container gets to stop (default: the pod's terminationGracePeriodSeconds)"},
 			&cli.BoolFlag{Name: "force", Usage: "with --grace-period 0: kill at once"},
@@ -44,6 +46,7 @@ func downCommand() *cli.Command {
 			selector := c.String("selector")
 			// pods as kubectl names them (pod/web, `pod web`); a file is a file
 			var refs, deployments []string
+			var objRefs [][2]string // kind, name: service/NAME, configmap/NAME...
 			for i, a := range args {
 				if _, err := os.Stat(a); err == nil || a == "-" {
 					refs = append(refs, a)
@@ -51,6 +54,10 @@ func downCommand() *cli.Command {
 				}
 				if name := deploymentRef(a); name != "" {
 					deployments = append(deployments, name)
+					continue
+				}
+				if kind, name := objectRef(a); kind != "" {
+					objRefs = append(objRefs, [2]string{kind, name})
 					continue
 				}
 				if i == 0 && slices.Contains(podTypes, a) && (len(args) > 1 || selector != "") {
@@ -64,7 +71,7 @@ func downCommand() *cli.Command {
 			}
 			args = refs
 			if selector != "" {
-				if len(args)+len(deployments) > 0 {
+				if len(args)+len(deployments)+len(objRefs) > 0 {
 					return fmt.Errorf("%w: files or pod names and -l exclude each other", errUsage)
 				}
 				if args, err = selectPods(nil, selector, c.String("namespace")); err != nil {
@@ -75,8 +82,8 @@ func downCommand() *cli.Command {
 					return nil
 				}
 			}
-			if len(args)+len(deployments) == 0 {
-				return fmt.Errorf("%w: podunit down FILE|POD...|deployment/NAME...|-l SELECTOR", errUsage)
+			if len(args)+len(deployments)+len(objRefs) == 0 {
+				return fmt.Errorf("%w: podunit down FILE|POD...|TYPE/NAME...|-l SELECTOR", errUsage)
 			}
 			var o runner.DownOptions
 			if g := c.Int("grace-period"); g >= 0 {
@@ -112,6 +119,22 @@ func downCommand() *cli.Command {
 					return notFound{kind: "deployment", name: name}
 				}
 				objs.Deployments = append(objs.Deployments, found...)
+			}
+			// Objects named as kubectl delete names them: the stored ones.
+			if len(objRefs) > 0 {
+				known, err := podstate.LoadObjects(podstate.DefaultDir())
+				if err != nil {
+					return err
+				}
+				for _, ref := range objRefs {
+					found := known.Filter(func(kind string, o metav1.Object) bool {
+						return kind == ref[0] && o.GetName() == ref[1] && (c.String("namespace") == "" || o.GetNamespace() == c.String("namespace"))
+					})
+					if found.Len() == 0 {
+						return notFound{kind: strings.ToLower(ref[0]), name: ref[1], ns: c.String("namespace")}
+					}
+					objs = *pod.Over(found, &objs)
+				}
 			}
 			for _, a := range args {
 				if _, err := os.Stat(a); err == nil || a == "-" {
@@ -153,17 +176,23 @@ func downCommand() *cli.Command {
 				}
 			}
 			forget := func(ctx context.Context, r *runner.Runner) error {
+				var claims []units.Claim
+				if c.Bool("volumes") {
+					for _, cl := range objs.Claims {
+						claims = append(claims, units.Claim{Name: units.ClaimVolumeName(cl.Namespace, cl.Name), Namespace: cl.Namespace, Claim: cl.Name})
+					}
+					// a claim a pod uses is kept whole: object and data
+					if err := r.ClaimsUnused(claims); err != nil {
+						return err
+					}
+				}
 				removed, err := podstate.RemoveObjects(podstate.DefaultDir(), &objs)
 				err = errors.Join(err, forgetStoredDeployments(objs.Deployments))
 				for _, l := range objectLines(removed, "deleted") {
 					fmt.Fprintln(c.App.Writer, l)
 				}
-				if err != nil || !c.Bool("volumes") || len(objs.Claims) == 0 {
+				if err != nil || len(claims) == 0 {
 					return err
-				}
-				var claims []units.Claim
-				for _, cl := range objs.Claims {
-					claims = append(claims, units.Claim{Name: units.ClaimVolumeName(cl.Namespace, cl.Name), Namespace: cl.Namespace, Claim: cl.Name})
 				}
 				if err := r.RemoveClaims(ctx, claims); err != nil {
 					return err
@@ -259,4 +288,24 @@ func downCommand() *cli.Command {
 			})
 		},
 	}
+}
+
+// objectKinds are kubectl's names of the kinds podunit stores besides
+// Deployments (deployment/NAME is a Deployment and its pods).
+var objectKinds = map[string]string{
+	"service": pod.KindService, "services": pod.KindService, "svc": pod.KindService,
+	"configmap": pod.KindConfigMap, "configmaps": pod.KindConfigMap, "cm": pod.KindConfigMap,
+	"secret": pod.KindSecret, "secrets": pod.KindSecret,
+	"persistentvolumeclaim": pod.KindClaim, "persistentvolumeclaims": pod.KindClaim, "pvc": pod.KindClaim,
+	"serviceaccount": pod.KindServiceAccount, "serviceaccounts": pod.KindServiceAccount, "sa": pod.KindServiceAccount,
+}
+
+// objectRef reads TYPE/NAME of a stored kind (svc/web, configmap/app):
+// its kind and name, or "" when a is not one.
+func objectRef(a string) (kind, name string) {
+	t, name, ok := strings.Cut(a, "/")
+	if kind = objectKinds[strings.ToLower(t)]; !ok || kind == "" || name == "" {
+		return "", ""
+	}
+	return kind, name
 }

@@ -141,6 +141,21 @@ data: {log.level: info, mode: production, app.conf: "listen 9090\n"}
 	if got := sh("cat /data/mark"); got != "kept\n" {
 		t.Errorf("the claim's data after down and up: %q", got)
 	}
+	// Named as kubectl delete names it, a claim the running pod uses is
+	// kept whole, object and data; so is a Service named by TYPE/NAME
+	// that is not there.
+	if r := run(t, podunit, "down", "--volumes", "pvc/e2e-data"); r.code != 3 || !strings.Contains(r.stderr, "persistentvolumeclaim default/e2e-data is in use by pod "+pod) {
+		t.Errorf("down pvc/ of a claim in use: exit %d\n%s", r.code, r.stderr)
+	}
+	if got := sh("cat /data/mark"); got != "kept\n" {
+		t.Errorf("the claim's data after a refused down pvc/: %q", got)
+	}
+	if r := run(t, podunit, "down", "svc/e2e-none"); r.code != 3 || !strings.Contains(r.stderr, `service "e2e-none" not found`) {
+		t.Errorf("down svc/ of no Service: exit %d\n%s", r.code, r.stderr)
+	}
+	if out := must(t, podunit, "down", "secret/e2e-creds"); out != "secret/e2e-creds deleted\n" {
+		t.Errorf("down secret/:\n%s", out)
+	}
 	out = must(t, podunit, "down", "--volumes", path)
 	if !strings.Contains(out, "volume/podunit.default.e2e-data removed") {
 		t.Errorf("down --volumes did not remove the claim's volume:\n%s", out)
