@@ -35,7 +35,7 @@ func getCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "get",
 		Usage:     "show pods as Kubernetes v1 Pods, Services with their endpoints, or Deployments with their pods' counts (-o json|yaml|wide|name)",
-		ArgsUsage: "pods|services|deployments [NAME...] | pod/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
+		ArgsUsage: "pods|services|deployments|configmaps|secrets|pvc|serviceaccounts [NAME...] | TYPE/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json, yaml, wide, name, jsonpath=TEMPLATE, jsonpath-as-json=TEMPLATE or custom-columns=HEADER:PATH,..."},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "only those of this namespace"},
@@ -73,6 +73,13 @@ func getCommand() *cli.Command {
 				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
 					return printDeployments(ctx, c.App.Writer, c.App.ErrWriter, r, names, ns, sel, out)
 				})
+			}
+			for k, word := range getKinds {
+				if kind == word {
+					return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+						return printObjects(ctx, c.App.Writer, c.App.ErrWriter, r, k, names, ns, sel, out)
+					})
+				}
 			}
 			watch := vals["watch"] == "true"
 			if watch && out != "" && out != "wide" {
@@ -229,7 +236,7 @@ func watchPods(ctx context.Context, w io.Writer, shown []*corev1.Pod, out string
 // kind (pod/web pod/db, svc/dns, deployment/web). It says which kind:
 // "pods", "services" or "deployments".
 func getArgs(pos []string) (kind string, names []string, err error) {
-	usage := fmt.Errorf("%w: podunit get pods|services|deployments [NAME...], or get pod/NAME... | svc/NAME... | deployment/NAME...", errUsage)
+	usage := fmt.Errorf("%w: podunit get pods|services|deployments|configmaps|secrets|pvc|serviceaccounts [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, cm/app)", errUsage)
 	kindOf := func(word string) string {
 		switch {
 		case slices.Contains(podTypes, word):
@@ -239,7 +246,7 @@ func getArgs(pos []string) (kind string, names []string, err error) {
 		case slices.Contains(deploymentTypes, word):
 			return "deployments"
 		}
-		return ""
+		return getKinds[objectKinds[word]]
 	}
 	if len(pos) == 0 {
 		return "", nil, usage
@@ -265,7 +272,7 @@ func getArgs(pos []string) (kind string, names []string, err error) {
 		word, name, _ := strings.Cut(a, "/")
 		k := kindOf(word)
 		if k == "" || name == "" {
-			return "", nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME), Services (svc/NAME) and Deployments (deployment/NAME)", errUsage, a)
+			return "", nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME), Services (svc/NAME), Deployments (deployment/NAME), ConfigMaps (cm/NAME), Secrets (secret/NAME), claims (pvc/NAME) and ServiceAccounts (sa/NAME)", errUsage, a)
 		}
 		if i > 0 && k != kind {
 			return "", nil, fmt.Errorf("%w: %s and %s in one get: ask for each on its own", errUsage, kind, k)

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/runner"
+	"github.com/podunit/podunit/units"
+)
+
+// getKinds are the stored kinds `get` lists besides pods, Services and
+// Deployments, by the word get reports for them.
+var getKinds = map[string]string{
+	pod.KindConfigMap: "configmaps", pod.KindSecret: "secrets",
+	pod.KindClaim: "persistentvolumeclaims", pod.KindServiceAccount: "serviceaccounts",
+}
+
+// printObjects lists stored ConfigMaps, Secrets, claims or ServiceAccounts
+// (kind, as pod.Kind*) as kubectl get does: a table (what each holds, a
+// claim's volume and the pods using it), their names, or the objects
+// themselves (-o yaml|json|jsonpath: a Secret's data too, as kubectl shows
+// it to whoever asks).
+func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind string, names []string, ns string, sel labels.Selector, format string) error {
+	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	if err != nil {
+		return err
+	}
+	var list []metav1.Object
+	known.Each(func(k string, o metav1.Object) {
+		if k == kind {
+			list = append(list, o)
+		}
+	})
+	list, err = storedNamed(list, strings.ToLower(kind), names, ns, sel)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 && (format == "" || format == "wide" || format == "name") {
+		fmt.Fprintln(errw, noneFound(ns))
+		return nil
+	}
+	objs := make([]any, len(list))
+	for i, o := range list {
+		objs[i] = typed(kind, o)
+	}
+	if done, err := printStructured(w, objs, len(names) == 1, format); done {
+		return err
+	}
+	if format == "name" {
+		for _, o := range list {
+			fmt.Fprintf(w, "%s/%s\n", strings.ToLower(kind), o.GetName())
+		}
+		return nil
+	}
+	var recorded []*corev1.Pod
+	if kind == pod.KindClaim {
+		if recorded, err = runner.RecordedPods(podstate.DefaultDir()); err != nil {
+			return err
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, map[string]string{
+		pod.KindConfigMap:      "NAMESPACE\tNAME\tDATA",
+		pod.KindSecret:         "NAMESPACE\tNAME\tTYPE\tDATA",
+		pod.KindClaim:          "NAMESPACE\tNAME\tSTATUS\tVOLUME\tACCESS MODES\tUSED BY",
+		pod.KindServiceAccount: "NAMESPACE\tNAME\tIMAGE PULL SECRETS",
+	}[kind])
+	for _, o := range list {
+		line := o.GetNamespace() + "\t" + o.GetName()
+		switch x := o.(type) {
+		case *corev1.ConfigMap:
+			line += fmt.Sprintf("\t%d", len(x.Data)+len(x.BinaryData))
+		case *corev1.Secret:
+			line += fmt.Sprintf("\t%s\t%d", x.Type, len(x.Data))
+		case *corev1.PersistentVolumeClaim:
+			// a claim is a podman volume once a pod first used it
+			status, volume := "Pending", units.ClaimVolumeName(x.Namespace, x.Name)
+			if l, ok, err := r.Engine.VolumeLabels(ctx, volume); err != nil {
+				return err
+			} else if ok && l[units.LabelClaim] == x.Namespace+"/"+x.Name {
+				status = "Bound"
+			} else {
+				volume = "<none>"
+			}
+			var modes, users []string
+			for _, m := range x.Spec.AccessModes {
+				modes = append(modes, accessModeShort[m])
+			}
+			for _, p := range recorded {
+				if p.Namespace == x.Namespace && slices.ContainsFunc(p.Spec.Volumes, func(v corev1.Volume) bool {
+					return v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == x.Name
+				}) {
+					users = append(users, p.Name)
+				}
+			}
+			line += fmt.Sprintf("\t%s\t%s\t%s\t%s", status, volume, orNone(strings.Join(modes, ",")), orNone(strings.Join(users, ",")))
+		case *corev1.ServiceAccount:
+			var secrets []string
+			for _, s := range x.ImagePullSecrets {
+				secrets = append(secrets, s.Name)
+			}
+			line += "\t" + orNone(strings.Join(secrets, ","))
+		}
+		fmt.Fprintln(tw, line)
+	}
+	return tw.Flush()
+}
+
+// accessModeShort is kubectl's short form of an access mode.
+var accessModeShort = map[corev1.PersistentVolumeAccessMode]string{
+	corev1.ReadWriteOnce: "RWO", corev1.ReadOnlyMany: "ROX", corev1.ReadWriteMany: "RWX", corev1.ReadWriteOncePod: "RWOP",
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}
+
+// typed is a stored object with its apiVersion and kind, as the API serves it.
+func typed(kind string, o metav1.Object) any {
+	tm := metav1.TypeMeta{APIVersion: pod.APIVersion(kind), Kind: kind}
+	switch x := o.(type) {
+	case *corev1.ConfigMap:
+		c := x.DeepCopy()
+		c.TypeMeta = tm
+		return c
+	case *corev1.Secret:
+		c := x.DeepCopy()
+		c.TypeMeta = tm
+		return c
+	case *corev1.PersistentVolumeClaim:
+		c := x.DeepCopy()
+		c.TypeMeta = tm
+		return c
+	case *corev1.ServiceAccount:
+		c := x.DeepCopy()
+		c.TypeMeta = tm
+		return c
+	}
+	return o
+}
