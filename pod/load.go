@@ -65,10 +65,11 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 	type seen struct {
 		file      string
 		doc, item int
-		// owner: the Deployment that made the pod ("": none); its first
-		// pod speaks for all (they have the same problems)
-		owner string
-		first bool
+		// owner: the Deployment or StatefulSet (ownerKind) that made the
+		// pod ("": none); its first pod speaks for all (they have the same
+		// problems)
+		owner, ownerKind string
+		first            bool
 	}
 	names := map[string]seen{}
 	podDoc := map[string]seen{}
@@ -133,8 +134,8 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 					break
 				}
 				at := seen{file: src.Name, doc: i + 1, item: e.item, first: j == 0}
-				if d.kind == KindDeployment {
-					at.owner = d.name
+				if d.kind == KindDeployment || d.kind == KindStatefulSet {
+					at.owner, at.ownerKind = d.name, d.kind
 				}
 				podDoc[p.Name] = at
 				m.Pods = append(m.Pods, p)
@@ -167,7 +168,7 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 			if !at.first {
 				continue // the same as its first pod's
 			}
-			kind, name, label = KindDeployment, at.owner, fmt.Sprintf("deployment %q", at.owner)
+			kind, name, label = at.ownerKind, at.owner, fmt.Sprintf("%s %q", strings.ToLower(at.ownerKind), at.owner)
 			errs = templateErrors(errs)
 			warns = templateWarnings(warns)
 		}
@@ -328,8 +329,12 @@ func loadDocument(doc []byte, objs *Objects, namespace string) (out loaded) {
 	if errs := checkKind(obj); len(errs) > 0 {
 		return fail(errs...)
 	}
-	if out.kind == KindDeployment {
-		pods, ress, warns, errs := loadDeployment(generic, js, objs)
+	if out.kind == KindDeployment || out.kind == KindStatefulSet {
+		load := loadDeployment
+		if out.kind == KindStatefulSet {
+			load = loadStatefulSet
+		}
+		pods, ress, warns, errs := load(generic, js, objs)
 		if len(errs) > 0 {
 			sortByField(errs)
 			return fail(errs...)

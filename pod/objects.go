@@ -22,12 +22,12 @@ const (
 )
 
 // Kinds lists every kind a manifest may hold, for messages.
-var Kinds = []string{"Pod", KindDeployment, KindConfigMap, KindSecret, KindClaim, KindService, KindServiceAccount, KindNamespace}
+var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindConfigMap, KindSecret, KindClaim, KindService, KindServiceAccount, KindNamespace}
 
 // APIVersion is the apiVersion of a kind: apps/v1 for a Deployment, v1 for
 // the others.
 func APIVersion(kind string) string {
-	if kind == KindDeployment {
+	if kind == KindDeployment || kind == KindStatefulSet {
 		return "apps/v1"
 	}
 	return "v1"
@@ -51,6 +51,8 @@ type Objects struct {
 	// Deployments are kept for `podunit get deployments` and `scale`, and
 	// so that `down` of their file finds every pod they made.
 	Deployments []*appsv1.Deployment
+	// StatefulSets likewise; the claims their pods have are in Claims.
+	StatefulSets []*appsv1.StatefulSet
 }
 
 // Len is the number of objects.
@@ -58,7 +60,7 @@ func (o *Objects) Len() int {
 	if o == nil {
 		return 0
 	}
-	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Deployments)
+	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Deployments) + len(o.StatefulSets)
 }
 
 // ConfigMap finds a ConfigMap, or nil.
@@ -143,6 +145,10 @@ func (o *Objects) Find(kind, ns, name string) metav1.Object {
 		if d := o.Deployment(ns, name); d != nil {
 			x = d
 		}
+	case KindStatefulSet:
+		if st := o.StatefulSet(ns, name); st != nil {
+			x = st
+		}
 	}
 	return x
 }
@@ -192,6 +198,7 @@ func Over(top, o *Objects) *Objects {
 		ServiceAccounts: under(top.ServiceAccounts, o.ServiceAccounts),
 		Namespaces:      under(top.Namespaces, o.Namespaces),
 		Deployments:     under(top.Deployments, o.Deployments),
+		StatefulSets:    under(top.StatefulSets, o.StatefulSets),
 	}
 }
 
@@ -217,6 +224,8 @@ func (o *Objects) Filter(keep func(kind string, obj metav1.Object) bool) *Object
 			out.Services = append(out.Services, x)
 		case *appsv1.Deployment:
 			out.Deployments = append(out.Deployments, x)
+		case *appsv1.StatefulSet:
+			out.StatefulSets = append(out.StatefulSets, x)
 		}
 	})
 	return &out
@@ -246,6 +255,9 @@ func (o *Objects) Each(f func(kind string, obj metav1.Object)) {
 	}
 	for _, d := range o.Deployments {
 		f(KindDeployment, d)
+	}
+	for _, st := range o.StatefulSets {
+		f(KindStatefulSet, st)
 	}
 }
 

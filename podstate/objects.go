@@ -70,6 +70,8 @@ func RemoveObjects(dir string, o *pod.Objects) (*pod.Objects, error) {
 			removed.Namespaces = append(removed.Namespaces, x)
 		case *appsv1.Deployment:
 			removed.Deployments = append(removed.Deployments, x)
+		case *appsv1.StatefulSet:
+			removed.StatefulSets = append(removed.StatefulSets, x)
 		}
 	})
 	return &removed, errors.Join(errs...)
@@ -133,6 +135,12 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 				return err
 			}
 			o.Deployments = append(o.Deployments, &d)
+		case strings.ToLower(pod.KindStatefulSet):
+			var st appsv1.StatefulSet
+			if err := json.Unmarshal(data, &st); err != nil {
+				return err
+			}
+			o.StatefulSets = append(o.StatefulSets, &st)
 		}
 		return nil
 	})

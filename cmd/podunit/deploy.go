@@ -193,8 +193,8 @@ func printDeployments(ctx context.Context, w, errw io.Writer, r *runner.Runner, 
 func scaleCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "scale",
-		Usage:     "set a Deployment's replicas and start or remove its pods to match",
-		ArgsUsage: "deployment/NAME | deployment NAME  --replicas N",
+		Usage:     "set a Deployment's or StatefulSet's replicas and start or remove its pods to match",
+		ArgsUsage: "deployment/NAME | statefulset/NAME | TYPE NAME  --replicas N",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "replicas", Value: -1, DefaultText: "none", Usage: "the new number of pods (required)"},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "the Deployment's namespace (default: the only one of that name)"},
@@ -207,6 +207,29 @@ func scaleCommand() *cli.Command {
 			replicas, err := strconv.Atoi(vals["replicas"])
 			if err != nil || replicas < 0 {
 				return fmt.Errorf("%w: --replicas N (0 or more) is required", errUsage)
+			}
+			if pos, _, _ := cmdFlags(c, false); (len(pos) == 1 && statefulSetRef(pos[0]) != "") || (len(pos) == 2 && slices.Contains(statefulSetTypes, pos[0])) {
+				name := pos[len(pos)-1]
+				if len(pos) == 1 {
+					name = statefulSetRef(pos[0])
+				}
+				found, err := statefulSetsNamed(name, vals["namespace"])
+				switch {
+				case err != nil:
+					return err
+				case len(found) == 0:
+					return notFound{kind: "statefulset", name: name, ns: vals["namespace"]}
+				case len(found) > 1:
+					return fmt.Errorf("%w: statefulset %q is in several namespaces: say which with -n", errUsage, name)
+				}
+				st := found[0].DeepCopy()
+				n := int32(replicas)
+				st.Spec.Replicas = &n
+				if err := applyStatefulSet(c, st, false); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "statefulset.apps/%s scaled\n", st.Name)
+				return nil
 			}
 			found, err := deploymentArg(c)
 			if err != nil {
@@ -246,7 +269,45 @@ func applyDeployment(c *cli.Context, d *appsv1.Deployment, persist bool) error {
 	if spec, ok := doc["spec"].(map[string]any); ok && d.Spec.RevisionHistoryLimit != nil && *d.Spec.RevisionHistoryLimit == 10 {
 		delete(spec, "revisionHistoryLimit")
 	}
-	if data, err = json.Marshal(doc); err != nil {
+	return applyDoc(c, doc, persist)
+}
+
+// applyStatefulSet applies a StatefulSet as `podunit up -` applies it.
+func applyStatefulSet(c *cli.Context, s *appsv1.StatefulSet, persist bool) error {
+	s = s.DeepCopy()
+	s.APIVersion, s.Kind = "apps/v1", pod.KindStatefulSet
+	s.UID, s.ResourceVersion, s.Generation, s.ManagedFields = "", "", 0, nil
+	s.CreationTimestamp, s.Spec.Template.CreationTimestamp = metav1.Time{}, metav1.Time{}
+	data, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return err
+	}
+	delete(doc, "status")
+	if spec, ok := doc["spec"].(map[string]any); ok {
+		if s.Spec.RevisionHistoryLimit != nil && *s.Spec.RevisionHistoryLimit == 10 {
+			delete(spec, "revisionHistoryLimit")
+		}
+		tmpls, _ := spec["volumeClaimTemplates"].([]any)
+		for _, t := range tmpls {
+			if t, ok := t.(map[string]any); ok {
+				delete(t, "status")
+				if md, ok := t["metadata"].(map[string]any); ok {
+					delete(md, "creationTimestamp")
+				}
+			}
+		}
+	}
+	return applyDoc(c, doc, persist)
+}
+
+// applyDoc runs `podunit up -` of one document.
+func applyDoc(c *cli.Context, doc map[string]any, persist bool) error {
+	data, err := json.Marshal(doc)
+	if err != nil {
 		return err
 	}
 	self, err := os.Executable()
@@ -268,25 +329,35 @@ func applyDeployment(c *cli.Context, d *appsv1.Deployment, persist bool) error {
 	return nil
 }
 
-// remadeBy are the stored Deployments that made pods of named, other than
-// those going (gone): `down` of such a pod is followed by the Deployment
-// making up its count.
-func remadeBy(recorded []*corev1.Pod, named []string, gone *pod.Objects) []*appsv1.Deployment {
+// remadeBy are the stored Deployments and StatefulSets that made pods of
+// named, other than those going (gone): `down` of such a pod is followed by
+// its owner making up its count (a StatefulSet's pod comes back by its name,
+// of the set's current template).
+func remadeBy(recorded []*corev1.Pod, named []string, gone *pod.Objects) ([]*appsv1.Deployment, []*appsv1.StatefulSet) {
 	known, err := podstate.LoadObjects(podstate.DefaultDir())
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	var out []*appsv1.Deployment
+	var sets []*appsv1.StatefulSet
 	for _, p := range recorded {
+		if !slices.Contains(named, p.Name) {
+			continue
+		}
+		if owner := pod.OwnerStatefulSet(p); owner != "" && gone.StatefulSet(p.Namespace, owner) == nil {
+			if s := known.StatefulSet(p.Namespace, owner); s != nil && !slices.Contains(sets, s) {
+				sets = append(sets, s)
+			}
+		}
 		owner := pod.OwnerDeployment(p)
-		if owner == "" || !slices.Contains(named, p.Name) || gone.Deployment(p.Namespace, owner) != nil {
+		if owner == "" || gone.Deployment(p.Namespace, owner) != nil {
 			continue
 		}
 		if d := known.Deployment(p.Namespace, owner); d != nil && !slices.Contains(out, d) {
 			out = append(out, d)
 		}
 	}
-	return out
+	return out, sets
 }
 
 // rolloutCommand is kubectl rollout for Deployments: restart (a rolling

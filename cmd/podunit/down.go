@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podunit/podunit/pod"
@@ -45,7 +46,7 @@ func downCommand() *cli.Command {
 			args = append(c.StringSlice("filename"), args...)
 			selector := c.String("selector")
 			// pods as kubectl names them (pod/web, `pod web`); a file is a file
-			var refs, deployments []string
+			var refs, deployments, sets []string
 			var objRefs [][2]string // kind, name: service/NAME, configmap/NAME...
 			for i, a := range args {
 				if _, err := os.Stat(a); err == nil || a == "-" {
@@ -54,6 +55,10 @@ func downCommand() *cli.Command {
 				}
 				if name := deploymentRef(a); name != "" {
 					deployments = append(deployments, name)
+					continue
+				}
+				if name := statefulSetRef(a); name != "" {
+					sets = append(sets, name)
 					continue
 				}
 				if kind, name := objectRef(a); kind != "" {
@@ -71,7 +76,7 @@ func downCommand() *cli.Command {
 			}
 			args = refs
 			if selector != "" {
-				if len(args)+len(deployments)+len(objRefs) > 0 {
+				if len(args)+len(deployments)+len(sets)+len(objRefs) > 0 {
 					return fmt.Errorf("%w: files or pod names and -l exclude each other", errUsage)
 				}
 				if args, err = selectPods(nil, selector, c.String("namespace")); err != nil {
@@ -82,7 +87,7 @@ func downCommand() *cli.Command {
 					return nil
 				}
 			}
-			if len(args)+len(deployments)+len(objRefs) == 0 {
+			if len(args)+len(deployments)+len(sets)+len(objRefs) == 0 {
 				return fmt.Errorf("%w: podunit down FILE|POD...|TYPE/NAME...|-l SELECTOR", errUsage)
 			}
 			var o runner.DownOptions
@@ -120,6 +125,18 @@ func downCommand() *cli.Command {
 				}
 				objs.Deployments = append(objs.Deployments, found...)
 			}
+			// A StatefulSet's pods go with it; its claims stay unless it
+			// deletes them (whenDeleted: Delete).
+			for _, name := range sets {
+				found, err := statefulSetsNamed(name, c.String("namespace"))
+				if err != nil {
+					return err
+				}
+				if len(found) == 0 {
+					return notFound{kind: "statefulset", name: name}
+				}
+				objs.StatefulSets = append(objs.StatefulSets, found...)
+			}
 			// Objects named as kubectl delete names them: the stored ones.
 			if len(objRefs) > 0 {
 				known, err := podstate.LoadObjects(podstate.DefaultDir())
@@ -143,8 +160,8 @@ func downCommand() *cli.Command {
 						return err
 					}
 					for _, p := range m.Pods {
-						if pod.OwnerDeployment(p) != "" {
-							continue // its Deployment's pods that run, below
+						if ownerKey(p) != "" {
+							continue // its Deployment's or StatefulSet's pods that run, below
 						}
 						add(p.Name)
 						fileNS[p.Name] = p.Namespace
@@ -158,7 +175,38 @@ func downCommand() *cli.Command {
 					fileNS[a] = ns // a pod named with -n is that namespace's
 				}
 			}
-			var missing []error // Deployments of the files with neither a record nor a pod
+			var missing []error                            // Deployments of the files with neither a record nor a pod
+			var dataClaims []*corev1.PersistentVolumeClaim // whose data goes too, besides --volumes
+			if len(objs.StatefulSets) > 0 {
+				known, err := podstate.LoadObjects(podstate.DefaultDir())
+				if err != nil {
+					return err
+				}
+				// the claims a set keeps stay stored, unless --volumes says
+				// to remove their data too
+				if !c.Bool("volumes") {
+					keep := retainedClaims(objs.StatefulSets, objs.Claims)
+					objs.Claims = slices.DeleteFunc(objs.Claims, func(cl *corev1.PersistentVolumeClaim) bool { return slices.Contains(keep, cl) })
+				}
+				for _, st := range objs.StatefulSets {
+					owned := setPods(recorded, st)
+					// the highest ordinal first, as the controller removes them
+					slices.SortFunc(owned, func(a, b string) int { return setOrdinalOf(b) - setOrdinalOf(a) })
+					for _, n := range owned {
+						add(n)
+						fileNS[n] = st.Namespace
+					}
+					if len(owned) == 0 && known.StatefulSet(st.Namespace, st.Name) == nil {
+						missing = append(missing, notFound{kind: "statefulset", name: st.Name})
+					}
+					for _, cl := range deletedClaims(st, known.Claims) {
+						if !slices.ContainsFunc(objs.Claims, func(x *corev1.PersistentVolumeClaim) bool { return x.Namespace == cl.Namespace && x.Name == cl.Name }) {
+							objs.Claims = append(objs.Claims, cl)
+						}
+						dataClaims = append(dataClaims, cl)
+					}
+				}
+			}
 			if len(objs.Deployments) > 0 {
 				known, err := podstate.LoadObjects(podstate.DefaultDir())
 				if err != nil {
@@ -177,8 +225,12 @@ func downCommand() *cli.Command {
 			}
 			forget := func(ctx context.Context, r *runner.Runner) error {
 				var claims []units.Claim
+				withData := dataClaims
 				if c.Bool("volumes") {
-					for _, cl := range objs.Claims {
+					withData = objs.Claims
+				}
+				if len(withData) > 0 {
+					for _, cl := range withData {
 						claims = append(claims, units.Claim{Name: units.ClaimVolumeName(cl.Namespace, cl.Name), Namespace: cl.Namespace, Claim: cl.Name})
 					}
 					// a claim a pod uses is kept whole: object and data
@@ -215,7 +267,7 @@ func downCommand() *cli.Command {
 				}
 				return err
 			}
-			if len(names) == 0 && !c.Bool("volumes") {
+			if len(names) == 0 && !c.Bool("volumes") && len(dataClaims) == 0 {
 				if len(objs.Services) == 0 {
 					return errors.Join(append(missing, forget(c.Context, nil))...)
 				}
@@ -279,10 +331,15 @@ func downCommand() *cli.Command {
 				errs = append(errs, release(ctx, r))
 				// As its ReplicaSet would, a Deployment that stays makes up
 				// for the pods of it named here: they start again.
-				for _, d := range remadeBy(recorded, named, &objs) {
+				remade, sets := remadeBy(recorded, named, &objs)
+				for _, d := range remade {
 					// enabled again when a pod of it taken down was
 					persist := slices.ContainsFunc(ownedPods(recorded, d), func(n string) bool { return wasEnabled[n] })
 					errs = append(errs, applyDeployment(c, d, persist))
+				}
+				for _, st := range sets {
+					persist := slices.ContainsFunc(setPods(recorded, st), func(n string) bool { return wasEnabled[n] })
+					errs = append(errs, applyStatefulSet(c, st, persist))
 				}
 				return errors.Join(errs...)
 			})

@@ -35,7 +35,7 @@ func getCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "get",
 		Usage:     "show pods as Kubernetes v1 Pods, Services with their endpoints, or Deployments with their pods' counts (-o json|yaml|wide|name)",
-		ArgsUsage: "pods|services|deployments|configmaps|secrets|pvc|serviceaccounts [NAME...] | TYPE/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
+		ArgsUsage: "pods|services|deployments|statefulsets|configmaps|secrets|pvc|serviceaccounts [NAME...] | TYPE/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json, yaml, wide, name, jsonpath=TEMPLATE, jsonpath-as-json=TEMPLATE or custom-columns=HEADER:PATH,..."},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "only those of this namespace"},
@@ -73,6 +73,10 @@ func getCommand() *cli.Command {
 				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
 					return printDeployments(ctx, c.App.Writer, c.App.ErrWriter, r, names, ns, sel, out)
 				})
+			case "statefulsets":
+				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+					return printStatefulSets(ctx, c.App.Writer, c.App.ErrWriter, r, names, ns, sel, out)
+				})
 			}
 			for k, word := range getKinds {
 				if kind == word {
@@ -108,7 +112,7 @@ func getCommand() *cli.Command {
 			if kind == "all" {
 				// kubectl get all: the pods, Services and Deployments, a table each
 				if (out != "" && out != "wide" && out != "name") || watch {
-					return fmt.Errorf("%w: get all prints tables (-o wide, -o name): ask for pods, services or deployments for -o %s", errUsage, out)
+					return fmt.Errorf("%w: get all prints tables (-o wide, -o name): ask for pods, services, deployments or statefulsets for -o %s", errUsage, out)
 				}
 				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
 					pods, err := list(ctx, r, nil)
@@ -121,7 +125,8 @@ func getCommand() *cli.Command {
 					}
 					svcs, _ := storedNamed(known.Services, "service", nil, ns, sel)
 					deps, _ := storedNamed(known.Deployments, "deployment", nil, ns, sel)
-					if len(pods)+len(svcs)+len(deps) == 0 {
+					sets, _ := storedNamed(known.StatefulSets, "statefulset", nil, ns, sel)
+					if len(pods)+len(svcs)+len(deps)+len(sets) == 0 {
 						fmt.Fprintln(c.App.ErrWriter, noneFound(ns))
 						return nil
 					}
@@ -146,7 +151,13 @@ func getCommand() *cli.Command {
 					}
 					if len(deps) > 0 {
 						next()
-						return printDeployments(ctx, w, c.App.ErrWriter, r, nil, ns, sel, out)
+						if err := printDeployments(ctx, w, c.App.ErrWriter, r, nil, ns, sel, out); err != nil {
+							return err
+						}
+					}
+					if len(sets) > 0 {
+						next()
+						return printStatefulSets(ctx, w, c.App.ErrWriter, r, nil, ns, sel, out)
 					}
 					return nil
 				})
@@ -236,7 +247,7 @@ func watchPods(ctx context.Context, w io.Writer, shown []*corev1.Pod, out string
 // kind (pod/web pod/db, svc/dns, deployment/web). It says which kind:
 // "pods", "services" or "deployments".
 func getArgs(pos []string) (kind string, names []string, err error) {
-	usage := fmt.Errorf("%w: podunit get pods|services|deployments|configmaps|secrets|pvc|serviceaccounts [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, cm/app)", errUsage)
+	usage := fmt.Errorf("%w: podunit get pods|services|deployments|statefulsets|configmaps|secrets|pvc|serviceaccounts [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, sts/db, cm/app)", errUsage)
 	kindOf := func(word string) string {
 		switch {
 		case slices.Contains(podTypes, word):
@@ -245,6 +256,8 @@ func getArgs(pos []string) (kind string, names []string, err error) {
 			return "services"
 		case slices.Contains(deploymentTypes, word):
 			return "deployments"
+		case slices.Contains(statefulSetTypes, word):
+			return "statefulsets"
 		}
 		return getKinds[objectKinds[word]]
 	}
@@ -272,7 +285,7 @@ func getArgs(pos []string) (kind string, names []string, err error) {
 		word, name, _ := strings.Cut(a, "/")
 		k := kindOf(word)
 		if k == "" || name == "" {
-			return "", nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME), Services (svc/NAME), Deployments (deployment/NAME), ConfigMaps (cm/NAME), Secrets (secret/NAME), claims (pvc/NAME) and ServiceAccounts (sa/NAME)", errUsage, a)
+			return "", nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME), Services (svc/NAME), Deployments (deployment/NAME), StatefulSets (sts/NAME), ConfigMaps (cm/NAME), Secrets (secret/NAME), claims (pvc/NAME) and ServiceAccounts (sa/NAME)", errUsage, a)
 		}
 		if i > 0 && k != kind {
 			return "", nil, fmt.Errorf("%w: %s and %s in one get: ask for each on its own", errUsage, kind, k)

@@ -138,6 +138,29 @@ func podRef(a string) (string, error) {
 // port-forward): deployment/NAME is one of its pods (the first by name), as
 // kubectl picks one; w hears which.
 func onePodRef(a, ns string, w io.Writer) (string, error) {
+	if name := statefulSetRef(a); name != "" {
+		// the set's first pod, as kubectl picks it
+		found, err := statefulSetsNamed(name, ns)
+		if err != nil {
+			return "", err
+		}
+		if len(found) == 0 {
+			return "", notFound{kind: "statefulset", name: name, ns: ns}
+		}
+		recorded, err := runner.RecordedPods(podstate.DefaultDir())
+		if err != nil {
+			return "", err
+		}
+		pods := setPods(recorded, found[0])
+		if len(pods) == 0 {
+			return "", fmt.Errorf("%w: statefulset %q has no pod", runner.ErrNotFound, name)
+		}
+		slices.SortFunc(pods, func(a, b string) int { return setOrdinalOf(a) - setOrdinalOf(b) })
+		if len(pods) > 1 {
+			fmt.Fprintf(w, "Found %d pods, using pod/%s\n", len(pods), pods[0])
+		}
+		return pods[0], nil
+	}
 	name := deploymentRef(a)
 	if name == "" {
 		return podRef(a)

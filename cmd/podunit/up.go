@@ -256,9 +256,12 @@ func upCommand() *cli.Command {
 					gatedData = append(gatedData, data)
 				}
 			}
-			ownsPods := false // a Deployment scaled to 0 still has pods to remove
+			ownsPods := false // a Deployment or StatefulSet scaled to 0 still has pods to remove
 			for _, d := range m.Objects.Deployments {
 				ownsPods = ownsPods || len(ownedPods(recorded, d)) > 0
+			}
+			for _, s := range m.Objects.StatefulSets {
+				ownsPods = ownsPods || len(setPods(recorded, s)) > 0
 			}
 			if len(m.Pods) == 0 && !needProxy && len(gated) == 0 && !ownsPods {
 				return applied()
@@ -348,15 +351,27 @@ func upCommand() *cli.Command {
 					running = append(running, p.Name)
 				}
 				work, rest, restPlans := planDeployments(m.Objects.Deployments, m.Pods, plans, running, recorded)
-				inherit := map[string]bool{} // Deployments (namespace/name) whose pods are enabled
+				// A StatefulSet's pods start, go and are updated in its order.
+				swork, rest, restPlans := planStatefulSets(m.Objects.StatefulSets, rest, restPlans, recorded)
+				inherit := map[string]bool{} // Deployments and StatefulSets (ownerKey) whose pods are enabled
 				for _, d := range m.Objects.Deployments {
 					for _, n := range ownedPods(recorded, d) {
-						inherit[d.Namespace+"/"+d.Name] = inherit[d.Namespace+"/"+d.Name] || persistent(n)
+						inherit[pod.KindDeployment+"/"+d.Namespace+"/"+d.Name] = inherit[pod.KindDeployment+"/"+d.Namespace+"/"+d.Name] || persistent(n)
+					}
+				}
+				for _, st := range m.Objects.StatefulSets {
+					for _, n := range setPods(recorded, st) {
+						inherit[pod.KindStatefulSet+"/"+st.Namespace+"/"+st.Name] = inherit[pod.KindStatefulSet+"/"+st.Namespace+"/"+st.Name] || persistent(n)
 					}
 				}
 				var rolled []*corev1.Pod
 				for _, ro := range work.rollouts {
 					rolled = append(rolled, ro.Pending...)
+				}
+				for _, sr := range swork.rolls {
+					for _, step := range sr.Steps {
+						rolled = append(rolled, step.Start...)
+					}
 				}
 				m.Pods, plans = rest, restPlans
 				// a Deployment's pod removed: it no longer comes back at login
@@ -440,25 +455,42 @@ func upCommand() *cli.Command {
 				for _, p := range m.Pods {
 					fmt.Fprintf(c.App.Writer, "pod/%s started (%s)\n", p.Name, units.SliceName(p.Name))
 				}
-				// The Deployments roll out side by side, as their controllers would.
+				for _, n := range swork.kept {
+					fmt.Fprintf(c.App.Writer, "pod/%s unchanged (its StatefulSet's update strategy keeps its revision)\n", n)
+				}
+				// The Deployments roll out side by side, as their controllers
+				// would, and so do the StatefulSets.
 				var mu sync.Mutex // the output
-				rollErrs := make([]error, len(work.rollouts))
+				rollErrs := make([]error, len(work.rollouts)+len(swork.rolls))
 				var wg sync.WaitGroup
+				report := func(e runner.RolloutEvent) {
+					mu.Lock()
+					defer mu.Unlock()
+					if e.Started {
+						fmt.Fprintf(c.App.Writer, "pod/%s started (%s)\n", e.Pod, units.SliceName(e.Pod))
+						return
+					}
+					if err := gone(e.Pod); err != nil {
+						fmt.Fprintf(c.App.ErrWriter, "warning: %v\n", err)
+					}
+				}
+				for i, sr := range swork.rolls {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						rollErrs[len(work.rollouts)+i] = r.RollSet(ctx, sr, runner.UpOptions{Replace: c.Bool("replace")}, report)
+						if rollErrs[len(work.rollouts)+i] == nil {
+							mu.Lock()
+							fmt.Fprintf(c.App.Writer, "statefulset.apps/%s rolled out\n", sr.Set.Name)
+							mu.Unlock()
+						}
+					}()
+				}
 				for i, ro := range work.rollouts {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						rollErrs[i] = r.RollOut(ctx, ro, runner.UpOptions{Replace: c.Bool("replace")}, func(e runner.RolloutEvent) {
-							mu.Lock()
-							defer mu.Unlock()
-							if e.Started {
-								fmt.Fprintf(c.App.Writer, "pod/%s started (%s)\n", e.Pod, units.SliceName(e.Pod))
-								return
-							}
-							if err := gone(e.Pod); err != nil {
-								fmt.Fprintf(c.App.ErrWriter, "warning: %v\n", err)
-							}
-						})
+						rollErrs[i] = r.RollOut(ctx, ro, runner.UpOptions{Replace: c.Bool("replace")}, report)
 						if rollErrs[i] == nil {
 							mu.Lock()
 							fmt.Fprintf(c.App.Writer, "deployment.apps/%s rolled out\n", ro.Deployment.Name)
@@ -473,6 +505,13 @@ func upCommand() *cli.Command {
 				if err := removed(work.removeAfter); err != nil {
 					return err
 				}
+				// the claims of the pods a StatefulSet scaled away, when it
+				// deletes them
+				if len(swork.scaledClaims) > 0 {
+					if err := removeClaims(ctx, c.App.Writer, r, swork.scaledClaims); err != nil {
+						return err
+					}
+				}
 				m.Pods = append(append(append(m.Pods, rolled...), unchanged...), relabeled...) // enabled and waited for alike
 				if len(m.Pods) == 0 {
 					return nil
@@ -483,7 +522,7 @@ func upCommand() *cli.Command {
 				if !c.Bool("persist") {
 					toEnable = nil
 					for _, p := range m.Pods {
-						if inherit[p.Namespace+"/"+pod.OwnerDeployment(p)] && !persistent(p.Name) {
+						if inherit[ownerKey(p)] && !persistent(p.Name) {
 							toEnable = append(toEnable, p)
 						}
 					}
@@ -633,8 +672,8 @@ func appliedLines(o, known *pod.Objects) []string {
 // kindWord is how kubectl names a kind in its messages: configmap,
 // deployment.apps.
 func kindWord(kind string) string {
-	if kind == pod.KindDeployment {
-		return "deployment.apps"
+	if kind == pod.KindDeployment || kind == pod.KindStatefulSet {
+		return strings.ToLower(kind) + ".apps"
 	}
 	return strings.ToLower(kind)
 }
@@ -704,6 +743,15 @@ func renderObjects(o *pod.Objects) string {
 		}
 		fmt.Fprintf(&b, "# deployment %s/%s would be stored: %d pod(s) of template %s (%s), below\n",
 			d.Namespace, d.Name, *d.Spec.Replicas, pod.TemplateHash(&d.Spec.Template), how)
+	}
+	for _, st := range o.StatefulSets {
+		fmt.Fprintf(&b, "# statefulset %s/%s would be stored: %d pod(s) of revision %s, started %s, updated %s, claims %s when it goes\n",
+			st.Namespace, st.Name, *st.Spec.Replicas, pod.RevisionHash(st), map[appsv1.PodManagementPolicyType]string{
+				appsv1.OrderedReadyPodManagement: "in order, each once the one before is Ready", appsv1.ParallelPodManagement: "together"}[st.Spec.PodManagementPolicy],
+			map[appsv1.StatefulSetUpdateStrategyType]string{appsv1.RollingUpdateStatefulSetStrategyType: "one at a time from the highest ordinal",
+				appsv1.OnDeleteStatefulSetStrategyType: "when a pod is taken down"}[st.Spec.UpdateStrategy.Type],
+			map[appsv1.PersistentVolumeClaimRetentionPolicyType]string{appsv1.RetainPersistentVolumeClaimRetentionPolicyType: "kept",
+				appsv1.DeletePersistentVolumeClaimRetentionPolicyType: "removed"}[st.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted])
 	}
 	return b.String()
 }
@@ -965,4 +1013,42 @@ func gateNames(p *corev1.Pod) string {
 		names = append(names, g.Name)
 	}
 	return strings.Join(names, ", ")
+}
+
+// ownerKey names the Deployment or StatefulSet that made a pod
+// (KIND/NAMESPACE/NAME), or "" for a pod of its own.
+func ownerKey(p *corev1.Pod) string {
+	if d := pod.OwnerDeployment(p); d != "" {
+		return pod.KindDeployment + "/" + p.Namespace + "/" + d
+	}
+	if s := pod.OwnerStatefulSet(p); s != "" {
+		return pod.KindStatefulSet + "/" + p.Namespace + "/" + s
+	}
+	return ""
+}
+
+// removeClaims removes claims, their objects and their data (once no pod
+// uses them), and says so.
+func removeClaims(ctx context.Context, w io.Writer, r *runner.Runner, claims []*corev1.PersistentVolumeClaim) error {
+	var uc []units.Claim
+	for _, cl := range claims {
+		uc = append(uc, units.Claim{Name: units.ClaimVolumeName(cl.Namespace, cl.Name), Namespace: cl.Namespace, Claim: cl.Name})
+	}
+	if err := r.ClaimsUnused(uc); err != nil {
+		return err
+	}
+	removed, err := podstate.RemoveObjects(podstate.DefaultDir(), &pod.Objects{Claims: claims})
+	for _, l := range objectLines(removed, "deleted") {
+		fmt.Fprintln(w, l)
+	}
+	if err != nil {
+		return err
+	}
+	if err := r.RemoveClaims(ctx, uc); err != nil {
+		return err
+	}
+	for _, c := range uc {
+		fmt.Fprintf(w, "volume/%s removed\n", c.Name)
+	}
+	return nil
 }
