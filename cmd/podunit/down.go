@@ -239,7 +239,7 @@ func downCommand() *cli.Command {
 					}
 				}
 				removed, err := podstate.RemoveObjects(podstate.DefaultDir(), &objs)
-				err = errors.Join(err, forgetStoredDeployments(objs.Deployments))
+				err = errors.Join(err, forgetStoredDeployments(&objs))
 				for _, l := range objectLines(removed, "deleted") {
 					fmt.Fprintln(c.App.Writer, l)
 				}

@@ -204,6 +204,16 @@ func enable(ctx context.Context, mgr *sdbus.Manager, pods []*corev1.Pod, objs *p
 				return err
 			}
 		}
+		// and so is its StatefulSet
+		if st := objs.StatefulSet(p.Namespace, pod.OwnerStatefulSet(p)); st != nil {
+			data, err := json.Marshal(st)
+			if err == nil {
+				err = podstate.WriteAtomic(storedSetPath(st.Namespace, st.Name), data)
+			}
+			if err != nil {
+				return err
+			}
+		}
 		names = append(names, persistUnit(p.Name))
 	}
 	return mgr.Enable(ctx, names)
@@ -214,10 +224,30 @@ func storedDeploymentPath(ns, name string) string {
 	return filepath.Join(dataDir(), "deployments", ns, name+".json")
 }
 
-// restoreDeployments puts back, after a reboot, the Deployments of enabled
-// pods that come back (those not applied since).
+// storedSetPath is where the StatefulSet of enabled pods is kept.
+func storedSetPath(ns, name string) string {
+	return filepath.Join(dataDir(), "statefulsets", ns, name+".json")
+}
+
+// restoreDeployments puts back, after a reboot, the Deployments and
+// StatefulSets of enabled pods that come back (those not applied since).
 func restoreDeployments(pods []*corev1.Pod, known *pod.Objects) error {
 	var back pod.Objects
+	for _, p := range pods {
+		owner := pod.OwnerStatefulSet(p)
+		if owner == "" || known.StatefulSet(p.Namespace, owner) != nil || back.StatefulSet(p.Namespace, owner) != nil {
+			continue
+		}
+		data, err := os.ReadFile(storedSetPath(p.Namespace, owner))
+		if err != nil {
+			continue
+		}
+		var st appsv1.StatefulSet
+		if err := json.Unmarshal(data, &st); err != nil {
+			return fmt.Errorf("the stored statefulset %s/%s: %w", p.Namespace, owner, err)
+		}
+		back.StatefulSets = append(back.StatefulSets, &st)
+	}
 	for _, p := range pods {
 		owner := pod.OwnerDeployment(p)
 		if owner == "" || known.Deployment(p.Namespace, owner) != nil || back.Deployment(p.Namespace, owner) != nil {
@@ -233,17 +263,25 @@ func restoreDeployments(pods []*corev1.Pod, known *pod.Objects) error {
 		}
 		back.Deployments = append(back.Deployments, &d)
 	}
-	if len(back.Deployments) == 0 {
+	if back.Len() == 0 {
 		return nil
 	}
 	return podstate.SaveObjects(podstate.DefaultDir(), &back)
 }
 
-// forgetStoredDeployments removes the kept copies of Deployments that go.
-func forgetStoredDeployments(ds []*appsv1.Deployment) error {
+// forgetStoredDeployments removes the kept copies of the Deployments and
+// StatefulSets that go.
+func forgetStoredDeployments(o *pod.Objects) error {
+	var paths []string
+	for _, d := range o.Deployments {
+		paths = append(paths, storedDeploymentPath(d.Namespace, d.Name))
+	}
+	for _, st := range o.StatefulSets {
+		paths = append(paths, storedSetPath(st.Namespace, st.Name))
+	}
 	var errs []error
-	for _, d := range ds {
-		if err := os.Remove(storedDeploymentPath(d.Namespace, d.Name)); err != nil && !os.IsNotExist(err) {
+	for _, p := range paths {
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
 			errs = append(errs, err)
 		}
 	}

@@ -59,8 +59,24 @@ spec:
     spec:
       terminationGracePeriodSeconds: 1
       containers: [{name: c, image: localhost/podunit-test/busybox:1, command: ["sleep", "3600"]}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: e2e-persist-s}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: e2e-persist-s}}
+  template:
+    metadata: {labels: {app: e2e-persist-s}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {name: c, image: localhost/podunit-test/busybox:1, command: ["sleep", "3600"], volumeMounts: [{name: data, mountPath: /data}]}
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce]}
 `, secret, pod))
-	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod, manifest) })
+	t.Cleanup(func() { run(t, podunit, "down", "--volumes", "--grace-period", "0", "--force", pod, manifest) })
 	unit := `podunit@e2e\x2dpersist.service`
 	out := must(t, podunit, "up", "--persist", manifest)
 	if !strings.Contains(out, "pod/e2e-persist enabled ("+unit+")") {
@@ -93,6 +109,7 @@ spec:
 		t.Errorf("up of the changed ConfigMap: %s", out)
 	}
 
+	must(t, podunit, "exec", "e2e-persist-s-0", "--", "sh", "-c", "echo kept > /data/mark")
 	if out, err := exec.Command(world, "relogin").CombinedOutput(); err != nil {
 		t.Fatalf("world.sh relogin: %v\n%s", err, out)
 	}
@@ -111,6 +128,13 @@ spec:
 	eventually(t, 30*time.Second, "the Deployment's pod after the restart", func() bool {
 		return strings.TrimSpace(run(t, podunit, "get", "deploy", "e2e-persist-d", "-o", "jsonpath={.status.readyReplicas}").stdout) == "1"
 	})
+	// So did the StatefulSet, its pod on its claim's data.
+	eventually(t, 30*time.Second, "the StatefulSet's pod after the restart", func() bool {
+		return strings.TrimSpace(run(t, podunit, "get", "sts", "e2e-persist-s", "-o", "jsonpath={.status.readyReplicas}").stdout) == "1"
+	})
+	if got := must(t, podunit, "exec", "e2e-persist-s-0", "--", "cat", "/data/mark"); got != "kept\n" {
+		t.Errorf("the StatefulSet pod's data after the restart: %q", got)
+	}
 	// The Service came back with the pod, at the same address, serving it.
 	if m := regexp.MustCompile(`e2e-persist-svc\s+ClusterIP\s+(\S+)\s+80/TCP\s+10\.96\.`).FindStringSubmatch(must(t, podunit, "get", "svc")); m == nil || m[1] != svcAddr[1] {
 		t.Errorf("the Service after the restart: %v, was %s\n%s", m, svcAddr[1], must(t, podunit, "get", "svc"))
@@ -141,7 +165,7 @@ spec:
 	if r := run(t, "sh", "-c", `test -e "$HOME/.local/share/podunit/pods/e2e-persist.yaml"`); r.code == 0 {
 		t.Errorf("the stored copy outlived down")
 	}
-	if r := run(t, "sh", "-c", `ls "$HOME"/.local/share/podunit/pods/ | grep e2e-persist-d; test -e "$HOME/.local/share/podunit/deployments/default/e2e-persist-d.json"`); r.code == 0 || strings.TrimSpace(r.stdout) != "" {
+	if r := run(t, "sh", "-c", `ls "$HOME"/.local/share/podunit/pods/ | grep 'e2e-persist-[ds]'; test -e "$HOME/.local/share/podunit/deployments/default/e2e-persist-d.json" || test -e "$HOME/.local/share/podunit/statefulsets/default/e2e-persist-s.json"`); r.code == 0 || strings.TrimSpace(r.stdout) != "" {
 		t.Errorf("the Deployment's stored copies outlived down: %s", r.stdout)
 	}
 	if r := run(t, podunit, "disable", pod); r.code != 3 {
