@@ -216,32 +216,7 @@ func validateDeployment(d *appsv1.Deployment) field.ErrorList {
 	if *d.Spec.Replicas < 0 {
 		errs = append(errs, field.Invalid(sp.Child("replicas"), *d.Spec.Replicas, "must be greater than or equal to 0"))
 	}
-	switch sel := d.Spec.Selector; {
-	case sel == nil:
-		errs = append(errs, field.Required(sp.Child("selector"), ""))
-	case len(sel.MatchLabels)+len(sel.MatchExpressions) == 0:
-		errs = append(errs, field.Invalid(sp.Child("selector"), sel, "empty selector is invalid for deployment"))
-	default:
-		s, err := metav1.LabelSelectorAsSelector(sel)
-		switch {
-		case err != nil:
-			errs = append(errs, field.Invalid(sp.Child("selector"), sel, err.Error()))
-		case !s.Matches(labels.Set(d.Spec.Template.Labels)):
-			errs = append(errs, field.Invalid(sp.Child("template", "metadata", "labels"), d.Spec.Template.Labels, "`selector` does not match template `labels`"))
-		}
-	}
-	if _, ok := d.Spec.Template.Labels[LabelPodTemplateHash]; ok {
-		errs = append(errs, field.Invalid(sp.Child("template", "metadata", "labels").Key(LabelPodTemplateHash), d.Spec.Template.Labels[LabelPodTemplateHash], "set by podunit, as by the Deployment controller"))
-	}
-	if ns := d.Spec.Template.Namespace; ns != "" && ns != d.Namespace {
-		errs = append(errs, field.Invalid(sp.Child("template", "metadata", "namespace"), ns, fmt.Sprintf("must be the Deployment's, %q", d.Namespace)))
-	}
-	if rp := d.Spec.Template.Spec.RestartPolicy; rp != corev1.RestartPolicyAlways {
-		errs = append(errs, field.NotSupported(sp.Child("template", "spec", "restartPolicy"), rp, []string{string(corev1.RestartPolicyAlways)}))
-	}
-	if d.Spec.MinReadySeconds < 0 {
-		errs = append(errs, field.Invalid(sp.Child("minReadySeconds"), d.Spec.MinReadySeconds, "must be greater than or equal to 0"))
-	}
+	errs = append(errs, validateWorkload(d.Spec.Selector, &d.Spec.Template, d.Spec.MinReadySeconds, d.Namespace, KindDeployment, []string{LabelPodTemplateHash})...)
 	if pd := *d.Spec.ProgressDeadlineSeconds; pd <= d.Spec.MinReadySeconds {
 		errs = append(errs, field.Invalid(sp.Child("progressDeadlineSeconds"), pd, "must be greater than minReadySeconds"))
 	}
@@ -422,3 +397,41 @@ func copyMap(m map[string]string) map[string]string {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// validateWorkload checks what a Deployment and a StatefulSet share: a
+// selector that selects the template's labels, the labels the controller
+// sets (own) not set by hand, the template in the object's namespace, its
+// restartPolicy Always, minReadySeconds.
+func validateWorkload(sel *metav1.LabelSelector, tmpl *corev1.PodTemplateSpec, minReady int32, ns, kind string, own []string) field.ErrorList {
+	var errs field.ErrorList
+	sp := field.NewPath("spec")
+	switch {
+	case sel == nil:
+		errs = append(errs, field.Required(sp.Child("selector"), ""))
+	case len(sel.MatchLabels)+len(sel.MatchExpressions) == 0:
+		errs = append(errs, field.Invalid(sp.Child("selector"), sel, "empty selector is invalid for "+strings.ToLower(kind)))
+	default:
+		s, err := metav1.LabelSelectorAsSelector(sel)
+		switch {
+		case err != nil:
+			errs = append(errs, field.Invalid(sp.Child("selector"), sel, err.Error()))
+		case !s.Matches(labels.Set(tmpl.Labels)):
+			errs = append(errs, field.Invalid(sp.Child("template", "metadata", "labels"), tmpl.Labels, "`selector` does not match template `labels`"))
+		}
+	}
+	for _, k := range own {
+		if v, ok := tmpl.Labels[k]; ok {
+			errs = append(errs, field.Invalid(sp.Child("template", "metadata", "labels").Key(k), v, "set by podunit, as by the "+kind+" controller"))
+		}
+	}
+	if tns := tmpl.Namespace; tns != "" && tns != ns {
+		errs = append(errs, field.Invalid(sp.Child("template", "metadata", "namespace"), tns, fmt.Sprintf("must be the %s's, %q", kind, ns)))
+	}
+	if rp := tmpl.Spec.RestartPolicy; rp != corev1.RestartPolicyAlways {
+		errs = append(errs, field.NotSupported(sp.Child("template", "spec", "restartPolicy"), rp, []string{string(corev1.RestartPolicyAlways)}))
+	}
+	if minReady < 0 {
+		errs = append(errs, field.Invalid(sp.Child("minReadySeconds"), minReady, "must be greater than or equal to 0"))
+	}
+	return errs
+}

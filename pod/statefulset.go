@@ -9,7 +9,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -190,34 +189,7 @@ func validateStatefulSet(s *appsv1.StatefulSet) field.ErrorList {
 			errs = append(errs, field.Invalid(sp.Child("serviceName"), sn, msg))
 		}
 	}
-	switch sel := s.Spec.Selector; {
-	case sel == nil:
-		errs = append(errs, field.Required(sp.Child("selector"), ""))
-	case len(sel.MatchLabels)+len(sel.MatchExpressions) == 0:
-		errs = append(errs, field.Invalid(sp.Child("selector"), sel, "empty selector is invalid for statefulset"))
-	default:
-		ls, err := metav1.LabelSelectorAsSelector(sel)
-		switch {
-		case err != nil:
-			errs = append(errs, field.Invalid(sp.Child("selector"), sel, err.Error()))
-		case !ls.Matches(labels.Set(s.Spec.Template.Labels)):
-			errs = append(errs, field.Invalid(sp.Child("template", "metadata", "labels"), s.Spec.Template.Labels, "`selector` does not match template `labels`"))
-		}
-	}
-	for _, k := range []string{LabelPodName, LabelPodIndex, LabelRevision} {
-		if v, ok := s.Spec.Template.Labels[k]; ok {
-			errs = append(errs, field.Invalid(sp.Child("template", "metadata", "labels").Key(k), v, "set by podunit, as by the StatefulSet controller"))
-		}
-	}
-	if ns := s.Spec.Template.Namespace; ns != "" && ns != s.Namespace {
-		errs = append(errs, field.Invalid(sp.Child("template", "metadata", "namespace"), ns, fmt.Sprintf("must be the StatefulSet's, %q", s.Namespace)))
-	}
-	if rp := s.Spec.Template.Spec.RestartPolicy; rp != corev1.RestartPolicyAlways {
-		errs = append(errs, field.NotSupported(sp.Child("template", "spec", "restartPolicy"), rp, []string{string(corev1.RestartPolicyAlways)}))
-	}
-	if s.Spec.MinReadySeconds < 0 {
-		errs = append(errs, field.Invalid(sp.Child("minReadySeconds"), s.Spec.MinReadySeconds, "must be greater than or equal to 0"))
-	}
+	errs = append(errs, validateWorkload(s.Spec.Selector, &s.Spec.Template, s.Spec.MinReadySeconds, s.Namespace, KindStatefulSet, []string{LabelPodName, LabelPodIndex, LabelRevision})...)
 	switch p := s.Spec.PodManagementPolicy; p {
 	case appsv1.OrderedReadyPodManagement, appsv1.ParallelPodManagement:
 	default:

@@ -252,33 +252,21 @@ func scaleCommand() *cli.Command {
 func applyDeployment(c *cli.Context, d *appsv1.Deployment, persist bool) error {
 	d = d.DeepCopy()
 	d.APIVersion, d.Kind = "apps/v1", pod.KindDeployment
-	// what a cluster's export carried, warned about when it was applied
-	d.UID, d.ResourceVersion, d.Generation, d.ManagedFields = "", "", 0, nil
-	d.CreationTimestamp, d.Spec.Template.CreationTimestamp = metav1.Time{}, metav1.Time{}
-	data, err := json.Marshal(d)
-	if err != nil {
-		return err
-	}
-	// as the user wrote it: without the status and the defaults podunit
-	// warns about
-	var doc map[string]any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return err
-	}
-	delete(doc, "status")
-	if spec, ok := doc["spec"].(map[string]any); ok && d.Spec.RevisionHistoryLimit != nil && *d.Spec.RevisionHistoryLimit == 10 {
-		delete(spec, "revisionHistoryLimit")
-	}
-	return applyDoc(c, doc, persist)
+	return applyWorkload(c, d, persist)
 }
 
 // applyStatefulSet applies a StatefulSet as `podunit up -` applies it.
 func applyStatefulSet(c *cli.Context, s *appsv1.StatefulSet, persist bool) error {
 	s = s.DeepCopy()
 	s.APIVersion, s.Kind = "apps/v1", pod.KindStatefulSet
-	s.UID, s.ResourceVersion, s.Generation, s.ManagedFields = "", "", 0, nil
-	s.CreationTimestamp, s.Spec.Template.CreationTimestamp = metav1.Time{}, metav1.Time{}
-	data, err := json.Marshal(s)
+	return applyWorkload(c, s, persist)
+}
+
+// applyWorkload applies a stored Deployment or StatefulSet as the user
+// wrote it: without what a cluster's export carried (warned about when it
+// was applied), the status, and the defaults podunit warns about.
+func applyWorkload(c *cli.Context, obj any, persist bool) error {
+	data, err := json.Marshal(obj)
 	if err != nil {
 		return err
 	}
@@ -287,17 +275,25 @@ func applyStatefulSet(c *cli.Context, s *appsv1.StatefulSet, persist bool) error
 		return err
 	}
 	delete(doc, "status")
-	if spec, ok := doc["spec"].(map[string]any); ok {
-		if s.Spec.RevisionHistoryLimit != nil && *s.Spec.RevisionHistoryLimit == 10 {
-			delete(spec, "revisionHistoryLimit")
+	if md, ok := doc["metadata"].(map[string]any); ok {
+		for _, k := range []string{"uid", "resourceVersion", "generation", "managedFields", "creationTimestamp"} {
+			delete(md, k)
 		}
-		tmpls, _ := spec["volumeClaimTemplates"].([]any)
-		for _, t := range tmpls {
-			if t, ok := t.(map[string]any); ok {
-				delete(t, "status")
-				if md, ok := t["metadata"].(map[string]any); ok {
-					delete(md, "creationTimestamp")
-				}
+	}
+	spec, _ := doc["spec"].(map[string]any)
+	if h, ok := spec["revisionHistoryLimit"].(float64); ok && h == 10 {
+		delete(spec, "revisionHistoryLimit")
+	}
+	var parts []any
+	if t, ok := spec["template"]; ok {
+		parts = append(parts, t)
+	}
+	tmpls, _ := spec["volumeClaimTemplates"].([]any)
+	for _, t := range append(parts, tmpls...) {
+		if t, ok := t.(map[string]any); ok {
+			delete(t, "status")
+			if md, ok := t["metadata"].(map[string]any); ok {
+				delete(md, "creationTimestamp")
 			}
 		}
 	}
