@@ -208,21 +208,11 @@ func scaleCommand() *cli.Command {
 			if err != nil || replicas < 0 {
 				return fmt.Errorf("%w: --replicas N (0 or more) is required", errUsage)
 			}
-			if pos, _, _ := cmdFlags(c, false); (len(pos) == 1 && statefulSetRef(pos[0]) != "") || (len(pos) == 2 && slices.Contains(statefulSetTypes, pos[0])) {
-				name := pos[len(pos)-1]
-				if len(pos) == 1 {
-					name = statefulSetRef(pos[0])
-				}
-				found, err := statefulSetsNamed(name, vals["namespace"])
-				switch {
-				case err != nil:
+			if found, ok, err := setArg(c); ok {
+				if err != nil {
 					return err
-				case len(found) == 0:
-					return notFound{kind: "statefulset", name: name, ns: vals["namespace"]}
-				case len(found) > 1:
-					return fmt.Errorf("%w: statefulset %q is in several namespaces: say which with -n", errUsage, name)
 				}
-				st := found[0].DeepCopy()
+				st := found.DeepCopy()
 				n := int32(replicas)
 				st.Spec.Replicas = &n
 				if err := applyStatefulSet(c, st, false); err != nil {
@@ -364,13 +354,28 @@ func rolloutCommand() *cli.Command {
 	nsFlag := &cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "the Deployment's namespace (default: the only one of that name)"}
 	return &cli.Command{
 		Name:  "rollout",
-		Usage: "restart a Deployment's pods, or wait for its rollout (kubectl rollout restart|status)",
+		Usage: "restart a Deployment's or StatefulSet's pods, or wait for its rollout (kubectl rollout restart|status)",
 		Subcommands: []*cli.Command{{
 			Name:      "restart",
 			Usage:     "replace every pod of a Deployment, as its strategy rolls a new template out",
-			ArgsUsage: "deployment/NAME",
+			ArgsUsage: "deployment/NAME | statefulset/NAME",
 			Flags:     []cli.Flag{nsFlag},
 			Action: func(c *cli.Context) error {
+				if s, ok, err := setArg(c); ok {
+					if err != nil {
+						return err
+					}
+					s = s.DeepCopy()
+					if s.Spec.Template.Annotations == nil {
+						s.Spec.Template.Annotations = map[string]string{}
+					}
+					s.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] = time.Now().Format(time.RFC3339)
+					if err := applyStatefulSet(c, s, false); err != nil {
+						return err
+					}
+					fmt.Fprintf(c.App.Writer, "statefulset.apps/%s restarted\n", s.Name)
+					return nil
+				}
 				d, err := deploymentArg(c)
 				if err != nil {
 					return err
@@ -393,6 +398,38 @@ func rolloutCommand() *cli.Command {
 			Flags: []cli.Flag{nsFlag,
 				&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "give up (exit 4) after this long"}},
 			Action: func(c *cli.Context) error {
+				if s, ok, err := setArg(c); ok {
+					if err != nil {
+						return err
+					}
+					return withRunner(c, c.Duration("timeout")+time.Minute, func(ctx context.Context, r *runner.Runner) error {
+						deadline := time.Now().Add(c.Duration("timeout"))
+						last := ""
+						for {
+							pods, err := currentPods(ctx, r, nil)
+							if err != nil {
+								return err
+							}
+							msg := setRolledOut(s, pods)
+							if msg == "" {
+								fmt.Fprintf(c.App.Writer, "statefulset rolling update complete %d pods at revision %s...\n", *s.Spec.Replicas, pod.RevisionHash(s))
+								return nil
+							}
+							if msg != last {
+								fmt.Fprintln(c.App.Writer, msg)
+								last = msg
+							}
+							if time.Now().After(deadline) {
+								return errTimeout{fmt.Sprintf("statefulset %q: not rolled out after %s", s.Name, c.Duration("timeout"))}
+							}
+							select {
+							case <-ctx.Done():
+								return ctx.Err()
+							case <-time.After(time.Second):
+							}
+						}
+					})
+				}
 				d, err := deploymentArg(c)
 				if err != nil {
 					return err

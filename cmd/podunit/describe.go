@@ -38,6 +38,14 @@ func describeCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if s, ok, err := setArg(c); ok {
+				if err != nil {
+					return err
+				}
+				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+					return describeStatefulSet(ctx, c.App.Writer, r, s)
+				})
+			}
 			if isDeploymentArg(args) {
 				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
 					d, err := deploymentArg(c)

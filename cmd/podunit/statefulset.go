@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/urfave/cli/v2"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -294,4 +295,120 @@ func setOrdinalOf(name string) int {
 		return -1
 	}
 	return n
+}
+
+// setArg is the stored StatefulSet a command's arguments name
+// (statefulset/NAME, sts/NAME, `statefulset NAME`); ok is false when they
+// name none.
+func setArg(c *cli.Context) (s *appsv1.StatefulSet, ok bool, err error) {
+	pos, vals, err := cmdFlags(c, false)
+	if err != nil {
+		return nil, false, err
+	}
+	var name string
+	switch {
+	case len(pos) == 1 && statefulSetRef(pos[0]) != "":
+		name = statefulSetRef(pos[0])
+	case len(pos) == 2 && slices.Contains(statefulSetTypes, pos[0]):
+		name = pos[1]
+	default:
+		return nil, false, nil
+	}
+	ns := vals["namespace"]
+	found, err := statefulSetsNamed(name, ns)
+	switch {
+	case err != nil:
+		return nil, true, err
+	case len(found) == 0:
+		return nil, true, notFound{kind: "statefulset", name: name, ns: ns}
+	case len(found) > 1:
+		return nil, true, fmt.Errorf("%w: statefulset %q is in several namespaces: say which with -n", errUsage, name)
+	}
+	return found[0], true, nil
+}
+
+// describeStatefulSet is kubectl describe statefulset: the set, its pods'
+// counts and each pod with its revision and claims.
+func describeStatefulSet(ctx context.Context, w io.Writer, r *runner.Runner, s *appsv1.StatefulSet) error {
+	pods, err := currentPods(ctx, r, nil)
+	if err != nil {
+		return err
+	}
+	st := statefulSetStatus(s, pods)
+	rev := pod.RevisionHash(s)
+	var owned []*corev1.Pod
+	phases := map[corev1.PodPhase]int{}
+	for _, p := range pods {
+		if p.Namespace == s.Namespace && pod.OwnerStatefulSet(p) == s.Name {
+			owned = append(owned, p)
+			phases[p.Status.Phase]++
+		}
+	}
+	slices.SortFunc(owned, func(a, b *corev1.Pod) int { return pod.SetOrdinal(a) - pod.SetOrdinal(b) })
+	fmt.Fprintf(w, "Name:               %s\n", s.Name)
+	fmt.Fprintf(w, "Namespace:          %s\n", s.Namespace)
+	fmt.Fprintf(w, "Selector:           %s\n", metav1.FormatLabelSelector(s.Spec.Selector))
+	fmt.Fprintf(w, "Labels:             %s\n", labelList(s.Labels))
+	fmt.Fprintf(w, "Replicas:           %d desired | %d total\n", *s.Spec.Replicas, st.Replicas)
+	fmt.Fprintf(w, "Update Strategy:    %s\n", s.Spec.UpdateStrategy.Type)
+	if ru := s.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil {
+		fmt.Fprintf(w, "  Partition:        %d\n", *ru.Partition)
+	}
+	fmt.Fprintf(w, "Pod Management:     %s\n", s.Spec.PodManagementPolicy)
+	fmt.Fprintf(w, "Service Name:       %s\n", orNone(s.Spec.ServiceName))
+	fmt.Fprintf(w, "Pods Status:        %d Running / %d Waiting / %d Succeeded / %d Failed\n",
+		phases[corev1.PodRunning], phases[corev1.PodPending], phases[corev1.PodSucceeded], phases[corev1.PodFailed])
+	fmt.Fprintf(w, "Pod Template:\n  Labels:  %s\n  Containers:\n", labelList(s.Spec.Template.Labels))
+	for _, c := range s.Spec.Template.Spec.Containers {
+		fmt.Fprintf(w, "   %s:\n    Image:  %s\n", c.Name, c.Image)
+	}
+	fmt.Fprintln(w, "Volume Claims:")
+	if len(s.Spec.VolumeClaimTemplates) == 0 {
+		fmt.Fprintln(w, "  <none>")
+	}
+	for _, t := range s.Spec.VolumeClaimTemplates {
+		var modes []string
+		for _, m := range t.Spec.AccessModes {
+			modes = append(modes, accessModeShort[m])
+		}
+		fmt.Fprintf(w, "  Name:          %s\n  Access Modes:  %s\n  Retention:     %s when scaled, %s when deleted\n", t.Name, orNone(strings.Join(modes, ",")),
+			s.Spec.PersistentVolumeClaimRetentionPolicy.WhenScaled, s.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted)
+	}
+	fmt.Fprintf(w, "Update Revision:    %s\n", rev)
+	fmt.Fprintln(w, "Pods:")
+	if len(owned) == 0 {
+		fmt.Fprintln(w, "  <none>")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  NAME\tREVISION\tREADY\tPHASE")
+	for _, p := range owned {
+		r := "old"
+		if p.Labels[pod.LabelRevision] == rev {
+			r = "current"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%v\t%s\n", p.Name, r, conditionTrue(p, corev1.PodReady), p.Status.Phase)
+	}
+	return tw.Flush()
+}
+
+// setRolledOut is kubectl rollout status of a StatefulSet: "" once every
+// pod is of its current revision and Ready (down to the partition), or
+// what it waits for.
+func setRolledOut(s *appsv1.StatefulSet, pods []*corev1.Pod) string {
+	st := statefulSetStatus(s, pods)
+	want := *s.Spec.Replicas
+	partition := int32(0)
+	if ru := s.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil {
+		partition = min(*ru.Partition, want)
+	}
+	switch {
+	case s.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType:
+		return "" // kubectl: rollout status only works for RollingUpdate; nothing to wait for
+	case st.ReadyReplicas < want:
+		return fmt.Sprintf("Waiting for %d pods to be ready...", want-st.ReadyReplicas)
+	case st.UpdatedReplicas < want-partition:
+		return fmt.Sprintf("Waiting for partitioned roll out to finish: %d out of %d new pods have been updated...", st.UpdatedReplicas, want-partition)
+	}
+	return ""
 }

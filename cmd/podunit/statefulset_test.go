@@ -163,3 +163,34 @@ func TestSetClaims(t *testing.T) {
 		t.Errorf("setOrdinalOf: %d %d", setOrdinalOf("db-12"), setOrdinalOf("db"))
 	}
 }
+
+// rollout status of a set waits for every pod Ready and, down to the
+// partition, of the current revision.
+func TestSetRolledOut(t *testing.T) {
+	ready := func(pods []*corev1.Pod, n int) []*corev1.Pod {
+		var out []*corev1.Pod
+		for i, p := range pods {
+			q := p.DeepCopy()
+			if i < n {
+				q.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+			}
+			out = append(out, q)
+		}
+		return out
+	}
+	s, v1 := setOf(t, 3, "x:1", "")
+	if msg := setRolledOut(s, ready(v1, 2)); msg != "Waiting for 1 pods to be ready..." {
+		t.Errorf("two of three ready: %q", msg)
+	}
+	if msg := setRolledOut(s, ready(v1, 3)); msg != "" {
+		t.Errorf("all ready: %q", msg)
+	}
+	s2, _ := setOf(t, 3, "x:2", "")
+	if msg := setRolledOut(s2, ready(v1, 3)); !strings.Contains(msg, "0 out of 3 new pods have been updated") {
+		t.Errorf("a new revision: %q", msg)
+	}
+	s3, _ := setOf(t, 3, "x:2", "  updateStrategy: {rollingUpdate: {partition: 3}}\n")
+	if msg := setRolledOut(s3, ready(v1, 3)); msg != "" {
+		t.Errorf("everything below the partition: %q", msg)
+	}
+}

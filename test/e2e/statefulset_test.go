@@ -77,6 +77,13 @@ spec:
 	if out := must(t, podunit, "get", "sts"); !regexp.MustCompile(`(?m)^default\s+e2e-sts\s+3/3$`).MatchString(out) {
 		t.Errorf("get sts:\n%s", out)
 	}
+	if out := must(t, podunit, "rollout", "status", "sts/"+set); !strings.HasPrefix(out, "statefulset rolling update complete 3 pods at revision e2e-sts-") {
+		t.Errorf("rollout status:\n%s", out)
+	}
+	if d := must(t, podunit, "describe", "statefulset", set); !strings.Contains(d, "Replicas:           3 desired | 3 total") || !strings.Contains(d, "Pods Status:        3 Running") ||
+		!regexp.MustCompile(`e2e-sts-2\s+current\s+true\s+Running`).MatchString(d) {
+		t.Errorf("describe:\n%s", d)
+	}
 	// the stable network identity: e2e-sts-2.e2e-sts.default.svc.cluster.local
 	ip := must(t, podunit, "get", "pod", set+"-2", "-o", "jsonpath={.status.podIP}")
 	if r := run(t, podunit, "exec", set+"-0", "--", "nslookup", set+"-2."+set+".default.svc.cluster.local"); !strings.Contains(r.stdout, ip) {
