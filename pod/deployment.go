@@ -90,6 +90,14 @@ func loadDeployment(generic any, js []byte, o *Objects) (pods []*corev1.Pod, res
 	if d.Spec.Template.Name != "" {
 		warns = append(warns, fmt.Sprintf("spec.template.metadata.name: ignored: a Deployment's pods are named after it (%s-%s-xxxxx)", d.Name, TemplateHash(&d.Spec.Template)))
 	}
+	if *d.Spec.Replicas == 0 {
+		// no pod, but a template as valid as if there were one
+		one := *d.DeepCopy()
+		one.Spec.Replicas = ptrTo(int32(1))
+		if _, perrs := Resolve(DeploymentPods(&one)[0]); len(perrs) > 0 {
+			return nil, nil, nil, templateErrors(perrs)
+		}
+	}
 	pods = DeploymentPods(&d)
 	for i, p := range pods {
 		res, perrs := Resolve(p)

@@ -89,9 +89,16 @@ func loadStatefulSet(generic any, js []byte, o *Objects) (pods []*corev1.Pod, re
 	defaultStatefulSet(&s)
 	o.StatefulSets = append(o.StatefulSets, &s)
 	errs = append(errs, validateStatefulSet(&s)...)
-	if len(errs) == 0 && *s.Spec.Replicas > 0 {
+	if len(errs) == 0 && *s.Spec.Replicas >= 0 {
 		pods = SetPods(&s)
-		for i, p := range pods {
+		check := pods
+		if len(pods) == 0 {
+			// no pod, but a template as valid as if there were one
+			one := s.DeepCopy()
+			one.Spec.Replicas = ptrTo(int32(1))
+			check = SetPods(one)
+		}
+		for i, p := range check {
 			res, perrs := Resolve(p)
 			if len(perrs) > 0 {
 				// the pods' names are the set's: told at metadata.name
@@ -99,7 +106,9 @@ func loadStatefulSet(generic any, js []byte, o *Objects) (pods []*corev1.Pod, re
 				errs = append(errs, templateErrors(perrs)...)
 				break
 			}
-			pods[i], ress = p, append(ress, res)
+			if len(pods) > 0 {
+				pods[i], ress = p, append(ress, res)
+			}
 		}
 	}
 	if len(errs) > 0 {
