@@ -412,3 +412,60 @@ func setRolledOut(s *appsv1.StatefulSet, pods []*corev1.Pod) string {
 	}
 	return ""
 }
+
+// setDryRun says what applying a StatefulSet would do to its running pods:
+// those beyond its replicas removed, those of another revision replaced
+// (or kept, by OnDelete or the partition).
+func setDryRun(s *appsv1.StatefulSet, recorded []*corev1.Pod) []string {
+	rev := pod.RevisionHash(s)
+	wanted := map[string]bool{}
+	for _, p := range pod.SetPods(s) {
+		wanted[p.Name] = true
+	}
+	partition := 0
+	if ru := s.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil {
+		partition = int(*ru.Partition)
+	}
+	var gone, replaced, kept []*corev1.Pod
+	for _, p := range recorded {
+		switch {
+		case p.Namespace != s.Namespace || pod.OwnerStatefulSet(p) != s.Name:
+		case !wanted[p.Name]:
+			gone = append(gone, p)
+		case p.Labels[pod.LabelRevision] == rev:
+		case s.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType || pod.SetOrdinal(p) < partition:
+			kept = append(kept, p)
+		default:
+			replaced = append(replaced, p)
+		}
+	}
+	var out []string
+	for _, g := range []struct {
+		pods []*corev1.Pod
+		what string
+	}{{gone, "would be removed (beyond its replicas), the highest ordinal first"},
+		{replaced, "would be replaced by revision " + rev + ", one at a time from the highest ordinal"},
+		{kept, keptWhy(s, partition)}} {
+		if len(g.pods) == 0 {
+			continue
+		}
+		slices.SortFunc(g.pods, func(a, b *corev1.Pod) int { return pod.SetOrdinal(b) - pod.SetOrdinal(a) })
+		out = append(out, fmt.Sprintf("# statefulset %s/%s: its pods %s %s", s.Namespace, s.Name, strings.Join(podNames(g.pods), ", "), g.what))
+	}
+	return out
+}
+
+func keptWhy(s *appsv1.StatefulSet, partition int) string {
+	if s.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType {
+		return "would keep their revision (OnDelete: a pod taken down comes back of the new one)"
+	}
+	return fmt.Sprintf("would keep their revision (below the partition, %d)", partition)
+}
+
+func podNames(pods []*corev1.Pod) []string {
+	out := make([]string, len(pods))
+	for i, p := range pods {
+		out[i] = p.Name
+	}
+	return out
+}

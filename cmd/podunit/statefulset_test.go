@@ -194,3 +194,20 @@ func TestSetRolledOut(t *testing.T) {
 		t.Errorf("everything below the partition: %q", msg)
 	}
 }
+
+// --dry-run says which running pods applying a set would remove, replace
+// or keep.
+func TestSetDryRun(t *testing.T) {
+	_, v1 := setOf(t, 3, "x:1", "")
+	s, _ := setOf(t, 2, "x:2", "  updateStrategy: {rollingUpdate: {partition: 1}}\n")
+	got := strings.Join(setDryRun(s, v1), "\n")
+	for _, want := range []string{"its pods db-2 would be removed", "its pods db-1 would be replaced by revision " + pod.RevisionHash(s), "its pods db-0 would keep their revision (below the partition, 1)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, got)
+		}
+	}
+	same, _ := setOf(t, 3, "x:1", "")
+	if got := setDryRun(same, v1); len(got) != 0 {
+		t.Errorf("the same set: %q", got)
+	}
+}

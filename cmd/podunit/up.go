@@ -214,6 +214,12 @@ func upCommand() *cli.Command {
 						fmt.Fprintf(c.App.Writer, "# deployment %s/%s: its pods %s would be removed (%s)\n", d.Namespace, d.Name, strings.Join(gone, ", "), d.Spec.Strategy.Type)
 					}
 				}
+				// and to the StatefulSets' running pods
+				for _, st := range m.Objects.StatefulSets {
+					for _, l := range setDryRun(st, recorded) {
+						fmt.Fprintln(c.App.Writer, l)
+					}
+				}
 				for _, p := range gated {
 					fmt.Fprintf(c.App.Writer, "# pod %s/%s would wait, SchedulingGated (%s): `podunit ungate %s GATE...` starts it once no gate is left\n",
 						p.Namespace, p.Name, gateNames(p), p.Name)
