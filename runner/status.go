@@ -265,7 +265,7 @@ func containerStatus(pod string, c containerRef, byUnit map[string]sdbus.UnitSta
 		// a debug container that ended well: nothing refers to its unit,
 		// and systemd unloaded it; its cleanup recorded how it ended
 		code := run.ExitCode
-		cs.State, cs.ExitCode, cs.Reason = "Terminated", &code, "Completed"
+		cs.State, cs.ExitCode, cs.Reason, cs.ExitMessage = "Terminated", &code, "Completed", run.Message
 		if code != 0 || (run.Result != "" && run.Result != "success") {
 			cs.Reason = "Error"
 		}
