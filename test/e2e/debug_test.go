@@ -67,10 +67,14 @@ spec:
 	}
 	// debug --target: the target's processes, the pod's hostname and
 	// network, the exit status of the command
-	r := run(t, podunit, "debug", pod, "--image", testImage, "--target", "web", "-c", "dbg", "--attach", "--", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; hostname; exit 3")
+	r := run(t, podunit, "debug", pod, "--image", testImage, "--target", "web", "-c", "dbg", "--attach", "--", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; hostname; echo gave up > /dev/termination-log; exit 3")
 	if r.code != 3 || r.stdout != "sleep 100000 \n"+pod+"\n" {
 		t.Errorf("debug --target web: exit %d, stdout %q, stderr %s", r.code, r.stdout, r.stderr)
 	}
+	// its termination message, as any container's
+	eventually(t, 20*time.Second, "the debug container's termination message", func() bool {
+		return strings.Contains(run(t, podunit, "describe", pod).stdout, "      Message:      gave up\n")
+	})
 	// without --target: its own process namespace; a generated name
 	r = run(t, podunit, "debug", pod, "--image", testImage, "--env", "A=1", "--env=B=two words", "--", "sh", "-c", "echo $A $B; sleep 30")
 	m := regexp.MustCompile(`Defaulting debug container name to (debugger-[a-z0-9]{5})\.`).FindStringSubmatch(r.stderr)
