@@ -370,3 +370,10 @@ func (o *Objects) StatefulSet(ns, name string) *appsv1.StatefulSet {
 	}
 	return find(o.StatefulSets, ns, name)
 }
+
+// UsesClaim tells whether a pod's volumes name a claim (of its namespace).
+func UsesClaim(p *corev1.Pod, claim string) bool {
+	return slices.ContainsFunc(p.Spec.Volumes, func(v corev1.Volume) bool {
+		return v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == claim
+	})
+}

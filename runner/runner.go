@@ -880,14 +880,8 @@ func (r *Runner) ClaimsUnused(claims []units.Claim) error {
 func claimUsers(recs []*record, ns, claim string) []string {
 	var users []string
 	for _, rec := range recs {
-		p := rec.Pod
-		if p.Namespace != ns {
-			continue
-		}
-		if slices.ContainsFunc(p.Spec.Volumes, func(v corev1.Volume) bool {
-			return v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == claim
-		}) {
-			users = append(users, p.Name)
+		if rec.Pod.Namespace == ns && pod.UsesClaim(rec.Pod, claim) {
+			users = append(users, rec.Pod.Name)
 		}
 	}
 	return users

@@ -177,15 +177,22 @@ func printDeployments(ctx context.Context, w, errw io.Writer, r *runner.Runner, 
 		st := objs[i].(*appsv1.Deployment).Status
 		line := fmt.Sprintf("%s\t%s\t%d/%d\t%d\t%d", d.Namespace, d.Name, st.ReadyReplicas, *d.Spec.Replicas, st.UpdatedReplicas, st.AvailableReplicas)
 		if format == "wide" {
-			var cs, images []string
-			for _, c := range d.Spec.Template.Spec.Containers {
-				cs, images = append(cs, c.Name), append(images, c.Image)
-			}
-			line += fmt.Sprintf("\t%s\t%s\t%s", strings.Join(cs, ","), strings.Join(images, ","), metav1.FormatLabelSelector(d.Spec.Selector))
+			cs, images := templateImages(&d.Spec.Template)
+			line += fmt.Sprintf("\t%s\t%s\t%s", cs, images, metav1.FormatLabelSelector(d.Spec.Selector))
 		}
 		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
+}
+
+// templateImages are a template's containers and their images, kubectl's
+// CONTAINERS and IMAGES columns.
+func templateImages(t *corev1.PodTemplateSpec) (containers, images string) {
+	var cs, imgs []string
+	for _, c := range t.Spec.Containers {
+		cs, imgs = append(cs, c.Name), append(imgs, c.Image)
+	}
+	return strings.Join(cs, ","), strings.Join(imgs, ",")
 }
 
 // scaleCommand is kubectl scale for Deployments: the stored Deployment with
@@ -235,6 +242,48 @@ func scaleCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// markRestarted is kubectl rollout restart's mark on a template: a changed
+// template, so a rolling replacement of every pod.
+func markRestarted(t *corev1.PodTemplateSpec) {
+	if t.Annotations == nil {
+		t.Annotations = map[string]string{}
+	}
+	t.Annotations["kubectl.kubernetes.io/restartedAt"] = time.Now().Format(time.RFC3339)
+}
+
+// waitRollout is kubectl rollout status: once a second, check says what
+// the rollout waits for (told when it changes) or that it is done, until
+// --timeout (exit 4).
+func waitRollout(c *cli.Context, kind, name string, check func(pods []*corev1.Pod) (waiting, done string)) error {
+	return withRunner(c, c.Duration("timeout")+time.Minute, func(ctx context.Context, r *runner.Runner) error {
+		deadline := time.Now().Add(c.Duration("timeout"))
+		last := ""
+		for {
+			pods, err := currentPods(ctx, r, nil)
+			if err != nil {
+				return err
+			}
+			msg, done := check(pods)
+			if done != "" {
+				fmt.Fprintln(c.App.Writer, done)
+				return nil
+			}
+			if msg != last {
+				fmt.Fprintln(c.App.Writer, msg)
+				last = msg
+			}
+			if time.Now().After(deadline) {
+				return errTimeout{fmt.Sprintf("%s %q: not rolled out after %s", kind, name, c.Duration("timeout"))}
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Second):
+			}
+		}
+	})
 }
 
 // applyDeployment applies a Deployment as `podunit up -` applies it: the
@@ -366,10 +415,7 @@ func rolloutCommand() *cli.Command {
 						return err
 					}
 					s = s.DeepCopy()
-					if s.Spec.Template.Annotations == nil {
-						s.Spec.Template.Annotations = map[string]string{}
-					}
-					s.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] = time.Now().Format(time.RFC3339)
+					markRestarted(&s.Spec.Template)
 					if err := applyStatefulSet(c, s, false); err != nil {
 						return err
 					}
@@ -381,10 +427,7 @@ func rolloutCommand() *cli.Command {
 					return err
 				}
 				d = d.DeepCopy()
-				if d.Spec.Template.Annotations == nil {
-					d.Spec.Template.Annotations = map[string]string{}
-				}
-				d.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] = time.Now().Format(time.RFC3339)
+				markRestarted(&d.Spec.Template)
 				if err := applyDeployment(c, d, false); err != nil {
 					return err
 				}
@@ -402,73 +445,29 @@ func rolloutCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					return withRunner(c, c.Duration("timeout")+time.Minute, func(ctx context.Context, r *runner.Runner) error {
-						deadline := time.Now().Add(c.Duration("timeout"))
-						last := ""
-						for {
-							pods, err := currentPods(ctx, r, nil)
-							if err != nil {
-								return err
-							}
-							msg := setRolledOut(s, pods)
-							if msg == "" {
-								fmt.Fprintf(c.App.Writer, "statefulset rolling update complete %d pods at revision %s...\n", *s.Spec.Replicas, pod.RevisionHash(s))
-								return nil
-							}
-							if msg != last {
-								fmt.Fprintln(c.App.Writer, msg)
-								last = msg
-							}
-							if time.Now().After(deadline) {
-								return errTimeout{fmt.Sprintf("statefulset %q: not rolled out after %s", s.Name, c.Duration("timeout"))}
-							}
-							select {
-							case <-ctx.Done():
-								return ctx.Err()
-							case <-time.After(time.Second):
-							}
+					return waitRollout(c, "statefulset", s.Name, func(pods []*corev1.Pod) (string, string) {
+						if msg := setRolledOut(s, pods); msg != "" {
+							return msg, ""
 						}
+						return "", fmt.Sprintf("statefulset rolling update complete %d pods at revision %s...", *s.Spec.Replicas, pod.RevisionHash(s))
 					})
 				}
 				d, err := deploymentArg(c)
 				if err != nil {
 					return err
 				}
-				return withRunner(c, c.Duration("timeout")+time.Minute, func(ctx context.Context, r *runner.Runner) error {
-					deadline := time.Now().Add(c.Duration("timeout"))
-					last := ""
-					for {
-						pods, err := currentPods(ctx, r, nil)
-						if err != nil {
-							return err
-						}
-						st := deploymentStatus(d, pods)
-						want := *d.Spec.Replicas
-						var msg string
-						switch {
-						case st.UpdatedReplicas < want:
-							msg = fmt.Sprintf("Waiting for deployment %q rollout to finish: %d out of %d new replicas have been updated...", d.Name, st.UpdatedReplicas, want)
-						case st.Replicas > st.UpdatedReplicas:
-							msg = fmt.Sprintf("Waiting for deployment %q rollout to finish: %d old replicas are pending termination...", d.Name, st.Replicas-st.UpdatedReplicas)
-						case st.AvailableReplicas < want:
-							msg = fmt.Sprintf("Waiting for deployment %q rollout to finish: %d of %d updated replicas are available...", d.Name, st.AvailableReplicas, want)
-						default:
-							fmt.Fprintf(c.App.Writer, "deployment %q successfully rolled out\n", d.Name)
-							return nil
-						}
-						if msg != last {
-							fmt.Fprintln(c.App.Writer, msg)
-							last = msg
-						}
-						if time.Now().After(deadline) {
-							return errTimeout{fmt.Sprintf("deployment %q: not rolled out after %s", d.Name, c.Duration("timeout"))}
-						}
-						select {
-						case <-ctx.Done():
-							return ctx.Err()
-						case <-time.After(time.Second):
-						}
+				return waitRollout(c, "deployment", d.Name, func(pods []*corev1.Pod) (string, string) {
+					st := deploymentStatus(d, pods)
+					want := *d.Spec.Replicas
+					switch {
+					case st.UpdatedReplicas < want:
+						return fmt.Sprintf("Waiting for deployment %q rollout to finish: %d out of %d new replicas have been updated...", d.Name, st.UpdatedReplicas, want), ""
+					case st.Replicas > st.UpdatedReplicas:
+						return fmt.Sprintf("Waiting for deployment %q rollout to finish: %d old replicas are pending termination...", d.Name, st.Replicas-st.UpdatedReplicas), ""
+					case st.AvailableReplicas < want:
+						return fmt.Sprintf("Waiting for deployment %q rollout to finish: %d of %d updated replicas are available...", d.Name, st.AvailableReplicas, want), ""
 					}
+					return "", fmt.Sprintf("deployment %q successfully rolled out", d.Name)
 				})
 			},
 		}, {
@@ -526,9 +525,12 @@ func deploymentArg(c *cli.Context) (*appsv1.Deployment, error) {
 
 // deploymentRef is NAME of deployment/NAME (deploy/NAME, deployments/NAME),
 // or "" for anything else.
-func deploymentRef(a string) string {
+func deploymentRef(a string) string { return typedRef(a, deploymentTypes) }
+
+// typedRef is NAME of TYPE/NAME when TYPE is one of types, or "".
+func typedRef(a string, types []string) string {
 	kind, name, ok := strings.Cut(a, "/")
-	if !ok || !slices.Contains(deploymentTypes, strings.ToLower(kind)) {
+	if !ok || !slices.Contains(types, strings.ToLower(kind)) {
 		return ""
 	}
 	return name
@@ -541,13 +543,18 @@ func deploymentsNamed(name, ns string) ([]*appsv1.Deployment, error) {
 	if err != nil {
 		return nil, err
 	}
-	var found []*appsv1.Deployment
-	for _, d := range known.Deployments {
-		if d.Name == name && (ns == "" || d.Namespace == ns) {
-			found = append(found, d)
+	return named(known.Deployments, name, ns), nil
+}
+
+// named are the objects of a name, in namespace ns ("": in any).
+func named[T metav1.Object](all []T, name, ns string) []T {
+	var found []T
+	for _, x := range all {
+		if x.GetName() == name && (ns == "" || x.GetNamespace() == ns) {
+			found = append(found, x)
 		}
 	}
-	return found, nil
+	return found
 }
 
 // isDeploymentArg tells whether a command's arguments name a Deployment

@@ -46,19 +46,11 @@ func downCommand() *cli.Command {
 			args = append(c.StringSlice("filename"), args...)
 			selector := c.String("selector")
 			// pods as kubectl names them (pod/web, `pod web`); a file is a file
-			var refs, deployments, sets []string
-			var objRefs [][2]string // kind, name: service/NAME, configmap/NAME...
+			var refs []string
+			var objRefs [][2]string // kind, name: deployment/NAME, service/NAME, configmap/NAME...
 			for i, a := range args {
 				if _, err := os.Stat(a); err == nil || a == "-" {
 					refs = append(refs, a)
-					continue
-				}
-				if name := deploymentRef(a); name != "" {
-					deployments = append(deployments, name)
-					continue
-				}
-				if name := statefulSetRef(a); name != "" {
-					sets = append(sets, name)
 					continue
 				}
 				if kind, name := objectRef(a); kind != "" {
@@ -76,7 +68,7 @@ func downCommand() *cli.Command {
 			}
 			args = refs
 			if selector != "" {
-				if len(args)+len(deployments)+len(sets)+len(objRefs) > 0 {
+				if len(args)+len(objRefs) > 0 {
 					return fmt.Errorf("%w: files or pod names and -l exclude each other", errUsage)
 				}
 				if args, err = selectPods(nil, selector, c.String("namespace")); err != nil {
@@ -87,7 +79,7 @@ func downCommand() *cli.Command {
 					return nil
 				}
 			}
-			if len(args)+len(deployments)+len(sets)+len(objRefs) == 0 {
+			if len(args)+len(objRefs) == 0 {
 				return fmt.Errorf("%w: podunit down FILE|POD...|TYPE/NAME...|-l SELECTOR", errUsage)
 			}
 			var o runner.DownOptions
@@ -114,30 +106,10 @@ func downCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			// A Deployment's pods go with it, of every template it had.
-			for _, name := range deployments {
-				found, err := deploymentsNamed(name, c.String("namespace"))
-				if err != nil {
-					return err
-				}
-				if len(found) == 0 {
-					return notFound{kind: "deployment", name: name}
-				}
-				objs.Deployments = append(objs.Deployments, found...)
-			}
-			// A StatefulSet's pods go with it; its claims stay unless it
-			// deletes them (whenDeleted: Delete).
-			for _, name := range sets {
-				found, err := statefulSetsNamed(name, c.String("namespace"))
-				if err != nil {
-					return err
-				}
-				if len(found) == 0 {
-					return notFound{kind: "statefulset", name: name}
-				}
-				objs.StatefulSets = append(objs.StatefulSets, found...)
-			}
 			// Objects named as kubectl delete names them: the stored ones.
+			// A Deployment's pods go with it, of every template it had; a
+			// StatefulSet's too, its claims stay unless it deletes them
+			// (whenDeleted: Delete).
 			if len(objRefs) > 0 {
 				known, err := podstate.LoadObjects(podstate.DefaultDir())
 				if err != nil {
@@ -347,9 +319,10 @@ func downCommand() *cli.Command {
 	}
 }
 
-// objectKinds are kubectl's names of the kinds podunit stores besides
-// Deployments (deployment/NAME is a Deployment and its pods).
+// objectKinds are kubectl's names of the kinds podunit stores.
 var objectKinds = map[string]string{
+	"deployment": pod.KindDeployment, "deployments": pod.KindDeployment, "deploy": pod.KindDeployment,
+	"statefulset": pod.KindStatefulSet, "statefulsets": pod.KindStatefulSet, "sts": pod.KindStatefulSet,
 	"service": pod.KindService, "services": pod.KindService, "svc": pod.KindService,
 	"configmap": pod.KindConfigMap, "configmaps": pod.KindConfigMap, "cm": pod.KindConfigMap,
 	"secret": pod.KindSecret, "secrets": pod.KindSecret,

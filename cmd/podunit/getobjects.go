@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
@@ -97,9 +98,7 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 				modes = append(modes, accessModeShort[m])
 			}
 			for _, p := range recorded {
-				if p.Namespace == x.Namespace && slices.ContainsFunc(p.Spec.Volumes, func(v corev1.Volume) bool {
-					return v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == x.Name
-				}) {
+				if p.Namespace == x.Namespace && pod.UsesClaim(p, x.Name) {
 					users = append(users, p.Name)
 				}
 			}
@@ -130,24 +129,11 @@ func orNone(s string) string {
 
 // typed is a stored object with its apiVersion and kind, as the API serves it.
 func typed(kind string, o metav1.Object) any {
-	tm := metav1.TypeMeta{APIVersion: pod.APIVersion(kind), Kind: kind}
-	switch x := o.(type) {
-	case *corev1.ConfigMap:
-		c := x.DeepCopy()
-		c.TypeMeta = tm
-		return c
-	case *corev1.Secret:
-		c := x.DeepCopy()
-		c.TypeMeta = tm
-		return c
-	case *corev1.PersistentVolumeClaim:
-		c := x.DeepCopy()
-		c.TypeMeta = tm
-		return c
-	case *corev1.ServiceAccount:
-		c := x.DeepCopy()
-		c.TypeMeta = tm
-		return c
+	ro, ok := o.(runtime.Object)
+	if !ok {
+		return o
 	}
-	return o
+	c := ro.DeepCopyObject()
+	c.GetObjectKind().SetGroupVersionKind(schema.FromAPIVersionAndKind(pod.APIVersion(kind), kind))
+	return c
 }

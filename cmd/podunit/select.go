@@ -138,53 +138,37 @@ func podRef(a string) (string, error) {
 // port-forward): deployment/NAME is one of its pods (the first by name), as
 // kubectl picks one; w hears which.
 func onePodRef(a, ns string, w io.Writer) (string, error) {
-	if name := statefulSetRef(a); name != "" {
-		// the set's first pod, as kubectl picks it
-		found, err := statefulSetsNamed(name, ns)
-		if err != nil {
-			return "", err
-		}
-		if len(found) == 0 {
-			return "", notFound{kind: "statefulset", name: name, ns: ns}
-		}
-		recorded, err := runner.RecordedPods(podstate.DefaultDir())
-		if err != nil {
-			return "", err
-		}
-		pods := setPods(recorded, found[0])
-		if len(pods) == 0 {
-			return "", fmt.Errorf("%w: statefulset %q has no pod", runner.ErrNotFound, name)
-		}
-		slices.SortFunc(pods, func(a, b string) int { return setOrdinalOf(a) - setOrdinalOf(b) })
-		if len(pods) > 1 {
-			fmt.Fprintf(w, "Found %d pods, using pod/%s\n", len(pods), pods[0])
-		}
-		return pods[0], nil
+	kind, name := "statefulset", statefulSetRef(a)
+	if name == "" {
+		kind, name = "deployment", deploymentRef(a)
 	}
-	name := deploymentRef(a)
 	if name == "" {
 		return podRef(a)
 	}
-	found, err := deploymentsNamed(name, ns)
+	known, err := podstate.LoadObjects(podstate.DefaultDir())
 	if err != nil {
 		return "", err
 	}
-	if len(found) == 0 {
-		return "", notFound{kind: "deployment", name: name, ns: ns}
-	}
-	d := found[0]
 	recorded, err := runner.RecordedPods(podstate.DefaultDir())
 	if err != nil {
 		return "", err
 	}
-	pods := ownedPods(recorded, d)
+	var pods []string
+	if sets := named(known.StatefulSets, name, ns); kind == "statefulset" && len(sets) > 0 {
+		// the set's first pod, by ordinal
+		pods = setPods(recorded, sets[0])
+		slices.SortFunc(pods, func(a, b string) int { return setOrdinalOf(a) - setOrdinalOf(b) })
+	} else if ds := named(known.Deployments, name, ns); kind == "deployment" && len(ds) > 0 {
+		pods = ownedPods(recorded, ds[0])
+		sort.Strings(pods)
+	} else {
+		return "", notFound{kind: kind, name: name, ns: ns}
+	}
 	if len(pods) == 0 {
-		return "", fmt.Errorf("%w: deployment %q has no pod", runner.ErrNotFound, name)
+		return "", fmt.Errorf("%w: %s %q has no pod", runner.ErrNotFound, kind, name)
 	}
-	sort.Strings(pods)
-	pick := pods[0]
 	if len(pods) > 1 {
-		fmt.Fprintf(w, "Found %d pods, using pod/%s\n", len(pods), pick)
+		fmt.Fprintf(w, "Found %d pods, using pod/%s\n", len(pods), pods[0])
 	}
-	return pick, nil
+	return pods[0], nil
 }

@@ -209,15 +209,12 @@ func printStatefulSets(ctx context.Context, w, errw io.Writer, r *runner.Runner,
 		head += "\tCONTAINERS\tIMAGES"
 	}
 	fmt.Fprintln(tw, head)
-	for _, s := range list {
-		st := statefulSetStatus(s, pods)
+	for i, s := range list {
+		st := objs[i].(*appsv1.StatefulSet).Status
 		line := fmt.Sprintf("%s\t%s\t%d/%d", s.Namespace, s.Name, st.ReadyReplicas, *s.Spec.Replicas)
 		if format == "wide" {
-			var cs, imgs []string
-			for _, c := range s.Spec.Template.Spec.Containers {
-				cs, imgs = append(cs, c.Name), append(imgs, c.Image)
-			}
-			line += "\t" + strings.Join(cs, ",") + "\t" + strings.Join(imgs, ",")
+			cs, imgs := templateImages(&s.Spec.Template)
+			line += "\t" + cs + "\t" + imgs
 		}
 		fmt.Fprintln(tw, line)
 	}
@@ -225,13 +222,7 @@ func printStatefulSets(ctx context.Context, w, errw io.Writer, r *runner.Runner,
 }
 
 // statefulSetRef is the NAME of statefulset/NAME (sts/NAME), or "".
-func statefulSetRef(a string) string {
-	kind, name, ok := strings.Cut(a, "/")
-	if !ok || !slices.Contains(statefulSetTypes, strings.ToLower(kind)) {
-		return ""
-	}
-	return name
-}
+func statefulSetRef(a string) string { return typedRef(a, statefulSetTypes) }
 
 // statefulSetsNamed are the stored StatefulSets of a name, in namespace ns
 // ("": in any).
@@ -240,13 +231,7 @@ func statefulSetsNamed(name, ns string) ([]*appsv1.StatefulSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	var found []*appsv1.StatefulSet
-	for _, s := range known.StatefulSets {
-		if s.Name == name && (ns == "" || s.Namespace == ns) {
-			found = append(found, s)
-		}
-	}
-	return found, nil
+	return named(known.StatefulSets, name, ns), nil
 }
 
 // retainedClaims are the claims of a manifest's StatefulSets that stay when

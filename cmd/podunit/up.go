@@ -360,14 +360,9 @@ func upCommand() *cli.Command {
 				// A StatefulSet's pods start, go and are updated in its order.
 				swork, rest, restPlans := planStatefulSets(m.Objects.StatefulSets, rest, restPlans, recorded)
 				inherit := map[string]bool{} // Deployments and StatefulSets (ownerKey) whose pods are enabled
-				for _, d := range m.Objects.Deployments {
-					for _, n := range ownedPods(recorded, d) {
-						inherit[pod.KindDeployment+"/"+d.Namespace+"/"+d.Name] = inherit[pod.KindDeployment+"/"+d.Namespace+"/"+d.Name] || persistent(n)
-					}
-				}
-				for _, st := range m.Objects.StatefulSets {
-					for _, n := range setPods(recorded, st) {
-						inherit[pod.KindStatefulSet+"/"+st.Namespace+"/"+st.Name] = inherit[pod.KindStatefulSet+"/"+st.Namespace+"/"+st.Name] || persistent(n)
+				for _, p := range recorded {
+					if k := ownerKey(p); k != "" {
+						inherit[k] = inherit[k] || persistent(p.Name)
 					}
 				}
 				var rolled []*corev1.Pod
