@@ -68,6 +68,25 @@ func (r *Runner) EnsureServices(ctx context.Context, us []units.Unit, nodePorts 
 	return nil
 }
 
+// ServicesPossible makes sure the pod network exists and that nothing of
+// another's stands where the service proxy goes (a podman container of its
+// name that podunit did not create): what makes the proxy fail is then
+// known before any pod starts on the network, while the proxy itself may
+// start alongside the pods (UseServices).
+func (r *Runner) ServicesPossible(ctx context.Context) error {
+	if err := r.Engine.EnsureNetwork(ctx); err != nil {
+		return err
+	}
+	labels, ok, err := r.Engine.ContainerLabels(ctx, units.ServicesContainer)
+	if err != nil {
+		return err
+	}
+	if ok && labels[units.LabelRole] != units.RoleServices {
+		return fmt.Errorf("podman container %s exists and was not created by podunit; rename or remove it", units.ServicesContainer)
+	}
+	return nil
+}
+
 // UseServices makes sure the pod network and the service proxy are there
 // (EnsureServices) and keeps them there until release is called: a
 // podunit removing them (ReleaseServices, at the last pod's down) waits for

@@ -85,3 +85,27 @@ func TestServicesLifecycle(t *testing.T) {
 		t.Errorf("units left: %v", sts)
 	}
 }
+
+// What would make the proxy fail is known before the pods start alongside
+// it: the network is made, and a container of the proxy's name that podunit
+// did not make is refused (and left alone); the proxy's own is fine.
+func TestServicesPossible(t *testing.T) {
+	ctx := context.Background()
+	fe := &fakeEngine{containers: map[string]map[string]string{}}
+	r := &Runner{Units: newFakeUnits(), Engine: fe, StateDir: t.TempDir()}
+	if err := r.ServicesPossible(ctx); err != nil || !fe.network {
+		t.Fatalf("nothing there: %v, network %v", err, fe.network)
+	}
+	fe.containers[units.ServicesContainer] = map[string]string{units.LabelRole: units.RoleServices}
+	if err := r.ServicesPossible(ctx); err != nil {
+		t.Errorf("the proxy's own container: %v", err)
+	}
+	fe.containers[units.ServicesContainer] = map[string]string{"owner": "someone"}
+	err := r.ServicesPossible(ctx)
+	if err == nil || !strings.Contains(err.Error(), "podunit__services exists and was not created by podunit") {
+		t.Errorf("a foreign container of the proxy's name: %v", err)
+	}
+	if _, ok := fe.containers[units.ServicesContainer]; !ok {
+		t.Error("the foreign container was removed")
+	}
+}

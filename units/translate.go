@@ -631,6 +631,12 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 
 	infraUnit := InfraUnitName(p.Name)
 	unit := ContainerUnitName(p.Name, c.Name)
+	if t.onPodNetwork() {
+		// The cluster DNS answers before the container starts: the service
+		// proxy may be starting alongside the pod's infra (never required:
+		// ordering only, so a pod outlives a proxy restart).
+		after = append(slices.Clip(after), ServicesUnit, ProxyUnit)
+	}
 	props := []Property{
 		prop("Description", fmt.Sprintf("podunit pod %s/%s: %s container %s", p.Namespace, p.Name, kindWord[kind], c.Name)),
 		prop("BindsTo", []string{infraUnit}),

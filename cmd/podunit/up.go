@@ -275,6 +275,7 @@ func upCommand() *cli.Command {
 			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
 				release := func() {}
 				defer func() { release() }()
+				var proxy *proxyStart // the service proxy starting in the background
 				if pv, ok := r.Engine.(versioner); ok && len(m.Pods) > 0 {
 					if sv, ok := r.Units.(versioner); ok {
 						warnPlatform(ctx, os.Stderr, pv, sv)
@@ -297,7 +298,18 @@ func upCommand() *cli.Command {
 							return err
 						}
 					}
-					rel, err := r.UseServices(ctx, proxyUnits, nodePorts)
+					var rel func()
+					if len(m.Pods) > 0 {
+						// The pods' infra joins the pod network, which is
+						// made first; their containers wait for the proxy
+						// (ordered after its units), which starts alongside.
+						err = r.ServicesPossible(ctx)
+						if err == nil {
+							proxy = startProxy(ctx, r, proxyUnits, nodePorts)
+						}
+					} else {
+						rel, err = r.UseServices(ctx, proxyUnits, nodePorts)
+					}
 					switch {
 					case err != nil && len(services) == 0:
 						// Without Services the pods can do without the pod
@@ -312,12 +324,41 @@ func upCommand() *cli.Command {
 					case err != nil:
 						restoreServices(m.Objects.Services, known)
 						return err
-					default:
+					case rel != nil:
 						// held until the pods are recorded: the last pod's down
 						// meanwhile does not take the network away under them
 						release = rel
 					}
 				}
+				// proxyUp waits for the proxy started alongside the pods:
+				// its failure takes back what this up started (pods: those).
+				proxyUp := func(pods []*corev1.Pod, podsErr error) error {
+					if proxy == nil {
+						return nil
+					}
+					rel, err := proxy.wait()
+					proxy = nil
+					if err == nil {
+						release = rel
+						return nil
+					}
+					if podsErr == nil {
+						var names []string
+						for _, p := range pods {
+							names = append(names, p.Name)
+						}
+						r.DownAll(context.WithoutCancel(ctx), names, runner.DownOptions{})
+					}
+					restoreServices(m.Objects.Services, known)
+					return err
+				}
+				defer func() {
+					if proxy != nil {
+						if rel, err := proxy.wait(); err == nil {
+							rel()
+						}
+					}
+				}()
 				for i, p := range gated {
 					if err := r.Gate(ctx, p, gatedData[i], c.Bool("replace")); err != nil {
 						return err
@@ -425,7 +466,11 @@ func upCommand() *cli.Command {
 				}
 				if len(m.Pods) > 0 {
 					// All pods of a file, or none.
-					if err := r.UpAll(ctx, m.Pods, plans, runner.UpOptions{Replace: c.Bool("replace")}); err != nil {
+					err := r.UpAll(ctx, m.Pods, plans, runner.UpOptions{Replace: c.Bool("replace")})
+					if perr := proxyUp(m.Pods, err); perr != nil {
+						err = errors.Join(err, perr)
+					}
+					if err != nil {
 						if c.Bool("stored") && errors.Is(err, runner.ErrExists) {
 							fmt.Fprintf(c.App.Writer, "%v: already running\n", strings.Join(named, " "))
 							return nil
@@ -441,6 +486,9 @@ func upCommand() *cli.Command {
 						}
 						return err
 					}
+				}
+				if err := proxyUp(nil, nil); err != nil {
+					return err
 				}
 				release()
 				release = func() {}
@@ -984,6 +1032,29 @@ func assignServices(m *pod.Manifest, known *pod.Objects) ([]*corev1.Service, err
 
 // restoreServices takes back the Services an `up` stored before its pods
 // failed: new ones go, replaced ones come back as they were.
+// proxyStart is the service proxy starting in the background
+// (Runner.UseServices) while up starts the pods.
+type proxyStart struct {
+	done    chan struct{}
+	release func()
+	err     error
+}
+
+func startProxy(ctx context.Context, r *runner.Runner, us []units.Unit, nodePorts []string) *proxyStart {
+	p := &proxyStart{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.release, p.err = r.UseServices(ctx, us, nodePorts)
+	}()
+	return p
+}
+
+// wait is UseServices' result: release ends the use of the pod network.
+func (p *proxyStart) wait() (release func(), err error) {
+	<-p.done
+	return p.release, p.err
+}
+
 func restoreServices(applied []*corev1.Service, known *pod.Objects) {
 	dir := podstate.DefaultDir()
 	_, _ = podstate.RemoveObjects(dir, &pod.Objects{Services: applied})

@@ -326,3 +326,86 @@ spec: {selector: {app: x}, ports: [{port: 80}]}
 		t.Errorf("the foreign network was changed: %s", lbl)
 	}
 }
+
+// The first pod on the pod network starts alongside the service proxy (its
+// containers are ordered after the proxy's units), yet its containers find
+// the cluster DNS answering from their first instant, as a cluster's pods
+// do: an init container and an app container that look up a Service once,
+// and never again (restartPolicy Never), succeed.
+func TestClusterDNSAtFirstStart(t *testing.T) {
+	run(t, podunit, "down", "--grace-period", "0", "--force", "dnsfirst")
+	if r := run(t, "systemctl", "--user", "is-active", "podunit.services.service"); r.code == 0 {
+		t.Logf("the service proxy runs already (other pods are up): this checks the DNS only, not the start alongside it")
+	}
+	path := writeManifest(t, `
+apiVersion: v1
+kind: Service
+metadata: {name: dnsfirst}
+spec: {selector: {app: dnsfirst}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: dnsfirst, labels: {app: dnsfirst}}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - {name: lookup, image: `+testImage+`, command: [nslookup, dnsfirst.default.svc.cluster.local]}
+  containers:
+  - {name: c, image: `+testImage+`, command: [sh, -c, "nslookup dnsfirst.default.svc.cluster.local && sleep 3600"]}
+`)
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", path) })
+	r := run(t, podunit, "up", path)
+	if r.code != 0 {
+		t.Fatalf("up: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if st := status(t, "dnsfirst"); st == nil || st.Phase != "Running" || st.Ready != 1 {
+		t.Fatalf("the pod whose containers looked up a Service at their start: %+v\n%s", st, must(t, podunit, "describe", "pod/dnsfirst"))
+	}
+	if out := must(t, podunit, "logs", "dnsfirst", "-c", "lookup"); !strings.Contains(out, "10.96.") {
+		t.Errorf("the init container's lookup:\n%s", out)
+	}
+}
+
+// A podman container named like the service proxy's that podunit did not
+// create is never touched: a pod without Services runs on slirp4netns with
+// a warning (known before it starts), a Service fails saying why.
+func TestForeignProxyContainerUntouched(t *testing.T) {
+	run(t, podunit, "down", "--grace-period", "0", "--force", "foreign-proxy")
+	if r := run(t, "systemctl", "--user", "is-active", "podunit.services.service"); r.code == 0 {
+		t.Skip("the service proxy runs: other pods are up")
+	}
+	must(t, "podman", "create", "--name", "podunit__services", "--label", "owner=someone", testImage, "sleep", "1")
+	t.Cleanup(func() { run(t, "podman", "rm", "-f", "podunit__services") })
+	r := run(t, podunit, "up", writeManifest(t, `
+apiVersion: v1
+kind: Pod
+metadata: {name: foreign-proxy}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: c, image: `+testImage+`, command: [sleep, "3600"]}
+`))
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", "foreign-proxy") })
+	if r.code != 0 || !strings.Contains(r.stderr, "pod network is not available") || !strings.Contains(r.stderr, "podunit__services exists and was not created by podunit") {
+		t.Fatalf("up next to a foreign proxy container: exit %d\n%s", r.code, r.stderr)
+	}
+	if ip := podIPOf(t, "foreign-proxy"); strings.HasPrefix(ip, "10.96.") {
+		t.Errorf("the pod is on the pod network (%s)", ip)
+	}
+	r = run(t, podunit, "up", writeManifest(t, `
+apiVersion: v1
+kind: Service
+metadata: {name: foreign-proxy-svc}
+spec: {selector: {app: x}, ports: [{port: 80}]}
+`))
+	if r.code == 0 || !strings.Contains(r.stderr, "was not created by podunit") {
+		t.Errorf("a Service next to a foreign proxy container: exit %d\n%s", r.code, r.stderr)
+	}
+	if out := must(t, podunit, "get", "svc"); strings.Contains(out, "foreign-proxy-svc") {
+		t.Errorf("the Service was stored:\n%s", out)
+	}
+	if lbl := must(t, "podman", "inspect", "--format", "{{.Config.Labels.owner}} {{.State.Status}}", "podunit__services"); strings.TrimSpace(lbl) != "someone created" {
+		t.Errorf("the foreign container was changed: %s", lbl)
+	}
+}
