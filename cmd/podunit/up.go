@@ -1030,8 +1030,6 @@ func assignServices(m *pod.Manifest, known *pod.Objects) ([]*corev1.Service, err
 	return pod.Over(&m.Objects, known).Services, nil
 }
 
-// restoreServices takes back the Services an `up` stored before its pods
-// failed: new ones go, replaced ones come back as they were.
 // proxyStart is the service proxy starting in the background
 // (Runner.UseServices) while up starts the pods.
 type proxyStart struct {
@@ -1055,6 +1053,8 @@ func (p *proxyStart) wait() (release func(), err error) {
 	return p.release, p.err
 }
 
+// restoreServices takes back the Services an `up` stored before its pods
+// failed: new ones go, replaced ones come back as they were.
 func restoreServices(applied []*corev1.Service, known *pod.Objects) {
 	dir := podstate.DefaultDir()
 	_, _ = podstate.RemoveObjects(dir, &pod.Objects{Services: applied})
