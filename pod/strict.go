@@ -97,7 +97,15 @@ func (w *shapeWalker) walk(v any, t reflect.Type, p *field.Path, norm string) {
 			w.walk(m[k], t.Elem(), p.Key(k), norm+"[*]")
 		}
 	case reflect.String:
-		if _, ok := v.(string); !ok {
+		switch v.(type) {
+		case string:
+		case bool:
+			// YAML 1.1, which manifests are read as, takes y, n, yes, no, on
+			// and off for booleans: a name like Y is one unless quoted
+			w.typeErr(p, v, `a string (YAML reads an unquoted y, n, yes, no, on, off, true or false as a boolean: quote it, e.g. "Y")`)
+		case json.Number:
+			w.typeErr(p, v, `a string (YAML reads an unquoted number as a number: quote it, e.g. "1.10")`)
+		default:
 			w.typeErr(p, v, "a string")
 		}
 	case reflect.Bool:
