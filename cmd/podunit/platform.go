@@ -247,3 +247,50 @@ func checkSeccompProfiles(pods []*corev1.Pod, dir string) error {
 	}
 	return fmt.Errorf("%w: %s", pod.ErrInvalid, strings.Join(errs, "\n  "))
 }
+
+// checkHostPorts: a rootless pod's hostPort is published by podman's
+// rootlessport, which cannot bind a port below the host's
+// net.ipv4.ip_unprivileged_port_start (1024 unless lowered). Said before
+// anything is created, naming each port, instead of the infra failing.
+// unprivStart < 0: unknown (no such sysctl), nothing is checked.
+func checkHostPorts(pods []*corev1.Pod, unprivStart int) error {
+	if unprivStart <= 0 {
+		return nil
+	}
+	var errs []string
+	for _, p := range pods {
+		if p.Spec.HostNetwork {
+			continue // the container binds it itself
+		}
+		check := func(fp *field.Path, cs []corev1.Container) {
+			for i, c := range cs {
+				for j, port := range c.Ports {
+					if port.HostPort > 0 && int(port.HostPort) < unprivStart {
+						errs = append(errs, fmt.Sprintf("pod %q: %s: %d is below the host's net.ipv4.ip_unprivileged_port_start (%d): a rootless pod cannot publish it; use a port of %d or more, or lower the sysctl (sysctl -w net.ipv4.ip_unprivileged_port_start=%d)",
+							p.Name, fp.Index(i).Child("ports").Index(j).Child("hostPort"), port.HostPort, unprivStart, unprivStart, port.HostPort))
+					}
+				}
+			}
+		}
+		check(field.NewPath("spec", "initContainers"), p.Spec.InitContainers)
+		check(field.NewPath("spec", "containers"), p.Spec.Containers)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: nothing was changed:\n  %s", pod.ErrInvalid, strings.Join(errs, "\n  "))
+	}
+	return nil
+}
+
+// unprivilegedPortStart is the host's net.ipv4.ip_unprivileged_port_start,
+// or -1 when it cannot be read.
+func unprivilegedPortStart() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+	if err != nil {
+		return -1
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return -1
+	}
+	return n
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/netshape"
+	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/units"
 )
 
@@ -90,5 +91,50 @@ func TestLimitWarnings(t *testing.T) {
 	}
 	if got := limitWarnings(limitPaths([]*corev1.Pod{{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "x"}}}}}), nil, "/"); len(got) != 0 {
 		t.Errorf("no limits: %q", got)
+	}
+}
+
+// A hostPort below the unprivileged port start is refused before anything is
+// created, naming each; host-network pods and ports above it pass.
+func TestCheckHostPorts(t *testing.T) {
+	ports := func(ps ...int32) []corev1.ContainerPort {
+		var out []corev1.ContainerPort
+		for _, p := range ps {
+			out = append(out, corev1.ContainerPort{ContainerPort: 8080, HostPort: p})
+		}
+		return out
+	}
+	web := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: corev1.PodSpec{
+		InitContainers: []corev1.Container{{Name: "side", Ports: ports(53)}},
+		Containers:     []corev1.Container{{Name: "a", Ports: ports(8080)}, {Name: "b", Ports: ports(0, 80)}},
+	}}
+	host := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "host"}, Spec: corev1.PodSpec{HostNetwork: true,
+		Containers: []corev1.Container{{Name: "a", Ports: ports(80)}}}}
+	err := checkHostPorts([]*corev1.Pod{web, host}, 1024)
+	if err == nil {
+		t.Fatal("port 80 and 53 accepted")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`pod "web": spec.initContainers[0].ports[0].hostPort: 53 is below the host's net.ipv4.ip_unprivileged_port_start (1024)`,
+		`pod "web": spec.containers[1].ports[1].hostPort: 80 is below`,
+		"sysctl -w net.ipv4.ip_unprivileged_port_start=80",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("missing %q in:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "host") && strings.Contains(msg, `pod "host"`) {
+		t.Errorf("a host-network pod's port was checked:\n%s", msg)
+	}
+	if !errors.Is(err, pod.ErrInvalid) {
+		t.Errorf("not an invalid-input error: %v", err)
+	}
+	for _, start := range []int{80, 0, -1} {
+		if err := checkHostPorts([]*corev1.Pod{web, host}, start); start != 80 && err != nil {
+			t.Errorf("start %d: %v", start, err)
+		} else if start == 80 && (err == nil || strings.Contains(err.Error(), ": 80 is")) {
+			t.Errorf("start 80: %v", err)
+		}
 	}
 }

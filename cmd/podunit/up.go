@@ -180,6 +180,11 @@ func upCommand() *cli.Command {
 				if err := checkShapingHelper(plans, findHelper); err != nil {
 					return err
 				}
+				if os.Getuid() != 0 {
+					if err := checkHostPorts(m.Pods, unprivilegedPortStart()); err != nil {
+						return err
+					}
+				}
 			}
 			// The service proxy runs while a pod is on the pod network or a
 			// Service exists.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,16 @@ spec:
     image: %s
     comand: [sleep, "1"]
 `, testImage), "spec.containers[0].comand: unknown field"},
+		{"privileged host port", good + fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-bad}
+spec:
+  containers:
+  - name: main
+    image: %s
+    ports: [{containerPort: 8080, hostPort: 80}]
+`, testImage), "spec.containers[0].ports[0].hostPort: 80 is below the host's net.ipv4.ip_unprivileged_port_start"},
 		{"bad name", good + fmt.Sprintf(`
 apiVersion: v1
 kind: Pod
@@ -71,6 +82,13 @@ spec:
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if c.name == "privileged host port" {
+				start, _ := strconv.Atoi(strings.TrimSpace(must(t, "cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start")))
+				if start <= 80 {
+					t.Logf("this host lets rootless processes bind port 80 (ip_unprivileged_port_start %d): nothing to refuse", start)
+					return
+				}
+			}
 			path := writeManifest(t, c.yaml)
 			r := run(t, podunit, "up", path)
 			if r.code != 2 {
