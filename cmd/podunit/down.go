@@ -22,6 +22,7 @@ import (
 func downCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "down",
+		Aliases:   []string{"delete"},
 		Usage:     "stop pods gracefully and remove their units, containers and volumes",
 		ArgsUsage: "FILE|POD...|TYPE/NAME...|-l SELECTOR",
 		Flags: []cli.Flag{
@@ -45,19 +46,27 @@ func downCommand() *cli.Command {
 			}
 			args = append(c.StringSlice("filename"), args...)
 			selector := c.String("selector")
-			// pods as kubectl names them (pod/web, `pod web`); a file is a file
+			// pods as kubectl names them (pod/web, `pod web`), other kinds
+			// too (svc/web, `svc web`); a file is a file, though a TYPE word
+			// first names a kind, whatever the directory holds (its pod/ dir)
+			word, args := typeFirst(args, selector != "")
 			var refs []string
 			var objRefs [][2]string // kind, name: deployment/NAME, service/NAME, configmap/NAME...
-			for i, a := range args {
+			for _, a := range args {
+				switch {
+				case slices.Contains(podTypes, word):
+					refs = append(refs, a)
+					continue
+				case word != "":
+					objRefs = append(objRefs, [2]string{objectKinds[word], a})
+					continue
+				}
 				if _, err := os.Stat(a); err == nil || a == "-" {
 					refs = append(refs, a)
 					continue
 				}
 				if kind, name := objectRef(a); kind != "" {
 					objRefs = append(objRefs, [2]string{kind, name})
-					continue
-				}
-				if i == 0 && slices.Contains(podTypes, a) && (len(args) > 1 || selector != "") {
 					continue
 				}
 				ref, err := podRef(a)
@@ -317,6 +326,34 @@ func downCommand() *cli.Command {
 			})
 		},
 	}
+}
+
+// typeFirst reads kubectl's `TYPE NAME...` (delete pod web db, delete svc
+// web): a first word that is a kind's name, followed by names (or by -l: a
+// pod word alone), is that kind, unless every argument is a file or
+// directory here (then they are manifests). It returns the kind's word
+// ("" when args are not of that form) and the names.
+func typeFirst(args []string, selector bool) (word string, names []string) {
+	if len(args) == 0 {
+		return "", args
+	}
+	word = strings.ToLower(args[0])
+	_, isKind := objectKinds[word]
+	isPod := slices.Contains(podTypes, word)
+	switch {
+	case !isKind && !isPod:
+		return "", args
+	case len(args) == 1 && isPod && selector:
+		return word, nil
+	case len(args) == 1:
+		return "", args
+	}
+	for _, a := range args {
+		if _, err := os.Stat(a); err != nil {
+			return word, args[1:]
+		}
+	}
+	return "", args
 }
 
 // objectKinds are kubectl's names of the kinds podunit stores.

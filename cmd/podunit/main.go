@@ -119,10 +119,8 @@ out: it is kept for podunit describe.`,
 			}
 			hint := ""
 			switch c.Args().First() {
-			case "apply", "create", "run":
-				hint = ": podunit up FILE starts the pods of a manifest"
-			case "delete":
-				hint = ": podunit down FILE|POD stops and removes pods"
+			case "create", "run":
+				hint = ": podunit up FILE (or apply FILE) starts the pods of a manifest"
 			}
 			return fmt.Errorf("%w: unknown command %q%s (podunit --help lists them)", errUsage, c.Args().First(), hint)
 		},

@@ -93,7 +93,8 @@ func TestGenerated(t *testing.T) {
 func TestFlagsAnywhere(t *testing.T) {
 	dir := t.TempDir()
 	path := dryPod(t, dir)
-	for _, args := range [][]string{{"up", path, "--dry-run"}, {"up", "-f", path, "--dry-run"}, {"up", "--dry-run=true", "--filename=" + path}} {
+	for _, args := range [][]string{{"up", path, "--dry-run"}, {"up", "-f", path, "--dry-run"}, {"up", "--dry-run=true", "--filename=" + path},
+		{"apply", "-f", path, "--dry-run"}} { // kubectl's word for it
 		app := newApp()
 		var out bytes.Buffer
 		app.Writer = &out
@@ -110,7 +111,7 @@ func TestFlagsAnywhere(t *testing.T) {
 		{"up", path, "--timeout", "1x"},
 		{"down", "web", "--grace-period", "soon"},
 		{"down", "-f", filepath.Join(dir, "missing.yaml")},
-		{"apply", "-f", path},
+		{"create", "-f", path},
 		{"get", "pods", "-n"},
 	} {
 		app := newApp()

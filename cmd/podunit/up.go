@@ -43,6 +43,7 @@ const InfraImage = "localhost/podunit-infra:1"
 func upCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "up",
+		Aliases:   []string{"apply"},
 		Usage:     "start the pods of a manifest",
 		ArgsUsage: "FILE|DIR... (or - for standard input)",
 		Flags: []cli.Flag{

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -215,8 +216,9 @@ spec:
 `, pod, testImage)
 	path := up(t, yaml, pod)
 	before := unitProp(t, "podunit-e2e\\x2dreplace-main.service", "MainPID")
-	// the same pod again: left alone, as kubectl apply leaves it
-	if out := must(t, podunit, "up", path); out != "pod/"+pod+" unchanged\n" {
+	// the same pod again: left alone, as kubectl apply leaves it (and
+	// apply -f is kubectl's way to say up)
+	if out := must(t, podunit, "apply", "-f", path); out != "pod/"+pod+" unchanged\n" {
 		t.Errorf("second up: %q, want unchanged", out)
 	}
 	if again := unitProp(t, "podunit-e2e\\x2dreplace-main.service", "MainPID"); again != before {
@@ -232,12 +234,22 @@ spec:
 	if before == after || unitProp(t, "podunit-e2e\\x2dreplace-main.service", "ActiveState") != "active" {
 		t.Errorf("--replace: MainPID %s -> %s", before, after)
 	}
-	// down by file, as well as by name
+	// down by file, as well as by name (kubectl's delete pod NAME too, run
+	// where a directory is named pod)
 	must(t, podunit, "down", path)
 	assertGone(t, pod)
 	if r := run(t, podunit, "down", pod); r.code != 3 {
 		t.Errorf("down of a missing pod: exit %d, want 3", r.code)
 	}
+	must(t, podunit, "up", path)
+	dir := filepath.Dir(writeManifest(t, "")) // a directory the user may enter
+	if err := os.Mkdir(filepath.Join(dir, "pod"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if r := runIn(t, "", "sh", "-c", "cd "+dir+" && "+podunit+" delete pod "+pod); r.code != 0 || !strings.HasPrefix(r.stdout, "pod/"+pod+" removed\n") {
+		t.Errorf("delete pod %s: exit %d\n%s%s", pod, r.code, r.stdout, r.stderr)
+	}
+	assertGone(t, pod)
 }
 
 func TestDryRunChangesNothing(t *testing.T) {
