@@ -28,6 +28,8 @@ import (
 type Systemd interface {
 	SetLimits(ctx context.Context, unit string, limits []units.Property) error
 	Stopping(ctx context.Context, unit string) (bool, error)
+	// StopUnits queues the units' stop jobs, without waiting for them.
+	StopUnits(ctx context.Context, names []string) error
 	Close()
 }
 

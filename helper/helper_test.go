@@ -23,6 +23,14 @@ type fakeSystemd struct {
 	mu       sync.Mutex
 	limits   map[string][]units.Property
 	stopping bool
+	stopped  []string // StopUnits' units, in turn
+}
+
+func (f *fakeSystemd) StopUnits(ctx context.Context, names []string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopped = append(f.stopped, names...)
+	return nil
 }
 
 func (f *fakeSystemd) SetLimits(ctx context.Context, unit string, l []units.Property) error {
@@ -526,6 +534,78 @@ func TestCleanupRecordsExit(t *testing.T) {
 	}
 	if len(w.eng.removed) != 1 || w.eng.removed[0] != "p_app" {
 		t.Errorf("removed %v", w.eng.removed)
+	}
+}
+
+// A pod that restarts no container (Never, or OnFailure after a success)
+// completes: when its last app container ends for good, its clean-up stops
+// the sidecars, as the kubelet does; not before, not under Always, not
+// after a failure OnFailure retries, not while the pod is being deleted.
+func TestCleanupEndsSidecarsOfACompletedPod(t *testing.T) {
+	mk := func(policy string) *contract.Runtime {
+		rt := runtime1(contract.Container{Name: "log", Podman: "p_log", Kind: contract.KindSidecar})
+		rt.RestartPolicy = policy
+		rt.Containers = append(rt.Containers,
+			contract.Container{Name: "a", Podman: "p_a", Kind: contract.KindApp},
+			contract.Container{Name: "b", Podman: "p_b", Kind: contract.KindApp})
+		return rt
+	}
+	end := func(t *testing.T, w *world, name, status string) {
+		t.Helper()
+		_ = podstate.SaveRun(w.env.StateDir, "p", name, podstate.Run{Started: t0.Add(-time.Minute)})
+		w.vars["EXIT_CODE"], w.vars["EXIT_STATUS"], w.vars["SERVICE_RESULT"] = "exited", status, "success"
+		if status != "0" {
+			w.vars["SERVICE_RESULT"] = "exit-code"
+		}
+		if err := w.main(t, contract.Command{Op: contract.OpCleanup, Pod: "p", Container: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name, policy   string
+		statusA        string
+		stopRequest    bool
+		wantAfterFirst bool // a ended, b still runs: never
+		want           bool
+	}{
+		{"Never, both succeeded", "Never", "0", false, false, true},
+		{"Never, one failed", "Never", "1", false, false, true},
+		{"OnFailure, both succeeded", "OnFailure", "0", false, false, true},
+		{"OnFailure, a failed (it comes back)", "OnFailure", "1", false, false, false},
+		{"Always", "Always", "0", false, false, false},
+		{"empty (Always, an older spec)", "", "0", false, false, false},
+		{"Never, pod being deleted", "Never", "0", true, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t, mk(c.policy))
+			if c.stopRequest {
+				if err := podstate.WriteStopRequest(w.env.StateDir, "p", time.Second); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_ = podstate.SaveRun(w.env.StateDir, "p", "b", podstate.Run{Started: t0.Add(-time.Minute)})
+			end(t, w, "a", c.statusA)
+			if len(w.sd.stopped) != 0 {
+				t.Fatalf("sidecars stopped while b runs: %v", w.sd.stopped)
+			}
+			end(t, w, "b", "0")
+			got := len(w.sd.stopped) > 0
+			if got != c.want {
+				t.Fatalf("sidecars stopped: %v, want %v", w.sd.stopped, c.want)
+			}
+			if got && strings.Join(w.sd.stopped, " ") != `podunit-p-log.service` {
+				t.Errorf("stopped %v", w.sd.stopped)
+			}
+			if got && !strings.Contains(strings.Join(events(t, w), "\n"), "Stopping sidecar containers") {
+				t.Errorf("no event: %v", events(t, w))
+			}
+		})
+	}
+	// a sidecar's own end stops nothing
+	w := newWorld(t, mk("Never"))
+	end(t, w, "log", "0")
+	if len(w.sd.stopped) != 0 {
+		t.Errorf("a sidecar's end stopped %v", w.sd.stopped)
 	}
 }
 

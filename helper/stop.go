@@ -175,10 +175,68 @@ func (t *task) cleanup(ctx context.Context) error {
 		if len(t.c.Probes) > 0 {
 			_ = podstate.SetReady(t.StateDir, t.rt.Pod, t.c.Name, false)
 		}
+		if t.c.Kind == contract.KindApp {
+			if err := t.endSidecars(ctx); err != nil {
+				fmt.Fprintf(t.Out, "stopping the sidecars of a completed pod: %v\n", err)
+			}
+		}
 	}
 	eng, err := t.engine(ctx)
 	if err != nil {
 		return err
 	}
 	return eng.RemoveContainer(ctx, t.c.Podman)
+}
+
+// endSidecars: once every app container of a pod that does not restart them
+// all (restartPolicy Never or OnFailure) has ended for good, the pod's
+// sidecars are stopped, as the kubelet stops them (KEP-753: in the reverse
+// of their order, which systemd keeps, each started after the one before),
+// and the pod completes. Every app container's clean-up records its own end
+// before it reads the others', so the last of them to end sees them all.
+func (t *task) endSidecars(ctx context.Context) error {
+	var sidecars []string
+	for _, c := range t.rt.Containers {
+		if c.Kind == contract.KindSidecar {
+			sidecars = append(sidecars, units.ContainerUnitName(t.rt.Pod, c.Name))
+		}
+	}
+	if len(sidecars) == 0 {
+		return nil
+	}
+	if _, ok := podstate.ReadStopRequest(t.StateDir, t.rt.Pod); ok {
+		return nil // the pod is going down: its sidecars go after its app containers
+	}
+	for _, c := range t.rt.Containers {
+		if c.Kind != contract.KindApp {
+			continue
+		}
+		r, err := podstate.LoadRun(t.StateDir, t.rt.Pod, c.Name)
+		if err != nil || !EndedForGood(t.rt.RestartPolicy, r) {
+			return err
+		}
+	}
+	sd, err := t.Systemd(ctx)
+	if err != nil {
+		return err
+	}
+	defer sd.Close()
+	t.event("Normal", "Killing", "Stopping sidecar containers: every app container of the pod has completed")
+	return sd.StopUnits(ctx, sidecars)
+}
+
+// EndedForGood tells whether a container's last run ended and, under the
+// pod's restartPolicy, will not be followed by another: any end under
+// Never, a success under OnFailure, none under Always.
+func EndedForGood(policy string, r podstate.Run) bool {
+	if r.Finished.IsZero() || !r.Started.IsZero() {
+		return false
+	}
+	switch policy {
+	case "Never":
+		return true
+	case "OnFailure":
+		return r.ExitCode == 0 && (r.Result == "" || r.Result == "success")
+	}
+	return false
 }

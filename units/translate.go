@@ -163,6 +163,7 @@ func (t *translator) plan() (*Plan, error) {
 		Runtime: &contract.Runtime{
 			Pod: p.Name, Namespace: p.Namespace, Podman: t.o.Podman, Infra: InfraContainerName(p.Name),
 			HostNetwork: p.Spec.HostNetwork, Grace: grace, Bandwidth: t.res.Bandwidth,
+			RestartPolicy: string(p.Spec.RestartPolicy),
 		},
 	}
 	if r := p.Spec.Resources; r != nil {

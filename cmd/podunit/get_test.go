@@ -216,3 +216,36 @@ func TestRestartsColumn(t *testing.T) {
 		}
 	}
 }
+
+// A pod that completed, its sidecar stopped after its app containers (exit
+// 137 after the grace period), is Completed and Initialized, 0/2 ready, as
+// kubectl shows it; so is a pod whose sidecar restarts under a running app.
+func TestCompletedPodWithSidecar(t *testing.T) {
+	always := corev1.ContainerRestartPolicyAlways
+	applied := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "job", Namespace: "default"},
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+			InitContainers: []corev1.Container{{Name: "side", Image: "img:1", RestartPolicy: &always}},
+			Containers:     []corev1.Container{{Name: "work", Image: "img:1"}}}}
+	zero, killed := 0, 137
+	st := runner.PodStatus{Name: "job", Phase: "Succeeded", Ready: 0, Total: 2, Containers: []runner.ContainerStatus{
+		{Name: "side", Kind: "sidecar", State: "Terminated", Reason: "Error", ExitCode: &killed},
+		{Name: "work", Kind: "app", State: "Terminated", Reason: "Completed", ExitCode: &zero}}}
+	p := v1Pod(applied, st, podFacts{})
+	ready, total, status, _ := podSummary(p)
+	if ready != 0 || total != 2 || status != "Completed" || !conditionTrue(p, corev1.PodInitialized) {
+		t.Errorf("completed: %d/%d %s, initialized %v", ready, total, status, conditionTrue(p, corev1.PodInitialized))
+	}
+
+	st = runner.PodStatus{Name: "job", Phase: "Running", Ready: 1, Total: 2, Containers: []runner.ContainerStatus{
+		{Name: "side", Kind: "sidecar", State: "Waiting", Reason: "CrashLoopBackOff", Restarts: 2, LastExitCode: &killed},
+		{Name: "work", Kind: "app", State: "Running", Ready: true}}}
+	p = v1Pod(applied, st, podFacts{})
+	if !conditionTrue(p, corev1.PodInitialized) {
+		t.Error("a pod whose app container runs is not initialized while its sidecar restarts")
+	}
+	// before any app container ran, a sidecar that is not running holds it back
+	st.Containers[1] = runner.ContainerStatus{Name: "work", Kind: "app", State: "Waiting", Reason: "PodInitializing"}
+	if p = v1Pod(applied, st, podFacts{}); conditionTrue(p, corev1.PodInitialized) {
+		t.Error("initialized before the sidecar ever ran")
+	}
+}

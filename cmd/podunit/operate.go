@@ -279,6 +279,17 @@ func podMeets(st *runner.PodStatus, name, cond string, first bool) (bool, string
 // initialized is the pod condition Initialized: every init container has
 // completed and every sidecar runs.
 func initialized(st *runner.PodStatus) bool {
+	// the kubelet's rules: a pod that completed, or one whose app container
+	// has run (its sidecars may restart, or be stopped as it completes),
+	// was initialized
+	if st.Phase == "Succeeded" {
+		return true
+	}
+	for _, c := range st.Containers {
+		if c.Kind == units.KindApp && (c.State == "Running" || c.State == "Terminated" || c.Restarts > 0) {
+			return true
+		}
+	}
 	for _, c := range st.Containers {
 		switch {
 		case c.Kind == units.KindInit && !(c.State == "Terminated" && c.Reason == "Completed"):

@@ -243,6 +243,9 @@ type Runtime struct {
 	HostNetwork bool   `json:"hostNetwork,omitempty"`
 	// Grace is the pod's terminationGracePeriodSeconds.
 	Grace time.Duration `json:"grace"`
+	// RestartPolicy is the pod's (Always when empty, as in specs written
+	// before it was recorded).
+	RestartPolicy string `json:"restartPolicy,omitempty"`
 	// Bandwidth is shaped in the pod's network namespace once the infra runs.
 	Bandwidth netshape.Spec `json:"bandwidth"`
 	// InfraSpec runs the infra container; Containers the others, init

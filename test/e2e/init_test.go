@@ -177,6 +177,56 @@ spec:
 	}
 }
 
+// A pod that restarts no container completes once its app containers have
+// ended for good: its sidecars are stopped then, not before (one app
+// container ended at once, the other failed once and came back, as
+// OnFailure says), and kubectl's view says Completed.
+func TestSidecarsEndWithThePod(t *testing.T) {
+	const pod = "e2e-sidecar-end"
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  restartPolicy: OnFailure
+  terminationGracePeriodSeconds: 2
+  initContainers:
+  - name: log
+    image: %s
+    restartPolicy: Always
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 100000 & wait"]
+  containers:
+  - name: quick
+    image: %s
+    command: ["true"]
+  - name: work
+    image: %s
+    command: ["sh", "-c", "sleep 1; n=$(cat /shared/n 2>/dev/null || echo 0); echo $((n+1)) > /shared/n; [ $n -ge 1 ]"]
+    volumeMounts: [{name: shared, mountPath: /shared}]
+  volumes: [{name: shared, emptyDir: {}}]
+`, pod, testImage, testImage, testImage), pod)
+	eventually(t, 60*time.Second, "the pod to complete", func() bool {
+		st := status(t, pod)
+		return st != nil && st.Phase == "Succeeded"
+	})
+	eventually(t, 20*time.Second, "the sidecar to be stopped", func() bool {
+		return unitProp(t, "podunit-e2e\\x2dsidecar\\x2dend-log.service", "ActiveState") != "active"
+	})
+	table := must(t, podunit, "get", "pods", pod)
+	if !regexp.MustCompile(pod + `\s+0/3\s+Completed\s+1`).MatchString(table) {
+		t.Errorf("get pods:\n%s", table)
+	}
+	// the sidecar went after work's second run, not after quick's end
+	ev := must(t, podunit, "events", pod)
+	stop := strings.Index(ev, "Stopping sidecar containers")
+	if stop < 0 || strings.Count(ev[:stop], "Started container work") != 2 || !strings.Contains(ev[stop:], "Stopping container log") {
+		t.Errorf("events:\n%s", ev)
+	}
+	if st := status(t, pod); st == nil || st.Phase != "Succeeded" {
+		t.Errorf("after the sidecar stopped: %+v", st)
+	}
+}
+
 // An init container that keeps failing shows Init:CrashLoopBackOff with its
 // restarts and its last run's termination message, as kubectl shows it;
 // `up` stops waiting at --timeout (exit 4) and keeps the pod.

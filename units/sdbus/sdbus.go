@@ -201,6 +201,21 @@ func (m *Manager) SetLimits(ctx context.Context, unit string, limits []units.Pro
 	return m.conn.SetUnitPropertiesContext(ctx, unit, true, props...)
 }
 
+// StopUnits queues stop jobs for the units and returns without waiting for
+// them (systemd orders them by the units' dependencies).
+func (m *Manager) StopUnits(ctx context.Context, names []string) error {
+	for _, n := range names {
+		if _, err := m.conn.StopUnitContext(ctx, n, "replace", nil); err != nil {
+			var de godbus.Error
+			if errors.As(err, &de) && strings.HasSuffix(de.Name, "NoSuchUnit") {
+				continue // gone already
+			}
+			return fmt.Errorf("stop %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
 // Stopping tells whether a unit is on its way down: deactivating, already down,
 // or active with a job queued (a stop propagated from a dependency).
 func (m *Manager) Stopping(ctx context.Context, unit string) (bool, error) {
