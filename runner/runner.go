@@ -469,23 +469,34 @@ func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.Pul
 			}
 		}
 	}
-	r.progress("pulling image %s ...", img.Ref)
+	// A short name means what it means to Kubernetes, an image of Docker
+	// Hub (nginx:1.25 is docker.io/library/nginx:1.25), whatever the host's
+	// registries.conf searches (Debian's searches none); podman finds it by
+	// the short name afterwards, as it found a local one.
+	pullRef, as := img.Ref, ""
+	if shortnames.IsShortName(img.Ref) {
+		if named, err := reference.ParseNormalizedNamed(img.Ref); err == nil {
+			pullRef = reference.TagNameOnly(named).String()
+			as = " (" + pullRef + ")"
+		}
+	}
+	r.progress("pulling image %s ...", pullRef)
 	pullStart := time.Now()
-	err = r.Engine.PullImage(ctx, img.Ref, authFile)
+	err = r.Engine.PullImage(ctx, pullRef, authFile)
 	if err == nil {
-		if size, serr := r.Engine.ImageSize(ctx, img.Ref); serr == nil && size > 0 {
-			r.progress("pulled image %s (%s) in %s", img.Ref, humanSize(size), time.Since(pullStart).Round(100*time.Millisecond))
+		if size, serr := r.Engine.ImageSize(ctx, pullRef); serr == nil && size > 0 {
+			r.progress("pulled image %s (%s) in %s", pullRef, humanSize(size), time.Since(pullStart).Round(100*time.Millisecond))
 		} else {
-			r.progress("pulled image %s in %s", img.Ref, time.Since(pullStart).Round(100*time.Millisecond))
+			r.progress("pulled image %s in %s", pullRef, time.Since(pullStart).Round(100*time.Millisecond))
 		}
 	}
 	if err != nil {
 		from := pullSource(img.Ref, auth, err)
 		if exists && img.PullPolicy == string(corev1.PullAlways) {
 			// The kubelet fails here too; say which policy asked for the pull.
-			return fmt.Errorf("%s: %w: pulling %q %s (imagePullPolicy Always): %v", img.FieldPath, ErrImage, img.Ref, from, err)
+			return fmt.Errorf("%s: %w: pulling %q%s %s (imagePullPolicy Always): %v", img.FieldPath, ErrImage, img.Ref, as, from, err)
 		}
-		return fmt.Errorf("%s: %w: %q is not present and pulling it %s failed: %v", img.FieldPath, ErrImage, img.Ref, from, err)
+		return fmt.Errorf("%s: %w: %q is not present and pulling it%s %s failed: %v", img.FieldPath, ErrImage, img.Ref, as, from, err)
 	}
 	return nil
 }

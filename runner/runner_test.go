@@ -137,15 +137,17 @@ func (e *fakeEngine) PullImage(_ context.Context, ref, authFile string) error {
 		}
 		e.authFiles = append(e.authFiles, fmt.Sprintf("%s %04o %s", authFile, st.Mode().Perm(), data))
 	}
-	if strings.HasPrefix(ref, "private/") {
+	// a short name is pulled from Docker Hub, and found by it afterwards
+	short := strings.TrimPrefix(ref, "docker.io/")
+	if strings.HasPrefix(short, "private/") {
 		if authFile == "" {
 			return errors.New("reading manifest: unauthorized: authentication required")
 		}
-		e.images[ref] = true
+		e.images[ref], e.images[short] = true, true
 		return nil
 	}
-	if strings.HasPrefix(ref, "remote/") {
-		e.images[ref] = true
+	if strings.HasPrefix(short, "remote/") {
+		e.images[ref], e.images[short] = true, true
 		return nil
 	}
 	return errors.New("registry unreachable")
@@ -336,6 +338,22 @@ func TestImagePullPolicies(t *testing.T) {
 			t.Errorf("units touched while checking images: %v", fu.log)
 		}
 	}
+	// A short name means Docker Hub, as in Kubernetes, whatever the host's
+	// registries.conf searches; a full one is pulled as it is.
+	for ref, want := range map[string]string{
+		"remote/app:1": "docker.io/remote/app:1", "missing": "docker.io/library/missing:latest",
+		"nginx:1.25": "docker.io/library/nginx:1.25", "quay.io/remote/app:1": "quay.io/remote/app:1",
+		"localhost:5000/app:1": "localhost:5000/app:1",
+	} {
+		r, _, fe, _, _ := setup(t, twoContainers)
+		err := r.ensureImage(context.Background(), units.Image{Ref: ref, PullPolicy: "IfNotPresent", FieldPath: "spec.containers[0].image"}, nil, "")
+		if len(fe.pulls) != 1 || fe.pulls[0] != want {
+			t.Errorf("%s: pulled %v, want %s", ref, fe.pulls, want)
+		}
+		if err != nil && ref != want && !strings.Contains(err.Error(), "pulling it ("+want+")") {
+			t.Errorf("%s: the error does not say what was pulled: %v", ref, err)
+		}
+	}
 }
 
 // imagePullSecrets reach the pull as a 0600 file in the state directory that
@@ -362,7 +380,7 @@ func TestPullWithCredentials(t *testing.T) {
 	r, _, _, _, _ = setup(t, twoContainers)
 	plan.PullAuth = nil
 	err := r.prepare(context.Background(), plan)
-	if err == nil || !strings.Contains(err.Error(), `"private/app:1" is not present and pulling it from registry docker.io without credentials (the pod has no imagePullSecrets) failed: reading manifest: unauthorized`) {
+	if err == nil || !strings.Contains(err.Error(), `"private/app:1" is not present and pulling it (docker.io/private/app:1) from registry docker.io without credentials (the pod has no imagePullSecrets) failed: reading manifest: unauthorized`) {
 		t.Errorf("without credentials: %v", err)
 	}
 	err = r.ensureImage(context.Background(), units.Image{Ref: "remote.example:5000/x/app:1", PullPolicy: "IfNotPresent", FieldPath: "f"},
