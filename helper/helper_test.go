@@ -543,11 +543,11 @@ func TestCleanupRecordsExit(t *testing.T) {
 // after a failure OnFailure retries, not while the pod is being deleted.
 func TestCleanupEndsSidecarsOfACompletedPod(t *testing.T) {
 	mk := func(policy string) *contract.Runtime {
-		rt := runtime1(contract.Container{Name: "log", Podman: "p_log", Kind: contract.KindSidecar})
-		rt.RestartPolicy = policy
+		restart := map[string]string{"Never": "no", "OnFailure": "on-failure", "Always": "always"}[policy]
+		rt := runtime1(contract.Container{Name: "log", Podman: "p_log", Kind: contract.KindSidecar, Restart: "always"})
 		rt.Containers = append(rt.Containers,
-			contract.Container{Name: "a", Podman: "p_a", Kind: contract.KindApp},
-			contract.Container{Name: "b", Podman: "p_b", Kind: contract.KindApp})
+			contract.Container{Name: "a", Podman: "p_a", Kind: contract.KindApp, Restart: restart},
+			contract.Container{Name: "b", Podman: "p_b", Kind: contract.KindApp, Restart: restart})
 		return rt
 	}
 	end := func(t *testing.T, w *world, name, status string) {
@@ -573,7 +573,7 @@ func TestCleanupEndsSidecarsOfACompletedPod(t *testing.T) {
 		{"OnFailure, both succeeded", "OnFailure", "0", false, false, true},
 		{"OnFailure, a failed (it comes back)", "OnFailure", "1", false, false, false},
 		{"Always", "Always", "0", false, false, false},
-		{"empty (Always, an older spec)", "", "0", false, false, false},
+		{"unknown Restart (assumed to come back)", "", "0", false, false, false},
 		{"Never, pod being deleted", "Never", "0", true, false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {

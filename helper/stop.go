@@ -188,8 +188,8 @@ func (t *task) cleanup(ctx context.Context) error {
 	return eng.RemoveContainer(ctx, t.c.Podman)
 }
 
-// endSidecars: once every app container of a pod that does not restart them
-// all (restartPolicy Never or OnFailure) has ended for good, the pod's
+// endSidecars: once every app container of a pod has ended for good (under
+// restartPolicy Never or OnFailure, or their own), the pod's
 // sidecars are stopped, as the kubelet stops them (KEP-753: in the reverse
 // of their order, which systemd keeps, each started after the one before),
 // and the pod completes. Every app container's clean-up records its own end
@@ -212,7 +212,7 @@ func (t *task) endSidecars(ctx context.Context) error {
 			continue
 		}
 		r, err := podstate.LoadRun(t.StateDir, t.rt.Pod, c.Name)
-		if err != nil || !EndedForGood(t.rt.RestartPolicy, r) {
+		if err != nil || !EndedForGood(&c, r) {
 			return err
 		}
 	}
@@ -225,18 +225,9 @@ func (t *task) endSidecars(ctx context.Context) error {
 	return sd.StopUnits(ctx, sidecars)
 }
 
-// EndedForGood tells whether a container's last run ended and, under the
-// pod's restartPolicy, will not be followed by another: any end under
-// Never, a success under OnFailure, none under Always.
-func EndedForGood(policy string, r podstate.Run) bool {
-	if r.Finished.IsZero() || !r.Started.IsZero() {
-		return false
-	}
-	switch policy {
-	case "Never":
-		return true
-	case "OnFailure":
-		return r.ExitCode == 0 && (r.Result == "" || r.Result == "success")
-	}
-	return false
+// EndedForGood tells whether a container's last run ended and its unit
+// will not start it again (its Restart=, from the pod's restartPolicy or its
+// own, and its restartPolicyRules).
+func EndedForGood(c *contract.Container, r podstate.Run) bool {
+	return !r.Finished.IsZero() && r.Started.IsZero() && !c.Restarts(r.Result, r.ExitCode)
 }

@@ -163,7 +163,6 @@ func (t *translator) plan() (*Plan, error) {
 		Runtime: &contract.Runtime{
 			Pod: p.Name, Namespace: p.Namespace, Podman: t.o.Podman, Infra: InfraContainerName(p.Name),
 			HostNetwork: p.Spec.HostNetwork, Grace: grace, Bandwidth: t.res.Bandwidth,
-			RestartPolicy: string(p.Spec.RestartPolicy),
 		},
 	}
 	if r := p.Spec.Resources; r != nil {
@@ -707,7 +706,7 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	props = append(props, t.commonService(unit)...)
 	var rules []Property
 	if kind == KindApp && len(c.RestartPolicyRules) > 0 {
-		spec.Restart, rules = restartRules(c, p.Spec.RestartPolicy)
+		spec.Restart, spec.RestartExceptions, rules = restartRules(c, p.Spec.RestartPolicy)
 	}
 	props = append(props, prop("Restart", spec.Restart))
 	props = append(props, rules...)
@@ -1358,25 +1357,28 @@ func PodFQDN(p *corev1.Pod) string {
 // RestartPreventExitStatus= or RestartForceExitStatus=, whichever list is
 // shorter. conmon, the unit's main process, exits with the container's code
 // (128+N for a signal).
-func restartRules(c *corev1.Container, podPolicy corev1.RestartPolicy) (string, []Property) {
+func restartRules(c *corev1.Container, podPolicy corev1.RestartPolicy) (string, []int, []Property) {
 	decide := pod.RestartsOn(c, podPolicy)
 	var restart, stay ExitStatusSet
+	var restartCodes, stayCodes []int
 	for code, yes := range decide {
 		if yes {
 			restart = append(restart, strconv.Itoa(code))
+			restartCodes = append(restartCodes, code)
 		} else {
 			stay = append(stay, strconv.Itoa(code))
+			stayCodes = append(stayCodes, code)
 		}
 	}
 	switch {
 	case len(stay) == 0:
-		return "always", nil
+		return "always", nil, nil
 	case len(restart) == 0:
-		return "no", nil
+		return "no", nil, nil
 	case len(restart) > len(stay):
-		return "always", []Property{prop("RestartPreventExitStatus", stay)}
+		return "always", stayCodes, []Property{prop("RestartPreventExitStatus", stay)}
 	}
-	return "no", []Property{prop("RestartForceExitStatus", restart)}
+	return "no", restartCodes, []Property{prop("RestartForceExitStatus", restart)}
 }
 
 // gidOption is the mount (or podman volume) option that gives a volume the

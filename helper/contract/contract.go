@@ -15,6 +15,7 @@ package contract
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -243,9 +244,6 @@ type Runtime struct {
 	HostNetwork bool   `json:"hostNetwork,omitempty"`
 	// Grace is the pod's terminationGracePeriodSeconds.
 	Grace time.Duration `json:"grace"`
-	// RestartPolicy is the pod's (Always when empty, as in specs written
-	// before it was recorded).
-	RestartPolicy string `json:"restartPolicy,omitempty"`
 	// Bandwidth is shaped in the pod's network namespace once the infra runs.
 	Bandwidth netshape.Spec `json:"bandwidth"`
 	// InfraSpec runs the infra container; Containers the others, init
@@ -283,7 +281,11 @@ type Container struct {
 	// Restart is the unit's Restart= policy (always, on-failure, no); Retry
 	// tells an init container to try again after a failure.
 	Restart string `json:"restart,omitempty"`
-	Retry   bool   `json:"retry,omitempty"`
+	// RestartExceptions are the exit codes its restartPolicyRules decide
+	// the other way (the unit's RestartPreventExitStatus= under always,
+	// RestartForceExitStatus= under no).
+	RestartExceptions []int `json:"restartExceptions,omitempty"`
+	Retry             bool  `json:"retry,omitempty"`
 	// Hooks and probes, resolved from the pod spec.
 	PostStart        *hooks.Handler `json:"postStart,omitempty"`
 	PostStartTimeout time.Duration  `json:"postStartTimeout,omitempty"`
@@ -355,4 +357,21 @@ func (r *Runtime) Probed() []*Container {
 		}
 	}
 	return out
+}
+
+// Restarts tells whether the unit of a container starts it again after a
+// run that ended so: result is systemd's SERVICE_RESULT ("success",
+// "exit-code", ...), code the exit status (conmon's: the container's, 128+N
+// for a signal). Restart= on-failure restarts on any result but success.
+func (c *Container) Restarts(result string, code int) bool {
+	except := slices.Contains(c.RestartExceptions, code)
+	switch c.Restart {
+	case "always":
+		return !except
+	case "on-failure":
+		return result != "" && result != "success"
+	case "no":
+		return except
+	}
+	return true // unknown: assume it comes back
 }

@@ -80,3 +80,31 @@ func TestRuntimeFind(t *testing.T) {
 		t.Error("found a container that is not there")
 	}
 }
+
+// Restarts mirrors systemd's decision for the unit's Restart= and the exit
+// codes restartPolicyRules turned the other way.
+func TestContainerRestarts(t *testing.T) {
+	for _, c := range []struct {
+		restart string
+		except  []int
+		result  string
+		code    int
+		want    bool
+	}{
+		{"always", nil, "success", 0, true},
+		{"always", []int{42}, "exit-code", 42, false},
+		{"always", []int{42}, "exit-code", 1, true},
+		{"on-failure", nil, "success", 0, false},
+		{"on-failure", nil, "exit-code", 1, true},
+		{"on-failure", nil, "signal", 0, true},
+		{"no", nil, "exit-code", 1, false},
+		{"no", []int{3}, "exit-code", 3, true},
+		{"no", []int{3}, "success", 0, false},
+		{"", nil, "success", 0, true},
+	} {
+		ct := Container{Restart: c.restart, RestartExceptions: c.except}
+		if got := ct.Restarts(c.result, c.code); got != c.want {
+			t.Errorf("Restart=%s except %v, %s %d: %v, want %v", c.restart, c.except, c.result, c.code, got, c.want)
+		}
+	}
+}
