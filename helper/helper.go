@@ -121,6 +121,8 @@ func (e *Env) Main(ctx context.Context, cmd contract.Command) error {
 		return h.volumes(ctx)
 	case contract.OpForward:
 		return h.forward(ctx)
+	case contract.OpDeadline:
+		return h.deadline(ctx)
 	}
 	return fmt.Errorf("%w: %s", contract.ErrUsage, cmd.Op)
 }

@@ -777,3 +777,31 @@ func TestTerminationMessage(t *testing.T) {
 		t.Errorf("fallback kept %d bytes, want the last 2048", len(r.Message))
 	}
 }
+
+// The deadline unit's clean-up fails the pod when systemd ended the unit for
+// its runtime (activeDeadlineSeconds): recorded, an event, the infra
+// stopped; a stop of the pod's own (down) does nothing.
+func TestDeadline(t *testing.T) {
+	w := newWorld(t, runtime1(contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp, Restart: "no"}))
+	w.vars["SERVICE_RESULT"] = "success"
+	if err := w.main(t, contract.Command{Op: contract.OpDeadline, Pod: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := podstate.DeadlineExceeded(w.env.StateDir, "p"); ok || len(w.sd.stopped) != 0 {
+		t.Fatalf("a stop on request failed the pod: stopped %v", w.sd.stopped)
+	}
+	w.vars["SERVICE_RESULT"] = "timeout"
+	if err := w.main(t, contract.Command{Op: contract.OpDeadline, Pod: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	at, ok := podstate.DeadlineExceeded(w.env.StateDir, "p")
+	if !ok || !at.Equal(t0) {
+		t.Errorf("deadline record: %v %v", at, ok)
+	}
+	if strings.Join(w.sd.stopped, " ") != "podunit-p.service" {
+		t.Errorf("stopped %v, want the infra", w.sd.stopped)
+	}
+	if ev := strings.Join(events(t, w), "\n"); !strings.Contains(ev, "DeadlineExceeded: Pod was active on the node longer than the specified deadline") {
+		t.Errorf("events: %s", ev)
+	}
+}

@@ -231,3 +231,25 @@ func (t *task) endSidecars(ctx context.Context) error {
 func EndedForGood(c *contract.Container, r podstate.Run) bool {
 	return !r.Finished.IsZero() && r.Started.IsZero() && !c.Restarts(r.Result, r.ExitCode)
 }
+
+// deadline is ExecStopPost of the pod's deadline unit. When systemd ended it
+// because its runtime ran out (activeDeadlineSeconds), the pod fails, as the
+// kubelet fails it: recorded (phase Failed, reason DeadlineExceeded), told
+// in an event, and its infra stopped, which stops its containers, each
+// through its stop sequence (preStop, the grace period). Any other end (the
+// pod going down) does nothing.
+func (t *task) deadline(ctx context.Context) error {
+	if t.Getenv("SERVICE_RESULT") != "timeout" {
+		return nil
+	}
+	if err := podstate.WriteDeadlineExceeded(t.StateDir, t.rt.Pod, t.Now()); err != nil {
+		return err
+	}
+	t.event("Warning", podstate.ReasonDeadlineExceeded, "%s", podstate.MessageDeadlineExceeded)
+	sd, err := t.Systemd(ctx)
+	if err != nil {
+		return err
+	}
+	defer sd.Close()
+	return sd.StopUnits(ctx, []string{units.InfraUnitName(t.rt.Pod)})
+}

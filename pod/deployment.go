@@ -438,6 +438,10 @@ func validateWorkload(sel *metav1.LabelSelector, tmpl *corev1.PodTemplateSpec, m
 	if rp := tmpl.Spec.RestartPolicy; rp != corev1.RestartPolicyAlways {
 		errs = append(errs, field.NotSupported(sp.Child("template", "spec", "restartPolicy"), rp, []string{string(corev1.RestartPolicyAlways)}))
 	}
+	if tmpl.Spec.ActiveDeadlineSeconds != nil {
+		// the API server's words: a controller's pods run for good
+		errs = append(errs, field.Forbidden(sp.Child("template", "spec", "activeDeadlineSeconds"), "activeDeadlineSeconds in "+kind+" is not Supported"))
+	}
 	if minReady < 0 {
 		errs = append(errs, field.Invalid(sp.Child("minReadySeconds"), minReady, "must be greater than or equal to 0"))
 	}

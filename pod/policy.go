@@ -214,6 +214,7 @@ var podRules = withMetadata(map[string]rule{
 	"spec.containers":                               {support: Honoured},
 	"spec.restartPolicy":                            {support: Honoured},
 	"spec.terminationGracePeriodSeconds":            {support: Honoured},
+	"spec.activeDeadlineSeconds":                    {support: Honoured, note: "that long after the pod started, it fails (DeadlineExceeded): its containers are stopped, each with its preStop and the grace period"},
 	"spec.hostname":                                 {support: Honoured},
 	"spec.hostNetwork":                              {support: Honoured},
 	"spec.shareProcessNamespace":                    {support: Honoured},

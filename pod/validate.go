@@ -184,6 +184,9 @@ func validateSpecWith(s *corev1.PodSpec, sp *field.Path, annotations map[string]
 	if g := s.TerminationGracePeriodSeconds; g != nil {
 		errs = append(errs, hooks.CheckSeconds(*g, false, sp.Child("terminationGracePeriodSeconds"))...)
 	}
+	if d := s.ActiveDeadlineSeconds; d != nil && (*d < 1 || *d > math.MaxInt32) {
+		errs = append(errs, field.Invalid(sp.Child("activeDeadlineSeconds"), *d, "must be between 1 and 2147483647, inclusive"))
+	}
 	if s.Hostname != "" {
 		for _, msg := range validation.IsDNS1123Label(s.Hostname) {
 			errs = append(errs, field.Invalid(sp.Child("hostname"), s.Hostname, msg))

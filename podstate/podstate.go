@@ -240,6 +240,33 @@ func ReadStopRequest(dir, pod string) (time.Duration, bool) {
 	return time.Duration(n) * time.Second, true
 }
 
+// Kubernetes' words for a pod whose activeDeadlineSeconds ran out.
+const (
+	ReasonDeadlineExceeded  = "DeadlineExceeded"
+	MessageDeadlineExceeded = "Pod was active on the node longer than the specified deadline"
+)
+
+func deadlineFile(dir, pod string) string {
+	return filepath.Join(PodDir(dir, pod), "deadline-exceeded")
+}
+
+// WriteDeadlineExceeded records that the pod's activeDeadlineSeconds ran
+// out at that time: the pod has failed (DeadlineExceeded).
+func WriteDeadlineExceeded(dir, pod string, at time.Time) error {
+	return WriteAtomic(deadlineFile(dir, pod), []byte(at.UTC().Format(time.RFC3339Nano)+"\n"))
+}
+
+// DeadlineExceeded tells when the pod's activeDeadlineSeconds ran out, if
+// they did.
+func DeadlineExceeded(dir, pod string) (time.Time, bool) {
+	data, err := os.ReadFile(deadlineFile(dir, pod))
+	if err != nil {
+		return time.Time{}, false
+	}
+	at, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(data)))
+	return at, err == nil
+}
+
 // Deleting tells whether `podunit down` is stopping the pod.
 func Deleting(dir, pod string) bool {
 	_, err := os.Stat(stopRequestFile(dir, pod))

@@ -205,7 +205,12 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 	if plan.Prober != nil {
 		cs = append(cs, *plan.Prober)
 	}
-	for i, st := range [][]units.Unit{{plan.Slice}, {plan.Infra}, cs} {
+	infra := []units.Unit{plan.Infra}
+	if plan.Deadline != nil {
+		// the deadline counts from the pod's start
+		infra = append(infra, *plan.Deadline)
+	}
+	for i, st := range [][]units.Unit{{plan.Slice}, infra, cs} {
 		var stopWatch func()
 		if i == 2 && len(plan.Inits) > 0 {
 			stopWatch = r.watchInits(ctx, plan)
@@ -740,7 +745,14 @@ func (r *Runner) teardown(ctx context.Context, name string, grace *time.Duration
 		}
 	}
 	// Containers stop in parallel, then the infra, then the slice.
-	for _, stage := range [][]string{containers, {infra}, {slice}} {
+	// The deadline unit goes with the infra (a failed one is cleared).
+	infraStage := []string{infra}
+	for _, s := range sts {
+		if s.Name == units.DeadlineUnitName(name) {
+			infraStage = append(infraStage, s.Name)
+		}
+	}
+	for _, stage := range [][]string{containers, infraStage, {slice}} {
 		if err := r.Units.Stop(ctx, stage); err != nil {
 			errs = append(errs, err)
 		}

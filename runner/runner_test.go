@@ -908,3 +908,54 @@ func TestRemoveClaimsInUse(t *testing.T) {
 		t.Errorf("removing it unused: %v; volumes %v", err, fe.volumes)
 	}
 }
+
+// A pod whose activeDeadlineSeconds ran out is Failed (DeadlineExceeded) at
+// once, as the kubelet marks it, its containers Terminated as their runs
+// ended though their units are gone, none ready.
+func TestDeadlineFailed(t *testing.T) {
+	runs := func(c string) podstate.Run {
+		if c == "a" {
+			return podstate.Run{Finished: time.Unix(5, 0), ExitCode: 143, Result: "exit-code", Message: "bye"}
+		}
+		return podstate.Run{}
+	}
+	stopping := PodStatus{Phase: "Terminating", Ready: 1, Containers: []ContainerStatus{{Name: "b", State: "Running", Reason: "Terminating", Ready: true}}}
+	if got := deadlineFailed(stopping, runs); got.Phase != "Failed" || got.Reason != "DeadlineExceeded" || got.Ready != 0 || got.Containers[0].Ready {
+		t.Errorf("while stopping: %+v", got)
+	}
+	ps := PodStatus{Phase: "Unknown", Ready: 1, Total: 2, Containers: []ContainerStatus{
+		{Name: "a", State: "Waiting", Reason: "Unknown"},
+		{Name: "b", State: "Waiting", Reason: "Unknown"},
+	}}
+	got := deadlineFailed(ps, runs)
+	if got.Phase != "Failed" || got.Reason != "DeadlineExceeded" || got.Message != podstate.MessageDeadlineExceeded || got.Ready != 0 {
+		t.Fatalf("stopped: %+v", got)
+	}
+	a, b := got.Containers[0], got.Containers[1]
+	if a.State != "Terminated" || a.Reason != "Error" || a.ExitCode == nil || *a.ExitCode != 143 || a.ExitMessage != "bye" {
+		t.Errorf("a: %+v", a)
+	}
+	if b.State != "Waiting" || b.Reason != "Unknown" {
+		t.Errorf("b never ran: %+v", b)
+	}
+}
+
+// A pod with activeDeadlineSeconds: its deadline unit starts with the infra
+// (the time counts from the pod's start) and goes with it at down.
+func TestDeadlineUnitStartsAndGoesWithTheInfra(t *testing.T) {
+	r, fu, _, p, plan := setup(t, strings.Replace(twoContainers, "spec:\n", "spec:\n  activeDeadlineSeconds: 30\n", 1))
+	if err := r.Up(context.Background(), p, plan, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"start podunit-web.slice", "start podunit-web.service", "start podunit-web.deadline.service", "start podunit-web-a.service", "start podunit-web-b.service"}
+	if strings.Join(fu.log, "\n") != strings.Join(want, "\n") {
+		t.Errorf("start order:\n%s", strings.Join(fu.log, "\n"))
+	}
+	fu.log = nil
+	if err := r.Down(context.Background(), "web", DownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(fu.log, "\n"); !strings.Contains(got, "stop podunit-web.deadline.service,podunit-web.service") {
+		t.Errorf("down:\n%s", got)
+	}
+}

@@ -96,6 +96,9 @@ func (r *Runner) Status(ctx context.Context) ([]PodStatus, error) {
 		n := n
 		runs := func(c string) podstate.Run { run, _ := podstate.LoadRun(r.StateDir, n, c); return run }
 		ps := podStatus(n, known[n], byUnit, r.readiness(n, known[n]), runs)
+		if _, ok := podstate.DeadlineExceeded(r.StateDir, n); ok && known[n] != nil {
+			ps = deadlineFailed(ps, runs)
+		}
 		if _, loaded := byUnit[ps.Unit]; !loaded && known[n] != nil && ps.Phase == "Unknown" && podstate.PodBusy(r.StateDir, n) {
 			// up is making it: recorded, its units not there yet
 			ps.Phase = "Pending"
@@ -359,4 +362,26 @@ func (r *Runner) Describe(ctx context.Context, name string) (*Description, error
 		return d, err
 	}
 	return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
+}
+
+// deadlineFailed is the status of a pod whose activeDeadlineSeconds ran out,
+// the kubelet's DeadlineExceeded: Failed from then on, as the kubelet marks
+// it before its containers are stopped; each container that has stopped is
+// Terminated as its last run ended (its unit is gone with the pod's infra).
+func deadlineFailed(ps PodStatus, runs func(string) podstate.Run) PodStatus {
+	ps.Phase, ps.Reason, ps.Message = "Failed", podstate.ReasonDeadlineExceeded, podstate.MessageDeadlineExceeded
+	for i, c := range ps.Containers {
+		run := runs(c.Name)
+		if c.State == "Waiting" && c.Reason == "Unknown" && !run.Finished.IsZero() {
+			code := run.ExitCode
+			c.State, c.Reason, c.ExitCode, c.ExitMessage = "Terminated", "Error", &code, run.Message
+			if code == 0 && (run.Result == "" || run.Result == "success") {
+				c.Reason = "Completed"
+			}
+		}
+		c.Ready = false
+		ps.Containers[i] = c
+	}
+	ps.Ready = 0
+	return ps
 }

@@ -69,6 +69,12 @@ func ProberUnitName(pod string) string {
 	return Prefix + "-" + Escape(pod) + ".probes.service"
 }
 
+// DeadlineUnitName is the unit that fails the pod when its
+// activeDeadlineSeconds run out: podunit-POD.deadline.service.
+func DeadlineUnitName(pod string) string {
+	return Prefix + "-" + Escape(pod) + ".deadline.service"
+}
+
 // InfraContainerName is the podman name of the pod's infra container:
 // podunit_POD. Every podman name podunit gives starts with "podunit_", which
 // neither podman kube play (POD-infra, POD-CONTAINER) nor podman-compose

@@ -28,6 +28,9 @@ type Plan struct {
 	Containers []ContainerUnit
 	// Prober runs the probes of every container of the pod, if any has one.
 	Prober *Unit
+	// Deadline fails the pod when its activeDeadlineSeconds run out; nil
+	// without one. It starts with the infra.
+	Deadline *Unit
 	// Runtime is what the units' helpers run, saved in the pod's state
 	// directory before the units start: the units hold only references to it.
 	Runtime *contract.Runtime
@@ -75,6 +78,9 @@ type ContainerUnit struct {
 // Units lists every unit of the plan in the order they must be started.
 func (p *Plan) Units() []Unit {
 	out := []Unit{p.Slice, p.Infra}
+	if p.Deadline != nil {
+		out = append(out, *p.Deadline)
+	}
 	for _, c := range p.Inits {
 		out = append(out, c.Unit)
 	}
@@ -204,6 +210,7 @@ var props = map[string]propSpec{
 	"RestartSec":               {"Service", "RestartUSec"},
 	"TimeoutStartSec":          {"Service", "TimeoutStartUSec"},
 	"TimeoutStopSec":           {"Service", "TimeoutStopUSec"},
+	"RuntimeMaxSec":            {"Service", "RuntimeMaxUSec"},
 	"ExecStartPre":             {"Service", "ExecStartPre"},
 	"ExecStart":                {"Service", "ExecStart"},
 	"ExecStartPost":            {"Service", "ExecStartPost"},

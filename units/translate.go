@@ -27,6 +27,7 @@ import (
 type Options struct {
 	Podman     string // absolute path of podman, which the helpers run
 	Self       string // absolute path of podunit: units call its helper commands
+	Sleep      string // absolute path of sleep (coreutils): the deadline unit's process
 	InfraImage string // image of the infra container (runs catatonit -P)
 	NodeName   string // this host's name: spec.nodeName for the downward API
 	UID        string // the pod's uid (metadata.uid)
@@ -288,6 +289,9 @@ func (t *translator) plan() (*Plan, error) {
 	if len(plan.Runtime.Probed()) > 0 {
 		plan.Prober = t.proberUnit()
 	}
+	if d := p.Spec.ActiveDeadlineSeconds; d != nil {
+		plan.Deadline = t.deadlineUnit(time.Duration(*d) * time.Second)
+	}
 	return plan, nil
 }
 
@@ -466,6 +470,30 @@ func (t *translator) anyProbes() bool {
 		}
 	}
 	return false
+}
+
+// deadlineUnit holds the pod's activeDeadlineSeconds: a sleep that systemd
+// ends when the unit has run that long (RuntimeMaxSec=, counted from the
+// pod's start, through any daemon-reload), whereupon its clean-up fails the
+// pod (DeadlineExceeded) and stops its infra, and so its containers. No
+// dependency ties it to the infra: an infra restarted keeps the pod's
+// deadline; the pod's slice takes it down with the pod.
+func (t *translator) deadlineUnit(d time.Duration) *Unit {
+	p := t.pod
+	sleep := t.o.Sleep
+	if sleep == "" {
+		sleep = "/bin/sleep"
+	}
+	name := DeadlineUnitName(p.Name)
+	return &Unit{Name: name, Properties: append([]Property{
+		prop("Description", fmt.Sprintf("podunit pod %s/%s: activeDeadlineSeconds (%s)", p.Namespace, p.Name, d)),
+		prop("After", []string{InfraUnitName(p.Name)}),
+		prop("Slice", SliceName(p.Name)),
+		prop("Type", "exec"),
+		prop("ExecStart", []Exec{{Argv: []string{sleep, "infinity"}}}),
+		prop("RuntimeMaxSec", d),
+		prop("ExecStopPost", []Exec{{Argv: t.helper(contract.OpDeadline, "")}}),
+	}, t.logTo(name)...)}
 }
 
 // proberUnit runs the probes of all the pod's containers in one process that

@@ -160,6 +160,9 @@ func printDescription(w io.Writer, d description) {
 	if d.Pod != nil {
 		fmt.Fprintf(w, "Restart Policy:         %s\n", d.Pod.Spec.RestartPolicy)
 		fmt.Fprintf(w, "Termination Grace:      %ds\n", *d.Pod.Spec.TerminationGracePeriodSeconds)
+		if a := d.Pod.Spec.ActiveDeadlineSeconds; a != nil {
+			fmt.Fprintf(w, "Active Deadline Seconds:  %ds (%s)\n", *a, units.DeadlineUnitName(s.Name))
+		}
 		fmt.Fprintf(w, "QoS Class:              %s\n", pod.QOSClass(&d.Pod.Spec))
 		if r := d.Pod.Spec.Resources; r != nil {
 			printResources(w, "", r)

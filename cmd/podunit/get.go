@@ -370,6 +370,9 @@ func v1Pod(applied *corev1.Pod, st runner.PodStatus, f podFacts) *corev1.Pod {
 		p.DeletionTimestamp = &now
 	}
 	s := corev1.PodStatus{Phase: corev1.PodPhase(phase), QOSClass: pod.QOSClass(&p.Spec)}
+	if phase == "Failed" {
+		s.Reason, s.Message = st.Reason, st.Message // DeadlineExceeded
+	}
 	if !f.created.IsZero() {
 		t := metav1.NewTime(f.created)
 		s.StartTime = &t

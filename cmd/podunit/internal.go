@@ -28,7 +28,7 @@ import (
 // there, not by flags defined here.
 func internalCommand() *cli.Command {
 	subs := []*cli.Command{genCommand()}
-	for _, op := range []contract.Op{contract.OpRun, contract.OpPostStart, contract.OpStop, contract.OpCleanup, contract.OpProbe, contract.OpShape, contract.OpServices, contract.OpVolumes, contract.OpForward} {
+	for _, op := range contract.Ops {
 		op := op
 		subs = append(subs, &cli.Command{
 			Name:            string(op),

@@ -174,3 +174,16 @@ func TestInNamespace(t *testing.T) {
 		}
 	}
 }
+
+// Every helper command the units may run is one `podunit internal` knows.
+func TestInternalHasEveryHelper(t *testing.T) {
+	have := map[string]bool{}
+	for _, c := range internalCommand().Subcommands {
+		have[c.Name] = true
+	}
+	for _, op := range contract.Ops {
+		if !have[string(op)] {
+			t.Errorf("podunit internal %s: no such command", op)
+		}
+	}
+}

@@ -814,9 +814,22 @@ func renderObjects(o *pod.Objects) string {
 func translateOptions() units.Options {
 	self := selfPath()
 	podman := podmanPath()
-	o := units.Options{Podman: podman, Self: self, InfraImage: InfraImage, NodeName: nodeName(), StateDir: podstate.DefaultDir(),
+	o := units.Options{Podman: podman, Self: self, Sleep: sleepPath(), InfraImage: InfraImage, NodeName: nodeName(), StateDir: podstate.DefaultDir(),
 		ContainerLogs: podstate.ContainerLogs(), PodNetwork: true, AppArmor: appArmorEnabled(), SeccompDir: seccompDir()}
 	return o
+}
+
+// sleepPath is coreutils' sleep, the process of a pod's deadline unit.
+func sleepPath() string {
+	for _, p := range []string{"/usr/bin/sleep", "/bin/sleep"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("sleep"); err == nil {
+		return p
+	}
+	return "/bin/sleep"
 }
 
 // nodeName is this host's name as pods see it: spec.nodeName, the

@@ -60,6 +60,9 @@ const (
 	// socket it listens on) to the pod's port, its Action, on localhost.
 	// It ends when its standard input does (the port-forward is gone).
 	OpForward Op = "forward"
+	// OpDeadline is ExecStopPost of the pod's deadline unit: when its
+	// runtime ran out, the pod fails (activeDeadlineSeconds).
+	OpDeadline Op = "deadline"
 )
 
 // Services actions.
@@ -68,7 +71,8 @@ const (
 	ServicesServe = "serve"
 )
 
-var ops = map[Op]bool{OpRun: true, OpPostStart: true, OpStop: true, OpCleanup: true, OpProbe: true, OpShape: true, OpServices: true, OpVolumes: true, OpForward: true}
+// Ops are every helper command, in the order `podunit internal` lists them.
+var Ops = []Op{OpRun, OpPostStart, OpStop, OpCleanup, OpProbe, OpShape, OpServices, OpVolumes, OpForward, OpDeadline}
 
 // Shape actions.
 const (
@@ -144,7 +148,7 @@ var ErrUsage = errors.New("bad helper command line")
 // Parse reads the arguments after `podunit internal` (Argv(self)[2:]).
 func Parse(args []string) (Command, error) {
 	var c Command
-	if len(args) == 0 || !ops[Op(args[0])] {
+	if len(args) == 0 || !slices.Contains(Ops, Op(args[0])) {
 		return c, fmt.Errorf("%w: unknown operation %q", ErrUsage, strings.Join(args, " "))
 	}
 	c.Op, args = Op(args[0]), args[1:]

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -356,4 +357,79 @@ spec:
 	if st := status(t, pod); st == nil || st.Ready != 1 || st.Restarts != 0 {
 		t.Errorf("status %+v, want 1/1 ready, no restarts", st)
 	}
+}
+
+// activeDeadlineSeconds: that long after the pod started, it fails as the
+// kubelet fails it (DeadlineExceeded): its containers are stopped through
+// their stop sequence (preStop runs), none comes back, and kubectl's view
+// and describe say why; down removes it.
+func TestActiveDeadline(t *testing.T) {
+	const pod = "e2e-deadline"
+	dir := sharedDir(t)
+	path := up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  restartPolicy: Always
+  activeDeadlineSeconds: 4
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: %s
+    command: ["sh", "-c", "trap 'echo term >> /work/log; exit 0' TERM; sleep 100000 & wait"]
+    lifecycle:
+      preStop: {exec: {command: ["sh", "-c", "echo prestop >> /work/log"]}}
+    volumeMounts: [{name: work, mountPath: /work}]
+  volumes:
+  - {name: work, hostPath: {path: %s}}
+`, pod, testImage, dir), pod)
+	start := time.Now()
+	if st := status(t, pod); st == nil || st.Phase != "Running" {
+		t.Fatalf("before the deadline: %+v", st)
+	}
+	eventually(t, 30*time.Second, "the pod to fail", func() bool {
+		st := status(t, pod)
+		return st != nil && st.Phase == "Failed"
+	})
+	if took := time.Since(start); took < 3*time.Second {
+		t.Errorf("failed after %s, before its 4 s deadline", took)
+	}
+	// Failed at once, as the kubelet marks it; its container stops meanwhile
+	eventually(t, 20*time.Second, "the container to stop", func() bool {
+		st := status(t, pod)
+		return st != nil && len(st.Containers) == 1 && st.Containers[0].State == "Terminated"
+	})
+	// kubectl's STATUS is the container's end (Completed: it exited 0 on
+	// SIGTERM); the pod's own says why
+	table := must(t, podunit, "get", "pods", pod)
+	if !regexp.MustCompile(pod + `\s+0/1\s+Completed\s+0`).MatchString(table) {
+		t.Errorf("get pods:\n%s", table)
+	}
+	if got := must(t, podunit, "get", "pod/"+pod, "-o", "jsonpath={.status.phase} {.status.reason}"); got != "Failed DeadlineExceeded" {
+		t.Errorf("status: %q", got)
+	}
+	desc := must(t, podunit, "describe", "pod/"+pod)
+	for _, want := range []string{"Status:       Failed", "Reason:       DeadlineExceeded", "Message:      Pod was active on the node longer than the specified deadline", "Terminated"} {
+		if !strings.Contains(desc, want) {
+			t.Errorf("describe lacks %q:\n%s", want, desc)
+		}
+	}
+	ev := must(t, podunit, "events", pod)
+	if !strings.Contains(ev, "DeadlineExceeded") || !strings.Contains(ev, "Stopping container main") {
+		t.Errorf("events:\n%s", ev)
+	}
+	if got := strings.Join(readLines(t, filepath.Join(dir, "log")), " "); got != "prestop term" {
+		t.Errorf("the stop sequence: %q, want preStop then SIGTERM", got)
+	}
+	// nothing comes back, though restartPolicy is Always
+	time.Sleep(3 * time.Second)
+	if r := run(t, "podman", "container", "exists", ctrName(pod, "main")); r.code == 0 {
+		t.Errorf("the container is there again after the deadline")
+	}
+	if st := status(t, pod); st == nil || st.Phase != "Failed" {
+		t.Errorf("later: %+v", st)
+	}
+	must(t, podunit, "down", path)
+	assertGone(t, pod)
 }
