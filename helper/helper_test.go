@@ -607,6 +607,15 @@ func TestCleanupEndsSidecarsOfACompletedPod(t *testing.T) {
 	if len(w.sd.stopped) != 0 {
 		t.Errorf("a sidecar's end stopped %v", w.sd.stopped)
 	}
+	// a completed pod's deadline unit goes too (its deadline no longer applies)
+	rt := mk("Never")
+	rt.Deadline = true
+	w = newWorld(t, rt)
+	_ = podstate.SaveRun(w.env.StateDir, "p", "b", podstate.Run{Finished: t0, Result: "success"})
+	end(t, w, "a", "0")
+	if got := strings.Join(w.sd.stopped, " "); got != "podunit-p-log.service podunit-p.deadline.service" {
+		t.Errorf("completed with a deadline: stopped %q", got)
+	}
 }
 
 // The infra is stopped with its own short timeout, through the API.
@@ -803,5 +812,16 @@ func TestDeadline(t *testing.T) {
 	}
 	if ev := strings.Join(events(t, w), "\n"); !strings.Contains(ev, "DeadlineExceeded: Pod was active on the node longer than the specified deadline") {
 		t.Errorf("events: %s", ev)
+	}
+
+	// a pod that completed before its deadline stays as it ended
+	w = newWorld(t, runtime1(contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp, Restart: "no"}))
+	_ = podstate.SaveRun(w.env.StateDir, "p", "app", podstate.Run{Finished: t0.Add(-time.Minute), Result: "success"})
+	w.vars["SERVICE_RESULT"] = "timeout"
+	if err := w.main(t, contract.Command{Op: contract.OpDeadline, Pod: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := podstate.DeadlineExceeded(w.env.StateDir, "p"); ok || len(w.sd.stopped) != 0 {
+		t.Errorf("a completed pod failed its deadline: stopped %v", w.sd.stopped)
 	}
 }

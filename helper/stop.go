@@ -3,6 +3,7 @@ package helper
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -192,8 +193,9 @@ func (t *task) cleanup(ctx context.Context) error {
 // restartPolicy Never or OnFailure, or their own), the pod's
 // sidecars are stopped, as the kubelet stops them (KEP-753: in the reverse
 // of their order, which systemd keeps, each started after the one before),
-// and the pod completes. Every app container's clean-up records its own end
-// before it reads the others', so the last of them to end sees them all.
+// and the pod completes; its activeDeadlineSeconds no longer apply (its
+// deadline unit goes too). Every app container's clean-up records its own
+// end before it reads the others', so the last of them to end sees them all.
 func (t *task) endSidecars(ctx context.Context) error {
 	var sidecars []string
 	for _, c := range t.rt.Containers {
@@ -201,28 +203,28 @@ func (t *task) endSidecars(ctx context.Context) error {
 			sidecars = append(sidecars, units.ContainerUnitName(t.rt.Pod, c.Name))
 		}
 	}
-	if len(sidecars) == 0 {
+	stop := sidecars
+	if t.rt.Deadline {
+		stop = append(slices.Clip(stop), units.DeadlineUnitName(t.rt.Pod))
+	}
+	if len(stop) == 0 {
 		return nil
 	}
 	if _, ok := podstate.ReadStopRequest(t.StateDir, t.rt.Pod); ok {
 		return nil // the pod is going down: its sidecars go after its app containers
 	}
-	for _, c := range t.rt.Containers {
-		if c.Kind != contract.KindApp {
-			continue
-		}
-		r, err := podstate.LoadRun(t.StateDir, t.rt.Pod, c.Name)
-		if err != nil || !EndedForGood(&c, r) {
-			return err
-		}
+	if !t.completed() {
+		return nil
 	}
 	sd, err := t.Systemd(ctx)
 	if err != nil {
 		return err
 	}
 	defer sd.Close()
-	t.event("Normal", "Killing", "Stopping sidecar containers: every app container of the pod has completed")
-	return sd.StopUnits(ctx, sidecars)
+	if len(sidecars) > 0 {
+		t.event("Normal", "Killing", "Stopping sidecar containers: every app container of the pod has completed")
+	}
+	return sd.StopUnits(ctx, stop)
 }
 
 // EndedForGood tells whether a container's last run ended and its unit
@@ -242,6 +244,9 @@ func (t *task) deadline(ctx context.Context) error {
 	if t.Getenv("SERVICE_RESULT") != "timeout" {
 		return nil
 	}
+	if t.completed() {
+		return nil // a pod that ended (Succeeded or Failed) has no deadline left
+	}
 	if err := podstate.WriteDeadlineExceeded(t.StateDir, t.rt.Pod, t.Now()); err != nil {
 		return err
 	}
@@ -252,4 +257,19 @@ func (t *task) deadline(ctx context.Context) error {
 	}
 	defer sd.Close()
 	return sd.StopUnits(ctx, []string{units.InfraUnitName(t.rt.Pod)})
+}
+
+// completed tells whether every app container of the pod has ended for
+// good: the pod is Succeeded or Failed, whatever its sidecars do.
+func (t *task) completed() bool {
+	for _, c := range t.rt.Containers {
+		if c.Kind != contract.KindApp {
+			continue
+		}
+		r, err := podstate.LoadRun(t.StateDir, t.rt.Pod, c.Name)
+		if err != nil || !EndedForGood(&c, r) {
+			return false
+		}
+	}
+	return true
 }

@@ -291,6 +291,7 @@ func (t *translator) plan() (*Plan, error) {
 	}
 	if d := p.Spec.ActiveDeadlineSeconds; d != nil {
 		plan.Deadline = t.deadlineUnit(time.Duration(*d) * time.Second)
+		plan.Runtime.Deadline = true
 	}
 	return plan, nil
 }

@@ -248,6 +248,8 @@ type Runtime struct {
 	HostNetwork bool   `json:"hostNetwork,omitempty"`
 	// Grace is the pod's terminationGracePeriodSeconds.
 	Grace time.Duration `json:"grace"`
+	// Deadline says the pod has activeDeadlineSeconds (its deadline unit).
+	Deadline bool `json:"deadline,omitempty"`
 	// Bandwidth is shaped in the pod's network namespace once the infra runs.
 	Bandwidth netshape.Spec `json:"bandwidth"`
 	// InfraSpec runs the infra container; Containers the others, init

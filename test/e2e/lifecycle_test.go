@@ -432,4 +432,30 @@ spec:
 	}
 	must(t, podunit, "down", path)
 	assertGone(t, pod)
+
+	// a pod that completed before its deadline stays Succeeded
+	const done = "e2e-deadline-done"
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  restartPolicy: Never
+  activeDeadlineSeconds: 3
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: main, image: %s, command: ["true"]}
+`, done, testImage), done)
+	eventually(t, 20*time.Second, "the pod to complete", func() bool {
+		st := status(t, done)
+		return st != nil && st.Phase == "Succeeded"
+	})
+	// its deadline unit went with its completion, not at the deadline
+	eventually(t, 20*time.Second, "its deadline unit to go", func() bool {
+		return unitProp(t, "podunit-e2e\\x2ddeadline\\x2ddone.deadline.service", "ActiveState") == "inactive"
+	})
+	time.Sleep(3 * time.Second) // past the deadline
+	if st := status(t, done); st == nil || st.Phase != "Succeeded" {
+		t.Errorf("a pod that completed before its deadline: %+v", st)
+	}
 }
