@@ -177,8 +177,8 @@ func (t *task) cleanup(ctx context.Context) error {
 			_ = podstate.SetReady(t.StateDir, t.rt.Pod, t.c.Name, false)
 		}
 		if t.c.Kind == contract.KindApp {
-			if err := t.endSidecars(ctx); err != nil {
-				fmt.Fprintf(t.Out, "stopping the sidecars of a completed pod: %v\n", err)
+			if err := t.completePod(ctx); err != nil {
+				fmt.Fprintf(t.Out, "stopping the sidecars and deadline of a completed pod: %v\n", err)
 			}
 		}
 	}
@@ -189,14 +189,14 @@ func (t *task) cleanup(ctx context.Context) error {
 	return eng.RemoveContainer(ctx, t.c.Podman)
 }
 
-// endSidecars: once every app container of a pod has ended for good (under
+// completePod: once every app container of a pod has ended for good (under
 // restartPolicy Never or OnFailure, or their own), the pod's
 // sidecars are stopped, as the kubelet stops them (KEP-753: in the reverse
 // of their order, which systemd keeps, each started after the one before),
 // and the pod completes; its activeDeadlineSeconds no longer apply (its
 // deadline unit goes too). Every app container's clean-up records its own
 // end before it reads the others', so the last of them to end sees them all.
-func (t *task) endSidecars(ctx context.Context) error {
+func (t *task) completePod(ctx context.Context) error {
 	var sidecars []string
 	for _, c := range t.rt.Containers {
 		if c.Kind == contract.KindSidecar {
@@ -227,10 +227,10 @@ func (t *task) endSidecars(ctx context.Context) error {
 	return sd.StopUnits(ctx, stop)
 }
 
-// EndedForGood tells whether a container's last run ended and its unit
+// endedForGood tells whether a container's last run ended and its unit
 // will not start it again (its Restart=, from the pod's restartPolicy or its
 // own, and its restartPolicyRules).
-func EndedForGood(c *contract.Container, r podstate.Run) bool {
+func endedForGood(c *contract.Container, r podstate.Run) bool {
 	return !r.Finished.IsZero() && r.Started.IsZero() && !c.Restarts(r.Result, r.ExitCode)
 }
 
@@ -267,7 +267,7 @@ func (t *task) completed() bool {
 			continue
 		}
 		r, err := podstate.LoadRun(t.StateDir, t.rt.Pod, c.Name)
-		if err != nil || !EndedForGood(&c, r) {
+		if err != nil || !endedForGood(&c, r) {
 			return false
 		}
 	}

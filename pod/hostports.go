@@ -38,6 +38,22 @@ func hostPortsOf(p *corev1.Pod) []hostPortUse {
 	return out
 }
 
+// HostPort is a host port a pod's container asks for, and its field path.
+type HostPort struct {
+	Path *field.Path
+	Port int32
+}
+
+// HostPorts lists the host ports a pod's containers (init containers
+// first) ask for.
+func HostPorts(p *corev1.Pod) []HostPort {
+	var out []HostPort
+	for _, u := range hostPortsOf(p) {
+		out = append(out, HostPort{u.path, u.port})
+	}
+	return out
+}
+
 func wildcardIP(ip string) bool { return ip == "" || ip == "0.0.0.0" || ip == "::" }
 
 // clashes: the scheduler's rule, the same port and protocol on the same

@@ -267,12 +267,7 @@ func containerStatus(pod string, c containerRef, byUnit map[string]sdbus.UnitSta
 	if !ok && !run.Finished.IsZero() && c.kind == units.KindEphemeral {
 		// a debug container that ended well: nothing refers to its unit,
 		// and systemd unloaded it; its cleanup recorded how it ended
-		code := run.ExitCode
-		cs.State, cs.ExitCode, cs.Reason, cs.ExitMessage = "Terminated", &code, "Completed", run.Message
-		if code != 0 || (run.Result != "" && run.Result != "success") {
-			cs.Reason = "Error"
-		}
-		return cs
+		return endedAsRecorded(cs, run)
 	}
 	if !ok {
 		cs.State, cs.Reason = "Waiting", "Unknown"
@@ -371,17 +366,23 @@ func (r *Runner) Describe(ctx context.Context, name string) (*Description, error
 func deadlineFailed(ps PodStatus, runs func(string) podstate.Run) PodStatus {
 	ps.Phase, ps.Reason, ps.Message = "Failed", podstate.ReasonDeadlineExceeded, podstate.MessageDeadlineExceeded
 	for i, c := range ps.Containers {
-		run := runs(c.Name)
-		if c.State == "Waiting" && c.Reason == "Unknown" && !run.Finished.IsZero() {
-			code := run.ExitCode
-			c.State, c.Reason, c.ExitCode, c.ExitMessage = "Terminated", "Error", &code, run.Message
-			if code == 0 && (run.Result == "" || run.Result == "success") {
-				c.Reason = "Completed"
-			}
+		if run := runs(c.Name); c.State == "Waiting" && c.Reason == "Unknown" && !run.Finished.IsZero() {
+			c = endedAsRecorded(c, run)
 		}
 		c.Ready = false
 		ps.Containers[i] = c
 	}
 	ps.Ready = 0
 	return ps
+}
+
+// endedAsRecorded is a container whose unit systemd unloaded: Terminated as
+// its clean-up recorded the run's end.
+func endedAsRecorded(cs ContainerStatus, run podstate.Run) ContainerStatus {
+	code := run.ExitCode
+	cs.State, cs.ExitCode, cs.Reason, cs.ExitMessage = "Terminated", &code, "Completed", run.Message
+	if code != 0 || (run.Result != "" && run.Result != "success") {
+		cs.Reason = "Error"
+	}
+	return cs
 }

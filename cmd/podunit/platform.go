@@ -262,18 +262,12 @@ func checkHostPorts(pods []*corev1.Pod, unprivStart int) error {
 		if p.Spec.HostNetwork {
 			continue // the container binds it itself
 		}
-		check := func(fp *field.Path, cs []corev1.Container) {
-			for i, c := range cs {
-				for j, port := range c.Ports {
-					if port.HostPort > 0 && int(port.HostPort) < unprivStart {
-						errs = append(errs, fmt.Sprintf("pod %q: %s: %d is below the host's net.ipv4.ip_unprivileged_port_start (%d): a rootless pod cannot publish it; use a port of %d or more, or lower the sysctl (sysctl -w net.ipv4.ip_unprivileged_port_start=%d)",
-							p.Name, fp.Index(i).Child("ports").Index(j).Child("hostPort"), port.HostPort, unprivStart, unprivStart, port.HostPort))
-					}
-				}
+		for _, hp := range pod.HostPorts(p) {
+			if int(hp.Port) < unprivStart {
+				errs = append(errs, fmt.Sprintf("pod %q: %s: %d is below the host's net.ipv4.ip_unprivileged_port_start (%d): a rootless pod cannot publish it; use a port of %d or more, or lower the sysctl (sysctl -w net.ipv4.ip_unprivileged_port_start=%d)",
+					p.Name, hp.Path, hp.Port, unprivStart, unprivStart, hp.Port))
 			}
 		}
-		check(field.NewPath("spec", "initContainers"), p.Spec.InitContainers)
-		check(field.NewPath("spec", "containers"), p.Spec.Containers)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: nothing was changed:\n  %s", pod.ErrInvalid, strings.Join(errs, "\n  "))

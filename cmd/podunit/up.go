@@ -819,17 +819,11 @@ func translateOptions() units.Options {
 	return o
 }
 
-// sleepPath is coreutils' sleep, the process of a pod's deadline unit.
+// sleepPath is coreutils' sleep, the process of a pod's deadline unit (""
+// when not found: translation's default).
 func sleepPath() string {
-	for _, p := range []string{"/usr/bin/sleep", "/bin/sleep"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("sleep"); err == nil {
-		return p
-	}
-	return "/bin/sleep"
+	p, _ := exec.LookPath("sleep")
+	return p
 }
 
 // nodeName is this host's name as pods see it: spec.nodeName, the

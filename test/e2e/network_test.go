@@ -294,34 +294,7 @@ func TestForeignNetworkUntouched(t *testing.T) {
 	}
 	must(t, "podman", "network", "create", "--label", "owner=someone", "podunit")
 	t.Cleanup(func() { run(t, "podman", "network", "rm", "-f", "podunit") })
-	r := run(t, podunit, "up", writeManifest(t, `
-apiVersion: v1
-kind: Pod
-metadata: {name: foreign-net}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - {name: c, image: `+testImage+`, command: [sleep, "3600"]}
-`))
-	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", "foreign-net") })
-	if r.code != 0 || !strings.Contains(r.stderr, "pod network is not available") || !strings.Contains(r.stderr, "was not created by podunit") {
-		t.Fatalf("up next to a foreign network: exit %d\n%s", r.code, r.stderr)
-	}
-	if ip := podIPOf(t, "foreign-net"); strings.HasPrefix(ip, "10.96.") {
-		t.Errorf("the pod is on the pod network (%s)", ip)
-	}
-	r = run(t, podunit, "up", writeManifest(t, `
-apiVersion: v1
-kind: Service
-metadata: {name: foreign-svc}
-spec: {selector: {app: x}, ports: [{port: 80}]}
-`))
-	if r.code == 0 || !strings.Contains(r.stderr, "was not created by podunit") {
-		t.Errorf("a Service next to a foreign network: exit %d\n%s", r.code, r.stderr)
-	}
-	if out := must(t, podunit, "get", "svc"); strings.Contains(out, "foreign-svc") {
-		t.Errorf("the Service was stored:\n%s", out)
-	}
+	nextToForeign(t, "a foreign network", "foreign-net", "foreign-svc", "was not created by podunit")
 	if lbl := must(t, "podman", "network", "inspect", "--format", "{{.Labels}}", "podunit"); !strings.Contains(lbl, "owner:someone") {
 		t.Errorf("the foreign network was changed: %s", lbl)
 	}
@@ -377,35 +350,43 @@ func TestForeignProxyContainerUntouched(t *testing.T) {
 	}
 	must(t, "podman", "create", "--name", "podunit__services", "--label", "owner=someone", testImage, "sleep", "1")
 	t.Cleanup(func() { run(t, "podman", "rm", "-f", "podunit__services") })
+	nextToForeign(t, "a foreign proxy container", "foreign-proxy", "foreign-proxy-svc", "podunit__services exists and was not created by podunit")
+	if lbl := must(t, "podman", "inspect", "--format", "{{.Config.Labels.owner}} {{.State.Status}}", "podunit__services"); strings.TrimSpace(lbl) != "someone created" {
+		t.Errorf("the foreign container was changed: %s", lbl)
+	}
+}
+
+// nextToForeign: beside something of another's where podunit's pod network
+// would go (what), a pod without Services runs on slirp4netns, with a
+// warning that says why (want), and a Service is refused, not stored.
+func nextToForeign(t *testing.T, what, pod, svc, want string) {
+	t.Helper()
 	r := run(t, podunit, "up", writeManifest(t, `
 apiVersion: v1
 kind: Pod
-metadata: {name: foreign-proxy}
+metadata: {name: `+pod+`}
 spec:
   terminationGracePeriodSeconds: 1
   containers:
   - {name: c, image: `+testImage+`, command: [sleep, "3600"]}
 `))
-	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", "foreign-proxy") })
-	if r.code != 0 || !strings.Contains(r.stderr, "pod network is not available") || !strings.Contains(r.stderr, "podunit__services exists and was not created by podunit") {
-		t.Fatalf("up next to a foreign proxy container: exit %d\n%s", r.code, r.stderr)
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod) })
+	if r.code != 0 || !strings.Contains(r.stderr, "pod network is not available") || !strings.Contains(r.stderr, want) {
+		t.Fatalf("up next to %s: exit %d\n%s", what, r.code, r.stderr)
 	}
-	if ip := podIPOf(t, "foreign-proxy"); strings.HasPrefix(ip, "10.96.") {
+	if ip := podIPOf(t, pod); strings.HasPrefix(ip, "10.96.") {
 		t.Errorf("the pod is on the pod network (%s)", ip)
 	}
 	r = run(t, podunit, "up", writeManifest(t, `
 apiVersion: v1
 kind: Service
-metadata: {name: foreign-proxy-svc}
+metadata: {name: `+svc+`}
 spec: {selector: {app: x}, ports: [{port: 80}]}
 `))
 	if r.code == 0 || !strings.Contains(r.stderr, "was not created by podunit") {
-		t.Errorf("a Service next to a foreign proxy container: exit %d\n%s", r.code, r.stderr)
+		t.Errorf("a Service next to %s: exit %d\n%s", what, r.code, r.stderr)
 	}
-	if out := must(t, podunit, "get", "svc"); strings.Contains(out, "foreign-proxy-svc") {
+	if out := must(t, podunit, "get", "svc"); strings.Contains(out, svc) {
 		t.Errorf("the Service was stored:\n%s", out)
-	}
-	if lbl := must(t, "podman", "inspect", "--format", "{{.Config.Labels.owner}} {{.State.Status}}", "podunit__services"); strings.TrimSpace(lbl) != "someone created" {
-		t.Errorf("the foreign container was changed: %s", lbl)
 	}
 }
