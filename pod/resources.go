@@ -36,11 +36,33 @@ func containerRequest(c *corev1.Container, name corev1.ResourceName) (resource.Q
 // container runs next to the sidecars started before it. ok is false when no
 // container asks for the resource.
 func AggregateRequests(s *corev1.PodSpec, name corev1.ResourceName) (resource.Quantity, bool) {
+	return aggregate(s, name, containerRequest)
+}
+
+// PodLimits is the most the pod may use of a resource, by the same rules as
+// PodRequests (what kubectl describe node adds up): the pod-level limit where
+// set, else its containers' limits (a container without one counts 0).
+func PodLimits(s *corev1.PodSpec, name corev1.ResourceName) (resource.Quantity, bool) {
+	if s.Resources != nil {
+		if q, ok := s.Resources.Limits[name]; ok {
+			return q, true
+		}
+	}
+	return aggregate(s, name, func(c *corev1.Container, name corev1.ResourceName) (resource.Quantity, bool) {
+		q, ok := c.Resources.Limits[name]
+		return q, ok
+	})
+}
+
+// aggregate sums what each container has of a resource (get) over the
+// containers that run together: app containers and sidecars, or an init
+// container with the sidecars started before it, whichever is more.
+func aggregate(s *corev1.PodSpec, name corev1.ResourceName, get func(*corev1.Container, corev1.ResourceName) (resource.Quantity, bool)) (resource.Quantity, bool) {
 	var sum, sidecars, initMax resource.Quantity
 	any := false
 	for i := range s.InitContainers {
 		c := &s.InitContainers[i]
-		q, ok := containerRequest(c, name)
+		q, ok := get(c, name)
 		any = any || ok
 		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
 			sidecars.Add(q)
@@ -53,7 +75,7 @@ func AggregateRequests(s *corev1.PodSpec, name corev1.ResourceName) (resource.Qu
 		}
 	}
 	for i := range s.Containers {
-		q, ok := containerRequest(&s.Containers[i], name)
+		q, ok := get(&s.Containers[i], name)
 		any = any || ok
 		sum.Add(q)
 	}

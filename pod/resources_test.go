@@ -45,6 +45,32 @@ func TestAggregateRequests(t *testing.T) {
 	}
 }
 
+// Limits add up as requests do; a container without a limit counts 0 (what
+// kubectl describe node shows), and a pod-level limit is the pod's.
+func TestPodLimits(t *testing.T) {
+	p := loadOne(t, `
+  initContainers:
+  - {name: s1, image: a:1, restartPolicy: Always, resources: {requests: {cpu: 100m}, limits: {cpu: 150m}}}
+  - {name: i1, image: a:1, resources: {limits: {cpu: "1", memory: 8Mi}}}
+  containers:
+  - {name: a, image: a:1, resources: {requests: {cpu: 300m}, limits: {cpu: 500m, memory: 64Mi}}}
+  - {name: b, image: a:1, resources: {requests: {memory: 1Mi}}}
+`)
+	if cpu, ok := PodLimits(&p.Spec, corev1.ResourceCPU); !ok || cpu.String() != "1150m" {
+		t.Errorf("cpu: %s %v, want 1150m (init 1 next to sidecar 150m)", cpu.String(), ok)
+	}
+	if mem, ok := PodLimits(&p.Spec, corev1.ResourceMemory); !ok || mem.String() != "64Mi" {
+		t.Errorf("memory: %s %v, want 64Mi (b has a request only)", mem.String(), ok)
+	}
+	if req, _ := PodRequests(&p.Spec, corev1.ResourceMemory); req.String() != "65Mi" {
+		t.Errorf("memory request: %s, want 65Mi (a's defaults to its limit, plus b's)", req.String())
+	}
+	p.Spec.Resources = &corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: resourceQ("2")}}
+	if cpu, _ := PodLimits(&p.Spec, corev1.ResourceCPU); cpu.String() != "2" {
+		t.Errorf("cpu with a pod-level limit: %s, want 2", cpu.String())
+	}
+}
+
 // Pod-level requests default to the containers' sum, else to the limit.
 func TestDefaultPodResources(t *testing.T) {
 	p := loadOne(t, `

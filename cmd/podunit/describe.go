@@ -30,8 +30,8 @@ import (
 func describeCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "describe",
-		Usage:     "show a pod's containers, hooks, states and events, like kubectl describe pod",
-		ArgsUsage: "POD... | pod/POD... | pods [-l SELECTOR] [-n NAMESPACE]",
+		Usage:     "show a pod's containers, hooks, states and events, like kubectl describe pod (describe node: this host, its capacity and what the pods ask of it)",
+		ArgsUsage: "POD... | pod/POD... | pods [-l SELECTOR] [-n NAMESPACE] | node [NAME]",
 		Flags:     []cli.Flag{namespaceFlag(), selectorFlag()},
 		Action: func(c *cli.Context) error {
 			args, err := flagsAnywhere(c)
@@ -44,6 +44,24 @@ func describeCommand() *cli.Command {
 				}
 				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
 					return describeStatefulSet(ctx, c.App.Writer, r, s)
+				})
+			}
+			if name, ok := nodeArg(args); ok {
+				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+					f, err := readHost(ctx, r, version)
+					if err != nil {
+						return err
+					}
+					now := time.Now()
+					n := nodeObject(f, now)
+					if name != "" && name != n.Name {
+						return nodeNotFound(name, n.Name)
+					}
+					pods, err := currentPods(ctx, r, nil)
+					if err != nil {
+						return err
+					}
+					return describeNode(c.App.Writer, n, pods, now)
 				})
 			}
 			if isDeploymentArg(args) {

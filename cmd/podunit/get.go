@@ -34,14 +34,14 @@ import (
 func getCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "get",
-		Usage:     "show pods as Kubernetes v1 Pods, Services with their endpoints, or Deployments with their pods' counts (-o json|yaml|wide|name)",
-		ArgsUsage: "pods|services|deployments|statefulsets|configmaps|secrets|pvc|serviceaccounts [NAME...] | TYPE/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
+		Usage:     "show pods as Kubernetes v1 Pods, Services with their endpoints, Deployments with their pods' counts, or this host as the node (-o json|yaml|wide|name)",
+		ArgsUsage: "pods|services|deployments|statefulsets|configmaps|secrets|pvc|serviceaccounts|nodes [NAME...] | TYPE/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json, yaml, wide, name, jsonpath=TEMPLATE, jsonpath-as-json=TEMPLATE or custom-columns=HEADER:PATH,..."},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "only those of this namespace"},
 			&cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "those of every namespace (as without -n), with a NAMESPACE column"},
 			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "only those whose labels match, as kubectl's -l (app=web,tier!=db; env in (a,b); !canary)"},
-			&cli.BoolFlag{Name: "show-labels", Usage: "pods: a LABELS column, as kubectl's"},
+			&cli.BoolFlag{Name: "show-labels", Usage: "pods and nodes: a LABELS column, as kubectl's"},
 			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "pods: after the table, a line for each pod whose READY, STATUS or RESTARTS changes, until interrupted"},
 		},
 		Action: func(c *cli.Context) error {
@@ -76,6 +76,15 @@ func getCommand() *cli.Command {
 			case "statefulsets":
 				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
 					return printStatefulSets(ctx, c.App.Writer, c.App.ErrWriter, r, names, ns, sel, out)
+				})
+			case "nodes":
+				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+					f, err := readHost(ctx, r, version)
+					if err != nil {
+						return err
+					}
+					now := time.Now()
+					return printNodes(c.App.Writer, c.App.ErrWriter, nodeObject(f, now), names, sel, out, vals["show-labels"] == "true", now)
 				})
 			}
 			for k, word := range getKinds {
@@ -247,7 +256,7 @@ func watchPods(ctx context.Context, w io.Writer, shown []*corev1.Pod, out string
 // kind (pod/web pod/db, svc/dns, deployment/web). It says which kind:
 // "pods", "services" or "deployments".
 func getArgs(pos []string) (kind string, names []string, err error) {
-	usage := fmt.Errorf("%w: podunit get pods|services|deployments|statefulsets|configmaps|secrets|pvc|serviceaccounts [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, sts/db, cm/app)", errUsage)
+	usage := fmt.Errorf("%w: podunit get pods|services|deployments|statefulsets|configmaps|secrets|pvc|serviceaccounts|nodes [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, sts/db, cm/app)", errUsage)
 	kindOf := func(word string) string {
 		switch {
 		case slices.Contains(podTypes, word):
@@ -258,6 +267,8 @@ func getArgs(pos []string) (kind string, names []string, err error) {
 			return "deployments"
 		case slices.Contains(statefulSetTypes, word):
 			return "statefulsets"
+		case slices.Contains(nodeTypes, word):
+			return "nodes"
 		}
 		return getKinds[objectKinds[word]]
 	}
@@ -285,7 +296,7 @@ func getArgs(pos []string) (kind string, names []string, err error) {
 		word, name, _ := strings.Cut(a, "/")
 		k := kindOf(word)
 		if k == "" || name == "" {
-			return "", nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME), Services (svc/NAME), Deployments (deployment/NAME), StatefulSets (sts/NAME), ConfigMaps (cm/NAME), Secrets (secret/NAME), claims (pvc/NAME) and ServiceAccounts (sa/NAME)", errUsage, a)
+			return "", nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME), Services (svc/NAME), Deployments (deployment/NAME), StatefulSets (sts/NAME), ConfigMaps (cm/NAME), Secrets (secret/NAME), claims (pvc/NAME), ServiceAccounts (sa/NAME) and this host (node/NAME)", errUsage, a)
 		}
 		if i > 0 && k != kind {
 			return "", nil, fmt.Errorf("%w: %s and %s in one get: ask for each on its own", errUsage, kind, k)

@@ -61,7 +61,10 @@ func TestGetArgs(t *testing.T) {
 		{args: []string{"pods", "pod/a"}, err: true},
 		{args: []string{"rs/a"}, err: true},
 		{args: []string{"pod/"}, err: true},
-		{args: []string{"nodes"}, err: true},
+		{args: []string{"nodes"}, kind: "nodes"},
+		{args: []string{"no", "box"}, kind: "nodes", names: []string{"box"}},
+		{args: []string{"node/box"}, kind: "nodes", names: []string{"box"}},
+		{args: []string{"ds"}, err: true},
 		{args: nil, err: true},
 	} {
 		kind, names, err := getArgs(tc.args)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -113,5 +114,52 @@ spec:
 	}
 	if st := status(t, pod); st != nil {
 		t.Errorf("after down: %+v", st)
+	}
+}
+
+// This host is the one node: `get nodes` shows it with the labels
+// nodeSelector matches (the node file's too), its capacity with the node
+// file's extended resources, and `describe node` what the pods that run ask
+// for of it; another node's name is not found (exit 3).
+func TestNodeView(t *testing.T) {
+	nodeFile(t, `disk=ssd\nexample.com/dongle: 3\n`)
+	host := strings.TrimSpace(must(t, "hostname"))
+	up(t, `
+apiVersion: v1
+kind: Pod
+metadata: {name: node-view}
+spec:
+  terminationGracePeriodSeconds: 1
+  nodeSelector: {disk: ssd}
+  containers:
+  - name: c
+    image: `+testImage+`
+    command: [sleep, "3600"]
+    resources:
+      requests: {cpu: 250m, memory: 32Mi}
+      limits: {cpu: 500m, memory: 64Mi, example.com/dongle: "2"}
+`, "node-view")
+
+	out := must(t, podunit, "get", "nodes", "--show-labels")
+	if !strings.Contains(out, host+" ") || !strings.Contains(out, " Ready ") || !strings.Contains(out, "disk=ssd") || !strings.Contains(out, "kubernetes.io/hostname="+host) {
+		t.Errorf("get nodes --show-labels:\n%s", out)
+	}
+	if got := must(t, podunit, "get", "node", host, "-o", `jsonpath={.status.capacity.example\.com/dongle} {.status.nodeInfo.containerRuntimeVersion}`); !strings.HasPrefix(got, "3 podman://") {
+		t.Errorf("capacity and runtime: %q", got)
+	}
+	if got := strings.TrimSpace(must(t, podunit, "get", "nodes", "-l", "disk=ssd", "-o", "name")); got != "node/"+host {
+		t.Errorf("get nodes -l disk=ssd -o name: %q", got)
+	}
+	desc := must(t, podunit, "describe", "node")
+	for _, s := range []string{"Name:               " + host, "disk=ssd", "example.com/dongle:", "Non-terminated Pods:  (1 in total)", "node-view", "250m (", "32Mi (", "64Mi ("} {
+		if !strings.Contains(desc, s) {
+			t.Errorf("describe node lacks %q:\n%s", s, desc)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^\s+example\.com/dongle\s+2\s+2\s*$`).MatchString(desc) {
+		t.Errorf("describe node: the pod's 2 dongles not in the allocated resources:\n%s", desc)
+	}
+	if r := run(t, podunit, "get", "node", "not-"+host); r.code != 3 || !strings.Contains(r.stderr, `node "not-`+host+`" not found`) {
+		t.Errorf("another node: exit %d\n%s", r.code, r.stderr)
 	}
 }

@@ -1,0 +1,459 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/duration"
+
+	"github.com/podunit/podunit/netinfo"
+	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/runner"
+)
+
+// This host is the one node podunit's pods run on. `get nodes` and
+// `describe node` show it as kubectl shows a cluster's nodes: the labels
+// nodeSelector and node affinity match (kubernetes.io/* and those of
+// ~/.config/podunit/node-labels), the capacity (CPUs, memory, the extended
+// resources declared in that file; podunit reserves nothing, so all of it is
+// allocatable), and what the pods that have not ended ask for of it.
+
+var nodeTypes = []string{"node", "nodes", "no"}
+
+// nodeArg reads describe's arguments naming the node: node, node NAME or
+// node/NAME ("" when no name is given).
+func nodeArg(args []string) (name string, ok bool) {
+	if len(args) == 1 {
+		if n := typedRef(args[0], nodeTypes); n != "" {
+			return n, true
+		}
+	}
+	if (len(args) == 1 || len(args) == 2) && slices.Contains(nodeTypes, args[0]) {
+		if len(args) == 2 {
+			return args[1], true
+		}
+		return "", true
+	}
+	return "", false
+}
+
+// hostFacts is what the node is made of, read off this host (readHost).
+type hostFacts struct {
+	name     string
+	labels   map[string]string
+	cpus     int
+	memory   int64 // bytes
+	extended map[string]int64
+	boot     time.Time
+	ips      []string
+	kernel   string
+	osImage  string
+	machine  string // /etc/machine-id
+	bootID   string
+	runtime  string // podman's version
+	version  string // podunit's
+}
+
+// readHost gathers the node's facts: podman's version through r (whose
+// answer also tells that the node is ready), the rest from this host.
+func readHost(ctx context.Context, r *runner.Runner, version string) (hostFacts, error) {
+	extended, err := nodeCapacity()
+	if err != nil {
+		return hostFacts{}, err
+	}
+	f := hostFacts{
+		name:     nodeName(),
+		labels:   nodeLabels(),
+		cpus:     runtime.NumCPU(),
+		extended: extended,
+		ips:      netinfo.HostIPs("/proc"),
+		kernel:   firstLine("/proc/sys/kernel/osrelease"),
+		osImage:  osImage("/etc/os-release"),
+		machine:  firstLine("/etc/machine-id"),
+		bootID:   firstLine("/proc/sys/kernel/random/boot_id"),
+		version:  version,
+	}
+	f.memory, _ = memTotal("/proc/meminfo")
+	f.boot, _ = bootTime("/proc/stat")
+	if v, ok := r.Engine.(interface {
+		Version(context.Context) (string, error)
+	}); ok {
+		if f.runtime, err = v.Version(ctx); err != nil {
+			return hostFacts{}, err
+		}
+	}
+	return f, nil
+}
+
+func firstLine(path string) string {
+	data, _ := os.ReadFile(path)
+	line, _, _ := strings.Cut(string(data), "\n")
+	return strings.TrimSpace(line)
+}
+
+// osImage is PRETTY_NAME of os-release, as the kubelet reports it.
+func osImage(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "Unknown"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "PRETTY_NAME="); ok {
+			if u, err := strconv.Unquote(v); err == nil {
+				return u
+			}
+			return strings.Trim(v, `"'`)
+		}
+	}
+	return "Unknown"
+}
+
+// memTotal is MemTotal of /proc/meminfo in bytes.
+func memTotal(path string) (int64, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	s := bufio.NewScanner(bytes.NewReader(data))
+	for s.Scan() {
+		f := strings.Fields(s.Text())
+		if len(f) >= 2 && f[0] == "MemTotal:" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, fmt.Errorf("%s: no MemTotal", path)
+}
+
+// bootTime is btime of /proc/stat: the node was created when the host booted.
+func bootTime(path string) (time.Time, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return time.Unix(n, 0), err
+		}
+	}
+	return time.Time{}, fmt.Errorf("%s: no btime", path)
+}
+
+// nodeObject is the v1 Node of this host, as of now.
+func nodeObject(f hostFacts, now time.Time) *corev1.Node {
+	capacity := corev1.ResourceList{
+		corev1.ResourceCPU: *resource.NewQuantity(int64(f.cpus), resource.DecimalSI),
+		// whole Ki, as the kubelet reports it
+		corev1.ResourceMemory: *resource.NewQuantity(f.memory/1024*1024, resource.BinarySI),
+	}
+	for n, v := range f.extended {
+		capacity[corev1.ResourceName(n)] = *resource.NewQuantity(v, resource.DecimalSI)
+	}
+	var addrs []corev1.NodeAddress
+	for _, ip := range f.ips {
+		addrs = append(addrs, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: ip})
+	}
+	addrs = append(addrs, corev1.NodeAddress{Type: corev1.NodeHostName, Address: f.name})
+	return &corev1.Node{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Node"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:              f.name,
+			Labels:            maps.Clone(f.labels),
+			CreationTimestamp: metav1.NewTime(f.boot),
+		},
+		Status: corev1.NodeStatus{
+			Capacity:    capacity,
+			Allocatable: capacity.DeepCopy(),
+			Conditions: []corev1.NodeCondition{{
+				Type: corev1.NodeReady, Status: corev1.ConditionTrue,
+				LastHeartbeatTime: metav1.NewTime(now), LastTransitionTime: metav1.NewTime(f.boot),
+				Reason:  "PodunitReady",
+				Message: "the systemd user manager and the podman service answer",
+			}},
+			Addresses: addrs,
+			NodeInfo: corev1.NodeSystemInfo{
+				MachineID: f.machine, BootID: f.bootID,
+				KernelVersion: f.kernel, OSImage: f.osImage,
+				ContainerRuntimeVersion: "podman://" + f.runtime,
+				KubeletVersion:          "podunit-" + f.version,
+				OperatingSystem:         runtime.GOOS, Architecture: runtime.GOARCH,
+			},
+		},
+	}
+}
+
+// printNodes is kubectl get nodes of this host: names other than its own
+// are not found, a selector matches its labels.
+func printNodes(w, errw io.Writer, n *corev1.Node, names []string, sel labels.Selector, format string, showLabels bool, now time.Time) error {
+	var missing []string
+	for _, name := range names {
+		if name != n.Name {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return nodeNotFound(missing[0], n.Name)
+	}
+	var list []*corev1.Node
+	if sel.Matches(labels.Set(n.Labels)) {
+		list = append(list, n)
+	}
+	if len(list) == 0 && (format == "" || format == "wide" || format == "name") {
+		fmt.Fprintln(errw, noneFound(""))
+		return nil
+	}
+	objs := make([]any, len(list))
+	for i, x := range list {
+		objs[i] = x
+	}
+	if done, err := printStructured(w, objs, len(names) == 1, format); done {
+		return err
+	}
+	if format == "name" {
+		for _, x := range list {
+			fmt.Fprintf(w, "node/%s\n", x.Name)
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	head := "NAME\tSTATUS\tROLES\tAGE\tVERSION"
+	if format == "wide" {
+		head += "\tINTERNAL-IP\tEXTERNAL-IP\tOS-IMAGE\tKERNEL-VERSION\tCONTAINER-RUNTIME"
+	}
+	if showLabels {
+		head += "\tLABELS"
+	}
+	fmt.Fprintln(tw, head)
+	for _, x := range list {
+		line := fmt.Sprintf("%s\t%s\t<none>\t%s\t%s", x.Name, nodeStatus(x), since(x.CreationTimestamp.Time, now), x.Status.NodeInfo.KubeletVersion)
+		if format == "wide" {
+			internal := "<none>"
+			for _, a := range x.Status.Addresses {
+				if a.Type == corev1.NodeInternalIP {
+					internal = a.Address
+					break
+				}
+			}
+			i := x.Status.NodeInfo
+			line += fmt.Sprintf("\t%s\t<none>\t%s\t%s\t%s", internal, i.OSImage, i.KernelVersion, i.ContainerRuntimeVersion)
+		}
+		if showLabels {
+			line += "\t" + labelList(x.Labels)
+		}
+		fmt.Fprintln(tw, line)
+	}
+	return tw.Flush()
+}
+
+// nodeNotFound is the error for a node name other than this host's.
+func nodeNotFound(name, host string) error {
+	return fmt.Errorf("%w (this host, the only node, is %q)", notFound{kind: "node", name: name}, host)
+}
+
+func nodeStatus(n *corev1.Node) string {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+			return "Ready"
+		}
+	}
+	return "NotReady"
+}
+
+func since(t, now time.Time) string {
+	if t.IsZero() {
+		return "<unknown>"
+	}
+	return duration.HumanDuration(now.Sub(t))
+}
+
+// nodeUse is what one pod asks for of the node.
+type nodeUse struct {
+	pod                            *corev1.Pod
+	cpuReq, cpuLim, memReq, memLim resource.Quantity
+}
+
+// running are the pods that have not ended (kubectl's Non-terminated Pods).
+func running(pods []*corev1.Pod) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, p := range pods {
+		if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Namespace != out[j].Namespace {
+			return out[i].Namespace < out[j].Namespace
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+func usesOf(pods []*corev1.Pod) []nodeUse {
+	var out []nodeUse
+	for _, p := range running(pods) {
+		u := nodeUse{pod: p}
+		u.cpuReq, _ = pod.PodRequests(&p.Spec, corev1.ResourceCPU)
+		u.cpuLim, _ = pod.PodLimits(&p.Spec, corev1.ResourceCPU)
+		u.memReq, _ = pod.PodRequests(&p.Spec, corev1.ResourceMemory)
+		u.memLim, _ = pod.PodLimits(&p.Spec, corev1.ResourceMemory)
+		out = append(out, u)
+	}
+	return out
+}
+
+// share is kubectl's "100m (5%)": a quantity and its part of what the node
+// has, rounded down.
+func share(q resource.Quantity, of resource.Quantity) string {
+	pct := int64(0)
+	if of.MilliValue() > 0 {
+		pct = q.MilliValue() * 100 / of.MilliValue()
+	}
+	return fmt.Sprintf("%s (%d%%)", q.String(), pct)
+}
+
+// describeNode is kubectl describe node of this host, with the pods
+// podunit runs.
+func describeNode(w io.Writer, n *corev1.Node, pods []*corev1.Pod, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Name:\t%s\n", n.Name)
+	fmt.Fprintf(tw, "Roles:\t<none>\n")
+	keys := slices.Sorted(maps.Keys(n.Labels))
+	for i, k := range keys {
+		head := ""
+		if i == 0 {
+			head = "Labels:"
+		}
+		fmt.Fprintf(tw, "%s\t%s=%s\n", head, k, n.Labels[k])
+	}
+	if len(keys) == 0 {
+		fmt.Fprintf(tw, "Labels:\t<none>\n")
+	}
+	fmt.Fprintf(tw, "CreationTimestamp:\t%s\n", n.CreationTimestamp.Time.Format(time.RFC1123Z))
+	fmt.Fprintf(tw, "Taints:\t<none>\n")
+	fmt.Fprintf(tw, "Unschedulable:\tfalse\n")
+	tw.Flush()
+
+	fmt.Fprintln(w, "Conditions:")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage")
+	fmt.Fprintln(tw, "  ----\t------\t-----------------\t------------------\t------\t-------")
+	for _, c := range n.Status.Conditions {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", c.Type, c.Status, c.LastHeartbeatTime.Time.Format(time.RFC1123Z), c.LastTransitionTime.Time.Format(time.RFC1123Z), c.Reason, c.Message)
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "Addresses:")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, a := range n.Status.Addresses {
+		fmt.Fprintf(tw, "  %s:\t%s\n", a.Type, a.Address)
+	}
+	tw.Flush()
+
+	for _, l := range []struct {
+		title string
+		list  corev1.ResourceList
+	}{{"Capacity", n.Status.Capacity}, {"Allocatable", n.Status.Allocatable}} {
+		fmt.Fprintf(w, "%s:\n", l.title)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, k := range resourceNames(l.list) {
+			q := l.list[k]
+			fmt.Fprintf(tw, "  %s:\t%s\n", k, q.String())
+		}
+		tw.Flush()
+	}
+
+	i := n.Status.NodeInfo
+	fmt.Fprintln(w, "System Info:")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, kv := range [][2]string{
+		{"Machine ID", i.MachineID}, {"Boot ID", i.BootID}, {"Kernel Version", i.KernelVersion},
+		{"OS Image", i.OSImage}, {"Operating System", i.OperatingSystem}, {"Architecture", i.Architecture},
+		{"Container Runtime Version", i.ContainerRuntimeVersion}, {"Kubelet Version", i.KubeletVersion},
+	} {
+		fmt.Fprintf(tw, "  %s:\t%s\n", kv[0], kv[1])
+	}
+	tw.Flush()
+
+	uses := usesOf(pods)
+	alloc := n.Status.Allocatable
+	cpu, mem := alloc[corev1.ResourceCPU], alloc[corev1.ResourceMemory]
+	fmt.Fprintf(w, "Non-terminated Pods:  (%d in total)\n", len(uses))
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  Namespace\tName\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge")
+	fmt.Fprintln(tw, "  ---------\t----\t------------\t----------\t---------------\t-------------\t---")
+	var total nodeUse
+	for _, u := range uses {
+		started := u.pod.CreationTimestamp.Time
+		if u.pod.Status.StartTime != nil {
+			started = u.pod.Status.StartTime.Time
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.pod.Namespace, u.pod.Name,
+			share(u.cpuReq, cpu), share(u.cpuLim, cpu), share(u.memReq, mem), share(u.memLim, mem), since(started, now))
+		total.cpuReq.Add(u.cpuReq)
+		total.cpuLim.Add(u.cpuLim)
+		total.memReq.Add(u.memReq)
+		total.memLim.Add(u.memLim)
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "Allocated resources:")
+	fmt.Fprintln(w, "  (Total limits may be over 100 percent, i.e., overcommitted.)")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  Resource\tRequests\tLimits")
+	fmt.Fprintln(tw, "  --------\t--------\t------")
+	fmt.Fprintf(tw, "  cpu\t%s\t%s\n", share(total.cpuReq, cpu), share(total.cpuLim, cpu))
+	fmt.Fprintf(tw, "  memory\t%s\t%s\n", share(total.memReq, mem), share(total.memLim, mem))
+	for _, k := range resourceNames(alloc) {
+		if !pod.IsExtendedResource(k) {
+			continue
+		}
+		var req, lim resource.Quantity
+		for _, u := range uses {
+			q, _ := pod.PodRequests(&u.pod.Spec, k)
+			req.Add(q)
+			q, _ = pod.PodLimits(&u.pod.Spec, k)
+			lim.Add(q)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", k, req.String(), lim.String())
+	}
+	tw.Flush()
+	_, err := fmt.Fprintln(w, "Events:  <none>")
+	return err
+}
+
+// resourceNames are a list's names, cpu and memory first, as kubectl orders
+// them, then the others by name.
+func resourceNames(l corev1.ResourceList) []corev1.ResourceName {
+	var out []corev1.ResourceName
+	for _, k := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		if _, ok := l[k]; ok {
+			out = append(out, k)
+		}
+	}
+	var rest []corev1.ResourceName
+	for k := range l {
+		if k != corev1.ResourceCPU && k != corev1.ResourceMemory {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
+}
