@@ -457,3 +457,97 @@ func resourceNames(l corev1.ResourceList) []corev1.ResourceName {
 	slices.Sort(rest)
 	return append(out, rest...)
 }
+
+// topNode is kubectl top node of this host: the CPU all its CPUs were busy
+// over window (from proc's stat) and the memory in use (MemTotal less
+// MemAvailable), each also as a part of what the host has.
+func topNode(ctx context.Context, w io.Writer, proc string, window time.Duration) error {
+	read := func() (int64, error) {
+		data, err := os.ReadFile(proc + "/stat")
+		if err != nil {
+			return 0, err
+		}
+		return busyMicros(data)
+	}
+	before, err := read()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(window):
+	}
+	after, err := read()
+	if err != nil {
+		return err
+	}
+	meminfo, err := os.ReadFile(proc + "/meminfo")
+	if err != nil {
+		return err
+	}
+	total, used, err := memoryInUse(meminfo)
+	if err != nil {
+		return err
+	}
+	milli := (after - before) * 1000 / time.Since(start).Microseconds()
+	return printTopNode(w, nodeName(), milli, runtime.NumCPU(), used, total)
+}
+
+func printTopNode(w io.Writer, name string, milli int64, cpus int, used, total int64) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tCPU(cores)\tCPU(%)\tMEMORY(bytes)\tMEMORY(%)")
+	memPct := int64(0)
+	if total > 0 {
+		memPct = used * 100 / total
+	}
+	fmt.Fprintf(tw, "%s\t%dm\t%d%%\t%dMi\t%d%%\n", name, milli, milli*100/int64(cpus*1000), used/(1<<20), memPct)
+	return tw.Flush()
+}
+
+// busyMicros is the time the host's CPUs were busy, all of them together,
+// from the cpu line of /proc/stat (every state but idle and iowait; in
+// USER_HZ ticks of 10 ms), in microseconds.
+func busyMicros(stat []byte) (int64, error) {
+	line, _, _ := strings.Cut(string(stat), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, fmt.Errorf("no cpu line in /proc/stat: %q", line)
+	}
+	var ticks int64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest times are in user already
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat: %q: %w", line, err)
+		}
+		ticks += n
+	}
+	return ticks * 10000, nil
+}
+
+// memoryInUse is MemTotal and MemTotal less MemAvailable of /proc/meminfo,
+// in bytes.
+func memoryInUse(meminfo []byte) (total, used int64, err error) {
+	vals := map[string]int64{}
+	s := bufio.NewScanner(bytes.NewReader(meminfo))
+	for s.Scan() {
+		f := strings.Fields(s.Text())
+		if len(f) >= 2 && (f[0] == "MemTotal:" || f[0] == "MemAvailable:") {
+			n, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return 0, 0, err
+			}
+			vals[f[0]] = n * 1024
+		}
+	}
+	total, ok1 := vals["MemTotal:"]
+	avail, ok2 := vals["MemAvailable:"]
+	if !ok1 || !ok2 {
+		return 0, 0, fmt.Errorf("/proc/meminfo: no MemTotal or MemAvailable")
+	}
+	return total, total - avail, nil
+}

@@ -201,3 +201,29 @@ func TestHostFiles(t *testing.T) {
 		t.Errorf("boot time %v %v", got, err)
 	}
 }
+
+func TestTopNodeFigures(t *testing.T) {
+	// user nice system idle iowait irq softirq steal guest guest_nice
+	busy, err := busyMicros([]byte("cpu  100 5 50 9000 40 3 2 1 7 0\ncpu0 1 2 3 4 5 6 7 8\n"))
+	if err != nil || busy != (100+5+50+3+2+1)*10000 {
+		t.Errorf("busy %d %v, want %d (idle, iowait and guest left out)", busy, err, (100+5+50+3+2+1)*10000)
+	}
+	if _, err := busyMicros([]byte("intr 1 2\n")); err == nil {
+		t.Error("no cpu line: no error")
+	}
+	total, used, err := memoryInUse([]byte("MemTotal:  2097152 kB\nMemFree: 1 kB\nMemAvailable:  1572864 kB\n"))
+	if err != nil || total != 2<<30 || used != 512<<20 {
+		t.Errorf("memory %d %d %v", total, used, err)
+	}
+	if _, _, err := memoryInUse([]byte("MemTotal:  2097152 kB\n")); err == nil {
+		t.Error("no MemAvailable: no error")
+	}
+	var out bytes.Buffer
+	if err := printTopNode(&out, "box", 250, 2, 512<<20, 2<<30); err != nil {
+		t.Fatal(err)
+	}
+	want := "NAME   CPU(cores)   CPU(%)   MEMORY(bytes)   MEMORY(%)\nbox    250m         12%      512Mi           25%\n"
+	if out.String() != want {
+		t.Errorf("top node:\n%q\nwant\n%q", out.String(), want)
+	}
+}

@@ -28,8 +28,8 @@ import (
 func topCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "top",
-		Usage:     "show the CPU and memory the pods use (--containers: each container), like kubectl top pod",
-		ArgsUsage: "[pod] [POD...] [--containers] [-l SELECTOR] [-n NAMESPACE] [--window 1s]",
+		Usage:     "show the CPU and memory the pods use (--containers: each container), like kubectl top pod; top node: this host's",
+		ArgsUsage: "[pod] [POD...] [--containers] [-l SELECTOR] [-n NAMESPACE] [--window 1s] | node [NAME]",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "containers", Usage: "a line for each container (its unit's cgroup: the container, conmon and its helpers)"},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "only the pods of this namespace"},
@@ -44,16 +44,22 @@ func topCommand() *cli.Command {
 			if len(pos) > 0 && slices.Contains(podTypes, pos[0]) {
 				pos = pos[1:] // kubectl's top pod [NAME]
 			}
+			window, err := time.ParseDuration(vals["window"])
+			if err != nil || window < 100*time.Millisecond {
+				return fmt.Errorf("%w: --window %q: a duration of at least 100ms", errUsage, vals["window"])
+			}
+			if name, ok := nodeArg(pos); ok {
+				if host := nodeName(); name != "" && name != host {
+					return nodeNotFound(name, host)
+				}
+				return topNode(c.Context, c.App.Writer, "/proc", window)
+			}
 			if pos, err = podRefs(pos, false); err != nil {
 				return err
 			}
 			sel, err := namesOrSelector(pos, vals["selector"])
 			if err != nil {
 				return err
-			}
-			window, err := time.ParseDuration(vals["window"])
-			if err != nil || window < 100*time.Millisecond {
-				return fmt.Errorf("%w: --window %q: a duration of at least 100ms", errUsage, vals["window"])
 			}
 			return withRunner(c, time.Minute+window, func(ctx context.Context, r *runner.Runner) error {
 				mgr, ok := r.Units.(cgrouper)

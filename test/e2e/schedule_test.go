@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -119,8 +120,9 @@ spec:
 
 // This host is the one node: `get nodes` shows it with the labels
 // nodeSelector matches (the node file's too), its capacity with the node
-// file's extended resources, and `describe node` what the pods that run ask
-// for of it; another node's name is not found (exit 3).
+// file's extended resources, `describe node` what the pods that run ask
+// for of it, `top node` what the host uses; another node's name is not
+// found (exit 3).
 func TestNodeView(t *testing.T) {
 	nodeFile(t, `disk=ssd\nexample.com/dongle: 3\n`)
 	host := strings.TrimSpace(must(t, "hostname"))
@@ -158,6 +160,13 @@ spec:
 	}
 	if !regexp.MustCompile(`(?m)^\s+example\.com/dongle\s+2\s+2\s*$`).MatchString(desc) {
 		t.Errorf("describe node: the pod's 2 dongles not in the allocated resources:\n%s", desc)
+	}
+	// top node while one CPU is kept busy: at least most of a core
+	top := must(t, "sh", "-c", `sh -c 'while :; do :; done' & p=$!; `+podunit+` top node --window 1s; kill $p`)
+	if m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(host) + `\s+(\d+)m\s+\d+%\s+(\d+)Mi\s+\d+%\s*$`).FindStringSubmatch(top); m == nil {
+		t.Errorf("top node:\n%s", top)
+	} else if cpu, _ := strconv.Atoi(m[1]); cpu < 700 || m[2] == "0" {
+		t.Errorf("top node with a busy loop running: %sm of CPU, %sMi of memory\n%s", m[1], m[2], top)
 	}
 	if r := run(t, podunit, "get", "node", "not-"+host); r.code != 3 || !strings.Contains(r.stderr, `node "not-`+host+`" not found`) {
 		t.Errorf("another node: exit %d\n%s", r.code, r.stderr)
