@@ -130,15 +130,26 @@ func memTotal(path string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	total, ok := meminfo(data)["MemTotal"]
+	if !ok {
+		return 0, fmt.Errorf("%s: no MemTotal", path)
+	}
+	return total, nil
+}
+
+// meminfo are the figures of /proc/meminfo given in kB, in bytes.
+func meminfo(data []byte) map[string]int64 {
+	out := map[string]int64{}
 	s := bufio.NewScanner(bytes.NewReader(data))
 	for s.Scan() {
 		f := strings.Fields(s.Text())
-		if len(f) >= 2 && f[0] == "MemTotal:" {
-			kb, err := strconv.ParseInt(f[1], 10, 64)
-			return kb * 1024, err
+		if len(f) == 3 && f[2] == "kB" {
+			if n, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+				out[strings.TrimSuffix(f[0], ":")] = n * 1024
+			}
 		}
 	}
-	return 0, fmt.Errorf("%s: no MemTotal", path)
+	return out
 }
 
 // bootTime is btime of /proc/stat: the node was created when the host booted.
@@ -531,21 +542,10 @@ func busyMicros(stat []byte) (int64, error) {
 
 // memoryInUse is MemTotal and MemTotal less MemAvailable of /proc/meminfo,
 // in bytes.
-func memoryInUse(meminfo []byte) (total, used int64, err error) {
-	vals := map[string]int64{}
-	s := bufio.NewScanner(bytes.NewReader(meminfo))
-	for s.Scan() {
-		f := strings.Fields(s.Text())
-		if len(f) >= 2 && (f[0] == "MemTotal:" || f[0] == "MemAvailable:") {
-			n, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil {
-				return 0, 0, err
-			}
-			vals[f[0]] = n * 1024
-		}
-	}
-	total, ok1 := vals["MemTotal:"]
-	avail, ok2 := vals["MemAvailable:"]
+func memoryInUse(data []byte) (total, used int64, err error) {
+	m := meminfo(data)
+	total, ok1 := m["MemTotal"]
+	avail, ok2 := m["MemAvailable"]
 	if !ok1 || !ok2 {
 		return 0, 0, fmt.Errorf("/proc/meminfo: no MemTotal or MemAvailable")
 	}
