@@ -30,6 +30,8 @@ type Systemd interface {
 	Stopping(ctx context.Context, unit string) (bool, error)
 	// StopUnits queues the units' stop jobs, without waiting for them.
 	StopUnits(ctx context.Context, names []string) error
+	// Restarts is how many times systemd restarted a service.
+	Restarts(ctx context.Context, unit string) (int, error)
 	Close()
 }
 

@@ -24,6 +24,13 @@ type fakeSystemd struct {
 	limits   map[string][]units.Property
 	stopping bool
 	stopped  []string // StopUnits' units, in turn
+	restarts map[string]int
+}
+
+func (f *fakeSystemd) Restarts(ctx context.Context, unit string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.restarts[unit], nil
 }
 
 func (f *fakeSystemd) StopUnits(ctx context.Context, names []string) error {
@@ -538,9 +545,11 @@ func TestCleanupRecordsExit(t *testing.T) {
 }
 
 // A pod that restarts no container (Never, or OnFailure after a success)
-// completes: when its last app container ends for good, its clean-up stops
-// the sidecars, as the kubelet does; not before, not under Always, not
-// after a failure OnFailure retries, not while the pod is being deleted.
+// completes: when its last app container ends for good, its clean-up
+// records the pod's phase and the containers' restarts, and stops the
+// sidecars and then the sandbox (the infra), as the kubelet does; not
+// before, not under Always, not after a failure OnFailure retries, not
+// while the pod is being deleted.
 func TestCleanupEndsSidecarsOfACompletedPod(t *testing.T) {
 	mk := func(policy string) *contract.Runtime {
 		restart := map[string]string{"Never": "no", "OnFailure": "on-failure", "Always": "always"}[policy]
@@ -578,6 +587,7 @@ func TestCleanupEndsSidecarsOfACompletedPod(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWorld(t, mk(c.policy))
+			w.sd.restarts = map[string]int{"podunit-p-b.service": 2}
 			if c.stopRequest {
 				if err := podstate.WriteStopRequest(w.env.StateDir, "p", time.Second); err != nil {
 					t.Fatal(err)
@@ -593,8 +603,15 @@ func TestCleanupEndsSidecarsOfACompletedPod(t *testing.T) {
 			if got != c.want {
 				t.Fatalf("sidecars stopped: %v, want %v", w.sd.stopped, c.want)
 			}
-			if got && strings.Join(w.sd.stopped, " ") != `podunit-p-log.service` {
-				t.Errorf("stopped %v", w.sd.stopped)
+			if got && strings.Join(w.sd.stopped, " ") != `podunit-p-log.service podunit-p.service` {
+				t.Errorf("stopped %v, want the sidecar, then the infra", w.sd.stopped)
+			}
+			done, ok := podstate.LoadCompletion(w.env.StateDir, "p")
+			if ok != c.want {
+				t.Fatalf("completion recorded: %v, want %v", ok, c.want)
+			}
+			if want := map[bool]string{true: "Succeeded", false: "Failed"}[c.statusA == "0"]; ok && (done.Phase != want || done.Restarts["b"] != 2 || len(done.Restarts) != 1 || !done.At.Equal(t0)) {
+				t.Errorf("completion %+v, want %s with b's 2 restarts", done, want)
 			}
 			if got && !strings.Contains(strings.Join(events(t, w), "\n"), "Stopping sidecar containers") {
 				t.Errorf("no event: %v", events(t, w))
@@ -613,7 +630,7 @@ func TestCleanupEndsSidecarsOfACompletedPod(t *testing.T) {
 	w = newWorld(t, rt)
 	_ = podstate.SaveRun(w.env.StateDir, "p", "b", podstate.Run{Finished: t0, Result: "success"})
 	end(t, w, "a", "0")
-	if got := strings.Join(w.sd.stopped, " "); got != "podunit-p-log.service podunit-p.deadline.service" {
+	if got := strings.Join(w.sd.stopped, " "); got != "podunit-p-log.service podunit-p.deadline.service podunit-p.service" {
 		t.Errorf("completed with a deadline: stopped %q", got)
 	}
 }

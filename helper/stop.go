@@ -190,26 +190,16 @@ func (t *task) cleanup(ctx context.Context) error {
 }
 
 // completePod: once every app container of a pod has ended for good (under
-// restartPolicy Never or OnFailure, or their own), the pod's
-// sidecars are stopped, as the kubelet stops them (KEP-753: in the reverse
-// of their order, which systemd keeps, each started after the one before),
-// and the pod completes; its activeDeadlineSeconds no longer apply (its
-// deadline unit goes too). Every app container's clean-up records its own
+// restartPolicy Never or OnFailure, or their own), the pod completes, as
+// the kubelet completes it: Succeeded when every app container's last run
+// succeeded, else Failed, recorded with the containers' restarts (systemd
+// forgets them with the units); its sidecars are stopped (KEP-753: in the
+// reverse of their order, which systemd keeps, each started after the one
+// before); its activeDeadlineSeconds no longer apply (its deadline unit
+// goes); and its sandbox goes after them: the infra unit, whose stop waits
+// for every container's. Every app container's clean-up records its own
 // end before it reads the others', so the last of them to end sees them all.
 func (t *task) completePod(ctx context.Context) error {
-	var sidecars []string
-	for _, c := range t.rt.Containers {
-		if c.Kind == contract.KindSidecar {
-			sidecars = append(sidecars, units.ContainerUnitName(t.rt.Pod, c.Name))
-		}
-	}
-	stop := sidecars
-	if t.rt.Deadline {
-		stop = append(slices.Clip(stop), units.DeadlineUnitName(t.rt.Pod))
-	}
-	if len(stop) == 0 {
-		return nil
-	}
 	if _, ok := podstate.ReadStopRequest(t.StateDir, t.rt.Pod); ok {
 		return nil // the pod is going down: its sidecars go after its app containers
 	}
@@ -221,10 +211,35 @@ func (t *task) completePod(ctx context.Context) error {
 		return err
 	}
 	defer sd.Close()
+	done := podstate.Completion{Phase: "Succeeded", At: t.Now(), Restarts: map[string]int{}}
+	var sidecars []string
+	for _, c := range t.rt.Containers {
+		if c.Kind == contract.KindApp {
+			if r, _ := podstate.LoadRun(t.StateDir, t.rt.Pod, c.Name); r.ExitCode != 0 || (r.Result != "" && r.Result != "success") {
+				done.Phase = "Failed"
+			}
+		}
+		if c.Kind == contract.KindSidecar {
+			sidecars = append(sidecars, units.ContainerUnitName(t.rt.Pod, c.Name))
+		}
+		if c.Kind == contract.KindInfra {
+			continue
+		}
+		if n, err := sd.Restarts(ctx, units.ContainerUnitName(t.rt.Pod, c.Name)); err == nil && n > 0 {
+			done.Restarts[c.Name] = n
+		}
+	}
+	if err := podstate.WriteCompletion(t.StateDir, t.rt.Pod, done); err != nil {
+		return err
+	}
+	stop := sidecars
+	if t.rt.Deadline {
+		stop = append(slices.Clip(stop), units.DeadlineUnitName(t.rt.Pod))
+	}
 	if len(sidecars) > 0 {
 		t.event("Normal", "Killing", "Stopping sidecar containers: every app container of the pod has completed")
 	}
-	return sd.StopUnits(ctx, stop)
+	return sd.StopUnits(ctx, append(slices.Clip(stop), units.InfraUnitName(t.rt.Pod)))
 }
 
 // endedForGood tells whether a container's last run ended and its unit

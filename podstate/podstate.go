@@ -267,6 +267,38 @@ func DeadlineExceeded(dir, pod string) (time.Time, bool) {
 	return at, err == nil
 }
 
+// Completion is how a pod completed: every app container ended for good,
+// so the pod is Succeeded or Failed for good, and its sandbox (the infra,
+// and with it its address and host ports) was let go, as the kubelet lets
+// a terminal pod's sandbox go. The containers' restarts are kept, as
+// systemd forgets them with the units.
+type Completion struct {
+	Phase    string         `json:"phase"`
+	At       time.Time      `json:"at"`
+	Restarts map[string]int `json:"restarts,omitempty"`
+}
+
+func completionFile(dir, pod string) string { return filepath.Join(PodDir(dir, pod), "completed.json") }
+
+// WriteCompletion records that the pod completed.
+func WriteCompletion(dir, pod string, c Completion) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return WriteAtomic(completionFile(dir, pod), data)
+}
+
+// LoadCompletion tells how the pod completed, if it did.
+func LoadCompletion(dir, pod string) (Completion, bool) {
+	var c Completion
+	data, err := os.ReadFile(completionFile(dir, pod))
+	if err != nil || json.Unmarshal(data, &c) != nil || c.Phase == "" {
+		return Completion{}, false
+	}
+	return c, true
+}
+
 // Deleting tells whether `podunit down` is stopping the pod.
 func Deleting(dir, pod string) bool {
 	_, err := os.Stat(stopRequestFile(dir, pod))

@@ -912,7 +912,12 @@ func claimUsers(recs []*record, ns, claim string) []string {
 
 // exists tells whether any service of the pod is loaded: running, failed, or kept
 // after its container exited.
+// exists tells whether the pod is there: its units, or, for a pod that
+// completed and let its infra go, the record of that.
 func (r *Runner) exists(ctx context.Context, name string) (bool, error) {
+	if _, ok := podstate.LoadCompletion(r.StateDir, name); ok {
+		return true, nil
+	}
 	sts, err := r.Units.List(ctx, units.InfraUnitName(name), units.Prefix+"-"+units.Escape(name)+"-*.service")
 	if err != nil {
 		return false, err

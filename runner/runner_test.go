@@ -940,6 +940,76 @@ func TestDeadlineFailed(t *testing.T) {
 	}
 }
 
+// A pod that completed keeps its phase once its infra went: a container
+// whose unit systemd unloaded is Terminated as its run ended, with the
+// restarts recorded at completion; one still loaded (failed) is read from
+// systemd; none is ready, no prober is reported; down shows Terminating.
+func TestCompleted(t *testing.T) {
+	runs := func(c string) podstate.Run {
+		if c == "work" {
+			return podstate.Run{Finished: time.Unix(5, 0), ExitCode: 0, Result: "success"}
+		}
+		return podstate.Run{Finished: time.Unix(4, 0), ExitCode: 1, Result: "exit-code"}
+	}
+	one := 1
+	ps := PodStatus{Phase: "Unknown", Prober: "inactive (dead)", Ready: 1, Total: 2, Containers: []ContainerStatus{
+		{Name: "work", State: "Waiting", Reason: "Unknown"},
+		{Name: "bad", State: "Terminated", Reason: "Error", ExitCode: &one, Restarts: 3},
+	}}
+	done := podstate.Completion{Phase: "Failed", Restarts: map[string]int{"work": 2, "bad": 3}}
+	got := completed(ps, done, runs)
+	if got.Phase != "Failed" || got.Ready != 0 || got.Prober != "" || got.Restarts != 5 {
+		t.Fatalf("completed: %+v", got)
+	}
+	w, b := got.Containers[0], got.Containers[1]
+	if w.State != "Terminated" || w.Reason != "Completed" || w.ExitCode == nil || *w.ExitCode != 0 || w.Restarts != 2 || w.Ready {
+		t.Errorf("work: %+v", w)
+	}
+	if b.State != "Terminated" || b.Reason != "Error" || b.Restarts != 3 {
+		t.Errorf("bad: %+v", b)
+	}
+	ps.Phase = "Terminating"
+	if got := completed(ps, done, runs); got.Phase != "Terminating" {
+		t.Errorf("going down: %s", got.Phase)
+	}
+}
+
+// A completed pod whose units systemd unloaded is still there: up of it
+// again is refused as for any pod that exists (the command says
+// "unchanged"), its status is its recorded phase, and down removes it.
+func TestCompletedPodExists(t *testing.T) {
+	r, fu, _, p, plan := setup(t, twoContainers)
+	if err := r.Up(context.Background(), p, plan, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := podstate.WriteCompletion(r.StateDir, "web", podstate.Completion{Phase: "Succeeded"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"a", "b"} {
+		_ = podstate.SaveRun(r.StateDir, "web", c, podstate.Run{Finished: time.Unix(5, 0), Result: "success"})
+	}
+	fu.mu.Lock()
+	for n := range fu.loaded {
+		if n != "podunit-web.slice" {
+			delete(fu.loaded, n)
+		}
+	}
+	fu.mu.Unlock()
+	if err := r.Up(context.Background(), p, plan, UpOptions{}); !errors.Is(err, ErrExists) {
+		t.Errorf("up again: %v, want ErrExists", err)
+	}
+	sts, err := r.Status(context.Background())
+	if err != nil || len(sts) != 1 || sts[0].Phase != "Succeeded" || sts[0].Containers[0].State != "Terminated" {
+		t.Fatalf("status: %v %+v", err, sts)
+	}
+	if err := r.Down(context.Background(), "web", DownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := podstate.LoadCompletion(r.StateDir, "web"); ok {
+		t.Error("the completion record outlived down")
+	}
+}
+
 // A pod with activeDeadlineSeconds: its deadline unit starts with the infra
 // (the time counts from the pod's start) and goes with it at down.
 func TestDeadlineUnitStartsAndGoesWithTheInfra(t *testing.T) {

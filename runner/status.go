@@ -98,6 +98,8 @@ func (r *Runner) Status(ctx context.Context) ([]PodStatus, error) {
 		ps := podStatus(n, known[n], byUnit, r.readiness(n, known[n]), runs)
 		if _, ok := podstate.DeadlineExceeded(r.StateDir, n); ok && known[n] != nil {
 			ps = deadlineFailed(ps, runs)
+		} else if done, ok := podstate.LoadCompletion(r.StateDir, n); ok && known[n] != nil {
+			ps = completed(ps, done, runs)
 		}
 		if _, loaded := byUnit[ps.Unit]; !loaded && known[n] != nil && ps.Phase == "Unknown" && podstate.PodBusy(r.StateDir, n) {
 			// up is making it: recorded, its units not there yet
@@ -370,6 +372,31 @@ func deadlineFailed(ps PodStatus, runs func(string) podstate.Run) PodStatus {
 			c = endedAsRecorded(c, run)
 		}
 		c.Ready = false
+		ps.Containers[i] = c
+	}
+	ps.Ready = 0
+	return ps
+}
+
+// completed is the status of a pod that completed (every app container
+// ended for good): its phase for good, whatever becomes of its units once
+// the infra is let go; a container whose unit systemd unloaded is
+// Terminated as its last run ended, with the restarts it had.
+func completed(ps PodStatus, done podstate.Completion, runs func(string) podstate.Run) PodStatus {
+	if ps.Phase != "Terminating" {
+		ps.Phase = done.Phase
+	}
+	ps.Prober = "" // it went with the infra
+	ps.Restarts = 0
+	for i, c := range ps.Containers {
+		if run := runs(c.Name); c.State == "Waiting" && c.Reason == "Unknown" && !run.Finished.IsZero() {
+			c = endedAsRecorded(c, run)
+			c.Restarts = done.Restarts[c.Name] + run.Retries
+		}
+		if c.Kind != units.KindEphemeral {
+			c.Ready = false
+		}
+		ps.Restarts += c.Restarts
 		ps.Containers[i] = c
 	}
 	ps.Ready = 0

@@ -114,6 +114,12 @@ func upCommand() *cli.Command {
 				return err
 			}
 			others := otherPods(m.Pods, recorded)
+			// A pod that completed let its sandbox go: its host ports and
+			// devices are free, as the scheduler counts no terminal pod.
+			others = slices.DeleteFunc(others, func(p *corev1.Pod) bool {
+				_, done := podstate.LoadCompletion(podstate.DefaultDir(), p.Name)
+				return done
+			})
 			// A Deployment's old pods that go before its new ones start
 			// (Recreate, or a RollingUpdate without surge) leave their
 			// host ports and devices to them.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podunit/podunit/units"
 )
 
 // Init containers run one at a time, in order, before the app; a sidecar starts
@@ -180,10 +182,11 @@ spec:
 // A pod that restarts no container completes once its app containers have
 // ended for good: its sidecars are stopped then, not before (one app
 // container ended at once, the other failed once and came back, as
-// OnFailure says), and kubectl's view says Completed.
+// OnFailure says), and kubectl's view says Completed; then its infra goes,
+// and another pod may take its host port.
 func TestSidecarsEndWithThePod(t *testing.T) {
 	const pod = "e2e-sidecar-end"
-	up(t, fmt.Sprintf(`
+	path := up(t, fmt.Sprintf(`
 apiVersion: v1
 kind: Pod
 metadata: {name: %s}
@@ -199,6 +202,7 @@ spec:
   - name: quick
     image: %s
     command: ["true"]
+    ports: [{containerPort: 8080, hostPort: 18557}]
   - name: work
     image: %s
     command: ["sh", "-c", "sleep 1; n=$(cat /shared/n 2>/dev/null || echo 0); echo $((n+1)) > /shared/n; [ $n -ge 1 ]"]
@@ -224,6 +228,34 @@ spec:
 	}
 	if st := status(t, pod); st == nil || st.Phase != "Succeeded" {
 		t.Errorf("after the sidecar stopped: %+v", st)
+	}
+	// Then the sandbox goes, as the kubelet lets a terminal pod's go: the
+	// infra, its address and its host port; the pod stays Succeeded with
+	// its restarts, until down.
+	eventually(t, 20*time.Second, "the infra to go", func() bool {
+		return unitProp(t, "podunit-e2e\\x2dsidecar\\x2dend.service", "ActiveState") != "active" &&
+			run(t, "podman", "container", "exists", units.InfraContainerName(pod)).code != 0
+	})
+	if table := must(t, podunit, "get", "pods", pod); !regexp.MustCompile(pod + `\s+0/3\s+Completed\s+1`).MatchString(table) {
+		t.Errorf("get pods once the infra went:\n%s", table)
+	}
+	if r := run(t, podunit, "up", path); r.code != 0 || !strings.Contains(r.stdout, "unchanged") {
+		t.Errorf("up of the completed pod's manifest: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	up(t, `
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-sidecar-end-port}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: `+testImage+`
+    command: ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 & wait"]
+    ports: [{containerPort: 8080, hostPort: 18557}]
+`, "e2e-sidecar-end-port")
+	if st := status(t, "e2e-sidecar-end-port"); st == nil || st.Phase != "Running" {
+		t.Errorf("a pod on the completed pod's host port: %+v", st)
 	}
 }
 

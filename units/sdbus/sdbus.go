@@ -216,6 +216,16 @@ func (m *Manager) StopUnits(ctx context.Context, names []string) error {
 	return nil
 }
 
+// Restarts is how many times systemd restarted a service (NRestarts).
+func (m *Manager) Restarts(ctx context.Context, unit string) (int, error) {
+	p, err := m.conn.GetServicePropertyContext(ctx, unit, "NRestarts")
+	if err != nil {
+		return 0, err
+	}
+	n, _ := p.Value.Value().(uint32)
+	return int(n), nil
+}
+
 // Stopping tells whether a unit is on its way down: deactivating, already down,
 // or active with a job queued (a stop propagated from a dependency).
 func (m *Manager) Stopping(ctx context.Context, unit string) (bool, error) {
