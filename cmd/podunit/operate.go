@@ -65,6 +65,10 @@ func execCommand() *cli.Command {
 				return err
 			}
 			if pid, err := eng.ContainerPID(ctx, ctr.Podman); err != nil || pid <= 0 {
+				if done, ok := podstate.LoadCompletion(podstate.DefaultDir(), podName); ok {
+					// kubectl's words
+					return fmt.Errorf("cannot exec into a container in a completed pod; current phase is %s", done.Phase)
+				}
 				return fmt.Errorf("container %s of pod %q is not running (see podunit describe %s)", ctr.Name, podName, podName)
 			}
 			podman := podmanPath()

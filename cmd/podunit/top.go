@@ -83,6 +83,12 @@ func topCommand() *cli.Command {
 					if st.Reason == runner.ReasonSchedulingGated {
 						continue // nothing runs
 					}
+					if st.Phase == "Succeeded" || st.Phase == "Failed" {
+						if slices.Contains(pos, st.Name) {
+							return fmt.Errorf("pod %q has completed (%s): nothing of it runs to measure", st.Name, st.Phase)
+						}
+						continue // as metrics list only the pods that run
+					}
 					row := topRow{pod: st.Name, dir: podCgroup(root, st.Name)}
 					if vals["containers"] == "true" {
 						for _, cs := range st.Containers {

@@ -239,6 +239,12 @@ spec:
 	if table := must(t, podunit, "get", "pods", pod); !regexp.MustCompile(pod + `\s+0/3\s+Completed\s+1`).MatchString(table) {
 		t.Errorf("get pods once the infra went:\n%s", table)
 	}
+	if r := run(t, podunit, "exec", pod, "-c", "log", "--", "true"); r.code == 0 || !strings.Contains(r.stderr, "cannot exec into a container in a completed pod; current phase is Succeeded") {
+		t.Errorf("exec into the completed pod: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := run(t, podunit, "top", "pod", pod); r.code == 0 || !strings.Contains(r.stderr, "has completed (Succeeded)") {
+		t.Errorf("top of the completed pod: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	if r := run(t, podunit, "up", path); r.code != 0 || !strings.Contains(r.stdout, "unchanged") {
 		t.Errorf("up of the completed pod's manifest: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
