@@ -30,6 +30,9 @@ type Systemd interface {
 	Stopping(ctx context.Context, unit string) (bool, error)
 	// StopUnits queues the units' stop jobs, without waiting for them.
 	StopUnits(ctx context.Context, names []string) error
+	// StopUnlessBusy queues a unit's stop unless that would cancel a job
+	// queued for it or a unit its stop takes along; it tells which.
+	StopUnlessBusy(ctx context.Context, unit string) (bool, error)
 	// Restarts is how many times systemd restarted a service.
 	Restarts(ctx context.Context, unit string) (int, error)
 	Close()

@@ -25,6 +25,17 @@ type fakeSystemd struct {
 	stopping bool
 	stopped  []string // StopUnits' units, in turn
 	restarts map[string]int
+	busy     bool // StopUnlessBusy finds jobs it would cancel
+}
+
+func (f *fakeSystemd) StopUnlessBusy(ctx context.Context, unit string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.busy {
+		return false, nil
+	}
+	f.stopped = append(f.stopped, unit)
+	return true, nil
 }
 
 func (f *fakeSystemd) Restarts(ctx context.Context, unit string) (int, error) {
@@ -618,8 +629,17 @@ func TestCleanupEndsSidecarsOfACompletedPod(t *testing.T) {
 			}
 		})
 	}
-	// a sidecar's own end stops nothing
+	// a pod that completes while a start is going on (a container that
+	// failed to start) keeps its infra: stopping it would cancel the job
 	w := newWorld(t, mk("Never"))
+	w.sd.busy = true
+	_ = podstate.SaveRun(w.env.StateDir, "p", "b", podstate.Run{Finished: t0, Result: "success"})
+	end(t, w, "a", "127")
+	if done, ok := podstate.LoadCompletion(w.env.StateDir, "p"); !ok || done.Phase != "Failed" || strings.Join(w.sd.stopped, " ") != "podunit-p-log.service" {
+		t.Errorf("completed during a start: %+v %v, stopped %v (want the sidecar only)", done, ok, w.sd.stopped)
+	}
+	// a sidecar's own end stops nothing
+	w = newWorld(t, mk("Never"))
 	end(t, w, "log", "0")
 	if len(w.sd.stopped) != 0 {
 		t.Errorf("a sidecar's end stopped %v", w.sd.stopped)

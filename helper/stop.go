@@ -239,7 +239,20 @@ func (t *task) completePod(ctx context.Context) error {
 	if len(sidecars) > 0 {
 		t.event("Normal", "Killing", "Stopping sidecar containers: every app container of the pod has completed")
 	}
-	return sd.StopUnits(ctx, append(slices.Clip(stop), units.InfraUnitName(t.rt.Pod)))
+	if err := sd.StopUnits(ctx, stop); err != nil {
+		return err
+	}
+	// Not while a start is still going on (a container that failed to
+	// start ends before its start job does): the infra's stop would
+	// cancel that job, and `up` would hear "canceled" for the failure.
+	// Such a pod keeps its infra until down.
+	if ok, err := sd.StopUnlessBusy(ctx, units.InfraUnitName(t.rt.Pod)); err != nil || !ok {
+		if err == nil {
+			fmt.Fprintf(t.Out, "the pod completed while a unit of it was starting: its infra stays until down\n")
+		}
+		return err
+	}
+	return nil
 }
 
 // endedForGood tells whether a container's last run ended and its unit

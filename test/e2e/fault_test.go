@@ -255,3 +255,30 @@ spec:
 	must(t, podunit, "down", pod)
 	assertGone(t, pod)
 }
+
+// A container that cannot start (its command is not in the image) in a pod
+// that restarts nothing: up says why (the runtime's own words) and takes
+// back what it made. The pod completes as its container's start fails, and
+// letting its infra go then would cancel the start job `up` waits for: it
+// must not ("job canceled" would hide the reason).
+func TestFaultsCommandNotFound(t *testing.T) {
+	const pod = "e2e-no-command"
+	path := writeManifest(t, `
+apiVersion: v1
+kind: Pod
+metadata: {name: `+pod+`}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: `+testImage+`
+    command: ["/no/such/command"]
+`)
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod) })
+	r := run(t, podunit, "up", path)
+	if r.code != 1 || !strings.Contains(r.stderr, "/no/such/command") || !strings.Contains(r.stderr, "job failed") || strings.Contains(r.stderr, "canceled") {
+		t.Errorf("up: exit %d\n%s", r.code, r.stderr)
+	}
+	assertGone(t, pod)
+}

@@ -216,6 +216,23 @@ func (m *Manager) StopUnits(ctx context.Context, names []string) error {
 	return nil
 }
 
+// StopUnlessBusy queues a unit's stop, without waiting for it, unless that
+// would cancel a job systemd has queued for it or for a unit its stop
+// takes along (a start still going on): then it does nothing and says so.
+func (m *Manager) StopUnlessBusy(ctx context.Context, name string) (bool, error) {
+	if _, err := m.conn.StopUnitContext(ctx, name, "fail", nil); err != nil {
+		var de godbus.Error
+		if errors.As(err, &de) && strings.HasSuffix(de.Name, "TransactionIsDestructive") {
+			return false, nil
+		}
+		if errors.As(err, &de) && strings.HasSuffix(de.Name, "NoSuchUnit") {
+			return true, nil // gone already
+		}
+		return false, fmt.Errorf("stop %s: %w", name, err)
+	}
+	return true, nil
+}
+
 // Restarts is how many times systemd restarted a service (NRestarts).
 func (m *Manager) Restarts(ctx context.Context, unit string) (int, error) {
 	p, err := m.conn.GetServicePropertyContext(ctx, unit, "NRestarts")
