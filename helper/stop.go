@@ -222,9 +222,6 @@ func (t *task) completePod(ctx context.Context) error {
 		if c.Kind == contract.KindSidecar {
 			sidecars = append(sidecars, units.ContainerUnitName(t.rt.Pod, c.Name))
 		}
-		if c.Kind == contract.KindInfra {
-			continue
-		}
 		if n, err := sd.Restarts(ctx, units.ContainerUnitName(t.rt.Pod, c.Name)); err == nil && n > 0 {
 			done.Restarts[c.Name] = n
 		}
@@ -246,13 +243,11 @@ func (t *task) completePod(ctx context.Context) error {
 	// start ends before its start job does): the infra's stop would
 	// cancel that job, and `up` would hear "canceled" for the failure.
 	// Such a pod keeps its infra until down.
-	if ok, err := sd.StopUnlessBusy(ctx, units.InfraUnitName(t.rt.Pod)); err != nil || !ok {
-		if err == nil {
-			fmt.Fprintf(t.Out, "the pod completed while a unit of it was starting: its infra stays until down\n")
-		}
-		return err
+	ok, err := sd.StopUnlessBusy(ctx, units.InfraUnitName(t.rt.Pod))
+	if err == nil && !ok {
+		fmt.Fprintf(t.Out, "the pod completed while a unit of it was starting: its infra stays until down\n")
 	}
-	return nil
+	return err
 }
 
 // endedForGood tells whether a container's last run ended and its unit
