@@ -171,14 +171,14 @@ func (t *task) cleanup(ctx context.Context) error {
 			if t.Getenv("EXIT_CODE") == "exited" {
 				r.ExitCode, _ = strconv.Atoi(t.Getenv("EXIT_STATUS"))
 			}
-			r.Message = t.message(r.ExitCode != 0 || (r.Result != "" && r.Result != "success"))
+			r.Message = t.message(r.Failed())
 		})
 		if len(t.c.Probes) > 0 {
 			_ = podstate.SetReady(t.StateDir, t.rt.Pod, t.c.Name, false)
 		}
 		if t.c.Kind == contract.KindApp {
 			if err := t.completePod(ctx); err != nil {
-				fmt.Fprintf(t.Out, "stopping the sidecars and deadline of a completed pod: %v\n", err)
+				fmt.Fprintf(t.Out, "ending a completed pod: %v\n", err)
 			}
 		}
 	}
@@ -215,7 +215,7 @@ func (t *task) completePod(ctx context.Context) error {
 	var sidecars []string
 	for _, c := range t.rt.Containers {
 		if c.Kind == contract.KindApp {
-			if r, _ := podstate.LoadRun(t.StateDir, t.rt.Pod, c.Name); r.ExitCode != 0 || (r.Result != "" && r.Result != "success") {
+			if r, _ := podstate.LoadRun(t.StateDir, t.rt.Pod, c.Name); r.Failed() {
 				done.Phase = "Failed"
 			}
 		}

@@ -152,6 +152,10 @@ type Run struct {
 	WaitingFor   time.Duration `json:"waitingFor,omitempty"`
 }
 
+// Failed tells whether the last run that ended failed: a non-zero exit, or
+// another end than success (a signal, a timeout).
+func (r Run) Failed() bool { return r.ExitCode != 0 || (r.Result != "" && r.Result != "success") }
+
 // RunDir holds the Runs of a pod's containers (the prober and the service
 // proxy watch it).
 func RunDir(dir, pod string) string { return filepath.Join(PodDir(dir, pod), "run") }

@@ -408,7 +408,7 @@ func completed(ps PodStatus, done podstate.Completion, runs func(string) podstat
 func endedAsRecorded(cs ContainerStatus, run podstate.Run) ContainerStatus {
 	code := run.ExitCode
 	cs.State, cs.ExitCode, cs.Reason, cs.ExitMessage = "Terminated", &code, "Completed", run.Message
-	if code != 0 || (run.Result != "" && run.Result != "success") {
+	if run.Failed() {
 		cs.Reason = "Error"
 	}
 	return cs

@@ -48,12 +48,10 @@ func describeCommand() *cli.Command {
 			}
 			if name, ok := nodeArg(args); ok {
 				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-					f, err := readHost(ctx, r, version)
+					n, now, err := thisNode(ctx, r)
 					if err != nil {
 						return err
 					}
-					now := time.Now()
-					n := nodeObject(f, now)
 					if name != "" && name != n.Name {
 						return nodeNotFound(name, n.Name)
 					}

@@ -79,12 +79,11 @@ func getCommand() *cli.Command {
 				})
 			case "nodes":
 				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-					f, err := readHost(ctx, r, version)
+					n, now, err := thisNode(ctx, r)
 					if err != nil {
 						return err
 					}
-					now := time.Now()
-					return printNodes(c.App.Writer, c.App.ErrWriter, nodeObject(f, now), names, sel, out, vals["show-labels"] == "true", now)
+					return printNodes(c.App.Writer, c.App.ErrWriter, n, names, sel, out, vals["show-labels"] == "true", now)
 				})
 			}
 			for k, word := range getKinds {

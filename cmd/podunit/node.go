@@ -70,6 +70,16 @@ type hostFacts struct {
 	version  string // podunit's
 }
 
+// thisNode is the Node of this host as of now (and that time).
+func thisNode(ctx context.Context, r *runner.Runner) (*corev1.Node, time.Time, error) {
+	f, err := readHost(ctx, r, version)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	now := time.Now()
+	return nodeObject(f, now), now, nil
+}
+
 // readHost gathers the node's facts: podman's version through r (whose
 // answer also tells that the node is ready), the rest from this host.
 func readHost(ctx context.Context, r *runner.Runner, version string) (hostFacts, error) {

@@ -114,12 +114,6 @@ func upCommand() *cli.Command {
 				return err
 			}
 			others := otherPods(m.Pods, recorded)
-			// A pod that completed let its sandbox go: its host ports and
-			// devices are free, as the scheduler counts no terminal pod.
-			others = slices.DeleteFunc(others, func(p *corev1.Pod) bool {
-				_, done := podstate.LoadCompletion(podstate.DefaultDir(), p.Name)
-				return done
-			})
 			// A Deployment's old pods that go before its new ones start
 			// (Recreate, or a RollingUpdate without surge) leave their
 			// host ports and devices to them.
@@ -921,14 +915,20 @@ func fitExtended(pods, others []*corev1.Pod) error {
 	return pod.FitExtended(pods, others, capacity)
 }
 
-// otherPods are the pods podunit runs (or keeps) besides pods: one of the
-// same name does not count (replaced, or the up fails on it as existing).
+// otherPods are the pods podunit runs besides pods, those that hold host
+// ports and devices: one of the same name does not count (replaced, or the
+// up fails on it as existing), nor one that completed and let its sandbox
+// go, as the scheduler counts no terminal pod.
 func otherPods(pods, recorded []*corev1.Pod) []*corev1.Pod {
 	var running []*corev1.Pod
 	for _, r := range recorded {
-		if !slices.ContainsFunc(pods, func(p *corev1.Pod) bool { return p.Name == r.Name }) {
-			running = append(running, r)
+		if slices.ContainsFunc(pods, func(p *corev1.Pod) bool { return p.Name == r.Name }) {
+			continue
 		}
+		if _, done := podstate.LoadCompletion(podstate.DefaultDir(), r.Name); done {
+			continue
+		}
+		running = append(running, r)
 	}
 	return running
 }
