@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -204,18 +205,24 @@ func getCommand() *cli.Command {
 
 // watchPods is kubectl get -w: once a second, a table line for each pod
 // whose READY, STATUS or RESTARTS changed since its last line (a new pod
-// too), until ctx ends; a pod that went gets no line of its own (its last
-// one said Terminating).
+// too), until ctx ends. A pod that went between two looks gets its last
+// line again as Terminating, as kubectl prints a deleted pod (the object
+// of its DELETED event has a deletionTimestamp), unless that line said
+// Terminating already.
+var watchEvery = time.Second // how often get -w looks
+
 func watchPods(ctx context.Context, w io.Writer, shown []*corev1.Pod, out string, t tableOpts, list func() ([]*corev1.Pod, error)) error {
 	key := func(p *corev1.Pod) string {
 		ready, total, status, restarts := podSummary(p)
 		return fmt.Sprintf("%d/%d %s %d %s", ready, total, status, restarts, p.Status.PodIP)
 	}
 	last := map[string]string{}
+	seen := map[string]*corev1.Pod{}
 	for _, p := range shown {
 		last[p.Name] = key(p)
+		seen[p.Name] = p
 	}
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(watchEvery)
 	defer tick.Stop()
 	for {
 		select {
@@ -231,12 +238,27 @@ func watchPods(ctx context.Context, w io.Writer, shown []*corev1.Pod, out string
 			return err
 		}
 		var changed []*corev1.Pod
+		now := map[string]*corev1.Pod{}
 		for _, p := range pods {
+			now[p.Name] = p
 			if k := key(p); last[p.Name] != k {
 				last[p.Name] = k
 				changed = append(changed, p)
 			}
 		}
+		for _, name := range slices.Sorted(maps.Keys(seen)) {
+			p := seen[name]
+			if now[name] != nil {
+				continue
+			}
+			delete(last, name)
+			if p.DeletionTimestamp == nil {
+				gone := p.DeepCopy()
+				gone.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+				changed = append(changed, gone)
+			}
+		}
+		seen = now
 		if len(changed) > 0 {
 			var b bytes.Buffer
 			if err := printPods(&b, changed, out, false, t); err != nil {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -247,5 +249,54 @@ func TestCompletedPodWithSidecar(t *testing.T) {
 	st.Containers[1] = runner.ContainerStatus{Name: "work", Kind: "app", State: "Waiting", Reason: "PodInitializing"}
 	if p = v1Pod(applied, st, podFacts{}); conditionTrue(p, corev1.PodInitialized) {
 		t.Error("initialized before the sidecar ever ran")
+	}
+}
+
+// get -w prints a line for a pod that changed, and one saying Terminating
+// for a pod that went between two looks (as kubectl prints a deleted pod),
+// but no second one for a pod whose last line said Terminating already.
+func TestWatchPods(t *testing.T) {
+	old := watchEvery
+	watchEvery = time.Millisecond
+	t.Cleanup(func() { watchEvery = old })
+	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	pod := func(name string, ready, going bool) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.Now()},
+			Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{Name: "c", State: running, Ready: ready}}}}
+		if going {
+			now := metav1.Now()
+			p.DeletionTimestamp = &now
+		}
+		return p
+	}
+	looks := [][]*corev1.Pod{
+		{pod("a", true, false), pod("b", true, false), pod("c", true, false)}, // no change
+		{pod("a", false, false), pod("c", true, true)},                        // a not ready, b went, c going
+		{pod("a", false, false), pod("d", true, false)},                       // c went, d new
+		{}, // a and d went
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := 0
+	var b bytes.Buffer
+	err := watchPods(ctx, &b, looks[0], "", tableOpts{}, func() ([]*corev1.Pod, error) {
+		if n == len(looks)-1 {
+			cancel()
+		}
+		n++
+		return looks[n-1], nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		f := strings.Fields(l)
+		got = append(got, strings.Join(f[:3], " "))
+	}
+	want := []string{"a 0/1 Running", "c 1/1 Terminating", "b 1/1 Terminating", "d 1/1 Running", "a 0/1 Terminating", "d 1/1 Terminating"}
+	if !slices.Equal(got, want) {
+		t.Errorf("lines:\n%s\nwant (name ready status) %q", b.String(), want)
 	}
 }
