@@ -179,7 +179,7 @@ spec:
 	// wait --for=delete returns once down is done
 	done := make(chan result, 1)
 	go func() { done <- run(t, podunit, "wait", pod, "--for=delete", "--timeout", "60s") }()
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(2 * time.Second) // wait has found the pod (on a busy machine too)
 	must(t, podunit, "down", pod)
 	if r := <-done; r.code != 0 || !strings.Contains(r.stdout, "condition met") {
 		t.Errorf("wait --for=delete: exit %d %q %s", r.code, r.stdout, r.stderr)
