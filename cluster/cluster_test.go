@@ -164,3 +164,54 @@ func TestEndpointsAndLookup(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// The Endpoints object of a Service: ready and not ready pods of its
+// namespace in subsets by how their ports resolve (a named port a pod does
+// not have is left out for it), hostname under a matching subdomain, none
+// for a Service without a selector.
+func TestEndpointsOf(t *testing.T) {
+	web := svc("web", corev1.ServicePort{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP},
+		corev1.ServicePort{Name: "m", Port: 81, TargetPort: intstr.FromInt32(9090), Protocol: corev1.ProtocolTCP})
+	p1 := podOf("w1", "default", map[string]string{"app": "web"}, corev1.ContainerPort{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP})
+	p2 := podOf("w2", "default", map[string]string{"app": "web"}) // no http port
+	p3 := podOf("w3", "default", map[string]string{"app": "web"}, corev1.ContainerPort{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP})
+	p3.Spec.Hostname, p3.Spec.Subdomain = "three", "web"
+	p4 := podOf("w4", "other", map[string]string{"app": "web"}, corev1.ContainerPort{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP})
+	st := &State{Pods: []Pod{
+		{Spec: p3, IP: netip.MustParseAddr("10.96.128.4"), Ready: false},
+		{Spec: p1, IP: netip.MustParseAddr("10.96.128.2"), Ready: true},
+		{Spec: p2, IP: netip.MustParseAddr("10.96.128.3"), Ready: true},
+		{Spec: p4, IP: netip.MustParseAddr("10.96.128.5"), Ready: true},
+		{Spec: podOf("w5", "default", map[string]string{"app": "web"}), Ready: true}, // no address yet
+	}}
+	show := func(ep *corev1.Endpoints) string {
+		var b strings.Builder
+		for _, ss := range ep.Subsets {
+			b.WriteString("[")
+			for _, p := range ss.Ports {
+				b.WriteString(p.Name + ":" + strconv.Itoa(int(p.Port)) + " ")
+			}
+			for _, a := range ss.Addresses {
+				b.WriteString("ready " + a.IP + " " + a.TargetRef.Name + " " + a.Hostname + " " + *a.NodeName + ";")
+			}
+			for _, a := range ss.NotReadyAddresses {
+				b.WriteString("notready " + a.IP + " " + a.TargetRef.Name + " " + a.Hostname + ";")
+			}
+			b.WriteString("]")
+		}
+		return b.String()
+	}
+	ep := st.EndpointsOf(web, "vm")
+	want := "[http:8080 m:9090 ready 10.96.128.2 w1  vm;notready 10.96.128.4 w3 three;][m:9090 ready 10.96.128.3 w2  vm;]"
+	if got := show(ep); got != want || ep.Name != "web" || ep.Namespace != "default" || ep.Kind != "Endpoints" {
+		t.Errorf("endpoints:\n%s\nwant\n%s", got, want)
+	}
+	web.Spec.PublishNotReadyAddresses = true
+	if got := show(st.EndpointsOf(web, "vm")); !strings.Contains(got, "ready 10.96.128.4 w3 three vm;") || strings.Contains(got, "notready") {
+		t.Errorf("publishNotReadyAddresses: %s", got)
+	}
+	web.Spec.Selector = nil
+	if ep := st.EndpointsOf(web, "vm"); ep != nil {
+		t.Errorf("a Service without a selector: %+v", ep)
+	}
+}

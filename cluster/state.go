@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podunit/podunit/pod"
 )
@@ -235,4 +236,58 @@ func NodePorts(services []*corev1.Service) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// EndpointsOf is the Endpoints object the endpoints controller keeps for a
+// Service with a selector (nil for one without: its endpoints are whoever
+// writes them): the pods it selects that have an address, the ready ones
+// under addresses and the others under notReadyAddresses (every one under
+// addresses when the Service publishes not ready addresses), grouped in
+// subsets of pods whose target ports resolve alike; a port a pod has no
+// container port for is left out for that pod, as the controller does.
+func (s *State) EndpointsOf(svc *corev1.Service, node string) *corev1.Endpoints {
+	if len(svc.Spec.Selector) == 0 {
+		return nil
+	}
+	ep := &corev1.Endpoints{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Endpoints"},
+		ObjectMeta: metav1.ObjectMeta{Name: svc.Name, Namespace: svc.Namespace, Labels: svc.Labels},
+	}
+	var pods []Pod
+	for _, p := range s.Pods {
+		if p.IP.IsValid() && Selects(svc, p.Spec) {
+			pods = append(pods, p)
+		}
+	}
+	sort.Slice(pods, func(i, j int) bool { return pods[i].Spec.Name < pods[j].Spec.Name })
+	bySet := map[string]int{} // ports: index in ep.Subsets
+	for _, p := range pods {
+		var ports []corev1.EndpointPort
+		for _, sp := range svc.Spec.Ports {
+			if port, ok := TargetPort(sp, p.Spec); ok {
+				ports = append(ports, corev1.EndpointPort{Name: sp.Name, Port: int32(port), Protocol: sp.Protocol, AppProtocol: sp.AppProtocol})
+			}
+		}
+		var key strings.Builder
+		for _, pt := range ports {
+			key.WriteString(pt.Name + "/" + strconv.Itoa(int(pt.Port)) + "/" + string(pt.Protocol) + ",")
+		}
+		i, ok := bySet[key.String()]
+		if !ok {
+			i = len(ep.Subsets)
+			bySet[key.String()] = i
+			ep.Subsets = append(ep.Subsets, corev1.EndpointSubset{Ports: ports})
+		}
+		addr := corev1.EndpointAddress{IP: p.IP.String(), NodeName: &node,
+			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: p.Spec.Namespace, Name: p.Spec.Name, UID: p.Spec.UID}}
+		if p.Spec.Spec.Hostname != "" && p.Spec.Spec.Subdomain == svc.Name {
+			addr.Hostname = p.Spec.Spec.Hostname
+		}
+		if p.Ready || svc.Spec.PublishNotReadyAddresses {
+			ep.Subsets[i].Addresses = append(ep.Subsets[i].Addresses, addr)
+		} else {
+			ep.Subsets[i].NotReadyAddresses = append(ep.Subsets[i].NotReadyAddresses, addr)
+		}
+	}
+	return ep
 }

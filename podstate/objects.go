@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -29,6 +30,16 @@ func objectFile(dir, ns, kind, name string) string {
 }
 
 const clusterScoped = "_cluster"
+
+// ObjectApplied is when a stored object was last applied (zero when it is
+// not stored): ns is "" for a Namespace.
+func ObjectApplied(dir, kind, ns, name string) time.Time {
+	fi, err := os.Stat(objectFile(dir, ns, kind, name))
+	if err != nil {
+		return time.Time{}
+	}
+	return fi.ModTime()
+}
 
 // SaveObjects stores objects, replacing those of the same kind, namespace and name.
 func SaveObjects(dir string, o *pod.Objects) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/podunit/podunit/helper/contract"
@@ -276,10 +277,19 @@ func printDescription(w io.Writer, d description) {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  TIME\tTYPE\tREASON\tCONTAINER\tMESSAGE")
-	for _, e := range d.Events {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format("15:04:05.000"), e.Type, e.Reason, e.Container, strings.ReplaceAll(e.Message, "\n", " "))
+	for _, e := range podstate.Aggregate(d.Events) {
+		fmt.Fprintf(tw, "  %s%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format("15:04:05.000"), timesOver(e), e.Type, e.Reason, e.Container, strings.ReplaceAll(e.Message, "\n", " "))
 	}
 	tw.Flush()
+}
+
+// timesOver is how often an event that happened more than once did, and
+// over how long, as kubectl describe words it: " (x21 over 20s)".
+func timesOver(e podstate.Event) string {
+	if e.Times() < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" (x%d over %s)", e.Times(), duration.HumanDuration(e.Time.Sub(e.First)))
 }
 
 // readShaping asks the pod's shape helper (which enters the pod's network

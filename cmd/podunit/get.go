@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -36,14 +37,14 @@ func getCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "get",
 		Usage:     "show pods as Kubernetes v1 Pods, Services with their endpoints, Deployments with their pods' counts, or this host as the node (-o json|yaml|wide|name)",
-		ArgsUsage: "pods|services|deployments|statefulsets|configmaps|secrets|pvc|serviceaccounts|nodes [NAME...] | TYPE/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
+		ArgsUsage: "pods|services|deployments|statefulsets|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events [NAME...] | TYPE/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json, yaml, wide, name, jsonpath=TEMPLATE, jsonpath-as-json=TEMPLATE or custom-columns=HEADER:PATH,..."},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "only those of this namespace"},
 			&cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "those of every namespace (as without -n), with a NAMESPACE column"},
 			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "only those whose labels match, as kubectl's -l (app=web,tier!=db; env in (a,b); !canary)"},
-			&cli.BoolFlag{Name: "show-labels", Usage: "pods and nodes: a LABELS column, as kubectl's"},
-			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "pods: after the table, a line for each pod whose READY, STATUS or RESTARTS changes, until interrupted"},
+			&cli.BoolFlag{Name: "show-labels", Usage: "pods, nodes and namespaces: a LABELS column, as kubectl's"},
+			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "pods: after the table, a line for each pod whose READY, STATUS or RESTARTS changes; events: each new one; until interrupted"},
 		},
 		Action: func(c *cli.Context) error {
 			pos, vals, err := cmdFlags(c, false)
@@ -65,6 +66,11 @@ func getCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if watch := vals["watch"] == "true"; watch && kind != "pods" && kind != "events" {
+				return fmt.Errorf("%w: -w watches pods and events", errUsage)
+			} else if watch && out != "" && out != "wide" {
+				return fmt.Errorf("%w: -w prints the table (or -o wide)", errUsage)
+			}
 			switch kind {
 			case "services":
 				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
@@ -78,6 +84,32 @@ func getCommand() *cli.Command {
 				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
 					return printStatefulSets(ctx, c.App.Writer, c.App.ErrWriter, r, names, ns, sel, out)
 				})
+			case "events":
+				if len(names) > 0 {
+					return fmt.Errorf("%w: get events takes no names: -n and -l select, podunit events POD lists one pod's", errUsage)
+				}
+				table := tableOpts{nsColumn: vals["all-namespaces"] == "true"}
+				ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				return getEvents(ctx, c.App.Writer, c.App.ErrWriter, ns, sel, out, table, vals["watch"] == "true")
+			case "endpoints":
+				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+					st, err := servicesNow(ctx, r)
+					if err != nil {
+						return err
+					}
+					return printEndpoints(c.App.Writer, c.App.ErrWriter, st, names, ns, sel, out, tableOpts{nsColumn: vals["all-namespaces"] == "true"})
+				})
+			case "namespaces":
+				pods, err := runner.KnownPods(podstate.DefaultDir())
+				if err != nil {
+					return err
+				}
+				all, err := namespaces(podstate.DefaultDir(), pods)
+				if err != nil {
+					return err
+				}
+				return printNamespaces(c.App.Writer, c.App.ErrWriter, all, names, sel, out, vals["show-labels"] == "true", time.Now())
 			case "nodes":
 				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
 					n, now, err := thisNode(ctx, r)
@@ -95,9 +127,6 @@ func getCommand() *cli.Command {
 				}
 			}
 			watch := vals["watch"] == "true"
-			if watch && out != "" && out != "wide" {
-				return fmt.Errorf("%w: -w prints the table (or -o wide)", errUsage)
-			}
 			list := func(ctx context.Context, r *runner.Runner, names []string) ([]*corev1.Pod, error) {
 				pods, err := currentPods(ctx, r, names)
 				if err != nil {
@@ -277,7 +306,7 @@ func watchPods(ctx context.Context, w io.Writer, shown []*corev1.Pod, out string
 // kind (pod/web pod/db, svc/dns, deployment/web). It says which kind:
 // "pods", "services" or "deployments".
 func getArgs(pos []string) (kind string, names []string, err error) {
-	usage := fmt.Errorf("%w: podunit get pods|services|deployments|statefulsets|configmaps|secrets|pvc|serviceaccounts|nodes [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, sts/db, cm/app)", errUsage)
+	usage := fmt.Errorf("%w: podunit get pods|services|deployments|statefulsets|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, sts/db, cm/app)", errUsage)
 	kindOf := func(word string) string {
 		switch {
 		case slices.Contains(podTypes, word):
@@ -290,6 +319,12 @@ func getArgs(pos []string) (kind string, names []string, err error) {
 			return "statefulsets"
 		case slices.Contains(nodeTypes, word):
 			return "nodes"
+		case slices.Contains(eventTypes, word):
+			return "events"
+		case slices.Contains(namespaceTypes, word):
+			return "namespaces"
+		case slices.Contains(endpointsTypes, word):
+			return "endpoints"
 		}
 		return getKinds[objectKinds[word]]
 	}
@@ -317,7 +352,7 @@ func getArgs(pos []string) (kind string, names []string, err error) {
 		word, name, _ := strings.Cut(a, "/")
 		k := kindOf(word)
 		if k == "" || name == "" {
-			return "", nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME), Services (svc/NAME), Deployments (deployment/NAME), StatefulSets (sts/NAME), ConfigMaps (cm/NAME), Secrets (secret/NAME), claims (pvc/NAME), ServiceAccounts (sa/NAME) and this host (node/NAME)", errUsage, a)
+			return "", nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME), Services (svc/NAME), Deployments (deployment/NAME), StatefulSets (sts/NAME), ConfigMaps (cm/NAME), Secrets (secret/NAME), claims (pvc/NAME), ServiceAccounts (sa/NAME), namespaces (ns/NAME), endpoints (ep/NAME) and this host (node/NAME)", errUsage, a)
 		}
 		if i > 0 && k != kind {
 			return "", nil, fmt.Errorf("%w: %s and %s in one get: ask for each on its own", errUsage, kind, k)
@@ -691,16 +726,16 @@ func conditionTrue(p *corev1.Pod, t corev1.PodConditionType) bool {
 	return false
 }
 
-// printServices lists the stored Services (those named, or all) with their
-// address, ports and the ready pods behind them.
-func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel labels.Selector, format string) error {
+// servicesNow are the stored Services and the pods on the pod network (with
+// their addresses and readiness) as they are now.
+func servicesNow(ctx context.Context, r *runner.Runner) (*cluster.State, error) {
 	known, err := podstate.LoadObjects(podstate.DefaultDir())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pods, err := currentPods(ctx, r, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	st := &cluster.State{Services: known.Services}
 	for _, p := range pods {
@@ -710,7 +745,98 @@ func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, nam
 		}
 		st.Pods = append(st.Pods, cluster.Pod{Spec: p, IP: ip, Ready: conditionTrue(p, corev1.PodReady)})
 	}
-	list, err := storedNamed(known.Services, "service", names, ns, sel)
+	return st, nil
+}
+
+// printEndpoints is kubectl get endpoints: for each stored Service with a
+// selector, the Endpoints object the endpoints controller would keep (NAME,
+// ENDPOINTS, AGE; -o name; or the objects).
+func printEndpoints(w, errw io.Writer, st *cluster.State, names []string, ns string, sel labels.Selector, format string, t tableOpts) error {
+	var all []*corev1.Endpoints
+	for _, s := range st.Services {
+		if ep := st.EndpointsOf(s, nodeName()); ep != nil {
+			all = append(all, ep)
+		}
+	}
+	list, err := storedNamed(all, "endpoints", names, ns, sel)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 && (format == "" || format == "wide" || format == "name") {
+		fmt.Fprintln(errw, noneFound(ns))
+		return nil
+	}
+	objs := make([]any, len(list))
+	for i, e := range list {
+		objs[i] = e
+	}
+	if done, err := printStructured(w, objs, len(names) == 1, format); done {
+		return err
+	}
+	if format == "name" {
+		for _, e := range list {
+			fmt.Fprintf(w, "endpoints/%s\n", e.Name)
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	h := "NAME\tENDPOINTS"
+	if t.nsColumn {
+		h = "NAMESPACE\t" + h
+	}
+	fmt.Fprintln(tw, h)
+	for _, e := range list {
+		line := e.Name + "\t" + endpointsColumn(e)
+		if t.nsColumn {
+			line = e.Namespace + "\t" + line
+		}
+		fmt.Fprintln(tw, line)
+	}
+	return tw.Flush()
+}
+
+// endpointsColumn is kubectl's ENDPOINTS: the ready addresses with each
+// port (an address alone where a subset has no ports), three at most and
+// how many more.
+func endpointsColumn(e *corev1.Endpoints) string {
+	var list []string
+	count := 0
+	add := func(s string) {
+		if len(list) < 3 {
+			list = append(list, s)
+		}
+		count++
+	}
+	for _, ss := range e.Subsets {
+		if len(ss.Ports) == 0 {
+			for _, a := range ss.Addresses {
+				add(a.IP)
+			}
+			continue
+		}
+		for _, p := range ss.Ports {
+			for _, a := range ss.Addresses {
+				add(net.JoinHostPort(a.IP, strconv.Itoa(int(p.Port))))
+			}
+		}
+	}
+	if count == 0 {
+		return "<none>"
+	}
+	if count > len(list) {
+		return fmt.Sprintf("%s + %d more...", strings.Join(list, ","), count-len(list))
+	}
+	return strings.Join(list, ",")
+}
+
+// printServices lists the stored Services (those named, or all) with their
+// address, ports and the ready pods behind them.
+func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel labels.Selector, format string) error {
+	st, err := servicesNow(ctx, r)
+	if err != nil {
+		return err
+	}
+	list, err := storedNamed(st.Services, "service", names, ns, sel)
 	if err != nil {
 		return err
 	}

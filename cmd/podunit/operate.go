@@ -486,7 +486,7 @@ func eventsCommand() *cli.Command {
 			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			seen := map[string]int{} // pod: events printed
+			seen := map[string]time.Time{} // pod: when its last event printed happened
 			header := out == ""
 			for {
 				evs, err := newEvents(dir, pos, seen)
@@ -503,7 +503,7 @@ func eventsCommand() *cli.Command {
 						fmt.Fprintf(c.App.Writer, "%s\n", data)
 						continue
 					}
-					fmt.Fprintf(c.App.Writer, "%-23s  %-7s  %-20s  %-24s  %s\n", e.Time.Local().Format("2006-01-02 15:04:05.000"), e.Type, e.Reason, e.Object, e.Message)
+					fmt.Fprintf(c.App.Writer, "%-23s  %-7s  %-20s  %-24s  %s%s\n", e.Time.Local().Format("2006-01-02 15:04:05.000"), e.Type, e.Reason, e.Object, e.Message, timesOver(e.Event))
 				}
 				if !watch {
 					return nil
@@ -526,9 +526,9 @@ type podEvent struct {
 	Object string `json:"object"`
 }
 
-// newEvents reads the events of the pods (all when none are named) that were
-// not printed yet, in time order.
-func newEvents(dir string, pods []string, seen map[string]int) ([]podEvent, error) {
+// newEvents reads the events of the pods (all when none are named) that
+// happened after those printed (seen), in time order.
+func newEvents(dir string, pods []string, seen map[string]time.Time) ([]podEvent, error) {
 	if len(pods) == 0 {
 		ents, err := os.ReadDir(filepath.Join(dir, "pods"))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -544,17 +544,23 @@ func newEvents(dir string, pods []string, seen map[string]int) ([]podEvent, erro
 		if err != nil {
 			return nil, err
 		}
-		if len(evs) < seen[p] {
-			seen[p] = 0 // the pod was replaced: a new list
+		if len(evs) == 0 {
+			delete(seen, p) // gone, or replaced by a pod of the same name
 		}
-		for _, e := range evs[seen[p]:] {
+		last := seen[p]
+		for _, e := range evs {
+			if !e.Time.After(last) {
+				continue // printed, or compacted into one printed
+			}
 			obj := "pod/" + p
 			if e.Container != "" {
 				obj += "/" + e.Container
 			}
 			out = append(out, podEvent{Event: e, Pod: p, Object: obj})
+			if e.Time.After(seen[p]) {
+				seen[p] = e.Time
+			}
 		}
-		seen[p] = len(evs)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out, nil

@@ -106,7 +106,7 @@ func TestNewEvents(t *testing.T) {
 	add("a", 1, "Scheduled", "")
 	add("b", 2, "Started", "web")
 	add("a", 3, "Started", "app")
-	seen := map[string]int{}
+	seen := map[string]time.Time{}
 	evs, err := newEvents(dir, nil, seen)
 	if err != nil {
 		t.Fatal(err)
@@ -124,5 +124,30 @@ func TestNewEvents(t *testing.T) {
 	}
 	if evs, _ := newEvents(dir, nil, seen); len(evs) != 0 {
 		t.Errorf("nothing new: %+v", evs)
+	}
+	// a list compacted (a probe failing for a long while) prints none of
+	// those printed again: what was not printed yet is one event
+	for sec := 5; ; sec++ {
+		add("b", sec, "Unhealthy", "web")
+		if sec%50 != 0 {
+			continue
+		}
+		printed := seen["b"]
+		evs, _ := newEvents(dir, []string{"b"}, seen)
+		if all, _ := podstate.Events(dir, "b"); len(all) > sec-4 { // not compacted yet
+			if len(evs) != 50 && sec > 50 {
+				t.Fatalf("at %d s: %d new events, want 50", sec, len(evs))
+			}
+			continue
+		}
+		// the one compacted (counting those printed) and those after it
+		if len(evs) == 0 || len(evs) > 50 || evs[0].Times() < 50 || !evs[0].Time.After(printed) || !evs[len(evs)-1].Time.Equal(t0.Add(time.Duration(sec)*time.Second)) {
+			t.Errorf("after compaction, at %d s: %+v", sec, evs)
+		}
+		break
+	}
+	add("b", 100000, "Killing", "web")
+	if evs, _ := newEvents(dir, []string{"b"}, seen); len(evs) != 1 || evs[0].Reason != "Killing" {
+		t.Errorf("after compaction, the next event: %+v", evs)
 	}
 }
