@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -606,4 +607,99 @@ spec:
 	eventually(t, 10*time.Second, "the pod back among the Service's endpoints", func() bool {
 		return strings.Contains(must(t, podunit, "get", "svc", "e2e-lab"), ip+":80")
 	})
+}
+
+// get events, get namespaces and get endpoints, as kubectl users type them:
+// a namespace applied, a Service's Endpoints with a ready and a not ready
+// pod, a failing readiness probe's events counted in one (describe too),
+// and get events -w printing a restart's events as they come.
+func TestGetEventsNamespacesEndpoints(t *testing.T) {
+	const ns = "e2e-gev"
+	path := writeManifest(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Namespace
+metadata: {name: %[1]s, labels: {team: e2e}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: %[1]s}
+spec:
+  selector: {app: e2e-gev}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-gev-ok, namespace: %[1]s, labels: {app: e2e-gev}}
+spec:
+  containers:
+  - name: c
+    image: %[2]s
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 100000 & wait"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-gev-bad, namespace: %[1]s, labels: {app: e2e-gev}}
+spec:
+  containers:
+  - name: c
+    image: %[2]s
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 100000 & wait"]
+    readinessProbe: {exec: {command: ["false"]}, periodSeconds: 1}
+`, ns, testImage))
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", path) })
+	if r := run(t, podunit, "up", path); r.code != 0 {
+		t.Fatalf("up: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	must(t, podunit, "wait", "-n", ns, "pod/e2e-gev-ok", "--for=condition=Ready", "--timeout", "60s")
+
+	if out := must(t, podunit, "get", "ns"); !regexp.MustCompile(`(?m)^default\s+Active\s`).MatchString(out) || !regexp.MustCompile(`(?m)^e2e-gev\s+Active\s+\d+s$`).MatchString(out) {
+		t.Errorf("get ns:\n%s", out)
+	}
+	if out := must(t, podunit, "get", "ns", "-l", "team=e2e", "-o", "name"); out != "namespace/e2e-gev\n" {
+		t.Errorf("get ns -l team=e2e -o name: %q", out)
+	}
+
+	ip := must(t, podunit, "get", "-n", ns, "pod/e2e-gev-ok", "-o", "jsonpath={.status.podIP}")
+	if out := must(t, podunit, "get", "ep", "-n", ns); !regexp.MustCompile(`(?m)^web\s+` + regexp.QuoteMeta(ip) + `:8080$`).MatchString(out) {
+		t.Errorf("get ep (only the ready pod, %s):\n%s", ip, out)
+	}
+	if out := must(t, podunit, "get", "endpoints", "web", "-n", ns, "-o", "jsonpath={.subsets[*].notReadyAddresses[*].targetRef.name}"); out != "e2e-gev-bad" {
+		t.Errorf("get endpoints -o jsonpath notReadyAddresses: %q", out)
+	}
+
+	// the failing probe: one event, counted
+	eventually(t, 30*time.Second, "the readiness probe's Unhealthy event counted 3 times", func() bool {
+		out := must(t, podunit, "get", "events", "-n", ns, "-o", "jsonpath={range .items[?(@.reason==\"Unhealthy\")]}{.involvedObject.name} {.involvedObject.fieldPath} {.count}{\"\\n\"}{end}")
+		f := strings.Fields(out)
+		if len(f) != 3 {
+			return false
+		}
+		n, _ := strconv.Atoi(f[2])
+		return f[0] == "e2e-gev-bad" && f[1] == "spec.containers{c}" && n >= 3
+	})
+	desc := must(t, podunit, "describe", "-n", ns, "e2e-gev-bad")
+	if lines := regexp.MustCompile(`(?m)^.*Unhealthy.*$`).FindAllString(desc, -1); len(lines) != 1 || !regexp.MustCompile(`\(x\d+ over \d+s\)`).MatchString(lines[0]) {
+		t.Errorf("describe: want one Unhealthy line with its count:\n%s", desc)
+	}
+	if r := run(t, podunit, "get", "events", "-l", "app=e2e-gev"); r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "No resources found") {
+		t.Errorf("get events -l (events have no labels): exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+
+	// -w: the restart's events as they happen
+	watched := make(chan result, 1)
+	go func() { watched <- run(t, "timeout", "-s", "INT", "10", podunit, "get", "events", "-w", "-n", ns) }()
+	time.Sleep(2 * time.Second)
+	must(t, "systemctl", "--user", "restart", units.ContainerUnitName("e2e-gev-ok", "c"))
+	w := <-watched
+	if !regexp.MustCompile(`(?m)^LAST SEEN\s+TYPE`).MatchString(w.stdout) || !regexp.MustCompile(`(?m)^\S+\s+Normal\s+Killing\s+pod/e2e-gev-ok\s`).MatchString(w.stdout) {
+		t.Errorf("get events -w while a container restarted:\n%s%s", w.stdout, w.stderr)
+	}
+	if r := run(t, podunit, "get", "svc", "-w"); r.code != 2 {
+		t.Errorf("get svc -w: exit %d, want 2 (only pods and events are watched)", r.code)
+	}
+
+	must(t, podunit, "down", "--grace-period", "0", "--force", path)
+	if out := must(t, podunit, "get", "ns"); strings.Contains(out, ns) {
+		t.Errorf("get ns after down of the file:\n%s", out)
+	}
 }
