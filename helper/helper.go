@@ -33,6 +33,9 @@ type Systemd interface {
 	// StopUnlessBusy queues a unit's stop unless that would cancel a job
 	// queued for it or a unit its stop takes along; it tells which.
 	StopUnlessBusy(ctx context.Context, unit string) (bool, error)
+	// StartTransient queues the start of a transient unit, without
+	// waiting for it; one of that name already there is no error.
+	StartTransient(ctx context.Context, u units.Unit) error
 	// Restarts is how many times systemd restarted a service.
 	Restarts(ctx context.Context, unit string) (int, error)
 	Close()
@@ -128,6 +131,8 @@ func (e *Env) Main(ctx context.Context, cmd contract.Command) error {
 		return h.forward(ctx)
 	case contract.OpDeadline:
 		return h.deadline(ctx)
+	case contract.OpEnd:
+		return h.end(ctx)
 	}
 	return fmt.Errorf("%w: %s", contract.ErrUsage, cmd.Op)
 }

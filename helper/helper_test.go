@@ -26,12 +26,25 @@ type fakeSystemd struct {
 	stopped  []string // StopUnits' units, in turn
 	restarts map[string]int
 	busy     bool // StopUnlessBusy finds jobs it would cancel
+	busyFor  int  // ... for this many calls more
+	started  []units.Unit
+}
+
+func (f *fakeSystemd) StartTransient(ctx context.Context, u units.Unit) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.started = append(f.started, u)
+	return nil
 }
 
 func (f *fakeSystemd) StopUnlessBusy(ctx context.Context, unit string) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.busy {
+		return false, nil
+	}
+	if f.busyFor > 0 {
+		f.busyFor--
 		return false, nil
 	}
 	f.stopped = append(f.stopped, unit)
@@ -384,6 +397,48 @@ func TestInitRetries(t *testing.T) {
 	if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "init"}); !errors.As(err, &ee) || ee.Code != 3 {
 		t.Errorf("restartPolicy Never: %v", err)
 	}
+	// ... the pod has failed: recorded, and its end unit started (its infra
+	// cannot be stopped while the init container's start job goes on)
+	if done, ok := podstate.LoadCompletion(w.env.StateDir, "p"); !ok || done.Phase != "Failed" {
+		t.Errorf("restartPolicy Never: completion %+v %v, want Failed", done, ok)
+	}
+	if len(w.sd.started) != 1 || w.sd.started[0].Name != "podunit-p.end.service" || len(w.sd.stopped) != 0 {
+		t.Errorf("restartPolicy Never: started %+v, stopped %v; want the end unit only", w.sd.started, w.sd.stopped)
+	}
+}
+
+// The end unit stops the deadline unit, then the infra once that cancels
+// no start job; not while the pod goes down; it gives up after endWait.
+func TestEndUnit(t *testing.T) {
+	rt := runtime1(contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp})
+	rt.Deadline = true
+	w := newWorld(t, rt)
+	w.sd.busyFor = 3
+	if err := w.main(t, contract.Command{Op: contract.OpEnd, Pod: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(w.sd.stopped, " "); got != "podunit-p.deadline.service podunit-p.service" || len(w.sleeps) != 3 {
+		t.Errorf("stopped %q after %v", got, w.sleeps)
+	}
+
+	w = newWorld(t, runtime1(contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp}))
+	w.sd.busy = true
+	if err := w.main(t, contract.Command{Op: contract.OpEnd, Pod: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.sd.stopped) != 0 || w.clock.Now().Sub(t0) < endWait || w.clock.Now().Sub(t0) > endWait+time.Second ||
+		!strings.Contains(w.env.Out.(*bytes.Buffer).String(), "its infra stays until down") {
+		t.Errorf("busy for good: stopped %v, gave up after %s: %q", w.sd.stopped, w.clock.Now().Sub(t0), w.env.Out)
+	}
+
+	w = newWorld(t, runtime1(contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp}))
+	w.sd.busyFor = 2
+	w.env.Sleep = func(ctx context.Context, d time.Duration) error {
+		return podstate.WriteStopRequest(w.env.StateDir, "p", time.Second) // down came
+	}
+	if err := w.main(t, contract.Command{Op: contract.OpEnd, Pod: "p"}); err != nil || len(w.sd.stopped) != 0 {
+		t.Errorf("while going down: %v, stopped %v", err, w.sd.stopped)
+	}
 }
 
 func preStopped(grace time.Duration) contract.Container {
@@ -630,13 +685,17 @@ func TestCleanupEndsSidecarsOfACompletedPod(t *testing.T) {
 		})
 	}
 	// a pod that completes while a start is going on (a container that
-	// failed to start) keeps its infra: stopping it would cancel the job
+	// failed to start) leaves its infra to the end unit: stopping it now
+	// would cancel the job
 	w := newWorld(t, mk("Never"))
 	w.sd.busy = true
 	_ = podstate.SaveRun(w.env.StateDir, "p", "b", podstate.Run{Finished: t0, Result: "success"})
 	end(t, w, "a", "127")
 	if done, ok := podstate.LoadCompletion(w.env.StateDir, "p"); !ok || done.Phase != "Failed" || strings.Join(w.sd.stopped, " ") != "podunit-p-log.service" {
 		t.Errorf("completed during a start: %+v %v, stopped %v (want the sidecar only)", done, ok, w.sd.stopped)
+	}
+	if len(w.sd.started) != 1 || w.sd.started[0].Name != "podunit-p.end.service" {
+		t.Errorf("completed during a start: started %+v, want the end unit", w.sd.started)
 	}
 	// a sidecar's own end stops nothing
 	w = newWorld(t, mk("Never"))

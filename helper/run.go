@@ -258,6 +258,9 @@ func (t *task) runInit(ctx context.Context) error {
 		}
 		if !retry {
 			t.event("Warning", "Failed", "Init container %s exited with status %d; restartPolicy Never: the pod has failed", t.c.Name, code)
+			if err := t.initFailed(ctx); err != nil {
+				fmt.Fprintf(t.Out, "letting the failed pod's sandbox go: %v\n", err)
+			}
 			return &ErrExit{Code: code}
 		}
 		t.event("Warning", "BackOff", "Init container %s exited with status %d; back-off %s before restarting it", t.c.Name, code, backOff)

@@ -211,19 +211,11 @@ func (t *task) completePod(ctx context.Context) error {
 		return err
 	}
 	defer sd.Close()
-	done := podstate.Completion{Phase: "Succeeded", At: t.Now(), Restarts: map[string]int{}}
+	done := t.completion(ctx, sd)
 	var sidecars []string
 	for _, c := range t.rt.Containers {
-		if c.Kind == contract.KindApp {
-			if r, _ := podstate.LoadRun(t.StateDir, t.rt.Pod, c.Name); r.Failed() {
-				done.Phase = "Failed"
-			}
-		}
 		if c.Kind == contract.KindSidecar {
 			sidecars = append(sidecars, units.ContainerUnitName(t.rt.Pod, c.Name))
-		}
-		if n, err := sd.Restarts(ctx, units.ContainerUnitName(t.rt.Pod, c.Name)); err == nil && n > 0 {
-			done.Restarts[c.Name] = n
 		}
 	}
 	if err := podstate.WriteCompletion(t.StateDir, t.rt.Pod, done); err != nil {
@@ -242,12 +234,88 @@ func (t *task) completePod(ctx context.Context) error {
 	// Not while a start is still going on (a container that failed to
 	// start ends before its start job does): the infra's stop would
 	// cancel that job, and `up` would hear "canceled" for the failure.
-	// Such a pod keeps its infra until down.
+	// The pod's end unit stops it once that start is over.
 	ok, err := sd.StopUnlessBusy(ctx, units.InfraUnitName(t.rt.Pod))
 	if err == nil && !ok {
-		fmt.Fprintf(t.Out, "the pod completed while a unit of it was starting: its infra stays until down\n")
+		return sd.StartTransient(ctx, units.EndUnit(t.Self, t.rt.Pod))
 	}
 	return err
+}
+
+// completion is how the pod completed: Succeeded when every app
+// container's last run succeeded, else Failed; with each container's
+// restarts.
+func (t *task) completion(ctx context.Context, sd Systemd) podstate.Completion {
+	done := podstate.Completion{Phase: "Succeeded", At: t.Now(), Restarts: map[string]int{}}
+	for _, c := range t.rt.Containers {
+		if c.Kind == contract.KindApp {
+			if r, _ := podstate.LoadRun(t.StateDir, t.rt.Pod, c.Name); r.Failed() {
+				done.Phase = "Failed"
+			}
+		}
+		if n, err := sd.Restarts(ctx, units.ContainerUnitName(t.rt.Pod, c.Name)); err == nil && n > 0 {
+			done.Restarts[c.Name] = n
+		}
+	}
+	return done
+}
+
+// initFailed: an init container failed for good (restartPolicy Never), so
+// the pod has failed, as the kubelet fails it: recorded (its host ports
+// and devices are free, exec is refused), and its sandbox let go. The init
+// container's start job is still going on (this runs in it): the end unit
+// stops the infra once it is over.
+func (t *task) initFailed(ctx context.Context) error {
+	sd, err := t.Systemd(ctx)
+	if err != nil {
+		return err
+	}
+	defer sd.Close()
+	done := t.completion(ctx, sd)
+	done.Phase = "Failed"
+	if err := podstate.WriteCompletion(t.StateDir, t.rt.Pod, done); err != nil {
+		return err
+	}
+	return sd.StartTransient(ctx, units.EndUnit(t.Self, t.rt.Pod))
+}
+
+// endWait bounds how long the end unit waits for the starts of the pod's
+// units to be over.
+const endWait = 2 * time.Minute
+
+// end is the pod's end unit (contract.OpEnd): its deadline unit stopped,
+// then its infra (and with it its containers, each through its stop
+// sequence) as soon as that cancels no start job, unless the pod is going
+// down meanwhile. After endWait it gives up, saying so: the infra stays
+// until down.
+func (t *task) end(ctx context.Context) error {
+	sd, err := t.Systemd(ctx)
+	if err != nil {
+		return err
+	}
+	defer sd.Close()
+	if t.rt.Deadline {
+		if err := sd.StopUnits(ctx, []string{units.DeadlineUnitName(t.rt.Pod)}); err != nil {
+			return err
+		}
+	}
+	give := t.Now().Add(endWait)
+	for {
+		if _, ok := podstate.ReadStopRequest(t.StateDir, t.rt.Pod); ok {
+			return nil // down takes it
+		}
+		ok, err := sd.StopUnlessBusy(ctx, units.InfraUnitName(t.rt.Pod))
+		if err != nil || ok {
+			return err
+		}
+		if t.Now().After(give) {
+			fmt.Fprintf(t.Out, "a start of the pod's units still goes on after %s: its infra stays until down\n", endWait)
+			return nil
+		}
+		if err := t.Sleep(ctx, 200*time.Millisecond); err != nil {
+			return nil
+		}
+	}
 }
 
 // endedForGood tells whether a container's last run ended and its unit

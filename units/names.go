@@ -75,6 +75,12 @@ func DeadlineUnitName(pod string) string {
 	return Prefix + "-" + Escape(pod) + ".deadline.service"
 }
 
+// EndUnitName is the pod's end unit (contract.OpEnd); a dot, as in the
+// prober's, keeps it from any container's unit name.
+func EndUnitName(pod string) string {
+	return Prefix + "-" + Escape(pod) + ".end.service"
+}
+
 // InfraContainerName is the podman name of the pod's infra container:
 // podunit_POD. Every podman name podunit gives starts with "podunit_", which
 // neither podman kube play (POD-infra, POD-CONTAINER) nor podman-compose

@@ -497,6 +497,21 @@ func (t *translator) deadlineUnit(d time.Duration) *Unit {
 	}, t.logTo(name)...)}
 }
 
+// EndUnit is the pod's end unit (contract.OpEnd), which a helper starts
+// (self: podunit's path) when the pod ended while a start of one of its
+// units was going on: a stop of the infra then would cancel that start job.
+// It runs once, in the pod's slice (down takes it along), and systemd
+// forgets it when it is done, failed or not.
+func EndUnit(self, pod string) Unit {
+	return Unit{Name: EndUnitName(pod), Properties: []Property{
+		prop("Description", "podunit pod "+pod+": the pod ended, its sandbox goes"),
+		prop("Slice", SliceName(pod)),
+		prop("Type", "oneshot"),
+		prop("CollectMode", "inactive-or-failed"),
+		prop("ExecStart", []Exec{{Argv: contract.Command{Op: contract.OpEnd, Pod: pod}.Argv(self)}}),
+	}}
+}
+
 // proberUnit runs the probes of all the pod's containers in one process that
 // enters the pod's network namespace once. Bound to the infra: it goes with
 // the pod, and comes back (in the new namespace) if it fails.

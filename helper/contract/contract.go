@@ -63,6 +63,11 @@ const (
 	// OpDeadline is ExecStopPost of the pod's deadline unit: when its
 	// runtime ran out, the pod fails (activeDeadlineSeconds).
 	OpDeadline Op = "deadline"
+	// OpEnd is the pod's end unit, which a helper starts when the pod has
+	// ended (failed, or completed) while a start of one of its units was
+	// still going on: once none is, it stops the pod's infra (and so its
+	// containers) and its deadline unit.
+	OpEnd Op = "end"
 )
 
 // Services actions.
@@ -72,7 +77,7 @@ const (
 )
 
 // Ops are every helper command, in the order `podunit internal` lists them.
-var Ops = []Op{OpRun, OpPostStart, OpStop, OpCleanup, OpProbe, OpShape, OpServices, OpVolumes, OpForward, OpDeadline}
+var Ops = []Op{OpRun, OpPostStart, OpStop, OpCleanup, OpProbe, OpShape, OpServices, OpVolumes, OpForward, OpDeadline, OpEnd}
 
 // Shape actions.
 const (

@@ -91,6 +91,13 @@ spec:
 	if r.code != 4 || !strings.Contains(r.stderr, "init container check exited with status 3") {
 		t.Fatalf("up: exit %d, stderr %s", r.code, r.stderr)
 	}
+	// the pod failed for good: its sandbox goes, as the kubelet stops it
+	eventually(t, 20*time.Second, "the failed pod's infra to stop", func() bool {
+		return unitProp(t, "podunit-e2e\\x2dinit\\x2dnever.service", "ActiveState") == "inactive"
+	})
+	if r := run(t, podunit, "exec", pod, "--", "true"); r.code == 0 || !strings.Contains(r.stderr, "current phase is Failed") {
+		t.Errorf("exec into the failed pod: exit %d %s", r.code, r.stderr)
+	}
 	st := status(t, pod)
 	if st == nil || st.Phase != "Failed" {
 		t.Fatalf("ps: %+v, want phase Failed", st)

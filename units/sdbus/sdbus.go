@@ -216,6 +216,20 @@ func (m *Manager) StopUnits(ctx context.Context, names []string) error {
 	return nil
 }
 
+// StartTransient queues the start of a transient unit without waiting for
+// it; one of that name already there is left as it is.
+func (m *Manager) StartTransient(ctx context.Context, u units.Unit) error {
+	_ = m.conn.ResetFailedUnitContext(ctx, u.Name)
+	if _, err := m.conn.StartTransientUnitContext(ctx, u.Name, "fail", Properties(u), nil); err != nil {
+		var de godbus.Error
+		if errors.As(err, &de) && strings.HasSuffix(de.Name, "UnitExists") {
+			return nil
+		}
+		return fmt.Errorf("start %s: %w", u.Name, err)
+	}
+	return nil
+}
+
 // StopUnlessBusy queues a unit's stop, without waiting for it, unless that
 // would cancel a job systemd has queued for it or for a unit its stop
 // takes along (a start still going on): then it does nothing and says so.
