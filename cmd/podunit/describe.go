@@ -31,8 +31,8 @@ import (
 func describeCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "describe",
-		Usage:     "show a pod's containers, hooks, states and events, like kubectl describe pod (describe node: this host, its capacity and what the pods ask of it)",
-		ArgsUsage: "POD... | pod/POD... | pods [-l SELECTOR] [-n NAMESPACE] | node [NAME]",
+		Usage:     "show a pod's containers, hooks, states and events, like kubectl describe pod (describe node: this host, its capacity and what the pods ask of it; svc, cm, secret, pvc, sa, ns, ep: those objects)",
+		ArgsUsage: "POD... | pod/POD... | pods [-l SELECTOR] [-n NAMESPACE] | node [NAME] | svc|cm|secret|pvc|sa|ns|ep [NAME...] | TYPE/NAME...",
 		Flags:     []cli.Flag{namespaceFlag(), selectorFlag()},
 		Action: func(c *cli.Context) error {
 			args, err := flagsAnywhere(c)
@@ -70,6 +70,18 @@ func describeCommand() *cli.Command {
 						return err
 					}
 					return describeDeployment(ctx, c.App.Writer, r, d)
+				})
+			}
+			if kind, names, ok, err := objectArgs(args); ok {
+				if err != nil {
+					return err
+				}
+				sel, err := namesOrSelector(names, c.String("selector"))
+				if err != nil {
+					return err
+				}
+				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+					return describeObjects(ctx, c.App.Writer, c.App.ErrWriter, r, kind, names, c.String("namespace"), sel)
 				})
 			}
 			typeOnly := len(args) == 1 && slices.Contains(podTypes, args[0])

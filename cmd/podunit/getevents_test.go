@@ -3,14 +3,18 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
+	"text/tabwriter"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
 )
@@ -158,5 +162,67 @@ func TestEndpointsColumn(t *testing.T) {
 		if got := endpointsColumn(&corev1.Endpoints{Subsets: c.subsets}); got != c.want {
 			t.Errorf("%+v: %q, want %q", c.subsets, got, c.want)
 		}
+	}
+}
+
+// describe's arguments for stored objects: a type word and names, or
+// TYPE/NAME of one kind; anything else is not theirs.
+func TestObjectArgs(t *testing.T) {
+	for _, c := range []struct {
+		args  []string
+		kind  string
+		names []string
+		ok    bool
+		err   bool
+	}{
+		{[]string{"svc", "web", "db"}, pod.KindService, []string{"web", "db"}, true, false},
+		{[]string{"services"}, pod.KindService, nil, true, false},
+		{[]string{"cm/app", "configmap/b"}, pod.KindConfigMap, []string{"app", "b"}, true, false},
+		{[]string{"ns", "shop"}, pod.KindNamespace, []string{"shop"}, true, false},
+		{[]string{"ep/web"}, kindEndpoints, []string{"web"}, true, false},
+		{[]string{"secret", "pvc/x"}, "", nil, true, true},
+		{[]string{"svc/web", "cm/app"}, "", nil, true, true},
+		{[]string{"web"}, "", nil, false, false},
+		{[]string{"pod/web"}, "", nil, false, false},
+		{[]string{"deployment/web"}, "", nil, false, false},
+		{nil, "", nil, false, false},
+	} {
+		kind, names, ok, err := objectArgs(c.args)
+		if kind != c.kind || fmt.Sprint(names) != fmt.Sprint(c.names) || ok != c.ok || (err != nil) != c.err {
+			t.Errorf("%v: %q %v %v %v", c.args, kind, names, ok, err)
+		}
+	}
+}
+
+// describe service: each port with its target, node port and endpoints.
+func TestDescribeService(t *testing.T) {
+	s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", Labels: map[string]string{"b": "2", "a": "1"}},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, ClusterIP: "10.96.0.11", Selector: map[string]string{"app": "web"},
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080), NodePort: 30080, Protocol: corev1.ProtocolTCP}}}}
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "w1", Namespace: "default", Labels: map[string]string{"app": "web"}}}
+	st := &cluster.State{Services: []*corev1.Service{s}, Pods: []cluster.Pod{{Spec: p, IP: netip.MustParseAddr("10.96.128.2"), Ready: true}}}
+	var b bytes.Buffer
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	describeService(tw, s, st)
+	tw.Flush()
+	want := `Labels:                   a=1
+                          b=2
+Annotations:              <none>
+Selector:                 app=web
+Type:                     NodePort
+IP Family Policy:         SingleStack
+IP Families:              IPv4
+IP:                       10.96.0.11
+IPs:                      10.96.0.11
+Port:                     http  80/TCP
+TargetPort:               8080/TCP
+NodePort:                 http  30080/TCP
+Endpoints:                10.96.128.2:8080
+Session Affinity:         None
+External Traffic Policy:  Cluster
+Internal Traffic Policy:  Cluster
+`
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
 }

@@ -612,7 +612,8 @@ spec:
 // get events, get namespaces and get endpoints, as kubectl users type them:
 // a namespace applied, a Service's Endpoints with a ready and a not ready
 // pod, a failing readiness probe's events counted in one (describe too),
-// and get events -w printing a restart's events as they come.
+// and get events -w printing a restart's events as they come; describe of
+// a Service, a namespace, a ConfigMap and a Secret (its sizes only).
 func TestGetEventsNamespacesEndpoints(t *testing.T) {
 	const ns = "e2e-gev"
 	path := writeManifest(t, fmt.Sprintf(`
@@ -626,6 +627,16 @@ metadata: {name: web, namespace: %[1]s}
 spec:
   selector: {app: e2e-gev}
   ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg, namespace: %[1]s}
+data: {greeting: hello-from-cm}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds, namespace: %[1]s}
+stringData: {password: s3cr3t-never-shown}
 ---
 apiVersion: v1
 kind: Pod
@@ -665,6 +676,24 @@ spec:
 	}
 	if out := must(t, podunit, "get", "endpoints", "web", "-n", ns, "-o", "jsonpath={.subsets[*].notReadyAddresses[*].targetRef.name}"); out != "e2e-gev-bad" {
 		t.Errorf("get endpoints -o jsonpath notReadyAddresses: %q", out)
+	}
+
+	// describe of the objects, as kubectl's
+	if out := must(t, podunit, "describe", "svc", "web", "-n", ns); !regexp.MustCompile(`(?m)^Endpoints:\s+` + regexp.QuoteMeta(ip) + `:8080$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^Selector:\s+app=e2e-gev$`).MatchString(out) || !regexp.MustCompile(`(?m)^Port:\s+http  80/TCP$`).MatchString(out) {
+		t.Errorf("describe svc:\n%s", out)
+	}
+	if out := must(t, podunit, "describe", "ns/"+ns); !regexp.MustCompile(`(?m)^Status:\s+Active$`).MatchString(out) || !strings.Contains(out, "team=e2e") {
+		t.Errorf("describe ns:\n%s", out)
+	}
+	if out := must(t, podunit, "describe", "cm", "-n", ns); !strings.Contains(out, "greeting:\n----\nhello-from-cm\n") {
+		t.Errorf("describe cm:\n%s", out)
+	}
+	if out := must(t, podunit, "describe", "secret/creds", "-n", ns); !regexp.MustCompile(`(?m)^password:\s+18 bytes$`).MatchString(out) || strings.Contains(out, "s3cr3t") {
+		t.Errorf("describe secret (sizes, never values):\n%s", out)
+	}
+	if r := run(t, podunit, "describe", "svc", "nope", "-n", ns); r.code != 3 || !strings.Contains(r.stderr, `service "nope" not found`) {
+		t.Errorf("describe svc nope: exit %d %s", r.code, r.stderr)
 	}
 
 	// the failing probe: one event, counted

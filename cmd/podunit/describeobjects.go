@@ -1,0 +1,344 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/podunit/podunit/cluster"
+	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/runner"
+	"github.com/podunit/podunit/units"
+)
+
+// describedKinds are the kinds describe shows besides pods, Deployments,
+// StatefulSets and the node, by the word kubectl takes for them.
+var describedKinds = func() map[string]string {
+	m := map[string]string{}
+	for word, kind := range objectKinds {
+		switch kind {
+		case pod.KindService, pod.KindConfigMap, pod.KindSecret, pod.KindClaim, pod.KindServiceAccount:
+			m[word] = kind
+		}
+	}
+	for _, w := range namespaceTypes {
+		m[w] = pod.KindNamespace
+	}
+	for _, w := range endpointsTypes {
+		m[w] = kindEndpoints
+	}
+	return m
+}()
+
+const kindEndpoints = "Endpoints"
+
+// objectArgs reads describe's arguments when they name stored objects:
+// a type word and names (svc web db; svc alone: all of them), or TYPE/NAME
+// arguments of one kind (svc/web cm/app is an error). ok is false when they
+// name no such kind.
+func objectArgs(args []string) (kind string, names []string, ok bool, err error) {
+	if len(args) == 0 {
+		return "", nil, false, nil
+	}
+	if k := describedKinds[strings.ToLower(args[0])]; k != "" {
+		for _, n := range args[1:] {
+			if strings.Contains(n, "/") {
+				return "", nil, true, fmt.Errorf("%w: %s: no type before TYPE/NAME arguments (podunit describe %s)", errUsage, n, n)
+			}
+		}
+		return k, args[1:], true, nil
+	}
+	for i, a := range args {
+		t, name, found := strings.Cut(a, "/")
+		k := describedKinds[strings.ToLower(t)]
+		if !found || k == "" || name == "" {
+			if i == 0 {
+				return "", nil, false, nil
+			}
+			return "", nil, true, fmt.Errorf("%w: %s: describe one kind at a time", errUsage, a)
+		}
+		if i > 0 && k != kind {
+			return "", nil, true, fmt.Errorf("%w: %s and %s in one describe: ask for each on its own", errUsage, kind, k)
+		}
+		kind = k
+		names = append(names, name)
+	}
+	return kind, names, true, nil
+}
+
+// describeObjects is kubectl describe for stored objects: Services (with
+// their endpoints), ConfigMaps (their data), Secrets (their keys' sizes,
+// never their values), claims (their volume and users), ServiceAccounts,
+// namespaces and Endpoints; those named, or every one (-n, -l select).
+func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind string, names []string, ns string, sel labels.Selector) error {
+	dir := podstate.DefaultDir()
+	known, err := podstate.LoadObjects(dir)
+	if err != nil {
+		return err
+	}
+	var st *cluster.State
+	if kind == pod.KindService || kind == kindEndpoints {
+		if st, err = servicesNow(ctx, r); err != nil {
+			return err
+		}
+	}
+	var list []metav1.Object
+	switch kind {
+	case pod.KindNamespace:
+		pods, err := runner.KnownPods(dir)
+		if err != nil {
+			return err
+		}
+		all, err := namespaces(dir, pods)
+		if err != nil {
+			return err
+		}
+		for _, n := range all {
+			list = append(list, n)
+		}
+		ns = "" // namespaces are in none
+	case kindEndpoints:
+		for _, s := range st.Services {
+			if ep := st.EndpointsOf(s, nodeName()); ep != nil {
+				list = append(list, ep)
+			}
+		}
+	default:
+		known.Each(func(k string, o metav1.Object) {
+			if k == kind {
+				list = append(list, o)
+			}
+		})
+	}
+	list, err = storedNamed(list, strings.ToLower(kind), names, ns, sel)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(errw, noneFound(ns))
+		return nil
+	}
+	var recorded []*corev1.Pod
+	if kind == pod.KindClaim {
+		if recorded, err = runner.RecordedPods(dir); err != nil {
+			return err
+		}
+	}
+	for i, o := range list {
+		if i > 0 {
+			fmt.Fprint(w, "\n\n")
+		}
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(tw, "Name:\t%s\n", o.GetName())
+		if kind != pod.KindNamespace {
+			fmt.Fprintf(tw, "Namespace:\t%s\n", o.GetNamespace())
+		}
+		switch x := o.(type) {
+		case *corev1.Service:
+			describeService(tw, x, st)
+		case *corev1.ConfigMap:
+			metaLines(tw, x.ObjectMeta)
+			tw.Flush()
+			describeConfigMap(w, x)
+		case *corev1.Secret:
+			metaLines(tw, x.ObjectMeta)
+			fmt.Fprintf(tw, "\nType:\t%s\n", x.Type)
+			tw.Flush()
+			fmt.Fprint(w, "\nData\n====\n")
+			tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			for _, k := range slices.Sorted(maps.Keys(x.Data)) {
+				fmt.Fprintf(tw, "%s:\t%d bytes\n", k, len(x.Data[k]))
+			}
+			tw.Flush()
+			continue // kubectl gives a Secret no Events
+		case *corev1.PersistentVolumeClaim:
+			if err := describeClaim(ctx, tw, r, x, recorded); err != nil {
+				return err
+			}
+		case *corev1.ServiceAccount:
+			metaLines(tw, x.ObjectMeta)
+			var secrets []string
+			for _, s := range x.ImagePullSecrets {
+				secrets = append(secrets, s.Name)
+			}
+			fmt.Fprintf(tw, "Image pull secrets:\t%s\n", orNone(strings.Join(secrets, ", ")))
+			fmt.Fprintf(tw, "Mountable secrets:\t<none>\n")
+			fmt.Fprintf(tw, "Tokens:\t<none>\n")
+		case *corev1.Namespace:
+			metaLines(tw, x.ObjectMeta)
+			fmt.Fprintf(tw, "Status:\t%s\n", x.Status.Phase)
+			tw.Flush()
+			fmt.Fprint(w, "\nNo resource quota.\n\nNo LimitRange resource.\n")
+			continue
+		case *corev1.Endpoints:
+			metaLines(tw, x.ObjectMeta)
+			fmt.Fprintf(tw, "Subsets:\n")
+			for _, ss := range x.Subsets {
+				var ready, notReady []string
+				for _, a := range ss.Addresses {
+					ready = append(ready, a.IP)
+				}
+				for _, a := range ss.NotReadyAddresses {
+					notReady = append(notReady, a.IP)
+				}
+				fmt.Fprintf(tw, "  Addresses:\t%s\n", orNone(strings.Join(ready, ",")))
+				fmt.Fprintf(tw, "  NotReadyAddresses:\t%s\n", orNone(strings.Join(notReady, ",")))
+				fmt.Fprintf(tw, "  Ports:\n")
+				tw.Flush()
+				pw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintf(pw, "    Name\tPort\tProtocol\n    ----\t----\t--------\n")
+				for _, p := range ss.Ports {
+					fmt.Fprintf(pw, "    %s\t%d\t%s\n", orUnset(p.Name), p.Port, p.Protocol)
+				}
+				pw.Flush()
+				fmt.Fprintln(w)
+			}
+		}
+		fmt.Fprintf(tw, "Events:\t<none>\n")
+		tw.Flush()
+	}
+	return nil
+}
+
+// metaLines are describe's Labels and Annotations: one key=value a line.
+func metaLines(tw io.Writer, m metav1.ObjectMeta) {
+	for _, f := range []struct {
+		head string
+		m    map[string]string
+	}{{"Labels:", m.Labels}, {"Annotations:", m.Annotations}} {
+		if len(f.m) == 0 {
+			fmt.Fprintf(tw, "%s\t<none>\n", f.head)
+			continue
+		}
+		for i, k := range slices.Sorted(maps.Keys(f.m)) {
+			head := ""
+			if i == 0 {
+				head = f.head
+			}
+			fmt.Fprintf(tw, "%s\t%s=%s\n", head, k, f.m[k])
+		}
+	}
+}
+
+func orUnset(s string) string {
+	if s == "" {
+		return "<unset>"
+	}
+	return s
+}
+
+// describeService is kubectl describe service's body: selector, type,
+// address, and for each port its target, node port and endpoints.
+func describeService(tw io.Writer, s *corev1.Service, st *cluster.State) {
+	metaLines(tw, s.ObjectMeta)
+	fmt.Fprintf(tw, "Selector:\t%s\n", formatSelector(s.Spec.Selector))
+	fmt.Fprintf(tw, "Type:\t%s\n", s.Spec.Type)
+	if s.Spec.Type == corev1.ServiceTypeExternalName {
+		fmt.Fprintf(tw, "External Name:\t%s\n", s.Spec.ExternalName)
+	} else {
+		fmt.Fprintf(tw, "IP Family Policy:\tSingleStack\n")
+		fmt.Fprintf(tw, "IP Families:\tIPv4\n")
+		fmt.Fprintf(tw, "IP:\t%s\n", s.Spec.ClusterIP)
+		fmt.Fprintf(tw, "IPs:\t%s\n", s.Spec.ClusterIP)
+	}
+	ep := st.EndpointsOf(s, nodeName())
+	for i, p := range s.Spec.Ports {
+		name := orUnset(p.Name)
+		fmt.Fprintf(tw, "Port:\t%s  %d/%s\n", name, p.Port, p.Protocol)
+		target := p.TargetPort.String()
+		fmt.Fprintf(tw, "TargetPort:\t%s/%s\n", target, p.Protocol)
+		if p.NodePort != 0 {
+			fmt.Fprintf(tw, "NodePort:\t%s  %d/%s\n", name, p.NodePort, p.Protocol)
+		}
+		var eps []string
+		for _, e := range st.Endpoints(s, i) {
+			eps = append(eps, e.Addr.String())
+		}
+		if ep != nil || len(eps) > 0 {
+			fmt.Fprintf(tw, "Endpoints:\t%s\n", strings.Join(eps, ","))
+		} else {
+			fmt.Fprintf(tw, "Endpoints:\t<none>\n")
+		}
+	}
+	if len(s.Spec.Ports) == 0 {
+		fmt.Fprintf(tw, "Port:\t<none>\n")
+	}
+	affinity := s.Spec.SessionAffinity
+	if affinity == "" {
+		affinity = corev1.ServiceAffinityNone
+	}
+	fmt.Fprintf(tw, "Session Affinity:\t%s\n", affinity)
+	if s.Spec.Type == corev1.ServiceTypeNodePort || s.Spec.Type == corev1.ServiceTypeLoadBalancer {
+		fmt.Fprintf(tw, "External Traffic Policy:\tCluster\n")
+	}
+	fmt.Fprintf(tw, "Internal Traffic Policy:\tCluster\n")
+}
+
+// describeConfigMap is kubectl describe configmap's Data and BinaryData.
+func describeConfigMap(w io.Writer, c *corev1.ConfigMap) {
+	fmt.Fprint(w, "\nData\n====\n")
+	for _, k := range slices.Sorted(maps.Keys(c.Data)) {
+		fmt.Fprintf(w, "%s:\n----\n%s\n\n", k, strings.TrimSuffix(c.Data[k], "\n"))
+	}
+	if len(c.Data) == 0 {
+		fmt.Fprintln(w)
+	}
+	fmt.Fprint(w, "BinaryData\n====\n")
+	for _, k := range slices.Sorted(maps.Keys(c.BinaryData)) {
+		fmt.Fprintf(w, "%s: %d bytes\n", k, len(c.BinaryData[k]))
+	}
+	fmt.Fprintln(w)
+}
+
+// describeClaim is kubectl describe pvc's body: its status and volume (the
+// podman volume, once a pod used it), what it asks for, and its users.
+func describeClaim(ctx context.Context, tw io.Writer, r *runner.Runner, c *corev1.PersistentVolumeClaim, recorded []*corev1.Pod) error {
+	status, volume := "Pending", units.ClaimVolumeName(c.Namespace, c.Name)
+	if l, ok, err := r.Engine.VolumeLabels(ctx, volume); err != nil {
+		return err
+	} else if ok && l[units.LabelClaim] == c.Namespace+"/"+c.Name {
+		status = "Bound"
+	} else {
+		volume = ""
+	}
+	class := ""
+	if c.Spec.StorageClassName != nil {
+		class = *c.Spec.StorageClassName
+	}
+	fmt.Fprintf(tw, "StorageClass:\t%s\n", class)
+	fmt.Fprintf(tw, "Status:\t%s\n", status)
+	fmt.Fprintf(tw, "Volume:\t%s\n", volume)
+	metaLines(tw, c.ObjectMeta)
+	capacity := ""
+	if q, ok := c.Spec.Resources.Requests[corev1.ResourceStorage]; ok && status == "Bound" {
+		capacity = q.String()
+	}
+	fmt.Fprintf(tw, "Capacity:\t%s\n", capacity)
+	var modes []string
+	for _, m := range c.Spec.AccessModes {
+		modes = append(modes, accessModeShort[m])
+	}
+	fmt.Fprintf(tw, "Access Modes:\t%s\n", strings.Join(modes, ","))
+	mode := corev1.PersistentVolumeFilesystem
+	if c.Spec.VolumeMode != nil {
+		mode = *c.Spec.VolumeMode
+	}
+	fmt.Fprintf(tw, "VolumeMode:\t%s\n", mode)
+	var users []string
+	for _, p := range recorded {
+		if p.Namespace == c.Namespace && pod.UsesClaim(p, c.Name) {
+			users = append(users, p.Name)
+		}
+	}
+	fmt.Fprintf(tw, "Used By:\t%s\n", orNone(strings.Join(users, ",")))
+	return nil
+}
