@@ -679,7 +679,7 @@ spec:
 	}
 
 	// describe of the objects, as kubectl's
-	if out := must(t, podunit, "describe", "svc", "web", "-n", ns); !regexp.MustCompile(`(?m)^Endpoints:\s+` + regexp.QuoteMeta(ip) + `:8080$`).MatchString(out) ||
+	if out := must(t, podunit, "describe", "svc", "web", "-n", ns); !regexp.MustCompile(`(?m)^Endpoints:\s+`+regexp.QuoteMeta(ip)+`:8080$`).MatchString(out) ||
 		!regexp.MustCompile(`(?m)^Selector:\s+app=e2e-gev$`).MatchString(out) || !regexp.MustCompile(`(?m)^Port:\s+http  80/TCP$`).MatchString(out) {
 		t.Errorf("describe svc:\n%s", out)
 	}
