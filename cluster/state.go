@@ -243,8 +243,9 @@ func NodePorts(services []*corev1.Service) []string {
 // writes them): the pods it selects that have an address, the ready ones
 // under addresses and the others under notReadyAddresses (every one under
 // addresses when the Service publishes not ready addresses), grouped in
-// subsets of pods whose target ports resolve alike; a port a pod has no
-// container port for is left out for that pod, as the controller does.
+// subsets of pods whose target ports resolve alike, in address order; a
+// port a pod has no container port for is left out for that pod, as the
+// controller does.
 func (s *State) EndpointsOf(svc *corev1.Service, node string) *corev1.Endpoints {
 	if len(svc.Spec.Selector) == 0 {
 		return nil
@@ -259,7 +260,8 @@ func (s *State) EndpointsOf(svc *corev1.Service, node string) *corev1.Endpoints 
 			pods = append(pods, p)
 		}
 	}
-	sort.Slice(pods, func(i, j int) bool { return pods[i].Spec.Name < pods[j].Spec.Name })
+	// addresses in address order, as the endpoints controller sorts them
+	sort.Slice(pods, func(i, j int) bool { return pods[i].IP.Less(pods[j].IP) })
 	bySet := map[string]int{} // ports: index in ep.Subsets
 	for _, p := range pods {
 		var ports []corev1.EndpointPort
