@@ -19,7 +19,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
@@ -134,7 +133,7 @@ func deploymentStatus(d *appsv1.Deployment, pods []*corev1.Pod) appsv1.Deploymen
 
 // printDeployments lists the stored Deployments (those named, or all) with
 // their pods' counts, as kubectl get deployments.
-func printDeployments(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel labels.Selector, format string) error {
+func printDeployments(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel selection, format string) error {
 	known, err := podstate.LoadObjects(podstate.DefaultDir())
 	if err != nil {
 		return err
@@ -668,12 +667,12 @@ func describeDeployment(ctx context.Context, w io.Writer, r *runner.Runner, d *a
 }
 
 // storedNamed picks, of a kind's stored objects, those named (all when none
-// are) of namespace ns ("": any) whose labels match sel, in namespace/name
-// order; a name that none has is not found.
-func storedNamed[T metav1.Object](all []T, kind string, names []string, ns string, sel labels.Selector) ([]T, error) {
+// are) of namespace ns ("": any) that sel selects, in namespace/name order
+// (or sel's); a name that none has is not found.
+func storedNamed[T metav1.Object](all []T, kind string, names []string, ns string, sel selection) ([]T, error) {
 	var list []T
 	for _, x := range all {
-		if (len(names) == 0 || slices.Contains(names, x.GetName())) && (ns == "" || x.GetNamespace() == ns) && sel.Matches(labels.Set(x.GetLabels())) {
+		if (len(names) == 0 || slices.Contains(names, x.GetName())) && (ns == "" || x.GetNamespace() == ns) && sel.match(x, x.GetLabels()) {
 			list = append(list, x)
 		}
 	}
@@ -685,5 +684,5 @@ func storedNamed[T metav1.Object](all []T, kind string, names []string, ns strin
 	slices.SortFunc(list, func(a, b T) int {
 		return strings.Compare(a.GetNamespace()+"/"+a.GetName(), b.GetNamespace()+"/"+b.GetName())
 	})
-	return list, nil
+	return list, sortObjects(list, sel)
 }

@@ -81,7 +81,7 @@ func describeCommand() *cli.Command {
 					return err
 				}
 				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-					return describeObjects(ctx, c.App.Writer, c.App.ErrWriter, r, kind, names, c.String("namespace"), sel)
+					return describeObjects(ctx, c.App.Writer, c.App.ErrWriter, r, kind, names, c.String("namespace"), byLabels(sel))
 				})
 			}
 			typeOnly := len(args) == 1 && slices.Contains(podTypes, args[0])

@@ -11,7 +11,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/pod"
@@ -79,7 +78,7 @@ func objectArgs(args []string) (kind string, names []string, ok bool, err error)
 // their endpoints), ConfigMaps (their data), Secrets (their keys' sizes,
 // never their values), claims (their volume and users), ServiceAccounts,
 // namespaces and Endpoints; those named, or every one (-n, -l select).
-func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind string, names []string, ns string, sel labels.Selector) error {
+func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind string, names []string, ns string, sel selection) error {
 	dir := podstate.DefaultDir()
 	known, err := podstate.LoadObjects(dir)
 	if err != nil {

@@ -20,7 +20,6 @@ import (
 	"github.com/urfave/cli/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/netinfo"
@@ -43,6 +42,8 @@ func getCommand() *cli.Command {
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "only those of this namespace"},
 			&cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "those of every namespace (as without -n), with a NAMESPACE column"},
 			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "only those whose labels match, as kubectl's -l (app=web,tier!=db; env in (a,b); !canary)"},
+			&cli.StringFlag{Name: "field-selector", Usage: "only those whose fields match, as kubectl's (status.phase=Running, spec.nodeName=NODE; events: involvedObject.name=POD, type=Warning, reason=...; any kind: metadata.name, metadata.namespace)"},
+			&cli.StringFlag{Name: "sort-by", Usage: "order by a JSONPath expression, as kubectl's (.metadata.name, .status.startTime, .lastTimestamp)"},
 			&cli.BoolFlag{Name: "show-labels", Usage: "pods, nodes and namespaces: a LABELS column, as kubectl's"},
 			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "pods: after the table, a line for each pod whose READY, STATUS or RESTARTS changes; events: each new one; until interrupted"},
 		},
@@ -62,7 +63,11 @@ func getCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			sel, err := namesOrSelector(names, selector)
+			lsel, err := namesOrSelector(names, selector)
+			if err != nil {
+				return err
+			}
+			sel, err := parseSelection(kind, lsel, vals["field-selector"], vals["sort-by"])
 			if err != nil {
 				return err
 			}
@@ -144,7 +149,8 @@ func getCommand() *cli.Command {
 					}
 					pods = in
 				}
-				return slices.DeleteFunc(pods, func(p *corev1.Pod) bool { return !sel.Matches(labels.Set(p.Labels)) }), nil
+				pods = slices.DeleteFunc(pods, func(p *corev1.Pod) bool { return !sel.match(p, p.Labels) })
+				return pods, sortObjects(pods, sel)
 			}
 			table := tableOpts{nsColumn: vals["all-namespaces"] == "true", labels: vals["show-labels"] == "true"}
 			if kind == "all" {
@@ -751,7 +757,7 @@ func servicesNow(ctx context.Context, r *runner.Runner) (*cluster.State, error) 
 // printEndpoints is kubectl get endpoints: for each stored Service with a
 // selector, the Endpoints object the endpoints controller would keep (NAME,
 // ENDPOINTS, AGE; -o name; or the objects).
-func printEndpoints(w, errw io.Writer, st *cluster.State, names []string, ns string, sel labels.Selector, format string, t tableOpts) error {
+func printEndpoints(w, errw io.Writer, st *cluster.State, names []string, ns string, sel selection, format string, t tableOpts) error {
 	var all []*corev1.Endpoints
 	for _, s := range st.Services {
 		if ep := st.EndpointsOf(s, nodeName()); ep != nil {
@@ -831,7 +837,7 @@ func endpointsColumn(e *corev1.Endpoints) string {
 
 // printServices lists the stored Services (those named, or all) with their
 // address, ports and the ready pods behind them.
-func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel labels.Selector, format string) error {
+func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel selection, format string) error {
 	st, err := servicesNow(ctx, r)
 	if err != nil {
 		return err

@@ -12,7 +12,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
@@ -86,10 +85,11 @@ func containerFieldPath(p *corev1.Pod, name string) string {
 
 // eventsNamed are the events of namespace ns ("": every one) whose labels
 // match sel (events carry none: only an empty selector matches).
-func eventsNamed(evs []*corev1.Event, ns string, sel labels.Selector) []*corev1.Event {
-	return slices.DeleteFunc(slices.Clone(evs), func(e *corev1.Event) bool {
-		return (ns != "" && e.Namespace != ns) || !sel.Matches(labels.Set(e.Labels))
+func eventsNamed(evs []*corev1.Event, ns string, sel selection) ([]*corev1.Event, error) {
+	evs = slices.DeleteFunc(slices.Clone(evs), func(e *corev1.Event) bool {
+		return (ns != "" && e.Namespace != ns) || !sel.match(e, e.Labels)
 	})
+	return evs, sortObjects(evs, sel)
 }
 
 // printEvents is kubectl get events: LAST SEEN, TYPE, REASON, OBJECT and
@@ -139,7 +139,7 @@ func printEvents(w io.Writer, evs []*corev1.Event, format string, t tableOpts, h
 
 // getEvents lists the pods' events (get events), and with watch goes on
 // printing each event that is new or happened again, until ctx ends.
-func getEvents(ctx context.Context, w, errw io.Writer, ns string, sel labels.Selector, format string, t tableOpts, watch bool) error {
+func getEvents(ctx context.Context, w, errw io.Writer, ns string, sel selection, format string, t tableOpts, watch bool) error {
 	dir := podstate.DefaultDir()
 	host := nodeName()
 	list := func() ([]*corev1.Event, error) {
@@ -148,7 +148,10 @@ func getEvents(ctx context.Context, w, errw io.Writer, ns string, sel labels.Sel
 			return nil, err
 		}
 		evs, err := podEvents(dir, pods, host)
-		return eventsNamed(evs, ns, sel), err
+		if err != nil {
+			return nil, err
+		}
+		return eventsNamed(evs, ns, sel)
 	}
 	evs, err := list()
 	if err != nil {
@@ -256,7 +259,7 @@ func namespaces(dir string, pods []*corev1.Pod) ([]*corev1.Namespace, error) {
 
 // printNamespaces is kubectl get namespaces: NAME, STATUS and AGE (LABELS
 // with --show-labels), the names, or the Namespaces.
-func printNamespaces(w, errw io.Writer, all []*corev1.Namespace, names []string, sel labels.Selector, format string, showLabels bool, now time.Time) error {
+func printNamespaces(w, errw io.Writer, all []*corev1.Namespace, names []string, sel selection, format string, showLabels bool, now time.Time) error {
 	list, err := storedNamed(all, "namespace", names, "", sel)
 	if err != nil {
 		return err

@@ -71,11 +71,11 @@ func TestPodEvents(t *testing.T) {
 	if e := evs[0]; e.Name != fmt.Sprintf("web.%x", at(0).UnixNano()) || e.Source.Host != "vm" || e.InvolvedObject.UID != "u1" || e.APIVersion != "v1" || e.Kind != "Event" {
 		t.Errorf("the first event's object: %+v", e)
 	}
-	if n := len(eventsNamed(evs, "shop", labels.Everything())); n != 4 {
-		t.Errorf("-n shop: %d events, want 4", n)
+	if got, _ := eventsNamed(evs, "shop", selection{}); len(got) != 4 {
+		t.Errorf("-n shop: %d events, want 4", len(got))
 	}
-	if n := len(eventsNamed(evs, "", labels.SelectorFromSet(labels.Set{"a": "b"}))); n != 0 {
-		t.Errorf("-l a=b: %d events, want none (events have no labels)", n)
+	if got, _ := eventsNamed(evs, "", byLabels(labels.SelectorFromSet(labels.Set{"a": "b"}))); len(got) != 0 {
+		t.Errorf("-l a=b: %d events, want none (events have no labels)", len(got))
 	}
 
 	var b bytes.Buffer
@@ -126,7 +126,7 @@ func TestNamespaces(t *testing.T) {
 		t.Errorf("shop keeps its labels and has its apply time, default none: %+v %+v", all[1].ObjectMeta, all[0].ObjectMeta)
 	}
 	var b bytes.Buffer
-	if err := printNamespaces(&b, &b, all, nil, labels.SelectorFromSet(labels.Set{"team": "a"}), "", true, time.Now()); err != nil {
+	if err := printNamespaces(&b, &b, all, nil, byLabels(labels.SelectorFromSet(labels.Set{"team": "a"})), "", true, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(b.String(), "NAME   STATUS   AGE") || !strings.Contains(b.String(), "shop   Active") || strings.Contains(b.String(), "default") ||
@@ -134,7 +134,7 @@ func TestNamespaces(t *testing.T) {
 		t.Errorf("get ns -l team=a --show-labels:\n%s", b.String())
 	}
 	b.Reset()
-	if err := printNamespaces(&b, &b, all, []string{"nope"}, labels.Everything(), "", false, time.Now()); err == nil || err.Error() != `namespace "nope" not found` {
+	if err := printNamespaces(&b, &b, all, []string{"nope"}, selection{}, "", false, time.Now()); err == nil || err.Error() != `namespace "nope" not found` {
 		t.Errorf("get ns nope: %v", err)
 	}
 }

@@ -19,7 +19,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/podunit/podunit/netinfo"
@@ -222,7 +221,7 @@ func nodeObject(f hostFacts, now time.Time) *corev1.Node {
 
 // printNodes is kubectl get nodes of this host: names other than its own
 // are not found, a selector matches its labels.
-func printNodes(w, errw io.Writer, n *corev1.Node, names []string, sel labels.Selector, format string, showLabels bool, now time.Time) error {
+func printNodes(w, errw io.Writer, n *corev1.Node, names []string, sel selection, format string, showLabels bool, now time.Time) error {
 	var missing []string
 	for _, name := range names {
 		if name != n.Name {
@@ -233,7 +232,7 @@ func printNodes(w, errw io.Writer, n *corev1.Node, names []string, sel labels.Se
 		return nodeNotFound(missing[0], n.Name)
 	}
 	var list []*corev1.Node
-	if sel.Matches(labels.Set(n.Labels)) {
+	if sel.match(n, n.Labels) {
 		list = append(list, n)
 	}
 	if len(list) == 0 && (format == "" || format == "wide" || format == "name") {

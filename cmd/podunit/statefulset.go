@@ -13,7 +13,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
@@ -170,7 +169,7 @@ func statefulSetStatus(s *appsv1.StatefulSet, pods []*corev1.Pod) appsv1.Statefu
 
 // printStatefulSets lists the stored StatefulSets (those named, or all)
 // with their pods' counts, as kubectl get statefulsets.
-func printStatefulSets(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel labels.Selector, format string) error {
+func printStatefulSets(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel selection, format string) error {
 	known, err := podstate.LoadObjects(podstate.DefaultDir())
 	if err != nil {
 		return err

@@ -706,6 +706,19 @@ spec:
 		n, _ := strconv.Atoi(f[2])
 		return f[0] == "e2e-gev-bad" && f[1] == "spec.containers{c}" && n >= 3
 	})
+	// kubectl's --field-selector and --sort-by
+	if out := must(t, podunit, "get", "events", "-n", ns, "--field-selector", "involvedObject.name=e2e-gev-bad,type=Warning", "-o", "jsonpath={.items[*].reason}"); out != "Unhealthy" {
+		t.Errorf("get events --field-selector involvedObject.name=...,type=Warning: %q", out)
+	}
+	if out := must(t, podunit, "get", "pods", "-n", ns, "--field-selector", "status.phase=Running", "--sort-by", ".metadata.name", "-o", "name"); out != "pod/e2e-gev-bad\npod/e2e-gev-ok\n" {
+		t.Errorf("get pods --field-selector status.phase=Running --sort-by .metadata.name: %q", out)
+	}
+	if out := must(t, podunit, "get", "events", "-n", ns, "--sort-by", ".count", "-o", "jsonpath={.items[-1:].reason}"); out != "Unhealthy" {
+		t.Errorf("get events --sort-by .count: the most counted last, got %q", out)
+	}
+	if r := run(t, podunit, "get", "svc", "--field-selector", "spec.clusterIP=x"); r.code != 2 || !strings.Contains(r.stderr, "spec.clusterIP") {
+		t.Errorf("get svc --field-selector of a field services are not selected by: exit %d %s", r.code, r.stderr)
+	}
 	desc := must(t, podunit, "describe", "-n", ns, "e2e-gev-bad")
 	if lines := regexp.MustCompile(`(?m)^.*Unhealthy.*$`).FindAllString(desc, -1); len(lines) != 1 || !regexp.MustCompile(`\(x\d+ over \d+s\)`).MatchString(lines[0]) {
 		t.Errorf("describe: want one Unhealthy line with its count:\n%s", desc)
