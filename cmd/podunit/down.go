@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
@@ -33,6 +34,8 @@ func downCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "a manifest file, as kubectl's -f (FILE arguments do the same)"},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "the namespace of the pods named and of the files' objects that name none (as given to up -n)"},
 			selectorFlag(),
+			&cli.StringFlag{Name: "field-selector", Usage: "the pods whose fields match, as kubectl's (status.phase=Failed, status.phase!=Running)"},
+			&cli.BoolFlag{Name: "all", Usage: "every pod (of -n's namespace), as kubectl delete pods --all"},
 		},
 		Action: func(c *cli.Context) error {
 			args, err := flagsAnywhere(c)
@@ -45,11 +48,15 @@ func downCommand() *cli.Command {
 				}
 			}
 			args = append(c.StringSlice("filename"), args...)
-			selector := c.String("selector")
+			selector, fieldSel, all := c.String("selector"), c.String("field-selector"), c.Bool("all")
+			selecting := selector != "" || fieldSel != "" || all
 			// pods as kubectl names them (pod/web, `pod web`), other kinds
 			// too (svc/web, `svc web`); a file is a file, though a TYPE word
 			// first names a kind, whatever the directory holds (its pod/ dir)
-			word, args := typeFirst(args, selector != "")
+			word, args := typeFirst(args, selecting)
+			if selecting && word != "" && !slices.Contains(podTypes, word) {
+				return fmt.Errorf("%w: -l, --field-selector and --all select pods", errUsage)
+			}
 			var refs []string
 			var objRefs [][2]string // kind, name: deployment/NAME, service/NAME, configmap/NAME...
 			for _, a := range args {
@@ -76,11 +83,11 @@ func downCommand() *cli.Command {
 				refs = append(refs, ref)
 			}
 			args = refs
-			if selector != "" {
+			if selecting {
 				if len(args)+len(objRefs) > 0 {
-					return fmt.Errorf("%w: files or pod names and -l exclude each other", errUsage)
+					return fmt.Errorf("%w: files or pod names and -l, --field-selector or --all exclude each other", errUsage)
 				}
-				if args, err = selectPods(nil, selector, c.String("namespace")); err != nil {
+				if args, err = selectDown(c, selector, fieldSel); err != nil {
 					return err
 				}
 				if len(args) == 0 {
@@ -343,8 +350,8 @@ func typeFirst(args []string, selector bool) (word string, names []string) {
 	switch {
 	case !isKind && !isPod:
 		return "", args
-	case len(args) == 1 && isPod && selector:
-		return word, nil
+	case len(args) == 1 && selector:
+		return word, nil // down pods -l ... (another kind: refused by the caller)
 	case len(args) == 1:
 		return "", args
 	}
@@ -365,6 +372,40 @@ var objectKinds = map[string]string{
 	"secret": pod.KindSecret, "secrets": pod.KindSecret,
 	"persistentvolumeclaim": pod.KindClaim, "persistentvolumeclaims": pod.KindClaim, "pvc": pod.KindClaim,
 	"serviceaccount": pod.KindServiceAccount, "serviceaccounts": pod.KindServiceAccount, "sa": pod.KindServiceAccount,
+}
+
+// selectDown is which pods down -l, --field-selector or --all takes: those
+// of -n's namespace (any without) whose labels and fields match. A field
+// selector needs the pods' status (status.phase): read as get reads it.
+func selectDown(c *cli.Context, selector, fieldSel string) ([]string, error) {
+	ns := c.String("namespace")
+	lsel := labels.Everything() // --all
+	if selector != "" {
+		var err error
+		if lsel, err = parseSelector(selector); err != nil {
+			return nil, err
+		}
+	}
+	if fieldSel == "" {
+		pods, err := runner.KnownPods(podstate.DefaultDir())
+		return matching(pods, lsel, ns), err
+	}
+	sel, err := parseSelection("pods", lsel, fieldSel, "")
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	err = withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+		pods, err := currentPods(ctx, r, nil)
+		for _, p := range pods {
+			if (ns == "" || p.Namespace == ns) && sel.match(p, p.Labels) {
+				names = append(names, p.Name)
+			}
+		}
+		return err
+	})
+	slices.Sort(names)
+	return names, err
 }
 
 // objectRef reads TYPE/NAME of a stored kind (svc/web, configmap/app):

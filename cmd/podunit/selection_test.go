@@ -71,8 +71,8 @@ func TestSelection(t *testing.T) {
 		return strings.Join(names, " ")
 	}
 	for path, want := range map[string]string{
-		".metadata.name": "a b c",
-		"{.metadata.name}": "a b c",
+		".metadata.name":                           "a b c",
+		"{.metadata.name}":                         "a b c",
 		"status.containerStatuses[0].restartCount": "c a b", // 2 < 9 < 10: as numbers
 		".status.startTime":                        "c b a",
 		".status.nothing":                          "b a c", // none found: as they were

@@ -745,3 +745,46 @@ spec:
 		t.Errorf("get ns after down of the file:\n%s", out)
 	}
 }
+
+// kubectl delete pods --field-selector status.phase=Failed and --all: the
+// pods whose status matches go, the others stay.
+func TestDownByFieldSelector(t *testing.T) {
+	path := writeManifest(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-fs-ok, namespace: e2e-fs}
+spec:
+  restartPolicy: Never
+  containers: [{name: c, image: %[1]s, command: ["true"]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-fs-bad, namespace: e2e-fs}
+spec:
+  restartPolicy: Never
+  containers: [{name: c, image: %[1]s, command: ["false"]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: e2e-fs-runs, namespace: e2e-fs}
+spec:
+  containers: [{name: c, image: %[1]s, command: ["sh", "-c", "trap 'exit 0' TERM; sleep 100000 & wait"]}]
+`, testImage))
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", path) })
+	must(t, podunit, "up", path)
+	eventually(t, 30*time.Second, "both run-once pods to end", func() bool {
+		return must(t, podunit, "get", "pods", "-n", "e2e-fs", "--field-selector", "status.phase!=Running", "-o", "name") == "pod/e2e-fs-bad\npod/e2e-fs-ok\n"
+	})
+	if out := must(t, podunit, "delete", "pods", "-n", "e2e-fs", "--field-selector", "status.phase=Failed"); out != "pod/e2e-fs-bad removed\n" {
+		t.Errorf("delete pods --field-selector status.phase=Failed: %q", out)
+	}
+	if out := must(t, podunit, "get", "pods", "-n", "e2e-fs", "-o", "name"); out != "pod/e2e-fs-ok\npod/e2e-fs-runs\n" {
+		t.Errorf("left: %q", out)
+	}
+	if r := run(t, podunit, "down", "svc", "--all"); r.code != 2 {
+		t.Errorf("down svc --all: exit %d, want 2 (--all selects pods)", r.code)
+	}
+	if out := must(t, podunit, "down", "pods", "--all", "-n", "e2e-fs"); !strings.HasPrefix(out, "pod/e2e-fs-ok removed\npod/e2e-fs-runs removed\n") {
+		t.Errorf("down pods --all -n e2e-fs: %q", out)
+	}
+}
