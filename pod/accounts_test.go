@@ -333,3 +333,48 @@ spec:
 		}
 	}
 }
+
+// What kubectl writes in the manifests it makes (--dry-run=client -o yaml):
+// status: {} (a Service's status.loadBalancer: {}), creationTimestamp:
+// null, resources: {}: nothing ignored, no warning. A status with
+// something in it is still ignored with one.
+func TestEmptyOutputFieldsNoWarning(t *testing.T) {
+	doc := `apiVersion: v1
+kind: Service
+metadata: {name: web, creationTimestamp: null}
+spec:
+  selector: {run: web}
+  ports: [{port: 80, targetPort: 8080}]
+status:
+  loadBalancer: {}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  creationTimestamp: null
+  labels: {run: web}
+  name: web
+spec:
+  containers:
+  - image: img
+    name: web
+    resources: {}
+  dnsPolicy: ClusterFirst
+  restartPolicy: Always
+status: {}
+`
+	m, err := Load([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Warnings) != 0 {
+		t.Errorf("warnings: %q", m.Warnings)
+	}
+	m, err = Load([]byte(strings.Replace(doc, "status: {}", "status: {phase: Running}", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(m.Warnings, "\n"); !strings.Contains(got, "status: ignored: output-only") {
+		t.Errorf("a status with a phase: warnings %q", got)
+	}
+}

@@ -400,7 +400,7 @@ func judgeFields(generic any, t reflect.Type, rules map[string]rule) (field.Erro
 	var warns []string
 	var errs field.ErrorList
 	var skip []string // paths already judged, whose children need no verdict
-	visit := func(norm string, p *field.Path) {
+	visit := func(norm string, p *field.Path, empty bool) {
 		for _, s := range skip {
 			if strings.HasPrefix(norm, s) && len(norm) > len(s) && (norm[len(s)] == '.' || norm[len(s)] == '[') {
 				return
@@ -415,7 +415,11 @@ func judgeFields(generic any, t reflect.Type, rules map[string]rule) (field.Erro
 			errs = append(errs, field.Forbidden(p, "not supported by podunit: "+r.note))
 			skip = append(skip, norm)
 		case r.support == Ignored:
-			warns = append(warns, fmt.Sprintf("%s: ignored: %s", p.String(), r.note))
+			if !empty {
+				// null, {} and [] ignore nothing (kubectl's own manifests
+				// hold status: {} and creationTimestamp: null)
+				warns = append(warns, fmt.Sprintf("%s: ignored: %s", p.String(), r.note))
+			}
 			skip = append(skip, norm)
 		case r.subtree:
 			skip = append(skip, norm)

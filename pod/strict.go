@@ -18,8 +18,9 @@ import (
 // names no list index; a user fixing a manifest wants all of them, precisely.
 //
 // visit is called for every field that is present, with its path normalised
-// ("spec.containers[*].image"), so the support policy can be applied in one pass.
-func checkShape(v any, t reflect.Type, p *field.Path, visit func(norm string, p *field.Path)) field.ErrorList {
+// ("spec.containers[*].image"), so the support policy can be applied in one
+// pass; empty says its value holds nothing (emptyJSON).
+func checkShape(v any, t reflect.Type, p *field.Path, visit func(norm string, p *field.Path, empty bool)) field.ErrorList {
 	w := shapeWalker{visit: visit}
 	w.walk(v, t, p, "")
 	return w.errs
@@ -27,7 +28,26 @@ func checkShape(v any, t reflect.Type, p *field.Path, visit func(norm string, p 
 
 type shapeWalker struct {
 	errs  field.ErrorList
-	visit func(norm string, p *field.Path)
+	visit func(norm string, p *field.Path, empty bool)
+}
+
+// emptyJSON tells whether a value is null, [], or an object of such values
+// only ({}, {loadBalancer: {}}).
+func emptyJSON(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		for _, e := range x {
+			if !emptyJSON(e) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		return len(x) == 0
+	}
+	return false
 }
 
 var unmarshalerType = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
@@ -64,7 +84,7 @@ func (w *shapeWalker) walk(v any, t reflect.Type, p *field.Path, norm string) {
 			}
 			cp, cn := p.Child(k), join(norm, k)
 			if w.visit != nil {
-				w.visit(cn, cp)
+				w.visit(cn, cp, emptyJSON(m[k]))
 			}
 			w.walk(m[k], f.Type, cp, cn)
 		}

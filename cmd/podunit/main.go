@@ -88,6 +88,7 @@ out: it is kept for podunit describe.`,
 		EnableBashCompletion: true,
 		Commands: []*cli.Command{
 			upCommand(),
+			runCommand(),
 			scaleCommand(),
 			rolloutCommand(),
 			downCommand(),

@@ -788,3 +788,39 @@ spec:
 		t.Errorf("down pods --all -n e2e-fs: %q", out)
 	}
 }
+
+// kubectl run: a pod of one container (and with --expose its Service),
+// started as up starts a manifest; --dry-run=client -o yaml is a manifest
+// up takes without a warning; attaching is refused with what to do.
+func TestRun(t *testing.T) {
+	const pod = "e2e-run"
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod, "svc/"+pod) })
+	r := run(t, podunit, "run", pod, "--image", testImage, "--port", "8080", "--expose", "--env", "GREETING=hello-from-run",
+		"--", "sh", "-c", "echo $GREETING; trap 'exit 0' TERM; sleep 100000 & wait")
+	if r.code != 0 || !strings.Contains(r.stdout, "service/"+pod+" created") || !strings.Contains(r.stdout, "pod/"+pod+" started") || r.stderr != "" {
+		t.Fatalf("run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	must(t, podunit, "wait", pod, "--for=condition=Ready", "--timeout", "60s")
+	if out := must(t, podunit, "get", "pod", pod, "-o", "jsonpath={.metadata.labels.run} {.spec.restartPolicy} {.spec.containers[0].name}"); out != pod+" Always "+pod {
+		t.Errorf("the pod: %q", out)
+	}
+	eventually(t, 20*time.Second, "its output", func() bool { return strings.Contains(must(t, podunit, "logs", pod), "hello-from-run") })
+	ip := must(t, podunit, "get", "pod", pod, "-o", "jsonpath={.status.podIP}")
+	if out := must(t, podunit, "get", "ep", pod); !strings.Contains(out, ip+":8080") {
+		t.Errorf("its Service's endpoints: %s", out)
+	}
+
+	r = run(t, podunit, "run", "e2e-run-dry", "--image", testImage, "--restart", "Never", "--dry-run=client", "-o", "yaml", "--", "true")
+	if r.code != 0 || !strings.Contains(r.stdout, "restartPolicy: Never") {
+		t.Fatalf("run --dry-run=client -o yaml: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if up := run(t, podunit, "up", "--dry-run", writeManifest(t, r.stdout)); up.code != 0 || up.stderr != "" {
+		t.Errorf("up --dry-run of run's manifest: exit %d\n%s", up.code, up.stderr)
+	}
+	if r := run(t, podunit, "get", "pod", "e2e-run-dry"); r.code == 0 {
+		t.Errorf("--dry-run=client made a pod:\n%s", r.stdout)
+	}
+	if r := run(t, podunit, "run", "-it", "e2e-run-it", "--image", testImage); r.code != 2 || !strings.Contains(r.stderr, "podunit exec -it") {
+		t.Errorf("run -it: exit %d %s", r.code, r.stderr)
+	}
+}
