@@ -1,19 +1,24 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
+
+	"github.com/podunit/podunit/podstate"
 )
 
 // runOptions are kubectl run's: what the one container of the pod is.
@@ -23,6 +28,7 @@ type runOptions struct {
 	labels                                string
 	port                                  string
 	command, privileged, expose           bool
+	stdin, tty                            bool
 	args                                  []string // after the name: the container's args, or its command with --command
 }
 
@@ -91,6 +97,7 @@ func runObjects(name string, o runOptions) (*corev1.Pod, *corev1.Service, error)
 		}
 		c.Ports = []corev1.ContainerPort{{ContainerPort: int32(n)}}
 	}
+	c.Stdin, c.TTY = o.stdin, o.tty
 	if o.privileged {
 		yes := true
 		c.SecurityContext = &corev1.SecurityContext{Privileged: &yes}
@@ -145,10 +152,10 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "dry-run", Usage: "client: print what would be started, start nothing (with -o yaml|json: the manifest)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "with --dry-run=client: yaml, json or name"},
 			&cli.BoolFlag{Name: "wait", Usage: "return once the pod is Ready, as up --wait"},
-			&cli.BoolFlag{Name: "stdin", Aliases: []string{"i"}, Usage: "not supported: podunit has no attach (run it, then podunit exec -it)"},
-			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "not supported: podunit has no attach (run it, then podunit exec -it)"},
-			&cli.BoolFlag{Name: "rm", Usage: "not supported: podunit has no attach (podunit down NAME removes it)"},
-			&cli.BoolFlag{Name: "attach", Usage: "not supported: podunit has no attach (podunit logs -f NAME follows it)"},
+			&cli.BoolFlag{Name: "stdin", Aliases: []string{"i"}, Usage: "keep the container's standard input open and attach to it (podunit attach)"},
+			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give the container a terminal"},
+			&cli.BoolFlag{Name: "rm", Usage: "with -i: remove the pod once the session ends"},
+			&cli.BoolFlag{Name: "attach", Usage: "attach to the container once it runs (with -i, the default)"},
 		},
 		Action: func(c *cli.Context) error {
 			pos, vals, err := cmdFlags(c, true)
@@ -158,10 +165,19 @@ func runCommand() *cli.Command {
 			if len(pos) == 0 {
 				return fmt.Errorf("%w: podunit run NAME --image IMAGE [-- ARGS...]", errUsage)
 			}
-			for _, f := range []string{"stdin", "tty", "rm", "attach"} {
-				if vals[f] == "true" {
-					return fmt.Errorf("%w: --%s: podunit run does not attach to the container; start it (podunit run NAME --image IMAGE -- sleep infinity), then podunit exec -it NAME -- sh, and podunit down NAME", errUsage, f)
-				}
+			stdin, tty := vals["stdin"] == "true", vals["tty"] == "true"
+			// kubectl's --attach: by default as -i says
+			attachTo := stdin
+			if attachGiven(c) {
+				attachTo = vals["attach"] == "true"
+			}
+			if tty && attachTo && (!stdin || !term.IsTerminal(int(os.Stdin.Fd()))) && dryRunNone(vals["dry-run"]) {
+				// kubectl's words: the container gets no terminal
+				fmt.Fprintln(c.App.ErrWriter, "Unable to use a TTY - input is not a terminal or the right kind of file")
+				tty = false
+			}
+			if vals["rm"] == "true" && !attachTo {
+				return fmt.Errorf("%w: --rm removes the pod when the session ends: it needs -i (or --attach)", errUsage)
 			}
 			dry, out := vals["dry-run"], vals["output"]
 			switch dry {
@@ -185,7 +201,7 @@ func runCommand() *cli.Command {
 				image: vals["image"], pullPolicy: vals["image-pull-policy"], restart: vals["restart"], namespace: vals["namespace"],
 				env: split(vals["env"]), annotations: split(vals["annotations"]), labels: vals["labels"], port: vals["port"],
 				command: vals["command"] == "true", privileged: vals["privileged"] == "true", expose: vals["expose"] == "true",
-				args: pos[1:],
+				stdin: stdin, tty: tty, args: pos[1:],
 			})
 			if err != nil {
 				return err
@@ -224,22 +240,112 @@ func runCommand() *cli.Command {
 				fmt.Fprintf(c.App.Writer, "pod/%s created (dry run)\n", p.Name)
 				return nil
 			}
-			// the manifest goes to up on its standard input: its errors
-			// name the pod and the field, no file
-			r, w, err := os.Pipe()
-			if err != nil {
-				return err
-			}
-			go func() { w.Write(manifest); w.Close() }()
-			stdin := os.Stdin
-			os.Stdin = r
-			defer func() { os.Stdin = stdin; r.Close() }()
 			argv := []string{c.App.Name, "up"}
 			if vals["wait"] == "true" {
 				argv = append(argv, "--wait")
 			}
-			return c.App.RunContext(c.Context, append(argv, "-"))
+			if err := upFrom(c, manifest, append(argv, "-")); err != nil || !attachTo {
+				return err
+			}
+			code, err := runAttached(c, p, stdin, vals["rm"] == "true")
+			if vals["rm"] == "true" {
+				if derr := c.App.RunContext(c.Context, []string{c.App.Name, "down", p.Name}); derr != nil && err == nil {
+					err = derr
+				}
+			}
+			if err == nil && code != 0 {
+				return cli.Exit("", code)
+			}
+			return err
 		},
+	}
+}
+
+func dryRunNone(v string) bool { return v == "" || v == "none" }
+
+// attachGiven tells whether --attach was given (--attach=false overrides
+// -i), before the arguments or among them (not in the command after --).
+func attachGiven(c *cli.Context) bool {
+	if c.IsSet("attach") {
+		return true
+	}
+	for _, a := range c.Args().Slice() {
+		if a == "--" {
+			break
+		}
+		if a == "--attach" || strings.HasPrefix(a, "--attach=") {
+			return true
+		}
+	}
+	return false
+}
+
+// upFrom runs up (argv) with the manifest on its standard input: its errors
+// then name the pod and the field, no file. The terminal is the standard
+// input again once up is done.
+func upFrom(c *cli.Context, manifest []byte, argv []string) error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	go func() { w.Write(manifest); w.Close() }()
+	stdin := os.Stdin
+	os.Stdin = r
+	defer func() { os.Stdin = stdin; r.Close() }()
+	return c.App.RunContext(c.Context, argv)
+}
+
+// runAttached waits for the pod's container to run and attaches to it, as
+// kubectl run -i does; a container that ended first (a short command under
+// restartPolicy Never) has its output printed instead. It says the
+// container's exit status.
+func runAttached(c *cli.Context, p *corev1.Pod, stdin, rm bool) (int, error) {
+	dir := podstate.DefaultDir()
+	ctx, cancel := context.WithTimeout(c.Context, 2*time.Minute)
+	defer cancel()
+	eng, err := connectPodman(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	ctr, err := execTarget(dir, p.Name, "")
+	if err != nil {
+		return 0, err
+	}
+	for {
+		if pid, err := eng.ContainerPID(ctx, ctr.Podman); err == nil && pid > 0 {
+			fmt.Fprintf(c.App.ErrWriter, "If you don't see a command prompt, try pressing enter.\n")
+			code, err := attach(c.Context, p.Name, "", stdin)
+			if err != nil || p.Spec.RestartPolicy == corev1.RestartPolicyAlways {
+				if err == nil && !rm {
+					fmt.Fprintf(c.App.ErrWriter, "Session ended, resume using 'podunit attach %s -c %s -i -t' command when the pod is running\n", p.Name, ctr.Name)
+				}
+				return 0, err
+			}
+			// the container ended (or was detached from): its exit status
+			// once its clean-up recorded it
+			for i := 0; i < 100; i++ {
+				if run, err := podstate.LoadRun(dir, p.Name, ctr.Name); err == nil && !run.Finished.IsZero() && run.Started.IsZero() {
+					return run.ExitCode, nil
+				}
+				if pid, err := eng.ContainerPID(ctx, ctr.Podman); err == nil && pid > 0 && i > 20 {
+					return code, nil // detached: it runs on
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			return code, nil
+		}
+		if run, err := podstate.LoadRun(dir, p.Name, ctr.Name); err == nil && !run.Finished.IsZero() && run.Started.IsZero() {
+			// ended before we could attach: its output, as kubectl shows it
+			if err := c.App.RunContext(c.Context, []string{c.App.Name, "logs", p.Name}); err != nil {
+				return 0, err
+			}
+			return run.ExitCode, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("pod %q: its container did not start in time (see podunit describe %s)", p.Name, p.Name)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
 

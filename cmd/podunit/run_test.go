@@ -69,6 +69,9 @@ status: {}
 	if err != nil || p.Labels["app"] != "s" || p.Labels["run"] != "" || strings.Join(p.Spec.Containers[0].Args, " ") != "sleep 9" || p.Spec.Containers[0].Command != nil {
 		t.Errorf("labels and args: %+v %v", p, err)
 	}
+	if p, _, _ := runObjects("sh", runOptions{image: "img", stdin: true, tty: true}); !p.Spec.Containers[0].Stdin || !p.Spec.Containers[0].TTY {
+		t.Errorf("-it: %+v", p.Spec.Containers[0])
+	}
 	for _, c := range []struct {
 		name string
 		o    runOptions

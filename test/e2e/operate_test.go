@@ -820,7 +820,32 @@ func TestRun(t *testing.T) {
 	if r := run(t, podunit, "get", "pod", "e2e-run-dry"); r.code == 0 {
 		t.Errorf("--dry-run=client made a pod:\n%s", r.stdout)
 	}
-	if r := run(t, podunit, "run", "-it", "e2e-run-it", "--image", testImage); r.code != 2 || !strings.Contains(r.stderr, "podunit exec -it") {
-		t.Errorf("run -it: exit %d %s", r.code, r.stderr)
+	if r := run(t, podunit, "run", "--rm", "e2e-run-rm", "--image", testImage); r.code != 2 || !strings.Contains(r.stderr, "needs -i") {
+		t.Errorf("run --rm without -i: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// kubectl run -i --rm: attached to the container (a terminal with -t, its
+// size and a resize reaching it), the container's exit status is run's, and
+// the pod is gone after; a command that ends before the attach has its
+// output shown. attach joins a running container's terminal again.
+func TestRunAttached(t *testing.T) {
+	t.Cleanup(func() {
+		run(t, podunit, "down", "--grace-period", "0", "--force", "e2e-run-it", "e2e-run-once", "e2e-attach")
+	})
+	ptyShell(t, "e2e-run-it", []string{podunit, "run", "-it", "--rm", "--restart", "Never", "e2e-run-it", "--image", testImage, "--", "sh"}, 3)
+	assertGone(t, "e2e-run-it")
+
+	r := run(t, podunit, "run", "e2e-run-once", "-i", "--rm", "--restart", "Never", "--image", testImage, "--", "sh", "-c", "echo once-out; exit 5")
+	if r.code != 5 || !strings.Contains(r.stdout, "once-out") {
+		t.Errorf("run -i --rm of a short command: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	assertGone(t, "e2e-run-once")
+
+	must(t, podunit, "run", "e2e-attach", "--image", testImage, "--stdin", "--tty", "--attach=false", "--", "sh")
+	must(t, podunit, "wait", "e2e-attach", "--for=condition=Ready", "--timeout", "60s")
+	ptyShell(t, "e2e-attach", []string{podunit, "attach", "e2e-attach", "-it"}, 0) // as kubectl attach: the session ends, no status
+	if r := run(t, podunit, "attach", "e2e-nope"); r.code != 3 {
+		t.Errorf("attach to no pod: exit %d %s", r.code, r.stderr)
 	}
 }
