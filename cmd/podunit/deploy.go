@@ -142,29 +142,19 @@ func printDeployments(ctx context.Context, w, errw io.Writer, r *runner.Runner, 
 	if err != nil {
 		return err
 	}
-	if len(list) == 0 && (format == "" || format == "wide" || format == "name") {
-		fmt.Fprintln(errw, noneFound(ns))
-		return nil
+	var pods []*corev1.Pod
+	if len(list) > 0 {
+		if pods, err = currentPods(ctx, r, nil); err != nil {
+			return err
+		}
 	}
-	pods, err := currentPods(ctx, r, nil)
-	if err != nil {
-		return err
-	}
-	objs := make([]any, len(list))
-	for i, d := range list {
+	if done, err := listing(w, errw, list, "deployment.apps", ns, format, len(names) == 1, func(d *appsv1.Deployment) any {
 		x := d.DeepCopy()
 		x.APIVersion, x.Kind = "apps/v1", pod.KindDeployment
 		x.Status = deploymentStatus(d, pods)
-		objs[i] = x
-	}
-	if done, err := printStructured(w, objs, len(names) == 1, format); done {
+		return x
+	}); done {
 		return err
-	}
-	if format == "name" {
-		for _, d := range list {
-			fmt.Fprintf(w, "deployment.apps/%s\n", d.Name)
-		}
-		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	head := "NAMESPACE\tNAME\tREADY\tUP-TO-DATE\tAVAILABLE"
@@ -172,8 +162,8 @@ func printDeployments(ctx context.Context, w, errw io.Writer, r *runner.Runner, 
 		head += "\tCONTAINERS\tIMAGES\tSELECTOR"
 	}
 	fmt.Fprintln(tw, head)
-	for i, d := range list {
-		st := objs[i].(*appsv1.Deployment).Status
+	for _, d := range list {
+		st := deploymentStatus(d, pods)
 		line := fmt.Sprintf("%s\t%s\t%d/%d\t%d\t%d", d.Namespace, d.Name, st.ReadyReplicas, *d.Spec.Replicas, st.UpdatedReplicas, st.AvailableReplicas)
 		if format == "wide" {
 			cs, images := templateImages(&d.Spec.Template)

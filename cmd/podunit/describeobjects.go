@@ -112,11 +112,7 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 			}
 		}
 	default:
-		known.Each(func(k string, o metav1.Object) {
-			if k == kind {
-				list = append(list, o)
-			}
-		})
+		list = ofKind(known, kind)
 	}
 	list, err = storedNamed(list, strings.ToLower(kind), names, ns, sel)
 	if err != nil {

@@ -257,19 +257,9 @@ func watchPods(ctx context.Context, w io.Writer, shown []*corev1.Pod, out string
 		last[p.Name] = key(p)
 		seen[p.Name] = p
 	}
-	tick := time.NewTicker(watchEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		}
+	return everyWatch(ctx, func() error {
 		pods, err := list()
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
 			return err
 		}
 		var changed []*corev1.Pod
@@ -303,6 +293,27 @@ func watchPods(ctx context.Context, w io.Writer, shown []*corev1.Pod, out string
 			if _, err := io.WriteString(w, rows); err != nil {
 				return err
 			}
+		}
+		return nil
+	})
+}
+
+// everyWatch calls look every watchEvery until ctx ends (a watch
+// interrupted); an error of look's then is none.
+func everyWatch(ctx context.Context, look func() error) error {
+	tick := time.NewTicker(watchEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		if err := look(); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
 		}
 	}
 }
@@ -768,22 +779,8 @@ func printEndpoints(w, errw io.Writer, st *cluster.State, names []string, ns str
 	if err != nil {
 		return err
 	}
-	if len(list) == 0 && (format == "" || format == "wide" || format == "name") {
-		fmt.Fprintln(errw, noneFound(ns))
-		return nil
-	}
-	objs := make([]any, len(list))
-	for i, e := range list {
-		objs[i] = e
-	}
-	if done, err := printStructured(w, objs, len(names) == 1, format); done {
+	if done, err := listing(w, errw, list, "endpoints", ns, format, len(names) == 1, func(e *corev1.Endpoints) any { return e }); done {
 		return err
-	}
-	if format == "name" {
-		for _, e := range list {
-			fmt.Fprintf(w, "endpoints/%s\n", e.Name)
-		}
-		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 	h := "NAME\tENDPOINTS"
@@ -846,25 +843,12 @@ func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, nam
 	if err != nil {
 		return err
 	}
-	if len(list) == 0 && (format == "" || format == "wide" || format == "name") {
-		fmt.Fprintln(errw, noneFound(ns))
-		return nil
-	}
-	objs := make([]any, len(list))
-	for i, s := range list {
+	if done, err := listing(w, errw, list, "service", ns, format, len(names) == 1, func(s *corev1.Service) any {
 		x := s.DeepCopy()
 		x.APIVersion, x.Kind = "v1", "Service"
-		objs[i] = x
-	}
-	if done, err := printStructured(w, objs, len(names) == 1, format); done {
+		return x
+	}); done {
 		return err
-	}
-	switch format {
-	case "name":
-		for _, s := range list {
-			fmt.Fprintf(w, "service/%s\n", s.Name)
-		}
-		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	head := "NAMESPACE\tNAME\tTYPE\tCLUSTER-IP\tPORT(S)\tENDPOINTS"

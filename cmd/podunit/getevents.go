@@ -171,19 +171,9 @@ func getEvents(ctx context.Context, w, errw io.Writer, ns string, sel selection,
 	for _, e := range evs {
 		shown[e.Name] = e.Count
 	}
-	tick := time.NewTicker(watchEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		}
+	return everyWatch(ctx, func() error {
 		evs, err := list()
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
 			return err
 		}
 		var fresh []*corev1.Event
@@ -194,11 +184,10 @@ func getEvents(ctx context.Context, w, errw io.Writer, ns string, sel selection,
 			}
 		}
 		if len(fresh) > 0 {
-			if err := printEvents(w, fresh, format, t, false, time.Now()); err != nil {
-				return err
-			}
+			return printEvents(w, fresh, format, t, false, time.Now())
 		}
-	}
+		return nil
+	})
 }
 
 // namespaces are the namespaces there are on this host, as kubectl get ns
@@ -264,22 +253,8 @@ func printNamespaces(w, errw io.Writer, all []*corev1.Namespace, names []string,
 	if err != nil {
 		return err
 	}
-	if len(list) == 0 && (format == "" || format == "wide" || format == "name") {
-		fmt.Fprintln(errw, noneFound(""))
-		return nil
-	}
-	objs := make([]any, len(list))
-	for i, n := range list {
-		objs[i] = n
-	}
-	if done, err := printStructured(w, objs, len(names) == 1, format); done {
+	if done, err := listing(w, errw, list, "namespace", "", format, len(names) == 1, func(n *corev1.Namespace) any { return n }); done {
 		return err
-	}
-	if format == "name" {
-		for _, n := range list {
-			fmt.Fprintf(w, "namespace/%s\n", n.Name)
-		}
-		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 	h := "NAME\tSTATUS\tAGE"

@@ -35,32 +35,12 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 	if err != nil {
 		return err
 	}
-	var list []metav1.Object
-	known.Each(func(k string, o metav1.Object) {
-		if k == kind {
-			list = append(list, o)
-		}
-	})
-	list, err = storedNamed(list, strings.ToLower(kind), names, ns, sel)
+	list, err := storedNamed(ofKind(known, kind), strings.ToLower(kind), names, ns, sel)
 	if err != nil {
 		return err
 	}
-	if len(list) == 0 && (format == "" || format == "wide" || format == "name") {
-		fmt.Fprintln(errw, noneFound(ns))
-		return nil
-	}
-	objs := make([]any, len(list))
-	for i, o := range list {
-		objs[i] = typed(kind, o)
-	}
-	if done, err := printStructured(w, objs, len(names) == 1, format); done {
+	if done, err := listing(w, errw, list, strings.ToLower(kind), ns, format, len(names) == 1, func(o metav1.Object) any { return typed(kind, o) }); done {
 		return err
-	}
-	if format == "name" {
-		for _, o := range list {
-			fmt.Fprintf(w, "%s/%s\n", strings.ToLower(kind), o.GetName())
-		}
-		return nil
 	}
 	var recorded []*corev1.Pod
 	if kind == pod.KindClaim {
@@ -112,6 +92,17 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
+}
+
+// ofKind are the stored objects of a kind (as pod.Kind*).
+func ofKind(known *pod.Objects, kind string) []metav1.Object {
+	var list []metav1.Object
+	known.Each(func(k string, o metav1.Object) {
+		if k == kind {
+			list = append(list, o)
+		}
+	})
+	return list
 }
 
 // accessModeShort is kubectl's short form of an access mode.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/jsonpath"
 	"sigs.k8s.io/yaml"
 )
@@ -82,6 +83,44 @@ func printStructured(w io.Writer, objs []any, single bool, format string) (bool,
 	return true, err
 }
 
+// listing prints what get of a kind prints but its table: kubectl's "No
+// resources found" when nothing was found (for a table or names), the
+// objects (each as as makes it: with its apiVersion and kind) in a
+// structured format, or word/NAME lines for -o name. It says whether that
+// was all there is to print.
+func listing[T metav1.Object](w, errw io.Writer, list []T, word, ns, format string, single bool, as func(T) any) (bool, error) {
+	if len(list) == 0 && (format == "" || format == "wide" || format == "name") {
+		fmt.Fprintln(errw, noneFound(ns))
+		return true, nil
+	}
+	objs := make([]any, len(list))
+	for i, o := range list {
+		objs[i] = as(o)
+	}
+	if done, err := printStructured(w, objs, single, format); done {
+		return true, err
+	}
+	if format == "name" {
+		for _, o := range list {
+			fmt.Fprintf(w, "%s/%s\n", word, o.GetName())
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// asJSON is o as a JSONPath expression sees it, as kubectl has it: its
+// JSON, by the field names.
+func asJSON(o any) (any, error) {
+	data, err := json.Marshal(o)
+	if err != nil {
+		return nil, err
+	}
+	var generic any
+	err = json.Unmarshal(data, &generic)
+	return generic, err
+}
+
 // parseJSONPath reads a kubectl -o jsonpath template; a missing key prints
 // nothing, as kubectl's --allow-missing-template-keys (on by default).
 func parseJSONPath(tmpl string) (*jsonpath.JSONPath, error) {
@@ -139,12 +178,8 @@ func printColumns(w io.Writer, objs []any, spec string) error {
 	}
 	fmt.Fprintln(tw, strings.Join(heads, "\t"))
 	for _, o := range objs {
-		data, err := json.Marshal(o)
+		generic, err := asJSON(o)
 		if err != nil {
-			return err
-		}
-		var generic any
-		if err := json.Unmarshal(data, &generic); err != nil {
 			return err
 		}
 		cells := make([]string, len(cols))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -140,12 +139,8 @@ func sortObjects[T any](list []T, s selection) error {
 	}
 	keys := make([]any, len(list))
 	for i, o := range list {
-		data, err := json.Marshal(o)
+		generic, err := asJSON(o)
 		if err != nil {
-			return err
-		}
-		var generic any
-		if err := json.Unmarshal(data, &generic); err != nil {
 			return err
 		}
 		res, err := j.FindResults(generic)

@@ -178,29 +178,19 @@ func printStatefulSets(ctx context.Context, w, errw io.Writer, r *runner.Runner,
 	if err != nil {
 		return err
 	}
-	if len(list) == 0 && (format == "" || format == "wide" || format == "name") {
-		fmt.Fprintln(errw, noneFound(ns))
-		return nil
+	var pods []*corev1.Pod
+	if len(list) > 0 {
+		if pods, err = currentPods(ctx, r, nil); err != nil {
+			return err
+		}
 	}
-	pods, err := currentPods(ctx, r, nil)
-	if err != nil {
-		return err
-	}
-	objs := make([]any, len(list))
-	for i, s := range list {
+	if done, err := listing(w, errw, list, "statefulset.apps", ns, format, len(names) == 1, func(s *appsv1.StatefulSet) any {
 		x := s.DeepCopy()
 		x.APIVersion, x.Kind = "apps/v1", pod.KindStatefulSet
 		x.Status = statefulSetStatus(s, pods)
-		objs[i] = x
-	}
-	if done, err := printStructured(w, objs, len(names) == 1, format); done {
+		return x
+	}); done {
 		return err
-	}
-	if format == "name" {
-		for _, s := range list {
-			fmt.Fprintf(w, "statefulset.apps/%s\n", s.Name)
-		}
-		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	head := "NAMESPACE\tNAME\tREADY"
@@ -208,8 +198,8 @@ func printStatefulSets(ctx context.Context, w, errw io.Writer, r *runner.Runner,
 		head += "\tCONTAINERS\tIMAGES"
 	}
 	fmt.Fprintln(tw, head)
-	for i, s := range list {
-		st := objs[i].(*appsv1.StatefulSet).Status
+	for _, s := range list {
+		st := statefulSetStatus(s, pods)
 		line := fmt.Sprintf("%s\t%s\t%d/%d", s.Namespace, s.Name, st.ReadyReplicas, *s.Spec.Replicas)
 		if format == "wide" {
 			cs, imgs := templateImages(&s.Spec.Template)
