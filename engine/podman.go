@@ -478,6 +478,12 @@ func (p *Podman) EnsureNetwork(ctx context.Context) error {
 		}},
 	})
 	if err != nil {
+		// another podunit may have made it meanwhile: that one is as good
+		if ok, _ := network.Exists(c, cluster.Network, nil); ok {
+			if n, ierr := network.Inspect(c, cluster.Network, nil); ierr == nil && n.Labels[LabelNetwork] == "pod" {
+				return nil
+			}
+		}
 		return fmt.Errorf("creating podman network %s: %w", cluster.Network, err)
 	}
 	return nil

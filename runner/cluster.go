@@ -193,6 +193,21 @@ func (r *Runner) ReleaseServices(ctx context.Context, services int) ([]string, e
 		}
 		done = append(done, "the service proxy stopped")
 	}
+	// The records once more, under the network's lock: a pod recorded on
+	// the network since (an up that began meanwhile) keeps it.
+	unlockNet, err := podstate.LockPod(ctx, r.StateDir, networkLockName, nil)
+	if err != nil {
+		return done, err
+	}
+	defer unlockNet()
+	if recs, err = r.records(); err != nil {
+		return done, err
+	}
+	for _, rec := range recs {
+		if OnPodNetwork(rec.Pod) {
+			return done, nil
+		}
+	}
 	removed, err := r.Engine.RemoveNetwork(ctx)
 	if err != nil {
 		return done, err
@@ -202,6 +217,22 @@ func (r *Runner) ReleaseServices(ctx context.Context, services int) ([]string, e
 	}
 	return done, nil
 }
+
+// networkFor makes sure the pod network is there for a pod just recorded on
+// it: under the network's lock, which ReleaseServices holds while it looks
+// at the records and removes the network, a removal that did not see the
+// record is over, and a later one sees it.
+func (r *Runner) networkFor(ctx context.Context) error {
+	unlock, err := podstate.LockShared(ctx, r.StateDir, networkLockName, nil)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return r.Engine.EnsureNetwork(ctx)
+}
+
+// networkLockName is the pod network's lock (networkFor, ReleaseServices).
+const networkLockName = ".network"
 
 // servicesLock is held while the service proxy and the pod network are
 // started or removed: two podunits never do it at once. Its name starts with

@@ -86,6 +86,41 @@ func TestServicesLifecycle(t *testing.T) {
 	}
 }
 
+// A pod recorded on the network while the last one's down stops the proxy
+// (an up that began meanwhile) keeps the network; and a pod recorded on it
+// makes sure it is there.
+func TestReleaseServicesRacingUp(t *testing.T) {
+	ctx := context.Background()
+	fe := &fakeEngine{containers: map[string]map[string]string{}}
+	fu := newFakeUnits()
+	fu.onStart = func(u units.Unit) {
+		if u.Name == units.ServicesUnit {
+			fe.mu.Lock()
+			fe.containers[units.ServicesContainer] = map[string]string{units.LabelRole: units.RoleServices}
+			fe.mu.Unlock()
+		}
+	}
+	r := &Runner{Units: fu, Engine: fe, StateDir: t.TempDir()}
+	o := units.Options{Self: "/usr/bin/podunit", Podman: "/usr/bin/podman", InfraImage: "podunit-infra:1"}
+	release, err := r.UseServices(ctx, units.ServicesUnits(o, nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	fu.onStop = func([]string) {
+		if err := r.saveState(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "new", Namespace: "default"}}); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := r.ReleaseServices(ctx, 0); err != nil || !fe.network {
+		t.Errorf("the network went under a pod recorded meanwhile: %v (network %v)", err, fe.network)
+	}
+	fe.network = false // taken away before the record
+	if err := r.networkFor(ctx); err != nil || !fe.network {
+		t.Errorf("networkFor: %v (network %v)", err, fe.network)
+	}
+}
+
 // What would make the proxy fail is known before the pods start alongside
 // it: the network is made, and a container of the proxy's name that podunit
 // did not make is refused (and left alone); the proxy's own is fine.

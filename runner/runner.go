@@ -156,6 +156,12 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 	if err := r.saveState(p); err != nil {
 		return err
 	}
+	if plan.PodNetwork {
+		// recorded: the network, made before the pods started, stays
+		if err := r.networkFor(ctx); err != nil {
+			return err
+		}
+	}
 	// What the units' helpers run: the units only name the pod and container.
 	if err := podstate.SaveRuntime(r.StateDir, plan.Runtime); err != nil {
 		return err

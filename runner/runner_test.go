@@ -29,6 +29,7 @@ type fakeUnits struct {
 	log     []string
 	failing map[string]bool // units whose start job fails
 	onStart func(units.Unit)
+	onStop  func([]string) // called unlocked, after the units stopped
 }
 
 var _ UnitManager = (*fakeUnits)(nil)
@@ -64,6 +65,11 @@ func (f *fakeUnits) Stop(_ context.Context, names []string) error {
 	f.log = append(f.log, "stop "+strings.Join(sorted, ","))
 	for _, n := range names {
 		delete(f.loaded, n)
+	}
+	if f.onStop != nil {
+		f.mu.Unlock()
+		f.onStop(names)
+		f.mu.Lock()
 	}
 	return nil
 }

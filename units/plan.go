@@ -22,6 +22,8 @@ type Plan struct {
 	UID       string
 	Slice     Unit
 	Infra     Unit
+	// PodNetwork says the infra joins podunit's pod network (cluster.Network).
+	PodNetwork bool
 	// Inits are the init containers' units (sidecars among them), in order;
 	// Containers are the app containers' units, in the pod spec's order.
 	Inits      []ContainerUnit

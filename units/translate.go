@@ -154,10 +154,11 @@ func (t *translator) plan() (*Plan, error) {
 	p := t.pod
 	grace := time.Duration(*p.Spec.TerminationGracePeriodSeconds) * time.Second
 	plan := &Plan{
-		Pod:       p.Name,
-		Namespace: p.Namespace,
-		UID:       t.o.UID,
-		Grace:     grace,
+		Pod:        p.Name,
+		Namespace:  p.Namespace,
+		UID:        t.o.UID,
+		Grace:      grace,
+		PodNetwork: t.onPodNetwork(),
 		Slice: Unit{Name: SliceName(p.Name), Properties: []Property{
 			prop("Description", fmt.Sprintf("podunit pod %s/%s", p.Namespace, p.Name)),
 		}},
