@@ -444,24 +444,28 @@ const LabelNetwork = "io.podunit.network"
 // that name that podunit did not create is never used.
 func (p *Podman) EnsureNetwork(ctx context.Context) error {
 	c := p.with(ctx)
-	ok, err := network.Exists(c, cluster.Network, nil)
-	if err != nil {
-		return fmt.Errorf("podman network %s: %w", cluster.Network, err)
-	}
-	if ok {
+	// there is podunit's: an error for one of another's
+	there := func() (bool, error) {
+		ok, err := network.Exists(c, cluster.Network, nil)
+		if err != nil || !ok {
+			return false, wrapNetwork(err)
+		}
 		n, err := network.Inspect(c, cluster.Network, nil)
 		if err != nil {
-			return fmt.Errorf("podman network %s: %w", cluster.Network, err)
+			return false, wrapNetwork(err)
 		}
 		if n.Labels[LabelNetwork] != "pod" {
-			return fmt.Errorf("podman network %q exists and was not created by podunit: rename or remove it, or run pods with the annotation %s: %s",
+			return false, fmt.Errorf("podman network %q exists and was not created by podunit: rename or remove it, or run pods with the annotation %s: %s",
 				cluster.Network, pod.AnnotationNetwork, pod.NetworkSlirp)
 		}
-		return nil
+		return true, nil
+	}
+	if ok, err := there(); ok || err != nil {
+		return err
 	}
 	last := cluster.PodRange.Addr().As4()
 	last[2], last[3] = 255, 254
-	_, err = network.Create(c, &nettypes.Network{
+	_, err := network.Create(c, &nettypes.Network{
 		Name:   cluster.Network,
 		Driver: "bridge",
 		// podunit's proxy is the pods' DNS; aardvark-dns, which podman
@@ -479,14 +483,20 @@ func (p *Podman) EnsureNetwork(ctx context.Context) error {
 	})
 	if err != nil {
 		// another podunit may have made it meanwhile: that one is as good
-		if ok, _ := network.Exists(c, cluster.Network, nil); ok {
-			if n, ierr := network.Inspect(c, cluster.Network, nil); ierr == nil && n.Labels[LabelNetwork] == "pod" {
-				return nil
-			}
+		if ok, _ := there(); ok {
+			return nil
 		}
 		return fmt.Errorf("creating podman network %s: %w", cluster.Network, err)
 	}
 	return nil
+}
+
+// wrapNetwork says which network an error of podman's was about (nil stays nil).
+func wrapNetwork(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("podman network %s: %w", cluster.Network, err)
 }
 
 // RemoveNetwork removes podunit's pod network when it is podunit's and no

@@ -80,17 +80,9 @@ func objectArgs(args []string) (kind string, names []string, ok bool, err error)
 // namespaces and Endpoints; those named, or every one (-n, -l select).
 func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind string, names []string, ns string, sel selection) error {
 	dir := podstate.DefaultDir()
-	known, err := podstate.LoadObjects(dir)
-	if err != nil {
-		return err
-	}
-	var st *cluster.State
-	if kind == pod.KindService || kind == kindEndpoints {
-		if st, err = servicesNow(ctx, r); err != nil {
-			return err
-		}
-	}
+	var st *cluster.State // for Services: the pods behind them
 	var list []metav1.Object
+	var err error
 	switch kind {
 	case pod.KindNamespace:
 		pods, err := runner.KnownPods(dir)
@@ -105,13 +97,26 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 			list = append(list, n)
 		}
 		ns = "" // namespaces are in none
-	case kindEndpoints:
+	case pod.KindService:
+		if st, err = servicesNow(ctx, r); err != nil {
+			return err
+		}
 		for _, s := range st.Services {
-			if ep := st.EndpointsOf(s, nodeName()); ep != nil {
-				list = append(list, ep)
-			}
+			list = append(list, s)
+		}
+	case kindEndpoints:
+		st, err := servicesNow(ctx, r)
+		if err != nil {
+			return err
+		}
+		for _, ep := range allEndpoints(st) {
+			list = append(list, ep)
 		}
 	default:
+		known, err := podstate.LoadObjects(dir)
+		if err != nil {
+			return err
+		}
 		list = ofKind(known, kind)
 	}
 	list, err = storedNamed(list, strings.ToLower(kind), names, ns, sel)

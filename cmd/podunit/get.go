@@ -325,23 +325,17 @@ func everyWatch(ctx context.Context, look func() error) error {
 func getArgs(pos []string) (kind string, names []string, err error) {
 	usage := fmt.Errorf("%w: podunit get pods|services|deployments|statefulsets|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, sts/db, cm/app)", errUsage)
 	kindOf := func(word string) string {
-		switch {
-		case slices.Contains(podTypes, word):
-			return "pods"
-		case slices.Contains(serviceTypes, word):
-			return "services"
-		case slices.Contains(deploymentTypes, word):
-			return "deployments"
-		case slices.Contains(statefulSetTypes, word):
-			return "statefulsets"
-		case slices.Contains(nodeTypes, word):
-			return "nodes"
-		case slices.Contains(eventTypes, word):
-			return "events"
-		case slices.Contains(namespaceTypes, word):
-			return "namespaces"
-		case slices.Contains(endpointsTypes, word):
-			return "endpoints"
+		for _, k := range []struct {
+			words []string
+			kind  string
+		}{
+			{podTypes, "pods"}, {serviceTypes, "services"}, {deploymentTypes, "deployments"},
+			{statefulSetTypes, "statefulsets"}, {nodeTypes, "nodes"}, {eventTypes, "events"},
+			{namespaceTypes, "namespaces"}, {endpointsTypes, "endpoints"},
+		} {
+			if slices.Contains(k.words, word) {
+				return k.kind
+			}
 		}
 		return getKinds[objectKinds[word]]
 	}
@@ -769,13 +763,7 @@ func servicesNow(ctx context.Context, r *runner.Runner) (*cluster.State, error) 
 // selector, the Endpoints object the endpoints controller would keep (NAME,
 // ENDPOINTS, AGE; -o name; or the objects).
 func printEndpoints(w, errw io.Writer, st *cluster.State, names []string, ns string, sel selection, format string, t tableOpts) error {
-	var all []*corev1.Endpoints
-	for _, s := range st.Services {
-		if ep := st.EndpointsOf(s, nodeName()); ep != nil {
-			all = append(all, ep)
-		}
-	}
-	list, err := storedNamed(all, "endpoints", names, ns, sel)
+	list, err := storedNamed(allEndpoints(st), "endpoints", names, ns, sel)
 	if err != nil {
 		return err
 	}
@@ -796,6 +784,17 @@ func printEndpoints(w, errw io.Writer, st *cluster.State, names []string, ns str
 		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
+}
+
+// allEndpoints are the Endpoints of every Service with a selector.
+func allEndpoints(st *cluster.State) []*corev1.Endpoints {
+	var all []*corev1.Endpoints
+	for _, s := range st.Services {
+		if ep := st.EndpointsOf(s, nodeName()); ep != nil {
+			all = append(all, ep)
+		}
+	}
+	return all
 }
 
 // endpointsColumn is kubectl's ENDPOINTS: the ready addresses with each

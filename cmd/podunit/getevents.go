@@ -97,18 +97,8 @@ func eventsNamed(evs []*corev1.Event, ns string, sel selection) ([]*corev1.Event
 // NAME), or the Events themselves (-o json|yaml|jsonpath|custom-columns),
 // or their names.
 func printEvents(w io.Writer, evs []*corev1.Event, format string, t tableOpts, header bool, now time.Time) error {
-	objs := make([]any, len(evs))
-	for i, e := range evs {
-		objs[i] = e
-	}
-	if done, err := printStructured(w, objs, false, format); done {
+	if done, err := structuredOrNames(w, evs, "event", format, false, func(e *corev1.Event) any { return e }); done {
 		return err
-	}
-	if format == "name" {
-		for _, e := range evs {
-			fmt.Fprintf(w, "event/%s\n", e.Name)
-		}
-		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 	if header {

@@ -235,22 +235,8 @@ func printNodes(w, errw io.Writer, n *corev1.Node, names []string, sel selection
 	if sel.match(n, n.Labels) {
 		list = append(list, n)
 	}
-	if len(list) == 0 && (format == "" || format == "wide" || format == "name") {
-		fmt.Fprintln(errw, noneFound(""))
-		return nil
-	}
-	objs := make([]any, len(list))
-	for i, x := range list {
-		objs[i] = x
-	}
-	if done, err := printStructured(w, objs, len(names) == 1, format); done {
+	if done, err := listing(w, errw, list, "node", "", format, len(names) == 1, func(x *corev1.Node) any { return x }); done {
 		return err
-	}
-	if format == "name" {
-		for _, x := range list {
-			fmt.Fprintf(w, "node/%s\n", x.Name)
-		}
-		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 	head := "NAME\tSTATUS\tROLES\tAGE\tVERSION"

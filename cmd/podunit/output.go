@@ -93,6 +93,12 @@ func listing[T metav1.Object](w, errw io.Writer, list []T, word, ns, format stri
 		fmt.Fprintln(errw, noneFound(ns))
 		return true, nil
 	}
+	return structuredOrNames(w, list, word, format, single, as)
+}
+
+// structuredOrNames is listing without "No resources found": the objects
+// in a structured format, or word/NAME lines for -o name.
+func structuredOrNames[T metav1.Object](w io.Writer, list []T, word, format string, single bool, as func(T) any) (bool, error) {
 	objs := make([]any, len(list))
 	for i, o := range list {
 		objs[i] = as(o)

@@ -37,7 +37,7 @@ func (s selection) match(o any, l map[string]string) bool {
 // API server lets select its kind (metadata.name and metadata.namespace of
 // every kind; more of pods, events, Secrets, namespaces and nodes).
 func fieldSet(o any) fields.Set {
-	set := fields.Set{}
+	set := fields.Set{"metadata.name": "", "metadata.namespace": ""} // every kind's
 	if m, err := meta.Accessor(o); err == nil {
 		set["metadata.name"], set["metadata.namespace"] = m.GetName(), m.GetNamespace()
 	}
@@ -91,9 +91,6 @@ func parseSelection(kind string, sel labels.Selector, field, sortBy string) (sel
 			return s, fmt.Errorf("%w: --field-selector %q: %v", errUsage, field, err)
 		}
 		known := fieldSet(fieldKinds[kind])
-		if fieldKinds[kind] == nil {
-			known = fields.Set{"metadata.name": "", "metadata.namespace": ""}
-		}
 		for _, r := range fs.Requirements() {
 			if _, ok := known[r.Field]; !ok {
 				names := make([]string, 0, len(known))
