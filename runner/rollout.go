@@ -30,16 +30,26 @@ type Rollout struct {
 	Old        []string
 }
 
-// RolloutEvent tells what a rollout did: started or removed a pod.
+// RolloutEvent tells what a rollout did: started a pod, began to remove
+// one (Stopping: it terminates, and no longer counts), or removed one.
 type RolloutEvent struct {
-	Pod     string
-	Started bool // or removed
+	Pod      string
+	Started  bool // or removed
+	Stopping bool // removal begun
 }
 
 // RollOut runs a rollout to its end; report hears of each pod started or
 // removed. On an error (a pod that fails to start, the progress deadline
 // passed) the pods are left as they are, old and new, as the controller
 // leaves a stalled rollout.
+//
+// An old pod counts no more once its removal begins: as the controller
+// does not wait for a terminating pod (its preStop, its grace period), the
+// rollout goes on while it stops, and returns once every removal is over.
+// Not so without surge (maxSurge 0, Recreate): the new pods may then need
+// the old ones' host ports and devices (up checked them against each
+// other only when both run at once), so an old pod is gone before the next
+// step.
 func (r *Runner) RollOut(ctx context.Context, ro Rollout, o UpOptions, report func(RolloutEvent)) error {
 	d := ro.Deployment
 	surge, unavailable := pod.RolloutLimits(d)
@@ -51,7 +61,42 @@ func (r *Runner) RollOut(ctx context.Context, ro Rollout, o UpOptions, report fu
 	readySince := map[string]time.Time{}
 	lastProgress := time.Now()
 	newAvailable := 0 // of the started pods: more of them available is progress too
+	// removals under way (with surge), and their failures
+	type removal struct {
+		name string
+		err  error
+	}
+	removals := make(chan removal, len(st.old))
+	stopping := 0
+	var removeErrs []error
+	collect := func(wait bool) {
+		for stopping > 0 {
+			var rm removal
+			if wait {
+				rm = <-removals
+			} else {
+				select {
+				case rm = <-removals:
+				default:
+					return
+				}
+			}
+			stopping--
+			if rm.err == nil || errors.Is(rm.err, ErrNotFound) {
+				report(RolloutEvent{Pod: rm.name})
+			} else {
+				removeErrs = append(removeErrs, rm.err)
+			}
+		}
+	}
+	// every return waits for the removals under way: none is left half done
+	defer collect(true)
 	for first := true; ; first = false {
+		collect(false)
+		if len(removeErrs) > 0 {
+			collect(true)
+			return fmt.Errorf("deployment %q: removing old pods: %w", d.Name, errors.Join(removeErrs...))
+		}
 		avail, err := r.available(ctx, readySince, minReady, first)
 		if err != nil {
 			return err
@@ -66,7 +111,15 @@ func (r *Runner) RollOut(ctx context.Context, ro Rollout, o UpOptions, report fu
 		progress := n > newAvailable
 		newAvailable = n
 		start, remove := st.next()
-		if len(remove) > 0 {
+		if len(remove) > 0 && surge > 0 {
+			for _, name := range remove {
+				st.old = slices.DeleteFunc(st.old, func(n string) bool { return n == name })
+				stopping++
+				report(RolloutEvent{Pod: name, Stopping: true})
+				go func() { removals <- removal{name, r.Down(ctx, name, DownOptions{})} }()
+			}
+			progress = true
+		} else if len(remove) > 0 {
 			errs := r.DownAll(ctx, remove, DownOptions{})
 			for i, name := range remove {
 				if errs[i] == nil || errors.Is(errs[i], ErrNotFound) {
@@ -92,6 +145,10 @@ func (r *Runner) RollOut(ctx context.Context, ro Rollout, o UpOptions, report fu
 			progress = true
 		}
 		if st.pending == 0 && len(st.old) == 0 {
+			collect(true)
+			if len(removeErrs) > 0 {
+				return fmt.Errorf("deployment %q: removing old pods: %w", d.Name, errors.Join(removeErrs...))
+			}
 			return nil
 		}
 		if progress {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,12 +120,21 @@ func TestRollOutReplacesOldPods(t *testing.T) {
 	r, _, ro := rolloutSetup(t, "3", false)
 	var events []string
 	running := 3
+	stopping := map[string]bool{}
 	err := r.RollOut(context.Background(), ro, UpOptions{}, func(e RolloutEvent) {
-		if e.Started {
+		switch {
+		case e.Started:
 			running++
 			events = append(events, "+"+e.Pod)
-		} else {
+		case e.Stopping:
+			// a terminating pod counts no more (with surge its removal
+			// goes on while the rollout does)
 			running--
+			stopping[e.Pod] = true
+		default:
+			if !stopping[e.Pod] {
+				t.Errorf("%s removed, never said to stop", e.Pod)
+			}
 			events = append(events, "-"+e.Pod)
 		}
 		if running > 4 || running < 3 {
@@ -177,5 +187,76 @@ func TestRollOutStallsAtTheDeadline(t *testing.T) {
 		if !slices.ContainsFunc(sts, func(s PodStatus) bool { return s.Name == o && s.Phase == "Running" }) {
 			t.Errorf("old pod %s is not kept running", o)
 		}
+	}
+}
+
+// An old pod that takes long to stop (its grace period) does not hold the
+// rollout up, as a terminating pod does not hold the controller's: the new
+// pods all start meanwhile, and RollOut returns once it is gone.
+func TestRollOutGoesOnWhileAnOldPodStops(t *testing.T) {
+	r, fu, ro := rolloutSetup(t, "3", false)
+	release := make(chan struct{})
+	var once sync.Once
+	slow := ""
+	fu.onStop = func(names []string) {
+		for _, o := range ro.Old {
+			if slices.Contains(names, units.InfraUnitName(o)) {
+				first := false
+				once.Do(func() { slow, first = o, true })
+				if first {
+					<-release
+				}
+			}
+		}
+	}
+	var mu sync.Mutex
+	var events []string
+	done := make(chan error)
+	go func() {
+		done <- r.RollOut(context.Background(), ro, UpOptions{}, func(e RolloutEvent) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case e.Started:
+				events = append(events, "+"+e.Pod)
+			case !e.Stopping:
+				events = append(events, "-"+e.Pod)
+			}
+		})
+	}()
+	started := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, e := range events {
+			if e[0] == '+' {
+				n++
+			}
+		}
+		return n
+	}
+	for deadline := time.Now().Add(20 * time.Second); started() < 3; time.Sleep(50 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("RollOut returned while an old pod still stops: %v (events %v)", err, events)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new pods did not all start while an old pod stopped: %v", events)
+		}
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("RollOut returned while old pod %s still stops: %v", slow, err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(events) != 6 || slices.Index(events, "-"+slow) < slices.Index(events, "+"+ro.Pending[2].Name) {
+		t.Errorf("events %v: want 3 started, 3 removed, the slow one (%s) after the last start", events, slow)
 	}
 }

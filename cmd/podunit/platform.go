@@ -93,24 +93,33 @@ func warnLimits(ctx context.Context, w io.Writer, mgr cgrouper, pods []*corev1.P
 // ("cpu", "memory"), in the order of the pods and their containers.
 func limitPaths(pods []*corev1.Pod) map[string][]string {
 	out := map[string][]string{}
-	add := func(pod string, rl corev1.ResourceList, at *field.Path) {
+	add := func(owner string, rl corev1.ResourceList, at *field.Path) {
 		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
 			if _, ok := rl[r]; ok {
-				out[string(r)] = append(out[string(r)], fmt.Sprintf("pod %q: %s", pod, at.Child(string(r))))
+				// a template's field once, not once per replica
+				if f := owner + ": " + at.Child(string(r)).String(); !slices.Contains(out[string(r)], f) {
+					out[string(r)] = append(out[string(r)], f)
+				}
 			}
 		}
 	}
 	for _, p := range pods {
-		sp := field.NewPath("spec")
+		// a Deployment's or StatefulSet's pod: the field of its template
+		owner, sp := fmt.Sprintf("pod %q", p.Name), field.NewPath("spec")
+		if d := pod.OwnerDeployment(p); d != "" {
+			owner, sp = fmt.Sprintf("deployment %q", d), field.NewPath("spec", "template", "spec")
+		} else if s := pod.OwnerStatefulSet(p); s != "" {
+			owner, sp = fmt.Sprintf("statefulset %q", s), field.NewPath("spec", "template", "spec")
+		}
 		if p.Spec.Resources != nil {
-			add(p.Name, p.Spec.Resources.Limits, sp.Child("resources", "limits"))
+			add(owner, p.Spec.Resources.Limits, sp.Child("resources", "limits"))
 		}
 		for _, list := range []struct {
 			name string
 			cs   []corev1.Container
 		}{{"initContainers", p.Spec.InitContainers}, {"containers", p.Spec.Containers}} {
 			for i, c := range list.cs {
-				add(p.Name, c.Resources.Limits, sp.Child(list.name).Index(i).Child("resources", "limits"))
+				add(owner, c.Resources.Limits, sp.Child(list.name).Index(i).Child("resources", "limits"))
 			}
 		}
 	}

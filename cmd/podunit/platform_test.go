@@ -92,6 +92,18 @@ func TestLimitWarnings(t *testing.T) {
 	if got := limitWarnings(limitPaths([]*corev1.Pod{{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "x"}}}}}), nil, "/"); len(got) != 0 {
 		t.Errorf("no limits: %q", got)
 	}
+	// a Deployment's replicas: its template's field, once
+	replica := func(name string) *corev1.Pod {
+		p := pods[0].DeepCopy()
+		p.Name, p.Labels = name, map[string]string{pod.LabelPodTemplateHash: "abc12"}
+		p.OwnerReferences = []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "web-abc12", Controller: new(bool)}}
+		*p.OwnerReferences[0].Controller = true
+		return p
+	}
+	got = limitWarnings(limitPaths([]*corev1.Pod{replica("web-abc12-x"), replica("web-abc12-y")}), []string{"cpu"}, "/")
+	if len(got) != 1 || !strings.HasPrefix(got[0], `deployment "web": spec.template.spec.containers[1].resources.limits.memory: not enforced`) {
+		t.Errorf("a Deployment's replicas: %q", got)
+	}
 }
 
 // A hostPort below the unprivileged port start is refused before anything is

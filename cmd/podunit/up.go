@@ -525,6 +525,9 @@ func upCommand() *cli.Command {
 						fmt.Fprintf(c.App.Writer, "pod/%s started (%s)\n", e.Pod, units.SliceName(e.Pod))
 						return
 					}
+					if e.Stopping {
+						return // said once it is removed
+					}
 					if err := gone(e.Pod); err != nil {
 						fmt.Fprintf(c.App.ErrWriter, "warning: %v\n", err)
 					}

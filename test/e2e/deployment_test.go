@@ -302,3 +302,71 @@ spec:
 		assertGone(t, strings.TrimPrefix(p, "pod/"))
 	}
 }
+
+// TestRolloutDoesNotWaitForTermination: as the Deployment controller does
+// not count a terminating pod, a rollout goes on while an old pod spends its
+// grace period (its main process ignores SIGTERM): every new pod starts
+// before the first old one is gone, the old pods show Terminating
+// meanwhile, and up returns once they are gone.
+func TestRolloutDoesNotWaitForTermination(t *testing.T) {
+	manifest := func(version string) string {
+		return fmt.Sprintf(`
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: slowstop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: slowstop}}
+  template:
+    metadata: {labels: {app: slowstop}}
+    spec:
+      terminationGracePeriodSeconds: 20
+      containers:
+      - name: c
+        image: %s
+        command: ["sleep", "3600"]
+        env: [{name: VERSION, value: "%s"}]
+`, testImage, version)
+	}
+	path := writeManifest(t, manifest("1"))
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", "deployment/slowstop") })
+	must(t, podunit, "up", path)
+	old := strings.Fields(must(t, podunit, "get", "pods", "-l", "app=slowstop", "-o", "name"))
+	if len(old) != 2 {
+		t.Fatalf("pods before the rollout: %v", old)
+	}
+	if err := os.WriteFile(path, []byte(manifest("2")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// a look at the pods while the rollout runs
+	seen := make(chan string, 1)
+	go func() {
+		var saw string
+		for i := 0; i < 100; i++ {
+			time.Sleep(200 * time.Millisecond)
+			out := run(t, podunit, "get", "pods", "-l", "app=slowstop").stdout
+			if strings.Count(out, "Terminating") > 0 && strings.Count(out, "Running") >= 2 {
+				saw = out
+				break
+			}
+		}
+		seen <- saw
+	}()
+	out := must(t, podunit, "up", path)
+	lines := podLine.FindAllStringSubmatch(out, -1)
+	if len(lines) != 4 || lines[0][2] != "started" || lines[1][2] != "started" {
+		t.Errorf("rollout: want both new pods started before any old one is gone:\n%s", out)
+	}
+	if saw := <-seen; saw == "" {
+		t.Errorf("no look during the rollout saw an old pod Terminating beside two running pods")
+	}
+	now := strings.Fields(must(t, podunit, "get", "pods", "-l", "app=slowstop", "-o", "name"))
+	for _, o := range old {
+		if slices.Contains(now, o) {
+			t.Errorf("old pod %s is still there after up: %v", o, now)
+		}
+	}
+	if len(now) != 2 {
+		t.Errorf("pods after the rollout: %v", now)
+	}
+}
