@@ -133,7 +133,7 @@ func deploymentStatus(d *appsv1.Deployment, pods []*corev1.Pod) appsv1.Deploymen
 
 // printDeployments lists the stored Deployments (those named, or all) with
 // their pods' counts, as kubectl get deployments.
-func printDeployments(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel selection, format string) error {
+func printDeployments(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel selection, format string, t tableOpts) error {
 	known, err := podstate.LoadObjects(podstate.DefaultDir())
 	if err != nil {
 		return err
@@ -156,15 +156,15 @@ func printDeployments(ctx context.Context, w, errw io.Writer, r *runner.Runner, 
 	}); done {
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	head := "NAMESPACE\tNAME\tREADY\tUP-TO-DATE\tAVAILABLE"
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	head := t.head("NAME\tREADY\tUP-TO-DATE\tAVAILABLE")
 	if format == "wide" {
 		head += "\tCONTAINERS\tIMAGES\tSELECTOR"
 	}
 	fmt.Fprintln(tw, head)
 	for _, d := range list {
 		st := deploymentStatus(d, pods)
-		line := fmt.Sprintf("%s\t%s\t%d/%d\t%d\t%d", d.Namespace, d.Name, st.ReadyReplicas, *d.Spec.Replicas, st.UpdatedReplicas, st.AvailableReplicas)
+		line := t.row(d.Namespace, fmt.Sprintf("%s\t%d/%d\t%d\t%d", t.name("deployment.apps", d.Name), st.ReadyReplicas, *d.Spec.Replicas, st.UpdatedReplicas, st.AvailableReplicas))
 		if format == "wide" {
 			cs, images := templateImages(&d.Spec.Template)
 			line += fmt.Sprintf("\t%s\t%s\t%s", cs, images, metav1.FormatLabelSelector(d.Spec.Selector))

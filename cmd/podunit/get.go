@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -52,190 +54,149 @@ func getCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			out, ns, selector := vals["output"], vals["namespace"], vals["selector"]
+			out, ns := vals["output"], vals["namespace"]
 			if ns != "" && vals["all-namespaces"] == "true" {
 				return fmt.Errorf("%w: -n and -A exclude each other", errUsage)
 			}
 			if err := validOutput(out); err != nil {
 				return err
 			}
-			kind, names, err := getArgs(pos)
+			groups, err := getArgs(pos)
 			if err != nil {
 				return err
 			}
-			lsel, err := namesOrSelector(names, selector)
-			if err != nil {
-				return err
+			t := tableOpts{nsColumn: vals["all-namespaces"] == "true", labels: vals["show-labels"] == "true"}
+			if len(groups) == 1 {
+				return getKind(c, groups[0].kind, groups[0].names, vals, out, t, c.App.Writer, c.App.ErrWriter)
 			}
-			sel, err := parseSelection(kind, lsel, vals["field-selector"], vals["sort-by"])
-			if err != nil {
-				return err
+			if vals["watch"] == "true" {
+				return fmt.Errorf("%w: -w watches one kind: pods or events", errUsage)
 			}
-			if watch := vals["watch"] == "true"; watch && kind != "pods" && kind != "events" {
-				return fmt.Errorf("%w: -w watches pods and events", errUsage)
-			} else if watch && out != "" && out != "wide" {
-				return fmt.Errorf("%w: -w prints the table (or -o wide)", errUsage)
-			}
-			switch kind {
-			case "services":
-				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-					return printServices(ctx, c.App.Writer, c.App.ErrWriter, r, names, ns, sel, out)
-				})
-			case "deployments":
-				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-					return printDeployments(ctx, c.App.Writer, c.App.ErrWriter, r, names, ns, sel, out)
-				})
-			case "statefulsets":
-				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-					return printStatefulSets(ctx, c.App.Writer, c.App.ErrWriter, r, names, ns, sel, out)
-				})
-			case "events":
-				if len(names) > 0 {
-					return fmt.Errorf("%w: get events takes no names: -n and -l select, podunit events POD lists one pod's", errUsage)
-				}
-				table := tableOpts{nsColumn: vals["all-namespaces"] == "true"}
-				ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
-				defer stop()
-				return getEvents(ctx, c.App.Writer, c.App.ErrWriter, ns, sel, out, table, vals["watch"] == "true")
-			case "endpoints":
-				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-					st, err := servicesNow(ctx, r)
-					if err != nil {
-						return err
-					}
-					return printEndpoints(c.App.Writer, c.App.ErrWriter, st, names, ns, sel, out, tableOpts{nsColumn: vals["all-namespaces"] == "true"})
-				})
-			case "namespaces":
-				pods, err := runner.KnownPods(podstate.DefaultDir())
-				if err != nil {
-					return err
-				}
-				all, err := namespaces(podstate.DefaultDir(), pods)
-				if err != nil {
-					return err
-				}
-				return printNamespaces(c.App.Writer, c.App.ErrWriter, all, names, sel, out, vals["show-labels"] == "true", time.Now())
-			case "nodes":
-				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-					n, now, err := thisNode(ctx, r)
-					if err != nil {
-						return err
-					}
-					return printNodes(c.App.Writer, c.App.ErrWriter, n, names, sel, out, vals["show-labels"] == "true", now)
-				})
-			}
-			for k, word := range getKinds {
-				if kind == word {
-					return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-						return printObjects(ctx, c.App.Writer, c.App.ErrWriter, r, k, names, ns, sel, out)
-					})
-				}
-			}
-			watch := vals["watch"] == "true"
-			list := func(ctx context.Context, r *runner.Runner, names []string) ([]*corev1.Pod, error) {
-				pods, err := currentPods(ctx, r, names)
-				if err != nil {
-					return nil, err
-				}
-				if ns != "" {
-					var in []*corev1.Pod
-					for _, p := range pods {
-						if p.Namespace == ns {
-							in = append(in, p)
-						} else if len(names) > 0 {
-							// as kubectl: a pod of another namespace is not found in this one
-							return nil, fmt.Errorf("%w: %q in namespace %q (it is in %q)", runner.ErrNotFound, p.Name, ns, p.Namespace)
-						}
-					}
-					pods = in
-				}
-				pods = slices.DeleteFunc(pods, func(p *corev1.Pod) bool { return !sel.match(p, p.Labels) })
-				return pods, sortObjects(pods, sel)
-			}
-			table := tableOpts{nsColumn: vals["all-namespaces"] == "true", labels: vals["show-labels"] == "true"}
-			if kind == "all" {
-				// kubectl get all: the pods, Services and Deployments, a table each
-				if (out != "" && out != "wide" && out != "name") || watch {
-					return fmt.Errorf("%w: get all prints tables (-o wide, -o name): ask for pods, services, deployments or statefulsets for -o %s", errUsage, out)
-				}
-				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-					pods, err := list(ctx, r, nil)
-					if err != nil {
-						return err
-					}
-					known, err := podstate.LoadObjects(podstate.DefaultDir())
-					if err != nil {
-						return err
-					}
-					svcs, _ := storedNamed(known.Services, "service", nil, ns, sel)
-					deps, _ := storedNamed(known.Deployments, "deployment", nil, ns, sel)
-					sets, _ := storedNamed(known.StatefulSets, "statefulset", nil, ns, sel)
-					if len(pods)+len(svcs)+len(deps)+len(sets) == 0 {
-						fmt.Fprintln(c.App.ErrWriter, noneFound(ns))
-						return nil
-					}
-					w, sections := c.App.Writer, 0
-					next := func() {
-						if sections > 0 && out != "name" {
-							fmt.Fprintln(w)
-						}
-						sections++
-					}
-					if len(pods) > 0 {
-						next()
-						if err := printPods(w, pods, out, false, table); err != nil {
-							return err
-						}
-					}
-					if len(svcs) > 0 {
-						next()
-						if err := printServices(ctx, w, c.App.ErrWriter, r, nil, ns, sel, out); err != nil {
-							return err
-						}
-					}
-					if len(deps) > 0 {
-						next()
-						if err := printDeployments(ctx, w, c.App.ErrWriter, r, nil, ns, sel, out); err != nil {
-							return err
-						}
-					}
-					if len(sets) > 0 {
-						next()
-						return printStatefulSets(ctx, w, c.App.ErrWriter, r, nil, ns, sel, out)
-					}
-					return nil
-				})
-			}
-			timeout := time.Minute
-			if watch {
-				timeout = 100 * 365 * 24 * time.Hour
-			}
-			return withRunner(c, timeout, func(ctx context.Context, r *runner.Runner) error {
-				pods, err := list(ctx, r, names)
-				if err != nil {
-					return err
-				}
-				if len(pods) == 0 && (out == "" || out == "wide" || out == "name") && !watch {
-					fmt.Fprintln(c.App.ErrWriter, noneFound(ns))
-					return nil
-				}
-				if err := printPods(c.App.Writer, pods, out, len(names) == 1, table); err != nil || !watch {
-					return err
-				}
-				ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-				defer stop()
-				return watchPods(ctx, c.App.Writer, pods, out, table, func() ([]*corev1.Pod, error) {
-					// every pod, then those named: one named that goes is no
-					// error (its last line said Terminating)
-					all, err := list(ctx, r, nil)
-					if len(names) > 0 {
-						all = slices.DeleteFunc(all, func(p *corev1.Pod) bool { return !slices.Contains(names, p.Name) })
-					}
-					return all, err
-				})
-			})
+			return getMany(c, groups, vals, out, t)
 		},
 	}
+}
+
+// getKind is get of one kind (as getArgs names it), names (all when none),
+// printed as out says to w, its "No resources found" and warnings to errw.
+func getKind(c *cli.Context, kind string, names []string, vals map[string]string, out string, table tableOpts, w, errw io.Writer) error {
+	ns, selector := vals["namespace"], vals["selector"]
+	lsel, err := namesOrSelector(names, selector)
+	if err != nil {
+		return err
+	}
+	sel, err := parseSelection(kind, lsel, vals["field-selector"], vals["sort-by"])
+	if err != nil {
+		return err
+	}
+	if watch := vals["watch"] == "true"; watch && kind != "pods" && kind != "events" {
+		return fmt.Errorf("%w: -w watches pods and events", errUsage)
+	} else if watch && out != "" && out != "wide" {
+		return fmt.Errorf("%w: -w prints the table (or -o wide)", errUsage)
+	}
+	switch kind {
+	case "services":
+		return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+			return printServices(ctx, w, errw, r, names, ns, sel, out, table)
+		})
+	case "deployments":
+		return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+			return printDeployments(ctx, w, errw, r, names, ns, sel, out, table)
+		})
+	case "statefulsets":
+		return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+			return printStatefulSets(ctx, w, errw, r, names, ns, sel, out, table)
+		})
+	case "events":
+		if len(names) > 0 {
+			return fmt.Errorf("%w: get events takes no names: -n and -l select, podunit events POD lists one pod's", errUsage)
+		}
+		ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return getEvents(ctx, w, errw, ns, sel, out, table, vals["watch"] == "true")
+	case "endpoints":
+		return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+			st, err := servicesNow(ctx, r)
+			if err != nil {
+				return err
+			}
+			return printEndpoints(w, errw, st, names, ns, sel, out, table)
+		})
+	case "namespaces":
+		pods, err := runner.KnownPods(podstate.DefaultDir())
+		if err != nil {
+			return err
+		}
+		all, err := namespaces(podstate.DefaultDir(), pods)
+		if err != nil {
+			return err
+		}
+		return printNamespaces(w, errw, all, names, sel, out, table, time.Now())
+	case "nodes":
+		return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+			n, now, err := thisNode(ctx, r)
+			if err != nil {
+				return err
+			}
+			return printNodes(w, errw, n, names, sel, out, table, now)
+		})
+	}
+	for k, word := range getKinds {
+		if kind == word {
+			return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+				return printObjects(ctx, w, errw, r, k, names, ns, sel, out, table)
+			})
+		}
+	}
+	watch := vals["watch"] == "true"
+	list := func(ctx context.Context, r *runner.Runner, names []string) ([]*corev1.Pod, error) {
+		pods, err := currentPods(ctx, r, names)
+		if err != nil {
+			return nil, err
+		}
+		if ns != "" {
+			var in []*corev1.Pod
+			for _, p := range pods {
+				if p.Namespace == ns {
+					in = append(in, p)
+				} else if len(names) > 0 {
+					// as kubectl: a pod of another namespace is not found in this one
+					return nil, fmt.Errorf("%w: %q in namespace %q (it is in %q)", runner.ErrNotFound, p.Name, ns, p.Namespace)
+				}
+			}
+			pods = in
+		}
+		pods = slices.DeleteFunc(pods, func(p *corev1.Pod) bool { return !sel.match(p, p.Labels) })
+		return pods, sortObjects(pods, sel)
+	}
+	timeout := time.Minute
+	if watch {
+		timeout = 100 * 365 * 24 * time.Hour
+	}
+	return withRunner(c, timeout, func(ctx context.Context, r *runner.Runner) error {
+		pods, err := list(ctx, r, names)
+		if err != nil {
+			return err
+		}
+		if len(pods) == 0 && (out == "" || out == "wide" || out == "name") && !watch {
+			fmt.Fprintln(errw, noneFound(ns))
+			return nil
+		}
+		if err := printPods(w, pods, out, len(names) == 1, table); err != nil || !watch {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return watchPods(ctx, w, pods, out, table, func() ([]*corev1.Pod, error) {
+			// every pod, then those named: one named that goes is no
+			// error (its last line said Terminating)
+			all, err := list(ctx, r, nil)
+			if len(names) > 0 {
+				all = slices.DeleteFunc(all, func(p *corev1.Pod) bool { return !slices.Contains(names, p.Name) })
+			}
+			return all, err
+		})
+	})
 }
 
 // watchPods is kubectl get -w: once a second, a table line for each pod
@@ -318,12 +279,23 @@ func everyWatch(ctx context.Context, look func() error) error {
 	}
 }
 
-// getArgs reads what get is asked for, as kubectl takes it: a type word and
-// names (pods web db, svc dns, deploy web), or TYPE/NAME arguments of one
-// kind (pod/web pod/db, svc/dns, deployment/web). It says which kind:
-// "pods", "services" or "deployments".
-func getArgs(pos []string) (kind string, names []string, err error) {
-	usage := fmt.Errorf("%w: podunit get pods|services|deployments|statefulsets|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, sts/db, cm/app)", errUsage)
+// getGroup is one kind get is asked for, with the names asked for (all
+// of the kind when none).
+type getGroup struct {
+	kind  string
+	names []string
+}
+
+// allKinds are the kinds get all lists, as kubectl's "all" category holds
+// those that run things.
+var allKinds = []string{"pods", "services", "deployments", "statefulsets"}
+
+// getArgs reads what get is asked for, as kubectl takes it: type words,
+// comma-separated, and names (pods web db, svc dns, pods,svc web; all),
+// or TYPE/NAME arguments (pod/web pod/db svc/dns). It says which kinds
+// ("pods", "services", ...), each with its names, in the order asked.
+func getArgs(pos []string) ([]getGroup, error) {
+	usage := fmt.Errorf("%w: podunit get pods|services|deployments|statefulsets|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events|all[,TYPE...] [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, sts/db, cm/app)", errUsage)
 	kindOf := func(word string) string {
 		for _, k := range []struct {
 			words []string
@@ -339,39 +311,123 @@ func getArgs(pos []string) (kind string, names []string, err error) {
 		}
 		return getKinds[objectKinds[word]]
 	}
-	if len(pos) == 0 {
-		return "", nil, usage
-	}
-	if pos[0] == "all" {
-		if len(pos) > 1 {
-			return "", nil, fmt.Errorf("%w: get all takes no names (-l and -n select)", errUsage)
+	var groups []getGroup
+	add := func(kind, name string) {
+		i := slices.IndexFunc(groups, func(g getGroup) bool { return g.kind == kind })
+		if i < 0 {
+			groups, i = append(groups, getGroup{kind: kind}), len(groups)
 		}
-		return "all", nil, nil
+		if name != "" {
+			groups[i].names = append(groups[i].names, name)
+		}
+	}
+	if len(pos) == 0 {
+		return nil, usage
 	}
 	if !strings.Contains(pos[0], "/") {
-		if kind = kindOf(pos[0]); kind == "" {
-			return "", nil, usage
-		}
 		for _, n := range pos[1:] {
 			if strings.Contains(n, "/") {
-				return "", nil, fmt.Errorf("%w: %s: no type before TYPE/NAME arguments (podunit get %s)", errUsage, n, n)
+				return nil, fmt.Errorf("%w: %s: no type before TYPE/NAME arguments (podunit get %s)", errUsage, n, n)
 			}
 		}
-		return kind, pos[1:], nil
+		for _, word := range strings.Split(pos[0], ",") {
+			if word == "all" {
+				if len(pos) > 1 {
+					return nil, fmt.Errorf("%w: get all takes no names (-l and -n select)", errUsage)
+				}
+				for _, k := range allKinds {
+					add(k, "")
+				}
+				continue
+			}
+			kind := kindOf(word)
+			if kind == "" {
+				return nil, usage
+			}
+			add(kind, "")
+		}
+		for i := range groups {
+			groups[i].names = slices.Clone(pos[1:])
+		}
+		return groups, nil
 	}
-	for i, a := range pos {
+	for _, a := range pos {
 		word, name, _ := strings.Cut(a, "/")
 		k := kindOf(word)
 		if k == "" || name == "" {
-			return "", nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME), Services (svc/NAME), Deployments (deployment/NAME), StatefulSets (sts/NAME), ConfigMaps (cm/NAME), Secrets (secret/NAME), claims (pvc/NAME), ServiceAccounts (sa/NAME), namespaces (ns/NAME), endpoints (ep/NAME) and this host (node/NAME)", errUsage, a)
+			return nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME), Services (svc/NAME), Deployments (deployment/NAME), StatefulSets (sts/NAME), ConfigMaps (cm/NAME), Secrets (secret/NAME), claims (pvc/NAME), ServiceAccounts (sa/NAME), namespaces (ns/NAME), endpoints (ep/NAME) and this host (node/NAME)", errUsage, a)
 		}
-		if i > 0 && k != kind {
-			return "", nil, fmt.Errorf("%w: %s and %s in one get: ask for each on its own", errUsage, kind, k)
-		}
-		kind = k
-		names = append(names, name)
+		add(k, name)
 	}
-	return kind, names, nil
+	return groups, nil
+}
+
+// getMany is get of several kinds, as kubectl prints them: a table for
+// each kind that has any, apart by a blank line, names as KIND/NAME; the
+// names (-o name); or one List of every object (-o json, yaml, jsonpath,
+// custom-columns). "No resources found" is said once, when no kind has
+// any; a name not found is an error once the others are printed.
+func getMany(c *cli.Context, groups []getGroup, vals map[string]string, out string, t tableOpts) error {
+	w, errw, ns := c.App.Writer, c.App.ErrWriter, vals["namespace"]
+	structured := out != "" && out != "wide" && out != "name"
+	t.kinds = true
+	var items []any
+	var sections [][]byte
+	var errs []error
+	for _, g := range groups {
+		var o, e bytes.Buffer
+		format := out
+		if structured {
+			format = "json"
+		}
+		err := getKind(c, g.kind, g.names, vals, format, t, &o, &e)
+		if msg := e.String(); msg != noneFound(ns)+"\n" {
+			errw.Write(e.Bytes())
+		}
+		if err != nil {
+			if !errors.Is(err, runner.ErrNotFound) {
+				return err
+			}
+			errs = append(errs, err)
+			continue
+		}
+		if !structured {
+			if o.Len() > 0 {
+				sections = append(sections, o.Bytes())
+			}
+			continue
+		}
+		if o.Len() == 0 {
+			continue
+		}
+		var obj struct {
+			Kind  string            `json:"kind"`
+			Items []json.RawMessage `json:"items"`
+		}
+		if err := json.Unmarshal(o.Bytes(), &obj); err != nil {
+			return err
+		}
+		if obj.Kind != "List" {
+			obj.Items = []json.RawMessage{o.Bytes()}
+		}
+		for _, it := range obj.Items {
+			items = append(items, it)
+		}
+	}
+	if structured {
+		if _, err := printStructured(w, items, false, out); err != nil {
+			return err
+		}
+	} else if len(sections) == 0 && len(errs) == 0 {
+		fmt.Fprintln(errw, noneFound(ns))
+	}
+	for i, sec := range sections {
+		if i > 0 && out != "name" {
+			fmt.Fprintln(w)
+		}
+		w.Write(sec)
+	}
+	return errors.Join(errs...)
 }
 
 // currentPods builds the v1 Pods of those named (all when none are).
@@ -569,10 +625,7 @@ func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool, t table
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-	head := "NAME\tREADY\tSTATUS\tRESTARTS\tAGE"
-	if t.nsColumn {
-		head = "NAMESPACE\t" + head
-	}
+	head := t.head("NAME\tREADY\tSTATUS\tRESTARTS\tAGE")
 	if out == "wide" {
 		head += "\tIP\tNODE"
 	}
@@ -582,10 +635,7 @@ func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool, t table
 	fmt.Fprintln(tw, head)
 	for _, p := range pods {
 		ready, total, status, restarts, last := podSummaryAt(p)
-		line := fmt.Sprintf("%s\t%d/%d\t%s\t%s\t%s", p.Name, ready, total, status, restartsColumn(restarts, last), age(p.CreationTimestamp.Time))
-		if t.nsColumn {
-			line = p.Namespace + "\t" + line
-		}
+		line := t.row(p.Namespace, fmt.Sprintf("%s\t%d/%d\t%s\t%s\t%s", t.name("pod", p.Name), ready, total, status, restartsColumn(restarts, last), age(p.CreationTimestamp.Time)))
 		if out == "wide" {
 			ip := p.Status.PodIP
 			if ip == "" {
@@ -601,8 +651,34 @@ func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool, t table
 	return tw.Flush()
 }
 
-// tableOpts are the columns a pod table adds.
-type tableOpts struct{ nsColumn, labels bool }
+// tableOpts are what get's tables add: a NAMESPACE column (-A), a LABELS
+// column (--show-labels), and names as KIND/NAME (kinds: a get of more
+// than one kind, as kubectl prints them).
+type tableOpts struct{ nsColumn, labels, kinds bool }
+
+// name is a NAME cell: the name, or word/name in a get of several kinds.
+func (t tableOpts) name(word, name string) string {
+	if t.kinds {
+		return word + "/" + name
+	}
+	return name
+}
+
+// head is a table's header: NAMESPACE first with -A.
+func (t tableOpts) head(h string) string {
+	if t.nsColumn {
+		return "NAMESPACE\t" + h
+	}
+	return h
+}
+
+// row is a table's line: the namespace first with -A.
+func (t tableOpts) row(ns, line string) string {
+	if t.nsColumn {
+		return ns + "\t" + line
+	}
+	return line
+}
 
 // labelList is kubectl's LABELS column: k=v,... in key order, or <none>.
 func labelList(l map[string]string) string {
@@ -771,17 +847,9 @@ func printEndpoints(w, errw io.Writer, st *cluster.State, names []string, ns str
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-	h := "NAME\tENDPOINTS"
-	if t.nsColumn {
-		h = "NAMESPACE\t" + h
-	}
-	fmt.Fprintln(tw, h)
+	fmt.Fprintln(tw, t.head("NAME\tENDPOINTS"))
 	for _, e := range list {
-		line := e.Name + "\t" + endpointsColumn(e)
-		if t.nsColumn {
-			line = e.Namespace + "\t" + line
-		}
-		fmt.Fprintln(tw, line)
+		fmt.Fprintln(tw, t.row(e.Namespace, t.name("endpoints", e.Name)+"\t"+endpointsColumn(e)))
 	}
 	return tw.Flush()
 }
@@ -833,7 +901,7 @@ func endpointsColumn(e *corev1.Endpoints) string {
 
 // printServices lists the stored Services (those named, or all) with their
 // address, ports and the ready pods behind them.
-func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel selection, format string) error {
+func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel selection, format string, t tableOpts) error {
 	st, err := servicesNow(ctx, r)
 	if err != nil {
 		return err
@@ -849,8 +917,8 @@ func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, nam
 	}); done {
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	head := "NAMESPACE\tNAME\tTYPE\tCLUSTER-IP\tPORT(S)\tENDPOINTS"
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	head := t.head("NAME\tTYPE\tCLUSTER-IP\tPORT(S)\tENDPOINTS")
 	if format == "wide" {
 		head += "\tSELECTOR"
 	}
@@ -879,7 +947,7 @@ func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, nam
 		if len(ports) == 0 {
 			ports = []string{"<none>"}
 		}
-		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", s.Namespace, s.Name, s.Spec.Type, ip, strings.Join(ports, ","), strings.Join(eps, ","))
+		line := t.row(s.Namespace, fmt.Sprintf("%s\t%s\t%s\t%s\t%s", t.name("service", s.Name), s.Spec.Type, ip, strings.Join(ports, ","), strings.Join(eps, ",")))
 		if format == "wide" {
 			line += "\t" + formatSelector(s.Spec.Selector)
 		}

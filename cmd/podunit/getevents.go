@@ -238,7 +238,7 @@ func namespaces(dir string, pods []*corev1.Pod) ([]*corev1.Namespace, error) {
 
 // printNamespaces is kubectl get namespaces: NAME, STATUS and AGE (LABELS
 // with --show-labels), the names, or the Namespaces.
-func printNamespaces(w, errw io.Writer, all []*corev1.Namespace, names []string, sel selection, format string, showLabels bool, now time.Time) error {
+func printNamespaces(w, errw io.Writer, all []*corev1.Namespace, names []string, sel selection, format string, t tableOpts, now time.Time) error {
 	list, err := storedNamed(all, "namespace", names, "", sel)
 	if err != nil {
 		return err
@@ -248,13 +248,13 @@ func printNamespaces(w, errw io.Writer, all []*corev1.Namespace, names []string,
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 	h := "NAME\tSTATUS\tAGE"
-	if showLabels {
+	if t.labels {
 		h += "\tLABELS"
 	}
 	fmt.Fprintln(tw, h)
 	for _, n := range list {
-		line := fmt.Sprintf("%s\t%s\t%s", n.Name, n.Status.Phase, since(n.CreationTimestamp.Time, now))
-		if showLabels {
+		line := fmt.Sprintf("%s\t%s\t%s", t.name("namespace", n.Name), n.Status.Phase, since(n.CreationTimestamp.Time, now))
+		if t.labels {
 			line += "\t" + labelList(n.Labels)
 		}
 		fmt.Fprintln(tw, line)

@@ -126,7 +126,7 @@ func TestNamespaces(t *testing.T) {
 		t.Errorf("shop keeps its labels and has its apply time, default none: %+v %+v", all[1].ObjectMeta, all[0].ObjectMeta)
 	}
 	var b bytes.Buffer
-	if err := printNamespaces(&b, &b, all, nil, byLabels(labels.SelectorFromSet(labels.Set{"team": "a"})), "", true, time.Now()); err != nil {
+	if err := printNamespaces(&b, &b, all, nil, byLabels(labels.SelectorFromSet(labels.Set{"team": "a"})), "", tableOpts{labels: true}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(b.String(), "NAME   STATUS   AGE") || !strings.Contains(b.String(), "shop   Active") || strings.Contains(b.String(), "default") ||
@@ -134,7 +134,7 @@ func TestNamespaces(t *testing.T) {
 		t.Errorf("get ns -l team=a --show-labels:\n%s", b.String())
 	}
 	b.Reset()
-	if err := printNamespaces(&b, &b, all, []string{"nope"}, selection{}, "", false, time.Now()); err == nil || err.Error() != `namespace "nope" not found` {
+	if err := printNamespaces(&b, &b, all, []string{"nope"}, selection{}, "", tableOpts{}, time.Now()); err == nil || err.Error() != `namespace "nope" not found` {
 		t.Errorf("get ns nope: %v", err)
 	}
 }

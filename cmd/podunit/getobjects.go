@@ -30,7 +30,7 @@ var getKinds = map[string]string{
 // claim's volume and the pods using it), their names, or the objects
 // themselves (-o yaml|json|jsonpath: a Secret's data too, as kubectl shows
 // it to whoever asks).
-func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind string, names []string, ns string, sel selection, format string) error {
+func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind string, names []string, ns string, sel selection, format string, t tableOpts) error {
 	known, err := podstate.LoadObjects(podstate.DefaultDir())
 	if err != nil {
 		return err
@@ -48,15 +48,15 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 			return err
 		}
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, map[string]string{
-		pod.KindConfigMap:      "NAMESPACE\tNAME\tDATA",
-		pod.KindSecret:         "NAMESPACE\tNAME\tTYPE\tDATA",
-		pod.KindClaim:          "NAMESPACE\tNAME\tSTATUS\tVOLUME\tACCESS MODES\tUSED BY",
-		pod.KindServiceAccount: "NAMESPACE\tNAME\tIMAGE PULL SECRETS",
-	}[kind])
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(tw, t.head(map[string]string{
+		pod.KindConfigMap:      "NAME\tDATA",
+		pod.KindSecret:         "NAME\tTYPE\tDATA",
+		pod.KindClaim:          "NAME\tSTATUS\tVOLUME\tACCESS MODES\tUSED BY",
+		pod.KindServiceAccount: "NAME\tIMAGE PULL SECRETS",
+	}[kind]))
 	for _, o := range list {
-		line := o.GetNamespace() + "\t" + o.GetName()
+		line := t.row(o.GetNamespace(), t.name(strings.ToLower(kind), o.GetName()))
 		switch x := o.(type) {
 		case *corev1.ConfigMap:
 			line += fmt.Sprintf("\t%d", len(x.Data)+len(x.BinaryData))

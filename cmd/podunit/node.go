@@ -221,7 +221,7 @@ func nodeObject(f hostFacts, now time.Time) *corev1.Node {
 
 // printNodes is kubectl get nodes of this host: names other than its own
 // are not found, a selector matches its labels.
-func printNodes(w, errw io.Writer, n *corev1.Node, names []string, sel selection, format string, showLabels bool, now time.Time) error {
+func printNodes(w, errw io.Writer, n *corev1.Node, names []string, sel selection, format string, t tableOpts, now time.Time) error {
 	var missing []string
 	for _, name := range names {
 		if name != n.Name {
@@ -243,12 +243,12 @@ func printNodes(w, errw io.Writer, n *corev1.Node, names []string, sel selection
 	if format == "wide" {
 		head += "\tINTERNAL-IP\tEXTERNAL-IP\tOS-IMAGE\tKERNEL-VERSION\tCONTAINER-RUNTIME"
 	}
-	if showLabels {
+	if t.labels {
 		head += "\tLABELS"
 	}
 	fmt.Fprintln(tw, head)
 	for _, x := range list {
-		line := fmt.Sprintf("%s\t%s\t<none>\t%s\t%s", x.Name, nodeStatus(x), since(x.CreationTimestamp.Time, now), x.Status.NodeInfo.KubeletVersion)
+		line := fmt.Sprintf("%s\t%s\t<none>\t%s\t%s", t.name("node", x.Name), nodeStatus(x), since(x.CreationTimestamp.Time, now), x.Status.NodeInfo.KubeletVersion)
 		if format == "wide" {
 			internal := "<none>"
 			for _, a := range x.Status.Addresses {
@@ -260,7 +260,7 @@ func printNodes(w, errw io.Writer, n *corev1.Node, names []string, sel selection
 			i := x.Status.NodeInfo
 			line += fmt.Sprintf("\t%s\t<none>\t%s\t%s\t%s", internal, i.OSImage, i.KernelVersion, i.ContainerRuntimeVersion)
 		}
-		if showLabels {
+		if t.labels {
 			line += "\t" + labelList(x.Labels)
 		}
 		fmt.Fprintln(tw, line)

@@ -69,7 +69,7 @@ func TestPrintNodes(t *testing.T) {
 	n := nodeObject(testHost(), testNow)
 	print := func(names []string, sel labels.Selector, format string, showLabels bool) (string, string, error) {
 		var out, errw bytes.Buffer
-		err := printNodes(&out, &errw, n, names, byLabels(sel), format, showLabels, testNow)
+		err := printNodes(&out, &errw, n, names, byLabels(sel), format, tableOpts{labels: showLabels}, testNow)
 		return out.String(), errw.String(), err
 	}
 	out, _, err := print(nil, labels.Everything(), "", false)

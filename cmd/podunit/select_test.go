@@ -54,10 +54,16 @@ func TestGetArgs(t *testing.T) {
 		{args: []string{"service/dns"}, kind: "services", names: []string{"dns"}},
 		{args: []string{"deploy/a", "deployment/b"}, kind: "deployments", names: []string{"a", "b"}},
 		{args: []string{"deployments"}, kind: "deployments"},
-		{args: []string{"all"}, kind: "all"},
+		{args: []string{"all"}, kind: "pods[] services[] deployments[] statefulsets[]"},
 		{args: []string{"all", "web"}, err: true},
-		{args: []string{"pod/a", "svc/b"}, err: true},
-		{args: []string{"deploy/a", "pod/b"}, err: true},
+		{args: []string{"pods,svc"}, kind: "pods[] services[]"},
+		{args: []string{"svc,po,ep", "a", "b"}, kind: "services[a b] pods[a b] endpoints[a b]"},
+		{args: []string{"all,cm"}, kind: "pods[] services[] deployments[] statefulsets[] configmaps[]"},
+		{args: []string{"pods,svc,pods"}, kind: "pods[] services[]"},
+		{args: []string{"pods,rs"}, err: true},
+		{args: []string{"pods,"}, err: true},
+		{args: []string{"pod/a", "svc/b", "pod/c"}, kind: "pods[a c] services[b]"},
+		{args: []string{"deploy/a", "pod/b"}, kind: "deployments[a] pods[b]"},
 		{args: []string{"pods", "pod/a"}, err: true},
 		{args: []string{"rs/a"}, err: true},
 		{args: []string{"pod/"}, err: true},
@@ -67,15 +73,29 @@ func TestGetArgs(t *testing.T) {
 		{args: []string{"ds"}, err: true},
 		{args: nil, err: true},
 	} {
-		kind, names, err := getArgs(tc.args)
+		groups, err := getArgs(tc.args)
 		if tc.err {
 			if !errors.Is(err, errUsage) {
 				t.Errorf("%v: %v, want a usage error", tc.args, err)
 			}
 			continue
 		}
-		if err != nil || kind != tc.kind || !slices.Equal(names, tc.names) {
-			t.Errorf("%v: %v %q %v; want %v %q", tc.args, kind, names, err, tc.kind, tc.names)
+		if err != nil {
+			t.Errorf("%v: %v", tc.args, err)
+			continue
+		}
+		if strings.Contains(tc.kind, "[") { // several kinds: kind[names] ...
+			var got []string
+			for _, g := range groups {
+				got = append(got, g.kind+"["+strings.Join(g.names, " ")+"]")
+			}
+			if strings.Join(got, " ") != tc.kind {
+				t.Errorf("%v: %v; want %v", tc.args, got, tc.kind)
+			}
+			continue
+		}
+		if len(groups) != 1 || groups[0].kind != tc.kind || !slices.Equal(groups[0].names, tc.names) {
+			t.Errorf("%v: %+v; want %v %q", tc.args, groups, tc.kind, tc.names)
 		}
 	}
 }

@@ -169,7 +169,7 @@ func statefulSetStatus(s *appsv1.StatefulSet, pods []*corev1.Pod) appsv1.Statefu
 
 // printStatefulSets lists the stored StatefulSets (those named, or all)
 // with their pods' counts, as kubectl get statefulsets.
-func printStatefulSets(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel selection, format string) error {
+func printStatefulSets(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel selection, format string, t tableOpts) error {
 	known, err := podstate.LoadObjects(podstate.DefaultDir())
 	if err != nil {
 		return err
@@ -192,15 +192,15 @@ func printStatefulSets(ctx context.Context, w, errw io.Writer, r *runner.Runner,
 	}); done {
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	head := "NAMESPACE\tNAME\tREADY"
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	head := t.head("NAME\tREADY")
 	if format == "wide" {
 		head += "\tCONTAINERS\tIMAGES"
 	}
 	fmt.Fprintln(tw, head)
 	for _, s := range list {
 		st := statefulSetStatus(s, pods)
-		line := fmt.Sprintf("%s\t%s\t%d/%d", s.Namespace, s.Name, st.ReadyReplicas, *s.Spec.Replicas)
+		line := t.row(s.Namespace, fmt.Sprintf("%s\t%d/%d", t.name("statefulset.apps", s.Name), st.ReadyReplicas, *s.Spec.Replicas))
 		if format == "wide" {
 			cs, imgs := templateImages(&s.Spec.Template)
 			line += "\t" + cs + "\t" + imgs

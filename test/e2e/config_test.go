@@ -145,13 +145,13 @@ data: {log.level: info, mode: production, app.conf: "listen 9090\n"}
 	// get lists the stored objects as kubectl does: a claim with its volume
 	// and the pods using it; -o shows the objects (a Secret's data to whoever
 	// asks, as kubectl).
-	if out := must(t, podunit, "get", "pvc"); !regexp.MustCompile(`(?m)^default\s+e2e-data\s+Bound\s+podunit\.default\.e2e-data\s+\S+\s+` + pod + `$`).MatchString(out) {
+	if out := must(t, podunit, "get", "pvc"); !regexp.MustCompile(`(?m)^e2e-data\s+Bound\s+podunit\.default\.e2e-data\s+\S+\s+` + pod + `$`).MatchString(out) {
 		t.Errorf("get pvc:\n%s", out)
 	}
 	if out := must(t, podunit, "get", "cm/e2e-config", "-o", "jsonpath={.kind} {.data.mode}"); out != "ConfigMap production" {
 		t.Errorf("get cm -o jsonpath: %q", out)
 	}
-	if out := must(t, podunit, "get", "secrets"); !regexp.MustCompile(`(?m)^default\s+e2e-creds\s+Opaque\s+\d+$`).MatchString(out) {
+	if out := must(t, podunit, "get", "secrets"); !regexp.MustCompile(`(?m)^e2e-creds\s+Opaque\s+\d+$`).MatchString(out) {
 		t.Errorf("get secrets:\n%s", out)
 	}
 	// Named as kubectl delete names it, a claim the running pod uses is

@@ -85,7 +85,7 @@ func TestDeployment(t *testing.T) {
 		}
 	}
 	eventually(t, 20*time.Second, "get deployments to say 2/2 ready", func() bool {
-		return regexp.MustCompile(`default\s+dweb\s+2/2\s+2\s+2`).MatchString(must(t, podunit, "get", "deployments"))
+		return regexp.MustCompile(`(?m)^dweb\s+2/2\s+2\s+2`).MatchString(must(t, podunit, "get", "deployments"))
 	})
 	if out := must(t, podunit, "wait", "--for=condition=Available", "deployment/dweb", "--timeout", "20s"); !strings.Contains(out, "deployment.apps/dweb condition met") {
 		t.Errorf("wait for Available:\n%s", out)
@@ -95,6 +95,20 @@ func TestDeployment(t *testing.T) {
 	}
 	if out := must(t, podunit, "get", "all", "-o", "name"); !strings.Contains(out, "pod/"+v1[0]+"\n") || !strings.Contains(out, "service/dweb\n") || !strings.Contains(out, "deployment.apps/dweb\n") {
 		t.Errorf("get all -o name:\n%s", out)
+	}
+	// several kinds at once, as kubectl: a table each, names as KIND/NAME;
+	// one List in JSON
+	if out := must(t, podunit, "get", "all"); !regexp.MustCompile(`(?m)^NAME\s+READY\s+STATUS[^\n]*\npod/dweb-`).MatchString(out) || !regexp.MustCompile(`(?m)^\nNAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\ndeployment\.apps/dweb\s+2/2\s`).MatchString(out) {
+		t.Errorf("get all:\n%s", out)
+	}
+	if out := must(t, podunit, "get", "svc,deploy", "dweb", "-o", "jsonpath={.kind} {range .items[*]}{.kind}/{.metadata.name} {end}"); out != "List Service/dweb Deployment/dweb " {
+		t.Errorf("get svc,deploy dweb -o jsonpath: %q", out)
+	}
+	if out := must(t, podunit, "get", "svc/dweb", "deploy/dweb", "-A"); !regexp.MustCompile(`(?m)^NAMESPACE\s+NAME\s+TYPE[^\n]*\ndefault\s+service/dweb\s+ClusterIP\s`).MatchString(out) {
+		t.Errorf("get svc/dweb deploy/dweb -A:\n%s", out)
+	}
+	if r := run(t, podunit, "get", "svc,cm", "dweb"); r.code == 0 || !strings.Contains(r.stdout, "service/dweb") || !strings.Contains(r.stderr, `configmap "dweb" not found`) {
+		t.Errorf("get svc,cm dweb (no such ConfigMap): exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	// the Service balances over both
 	if svc := must(t, podunit, "get", "svc", "dweb"); strings.Count(svc, ":8080") != 2 {

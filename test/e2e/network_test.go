@@ -104,7 +104,7 @@ func TestServices(t *testing.T) {
 	// The service variables, as the kubelet writes them; the container's own
 	// DB_PORT wins over the Service's.
 	svcs := must(t, podunit, "get", "svc")
-	m := regexp.MustCompile(`default\s+db\s+ClusterIP\s+(10\.96\.\d+\.\d+)\s+80/TCP,81/TCP`).FindStringSubmatch(svcs)
+	m := regexp.MustCompile(`(?m)^db\s+ClusterIP\s+(10\.96\.\d+\.\d+)\s+80/TCP,81/TCP`).FindStringSubmatch(svcs)
 	if m == nil {
 		t.Fatalf("get svc:\n%s", svcs)
 	}

@@ -74,7 +74,7 @@ spec:
 	if !starts[1].After(starts[0]) || !starts[2].After(starts[1]) {
 		t.Errorf("start times %v: not one after the other's readiness", starts)
 	}
-	if out := must(t, podunit, "get", "sts"); !regexp.MustCompile(`(?m)^default\s+e2e-sts\s+3/3$`).MatchString(out) {
+	if out := must(t, podunit, "get", "sts"); !regexp.MustCompile(`(?m)^e2e-sts\s+3/3$`).MatchString(out) {
 		t.Errorf("get sts:\n%s", out)
 	}
 	if out := must(t, podunit, "rollout", "status", "sts/"+set); !strings.HasPrefix(out, "statefulset rolling update complete 3 pods at revision e2e-sts-") {
@@ -99,7 +99,7 @@ spec:
 	if !regexp.MustCompile(`(?s)pod/e2e-sts-2 removed.*pod/e2e-sts-1 removed`).MatchString(out) {
 		t.Errorf("scale to 1:\n%s", out)
 	}
-	if out := must(t, podunit, "get", "pvc"); len(regexp.MustCompile(`(?m)^default\s+data-e2e-sts-\d\s+Bound`).FindAllString(out, -1)) != 3 {
+	if out := must(t, podunit, "get", "pvc"); len(regexp.MustCompile(`(?m)^data-e2e-sts-\d\s+Bound`).FindAllString(out, -1)) != 3 {
 		t.Errorf("claims after the scale-down:\n%s", out)
 	}
 	must(t, podunit, "scale", "statefulset", set, "--replicas", "3")
