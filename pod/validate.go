@@ -80,11 +80,7 @@ func Resolve(p *corev1.Pod) (*Resolved, field.ErrorList) {
 		errs = append(errs, field.Invalid(md.Child("namespace"), p.Namespace, msg))
 	}
 	errs = append(errs, validateLabels(p.Labels, md.Child("labels"))...)
-	for k := range p.Annotations {
-		for _, msg := range validation.IsQualifiedName(strings.ToLower(k)) {
-			errs = append(errs, field.Invalid(md.Child("annotations").Key(k), k, msg))
-		}
-	}
+	errs = append(errs, ValidateAnnotations(p.Annotations, md.Child("annotations"))...)
 	errs = append(errs, validateSpecWith(&p.Spec, field.NewPath("spec"), p.Annotations, res)...)
 	errs = append(errs, validateNodeAffinity(p)...)
 	errs = append(errs, validateGates(p)...)
@@ -93,6 +89,36 @@ func Resolve(p *corev1.Pod) (*Resolved, field.ErrorList) {
 	errs = append(errs, validatePodResources(&p.Spec, field.NewPath("spec"))...)
 	return res, errs
 }
+
+// CreationAnnotations are the annotations podunit reads when it creates a
+// pod (its bandwidth, its network): on a running pod they cannot change in
+// place, as a cluster's network plugins read them only when the pod's
+// sandbox is made.
+var CreationAnnotations = []string{
+	netshape.IngressAnnotation, netshape.EgressAnnotation,
+	netshape.IngressBurstAnnotation, netshape.EgressBurstAnnotation,
+	AnnotationNetwork,
+}
+
+// ValidateAnnotations checks annotations as Kubernetes does: each key a
+// qualified name, all of them together at most 256 KiB.
+func ValidateAnnotations(annotations map[string]string, fp *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	size := 0
+	for _, k := range sortedStringKeys(annotations) {
+		for _, msg := range validation.IsQualifiedName(strings.ToLower(k)) {
+			errs = append(errs, field.Invalid(fp.Key(k), k, msg))
+		}
+		size += len(k) + len(annotations[k])
+	}
+	if size > totalAnnotationSizeLimit {
+		errs = append(errs, field.TooLong(fp, "", totalAnnotationSizeLimit))
+	}
+	return errs
+}
+
+// totalAnnotationSizeLimit is Kubernetes' bound on an object's annotations.
+const totalAnnotationSizeLimit = 256 * 1024
 
 // ValidateLabels checks labels as Kubernetes does (qualified names, label
 // values), naming each bad one under fp.

@@ -16,6 +16,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podunit/podunit/netshape"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/units"
@@ -785,8 +786,17 @@ func TestCompare(t *testing.T) {
 	}
 	relabeled := p.DeepCopy()
 	relabeled.Labels = map[string]string{"tier": "be"}
-	if d, err := r.Compare(ctx, relabeled); err != nil || d != LabelsOnly {
+	if d, err := r.Compare(ctx, relabeled); err != nil || d != MetadataOnly {
 		t.Errorf("labels alone: %v %v", d, err)
+	}
+	annotated := p.DeepCopy()
+	annotated.Annotations = map[string]string{"note": "x"}
+	if d, err := r.Compare(ctx, annotated); err != nil || d != MetadataOnly {
+		t.Errorf("an annotation alone: %v %v", d, err)
+	}
+	annotated.Annotations[netshape.EgressAnnotation] = "1M"
+	if d, _ := r.Compare(ctx, annotated); d != Changed {
+		t.Errorf("a bandwidth annotation, read when the pod is made: %v", d)
 	}
 	if d, _ := r.Compare(ctx, p.DeepCopy()); d != Same {
 		t.Errorf("the same pod: %v", d)

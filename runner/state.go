@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -127,10 +128,10 @@ func (r *Runner) Unchanged(ctx context.Context, p *corev1.Pod) (bool, error) {
 type Difference int
 
 const (
-	NotRunning Difference = iota // no such pod runs
-	Same                         // it runs as written
-	LabelsOnly                   // it runs with other labels and nothing else changed
-	Changed                      // it runs with another spec
+	NotRunning   Difference = iota // no such pod runs
+	Same                           // it runs as written
+	MetadataOnly                   // it runs with other labels or annotations (not those read at its creation), nothing else changed
+	Changed                        // it runs with another spec
 )
 
 // Compare tells how p stands to the running pod of its name. A pod whose
@@ -158,9 +159,14 @@ func (r *Runner) Compare(ctx context.Context, p *corev1.Pod) (Difference, error)
 	if equality.Semantic.DeepEqual(was, is) {
 		return Same, nil
 	}
-	was.Labels, is.Labels = nil, nil
+	for _, k := range pod.CreationAnnotations {
+		if was.Annotations[k] != is.Annotations[k] {
+			return Changed, nil
+		}
+	}
+	was.Labels, is.Labels, was.Annotations, is.Annotations = nil, nil, nil, nil
 	if equality.Semantic.DeepEqual(was, is) {
-		return LabelsOnly, nil
+		return MetadataOnly, nil
 	}
 	return Changed, nil
 }
@@ -184,6 +190,19 @@ func (r *Runner) Applied(name string) (*corev1.Pod, time.Time, error) {
 // containers keep theirs. It returns the pod as it is now, and whether
 // anything changed.
 func (r *Runner) Relabel(ctx context.Context, name string, set map[string]string, remove []string, overwrite bool) (*corev1.Pod, bool, error) {
+	return r.editMeta(ctx, name, "label", func(p *corev1.Pod) *map[string]string { return &p.Labels }, set, remove, overwrite)
+}
+
+// Annotate is Relabel for annotations, as kubectl annotate: downwardAPI
+// volumes show them; what podunit reads of them when it creates a pod
+// (bandwidth, its network) is read again only when the pod is made again.
+func (r *Runner) Annotate(ctx context.Context, name string, set map[string]string, remove []string, overwrite bool) (*corev1.Pod, bool, error) {
+	return r.editMeta(ctx, name, "annotation", func(p *corev1.Pod) *map[string]string { return &p.Annotations }, set, remove, overwrite)
+}
+
+// editMeta changes the labels or annotations (the map of the record's pod
+// that field gives) of a running pod's record, under the pod's lock.
+func (r *Runner) editMeta(ctx context.Context, name, word string, field func(*corev1.Pod) *map[string]string, set map[string]string, remove []string, overwrite bool) (*corev1.Pod, bool, error) {
 	unlock, err := r.lock(ctx, name)
 	if err != nil {
 		return nil, false, err
@@ -196,31 +215,31 @@ func (r *Runner) Relabel(ctx context.Context, name string, set map[string]string
 	if err != nil {
 		return nil, false, err
 	}
-	labels := map[string]string{}
-	for k, v := range rec.Pod.Labels {
-		labels[k] = v
+	m := maps.Clone(*field(rec.Pod))
+	if m == nil {
+		m = map[string]string{}
 	}
 	changed := false
 	for k, v := range set {
-		old, had := labels[k]
+		old, had := m[k]
 		if had && old != v && !overwrite {
-			return nil, false, fmt.Errorf("%w: pod %q has label %s=%s already (--overwrite changes it)", ErrConflict, name, k, old)
+			return nil, false, fmt.Errorf("%w: pod %q has %s %s=%s already (--overwrite changes it)", ErrConflict, name, word, k, old)
 		}
 		changed = changed || !had || old != v
-		labels[k] = v
+		m[k] = v
 	}
 	for _, k := range remove {
-		if _, ok := labels[k]; ok {
-			delete(labels, k)
+		if _, ok := m[k]; ok {
+			delete(m, k)
 			changed = true
 		}
 	}
 	if !changed {
 		return rec.Pod, false, nil
 	}
-	rec.Pod.Labels = labels
-	if len(labels) == 0 {
-		rec.Pod.Labels = nil
+	if len(m) == 0 {
+		m = nil
 	}
+	*field(rec.Pod) = m
 	return rec.Pod, true, r.saveRecord(rec)
 }

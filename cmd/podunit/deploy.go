@@ -499,17 +499,7 @@ func deploymentArg(c *cli.Context) (*appsv1.Deployment, error) {
 	default:
 		return nil, fmt.Errorf("%w: podunit %s deployment/NAME", errUsage, c.Command.FullName())
 	}
-	ns := vals["namespace"]
-	found, err := deploymentsNamed(name, ns)
-	switch {
-	case err != nil:
-		return nil, err
-	case len(found) == 0:
-		return nil, notFound{kind: "deployment", name: name, ns: ns}
-	case len(found) > 1:
-		return nil, fmt.Errorf("%w: deployment %q is in several namespaces: say which with -n", errUsage, name)
-	}
-	return found[0], nil
+	return oneNamed(deploymentsNamed, "deployment", name, vals["namespace"])
 }
 
 // deploymentRef is NAME of deployment/NAME (deploy/NAME, deployments/NAME),

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/podunit/podunit/pod"
@@ -18,12 +19,51 @@ import (
 // their new labels at once, and downwardAPI volumes of metadata.labels show
 // them, as in Kubernetes; the containers' environment keeps what it had.
 func labelCommand() *cli.Command {
+	return metaCommand(metaEdit{
+		name: "label", word: "label", plural: "labels", done: "labeled",
+		usage: "add, change (--overwrite) or remove (KEY-) labels of running pods, like kubectl label",
+		validate: func(set map[string]string) field.ErrorList {
+			return pod.ValidateLabels(set, field.NewPath("metadata", "labels"))
+		},
+		edit: (*runner.Runner).Relabel,
+	})
+}
+
+// annotateCommand is kubectl annotate for running pods: downwardAPI volumes
+// of metadata.annotations show the new ones, as in Kubernetes. Those podunit
+// reads when it makes a pod (its bandwidth, its network) are refused: they
+// change when the pod is made again.
+func annotateCommand() *cli.Command {
+	return metaCommand(metaEdit{
+		name: "annotate", word: "annotation", plural: "annotations", done: "annotated",
+		usage: "add, change (--overwrite) or remove (KEY-) annotations of running pods, like kubectl annotate",
+		validate: func(set map[string]string) field.ErrorList {
+			errs := pod.ValidateAnnotations(set, field.NewPath("metadata", "annotations"))
+			for _, k := range pod.CreationAnnotations {
+				if _, ok := set[k]; ok {
+					errs = append(errs, field.Forbidden(field.NewPath("metadata", "annotations").Key(k), "read when the pod is made: apply its manifest with the new value and --replace"))
+				}
+			}
+			return errs
+		},
+		edit: (*runner.Runner).Annotate,
+	})
+}
+
+// metaEdit is what label and annotate each change.
+type metaEdit struct {
+	name, word, plural, done, usage string
+	validate                        func(set map[string]string) field.ErrorList
+	edit                            func(r *runner.Runner, ctx context.Context, name string, set map[string]string, remove []string, overwrite bool) (*corev1.Pod, bool, error)
+}
+
+func metaCommand(m metaEdit) *cli.Command {
 	return &cli.Command{
-		Name:      "label",
-		Usage:     "add, change (--overwrite) or remove (KEY-) labels of running pods, like kubectl label",
+		Name:      m.name,
+		Usage:     m.usage,
 		ArgsUsage: "POD|pod/POD... | -l SELECTOR  KEY=VALUE... KEY-... [--overwrite]",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "overwrite", Usage: "change the value of a label the pod has"},
+			&cli.BoolFlag{Name: "overwrite", Usage: "change the value of " + aOrAn(m.word) + " the pod has"},
 			namespaceFlag(),
 			selectorFlag(),
 		},
@@ -53,9 +93,13 @@ func labelCommand() *cli.Command {
 				return err
 			}
 			if len(set)+len(remove) == 0 || (len(names) == 0 && vals["selector"] == "") {
-				return fmt.Errorf("%w: podunit label POD... KEY=VALUE... KEY-...", errUsage)
+				return fmt.Errorf("%w: podunit %s POD... KEY=VALUE... KEY-...", errUsage, m.name)
 			}
-			if errs := pod.ValidateLabels(set, field.NewPath("metadata", "labels")); len(errs) > 0 {
+			removing := map[string]string{}
+			for _, k := range remove {
+				removing[k] = ""
+			}
+			if errs := append(m.validate(set), m.validate(removing)...); len(errs) > 0 {
 				return fmt.Errorf("%w: %v", errUsage, errs.ToAggregate())
 			}
 			if names, err = selectPods(names, vals["selector"], vals["namespace"]); err != nil {
@@ -69,31 +113,39 @@ func labelCommand() *cli.Command {
 			return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
 				dir := podstate.DefaultDir()
 				for _, n := range names {
-					p, changed, err := r.Relabel(ctx, n, set, remove, vals["overwrite"] == "true")
+					p, changed, err := m.edit(r, ctx, n, set, remove, vals["overwrite"] == "true")
 					if err != nil {
 						return err
 					}
 					if !changed {
-						fmt.Fprintf(c.App.Writer, "pod/%s not labeled\n", n)
+						fmt.Fprintf(c.App.Writer, "pod/%s not %s\n", n, m.done)
 						continue
 					}
 					known, err := podstate.LoadObjects(dir)
 					if err != nil {
 						return err
 					}
-					// the labels reach downwardAPI volumes and the stored copy
-					if err := refreshPod(ctx, dir, p, known, translateOptions(), "with the pod's new labels"); err != nil {
-						fmt.Fprintf(c.App.ErrWriter, "warning: pod %q: its volumes keep the labels they had: %v\n", n, err)
+					// the new ones reach downwardAPI volumes and the stored copy
+					if err := refreshPod(ctx, dir, p, known, translateOptions(), "with the pod's new "+m.plural); err != nil {
+						fmt.Fprintf(c.App.ErrWriter, "warning: pod %q: its volumes keep the %s they had: %v\n", n, m.plural, err)
 					}
 					if running, err := runner.RecordedPods(dir); err == nil {
 						refreshStored(c.App.ErrWriter, running, known)
 					} else {
 						fmt.Fprintf(c.App.ErrWriter, "warning: the enabled pods' stored copies were not refreshed: %v\n", err)
 					}
-					fmt.Fprintf(c.App.Writer, "pod/%s labeled\n", n)
+					fmt.Fprintf(c.App.Writer, "pod/%s %s\n", n, m.done)
 				}
 				return nil
 			})
 		},
 	}
+}
+
+// aOrAn is a word with its article.
+func aOrAn(word string) string {
+	if strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
 }

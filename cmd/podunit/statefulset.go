@@ -288,17 +288,8 @@ func setArg(c *cli.Context) (s *appsv1.StatefulSet, ok bool, err error) {
 	default:
 		return nil, false, nil
 	}
-	ns := vals["namespace"]
-	found, err := statefulSetsNamed(name, ns)
-	switch {
-	case err != nil:
-		return nil, true, err
-	case len(found) == 0:
-		return nil, true, notFound{kind: "statefulset", name: name, ns: ns}
-	case len(found) > 1:
-		return nil, true, fmt.Errorf("%w: statefulset %q is in several namespaces: say which with -n", errUsage, name)
-	}
-	return found[0], true, nil
+	s, err = oneNamed(statefulSetsNamed, "statefulset", name, vals["namespace"])
+	return s, true, err
 }
 
 // describeStatefulSet is kubectl describe statefulset: the set, its pods'

@@ -375,8 +375,9 @@ func upCommand() *cli.Command {
 				// alone ("unchanged", as kubectl apply says), so that applying
 				// a bundle again updates its objects; a changed one is an
 				// error (pods are immutable: --replace recreates it).
-				// One whose labels alone changed is relabeled in place, as
-				// kubectl apply changes them ("configured").
+				// One whose labels or annotations alone changed (not those
+				// read at its creation) gets them in place, as kubectl apply
+				// changes them ("configured").
 				var unchanged, relabeled []*corev1.Pod
 				if !c.Bool("replace") && !c.Bool("stored") {
 					var pods []*corev1.Pod
@@ -389,7 +390,7 @@ func upCommand() *cli.Command {
 						switch d {
 						case runner.Same:
 							unchanged = append(unchanged, p)
-						case runner.LabelsOnly:
+						case runner.MetadataOnly:
 							relabeled = append(relabeled, p)
 						default:
 							pods, keep = append(pods, p), append(keep, plans[i])
@@ -444,23 +445,39 @@ func upCommand() *cli.Command {
 				if err := removed(work.removeFirst); err != nil {
 					return err
 				}
+				relabeledWhat := map[string]string{}
 				for _, p := range relabeled {
 					old, err := r.Pod(p.Name)
 					if err != nil {
 						return err
 					}
-					var remove []string
-					for k := range old.Labels {
-						if _, ok := p.Labels[k]; !ok {
-							remove = append(remove, k)
+					gone := func(was, is map[string]string) []string {
+						var remove []string
+						for k := range was {
+							if _, ok := is[k]; !ok {
+								remove = append(remove, k)
+							}
 						}
+						return remove
 					}
-					now, _, err := r.Relabel(ctx, p.Name, p.Labels, remove, true)
+					var what []string
+					now, changed, err := r.Relabel(ctx, p.Name, p.Labels, gone(old.Labels, p.Labels), true)
 					if err != nil {
 						return err
+					} else if changed {
+						what = append(what, "labels")
 					}
-					if err := refreshPod(ctx, podstate.DefaultDir(), now, pod.Over(&m.Objects, known), opts, "with the pod's new labels"); err != nil {
-						fmt.Fprintf(c.App.ErrWriter, "warning: pod %q: its volumes keep the labels they had: %v\n", p.Name, err)
+					if now, changed, err = r.Annotate(ctx, p.Name, p.Annotations, gone(old.Annotations, p.Annotations), true); err != nil {
+						return err
+					} else if changed {
+						what = append(what, "annotations")
+					}
+					if len(what) == 0 {
+						what = []string{"metadata"}
+					}
+					relabeledWhat[p.Name] = strings.Join(what, ", ")
+					if err := refreshPod(ctx, podstate.DefaultDir(), now, pod.Over(&m.Objects, known), opts, "with the pod's new "+relabeledWhat[p.Name]); err != nil {
+						fmt.Fprintf(c.App.ErrWriter, "warning: pod %q: its volumes keep the %s they had: %v\n", p.Name, relabeledWhat[p.Name], err)
 					}
 				}
 				if len(relabeled) > 0 {
@@ -505,7 +522,7 @@ func upCommand() *cli.Command {
 					fmt.Fprintf(c.App.Writer, "pod/%s unchanged\n", p.Name)
 				}
 				for _, p := range relabeled {
-					fmt.Fprintf(c.App.Writer, "pod/%s configured (labels)\n", p.Name)
+					fmt.Fprintf(c.App.Writer, "pod/%s configured (%s)\n", p.Name, relabeledWhat[p.Name])
 				}
 				for _, p := range m.Pods {
 					fmt.Fprintf(c.App.Writer, "pod/%s started (%s)\n", p.Name, units.SliceName(p.Name))

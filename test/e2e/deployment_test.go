@@ -253,6 +253,27 @@ func TestDeployment(t *testing.T) {
 	}
 	v4 = restarted
 
+	// kubectl set image: the template's image changes and the pods roll out
+	tagged := strings.Replace(serverImage, ":", ":e2e-set-", 1)
+	must(t, "podman", "tag", serverImage, tagged)
+	t.Cleanup(func() { run(t, "podman", "untag", tagged, tagged) })
+	if r := run(t, podunit, "set", "image", "deployment/dweb", "nope="+tagged); r.code != 2 || !strings.Contains(r.stderr, `unable to find container named "nope"`) {
+		t.Errorf("set image of an unknown container: exit %d\n%s", r.code, r.stderr)
+	}
+	if out := must(t, podunit, "set", "image", "deployment/dweb", "server="+tagged); !strings.Contains(out, "deployment.apps/dweb image updated") {
+		t.Errorf("set image:\n%s", out)
+	}
+	if got := strings.Fields(must(t, podunit, "get", "pods", "-l", "app=dweb", "-o", "jsonpath={.items[*].spec.containers[0].image}")); len(got) != 3 || slices.ContainsFunc(got, func(i string) bool { return i != tagged }) {
+		t.Errorf("images after set image: %v, want 3 of %s", got, tagged)
+	}
+	if out := must(t, podunit, "set", "image", "deployment/dweb", "server="+tagged); !strings.Contains(out, "deployment.apps/dweb image unchanged") {
+		t.Errorf("set image to the image it has:\n%s", out)
+	}
+	if r := run(t, podunit, "set", "image", "pod/"+deploymentPods(t)[0], "server="+serverImage); r.code != 2 || !strings.Contains(r.stderr, "--replace") {
+		t.Errorf("set image of a pod: exit %d\n%s", r.code, r.stderr)
+	}
+	v4 = deploymentPods(t)
+
 	// down of the file: every pod, the Deployment and the Service
 	out = must(t, podunit, "down", "--grace-period", "0", "--force", path)
 	if !strings.Contains(out, "deployment.apps/dweb deleted") {

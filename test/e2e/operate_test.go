@@ -562,7 +562,7 @@ spec:
     volumeMounts: [{name: info, mountPath: /info}]
   volumes:
   - name: info
-    downwardAPI: {items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}]}
+    downwardAPI: {items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}, {path: owner, fieldRef: {fieldPath: "metadata.annotations['owner']"}}]}
 ---
 apiVersion: v1
 kind: Service
@@ -607,6 +607,34 @@ spec:
 	eventually(t, 10*time.Second, "the pod back among the Service's endpoints", func() bool {
 		return strings.Contains(must(t, podunit, "get", "svc", "e2e-lab"), ip+":80")
 	})
+
+	// annotate, as kubectl annotate: the downwardAPI file follows; those
+	// read when the pod is made are refused; the manifest applied again
+	// takes them back in place
+	if out := must(t, podunit, "annotate", "e2e-lab", "owner=team-a"); out != "pod/e2e-lab annotated\n" {
+		t.Errorf("annotate: %q", out)
+	}
+	if got := must(t, podunit, "exec", "e2e-lab", "--", "cat", "/info/owner"); got != "team-a" {
+		t.Errorf("the downwardAPI annotation file: %q", got)
+	}
+	if r := run(t, podunit, "annotate", "e2e-lab", "owner=team-b"); r.code != 3 || !strings.Contains(r.stderr, "--overwrite") {
+		t.Errorf("annotate without --overwrite: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := run(t, podunit, "annotate", "e2e-lab", "kubernetes.io/egress-bandwidth=1M"); r.code != 2 || !strings.Contains(r.stderr, "metadata.annotations[kubernetes.io/egress-bandwidth]") {
+		t.Errorf("annotate of a bandwidth: exit %d\n%s", r.code, r.stderr)
+	}
+	if got := must(t, podunit, "get", "pod/e2e-lab", "-o", "jsonpath={.metadata.annotations.owner}"); got != "team-a" {
+		t.Errorf("get after annotate: %q", got)
+	}
+	if out := must(t, podunit, "up", path); !strings.Contains(out, "pod/e2e-lab configured (annotations)") {
+		t.Errorf("up of the manifest after annotate: %q", out)
+	}
+	if got := must(t, podunit, "exec", "e2e-lab", "--", "cat", "/info/owner"); got != "" {
+		t.Errorf("the downwardAPI annotation file after up: %q", got)
+	}
+	if got := must(t, podunit, "get", "pod/e2e-lab", "-o", "jsonpath={.status.podIP}"); got != ip {
+		t.Errorf("the pod was recreated by up after annotate: IP %s, was %s", got, ip)
+	}
 }
 
 // get events, get namespaces and get endpoints, as kubectl users type them:
