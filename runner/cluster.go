@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -216,6 +217,51 @@ func (r *Runner) ReleaseServices(ctx context.Context, services int) ([]string, e
 		done = append(done, "network/"+cluster.Network+" removed")
 	}
 	return done, nil
+}
+
+// StopProxyUnused stops the service proxy when the pod leaving is the last
+// on the pod network and no Service is stored, to be called once its
+// containers stopped (DownOptions.WithInfra): the proxy then stops while
+// the pod's infra does, not after it. The pod network stays for
+// ReleaseServices, which removes it once the pod's sandbox is gone. It says
+// what it stopped.
+func (r *Runner) StopProxyUnused(ctx context.Context, leaving string) ([]string, error) {
+	// Not waited for: the caller holds the leaving pod's lock, and an up
+	// that holds the lock shared (UseServices) may wait for that pod's; a
+	// proxy in use now is ReleaseServices' to judge, after.
+	tctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	unlock, err := podstate.LockPod(tctx, r.StateDir, servicesLockName, nil)
+	if err != nil {
+		if tctx.Err() != nil && ctx.Err() == nil {
+			return nil, nil
+		}
+		return nil, err
+	}
+	defer unlock()
+	// under the lock: a Service stored meanwhile (its up waits for the
+	// lock to start the proxy) keeps the proxy
+	known, err := podstate.LoadObjects(r.StateDir)
+	if err != nil || len(known.Services) > 0 {
+		return nil, err
+	}
+	recs, err := r.records()
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range recs {
+		if OnPodNetwork(rec.Pod) && rec.Pod.Name != leaving {
+			return nil, nil
+		}
+	}
+	loaded, _, err := r.proxyUnits(ctx)
+	if err != nil || len(loaded) == 0 {
+		return nil, err
+	}
+	if err := r.Units.Stop(ctx, loaded); err != nil {
+		return nil, err
+	}
+	return []string{"the service proxy stopped"}, nil
 }
 
 // networkFor makes sure the pod network is there for a pod just recorded on

@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/units"
 )
 
@@ -142,5 +146,95 @@ func TestServicesPossible(t *testing.T) {
 	}
 	if _, ok := fe.containers[units.ServicesContainer]; !ok {
 		t.Error("the foreign container was removed")
+	}
+}
+
+// The last pod on the network, taken down alone, lets the service proxy
+// stop while its infra does: after its containers, never before; not while
+// another pod is on the network, a Service is stored, or an up uses the
+// proxy.
+func TestStopProxyUnusedAlongTheInfra(t *testing.T) {
+	ctx := context.Background()
+	r, fu, fe, p, plan := setup(t, twoContainers)
+	fu.onStart = func(u units.Unit) {
+		if u.Name == units.ServicesUnit {
+			fe.mu.Lock()
+			fe.containers[units.ServicesContainer] = map[string]string{units.LabelRole: units.RoleServices}
+			fe.mu.Unlock()
+		}
+	}
+	o := units.Options{Self: "/usr/bin/podunit", Podman: "/usr/bin/podman", InfraImage: "podunit-infra:1"}
+	startProxy := func() {
+		release, err := r.UseServices(ctx, units.ServicesUnits(o, nil), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		release()
+	}
+	startProxy()
+	if err := r.Up(ctx, p, plan, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var said []string
+	down := func() {
+		t.Helper()
+		said = nil
+		fu.mu.Lock()
+		fu.log = nil
+		fu.mu.Unlock()
+		err := r.Down(ctx, "web", DownOptions{WithInfra: func(ctx context.Context) {
+			var err error
+			if said, err = r.StopProxyUnused(ctx, "web"); err != nil {
+				t.Error(err)
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	stopped := func() int { // where in the log the proxy stopped, or -1
+		fu.mu.Lock()
+		defer fu.mu.Unlock()
+		for i, l := range fu.log {
+			if strings.Contains(l, units.ProxyUnit) && strings.HasPrefix(l, "stop ") {
+				return i
+			}
+		}
+		return -1
+	}
+
+	// another pod on the network keeps it
+	if err := r.saveState(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "other", Namespace: "default"}}); err != nil {
+		t.Fatal(err)
+	}
+	down()
+	if stopped() >= 0 || len(said) != 0 {
+		t.Errorf("stopped with another pod on the network: %v", fu.log)
+	}
+	if err := os.RemoveAll(r.podDir("other")); err != nil {
+		t.Fatal(err)
+	}
+
+	// the last pod: after its containers
+	if err := r.Up(ctx, p, plan, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	down()
+	containers := slices.IndexFunc(fu.log, func(l string) bool { return strings.Contains(l, units.ContainerUnitName("web", "a")) })
+	if i := stopped(); i < 0 || i < containers || len(said) != 1 {
+		t.Errorf("the last pod: proxy stopped at %d, its containers at %d: %v (said %v)", i, containers, fu.log, said)
+	}
+
+	// a Service stored keeps it
+	startProxy()
+	if err := r.Up(ctx, p, plan, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := podstate.SaveObjects(r.StateDir, &pod.Objects{Services: []*corev1.Service{{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "default"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	down()
+	if stopped() >= 0 {
+		t.Errorf("stopped with a Service stored: %v", fu.log)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/containers/image/v5/docker/reference"
@@ -132,7 +133,7 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 		return err
 	}
 	if exists {
-		if err := r.teardown(ctx, plan.Pod, o.Grace); err != nil {
+		if err := r.teardown(ctx, plan.Pod, o.Grace, nil); err != nil {
 			return fmt.Errorf("replacing %q: %w", plan.Pod, err)
 		}
 	} else if errs := r.removeContainers(ctx, plan.Pod); len(errs) > 0 {
@@ -148,7 +149,7 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 		if err != nil && !keep {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 			defer cancel()
-			if cerr := r.teardown(cctx, plan.Pod, nil); cerr != nil {
+			if cerr := r.teardown(cctx, plan.Pod, nil, nil); cerr != nil {
 				err = fmt.Errorf("%w (and cleaning up: %v)", err, cerr)
 			}
 		}
@@ -689,6 +690,10 @@ func unitLogTail(us []units.Unit) string {
 // DownOptions tune Down.
 type DownOptions struct {
 	Grace *time.Duration // overrides terminationGracePeriodSeconds
+	// WithInfra runs while the pod's infra stops, once its containers
+	// have: what has to wait for them but not for the pod's sandbox
+	// (StopProxyUnused). Down returns after it did.
+	WithInfra func(ctx context.Context)
 }
 
 // Down stops a pod gracefully and removes all it left: units, containers, volumes
@@ -715,10 +720,10 @@ func (r *Runner) Down(ctx context.Context, name string, o DownOptions) error {
 			return fmt.Errorf("%w: %q", ErrNotFound, name)
 		}
 	}
-	return r.teardown(ctx, name, o.Grace)
+	return r.teardown(ctx, name, o.Grace, o.WithInfra)
 }
 
-func (r *Runner) teardown(ctx context.Context, name string, grace *time.Duration) error {
+func (r *Runner) teardown(ctx context.Context, name string, grace *time.Duration, withInfra func(context.Context)) error {
 	var errs []error
 	sts, err := r.Units.List(ctx, units.Prefix+"-"+units.Escape(name)+"*")
 	if err != nil {
@@ -758,7 +763,16 @@ func (r *Runner) teardown(ctx context.Context, name string, grace *time.Duration
 			infraStage = append(infraStage, s.Name)
 		}
 	}
-	for _, stage := range [][]string{containers, infraStage, {slice}} {
+	var along sync.WaitGroup
+	defer along.Wait()
+	for i, stage := range [][]string{containers, infraStage, {slice}} {
+		if i == 1 && withInfra != nil {
+			along.Add(1)
+			go func() {
+				defer along.Done()
+				withInfra(ctx)
+			}()
+		}
 		if err := r.Units.Stop(ctx, stage); err != nil {
 			errs = append(errs, err)
 		}

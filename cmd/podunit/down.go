@@ -288,6 +288,20 @@ func downCommand() *cli.Command {
 					running = append(running, n)
 				}
 				names = running
+				// One pod alone, that nothing makes again: when it is the
+				// last on the pod network, the service proxy stops while its
+				// infra does (release, below, then finds it stopped).
+				var early []string
+				if len(names) == 1 && !slices.ContainsFunc(recorded, func(p *corev1.Pod) bool { return p.Name == names[0] && ownerKey(p) != "" }) {
+					o.WithInfra = func(ctx context.Context) {
+						done, err := r.StopProxyUnused(ctx, names[0])
+						if err != nil {
+							// release tries again
+							fmt.Fprintf(c.App.ErrWriter, "warning: stopping the service proxy: %v\n", err)
+						}
+						early = done
+					}
+				}
 				failed := false // a pod that is there could not be taken down
 				wasEnabled := map[string]bool{}
 				for i, err := range r.DownAll(ctx, names, o) {
@@ -309,6 +323,9 @@ func downCommand() *cli.Command {
 						continue
 					}
 					fmt.Fprintf(c.App.Writer, "pod/%s removed\n", names[i])
+				}
+				for _, l := range early {
+					fmt.Fprintln(c.App.Writer, l)
 				}
 				// As kubectl delete -f: the file's objects go though one of
 				// its pods was gone already (that is still reported, exit 3);
