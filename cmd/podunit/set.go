@@ -2,22 +2,24 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// setCommand is kubectl set image: a Deployment's or StatefulSet's
-// template gets new container images, and its pods roll out as its
-// strategy says (a StatefulSet's OnDelete pods take it when they are
-// taken down).
+// setCommand is kubectl set image and set env: a Deployment's or
+// StatefulSet's template gets new container images or environment, and its
+// pods roll out as its strategy says (a StatefulSet's OnDelete pods take it
+// when they are taken down).
 func setCommand() *cli.Command {
 	nsFlag := &cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "the object's namespace (default: the only one of that name)"}
 	return &cli.Command{
 		Name:  "set",
-		Usage: "change the images of a Deployment's or StatefulSet's containers, like kubectl set image; its pods roll out",
+		Usage: "change the images or environment of a Deployment's or StatefulSet's containers, like kubectl set image|env; its pods roll out",
 		Subcommands: []*cli.Command{{
 			Name:      "image",
 			Usage:     "set container images of a Deployment's or StatefulSet's template (CONTAINER=IMAGE; *=IMAGE for every container); its pods roll out",
@@ -32,59 +34,107 @@ func setCommand() *cli.Command {
 				if len(pos) < 2 {
 					return usage
 				}
-				kind, name, ok := strings.Cut(pos[0], "/")
-				if !ok || name == "" {
-					return usage
-				}
 				images, err := parseImages(pos[1:])
 				if err != nil {
 					return err
 				}
-				ns := vals["namespace"]
-				switch {
-				case slices.Contains(deploymentTypes, strings.ToLower(kind)):
-					d, err := oneNamed(deploymentsNamed, "deployment", name, ns)
-					if err != nil {
-						return err
-					}
-					d = d.DeepCopy()
-					changed, err := setImages(&d.Spec.Template.Spec, images)
-					if err != nil {
-						return err
-					} else if !changed {
-						fmt.Fprintf(c.App.Writer, "deployment.apps/%s image unchanged\n", d.Name)
-						return nil
-					}
-					if err := applyDeployment(c, d, false); err != nil {
-						return err
-					}
-					fmt.Fprintf(c.App.Writer, "deployment.apps/%s image updated\n", d.Name)
-					return nil
-				case slices.Contains(statefulSetTypes, strings.ToLower(kind)):
-					s, err := oneNamed(statefulSetsNamed, "statefulset", name, ns)
-					if err != nil {
-						return err
-					}
-					s = s.DeepCopy()
-					changed, err := setImages(&s.Spec.Template.Spec, images)
-					if err != nil {
-						return err
-					} else if !changed {
-						fmt.Fprintf(c.App.Writer, "statefulset.apps/%s image unchanged\n", s.Name)
-						return nil
-					}
-					if err := applyStatefulSet(c, s, false); err != nil {
-						return err
-					}
-					fmt.Fprintf(c.App.Writer, "statefulset.apps/%s image updated\n", s.Name)
-					return nil
-				case slices.Contains(podTypes, strings.ToLower(kind)):
-					return fmt.Errorf("%w: a pod's images change with its manifest: edit it and `podunit up --replace` it (the pod is made again); set image takes Deployments and StatefulSets", errUsage)
+				return editTemplate(c, pos[0], vals["namespace"], "image", usage, func(spec *corev1.PodSpec) (bool, error) {
+					return setImages(spec, images)
+				})
+			},
+		}, {
+			Name:      "env",
+			Usage:     "set (KEY=VALUE) or remove (KEY-) environment variables of a Deployment's or StatefulSet's containers, like kubectl set env; its pods roll out (--list: print them)",
+			ArgsUsage: "deployment/NAME | statefulset/NAME  KEY=VALUE... KEY-... [-c CONTAINER] | --list",
+			Flags: []cli.Flag{nsFlag,
+				&cli.StringFlag{Name: "containers", Aliases: []string{"c"}, Value: "*", Usage: "the containers to change (a name, or * for every one, init containers too)"},
+				&cli.BoolFlag{Name: "list", Usage: "print the containers' environment instead"},
+			},
+			Action: func(c *cli.Context) error {
+				pos, vals, err := cmdFlags(c, false)
+				if err != nil {
+					return err
 				}
-				return usage
+				usage := fmt.Errorf("%w: podunit set env deployment/NAME|statefulset/NAME KEY=VALUE... KEY-... [-c CONTAINER], or --list", errUsage)
+				if len(pos) < 1 {
+					return usage
+				}
+				containers := vals["containers"]
+				if containers == "" {
+					containers = "*"
+				}
+				if vals["list"] == "true" {
+					if len(pos) > 1 {
+						return fmt.Errorf("%w: --list takes no KEY=VALUE", errUsage)
+					}
+					return editTemplate(c, pos[0], vals["namespace"], "", usage, func(spec *corev1.PodSpec) (bool, error) {
+						return false, listEnv(c.App.Writer, spec, containers)
+					})
+				}
+				set, remove, err := parseEnvArgs(pos[1:])
+				if err != nil {
+					return err
+				}
+				return editTemplate(c, pos[0], vals["namespace"], "env", usage, func(spec *corev1.PodSpec) (bool, error) {
+					return setEnv(spec, containers, set, remove)
+				})
 			},
 		}},
 	}
+}
+
+// editTemplate changes the template of a stored Deployment or StatefulSet
+// (ref: TYPE/NAME) with edit and applies it, as up applies it (its pods roll
+// out), saying "<kind>.apps/NAME <what> updated", or unchanged. what ""
+// only looks (edit changes nothing).
+func editTemplate(c *cli.Context, ref, ns, what string, usage error, edit func(*corev1.PodSpec) (bool, error)) error {
+	kind, name, ok := strings.Cut(ref, "/")
+	if !ok || name == "" {
+		return usage
+	}
+	switch kind = strings.ToLower(kind); {
+	case slices.Contains(deploymentTypes, kind):
+		d, err := oneNamed(deploymentsNamed, "deployment", name, ns)
+		if err != nil {
+			return err
+		}
+		d = d.DeepCopy()
+		changed, err := edit(&d.Spec.Template.Spec)
+		if err != nil || what == "" {
+			return err
+		}
+		if !changed {
+			fmt.Fprintf(c.App.Writer, "deployment.apps/%s %s unchanged\n", d.Name, what)
+			return nil
+		}
+		if err := applyDeployment(c, d, false); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "deployment.apps/%s %s updated\n", d.Name, what)
+		return nil
+	case slices.Contains(statefulSetTypes, kind):
+		s, err := oneNamed(statefulSetsNamed, "statefulset", name, ns)
+		if err != nil {
+			return err
+		}
+		s = s.DeepCopy()
+		changed, err := edit(&s.Spec.Template.Spec)
+		if err != nil || what == "" {
+			return err
+		}
+		if !changed {
+			fmt.Fprintf(c.App.Writer, "statefulset.apps/%s %s unchanged\n", s.Name, what)
+			return nil
+		}
+		if err := applyStatefulSet(c, s, false); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "statefulset.apps/%s %s updated\n", s.Name, what)
+		return nil
+	case slices.Contains(podTypes, kind):
+		return fmt.Errorf("%w: a pod's containers change with its manifest: edit it and `podunit up --replace` it (the pod is made again); set takes Deployments and StatefulSets", errUsage)
+	}
+	return usage
 }
 
 // oneNamed is the one stored object of a name (in namespace ns, or in any
@@ -145,4 +195,106 @@ func setImages(spec *corev1.PodSpec, images []containerImage) (bool, error) {
 		}
 	}
 	return changed, nil
+}
+
+// parseEnvArgs reads KEY=VALUE and KEY- arguments of set env (pure,
+// tested): names as Kubernetes takes them (C_IDENTIFIER-like: no '='), in
+// the order given.
+func parseEnvArgs(args []string) (set []corev1.EnvVar, remove []string, err error) {
+	if len(args) == 0 {
+		return nil, nil, fmt.Errorf("%w: set env takes KEY=VALUE or KEY- (or --list)", errUsage)
+	}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		switch {
+		case ok && k != "":
+			if errs := validation.IsEnvVarName(k); len(errs) > 0 {
+				return nil, nil, fmt.Errorf("%w: %q: %s", errUsage, k, strings.Join(errs, "; "))
+			}
+			set = slices.DeleteFunc(set, func(e corev1.EnvVar) bool { return e.Name == k })
+			set = append(set, corev1.EnvVar{Name: k, Value: v})
+		case !ok && strings.HasSuffix(a, "-") && len(a) > 1:
+			remove = append(remove, strings.TrimSuffix(a, "-"))
+		default:
+			return nil, nil, fmt.Errorf("%w: %q: set env takes KEY=VALUE or KEY-", errUsage, a)
+		}
+	}
+	return set, remove, nil
+}
+
+// setEnv sets and removes environment variables of a template's containers
+// whose name is which (* every one, init containers too), as kubectl set
+// env: a variable set replaces one of its name (a valueFrom too), a new
+// one goes last. It tells whether anything changed (pure, tested).
+func setEnv(spec *corev1.PodSpec, which string, set []corev1.EnvVar, remove []string) (bool, error) {
+	changed, found := false, false
+	for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for i := range list {
+			c := &list[i]
+			if which != "*" && c.Name != which {
+				continue
+			}
+			found = true
+			for _, e := range set {
+				if j := slices.IndexFunc(c.Env, func(x corev1.EnvVar) bool { return x.Name == e.Name }); j >= 0 {
+					if c.Env[j].Value != e.Value || c.Env[j].ValueFrom != nil {
+						c.Env[j], changed = e, true
+					}
+				} else {
+					c.Env, changed = append(c.Env, e), true
+				}
+			}
+			n := len(c.Env)
+			c.Env = slices.DeleteFunc(c.Env, func(x corev1.EnvVar) bool { return slices.Contains(remove, x.Name) })
+			changed = changed || len(c.Env) != n
+		}
+	}
+	if !found {
+		return false, fmt.Errorf("%w: unable to find container named %q", errUsage, which)
+	}
+	return changed, nil
+}
+
+// listEnv prints the environment of a template's containers as kubectl set
+// env --list does: a comment naming each container, KEY=VALUE lines, and
+// where a value comes from for the others (a Secret's value is never read).
+func listEnv(w io.Writer, spec *corev1.PodSpec, which string) error {
+	found := false
+	for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for _, c := range list {
+			if which != "*" && c.Name != which {
+				continue
+			}
+			found = true
+			fmt.Fprintf(w, "# container %s\n", c.Name)
+			for _, e := range c.Env {
+				switch f := e.ValueFrom; {
+				case f == nil:
+					fmt.Fprintf(w, "%s=%s\n", e.Name, e.Value)
+				case f.ConfigMapKeyRef != nil:
+					fmt.Fprintf(w, "# %s from configmap %s, key %s\n", e.Name, f.ConfigMapKeyRef.Name, f.ConfigMapKeyRef.Key)
+				case f.SecretKeyRef != nil:
+					fmt.Fprintf(w, "# %s from secret %s, key %s\n", e.Name, f.SecretKeyRef.Name, f.SecretKeyRef.Key)
+				case f.FieldRef != nil:
+					fmt.Fprintf(w, "# %s from field path %s\n", e.Name, f.FieldRef.FieldPath)
+				case f.ResourceFieldRef != nil:
+					fmt.Fprintf(w, "# %s from resource %s\n", e.Name, f.ResourceFieldRef.Resource)
+				default:
+					fmt.Fprintf(w, "# %s from a source\n", e.Name)
+				}
+			}
+			for _, ef := range c.EnvFrom {
+				switch {
+				case ef.ConfigMapRef != nil:
+					fmt.Fprintf(w, "# all keys of configmap %s (prefix %q)\n", ef.ConfigMapRef.Name, ef.Prefix)
+				case ef.SecretRef != nil:
+					fmt.Fprintf(w, "# all keys of secret %s (prefix %q)\n", ef.SecretRef.Name, ef.Prefix)
+				}
+			}
+		}
+	}
+	if !found {
+		return fmt.Errorf("%w: unable to find container named %q", errUsage, which)
+	}
+	return nil
 }

@@ -272,7 +272,24 @@ func TestDeployment(t *testing.T) {
 	if r := run(t, podunit, "set", "image", "pod/"+deploymentPods(t)[0], "server="+serverImage); r.code != 2 || !strings.Contains(r.stderr, "--replace") {
 		t.Errorf("set image of a pod: exit %d\n%s", r.code, r.stderr)
 	}
-	v4 = deploymentPods(t)
+	// kubectl set env: the template's environment changes and the pods roll out
+	if out := must(t, podunit, "set", "env", "deployment/dweb", "GREETING=hi there", "VERSION-"); !strings.Contains(out, "deployment.apps/dweb env updated") {
+		t.Errorf("set env:\n%s", out)
+	}
+	withEnv := deploymentPods(t)
+	if len(withEnv) != 3 || slices.ContainsFunc(withEnv, func(p string) bool { return slices.Contains(v4, p) }) {
+		t.Errorf("set env did not roll the pods out: %v, were %v", withEnv, v4)
+	}
+	if got := must(t, podunit, "get", "pod", withEnv[0], "-o", "jsonpath={.spec.containers[0].env}"); got != `[{"name":"GREETING","value":"hi there"}]` {
+		t.Errorf("a pod's env after set env: %s", got)
+	}
+	if got := must(t, "podman", "inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", ctrName(withEnv[0], "server")); !strings.Contains(got, "GREETING=hi there\n") || strings.Contains(got, "VERSION=") {
+		t.Errorf("the container's environment after set env:\n%s", got)
+	}
+	if out := must(t, podunit, "set", "env", "deployment/dweb", "--list"); out != "# container server\nGREETING=hi there\n" {
+		t.Errorf("set env --list: %q", out)
+	}
+	v4 = withEnv
 
 	// down of the file: every pod, the Deployment and the Service
 	out = must(t, podunit, "down", "--grace-period", "0", "--force", path)
