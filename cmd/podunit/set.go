@@ -92,6 +92,10 @@ func editTemplate(c *cli.Context, ref, ns, what string, usage error, edit func(*
 	if !ok || name == "" {
 		return usage
 	}
+	// the object found: its word, name and template, and how it is applied
+	var word string
+	var tmpl *corev1.PodTemplateSpec
+	var apply func() error
 	switch kind = strings.ToLower(kind); {
 	case slices.Contains(deploymentTypes, kind):
 		d, err := oneNamed(deploymentsNamed, "deployment", name, ns)
@@ -99,42 +103,32 @@ func editTemplate(c *cli.Context, ref, ns, what string, usage error, edit func(*
 			return err
 		}
 		d = d.DeepCopy()
-		changed, err := edit(&d.Spec.Template.Spec)
-		if err != nil || what == "" {
-			return err
-		}
-		if !changed {
-			fmt.Fprintf(c.App.Writer, "deployment.apps/%s %s unchanged\n", d.Name, what)
-			return nil
-		}
-		if err := applyDeployment(c, d, false); err != nil {
-			return err
-		}
-		fmt.Fprintf(c.App.Writer, "deployment.apps/%s %s updated\n", d.Name, what)
-		return nil
+		word, tmpl, apply = "deployment.apps", &d.Spec.Template, func() error { return applyDeployment(c, d, false) }
 	case slices.Contains(statefulSetTypes, kind):
-		s, err := oneNamed(statefulSetsNamed, "statefulset", name, ns)
+		st, err := oneNamed(statefulSetsNamed, "statefulset", name, ns)
 		if err != nil {
 			return err
 		}
-		s = s.DeepCopy()
-		changed, err := edit(&s.Spec.Template.Spec)
-		if err != nil || what == "" {
-			return err
-		}
-		if !changed {
-			fmt.Fprintf(c.App.Writer, "statefulset.apps/%s %s unchanged\n", s.Name, what)
-			return nil
-		}
-		if err := applyStatefulSet(c, s, false); err != nil {
-			return err
-		}
-		fmt.Fprintf(c.App.Writer, "statefulset.apps/%s %s updated\n", s.Name, what)
-		return nil
+		st = st.DeepCopy()
+		word, tmpl, apply = "statefulset.apps", &st.Spec.Template, func() error { return applyStatefulSet(c, st, false) }
 	case slices.Contains(podTypes, kind):
 		return fmt.Errorf("%w: a pod's containers change with its manifest: edit it and `podunit up --replace` it (the pod is made again); set takes Deployments and StatefulSets", errUsage)
+	default:
+		return usage
 	}
-	return usage
+	changed, err := edit(&tmpl.Spec)
+	if err != nil || what == "" {
+		return err
+	}
+	if !changed {
+		fmt.Fprintf(c.App.Writer, "%s/%s %s unchanged\n", word, name, what)
+		return nil
+	}
+	if err := apply(); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "%s/%s %s updated\n", word, name, what)
+	return nil
 }
 
 // oneNamed is the one stored object of a name (in namespace ns, or in any
