@@ -38,7 +38,7 @@ func getCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "get",
 		Usage:     "show pods as Kubernetes v1 Pods, Services with their endpoints, Deployments with their pods' counts, or this host as the node (-o json|yaml|wide|name)",
-		ArgsUsage: "pods|services|deployments|statefulsets|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events|all[,TYPE...] [NAME...] | TYPE/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
+		ArgsUsage: "pods|services|deployments|replicasets|statefulsets|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events|all[,TYPE...] [NAME...] | TYPE/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json, yaml, wide, name, jsonpath=TEMPLATE, jsonpath-as-json=TEMPLATE or custom-columns=HEADER:PATH,..."},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "only those of this namespace"},
@@ -102,6 +102,10 @@ func getKind(c *cli.Context, kind string, names []string, vals map[string]string
 	case "deployments":
 		return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
 			return printDeployments(ctx, w, errw, r, names, ns, sel, out, table)
+		})
+	case "replicasets":
+		return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+			return printReplicaSets(ctx, w, errw, r, names, ns, sel, out, table)
 		})
 	case "statefulsets":
 		return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
@@ -288,20 +292,21 @@ type getGroup struct {
 
 // allKinds are the kinds get all lists, as kubectl's "all" category holds
 // those that run things.
-var allKinds = []string{"pods", "services", "deployments", "statefulsets"}
+var allKinds = []string{"pods", "services", "deployments", "replicasets", "statefulsets"}
 
 // getArgs reads what get is asked for, as kubectl takes it: type words,
 // comma-separated, and names (pods web db, svc dns, pods,svc web; all),
 // or TYPE/NAME arguments (pod/web pod/db svc/dns). It says which kinds
 // ("pods", "services", ...), each with its names, in the order asked.
 func getArgs(pos []string) ([]getGroup, error) {
-	usage := fmt.Errorf("%w: podunit get pods|services|deployments|statefulsets|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events|all[,TYPE...] [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, sts/db, cm/app)", errUsage)
+	usage := fmt.Errorf("%w: podunit get pods|services|deployments|replicasets|statefulsets|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events|all[,TYPE...] [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, sts/db, cm/app)", errUsage)
 	kindOf := func(word string) string {
 		for _, k := range []struct {
 			words []string
 			kind  string
 		}{
 			{podTypes, "pods"}, {serviceTypes, "services"}, {deploymentTypes, "deployments"},
+			{replicaSetTypes, "replicasets"},
 			{statefulSetTypes, "statefulsets"}, {nodeTypes, "nodes"}, {eventTypes, "events"},
 			{namespaceTypes, "namespaces"}, {endpointsTypes, "endpoints"},
 		} {
@@ -355,7 +360,7 @@ func getArgs(pos []string) ([]getGroup, error) {
 		word, name, _ := strings.Cut(a, "/")
 		k := kindOf(word)
 		if k == "" || name == "" {
-			return nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME), Services (svc/NAME), Deployments (deployment/NAME), StatefulSets (sts/NAME), ConfigMaps (cm/NAME), Secrets (secret/NAME), claims (pvc/NAME), ServiceAccounts (sa/NAME), namespaces (ns/NAME), endpoints (ep/NAME) and this host (node/NAME)", errUsage, a)
+			return nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME), Services (svc/NAME), Deployments (deployment/NAME), ReplicaSets (rs/NAME), StatefulSets (sts/NAME), ConfigMaps (cm/NAME), Secrets (secret/NAME), claims (pvc/NAME), ServiceAccounts (sa/NAME), namespaces (ns/NAME), endpoints (ep/NAME) and this host (node/NAME)", errUsage, a)
 		}
 		add(k, name)
 	}

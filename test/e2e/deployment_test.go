@@ -100,6 +100,11 @@ func TestDeployment(t *testing.T) {
 	// one List in JSON
 	if out := must(t, podunit, "get", "all"); !regexp.MustCompile(`(?m)^NAME\s+READY\s+STATUS[^\n]*\npod/dweb-`).MatchString(out) || !regexp.MustCompile(`(?m)^\nNAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\ndeployment\.apps/dweb\s+2/2\s`).MatchString(out) {
 		t.Errorf("get all:\n%s", out)
+	} else if !regexp.MustCompile(`(?m)^\nNAME\s+DESIRED\s+CURRENT\s+READY\s+AGE\nreplicaset\.apps/dweb-[a-z0-9]+\s+2\s+2\s+2\s+\d+s$`).MatchString(out) {
+		t.Errorf("get all: no ReplicaSet of dweb with 2 desired, current and ready:\n%s", out)
+	}
+	if out := must(t, podunit, "get", "rs", "-o", "jsonpath={range .items[*]}{.metadata.name} {.spec.replicas} {.status.readyReplicas}{end}"); !regexp.MustCompile(`^dweb-[a-z0-9]+ 2 2$`).MatchString(out) {
+		t.Errorf("get rs -o jsonpath: %q", out)
 	}
 	if out := must(t, podunit, "get", "svc,deploy", "dweb", "-o", "jsonpath={.kind} {range .items[*]}{.kind}/{.metadata.name} {end}"); out != "List Service/dweb Deployment/dweb " {
 		t.Errorf("get svc,deploy dweb -o jsonpath: %q", out)
