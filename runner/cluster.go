@@ -174,25 +174,9 @@ func (r *Runner) ReleaseServices(ctx context.Context, services int) ([]string, e
 		return nil, err
 	}
 	defer unlock()
-	recs, err := r.records()
-	if err != nil {
-		return nil, err
-	}
-	for _, rec := range recs {
-		if OnPodNetwork(rec.Pod) {
-			return nil, nil
-		}
-	}
-	var done []string
-	loaded, _, err := r.proxyUnits(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if len(loaded) > 0 {
-		if err := r.Units.Stop(ctx, loaded); err != nil {
-			return nil, err
-		}
-		done = append(done, "the service proxy stopped")
+	done, used, err := r.stopProxyUnused(ctx, "")
+	if err != nil || used {
+		return done, err
 	}
 	// The records once more, under the network's lock: a pod recorded on
 	// the network since (an up that began meanwhile) keeps it.
@@ -201,7 +185,8 @@ func (r *Runner) ReleaseServices(ctx context.Context, services int) ([]string, e
 		return done, err
 	}
 	defer unlockNet()
-	if recs, err = r.records(); err != nil {
+	recs, err := r.records()
+	if err != nil {
 		return done, err
 	}
 	for _, rec := range recs {
@@ -245,23 +230,31 @@ func (r *Runner) StopProxyUnused(ctx context.Context, leaving string) ([]string,
 	if err != nil || len(known.Services) > 0 {
 		return nil, err
 	}
+	done, _, err := r.stopProxyUnused(ctx, leaving)
+	return done, err
+}
+
+// stopProxyUnused stops the service proxy's loaded units unless a pod other
+// than leaving ("": any) is recorded on the pod network (used), under the
+// services lock its callers hold. It says what it stopped.
+func (r *Runner) stopProxyUnused(ctx context.Context, leaving string) (done []string, used bool, err error) {
 	recs, err := r.records()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	for _, rec := range recs {
 		if OnPodNetwork(rec.Pod) && rec.Pod.Name != leaving {
-			return nil, nil
+			return nil, true, nil
 		}
 	}
 	loaded, _, err := r.proxyUnits(ctx)
 	if err != nil || len(loaded) == 0 {
-		return nil, err
+		return nil, false, err
 	}
 	if err := r.Units.Stop(ctx, loaded); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return []string{"the service proxy stopped"}, nil
+	return []string{"the service proxy stopped"}, false, nil
 }
 
 // networkFor makes sure the pod network is there for a pod just recorded on

@@ -69,7 +69,9 @@ func (r *Runner) RollOut(ctx context.Context, ro Rollout, o UpOptions, report fu
 	removals := make(chan removal, len(st.old))
 	stopping := 0
 	var removeErrs []error
-	collect := func(wait bool) {
+	// collect hears of the removals that ended (wait: of all), and tells
+	// of those that failed
+	collect := func(wait bool) error {
 		for stopping > 0 {
 			var rm removal
 			if wait {
@@ -78,7 +80,7 @@ func (r *Runner) RollOut(ctx context.Context, ro Rollout, o UpOptions, report fu
 				select {
 				case rm = <-removals:
 				default:
-					return
+					return removeErr(d, removeErrs)
 				}
 			}
 			stopping--
@@ -88,14 +90,13 @@ func (r *Runner) RollOut(ctx context.Context, ro Rollout, o UpOptions, report fu
 				removeErrs = append(removeErrs, rm.err)
 			}
 		}
+		return removeErr(d, removeErrs)
 	}
 	// every return waits for the removals under way: none is left half done
-	defer collect(true)
+	defer func() { _ = collect(true) }()
 	for first := true; ; first = false {
-		collect(false)
-		if len(removeErrs) > 0 {
-			collect(true)
-			return fmt.Errorf("deployment %q: removing old pods: %w", d.Name, errors.Join(removeErrs...))
+		if err := collect(false); err != nil {
+			return err
 		}
 		avail, err := r.available(ctx, readySince, minReady, first)
 		if err != nil {
@@ -145,11 +146,7 @@ func (r *Runner) RollOut(ctx context.Context, ro Rollout, o UpOptions, report fu
 			progress = true
 		}
 		if st.pending == 0 && len(st.old) == 0 {
-			collect(true)
-			if len(removeErrs) > 0 {
-				return fmt.Errorf("deployment %q: removing old pods: %w", d.Name, errors.Join(removeErrs...))
-			}
-			return nil
+			return collect(true)
 		}
 		if progress {
 			lastProgress = time.Now()
@@ -162,6 +159,14 @@ func (r *Runner) RollOut(ctx context.Context, ro Rollout, o UpOptions, report fu
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// removeErr is a rollout's error for its failed removals, if any.
+func removeErr(d *appsv1.Deployment, errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("deployment %q: removing old pods: %w", d.Name, errors.Join(errs...))
 }
 
 // available tells which pods are available: Running with every container

@@ -94,23 +94,12 @@ func getKind(c *cli.Context, kind string, names []string, vals map[string]string
 	} else if watch && out != "" && out != "wide" {
 		return fmt.Errorf("%w: -w prints the table (or -o wide)", errUsage)
 	}
+	if print := storedPrinter(kind); print != nil {
+		return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+			return print(ctx, w, errw, r, names, ns, sel, out, table)
+		})
+	}
 	switch kind {
-	case "services":
-		return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-			return printServices(ctx, w, errw, r, names, ns, sel, out, table)
-		})
-	case "deployments":
-		return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-			return printDeployments(ctx, w, errw, r, names, ns, sel, out, table)
-		})
-	case "replicasets":
-		return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-			return printReplicaSets(ctx, w, errw, r, names, ns, sel, out, table)
-		})
-	case "statefulsets":
-		return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-			return printStatefulSets(ctx, w, errw, r, names, ns, sel, out, table)
-		})
 	case "events":
 		if len(names) > 0 {
 			return fmt.Errorf("%w: get events takes no names: -n and -l select, podunit events POD lists one pod's", errUsage)
@@ -144,13 +133,6 @@ func getKind(c *cli.Context, kind string, names []string, vals map[string]string
 			}
 			return printNodes(w, errw, n, names, sel, out, table, now)
 		})
-	}
-	for k, word := range getKinds {
-		if kind == word {
-			return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-				return printObjects(ctx, w, errw, r, k, names, ns, sel, out, table)
-			})
-		}
 	}
 	watch := vals["watch"] == "true"
 	list := func(ctx context.Context, r *runner.Runner, names []string) ([]*corev1.Pod, error) {
@@ -281,6 +263,34 @@ func everyWatch(ctx context.Context, look func() error) error {
 			return err
 		}
 	}
+}
+
+// printStored is how get prints a kind podunit stores (or derives from
+// what it stores): the objects named (all when none), in namespace ns
+// (all when ""), selected by sel, as format says.
+type printStored func(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel selection, format string, t tableOpts) error
+
+// storedPrinter is the printer of a kind (as getArgs names it), or nil for
+// the kinds get prints otherwise (pods, events, endpoints, namespaces, nodes).
+func storedPrinter(kind string) printStored {
+	switch kind {
+	case "services":
+		return printServices
+	case "deployments":
+		return printDeployments
+	case "replicasets":
+		return printReplicaSets
+	case "statefulsets":
+		return printStatefulSets
+	}
+	for k, word := range getKinds {
+		if kind == word {
+			return func(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel selection, format string, t tableOpts) error {
+				return printObjects(ctx, w, errw, r, k, names, ns, sel, format, t)
+			}
+		}
+	}
+	return nil
 }
 
 // getGroup is one kind get is asked for, with the names asked for (all

@@ -174,21 +174,34 @@ func parseImages(args []string) ([]containerImage, error) {
 func setImages(spec *corev1.PodSpec, images []containerImage) (bool, error) {
 	changed := false
 	for _, ci := range images {
-		found := false
-		for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
-			for i := range list {
-				if ci.container == "*" || list[i].Name == ci.container {
-					found = true
-					changed = changed || list[i].Image != ci.image
-					list[i].Image = ci.image
-				}
-			}
-		}
-		if !found {
-			return false, fmt.Errorf("%w: unable to find container named %q", errUsage, ci.container)
+		err := eachContainer(spec, ci.container, func(c *corev1.Container) {
+			changed = changed || c.Image != ci.image
+			c.Image = ci.image
+		})
+		if err != nil {
+			return false, err
 		}
 	}
 	return changed, nil
+}
+
+// eachContainer calls f with each of a template's containers named which
+// (* every one), init containers first, as kubectl set picks them; none of
+// that name is kubectl's "unable to find container".
+func eachContainer(spec *corev1.PodSpec, which string, f func(*corev1.Container)) error {
+	found := false
+	for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for i := range list {
+			if which == "*" || list[i].Name == which {
+				found = true
+				f(&list[i])
+			}
+		}
+	}
+	if !found {
+		return fmt.Errorf("%w: unable to find container named %q", errUsage, which)
+	}
+	return nil
 }
 
 // parseEnvArgs reads KEY=VALUE and KEY- arguments of set env (pure,
@@ -221,74 +234,53 @@ func parseEnvArgs(args []string) (set []corev1.EnvVar, remove []string, err erro
 // env: a variable set replaces one of its name (a valueFrom too), a new
 // one goes last. It tells whether anything changed (pure, tested).
 func setEnv(spec *corev1.PodSpec, which string, set []corev1.EnvVar, remove []string) (bool, error) {
-	changed, found := false, false
-	for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
-		for i := range list {
-			c := &list[i]
-			if which != "*" && c.Name != which {
-				continue
-			}
-			found = true
-			for _, e := range set {
-				if j := slices.IndexFunc(c.Env, func(x corev1.EnvVar) bool { return x.Name == e.Name }); j >= 0 {
-					if c.Env[j].Value != e.Value || c.Env[j].ValueFrom != nil {
-						c.Env[j], changed = e, true
-					}
-				} else {
-					c.Env, changed = append(c.Env, e), true
+	changed := false
+	err := eachContainer(spec, which, func(c *corev1.Container) {
+		for _, e := range set {
+			if j := slices.IndexFunc(c.Env, func(x corev1.EnvVar) bool { return x.Name == e.Name }); j >= 0 {
+				if c.Env[j].Value != e.Value || c.Env[j].ValueFrom != nil {
+					c.Env[j], changed = e, true
 				}
+			} else {
+				c.Env, changed = append(c.Env, e), true
 			}
-			n := len(c.Env)
-			c.Env = slices.DeleteFunc(c.Env, func(x corev1.EnvVar) bool { return slices.Contains(remove, x.Name) })
-			changed = changed || len(c.Env) != n
 		}
-	}
-	if !found {
-		return false, fmt.Errorf("%w: unable to find container named %q", errUsage, which)
-	}
-	return changed, nil
+		n := len(c.Env)
+		c.Env = slices.DeleteFunc(c.Env, func(x corev1.EnvVar) bool { return slices.Contains(remove, x.Name) })
+		changed = changed || len(c.Env) != n
+	})
+	return changed && err == nil, err
 }
 
 // listEnv prints the environment of a template's containers as kubectl set
 // env --list does: a comment naming each container, KEY=VALUE lines, and
 // where a value comes from for the others (a Secret's value is never read).
 func listEnv(w io.Writer, spec *corev1.PodSpec, which string) error {
-	found := false
-	for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
-		for _, c := range list {
-			if which != "*" && c.Name != which {
-				continue
-			}
-			found = true
-			fmt.Fprintf(w, "# container %s\n", c.Name)
-			for _, e := range c.Env {
-				switch f := e.ValueFrom; {
-				case f == nil:
-					fmt.Fprintf(w, "%s=%s\n", e.Name, e.Value)
-				case f.ConfigMapKeyRef != nil:
-					fmt.Fprintf(w, "# %s from configmap %s, key %s\n", e.Name, f.ConfigMapKeyRef.Name, f.ConfigMapKeyRef.Key)
-				case f.SecretKeyRef != nil:
-					fmt.Fprintf(w, "# %s from secret %s, key %s\n", e.Name, f.SecretKeyRef.Name, f.SecretKeyRef.Key)
-				case f.FieldRef != nil:
-					fmt.Fprintf(w, "# %s from field path %s\n", e.Name, f.FieldRef.FieldPath)
-				case f.ResourceFieldRef != nil:
-					fmt.Fprintf(w, "# %s from resource %s\n", e.Name, f.ResourceFieldRef.Resource)
-				default:
-					fmt.Fprintf(w, "# %s from a source\n", e.Name)
-				}
-			}
-			for _, ef := range c.EnvFrom {
-				switch {
-				case ef.ConfigMapRef != nil:
-					fmt.Fprintf(w, "# all keys of configmap %s (prefix %q)\n", ef.ConfigMapRef.Name, ef.Prefix)
-				case ef.SecretRef != nil:
-					fmt.Fprintf(w, "# all keys of secret %s (prefix %q)\n", ef.SecretRef.Name, ef.Prefix)
-				}
+	return eachContainer(spec, which, func(c *corev1.Container) {
+		fmt.Fprintf(w, "# container %s\n", c.Name)
+		for _, e := range c.Env {
+			switch f := e.ValueFrom; {
+			case f == nil:
+				fmt.Fprintf(w, "%s=%s\n", e.Name, e.Value)
+			case f.ConfigMapKeyRef != nil:
+				fmt.Fprintf(w, "# %s from configmap %s, key %s\n", e.Name, f.ConfigMapKeyRef.Name, f.ConfigMapKeyRef.Key)
+			case f.SecretKeyRef != nil:
+				fmt.Fprintf(w, "# %s from secret %s, key %s\n", e.Name, f.SecretKeyRef.Name, f.SecretKeyRef.Key)
+			case f.FieldRef != nil:
+				fmt.Fprintf(w, "# %s from field path %s\n", e.Name, f.FieldRef.FieldPath)
+			case f.ResourceFieldRef != nil:
+				fmt.Fprintf(w, "# %s from resource %s\n", e.Name, f.ResourceFieldRef.Resource)
+			default:
+				fmt.Fprintf(w, "# %s from a source\n", e.Name)
 			}
 		}
-	}
-	if !found {
-		return fmt.Errorf("%w: unable to find container named %q", errUsage, which)
-	}
-	return nil
+		for _, ef := range c.EnvFrom {
+			switch {
+			case ef.ConfigMapRef != nil:
+				fmt.Fprintf(w, "# all keys of configmap %s (prefix %q)\n", ef.ConfigMapRef.Name, ef.Prefix)
+			case ef.SecretRef != nil:
+				fmt.Fprintf(w, "# all keys of secret %s (prefix %q)\n", ef.SecretRef.Name, ef.Prefix)
+			}
+		}
+	})
 }

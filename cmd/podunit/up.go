@@ -451,23 +451,14 @@ func upCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					gone := func(was, is map[string]string) []string {
-						var remove []string
-						for k := range was {
-							if _, ok := is[k]; !ok {
-								remove = append(remove, k)
-							}
-						}
-						return remove
-					}
 					var what []string
-					now, changed, err := r.Relabel(ctx, p.Name, p.Labels, gone(old.Labels, p.Labels), true)
+					now, changed, err := r.Relabel(ctx, p.Name, p.Labels, keysGone(old.Labels, p.Labels), true)
 					if err != nil {
 						return err
 					} else if changed {
 						what = append(what, "labels")
 					}
-					if now, changed, err = r.Annotate(ctx, p.Name, p.Annotations, gone(old.Annotations, p.Annotations), true); err != nil {
+					if now, changed, err = r.Annotate(ctx, p.Name, p.Annotations, keysGone(old.Annotations, p.Annotations), true); err != nil {
 						return err
 					} else if changed {
 						what = append(what, "annotations")
@@ -959,6 +950,17 @@ func newUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// keysGone are the keys of was that is lacks.
+func keysGone(was, is map[string]string) []string {
+	var gone []string
+	for k := range was {
+		if _, ok := is[k]; !ok {
+			gone = append(gone, k)
+		}
+	}
+	return gone
 }
 
 // withRunner runs f with a connected runner, ending on Ctrl-C, SIGTERM or the
