@@ -113,5 +113,9 @@ func translate(data []byte, onNetwork, appArmor bool) (string, error) {
 		}
 		b.WriteString(plan.Render())
 	}
+	if onNetwork {
+		// the service proxy's units, as up --dry-run shows them
+		b.WriteString(units.RenderServicesUnits(units.ServicesUnits(o, cluster.NodePorts(m.Objects.Services))))
+	}
 	return b.String(), nil
 }

@@ -21,6 +21,9 @@ func TestArgvParseRoundTrip(t *testing.T) {
 		{Op: OpShape, Action: ShapeShow, Pod: "p", InNetns: true},
 		{Op: OpForward, Action: "8080", Pod: "p", Socket: "/run/user/1000/podunit/forward/1.sock"},
 		{Op: OpForward, Action: "1", Pod: "p", Socket: "/s", InNetns: true},
+		{Op: OpServices, Action: ServicesClear},
+		{Op: OpServices, Action: ServicesStop},
+		{Op: OpServices, Action: ServicesServe, InNetns: true},
 	} {
 		argv := c.Argv("/usr/bin/podunit")
 		if argv[0] != "/usr/bin/podunit" || argv[1] != "internal" {
@@ -60,6 +63,9 @@ func TestParseErrors(t *testing.T) {
 		{"forward", "65536", "--pod", "p", "--socket", "/s"},
 		{"forward", "80", "--pod", "p"},
 		{"run", "--pod", "p", "--socket", "/s"},
+		{"services"},
+		{"services", "restart"},
+		{"services", "stop", "--pod", "p"},
 	} {
 		if _, err := Parse(args); !errors.Is(err, ErrUsage) {
 			t.Errorf("Parse(%q) = %v, want ErrUsage", args, err)
