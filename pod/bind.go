@@ -83,6 +83,11 @@ func bind(p *corev1.Pod, res *Resolved, objs *Objects) ([]string, field.ErrorLis
 				rc = &ResolvedContainer{}
 				res.Containers[c.Name] = rc
 			}
+			if _, ok := c.Resources.Limits[corev1.ResourceEphemeralStorage]; ok {
+				// The kubelet evicts a pod whose container outgrows it.
+				warns = append(warns, fmt.Sprintf("%s: not enforced: podman's container storage has no per-container quota here, and podunit does not evict the pod as the kubelet does when its writable layers, logs and emptyDirs outgrow their limits",
+					cp.Child("resources", "limits").Key(string(corev1.ResourceEphemeralStorage))))
+			}
 			w, e := bindEnv(c, rc, ns, objs, cp)
 			warns = append(warns, w...)
 			errs = append(errs, e...)

@@ -71,7 +71,7 @@ var containerRules = map[string]rule{
 	"volumeMounts[*].readOnly":                         {support: Honoured},
 	"volumeMounts[*].subPath":                          {support: Honoured},
 	"resources":                                        {support: Honoured},
-	"resources.limits":                                 {support: Honoured, subtree: true},
+	"resources.limits":                                 {support: Honoured, subtree: true, note: "cpu and memory on the container's unit; ephemeral-storage with a warning: not enforced"},
 	"resources.requests":                               {support: Honoured, subtree: true},
 	"securityContext":                                  {support: Honoured},
 	"securityContext.capabilities":                     {support: Honoured},

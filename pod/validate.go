@@ -6,6 +6,7 @@ import (
 	"net"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -596,11 +597,8 @@ func validateContainer(c *corev1.Container, s *corev1.PodSpec, vols map[string]*
 					append(sets.List(envFieldRefs), "metadata.labels['<KEY>']", "metadata.annotations['<KEY>']")))
 			}
 		case vf.ResourceFieldRef != nil:
-			switch vf.ResourceFieldRef.Resource {
-			case "limits.cpu", "limits.memory", "requests.cpu", "requests.memory":
-			default:
-				errs = append(errs, field.NotSupported(vp.Child("resourceFieldRef", "resource"), vf.ResourceFieldRef.Resource,
-					[]string{"limits.cpu", "limits.memory", "requests.cpu", "requests.memory"}))
+			if !slices.Contains(resourceFieldRefs, vf.ResourceFieldRef.Resource) {
+				errs = append(errs, field.NotSupported(vp.Child("resourceFieldRef", "resource"), vf.ResourceFieldRef.Resource, resourceFieldRefs))
 			}
 			if d := vf.ResourceFieldRef.Divisor; !d.IsZero() && d.Sign() < 0 {
 				errs = append(errs, field.Invalid(vp.Child("resourceFieldRef", "divisor"), d.String(), "must be positive"))
@@ -713,6 +711,9 @@ func validateContainer(c *corev1.Container, s *corev1.PodSpec, vols map[string]*
 	return errs
 }
 
+// resourceFieldRefs are the resources the downward API gives a container.
+var resourceFieldRefs = []string{"limits.cpu", "limits.ephemeral-storage", "limits.memory", "requests.cpu", "requests.ephemeral-storage", "requests.memory"}
+
 // maxCPU and maxMemory bound cpu and memory by what systemd and the kernel take: the
 // kernel's cpu.max quota must stay under 2^44 µs per 100 ms period (100M CPUs
 // are 1e13 µs), and memory is bytes in 63 bits.
@@ -726,7 +727,7 @@ func validateResources(r *corev1.ResourceRequirements, rp *field.Path) field.Err
 }
 
 // checkResources checks requests and limits of cpu and memory; a container's
-// (pod false) may also have extended resources.
+// (pod false) may also have ephemeral-storage and extended resources.
 func checkResources(r *corev1.ResourceRequirements, rp *field.Path, pod bool) field.ErrorList {
 	var errs field.ErrorList
 	if !pod {
@@ -737,11 +738,21 @@ func checkResources(r *corev1.ResourceRequirements, rp *field.Path, pod bool) fi
 			q := list[corev1.ResourceName(name)]
 			switch corev1.ResourceName(name) {
 			case corev1.ResourceCPU, corev1.ResourceMemory:
+			case corev1.ResourceEphemeralStorage:
+				if pod {
+					// as in Kubernetes: a pod's own resources are cpu and memory
+					errs = append(errs, field.NotSupported(lp.Key(name), name, []string{"cpu", "memory"}))
+					continue
+				}
 			default:
 				if IsExtendedResource(corev1.ResourceName(name)) && !pod {
 					continue // validateExtended
 				}
-				errs = append(errs, field.NotSupported(lp.Key(name), name, []string{"cpu", "memory"}))
+				supported := []string{"cpu", "memory"}
+				if !pod {
+					supported = append(supported, "ephemeral-storage")
+				}
+				errs = append(errs, field.NotSupported(lp.Key(name), name, supported))
 				continue
 			}
 			if q.Sign() < 0 {
@@ -750,11 +761,11 @@ func checkResources(r *corev1.ResourceRequirements, rp *field.Path, pod bool) fi
 				errs = append(errs, field.Invalid(lp.Key(name), q.String(), "must be greater than 0: a limit of 0 leaves the container nothing (leave the limit out for none)"))
 			} else if corev1.ResourceName(name) == corev1.ResourceCPU && q.Cmp(maxCPU) > 0 {
 				errs = append(errs, field.Invalid(lp.Key(name), q.String(), "must be at most 100M: more than the kernel's CPU quota can hold"))
-			} else if corev1.ResourceName(name) == corev1.ResourceMemory && q.Cmp(maxMemory) >= 0 {
+			} else if corev1.ResourceName(name) != corev1.ResourceCPU && q.Cmp(maxMemory) >= 0 {
 				// quantities beyond 63 bits were clamped to maxMemory when parsed
 				errs = append(errs, field.Invalid(lp.Key(name), q.String(), "must be less than 8Ei bytes"))
 			}
-			if corev1.ResourceName(name) == corev1.ResourceMemory && q.MilliValue()%1000 != 0 {
+			if corev1.ResourceName(name) != corev1.ResourceCPU && q.MilliValue()%1000 != 0 {
 				errs = append(errs, field.Invalid(lp.Key(name), q.String(), "must be a whole number of bytes"))
 			}
 		}
@@ -886,11 +897,8 @@ func validateDownwardItems(items []corev1.DownwardAPIVolumeFile, p *field.Path, 
 			} else if !containers.Has(rr.ContainerName) {
 				errs = append(errs, field.NotFound(rp.Child("containerName"), rr.ContainerName))
 			}
-			switch rr.Resource {
-			case "limits.cpu", "limits.memory", "requests.cpu", "requests.memory":
-			default:
-				errs = append(errs, field.NotSupported(rp.Child("resource"), rr.Resource,
-					[]string{"limits.cpu", "limits.memory", "requests.cpu", "requests.memory"}))
+			if !slices.Contains(resourceFieldRefs, rr.Resource) {
+				errs = append(errs, field.NotSupported(rp.Child("resource"), rr.Resource, resourceFieldRefs))
 			}
 			if d := rr.Divisor; !d.IsZero() && d.Sign() < 0 {
 				errs = append(errs, field.Invalid(rp.Child("divisor"), d.String(), "must be positive"))

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -58,6 +61,7 @@ type hostFacts struct {
 	labels   map[string]string
 	cpus     int
 	memory   int64 // bytes
+	storage  int64 // bytes of the filesystem of podman's storage (ephemeral-storage)
 	extended map[string]int64
 	boot     time.Time
 	ips      []string
@@ -99,6 +103,7 @@ func readHost(ctx context.Context, r *runner.Runner, version string) (hostFacts,
 		version:  version,
 	}
 	f.memory, _ = memTotal("/proc/meminfo")
+	f.storage = fsSize(storageRoot())
 	f.boot, _ = bootTime("/proc/stat")
 	if v, ok := r.Engine.(interface {
 		Version(context.Context) (string, error)
@@ -108,6 +113,29 @@ func readHost(ctx context.Context, r *runner.Runner, version string) (hostFacts,
 		}
 	}
 	return f, nil
+}
+
+// storageRoot is where rootless podman keeps containers by default (its
+// graphroot), or the home directory before podman made it.
+func storageRoot() string {
+	data := os.Getenv("XDG_DATA_HOME")
+	home, _ := os.UserHomeDir()
+	if data == "" {
+		data = filepath.Join(home, ".local", "share")
+	}
+	if root := filepath.Join(data, "containers", "storage"); fsSize(root) > 0 {
+		return root
+	}
+	return home
+}
+
+// fsSize is the size of the filesystem that holds path, 0 when unknown.
+func fsSize(path string) int64 {
+	var st unix.Statfs_t
+	if path == "" || unix.Statfs(path, &st) != nil {
+		return 0
+	}
+	return int64(st.Blocks) * st.Bsize
 }
 
 func firstLine(path string) string {
@@ -182,6 +210,10 @@ func nodeObject(f hostFacts, now time.Time) *corev1.Node {
 		corev1.ResourceCPU: *resource.NewQuantity(int64(f.cpus), resource.DecimalSI),
 		// whole Ki, as the kubelet reports it
 		corev1.ResourceMemory: *resource.NewQuantity(f.memory/1024*1024, resource.BinarySI),
+	}
+	if f.storage > 0 {
+		// the filesystem containers write to, as the kubelet's nodefs
+		capacity[corev1.ResourceEphemeralStorage] = *resource.NewQuantity(f.storage/1024*1024, resource.BinarySI)
 	}
 	for n, v := range f.extended {
 		capacity[corev1.ResourceName(n)] = *resource.NewQuantity(v, resource.DecimalSI)
@@ -427,6 +459,16 @@ func describeNode(w io.Writer, n *corev1.Node, pods []*corev1.Pod, now time.Time
 	fmt.Fprintln(tw, "  --------\t--------\t------")
 	fmt.Fprintf(tw, "  cpu\t%s\t%s\n", share(total.cpuReq, cpu), share(total.cpuLim, cpu))
 	fmt.Fprintf(tw, "  memory\t%s\t%s\n", share(total.memReq, mem), share(total.memLim, mem))
+	if disk, ok := alloc[corev1.ResourceEphemeralStorage]; ok {
+		var req, lim resource.Quantity
+		for _, u := range uses {
+			q, _ := pod.PodRequests(&u.pod.Spec, corev1.ResourceEphemeralStorage)
+			req.Add(q)
+			q, _ = pod.PodLimits(&u.pod.Spec, corev1.ResourceEphemeralStorage)
+			lim.Add(q)
+		}
+		fmt.Fprintf(tw, "  ephemeral-storage\t%s\t%s\n", share(req, disk), share(lim, disk))
+	}
 	for _, k := range resourceNames(alloc) {
 		if !pod.IsExtendedResource(k) {
 			continue

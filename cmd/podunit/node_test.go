@@ -28,6 +28,7 @@ func testHost() hostFacts {
 		labels:   map[string]string{"kubernetes.io/hostname": "box", "kubernetes.io/os": "linux", "disk": "ssd"},
 		cpus:     2,
 		memory:   1 << 30,
+		storage:  10<<30 + 100, // whole Ki, as the kubelet reports it
 		extended: map[string]int64{"example.com/dongle": 2},
 		boot:     testBoot,
 		ips:      []string{"192.0.2.2", "fd00::2"},
@@ -48,7 +49,7 @@ func TestNodeObject(t *testing.T) {
 	if n.Labels["disk"] != "ssd" {
 		t.Error("the node's labels are the host's facts' own map")
 	}
-	for name, want := range map[corev1.ResourceName]string{"cpu": "2", "memory": "1Gi", "example.com/dongle": "2"} {
+	for name, want := range map[corev1.ResourceName]string{"cpu": "2", "memory": "1Gi", "ephemeral-storage": "10Gi", "example.com/dongle": "2"} {
 		c, a := n.Status.Capacity[name], n.Status.Allocatable[name]
 		if c.String() != want || a.String() != want {
 			t.Errorf("%s: capacity %s, allocatable %s, want %s", name, c.String(), a.String(), want)
@@ -115,8 +116,8 @@ func TestDescribeNode(t *testing.T) {
 		Spec: corev1.PodSpec{
 			InitContainers: []corev1.Container{{Name: "proxy", RestartPolicy: &always, Resources: res(corev1.ResourceList{"cpu": q("100m")}, nil)}},
 			Containers: []corev1.Container{{Name: "app", Resources: res(
-				corev1.ResourceList{"cpu": q("400m"), "memory": q("64Mi")},
-				corev1.ResourceList{"cpu": q("1"), "memory": q("128Mi"), "example.com/dongle": q("1")})}}},
+				corev1.ResourceList{"cpu": q("400m"), "memory": q("64Mi"), "ephemeral-storage": q("512Mi")},
+				corev1.ResourceList{"cpu": q("1"), "memory": q("128Mi"), "ephemeral-storage": q("1Gi"), "example.com/dongle": q("1")})}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, StartTime: &started}}
 	db := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "data"},
 		Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "db", Resources: res(nil, corev1.ResourceList{"memory": q("256Mi")})}}},
@@ -134,7 +135,7 @@ func TestDescribeNode(t *testing.T) {
 		"Labels:             disk=ssd\n                    kubernetes.io/hostname=box\n",
 		"  Ready  True",
 		"  InternalIP:  192.0.2.2\n",
-		"Capacity:\n  cpu:                 2\n  memory:              1Gi\n  example.com/dongle:  2\n",
+		"Capacity:\n  cpu:                 2\n  memory:              1Gi\n  ephemeral-storage:   10Gi\n  example.com/dongle:  2\n",
 		"  Container Runtime Version:  podman://4.3.1\n",
 		"Non-terminated Pods:  (2 in total)\n",
 		// the succeeded pod is not there; namespaces in order
@@ -143,6 +144,7 @@ func TestDescribeNode(t *testing.T) {
 		"  default    web   500m (25%)    1 (50%)     64Mi (6%)        128Mi (12%)    10m\n",
 		"  cpu                 500m (25%)   1 (50%)\n",
 		"  memory              320Mi (31%)  384Mi (37%)\n",
+		"  ephemeral-storage   512Mi (5%)   1Gi (10%)\n",
 		"  example.com/dongle  1            1\n",
 		"Events:  <none>\n",
 	} {
