@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/units"
@@ -24,6 +27,8 @@ var goldenOptions = units.Options{
 	StateDir:      "/run/user/1000/podunit",
 	ContainerLogs: "/home/u/.local/state/podunit/logs",
 	SeccompDir:    "/home/u/.config/podunit/seccomp",
+	Allocatable: corev1.ResourceList{"cpu": resource.MustParse("4"), "memory": resource.MustParse("8Gi"),
+		"ephemeral-storage": resource.MustParse("100Gi")},
 }
 
 // TestGolden translates every testdata/<case>.yaml and compares the dry-run text

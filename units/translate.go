@@ -54,6 +54,10 @@ type Options struct {
 	// SeccompDir holds the users' seccomp profiles: seccompProfile
 	// localhostProfile names a file under it.
 	SeccompDir string
+	// Allocatable is the node's cpu, memory and ephemeral-storage: the
+	// downward API's limits.* of a container without that limit, when the
+	// pod sets none either, as the kubelet gives them.
+	Allocatable corev1.ResourceList
 }
 
 // Labels podunit puts on every podman object it creates.
@@ -861,29 +865,32 @@ func (t *translator) valueFrom(c *corev1.Container, vf *corev1.EnvVarSource, fp 
 				}
 			}
 		}
-		return resourceValue(target, rr, t.o)
+		return resourceValue(&p.Spec, target, rr, t.o)
 	}
 	return "", fmt.Errorf("%s: no source", fp)
 }
 
 // resourceValue follows the kubelet: the value is divided by the divisor (default
-// 1) and rounded up; a missing limit reads as the node's capacity, which podunit
-// leaves at 0 (unknown) only when asked for a limit that is not set.
-func resourceValue(c *corev1.Container, rr *corev1.ResourceFieldSelector, o Options) (string, error) {
+// 1) and rounded up; a request not set is its limit, else 0; a limit not set
+// is the pod's (spec.resources), else the node's allocatable (0 when not
+// known).
+func resourceValue(p *corev1.PodSpec, c *corev1.Container, rr *corev1.ResourceFieldSelector, o Options) (string, error) {
 	kind, res, _ := strings.Cut(rr.Resource, ".")
-	list := c.Resources.Limits
+	name := corev1.ResourceName(res)
+	q, ok := c.Resources.Limits[name]
 	if kind == "requests" {
-		list = c.Resources.Requests
-	}
-	q, ok := list[corev1.ResourceName(res)]
-	if !ok && kind == "requests" {
-		q, ok = c.Resources.Limits[corev1.ResourceName(res)] // requests default to limits
-	}
-	if !ok {
-		if res == "cpu" && kind == "requests" {
+		if r, set := c.Resources.Requests[name]; set {
+			q, ok = r, true
+		}
+		if !ok {
 			return "0", nil
 		}
-		q = resource.Quantity{} // no limit: 0 means unbounded here
+	}
+	if !ok && p.Resources != nil {
+		q, ok = p.Resources.Limits[name]
+	}
+	if !ok {
+		q = o.Allocatable[name] // zero when not known
 	}
 	divisor := rr.Divisor
 	if divisor.IsZero() {
@@ -1019,7 +1026,7 @@ func (t *translator) volumeFiles(name string, vd *pod.VolumeData, fp *field.Path
 					target = &c
 				}
 			}
-			v, err := resourceValue(target, rr, t.o)
+			v, err := resourceValue(&t.pod.Spec, target, rr, t.o)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", fp, err)
 			}

@@ -96,23 +96,44 @@ func TestQuoteExecArg(t *testing.T) {
 }
 
 func TestResourceValue(t *testing.T) {
+	q := resource.MustParse
 	c := &corev1.Container{Resources: corev1.ResourceRequirements{
-		Limits:   corev1.ResourceList{"cpu": resource.MustParse("1500m"), "memory": resource.MustParse("100Mi")},
-		Requests: corev1.ResourceList{"memory": resource.MustParse("10M")},
+		Limits:   corev1.ResourceList{"cpu": q("1500m"), "memory": q("100Mi")},
+		Requests: corev1.ResourceList{"memory": q("10M"), "ephemeral-storage": q("1Gi")},
 	}}
-	for _, x := range []struct{ res, div, want string }{
-		{"limits.cpu", "", "2"}, // rounded up to whole CPUs
-		{"limits.cpu", "1m", "1500"},
-		{"limits.memory", "1Mi", "100"},
-		{"limits.memory", "", "104857600"},
-		{"requests.memory", "1Ki", "9766"},
-		{"requests.cpu", "1m", "1500"}, // a request defaults to the limit
+	bare := &corev1.Container{}
+	node := Options{Allocatable: corev1.ResourceList{"cpu": q("4"), "memory": q("8Gi"), "ephemeral-storage": q("100Gi")}}
+	podLimits := &corev1.PodSpec{Resources: &corev1.ResourceRequirements{Limits: corev1.ResourceList{"memory": q("256Mi")}}}
+	for _, x := range []struct {
+		p        *corev1.PodSpec
+		c        *corev1.Container
+		o        Options
+		res, div string
+		want     string
+	}{
+		{&corev1.PodSpec{}, c, Options{}, "limits.cpu", "", "2"}, // rounded up to whole CPUs
+		{&corev1.PodSpec{}, c, Options{}, "limits.cpu", "1m", "1500"},
+		{&corev1.PodSpec{}, c, Options{}, "limits.memory", "1Mi", "100"},
+		{&corev1.PodSpec{}, c, Options{}, "limits.memory", "", "104857600"},
+		{&corev1.PodSpec{}, c, Options{}, "requests.memory", "1Ki", "9766"},
+		{&corev1.PodSpec{}, c, Options{}, "requests.cpu", "1m", "1500"}, // a request defaults to the limit
+		{&corev1.PodSpec{}, c, Options{}, "requests.ephemeral-storage", "1Mi", "1024"},
+		// a limit not set: the pod's, else the node's allocatable
+		{&corev1.PodSpec{}, c, node, "limits.ephemeral-storage", "1Gi", "100"},
+		{&corev1.PodSpec{}, bare, node, "limits.cpu", "", "4"},
+		{&corev1.PodSpec{}, bare, node, "limits.memory", "1Mi", "8192"},
+		{podLimits, bare, node, "limits.memory", "1Mi", "256"},
+		{podLimits, bare, node, "limits.cpu", "1m", "4000"},
+		{&corev1.PodSpec{}, bare, Options{}, "limits.memory", "", "0"}, // not known
+		// a request not set, nor its limit: 0
+		{&corev1.PodSpec{}, bare, node, "requests.cpu", "", "0"},
+		{podLimits, bare, node, "requests.memory", "", "0"},
 	} {
 		rr := &corev1.ResourceFieldSelector{Resource: x.res}
 		if x.div != "" {
-			rr.Divisor = resource.MustParse(x.div)
+			rr.Divisor = q(x.div)
 		}
-		got, err := resourceValue(c, rr, Options{})
+		got, err := resourceValue(x.p, x.c, rr, x.o)
 		if err != nil || got != x.want {
 			t.Errorf("%s / %q = %q (%v), want %q", x.res, x.div, got, err, x.want)
 		}

@@ -115,6 +115,20 @@ func readHost(ctx context.Context, r *runner.Runner, version string) (hostFacts,
 	return f, nil
 }
 
+// hostResources are the node's cpu, memory and ephemeral-storage (the
+// filesystem containers write to, as the kubelet's nodefs; left out when not
+// known), in whole Ki as the kubelet reports them.
+func hostResources(cpus int, memory, storage int64) corev1.ResourceList {
+	l := corev1.ResourceList{
+		corev1.ResourceCPU:    *resource.NewQuantity(int64(cpus), resource.DecimalSI),
+		corev1.ResourceMemory: *resource.NewQuantity(memory/1024*1024, resource.BinarySI),
+	}
+	if storage > 0 {
+		l[corev1.ResourceEphemeralStorage] = *resource.NewQuantity(storage/1024*1024, resource.BinarySI)
+	}
+	return l
+}
+
 // storageRoot is where rootless podman keeps containers by default (its
 // graphroot), or the home directory before podman made it.
 func storageRoot() string {
@@ -206,15 +220,7 @@ func bootTime(path string) (time.Time, error) {
 
 // nodeObject is the v1 Node of this host, as of now.
 func nodeObject(f hostFacts, now time.Time) *corev1.Node {
-	capacity := corev1.ResourceList{
-		corev1.ResourceCPU: *resource.NewQuantity(int64(f.cpus), resource.DecimalSI),
-		// whole Ki, as the kubelet reports it
-		corev1.ResourceMemory: *resource.NewQuantity(f.memory/1024*1024, resource.BinarySI),
-	}
-	if f.storage > 0 {
-		// the filesystem containers write to, as the kubelet's nodefs
-		capacity[corev1.ResourceEphemeralStorage] = *resource.NewQuantity(f.storage/1024*1024, resource.BinarySI)
-	}
+	capacity := hostResources(f.cpus, f.memory, f.storage)
 	for n, v := range f.extended {
 		capacity[corev1.ResourceName(n)] = *resource.NewQuantity(v, resource.DecimalSI)
 	}

@@ -827,6 +827,8 @@ func translateOptions() units.Options {
 	podman := podmanPath()
 	o := units.Options{Podman: podman, Self: self, Sleep: sleepPath(), InfraImage: InfraImage, NodeName: nodeName(), StateDir: podstate.DefaultDir(),
 		ContainerLogs: podstate.ContainerLogs(), PodNetwork: true, AppArmor: appArmorEnabled(), SeccompDir: seccompDir()}
+	memory, _ := memTotal("/proc/meminfo")
+	o.Allocatable = hostResources(runtime.NumCPU(), memory, fsSize(storageRoot()))
 	return o
 }
 
