@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -354,6 +355,29 @@ func (p *Podman) ContainerIDs(ctx context.Context, name string) (string, string,
 		return "", "", err
 	}
 	return data.ID, data.Image, nil
+}
+
+// StopContainer sends the container's stop signal, then SIGKILL once timeout
+// has passed. podman's API counts the timeout in whole seconds: it gets the
+// timeout rounded up, and SIGKILL goes from here at the exact deadline, so
+// the kill is neither early nor up to a second late. A container that is
+// gone or stopped is fine.
+func (p *Podman) StopContainer(ctx context.Context, name string, timeout time.Duration) error {
+	secs := uint(math.Ceil(timeout.Seconds()))
+	if time.Duration(secs)*time.Second > timeout {
+		kill := time.AfterFunc(timeout, func() {
+			kctx, cancel := context.WithTimeout(p.with(context.Background()), 10*time.Second)
+			defer cancel()
+			_ = containers.Kill(kctx, name, &containers.KillOptions{Signal: ptr("SIGKILL")})
+		})
+		defer kill.Stop()
+	}
+	ignore := true
+	err := containers.Stop(p.with(ctx), name, &containers.StopOptions{Timeout: &secs, Ignore: &ignore})
+	if isNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -48,9 +48,7 @@ type Engine interface {
 	// ContainerPID is the main process of a running container.
 	ContainerPID(ctx context.Context, name string) (int, error)
 	// StopContainer sends the container's stop signal and SIGKILL after
-	// timeout, and returns once it and its conmon ended (it may remove the
-	// container then, as the unit's clean-up does); a container that is not
-	// there or not running is not an error.
+	// timeout; a container that is not there or not running is not an error.
 	StopContainer(ctx context.Context, name string, timeout time.Duration) error
 	// RemoveContainer removes a container at once; a missing one is not an error.
 	RemoveContainer(ctx context.Context, name string) error

@@ -40,17 +40,13 @@ func (e *Env) services(ctx context.Context, cmd contract.Command) error {
 		return err
 	}
 	switch {
-	case cmd.Action == contract.ServicesClear, cmd.Action == contract.ServicesStop:
+	case cmd.Action == contract.ServicesClear:
 		labels, ok, err := eng.ContainerLabels(ctx, units.ServicesContainer)
 		if err != nil || !ok {
 			return err
 		}
 		if labels[units.LabelRole] != units.RoleServices {
 			return &ErrExit{Code: 1, Msg: fmt.Sprintf("podman container %s exists and was not created by podunit; rename or remove it", units.ServicesContainer)}
-		}
-		if cmd.Action == contract.ServicesStop {
-			// as a pod's infra: it holds addresses, no work to finish
-			return eng.StopContainer(ctx, units.ServicesContainer, units.InfraGrace)
 		}
 		return eng.RemoveContainer(ctx, units.ServicesContainer)
 	case !cmd.InNetns:

@@ -43,7 +43,6 @@ func ServicesUnits(o Options, nodePorts []string) []Unit {
 	args = append(args, o.InfraImage)
 	clear := contract.Command{Op: contract.OpServices, Action: contract.ServicesClear}.Argv(o.Self)
 	serve := contract.Command{Op: contract.OpServices, Action: contract.ServicesServe}.Argv(o.Self)
-	stop := contract.Command{Op: contract.OpServices, Action: contract.ServicesStop}.Argv(o.Self)
 	services := Unit{Name: ServicesUnit, Properties: append([]Property{
 		prop("Description", "podunit: the Services' and the cluster DNS's addresses on the pod network"),
 		prop("Type", "notify"),
@@ -56,11 +55,8 @@ func ServicesUnits(o Options, nodePorts []string) []Unit {
 		prop("Wants", []string{ProxyUnit}),
 		prop("ExecStartPre", []Exec{{Argv: clear}}),
 		prop("ExecStart", []Exec{{Argv: args}}),
-		// its stop watches the container end rather than wait for conmon
-		// to pass systemd's SIGTERM on and finish (a quarter second)
-		prop("ExecStop", []Exec{{Argv: stop}}),
 		prop("ExecStopPost", []Exec{{Argv: clear, IgnoreFailure: true}}),
-		prop("TimeoutStopSec", InfraGrace+StopMargin),
+		prop("TimeoutStopSec", infraGrace+StopMargin),
 	}, logTo(o.LogDir, ServicesUnit)...)}
 	proxy := Unit{Name: ProxyUnit, Properties: append([]Property{
 		prop("Description", "podunit: cluster DNS and Service proxy"),

@@ -72,9 +72,7 @@ const (
 const (
 	// StopMargin is added to the grace period for systemd's stop timeout.
 	StopMargin = 15 * time.Second
-	// InfraGrace is the stop timeout of a pod's infra and of the services
-	// container: they hold namespaces and addresses, no work to finish.
-	InfraGrace = 2 * time.Second
+	infraGrace = 2 * time.Second
 	// StartMargin is what podman run may take, on top of the crash-loop
 	// back-off the run helper may wait before it.
 	StartMargin = 90 * time.Second
@@ -418,7 +416,7 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 		}
 	}
 	args = append(args, t.o.InfraImage)
-	t.out.Runtime.InfraSpec = contract.Container{Podman: name, Kind: contract.KindInfra, Args: args, StopTimeout: InfraGrace}
+	t.out.Runtime.InfraSpec = contract.Container{Podman: name, Kind: contract.KindInfra, Args: args, StopTimeout: infraGrace}
 
 	props := []Property{
 		prop("Description", fmt.Sprintf("podunit pod %s/%s: infra (shared namespaces)", p.Namespace, p.Name)),
@@ -466,7 +464,7 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 	props = append(props,
 		prop("ExecStop", []Exec{{Argv: t.helper(contract.OpStop, "")}}),
 		prop("ExecStopPost", []Exec{{Argv: t.helper(contract.OpCleanup, ""), IgnoreFailure: true}}),
-		prop("TimeoutStopSec", InfraGrace+StopMargin),
+		prop("TimeoutStopSec", infraGrace+StopMargin),
 	)
 	return Unit{Name: InfraUnitName(p.Name), Properties: props}
 }

@@ -48,10 +48,9 @@ const (
 	OpShape Op = "shape"
 	// OpServices is the service proxy's unit: with ServicesClear it
 	// removes a stale services container of podunit's (ExecStartPre of the
-	// container's unit); with ServicesStop it stops that container
-	// (ExecStop); with ServicesServe it enters that container's network
-	// namespace and serves the cluster DNS and the Services. It belongs to
-	// no pod: --pod is not given.
+	// container's unit); with ServicesServe it enters that container's
+	// network namespace and serves the cluster DNS and the Services. It
+	// belongs to no pod: --pod is not given.
 	OpServices Op = "services"
 	// OpVolumes is ExecStartPost of the infra of a pod with an fsGroup: it
 	// enters the pod's user namespace and gives the volumes the group.
@@ -75,7 +74,6 @@ const (
 const (
 	ServicesClear = "clear"
 	ServicesServe = "serve"
-	ServicesStop  = "stop"
 )
 
 // Ops are every helper command, in the order `podunit internal` lists them.
@@ -166,8 +164,8 @@ func Parse(args []string) (Command, error) {
 		c.Action, args = args[0], args[1:]
 	}
 	if c.Op == OpServices {
-		if len(args) == 0 || (args[0] != ServicesClear && args[0] != ServicesServe && args[0] != ServicesStop) {
-			return c, fmt.Errorf("%w: services needs clear, serve or stop", ErrUsage)
+		if len(args) == 0 || (args[0] != ServicesClear && args[0] != ServicesServe) {
+			return c, fmt.Errorf("%w: services needs clear or serve", ErrUsage)
 		}
 		c.Action, args = args[0], args[1:]
 	}

@@ -22,7 +22,6 @@ func TestArgvParseRoundTrip(t *testing.T) {
 		{Op: OpForward, Action: "8080", Pod: "p", Socket: "/run/user/1000/podunit/forward/1.sock"},
 		{Op: OpForward, Action: "1", Pod: "p", Socket: "/s", InNetns: true},
 		{Op: OpServices, Action: ServicesClear},
-		{Op: OpServices, Action: ServicesStop},
 		{Op: OpServices, Action: ServicesServe, InNetns: true},
 	} {
 		argv := c.Argv("/usr/bin/podunit")
@@ -65,7 +64,7 @@ func TestParseErrors(t *testing.T) {
 		{"run", "--pod", "p", "--socket", "/s"},
 		{"services"},
 		{"services", "restart"},
-		{"services", "stop", "--pod", "p"},
+		{"services", "clear", "--pod", "p"},
 	} {
 		if _, err := Parse(args); !errors.Is(err, ErrUsage) {
 			t.Errorf("Parse(%q) = %v, want ErrUsage", args, err)
