@@ -138,9 +138,39 @@ spec:
     image: `+testImage+`
     command: [sleep, "3600"]
     resources:
-      requests: {cpu: 250m, memory: 32Mi}
-      limits: {cpu: 500m, memory: 64Mi, example.com/dongle: "2"}
+      requests: {cpu: 250m, memory: 32Mi, ephemeral-storage: 64Mi}
+      limits: {cpu: 500m, memory: 64Mi, example.com/dongle: "2", ephemeral-storage: 128Mi}
+    env:
+    - {name: DISK_MI, valueFrom: {resourceFieldRef: {resource: limits.ephemeral-storage, divisor: 1Mi}}}
+  - name: bare
+    image: `+testImage+`
+    command: [sleep, "3600"]
+    env:
+    # no limits: the node's allocatable, as the kubelet gives
+    - {name: MEM_KI, valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Ki}}}
+    - {name: CPUS, valueFrom: {resourceFieldRef: {resource: limits.cpu}}}
+    - {name: MEM_REQ, valueFrom: {resourceFieldRef: {resource: requests.memory}}}
 `, "node-view")
+
+	env := func(c, name string) string {
+		return strings.TrimSpace(must(t, "podman", "exec", ctrName("node-view", c), "sh", "-c", "echo $"+name))
+	}
+	if got := env("c", "DISK_MI"); got != "128" {
+		t.Errorf("limits.ephemeral-storage in Mi: %q", got)
+	}
+	alloc := strings.Fields(must(t, podunit, "get", "node", host, "-o", `jsonpath={.status.allocatable.memory} {.status.allocatable.cpu} {.status.allocatable.ephemeral-storage}`))
+	if len(alloc) != 3 || !strings.HasSuffix(alloc[0], "Ki") {
+		t.Fatalf("the node's allocatable memory, cpu and ephemeral-storage: %q", alloc)
+	}
+	if got := env("bare", "MEM_KI") + "Ki"; got != alloc[0] {
+		t.Errorf("limits.memory of a container without one: %s, the node's allocatable %s", got, alloc[0])
+	}
+	if got := env("bare", "CPUS"); got != alloc[1] {
+		t.Errorf("limits.cpu of a container without one: %s, the node's allocatable %s", got, alloc[1])
+	}
+	if got := env("bare", "MEM_REQ"); got != "0" {
+		t.Errorf("requests.memory of a container without requests or limits: %q", got)
+	}
 
 	out := must(t, podunit, "get", "nodes", "--show-labels")
 	if !strings.Contains(out, host+" ") || !strings.Contains(out, " Ready ") || !strings.Contains(out, "disk=ssd") || !strings.Contains(out, "kubernetes.io/hostname="+host) {
@@ -160,6 +190,9 @@ spec:
 	}
 	if !regexp.MustCompile(`(?m)^\s+example\.com/dongle\s+2\s+2\s*$`).MatchString(desc) {
 		t.Errorf("describe node: the pod's 2 dongles not in the allocated resources:\n%s", desc)
+	}
+	if !regexp.MustCompile(`(?m)^\s+ephemeral-storage\s+64Mi \(\d+%\)\s+128Mi \(\d+%\)\s*$`).MatchString(desc) {
+		t.Errorf("describe node: the pod's ephemeral-storage not in the allocated resources:\n%s", desc)
 	}
 	// top node while one CPU is kept busy: at least most of a core
 	top := must(t, "sh", "-c", `sh -c 'while :; do :; done' & p=$!; `+podunit+` top node --window 1s; kill $p`)
