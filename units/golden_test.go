@@ -45,7 +45,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, gotErr := translate(data, strings.HasPrefix(name, "net-"), strings.Contains(name, "apparmor"))
+			got, gotErr := translate(data, strings.HasPrefix(name, "net-"), strings.Contains(name, "apparmor"), strings.Contains(name, "selinux"))
 			if gotErr != nil {
 				got = gotErr.Error()
 			}
@@ -92,14 +92,15 @@ func TestGolden(t *testing.T) {
 // translate renders a manifest's plan; onNetwork puts its pods on the pod
 // network (the cases named net-*), with its Services assigned addresses.
 // translate renders a manifest's plans: on the pod network for cases named
-// net-*, on a host with AppArmor for cases named *apparmor*.
-func translate(data []byte, onNetwork, appArmor bool) (string, error) {
+// net-*, on a host with AppArmor for cases named *apparmor*, with SELinux for
+// cases named *selinux*.
+func translate(data []byte, onNetwork, appArmor, seLinux bool) (string, error) {
 	m, err := pod.Load(data)
 	if err != nil {
 		return "", err
 	}
 	o := goldenOptions
-	o.AppArmor = appArmor
+	o.AppArmor, o.SELinux = appArmor, seLinux
 	if onNetwork {
 		o.PodNetwork = true
 		if cs := cluster.Assign(m.Objects.Services, nil); cs != nil {

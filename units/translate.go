@@ -51,6 +51,10 @@ type Options struct {
 	// AppArmor tells whether the host enforces AppArmor: without it a
 	// Localhost profile cannot be applied (the kubelet refuses such a pod).
 	AppArmor bool
+	// SELinux tells whether the host has SELinux: seLinuxOptions become
+	// podman's label options; without it they are ignored, as the kubelet
+	// ignores them there.
+	SELinux bool
 	// SeccompDir holds the users' seccomp profiles: seccompProfile
 	// localhostProfile names a file under it.
 	SeccompDir string
@@ -637,6 +641,9 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 		return ContainerUnit{}, err
 	}
 	args = append(args, aa...)
+	if t.o.SELinux {
+		args = append(args, seLinuxLabel(p, c)...)
+	}
 	for _, img := range t.nonRoot {
 		t.out.NonRootChecks = append(t.out.NonRootChecks, NonRootCheck{Image: img,
 			FieldPath: fp.Child("securityContext", "runAsNonRoot").String()})
@@ -1206,6 +1213,28 @@ func appArmor(p *corev1.Pod, c *corev1.Container, enabled bool, fp *field.Path) 
 			pod.ErrInvalid, at.Child("localhostProfile"), *prof.LocalhostProfile)
 	}
 	return []string{"--security-opt", "apparmor=" + *prof.LocalhostProfile}, nil
+}
+
+// seLinuxLabel maps seLinuxOptions (the container's, else the pod's, as the
+// kubelet takes them) to podman's label options, one per field set.
+func seLinuxLabel(p *corev1.Pod, c *corev1.Container) []string {
+	var o *corev1.SELinuxOptions
+	if p.Spec.SecurityContext != nil {
+		o = p.Spec.SecurityContext.SELinuxOptions
+	}
+	if c.SecurityContext != nil && c.SecurityContext.SELinuxOptions != nil {
+		o = c.SecurityContext.SELinuxOptions
+	}
+	if o == nil {
+		return nil
+	}
+	var argv []string
+	for _, f := range []struct{ key, v string }{{"user", o.User}, {"role", o.Role}, {"type", o.Type}, {"level", o.Level}} {
+		if f.v != "" {
+			argv = append(argv, "--security-opt", "label="+f.key+":"+f.v)
+		}
+	}
+	return argv
 }
 
 func runAsNonRoot(p *corev1.Pod, c *corev1.Container) bool {

@@ -104,13 +104,7 @@ func limitPaths(pods []*corev1.Pod) map[string][]string {
 		}
 	}
 	for _, p := range pods {
-		// a Deployment's or StatefulSet's pod: the field of its template
-		owner, sp := fmt.Sprintf("pod %q", p.Name), field.NewPath("spec")
-		if d := pod.OwnerDeployment(p); d != "" {
-			owner, sp = fmt.Sprintf("deployment %q", d), field.NewPath("spec", "template", "spec")
-		} else if s := pod.OwnerStatefulSet(p); s != "" {
-			owner, sp = fmt.Sprintf("statefulset %q", s), field.NewPath("spec", "template", "spec")
-		}
+		owner, sp := ownerSpec(p)
 		if p.Spec.Resources != nil {
 			add(owner, p.Spec.Resources.Limits, sp.Child("resources", "limits"))
 		}
@@ -124,6 +118,54 @@ func limitPaths(pods []*corev1.Pod) map[string][]string {
 		}
 	}
 	return out
+}
+
+// ownerSpec names what a pod's spec comes from, for a warning: the pod and
+// its spec, or a Deployment's or StatefulSet's template.
+func ownerSpec(p *corev1.Pod) (string, *field.Path) {
+	if d := pod.OwnerDeployment(p); d != "" {
+		return fmt.Sprintf("deployment %q", d), field.NewPath("spec", "template", "spec")
+	}
+	if s := pod.OwnerStatefulSet(p); s != "" {
+		return fmt.Sprintf("statefulset %q", s), field.NewPath("spec", "template", "spec")
+	}
+	return fmt.Sprintf("pod %q", p.Name), field.NewPath("spec")
+}
+
+// seLinuxWarnings say which seLinuxOptions the pods set a host without
+// SELinux ignores (as the kubelet does there), a template's field once.
+func seLinuxWarnings(pods []*corev1.Pod) []string {
+	var out []string
+	add := func(owner string, at *field.Path) {
+		w := owner + ": " + at.String() + ": ignored: SELinux is not enabled on this host (the kubelet ignores it there too)"
+		if !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	for _, p := range pods {
+		owner, sp := ownerSpec(p)
+		if sc := p.Spec.SecurityContext; sc != nil && sc.SELinuxOptions != nil {
+			add(owner, sp.Child("securityContext", "seLinuxOptions"))
+		}
+		for _, list := range []struct {
+			name string
+			cs   []corev1.Container
+		}{{"initContainers", p.Spec.InitContainers}, {"containers", p.Spec.Containers}} {
+			for i, c := range list.cs {
+				if c.SecurityContext != nil && c.SecurityContext.SELinuxOptions != nil {
+					add(owner, sp.Child(list.name).Index(i).Child("securityContext", "seLinuxOptions"))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// seLinuxEnabled tells whether the host has SELinux (its filesystem is
+// mounted).
+func seLinuxEnabled() bool {
+	_, err := os.Stat("/sys/fs/selinux/enforce")
+	return err == nil
 }
 
 // limitWarnings are the limits (limitPaths) the controllers delegated to the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -103,6 +104,41 @@ func TestLimitWarnings(t *testing.T) {
 	got = limitWarnings(limitPaths([]*corev1.Pod{replica("web-abc12-x"), replica("web-abc12-y")}), []string{"cpu"}, "/")
 	if len(got) != 1 || !strings.HasPrefix(got[0], `deployment "web": spec.template.spec.containers[1].resources.limits.memory: not enforced`) {
 		t.Errorf("a Deployment's replicas: %q", got)
+	}
+}
+
+// seLinuxOptions a host without SELinux ignores are named, the pod's and
+// each container's, a Deployment's template field once.
+func TestSELinuxWarnings(t *testing.T) {
+	opts := &corev1.SELinuxOptions{Level: "s0:c1,c2"}
+	web := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: corev1.PodSpec{
+		SecurityContext: &corev1.PodSecurityContext{SELinuxOptions: opts},
+		InitContainers:  []corev1.Container{{Name: "i", SecurityContext: &corev1.SecurityContext{SELinuxOptions: opts}}},
+		Containers:      []corev1.Container{{Name: "a"}, {Name: "b", SecurityContext: &corev1.SecurityContext{SELinuxOptions: opts}}},
+	}}
+	plain := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "plain"}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "a", SecurityContext: &corev1.SecurityContext{}}}}}
+	replica := func(name string) *corev1.Pod {
+		p := web.DeepCopy()
+		p.Name, p.Labels = name, map[string]string{pod.LabelPodTemplateHash: "abc12"}
+		p.OwnerReferences = []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "dep-abc12", Controller: new(bool)}}
+		*p.OwnerReferences[0].Controller = true
+		return p
+	}
+	got := seLinuxWarnings([]*corev1.Pod{web, plain, replica("dep-abc12-x"), replica("dep-abc12-y")})
+	want := []string{
+		`pod "web": spec.securityContext.seLinuxOptions: ignored: SELinux is not enabled on this host (the kubelet ignores it there too)`,
+		`pod "web": spec.initContainers[0].securityContext.seLinuxOptions: ignored: SELinux is not enabled on this host (the kubelet ignores it there too)`,
+		`pod "web": spec.containers[1].securityContext.seLinuxOptions: ignored: SELinux is not enabled on this host (the kubelet ignores it there too)`,
+		`deployment "dep": spec.template.spec.securityContext.seLinuxOptions: ignored: SELinux is not enabled on this host (the kubelet ignores it there too)`,
+		`deployment "dep": spec.template.spec.initContainers[0].securityContext.seLinuxOptions: ignored: SELinux is not enabled on this host (the kubelet ignores it there too)`,
+		`deployment "dep": spec.template.spec.containers[1].securityContext.seLinuxOptions: ignored: SELinux is not enabled on this host (the kubelet ignores it there too)`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got := seLinuxWarnings([]*corev1.Pod{plain}); len(got) != 0 {
+		t.Errorf("no seLinuxOptions: %q", got)
 	}
 }
 

@@ -81,6 +81,9 @@ func upCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if !seLinuxEnabled() {
+				m.Warnings = append(m.Warnings, seLinuxWarnings(m.Pods)...)
+			}
 			for _, w := range m.Warnings {
 				fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
 			}
@@ -826,7 +829,7 @@ func translateOptions() units.Options {
 	self := selfPath()
 	podman := podmanPath()
 	o := units.Options{Podman: podman, Self: self, Sleep: sleepPath(), InfraImage: InfraImage, NodeName: nodeName(), StateDir: podstate.DefaultDir(),
-		ContainerLogs: podstate.ContainerLogs(), PodNetwork: true, AppArmor: appArmorEnabled(), SeccompDir: seccompDir()}
+		ContainerLogs: podstate.ContainerLogs(), PodNetwork: true, AppArmor: appArmorEnabled(), SELinux: seLinuxEnabled(), SeccompDir: seccompDir()}
 	memory, _ := memTotal("/proc/meminfo")
 	o.Allocatable = hostResources(runtime.NumCPU(), memory, fsSize(storageRoot()))
 	return o

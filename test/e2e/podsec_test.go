@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -327,4 +328,39 @@ spec:
 	assertGone(t, "dongle-c")
 	must(t, podunit, "down", "--grace-period", "0", "dongle-a")
 	up(t, manifest("dongle-b", "1"), "dongle-b")
+}
+
+// seLinuxOptions on a host without SELinux (this one) are ignored as the
+// kubelet ignores them there, with a warning naming each field; the pod runs.
+func TestSELinuxOptionsWithoutSELinux(t *testing.T) {
+	if _, err := os.Stat("/sys/fs/selinux/enforce"); err == nil {
+		t.Fatal("this host has SELinux: the test is about a host without it")
+	}
+	const name = "e2e-selinux"
+	path := writeManifest(t, `
+apiVersion: v1
+kind: Pod
+metadata: {name: `+name+`}
+spec:
+  terminationGracePeriodSeconds: 1
+  securityContext: {seLinuxOptions: {level: "s0:c123,c456"}}
+  containers:
+  - name: c
+    image: `+testImage+`
+    command: [sleep, "3600"]
+    securityContext: {seLinuxOptions: {type: spc_t}}
+`)
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", name) })
+	r := run(t, podunit, "up", path)
+	if r.code != 0 {
+		t.Fatalf("up: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, f := range []string{"spec.securityContext.seLinuxOptions", "spec.containers[0].securityContext.seLinuxOptions"} {
+		if !strings.Contains(r.stderr, `warning: pod "`+name+`": `+f+": ignored: SELinux is not enabled on this host") {
+			t.Errorf("no warning for %s:\n%s", f, r.stderr)
+		}
+	}
+	if got := strings.TrimSpace(must(t, "podman", "inspect", "-f", "{{.State.Running}}", ctrName(name, "c"))); got != "true" {
+		t.Errorf("the container is not running: %s", got)
+	}
 }
