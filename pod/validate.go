@@ -733,25 +733,20 @@ func checkResources(r *corev1.ResourceRequirements, rp *field.Path, pod bool) fi
 	if !pod {
 		errs = append(errs, validateExtended(r, rp)...)
 	}
+	// as in Kubernetes: a pod's own resources are cpu and memory
+	supported := []string{"cpu", "memory"}
+	if !pod {
+		supported = append(supported, "ephemeral-storage")
+	}
 	check := func(list corev1.ResourceList, lp *field.Path, limits bool) {
 		for _, name := range sortedStringKeys(list) {
 			q := list[corev1.ResourceName(name)]
-			switch corev1.ResourceName(name) {
-			case corev1.ResourceCPU, corev1.ResourceMemory:
-			case corev1.ResourceEphemeralStorage:
-				if pod {
-					// as in Kubernetes: a pod's own resources are cpu and memory
-					errs = append(errs, field.NotSupported(lp.Key(name), name, []string{"cpu", "memory"}))
-					continue
-				}
+			switch rn := corev1.ResourceName(name); {
+			case rn == corev1.ResourceCPU, rn == corev1.ResourceMemory:
+			case rn == corev1.ResourceEphemeralStorage && !pod:
+			case IsExtendedResource(rn) && !pod:
+				continue // validateExtended
 			default:
-				if IsExtendedResource(corev1.ResourceName(name)) && !pod {
-					continue // validateExtended
-				}
-				supported := []string{"cpu", "memory"}
-				if !pod {
-					supported = append(supported, "ephemeral-storage")
-				}
 				errs = append(errs, field.NotSupported(lp.Key(name), name, supported))
 				continue
 			}

@@ -103,7 +103,7 @@ func readHost(ctx context.Context, r *runner.Runner, version string) (hostFacts,
 		version:  version,
 	}
 	f.memory, _ = memTotal("/proc/meminfo")
-	f.storage = fsSize(storageRoot())
+	f.storage = storageSize()
 	f.boot, _ = bootTime("/proc/stat")
 	if v, ok := r.Engine.(interface {
 		Version(context.Context) (string, error)
@@ -129,18 +129,19 @@ func hostResources(cpus int, memory, storage int64) corev1.ResourceList {
 	return l
 }
 
-// storageRoot is where rootless podman keeps containers by default (its
-// graphroot), or the home directory before podman made it.
-func storageRoot() string {
+// storageSize is the size of the filesystem where rootless podman keeps
+// containers by default (its graphroot), or of the home directory's before
+// podman made it; 0 when unknown.
+func storageSize() int64 {
 	data := os.Getenv("XDG_DATA_HOME")
 	home, _ := os.UserHomeDir()
 	if data == "" {
 		data = filepath.Join(home, ".local", "share")
 	}
-	if root := filepath.Join(data, "containers", "storage"); fsSize(root) > 0 {
-		return root
+	if n := fsSize(filepath.Join(data, "containers", "storage")); n > 0 {
+		return n
 	}
-	return home
+	return fsSize(home)
 }
 
 // fsSize is the size of the filesystem that holds path, 0 when unknown.
@@ -466,31 +467,30 @@ func describeNode(w io.Writer, n *corev1.Node, pods []*corev1.Pod, now time.Time
 	fmt.Fprintf(tw, "  cpu\t%s\t%s\n", share(total.cpuReq, cpu), share(total.cpuLim, cpu))
 	fmt.Fprintf(tw, "  memory\t%s\t%s\n", share(total.memReq, mem), share(total.memLim, mem))
 	if disk, ok := alloc[corev1.ResourceEphemeralStorage]; ok {
-		var req, lim resource.Quantity
-		for _, u := range uses {
-			q, _ := pod.PodRequests(&u.pod.Spec, corev1.ResourceEphemeralStorage)
-			req.Add(q)
-			q, _ = pod.PodLimits(&u.pod.Spec, corev1.ResourceEphemeralStorage)
-			lim.Add(q)
-		}
+		req, lim := usesTotal(uses, corev1.ResourceEphemeralStorage)
 		fmt.Fprintf(tw, "  ephemeral-storage\t%s\t%s\n", share(req, disk), share(lim, disk))
 	}
 	for _, k := range resourceNames(alloc) {
 		if !pod.IsExtendedResource(k) {
 			continue
 		}
-		var req, lim resource.Quantity
-		for _, u := range uses {
-			q, _ := pod.PodRequests(&u.pod.Spec, k)
-			req.Add(q)
-			q, _ = pod.PodLimits(&u.pod.Spec, k)
-			lim.Add(q)
-		}
+		req, lim := usesTotal(uses, k)
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", k, req.String(), lim.String())
 	}
 	tw.Flush()
 	_, err := fmt.Fprintln(w, "Events:  <none>")
 	return err
+}
+
+// usesTotal is what the pods request and limit of a resource, together.
+func usesTotal(uses []nodeUse, k corev1.ResourceName) (req, lim resource.Quantity) {
+	for _, u := range uses {
+		q, _ := pod.PodRequests(&u.pod.Spec, k)
+		req.Add(q)
+		q, _ = pod.PodLimits(&u.pod.Spec, k)
+		lim.Add(q)
+	}
+	return req, lim
 }
 
 // resourceNames are a list's names, cpu and memory first, as kubectl orders

@@ -108,16 +108,22 @@ func limitPaths(pods []*corev1.Pod) map[string][]string {
 		if p.Spec.Resources != nil {
 			add(owner, p.Spec.Resources.Limits, sp.Child("resources", "limits"))
 		}
-		for _, list := range []struct {
-			name string
-			cs   []corev1.Container
-		}{{"initContainers", p.Spec.InitContainers}, {"containers", p.Spec.Containers}} {
-			for i, c := range list.cs {
-				add(owner, c.Resources.Limits, sp.Child(list.name).Index(i).Child("resources", "limits"))
-			}
-		}
+		eachContainerField(p, sp, func(c *corev1.Container, at *field.Path) {
+			add(owner, c.Resources.Limits, at.Child("resources", "limits"))
+		})
 	}
 	return out
+}
+
+// eachContainerField calls f with each of a pod's init and app containers
+// and its field path under sp.
+func eachContainerField(p *corev1.Pod, sp *field.Path, f func(*corev1.Container, *field.Path)) {
+	for i := range p.Spec.InitContainers {
+		f(&p.Spec.InitContainers[i], sp.Child("initContainers").Index(i))
+	}
+	for i := range p.Spec.Containers {
+		f(&p.Spec.Containers[i], sp.Child("containers").Index(i))
+	}
 }
 
 // ownerSpec names what a pod's spec comes from, for a warning: the pod and
@@ -147,16 +153,11 @@ func seLinuxWarnings(pods []*corev1.Pod) []string {
 		if sc := p.Spec.SecurityContext; sc != nil && sc.SELinuxOptions != nil {
 			add(owner, sp.Child("securityContext", "seLinuxOptions"))
 		}
-		for _, list := range []struct {
-			name string
-			cs   []corev1.Container
-		}{{"initContainers", p.Spec.InitContainers}, {"containers", p.Spec.Containers}} {
-			for i, c := range list.cs {
-				if c.SecurityContext != nil && c.SecurityContext.SELinuxOptions != nil {
-					add(owner, sp.Child(list.name).Index(i).Child("securityContext", "seLinuxOptions"))
-				}
+		eachContainerField(p, sp, func(c *corev1.Container, at *field.Path) {
+			if c.SecurityContext != nil && c.SecurityContext.SELinuxOptions != nil {
+				add(owner, at.Child("securityContext", "seLinuxOptions"))
 			}
-		}
+		})
 	}
 	return out
 }

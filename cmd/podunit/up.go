@@ -831,7 +831,7 @@ func translateOptions() units.Options {
 	o := units.Options{Podman: podman, Self: self, Sleep: sleepPath(), InfraImage: InfraImage, NodeName: nodeName(), StateDir: podstate.DefaultDir(),
 		ContainerLogs: podstate.ContainerLogs(), PodNetwork: true, AppArmor: appArmorEnabled(), SELinux: seLinuxEnabled(), SeccompDir: seccompDir()}
 	memory, _ := memTotal("/proc/meminfo")
-	o.Allocatable = hostResources(runtime.NumCPU(), memory, fsSize(storageRoot()))
+	o.Allocatable = hostResources(runtime.NumCPU(), memory, storageSize())
 	return o
 }
 
