@@ -1,19 +1,16 @@
-// Package hooks resolves lifecycle handlers and probes from the pod spec
-// (Resolve, ResolveProbe: pure, once, at validation) and carries them out
-// (Runner): exec through podman's API, httpGet, tcpSocket and gRPC in-process.
-// The resolved handlers travel to podunit's helpers in the pod's runtime spec
-// (see helper/contract), never on a command line.
+// Package hooks holds resolved lifecycle handlers and probes (resolved from
+// the pod spec by package pod, pure, once, at validation) and carries them
+// out (Runner): exec through the container's runtime or podman's API,
+// httpGet, tcpSocket and gRPC in-process. The resolved handlers travel to
+// podunit's helpers in the pod's runtime spec (see helper/contract), never on
+// a command line. It depends on no Kubernetes or gRPC package: the pod's
+// prober links it into a small binary of its own.
 package hooks
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // Handler is one resolved lifecycle handler: exactly one of its fields is set.
@@ -94,94 +91,6 @@ func (h Handler) String() string {
 		return fmt.Sprintf("grpc <pod>:%d", h.GRPC.Port)
 	}
 	return "none"
-}
-
-// Resolve turns a LifecycleHandler of container c into a Handler, checking it as
-// the API server does and resolving a named port against c's ports.
-func Resolve(lh *corev1.LifecycleHandler, c *corev1.Container, fp *field.Path) (*Handler, field.ErrorList) {
-	var errs field.ErrorList
-	var h Handler
-	n := 0
-	if lh.Exec != nil {
-		n++
-		if len(lh.Exec.Command) == 0 {
-			errs = append(errs, field.Required(fp.Child("exec", "command"), ""))
-		}
-		h.Exec = lh.Exec.Command
-	}
-	if g := lh.HTTPGet; g != nil {
-		n++
-		hp := fp.Child("httpGet")
-		port, perr := resolvePort(g.Port, c, hp.Child("port"))
-		errs = append(errs, perr...)
-		scheme := string(g.Scheme)
-		switch scheme {
-		case "":
-			scheme = "HTTP"
-		case "HTTP", "HTTPS":
-		default:
-			errs = append(errs, field.NotSupported(hp.Child("scheme"), g.Scheme, []string{"HTTP", "HTTPS"}))
-		}
-		path := g.Path
-		if path == "" {
-			path = "/"
-		} else if !strings.HasPrefix(path, "/") {
-			path = "/" + path
-		}
-		hg := &HTTPGet{Scheme: scheme, Host: g.Host, Port: port, Path: path}
-		for i, hd := range g.HTTPHeaders {
-			if hd.Name == "" || strings.ContainsAny(hd.Name, " :\t\r\n") {
-				errs = append(errs, field.Invalid(hp.Child("httpHeaders").Index(i).Child("name"), hd.Name, "must be a valid HTTP header name"))
-			}
-			hg.Headers = append(hg.Headers, Header{Name: hd.Name, Value: hd.Value})
-		}
-		h.HTTPGet = hg
-	}
-	if lh.TCPSocket != nil {
-		n++ // rejected by the field policy: deprecated in Kubernetes
-	}
-	if lh.Sleep != nil {
-		n++
-		errs = append(errs, CheckSeconds(lh.Sleep.Seconds, false, fp.Child("sleep", "seconds"))...)
-		s := lh.Sleep.Seconds
-		h.Sleep = &s
-	}
-	switch {
-	case n == 0:
-		errs = append(errs, field.Required(fp, "must specify a handler type (exec, httpGet or sleep)"))
-	case n > 1:
-		errs = append(errs, field.Forbidden(fp, "may not specify more than one handler type"))
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return &h, nil
-}
-
-func resolvePort(p intstr.IntOrString, c *corev1.Container, fp *field.Path) (int, field.ErrorList) {
-	if p.Type == intstr.Int {
-		if p.IntVal < 1 || p.IntVal > 65535 {
-			return 0, field.ErrorList{field.Invalid(fp, p.IntVal, "must be between 1 and 65535, inclusive")}
-		}
-		return int(p.IntVal), nil
-	}
-	for _, cp := range c.Ports {
-		if cp.Name == p.StrVal {
-			return int(cp.ContainerPort), nil
-		}
-	}
-	var names []string
-	for _, cp := range c.Ports {
-		if cp.Name != "" {
-			names = append(names, cp.Name)
-		}
-	}
-	sort.Strings(names)
-	msg := "no port of the container has this name"
-	if len(names) > 0 {
-		msg += " (named ports: " + strings.Join(names, ", ") + ")"
-	}
-	return 0, field.ErrorList{field.Invalid(fp, p.StrVal, msg)}
 }
 
 // MinStopSignalPhase is what the kubelet leaves for the stop signal when a

@@ -1,10 +1,8 @@
 package hooks
 
 import (
+	"bytes"
 	"context"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,9 +11,10 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 )
 
 func TestSignalPhase(t *testing.T) {
@@ -33,28 +32,6 @@ func TestSignalPhase(t *testing.T) {
 		if got := SignalPhase(c.grace, c.elapsed); got != c.want {
 			t.Errorf("SignalPhase(%s, %s) = %s, want %s", c.grace, c.elapsed, got, c.want)
 		}
-	}
-}
-
-func TestResolve(t *testing.T) {
-	c := &corev1.Container{Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}, {Name: "admin", ContainerPort: 9000}}}
-	fp := field.NewPath("spec", "containers").Index(0).Child("lifecycle", "preStop")
-	h, errs := Resolve(&corev1.LifecycleHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromString("admin"), Path: "quit"}}, c, fp)
-	if len(errs) != 0 || h.HTTPGet.Port != 9000 || h.HTTPGet.Path != "/quit" || h.HTTPGet.Scheme != "HTTP" {
-		t.Errorf("named port: %+v %v", h, errs)
-	}
-	_, errs = Resolve(&corev1.LifecycleHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromString("nope")}}, c, fp)
-	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "spec.containers[0].lifecycle.preStop.httpGet.port") ||
-		!strings.Contains(errs[0].Error(), "admin, http") {
-		t.Errorf("unknown port name: %v", errs)
-	}
-	_, errs = Resolve(&corev1.LifecycleHandler{}, c, fp)
-	if len(errs) != 1 || errs[0].Type != field.ErrorTypeRequired {
-		t.Errorf("empty handler: %v", errs)
-	}
-	_, errs = Resolve(&corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"x"}}, Sleep: &corev1.SleepAction{Seconds: 1}}, c, fp)
-	if len(errs) != 1 || errs[0].Type != field.ErrorTypeForbidden {
-		t.Errorf("two handlers: %v", errs)
 	}
 }
 
@@ -206,27 +183,6 @@ func TestProbeResult(t *testing.T) {
 	}
 }
 
-func TestResolveProbeDefaults(t *testing.T) {
-	c := &corev1.Container{}
-	p, errs := ResolveProbe(&corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(80)}}},
-		Liveness, c, field.NewPath("livenessProbe"))
-	if len(errs) != 0 || p.Timeout != time.Second || p.Period != 10*time.Second || p.SuccessThreshold != 1 ||
-		p.FailureThreshold != 3 || p.InitialDelay != 0 || p.Handler.TCPSocket.Port != 80 || p.Grace != nil {
-		t.Errorf("defaults: %+v %v", p, errs)
-	}
-	svc := "db"
-	g, errs := ResolveProbe(&corev1.Probe{ProbeHandler: corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 9090, Service: &svc}}},
-		Liveness, c, field.NewPath("livenessProbe"))
-	if len(errs) != 0 || g.Handler.GRPC == nil || g.Handler.GRPC.Port != 9090 || g.Handler.GRPC.Service != "db" {
-		t.Errorf("grpc: %+v %v", g, errs)
-	}
-	_, errs = ResolveProbe(&corev1.Probe{ProbeHandler: corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 0}}},
-		Liveness, c, field.NewPath("livenessProbe"))
-	if len(errs) != 1 || errs[0].Field != "livenessProbe.grpc.port" {
-		t.Errorf("grpc port 0: %v", errs)
-	}
-}
-
 // A real gRPC health server on loopback: SERVING passes, NOT_SERVING and an
 // unknown service fail, a server without the health service fails clearly.
 func TestGRPCCheck(t *testing.T) {
@@ -234,7 +190,15 @@ func TestGRPCCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer()
+	var ua, deadline []string
+	srv := grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		md, _ := metadata.FromIncomingContext(ctx)
+		ua = md.Get("user-agent")
+		if _, ok := ctx.Deadline(); ok {
+			deadline = append(deadline, info.FullMethod)
+		}
+		return h(ctx, req)
+	}))
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	hs.SetServingStatus("db", healthpb.HealthCheckResponse_NOT_SERVING)
@@ -247,11 +211,14 @@ func TestGRPCCheck(t *testing.T) {
 	if err := GRPCCheck(ctx, &GRPC{Port: port}); err != nil {
 		t.Errorf("serving: %v", err)
 	}
-	if err := GRPCCheck(ctx, &GRPC{Port: port, Service: "db"}); err == nil || !strings.Contains(err.Error(), "NOT_SERVING") {
+	if len(ua) != 1 || !strings.HasPrefix(ua[0], ProbeUserAgent) || len(deadline) != 1 || deadline[0] != "/grpc.health.v1.Health/Check" {
+		t.Errorf("the server saw user-agent %q and a deadline on %q", ua, deadline)
+	}
+	if err := GRPCCheck(ctx, &GRPC{Port: port, Service: "db"}); err == nil || !strings.Contains(err.Error(), `service "db": status NOT_SERVING`) {
 		t.Errorf("not serving: %v", err)
 	}
-	if err := GRPCCheck(ctx, &GRPC{Port: port, Service: "nope"}); err == nil {
-		t.Error("an unknown service passed")
+	if err := GRPCCheck(ctx, &GRPC{Port: port, Service: "nope"}); err == nil || !strings.Contains(err.Error(), "NotFound: unknown service") {
+		t.Errorf("an unknown service: %v", err)
 	}
 	bare := grpc.NewServer()
 	l2, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -265,7 +232,42 @@ func TestGRPCCheck(t *testing.T) {
 	l3, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed := l3.Addr().(*net.TCPAddr).Port
 	l3.Close()
-	if err := GRPCCheck(short, &GRPC{Port: closed}); err == nil {
-		t.Error("a closed port passed")
+	if err := GRPCCheck(short, &GRPC{Port: closed}); err == nil || !strings.Contains(err.Error(), "no connection") {
+		t.Errorf("a closed port: %v", err)
+	}
+	// A plain HTTP/1 server is no gRPC server.
+	hl, _ := net.Listen("tcp", "127.0.0.1:0")
+	go http.Serve(hl, http.NotFoundHandler())
+	defer hl.Close()
+	if err := GRPCCheck(short, &GRPC{Port: hl.Addr().(*net.TCPAddr).Port}); err == nil {
+		t.Error("an HTTP/1 server passed")
+	}
+}
+
+// The health answer's decoding: the status field among others, unknown
+// fields of every wire type skipped, no status is UNKNOWN, garbage too.
+func TestHealthStatus(t *testing.T) {
+	for _, c := range []struct {
+		msg  []byte
+		want uint64
+	}{
+		{nil, healthUnknown},
+		{[]byte{0x08, 0x01}, healthServing},
+		{[]byte{0x08, 0x02}, healthNotServing},
+		{[]byte{0x12, 0x02, 'h', 'i', 0x1d, 1, 2, 3, 4, 0x21, 1, 2, 3, 4, 5, 6, 7, 8, 0x08, 0x01}, healthServing},
+		{[]byte{0x08}, healthUnknown},
+		{[]byte{0x12, 0x09, 'x'}, healthUnknown},
+	} {
+		if got := healthStatus(c.msg); got != c.want {
+			t.Errorf("healthStatus(% x) = %d, want %d", c.msg, got, c.want)
+		}
+	}
+	if got := healthRequest("db"); !bytes.Equal(got, []byte{0x0a, 2, 'd', 'b'}) {
+		t.Errorf("healthRequest(db) = % x", got)
+	}
+	for d, want := range map[time.Duration]string{time.Second: "1000000u", 2 * time.Minute: "120000m", -time.Second: "0n", 30 * 24 * time.Hour: "2592000S", 4 * 365 * 24 * time.Hour: "2102400M"} {
+		if got := grpcTimeout(d); got != want {
+			t.Errorf("grpcTimeout(%s) = %s, want %s", d, got, want)
+		}
 	}
 }

@@ -13,12 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/status"
 )
 
 // Executor runs a command inside a container: its namespaces, cgroup and
@@ -243,42 +237,6 @@ func getOnce(ctx context.Context, u *url.URL, userAgent string, headers []Header
 	}
 	resp.Body.Close()
 	return resp.StatusCode, resp.Header.Get("Location"), nil
-}
-
-// GRPCCheck asks the standard gRPC health service (grpc.health.v1.Health) at
-// the pod's loopback for the status of g.Service; SERVING is success. As the
-// kubelet's, it uses no TLS.
-func GRPCCheck(ctx context.Context, g *GRPC) error {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(g.Port))
-	what := "grpc " + addr
-	if g.Service != "" {
-		what += " service " + strconv.Quote(g.Service)
-	}
-	conn, err := grpc.DialContext(ctx, addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithUserAgent(ProbeUserAgent),
-		grpc.WithBlock())
-	if err != nil {
-		return fmt.Errorf("%s: no connection: %v", what, unwrapURLError(err))
-	}
-	defer conn.Close()
-	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: g.Service})
-	if err != nil {
-		if st, ok := status.FromError(err); ok {
-			switch st.Code() {
-			case codes.Unimplemented:
-				return fmt.Errorf("%s: the server does not implement the gRPC health protocol", what)
-			case codes.DeadlineExceeded:
-				return fmt.Errorf("%s: no answer in time", what)
-			}
-			return fmt.Errorf("%s: %s: %s", what, st.Code(), st.Message())
-		}
-		return fmt.Errorf("%s: %v", what, err)
-	}
-	if resp.Status != healthpb.HealthCheckResponse_SERVING {
-		return fmt.Errorf("%s: status %s", what, resp.Status)
-	}
-	return nil
 }
 
 func unwrapURLError(err error) error {

@@ -159,7 +159,7 @@ func validateProbes(c *corev1.Container, p *field.Path, kind string, rc *Resolve
 			errs = append(errs, field.Forbidden(p.Child(pr.name), "may not be set for init containers without restartPolicy: Always"))
 			continue
 		}
-		rp, e := hooks.ResolveProbe(pr.probe, pr.kind, c, p.Child(pr.name))
+		rp, e := ResolveProbe(pr.probe, pr.kind, c, p.Child(pr.name))
 		errs = append(errs, e...)
 		if rp != nil {
 			rc.Probes = append(rc.Probes, rp)
@@ -179,12 +179,12 @@ func validateLifecycle(c *corev1.Container, s *corev1.PodSpec, p *field.Path, ki
 	}
 	var errs field.ErrorList
 	if lc.PostStart != nil {
-		h, e := hooks.Resolve(lc.PostStart, c, lp.Child("postStart"))
+		h, e := ResolveHandler(lc.PostStart, c, lp.Child("postStart"))
 		errs = append(errs, e...)
 		rc.PostStart = h
 	}
 	if lc.PreStop != nil {
-		h, e := hooks.Resolve(lc.PreStop, c, lp.Child("preStop"))
+		h, e := ResolveHandler(lc.PreStop, c, lp.Child("preStop"))
 		errs = append(errs, e...)
 		rc.PreStop = h
 	}
@@ -209,7 +209,7 @@ func validateSpecWith(s *corev1.PodSpec, sp *field.Path, annotations map[string]
 			[]string{"Always", "OnFailure", "Never"}))
 	}
 	if g := s.TerminationGracePeriodSeconds; g != nil {
-		errs = append(errs, hooks.CheckSeconds(*g, false, sp.Child("terminationGracePeriodSeconds"))...)
+		errs = append(errs, CheckSeconds(*g, false, sp.Child("terminationGracePeriodSeconds"))...)
 	}
 	if d := s.ActiveDeadlineSeconds; d != nil && (*d < 1 || *d > math.MaxInt32) {
 		errs = append(errs, field.Invalid(sp.Child("activeDeadlineSeconds"), *d, "must be between 1 and 2147483647, inclusive"))

@@ -19,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/podunit/podunit/helper/contract"
-	"github.com/podunit/podunit/hooks"
 	"github.com/podunit/podunit/netshape"
 	"github.com/podunit/podunit/netshape/nl"
 	"github.com/podunit/podunit/pod"
@@ -270,7 +269,7 @@ func printDescription(w io.Writer, d description) {
 				if hk.h == nil {
 					continue
 				}
-				if h, errs := hooks.Resolve(hk.h, spec, field.NewPath("")); len(errs) == 0 {
+				if h, errs := pod.ResolveHandler(hk.h, spec, field.NewPath("")); len(errs) == 0 {
 					fmt.Fprintf(w, "    %-15s %s\n", hk.name+":", h)
 				}
 			}
