@@ -6,16 +6,22 @@ VERSION   ?= $(shell packaging/version.sh)
 export CGO_ENABLED := 0
 GOFLAGS_B := -tags "$(TAGS)" -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 BIN       := bin/podunit
+PROBE     := bin/podunit-probe
 WORLD     := test/world/world.sh
 
 .PHONY: all build test unit e2e bench world-up world-down example vet fmt clean deb rpm packages package-check test-vm pkgfiles
 
 all: build
 
-build: $(BIN)
+build: $(BIN) $(PROBE)
 
 $(BIN): $(shell find . -name '*.go' -not -path './bin/*') go.mod go.sum
 	$(GO) build $(GOFLAGS_B) -o $(BIN) ./cmd/podunit
+
+# A pod's prober, which podunit runs from beside itself (or from
+# ../libexec/podunit/, where the packages put it).
+$(PROBE): $(shell find . -name '*.go' -not -path './bin/*') go.mod go.sum
+	$(GO) build $(GOFLAGS_B) -o $(PROBE) ./cmd/podunit-probe
 
 vet:
 	$(GO) vet -tags "$(TAGS)" ./...
@@ -58,6 +64,7 @@ pkgfiles: $(BIN)
 	rm -rf packaging/build && mkdir -p packaging/build dist
 	# dynamically linked against libc, as Debian policy wants binaries
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS_B) -buildmode=pie -o packaging/build/podunit ./cmd/podunit
+	CGO_ENABLED=1 $(GO) build $(GOFLAGS_B) -buildmode=pie -o packaging/build/podunit-probe ./cmd/podunit-probe
 	$(BIN) internal gen man | gzip -9n > packaging/build/podunit.1.gz
 	$(BIN) internal gen bash > packaging/build/podunit.bash
 	$(BIN) internal gen zsh > packaging/build/_podunit

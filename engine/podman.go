@@ -9,20 +9,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"math"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	nettypes "github.com/containers/common/libnetwork/types"
-	"github.com/containers/podman/v4/pkg/api/handlers"
 	"github.com/containers/podman/v4/pkg/bindings"
 	"github.com/containers/podman/v4/pkg/bindings/containers"
 	"github.com/containers/podman/v4/pkg/bindings/images"
@@ -34,21 +30,18 @@ import (
 
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podapi"
 )
 
-// Podman is a connection to the user's podman service.
+// Podman is a connection to the user's podman service. What the helpers do
+// while a pod runs (inspect, stop, exec) is podapi's, which it embeds.
 type Podman struct {
+	*podapi.Client
 	ctx context.Context // the bindings keep their connection in a context
 }
 
 // SocketPath is where the user's podman.socket listens.
-func SocketPath() string {
-	rt := os.Getenv("XDG_RUNTIME_DIR")
-	if rt == "" {
-		rt = fmt.Sprintf("/run/user/%d", os.Getuid())
-	}
-	return filepath.Join(rt, "podman", "podman.sock")
-}
+func SocketPath() string { return podapi.SocketPath() }
 
 // Connect connects to the podman service at the user's socket.
 func Connect(ctx context.Context) (*Podman, error) {
@@ -56,7 +49,7 @@ func Connect(ctx context.Context) (*Podman, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to podman at %s: %w", SocketPath(), err)
 	}
-	return &Podman{ctx: c}, nil
+	return &Podman{Client: podapi.New(SocketPath()), ctx: c}, nil
 }
 
 func (p *Podman) with(ctx context.Context) context.Context {
@@ -336,18 +329,6 @@ func isNotFound(err error) bool {
 	return strings.Contains(err.Error(), "no such")
 }
 
-// ContainerPID is the main process of a running container.
-func (p *Podman) ContainerPID(ctx context.Context, name string) (int, error) {
-	data, err := containers.Inspect(p.with(ctx), name, nil)
-	if err != nil {
-		return 0, err
-	}
-	if data.State == nil || !data.State.Running || data.State.Pid <= 0 {
-		return 0, fmt.Errorf("container %s is not running", name)
-	}
-	return data.State.Pid, nil
-}
-
 // ContainerIDs are a container's id and its image's id.
 func (p *Podman) ContainerIDs(ctx context.Context, name string) (string, string, error) {
 	data, err := containers.Inspect(p.with(ctx), name, nil)
@@ -355,85 +336,6 @@ func (p *Podman) ContainerIDs(ctx context.Context, name string) (string, string,
 		return "", "", err
 	}
 	return data.ID, data.Image, nil
-}
-
-// StopContainer sends the container's stop signal, then SIGKILL once timeout
-// has passed. podman's API counts the timeout in whole seconds: it gets the
-// timeout rounded up, and SIGKILL goes from here at the exact deadline, so
-// the kill is neither early nor up to a second late. A container that is
-// gone or stopped is fine.
-func (p *Podman) StopContainer(ctx context.Context, name string, timeout time.Duration) error {
-	secs := uint(math.Ceil(timeout.Seconds()))
-	if time.Duration(secs)*time.Second > timeout {
-		kill := time.AfterFunc(timeout, func() {
-			kctx, cancel := context.WithTimeout(p.with(context.Background()), 10*time.Second)
-			defer cancel()
-			_ = containers.Kill(kctx, name, &containers.KillOptions{Signal: ptr("SIGKILL")})
-		})
-		defer kill.Stop()
-	}
-	ignore := true
-	err := containers.Stop(p.with(ctx), name, &containers.StopOptions{Timeout: &secs, Ignore: &ignore})
-	if isNotFound(err) {
-		return nil
-	}
-	return err
-}
-
-func ptr[T any](v T) *T { return &v }
-
-// maxExecOutput bounds what an exec handler's output is kept for its error message.
-const maxExecOutput = 64 << 10
-
-// apiExec runs a command in a running container through podman's exec API
-// (create, start and attach, inspect for the exit code): the container's
-// namespaces, cgroup, user and environment, plus env.
-func (p *Podman) apiExec(ctx context.Context, name string, argv, env []string) (int, []byte, error) {
-	cfg := &handlers.ExecCreateConfig{}
-	cfg.Cmd, cfg.Env = argv, env
-	cfg.AttachStdout, cfg.AttachStderr = true, true
-	c := p.with(ctx)
-	id, err := containers.ExecCreate(c, name, cfg)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer p.removeExec(id)
-	out := &limitedBuffer{max: maxExecOutput}
-	var w io.Writer = out
-	attach := true
-	opts := &containers.ExecStartAndAttachOptions{OutputStream: &w, ErrorStream: &w, AttachOutput: &attach, AttachError: &attach}
-	if err := containers.ExecStartAndAttach(c, id, opts); err != nil {
-		return 0, out.Bytes(), err
-	}
-	insp, err := containers.ExecInspect(c, id, nil)
-	if err != nil {
-		return 0, out.Bytes(), err
-	}
-	return insp.ExitCode, out.Bytes(), nil
-}
-
-// removeExec removes a finished exec session where the service can (podman
-// 4.8 and later); older services remove it with their own delayed clean-up.
-func (p *Podman) removeExec(id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = containers.ExecRemove(p.with(ctx), id, nil)
-}
-
-type limitedBuffer struct {
-	bytes.Buffer
-	max int
-}
-
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - b.Len(); room > 0 {
-		if len(p) > room {
-			b.Buffer.Write(p[:room])
-		} else {
-			b.Buffer.Write(p)
-		}
-	}
-	return len(p), nil
 }
 
 // LabelNetwork marks podunit's pod network.

@@ -21,6 +21,7 @@ import (
 	"github.com/podunit/podunit/hooks"
 	"github.com/podunit/podunit/netshape"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/prober"
 	"github.com/podunit/podunit/units"
 )
 
@@ -68,11 +69,14 @@ type Shaper interface {
 type Env struct {
 	StateDir string
 	Self     string // podunit's own path, for re-running itself
-	Nsenter  string // path of nsenter (util-linux)
-	Systemd  func(ctx context.Context) (Systemd, error)
-	Engine   func(ctx context.Context) (Engine, error)
-	Shaper   Shaper
-	Addrs    AddrSetter // the service proxy's addresses
+	// Prober is the path of the small binary that runs a pod's prober
+	// (cmd/podunit-probe); empty: Self runs it.
+	Prober  string
+	Nsenter string // path of nsenter (util-linux)
+	Systemd func(ctx context.Context) (Systemd, error)
+	Engine  func(ctx context.Context) (Engine, error)
+	Shaper  Shaper
+	Addrs   AddrSetter // the service proxy's addresses
 	// Exec replaces the process (syscall.Exec); it returns only on failure.
 	Exec func(path string, argv, env []string) error
 	// Run runs a child to completion with the helper's own output and
@@ -159,9 +163,14 @@ func (t *task) engine(ctx context.Context) (Engine, error) {
 	return t.eng, nil
 }
 
+// target is the task's container, for its handlers and its kill sequence.
+func (t *task) target() *prober.Target {
+	return &prober.Target{StateDir: t.StateDir, Pod: t.rt.Pod, C: t.c, Now: t.Now,
+		Engine: func(ctx context.Context) (prober.Engine, error) { return t.engine(ctx) }}
+}
+
 func (t *task) event(typ, reason, format string, a ...any) {
-	_ = podstate.AppendEvent(t.StateDir, t.rt.Pod, podstate.Event{Time: t.Now(), Type: typ, Reason: reason,
-		Container: t.c.Name, Message: fmt.Sprintf(format, a...)})
+	t.target().Event(typ, reason, format, a...)
 }
 
 // needsNetns tells whether a handler must run inside the pod's namespaces:
@@ -212,7 +221,11 @@ func (e *Env) execInNetns(pid int, cmd contract.Command, net bool) error {
 			ns = []string{fmt.Sprintf("--user=/proc/%d/ns/user", parent), "--preserve-credentials", fmt.Sprintf("--net=/proc/%d/ns/net", pid)}
 		}
 	}
-	argv := append(append(append([]string{e.Nsenter}, ns...), "--"), cmd.Argv(e.Self)...)
+	self := e.Self
+	if cmd.Op == contract.OpProbe && e.Prober != "" {
+		self = e.Prober
+	}
+	argv := append(append(append([]string{e.Nsenter}, ns...), "--"), cmd.Argv(self)...)
 	return e.Exec(e.Nsenter, argv, e.Environ())
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/units"
 )
 
@@ -99,7 +100,7 @@ type Proxy struct {
 	listeners map[cluster.Listener]io.Closer
 	ips       map[string]podIP     // by pod name
 	pods      map[string]cachedPod // by the pod's directory
-	watch     *dirWatch            // nil: polled
+	watch     *podstate.DirWatch   // nil: polled
 	rr        atomic.Uint64
 }
 
@@ -148,7 +149,7 @@ func (p *Proxy) start(ctx context.Context) error {
 	p.ips = map[string]podIP{}
 	p.pods = map[string]cachedPod{}
 	p.setState(&cluster.State{})
-	if w, err := newDirWatch(ctx); err != nil {
+	if w, err := podstate.NewDirWatch(ctx); err != nil {
 		fmt.Fprintf(p.Out, "not watching %s (%v): reading it every %s\n", p.StateDir, err, proxyPoll)
 	} else {
 		p.watch = w
@@ -216,7 +217,7 @@ func (p *Proxy) watchState() {
 		return
 	}
 	podsDir := filepath.Join(p.StateDir, "pods")
-	dirs := append([]string{p.StateDir, podsDir}, podstate.ServicesDirs(p.StateDir)...)
+	dirs := append([]string{p.StateDir, podsDir}, objstore.ServicesDirs(p.StateDir)...)
 	ents, _ := os.ReadDir(podsDir)
 	for _, ent := range ents {
 		if ent.IsDir() {
@@ -225,9 +226,9 @@ func (p *Proxy) watchState() {
 		}
 	}
 	for _, d := range dirs {
-		if err := p.watch.add(d); err != nil {
+		if err := p.watch.Add(d); err != nil {
 			fmt.Fprintf(p.Out, "not watching %s (%v): reading the state every %s\n", d, err, proxyPoll)
-			p.watch.f.Close()
+			p.watch.Close()
 			p.watch = nil
 			return
 		}
@@ -246,7 +247,7 @@ func (p *Proxy) setState(st *cluster.State) {
 // read builds the current State from the state directory.
 func (p *Proxy) read(ctx context.Context) (*cluster.State, error) {
 	st := &cluster.State{}
-	svcs, err := podstate.LoadServices(p.StateDir)
+	svcs, err := objstore.LoadServices(p.StateDir)
 	if err != nil {
 		return nil, err
 	}

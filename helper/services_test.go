@@ -23,6 +23,7 @@ import (
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 )
 
 func freePort(t *testing.T) int {
@@ -193,7 +194,7 @@ func TestProxyFollowsState(t *testing.T) {
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "default"}, Spec: corev1.ServiceSpec{
 		ClusterIP: svcIP.String(), Selector: map[string]string{"app": "a"},
 		Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080), Protocol: corev1.ProtocolTCP}}}}
-	if err := podstate.SaveObjects(dir, &pod.Objects{Services: []*corev1.Service{svc}}); err != nil {
+	if err := objstore.SaveObjects(dir, &pod.Objects{Services: []*corev1.Service{svc}}); err != nil {
 		t.Fatal(err)
 	}
 	within("a Service stored", func(st *cluster.State) bool { return len(st.Services) == 1 })

@@ -13,21 +13,6 @@ import (
 	"github.com/podunit/podunit/units"
 )
 
-// lazyExec connects to podman only when an exec handler runs.
-type lazyExec struct{ t *task }
-
-func (l lazyExec) Exec(ctx context.Context, container string, argv, env []string) (int, []byte, error) {
-	eng, err := l.t.engine(ctx)
-	if err != nil {
-		return 0, nil, err
-	}
-	return eng.Exec(ctx, container, argv, env)
-}
-
-func (t *task) runner() *hooks.Runner {
-	return &hooks.Runner{Exec: lazyExec{t}, Container: t.c.Podman}
-}
-
 // postStart is ExecStartPost of app and sidecar containers: the limits go
 // on, the postStart hook runs (the unit stays activating, the container is
 // not Running, until it ends), and the run is recorded for the prober. A
@@ -50,7 +35,7 @@ func (t *task) postStart(ctx context.Context) error {
 		return t.markStarted()
 	}
 	hctx, cancel := context.WithTimeout(ctx, t.c.PostStartTimeout)
-	err := t.runner().Run(hctx, t.c.PostStart)
+	err := t.target().Runner().Run(hctx, t.c.PostStart)
 	cancel()
 	if err == nil {
 		t.event("Normal", "Started", "Started container %s (postStart %s succeeded)", t.c.Name, t.c.PostStart)
@@ -58,7 +43,7 @@ func (t *task) postStart(ctx context.Context) error {
 	}
 	t.event("Warning", "FailedPostStartHook", "PostStartHook failed: %v", err)
 	t.event("Normal", "Killing", "Killing container %s: its postStart hook failed (reason %s, grace period %s)", t.c.Name, hooks.ReasonHealth, t.rt.Grace)
-	t.runPreStop(ctx, t.rt.Grace, hooks.ReasonHealth)
+	t.target().RunPreStop(ctx, t.rt.Grace, hooks.ReasonHealth)
 	return &ErrExit{Code: 1, Msg: fmt.Sprintf("postStart hook failed: %v", err)}
 }
 
@@ -82,7 +67,7 @@ func (t *task) stop(ctx context.Context) error {
 		return eng.StopContainer(ctx, t.c.Podman, t.c.StopTimeout)
 	}
 	if t.cmd.InNetns && t.cmd.Grace != nil && t.cmd.Reason != "" {
-		return t.stopSequence(ctx, *t.cmd.Grace, t.cmd.Reason)
+		return t.target().StopSequence(ctx, *t.cmd.Grace, t.cmd.Reason)
 	}
 	if t.Getenv("MAINPID") == "" {
 		// systemd runs ExecStop even after the main process (conmon, which
@@ -103,7 +88,7 @@ func (t *task) stop(ctx context.Context) error {
 		cmd.Reason, cmd.Grace = reason, &grace
 		return t.enterNetns(ctx, cmd)
 	}
-	return t.stopSequence(ctx, grace, reason)
+	return t.target().StopSequence(ctx, grace, reason)
 }
 
 // infraStopping tells whether this stop comes from the pod's infra going down
@@ -118,41 +103,6 @@ func (t *task) infraStopping(ctx context.Context) bool {
 	defer sd.Close()
 	stopping, err := sd.Stopping(ctx, units.InfraUnitName(t.rt.Pod))
 	return err == nil && stopping
-}
-
-// stopSequence is the kubelet's kill sequence: preStop (bounded by the grace
-// period), then the stop signal with what is left of it (at least 2 s), then
-// SIGKILL, which podman's stop sends when that runs out.
-func (t *task) stopSequence(ctx context.Context, grace time.Duration, reason string) error {
-	start := t.Now()
-	t.event("Normal", "Killing", "Stopping container %s (reason %s, grace period %s)", t.c.Name, reason, grace)
-	t.runPreStop(ctx, grace, reason)
-	left := hooks.SignalPhase(grace, t.Now().Sub(start))
-	eng, err := t.engine(ctx)
-	if err != nil {
-		return err
-	}
-	if err := eng.StopContainer(ctx, t.c.Podman, left); err != nil {
-		return fmt.Errorf("stopping %s: %w", t.c.Podman, err)
-	}
-	return nil
-}
-
-// runPreStop runs the preStop handler, if any, for at most the grace period,
-// telling it why the container stops. A failure is an event, not an error:
-// termination goes on.
-func (t *task) runPreStop(ctx context.Context, grace time.Duration, reason string) {
-	if t.c.PreStop == nil || grace <= 0 {
-		return
-	}
-	r := t.runner()
-	r.Env = map[string]string{hooks.StopReasonEnv: reason}
-	r.Headers = []hooks.Header{{Name: hooks.StopReasonHeader, Value: reason}}
-	pctx, cancel := context.WithTimeout(ctx, grace)
-	defer cancel()
-	if err := r.Run(pctx, t.c.PreStop); err != nil {
-		t.event("Warning", "FailedPreStopHook", "PreStopHook failed: %v", err)
-	}
 }
 
 // cleanup is ExecStopPost: the run's end is recorded (for the prober, the

@@ -1,6 +1,7 @@
-// Package netshape turns the Kubernetes bandwidth annotations of a pod into tc
-// token-bucket parameters. It is pure: parsing and arithmetic only; the netlink
-// side lives in netshape/nl and runs inside the pod's network namespace.
+// Package netshape turns a pod's bandwidth (read from its Kubernetes
+// annotations by package pod) into tc token-bucket parameters. It is pure:
+// arithmetic only; the netlink side lives in netshape/nl and runs inside the
+// pod's network namespace.
 //
 // Directions are the pod's: egress is traffic leaving the pod (shaped by a TBF
 // on the interface of its default route), ingress is traffic entering it
@@ -12,9 +13,6 @@ import (
 	"math"
 	"strings"
 	"time"
-
-	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // The annotations, as Kubernetes names them. The burst annotations are
@@ -24,12 +22,6 @@ const (
 	EgressAnnotation       = "kubernetes.io/egress-bandwidth"
 	IngressBurstAnnotation = "kubernetes.io/ingress-burst"
 	EgressBurstAnnotation  = "kubernetes.io/egress-burst"
-)
-
-// Valid rates, as the kubelet checks them: from 1k to 1P bits per second.
-var (
-	minRate = resource.MustParse("1k")
-	maxRate = resource.MustParse("1P")
 )
 
 // Spec is what a pod asks for; a zero rate means that direction is not shaped.
@@ -53,55 +45,6 @@ type Port struct {
 
 // Empty tells whether nothing is shaped.
 func (s Spec) Empty() bool { return s.IngressRateBitsPerSec == 0 && s.EgressRateBitsPerSec == 0 }
-
-// FromAnnotations reads and checks the bandwidth annotations of a pod. Errors
-// name the annotation: metadata.annotations[kubernetes.io/ingress-bandwidth].
-func FromAnnotations(annotations map[string]string) (Spec, field.ErrorList) {
-	var s Spec
-	var errs field.ErrorList
-	ap := field.NewPath("metadata", "annotations")
-	rate := func(key string, dst *uint64) {
-		v, ok := annotations[key]
-		if !ok {
-			return
-		}
-		q, err := resource.ParseQuantity(strings.TrimSpace(v))
-		switch {
-		case err != nil:
-			errs = append(errs, field.Invalid(ap.Key(key), v, "must be a quantity of bits per second such as 10M"))
-		case q.Cmp(minRate) < 0:
-			errs = append(errs, field.Invalid(ap.Key(key), v, "must be at least 1k (bits per second)"))
-		case q.Cmp(maxRate) > 0:
-			errs = append(errs, field.Invalid(ap.Key(key), v, "must be at most 1P (bits per second)"))
-		default:
-			*dst = uint64(q.Value())
-		}
-	}
-	burst := func(key string, dst *uint64, rateKey string) {
-		v, ok := annotations[key]
-		if !ok {
-			return
-		}
-		q, err := resource.ParseQuantity(strings.TrimSpace(v))
-		switch {
-		case err != nil:
-			errs = append(errs, field.Invalid(ap.Key(key), v, "must be a quantity of bits such as 1Mi"))
-		case q.Sign() <= 0:
-			errs = append(errs, field.Invalid(ap.Key(key), v, "must be greater than zero"))
-		case q.Cmp(resource.MustParse("32Gi")) > 0:
-			errs = append(errs, field.Invalid(ap.Key(key), v, "must be at most 32Gi (bits)"))
-		case annotations[rateKey] == "":
-			errs = append(errs, field.Required(ap.Key(rateKey), key+" needs a rate"))
-		default:
-			*dst = uint64(q.Value())
-		}
-	}
-	rate(IngressAnnotation, &s.IngressRateBitsPerSec)
-	rate(EgressAnnotation, &s.EgressRateBitsPerSec)
-	burst(IngressBurstAnnotation, &s.IngressBurstBits, IngressAnnotation)
-	burst(EgressBurstAnnotation, &s.EgressBurstBits, EgressAnnotation)
-	return s, errs
-}
 
 // Latency is how long a packet may wait in a TBF queue, as in the CNI bandwidth
 // plugin.

@@ -2,46 +2,10 @@ package netshape
 
 import (
 	"math"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 )
-
-func TestFromAnnotations(t *testing.T) {
-	for _, c := range []struct {
-		name    string
-		ann     map[string]string
-		want    Spec
-		wantErr string
-	}{
-		{"none", nil, Spec{}, ""},
-		{"decimal", map[string]string{IngressAnnotation: "3M", EgressAnnotation: "4M"}, Spec{IngressRateBitsPerSec: 3e6, EgressRateBitsPerSec: 4e6}, ""},
-		{"binary", map[string]string{EgressAnnotation: "10Mi"}, Spec{EgressRateBitsPerSec: 10 * 1024 * 1024}, ""},
-		{"lower bound", map[string]string{EgressAnnotation: "1k"}, Spec{EgressRateBitsPerSec: 1000}, ""},
-		{"upper bound", map[string]string{EgressAnnotation: "1P"}, Spec{EgressRateBitsPerSec: 1e15}, ""},
-		{"plain number", map[string]string{EgressAnnotation: "500000"}, Spec{EgressRateBitsPerSec: 500000}, ""},
-		{"burst", map[string]string{EgressAnnotation: "1M", EgressBurstAnnotation: "64Ki"}, Spec{EgressRateBitsPerSec: 1e6, EgressBurstBits: 65536}, ""},
-		{"below 1k", map[string]string{IngressAnnotation: "999"}, Spec{}, "metadata.annotations[kubernetes.io/ingress-bandwidth]: Invalid value: \"999\": must be at least 1k"},
-		{"above 1P", map[string]string{EgressAnnotation: "2P"}, Spec{}, "metadata.annotations[kubernetes.io/egress-bandwidth]: Invalid value: \"2P\": must be at most 1P"},
-		{"garbage", map[string]string{EgressAnnotation: "fast"}, Spec{}, "kubernetes.io/egress-bandwidth]: Invalid value: \"fast\": must be a quantity"},
-		{"burst without rate", map[string]string{IngressBurstAnnotation: "1Mi"}, Spec{}, "kubernetes.io/ingress-bandwidth]: Required value"},
-		{"zero burst", map[string]string{EgressAnnotation: "1M", EgressBurstAnnotation: "0"}, Spec{EgressRateBitsPerSec: 1e6}, "greater than zero"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			got, errs := FromAnnotations(c.ann)
-			if c.wantErr == "" {
-				if len(errs) != 0 || !reflect.DeepEqual(got, c.want) {
-					t.Errorf("got %+v %v, want %+v", got, errs, c.want)
-				}
-				return
-			}
-			if len(errs) != 1 || !strings.Contains(errs[0].Error(), c.wantErr) {
-				t.Errorf("errors %v, want one containing %q", errs, c.wantErr)
-			}
-		})
-	}
-}
 
 // psched ticks per microsecond on current kernels (1000 ns/us over 64 ns/tick).
 const tick = 15.625

@@ -346,7 +346,7 @@ func validateSpecWith(s *corev1.PodSpec, sp *field.Path, annotations map[string]
 			}
 		}
 	}
-	bw, bwErrs := netshape.FromAnnotations(annotations)
+	bw, bwErrs := BandwidthFromAnnotations(annotations)
 	errs = append(errs, bwErrs...)
 	res.Bandwidth = bw
 	if !bw.Empty() && s.HostNetwork {

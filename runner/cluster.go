@@ -12,6 +12,7 @@ import (
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/units"
 )
 
@@ -226,7 +227,7 @@ func (r *Runner) StopProxyUnused(ctx context.Context, leaving string) ([]string,
 	defer unlock()
 	// under the lock: a Service stored meanwhile (its up waits for the
 	// lock to start the proxy) keeps the proxy
-	known, err := podstate.LoadObjects(r.StateDir)
+	known, err := objstore.LoadObjects(r.StateDir)
 	if err != nil || len(known.Services) > 0 {
 		return nil, err
 	}

@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podunit/podunit/pod"
-	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/units"
 )
 
@@ -230,7 +230,7 @@ func TestStopProxyUnusedAlongTheInfra(t *testing.T) {
 	if err := r.Up(ctx, p, plan, UpOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := podstate.SaveObjects(r.StateDir, &pod.Objects{Services: []*corev1.Service{{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "default"}}}}); err != nil {
+	if err := objstore.SaveObjects(r.StateDir, &pod.Objects{Services: []*corev1.Service{{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "default"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	down()

@@ -22,6 +22,7 @@ import (
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
 	"github.com/podunit/podunit/units"
 )
@@ -134,7 +135,7 @@ func deploymentStatus(d *appsv1.Deployment, pods []*corev1.Pod) appsv1.Deploymen
 // printDeployments lists the stored Deployments (those named, or all) with
 // their pods' counts, as kubectl get deployments.
 func printDeployments(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel selection, format string, t tableOpts) error {
-	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	known, err := objstore.LoadObjects(podstate.DefaultDir())
 	if err != nil {
 		return err
 	}
@@ -358,7 +359,7 @@ func applyDoc(c *cli.Context, doc map[string]any, persist bool) error {
 // its owner making up its count (a StatefulSet's pod comes back by its name,
 // of the set's current template).
 func remadeBy(recorded []*corev1.Pod, named []string, gone *pod.Objects) ([]*appsv1.Deployment, []*appsv1.StatefulSet) {
-	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	known, err := objstore.LoadObjects(podstate.DefaultDir())
 	if err != nil {
 		return nil, nil
 	}
@@ -518,7 +519,7 @@ func typedRef(a string, types []string) string {
 // deploymentsNamed are the stored Deployments of a name, in namespace ns
 // ("": in any).
 func deploymentsNamed(name, ns string) ([]*appsv1.Deployment, error) {
-	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	known, err := objstore.LoadObjects(podstate.DefaultDir())
 	if err != nil {
 		return nil, err
 	}
@@ -570,7 +571,7 @@ func waitDeployment(c *cli.Context) error {
 		for {
 			met := false
 			if cond == "delete" {
-				known, err := podstate.LoadObjects(podstate.DefaultDir())
+				known, err := objstore.LoadObjects(podstate.DefaultDir())
 				if err != nil {
 					return err
 				}

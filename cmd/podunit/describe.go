@@ -19,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/podunit/podunit/helper/contract"
-	"github.com/podunit/podunit/netshape"
 	"github.com/podunit/podunit/netshape/nl"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
@@ -137,7 +136,7 @@ func describeOne(ctx context.Context, w io.Writer, r *runner.Runner, name string
 				dd.IPs = append(dd.IPs, ip.IP)
 			}
 		}
-		if bw, _ := netshape.FromAnnotations(d.Pod.Annotations); !bw.Empty() {
+		if bw, _ := pod.BandwidthFromAnnotations(d.Pod.Annotations); !bw.Empty() {
 			dd.Shaping = "(could not be read)"
 			if st, err := readShaping(ctx, d.Pod.Name); err == nil {
 				dd.Shaping = st.String()

@@ -15,6 +15,7 @@ import (
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
 	"github.com/podunit/podunit/units"
 )
@@ -113,7 +114,7 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 			list = append(list, ep)
 		}
 	default:
-		known, err := podstate.LoadObjects(dir)
+		known, err := objstore.LoadObjects(dir)
 		if err != nil {
 			return err
 		}

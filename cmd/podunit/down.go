@@ -16,6 +16,7 @@ import (
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
 	"github.com/podunit/podunit/units"
 )
@@ -127,7 +128,7 @@ func downCommand() *cli.Command {
 			// StatefulSet's too, its claims stay unless it deletes them
 			// (whenDeleted: Delete).
 			if len(objRefs) > 0 {
-				known, err := podstate.LoadObjects(podstate.DefaultDir())
+				known, err := objstore.LoadObjects(podstate.DefaultDir())
 				if err != nil {
 					return err
 				}
@@ -166,7 +167,7 @@ func downCommand() *cli.Command {
 			var missing []error                            // Deployments of the files with neither a record nor a pod
 			var dataClaims []*corev1.PersistentVolumeClaim // whose data goes too, besides --volumes
 			if len(objs.StatefulSets) > 0 {
-				known, err := podstate.LoadObjects(podstate.DefaultDir())
+				known, err := objstore.LoadObjects(podstate.DefaultDir())
 				if err != nil {
 					return err
 				}
@@ -196,7 +197,7 @@ func downCommand() *cli.Command {
 				}
 			}
 			if len(objs.Deployments) > 0 {
-				known, err := podstate.LoadObjects(podstate.DefaultDir())
+				known, err := objstore.LoadObjects(podstate.DefaultDir())
 				if err != nil {
 					return err
 				}
@@ -226,7 +227,7 @@ func downCommand() *cli.Command {
 						return err
 					}
 				}
-				removed, err := podstate.RemoveObjects(podstate.DefaultDir(), &objs)
+				removed, err := objstore.RemoveObjects(podstate.DefaultDir(), &objs)
 				err = errors.Join(err, forgetStoredDeployments(&objs))
 				for _, l := range objectLines(removed, "deleted") {
 					fmt.Fprintln(c.App.Writer, l)
@@ -245,7 +246,7 @@ func downCommand() *cli.Command {
 			// The service proxy and the pod network go with the last pod and
 			// Service on them.
 			release := func(ctx context.Context, r *runner.Runner) error {
-				known, err := podstate.LoadObjects(podstate.DefaultDir())
+				known, err := objstore.LoadObjects(podstate.DefaultDir())
 				if err != nil {
 					return err
 				}

@@ -27,6 +27,7 @@ import (
 	"github.com/podunit/podunit/netinfo"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
 	"github.com/podunit/podunit/units"
 )
@@ -831,7 +832,7 @@ func conditionTrue(p *corev1.Pod, t corev1.PodConditionType) bool {
 // servicesNow are the stored Services and the pods on the pod network (with
 // their addresses and readiness) as they are now.
 func servicesNow(ctx context.Context, r *runner.Runner) (*cluster.State, error) {
-	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	known, err := objstore.LoadObjects(podstate.DefaultDir())
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
 )
 
@@ -187,7 +188,7 @@ func getEvents(ctx context.Context, w, errw io.Writer, ns string, sel selection,
 // (kubernetes.io/metadata.name) and a creation time: when its Namespace was
 // applied, else when its oldest pod was created.
 func namespaces(dir string, pods []*corev1.Pod) ([]*corev1.Namespace, error) {
-	known, err := podstate.LoadObjects(dir)
+	known, err := objstore.LoadObjects(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +205,7 @@ func namespaces(dir string, pods []*corev1.Pod) ([]*corev1.Namespace, error) {
 	add(metav1.NamespaceDefault)
 	for _, n := range known.Namespaces {
 		ns := n.DeepCopy()
-		if t := podstate.ObjectApplied(dir, pod.KindNamespace, "", n.Name); !t.IsZero() {
+		if t := objstore.ObjectApplied(dir, pod.KindNamespace, "", n.Name); !t.IsZero() {
 			ns.CreationTimestamp = metav1.NewTime(t)
 		}
 		byName[n.Name] = ns

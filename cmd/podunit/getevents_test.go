@@ -17,6 +17,7 @@ import (
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 )
 
 // get events: one Event for each run of identical events (count, first and
@@ -107,7 +108,7 @@ func TestNamespaces(t *testing.T) {
 		Namespaces: []*corev1.Namespace{{ObjectMeta: metav1.ObjectMeta{Name: "shop", Labels: map[string]string{"team": "a"}}}},
 		ConfigMaps: []*corev1.ConfigMap{{ObjectMeta: metav1.ObjectMeta{Name: "cfg", Namespace: "tools"}}},
 	}
-	if err := podstate.SaveObjects(dir, objs); err != nil {
+	if err := objstore.SaveObjects(dir, objs); err != nil {
 		t.Fatal(err)
 	}
 	pods := []*corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Name: "w", Namespace: "web"}}}

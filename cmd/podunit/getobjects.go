@@ -14,6 +14,7 @@ import (
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
 	"github.com/podunit/podunit/units"
 )
@@ -31,7 +32,7 @@ var getKinds = map[string]string{
 // themselves (-o yaml|json|jsonpath: a Secret's data too, as kubectl shows
 // it to whoever asks).
 func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind string, names []string, ns string, sel selection, format string, t tableOpts) error {
-	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	known, err := objstore.LoadObjects(podstate.DefaultDir())
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -66,6 +67,7 @@ func helperEnv() *helper.Env {
 	return &helper.Env{
 		StateDir: podstate.DefaultDir(),
 		Self:     selfPath(),
+		Prober:   proberPath(selfPath()),
 		Nsenter:  nsenter,
 		Systemd: func(ctx context.Context) (helper.Systemd, error) {
 			m, err := sdbus.Connect(ctx)
@@ -102,6 +104,19 @@ func helperEnv() *helper.Env {
 		},
 		Out: os.Stdout,
 	}
+}
+
+// proberPath is podunit-probe beside this binary (a build tree's bin/), else
+// in ../libexec/podunit/ (where the packages install it); empty when
+// neither is there: podunit then runs its pods' probers itself.
+func proberPath(self string) string {
+	dir := filepath.Dir(self)
+	for _, p := range []string{filepath.Join(dir, "podunit-probe"), filepath.Join(dir, "..", "libexec", "podunit", "podunit-probe")} {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return filepath.Clean(p)
+		}
+	}
+	return ""
 }
 
 // runChild runs a child with this process's output. When ctx ends, the child

@@ -12,6 +12,7 @@ import (
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
 )
 
@@ -121,7 +122,7 @@ func metaCommand(m metaEdit) *cli.Command {
 						fmt.Fprintf(c.App.Writer, "pod/%s not %s\n", n, m.done)
 						continue
 					}
-					known, err := podstate.LoadObjects(dir)
+					known, err := objstore.LoadObjects(dir)
 					if err != nil {
 						return err
 					}

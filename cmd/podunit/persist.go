@@ -21,6 +21,7 @@ import (
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
 	"github.com/podunit/podunit/units"
 	"github.com/podunit/podunit/units/sdbus"
@@ -266,7 +267,7 @@ func restoreDeployments(pods []*corev1.Pod, known *pod.Objects) error {
 	if back.Len() == 0 {
 		return nil
 	}
-	return podstate.SaveObjects(podstate.DefaultDir(), &back)
+	return objstore.SaveObjects(podstate.DefaultDir(), &back)
 }
 
 // forgetStoredDeployments removes the kept copies of the Deployments and
@@ -335,7 +336,7 @@ func enableCommand() *cli.Command {
 				return err
 			}
 			return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
-				known, err := podstate.LoadObjects(podstate.DefaultDir())
+				known, err := objstore.LoadObjects(podstate.DefaultDir())
 				if err != nil {
 					return err
 				}

@@ -25,6 +25,7 @@ import (
 	"github.com/podunit/podunit/helper"
 	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
 )
 
@@ -124,7 +125,7 @@ func portForwardCommand() *cli.Command {
 // (the first by name), and each port given, a port of the Service, becomes
 // its targetPort in that pod (a named one through the pod's ports).
 func serviceTarget(ctx context.Context, r *runner.Runner, ns, name string, fwds []forwardSpec) (string, []forwardSpec, error) {
-	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	known, err := objstore.LoadObjects(podstate.DefaultDir())
 	if err != nil {
 		return "", nil, err
 	}

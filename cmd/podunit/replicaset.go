@@ -14,6 +14,7 @@ import (
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
 )
 
@@ -96,7 +97,7 @@ func replicaSets(deps []*appsv1.Deployment, pods []*corev1.Pod) []*appsv1.Replic
 // READY and AGE (-o wide: CONTAINERS, IMAGES, SELECTOR), the names, or the
 // ReplicaSets.
 func printReplicaSets(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel selection, format string, t tableOpts) error {
-	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	known, err := objstore.LoadObjects(podstate.DefaultDir())
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
 )
 
@@ -80,7 +81,7 @@ func resizeCommand() *cli.Command {
 				}
 				if persistent(name) {
 					// the stored copy starts the pod as it runs now
-					known, err := podstate.LoadObjects(podstate.DefaultDir())
+					known, err := objstore.LoadObjects(podstate.DefaultDir())
 					if err != nil {
 						return err
 					}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
 )
 
@@ -145,7 +146,7 @@ func onePodRef(a, ns string, w io.Writer) (string, error) {
 	if name == "" {
 		return podRef(a)
 	}
-	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	known, err := objstore.LoadObjects(podstate.DefaultDir())
 	if err != nil {
 		return "", err
 	}

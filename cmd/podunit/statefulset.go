@@ -16,6 +16,7 @@ import (
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
 	"github.com/podunit/podunit/units"
 )
@@ -170,7 +171,7 @@ func statefulSetStatus(s *appsv1.StatefulSet, pods []*corev1.Pod) appsv1.Statefu
 // printStatefulSets lists the stored StatefulSets (those named, or all)
 // with their pods' counts, as kubectl get statefulsets.
 func printStatefulSets(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel selection, format string, t tableOpts) error {
-	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	known, err := objstore.LoadObjects(podstate.DefaultDir())
 	if err != nil {
 		return err
 	}
@@ -216,7 +217,7 @@ func statefulSetRef(a string) string { return typedRef(a, statefulSetTypes) }
 // statefulSetsNamed are the stored StatefulSets of a name, in namespace ns
 // ("": in any).
 func statefulSetsNamed(name, ns string) ([]*appsv1.StatefulSet, error) {
-	known, err := podstate.LoadObjects(podstate.DefaultDir())
+	known, err := objstore.LoadObjects(podstate.DefaultDir())
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/podunit/podunit/engine"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
 	"github.com/podunit/podunit/units"
 	"github.com/podunit/podunit/units/sdbus"
@@ -140,7 +141,7 @@ func upCommand() *cli.Command {
 			if err := checkSeccompProfiles(m.Pods, seccompDir()); err != nil {
 				return err
 			}
-			known, err := podstate.LoadObjects(podstate.DefaultDir())
+			known, err := objstore.LoadObjects(podstate.DefaultDir())
 			if err != nil {
 				return err
 			}
@@ -149,7 +150,7 @@ func upCommand() *cli.Command {
 				if err := restoreDeployments(m.Pods, known); err != nil {
 					return err
 				}
-				if known, err = podstate.LoadObjects(podstate.DefaultDir()); err != nil {
+				if known, err = objstore.LoadObjects(podstate.DefaultDir()); err != nil {
 					return err
 				}
 			}
@@ -243,7 +244,7 @@ func upCommand() *cli.Command {
 				return nil
 			}
 			applied := func() error {
-				if err := podstate.SaveObjects(podstate.DefaultDir(), &m.Objects); err != nil {
+				if err := objstore.SaveObjects(podstate.DefaultDir(), &m.Objects); err != nil {
 					return err
 				}
 				for _, l := range appliedLines(&m.Objects, known) {
@@ -299,7 +300,7 @@ func upCommand() *cli.Command {
 				if needProxy {
 					// Services are stored first, so that the pods find them by
 					// name as soon as they start; taken back if the pods fail.
-					if err := podstate.SaveObjects(podstate.DefaultDir(), &pod.Objects{Services: m.Objects.Services}); err != nil {
+					if err := objstore.SaveObjects(podstate.DefaultDir(), &pod.Objects{Services: m.Objects.Services}); err != nil {
 						return err
 					}
 					if po.LogDir != "" {
@@ -496,7 +497,7 @@ func upCommand() *cli.Command {
 						release()
 						release = func() {}
 						if needProxy {
-							left, _ := podstate.LoadObjects(podstate.DefaultDir())
+							left, _ := objstore.LoadObjects(podstate.DefaultDir())
 							if left != nil {
 								_, _ = r.ReleaseServices(ctx, len(left.Services))
 							}
@@ -597,7 +598,7 @@ func upCommand() *cli.Command {
 					}
 				}
 				if len(toEnable) > 0 {
-					known, err := podstate.LoadObjects(podstate.DefaultDir())
+					known, err := objstore.LoadObjects(podstate.DefaultDir())
 					if err != nil {
 						return err
 					}
@@ -690,7 +691,7 @@ func loadManifestFor(bindRefs bool, namespace string, paths ...string) (*pod.Man
 		if !bindRefs {
 			return pod.LoadNames(srcs)
 		}
-		known, err := podstate.LoadObjects(podstate.DefaultDir())
+		known, err := objstore.LoadObjects(podstate.DefaultDir())
 		if err != nil {
 			return nil, fmt.Errorf("reading the stored ConfigMaps, Secrets and claims: %w", err)
 		}
@@ -1103,14 +1104,14 @@ func (p *proxyStart) wait() (release func(), err error) {
 // failed: new ones go, replaced ones come back as they were.
 func restoreServices(applied []*corev1.Service, known *pod.Objects) {
 	dir := podstate.DefaultDir()
-	_, _ = podstate.RemoveObjects(dir, &pod.Objects{Services: applied})
+	_, _ = objstore.RemoveObjects(dir, &pod.Objects{Services: applied})
 	var back []*corev1.Service
 	for _, s := range applied {
 		if old := known.Service(s.Namespace, s.Name); old != nil {
 			back = append(back, old)
 		}
 	}
-	_ = podstate.SaveObjects(dir, &pod.Objects{Services: back})
+	_ = objstore.SaveObjects(dir, &pod.Objects{Services: back})
 }
 
 func formatSelector(m map[string]string) string {
@@ -1155,7 +1156,7 @@ func removeClaims(ctx context.Context, w io.Writer, r *runner.Runner, claims []*
 	if err := r.ClaimsUnused(uc); err != nil {
 		return err
 	}
-	removed, err := podstate.RemoveObjects(podstate.DefaultDir(), &pod.Objects{Claims: claims})
+	removed, err := objstore.RemoveObjects(podstate.DefaultDir(), &pod.Objects{Claims: claims})
 	for _, l := range objectLines(removed, "deleted") {
 		fmt.Fprintln(w, l)
 	}

@@ -193,3 +193,52 @@ spec:
 		t.Errorf("the exec preStop hook did not run: %v", err)
 	}
 }
+
+// Exec probes and hooks through podman's exec API (PODUNIT_EXEC=api, the way
+// they go where the container's runtime cannot exec them itself), as the
+// prober makes them with its own small client: the command's output reaches
+// the probe's failure message, its exit status the verdict, the postStart
+// hook runs, and the readiness follows the file the probe reads.
+func TestExecThroughPodmanAPI(t *testing.T) {
+	const pod = "e2e-exec-api"
+	must(t, "systemctl", "--user", "set-environment", "PODUNIT_EXEC=api")
+	t.Cleanup(func() { run(t, "systemctl", "--user", "unset-environment", "PODUNIT_EXEC") })
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: %s
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 100000 & wait"]
+    lifecycle:
+      postStart: {exec: {command: ["sh", "-c", "echo hooked > /tmp/hook"]}}
+    readinessProbe:
+      exec: {command: ["sh", "-c", "cat /tmp/ready || { echo not yet >&2; exit 4; }"]}
+      periodSeconds: 1
+`, pod, testImage), pod)
+	eventually(t, 20*time.Second, "a failed probe's output in describe", func() bool {
+		d := describe(t, pod)
+		return strings.Contains(d, "Readiness probe failed") && strings.Contains(d, "exit status 4") && strings.Contains(d, "not yet")
+	})
+	if st := status(t, pod); st == nil || st.Ready != 0 {
+		t.Errorf("ready before the file is there: %+v", st)
+	}
+	if out := must(t, "podman", "exec", ctrName(pod, "app"), "cat", "/tmp/hook"); strings.TrimSpace(out) != "hooked" {
+		t.Errorf("postStart wrote %q", out)
+	}
+	must(t, "podman", "exec", ctrName(pod, "app"), "touch", "/tmp/ready")
+	eventually(t, 20*time.Second, "the container to be ready", func() bool {
+		st := status(t, pod)
+		return st != nil && st.Ready == 1
+	})
+	// podman records an exec event for each session of its API (the
+	// runtime's own exec makes none): the test's two, the hook's and the
+	// probes'.
+	ev := must(t, "podman", "events", "--stream=false", "--since", "5m", "--filter", "event=exec", "--filter", "container="+ctrName(pod, "app"))
+	if n := strings.Count(ev, "container exec"); n < 4 {
+		t.Errorf("%d exec sessions through podman's API, want the hook's and the probes' besides the test's two:\n%s", n, ev)
+	}
+}

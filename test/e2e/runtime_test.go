@@ -276,6 +276,7 @@ spec:
 `, pod, testImage, serverImage, dir), pod)
 	ready := func() bool { s := status(t, pod); return s != nil && s.Ready == 1 }
 	eventually(t, 20*time.Second, "the pod to be ready", ready)
+	checkProberBinary(t, `podunit-e2e\x2drestart.probes.service`)
 	id := func() string {
 		return strings.TrimSpace(must(t, "podman", "inspect", "--format", "{{.Id}}", ctrName(pod, "web")))
 	}
@@ -291,6 +292,22 @@ spec:
 	}
 	if s := unitProp(t, `podunit-e2e\x2drestart.probes.service`, "ActiveState"); s != "active" {
 		t.Errorf("prober unit %s after the restart", s)
+	}
+	checkProberBinary(t, `podunit-e2e\x2drestart.probes.service`)
+}
+
+// checkProberBinary: a pod's prober runs as podunit-probe (built beside
+// podunit), in the pod's network namespace, not as podunit itself.
+func checkProberBinary(t *testing.T, unit string) {
+	t.Helper()
+	pid := unitProp(t, unit, "MainPID")
+	exe := strings.TrimSpace(run(t, "readlink", "/proc/"+pid+"/exe").stdout)
+	if want := filepath.Join(filepath.Dir(podunit), "podunit-probe"); exe != want {
+		t.Errorf("the prober (pid %s) runs %q, want %s", pid, exe, want)
+	}
+	own := strings.TrimSpace(run(t, "readlink", "/proc/self/ns/net").stdout)
+	if ns := strings.TrimSpace(run(t, "readlink", "/proc/"+pid+"/ns/net").stdout); ns == "" || ns == own {
+		t.Errorf("the prober's network namespace %q is the host's (%s)", ns, own)
 	}
 }
 

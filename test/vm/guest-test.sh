@@ -46,6 +46,7 @@ if [ "$phase" = 2 ]; then
   check nothing-left-after-reboot bash -c "$(declare -f as); uid=$uid; ! as systemctl --user list-units --plain --no-legend 'podunit-*' | grep -q . && [ -z \"\$(as podman ps -aq)\" ]"
   check remove apt-get remove -y podunit
   check removed test ! -e /usr/bin/podunit
+  check removed-prober test ! -e /usr/libexec/podunit/podunit-probe
   exit 0
 fi
 
@@ -237,6 +238,10 @@ check poststart-ran bash -c "for i in \$(seq 1 30); do grep -qx poststart $life/
 check readiness-gates bash -c "$(declare -f as ps_ready); uid=$uid; sleep 3; r=\$(ps_ready); echo \"\$r\"; echo \"\$r\" | grep -q '\"ready\":3,\"total\":4' || exit 1
   echo ready > $life/www/ready.html
   for i in \$(seq 1 30); do ps_ready | grep -q '\"ready\":4,\"total\":4' && exit 0; sleep 1; done; ps_ready; exit 1"
+# The pod's prober is the small binary the package installs, not podunit.
+check prober-binary bash -c "$(declare -f as); uid=$uid
+  pid=\$(as systemctl --user show -p MainPID --value podunit-life.probes.service)
+  readlink /proc/\$pid/exe; readlink /proc/\$pid/exe | grep -qx /usr/libexec/podunit/podunit-probe"
 check daemon-reload-keeps-command bash -c "$(declare -f as); uid=$uid
   as systemctl --user daemon-reload && as systemctl --user daemon-reload
   before=\$(as systemctl --user show -p NRestarts --value podunit-life-quoted.service)

@@ -1,4 +1,4 @@
-package helper
+package podstate
 
 import (
 	"context"
@@ -9,14 +9,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// dirWatch reports, on C, that a file of one of its directories was
+// DirWatch reports, on C, that a file of one of its directories was
 // replaced, moved or removed, or that a directory was made or removed in
 // one: podunit's state is written by rename (podstate.WriteAtomic), so a
 // rename into a directory is a new record, and the temporary file made for
 // it is not a change. Signals coalesce (one pending at most). The watch ends
 // with ctx. An inotify watch costs no wake-up while nothing changes, where a
 // poll costs one per interval for as long as the pods run.
-type dirWatch struct {
+type DirWatch struct {
 	fd int
 	f  *os.File
 	C  <-chan struct{}
@@ -24,7 +24,7 @@ type dirWatch struct {
 
 const dirWatchMask = unix.IN_MOVED_TO | unix.IN_MOVED_FROM | unix.IN_DELETE | unix.IN_DELETE_SELF | unix.IN_CREATE | unix.IN_ONLYDIR
 
-func newDirWatch(ctx context.Context) (*dirWatch, error) {
+func NewDirWatch(ctx context.Context) (*DirWatch, error) {
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
 		return nil, err
@@ -48,7 +48,7 @@ func newDirWatch(ctx context.Context) (*dirWatch, error) {
 		}
 	}()
 	go func() { <-ctx.Done(); f.Close() }()
-	return &dirWatch{fd: fd, f: f, C: ch}, nil
+	return &DirWatch{fd: fd, f: f, C: ch}, nil
 }
 
 // relevant: whether a batch of inotify events holds a change, not only
@@ -75,10 +75,10 @@ func relevant(buf []byte) bool {
 	return false
 }
 
-// add watches dir too (again is harmless: the kernel keeps one watch per
+// Add watches dir too (again is harmless: the kernel keeps one watch per
 // directory); a directory that does not exist is not an error: its parent's
 // watch sees it made.
-func (w *dirWatch) add(dir string) error {
+func (w *DirWatch) Add(dir string) error {
 	_, err := unix.InotifyAddWatch(w.fd, dir, dirWatchMask)
 	if err == unix.ENOENT || err == unix.ENOTDIR {
 		return nil
@@ -86,18 +86,21 @@ func (w *dirWatch) add(dir string) error {
 	return err
 }
 
-// watchDir watches one directory, made if missing.
-func watchDir(ctx context.Context, dir string) (<-chan struct{}, error) {
+// WatchDir watches one directory, made if missing.
+func WatchDir(ctx context.Context, dir string) (<-chan struct{}, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	w, err := newDirWatch(ctx)
+	w, err := NewDirWatch(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := w.add(dir); err != nil {
+	if err := w.Add(dir); err != nil {
 		w.f.Close()
 		return nil, err
 	}
 	return w.C, nil
 }
+
+// Close ends the watch.
+func (w *DirWatch) Close() error { return w.f.Close() }

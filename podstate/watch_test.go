@@ -1,4 +1,4 @@
-package helper
+package podstate
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/podunit/podunit/podstate"
 )
 
 // The prober learns of a container's start or exit from the run record's
@@ -16,7 +14,7 @@ func TestWatchDirSeesReplacedRecords(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir := filepath.Join(t.TempDir(), "run")
-	ch, err := watchDir(ctx, dir)
+	ch, err := WatchDir(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +32,7 @@ func TestWatchDirSeesReplacedRecords(t *testing.T) {
 		}
 	}
 	wait("nothing", false)
-	if err := podstate.WriteAtomic(filepath.Join(dir, "web.json"), []byte(`{}`)); err != nil {
+	if err := WriteAtomic(filepath.Join(dir, "web.json"), []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
 	wait("a record written by rename", true)
@@ -48,7 +46,7 @@ func TestWatchDirSeesReplacedRecords(t *testing.T) {
 	wait("a record removed", true)
 	cancel()
 	time.Sleep(50 * time.Millisecond)
-	if err := podstate.WriteAtomic(filepath.Join(dir, "web.json"), []byte(`{}`)); err != nil {
+	if err := WriteAtomic(filepath.Join(dir, "web.json"), []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
 	wait("after the watch ended", false)

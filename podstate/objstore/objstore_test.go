@@ -1,4 +1,4 @@
-package podstate
+package objstore
 
 import (
 	"os"

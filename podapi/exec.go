@@ -1,10 +1,15 @@
-package engine
+package podapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,8 +18,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/containers/podman/v4/pkg/bindings/containers"
 )
 
 // ExecModeEnv chooses how exec handlers and probes run: "runtime" (the
@@ -30,14 +33,14 @@ const ExecModeEnv = "PODUNIT_EXEC"
 // Exec runs a command in a running container, the way ExecModeEnv says; the
 // runtime's exec needs to run in podman's user namespace (podunit's helpers
 // enter it with the pod's network namespace), else the API is used.
-func (p *Podman) Exec(ctx context.Context, name string, argv, env []string) (int, []byte, error) {
+func (c *Client) Exec(ctx context.Context, name string, argv, env []string) (int, []byte, error) {
 	if os.Getenv(ExecModeEnv) != "api" && inUserNamespace() {
-		code, out, err := p.runtimeExec(ctx, name, argv, env)
+		code, out, err := c.runtimeExec(ctx, name, argv, env)
 		if !errors.Is(err, errNoRuntimeExec) {
 			return code, out, err
 		}
 	}
-	return p.apiExec(ctx, name, argv, env)
+	return c.apiExec(ctx, name, argv, env)
 }
 
 var errNoRuntimeExec = errors.New("the OCI runtime's exec is not available")
@@ -67,7 +70,7 @@ var (
 
 // target looks a container up once per run of it: a restarted container has
 // a new ID and a new bundle, and the old bundle's config is gone.
-func (p *Podman) target(ctx context.Context, name string) (*ociTarget, error) {
+func (c *Client) target(ctx context.Context, name string) (*ociTarget, error) {
 	targetsMu.Lock()
 	t := targets[name]
 	targetsMu.Unlock()
@@ -76,11 +79,11 @@ func (p *Podman) target(ctx context.Context, name string) (*ociTarget, error) {
 			return t, nil
 		}
 	}
-	data, err := containers.Inspect(p.with(ctx), name, nil)
+	data, err := c.Inspect(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	if data.State == nil || !data.State.Running {
+	if !data.State.Running {
 		return nil, fmt.Errorf("container %s is not running", name)
 	}
 	rt := data.OCIRuntime
@@ -115,12 +118,12 @@ func (p *Podman) target(ctx context.Context, name string) (*ociTarget, error) {
 // runtimeExec has the container's OCI runtime run argv with the container's
 // process settings (user, capabilities, no_new_privileges, rlimits, AppArmor
 // and SELinux labels, working directory) and its environment plus env.
-func (p *Podman) runtimeExec(ctx context.Context, name string, argv, env []string) (int, []byte, error) {
+func (c *Client) runtimeExec(ctx context.Context, name string, argv, env []string) (int, []byte, error) {
 	// Looking the container up is podunit's work, not the command's: it does
 	// not count against the probe's timeout (podman may be busy starting
 	// other containers), only against its own.
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	t, err := p.target(lctx, name)
+	t, err := c.target(lctx, name)
 	cancel()
 	if err != nil {
 		return 0, nil, err
@@ -202,4 +205,99 @@ func killExeced(pidPath string) {
 	if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 1 {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
+}
+
+// maxExecOutput bounds what an exec handler's output is kept for its error message.
+const maxExecOutput = 64 << 10
+
+// apiExec runs a command in a running container through podman's exec API
+// (create; start, reading the output until the command ends; inspect for
+// the exit code): the container's namespaces, cgroup, user and environment,
+// plus env.
+func (c *Client) apiExec(ctx context.Context, name string, argv, env []string) (int, []byte, error) {
+	resp, err := c.do(ctx, http.MethodPost, containerPath(name, "/exec"), nil, map[string]any{
+		"AttachStdout": true, "AttachStderr": true, "Cmd": argv, "Env": env})
+	if err != nil {
+		return 0, nil, err
+	}
+	var created struct {
+		ID string `json:"Id"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	if err != nil || created.ID == "" {
+		return 0, nil, fmt.Errorf("podman created no exec session: %v", err)
+	}
+	session := "/exec/" + url.PathEscape(created.ID)
+	defer c.removeExec(session)
+	out := &limitedBuffer{max: maxExecOutput}
+	// The service takes the connection over and sends the output, each
+	// chunk behind an 8-byte header (its stream, its length), until the
+	// command ends and it closes the connection.
+	resp, err = c.do(ctx, http.MethodPost, session+"/start", nil, map[string]bool{"Detach": false, "Tty": false})
+	if err != nil {
+		return 0, nil, err
+	}
+	err = demux(resp.Body, out)
+	resp.Body.Close()
+	if err != nil {
+		return 0, out.Bytes(), err
+	}
+	var insp struct {
+		ExitCode int  `json:"ExitCode"`
+		Running  bool `json:"Running"`
+	}
+	if err := c.getJSON(ctx, session+"/json", &insp); err != nil {
+		return 0, out.Bytes(), err
+	}
+	return insp.ExitCode, out.Bytes(), nil
+}
+
+// demux copies the output streams of an attached session to w.
+func demux(r io.Reader, w io.Writer) error {
+	var hdr [8]byte
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil
+			}
+			return err
+		}
+		n := int64(binary.BigEndian.Uint32(hdr[4:]))
+		switch hdr[0] {
+		case 0, 1, 2:
+			if _, err := io.CopyN(w, r, n); err != nil {
+				return nil // cut short: the session ended
+			}
+		case 3:
+			msg, _ := io.ReadAll(io.LimitReader(r, n))
+			return fmt.Errorf("podman: %s", msg)
+		default:
+			return fmt.Errorf("podman sent an unknown stream %d", hdr[0])
+		}
+	}
+}
+
+// removeExec removes a finished exec session where the service can (podman
+// 4.8 and later); older services remove it with their own delayed clean-up.
+func (c *Client) removeExec(session string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = c.discard(ctx, http.MethodPost, session+"/remove", nil, map[string]bool{"Force": false})
+}
+
+type limitedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if room := b.max - b.Len(); room > 0 {
+		if len(p) > room {
+			b.Buffer.Write(p[:room])
+		} else {
+			b.Buffer.Write(p)
+		}
+	}
+	return len(p), nil
 }

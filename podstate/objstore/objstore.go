@@ -1,4 +1,6 @@
-package podstate
+// Package objstore keeps the Kubernetes objects `podunit up` applied (apart
+// from pods), for later manifests to refer to.
+package objstore
 
 import (
 	"encoding/json"
@@ -14,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podstate"
 )
 
 // The ConfigMaps, Secrets, PersistentVolumeClaims, Services, ServiceAccounts,
@@ -47,7 +50,7 @@ func SaveObjects(dir string, o *pod.Objects) error {
 	o.Each(func(kind string, obj metav1.Object) {
 		data, err := json.Marshal(obj)
 		if err == nil {
-			err = WriteAtomic(objectFile(dir, obj.GetNamespace(), kind, obj.GetName()), data)
+			err = podstate.WriteAtomic(objectFile(dir, obj.GetNamespace(), kind, obj.GetName()), data)
 		}
 		errs = append(errs, err)
 	})

@@ -1,0 +1,204 @@
+// Package podapi is the part of podman's REST API that podunit's helpers use
+// while a pod runs: inspect a container, stop it, run a command in it (through
+// its OCI runtime, or podman's exec API). It speaks HTTP on the user's podman
+// socket with net/http alone: the pod's prober links it into a small binary
+// of its own, where podman's bindings (and all they pull in) would be most of
+// its memory. What runs once per `podunit up` (images, volumes, networks)
+// goes through podman's bindings in package engine.
+package podapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// SocketPath is where the user's podman.socket listens.
+func SocketPath() string {
+	rt := os.Getenv("XDG_RUNTIME_DIR")
+	if rt == "" {
+		rt = fmt.Sprintf("/run/user/%d", os.Getuid())
+	}
+	return filepath.Join(rt, "podman", "podman.sock")
+}
+
+// Client talks to one podman service.
+type Client struct {
+	http *http.Client
+}
+
+// New is a client of the service at socket (nothing is dialled yet).
+func New(socket string) *Client {
+	d := &net.Dialer{}
+	return &Client{http: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, "unix", socket)
+		},
+		MaxIdleConns:    2,
+		IdleConnTimeout: 30 * time.Second,
+	}}}
+}
+
+// The API version podunit speaks: podman 4.0's, which every podman since
+// serves.
+const prefix = "http://d/v4.0.0/libpod"
+
+// ErrNotFound is a container or exec session that does not exist.
+var ErrNotFound = errors.New("no such container or exec session")
+
+// apiError is the service's error answer.
+type apiError struct {
+	Cause    string `json:"cause"`
+	Message  string `json:"message"`
+	Response int    `json:"response"`
+}
+
+// do sends a request and checks its answer's status: a 404 is ErrNotFound,
+// another status of 400 or more the service's message. The caller closes the
+// body of a successful answer.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body any) (*http.Response, error) {
+	u := prefix + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("podman at %s: %w", SocketPath(), unwrapURL(err))
+	}
+	if resp.StatusCode < 400 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, message(data))
+	}
+	return nil, fmt.Errorf("podman: %s", message(data))
+}
+
+func message(data []byte) string {
+	var e apiError
+	if json.Unmarshal(data, &e) == nil && e.Message != "" {
+		return e.Message
+	}
+	return string(bytes.TrimSpace(data))
+}
+
+func unwrapURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// getJSON decodes a GET's answer into v.
+func (c *Client) getJSON(ctx context.Context, path string, v any) error {
+	resp, err := c.do(ctx, http.MethodGet, path, nil, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// discard sends a request whose answer holds nothing of use.
+func (c *Client) discard(ctx context.Context, method, path string, query url.Values, body any) error {
+	resp, err := c.do(ctx, method, path, query, body)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.Body.Close()
+}
+
+// Container is what the helpers read of a container's inspection.
+type Container struct {
+	ID    string `json:"Id"`
+	Image string `json:"Image"`
+	State struct {
+		Running bool `json:"Running"`
+		Pid     int  `json:"Pid"`
+	} `json:"State"`
+	OCIRuntime    string `json:"OCIRuntime"`
+	OCIConfigPath string `json:"OCIConfigPath"`
+}
+
+func containerPath(name string, rest string) string {
+	return "/containers/" + url.PathEscape(name) + rest
+}
+
+// Inspect inspects a container.
+func (c *Client) Inspect(ctx context.Context, name string) (*Container, error) {
+	var out Container
+	if err := c.getJSON(ctx, containerPath(name, "/json"), &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ContainerPID is the main process of a running container.
+func (c *Client) ContainerPID(ctx context.Context, name string) (int, error) {
+	data, err := c.Inspect(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	if !data.State.Running || data.State.Pid <= 0 {
+		return 0, fmt.Errorf("container %s is not running", name)
+	}
+	return data.State.Pid, nil
+}
+
+// Kill sends a container's processes a signal.
+func (c *Client) Kill(ctx context.Context, name, signal string) error {
+	return c.discard(ctx, http.MethodPost, containerPath(name, "/kill"), url.Values{"signal": {signal}}, nil)
+}
+
+// StopContainer sends the container's stop signal, then SIGKILL once timeout
+// has passed. podman's API counts the timeout in whole seconds: it gets the
+// timeout rounded up, and SIGKILL goes from here at the exact deadline, so
+// the kill is neither early nor up to a second late. A container that is
+// gone or stopped is fine.
+func (c *Client) StopContainer(ctx context.Context, name string, timeout time.Duration) error {
+	secs := uint64(math.Ceil(timeout.Seconds()))
+	if time.Duration(secs)*time.Second > timeout {
+		kill := time.AfterFunc(timeout, func() {
+			kctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = c.Kill(kctx, name, "SIGKILL")
+		})
+		defer kill.Stop()
+	}
+	err := c.discard(ctx, http.MethodPost, containerPath(name, "/stop"),
+		url.Values{"timeout": {strconv.FormatUint(secs, 10)}, "ignore": {"true"}}, nil)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
