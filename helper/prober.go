@@ -3,6 +3,7 @@ package helper
 import (
 	"context"
 
+	"github.com/podunit/podunit/podapi"
 	"github.com/podunit/podunit/prober"
 )
 
@@ -20,5 +21,6 @@ func (t *task) probe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	podapi.KeepRuntimeCopy()
 	return prober.Serve(ctx, t.StateDir, t.rt, eng)
 }

@@ -164,7 +164,8 @@ func (c *Client) runtimeExec(ctx context.Context, name string, argv, env []strin
 	}
 	f.Close()
 	out := &limitedBuffer{max: maxExecOutput}
-	cmd := exec.CommandContext(ctx, t.runtime, "--root", t.root, "exec", "--process", procPath, "--pid-file", pidPath, t.id)
+	cmd := exec.CommandContext(ctx, sealedRuntime.path(t.runtime), "--root", t.root, "exec", "--process", procPath, "--pid-file", pidPath, t.id)
+	cmd.Args[0] = t.runtime
 	cmd.Stdout, cmd.Stderr = out, out
 	// At the deadline the command itself is killed, as containerd's exec
 	// does, not only the runtime waiting for it: a hung probe or a preStop

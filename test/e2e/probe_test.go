@@ -125,6 +125,13 @@ spec:
 	if d := describe(t, pod); !strings.Contains(d, "did not finish in time") {
 		t.Errorf("describe does not say the probe timed out:\n%s", d)
 	}
+	// The prober runs crun from one sealed copy it keeps, not from disk
+	// (which makes crun copy itself on every exec).
+	pid := unitProp(t, `podunit-e2e\x2dexec\x2dtimeout.probes.service`, "MainPID")
+	fds := run(t, "sh", "-c", "for f in /proc/"+pid+"/fd/*; do readlink $f; done").stdout
+	if strings.Count(fds, "memfd:podunit:crun") != 1 {
+		t.Errorf("the prober's descriptors hold %d copies of crun, want one:\n%s", strings.Count(fds, "memfd:podunit:crun"), fds)
+	}
 }
 
 // A pod on the host's network is probed and hooked from the host's network,
