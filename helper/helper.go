@@ -1,7 +1,8 @@
 // Package helper is what podunit's units run (`podunit internal OP`, see
 // helper/contract): starting a container from the pod's runtime spec, its
-// postStart hook, the kubelet's stop sequence, the crash-loop back-off, the
-// pod's prober and its bandwidth shaping. Everything that touches the outside
+// postStart hook, the kubelet's stop sequence (package prober's, which the
+// pod's prober shares), the crash-loop back-off, the way into the pod's
+// prober and its bandwidth shaping. Everything that touches the outside
 // goes through small interfaces (Systemd, Engine, Shaper and the process
 // functions of Env), so the sequencing is unit-tested with fakes; cmd/podunit
 // wires the real ones.
