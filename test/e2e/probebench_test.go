@@ -30,6 +30,7 @@ func BenchmarkProbeCost(b *testing.B) {
 		proberCPU            time.Duration // of the probers alone
 		answerCPU            time.Duration // of the probed server containers' units
 		rss, pss, anon       int64         // kB, all probers together
+		memfd                int64         // kB of memfds the probers hold (crun's copy)
 		probers, conmonAfter int
 	}
 	scenarios := []struct {
@@ -90,6 +91,7 @@ func BenchmarkProbeCost(b *testing.B) {
 		for _, pid := range pids {
 			rss, pss, anon := memOf(b, pid)
 			r.rss, r.pss, r.anon, r.probers = r.rss+rss, r.pss+pss, r.anon+anon, r.probers+1
+			r.memfd += memfdOf(b, pid)
 		}
 		rows = append(rows, r)
 		must(b, podunit, "down", "--grace-period", "0", "--force", path)
@@ -100,8 +102,8 @@ func BenchmarkProbeCost(b *testing.B) {
 	base := rows[0].cpu
 	var out strings.Builder
 	fmt.Fprintf(&out, "\n%d pods, periodSeconds 1, CPU of the whole user manager over %s (%% of one core)\n", pods, window)
-	fmt.Fprintf(&out, "%-22s %7s %8s %9s %11s %8s %11s %12s %15s %15s %13s %9s\n", "scenario", "probes/s", "cpu", "- no probes", "per probe", "probers", "prober cpu",
-		"server +cpu", "prober RSS/pod", "prober PSS/pod", "anon/pod", "+conmons")
+	fmt.Fprintf(&out, "%-22s %7s %8s %9s %11s %8s %11s %12s %15s %15s %13s %10s %9s\n", "scenario", "probes/s", "cpu", "- no probes", "per probe", "probers", "prober cpu",
+		"server +cpu", "prober RSS/pod", "prober PSS/pod", "anon/pod", "memfd/pod", "+conmons")
 	for _, r := range rows {
 		over := r.cpu - base
 		per := "-"
@@ -114,11 +116,12 @@ func BenchmarkProbeCost(b *testing.B) {
 			}
 			return fmt.Sprintf("%.1f MiB", float64(kb)/1024/float64(r.probers))
 		}
-		fmt.Fprintf(&out, "%-22s %7d %7.2f%% %10.2f%% %11s %8d %10.2f%% %11.2f%% %15s %15s %13s %9d\n", r.name, r.probesPerSec,
+		fmt.Fprintf(&out, "%-22s %7d %7.2f%% %10.2f%% %11s %8d %10.2f%% %11.2f%% %15s %15s %13s %10s %9d\n", r.name, r.probesPerSec,
 			pct(r.cpu, window), pct(over, window), per, r.probers, pct(r.proberCPU, window), pct(r.answerCPU-rows[0].answerCPU, window),
-			perPod(r.rss), perPod(r.pss), perPod(r.anon), r.conmonAfter)
+			perPod(r.rss), perPod(r.pss), perPod(r.anon), perPod(r.memfd), r.conmonAfter)
 	}
-	fmt.Fprintln(&out, "(server +cpu: what the probed server containers' units spent answering, over the same with no probes)")
+	fmt.Fprintln(&out, "(server +cpu: what the probed server containers' units spent answering, over the same with no probes;")
+	fmt.Fprintln(&out, " memfd: memory the probers hold outside their address space, the sealed copy of crun they run exec probes with)")
 	fmt.Fprint(os.Stdout, out.String())
 	b.ReportMetric(pct(rows[1].cpu-base, window), "net-probes-%core")
 	b.ReportMetric(pct(rows[2].cpu-base, window), "net+exec-probes-%core")
@@ -221,6 +224,18 @@ func memOf(t testing.TB, pid string) (rss, pss, anon int64) {
 		}
 	}
 	return
+}
+
+// memfdOf is the size, in kB, of the memfds a process holds open.
+func memfdOf(t testing.TB, pid string) int64 {
+	t.Helper()
+	out := run(t, "sh", "-c", `for f in /proc/`+pid+`/fd/*; do case "$(readlink $f)" in /memfd:*) stat -L -c %s $f;; esac; done`).stdout
+	var n int64
+	for _, f := range strings.Fields(out) {
+		v, _ := strconv.ParseInt(f, 10, 64)
+		n += v
+	}
+	return n / 1024
 }
 
 func countProcs(t testing.TB, name string) int {
