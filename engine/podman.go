@@ -292,21 +292,6 @@ func (p *Podman) Containers(ctx context.Context, key, value string) ([]string, e
 	return out, nil
 }
 
-// ContainerLabels returns a container's labels, and whether it exists.
-func (p *Podman) ContainerLabels(ctx context.Context, name string) (map[string]string, bool, error) {
-	data, err := containers.Inspect(p.with(ctx), name, nil)
-	if isNotFound(err) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	if data.Config == nil {
-		return nil, true, nil
-	}
-	return data.Config.Labels, true, nil
-}
-
 // RemoveContainer removes a container at once; a missing one is not an error.
 func (p *Podman) RemoveContainer(ctx context.Context, name string) error {
 	force, ignore := true, true
@@ -327,15 +312,6 @@ func isNotFound(err error) bool {
 		return true
 	}
 	return strings.Contains(err.Error(), "no such")
-}
-
-// ContainerIDs are a container's id and its image's id.
-func (p *Podman) ContainerIDs(ctx context.Context, name string) (string, string, error) {
-	data, err := containers.Inspect(p.with(ctx), name, nil)
-	if err != nil {
-		return "", "", err
-	}
-	return data.ID, data.Image, nil
 }
 
 // LabelNetwork marks podunit's pod network.

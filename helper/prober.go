@@ -3,7 +3,6 @@ package helper
 import (
 	"context"
 
-	"github.com/podunit/podunit/podapi"
 	"github.com/podunit/podunit/prober"
 )
 
@@ -21,6 +20,5 @@ func (t *task) probe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	podapi.KeepRuntimeCopy()
 	return prober.Serve(ctx, t.StateDir, t.rt, eng)
 }

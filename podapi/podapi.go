@@ -35,13 +35,14 @@ func SocketPath() string {
 
 // Client talks to one podman service.
 type Client struct {
-	http *http.Client
+	socket string
+	http   *http.Client
 }
 
 // New is a client of the service at socket (nothing is dialled yet).
 func New(socket string) *Client {
 	d := &net.Dialer{}
-	return &Client{http: &http.Client{Transport: &http.Transport{
+	return &Client{socket: socket, http: &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return d.DialContext(ctx, "unix", socket)
 		},
@@ -89,7 +90,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("podman at %s: %w", SocketPath(), unwrapURL(err))
+		return nil, fmt.Errorf("podman at %s: %w", c.socket, unwrapURL(err))
 	}
 	if resp.StatusCode < 400 {
 		return resp, nil
@@ -148,6 +149,9 @@ type Container struct {
 	} `json:"State"`
 	OCIRuntime    string `json:"OCIRuntime"`
 	OCIConfigPath string `json:"OCIConfigPath"`
+	Config        struct {
+		Labels map[string]string `json:"Labels"`
+	} `json:"Config"`
 }
 
 func containerPath(name string, rest string) string {
@@ -173,6 +177,27 @@ func (c *Client) ContainerPID(ctx context.Context, name string) (int, error) {
 		return 0, fmt.Errorf("container %s is not running", name)
 	}
 	return data.State.Pid, nil
+}
+
+// ContainerLabels returns a container's labels, and whether it exists.
+func (c *Client) ContainerLabels(ctx context.Context, name string) (map[string]string, bool, error) {
+	data, err := c.Inspect(ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return data.Config.Labels, true, nil
+}
+
+// ContainerIDs are a container's id and its image's id.
+func (c *Client) ContainerIDs(ctx context.Context, name string) (string, string, error) {
+	data, err := c.Inspect(ctx, name)
+	if err != nil {
+		return "", "", err
+	}
+	return data.ID, data.Image, nil
 }
 
 // Kill sends a container's processes a signal.

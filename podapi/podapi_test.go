@@ -35,7 +35,7 @@ func (f *fakeService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/containers/gone/json" || p == "/containers/gone/stop":
 		notFound()
 	case p == "/containers/web/json" || p == "/containers/a b/json":
-		w.Write([]byte(`{"Id":"abc","Image":"img","State":{"Running":true,"Pid":42},"OCIRuntime":"crun","OCIConfigPath":"/nowhere/config.json"}`))
+		w.Write([]byte(`{"Id":"abc","Image":"img","State":{"Running":true,"Pid":42},"OCIRuntime":"crun","OCIConfigPath":"/nowhere/config.json","Config":{"Labels":{"io.podunit.pod":"p"}}}`))
 	case p == "/containers/web/stop" || p == "/containers/web/kill":
 		w.WriteHeader(http.StatusNoContent)
 	case p == "/containers/web/exec":
@@ -107,6 +107,15 @@ func TestInspectAndPID(t *testing.T) {
 	_, err := c.Inspect(ctx, "gone")
 	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `no container with name or ID "gone"`) {
 		t.Errorf("a missing container: %v", err)
+	}
+	if l, ok, err := c.ContainerLabels(ctx, "web"); err != nil || !ok || l["io.podunit.pod"] != "p" {
+		t.Errorf("ContainerLabels(web) = %v %v %v", l, ok, err)
+	}
+	if l, ok, err := c.ContainerLabels(ctx, "gone"); err != nil || ok || l != nil {
+		t.Errorf("ContainerLabels(gone) = %v %v %v", l, ok, err)
+	}
+	if id, img, err := c.ContainerIDs(ctx, "web"); err != nil || id != "abc" || img != "img" {
+		t.Errorf("ContainerIDs = %s %s %v", id, img, err)
 	}
 	if s := f.seen(); s[1] != "GET /v4.0.0/libpod/containers/a%20b/json?" {
 		t.Errorf("requests %q", s)

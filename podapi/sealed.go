@@ -69,13 +69,13 @@ func (b *sealedBinary) path(src string) string {
 	if filepath.Base(src) != "crun" {
 		return src
 	}
-	id, ok := idOf(src)
-	if !ok {
-		return src
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.enabled {
+		return src
+	}
+	id, ok := idOf(src)
+	if !ok {
 		return src
 	}
 	if b.src != src || b.id != id {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/hooks"
+	"github.com/podunit/podunit/podapi"
 	"github.com/podunit/podunit/podstate"
 )
 
@@ -159,12 +160,13 @@ func (p *Pod) Run(ctx context.Context) error {
 	// The run records change when a container starts or exits: watched, they
 	// are read only then; where inotify is not to be had, twice a second.
 	var changed <-chan struct{}
-	err := fmt.Errorf("not watched")
 	if p.Watch != nil {
-		changed, err = p.Watch(ctx, podstate.RunDir(p.StateDir, rt.Pod))
+		if c, err := p.Watch(ctx, podstate.RunDir(p.StateDir, rt.Pod)); err == nil {
+			changed = c
+		}
 	}
 	var pollTick <-chan time.Time // nil while watched
-	if err != nil {
+	if changed == nil {
 		tick := time.NewTicker(runPollInterval)
 		defer tick.Stop()
 		pollTick = tick.C
@@ -249,9 +251,10 @@ func (p *Pod) Run(ctx context.Context) error {
 }
 
 // Serve runs a pod's prober in this process, which does nothing else, until
-// ctx ends.
+// ctx ends; crun runs from a copy the process keeps (podapi.KeepRuntimeCopy).
 func Serve(ctx context.Context, stateDir string, rt *contract.Runtime, eng Engine) error {
 	tune()
+	podapi.KeepRuntimeCopy()
 	p := &Pod{StateDir: stateDir, Runtime: rt, Engine: eng, Now: time.Now, Watch: podstate.WatchDir}
 	if err := p.Run(ctx); err != nil {
 		return fmt.Errorf("probing pod %s: %w", rt.Pod, err)

@@ -40,7 +40,6 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	podapi.KeepRuntimeCopy()
 	return prober.Serve(ctx, dir, rt, podapi.New(podapi.SocketPath()))
 }
 
