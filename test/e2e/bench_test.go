@@ -16,6 +16,13 @@ import (
 // used meanwhile (the commands, podman's service, systemd, the units' helpers,
 // conmon: a process per action is a cost even where it runs in parallel) and
 // the ratios podunit/podman; it never fails on time. Run it with `make bench`.
+//
+// Where podman ships its systemd template for Kubernetes YAML
+// (podman-kube@.service: one unit running `podman kube play
+// --service-container`, the way podman itself puts a manifest under systemd),
+// it also prints `systemctl --user start`/`stop` of that unit on the same
+// manifest: the tool a user of podman reaches for today to have systemd
+// supervise a pod (one unit for the whole manifest, no per-container restart).
 func BenchmarkUpDown(b *testing.B) {
 	const rounds = 3
 	scenarios := []struct {
@@ -25,7 +32,9 @@ func BenchmarkUpDown(b *testing.B) {
 	type row struct {
 		name                     string
 		up, play, down, kubeDown cost
+		tmplUp, tmplDown         cost // zero: no template here
 	}
+	template := run(b, "systemctl", "--user", "cat", "podman-kube@.service").code == 0
 	var rows []row
 	for _, sc := range scenarios {
 		path := writeManifest(b, benchManifest(sc.pods))
@@ -35,14 +44,30 @@ func BenchmarkUpDown(b *testing.B) {
 		must(b, "podman", "kube", "play", "--network", "slirp4netns", path)
 		must(b, "podman", "kube", "down", path)
 
-		var up, down, play, kdown []cost
+		var unit string
+		if template {
+			unit = strings.TrimSpace(must(b, "systemd-escape", "--template", "podman-kube@.service", path))
+			must(b, "systemctl", "--user", "start", unit)
+			must(b, "systemctl", "--user", "stop", unit)
+		}
+
+		var up, down, play, kdown, tup, tdown []cost
 		for i := 0; i < rounds; i++ {
 			up = append(up, measured(b, podunit, "up", path))
 			down = append(down, measured(b, podunit, "down", path))
 			play = append(play, measured(b, "podman", "kube", "play", "--network", "slirp4netns", path))
 			kdown = append(kdown, measured(b, "podman", "kube", "down", path))
+			if template {
+				tup = append(tup, measured(b, "systemctl", "--user", "start", unit))
+				tdown = append(tdown, measured(b, "systemctl", "--user", "stop", unit))
+			}
 		}
-		rows = append(rows, row{sc.name, medianCost(up), medianCost(play), medianCost(down), medianCost(kdown)})
+		r := row{name: sc.name, up: medianCost(up), play: medianCost(play), down: medianCost(down), kubeDown: medianCost(kdown)}
+		if template {
+			r.tmplUp, r.tmplDown = medianCost(tup), medianCost(tdown)
+			must(b, "systemctl", "--user", "reset-failed", unit)
+		}
+		rows = append(rows, r)
 	}
 	var out strings.Builder
 	fmt.Fprintf(&out, "\nmedian of %d rounds (podman %s); wall time, and CPU of all processes until 1 s after the command\n", rounds, strings.TrimSpace(must(b, "podman", "--version")))
@@ -58,6 +83,17 @@ func BenchmarkUpDown(b *testing.B) {
 			vs(r.up.wall, r.play.wall), vs(r.up.cpu, r.play.cpu),
 			vs(r.down.wall, r.kubeDown.wall), vs(r.down.cpu, r.kubeDown.cpu))
 	}
+	if template {
+		fmt.Fprintf(&out, "\nagainst podman's systemd template podman-kube@.service (systemctl --user start / stop of one unit playing the manifest)\n")
+		fmt.Fprintf(&out, "%-24s %11s %11s %6s %11s %11s %6s   %11s %11s %6s %11s %11s %6s\n", "scenario",
+			"up", "start", "ratio", "up cpu", "start cpu", "ratio",
+			"down", "stop", "ratio", "down cpu", "stop cpu", "ratio")
+		for _, r := range rows {
+			fmt.Fprintf(&out, "%-24s%s%s  %s%s\n", r.name,
+				vs(r.up.wall, r.tmplUp.wall), vs(r.up.cpu, r.tmplUp.cpu),
+				vs(r.down.wall, r.tmplDown.wall), vs(r.down.cpu, r.tmplDown.cpu))
+		}
+	}
 	fmt.Fprint(os.Stdout, out.String())
 	for _, r := range rows {
 		key := strings.Fields(r.name)[0] + "pods"
@@ -65,6 +101,10 @@ func BenchmarkUpDown(b *testing.B) {
 		b.ReportMetric(r.down.wall.Seconds()/r.kubeDown.wall.Seconds(), "down/kubedown-ratio-"+key)
 		b.ReportMetric(r.up.cpu.Seconds()/r.play.cpu.Seconds(), "up/play-cpu-ratio-"+key)
 		b.ReportMetric(r.down.cpu.Seconds()/r.kubeDown.cpu.Seconds(), "down/kubedown-cpu-ratio-"+key)
+		if template {
+			b.ReportMetric(r.up.wall.Seconds()/r.tmplUp.wall.Seconds(), "up/template-start-ratio-"+key)
+			b.ReportMetric(r.down.wall.Seconds()/r.tmplDown.wall.Seconds(), "down/template-stop-ratio-"+key)
+		}
 	}
 }
 
