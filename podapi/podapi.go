@@ -21,7 +21,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // SocketPath is where the user's podman.socket listens.
@@ -151,6 +154,8 @@ type Container struct {
 	OCIConfigPath string `json:"OCIConfigPath"`
 	Config        struct {
 		Labels map[string]string `json:"Labels"`
+		// StopSignal is a number in podman 4's answer, a name in 5's.
+		StopSignal json.RawMessage `json:"StopSignal"`
 	} `json:"Config"`
 }
 
@@ -206,11 +211,29 @@ func (c *Client) Kill(ctx context.Context, name, signal string) error {
 }
 
 // StopContainer sends the container's stop signal, then SIGKILL once timeout
-// has passed. podman's API counts the timeout in whole seconds: it gets the
-// timeout rounded up, and SIGKILL goes from here at the exact deadline, so
-// the kill is neither early nor up to a second late. A container that is
-// gone or stopped is fine.
+// has passed, exactly then. A container that is gone or stopped is fine.
+//
+// The signal goes through the API to the container's first process, as the
+// kubelet's runtime sends it (in a shared PID namespace the container's other
+// processes are killed when that one ends, as containerd does), and the
+// process is watched on a pidfd: this returns the moment it has ended.
+// podman's own stop looks for the end every 100 ms and then cleans up in
+// podman's service while conmon's exit command (`podman container cleanup`)
+// does the same and waits for it; one container's stop took 100-120 ms this
+// way against 165-170 ms through podman's stop (from the unit's timestamps;
+// README, Performance). Where the process cannot be watched, podman's stop
+// does it.
 func (c *Client) StopContainer(ctx context.Context, name string, timeout time.Duration) error {
+	if done, err := c.stopWatched(ctx, name, timeout); done {
+		return err
+	}
+	return c.stop(ctx, name, timeout)
+}
+
+// stop is podman's stop. Its API counts the timeout in whole seconds: it gets
+// the timeout rounded up, and SIGKILL goes from here at the exact deadline,
+// so the kill is neither early nor up to a second late.
+func (c *Client) stop(ctx context.Context, name string, timeout time.Duration) error {
 	secs := uint64(math.Ceil(timeout.Seconds()))
 	if time.Duration(secs)*time.Second > timeout {
 		kill := time.AfterFunc(timeout, func() {
@@ -226,4 +249,74 @@ func (c *Client) StopContainer(ctx context.Context, name string, timeout time.Du
 		return nil
 	}
 	return err
+}
+
+// killWait is how long stopWatched waits for the end after SIGKILL.
+const killWait = 10 * time.Second
+
+// stopWatched sends the stop signal through the API and waits for the
+// container's process to end on a pidfd, SIGKILL at the deadline. done is
+// false where it does not apply or could not start; podman's stop follows.
+func (c *Client) stopWatched(ctx context.Context, name string, timeout time.Duration) (done bool, err error) {
+	insp, err := c.Inspect(ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		return true, nil
+	}
+	if err != nil || !insp.State.Running || insp.State.Pid <= 0 {
+		return false, nil
+	}
+	sig := strings.Trim(string(insp.Config.StopSignal), `"`)
+	if sig == "" || sig == "0" || sig == "null" {
+		sig = "SIGTERM"
+	}
+	fd, err := unix.PidfdOpen(insp.State.Pid, 0)
+	if err != nil {
+		return false, nil
+	}
+	defer unix.Close(fd)
+	// The pidfd was opened before the signal: if the process had ended and
+	// its PID gone to another, podman refuses to signal a container that is
+	// not running, and its stop takes over.
+	if err := c.Kill(ctx, name, sig); err != nil {
+		return errors.Is(err, ErrNotFound), nil
+	}
+	if waitPidfd(fd, timeout) {
+		return true, nil
+	}
+	if err := c.Kill(ctx, name, "SIGKILL"); err != nil && !errors.Is(err, ErrNotFound) {
+		// ended between the deadline and the kill: podman no longer
+		// calls it running
+		if waitPidfd(fd, 0) {
+			return true, nil
+		}
+		return true, fmt.Errorf("killing %s: %w", name, err)
+	}
+	if !waitPidfd(fd, killWait) {
+		return true, fmt.Errorf("%s still runs %s after SIGKILL", name, killWait)
+	}
+	return true, nil
+}
+
+// waitPidfd reports whether the process of a pidfd ends within d (or has
+// ended).
+func waitPidfd(fd int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		left := time.Until(deadline)
+		if left < 0 {
+			left = 0
+		}
+		// rounded up: never an early SIGKILL
+		ms := int((left + time.Millisecond - 1) / time.Millisecond)
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
+		if n > 0 {
+			return true
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || left == 0 {
+			return false
+		}
+	}
 }

@@ -5,11 +5,15 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -35,7 +39,12 @@ func (f *fakeService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/containers/gone/json" || p == "/containers/gone/stop":
 		notFound()
 	case p == "/containers/web/json" || p == "/containers/a b/json":
-		w.Write([]byte(`{"Id":"abc","Image":"img","State":{"Running":true,"Pid":42},"OCIRuntime":"crun","OCIConfigPath":"/nowhere/config.json","Config":{"Labels":{"io.podunit.pod":"p"}}}`))
+		// the PID is the test's own: one that exists here, not the fake's to signal
+		fmt.Fprintf(w, `{"Id":"abc","Image":"img","State":{"Running":true,"Pid":%d},"OCIRuntime":"crun","OCIConfigPath":"/nowhere/config.json","Config":{"Labels":{"io.podunit.pod":"p"},"StopSignal":15}}`, os.Getpid())
+	case p == "/containers/web/kill" && r.URL.Query().Get("signal") != "SIGKILL":
+		// as podman answers for a container that ended meanwhile
+		w.WriteHeader(http.StatusConflict)
+		json.NewEncoder(w).Encode(apiError{Message: "can only kill running containers", Response: 409})
 	case p == "/containers/web/stop" || p == "/containers/web/kill":
 		w.WriteHeader(http.StatusNoContent)
 	case p == "/containers/web/exec":
@@ -98,7 +107,7 @@ func serve(t *testing.T) (*Client, *fakeService) {
 func TestInspectAndPID(t *testing.T) {
 	c, f := serve(t)
 	ctx := context.Background()
-	if pid, err := c.ContainerPID(ctx, "web"); err != nil || pid != 42 {
+	if pid, err := c.ContainerPID(ctx, "web"); err != nil || pid != os.Getpid() {
 		t.Errorf("ContainerPID = %d, %v", pid, err)
 	}
 	if d, err := c.Inspect(ctx, "a b"); err != nil || d.ID != "abc" || d.OCIRuntime != "crun" {
@@ -122,8 +131,10 @@ func TestInspectAndPID(t *testing.T) {
 	}
 }
 
-// The stop's timeout goes in whole seconds, rounded up; SIGKILL goes from
-// the client at the exact deadline in between; a missing container is fine.
+// A container podman refuses to signal (it ended between the inspection and
+// the signal) goes through podman's stop. Its timeout goes in whole seconds, rounded up;
+// SIGKILL goes from the client at the exact deadline in between; a missing
+// container is fine.
 func TestStopContainer(t *testing.T) {
 	c, f := serve(t)
 	ctx := context.Background()
@@ -138,8 +149,12 @@ func TestStopContainer(t *testing.T) {
 	}
 	time.Sleep(100 * time.Millisecond)
 	want := []string{
+		"GET /v4.0.0/libpod/containers/web/json?",
+		"POST /v4.0.0/libpod/containers/web/kill?signal=15",
 		"POST /v4.0.0/libpod/containers/web/stop?ignore=true&timeout=5",
-		"POST /v4.0.0/libpod/containers/gone/stop?ignore=true&timeout=1",
+		"GET /v4.0.0/libpod/containers/gone/json?",
+		"GET /v4.0.0/libpod/containers/web/json?",
+		"POST /v4.0.0/libpod/containers/web/kill?signal=15",
 		"POST /v4.0.0/libpod/containers/web/stop?ignore=true&timeout=2",
 	}
 	if got := f.seen(); strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -153,6 +168,9 @@ func TestStopKillsAtTheDeadline(t *testing.T) {
 	killed := make(chan time.Time, 1)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
+		case strings.HasSuffix(r.URL.Path, "/json"):
+			w.Write([]byte(`{"State":{"Running":false}}`))
+			return
 		case strings.HasSuffix(r.URL.Path, "/kill") && r.URL.Query().Get("signal") == "SIGKILL":
 			killed <- time.Now()
 		case strings.HasSuffix(r.URL.Path, "/stop"):
@@ -177,6 +195,146 @@ func TestStopKillsAtTheDeadline(t *testing.T) {
 		}
 	default:
 		t.Error("no SIGKILL at the deadline")
+	}
+}
+
+// ownProcess is a container with a PID namespace of its own for
+// StopContainer: its process is a real child of the test, which the fake
+// service signals as podman would; a container that is not running is
+// refused a signal (409), as podman does.
+type ownProcess struct {
+	cmd        *exec.Cmd
+	stopSignal string // JSON: 15 (podman 4) or "SIGTERM" (podman 5)
+	running    bool
+	ended      chan struct{}
+	mu         sync.Mutex
+	requests   []string
+	killedAt   time.Time
+}
+
+func startOwn(t *testing.T, script, stopSignal string) *ownProcess {
+	cmd := exec.Command("sh", "-c", script)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	time.Sleep(50 * time.Millisecond) // the shell's traps are set
+	return &ownProcess{cmd: cmd, stopSignal: stopSignal, running: true, ended: done}
+}
+
+func (o *ownProcess) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.requests = append(o.requests, r.Method+" "+strings.TrimPrefix(r.URL.Path, "/v4.0.0/libpod")+"?"+r.URL.RawQuery)
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/json"):
+		fmt.Fprintf(w, `{"State":{"Running":%t,"Pid":%d},"Config":{"StopSignal":%s}}`,
+			o.running, o.cmd.Process.Pid, o.stopSignal)
+	case strings.HasSuffix(r.URL.Path, "/kill"):
+		if !o.running {
+			w.WriteHeader(http.StatusConflict)
+			json.NewEncoder(w).Encode(apiError{Message: "can only kill running containers", Response: 409})
+			return
+		}
+		sig := map[string]syscall.Signal{"15": syscall.SIGTERM, "SIGTERM": syscall.SIGTERM, "SIGQUIT": syscall.SIGQUIT, "SIGKILL": syscall.SIGKILL}[r.URL.Query().Get("signal")]
+		if sig == 0 {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		if sig == syscall.SIGKILL {
+			o.killedAt = time.Now()
+		}
+		o.cmd.Process.Signal(sig)
+		w.WriteHeader(http.StatusNoContent)
+	case strings.HasSuffix(r.URL.Path, "/stop"):
+		o.cmd.Process.Kill()
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		w.WriteHeader(http.StatusInternalServerError)
+	}
+}
+
+func (o *ownProcess) client(t *testing.T) *Client {
+	sock := filepath.Join(t.TempDir(), "podman.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: o}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return New(sock)
+}
+
+func (o *ownProcess) seen() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return strings.Join(o.requests, "\n")
+}
+
+// A container with a PID namespace of its own gets its stop signal through
+// the API, in podman 4's and 5's spelling, and the stop returns when its
+// process has ended, long before the grace period is out; no podman stop.
+func TestStopWatchesTheProcess(t *testing.T) {
+	for _, sig := range []struct{ inspect, sent string }{{"15", "15"}, {`"SIGQUIT"`, "SIGQUIT"}} {
+		o := startOwn(t, "trap 'exit 0' TERM QUIT; sleep 30 & wait", sig.inspect)
+		start := time.Now()
+		if err := o.client(t).StopContainer(context.Background(), "web", 20*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("stop signal %s: returned after %s", sig.sent, d)
+		}
+		select {
+		case <-o.ended:
+		case <-time.After(time.Second):
+			t.Errorf("stop signal %s: the process still runs", sig.sent)
+		}
+		want := "GET /containers/web/json?\nPOST /containers/web/kill?signal=" + sig.sent
+		if got := o.seen(); got != want {
+			t.Errorf("requests:\n%s\nwant:\n%s", got, want)
+		}
+	}
+}
+
+// A process that ignores its stop signal is killed at the deadline, not
+// before it, and the stop returns once it has ended.
+func TestStopWatchedKillsAtTheDeadline(t *testing.T) {
+	o := startOwn(t, "trap '' TERM; sleep 30 & wait; sleep 30", "15")
+	start := time.Now()
+	if err := o.client(t).StopContainer(context.Background(), "web", 400*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	o.mu.Lock()
+	killed := o.killedAt
+	o.mu.Unlock()
+	if killed.IsZero() || killed.Sub(start) < 400*time.Millisecond {
+		t.Errorf("SIGKILL at %v after the start, want at 400ms", killed.Sub(start))
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("returned after %s", d)
+	}
+	want := "GET /containers/web/json?\nPOST /containers/web/kill?signal=15\nPOST /containers/web/kill?signal=SIGKILL"
+	if got := o.seen(); got != want {
+		t.Errorf("requests:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// A container podman no longer calls running (it ended between the
+// inspection and the signal) goes to podman's stop, which knows it stopped.
+func TestStopWatchedRefused(t *testing.T) {
+	o := startOwn(t, "sleep 30", "15")
+	c := o.client(t)
+	o.mu.Lock()
+	o.running = false
+	o.mu.Unlock()
+	if err := c.StopContainer(context.Background(), "web", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := o.seen(); !strings.HasSuffix(got, "POST /containers/web/stop?ignore=true&timeout=1") {
+		t.Errorf("requests:\n%s", got)
 	}
 }
 

@@ -459,3 +459,60 @@ spec:
 		t.Errorf("a pod that completed before its deadline: %+v", st)
 	}
 }
+
+// A container's stop signal goes to its first process only, as the
+// kubelet's runtime sends it, through podman's kill, and the stop is over as
+// soon as that process ended, long before the grace period. The container's
+// other processes end with it: in a PID namespace of its own the kernel
+// ends them, in the pod's shared one the runtime kills them (containerd
+// does the same); none is left running.
+func TestStopSignalAndSharedPIDNamespace(t *testing.T) {
+	dir := sharedDir(t)
+	manifest := func(pod, share, sleep string) string {
+		script := "(trap 'echo child >> /work/$POD; exit 0' TERM; sleep " + sleep + " & wait) & " +
+			"trap 'echo main >> /work/$POD; exit 0' TERM; wait"
+		return fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 30
+  shareProcessNamespace: %s
+  containers:
+  - name: main
+    image: %s
+    command: ["sh", "-c", %q]
+    env: [{name: POD, value: %s}]
+    volumeMounts: [{name: work, mountPath: /work}]
+  volumes:
+  - name: work
+    hostPath: {path: %s}
+`, pod, share, testImage, script, pod, dir)
+	}
+	for _, c := range []struct{ pod, share, sleep string }{
+		{"e2e-ownpid", "false", "100011"},
+		{"e2e-sharedpid", "true", "100012"},
+	} {
+		up(t, manifest(c.pod, c.share, c.sleep), c.pod)
+		eventually(t, 30*time.Second, c.pod+" running", func() bool {
+			return strings.Contains(run(t, "podman", "exec", ctrName(c.pod, "main"), "ps").stdout, "sleep "+c.sleep)
+		})
+		since := strings.TrimSpace(must(t, "date", "+%s"))
+		start := time.Now()
+		must(t, podunit, "down", c.pod)
+		if d := time.Since(start); d > 15*time.Second {
+			t.Errorf("%s: down took %s: the grace period ran out", c.pod, d)
+		}
+		if got := strings.Join(readLines(t, filepath.Join(dir, c.pod)), " "); got != "main" {
+			t.Errorf("%s: the stop signal reached %q, want the first process only", c.pod, got)
+		}
+		if r := run(t, "pgrep", "-f", "^sleep "+c.sleep+"$"); r.code == 0 {
+			t.Errorf("%s: the container's other process outlived it: %s", c.pod, r.stdout)
+		}
+		events := " " + strings.Join(strings.Fields(must(t, "podman", "events", "--stream=false", "--since", since,
+			"--filter", "container="+ctrName(c.pod, "main"), "--format", "{{.Status}}")), " ") + " "
+		if !strings.Contains(events, " kill ") {
+			t.Errorf("%s: podman's events %q, want a kill", c.pod, events)
+		}
+	}
+}
