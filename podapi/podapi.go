@@ -269,6 +269,9 @@ func (c *Client) stopWatched(ctx context.Context, name string, timeout time.Dura
 	if sig == "" || sig == "0" || sig == "null" {
 		sig = "SIGTERM"
 	}
+	if timeout <= 0 {
+		sig, timeout = "SIGKILL", killWait // no grace: no stop signal, as podman's stop
+	}
 	fd, err := unix.PidfdOpen(insp.State.Pid, 0)
 	if err != nil {
 		return false, nil
@@ -282,6 +285,9 @@ func (c *Client) stopWatched(ctx context.Context, name string, timeout time.Dura
 	}
 	if waitPidfd(fd, timeout) {
 		return true, nil
+	}
+	if sig == "SIGKILL" {
+		return true, fmt.Errorf("%s still runs %s after SIGKILL", name, killWait)
 	}
 	if err := c.Kill(ctx, name, "SIGKILL"); err != nil && !errors.Is(err, ErrNotFound) {
 		// ended between the deadline and the kill: podman no longer

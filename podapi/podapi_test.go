@@ -322,6 +322,24 @@ func TestStopWatchedKillsAtTheDeadline(t *testing.T) {
 	}
 }
 
+// Without a grace period there is no stop signal: SIGKILL at once, as
+// podman's stop does with a timeout of 0.
+func TestStopWatchedNoGrace(t *testing.T) {
+	o := startOwn(t, "trap 'echo term' TERM; sleep 30 & wait", "15")
+	if err := o.client(t).StopContainer(context.Background(), "web", 0); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-o.ended:
+	case <-time.After(time.Second):
+		t.Error("the process still runs")
+	}
+	want := "GET /containers/web/json?\nPOST /containers/web/kill?signal=SIGKILL"
+	if got := o.seen(); got != want {
+		t.Errorf("requests:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 // A container podman no longer calls running (it ended between the
 // inspection and the signal) goes to podman's stop, which knows it stopped.
 func TestStopWatchedRefused(t *testing.T) {
