@@ -270,7 +270,7 @@ func (c *Client) stopWatched(ctx context.Context, name string, timeout time.Dura
 		sig = "SIGTERM"
 	}
 	if timeout <= 0 {
-		sig, timeout = "SIGKILL", killWait // no grace: no stop signal, as podman's stop
+		sig = "SIGKILL" // no grace: no stop signal, as podman's stop
 	}
 	fd, err := unix.PidfdOpen(insp.State.Pid, 0)
 	if err != nil {
@@ -283,19 +283,12 @@ func (c *Client) stopWatched(ctx context.Context, name string, timeout time.Dura
 	if err := c.Kill(ctx, name, sig); err != nil {
 		return errors.Is(err, ErrNotFound), nil
 	}
-	if waitPidfd(fd, timeout) {
-		return true, nil
-	}
-	if sig == "SIGKILL" {
-		return true, fmt.Errorf("%s still runs %s after SIGKILL", name, killWait)
-	}
-	if err := c.Kill(ctx, name, "SIGKILL"); err != nil && !errors.Is(err, ErrNotFound) {
-		// ended between the deadline and the kill: podman no longer
-		// calls it running
-		if waitPidfd(fd, 0) {
-			return true, nil
+	if sig != "SIGKILL" && !waitPidfd(fd, timeout) {
+		// an error with the process ended: it ended between the deadline
+		// and the kill, and podman no longer calls it running
+		if err := c.Kill(ctx, name, "SIGKILL"); err != nil && !errors.Is(err, ErrNotFound) && !waitPidfd(fd, 0) {
+			return true, fmt.Errorf("killing %s: %w", name, err)
 		}
-		return true, fmt.Errorf("killing %s: %w", name, err)
 	}
 	if !waitPidfd(fd, killWait) {
 		return true, fmt.Errorf("%s still runs %s after SIGKILL", name, killWait)

@@ -92,16 +92,22 @@ func (f *fakeService) seen() []string {
 }
 
 func serve(t *testing.T) (*Client, *fakeService) {
+	f := &fakeService{}
+	return listen(t, f), f
+}
+
+// listen serves h on a unix socket for the test's duration, and is a
+// client of it.
+func listen(t *testing.T, h http.Handler) *Client {
 	sock := filepath.Join(t.TempDir(), "podman.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeService{}
-	srv := &http.Server{Handler: f}
+	srv := &http.Server{Handler: h}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
-	return New(sock), f
+	return New(sock)
 }
 
 func TestInspectAndPID(t *testing.T) {
@@ -163,10 +169,8 @@ func TestStopContainer(t *testing.T) {
 }
 
 func TestStopKillsAtTheDeadline(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "podman.sock")
-	l, _ := net.Listen("unix", sock)
 	killed := make(chan time.Time, 1)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := listen(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/json"):
 			w.Write([]byte(`{"State":{"Running":false}}`))
@@ -181,11 +185,9 @@ func TestStopKillsAtTheDeadline(t *testing.T) {
 			}
 		}
 		w.WriteHeader(http.StatusNoContent)
-	})}
-	go srv.Serve(l)
-	defer srv.Close()
+	}))
 	start := time.Now()
-	if err := New(sock).StopContainer(context.Background(), "web", 300*time.Millisecond); err != nil {
+	if err := c.StopContainer(context.Background(), "web", 300*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -256,18 +258,6 @@ func (o *ownProcess) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (o *ownProcess) client(t *testing.T) *Client {
-	sock := filepath.Join(t.TempDir(), "podman.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: o}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return New(sock)
-}
-
 func (o *ownProcess) seen() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -281,7 +271,7 @@ func TestStopWatchesTheProcess(t *testing.T) {
 	for _, sig := range []struct{ inspect, sent string }{{"15", "15"}, {`"SIGQUIT"`, "SIGQUIT"}} {
 		o := startOwn(t, "trap 'exit 0' TERM QUIT; sleep 30 & wait", sig.inspect)
 		start := time.Now()
-		if err := o.client(t).StopContainer(context.Background(), "web", 20*time.Second); err != nil {
+		if err := listen(t, o).StopContainer(context.Background(), "web", 20*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		if d := time.Since(start); d > 5*time.Second {
@@ -304,7 +294,7 @@ func TestStopWatchesTheProcess(t *testing.T) {
 func TestStopWatchedKillsAtTheDeadline(t *testing.T) {
 	o := startOwn(t, "trap '' TERM; sleep 30 & wait; sleep 30", "15")
 	start := time.Now()
-	if err := o.client(t).StopContainer(context.Background(), "web", 400*time.Millisecond); err != nil {
+	if err := listen(t, o).StopContainer(context.Background(), "web", 400*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	o.mu.Lock()
@@ -326,7 +316,7 @@ func TestStopWatchedKillsAtTheDeadline(t *testing.T) {
 // podman's stop does with a timeout of 0.
 func TestStopWatchedNoGrace(t *testing.T) {
 	o := startOwn(t, "trap 'echo term' TERM; sleep 30 & wait", "15")
-	if err := o.client(t).StopContainer(context.Background(), "web", 0); err != nil {
+	if err := listen(t, o).StopContainer(context.Background(), "web", 0); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -344,7 +334,7 @@ func TestStopWatchedNoGrace(t *testing.T) {
 // inspection and the signal) goes to podman's stop, which knows it stopped.
 func TestStopWatchedRefused(t *testing.T) {
 	o := startOwn(t, "sleep 30", "15")
-	c := o.client(t)
+	c := listen(t, o)
 	o.mu.Lock()
 	o.running = false
 	o.mu.Unlock()
