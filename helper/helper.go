@@ -49,6 +49,9 @@ type Engine interface {
 	hooks.Executor
 	// ContainerPID is the main process of a running container.
 	ContainerPID(ctx context.Context, name string) (int, error)
+	// InfraNet is a running container's main process and the hosts file
+	// podman made for it ("" when none).
+	InfraNet(ctx context.Context, name string) (pid int, hostsFile string, err error)
 	// StopContainer sends the container's stop signal and SIGKILL after
 	// timeout; a container that is not there or not running is not an error.
 	StopContainer(ctx context.Context, name string, timeout time.Duration) error
@@ -151,6 +154,8 @@ type task struct {
 	eng Engine
 	// status are the downward API's status values, once filled in.
 	status map[string]string
+	// net is the pod's network, once read.
+	net *podNetwork
 }
 
 func (t *task) engine(ctx context.Context) (Engine, error) {

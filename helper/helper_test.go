@@ -100,6 +100,8 @@ type fakeEngine struct {
 	containers map[string]map[string]string
 	// volumes that exist, by name: their mountpoints
 	volumes map[string]string
+	// hostsFile is podman's hosts file of the infra
+	hostsFile string
 }
 
 func (f *fakeEngine) Exec(ctx context.Context, c string, argv, env []string) (int, []byte, error) {
@@ -110,6 +112,9 @@ func (f *fakeEngine) Exec(ctx context.Context, c string, argv, env []string) (in
 	return f.execCode, nil, nil
 }
 func (f *fakeEngine) ContainerPID(ctx context.Context, name string) (int, error) { return 4242, nil }
+func (f *fakeEngine) InfraNet(ctx context.Context, name string) (int, string, error) {
+	return 4242, f.hostsFile, nil
+}
 func (f *fakeEngine) StopContainer(ctx context.Context, name string, timeout time.Duration) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

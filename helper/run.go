@@ -42,6 +42,9 @@ func (t *task) run(ctx context.Context) error {
 	if err := t.fillSubPaths(ctx); err != nil {
 		return err
 	}
+	if err := t.writeHosts(ctx); err != nil {
+		return err
+	}
 	if err := t.newLog(); err != nil {
 		return err
 	}
@@ -64,20 +67,11 @@ func (t *task) fillStatus(ctx context.Context) error {
 	host := t.HostIPs()
 	pod := host
 	if !t.rt.HostNetwork {
-		eng, err := t.engine(ctx)
+		n, err := t.podNet(ctx)
 		if err != nil {
 			return fmt.Errorf("reading the pod's address (status.podIP): %w", err)
 		}
-		pid, err := eng.ContainerPID(ctx, t.rt.Infra)
-		if err == nil && pid <= 0 {
-			err = fmt.Errorf("infra container %s is not running", t.rt.Infra)
-		}
-		if err == nil {
-			pod, err = t.PodIPs(pid)
-		}
-		if err != nil {
-			return fmt.Errorf("reading the pod's address (status.podIP): %w", err)
-		}
+		pod = n.ips
 	}
 	vals := map[string]string{
 		contract.FieldHostIP: host[0], contract.FieldHostIPs: strings.Join(host, ","),
@@ -101,6 +95,38 @@ func (t *task) fillStatus(ctx context.Context) error {
 	}
 	t.c = &c
 	return nil
+}
+
+// podNetwork is what a container's start reads of the pod's network: its
+// addresses and podman's hosts file of the infra.
+type podNetwork struct {
+	ips       []string
+	hostsFile string
+}
+
+// podNet reads the pod's network once, from its infra's network namespace,
+// which exists by now: containers start after the infra.
+func (t *task) podNet(ctx context.Context) (*podNetwork, error) {
+	if t.net != nil {
+		return t.net, nil
+	}
+	eng, err := t.engine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pid, hostsFile, err := eng.InfraNet(ctx, t.rt.Infra)
+	if err == nil && pid <= 0 {
+		err = fmt.Errorf("infra container %s is not running", t.rt.Infra)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ips, err := t.PodIPs(pid)
+	if err != nil {
+		return nil, err
+	}
+	t.net = &podNetwork{ips: ips, hostsFile: hostsFile}
+	return t.net, nil
 }
 
 // clearStale makes room for the container: a container of its name left by an
@@ -209,6 +235,9 @@ func (t *task) runInit(ctx context.Context) error {
 		return err
 	}
 	if err := t.fillSubPaths(ctx); err != nil {
+		return err
+	}
+	if err := t.writeHosts(ctx); err != nil {
 		return err
 	}
 	argv, env := t.podman()

@@ -152,6 +152,7 @@ type Container struct {
 	} `json:"State"`
 	OCIRuntime    string `json:"OCIRuntime"`
 	OCIConfigPath string `json:"OCIConfigPath"`
+	HostsPath     string `json:"HostsPath"`
 	Config        struct {
 		Labels map[string]string `json:"Labels"`
 		// StopSignal is a number in podman 4's answer, a name in 5's.
@@ -182,6 +183,19 @@ func (c *Client) ContainerPID(ctx context.Context, name string) (int, error) {
 		return 0, fmt.Errorf("container %s is not running", name)
 	}
 	return data.State.Pid, nil
+}
+
+// InfraNet is a running container's main process and the hosts file podman
+// made for it ("" when none).
+func (c *Client) InfraNet(ctx context.Context, name string) (int, string, error) {
+	data, err := c.Inspect(ctx, name)
+	if err != nil {
+		return 0, "", err
+	}
+	if !data.State.Running || data.State.Pid <= 0 {
+		return 0, "", fmt.Errorf("container %s is not running", name)
+	}
+	return data.State.Pid, data.HostsPath, nil
 }
 
 // ContainerLabels returns a container's labels, and whether it exists.

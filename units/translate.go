@@ -393,11 +393,6 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 			args = append(args, "--sysctl", pod.SysctlName(x.Name)+"="+x.Value)
 		}
 	}
-	for _, ha := range p.Spec.HostAliases {
-		for _, h := range ha.Hostnames {
-			args = append(args, "--add-host", h+":"+ha.IP)
-		}
-	}
 	if !p.Spec.HostNetwork {
 		for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
 			for _, port := range c.Ports {
@@ -634,6 +629,13 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 		msgFile = t.messageFile(c.Name)
 		args = append(args, "--volume", msgFile+":"+c.TerminationMessagePath+":rw")
 	}
+	// The kubelet's /etc/hosts, one file for the pod's containers, written by
+	// the run helper once the pod's addresses are known; none where the
+	// container mounts a volume there itself.
+	hosts := t.hosts(c)
+	if hosts != nil {
+		args = append(args, "--no-hosts", "--volume", hosts.File+":/etc/hosts:rw")
+	}
 	args = append(args, t.security(c)...)
 	args = append(args, seccomp(p, c, t.o.SeccompDir)...)
 	aa, err := appArmor(p, c, t.o.AppArmor, fp)
@@ -680,7 +682,8 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	rc := t.res.Container(c.Name)
 	spec := contract.Container{Name: c.Name, Podman: name, Kind: kind, Args: args, Env: specEnv,
 		PreStop: rc.PreStop, PostStart: rc.PostStart, Probes: rc.Probes, SubPaths: subPaths, Log: logFile,
-		Message: msgFile, MessageFromLog: msgFile != "" && c.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError}
+		Message: msgFile, MessageFromLog: msgFile != "" && c.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError,
+		Hosts: hosts}
 	if rc.PostStart != nil {
 		spec.PostStartTimeout = t.res.PostStartTimeout
 	}
@@ -1007,6 +1010,28 @@ func VolumeFiles(p *corev1.Pod, vols map[string]*pod.VolumeData, o Options) ([]V
 // messageFile is the host file behind a container's terminationMessagePath.
 func (t *translator) messageFile(container string) string {
 	return path.Join(t.o.StateDir, "pods", t.pod.Name, "termination", container)
+}
+
+// hosts is the pod's /etc/hosts for container c, as the kubelet writes it;
+// nil when c mounts a volume at /etc/hosts.
+func (t *translator) hosts(c *corev1.Container) *contract.Hosts {
+	for _, m := range c.VolumeMounts {
+		if path.Clean(m.MountPath) == "/etc/hosts" {
+			return nil
+		}
+	}
+	p := t.pod
+	h := &contract.Hosts{File: path.Join(t.o.StateDir, "pods", p.Name, "etc-hosts"), Hostname: p.Name}
+	if p.Spec.Hostname != "" {
+		h.Hostname = p.Spec.Hostname
+	}
+	if p.Spec.Subdomain != "" {
+		h.Domain = p.Spec.Subdomain + "." + p.Namespace + ".svc." + cluster.Domain
+	}
+	for _, ha := range p.Spec.HostAliases {
+		h.Aliases = append(h.Aliases, contract.HostAlias{IP: ha.IP, Hostnames: ha.Hostnames})
+	}
+	return h
 }
 
 func (t *translator) volumeDir(volume string) string {

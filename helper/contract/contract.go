@@ -321,6 +321,27 @@ type Container struct {
 	// when the run failed and left the file empty.
 	Message        string `json:"message,omitempty"`
 	MessageFromLog bool   `json:"messageFromLog,omitempty"`
+	// Hosts is the pod's /etc/hosts as the kubelet manages it, bound in
+	// the container (Args); nil for pods started before podunit wrote it.
+	Hosts *Hosts `json:"hosts,omitempty"`
+}
+
+// Hosts is what the kubelet writes in a pod's /etc/hosts: the pod's
+// addresses under its hostname (and hostname.Domain with a subdomain), or on
+// the host's network the host's own file, then the hostAliases. The run
+// helper writes File before the container starts, once the addresses are
+// known.
+type Hosts struct {
+	File     string      `json:"file"`
+	Hostname string      `json:"hostname"`
+	Domain   string      `json:"domain,omitempty"`
+	Aliases  []HostAlias `json:"aliases,omitempty"`
+}
+
+// HostAlias is one entry of spec.hostAliases.
+type HostAlias struct {
+	IP        string   `json:"ip"`
+	Hostnames []string `json:"hostnames"`
 }
 
 // SubPath is a mount of the directory (or file) Path of a named volume:

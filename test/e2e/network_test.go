@@ -390,3 +390,120 @@ spec: {selector: {app: x}, ports: [{port: 80}]}
 		t.Errorf("the Service was stored:\n%s", out)
 	}
 }
+
+// Every container of a pod reads the kubelet's /etc/hosts: the pod's address
+// under its fully qualified name (hostname.subdomain...) and its hostname,
+// so that `hostname -f` answers the FQDN as in a cluster; the hostAliases;
+// nothing of the host's own file. A user other than root reads it, and an
+// init container has it too. When the infra restarts with a new address,
+// the file follows. A pod on the host's network gets the host's file and its
+// aliases, in every container.
+func TestPodHostsFile(t *testing.T) {
+	up(t, `
+apiVersion: v1
+kind: Service
+metadata: {name: hostsh}
+spec: {clusterIP: None, selector: {app: hostsa}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: hostsa, labels: {app: hostsa}}
+spec:
+  hostname: h-0
+  subdomain: hostsh
+  terminationGracePeriodSeconds: 1
+  hostAliases:
+  - {ip: 10.1.2.3, hostnames: [foo.remote, bar.remote]}
+  initContainers:
+  - {name: init, image: `+testImage+`, command: [sh, -c, "cp /etc/hosts /seen/hosts"], volumeMounts: [{name: seen, mountPath: /seen}]}
+  containers:
+  - {name: a, image: `+testImage+`, command: [sleep, "3600"], volumeMounts: [{name: seen, mountPath: /seen}]}
+  - name: b
+    image: `+testImage+`
+    command: [sleep, "3600"]
+    securityContext: {runAsUser: 1000}
+  volumes: [{name: seen, emptyDir: {}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: hostsn}
+spec:
+  hostNetwork: true
+  terminationGracePeriodSeconds: 1
+  hostAliases:
+  - {ip: 10.1.2.4, hostnames: [cache.local]}
+  containers:
+  - {name: a, image: `+testImage+`, command: [sleep, "3600"]}
+  - {name: b, image: `+testImage+`, command: [sleep, "3600"]}
+`, "hostsa", "hostsn")
+	host := must(t, "cat", "/etc/hosts") // the world's, where the units run
+	boilerplate := map[string]bool{"localhost": true, "ip6-localhost": true, "ip6-loopback": true,
+		"ip6-localnet": true, "ip6-mcastprefix": true, "ip6-allnodes": true, "ip6-allrouters": true}
+	check := func(ip string) {
+		t.Helper()
+		fqdn := "h-0.hostsh.default.svc.cluster.local"
+		want := "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
+			"fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n" +
+			ip + "\t" + fqdn + "\th-0\n"
+		aliases := "\n# Entries added by HostAliases.\n10.1.2.3\tfoo.remote\tbar.remote\n"
+		for _, c := range []string{"a", "b"} {
+			got := must(t, podunit, "exec", "hostsa", "-c", c, "--", "cat", "/etc/hosts")
+			if !strings.HasPrefix(got, want) || !strings.HasSuffix(got, aliases) {
+				t.Errorf("container %s's /etc/hosts:\n%s\nwant it to start with\n%s\nand end with\n%s", c, got, want, aliases)
+			}
+			names := map[string]bool{}
+			for _, l := range strings.Split(got, "\n") {
+				if f := strings.Fields(l); len(f) > 1 && !strings.HasPrefix(f[0], "#") {
+					for _, n := range f[1:] {
+						names[n] = true
+					}
+				}
+			}
+			for _, l := range strings.Split(host, "\n") {
+				f := strings.Fields(l)
+				if len(f) < 2 || strings.HasPrefix(f[0], "#") {
+					continue
+				}
+				for _, n := range f[1:] {
+					if names[n] && !boilerplate[n] {
+						t.Errorf("container %s's /etc/hosts has the host's entry %q:\n%s", c, l, got)
+					}
+				}
+			}
+			if got := strings.TrimSpace(must(t, podunit, "exec", "hostsa", "-c", c, "--", "hostname", "-f")); got != fqdn {
+				t.Errorf("container %s: hostname -f = %q, want %q", c, got, fqdn)
+			}
+		}
+		if got := strings.TrimSpace(must(t, podunit, "exec", "hostsa", "-c", "b", "--", "id", "-u")); got != "1000" {
+			t.Errorf("container b runs as %q, want 1000", got)
+		}
+	}
+	ip := podIPOf(t, "hostsa")
+	check(ip)
+	if got := must(t, podunit, "exec", "hostsa", "-c", "a", "--", "cat", "/seen/hosts"); !strings.Contains(got, ip+"\th-0.hostsh.default.svc.cluster.local\th-0\n") {
+		t.Errorf("the init container's /etc/hosts:\n%s", got)
+	}
+
+	// a new sandbox, a new address: the file follows
+	must(t, "systemctl", "--user", "restart", "podunit-hostsa.service")
+	eventually(t, 60*time.Second, "the pod to run again", func() bool {
+		st := status(t, "hostsa")
+		return st != nil && st.Phase == "Running" && st.Ready == 2
+	})
+	ip2 := podIPOf(t, "hostsa")
+	if ip2 == ip {
+		t.Logf("the infra came back with the same address %s", ip)
+	}
+	check(ip2)
+
+	want := "# Kubernetes-managed hosts file (host network).\n" + host
+	if !strings.HasSuffix(want, "\n") {
+		want += "\n"
+	}
+	want += "\n# Entries added by HostAliases.\n10.1.2.4\tcache.local\n"
+	for _, c := range []string{"a", "b"} {
+		if got := must(t, podunit, "exec", "hostsn", "-c", c, "--", "cat", "/etc/hosts"); got != want {
+			t.Errorf("host network, container %s's /etc/hosts:\n%q\nwant\n%q", c, got, want)
+		}
+	}
+}
