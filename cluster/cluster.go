@@ -25,6 +25,12 @@ import (
 const (
 	Network = "podunit"
 	Domain  = "cluster.local"
+	// ServicesMAC is the service proxy's hardware address on the network
+	// (locally administered), the same in each of its runs: the pods that
+	// run while it restarts (its node ports changed) keep reaching the
+	// Services' and the DNS's addresses through what their ARP caches hold,
+	// instead of timing out until the entries expire.
+	ServicesMAC = "02:70:75:00:00:0a"
 )
 
 var (

@@ -36,6 +36,13 @@ type AddrSetter interface {
 
 // services runs the service proxy's helpers (contract.OpServices).
 func (e *Env) services(ctx context.Context, cmd contract.Command) error {
+	if cmd.Action == contract.ServicesRun {
+		argv, err := podstate.LoadServicesRun(e.StateDir)
+		if err != nil {
+			return err
+		}
+		return e.Exec(argv[0], argv, e.Environ())
+	}
 	eng, err := e.Engine(ctx)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -21,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/podunit/podunit/cluster"
+	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/podstate/objstore"
@@ -245,5 +247,26 @@ func TestProxyFollowsState(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("follow: %v", err)
+	}
+}
+
+// The services unit's ExecStart becomes podman with the command line kept
+// in podunit's state (the unit itself holds none), in the manager's
+// environment; without it the start fails, naming what is missing.
+func TestServicesRunExecsTheKeptCommandLine(t *testing.T) {
+	w := newWorld(t, runtime1(contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp}))
+	cmd := contract.Command{Op: contract.OpServices, Action: contract.ServicesRun}
+	if err := w.env.Main(context.Background(), cmd); err == nil || !strings.Contains(err.Error(), "the service proxy's command line") {
+		t.Fatalf("without a kept command line: %v", err)
+	}
+	argv := []string{"/usr/bin/podman", "run", "--name", "podunit__services", "--publish", "30080:30080", "img"}
+	if err := podstate.SaveServicesRun(w.env.StateDir, argv); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.env.Main(context.Background(), cmd); !errors.Is(err, errExecd) {
+		t.Fatalf("run: %v", err)
+	}
+	if !slices.Equal(w.execd[0], argv) || !slices.Contains(w.execEn[0], "NOTIFY_SOCKET=/run/n") {
+		t.Errorf("exec'd %q with %q", w.execd[0], w.execEn[0])
 	}
 }

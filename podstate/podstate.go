@@ -98,6 +98,31 @@ func WriteAtomic(path string, data []byte) error {
 	return nil
 }
 
+func servicesRunFile(dir string) string { return filepath.Join(dir, "services", "run.json") }
+
+// SaveServicesRun stores the podman command line of the service proxy's
+// container (podman first), which its unit's helper runs.
+func SaveServicesRun(dir string, argv []string) error {
+	data, err := json.Marshal(argv)
+	if err != nil {
+		return err
+	}
+	return WriteAtomic(servicesRunFile(dir), data)
+}
+
+// LoadServicesRun reads what SaveServicesRun stored.
+func LoadServicesRun(dir string) ([]string, error) {
+	data, err := os.ReadFile(servicesRunFile(dir))
+	if err != nil {
+		return nil, fmt.Errorf("the service proxy's command line: %w", err)
+	}
+	var argv []string
+	if err := json.Unmarshal(data, &argv); err != nil || len(argv) == 0 {
+		return nil, fmt.Errorf("the service proxy's command line in %s: %v", servicesRunFile(dir), err)
+	}
+	return argv, nil
+}
+
 func runtimeFile(dir, pod string) string { return filepath.Join(PodDir(dir, pod), "runtime.json") }
 
 // SaveRuntime stores what the pod's helpers run.

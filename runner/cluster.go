@@ -22,10 +22,10 @@ func OnPodNetwork(p *corev1.Pod) bool {
 }
 
 // EnsureServices makes sure the pod network exists and the service proxy
-// runs, publishing nodePorts (cluster.NodePorts): us are its units
-// (units.ServicesUnits). A proxy that publishes other node ports is
-// replaced: the set is fixed when its container starts.
-func (r *Runner) EnsureServices(ctx context.Context, us []units.Unit, nodePorts []string) error {
+// runs as svc says, publishing its node ports. A proxy that publishes other
+// node ports is restarted with the new command line: the set is fixed when
+// its container starts.
+func (r *Runner) EnsureServices(ctx context.Context, svc units.Services) error {
 	unlock, err := r.servicesLock(ctx)
 	if err != nil {
 		return err
@@ -38,24 +38,30 @@ func (r *Runner) EnsureServices(ctx context.Context, us []units.Unit, nodePorts 
 	if err != nil {
 		return err
 	}
+	us := svc.Units
 	if active[units.ServicesUnit] {
-		ok, err := r.publishes(ctx, nodePorts)
+		ok, err := r.publishes(ctx, svc.NodePorts)
 		if err != nil {
 			return err
 		}
 		if ok {
 			if !active[units.ProxyUnit] {
-				return r.Units.Start(ctx, us[1:])
+				return r.Units.StartKept(ctx, us[1:])
 			}
 			return nil
 		}
+	}
+	if err := podstate.SaveServicesRun(r.StateDir, svc.Run); err != nil {
+		return fmt.Errorf("starting the service proxy: %w", err)
 	}
 	if len(loaded) > 0 {
 		if err := r.Units.Stop(ctx, loaded); err != nil {
 			return fmt.Errorf("restarting the service proxy: %w", err)
 		}
 	}
-	if err := r.Units.Start(ctx, us); err != nil {
+	// Stopped, the units may stay loaded while the pods' units refer to
+	// them: they start again as they are, and read the new command line.
+	if err := r.Units.StartKept(ctx, us); err != nil {
 		// not left restarting in the background
 		var names []string
 		for _, u := range us {
@@ -68,6 +74,21 @@ func (r *Runner) EnsureServices(ctx context.Context, us []units.Unit, nodePorts 
 		return fmt.Errorf("starting the service proxy: %w", err)
 	}
 	return nil
+}
+
+// RepublishServices restarts a running service proxy that publishes other
+// node ports than svc (a Service that had one is gone); one that does not
+// run is left so.
+func (r *Runner) RepublishServices(ctx context.Context, svc units.Services) error {
+	_, active, err := r.proxyUnits(ctx)
+	if err != nil || !active[units.ServicesUnit] {
+		return err
+	}
+	same, err := r.publishes(ctx, svc.NodePorts)
+	if err != nil || same {
+		return err
+	}
+	return r.EnsureServices(ctx, svc)
 }
 
 // ServicesPossible makes sure the pod network exists and that nothing of
@@ -93,13 +114,13 @@ func (r *Runner) ServicesPossible(ctx context.Context) error {
 // (EnsureServices) and keeps them there until release is called: a
 // podunit removing them (ReleaseServices, at the last pod's down) waits for
 // every user. Many podunits may use them at once.
-func (r *Runner) UseServices(ctx context.Context, us []units.Unit, nodePorts []string) (release func(), err error) {
+func (r *Runner) UseServices(ctx context.Context, svc units.Services) (release func(), err error) {
 	for attempt := 0; ; attempt++ {
 		unlock, err := podstate.LockShared(ctx, r.StateDir, servicesLockName, nil)
 		if err != nil {
 			return nil, err
 		}
-		ok, err := r.servicesUp(ctx, nodePorts)
+		ok, err := r.servicesUp(ctx, svc.NodePorts)
 		if err == nil && ok {
 			return unlock, nil
 		}
@@ -107,7 +128,7 @@ func (r *Runner) UseServices(ctx context.Context, us []units.Unit, nodePorts []s
 		if attempt == 3 {
 			return nil, fmt.Errorf("the service proxy does not stay up (systemctl --user status %s %s): %v", units.ServicesUnit, units.ProxyUnit, err)
 		}
-		if err := r.EnsureServices(ctx, us, nodePorts); err != nil {
+		if err := r.EnsureServices(ctx, svc); err != nil {
 			return nil, err
 		}
 	}

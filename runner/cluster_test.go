@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/units"
 )
@@ -33,7 +35,7 @@ func TestServicesLifecycle(t *testing.T) {
 	r := &Runner{Units: fu, Engine: fe, StateDir: t.TempDir()}
 	o := units.Options{Podman: "/usr/bin/podman", Self: "/usr/bin/podunit", InfraImage: "img"}
 
-	release, err := r.UseServices(ctx, units.ServicesUnits(o, nil), nil)
+	release, err := r.UseServices(ctx, units.ServicesFor(o, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +44,7 @@ func TestServicesLifecycle(t *testing.T) {
 		t.Fatalf("first use: network %v, log %v", fe.network, fu.log)
 	}
 	// Used again with the same node ports: nothing to do.
-	release, err = r.UseServices(ctx, units.ServicesUnits(o, nil), nil)
+	release, err = r.UseServices(ctx, units.ServicesFor(o, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,13 +61,20 @@ func TestServicesLifecycle(t *testing.T) {
 
 	// A node port more: the units are replaced.
 	fe.nextPorts = "30080/tcp"
-	release, err = r.UseServices(ctx, units.ServicesUnits(o, []string{"30080/tcp"}), []string{"30080/tcp"})
+	release, err = r.UseServices(ctx, units.ServicesFor(o, []string{"30080/tcp"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	release()
 	if got := strings.Join(fu.log[2:], ";"); got != "stop podunit.proxy.service,podunit.services.service;start podunit.services.service;start podunit.proxy.service" {
 		t.Errorf("node ports changed: %s", got)
+	}
+	// the units are the same; the command line their helper runs is new
+	if !reflect.DeepEqual(units.ServicesFor(o, nil).Units, units.ServicesFor(o, []string{"30080/tcp"}).Units) {
+		t.Error("the units differ with the node ports")
+	}
+	if argv, err := podstate.LoadServicesRun(r.StateDir); err != nil || !strings.Contains(strings.Join(argv, " "), "--publish 30080:30080 img") {
+		t.Errorf("the services container's command line: %q %v", argv, err)
 	}
 
 	// A pod on the network, or a Service, keeps them.
@@ -106,7 +115,7 @@ func TestReleaseServicesRacingUp(t *testing.T) {
 	}
 	r := &Runner{Units: fu, Engine: fe, StateDir: t.TempDir()}
 	o := units.Options{Self: "/usr/bin/podunit", Podman: "/usr/bin/podman", InfraImage: "podunit-infra:1"}
-	release, err := r.UseServices(ctx, units.ServicesUnits(o, nil), nil)
+	release, err := r.UseServices(ctx, units.ServicesFor(o, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +174,7 @@ func TestStopProxyUnusedAlongTheInfra(t *testing.T) {
 	}
 	o := units.Options{Self: "/usr/bin/podunit", Podman: "/usr/bin/podman", InfraImage: "podunit-infra:1"}
 	startProxy := func() {
-		release, err := r.UseServices(ctx, units.ServicesUnits(o, nil), nil)
+		release, err := r.UseServices(ctx, units.ServicesFor(o, nil))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -32,6 +32,9 @@ import (
 // UnitManager is what the runner needs of systemd.
 type UnitManager interface {
 	Start(ctx context.Context, us []units.Unit) error
+	// StartKept is Start for units whose properties never change: one
+	// that systemd keeps loaded though stopped is started as it is.
+	StartKept(ctx context.Context, us []units.Unit) error
 	Stop(ctx context.Context, names []string) error
 	List(ctx context.Context, patterns ...string) ([]sdbus.UnitState, error)
 }

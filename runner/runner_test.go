@@ -58,6 +58,9 @@ func (f *fakeUnits) Start(_ context.Context, us []units.Unit) error {
 	return errors.Join(errs...)
 }
 
+// StartKept starts the units as Start does (the fake forgets stopped units).
+func (f *fakeUnits) StartKept(ctx context.Context, us []units.Unit) error { return f.Start(ctx, us) }
+
 func (f *fakeUnits) Stop(_ context.Context, names []string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

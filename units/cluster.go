@@ -21,13 +21,27 @@ const (
 	RoleServices = "services"
 )
 
-// ServicesUnits are the two units of the service proxy. nodePorts
-// ("PORT/PROTO", cluster.NodePorts) are published on the host: the set is
-// fixed when the container starts, so a change means new units.
-func ServicesUnits(o Options, nodePorts []string) []Unit {
+// Services is the service proxy as podunit starts it: its two units and the
+// podman command line of its container (Run, podman's path first), kept in
+// podunit's state (podstate.SaveServicesRun), where the services unit's
+// helper reads it. The units are the same whatever node ports the container
+// publishes, so a change of them is a restart of the units as they are:
+// systemd keeps a stopped unit loaded while others refer to it (the pods'
+// units are ordered after these), and a loaded unit's properties cannot
+// be replaced.
+type Services struct {
+	Units []Unit
+	Run   []string
+	// NodePorts ("PORT/PROTO", cluster.NodePorts) are published on the
+	// host: the set is fixed when the container starts.
+	NodePorts []string
+}
+
+// ServicesFor is the service proxy publishing nodePorts.
+func ServicesFor(o Options, nodePorts []string) Services {
 	args := []string{o.Podman, "run", "--name", ServicesContainer, "--rm", "--detach",
 		"--sdnotify=conmon", "--cgroups=split", "--pull=never",
-		"--network", cluster.Network, "--hostname", "podunit-services",
+		"--network", cluster.Network, "--mac-address", cluster.ServicesMAC, "--hostname", "podunit-services",
 		"--label", LabelRole + "=" + RoleServices}
 	if len(nodePorts) > 0 {
 		args = append(args, "--label", LabelNodePorts+"="+strings.Join(nodePorts, ","))
@@ -42,6 +56,7 @@ func ServicesUnits(o Options, nodePorts []string) []Unit {
 	}
 	args = append(args, o.InfraImage)
 	clear := contract.Command{Op: contract.OpServices, Action: contract.ServicesClear}.Argv(o.Self)
+	run := contract.Command{Op: contract.OpServices, Action: contract.ServicesRun}.Argv(o.Self)
 	serve := contract.Command{Op: contract.OpServices, Action: contract.ServicesServe}.Argv(o.Self)
 	services := Unit{Name: ServicesUnit, Properties: append([]Property{
 		prop("Description", "podunit: the Services' and the cluster DNS's addresses on the pod network"),
@@ -54,7 +69,7 @@ func ServicesUnits(o Options, nodePorts []string) []Unit {
 		prop("StartLimitIntervalSec", time.Duration(0)),
 		prop("Wants", []string{ProxyUnit}),
 		prop("ExecStartPre", []Exec{{Argv: clear}}),
-		prop("ExecStart", []Exec{{Argv: args}}),
+		prop("ExecStart", []Exec{{Argv: run}}),
 		prop("ExecStopPost", []Exec{{Argv: clear, IgnoreFailure: true}}),
 		prop("TimeoutStopSec", infraGrace+StopMargin),
 	}, logTo(o.LogDir, ServicesUnit)...)}
@@ -68,16 +83,22 @@ func ServicesUnits(o Options, nodePorts []string) []Unit {
 		prop("StartLimitIntervalSec", time.Duration(0)),
 		prop("ExecStart", []Exec{{Argv: serve}}),
 	}, logTo(o.LogDir, ProxyUnit)...)}
-	return []Unit{services, proxy}
+	return Services{Units: []Unit{services, proxy}, Run: args, NodePorts: nodePorts}
 }
 
 // LabelNodePorts on the services container lists the node ports it publishes.
 const LabelNodePorts = "io.podunit.nodeports"
 
-// RenderServicesUnits is the dry-run text of the service proxy's units.
-func RenderServicesUnits(us []Unit) string {
+// Render is the dry-run text of the service proxy: its container's command
+// line and its units.
+func (s Services) Render() string {
 	var b strings.Builder
-	for _, u := range us {
+	args := make([]string, len(s.Run))
+	for i, a := range s.Run {
+		args[i] = ShellQuote(a)
+	}
+	b.WriteString("# services container " + ServicesContainer + " runs: " + strings.Join(args, " ") + "\n")
+	for _, u := range s.Units {
 		b.WriteString(u.Render())
 	}
 	return b.String()

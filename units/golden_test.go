@@ -121,7 +121,7 @@ func translate(data []byte, onNetwork, appArmor, seLinux bool) (string, error) {
 	}
 	if onNetwork {
 		// the service proxy's units, as up --dry-run shows them
-		b.WriteString(units.RenderServicesUnits(units.ServicesUnits(o, cluster.NodePorts(m.Objects.Services))))
+		b.WriteString(units.ServicesFor(o, cluster.NodePorts(m.Objects.Services)).Render())
 	}
 	return b.String(), nil
 }

@@ -250,7 +250,11 @@ func downCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				done, err := r.ReleaseServices(ctx, len(known.Services))
+				if len(known.Services) > 0 {
+					// a node port gone is no longer published
+					return r.RepublishServices(ctx, serviceProxy(translateOptions(), known.Services))
+				}
+				done, err := r.ReleaseServices(ctx, 0)
 				for _, l := range done {
 					fmt.Fprintln(c.App.Writer, l)
 				}

@@ -197,12 +197,7 @@ func upCommand() *cli.Command {
 			for _, p := range m.Pods {
 				needProxy = needProxy || runner.OnPodNetwork(p)
 			}
-			nodePorts := cluster.NodePorts(services)
-			// The proxy's units write to files on every host: what made
-			// them fail is then told with the failure.
-			po := opts
-			po.LogDir = filepath.Join(podstate.DefaultDir(), "services")
-			proxyUnits := units.ServicesUnits(po, nodePorts)
+			proxySpec := serviceProxy(opts, services)
 			if c.Bool("dry-run") {
 				fmt.Fprint(c.App.Writer, renderObjects(&m.Objects))
 				// what applying them would do to the Deployments' running pods
@@ -236,7 +231,7 @@ func upCommand() *cli.Command {
 				}
 				if needProxy {
 					fmt.Fprintf(c.App.Writer, "# the service proxy runs (network %s, cluster DNS %s), unless it does already:\n", cluster.Network, cluster.DNS)
-					fmt.Fprint(c.App.Writer, units.RenderServicesUnits(proxyUnits))
+					fmt.Fprint(c.App.Writer, proxySpec.Render())
 				}
 				for _, pl := range plans {
 					fmt.Fprint(c.App.Writer, pl.Render())
@@ -303,10 +298,8 @@ func upCommand() *cli.Command {
 					if err := objstore.SaveObjects(podstate.DefaultDir(), &pod.Objects{Services: m.Objects.Services}); err != nil {
 						return err
 					}
-					if po.LogDir != "" {
-						if err := os.MkdirAll(po.LogDir, 0o700); err != nil {
-							return err
-						}
+					if err := os.MkdirAll(servicesLogDir(), 0o700); err != nil {
+						return err
 					}
 					var rel func()
 					if len(m.Pods) > 0 {
@@ -315,10 +308,10 @@ func upCommand() *cli.Command {
 						// (ordered after its units), which starts alongside.
 						err = r.ServicesPossible(ctx)
 						if err == nil {
-							proxy = startProxy(ctx, r, proxyUnits, nodePorts)
+							proxy = startProxy(ctx, r, proxySpec)
 						}
 					} else {
-						rel, err = r.UseServices(ctx, proxyUnits, nodePorts)
+						rel, err = r.UseServices(ctx, proxySpec)
 					}
 					switch {
 					case err != nil && len(services) == 0:
@@ -1077,6 +1070,16 @@ func assignServices(m *pod.Manifest, known *pod.Objects) ([]*corev1.Service, err
 	return pod.Over(&m.Objects, known).Services, nil
 }
 
+// serviceProxy is the service proxy that publishes the node ports of
+// services. Its units write to files on every host: what made them fail is
+// then told with the failure.
+func serviceProxy(o units.Options, services []*corev1.Service) units.Services {
+	o.LogDir = servicesLogDir()
+	return units.ServicesFor(o, cluster.NodePorts(services))
+}
+
+func servicesLogDir() string { return filepath.Join(podstate.DefaultDir(), "services") }
+
 // proxyStart is the service proxy starting in the background
 // (Runner.UseServices) while up starts the pods.
 type proxyStart struct {
@@ -1085,11 +1088,11 @@ type proxyStart struct {
 	err     error
 }
 
-func startProxy(ctx context.Context, r *runner.Runner, us []units.Unit, nodePorts []string) *proxyStart {
+func startProxy(ctx context.Context, r *runner.Runner, svc units.Services) *proxyStart {
 	p := &proxyStart{done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		p.release, p.err = r.UseServices(ctx, us, nodePorts)
+		p.release, p.err = r.UseServices(ctx, svc)
 	}()
 	return p
 }

@@ -48,7 +48,9 @@ const (
 	OpShape Op = "shape"
 	// OpServices is the service proxy's unit: with ServicesClear it
 	// removes a stale services container of podunit's (ExecStartPre of the
-	// container's unit); with ServicesServe it enters that container's
+	// container's unit); with ServicesRun it becomes podman running that
+	// container, with the command line podunit keeps in its state
+	// (podstate.LoadServicesRun); with ServicesServe it enters that container's
 	// network namespace and serves the cluster DNS and the Services. It
 	// belongs to no pod: --pod is not given.
 	OpServices Op = "services"
@@ -73,6 +75,7 @@ const (
 // Services actions.
 const (
 	ServicesClear = "clear"
+	ServicesRun   = "run"
 	ServicesServe = "serve"
 )
 
@@ -164,8 +167,8 @@ func Parse(args []string) (Command, error) {
 		c.Action, args = args[0], args[1:]
 	}
 	if c.Op == OpServices {
-		if len(args) == 0 || (args[0] != ServicesClear && args[0] != ServicesServe) {
-			return c, fmt.Errorf("%w: services needs clear or serve", ErrUsage)
+		if len(args) == 0 || (args[0] != ServicesClear && args[0] != ServicesRun && args[0] != ServicesServe) {
+			return c, fmt.Errorf("%w: services needs clear, run or serve", ErrUsage)
 		}
 		c.Action, args = args[0], args[1:]
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podunit/podunit/units"
 )
 
 const servicesManifest = `
@@ -399,7 +401,7 @@ spec: {selector: {app: x}, ports: [{port: 80}]}
 // the file follows. A pod on the host's network gets the host's file and its
 // aliases, in every container.
 func TestPodHostsFile(t *testing.T) {
-	up(t, `
+	path := up(t, `
 apiVersion: v1
 kind: Service
 metadata: {name: hostsh}
@@ -436,7 +438,8 @@ spec:
   - {name: a, image: `+testImage+`, command: [sleep, "3600"]}
   - {name: b, image: `+testImage+`, command: [sleep, "3600"]}
 `, "hostsa", "hostsn")
-	host := must(t, "cat", "/etc/hosts") // the world's, where the units run
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", path) }) // the Service
+	host := must(t, "cat", "/etc/hosts")                                                  // the world's, where the units run
 	boilerplate := map[string]bool{"localhost": true, "ip6-localhost": true, "ip6-loopback": true,
 		"ip6-localnet": true, "ip6-mcastprefix": true, "ip6-allnodes": true, "ip6-allrouters": true}
 	check := func(ip string) {
@@ -506,4 +509,79 @@ spec:
 			t.Errorf("host network, container %s's /etc/hosts:\n%q\nwant\n%q", c, got, want)
 		}
 	}
+}
+
+// A NodePort Service that comes or goes while pods on the network run: the
+// service proxy is restarted publishing the new set of node ports (systemd
+// keeps its stopped units loaded while the running pods' units refer to
+// them, and they start again as they are: their command line is in
+// podunit's state), and the running pod keeps its cluster DNS.
+func TestNodePortChangeWithPodsRunning(t *testing.T) {
+	a := up(t, `
+apiVersion: v1
+kind: Service
+metadata: {name: npa}
+spec: {selector: {app: npa}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: npa, labels: {app: npa}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: c, image: `+testImage+`, command: [sleep, "3600"]}
+`, "npa")
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", a) })
+	lookup := func(when string) {
+		t.Helper()
+		r := run(t, podunit, "exec", "npa", "--", "nslookup", "npa.default.svc.cluster.local")
+		if r.code != 0 || !strings.Contains(r.stdout, "10.96.") {
+			t.Errorf("%s: the running pod's cluster DNS: exit %d\n%s%s", when, r.code, r.stdout, r.stderr)
+		}
+	}
+	lookup("before")
+	b := writeManifest(t, `
+apiVersion: v1
+kind: Service
+metadata: {name: npb}
+spec: {type: NodePort, selector: {app: npb}, ports: [{port: 80, targetPort: 8080, nodePort: 30181}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: npb, labels: {app: npb}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: server
+    image: `+serverImage+`
+    args: ["-listen", ":8080"]
+    readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}
+`)
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", b) })
+	if r := run(t, podunit, "up", b); r.code != 0 {
+		t.Fatalf("up of a NodePort Service beside a running pod: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	get := func() (string, error) {
+		resp, err := http.Get("http://127.0.0.1:30181/hostname")
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		return strings.TrimSpace(string(body)), err
+	}
+	eventually(t, 30*time.Second, "the new node port on the host", func() bool {
+		got, err := get()
+		return err == nil && got == "npb"
+	})
+	lookup("after the node port came")
+
+	must(t, podunit, "down", b)
+	if ports := must(t, "podman", "ps", "--filter", "name=^"+units.ServicesContainer+"$", "--format", "{{.Ports}}"); strings.Contains(ports, "30181") {
+		t.Errorf("the node port of the Service gone is still published: %s", ports)
+	}
+	if _, err := get(); err == nil {
+		t.Error("the node port of the Service gone still answers")
+	}
+	lookup("after the node port went")
 }

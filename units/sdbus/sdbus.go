@@ -81,6 +81,17 @@ func (e *JobError) Error() string {
 // Start creates and starts transient units and waits until every job has ended.
 // Units in one call start in parallel; call Start again for the next stage.
 func (m *Manager) Start(ctx context.Context, us []units.Unit) error {
+	return m.start(ctx, us, false)
+}
+
+// StartKept is Start for units whose properties never change: one that
+// systemd keeps loaded though stopped (other loaded units refer to it, by
+// After= for instance) is started as it is.
+func (m *Manager) StartKept(ctx context.Context, us []units.Unit) error {
+	return m.start(ctx, us, true)
+}
+
+func (m *Manager) start(ctx context.Context, us []units.Unit, kept bool) error {
 	type pending struct {
 		unit string
 		ch   chan string
@@ -91,7 +102,12 @@ func (m *Manager) Start(ctx context.Context, us []units.Unit) error {
 		// A failed unit of the same name would block re-creating it.
 		_ = m.conn.ResetFailedUnitContext(ctx, u.Name)
 		ch := make(chan string, 1)
-		if _, err := m.conn.StartTransientUnitContext(ctx, u.Name, "fail", Properties(u), ch); err != nil {
+		_, err := m.conn.StartTransientUnitContext(ctx, u.Name, "fail", Properties(u), ch)
+		var de godbus.Error
+		if err != nil && kept && errors.As(err, &de) && strings.HasSuffix(de.Name, "UnitExists") {
+			_, err = m.conn.StartUnitContext(ctx, u.Name, "replace", ch)
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("start %s: %w", u.Name, err))
 			continue
 		}
