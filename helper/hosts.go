@@ -6,10 +6,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/podunit/podunit/helper/contract"
+	"github.com/podunit/podunit/podstate"
 )
 
 // etcHosts is the host's hosts file, which a pod on the host's network sees.
@@ -55,22 +55,7 @@ func (t *task) writeHosts(ctx context.Context) error {
 	if old, err := os.ReadFile(h.File); err == nil && bytes.Equal(old, content) {
 		return nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(h.File), ".etc-hosts-*")
-	if err != nil {
-		return fmt.Errorf("the pod's /etc/hosts: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	_, err = tmp.Write(content)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), h.File)
-	}
-	if err != nil {
+	if err := podstate.WriteAtomicMode(h.File, content, 0o644); err != nil {
 		return fmt.Errorf("the pod's /etc/hosts: %w", err)
 	}
 	return nil

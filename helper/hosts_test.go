@@ -61,7 +61,7 @@ func TestRunWritesThePodsHosts(t *testing.T) {
 	if st, _ := os.Stat(hosts.File); !os.SameFile(old, st) {
 		t.Error("the same content was written again")
 	}
-	left, _ := filepath.Glob(filepath.Join(dir, ".etc-hosts-*"))
+	left, _ := filepath.Glob(filepath.Join(dir, ".etc-hosts*"))
 	if len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)
 	}

@@ -175,14 +175,8 @@ func (c *Client) Inspect(ctx context.Context, name string) (*Container, error) {
 
 // ContainerPID is the main process of a running container.
 func (c *Client) ContainerPID(ctx context.Context, name string) (int, error) {
-	data, err := c.Inspect(ctx, name)
-	if err != nil {
-		return 0, err
-	}
-	if !data.State.Running || data.State.Pid <= 0 {
-		return 0, fmt.Errorf("container %s is not running", name)
-	}
-	return data.State.Pid, nil
+	pid, _, err := c.InfraNet(ctx, name)
+	return pid, err
 }
 
 // InfraNet is a running container's main process and the hosts file podman

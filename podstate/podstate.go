@@ -75,6 +75,12 @@ func SecretTempFile(dir, pattern string, data []byte) (string, func(), error) {
 
 // WriteAtomic replaces path with data (mode 0600), creating its directory (0700).
 func WriteAtomic(path string, data []byte) error {
+	return WriteAtomicMode(path, data, 0o600)
+}
+
+// WriteAtomicMode is WriteAtomic with the file's mode (a reader never sees
+// it half written).
+func WriteAtomicMode(path string, data []byte, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
@@ -82,7 +88,11 @@ func WriteAtomic(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
+	_, err = f.Write(data)
+	if err == nil && mode != 0o600 { // CreateTemp's
+		err = f.Chmod(mode)
+	}
+	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return err

@@ -354,10 +354,7 @@ func podmanRun(name string) []string {
 func (t *translator) infraUnit(containerUnits []string) Unit {
 	p := t.pod
 	name := InfraContainerName(p.Name)
-	hostname := p.Name
-	if p.Spec.Hostname != "" {
-		hostname = p.Spec.Hostname
-	}
+	hostname := podHostname(p)
 	if fqdn := p.Spec.SetHostnameAsFQDN; fqdn != nil && *fqdn && p.Spec.Subdomain != "" {
 		hostname = PodFQDN(p)
 	}
@@ -1021,12 +1018,9 @@ func (t *translator) hosts(c *corev1.Container) *contract.Hosts {
 		}
 	}
 	p := t.pod
-	h := &contract.Hosts{File: path.Join(t.o.StateDir, "pods", p.Name, "etc-hosts"), Hostname: p.Name}
-	if p.Spec.Hostname != "" {
-		h.Hostname = p.Spec.Hostname
-	}
+	h := &contract.Hosts{File: path.Join(t.o.StateDir, "pods", p.Name, "etc-hosts"), Hostname: podHostname(p)}
 	if p.Spec.Subdomain != "" {
-		h.Domain = p.Spec.Subdomain + "." + p.Namespace + ".svc." + cluster.Domain
+		h.Domain = podDomain(p)
 	}
 	for _, ha := range p.Spec.HostAliases {
 		h.Aliases = append(h.Aliases, contract.HostAlias{IP: ha.IP, Hostnames: ha.Hostnames})
@@ -1450,12 +1444,20 @@ func (t *translator) dns() []string {
 }
 
 // PodFQDN is a pod's fully qualified name with a subdomain: HOSTNAME.SUBDOMAIN.NAMESPACE.svc.cluster.local.
-func PodFQDN(p *corev1.Pod) string {
-	h := p.Name
+func PodFQDN(p *corev1.Pod) string { return podHostname(p) + "." + podDomain(p) }
+
+// podHostname is the pod's hostname: spec.hostname, else its name.
+func podHostname(p *corev1.Pod) string {
 	if p.Spec.Hostname != "" {
-		h = p.Spec.Hostname
+		return p.Spec.Hostname
 	}
-	return h + "." + p.Spec.Subdomain + "." + p.Namespace + ".svc." + cluster.Domain
+	return p.Name
+}
+
+// podDomain is the domain of a pod with a subdomain:
+// SUBDOMAIN.NAMESPACE.svc.cluster.local.
+func podDomain(p *corev1.Pod) string {
+	return p.Spec.Subdomain + "." + p.Namespace + ".svc." + cluster.Domain
 }
 
 // restartRules puts a container's restartPolicyRules in systemd's terms:

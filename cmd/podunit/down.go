@@ -252,7 +252,8 @@ func downCommand() *cli.Command {
 				}
 				if len(known.Services) > 0 {
 					// a node port gone is no longer published
-					return r.RepublishServices(ctx, serviceProxy(translateOptions(), known.Services))
+					o := units.Options{Podman: podmanPath(), Self: selfPath(), InfraImage: InfraImage}
+					return r.RepublishServices(ctx, serviceProxy(o, known.Services))
 				}
 				done, err := r.ReleaseServices(ctx, 0)
 				for _, l := range done {

@@ -1071,8 +1071,8 @@ func assignServices(m *pod.Manifest, known *pod.Objects) ([]*corev1.Service, err
 }
 
 // serviceProxy is the service proxy that publishes the node ports of
-// services. Its units write to files on every host: what made them fail is
-// then told with the failure.
+// services; of o it needs Podman, Self and InfraImage. Its units write to
+// files on every host: what made them fail is then told with the failure.
 func serviceProxy(o units.Options, services []*corev1.Service) units.Services {
 	o.LogDir = servicesLogDir()
 	return units.ServicesFor(o, cluster.NodePorts(services))
