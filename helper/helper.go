@@ -59,6 +59,8 @@ type Engine interface {
 	RemoveContainer(ctx context.Context, name string) error
 	// ContainerLabels returns a container's labels, and whether it exists.
 	ContainerLabels(ctx context.Context, name string) (map[string]string, bool, error)
+	// Containers names the containers (running or not) with label key=value.
+	Containers(ctx context.Context, key, value string) ([]string, error)
 	// VolumeMountpoint is where a named volume's data lives on the host.
 	VolumeMountpoint(ctx context.Context, name string) (string, error)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -133,6 +134,18 @@ func (f *fakeEngine) VolumeMountpoint(ctx context.Context, name string) (string,
 		return "", fmt.Errorf("no such volume: %s", name)
 	}
 	return f.volumes[name], nil
+}
+func (f *fakeEngine) Containers(ctx context.Context, key, value string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for n, l := range f.containers {
+		if l[key] == value {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 func (f *fakeEngine) ContainerLabels(ctx context.Context, name string) (map[string]string, bool, error) {
 	f.mu.Lock()
@@ -759,6 +772,125 @@ func TestRunClearsOnlyItsOwnStaleContainer(t *testing.T) {
 		if ev := strings.Join(events(t, w), "\n"); !strings.Contains(ev, "podunit_p_app exists and was not created by podunit") {
 			t.Errorf("%s: no event: %s", kind, ev)
 		}
+	}
+}
+
+// Every start after the first is a restart, as the kubelet counts them:
+// systemd's own count starts over when a start is not its automatic
+// restart (a restart of the unit, or of the pod's sandbox).
+func TestRunCountsRestarts(t *testing.T) {
+	c := contract.Container{Name: "app", Podman: "podunit_p_app", Kind: contract.KindApp, Restart: "always", Args: []string{"run", "img"}}
+	w := newWorld(t, runtime1(c))
+	w.vars["SERVICE_RESULT"], w.vars["EXIT_CODE"], w.vars["EXIT_STATUS"] = "success", "exited", "0"
+	restarts := func() int {
+		r, err := podstate.LoadRun(w.env.StateDir, "p", "app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Restarts
+	}
+	cycle := func(stopped bool) {
+		t.Helper()
+		if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"}); !errors.Is(err, errExecd) {
+			t.Fatalf("run: %v", err)
+		}
+		if stopped {
+			if err := podstate.UpdateRun(w.env.StateDir, "p", "app", func(r *podstate.Run) { r.Stopped = true }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.main(t, contract.Command{Op: contract.OpCleanup, Pod: "p", Container: "app"}); err != nil {
+			t.Fatalf("cleanup: %v", err)
+		}
+		w.clock.advance(time.Hour) // no back-off
+	}
+	cycle(false)
+	if n := restarts(); n != 0 {
+		t.Fatalf("after the first run: %d restarts", n)
+	}
+	cycle(false) // systemd's restart
+	cycle(true)  // stopped on request (its unit's, or the sandbox's, restart)
+	if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"}); !errors.Is(err, errExecd) {
+		t.Fatalf("run: %v", err)
+	}
+	if n := restarts(); n != 3 {
+		t.Errorf("after four starts: %d restarts, want 3", n)
+	}
+}
+
+// A sandbox that died on its own leaves its container while systemd stops
+// the pod's containers (each within its grace period), and podman removes no
+// container others depend on: the infra's restart waits for them to be gone
+// before it removes the old one; its clean-up leaves it to that start. Past
+// units.StaleWait, the pod's containers still there (no unit stops them)
+// are removed; another pod's are never touched.
+func TestInfraRestartWaitsForTheOldSandboxsContainers(t *testing.T) {
+	app := contract.Container{Name: "app", Podman: "podunit_p_app", Kind: contract.KindApp, Args: []string{"run", "img"}}
+	setup := func() *world {
+		w := newWorld(t, runtime1(app))
+		w.eng.containers = map[string]map[string]string{
+			"p-infra":       {units.LabelPod: "p", units.LabelRole: "infra"},
+			"podunit_p_app": {units.LabelPod: "p", units.LabelContainer: "app"},
+			"podunit_q_app": {units.LabelPod: "q", units.LabelContainer: "app"},
+		}
+		return w
+	}
+	infra := contract.Command{Op: contract.OpRun, Pod: "p"}
+
+	// its clean-up (ExecStopPost) keeps the old infra while the app stops
+	w := setup()
+	if err := w.main(t, contract.Command{Op: contract.OpCleanup, Pod: "p"}); err != nil {
+		t.Fatalf("cleanup: %v", err)
+	}
+	if len(w.eng.removed) != 0 {
+		t.Errorf("cleanup removed %v while the pod's app container exists", w.eng.removed)
+	}
+	if out := w.env.Out.(*bytes.Buffer).String(); !strings.Contains(out, "keeping p-infra while podunit_p_app stop") {
+		t.Errorf("cleanup said %q", out)
+	}
+
+	// the app's unit removes its container after three looks
+	w = setup()
+	w.env.Sleep = func(ctx context.Context, d time.Duration) error {
+		w.sleeps = append(w.sleeps, d)
+		w.clock.advance(d)
+		if len(w.sleeps) == 3 {
+			w.eng.mu.Lock()
+			delete(w.eng.containers, "podunit_p_app")
+			w.eng.mu.Unlock()
+		}
+		return nil
+	}
+	if err := w.main(t, infra); !errors.Is(err, errExecd) {
+		t.Fatalf("infra run: %v", err)
+	}
+	if got := fmt.Sprint(w.eng.removed); got != "[p-infra]" {
+		t.Errorf("removed %s, want [p-infra] once the app's container was gone", got)
+	}
+	if len(w.sleeps) != 3 || w.sleeps[0] != staleInterval {
+		t.Errorf("sleeps %v, want 3 of %s", w.sleeps, staleInterval)
+	}
+	if len(w.execd) != 1 || w.execd[0][len(w.execd[0])-1] != "infra" {
+		t.Errorf("exec %v, want the infra's podman run", w.execd)
+	}
+	if out := w.env.Out.(*bytes.Buffer).String(); strings.Count(out, "waiting for podunit_p_app to stop before the pod's sandbox is made again") != 1 {
+		t.Errorf("said %q, want the wait told once", out)
+	}
+
+	// a leftover no unit stops goes after units.StaleWait
+	w = setup()
+	if err := w.main(t, infra); !errors.Is(err, errExecd) {
+		t.Fatalf("infra run: %v", err)
+	}
+	if got := fmt.Sprint(w.eng.removed); got != "[podunit_p_app p-infra]" {
+		t.Errorf("removed %s, want the leftover, then the old infra", got)
+	}
+	waited := time.Duration(len(w.sleeps)) * staleInterval
+	if want := units.StaleWait(30 * time.Second); waited != want {
+		t.Errorf("waited %s, want units.StaleWait: %s", waited, want)
+	}
+	if _, ok := w.eng.containers["podunit_q_app"]; !ok {
+		t.Error("another pod's container was removed")
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -149,7 +150,53 @@ func (t *task) clearStale(ctx context.Context) error {
 		t.event("Warning", "Failed", "podman container %s exists and was not created by podunit for this pod: not starting (rename or remove it)", t.c.Podman)
 		return &ErrExit{Code: 1, Msg: fmt.Sprintf("podman container %s exists and was not created by podunit for pod %q; rename or remove it", t.c.Podman, t.rt.Pod)}
 	}
+	if t.c.Kind == contract.KindInfra {
+		if err := t.awaitDependents(ctx, eng); err != nil {
+			return err
+		}
+	}
 	return eng.RemoveContainer(ctx, t.c.Podman)
+}
+
+// staleInterval is how often a restarting infra looks for the old sandbox's
+// containers.
+const staleInterval = 250 * time.Millisecond
+
+// awaitDependents waits, before the old infra container goes, for the pod's
+// other containers: when the sandbox died on its own (its process killed),
+// systemd stops them while it restarts the infra, each within its grace
+// period, and podman removes no container that others depend on. Past
+// units.StaleWait, those left are leftovers no unit stops: being the pod's
+// own (their label), they are removed.
+func (t *task) awaitDependents(ctx context.Context, eng Engine) error {
+	deadline := t.Now().Add(units.StaleWait(t.rt.Grace))
+	told := false
+	for {
+		names, err := eng.Containers(ctx, units.LabelPod, t.rt.Pod)
+		if err != nil {
+			return err
+		}
+		names = slices.DeleteFunc(names, func(n string) bool { return n == t.c.Podman })
+		if len(names) == 0 {
+			return nil
+		}
+		if !t.Now().Before(deadline) {
+			for _, n := range names {
+				fmt.Fprintf(t.Out, "removing %s, left by the old sandbox after %s\n", n, units.StaleWait(t.rt.Grace))
+				if err := eng.RemoveContainer(ctx, n); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if !told {
+			fmt.Fprintf(t.Out, "waiting for %s to stop before the pod's sandbox is made again\n", strings.Join(names, ", "))
+			told = true
+		}
+		if err := t.Sleep(ctx, staleInterval); err != nil {
+			return &ErrExit{Code: 143, Msg: "stopped while waiting for the old sandbox's containers"}
+		}
+	}
 }
 
 // podman is the container's podman command line and environment: the
@@ -183,6 +230,9 @@ func (t *task) waitBackOff(ctx context.Context) error {
 	var delay time.Duration
 	err := podstate.UpdateRun(t.StateDir, t.rt.Pod, t.c.Name, func(r *podstate.Run) {
 		r.Started = time.Time{}
+		if !r.Finished.IsZero() {
+			r.Restarts++ // a run ended before this one
+		}
 		if r.Stopped {
 			// stopped on request (systemctl stop, restart): no back-off
 			r.Stopped, r.Finished = false, time.Time{}

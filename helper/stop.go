@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/podunit/podunit/helper/contract"
@@ -136,6 +137,18 @@ func (t *task) cleanup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if t.c.Kind == contract.KindInfra {
+		// A sandbox that died on its own has containers still stopping:
+		// podman would refuse; the infra's next start removes it after them.
+		names, err := eng.Containers(ctx, units.LabelPod, t.rt.Pod)
+		if err != nil {
+			return err
+		}
+		if others := slices.DeleteFunc(names, func(n string) bool { return n == t.c.Podman }); len(others) > 0 {
+			fmt.Fprintf(t.Out, "keeping %s while %s stop: the next start removes it\n", t.c.Podman, strings.Join(others, ", "))
+			return nil
+		}
+	}
 	return eng.RemoveContainer(ctx, t.c.Podman)
 }
 
@@ -198,12 +211,15 @@ func (t *task) completePod(ctx context.Context) error {
 func (t *task) completion(ctx context.Context, sd Systemd) podstate.Completion {
 	done := podstate.Completion{Phase: "Succeeded", At: t.Now(), Restarts: map[string]int{}}
 	for _, c := range t.rt.Containers {
-		if c.Kind == contract.KindApp {
-			if r, _ := podstate.LoadRun(t.StateDir, t.rt.Pod, c.Name); r.Failed() {
-				done.Phase = "Failed"
-			}
+		r, _ := podstate.LoadRun(t.StateDir, t.rt.Pod, c.Name)
+		if c.Kind == contract.KindApp && r.Failed() {
+			done.Phase = "Failed"
 		}
-		if n, err := sd.Restarts(ctx, units.ContainerUnitName(t.rt.Pod, c.Name)); err == nil && n > 0 {
+		n, err := sd.Restarts(ctx, units.ContainerUnitName(t.rt.Pod, c.Name))
+		if err != nil {
+			n = 0
+		}
+		if n = max(n, r.Restarts); n > 0 {
 			done.Restarts[c.Name] = n
 		}
 	}

@@ -174,6 +174,11 @@ type Run struct {
 	// Retries counts the runs an init container's unit started again
 	// itself, after a failure (its back-off loop); systemd counts the rest.
 	Retries int `json:"retries,omitempty"`
+	// Restarts counts an app or sidecar container's starts after its first,
+	// whatever started it again: systemd's restart, a restart of its unit,
+	// or of the pod's sandbox (the kubelet's restartCount). systemd's own
+	// count (NRestarts) starts over at every start it did not make itself.
+	Restarts int `json:"restarts,omitempty"`
 	// Stopped says the last run was stopped on request (not by itself, nor
 	// by a probe): its next start owes no back-off.
 	Stopped bool `json:"stopped,omitempty"`

@@ -275,7 +275,8 @@ func containerStatus(pod string, c containerRef, byUnit map[string]sdbus.UnitSta
 		cs.State, cs.Reason = "Waiting", "Unknown"
 		return cs
 	}
-	cs.Restarts = int(u.NRestarts) + run.Retries
+	// the helper's count, or systemd's for a pod of an earlier podunit
+	cs.Restarts = max(int(u.NRestarts), run.Restarts) + run.Retries
 	if !run.Finished.IsZero() && (c.kind != units.KindInit || run.Retries > 0) {
 		code := run.ExitCode
 		cs.LastExitCode = &code

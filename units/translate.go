@@ -82,6 +82,17 @@ const (
 	StartMargin = 90 * time.Second
 )
 
+// StaleWait is how long a restarting infra waits for the pod's containers
+// to be gone before it removes the old sandbox's container (podman removes
+// no container others depend on): when the sandbox died on its own, systemd
+// stops them (BindsTo) while it restarts the infra, each within its stop
+// budget (grace, the stop signal's phase, the margin), and each container's
+// clean-up then removes it. The kubelet, likewise, makes the new sandbox once
+// the old one's containers are killed.
+func StaleWait(grace time.Duration) time.Duration {
+	return grace + hooks.MinStopSignalPhase + 2*StopMargin
+}
+
 // MaxBackOff is the kubelet's longest wait before restarting a container
 // that keeps exiting (CrashLoopBackOff); InitialBackOff its first.
 const (
@@ -460,6 +471,8 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 	props = append(props,
 		prop("ExecStop", []Exec{{Argv: t.helper(contract.OpStop, "")}}),
 		prop("ExecStopPost", []Exec{{Argv: t.helper(contract.OpCleanup, ""), IgnoreFailure: true}}),
+		// the start may wait for the old sandbox's containers (StaleWait)
+		prop("TimeoutStartSec", StaleWait(t.out.Runtime.Grace)+StartMargin),
 		prop("TimeoutStopSec", infraGrace+StopMargin),
 	)
 	return Unit{Name: InfraUnitName(p.Name), Properties: props}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podunit/podunit/units"
 )
 
 // The units hold references, not payloads: after `systemctl --user
@@ -294,6 +296,68 @@ spec:
 		t.Errorf("prober unit %s after the restart", s)
 	}
 	checkProberBinary(t, `podunit-e2e\x2drestart.probes.service`)
+}
+
+// When the sandbox dies on its own (its process killed, as an OOM kill or a
+// crash would), the pod comes back as the kubelet brings it back: its
+// containers are stopped within their grace period (one here ignores
+// SIGTERM), then the new sandbox starts and they start again in it, and the
+// prober follows. Before, the infra's restart found the old infra container
+// still held by the stopping container, failed five times in a row, and
+// systemd gave the pod up.
+func TestSandboxDeathRestartsPod(t *testing.T) {
+	const pod = "e2e-sandbox"
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 4
+  containers:
+  - name: web
+    image: %s
+    readinessProbe:
+      httpGet: {path: /, port: 8080}
+      periodSeconds: 1
+  - name: stubborn
+    image: %s
+    command: [sh, -c, "trap '' TERM; while true; do sleep 1; done"]
+`, pod, serverImage, testImage), pod)
+	ready := func() bool { s := status(t, pod); return s != nil && s.Ready == 2 }
+	eventually(t, 20*time.Second, "the pod to be ready", ready)
+	id := func(c string) string {
+		return strings.TrimSpace(must(t, "podman", "inspect", "--format", "{{.Id}}", c))
+	}
+	infra, web, stubborn := id(units.InfraContainerName(pod)), id(ctrName(pod, "web")), id(ctrName(pod, "stubborn"))
+	killed := time.Now()
+	must(t, "podman", "kill", units.InfraContainerName(pod))
+	replaced := func(name, before string) bool {
+		r := run(t, "podman", "inspect", "--format", "{{.Id}} {{.State.Running}}", name)
+		return r.code == 0 && !strings.HasPrefix(r.stdout, before) && strings.Contains(r.stdout, "true")
+	}
+	eventually(t, 60*time.Second, "a new sandbox and new containers", func() bool {
+		return replaced(units.InfraContainerName(pod), infra) && replaced(ctrName(pod, "web"), web) && replaced(ctrName(pod, "stubborn"), stubborn)
+	})
+	if d := time.Since(killed); d < 4*time.Second {
+		t.Errorf("the containers came back %s after the kill, before the stubborn one's grace period (4s) ran out", d)
+	}
+	eventually(t, 20*time.Second, "the pod to be ready again", ready)
+	// each container runs again: a restart, as the kubelet counts it
+	s := status(t, pod)
+	for _, c := range s.Containers {
+		if c.Restarts != 1 {
+			t.Errorf("container %s: %d restarts after the sandbox's, want 1", c.Name, c.Restarts)
+		}
+	}
+	if s.Restarts != 2 {
+		t.Errorf("the pod's restarts: %d, want 2", s.Restarts)
+	}
+	for _, u := range []string{`podunit-e2e\x2dsandbox.service`, `podunit-e2e\x2dsandbox.probes.service`} {
+		if s := unitProp(t, u, "ActiveState"); s != "active" {
+			t.Errorf("%s is %s after the sandbox's restart", u, s)
+		}
+	}
+	checkProberBinary(t, `podunit-e2e\x2dsandbox.probes.service`)
 }
 
 // checkProberBinary: a pod's prober runs as podunit-probe (built beside
