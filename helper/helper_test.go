@@ -818,6 +818,50 @@ func TestRunCountsRestarts(t *testing.T) {
 	}
 }
 
+// An infra that systemd restarts again and again is tried every
+// units.InfraRetry (the kubelet's retry of a sandbox), never given up; a
+// start that is not systemd's restart, or one long after the last, goes at
+// once.
+func TestInfraRestartsArePaced(t *testing.T) {
+	w := newWorld(t, runtime1(contract.Container{Name: "app", Podman: "podunit_p_app", Kind: contract.KindApp, Args: []string{"run", "img"}}))
+	w.sd.restarts = map[string]int{}
+	start := func(after time.Duration, restarts int) []time.Duration {
+		t.Helper()
+		w.clock.advance(after)
+		w.sd.restarts[units.InfraUnitName("p")] = restarts
+		w.sleeps = nil
+		if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p"}); !errors.Is(err, errExecd) {
+			t.Fatalf("infra run: %v", err)
+		}
+		return w.sleeps
+	}
+	if s := start(0, 0); len(s) != 0 {
+		t.Errorf("first start waited %v", s)
+	}
+	if s := start(2*time.Second, 0); len(s) != 0 {
+		t.Errorf("a restart asked for (systemd's count 0) waited %v", s)
+	}
+	if s := start(time.Second, 1); fmt.Sprint(s) != "[9s]" {
+		t.Errorf("systemd's restart 1s after the last start waited %v, want [9s]", s)
+	}
+	if s := start(time.Second, 2); fmt.Sprint(s) != "[9s]" {
+		t.Errorf("the next one waited %v, want [9s] (counted from the last try)", s)
+	}
+	if s := start(units.InfraRetry, 3); len(s) != 0 {
+		t.Errorf("a restart %s after the last start waited %v", units.InfraRetry, s)
+	}
+	want := []string{
+		"SandboxChanged: Pod sandbox changed, it will be killed and re-created.",
+		"BackOff: Back-off 9s making the pod's sandbox again (the last try was 1s ago)",
+		"SandboxChanged: Pod sandbox changed, it will be killed and re-created.",
+		"BackOff: Back-off 9s making the pod's sandbox again (the last try was 1s ago)",
+		"SandboxChanged: Pod sandbox changed, it will be killed and re-created.",
+	}
+	if got := events(t, w); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // A sandbox that died on its own leaves its container while systemd stops
 // the pod's containers (each within its grace period), and podman removes no
 // container others depend on: the infra's restart waits for them to be gone

@@ -24,6 +24,10 @@ func (t *task) run(ctx context.Context) error {
 	switch t.c.Kind {
 	case contract.KindInit:
 		return t.runInit(ctx)
+	case contract.KindInfra:
+		if err := t.paceInfra(ctx); err != nil {
+			return err
+		}
 	case contract.KindApp, contract.KindSidecar:
 		if err := t.waitBackOff(ctx); err != nil {
 			return err
@@ -156,6 +160,45 @@ func (t *task) clearStale(ctx context.Context) error {
 		}
 	}
 	return eng.RemoveContainer(ctx, t.c.Podman)
+}
+
+// paceInfra keeps an infra that systemd restarts again and again (its
+// podman run failing: a host port taken, podman broken) to one try every
+// units.InfraRetry, as the kubelet retries a sandbox, rather than systemd's
+// one a second, whose start limit would give the pod up after five. A start
+// that is not systemd's own restart (the first, one asked for) goes at once,
+// and so does the restart of a sandbox started more than units.InfraRetry
+// ago (one that dies sooner waits the rest of it). systemd's restarts
+// are told as the kubelet tells a sandbox it makes again.
+func (t *task) paceInfra(ctx context.Context) error {
+	now := t.Now()
+	var last time.Time
+	if err := podstate.UpdateRun(t.StateDir, t.rt.Pod, "", func(r *podstate.Run) { last, r.LastStarted = r.LastStarted, now }); err != nil {
+		return err
+	}
+	if last.IsZero() {
+		return nil // the first start
+	}
+	sd, err := t.Systemd(ctx)
+	if err != nil {
+		return nil // no way to tell: not held back
+	}
+	n, err := sd.Restarts(ctx, units.InfraUnitName(t.rt.Pod))
+	sd.Close()
+	if err != nil || n == 0 {
+		return nil
+	}
+	t.event("Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
+	since := now.Sub(last)
+	if since >= units.InfraRetry {
+		return nil
+	}
+	wait := units.InfraRetry - since
+	t.event("Warning", "BackOff", "Back-off %s making the pod's sandbox again (the last try was %s ago)", roundSeconds(wait), since.Round(100*time.Millisecond))
+	if err := t.Sleep(ctx, wait); err != nil {
+		return &ErrExit{Code: 143, Msg: "stopped while waiting to make the sandbox again"}
+	}
+	return podstate.UpdateRun(t.StateDir, t.rt.Pod, "", func(r *podstate.Run) { r.LastStarted = t.Now() })
 }
 
 // staleInterval is how often a restarting infra looks for the old sandbox's

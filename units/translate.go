@@ -93,6 +93,11 @@ func StaleWait(grace time.Duration) time.Duration {
 	return grace + hooks.MinStopSignalPhase + 2*StopMargin
 }
 
+// InfraRetry is how often an infra that systemd restarts again and again
+// (its podman run failing) is tried: the kubelet's pod worker retries a
+// sandbox it failed to make after 10 s, for as long as the pod exists.
+const InfraRetry = 10 * time.Second
+
 // MaxBackOff is the kubelet's longest wait before restarting a container
 // that keeps exiting (CrashLoopBackOff); InitialBackOff its first.
 const (
@@ -471,8 +476,9 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 	props = append(props,
 		prop("ExecStop", []Exec{{Argv: t.helper(contract.OpStop, "")}}),
 		prop("ExecStopPost", []Exec{{Argv: t.helper(contract.OpCleanup, ""), IgnoreFailure: true}}),
-		// the start may wait for the old sandbox's containers (StaleWait)
-		prop("TimeoutStartSec", StaleWait(t.out.Runtime.Grace)+StartMargin),
+		// the start may wait its turn (InfraRetry) and for the old
+		// sandbox's containers (StaleWait)
+		prop("TimeoutStartSec", InfraRetry+StaleWait(t.out.Runtime.Grace)+StartMargin),
 		prop("TimeoutStopSec", infraGrace+StopMargin),
 	)
 	return Unit{Name: InfraUnitName(p.Name), Properties: props}

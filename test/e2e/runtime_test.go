@@ -360,6 +360,59 @@ spec:
 	checkProberBinary(t, `podunit-e2e\x2dsandbox.probes.service`)
 }
 
+// A sandbox that cannot be made again at once is tried again every 10 s,
+// as the kubelet retries it, for as long as it takes, and the pod comes
+// back once it can; systemd's own restarts (one a second) gave a pod whose
+// sandbox failed fast up after five. Here the infra's image is out of reach
+// (untagged) for 15 s after the sandbox died.
+func TestSandboxRetriedUntilItStarts(t *testing.T) {
+	const pod, infraImage = "e2e-sandbox-retry", "localhost/podunit-infra:1"
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: %s
+    ports: [{containerPort: 8080, hostPort: 18097}]
+`, pod, serverImage), pod)
+	ready := func() bool { s := status(t, pod); return s != nil && s.Ready == 1 }
+	eventually(t, 20*time.Second, "the pod to be ready", ready)
+	infra := strings.TrimSpace(must(t, "podman", "inspect", "--format", "{{.Id}}", units.InfraContainerName(pod)))
+	image := strings.TrimSpace(must(t, "podman", "inspect", "--format", "{{.Image}}", units.InfraContainerName(pod)))
+	must(t, "podman", "untag", image, infraImage)
+	tagged := false
+	tag := func() {
+		if !tagged {
+			must(t, "podman", "tag", image, infraImage)
+			tagged = true
+		}
+	}
+	t.Cleanup(tag)
+	must(t, "podman", "kill", units.InfraContainerName(pod))
+	time.Sleep(15 * time.Second)
+	if s := unitProp(t, `podunit-e2e\x2dsandbox\x2dretry.service`, "ActiveState"); s != "activating" {
+		t.Errorf("the infra unit is %s while its image is missing, want activating (trying again)", s)
+	}
+	tag()
+	eventually(t, 30*time.Second, "a new sandbox, once its image is back", func() bool {
+		r := run(t, "podman", "inspect", "--format", "{{.Id}} {{.State.Running}}", units.InfraContainerName(pod))
+		return r.code == 0 && !strings.HasPrefix(r.stdout, infra) && strings.Contains(r.stdout, "true")
+	})
+	eventually(t, 30*time.Second, "the pod to be ready again", ready)
+	evs := must(t, podunit, "events", pod)
+	for _, want := range []string{"SandboxChanged", "s making the pod's sandbox again (the last try was "} {
+		if !strings.Contains(evs, want) {
+			t.Errorf("no event %q:\n%s", want, evs)
+		}
+	}
+	if r := run(t, "curl", "-sf", "-m", "2", "http://127.0.0.1:18097/"); r.code != 0 {
+		t.Errorf("the host port does not answer: %+v", r)
+	}
+}
+
 // checkProberBinary: a pod's prober runs as podunit-probe (built beside
 // podunit), in the pod's network namespace, not as podunit itself.
 func checkProberBinary(t *testing.T, unit string) {
