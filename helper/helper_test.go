@@ -125,6 +125,14 @@ func (f *fakeEngine) StopContainer(ctx context.Context, name string, timeout tim
 func (f *fakeEngine) RemoveContainer(ctx context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	// as podman: no infra goes while a container joined to it exists
+	if l := f.containers[name]; l[units.LabelRole] == "infra" {
+		for n, o := range f.containers {
+			if n != name && o[units.LabelPod] == l[units.LabelPod] {
+				return fmt.Errorf("container %s has dependent containers which must be removed before it: %s", name, n)
+			}
+		}
+	}
 	f.removed = append(f.removed, name)
 	delete(f.containers, name)
 	return nil

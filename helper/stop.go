@@ -137,19 +137,17 @@ func (t *task) cleanup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if t.c.Kind == contract.KindInfra {
+	err = eng.RemoveContainer(ctx, t.c.Podman)
+	if err != nil && t.c.Kind == contract.KindInfra {
 		// A sandbox that died on its own has containers still stopping:
-		// podman would refuse; the infra's next start removes it after them.
-		names, err := eng.Containers(ctx, units.LabelPod, t.rt.Pod)
-		if err != nil {
-			return err
-		}
-		if others := slices.DeleteFunc(names, func(n string) bool { return n == t.c.Podman }); len(others) > 0 {
+		// podman refuses; the infra's next start removes it after them.
+		names, lerr := eng.Containers(ctx, units.LabelPod, t.rt.Pod)
+		if others := slices.DeleteFunc(names, func(n string) bool { return n == t.c.Podman }); lerr == nil && len(others) > 0 {
 			fmt.Fprintf(t.Out, "keeping %s while %s stop: the next start removes it\n", t.c.Podman, strings.Join(others, ", "))
 			return nil
 		}
 	}
-	return eng.RemoveContainer(ctx, t.c.Podman)
+	return err
 }
 
 // completePod: once every app container of a pod has ended for good (under
