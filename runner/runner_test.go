@@ -484,6 +484,29 @@ func TestStatusPhases(t *testing.T) {
 			t.Errorf("%s: phase %s, want %s", c.name, got.Phase, c.phase)
 		}
 	}
+	// The sandbox: starting, the pod is Pending; made again by systemd
+	// after it died, the pod's phase is its containers' (stopped by the
+	// sandbox's death, on their way back).
+	killed := st("failed", "failed", "signal", 9)
+	for _, c := range []struct {
+		name     string
+		policy   corev1.RestartPolicy
+		restarts uint32
+		phase    string
+	}{
+		{"first start", "Always", 0, "Pending"},
+		{"a restart asked for", "Always", 0, "Pending"},
+		{"made again, Always", "Always", 1, "Running"},
+		{"made again, OnFailure", "OnFailure", 3, "Running"},
+	} {
+		rec.Pod.Spec.RestartPolicy = c.policy
+		infra := st("activating", "start", "", 0)
+		infra.NRestarts = c.restarts
+		byUnit := map[string]sdbus.UnitState{"podunit-p.service": infra, "podunit-p-a.service": killed, "podunit-p-b.service": killed}
+		if got := podStatus("p", rec, byUnit, func(string) bool { return true }, func(string) podstate.Run { return podstate.Run{Finished: time.Unix(2, 0), ExitCode: 137} }); got.Phase != c.phase {
+			t.Errorf("sandbox %s: phase %s, want %s", c.name, got.Phase, c.phase)
+		}
+	}
 }
 
 func TestUpAllIsAllOrNothing(t *testing.T) {

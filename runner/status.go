@@ -232,9 +232,12 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, read
 		ps.Phase = "Terminating"
 	case !infraLoaded || rec == nil:
 		ps.Phase = "Unknown"
-	case infra.ActiveState == "activating":
+	case infra.ActiveState == "activating" && infra.NRestarts == 0:
+		// starting (systemd's restart of a sandbox that died is not: the
+		// pod's phase is its containers', as the kubelet keeps it while it
+		// makes the sandbox again)
 		ps.Phase = "Pending"
-	case infra.ActiveState != "active":
+	case infra.ActiveState != "active" && infra.ActiveState != "activating":
 		ps.Phase = "Failed"
 	case initFailed:
 		ps.Phase = "Failed"

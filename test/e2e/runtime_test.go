@@ -396,6 +396,10 @@ spec:
 	if s := unitProp(t, `podunit-e2e\x2dsandbox\x2dretry.service`, "ActiveState"); s != "activating" {
 		t.Errorf("the infra unit is %s while its image is missing, want activating (trying again)", s)
 	}
+	// the pod stays Running meanwhile, as the kubelet keeps it
+	if s := status(t, pod); s == nil || s.Phase != "Running" {
+		t.Errorf("while the sandbox is made again: %+v, want phase Running", s)
+	}
 	tag()
 	eventually(t, 30*time.Second, "a new sandbox, once its image is back", func() bool {
 		r := run(t, "podman", "inspect", "--format", "{{.Id}} {{.State.Running}}", units.InfraContainerName(pod))
