@@ -201,6 +201,13 @@ func (t *task) paceInfra(ctx context.Context) error {
 	return podstate.UpdateRun(t.StateDir, t.rt.Pod, "", func(r *podstate.Run) { r.LastStarted = t.Now() })
 }
 
+// joined names the pod's containers (podman's label) other than the infra,
+// which joined its namespaces: podman removes no infra while one exists.
+func (t *task) joined(ctx context.Context, eng Engine) ([]string, error) {
+	names, err := eng.Containers(ctx, units.LabelPod, t.rt.Pod)
+	return slices.DeleteFunc(names, func(n string) bool { return n == t.rt.Infra }), err
+}
+
 // staleInterval is how often a restarting infra looks for the old sandbox's
 // containers.
 const staleInterval = 250 * time.Millisecond
@@ -215,11 +222,10 @@ func (t *task) awaitDependents(ctx context.Context, eng Engine) error {
 	deadline := t.Now().Add(units.StaleWait(t.rt.Grace))
 	told := false
 	for {
-		names, err := eng.Containers(ctx, units.LabelPod, t.rt.Pod)
+		names, err := t.joined(ctx, eng)
 		if err != nil {
 			return err
 		}
-		names = slices.DeleteFunc(names, func(n string) bool { return n == t.c.Podman })
 		if len(names) == 0 {
 			return nil
 		}

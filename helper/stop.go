@@ -141,8 +141,7 @@ func (t *task) cleanup(ctx context.Context) error {
 	if err != nil && t.c.Kind == contract.KindInfra {
 		// A sandbox that died on its own has containers still stopping:
 		// podman refuses; the infra's next start removes it after them.
-		names, lerr := eng.Containers(ctx, units.LabelPod, t.rt.Pod)
-		if others := slices.DeleteFunc(names, func(n string) bool { return n == t.c.Podman }); lerr == nil && len(others) > 0 {
+		if others, lerr := t.joined(ctx, eng); lerr == nil && len(others) > 0 {
 			fmt.Fprintf(t.Out, "keeping %s while %s stop: the next start removes it\n", t.c.Podman, strings.Join(others, ", "))
 			return nil
 		}

@@ -82,15 +82,21 @@ const (
 	StartMargin = 90 * time.Second
 )
 
+// StopBudget is a container's stop timeout (TimeoutStopSec): its grace
+// period, the stop signal's shortest phase, and the margin.
+func StopBudget(grace time.Duration) time.Duration {
+	return grace + hooks.MinStopSignalPhase + StopMargin
+}
+
 // StaleWait is how long a restarting infra waits for the pod's containers
 // to be gone before it removes the old sandbox's container (podman removes
 // no container others depend on): when the sandbox died on its own, systemd
-// stops them (BindsTo) while it restarts the infra, each within its stop
-// budget (grace, the stop signal's phase, the margin), and each container's
-// clean-up then removes it. The kubelet, likewise, makes the new sandbox once
-// the old one's containers are killed.
+// stops them (BindsTo) while it restarts the infra, each within its
+// StopBudget, and each container's clean-up then removes it (another
+// margin). The kubelet, likewise, makes the new sandbox once the old one's
+// containers are killed.
 func StaleWait(grace time.Duration) time.Duration {
-	return grace + hooks.MinStopSignalPhase + 2*StopMargin
+	return StopBudget(grace) + StopMargin
 }
 
 // InfraRetry is how often an infra that systemd restarts again and again
@@ -726,7 +732,7 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	// Kubernetes never gives up restarting a container; systemd's start rate
 	// limit would. The run helper waits out the kubelet's back-off instead.
 	props = append(props, prop("StartLimitIntervalSec", time.Duration(0)))
-	stopBudget := grace + hooks.MinStopSignalPhase + StopMargin
+	stopBudget := StopBudget(grace)
 	limits := ResourceProps(&c.Resources)
 	run := []Exec{{Argv: t.helper(contract.OpRun, c.Name)}}
 	stop := []Exec{{Argv: t.helper(contract.OpStop, c.Name)}}

@@ -279,14 +279,10 @@ spec:
 	ready := func() bool { s := status(t, pod); return s != nil && s.Ready == 1 }
 	eventually(t, 20*time.Second, "the pod to be ready", ready)
 	checkProberBinary(t, `podunit-e2e\x2drestart.probes.service`)
-	id := func() string {
-		return strings.TrimSpace(must(t, "podman", "inspect", "--format", "{{.Id}}", ctrName(pod, "web")))
-	}
-	before := id()
+	before := containerID(t, ctrName(pod, "web"))
 	must(t, "systemctl", "--user", "restart", `podunit-e2e\x2drestart.service`)
 	eventually(t, 30*time.Second, "the web container to be replaced", func() bool {
-		r := run(t, "podman", "inspect", "--format", "{{.Id}} {{.State.Running}}", ctrName(pod, "web"))
-		return r.code == 0 && !strings.HasPrefix(r.stdout, before) && strings.Contains(r.stdout, "true")
+		return replacedAndRunning(t, ctrName(pod, "web"), before)
 	})
 	eventually(t, 20*time.Second, "the pod to be ready again", ready)
 	if data, _ := os.ReadFile(filepath.Join(dir, "inits")); string(data) != "init\ninit\n" {
@@ -325,18 +321,12 @@ spec:
 `, pod, serverImage, testImage), pod)
 	ready := func() bool { s := status(t, pod); return s != nil && s.Ready == 2 }
 	eventually(t, 20*time.Second, "the pod to be ready", ready)
-	id := func(c string) string {
-		return strings.TrimSpace(must(t, "podman", "inspect", "--format", "{{.Id}}", c))
-	}
-	infra, web, stubborn := id(units.InfraContainerName(pod)), id(ctrName(pod, "web")), id(ctrName(pod, "stubborn"))
+	infra, web, stubborn := containerID(t, units.InfraContainerName(pod)), containerID(t, ctrName(pod, "web")), containerID(t, ctrName(pod, "stubborn"))
 	killed := time.Now()
 	must(t, "podman", "kill", units.InfraContainerName(pod))
-	replaced := func(name, before string) bool {
-		r := run(t, "podman", "inspect", "--format", "{{.Id}} {{.State.Running}}", name)
-		return r.code == 0 && !strings.HasPrefix(r.stdout, before) && strings.Contains(r.stdout, "true")
-	}
 	eventually(t, 60*time.Second, "a new sandbox and new containers", func() bool {
-		return replaced(units.InfraContainerName(pod), infra) && replaced(ctrName(pod, "web"), web) && replaced(ctrName(pod, "stubborn"), stubborn)
+		return replacedAndRunning(t, units.InfraContainerName(pod), infra) && replacedAndRunning(t, ctrName(pod, "web"), web) &&
+			replacedAndRunning(t, ctrName(pod, "stubborn"), stubborn)
 	})
 	if d := time.Since(killed); d < 4*time.Second {
 		t.Errorf("the containers came back %s after the kill, before the stubborn one's grace period (4s) ran out", d)
@@ -380,7 +370,7 @@ spec:
 `, pod, serverImage), pod)
 	ready := func() bool { s := status(t, pod); return s != nil && s.Ready == 1 }
 	eventually(t, 20*time.Second, "the pod to be ready", ready)
-	infra := strings.TrimSpace(must(t, "podman", "inspect", "--format", "{{.Id}}", units.InfraContainerName(pod)))
+	infra := containerID(t, units.InfraContainerName(pod))
 	image := strings.TrimSpace(must(t, "podman", "inspect", "--format", "{{.Image}}", units.InfraContainerName(pod)))
 	must(t, "podman", "untag", image, infraImage)
 	tagged := false
@@ -402,8 +392,7 @@ spec:
 	}
 	tag()
 	eventually(t, 30*time.Second, "a new sandbox, once its image is back", func() bool {
-		r := run(t, "podman", "inspect", "--format", "{{.Id}} {{.State.Running}}", units.InfraContainerName(pod))
-		return r.code == 0 && !strings.HasPrefix(r.stdout, infra) && strings.Contains(r.stdout, "true")
+		return replacedAndRunning(t, units.InfraContainerName(pod), infra)
 	})
 	eventually(t, 30*time.Second, "the pod to be ready again", ready)
 	evs := must(t, podunit, "events", pod)
@@ -415,6 +404,20 @@ spec:
 	if r := run(t, "curl", "-sf", "-m", "2", "http://127.0.0.1:18097/"); r.code != 0 {
 		t.Errorf("the host port does not answer: %+v", r)
 	}
+}
+
+// containerID is a podman container's ID.
+func containerID(t *testing.T, name string) string {
+	t.Helper()
+	return strings.TrimSpace(must(t, "podman", "inspect", "--format", "{{.Id}}", name))
+}
+
+// replacedAndRunning: the container of that name is another than before
+// (a new ID) and runs.
+func replacedAndRunning(t *testing.T, name, before string) bool {
+	t.Helper()
+	r := run(t, "podman", "inspect", "--format", "{{.Id}} {{.State.Running}}", name)
+	return r.code == 0 && !strings.HasPrefix(r.stdout, before) && strings.Contains(r.stdout, "true")
 }
 
 // checkProberBinary: a pod's prober runs as podunit-probe (built beside
