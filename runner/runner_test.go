@@ -452,36 +452,62 @@ func TestStatusPhases(t *testing.T) {
 	}
 	restarting := st("activating", "auto-restart", "exit-code", 1)
 	restarting.NRestarts = 2
+	stopping := func(job string) sdbus.UnitState {
+		u := st("deactivating", "stop", "", 0)
+		u.Job = job
+		return u
+	}
+	exited := st("deactivating", "stop-post", "success", 1) // its process ended, the unit cleans up
 	for _, c := range []struct {
-		name   string
-		policy corev1.RestartPolicy
-		a, b   sdbus.UnitState
-		phase  string
+		name     string
+		policy   corev1.RestartPolicy
+		a, b     sdbus.UnitState
+		deleting bool   // podunit down's stop request
+		infraJob string // a job queued on the infra
+		phase    string
 	}{
-		{"running", "", st("active", "running", "success", 0), st("active", "running", "success", 0), "Running"},
-		{"one done", "Never", st("inactive", "dead", "success", 0), st("active", "running", "success", 0), "Running"},
-		{"all done", "Never", st("inactive", "dead", "success", 0), st("inactive", "dead", "success", 0), "Succeeded"},
-		{"all done, OnFailure", "OnFailure", st("inactive", "dead", "success", 0), st("inactive", "dead", "success", 0), "Succeeded"},
-		{"all done, Always: they come back", "Always", st("inactive", "dead", "success", 0), st("inactive", "dead", "success", 0), "Running"},
-		{"one failed", "Never", st("failed", "failed", "exit-code", 3), st("inactive", "dead", "success", 0), "Failed"},
-		{"one failed, OnFailure", "OnFailure", st("failed", "failed", "exit-code", 3), st("inactive", "dead", "success", 0), "Running"},
-		{"crash loop", "Always", restarting, restarting, "Running"},
-		{"crash loop beside a running one", "Always", restarting, st("active", "running", "success", 0), "Running"},
-		{"one still starting for the first time", "Always", st("activating", "start", "", 0), st("active", "running", "success", 0), "Pending"},
-		{"starting", "", st("activating", "start", "", 0), st("activating", "start", "", 0), "Pending"},
-		{"stopping", "", st("deactivating", "stop", "", 0), st("active", "running", "", 0), "Terminating"},
-		{"a debug container ending", "", st("active", "running", "", 0), st("active", "running", "", 0), "Running"},
+		{"running", "", st("active", "running", "success", 0), st("active", "running", "success", 0), false, "", "Running"},
+		{"one done", "Never", st("inactive", "dead", "success", 0), st("active", "running", "success", 0), false, "", "Running"},
+		{"all done", "Never", st("inactive", "dead", "success", 0), st("inactive", "dead", "success", 0), false, "", "Succeeded"},
+		{"all done, OnFailure", "OnFailure", st("inactive", "dead", "success", 0), st("inactive", "dead", "success", 0), false, "", "Succeeded"},
+		{"all done, Always: they come back", "Always", st("inactive", "dead", "success", 0), st("inactive", "dead", "success", 0), false, "", "Running"},
+		{"one failed", "Never", st("failed", "failed", "exit-code", 3), st("inactive", "dead", "success", 0), false, "", "Failed"},
+		{"one failed, OnFailure", "OnFailure", st("failed", "failed", "exit-code", 3), st("inactive", "dead", "success", 0), false, "", "Running"},
+		{"crash loop", "Always", restarting, restarting, false, "", "Running"},
+		{"crash loop beside a running one", "Always", restarting, st("active", "running", "success", 0), false, "", "Running"},
+		{"one still starting for the first time", "Always", st("activating", "start", "", 0), st("active", "running", "success", 0), false, "", "Pending"},
+		{"starting", "", st("activating", "start", "", 0), st("activating", "start", "", 0), false, "", "Pending"},
+		{"down stops it", "", stopping("stop"), st("active", "running", "", 0), true, "", "Terminating"},
+		{"down asked, nothing stopping yet", "", st("active", "running", "", 0), st("active", "running", "", 0), true, "", "Terminating"},
+		{"its infra or slice stopped", "", stopping("stop"), st("active", "running", "", 0), false, "stop", "Terminating"},
+		{"one container stopped on request", "", stopping("stop"), st("active", "running", "", 0), false, "", "Running"},
+		{"one container restarted on request", "", stopping("restart"), st("active", "running", "", 0), false, "", "Running"},
+		{"one exited, Always: cleaning up", "Always", exited, st("active", "running", "", 0), false, "", "Running"},
+		{"both exited, Always: cleaning up", "Always", exited, exited, false, "", "Running"},
+		{"both exited, Never: cleaning up", "Never", exited, exited, false, "", "Failed"},
+		{"a debug container ending", "", st("active", "running", "", 0), st("active", "running", "", 0), false, "", "Running"},
 	} {
 		rec.Pod.Spec.RestartPolicy = c.policy
+		infra := st("active", "running", "success", 0)
+		infra.Job = c.infraJob
 		byUnit := map[string]sdbus.UnitState{
-			"podunit-p.service":   st("active", "running", "success", 0),
+			"podunit-p.service":   infra,
 			"podunit-p-a.service": c.a,
 			"podunit-p-b.service": c.b,
 			// an ephemeral container whose unit is on its way out
 			"podunit-p-dbg.service": st("deactivating", "stop-sigterm", "", 0),
 		}
-		if got := podStatus("p", rec, byUnit, func(string) bool { return true }, func(string) podstate.Run { return podstate.Run{} }); got.Phase != c.phase {
+		got := podStatus("p", rec, byUnit, c.deleting, func(string) bool { return true }, func(string) podstate.Run { return podstate.Run{} })
+		if got.Phase != c.phase {
 			t.Errorf("%s: phase %s, want %s", c.name, got.Phase, c.phase)
+		}
+		// a container stopped on request is Running until it has stopped;
+		// one whose process ended is Terminated while its unit cleans up
+		switch a := got.Containers[0]; {
+		case c.a.ActiveState == "deactivating" && c.a.Job != "" && (a.State != "Running" || a.Reason != "Terminating"):
+			t.Errorf("%s: container a %+v, want Running (Terminating)", c.name, a)
+		case c.a.ActiveState == "deactivating" && c.a.Job == "" && (a.State != "Terminated" || a.Reason != "Error" || a.ExitCode == nil || *a.ExitCode != 1):
+			t.Errorf("%s: container a %+v, want Terminated (Error), exit code 1", c.name, a)
 		}
 	}
 	// The sandbox: starting, the pod is Pending; made again by systemd
@@ -503,7 +529,7 @@ func TestStatusPhases(t *testing.T) {
 		infra := st("activating", "start", "", 0)
 		infra.NRestarts = c.restarts
 		byUnit := map[string]sdbus.UnitState{"podunit-p.service": infra, "podunit-p-a.service": killed, "podunit-p-b.service": killed}
-		if got := podStatus("p", rec, byUnit, func(string) bool { return true }, func(string) podstate.Run { return podstate.Run{Finished: time.Unix(2, 0), ExitCode: 137} }); got.Phase != c.phase {
+		if got := podStatus("p", rec, byUnit, false, func(string) bool { return true }, func(string) podstate.Run { return podstate.Run{Finished: time.Unix(2, 0), ExitCode: 137} }); got.Phase != c.phase {
 			t.Errorf("sandbox %s: phase %s, want %s", c.name, got.Phase, c.phase)
 		}
 	}
@@ -703,7 +729,7 @@ func TestStatusProber(t *testing.T) {
 		if c.prober != nil {
 			byUnit[units.ProberUnitName("p")] = *c.prober
 		}
-		got := podStatus("p", rec, byUnit, func(string) bool { return true }, func(string) podstate.Run { return podstate.Run{} })
+		got := podStatus("p", rec, byUnit, false, func(string) bool { return true }, func(string) podstate.Run { return podstate.Run{} })
 		if got.Prober != c.want {
 			t.Errorf("prober %+v: %q, want %q", c.prober, got.Prober, c.want)
 		}
@@ -900,20 +926,21 @@ func TestStatusInitBackOff(t *testing.T) {
 		"podunit-p-a.service":    {LoadState: "loaded", ActiveState: "inactive", SubState: "dead"}}
 	run := podstate.Run{Finished: time.Now(), ExitCode: 2, Result: "exit-code", Retries: 3, Message: "no database",
 		WaitingUntil: time.Now().Add(75 * time.Second), WaitingFor: 80 * time.Second}
-	got := podStatus("p", rec, byUnit, func(string) bool { return true }, func(c string) podstate.Run {
+	got := podStatus("p", rec, byUnit, false, func(string) bool { return true }, func(c string) podstate.Run {
 		if c == "init" {
 			return run
 		}
 		return podstate.Run{}
 	})
 	cs := got.Containers[0]
-	if got.Phase != "Pending" || cs.State != "Waiting" || cs.Reason != "CrashLoopBackOff" || cs.Restarts != 3 ||
+	// three runs failed, two restarts made: the third waits
+	if got.Phase != "Pending" || cs.State != "Waiting" || cs.Reason != "CrashLoopBackOff" || cs.Restarts != 2 ||
 		cs.LastExitCode == nil || *cs.LastExitCode != 2 || cs.ExitMessage != "no database" ||
 		!strings.HasPrefix(cs.Message, "back-off 1m20s restarting failed container, 1m1") {
 		t.Errorf("backing off: phase %s, %+v", got.Phase, cs)
 	}
 	run.WaitingUntil, run.Started = time.Time{}, time.Now()
-	got = podStatus("p", rec, byUnit, func(string) bool { return true }, func(c string) podstate.Run {
+	got = podStatus("p", rec, byUnit, false, func(string) bool { return true }, func(c string) podstate.Run {
 		if c == "init" {
 			return run
 		}
@@ -921,6 +948,43 @@ func TestStatusInitBackOff(t *testing.T) {
 	})
 	if cs := got.Containers[0]; got.Phase != "Pending" || cs.State != "Running" || cs.Restarts != 3 {
 		t.Errorf("running again: phase %s, %+v", got.Phase, cs)
+	}
+}
+
+// An app container waiting out its back-off has the restarts made so far,
+// as the kubelet counts them (when the container starts again): systemd has
+// counted the unit's restart into the wait, and so has the run helper.
+func TestStatusAppBackOffCountsRestartsMade(t *testing.T) {
+	rec := &record{Pod: &corev1.Pod{}}
+	rec.Pod.Name = "p"
+	rec.Pod.Spec.Containers = []corev1.Container{{Name: "a"}}
+	app := sdbus.UnitState{LoadState: "loaded", ActiveState: "activating", SubState: "start", ActiveEnter: time.Unix(1, 0), NRestarts: 3}
+	byUnit := map[string]sdbus.UnitState{"podunit-p.service": {LoadState: "loaded", ActiveState: "active", SubState: "running"},
+		"podunit-p-a.service": app}
+	// four runs ended, three restarts made (immediately, after 10 s, after
+	// 20 s); the fourth waits 40 s
+	run := podstate.Run{Finished: time.Now(), ExitCode: 1, Result: "exit-code", Restarts: 3,
+		WaitingUntil: time.Now().Add(30 * time.Second), WaitingFor: 40 * time.Second}
+	runs := func(string) podstate.Run { return run }
+	got := podStatus("p", rec, byUnit, false, func(string) bool { return true }, runs)
+	if cs := got.Containers[0]; cs.Reason != "CrashLoopBackOff" || cs.Restarts != 2 || got.Restarts != 2 {
+		t.Errorf("waiting: %+v, pod's restarts %d", cs, got.Restarts)
+	}
+	run.WaitingUntil, run.WaitingFor, run.Started = time.Time{}, 0, time.Now()
+	app.ActiveState, app.SubState = "active", "running"
+	byUnit["podunit-p-a.service"] = app
+	got = podStatus("p", rec, byUnit, false, func(string) bool { return true }, runs)
+	if cs := got.Containers[0]; cs.State != "Running" || cs.Restarts != 3 {
+		t.Errorf("started again: %+v", cs)
+	}
+	// between its exit and systemd's restart of its unit, nobody has
+	// counted the next restart yet
+	run.Started, run.Restarts = time.Time{}, 3
+	app.ActiveState, app.SubState, app.NRestarts = "activating", "auto-restart", 3
+	byUnit["podunit-p-a.service"] = app
+	got = podStatus("p", rec, byUnit, false, func(string) bool { return true }, runs)
+	if cs := got.Containers[0]; cs.Reason != "CrashLoopBackOff" || cs.Restarts != 3 {
+		t.Errorf("exited, about to be restarted: %+v", cs)
 	}
 }
 
@@ -999,7 +1063,7 @@ func TestCompleted(t *testing.T) {
 		{Name: "bad", State: "Terminated", Reason: "Error", ExitCode: &one, Restarts: 3},
 	}}
 	done := podstate.Completion{Phase: "Failed", Restarts: map[string]int{"work": 2, "bad": 3}}
-	got := completed(ps, done, runs)
+	got := completed(ps, done, runs, false)
 	if got.Phase != "Failed" || got.Ready != 0 || got.Prober != "" || got.Restarts != 5 {
 		t.Fatalf("completed: %+v", got)
 	}
@@ -1010,8 +1074,12 @@ func TestCompleted(t *testing.T) {
 	if b.State != "Terminated" || b.Reason != "Error" || b.Restarts != 3 {
 		t.Errorf("bad: %+v", b)
 	}
+	// its infra stopping as it completed: still its recorded phase
 	ps.Phase = "Terminating"
-	if got := completed(ps, done, runs); got.Phase != "Terminating" {
+	if got := completed(ps, done, runs, false); got.Phase != "Failed" {
+		t.Errorf("its infra stopping: %s", got.Phase)
+	}
+	if got := completed(ps, done, runs, true); got.Phase != "Terminating" {
 		t.Errorf("going down: %s", got.Phase)
 	}
 }

@@ -95,11 +95,12 @@ func (r *Runner) Status(ctx context.Context) ([]PodStatus, error) {
 	for _, n := range names {
 		n := n
 		runs := func(c string) podstate.Run { run, _ := podstate.LoadRun(r.StateDir, n, c); return run }
-		ps := podStatus(n, known[n], byUnit, r.readiness(n, known[n]), runs)
+		_, deleting := podstate.ReadStopRequest(r.StateDir, n)
+		ps := podStatus(n, known[n], byUnit, deleting, r.readiness(n, known[n]), runs)
 		if _, ok := podstate.DeadlineExceeded(r.StateDir, n); ok && known[n] != nil {
 			ps = deadlineFailed(ps, runs)
 		} else if done, ok := podstate.LoadCompletion(r.StateDir, n); ok && known[n] != nil {
-			ps = completed(ps, done, runs)
+			ps = completed(ps, done, runs, deleting)
 		}
 		if _, loaded := byUnit[ps.Unit]; !loaded && known[n] != nil && ps.Phase == "Unknown" && podstate.PodBusy(r.StateDir, n) {
 			// up is making it: recorded, its units not there yet
@@ -140,7 +141,8 @@ func (r *Runner) readiness(pod string, rec *record) func(container string) bool 
 	}
 }
 
-func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, ready func(string) bool, runs func(string) podstate.Run) PodStatus {
+// deleting says `podunit down` is stopping the pod (its stop request).
+func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, deleting bool, ready func(string) bool, runs func(string) podstate.Run) PodStatus {
 	ps := PodStatus{Name: name, Unit: units.InfraUnitName(name), Slice: units.SliceName(name)}
 	var containers []containerRef
 	if rec != nil {
@@ -170,7 +172,7 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, read
 			containers = append(containers, containerRef{n, units.KindApp})
 		}
 	}
-	terminating, initPending, initFailed := false, false, false
+	initPending, initFailed := false, false
 	// the kubelet's counts (getPhase): a container waiting to start again
 	// after a run (restarting, or in back-off) counts as stopped
 	running, waiting, stopped, succeeded, unknown := 0, 0, 0, 0, 0
@@ -181,9 +183,6 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, read
 		}
 		ps.Restarts += cs.Restarts
 		ps.Containers = append(ps.Containers, cs)
-		if cs.Reason == "Terminating" && c.kind != units.KindEphemeral {
-			terminating = true // (a debug container ending ends no pod)
-		}
 		if c.kind == units.KindInit {
 			switch {
 			case cs.State == "Terminated" && cs.Reason != "Completed":
@@ -228,7 +227,11 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, read
 	}
 	infra, infraLoaded := byUnit[ps.Unit]
 	switch {
-	case terminating || (infraLoaded && infra.ActiveState == "deactivating"):
+	case deleting || (infraLoaded && infra.Job == "stop"):
+		// Being deleted: by podunit down, or by a stop of the pod's infra
+		// or slice. A container that stops on its own (its process ended,
+		// a liveness probe killed it), or that systemd stops because the
+		// sandbox died, terminates no pod.
 		ps.Phase = "Terminating"
 	case !infraLoaded || rec == nil:
 		ps.Phase = "Unknown"
@@ -287,7 +290,11 @@ func containerStatus(pod string, c containerRef, byUnit map[string]sdbus.UnitSta
 	cs.ExitMessage = run.Message
 	if u.ActiveState == "activating" && run.WaitingUntil.After(now) {
 		// The run helper waits out the kubelet's back-off before the start
-		// (an init container's, between its runs).
+		// (an init container's, between its runs). The restart it waits
+		// for is counted already (by systemd as it started the unit, by
+		// the helper as it began the wait); the kubelet counts it when the
+		// container starts.
+		cs.Restarts = max(cs.Restarts-1, 0)
 		cs.State, cs.Reason = "Waiting", "CrashLoopBackOff"
 		cs.Message = fmt.Sprintf("back-off %s restarting failed container, %s left",
 			run.WaitingFor, run.WaitingUntil.Sub(now).Round(time.Second))
@@ -302,7 +309,13 @@ func containerStatus(pod string, c containerRef, byUnit map[string]sdbus.UnitSta
 		}
 		cs.State, cs.Ready = "Running", true
 	case "deactivating":
-		cs.State, cs.Reason = "Running", "Terminating"
+		if u.Job != "" {
+			cs.State, cs.Reason = "Running", "Terminating" // stopped on request
+			break
+		}
+		// its process ended (its unit cleans up, then systemd starts it
+		// again or not): terminated, as the rest of its unit's life
+		return terminated(cs, u)
 	case "activating":
 		switch {
 		case u.SubState == "auto-restart":
@@ -320,20 +333,26 @@ func containerStatus(pod string, c containerRef, byUnit map[string]sdbus.UnitSta
 			cs.State, cs.Reason = "Waiting", "PodInitializing"
 			return cs
 		}
-		cs.State = "Terminated"
-		code := int(u.ExecMainStatus)
-		if u.ExecMainCode == 2 || u.ExecMainCode == 3 { // killed or dumped: by signal
-			code = 128 + int(u.ExecMainStatus)
-		}
-		cs.ExitCode = &code
-		switch {
-		case u.Result == "oom-kill":
-			cs.Reason = "OOMKilled"
-		case code == 0 && (u.Result == "success" || u.Result == ""):
-			cs.Reason = "Completed"
-		default:
-			cs.Reason = "Error"
-		}
+		return terminated(cs, u)
+	}
+	return cs
+}
+
+// terminated is a container whose process ended, as its unit tells it.
+func terminated(cs ContainerStatus, u sdbus.UnitState) ContainerStatus {
+	cs.State = "Terminated"
+	code := int(u.ExecMainStatus)
+	if u.ExecMainCode == 2 || u.ExecMainCode == 3 { // killed or dumped: by signal
+		code = 128 + int(u.ExecMainStatus)
+	}
+	cs.ExitCode = &code
+	switch {
+	case u.Result == "oom-kill":
+		cs.Reason = "OOMKilled"
+	case code == 0 && (u.Result == "success" || u.Result == ""):
+		cs.Reason = "Completed"
+	default:
+		cs.Reason = "Error"
 	}
 	return cs
 }
@@ -386,9 +405,9 @@ func deadlineFailed(ps PodStatus, runs func(string) podstate.Run) PodStatus {
 // ended for good): its phase for good, whatever becomes of its units once
 // the infra is let go; a container whose unit systemd unloaded is
 // Terminated as its last run ended, with the restarts it had.
-func completed(ps PodStatus, done podstate.Completion, runs func(string) podstate.Run) PodStatus {
-	if ps.Phase != "Terminating" {
-		ps.Phase = done.Phase
+func completed(ps PodStatus, done podstate.Completion, runs func(string) podstate.Run, deleting bool) PodStatus {
+	if !deleting {
+		ps.Phase = done.Phase // (its infra's stop, as it completed, deletes nothing)
 	}
 	ps.Prober = "" // it went with the infra
 	ps.Restarts = 0

@@ -295,11 +295,15 @@ func (m *Manager) Stopping(ctx context.Context, unit string) (bool, error) {
 // UnitState is what podunit reads of a unit.
 type UnitState struct {
 	Name, LoadState, ActiveState, SubState, Result string
-	MainPID                                        uint32
-	NRestarts                                      uint32
-	ExecMainStatus                                 int32
-	ExecMainCode                                   int32
-	ActiveEnter, InactiveEnter, StateChange        time.Time
+	// Job is the type of the unit's pending or running job ("start",
+	// "stop", "restart", ...), empty when it has none: a service that
+	// deactivates without one does so because its main process ended.
+	Job                                     string
+	MainPID                                 uint32
+	NRestarts                               uint32
+	ExecMainStatus                          int32
+	ExecMainCode                            int32
+	ActiveEnter, InactiveEnter, StateChange time.Time
 }
 
 // List returns the state of every loaded unit matching the glob patterns.
@@ -310,7 +314,7 @@ func (m *Manager) List(ctx context.Context, patterns ...string) ([]UnitState, er
 	}
 	out := make([]UnitState, 0, len(st))
 	for _, s := range st {
-		us := UnitState{Name: s.Name, LoadState: s.LoadState, ActiveState: s.ActiveState, SubState: s.SubState}
+		us := UnitState{Name: s.Name, LoadState: s.LoadState, ActiveState: s.ActiveState, SubState: s.SubState, Job: s.JobType}
 		if strings.HasSuffix(s.Name, ".service") {
 			if p, err := m.conn.GetUnitTypePropertiesContext(ctx, s.Name, "Service"); err == nil {
 				us.Result, _ = p["Result"].(string)
