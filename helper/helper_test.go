@@ -374,28 +374,35 @@ func TestRunBackOffAndLimits(t *testing.T) {
 	}
 }
 
-// An init container is retried with the kubelet's back-off; under
-// restartPolicy Never its failure is the helper's.
+// An init container is retried with the kubelet's back-off (the first
+// retry at once); under restartPolicy Never its failure is the helper's.
 func TestInitRetries(t *testing.T) {
 	c := contract.Container{Name: "init", Podman: "p_init", Kind: contract.KindInit, Args: []string{"run", "img"}, Retry: true}
 	w := newWorld(t, runtime1(c))
-	w.runs = []int{1, 1, 1, 0}
+	w.runs = []int{1, 1, 1, 1, 0}
 	if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "init"}); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	if got := w.sleeps; len(got) != 3 || got[0] != 10*time.Second || got[1] != 20*time.Second || got[2] != 40*time.Second {
-		t.Errorf("back-off %v, want 10s 20s 40s", got)
+		t.Errorf("back-off %v, want 10s 20s 40s (after a first retry at once)", got)
 	}
-	// each run is recorded as it ends: three restarts, the last run's end
+	var reasons []string
+	for _, e := range events(t, w) {
+		reasons = append(reasons, strings.SplitN(e, ":", 2)[0])
+	}
+	if got := strings.Join(reasons, " "); got != "Started Failed Started BackOff Started BackOff Started BackOff Started Completed" {
+		t.Errorf("events: %s", got)
+	}
+	// each run is recorded as it ends: four restarts, the last run's end
 	r, _ := podstate.LoadRun(w.env.StateDir, "p", "init")
-	if r.Retries != 3 || r.ExitCode != 0 || r.Result != "success" || !r.WaitingUntil.IsZero() || !r.Started.IsZero() ||
+	if r.Retries != 4 || r.ExitCode != 0 || r.Result != "success" || !r.WaitingUntil.IsZero() || !r.Started.IsZero() ||
 		!r.Finished.Equal(w.clock.Now()) || !r.LastStarted.Equal(w.clock.Now()) {
 		t.Errorf("run after success: %+v", r)
 	}
 
 	// while it waits, the record says for how long and how the run ended
 	w = newWorld(t, runtime1(c))
-	w.runs = []int{1, 1}
+	w.runs = []int{1, 1, 1}
 	var waits []podstate.Run
 	w.env.Sleep = func(ctx context.Context, d time.Duration) error {
 		r, _ := podstate.LoadRun(w.env.StateDir, "p", "init")
@@ -406,14 +413,14 @@ func TestInitRetries(t *testing.T) {
 		return nil
 	}
 	_ = w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "init"})
-	if len(waits) != 2 || waits[1].Retries != 2 || waits[1].ExitCode != 1 || waits[1].WaitingFor != 20*time.Second ||
+	if len(waits) != 2 || waits[1].Retries != 3 || waits[1].ExitCode != 1 || waits[1].WaitingFor != 20*time.Second ||
 		!waits[1].WaitingUntil.Equal(w.clock.Now().Add(20*time.Second)) {
 		t.Errorf("records while backing off: %+v", waits)
 	}
 	// the unit's cleanup keeps them
 	w.vars["EXIT_CODE"], w.vars["EXIT_STATUS"], w.vars["SERVICE_RESULT"] = "exited", "143", "exit-code"
 	_ = w.main(t, contract.Command{Op: contract.OpCleanup, Pod: "p", Container: "init"})
-	if r, _ := podstate.LoadRun(w.env.StateDir, "p", "init"); r.ExitCode != 1 || r.Retries != 2 {
+	if r, _ := podstate.LoadRun(w.env.StateDir, "p", "init"); r.ExitCode != 1 || r.Retries != 3 {
 		t.Errorf("after cleanup: %+v", r)
 	}
 	c.Retry = false

@@ -324,8 +324,9 @@ func (t *task) setLimits(ctx context.Context, clear bool) error {
 
 // runInit runs an init container to completion, in the foreground, as many
 // times as it takes when the pod's restartPolicy allows retries: the kubelet's
-// back-off between attempts (10 s doubling to 5 min). A stop of the unit
-// (ctx) ends the loop; the container itself is stopped by ExecStop.
+// back-off between attempts (the first retry at once, then 10 s doubling to 5
+// min). A stop of the unit (ctx) ends the loop; the container itself is
+// stopped by ExecStop.
 func (t *task) runInit(ctx context.Context) error {
 	if err := t.clearStale(ctx); err != nil {
 		return err
@@ -340,7 +341,7 @@ func (t *task) runInit(ctx context.Context) error {
 		return err
 	}
 	argv, env := t.podman()
-	backOff := InitialBackOff
+	var backOff time.Duration // the wait before the next retry
 	for attempt := 1; ; attempt++ {
 		if err := t.newLog(); err != nil {
 			return err
@@ -375,7 +376,9 @@ func (t *task) runInit(ctx context.Context) error {
 			}
 			if retry {
 				r.Retries++
-				r.WaitingUntil, r.WaitingFor = now.Add(backOff), backOff
+				if backOff > 0 {
+					r.WaitingUntil, r.WaitingFor = now.Add(backOff), backOff
+				}
 			}
 		}); err != nil {
 			return err
@@ -390,6 +393,13 @@ func (t *task) runInit(ctx context.Context) error {
 				fmt.Fprintf(t.Out, "letting the failed pod's sandbox go: %v\n", err)
 			}
 			return &ErrExit{Code: code}
+		}
+		if backOff == 0 {
+			// the kubelet's first restart is at once (its back-off for the
+			// container starts then)
+			t.event("Warning", "Failed", "Init container %s exited with status %d; restarting it", t.c.Name, code)
+			backOff = InitialBackOff
+			continue
 		}
 		t.event("Warning", "BackOff", "Init container %s exited with status %d; back-off %s before restarting it", t.c.Name, code, backOff)
 		if err := t.Sleep(ctx, backOff); err != nil {
