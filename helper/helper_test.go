@@ -1010,6 +1010,34 @@ func TestRunSubPaths(t *testing.T) {
 	}
 }
 
+// A subPath of a hostPath directory is made inside it when missing, as the
+// kubelet makes it; no volume is asked of podman.
+func TestRunHostPathSubPath(t *testing.T) {
+	host := t.TempDir()
+	c := contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp,
+		Args:     []string{"run", "--volume", host + "/logs/app:/var/log/app:rw", "img"},
+		SubPaths: []contract.SubPath{{Arg: 2, Root: host, Path: "logs/app"}}}
+	w := newWorld(t, runtime1(c))
+	if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"}); !errors.Is(err, errExecd) {
+		t.Fatalf("run: %v", err)
+	}
+	real, _ := filepath.EvalSymlinks(host)
+	if got, want := strings.Join(w.execd[0], " "), "/usr/bin/podman run --volume "+real+"/logs/app:/var/log/app:rw img"; got != want {
+		t.Errorf("argv:\n got %s\nwant %s", got, want)
+	}
+	if fi, err := os.Stat(filepath.Join(host, "logs", "app")); err != nil || !fi.IsDir() {
+		t.Errorf("the subPath directory was not made: %v %v", fi, err)
+	}
+	// a missing host directory is the run's failure, with an event
+	c.SubPaths[0].Root, c.Args[2] = host+"/nope", host+"/nope/logs/app:/var/log/app:rw"
+	w = newWorld(t, runtime1(c))
+	var ee *ErrExit
+	if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"}); !errors.As(err, &ee) || len(w.execd) != 0 ||
+		!strings.Contains(strings.Join(events(t, w), "\n"), "of directory "+host+"/nope") {
+		t.Errorf("a missing hostPath: err %v, execd %v, events %v", err, w.execd, events(t, w))
+	}
+}
+
 // The termination message file is emptied for each run, writable by any
 // user of the container, and read when the run ends; under
 // FallbackToLogsOnError a failed run that wrote none gets its log's end.

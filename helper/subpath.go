@@ -12,32 +12,38 @@ import (
 	"github.com/podunit/podunit/helper/contract"
 )
 
-// fillSubPaths turns each mount of part of a named volume into a bind mount
-// of that part: the volume's directory comes from podman, and the part is
-// made (a directory, mode 0750, as the kubelet makes it) when missing.
+// fillSubPaths turns each mount of part of a named volume or of a hostPath
+// directory into a bind mount of that part: a volume's directory comes from
+// podman, and the part is made (a directory, mode 0750, as the kubelet makes
+// it) when missing.
 func (t *task) fillSubPaths(ctx context.Context) error {
 	if len(t.c.SubPaths) == 0 {
 		return nil
 	}
-	eng, err := t.engine(ctx)
-	if err != nil {
-		return fmt.Errorf("finding the volumes of subPath mounts: %w", err)
-	}
 	c := *t.c
 	c.Args = append([]string(nil), t.c.Args...)
 	for _, sp := range t.c.SubPaths {
-		prefix := contract.VolumeRef(sp.Volume) + "/" + sp.Path
-		if sp.Arg < 0 || sp.Arg >= len(c.Args) || !strings.HasPrefix(c.Args[sp.Arg], prefix) {
-			return fmt.Errorf("the runtime spec of %s is inconsistent: argument %d is not a subPath of volume %s", t.c.Name, sp.Arg, sp.Volume)
+		prefix, what := sp.Root+"/"+sp.Path, "directory "+sp.Root
+		if sp.Root == "" {
+			prefix, what = contract.VolumeRef(sp.Volume)+"/"+sp.Path, "volume "+sp.Volume
 		}
-		root, err := eng.VolumeMountpoint(ctx, sp.Volume)
-		if err != nil {
-			return fmt.Errorf("finding volume %s: %w", sp.Volume, err)
+		if sp.Arg < 0 || sp.Arg >= len(c.Args) || !strings.HasPrefix(c.Args[sp.Arg], prefix) {
+			return fmt.Errorf("the runtime spec of %s is inconsistent: argument %d is not a subPath of %s", t.c.Name, sp.Arg, what)
+		}
+		root := sp.Root
+		if root == "" {
+			eng, err := t.engine(ctx)
+			if err != nil {
+				return fmt.Errorf("finding the volumes of subPath mounts: %w", err)
+			}
+			if root, err = eng.VolumeMountpoint(ctx, sp.Volume); err != nil {
+				return fmt.Errorf("finding volume %s: %w", sp.Volume, err)
+			}
 		}
 		dir, err := SubPathIn(root, sp.Path)
 		if err != nil {
-			t.event("Warning", "Failed", "subPath %q of volume %s: %v", sp.Path, sp.Volume, err)
-			return &ErrExit{Code: 1, Msg: fmt.Sprintf("subPath %q of volume %s: %v", sp.Path, sp.Volume, err)}
+			t.event("Warning", "Failed", "subPath %q of %s: %v", sp.Path, what, err)
+			return &ErrExit{Code: 1, Msg: fmt.Sprintf("subPath %q of %s: %v", sp.Path, what, err)}
 		}
 		c.Args[sp.Arg] = dir + c.Args[sp.Arg][len(prefix):]
 	}

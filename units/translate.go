@@ -900,6 +900,13 @@ func (t *translator) valueFrom(c *corev1.Container, vf *corev1.EnvVarSource, fp 
 	return "", fmt.Errorf("%s: no source", fp)
 }
 
+// ResourceFieldValue is a resourceFieldRef's value for a container, as its
+// environment gets it, with the node's allocatable unknown (0).
+func ResourceFieldValue(p *corev1.PodSpec, c *corev1.Container, rr *corev1.ResourceFieldSelector) string {
+	v, _ := resourceValue(p, c, rr, Options{})
+	return v
+}
+
 // resourceValue follows the kubelet: the value is divided by the divisor (default
 // 1) and rounded up; a request not set is its limit, else 0; a limit not set
 // is the pod's (spec.resources), else the node's allocatable (0 when not
@@ -986,6 +993,12 @@ func (t *translator) mounts(c *corev1.Container, fp *field.Path, env []envVar) (
 			sub = path.Clean(sub)
 			src = contract.VolumeRef(named) + "/" + sub
 			subPaths = append(subPaths, contract.SubPath{Arg: len(argv) + 1, Volume: named, Path: sub})
+		case sub != "" && v.HostPath != nil:
+			// the part is made inside the host directory when missing
+			sub = path.Clean(sub)
+			root := path.Clean(src)
+			src = strings.TrimSuffix(root, "/") + "/" + sub
+			subPaths = append(subPaths, contract.SubPath{Arg: len(argv) + 1, Root: root, Path: sub})
 		case sub != "":
 			src = strings.TrimSuffix(src, "/") + "/" + sub
 		}

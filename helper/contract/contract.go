@@ -310,9 +310,11 @@ type Container struct {
 	Limits []Limit `json:"limits,omitempty"`
 	// StopTimeout bounds the infra's stop (the others use the grace period).
 	StopTimeout time.Duration `json:"stopTimeout,omitempty"`
-	// SubPaths are mounts of part of a named volume (emptyDir, claim): their
-	// Args hold a reference to the volume that the run helper replaces with
-	// the directory, made inside the volume when missing.
+	// SubPaths are mounts of part of a named volume (emptyDir, claim), or of
+	// a hostPath directory: their Args hold a reference to the volume (or
+	// the directory's path) that the run helper replaces with the part's
+	// directory, made inside the volume or directory when missing, as the
+	// kubelet makes it.
 	SubPaths []SubPath `json:"subPaths,omitempty"`
 	// Log is the file the container's output goes to (podman's k8s-file
 	// format, --log-opt path= in Args); the run helper keeps the run before
@@ -351,8 +353,10 @@ type HostAlias struct {
 // Args[Arg] starts with VolumeRef(Volume) + "/" + Path.
 type SubPath struct {
 	Arg    int    `json:"arg"`
-	Volume string `json:"volume"`
-	Path   string `json:"path"`
+	Volume string `json:"volume,omitempty"`
+	// Root is the host directory of a hostPath volume (Volume is empty).
+	Root string `json:"root,omitempty"`
+	Path string `json:"path"`
 }
 
 // EnvVar is one variable of a container's environment.

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -270,12 +272,13 @@ spec:
 	}
 }
 
-// subPath and subPathExpr on an emptyDir and on a claim: each container sees
-// only its part, the parts are directories of the one volume, the claim's
-// part outlives the pod, and a symlink a container leaves in the volume that
+// subPath and subPathExpr on an emptyDir, a claim and a hostPath (its part
+// made when missing): each container sees only its part, the parts are
+// directories of the one volume, the claim's part outlives the pod, and a symlink a container leaves in the volume that
 // leads out of it stops the next start instead of being followed.
 func TestSubPathOnNamedVolumes(t *testing.T) {
 	const pod = "e2e-subpath"
+	dir := sharedDir(t)
 	manifest := fmt.Sprintf(`
 apiVersion: v1
 kind: Pod
@@ -287,10 +290,11 @@ spec:
   - name: writer
     image: %s
     env: [{name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
-    command: ["sh", "-c", "echo part > /part/file; cat /db/keep 2>/dev/null > /part/seen; date +%%s%%N >> /db/keep; exec sleep 100000"]
+    command: ["sh", "-c", "echo part > /part/file; cat /db/keep 2>/dev/null > /part/seen; date +%%s%%N >> /db/keep; echo host > /logs/out; exec sleep 100000"]
     volumeMounts:
     - {name: scratch, mountPath: /part, subPath: a/b}
     - {name: claim, mountPath: /db, subPathExpr: "pods/$(POD)"}
+    - {name: host, mountPath: /logs, subPath: logs/writer}
   - name: reader
     image: %s
     command: ["sleep", "100000"]
@@ -298,14 +302,20 @@ spec:
   volumes:
   - {name: scratch, emptyDir: {}}
   - {name: claim, persistentVolumeClaim: {claimName: e2e-subpath-data}}
+  - {name: host, hostPath: {path: %s}}
 ---
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: e2e-subpath-data}
 spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
-`, pod, testImage, testImage)
+`, pod, testImage, testImage, dir)
 	path := up(t, manifest, pod)
 	t.Cleanup(func() { run(t, podunit, "down", "--volumes", "--grace-period", "0", path) })
+	// a hostPath's part is made when missing, as the kubelet makes it
+	eventually(t, 15*time.Second, "the writer's file in the hostPath's part", func() bool {
+		data, err := os.ReadFile(filepath.Join(dir, "logs", "writer", "out"))
+		return err == nil && string(data) == "host\n"
+	})
 	reader := ctrName(pod, "reader")
 	eventually(t, 15*time.Second, "the writer's file in the reader's view of the whole volume", func() bool {
 		return run(t, "podman", "exec", reader, "cat", "/whole/a/b/file").stdout == "part\n"
