@@ -64,6 +64,48 @@ func defaultContainer(c *corev1.Container) {
 			vf.FieldRef.APIVersion = "v1"
 		}
 	}
+	for _, pr := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
+		defaultProbe(pr)
+	}
+	if lc := c.Lifecycle; lc != nil {
+		for _, h := range []*corev1.LifecycleHandler{lc.PostStart, lc.PreStop} {
+			if h != nil {
+				defaultHTTPGet(h.HTTPGet)
+			}
+		}
+	}
+}
+
+// defaultProbe fills a probe's timing as the API server does (timeout 1 s,
+// period 10 s, thresholds 1 and 3), so that get -o yaml and describe show
+// what is run.
+func defaultProbe(p *corev1.Probe) {
+	if p == nil {
+		return
+	}
+	for _, f := range []struct {
+		v   *int32
+		def int32
+	}{{&p.TimeoutSeconds, 1}, {&p.PeriodSeconds, 10}, {&p.SuccessThreshold, 1}, {&p.FailureThreshold, 3}} {
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	defaultHTTPGet(p.HTTPGet)
+}
+
+// defaultHTTPGet is the API server's default of an httpGet handler: path /,
+// scheme HTTP.
+func defaultHTTPGet(h *corev1.HTTPGetAction) {
+	if h == nil {
+		return
+	}
+	if h.Path == "" {
+		h.Path = "/"
+	}
+	if h.Scheme == "" {
+		h.Scheme = corev1.URISchemeHTTP
+	}
 }
 
 // imageTag returns the tag of an image reference as Kubernetes judges it for the

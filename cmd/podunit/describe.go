@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"net"
+	"net/url"
 	"os/exec"
 	"slices"
 	"sort"
@@ -132,9 +135,7 @@ func describeOne(ctx context.Context, w io.Writer, r *runner.Runner, name string
 	dd := description{Description: d}
 	if d.Pod != nil {
 		if pods, err := currentPods(ctx, r, []string{d.Pod.Name}); err == nil && len(pods) == 1 {
-			for _, ip := range pods[0].Status.PodIPs {
-				dd.IPs = append(dd.IPs, ip.IP)
-			}
+			dd.V1 = pods[0]
 		}
 		if bw, _ := pod.BandwidthFromAnnotations(d.Pod.Annotations); !bw.Empty() {
 			dd.Shaping = "(could not be read)"
@@ -149,66 +150,90 @@ func describeOne(ctx context.Context, w io.Writer, r *runner.Runner, name string
 
 type description struct {
 	*runner.Description
-	Shaping string   // read back from the kernel
-	IPs     []string // status.podIPs
+	// V1 is the pod as get shows it: its spec and a status made of what
+	// podunit knows (nil when podunit has no record of it, or podman did
+	// not answer: then the status is the units')
+	V1      *corev1.Pod
+	Shaping string // read back from the kernel
 }
 
+// printDescription writes a pod as kubectl describe pod does (its fields,
+// their order and alignment), with what podunit adds: the units, each
+// container's hooks and stop signal, the restart policy and grace period,
+// the bandwidth read back from the kernel, and the events with their
+// containers.
 func printDescription(w io.Writer, d description) {
 	s := d.Status
-	fmt.Fprintf(w, "Name:         %s\n", s.Name)
-	fmt.Fprintf(w, "Namespace:    %s\n", s.Namespace)
-	if d.Pod != nil {
-		fmt.Fprintf(w, "UID:          %s\n", d.Pod.UID)
+	v1 := d.V1
+	if v1 == nil {
+		// the units' status in the pod's shape
+		stub := d.Pod
+		if stub == nil {
+			stub = &corev1.Pod{}
+			stub.Name, stub.Namespace = s.Name, s.Namespace
+		}
+		v1 = v1Pod(stub, s, podFacts{created: s.Created})
+		v1.Spec.NodeName = ""
+	}
+	statuses := map[string]*corev1.ContainerStatus{}
+	for _, list := range [][]corev1.ContainerStatus{v1.Status.InitContainerStatuses, v1.Status.ContainerStatuses, v1.Status.EphemeralContainerStatuses} {
+		for i := range list {
+			statuses[list[i].Name] = &list[i]
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	line := func(level int, format string, args ...any) {
+		fmt.Fprintf(tw, strings.Repeat("  ", level)+format, args...)
+	}
+	line(0, "Name:\t%s\n", s.Name)
+	line(0, "Namespace:\t%s\n", s.Namespace)
+	if sa := v1.Spec.ServiceAccountName; sa != "" {
+		line(0, "Service Account:\t%s\n", sa)
+	}
+	if n := v1.Spec.NodeName; n != "" {
+		if v1.Status.HostIP != "" {
+			n += "/" + v1.Status.HostIP
+		}
+		line(0, "Node:\t%s\n", n)
 	}
 	if !s.Created.IsZero() {
-		fmt.Fprintf(w, "Start Time:   %s\n", s.Created.Local().Format(time.RFC1123Z))
+		line(0, "Start Time:\t%s\n", s.Created.Local().Format(time.RFC1123Z))
 	}
-	fmt.Fprintf(w, "Status:       %s\n", s.Phase)
-	if d.Pod != nil {
-		for _, o := range d.Pod.OwnerReferences {
-			if o.Controller != nil && *o.Controller {
-				fmt.Fprintf(w, "Controlled By:  %s/%s\n", o.Kind, o.Name)
-			}
-		}
-	}
+	metaLines(tw, v1.ObjectMeta)
+	line(0, "Status:\t%s\n", s.Phase)
 	if s.Reason != "" {
-		fmt.Fprintf(w, "Reason:       %s\n", s.Reason)
-		fmt.Fprintf(w, "Message:      %s\n", s.Message)
+		line(0, "Reason:\t%s\n", s.Reason)
+		line(0, "Message:\t%s\n", s.Message)
 	}
-	if len(d.IPs) > 0 {
-		fmt.Fprintf(w, "IP:           %s\n", d.IPs[0])
-		fmt.Fprintf(w, "IPs:          %s\n", strings.Join(d.IPs, ", "))
+	if len(v1.Status.PodIPs) > 0 {
+		line(0, "IP:\t%s\n", v1.Status.PodIP)
+		line(0, "IPs:\n")
+		for _, ip := range v1.Status.PodIPs {
+			line(1, "IP:\t%s\n", ip.IP)
+		}
 	}
-	fmt.Fprintf(w, "Slice:        %s\n", s.Slice)
-	fmt.Fprintf(w, "Infra Unit:   %s\n", s.Unit)
+	for _, o := range v1.OwnerReferences {
+		if o.Controller != nil && *o.Controller {
+			line(0, "Controlled By:\t%s/%s\n", o.Kind, o.Name)
+		}
+	}
+	line(0, "Slice:\t%s\n", s.Slice)
+	line(0, "Infra Unit:\t%s\n", s.Unit)
 	if s.Prober != "" {
-		fmt.Fprintf(w, "Probes:       not being run: %s is %s (systemctl --user status %s)\n", units.ProberUnitName(s.Name), s.Prober, units.ProberUnitName(s.Name))
-	}
-	if d.Pod != nil {
-		fmt.Fprintf(w, "Restart Policy:         %s\n", d.Pod.Spec.RestartPolicy)
-		fmt.Fprintf(w, "Termination Grace:      %ds\n", *d.Pod.Spec.TerminationGracePeriodSeconds)
-		if a := d.Pod.Spec.ActiveDeadlineSeconds; a != nil {
-			fmt.Fprintf(w, "Active Deadline Seconds:  %ds (%s)\n", *a, units.DeadlineUnitName(s.Name))
-		}
-		fmt.Fprintf(w, "QoS Class:              %s\n", pod.QOSClass(&d.Pod.Spec))
-		if r := d.Pod.Spec.Resources; r != nil {
-			printResources(w, "", r)
-		}
+		line(0, "Probes:\tnot being run: %s is %s (systemctl --user status %s)\n", units.ProberUnitName(s.Name), s.Prober, units.ProberUnitName(s.Name))
 	}
 	specs := map[string]*corev1.Container{}
 	targets := map[string]string{} // of the debug containers
-	if d.Pod != nil {
-		for i := range d.Pod.Spec.InitContainers {
-			specs[d.Pod.Spec.InitContainers[i].Name] = &d.Pod.Spec.InitContainers[i]
-		}
-		for i := range d.Pod.Spec.Containers {
-			specs[d.Pod.Spec.Containers[i].Name] = &d.Pod.Spec.Containers[i]
-		}
-		for _, ec := range d.Pod.Spec.EphemeralContainers {
-			c := corev1.Container(ec.EphemeralContainerCommon)
-			specs[ec.Name] = &c
-			targets[ec.Name] = ec.TargetContainerName
-		}
+	for i := range v1.Spec.InitContainers {
+		specs[v1.Spec.InitContainers[i].Name] = &v1.Spec.InitContainers[i]
+	}
+	for i := range v1.Spec.Containers {
+		specs[v1.Spec.Containers[i].Name] = &v1.Spec.Containers[i]
+	}
+	for _, ec := range v1.Spec.EphemeralContainers {
+		c := corev1.Container(ec.EphemeralContainerCommon)
+		specs[ec.Name] = &c
+		targets[ec.Name] = ec.TargetContainerName
 	}
 	header := ""
 	for _, cs := range s.Containers {
@@ -220,46 +245,36 @@ func printDescription(w io.Writer, d description) {
 			h = "Ephemeral Containers:"
 		}
 		if h != header {
-			fmt.Fprintln(w, h)
+			line(0, "%s\n", h)
 			header = h
 		}
-		fmt.Fprintf(w, "  %s:\n", cs.Name)
-		if spec := specs[cs.Name]; spec != nil {
-			fmt.Fprintf(w, "    Image:          %s\n", spec.Image)
-			if cs.Kind == "sidecar" {
-				fmt.Fprintf(w, "    Restart Policy: Always (sidecar)\n")
+		line(1, "%s:\n", cs.Name)
+		spec, st := specs[cs.Name], statuses[cs.Name]
+		if st != nil && st.ContainerID != "" {
+			line(2, "Container ID:\t%s\n", st.ContainerID)
+		}
+		if spec != nil {
+			line(2, "Image:\t%s\n", spec.Image)
+		}
+		if st != nil && st.ImageID != "" {
+			line(2, "Image ID:\t%s\n", st.ImageID)
+		}
+		line(2, "Unit:\t%s\n", cs.Unit)
+		if spec != nil {
+			describeContainerSpecHead(line, spec, cs.Kind == "sidecar", targets[cs.Name])
+		}
+		if st != nil {
+			describeContainerState(line, "State", st.State, true)
+			if st.LastTerminationState.Terminated != nil {
+				describeContainerState(line, "Last State", st.LastTerminationState, false)
 			}
-			printResources(w, "    ", &spec.Resources)
-			if t := targets[cs.Name]; t != "" {
-				fmt.Fprintf(w, "    Target:         %s (its processes are visible)\n", t)
-			}
+			line(2, "Ready:\t%s\n", printBool(st.Ready))
+			line(2, "Restart Count:\t%d\n", st.RestartCount)
 		}
-		state := cs.State
-		if cs.Reason != "" {
-			state += " (" + cs.Reason + ")"
+		if spec != nil {
+			describeContainerSpecTail(line, v1, spec)
 		}
-		fmt.Fprintf(w, "    State:          %s\n", state)
-		if cs.Message != "" {
-			fmt.Fprintf(w, "      Message:      %s\n", cs.Message)
-		}
-		if cs.State == "Terminated" && cs.ExitMessage != "" {
-			printMessage(w, cs.ExitMessage)
-		}
-		if cs.ExitCode != nil {
-			fmt.Fprintf(w, "      Exit Code:    %d\n", *cs.ExitCode)
-		}
-		if cs.LastExitCode != nil && cs.State != "Terminated" {
-			fmt.Fprintf(w, "    Last State:     Terminated (exit code %d)\n", *cs.LastExitCode)
-			if cs.ExitMessage != "" {
-				printMessage(w, cs.ExitMessage)
-			}
-		}
-		if cs.Kind == "app" || cs.Kind == "sidecar" {
-			fmt.Fprintf(w, "    Ready:          %t\n", cs.Ready)
-		}
-		fmt.Fprintf(w, "    Restart Count:  %d\n", cs.Restarts)
-		fmt.Fprintf(w, "    Unit:           %s\n", cs.Unit)
-		if spec := specs[cs.Name]; spec != nil && spec.Lifecycle != nil {
+		if spec != nil && spec.Lifecycle != nil {
 			lc := spec.Lifecycle
 			for _, hk := range []struct {
 				name string
@@ -269,28 +284,449 @@ func printDescription(w io.Writer, d description) {
 					continue
 				}
 				if h, errs := pod.ResolveHandler(hk.h, spec, field.NewPath("")); len(errs) == 0 {
-					fmt.Fprintf(w, "    %-15s %s\n", hk.name+":", h)
+					line(2, "%s:\t%s\n", hk.name, h)
 				}
 			}
 			if lc.StopSignal != nil {
-				fmt.Fprintf(w, "    Stop Signal:    %s\n", *lc.StopSignal)
+				line(2, "Stop Signal:\t%s\n", *lc.StopSignal)
 			}
 		}
 	}
-	if d.Pod != nil && d.Shaping != "" {
-		fmt.Fprintf(w, "Bandwidth:    %s\n", d.Shaping)
+	if len(v1.Status.Conditions) > 0 {
+		line(0, "Conditions:\n")
+		line(1, "Type\tStatus\n")
+		for _, c := range v1.Status.Conditions {
+			line(1, "%s \t%s \n", c.Type, c.Status)
+		}
 	}
+	if d.Pod != nil {
+		describeVolumes(line, v1.Spec.Volumes)
+		line(0, "QoS Class:\t%s\n", pod.QOSClass(&v1.Spec))
+		multiline(line, "Node-Selectors", v1.Spec.NodeSelector)
+		tolerations := make([]string, 0, len(v1.Spec.Tolerations))
+		for _, t := range v1.Spec.Tolerations {
+			tolerations = append(tolerations, tolerationString(t))
+		}
+		listLines(line, "Tolerations", tolerations)
+		line(0, "Restart Policy:\t%s\n", v1.Spec.RestartPolicy)
+		if g := v1.Spec.TerminationGracePeriodSeconds; g != nil {
+			line(0, "Termination Grace Period:\t%ds\n", *g)
+		}
+		if a := v1.Spec.ActiveDeadlineSeconds; a != nil {
+			line(0, "Active Deadline Seconds:\t%ds (%s)\n", *a, units.DeadlineUnitName(s.Name))
+		}
+		if r := v1.Spec.Resources; r != nil {
+			line(0, "Pod Resources:\n")
+			describeResources(line, 1, r)
+		}
+		if d.Shaping != "" {
+			line(0, "Bandwidth:\t%s\n", d.Shaping)
+		}
+	}
+	tw.Flush()
 	fmt.Fprintln(w, "Events:")
 	if len(d.Events) == 0 {
 		fmt.Fprintln(w, "  <none>")
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  TIME\tTYPE\tREASON\tCONTAINER\tMESSAGE")
 	for _, e := range podstate.Aggregate(d.Events) {
 		fmt.Fprintf(tw, "  %s%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format("15:04:05.000"), timesOver(e), e.Type, e.Reason, e.Container, strings.ReplaceAll(e.Message, "\n", " "))
 	}
 	tw.Flush()
+}
+
+type lineFunc func(level int, format string, args ...any)
+
+// describeContainerSpecHead is what kubectl shows of a container before its
+// state: its ports and command.
+func describeContainerSpecHead(line lineFunc, c *corev1.Container, sidecar bool, target string) {
+	var ports, hostPorts []string
+	for _, p := range c.Ports {
+		ports = append(ports, fmt.Sprintf("%d/%s", p.ContainerPort, p.Protocol))
+		hostPorts = append(hostPorts, fmt.Sprintf("%d/%s", p.HostPort, p.Protocol))
+	}
+	for _, l := range []struct {
+		one, many string
+		list      []string
+	}{{"Port", "Ports", ports}, {"Host Port", "Host Ports", hostPorts}} {
+		switch len(l.list) {
+		case 0:
+			line(2, "%s:\t<none>\n", l.one)
+		case 1:
+			line(2, "%s:\t%s\n", l.one, l.list[0])
+		default:
+			line(2, "%s:\t%s\n", l.many, strings.Join(l.list, ", "))
+		}
+	}
+	if sidecar {
+		line(2, "Restart Policy:\tAlways (sidecar)\n")
+	}
+	if target != "" {
+		line(2, "Target:\t%s (its processes are visible)\n", target)
+	}
+	for _, l := range []struct {
+		head string
+		argv []string
+	}{{"Command", c.Command}, {"Args", c.Args}} {
+		if len(l.argv) == 0 {
+			continue
+		}
+		line(2, "%s:\n", l.head)
+		for _, a := range l.argv {
+			for _, part := range strings.Split(a, "\n") {
+				line(3, "%s\n", part)
+			}
+		}
+	}
+}
+
+// describeContainerState is a container's state as kubectl describe shows it,
+// with the message of a waiting container (the back-off left) too.
+func describeContainerState(line lineFunc, name string, st corev1.ContainerState, current bool) {
+	switch {
+	case st.Running != nil:
+		line(2, "%s:\tRunning\n", name)
+		if !st.Running.StartedAt.IsZero() {
+			line(3, "Started:\t%s\n", st.Running.StartedAt.Local().Format(time.RFC1123Z))
+		}
+	case st.Terminated != nil:
+		t := st.Terminated
+		line(2, "%s:\tTerminated\n", name)
+		if t.Reason != "" {
+			line(3, "Reason:\t%s\n", t.Reason)
+		}
+		if t.Message != "" {
+			message(line, t.Message)
+		}
+		line(3, "Exit Code:\t%d\n", t.ExitCode)
+		if !t.StartedAt.IsZero() {
+			line(3, "Started:\t%s\n", t.StartedAt.Local().Format(time.RFC1123Z))
+		}
+		if !t.FinishedAt.IsZero() {
+			line(3, "Finished:\t%s\n", t.FinishedAt.Local().Format(time.RFC1123Z))
+		}
+	default:
+		line(2, "%s:\tWaiting\n", name)
+		if w := st.Waiting; w != nil && w.Reason != "" {
+			line(3, "Reason:\t%s\n", w.Reason)
+			if w.Message != "" && current {
+				message(line, w.Message)
+			}
+		}
+	}
+}
+
+// message is a state's message, its further lines in the value's column.
+func message(line lineFunc, msg string) {
+	for i, l := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
+		if i == 0 {
+			line(3, "Message:\t%s\n", l)
+		} else {
+			line(0, "\t%s\n", l)
+		}
+	}
+}
+
+// describeContainerSpecTail is what kubectl shows of a container after its
+// state: resources, probes, environment, mounts.
+func describeContainerSpecTail(line lineFunc, p *corev1.Pod, c *corev1.Container) {
+	describeResources(line, 2, &c.Resources)
+	for _, pr := range []struct {
+		name  string
+		probe *corev1.Probe
+	}{{"Liveness", c.LivenessProbe}, {"Readiness", c.ReadinessProbe}, {"Startup", c.StartupProbe}} {
+		if pr.probe != nil {
+			line(2, "%s:\t%s\n", pr.name, describeProbe(pr.probe))
+		}
+	}
+	if len(c.EnvFrom) > 0 {
+		line(2, "Environment Variables from:\n")
+		for _, e := range c.EnvFrom {
+			from, name, optional := "", "", false
+			switch {
+			case e.ConfigMapRef != nil:
+				from, name, optional = "ConfigMap", e.ConfigMapRef.Name, e.ConfigMapRef.Optional != nil && *e.ConfigMapRef.Optional
+			case e.SecretRef != nil:
+				from, name, optional = "Secret", e.SecretRef.Name, e.SecretRef.Optional != nil && *e.SecretRef.Optional
+			}
+			if e.Prefix != "" {
+				from += fmt.Sprintf(" with prefix '%s'", e.Prefix)
+			}
+			line(3, "%s\t%s\tOptional: %t\n", name, from, optional)
+		}
+	}
+	if len(c.Env) == 0 {
+		line(2, "Environment:\t<none>\n")
+	} else {
+		line(2, "Environment:\n")
+	}
+	for _, e := range c.Env {
+		vf := e.ValueFrom
+		switch {
+		case vf == nil:
+			for i, part := range strings.Split(e.Value, "\n") {
+				if i == 0 {
+					line(3, "%s:\t%s\n", e.Name, part)
+				} else {
+					line(3, "\t%s\n", part)
+				}
+			}
+		case vf.FieldRef != nil:
+			line(3, "%s:\t%s (%s:%s)\n", e.Name, fieldRefValue(p, vf.FieldRef.FieldPath), vf.FieldRef.APIVersion, vf.FieldRef.FieldPath)
+		case vf.ResourceFieldRef != nil:
+			v := units.ResourceFieldValue(&p.Spec, c, vf.ResourceFieldRef)
+			if r := vf.ResourceFieldRef.Resource; v == "0" && (r == "limits.cpu" || r == "limits.memory") {
+				v = "node allocatable"
+			}
+			line(3, "%s:\t%s (%s)\n", e.Name, v, vf.ResourceFieldRef.Resource)
+		case vf.SecretKeyRef != nil:
+			line(3, "%s:\t<set to the key '%s' in secret '%s'>\tOptional: %t\n", e.Name, vf.SecretKeyRef.Key, vf.SecretKeyRef.Name,
+				vf.SecretKeyRef.Optional != nil && *vf.SecretKeyRef.Optional)
+		case vf.ConfigMapKeyRef != nil:
+			line(3, "%s:\t<set to the key '%s' of config map '%s'>\tOptional: %t\n", e.Name, vf.ConfigMapKeyRef.Key, vf.ConfigMapKeyRef.Name,
+				vf.ConfigMapKeyRef.Optional != nil && *vf.ConfigMapKeyRef.Optional)
+		}
+	}
+	if len(c.VolumeMounts) == 0 {
+		line(2, "Mounts:\t<none>\n")
+		return
+	}
+	line(2, "Mounts:\n")
+	mounts := slices.Clone(c.VolumeMounts)
+	slices.SortStableFunc(mounts, func(a, b corev1.VolumeMount) int { return strings.Compare(a.MountPath, b.MountPath) })
+	for _, m := range mounts {
+		flags := []string{"rw"}
+		if m.ReadOnly {
+			flags[0] = "ro"
+		}
+		if m.SubPath != "" {
+			flags = append(flags, fmt.Sprintf("path=%q", m.SubPath))
+		}
+		if m.SubPathExpr != "" {
+			flags = append(flags, fmt.Sprintf("path=%q", m.SubPathExpr))
+		}
+		line(3, "%s from %s (%s)\n", m.MountPath, m.Name, strings.Join(flags, ","))
+	}
+}
+
+// describeResources shows limits and requests as kubectl describe does.
+func describeResources(line lineFunc, level int, r *corev1.ResourceRequirements) {
+	for _, l := range []struct {
+		title string
+		list  corev1.ResourceList
+	}{{"Limits", r.Limits}, {"Requests", r.Requests}} {
+		if len(l.list) == 0 {
+			continue
+		}
+		line(level, "%s:\n", l.title)
+		for _, n := range slices.Sorted(maps.Keys(l.list)) {
+			q := l.list[n]
+			line(level+1, "%s:\t%s\n", n, q.String())
+		}
+	}
+}
+
+// describeProbe is kubectl's one line for a probe.
+func describeProbe(p *corev1.Probe) string {
+	attrs := fmt.Sprintf("delay=%ds timeout=%ds period=%ds #success=%d #failure=%d",
+		p.InitialDelaySeconds, p.TimeoutSeconds, p.PeriodSeconds, p.SuccessThreshold, p.FailureThreshold)
+	switch {
+	case p.Exec != nil:
+		return fmt.Sprintf("exec %v %s", p.Exec.Command, attrs)
+	case p.HTTPGet != nil:
+		u := url.URL{Scheme: strings.ToLower(string(p.HTTPGet.Scheme)), Host: net.JoinHostPort(p.HTTPGet.Host, p.HTTPGet.Port.String()), Path: p.HTTPGet.Path}
+		return fmt.Sprintf("http-get %s %s", u.String(), attrs)
+	case p.TCPSocket != nil:
+		return fmt.Sprintf("tcp-socket %s:%s %s", p.TCPSocket.Host, p.TCPSocket.Port.String(), attrs)
+	case p.GRPC != nil:
+		service := ""
+		if p.GRPC.Service != nil {
+			service = *p.GRPC.Service
+		}
+		return fmt.Sprintf("grpc <pod>:%d %s %s", p.GRPC.Port, service, attrs)
+	}
+	return "unknown " + attrs
+}
+
+// fieldRefValue is a downward API field's value as describe shows it (what
+// the container's environment got, for the fields that do not change).
+func fieldRefValue(p *corev1.Pod, path string) string {
+	if k, ok := strings.CutPrefix(path, "metadata.labels['"); ok {
+		return p.Labels[strings.TrimSuffix(k, "']")]
+	}
+	if k, ok := strings.CutPrefix(path, "metadata.annotations['"); ok {
+		return p.Annotations[strings.TrimSuffix(k, "']")]
+	}
+	switch path {
+	case "metadata.name":
+		return p.Name
+	case "metadata.namespace":
+		return p.Namespace
+	case "metadata.uid":
+		return string(p.UID)
+	case "spec.nodeName":
+		return p.Spec.NodeName
+	case "spec.serviceAccountName":
+		return p.Spec.ServiceAccountName
+	case "status.hostIP":
+		return p.Status.HostIP
+	case "status.podIP":
+		return p.Status.PodIP
+	case "status.podIPs", "status.hostIPs":
+		var ips []string
+		if path == "status.podIPs" {
+			for _, ip := range p.Status.PodIPs {
+				ips = append(ips, ip.IP)
+			}
+		} else {
+			for _, ip := range p.Status.HostIPs {
+				ips = append(ips, ip.IP)
+			}
+		}
+		return strings.Join(ips, ",")
+	}
+	return ""
+}
+
+// describeVolumes is kubectl's Volumes section, for the sources podunit takes.
+func describeVolumes(line lineFunc, vols []corev1.Volume) {
+	if len(vols) == 0 {
+		line(0, "Volumes:\t<none>\n")
+		return
+	}
+	line(0, "Volumes:\n")
+	for _, v := range vols {
+		line(1, "%s:\n", v.Name)
+		vs := v.VolumeSource
+		switch {
+		case vs.EmptyDir != nil:
+			line(2, "Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)\n")
+			line(2, "Medium:\t%s\n", vs.EmptyDir.Medium)
+			if vs.EmptyDir.SizeLimit != nil {
+				line(2, "SizeLimit:\t%s\n", vs.EmptyDir.SizeLimit.String())
+			} else {
+				line(2, "SizeLimit:\t<unset>\n")
+			}
+		case vs.HostPath != nil:
+			line(2, "Type:\tHostPath (bare host directory volume)\n")
+			line(2, "Path:\t%s\n", vs.HostPath.Path)
+			t := ""
+			if vs.HostPath.Type != nil {
+				t = string(*vs.HostPath.Type)
+			}
+			line(2, "HostPathType:\t%s\n", t)
+		case vs.ConfigMap != nil:
+			line(2, "Type:\tConfigMap (a volume populated by a ConfigMap)\n")
+			line(2, "Name:\t%s\n", vs.ConfigMap.Name)
+			line(2, "Optional:\t%t\n", vs.ConfigMap.Optional != nil && *vs.ConfigMap.Optional)
+		case vs.Secret != nil:
+			line(2, "Type:\tSecret (a volume populated by a Secret)\n")
+			line(2, "SecretName:\t%s\n", vs.Secret.SecretName)
+			line(2, "Optional:\t%t\n", vs.Secret.Optional != nil && *vs.Secret.Optional)
+		case vs.PersistentVolumeClaim != nil:
+			line(2, "Type:\tPersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same namespace)\n")
+			line(2, "ClaimName:\t%s\n", vs.PersistentVolumeClaim.ClaimName)
+			line(2, "ReadOnly:\t%t\n", vs.PersistentVolumeClaim.ReadOnly)
+		case vs.DownwardAPI != nil:
+			line(2, "Type:\tDownwardAPI (a volume populated by information about the pod)\n")
+			line(2, "Items:\n")
+			downwardItems(line, vs.DownwardAPI.Items)
+		case vs.Projected != nil:
+			line(2, "Type:\tProjected (a volume that contains injected data from multiple sources)\n")
+			for _, src := range vs.Projected.Sources {
+				switch {
+				case src.ConfigMap != nil:
+					line(2, "ConfigMapName:\t%s\n", src.ConfigMap.Name)
+					line(2, "Optional:\t%t\n", src.ConfigMap.Optional != nil && *src.ConfigMap.Optional)
+				case src.Secret != nil:
+					line(2, "SecretName:\t%s\n", src.Secret.Name)
+					line(2, "Optional:\t%t\n", src.Secret.Optional != nil && *src.Secret.Optional)
+				case src.DownwardAPI != nil:
+					line(2, "DownwardAPI:\ttrue\n")
+				case src.ServiceAccountToken != nil:
+					exp := int64(3600)
+					if src.ServiceAccountToken.ExpirationSeconds != nil {
+						exp = *src.ServiceAccountToken.ExpirationSeconds
+					}
+					line(2, "TokenExpirationSeconds:\t%d\n", exp)
+				}
+			}
+		case vs.Image != nil:
+			line(2, "Type:\tImage (a container image or OCI artifact)\n")
+			line(2, "Reference:\t%s\n", vs.Image.Reference)
+			line(2, "PullPolicy:\t%s\n", vs.Image.PullPolicy)
+		case vs.Ephemeral != nil:
+			line(2, "Type:\tEphemeralVolume (an inline specification for a volume that gets created and deleted with the pod)\n")
+		default:
+			line(2, "<unknown>\n")
+		}
+	}
+}
+
+func downwardItems(line lineFunc, items []corev1.DownwardAPIVolumeFile) {
+	for _, it := range items {
+		switch {
+		case it.FieldRef != nil:
+			line(3, "%s -> %s\n", it.FieldRef.FieldPath, it.Path)
+		case it.ResourceFieldRef != nil:
+			line(3, "%s -> %s\n", it.ResourceFieldRef.Resource, it.Path)
+		}
+	}
+}
+
+// multiline is a map as kubectl describe lists it: key=value a line, sorted,
+// or <none>.
+func multiline(line lineFunc, head string, m map[string]string) {
+	var list []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		list = append(list, k+"="+m[k])
+	}
+	listLines(line, head, list)
+}
+
+func listLines(line lineFunc, head string, list []string) {
+	if len(list) == 0 {
+		line(0, "%s:\t<none>\n", head)
+		return
+	}
+	for i, l := range list {
+		if i == 0 {
+			line(0, "%s:\t%s\n", head, l)
+		} else {
+			line(0, "\t%s\n", l)
+		}
+	}
+}
+
+// tolerationString is a toleration as kubectl describe writes it.
+func tolerationString(t corev1.Toleration) string {
+	s := t.Key
+	if t.Value != "" {
+		s += "=" + t.Value
+	}
+	if t.Effect != "" {
+		s += ":" + string(t.Effect)
+	}
+	if t.Operator == corev1.TolerationOpExists && t.Value == "" {
+		if t.Key != "" {
+			s += " op=Exists"
+		} else {
+			s = "op=Exists"
+		}
+	}
+	if t.TolerationSeconds != nil {
+		s += fmt.Sprintf(" for %ds", *t.TolerationSeconds)
+	}
+	return s
+}
+
+func printBool(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
 }
 
 // timesOver is how often an event that happened more than once did, and
@@ -336,15 +772,5 @@ func printResources(w io.Writer, indent string, r *corev1.ResourceRequirements) 
 			q := l.list[corev1.ResourceName(n)]
 			fmt.Fprintf(w, "%s  %s:%s%s\n", indent, n, strings.Repeat(" ", max(1, 8-len(n))), q.String())
 		}
-	}
-}
-
-// printMessage shows a termination message under its state, its further
-// lines indented as kubectl describe indents them.
-func printMessage(w io.Writer, msg string) {
-	lines := strings.Split(strings.TrimRight(msg, "\n"), "\n")
-	fmt.Fprintf(w, "      Message:      %s\n", lines[0])
-	for _, l := range lines[1:] {
-		fmt.Fprintf(w, "                    %s\n", l)
 	}
 }

@@ -510,6 +510,7 @@ type podFacts struct {
 // status made of what podunit knows (pure: tested).
 func v1Pod(applied *corev1.Pod, st runner.PodStatus, f podFacts) *corev1.Pod {
 	p := applied.DeepCopy()
+	pod.SetDefaults(p) // what an earlier podunit did not fill in its record
 	p.APIVersion, p.Kind = "v1", "Pod"
 	p.CreationTimestamp = metav1.NewTime(f.created)
 	p.Spec.NodeName = nodeName()
@@ -548,6 +549,10 @@ func v1Pod(applied *corev1.Pod, st runner.PodStatus, f podFacts) *corev1.Pod {
 	}
 	for _, cs := range st.Containers {
 		v := containerStatus(cs, images[cs.Name], f.runs[cs.Name], f.images[cs.Name])
+		if cs.Kind == units.KindInit {
+			// the kubelet's: an init container that completed is ready
+			v.Ready = v.State.Terminated != nil && v.State.Terminated.ExitCode == 0
+		}
 		switch cs.Kind {
 		case units.KindApp:
 			s.ContainerStatuses = append(s.ContainerStatuses, v)

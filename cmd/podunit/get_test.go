@@ -54,6 +54,9 @@ func TestV1Pod(t *testing.T) {
 		app.LastTerminationState.Terminated == nil || app.LastTerminationState.Terminated.ExitCode != 3 || app.Image != "app:2" {
 		t.Errorf("app: %+v", app)
 	}
+	if setup := p.Status.InitContainerStatuses[0]; !setup.Ready || setup.State.Terminated == nil {
+		t.Errorf("a completed init container is ready, as the kubelet has it: %+v", setup)
+	}
 	proxy := p.Status.InitContainerStatuses[1]
 	if proxy.State.Running == nil || !proxy.State.Running.StartedAt.Time.Equal(started.Add(time.Second)) || proxy.ContainerID != "podman://abc" || proxy.ImageID != "sha256:def" || !*proxy.Started {
 		t.Errorf("proxy: %+v", proxy)

@@ -110,7 +110,7 @@ spec:
 	if kinds["dbg"] != "Terminated/Error" || kinds["reader"] != "Terminated/Completed" || kinds[gen] != "Running/" || st.Phase != "Running" || st.Total != 2 {
 		t.Errorf("ps after debug: %+v", st)
 	}
-	if out := must(t, podunit, "describe", pod); !strings.Contains(out, "Ephemeral Containers:\n  dbg:") || !strings.Contains(out, "Target:         web") {
+	if out := must(t, podunit, "describe", pod); !strings.Contains(out, "Ephemeral Containers:\n  dbg:") || !regexp.MustCompile(`\n    Target:\s+web \(its processes are visible\)\n`).MatchString(out) {
 		t.Errorf("describe:\n%s", out)
 	}
 	var got corev1.Pod

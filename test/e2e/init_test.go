@@ -327,7 +327,7 @@ spec:
 		s.Init[0].LastState.Terminated.Message != "no database yet\n" || s.Init[0].LastState.Terminated.StartedAt == "" {
 		t.Errorf("status: %+v", s)
 	}
-	if d := describe(t, pod); !strings.Contains(d, "Last State:     Terminated (exit code 2)\n      Message:      no database yet\n") {
+	if d := describe(t, pod); !strings.Contains(d, "Last State:     Terminated\n      Reason:       Error\n      Message:      no database yet\n      Exit Code:    2\n") {
 		t.Errorf("describe:\n%s", d)
 	}
 	r := <-done

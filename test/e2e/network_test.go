@@ -148,7 +148,7 @@ func TestServices(t *testing.T) {
 			t.Errorf("nslookup %s (want only %s):\n%s%s", name, srvIP, r.stdout, r.stderr)
 		}
 	}
-	if d := must(t, podunit, "describe", "netsrv"); !strings.Contains(d, "IP:           "+srvIP+"\n") {
+	if d := must(t, podunit, "describe", "netsrv"); !regexp.MustCompile(`(?m)^IP:\s+` + regexp.QuoteMeta(srvIP) + `$`).MatchString(d) {
 		t.Errorf("describe lacks the pod's address %s:\n%s", srvIP, d)
 	}
 	if got := fetchFrom(t, "http://dbext/hostname"); got != "netsrv" {

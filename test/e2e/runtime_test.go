@@ -234,7 +234,7 @@ spec:
 		t.Error("a 40 s back-off before 20 s ran out")
 	}
 	d := describe(t, pod)
-	for _, want := range []string{"Back-off 10s restarting failed container c", "Back-off 20s restarting failed container c", "Last State:     Terminated (exit code 3)"} {
+	for _, want := range []string{"Back-off 10s restarting failed container c", "Back-off 20s restarting failed container c", "Last State:     Terminated\n      Reason:       Error\n      Exit Code:    3\n"} {
 		if !strings.Contains(d, want) {
 			t.Errorf("describe lacks %q:\n%s", want, d)
 		}
