@@ -648,7 +648,7 @@ func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool, t table
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 	head := t.head("NAME\tREADY\tSTATUS\tRESTARTS\tAGE")
 	if out == "wide" {
-		head += "\tIP\tNODE"
+		head += "\tIP\tNODE\tNOMINATED NODE\tREADINESS GATES"
 	}
 	if t.labels {
 		head += "\tLABELS"
@@ -662,7 +662,7 @@ func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool, t table
 			if ip == "" {
 				ip = "<none>"
 			}
-			line += "\t" + ip + "\t" + p.Spec.NodeName
+			line += "\t" + ip + "\t" + p.Spec.NodeName + "\t<none>\t" + readinessGates(p)
 		}
 		if t.labels {
 			line += "\t" + labelList(p.Labels)
@@ -670,6 +670,23 @@ func printPods(w io.Writer, pods []*corev1.Pod, out string, single bool, t table
 		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
+}
+
+// readinessGates is kubectl's READINESS GATES cell: how many of the pod's
+// gates are met, of how many (its conditions of those types that are True).
+func readinessGates(p *corev1.Pod) string {
+	if len(p.Spec.ReadinessGates) == 0 {
+		return "<none>"
+	}
+	met := 0
+	for _, g := range p.Spec.ReadinessGates {
+		for _, c := range p.Status.Conditions {
+			if c.Type == g.ConditionType && c.Status == corev1.ConditionTrue {
+				met++
+			}
+		}
+	}
+	return fmt.Sprintf("%d/%d", met, len(p.Spec.ReadinessGates))
 }
 
 // tableOpts are what get's tables add: a NAMESPACE column (-A), a LABELS

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,9 @@ func TestV1Pod(t *testing.T) {
 		t.Fatal(err)
 	}
 	if lines := strings.Split(b.String(), "\n"); !strings.HasPrefix(lines[0], "NAMESPACE   NAME   READY") || !strings.HasPrefix(lines[1], p.Namespace+" ") ||
-		!strings.HasSuffix(lines[0], "LABELS") || !strings.HasSuffix(lines[1], " "+labelList(p.Labels)) {
+		!strings.HasSuffix(lines[0], "LABELS") || !strings.HasSuffix(lines[1], " "+labelList(p.Labels)) ||
+		!regexp.MustCompile(`IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES\s+LABELS$`).MatchString(lines[0]) ||
+		!regexp.MustCompile(`10\.0\.2\.100\s+\S+\s+<none>\s+<none>\s+`).MatchString(lines[1]) {
 		t.Errorf("table with namespaces and labels:\n%s", b.String())
 	}
 	if got := labelList(map[string]string{"b": "2", "a": "1"}); got != "a=1,b=2" {
