@@ -619,10 +619,7 @@ func describeDeployment(ctx context.Context, w io.Writer, r *runner.Runner, d *a
 	if ru := d.Spec.Strategy.RollingUpdate; ru != nil {
 		fmt.Fprintf(w, "RollingUpdateStrategy:  %s max unavailable, %s max surge\n", ru.MaxUnavailable.String(), ru.MaxSurge.String())
 	}
-	fmt.Fprintf(w, "Pod Template:\n  Labels:  %s\n  Containers:\n", labelList(d.Spec.Template.Labels))
-	for _, c := range d.Spec.Template.Spec.Containers {
-		fmt.Fprintf(w, "   %s:\n    Image:  %s\n", c.Name, c.Image)
-	}
+	describePodTemplate(w, &d.Spec.Template)
 	fmt.Fprintf(w, "NewReplicaSet:          %s (%d/%d replicas created)\n", pod.ReplicaSetName(d.Name, hash), st.UpdatedReplicas, *d.Spec.Replicas)
 	fmt.Fprintln(w, "Pods:")
 	var owned []*corev1.Pod

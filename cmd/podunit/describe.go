@@ -339,6 +339,52 @@ func printDescription(w io.Writer, d description) {
 
 type lineFunc func(level int, format string, args ...any)
 
+// describePodTemplate is kubectl's Pod Template section of a Deployment or
+// StatefulSet: labels, init containers and containers with their spec,
+// volumes, node selector and tolerations.
+func describePodTemplate(w io.Writer, t *corev1.PodTemplateSpec) {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	line := func(level int, format string, args ...any) {
+		fmt.Fprintf(tw, strings.Repeat("  ", level)+format, args...)
+	}
+	p := &corev1.Pod{ObjectMeta: t.ObjectMeta, Spec: *t.Spec.DeepCopy()}
+	pod.SetDefaults(p)
+	line(0, "Pod Template:\n")
+	line(1, "Labels:\t%s\n", labelList(t.Labels))
+	for _, group := range []struct {
+		head string
+		list []corev1.Container
+	}{{"Init Containers", p.Spec.InitContainers}, {"Containers", p.Spec.Containers}} {
+		if len(group.list) == 0 {
+			continue
+		}
+		line(1, "%s:\n", group.head)
+		for i := range group.list {
+			c := &group.list[i]
+			fmt.Fprintf(tw, "   %s:\n", c.Name) // kubectl's indent
+			line(2, "Image:\t%s\n", c.Image)
+			sidecar := c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
+			describeContainerSpecHead(line, c, sidecar, "")
+			describeContainerSpecTail(line, p, c)
+		}
+	}
+	tw.Flush()
+	tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	describeVolumes(func(level int, format string, args ...any) {
+		fmt.Fprintf(tw, strings.Repeat("  ", level+1)+format, args...)
+	}, p.Spec.Volumes)
+	line1 := func(level int, format string, args ...any) {
+		fmt.Fprintf(tw, strings.Repeat("  ", level+1)+format, args...)
+	}
+	multiline(line1, "Node-Selectors", p.Spec.NodeSelector)
+	var tolerations []string
+	for _, to := range p.Spec.Tolerations {
+		tolerations = append(tolerations, tolerationString(to))
+	}
+	listLines(line1, "Tolerations", tolerations)
+	tw.Flush()
+}
+
 // describeContainerSpecHead is what kubectl shows of a container before its
 // state: its ports and command.
 func describeContainerSpecHead(line lineFunc, c *corev1.Container, sidecar bool, target string) {

@@ -169,3 +169,46 @@ Events:
 		t.Errorf("a format error:\n%s", b.String())
 	}
 }
+
+// A Deployment's or StatefulSet's Pod Template is described as kubectl
+// describes it: each container's spec (with the API server's defaults), the
+// volumes, node selector and tolerations.
+func TestDescribePodTemplate(t *testing.T) {
+	tmpl := &corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "s", Image: "server:3",
+			Ports:        []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+			StartupProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}, FailureThreshold: 30},
+			Env: []corev1.EnvVar{{Name: "POD", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+				{Name: "PASS", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "db"}, Key: "pw"}}}},
+			VolumeMounts: []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}}}},
+			Volumes: []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}}}
+	var b bytes.Buffer
+	describePodTemplate(&b, tmpl)
+	want := `Pod Template:
+  Labels:  app=web
+  Containers:
+   s:
+    Image:      server:3
+    Port:       8080/TCP
+    Host Port:  0/TCP
+    Startup:    exec [true] delay=0s timeout=1s period=10s #success=1 #failure=30
+    Environment:
+      POD:    (v1:metadata.name)
+      PASS:  <set to the key 'pw' in secret 'db'>  Optional: false
+    Mounts:
+      /tmp from tmp (rw)
+  Volumes:
+    tmp:
+      Type:        EmptyDir (a temporary directory that shares a pod's lifetime)
+      Medium:      
+      SizeLimit:   <unset>
+  Node-Selectors:  <none>
+  Tolerations:     <none>
+`
+	if got := b.String(); got != want {
+		t.Errorf("template:\n%s\nwant:\n%s", got, want)
+	}
+	if tmpl.Spec.Containers[0].StartupProbe.PeriodSeconds != 0 {
+		t.Error("the template was changed")
+	}
+}

@@ -324,10 +324,7 @@ func describeStatefulSet(ctx context.Context, w io.Writer, r *runner.Runner, s *
 	fmt.Fprintf(w, "Service Name:       %s\n", orNone(s.Spec.ServiceName))
 	fmt.Fprintf(w, "Pods Status:        %d Running / %d Waiting / %d Succeeded / %d Failed\n",
 		phases[corev1.PodRunning], phases[corev1.PodPending], phases[corev1.PodSucceeded], phases[corev1.PodFailed])
-	fmt.Fprintf(w, "Pod Template:\n  Labels:  %s\n  Containers:\n", labelList(s.Spec.Template.Labels))
-	for _, c := range s.Spec.Template.Spec.Containers {
-		fmt.Fprintf(w, "   %s:\n    Image:  %s\n", c.Name, c.Image)
-	}
+	describePodTemplate(w, &s.Spec.Template)
 	fmt.Fprintln(w, "Volume Claims:")
 	if len(s.Spec.VolumeClaimTemplates) == 0 {
 		fmt.Fprintln(w, "  <none>")
