@@ -446,6 +446,10 @@ func (r *Runner) lock(ctx context.Context, pod string) (func(), error) {
 // ErrImage marks an image that is missing or could not be pulled.
 var ErrImage = errors.New("image not available")
 
+// ErrNonRoot marks a container whose runAsNonRoot its image does not meet
+// (the kubelet's CreateContainerConfigError): refused before anything runs.
+var ErrNonRoot = errors.New("runAsNonRoot is set")
+
 func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.PullAuth, authFile string) error {
 	exists, err := r.Engine.ImageExists(ctx, img.Ref)
 	if err != nil {
@@ -587,10 +591,10 @@ func (r *Runner) checkNonRoot(ctx context.Context, c units.NonRootCheck) error {
 	name, _, _ := strings.Cut(user, ":")
 	switch {
 	case name == "" || name == "root" || name == "0":
-		return fmt.Errorf("%s: %w: runAsNonRoot is set and image %q will run as root (set runAsUser, or use an image with a non-root USER)", c.FieldPath, ErrImage, c.Image)
+		return fmt.Errorf("%s: %w and image %q will run as root (set runAsUser, or use an image with a non-root USER)", c.FieldPath, ErrNonRoot, c.Image)
 	default:
 		if _, err := strconv.ParseUint(name, 10, 32); err != nil {
-			return fmt.Errorf("%s: %w: runAsNonRoot is set and image %q has a non-numeric user (%s): it cannot be verified as non-root (set runAsUser)", c.FieldPath, ErrImage, c.Image, name)
+			return fmt.Errorf("%s: %w and image %q has a non-numeric user (%s): it cannot be verified as non-root (set runAsUser)", c.FieldPath, ErrNonRoot, c.Image, name)
 		}
 	}
 	return nil

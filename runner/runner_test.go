@@ -582,8 +582,9 @@ func TestRunAsNonRoot(t *testing.T) {
 		if (err == nil) != ok {
 			t.Errorf("%s: %v", image, err)
 		}
-		if err != nil && !strings.HasPrefix(err.Error(), "spec.containers[0].securityContext.runAsNonRoot: ") {
-			t.Errorf("%s: no field path: %v", image, err)
+		if err != nil && (!strings.HasPrefix(err.Error(), "spec.containers[0].securityContext.runAsNonRoot: runAsNonRoot is set and image ") ||
+			!errors.Is(err, ErrNonRoot) || errors.Is(err, ErrImage)) {
+			t.Errorf("%s: want the field path and ErrNonRoot (the image is there): %v", image, err)
 		}
 	}
 }

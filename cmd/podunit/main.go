@@ -43,7 +43,7 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &ec):
 		return ec.ExitCode()
-	case errors.Is(err, pod.ErrInvalid), errors.Is(err, errUsage), errors.Is(err, runner.ErrImage):
+	case errors.Is(err, pod.ErrInvalid), errors.Is(err, errUsage), errors.Is(err, runner.ErrImage), errors.Is(err, runner.ErrNonRoot):
 		return exitInvalid
 	case errors.Is(err, runner.ErrExists), errors.Is(err, runner.ErrNotFound), errors.Is(err, runner.ErrConflict):
 		return exitConflict

@@ -23,6 +23,7 @@ func TestExitCodes(t *testing.T) {
 		{fmt.Errorf("f.yaml: %w", pod.ErrInvalid), exitInvalid},
 		{fmt.Errorf("%w: podunit up FILE", errUsage), exitInvalid},
 		{fmt.Errorf("spec.containers[0].image: %w", runner.ErrImage), exitInvalid},
+		{fmt.Errorf("spec.containers[0].securityContext.runAsNonRoot: %w and image will run as root", runner.ErrNonRoot), exitInvalid},
 		{fmt.Errorf("%w: %q", runner.ErrExists, "web"), exitConflict},
 		{fmt.Errorf("%w: %q", runner.ErrNotFound, "web"), exitConflict},
 		{notFound{kind: "deployment", name: "web"}, exitConflict},
