@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"k8s.io/client-go/util/jsonpath"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -148,7 +149,7 @@ func waitCommand() *cli.Command {
 		Usage:     "wait until pods meet a condition (Ready, ContainersReady, Initialized) or are deleted",
 		ArgsUsage: "POD...|-l SELECTOR --for=condition=Ready|delete [--timeout 30s]",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "for", Value: "condition=Ready", Usage: strings.Join(waitConditions, ", ")},
+			&cli.StringFlag{Name: "for", Value: "condition=Ready", Usage: strings.Join(waitConditions, ", ") + " (condition=NAME=false: until it is not met), or jsonpath={PATH}=VALUE (jsonpath={PATH}: until it has a value)"},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "give up after this long (exit 4)"},
 			namespaceFlag(),
 			selectorFlag(),
@@ -187,8 +188,8 @@ func waitCommand() *cli.Command {
 			if err != nil || timeout < 0 {
 				return fmt.Errorf("%w: --timeout %q: a duration such as 30s or 2m", errUsage, vals["timeout"])
 			}
-			if !slices.Contains(waitConditions, cond) && !strings.EqualFold(cond, "condition=ready") {
-				return fmt.Errorf("%w: --for must be one of %s", errUsage, strings.Join(waitConditions, ", "))
+			if _, err := parseWaitFor(cond); err != nil {
+				return err
 			}
 			return withRunner(c, timeout+30*time.Second, func(ctx context.Context, r *runner.Runner) error {
 				return waitFor(ctx, r, pos, cond, timeout, func(p string) {
@@ -203,6 +204,10 @@ func waitCommand() *cli.Command {
 // each, or the timeout passes. A pod that does not exist fails at once,
 // unless the wait is for its deletion.
 func waitFor(ctx context.Context, r *runner.Runner, pods []string, cond string, timeout time.Duration, done func(string)) error {
+	spec, err := parseWaitFor(cond)
+	if err != nil {
+		return err
+	}
 	deadline := time.Now().Add(timeout)
 	left := append([]string(nil), pods...)
 	why := map[string]string{}
@@ -217,7 +222,13 @@ func waitFor(ctx context.Context, r *runner.Runner, pods []string, cond string, 
 		}
 		var still []string
 		for _, p := range left {
-			met, reason, err := podMeets(byName[p], p, cond, first)
+			var met bool
+			var reason string
+			if spec.path != nil && byName[p] != nil {
+				met, reason, err = podMatchesPath(ctx, r, p, spec)
+			} else {
+				met, reason, err = podMeets(byName[p], p, spec, first)
+			}
 			if err != nil {
 				return err
 			}
@@ -250,10 +261,71 @@ func waitFor(ctx context.Context, r *runner.Runner, pods []string, cond string, 
 	}
 }
 
+// waitSpec is wait's --for, as kubectl takes it: delete, a condition that
+// is to be True (or False: condition=Ready=false), or a JSONPath of the
+// pod (get -o json's fields) that is to have a value, or one value.
+type waitSpec struct {
+	text      string
+	delete    bool
+	condition string // podscheduled, initialized, containersready, ready
+	want      bool   // the condition's status waited for
+	path      *jsonpath.JSONPath
+	value     string // the JSONPath's value waited for ("": any)
+	hasValue  bool
+}
+
+func parseWaitFor(s string) (waitSpec, error) {
+	w := waitSpec{text: s, want: true}
+	usage := fmt.Errorf("%w: --for must be one of %s, condition=NAME=false, or jsonpath={PATH}[=VALUE] (got %q)", errUsage, strings.Join(waitConditions, ", "), s)
+	switch {
+	case s == "delete":
+		w.delete = true
+		return w, nil
+	case strings.HasPrefix(s, "condition="):
+		name, status, hasStatus := strings.Cut(strings.TrimPrefix(s, "condition="), "=")
+		w.condition = strings.ToLower(name)
+		if !slices.Contains([]string{"podscheduled", "initialized", "containersready", "ready"}, w.condition) {
+			return w, usage
+		}
+		if hasStatus {
+			switch strings.ToLower(status) {
+			case "true":
+			case "false":
+				w.want = false
+			default:
+				return w, fmt.Errorf("%w: --for %s: a condition's status is true or false", errUsage, s)
+			}
+		}
+		return w, nil
+	case strings.HasPrefix(s, "jsonpath="):
+		expr := strings.TrimPrefix(s, "jsonpath=")
+		if end := strings.LastIndex(expr, "}"); strings.HasPrefix(expr, "{") && end > 0 {
+			if rest := expr[end+1:]; rest != "" {
+				if !strings.HasPrefix(rest, "=") {
+					return w, usage
+				}
+				w.value, w.hasValue = rest[1:], true
+			}
+			expr = expr[:end+1]
+		} else {
+			// kubectl's relaxed form: .status.phase=Running
+			path, value, ok := strings.Cut(expr, "=")
+			expr, w.value, w.hasValue = "{"+path+"}", value, ok
+		}
+		j, err := parseJSONPath(expr)
+		if err != nil {
+			return w, fmt.Errorf("%w: --for %s: %v", errUsage, s, err)
+		}
+		w.path = j
+		return w, nil
+	}
+	return w, usage
+}
+
 // podMeets tells whether a pod (nil: not there) meets a condition, and if
 // not, why, in a few words.
-func podMeets(st *runner.PodStatus, name, cond string, first bool) (bool, string, error) {
-	if cond == "delete" {
+func podMeets(st *runner.PodStatus, name string, spec waitSpec, first bool) (bool, string, error) {
+	if spec.delete {
 		if st == nil {
 			return true, "", nil
 		}
@@ -263,21 +335,58 @@ func podMeets(st *runner.PodStatus, name, cond string, first bool) (bool, string
 		if first {
 			return false, "", fmt.Errorf("%w: %q", runner.ErrNotFound, name)
 		}
-		return false, "", fmt.Errorf("pod %q was deleted while waiting for %s", name, cond)
+		return false, "", fmt.Errorf("pod %q was deleted while waiting for %s", name, spec.text)
 	}
-	switch st.Phase {
-	case "Failed", "Succeeded":
-		// it never becomes ready again: say so now, as kubectl's wait cannot
-		return false, "", errTimeout{fmt.Sprintf("pod %q is %s: it will not meet %s", name, st.Phase, cond)}
-	}
-	switch strings.ToLower(strings.TrimPrefix(cond, "condition=")) {
+	var met bool
+	var reason string
+	switch spec.condition {
 	case "podscheduled":
-		return true, "", nil
+		met = true
 	case "initialized":
-		return initialized(st), "initializing", nil
-	default: // Ready, ContainersReady
-		return st.Phase == "Running" && allReady(st), fmt.Sprintf("phase %s, %d/%d ready", st.Phase, st.Ready, st.Total), nil
+		met, reason = initialized(st), "initializing"
+	default: // ready, containersready
+		met, reason = st.Phase == "Running" && allReady(st), fmt.Sprintf("phase %s, %d/%d ready", st.Phase, st.Ready, st.Total)
 	}
+	if !spec.want {
+		return !met, "met", nil
+	}
+	if !met && (st.Phase == "Failed" || st.Phase == "Succeeded") {
+		// it never becomes ready again: say so now, as kubectl's wait cannot
+		return false, "", errTimeout{fmt.Sprintf("pod %q is %s: it will not meet %s", name, st.Phase, spec.text)}
+	}
+	return met, reason, nil
+}
+
+// podMatchesPath tells whether a pod's JSONPath has a value (the one
+// waited for, if any), and if not, what it has.
+func podMatchesPath(ctx context.Context, r *runner.Runner, name string, spec waitSpec) (bool, string, error) {
+	pods, err := currentPods(ctx, r, []string{name})
+	if err != nil || len(pods) != 1 {
+		return false, "not readable yet", nil
+	}
+	generic, err := asJSON(pods[0])
+	if err != nil {
+		return false, "", err
+	}
+	res, err := spec.path.FindResults(generic)
+	if err != nil {
+		return false, "", fmt.Errorf("%w: --for %s: %v", errUsage, spec.text, err)
+	}
+	var vals []string
+	for _, r := range res {
+		for _, v := range r {
+			vals = append(vals, fmt.Sprint(v.Interface()))
+		}
+	}
+	switch {
+	case len(vals) == 0:
+		return false, "no value", nil
+	case !spec.hasValue:
+		return true, "", nil
+	case len(vals) > 1:
+		return false, "", fmt.Errorf("%w: --for %s: the path has %d values, one is needed to compare", errUsage, spec.text, len(vals))
+	}
+	return vals[0] == spec.value, "value " + vals[0], nil
 }
 
 // initialized is the pod condition Initialized: every init container has

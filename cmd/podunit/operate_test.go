@@ -69,27 +69,71 @@ func TestExecTarget(t *testing.T) {
 }
 
 func TestPodMeets(t *testing.T) {
+	spec := func(s string) waitSpec {
+		w, err := parseWaitFor(s)
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		return w
+	}
 	st := &runner.PodStatus{Name: "p", Phase: "Running", Ready: 1, Total: 2, Containers: []runner.ContainerStatus{
 		{Name: "i", Kind: "init", State: "Terminated", Reason: "Completed"}, {Name: "a", Kind: "app", State: "Running"}}}
-	if ok, _, _ := podMeets(st, "p", "condition=Ready", true); ok {
+	if ok, _, _ := podMeets(st, "p", spec("condition=Ready"), true); ok {
 		t.Error("1/2 ready met Ready")
 	}
-	if ok, _, _ := podMeets(st, "p", "condition=Initialized", true); !ok {
+	if ok, _, _ := podMeets(st, "p", spec("condition=Ready=false"), true); !ok {
+		t.Error("1/2 ready did not meet Ready=false")
+	}
+	if ok, _, _ := podMeets(st, "p", spec("condition=Initialized"), true); !ok {
 		t.Error("completed init containers: not Initialized")
 	}
 	st.Ready = 2
-	if ok, _, _ := podMeets(st, "p", "condition=Ready", true); !ok {
+	if ok, _, _ := podMeets(st, "p", spec("condition=Ready"), true); !ok {
 		t.Error("2/2 ready did not meet Ready")
 	}
-	if ok, _, _ := podMeets(nil, "p", "delete", false); !ok {
+	if ok, _, _ := podMeets(st, "p", spec("condition=ready=False"), true); ok {
+		t.Error("2/2 ready met Ready=False")
+	}
+	if ok, _, _ := podMeets(nil, "p", spec("delete"), false); !ok {
 		t.Error("a gone pod did not meet delete")
 	}
-	if _, _, err := podMeets(nil, "p", "condition=Ready", true); !errors.Is(err, runner.ErrNotFound) {
+	if _, _, err := podMeets(nil, "p", spec("condition=Ready"), true); !errors.Is(err, runner.ErrNotFound) {
 		t.Errorf("unknown pod: %v", err)
 	}
 	st.Phase = "Failed"
-	if _, _, err := podMeets(st, "p", "condition=Ready", false); err == nil {
+	if _, _, err := podMeets(st, "p", spec("condition=Ready"), false); err == nil {
 		t.Error("a failed pod is waited for")
+	}
+	if ok, _, err := podMeets(st, "p", spec("condition=Ready=false"), false); !ok || err != nil {
+		t.Errorf("a failed pod is not ready: %v %v", ok, err)
+	}
+	if ok, _, err := podMeets(st, "p", spec("condition=PodScheduled"), false); !ok || err != nil {
+		t.Errorf("a failed pod was scheduled: %v %v", ok, err)
+	}
+}
+
+// wait --for takes kubectl's forms: conditions with a status, and JSONPaths
+// with a value or none (braced, or kubectl's relaxed form), whose value may
+// hold "=" inside a filter.
+func TestParseWaitFor(t *testing.T) {
+	for _, c := range []struct {
+		in, value string
+		hasValue  bool
+	}{
+		{"jsonpath={.status.phase}=Running", "Running", true},
+		{"jsonpath={.status.podIP}", "", false},
+		{`jsonpath={.status.conditions[?(@.type=="Ready")].status}=True`, "True", true},
+		{"jsonpath=.status.phase=Succeeded", "Succeeded", true},
+	} {
+		w, err := parseWaitFor(c.in)
+		if err != nil || w.path == nil || w.value != c.value || w.hasValue != c.hasValue {
+			t.Errorf("%s: %+v %v", c.in, w, err)
+		}
+	}
+	for _, bad := range []string{"condition=Happy", "condition=Ready=maybe", "jsonpath={.status.phase}Running", "jsonpath={.status[}=x", "ready", ""} {
+		if _, err := parseWaitFor(bad); !errors.Is(err, errUsage) {
+			t.Errorf("%q: %v, want a usage error", bad, err)
+		}
 	}
 }
 

@@ -57,6 +57,16 @@ spec:
 	if r := run(t, podunit, "wait", pod, "--for=condition=Ready", "--timeout", "2s"); r.code != 4 {
 		t.Errorf("wait on a pod that is not ready: exit %d %s", r.code, r.stderr)
 	}
+	// kubectl's other forms of --for: a condition's status, a JSONPath's value
+	for _, f := range []string{"condition=Ready=false", "jsonpath={.status.phase}=Running",
+		`jsonpath={.status.containerStatuses[?(@.name=="web")].ready}=false`, "jsonpath={.status.podIP}"} {
+		if out := must(t, podunit, "wait", pod, "--for="+f, "--timeout", "10s"); out != "pod/"+pod+" condition met\n" {
+			t.Errorf("wait --for=%s: %q", f, out)
+		}
+	}
+	if r := run(t, podunit, "wait", pod, "--for=jsonpath={.status.phase}=Succeeded", "--timeout", "2s"); r.code != 4 || !strings.Contains(r.stderr, "value Running") {
+		t.Errorf("wait for a phase the pod does not have: exit %d %s", r.code, r.stderr)
+	}
 	if out := must(t, podunit, "wait", pod, "--for", "condition=Initialized", "--timeout", "10s"); out != "pod/"+pod+" condition met\n" {
 		t.Errorf("wait Initialized: %q", out)
 	}
