@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os/exec"
 	"slices"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -797,26 +796,4 @@ func readShaping(ctx context.Context, pod string) (*nl.State, error) {
 		return nil, err
 	}
 	return &st, nil
-}
-
-// printResources shows limits and requests as kubectl describe does.
-func printResources(w io.Writer, indent string, r *corev1.ResourceRequirements) {
-	for _, l := range []struct {
-		title string
-		list  corev1.ResourceList
-	}{{"Limits", r.Limits}, {"Requests", r.Requests}} {
-		if len(l.list) == 0 {
-			continue
-		}
-		fmt.Fprintf(w, "%s%s:\n", indent, l.title)
-		names := make([]string, 0, len(l.list))
-		for n := range l.list {
-			names = append(names, string(n))
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			q := l.list[corev1.ResourceName(n)]
-			fmt.Fprintf(w, "%s  %s:%s%s\n", indent, n, strings.Repeat(" ", max(1, 8-len(n))), q.String())
-		}
-	}
 }

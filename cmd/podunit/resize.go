@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -94,7 +96,11 @@ func resizeCommand() *cli.Command {
 					}
 				}
 				fmt.Fprintf(c.App.Writer, "%s resized (%s): %s\n", what, done.Unit, how)
-				printResources(c.App.Writer, "  ", &done.Resources)
+				tw := tabwriter.NewWriter(c.App.Writer, 0, 8, 2, ' ', 0)
+				describeResources(func(level int, format string, args ...any) {
+					fmt.Fprintf(tw, strings.Repeat("  ", level+1)+format, args...)
+				}, 0, &done.Resources)
+				tw.Flush()
 				return nil
 			})
 		},

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -69,7 +70,7 @@ spec:
 	if p, m := pid(), unitProp(t, unit, "MainPID"); p != pid0 || m != main0 {
 		t.Errorf("a NotRequired resize restarted the container: pid %s -> %s, main %s -> %s", pid0, p, main0, m)
 	}
-	if d := describe(t, "rsz"); !strings.Contains(d, "cpu:     250m") || !strings.Contains(d, "Resized") {
+	if d := describe(t, "rsz"); !regexp.MustCompile(`(?m)^      cpu:\s+250m$`).MatchString(d) || !strings.Contains(d, "Resized") {
 		t.Errorf("describe after resize:\n%s", d)
 	}
 
