@@ -257,6 +257,17 @@ func SetReady(dir, pod, container string, ready bool) error {
 	return WriteAtomic(readyFile(dir, pod, container), []byte(strconv.FormatBool(ready)))
 }
 
+// ReadySince is when the prober's verdict for a container last changed (it
+// writes it only then, and as each run starts and ends); zero when there is
+// none.
+func ReadySince(dir, pod, container string) time.Time {
+	fi, err := os.Stat(readyFile(dir, pod, container))
+	if err != nil {
+		return time.Time{}
+	}
+	return fi.ModTime()
+}
+
 // Ready reads the prober's verdict (false when there is none).
 func Ready(dir, pod, container string) bool {
 	data, err := os.ReadFile(readyFile(dir, pod, container))

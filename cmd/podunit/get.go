@@ -470,7 +470,7 @@ func currentPods(ctx context.Context, r *runner.Runner, names []string) ([]*core
 		if err != nil || !ok {
 			return nil, fmt.Errorf("%w: %q", runner.ErrNotFound, n)
 		}
-		facts := podFacts{hostIPs: hostIPs, created: created, runs: map[string]podstate.Run{}, images: map[string][2]string{}}
+		facts := podFacts{hostIPs: hostIPs, created: created, runs: map[string]podstate.Run{}, images: map[string][2]string{}, readySince: map[string]time.Time{}}
 		if spec.Spec.HostNetwork {
 			facts.podIPs = hostIPs
 		} else if ins != nil {
@@ -480,6 +480,7 @@ func currentPods(ctx context.Context, r *runner.Runner, names []string) ([]*core
 		}
 		for _, cs := range st.Containers {
 			facts.runs[cs.Name], _ = podstate.LoadRun(r.StateDir, n, cs.Name)
+			facts.readySince[cs.Name] = podstate.ReadySince(r.StateDir, n, cs.Name)
 			if ins != nil && cs.State == "Running" {
 				if id, img, err := ins.ContainerIDs(ctx, cs.Podman); err == nil {
 					facts.images[cs.Name] = [2]string{id, img}
@@ -504,6 +505,7 @@ type podFacts struct {
 	created         time.Time
 	runs            map[string]podstate.Run
 	images          map[string][2]string // container: podman id, image id
+	readySince      map[string]time.Time // container: the prober's last verdict change
 }
 
 // v1Pod is the pod as Kubernetes would show it: the spec as applied and a
@@ -563,21 +565,72 @@ func v1Pod(applied *corev1.Pod, st runner.PodStatus, f podFacts) *corev1.Pod {
 		}
 	}
 	ready := phase == "Running" && allReady(&st)
-	cond := func(t corev1.PodConditionType, ok bool, reason string) corev1.PodCondition {
+	isInit := initialized(&st)
+	initAt, readyAt := transitions(st, f, isInit, ready)
+	cond := func(t corev1.PodConditionType, ok bool, reason string, at time.Time) corev1.PodCondition {
 		c := corev1.PodCondition{Type: t, Status: corev1.ConditionTrue}
 		if !ok {
 			c.Status, c.Reason = corev1.ConditionFalse, reason
 		}
+		if !at.IsZero() {
+			c.LastTransitionTime = metav1.NewTime(at)
+		}
 		return c
 	}
 	s.Conditions = []corev1.PodCondition{
-		cond(corev1.PodScheduled, true, ""),
-		cond(corev1.PodInitialized, initialized(&st), "ContainersNotInitialized"),
-		cond(corev1.ContainersReady, ready, "ContainersNotReady"),
-		cond(corev1.PodReady, ready, "ContainersNotReady"),
+		cond(corev1.PodScheduled, true, "", f.created),
+		cond(corev1.PodInitialized, isInit, "ContainersNotInitialized", initAt),
+		cond(corev1.ContainersReady, ready, "ContainersNotReady", readyAt),
+		cond(corev1.PodReady, ready, "ContainersNotReady", readyAt),
 	}
 	p.Status = s
 	return p
+}
+
+// transitions are when the pod's Initialized and Ready conditions last
+// changed, as far as the containers' records tell: initialized, when the
+// last init container completed (or sidecar started); ready, when the last
+// container became ready; not ready, when the latest became not ready (its
+// run ended, or its readiness probe failed). The pod's creation when nothing
+// later is known.
+func transitions(st runner.PodStatus, f podFacts, initialized, ready bool) (initAt, readyAt time.Time) {
+	later := func(t *time.Time, u time.Time) {
+		if u.After(*t) {
+			*t = u
+		}
+	}
+	initAt, readyAt = f.created, f.created
+	for _, cs := range st.Containers {
+		run, since := f.runs[cs.Name], f.readySince[cs.Name]
+		switch cs.Kind {
+		case units.KindInit:
+			if initialized {
+				later(&initAt, run.Finished)
+			}
+			continue
+		case units.KindSidecar:
+			if initialized {
+				later(&initAt, run.Started)
+			}
+		case units.KindEphemeral:
+			continue
+		}
+		became := run.Started // ready as it runs, without a readiness probe
+		if !since.IsZero() {
+			became = since // the prober's verdict
+		}
+		switch {
+		case ready:
+			later(&readyAt, became)
+		case !cs.Ready:
+			if cs.State == "Running" {
+				later(&readyAt, became) // its probe failed, or not yet passed
+			} else {
+				later(&readyAt, run.Finished)
+			}
+		}
+	}
+	return initAt, readyAt
 }
 
 func containerStatus(cs runner.ContainerStatus, image string, run podstate.Run, ids [2]string) corev1.ContainerStatus {

@@ -306,3 +306,50 @@ func TestWatchPods(t *testing.T) {
 		t.Errorf("lines:\n%s\nwant (name ready status) %q", b.String(), want)
 	}
 }
+
+// The conditions carry when they last changed, as the containers' records
+// tell it: Initialized when the init container completed, Ready when the
+// last container became ready (its probe's verdict, or its start without
+// one); not ready, when a container's run ended or its probe failed.
+func TestConditionTransitions(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	applied := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: corev1.PodSpec{InitContainers: []corev1.Container{{Name: "setup", Image: "i"}},
+			Containers: []corev1.Container{{Name: "a", Image: "i"}, {Name: "b", Image: "i"}}}}
+	zero := 0
+	st := runner.PodStatus{Name: "web", Phase: "Running", Ready: 2, Total: 2, Containers: []runner.ContainerStatus{
+		{Name: "setup", Kind: "init", State: "Terminated", Reason: "Completed", ExitCode: &zero},
+		{Name: "a", Kind: "app", State: "Running", Ready: true},
+		{Name: "b", Kind: "app", State: "Running", Ready: true}}}
+	f := podFacts{created: t0, runs: map[string]podstate.Run{
+		"setup": {Finished: t0.Add(2 * time.Second)},
+		"a":     {Started: t0.Add(3 * time.Second)},
+		"b":     {Started: t0.Add(3 * time.Second)}},
+		readySince: map[string]time.Time{"b": t0.Add(9 * time.Second)}} // b's readiness probe passed at 9 s
+	at := func(p *corev1.Pod) map[corev1.PodConditionType]time.Time {
+		m := map[corev1.PodConditionType]time.Time{}
+		for _, c := range p.Status.Conditions {
+			m[c.Type] = c.LastTransitionTime.Time
+		}
+		return m
+	}
+	got := at(v1Pod(applied, st, f))
+	if !got[corev1.PodScheduled].Equal(t0) || !got[corev1.PodInitialized].Equal(t0.Add(2*time.Second)) ||
+		!got[corev1.ContainersReady].Equal(t0.Add(9*time.Second)) || !got[corev1.PodReady].Equal(t0.Add(9*time.Second)) {
+		t.Errorf("ready: %v", got)
+	}
+	// a's run ended at 20 s: not ready since
+	st.Ready, st.Containers[1] = 1, runner.ContainerStatus{Name: "a", Kind: "app", State: "Waiting", Reason: "CrashLoopBackOff"}
+	f.runs["a"] = podstate.Run{Finished: t0.Add(20 * time.Second)}
+	if got := at(v1Pod(applied, st, f)); !got[corev1.PodReady].Equal(t0.Add(20 * time.Second)) {
+		t.Errorf("not ready: %v", got)
+	}
+	// b's probe failed at 30 s, a back and ready meanwhile
+	st.Containers[1] = runner.ContainerStatus{Name: "a", Kind: "app", State: "Running", Ready: true}
+	st.Containers[2] = runner.ContainerStatus{Name: "b", Kind: "app", State: "Running"}
+	f.runs["a"] = podstate.Run{Started: t0.Add(25 * time.Second)}
+	f.readySince["b"] = t0.Add(30 * time.Second)
+	if got := at(v1Pod(applied, st, f)); !got[corev1.PodReady].Equal(t0.Add(30 * time.Second)) {
+		t.Errorf("b's probe failed: %v", got)
+	}
+}
