@@ -410,8 +410,8 @@ spec:
 		t.Errorf("status: %q", got)
 	}
 	desc := must(t, podunit, "describe", "pod/"+pod)
-	for _, want := range []string{"Status:       Failed", "Reason:       DeadlineExceeded", "Message:      Pod was active on the node longer than the specified deadline", "Terminated"} {
-		if !strings.Contains(desc, want) {
+	for _, want := range []string{`(?m)^Status:\s+Failed$`, `(?m)^Reason:\s+DeadlineExceeded$`, `(?m)^Message:\s+Pod was active on the node longer than the specified deadline$`, "Terminated"} {
+		if !regexp.MustCompile(want).MatchString(desc) {
 			t.Errorf("describe lacks %q:\n%s", want, desc)
 		}
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -175,7 +176,7 @@ spec:
 `, "userns", "plainns")
 	// the helpers reach into the pod's namespaces: probes, shaping
 	must(t, podunit, "wait", "userns", "--for=condition=Ready", "--timeout", "60s")
-	if d := describe(t, "userns"); !strings.Contains(d, "Bandwidth:    egress 10Mbit") {
+	if d := describe(t, "userns"); !regexp.MustCompile(`(?m)^Bandwidth:\s+egress 10Mbit`).MatchString(d) {
 		t.Errorf("hostUsers: false: not shaped:\n%s", d)
 	}
 	uidMap := func(pod, c string) string {
