@@ -465,27 +465,29 @@ func TestStatusPhases(t *testing.T) {
 		deleting bool   // podunit down's stop request
 		infraJob string // a job queued on the infra
 		phase    string
+		recorded bool // the containers' clean-up recorded their run's end
 	}{
-		{"running", "", st("active", "running", "success", 0), st("active", "running", "success", 0), false, "", "Running"},
-		{"one done", "Never", st("inactive", "dead", "success", 0), st("active", "running", "success", 0), false, "", "Running"},
-		{"all done", "Never", st("inactive", "dead", "success", 0), st("inactive", "dead", "success", 0), false, "", "Succeeded"},
-		{"all done, OnFailure", "OnFailure", st("inactive", "dead", "success", 0), st("inactive", "dead", "success", 0), false, "", "Succeeded"},
-		{"all done, Always: they come back", "Always", st("inactive", "dead", "success", 0), st("inactive", "dead", "success", 0), false, "", "Running"},
-		{"one failed", "Never", st("failed", "failed", "exit-code", 3), st("inactive", "dead", "success", 0), false, "", "Failed"},
-		{"one failed, OnFailure", "OnFailure", st("failed", "failed", "exit-code", 3), st("inactive", "dead", "success", 0), false, "", "Running"},
-		{"crash loop", "Always", restarting, restarting, false, "", "Running"},
-		{"crash loop beside a running one", "Always", restarting, st("active", "running", "success", 0), false, "", "Running"},
-		{"one still starting for the first time", "Always", st("activating", "start", "", 0), st("active", "running", "success", 0), false, "", "Pending"},
-		{"starting", "", st("activating", "start", "", 0), st("activating", "start", "", 0), false, "", "Pending"},
-		{"down stops it", "", stopping("stop"), st("active", "running", "", 0), true, "", "Terminating"},
-		{"down asked, nothing stopping yet", "", st("active", "running", "", 0), st("active", "running", "", 0), true, "", "Terminating"},
-		{"its infra or slice stopped", "", stopping("stop"), st("active", "running", "", 0), false, "stop", "Terminating"},
-		{"one container stopped on request", "", stopping("stop"), st("active", "running", "", 0), false, "", "Running"},
-		{"one container restarted on request", "", stopping("restart"), st("active", "running", "", 0), false, "", "Running"},
-		{"one exited, Always: cleaning up", "Always", exited, st("active", "running", "", 0), false, "", "Running"},
-		{"both exited, Always: cleaning up", "Always", exited, exited, false, "", "Running"},
-		{"both exited, Never: cleaning up", "Never", exited, exited, false, "", "Failed"},
-		{"a debug container ending", "", st("active", "running", "", 0), st("active", "running", "", 0), false, "", "Running"},
+		{"running", "", st("active", "running", "success", 0), st("active", "running", "success", 0), false, "", "Running", false},
+		{"one done", "Never", st("inactive", "dead", "success", 0), st("active", "running", "success", 0), false, "", "Running", false},
+		{"all done", "Never", st("inactive", "dead", "success", 0), st("inactive", "dead", "success", 0), false, "", "Succeeded", false},
+		{"all done, OnFailure", "OnFailure", st("inactive", "dead", "success", 0), st("inactive", "dead", "success", 0), false, "", "Succeeded", false},
+		{"all done, Always: they come back", "Always", st("inactive", "dead", "success", 0), st("inactive", "dead", "success", 0), false, "", "Running", false},
+		{"one failed", "Never", st("failed", "failed", "exit-code", 3), st("inactive", "dead", "success", 0), false, "", "Failed", false},
+		{"one failed, OnFailure", "OnFailure", st("failed", "failed", "exit-code", 3), st("inactive", "dead", "success", 0), false, "", "Running", false},
+		{"crash loop", "Always", restarting, restarting, false, "", "Running", false},
+		{"crash loop beside a running one", "Always", restarting, st("active", "running", "success", 0), false, "", "Running", false},
+		{"one still starting for the first time", "Always", st("activating", "start", "", 0), st("active", "running", "success", 0), false, "", "Pending", false},
+		{"starting", "", st("activating", "start", "", 0), st("activating", "start", "", 0), false, "", "Pending", false},
+		{"down stops it", "", stopping("stop"), st("active", "running", "", 0), true, "", "Terminating", false},
+		{"down asked, nothing stopping yet", "", st("active", "running", "", 0), st("active", "running", "", 0), true, "", "Terminating", false},
+		{"its infra or slice stopped", "", stopping("stop"), st("active", "running", "", 0), false, "stop", "Terminating", false},
+		{"one container stopped on request", "", stopping("stop"), st("active", "running", "", 0), false, "", "Running", false},
+		{"one container restarted on request", "", stopping("restart"), st("active", "running", "", 0), false, "", "Running", false},
+		{"one exited, Always: cleaning up", "Always", exited, st("active", "running", "", 0), false, "", "Running", true},
+		{"both exited, Always: cleaning up", "Always", exited, exited, false, "", "Running", true},
+		{"both exited, Never: cleaning up", "Never", exited, exited, false, "", "Failed", true},
+		{"both exited, Never: their ends not recorded yet", "Never", exited, exited, false, "", "Running", false},
+		{"a debug container ending", "", st("active", "running", "", 0), st("active", "running", "", 0), false, "", "Running", false},
 	} {
 		rec.Pod.Spec.RestartPolicy = c.policy
 		infra := st("active", "running", "success", 0)
@@ -497,17 +499,23 @@ func TestStatusPhases(t *testing.T) {
 			// an ephemeral container whose unit is on its way out
 			"podunit-p-dbg.service": st("deactivating", "stop-sigterm", "", 0),
 		}
-		got := podStatus("p", rec, byUnit, c.deleting, func(string) bool { return true }, func(string) podstate.Run { return podstate.Run{} })
+		run := podstate.Run{}
+		if c.recorded {
+			run = podstate.Run{Finished: time.Unix(2, 0), ExitCode: 1, Message: "bye"}
+		}
+		got := podStatus("p", rec, byUnit, c.deleting, func(string) bool { return true }, func(string) podstate.Run { return run })
 		if got.Phase != c.phase {
 			t.Errorf("%s: phase %s, want %s", c.name, got.Phase, c.phase)
 		}
 		// a container stopped on request is Running until it has stopped;
-		// one whose process ended is Terminated while its unit cleans up
+		// one whose process ended is Terminated, with its message, once
+		// its clean-up recorded the end, while its unit finishes
+		ended := c.a.ActiveState == "deactivating" && c.a.Job == "" && c.recorded
 		switch a := got.Containers[0]; {
-		case c.a.ActiveState == "deactivating" && c.a.Job != "" && (a.State != "Running" || a.Reason != "Terminating"):
+		case c.a.ActiveState == "deactivating" && !ended && (a.State != "Running" || a.Reason != "Terminating"):
 			t.Errorf("%s: container a %+v, want Running (Terminating)", c.name, a)
-		case c.a.ActiveState == "deactivating" && c.a.Job == "" && (a.State != "Terminated" || a.Reason != "Error" || a.ExitCode == nil || *a.ExitCode != 1):
-			t.Errorf("%s: container a %+v, want Terminated (Error), exit code 1", c.name, a)
+		case ended && (a.State != "Terminated" || a.Reason != "Error" || a.ExitCode == nil || *a.ExitCode != 1 || a.ExitMessage != "bye"):
+			t.Errorf("%s: container a %+v, want Terminated (Error), exit code 1, its message", c.name, a)
 		}
 	}
 	// The sandbox: starting, the pod is Pending; made again by systemd

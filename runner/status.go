@@ -309,13 +309,14 @@ func containerStatus(pod string, c containerRef, byUnit map[string]sdbus.UnitSta
 		}
 		cs.State, cs.Ready = "Running", true
 	case "deactivating":
-		if u.Job != "" {
-			cs.State, cs.Reason = "Running", "Terminating" // stopped on request
-			break
+		if u.Job == "" && run.Started.IsZero() && !run.Finished.IsZero() && !run.Finished.Before(u.ActiveEnter) {
+			// its process ended on its own and its clean-up recorded the
+			// run's end (its message too); the unit is still on its way
+			// out: terminated
+			return terminated(cs, u)
 		}
-		// its process ended (its unit cleans up, then systemd starts it
-		// again or not): terminated, as the rest of its unit's life
-		return terminated(cs, u)
+		// stopped on request, or its end not recorded yet
+		cs.State, cs.Reason = "Running", "Terminating"
 	case "activating":
 		switch {
 		case u.SubState == "auto-restart":
