@@ -960,6 +960,26 @@ func TestStatusInitBackOff(t *testing.T) {
 	}
 }
 
+// A container whose unit never became active is waiting for the init
+// containers, unless its clean-up recorded a run that ended (a process that
+// exited before its start was notified): then it is Terminated as recorded.
+func TestStatusNeverActive(t *testing.T) {
+	rec := &record{Pod: &corev1.Pod{}}
+	rec.Pod.Name, rec.Pod.Spec.RestartPolicy = "p", corev1.RestartPolicyOnFailure
+	rec.Pod.Spec.Containers = []corev1.Container{{Name: "quick"}}
+	byUnit := map[string]sdbus.UnitState{"podunit-p.service": {LoadState: "loaded", ActiveState: "active", SubState: "running"},
+		"podunit-p-quick.service": {LoadState: "loaded", ActiveState: "inactive", SubState: "dead"}}
+	got := podStatus("p", rec, byUnit, false, func(string) bool { return true }, func(string) podstate.Run { return podstate.Run{} })
+	if cs := got.Containers[0]; cs.State != "Waiting" || cs.Reason != "PodInitializing" || got.Phase != "Pending" {
+		t.Errorf("never ran: phase %s, %+v", got.Phase, cs)
+	}
+	ended := podstate.Run{Finished: time.Unix(5, 0), Result: "success"}
+	got = podStatus("p", rec, byUnit, false, func(string) bool { return true }, func(string) podstate.Run { return ended })
+	if cs := got.Containers[0]; cs.State != "Terminated" || cs.Reason != "Completed" || cs.ExitCode == nil || *cs.ExitCode != 0 || got.Phase != "Succeeded" {
+		t.Errorf("ran and ended before its unit was active: phase %s, %+v", got.Phase, cs)
+	}
+}
+
 // An app container waiting out its back-off has the restarts made so far,
 // as the kubelet counts them (when the container starts again): systemd has
 // counted the unit's restart into the wait, and so has the run helper.

@@ -330,6 +330,12 @@ func containerStatus(pod string, c containerRef, byUnit map[string]sdbus.UnitSta
 		}
 	default: // inactive, failed
 		if u.ActiveEnter.IsZero() && u.ActiveState == "inactive" {
+			if !run.Finished.IsZero() {
+				// it ran, and ended before its unit became active (a
+				// process quicker than its start's notification): as its
+				// clean-up recorded it
+				return endedAsRecorded(cs, run)
+			}
 			// never started: waiting for the init containers before it
 			cs.State, cs.Reason = "Waiting", "PodInitializing"
 			return cs
