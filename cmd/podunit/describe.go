@@ -369,12 +369,10 @@ func describePodTemplate(w io.Writer, t *corev1.PodTemplateSpec) {
 	}
 	tw.Flush()
 	tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	describeVolumes(func(level int, format string, args ...any) {
-		fmt.Fprintf(tw, strings.Repeat("  ", level+1)+format, args...)
-	}, p.Spec.Volumes)
-	line1 := func(level int, format string, args ...any) {
+	line1 := func(level int, format string, args ...any) { // one level in
 		fmt.Fprintf(tw, strings.Repeat("  ", level+1)+format, args...)
 	}
+	describeVolumes(line1, p.Spec.Volumes)
 	multiline(line1, "Node-Selectors", p.Spec.NodeSelector)
 	var tolerations []string
 	for _, to := range p.Spec.Tolerations {
@@ -492,9 +490,9 @@ func describeContainerSpecTail(line lineFunc, p *corev1.Pod, c *corev1.Container
 			from, name, optional := "", "", false
 			switch {
 			case e.ConfigMapRef != nil:
-				from, name, optional = "ConfigMap", e.ConfigMapRef.Name, e.ConfigMapRef.Optional != nil && *e.ConfigMapRef.Optional
+				from, name, optional = "ConfigMap", e.ConfigMapRef.Name, isTrue(e.ConfigMapRef.Optional)
 			case e.SecretRef != nil:
-				from, name, optional = "Secret", e.SecretRef.Name, e.SecretRef.Optional != nil && *e.SecretRef.Optional
+				from, name, optional = "Secret", e.SecretRef.Name, isTrue(e.SecretRef.Optional)
 			}
 			if e.Prefix != "" {
 				from += fmt.Sprintf(" with prefix '%s'", e.Prefix)
@@ -528,10 +526,10 @@ func describeContainerSpecTail(line lineFunc, p *corev1.Pod, c *corev1.Container
 			line(3, "%s:\t%s (%s)\n", e.Name, v, vf.ResourceFieldRef.Resource)
 		case vf.SecretKeyRef != nil:
 			line(3, "%s:\t<set to the key '%s' in secret '%s'>\tOptional: %t\n", e.Name, vf.SecretKeyRef.Key, vf.SecretKeyRef.Name,
-				vf.SecretKeyRef.Optional != nil && *vf.SecretKeyRef.Optional)
+				isTrue(vf.SecretKeyRef.Optional))
 		case vf.ConfigMapKeyRef != nil:
 			line(3, "%s:\t<set to the key '%s' of config map '%s'>\tOptional: %t\n", e.Name, vf.ConfigMapKeyRef.Key, vf.ConfigMapKeyRef.Name,
-				vf.ConfigMapKeyRef.Optional != nil && *vf.ConfigMapKeyRef.Optional)
+				isTrue(vf.ConfigMapKeyRef.Optional))
 		}
 	}
 	if len(c.VolumeMounts) == 0 {
@@ -665,11 +663,11 @@ func describeVolumes(line lineFunc, vols []corev1.Volume) {
 		case vs.ConfigMap != nil:
 			line(2, "Type:\tConfigMap (a volume populated by a ConfigMap)\n")
 			line(2, "Name:\t%s\n", vs.ConfigMap.Name)
-			line(2, "Optional:\t%t\n", vs.ConfigMap.Optional != nil && *vs.ConfigMap.Optional)
+			line(2, "Optional:\t%t\n", isTrue(vs.ConfigMap.Optional))
 		case vs.Secret != nil:
 			line(2, "Type:\tSecret (a volume populated by a Secret)\n")
 			line(2, "SecretName:\t%s\n", vs.Secret.SecretName)
-			line(2, "Optional:\t%t\n", vs.Secret.Optional != nil && *vs.Secret.Optional)
+			line(2, "Optional:\t%t\n", isTrue(vs.Secret.Optional))
 		case vs.PersistentVolumeClaim != nil:
 			line(2, "Type:\tPersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same namespace)\n")
 			line(2, "ClaimName:\t%s\n", vs.PersistentVolumeClaim.ClaimName)
@@ -684,10 +682,10 @@ func describeVolumes(line lineFunc, vols []corev1.Volume) {
 				switch {
 				case src.ConfigMap != nil:
 					line(2, "ConfigMapName:\t%s\n", src.ConfigMap.Name)
-					line(2, "Optional:\t%t\n", src.ConfigMap.Optional != nil && *src.ConfigMap.Optional)
+					line(2, "Optional:\t%t\n", isTrue(src.ConfigMap.Optional))
 				case src.Secret != nil:
 					line(2, "SecretName:\t%s\n", src.Secret.Name)
-					line(2, "Optional:\t%t\n", src.Secret.Optional != nil && *src.Secret.Optional)
+					line(2, "Optional:\t%t\n", isTrue(src.Secret.Optional))
 				case src.DownwardAPI != nil:
 					line(2, "DownwardAPI:\ttrue\n")
 				case src.ServiceAccountToken != nil:
@@ -766,6 +764,9 @@ func tolerationString(t corev1.Toleration) string {
 	}
 	return s
 }
+
+// isTrue is an optional flag's value (nil: false).
+func isTrue(b *bool) bool { return b != nil && *b }
 
 func printBool(b bool) string {
 	if b {
