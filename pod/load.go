@@ -155,6 +155,7 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 	if len(m.Pods) == 0 && m.Objects.Len() == 0 {
 		return nil, fmt.Errorf("%w: nothing in the manifest (it may hold %s)", ErrInvalid, strings.Join(Kinds, ", "))
 	}
+	dropOutputOnly(m)
 	if !bindRefs {
 		return m, nil
 	}

@@ -518,3 +518,39 @@ func sortedByteKeys(m map[string][]byte) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// dropOutputOnly clears what the API server writes and a manifest's author
+// does not (a warning said it is ignored): an object's identity and history
+// and its status. A manifest exported with `get -o yaml` then applies as
+// the objects it shows, and what podunit stores of it is the author's part
+// alone, as kubectl apply leaves the status to the cluster.
+func dropOutputOnly(m *Manifest) {
+	clear := func(o metav1.Object) {
+		o.SetUID("")
+		o.SetResourceVersion("")
+		o.SetGeneration(0)
+		o.SetCreationTimestamp(metav1.Time{})
+		o.SetManagedFields(nil)
+		o.SetSelfLink("")
+		o.SetFinalizers(nil)
+	}
+	m.Objects.Each(func(_ string, obj metav1.Object) {
+		clear(obj)
+		switch x := obj.(type) {
+		case *corev1.PersistentVolumeClaim:
+			x.Status = corev1.PersistentVolumeClaimStatus{}
+		case *corev1.Service:
+			x.Status = corev1.ServiceStatus{}
+		case *corev1.Namespace:
+			x.Status = corev1.NamespaceStatus{}
+		case *appsv1.Deployment:
+			x.Status = appsv1.DeploymentStatus{}
+		case *appsv1.StatefulSet:
+			x.Status = appsv1.StatefulSetStatus{}
+		}
+	})
+	for _, p := range m.Pods {
+		clear(p)
+		p.Status = corev1.PodStatus{}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 const minimal = `
@@ -232,6 +233,89 @@ items:
 		_, err := Load([]byte(c.doc))
 		if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+}
+
+// What the API server writes (an object's identity and history, its
+// status) is warned about and dropped at load: an exported manifest applies
+// as the objects it shows, and none of it is stored.
+func TestOutputOnlyDropped(t *testing.T) {
+	meta := `  uid: 0b5e4d8e-0000-4000-8000-000000000001
+  resourceVersion: "42"
+  generation: 3
+  creationTimestamp: "2026-01-02T03:04:05Z"
+  managedFields: [{manager: kubectl, operation: Update}]
+`
+	m, err := Load([]byte(`apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cm
+` + meta + `data: {k: v}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: svc
+` + meta + `spec:
+  selector: {app: a}
+  ports: [{port: 80}]
+status:
+  loadBalancer: {ingress: [{ip: 192.0.2.9}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: d
+` + meta + `spec:
+  selector: {matchLabels: {app: d}}
+  template:
+    metadata: {labels: {app: d}}
+    spec:
+      containers: [{name: c, image: busybox}]
+status: {replicas: 1, readyReplicas: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+` + meta + `spec:
+  nodeName: elsewhere
+  containers: [{name: c, image: busybox}]
+status: {phase: Running, podIP: 10.0.0.1}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	m.Objects.Each(func(kind string, o metav1.Object) {
+		n++
+		if o.GetUID() != "" || o.GetResourceVersion() != "" || o.GetGeneration() != 0 || !o.GetCreationTimestamp().Time.IsZero() || o.GetManagedFields() != nil {
+			t.Errorf("%s %s keeps output-only metadata: %+v", kind, o.GetName(), o)
+		}
+	})
+	if n != 3 {
+		t.Fatalf("objects: %d, want 3", n)
+	}
+	if s := m.Objects.Service("default", "svc"); len(s.Status.LoadBalancer.Ingress) != 0 {
+		t.Errorf("the Service keeps its status: %+v", s.Status)
+	}
+	if d := m.Objects.Deployments[0]; d.Status.Replicas != 0 {
+		t.Errorf("the Deployment keeps its status: %+v", d.Status)
+	}
+	var p *corev1.Pod
+	for _, x := range m.Pods {
+		if x.Name == "p" {
+			p = x
+		}
+	}
+	if p == nil || p.UID != "" || p.Status.Phase != "" || p.Status.PodIP != "" || !p.CreationTimestamp.IsZero() {
+		t.Errorf("the pod keeps output-only fields: %+v", p)
+	}
+	warned := strings.Join(m.Warnings, "\n")
+	for _, w := range []string{`pod "p": status: ignored`, `service "svc": status: ignored`, `configmap "cm": metadata.uid: ignored`, `pod "p": spec.nodeName: ignored`} {
+		if !strings.Contains(warned, w) {
+			t.Errorf("no warning %q in:\n%s", w, warned)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podunit/podunit/netshape"
 	"github.com/podunit/podunit/pod"
@@ -861,6 +862,14 @@ func TestCompare(t *testing.T) {
 	}
 	if d, _ := r.Compare(ctx, p.DeepCopy()); d != Same {
 		t.Errorf("the same pod: %v", d)
+	}
+	exported := p.DeepCopy() // as podunit get pod -o yaml shows it
+	exported.Spec.NodeName, exported.UID, exported.ResourceVersion, exported.Generation = "host", "u-1", "7", 1
+	exported.CreationTimestamp = metav1.Now()
+	exported.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
+	exported.Status.Phase = corev1.PodRunning
+	if d, _ := r.Compare(ctx, exported); d != Same {
+		t.Errorf("the same pod as get -o yaml shows it: %v", d)
 	}
 	both := relabeled.DeepCopy()
 	both.Spec.Containers[0].Image = "other:2"

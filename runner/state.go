@@ -151,7 +151,12 @@ func (r *Runner) Compare(ctx context.Context, p *corev1.Pod) (Difference, error)
 		// a record an earlier podunit made lacks the defaults it did not
 		// fill then (terminationMessagePath): they are no change
 		pod.SetDefaults(c)
+		// what the host gives a pod and what the API marks output-only:
+		// `podunit get pod -o yaml` of the running pod, applied again, is
+		// the same pod
 		c.UID, c.ResourceVersion, c.CreationTimestamp, c.Status = "", "", metav1.Time{}, corev1.PodStatus{}
+		c.Generation, c.SelfLink, c.ManagedFields, c.Finalizers = 0, "", nil, nil
+		c.Spec.NodeName = ""
 		c.Spec.EphemeralContainers = nil
 		return c
 	}

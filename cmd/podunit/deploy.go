@@ -158,14 +158,14 @@ func printDeployments(ctx context.Context, w, errw io.Writer, r *runner.Runner, 
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-	head := t.head("NAME\tREADY\tUP-TO-DATE\tAVAILABLE")
+	head := t.head("NAME\tREADY\tUP-TO-DATE\tAVAILABLE\tAGE")
 	if format == "wide" {
 		head += "\tCONTAINERS\tIMAGES\tSELECTOR"
 	}
 	fmt.Fprintln(tw, head)
 	for _, d := range list {
 		st := deploymentStatus(d, pods)
-		line := t.row(d.Namespace, fmt.Sprintf("%s\t%d/%d\t%d\t%d", t.name("deployment.apps", d.Name), st.ReadyReplicas, *d.Spec.Replicas, st.UpdatedReplicas, st.AvailableReplicas))
+		line := t.row(d.Namespace, fmt.Sprintf("%s\t%d/%d\t%d\t%d\t%s", t.name("deployment.apps", d.Name), st.ReadyReplicas, *d.Spec.Replicas, st.UpdatedReplicas, st.AvailableReplicas, since(d.CreationTimestamp.Time, time.Now())))
 		if format == "wide" {
 			cs, images := templateImages(&d.Spec.Template)
 			line += fmt.Sprintf("\t%s\t%s\t%s", cs, images, metav1.FormatLabelSelector(d.Spec.Selector))

@@ -1009,7 +1009,7 @@ func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, nam
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-	head := t.head("NAME\tTYPE\tCLUSTER-IP\tPORT(S)\tENDPOINTS")
+	head := t.head("NAME\tTYPE\tCLUSTER-IP\tPORT(S)\tENDPOINTS\tAGE")
 	if format == "wide" {
 		head += "\tSELECTOR"
 	}
@@ -1038,7 +1038,7 @@ func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, nam
 		if len(ports) == 0 {
 			ports = []string{"<none>"}
 		}
-		line := t.row(s.Namespace, fmt.Sprintf("%s\t%s\t%s\t%s\t%s", t.name("service", s.Name), s.Spec.Type, ip, strings.Join(ports, ","), strings.Join(eps, ",")))
+		line := t.row(s.Namespace, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", t.name("service", s.Name), s.Spec.Type, ip, strings.Join(ports, ","), strings.Join(eps, ","), since(s.CreationTimestamp.Time, time.Now())))
 		if format == "wide" {
 			line += "\t" + formatSelector(s.Spec.Selector)
 		}

@@ -205,8 +205,10 @@ func namespaces(dir string, pods []*corev1.Pod) ([]*corev1.Namespace, error) {
 	add(metav1.NamespaceDefault)
 	for _, n := range known.Namespaces {
 		ns := n.DeepCopy()
-		if t := objstore.ObjectApplied(dir, pod.KindNamespace, "", n.Name); !t.IsZero() {
-			ns.CreationTimestamp = metav1.NewTime(t)
+		if ns.CreationTimestamp.IsZero() { // stored by a podunit that gave none
+			if t := objstore.ObjectApplied(dir, pod.KindNamespace, "", n.Name); !t.IsZero() {
+				ns.CreationTimestamp = metav1.NewTime(t)
+			}
 		}
 		byName[n.Name] = ns
 	}

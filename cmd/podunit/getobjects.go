@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -51,11 +52,12 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 	fmt.Fprintln(tw, t.head(map[string]string{
-		pod.KindConfigMap:      "NAME\tDATA",
-		pod.KindSecret:         "NAME\tTYPE\tDATA",
-		pod.KindClaim:          "NAME\tSTATUS\tVOLUME\tACCESS MODES\tUSED BY",
-		pod.KindServiceAccount: "NAME\tIMAGE PULL SECRETS",
+		pod.KindConfigMap:      "NAME\tDATA\tAGE",
+		pod.KindSecret:         "NAME\tTYPE\tDATA\tAGE",
+		pod.KindClaim:          "NAME\tSTATUS\tVOLUME\tACCESS MODES\tUSED BY\tAGE",
+		pod.KindServiceAccount: "NAME\tIMAGE PULL SECRETS\tAGE",
 	}[kind]))
+	now := time.Now()
 	for _, o := range list {
 		line := t.row(o.GetNamespace(), t.name(strings.ToLower(kind), o.GetName()))
 		switch x := o.(type) {
@@ -90,7 +92,7 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 			}
 			line += "\t" + orNone(strings.Join(secrets, ","))
 		}
-		fmt.Fprintln(tw, line)
+		fmt.Fprintln(tw, line+"\t"+since(o.GetCreationTimestamp().Time, now))
 	}
 	return tw.Flush()
 }

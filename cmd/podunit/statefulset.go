@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	appsv1 "k8s.io/api/apps/v1"
@@ -194,14 +195,14 @@ func printStatefulSets(ctx context.Context, w, errw io.Writer, r *runner.Runner,
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-	head := t.head("NAME\tREADY")
+	head := t.head("NAME\tREADY\tAGE")
 	if format == "wide" {
 		head += "\tCONTAINERS\tIMAGES"
 	}
 	fmt.Fprintln(tw, head)
 	for _, s := range list {
 		st := statefulSetStatus(s, pods)
-		line := t.row(s.Namespace, fmt.Sprintf("%s\t%d/%d", t.name("statefulset.apps", s.Name), st.ReadyReplicas, *s.Spec.Replicas))
+		line := t.row(s.Namespace, fmt.Sprintf("%s\t%d/%d\t%s", t.name("statefulset.apps", s.Name), st.ReadyReplicas, *s.Spec.Replicas, since(s.CreationTimestamp.Time, time.Now())))
 		if format == "wide" {
 			cs, imgs := templateImages(&s.Spec.Template)
 			line += "\t" + cs + "\t" + imgs

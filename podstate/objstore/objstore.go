@@ -44,17 +44,40 @@ func ObjectApplied(dir, kind, ns, name string) time.Time {
 	return fi.ModTime()
 }
 
-// SaveObjects stores objects, replacing those of the same kind, namespace and name.
+// SaveObjects stores objects, replacing those of the same kind, namespace
+// and name. Each gets its creationTimestamp, as the API server gives it: when
+// it was first stored, kept when it is applied again (the object is changed
+// in place, so that it compares equal to its stored copy).
 func SaveObjects(dir string, o *pod.Objects) error {
+	now := metav1.NewTime(time.Now().UTC().Truncate(time.Second))
 	var errs []error
 	o.Each(func(kind string, obj metav1.Object) {
+		path := objectFile(dir, obj.GetNamespace(), kind, obj.GetName())
+		if c := obj.GetCreationTimestamp(); c.IsZero() {
+			obj.SetCreationTimestamp(now)
+			if created := storedCreation(path); !created.IsZero() {
+				obj.SetCreationTimestamp(created)
+			}
+		}
 		data, err := json.Marshal(obj)
 		if err == nil {
-			err = podstate.WriteAtomic(objectFile(dir, obj.GetNamespace(), kind, obj.GetName()), data)
+			err = podstate.WriteAtomic(path, data)
 		}
 		errs = append(errs, err)
 	})
 	return errors.Join(errs...)
+}
+
+// storedCreation is the creationTimestamp of the object stored at path (zero:
+// none, or stored by a podunit that gave none).
+func storedCreation(path string) metav1.Time {
+	var stored struct {
+		Metadata metav1.ObjectMeta `json:"metadata"`
+	}
+	if data, err := os.ReadFile(path); err == nil && json.Unmarshal(data, &stored) == nil {
+		return stored.Metadata.CreationTimestamp
+	}
+	return metav1.Time{}
 }
 
 // RemoveObjects forgets objects; it returns those that were stored.

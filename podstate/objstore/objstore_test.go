@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -52,5 +53,42 @@ func TestObjectsRoundTrip(t *testing.T) {
 	}
 	if left.Len() != 3 || left.Namespace("configmap") == nil || left.Namespace("namespace") != nil || left.ServiceAccount("namespace", "sa") != nil {
 		t.Errorf("left: %+v", left)
+	}
+}
+
+// An object stored gets its creationTimestamp; applied again (a manifest
+// brings none), it keeps the first, and the object applied is given it, so
+// that it compares equal to what is stored.
+func TestCreationKept(t *testing.T) {
+	dir := t.TempDir()
+	first := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "cm"}, Data: map[string]string{"k": "1"}}
+	before := time.Now().Add(-time.Second)
+	if err := SaveObjects(dir, &pod.Objects{ConfigMaps: []*corev1.ConfigMap{first}}); err != nil {
+		t.Fatal(err)
+	}
+	created := first.CreationTimestamp
+	if created.Time.Before(before) || created.Time.After(time.Now()) {
+		t.Fatalf("creationTimestamp %v, want now", created)
+	}
+	stored, _ := LoadObjects(dir)
+	if c := stored.ConfigMap("default", "cm"); c == nil || !c.CreationTimestamp.Equal(&created) {
+		t.Fatalf("stored: %+v", c)
+	}
+	// an old stored copy: a second later, the object applied again, changed
+	old := metav1.NewTime(created.Add(-time.Hour))
+	stored.ConfigMaps[0].CreationTimestamp = old
+	if err := SaveObjects(dir, stored); err != nil {
+		t.Fatal(err)
+	}
+	again := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "cm"}, Data: map[string]string{"k": "2"}}
+	if err := SaveObjects(dir, &pod.Objects{ConfigMaps: []*corev1.ConfigMap{again}}); err != nil {
+		t.Fatal(err)
+	}
+	if !again.CreationTimestamp.Equal(&old) {
+		t.Errorf("applied again: creationTimestamp %v, want the stored %v", again.CreationTimestamp, old)
+	}
+	back, _ := LoadObjects(dir)
+	if c := back.ConfigMap("default", "cm"); c == nil || c.Data["k"] != "2" || !c.CreationTimestamp.Equal(&old) {
+		t.Errorf("read back: %+v", c)
 	}
 }

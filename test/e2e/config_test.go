@@ -147,13 +147,25 @@ data: {log.level: info, mode: production, app.conf: "listen 9090\n"}
 	// get lists the stored objects as kubectl does: a claim with its volume
 	// and the pods using it; -o shows the objects (a Secret's data to whoever
 	// asks, as kubectl).
-	if out := must(t, podunit, "get", "pvc"); !regexp.MustCompile(`(?m)^e2e-data\s+Bound\s+podunit\.default\.e2e-data\s+\S+\s+` + pod + `$`).MatchString(out) {
+	if out := must(t, podunit, "get", "pvc"); !regexp.MustCompile(`(?m)^e2e-data\s+Bound\s+podunit\.default\.e2e-data\s+\S+\s+` + pod + `\s+\d+[smhd]\S*$`).MatchString(out) {
 		t.Errorf("get pvc:\n%s", out)
 	}
 	if out := must(t, podunit, "get", "cm/e2e-config", "-o", "jsonpath={.kind} {.data.mode}"); out != "ConfigMap production" {
 		t.Errorf("get cm -o jsonpath: %q", out)
 	}
-	if out := must(t, podunit, "get", "secrets"); !regexp.MustCompile(`(?m)^e2e-creds\s+Opaque\s+\d+$`).MatchString(out) {
+	// the ConfigMap as get -o yaml shows it (with the creationTimestamp it
+	// got when first applied), applied again: unchanged, as kubectl says
+	cmYAML := must(t, podunit, "get", "cm", "e2e-config", "-o", "yaml")
+	if !regexp.MustCompile(`(?m)^  creationTimestamp: "20`).MatchString(cmYAML) {
+		t.Errorf("get cm -o yaml has no creationTimestamp:\n%s", cmYAML)
+	}
+	if out := must(t, podunit, "up", writeManifest(t, cmYAML)); out != "configmap/e2e-config unchanged\n" {
+		t.Errorf("up of the exported ConfigMap: %q", out)
+	}
+	if again := must(t, podunit, "get", "cm", "e2e-config", "-o", "yaml"); again != cmYAML {
+		t.Errorf("the ConfigMap changed by applying it as it is:\n%s\nwas:\n%s", again, cmYAML)
+	}
+	if out := must(t, podunit, "get", "secrets"); !regexp.MustCompile(`(?m)^e2e-creds\s+Opaque\s+\d+\s+\d+[smhd]\S*$`).MatchString(out) {
 		t.Errorf("get secrets:\n%s", out)
 	}
 	// Named as kubectl delete names it, a claim the running pod uses is

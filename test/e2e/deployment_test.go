@@ -98,7 +98,7 @@ func TestDeployment(t *testing.T) {
 	}
 	// several kinds at once, as kubectl: a table each, names as KIND/NAME;
 	// one List in JSON
-	if out := must(t, podunit, "get", "all"); !regexp.MustCompile(`(?m)^NAME\s+READY\s+STATUS[^\n]*\npod/dweb-`).MatchString(out) || !regexp.MustCompile(`(?m)^\nNAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\ndeployment\.apps/dweb\s+2/2\s`).MatchString(out) {
+	if out := must(t, podunit, "get", "all"); !regexp.MustCompile(`(?m)^NAME\s+READY\s+STATUS[^\n]*\npod/dweb-`).MatchString(out) || !regexp.MustCompile(`(?m)^\nNAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\ndeployment\.apps/dweb\s+2/2\s`).MatchString(out) {
 		t.Errorf("get all:\n%s", out)
 	} else if !regexp.MustCompile(`(?m)^\nNAME\s+DESIRED\s+CURRENT\s+READY\s+AGE\nreplicaset\.apps/dweb-[a-z0-9]+\s+2\s+2\s+2\s+\d+s$`).MatchString(out) {
 		t.Errorf("get all: no ReplicaSet of dweb with 2 desired, current and ready:\n%s", out)

@@ -226,6 +226,12 @@ spec:
 	if again := unitProp(t, "podunit-e2e\\x2dreplace-main.service", "MainPID"); again != before {
 		t.Errorf("an unchanged pod was restarted: MainPID %s -> %s", before, again)
 	}
+	// the pod as get -o yaml shows it (its node, uid, creation and status
+	// with it), applied again: the same pod, as kubectl apply takes it
+	exported := writeManifest(t, must(t, podunit, "get", "pod", pod, "-o", "yaml"))
+	if r := run(t, podunit, "up", exported); r.code != 0 || r.stdout != "pod/"+pod+" unchanged\n" {
+		t.Errorf("up of the exported pod: exit %d, %q %s; want unchanged", r.code, r.stdout, r.stderr)
+	}
 	// another spec: refused, as Kubernetes refuses to change a pod's spec
 	changed := writeManifest(t, strings.Replace(yaml, `"100000"`, `"200000"`, 1))
 	if r := run(t, podunit, "up", changed); r.code != 3 || !strings.Contains(r.stderr, "already exists") || !strings.Contains(r.stderr, "--replace recreates it") {

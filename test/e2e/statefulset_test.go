@@ -74,7 +74,7 @@ spec:
 	if !starts[1].After(starts[0]) || !starts[2].After(starts[1]) {
 		t.Errorf("start times %v: not one after the other's readiness", starts)
 	}
-	if out := must(t, podunit, "get", "sts"); !regexp.MustCompile(`(?m)^e2e-sts\s+3/3$`).MatchString(out) {
+	if out := must(t, podunit, "get", "sts"); !regexp.MustCompile(`(?m)^e2e-sts\s+3/3\s+\d+[smhd]\S*$`).MatchString(out) {
 		t.Errorf("get sts:\n%s", out)
 	}
 	if out := must(t, podunit, "rollout", "status", "sts/"+set); !strings.HasPrefix(out, "statefulset rolling update complete 3 pods at revision e2e-sts-") {
