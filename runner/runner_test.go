@@ -1177,3 +1177,24 @@ func TestDeadlineUnitStartsAndGoesWithTheInfra(t *testing.T) {
 		t.Errorf("down:\n%s", got)
 	}
 }
+
+// A pod up is still making shows no "Unknown": Pending, its containers
+// without a unit waiting as the kubelet's (PodInitializing with init
+// containers, else ContainerCreating); those with a unit keep their state.
+func TestBeingCreated(t *testing.T) {
+	ps := PodStatus{Phase: "Unknown", Containers: []ContainerStatus{
+		{Name: "i", Kind: units.KindInit, State: "Running"},
+		{Name: "a", Kind: units.KindApp, State: "Waiting", Reason: "Unknown"},
+	}}
+	got := beingCreated(ps, true)
+	if got.Phase != "Pending" || got.Containers[0].State != "Running" || got.Containers[1].Reason != "PodInitializing" {
+		t.Errorf("init at work, app without its unit: %+v", got)
+	}
+	if ps.Containers[1].Reason != "Unknown" {
+		t.Error("the status given was changed")
+	}
+	got = beingCreated(PodStatus{Phase: "Unknown", Containers: []ContainerStatus{{Name: "a", Kind: units.KindApp, State: "Waiting", Reason: "Unknown"}}}, false)
+	if got.Phase != "Pending" || got.Containers[0].State != "Waiting" || got.Containers[0].Reason != "ContainerCreating" {
+		t.Errorf("no infra yet: %+v", got)
+	}
+}

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -102,12 +103,9 @@ func (r *Runner) Status(ctx context.Context) ([]PodStatus, error) {
 		} else if done, ok := podstate.LoadCompletion(r.StateDir, n); ok && known[n] != nil {
 			ps = completed(ps, done, runs, deleting)
 		}
-		if _, loaded := byUnit[ps.Unit]; !loaded && known[n] != nil && ps.Phase == "Unknown" && podstate.PodBusy(r.StateDir, n) {
-			// up is making it: recorded, its units not there yet
-			ps.Phase = "Pending"
-			for i := range ps.Containers {
-				ps.Containers[i].Reason = "ContainerCreating"
-			}
+		if known[n] != nil && (ps.Phase == "Unknown" || hasUnknown(ps)) && podstate.PodBusy(r.StateDir, n) {
+			_, loaded := byUnit[ps.Unit]
+			ps = beingCreated(ps, loaded)
 		}
 		out = append(out, ps)
 	}
@@ -121,6 +119,41 @@ func (r *Runner) Status(ctx context.Context) ([]PodStatus, error) {
 }
 
 type containerRef struct{ name, kind string }
+
+// hasUnknown tells whether a container of the pod has no unit.
+func hasUnknown(ps PodStatus) bool {
+	for _, c := range ps.Containers {
+		if c.State == "Waiting" && c.Reason == "Unknown" {
+			return true
+		}
+	}
+	return false
+}
+
+// beingCreated is the status of a pod that up is making (recorded, its
+// units not all there yet): Pending, its containers without a unit waiting
+// as the kubelet's are before they are created, ContainerCreating, or
+// PodInitializing in a pod with init containers (none is "Unknown", which
+// get would show as Init:Unknown). infraLoaded: its infra's unit is there.
+func beingCreated(ps PodStatus, infraLoaded bool) PodStatus {
+	reason := "ContainerCreating"
+	for _, c := range ps.Containers {
+		if c.Kind == units.KindInit || c.Kind == units.KindSidecar {
+			reason = "PodInitializing"
+		}
+	}
+	if ps.Phase == "Unknown" {
+		ps.Phase = "Pending"
+	}
+	ps.Containers = slices.Clone(ps.Containers)
+	for i := range ps.Containers {
+		c := &ps.Containers[i]
+		if !infraLoaded || (c.State == "Waiting" && c.Reason == "Unknown") {
+			c.State, c.Reason = "Waiting", reason
+		}
+	}
+	return ps
+}
 
 // readiness reports, for containers with a readiness probe, the prober's last
 // verdict; containers without one are ready while running.
