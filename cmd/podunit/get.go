@@ -1009,7 +1009,7 @@ func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, nam
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-	head := t.head("NAME\tTYPE\tCLUSTER-IP\tPORT(S)\tENDPOINTS\tAGE")
+	head := t.head("NAME\tTYPE\tCLUSTER-IP\tEXTERNAL-IP\tPORT(S)\tENDPOINTS\tAGE")
 	if format == "wide" {
 		head += "\tSELECTOR"
 	}
@@ -1028,9 +1028,15 @@ func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, nam
 				}
 			}
 		}
-		ip := s.Spec.ClusterIP
-		if s.Spec.Type == corev1.ServiceTypeExternalName {
-			ip = s.Spec.ExternalName
+		// kubectl's EXTERNAL-IP: an ExternalName's name, <pending> for a
+		// LoadBalancer (no load balancer gives it an address here: it is
+		// published on the node ports)
+		ip, external := orNone(s.Spec.ClusterIP), "<none>"
+		switch s.Spec.Type {
+		case corev1.ServiceTypeExternalName:
+			external = s.Spec.ExternalName
+		case corev1.ServiceTypeLoadBalancer:
+			external = "<pending>"
 		}
 		if len(eps) == 0 {
 			eps = []string{"<none>"}
@@ -1038,7 +1044,7 @@ func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, nam
 		if len(ports) == 0 {
 			ports = []string{"<none>"}
 		}
-		line := t.row(s.Namespace, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", t.name("service", s.Name), s.Spec.Type, ip, strings.Join(ports, ","), strings.Join(eps, ","), since(s.CreationTimestamp.Time, time.Now())))
+		line := t.row(s.Namespace, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", t.name("service", s.Name), s.Spec.Type, ip, external, strings.Join(ports, ","), strings.Join(eps, ","), since(s.CreationTimestamp.Time, time.Now())))
 		if format == "wide" {
 			line += "\t" + formatSelector(s.Spec.Selector)
 		}

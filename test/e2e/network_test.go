@@ -106,9 +106,13 @@ func TestServices(t *testing.T) {
 	// The service variables, as the kubelet writes them; the container's own
 	// DB_PORT wins over the Service's.
 	svcs := must(t, podunit, "get", "svc")
-	m := regexp.MustCompile(`(?m)^db\s+ClusterIP\s+(10\.96\.\d+\.\d+)\s+80/TCP,81/TCP`).FindStringSubmatch(svcs)
+	m := regexp.MustCompile(`(?m)^db\s+ClusterIP\s+(10\.96\.\d+\.\d+)\s+<none>\s+80/TCP,81/TCP\s`).FindStringSubmatch(svcs)
 	if m == nil {
 		t.Fatalf("get svc:\n%s", svcs)
+	}
+	// kubectl's columns: an ExternalName's name is its EXTERNAL-IP
+	if !regexp.MustCompile(`(?m)^\S+\s+ExternalName\s+<none>\s+db\.default\.svc\.cluster\.local\s`).MatchString(svcs) {
+		t.Errorf("get svc, the ExternalName Service:\n%s", svcs)
 	}
 	ip := m[1]
 	env := inClient(t, "env | grep ^DB_ | sort").stdout
