@@ -211,12 +211,10 @@ func validateDeployment(d *appsv1.Deployment) field.ErrorList {
 	if d.Name == "" {
 		errs = append(errs, field.Required(md.Child("name"), ""))
 	} else {
-		// The name starts every pod's name, which must be a DNS label.
+		// The name starts every pod's name, which must be a DNS label (a
+		// long one is cut, as generateName cuts it: DeploymentPods).
 		for _, msg := range validation.IsDNS1123Label(d.Name) {
 			errs = append(errs, field.Invalid(md.Child("name"), d.Name, msg))
-		}
-		if n := len(d.Name) + len("-0123456789-abcde"); n > validation.DNS1123LabelMaxLength && len(errs) == 0 {
-			errs = append(errs, field.Invalid(md.Child("name"), d.Name, fmt.Sprintf("must be no more than %d characters: its pods are named NAME-HASH-xxxxx, at most %d", validation.DNS1123LabelMaxLength-len("-0123456789-abcde"), validation.DNS1123LabelMaxLength)))
 		}
 	}
 	errs = append(errs, validateLabels(d.Labels, md.Child("labels"))...)
@@ -319,13 +317,20 @@ const nameAlphabet = "bcdfghjklmnpqrstvwxz2456789"
 func DeploymentPods(d *appsv1.Deployment) []*corev1.Pod {
 	hash := TemplateHash(&d.Spec.Template)
 	rs := ReplicaSetName(d.Name, hash)
+	// As the API server's generateName: the ReplicaSet's name and "-", cut
+	// to 58 characters, then five more. A cut name no longer tells the
+	// Deployment apart, so its suffixes do.
+	base, seed := rs+"-", d.Namespace+"/"+hash
+	if len(base) > maxGeneratedBase {
+		base, seed = base[:maxGeneratedBase], d.Namespace+"/"+d.Name+"/"+hash
+	}
 	used := map[string]bool{}
 	var pods []*corev1.Pod
 	for i := 0; i < int(*d.Spec.Replicas); i++ {
 		var name string
 		for salt := 0; name == "" || used[name]; salt++ {
 			// the namespace counts: pod names are unique on the host
-			name = rs + "-" + nameSuffix(d.Namespace+"/"+hash, i, salt)
+			name = base + nameSuffix(seed, i, salt)
 		}
 		used[name] = true
 		p := &corev1.Pod{
@@ -350,6 +355,11 @@ func DeploymentPods(d *appsv1.Deployment) []*corev1.Pod {
 	}
 	return pods
 }
+
+// maxGeneratedBase is how much of a generated name precedes its five random
+// characters, as Kubernetes' names.SimpleNameGenerator keeps: a pod's name
+// stays a DNS label (63).
+const maxGeneratedBase = validation.DNS1123LabelMaxLength - 5
 
 // ReplicaSetName is the name of a Deployment's ReplicaSet for a template hash.
 func ReplicaSetName(deployment, hash string) string { return deployment + "-" + hash }

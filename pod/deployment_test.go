@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 const deploymentDoc = `apiVersion: apps/v1
@@ -84,6 +85,35 @@ func TestDeploymentPods(t *testing.T) {
 	}
 	if zero := loadDeployment3(t, "0", "x:1"); len(zero.Pods) != 0 || len(zero.Objects.Deployments) != 1 {
 		t.Errorf("replicas 0: %d pods, %d deployments", len(zero.Pods), len(zero.Objects.Deployments))
+	}
+}
+
+// A Deployment's name may be a whole DNS label (63): its pods' names are cut
+// as generateName cuts them, 58 characters and five more, and two such
+// Deployments that differ only past the cut make other pods.
+func TestLongDeploymentName(t *testing.T) {
+	long := strings.Repeat("d", 62)
+	doc := strings.NewReplacer("REPLICAS", "3", "IMAGE", "x:1", "name: web,", "name: "+long+"a,").Replace(deploymentDoc)
+	m, err := Load([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := Load([]byte(strings.Replace(doc, long+"a,", long+"b,", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for i, p := range append(m.Pods, other.Pods...) {
+		if len(p.Name) != 63 || !strings.HasPrefix(p.Name, strings.Repeat("d", 58)) || len(validation.IsDNS1123Label(p.Name)) > 0 || seen[p.Name] {
+			t.Errorf("pod %d: name %q; want 58 characters of the Deployment's, five more, each once", i, p.Name)
+		}
+		seen[p.Name] = true
+	}
+	if OwnerDeployment(m.Pods[0]) != long+"a" || OwnerDeployment(other.Pods[0]) != long+"b" {
+		t.Errorf("owners: %q, %q", OwnerDeployment(m.Pods[0]), OwnerDeployment(other.Pods[0]))
+	}
+	if _, err := Load([]byte(strings.Replace(doc, long+"a,", long+"aa,", 1))); err == nil || !strings.Contains(err.Error(), "metadata.name") {
+		t.Errorf("a 64-character name: %v", err)
 	}
 }
 

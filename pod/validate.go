@@ -82,6 +82,7 @@ func Resolve(p *corev1.Pod) (*Resolved, field.ErrorList) {
 	}
 	errs = append(errs, validateLabels(p.Labels, md.Child("labels"))...)
 	errs = append(errs, ValidateAnnotations(p.Annotations, md.Child("annotations"))...)
+	errs = append(errs, validateUnitNames(p)...)
 	errs = append(errs, validateSpecWith(&p.Spec, field.NewPath("spec"), p.Annotations, res)...)
 	errs = append(errs, validateNodeAffinity(p)...)
 	errs = append(errs, validateGates(p)...)
@@ -953,4 +954,45 @@ func validatePullPolicy(pp corev1.PullPolicy, fp *field.Path) field.ErrorList {
 		return nil
 	}
 	return field.ErrorList{field.NotSupported(fp, pp, []string{"Always", "IfNotPresent", "Never"})}
+}
+
+// MaxUnitName is the longest unit name systemd takes.
+const MaxUnitName = 255
+
+// ContainerUnitNameLen is the length of a container's unit name,
+// podunit-POD-CONTAINER.service, for a pod and container whose names are DNS
+// labels: each "-" in them is written \x2d (units.ContainerUnitName).
+func ContainerUnitNameLen(pod, container string) int {
+	esc := func(s string) int { return len(s) + 3*strings.Count(s, "-") }
+	return len("podunit-") + esc(pod) + len("-") + esc(container) + len(".service")
+}
+
+// validateUnitNames refuses a container whose unit name would be longer
+// than systemd allows: two names of 63 characters fit, but not when many of
+// their characters are "-" (the pod's other units are shorter).
+func validateUnitNames(p *corev1.Pod) field.ErrorList {
+	var errs field.ErrorList
+	if len(validation.IsDNS1123Label(p.Name)) > 0 {
+		return nil // reported as such
+	}
+	check := func(name string, fp *field.Path) {
+		if len(validation.IsDNS1123Label(name)) > 0 {
+			return
+		}
+		if n := ContainerUnitNameLen(p.Name, name); n > MaxUnitName {
+			errs = append(errs, field.Invalid(fp.Child("name"), name, fmt.Sprintf(
+				"with the pod's name, its systemd unit name podunit-POD-CONTAINER.service (each \"-\" written as \\x2d) would be %d characters, more than systemd's %d: shorten the pod's or the container's name, or use fewer \"-\"", n, MaxUnitName)))
+		}
+	}
+	sp := field.NewPath("spec")
+	for i, c := range p.Spec.InitContainers {
+		check(c.Name, sp.Child("initContainers").Index(i))
+	}
+	for i, c := range p.Spec.Containers {
+		check(c.Name, sp.Child("containers").Index(i))
+	}
+	for i, c := range p.Spec.EphemeralContainers {
+		check(c.Name, sp.Child("ephemeralContainers").Index(i))
+	}
+	return errs
 }

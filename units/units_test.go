@@ -6,6 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/podunit/podunit/pod"
 )
 
 func TestExpand(t *testing.T) {
@@ -155,6 +157,22 @@ func TestRenderCoversEveryProperty(t *testing.T) {
 	for name := range props {
 		if !strings.Contains(out, "\n"+name+"=") {
 			t.Errorf("%s not rendered", name)
+		}
+	}
+}
+
+// pod's validation counts a container's unit name as ContainerUnitName
+// writes it, and a pod's own units fit systemd's limit whatever its name.
+func TestUnitNameLengths(t *testing.T) {
+	dashes := strings.Repeat("a-", 31) + "a" // 63 characters, 31 of them "-"
+	for _, c := range [][2]string{{"web", "app"}, {"my-app", "web-server"}, {dashes, "c"}, {dashes, dashes}, {"p", strings.Repeat("b", 63)}} {
+		if got, want := pod.ContainerUnitNameLen(c[0], c[1]), len(ContainerUnitName(c[0], c[1])); got != want {
+			t.Errorf("ContainerUnitNameLen(%q, %q) = %d, ContainerUnitName's is %d", c[0], c[1], got, want)
+		}
+	}
+	for _, name := range []string{SliceName(dashes), InfraUnitName(dashes), ProberUnitName(dashes), DeadlineUnitName(dashes), EndUnitName(dashes)} {
+		if len(name) > pod.MaxUnitName {
+			t.Errorf("%s: %d characters", name, len(name))
 		}
 	}
 }
