@@ -24,7 +24,7 @@ func attachCommand() *cli.Command {
 		ArgsUsage:              "POD [-c CONTAINER] [-i] [-t]",
 		UseShortOptionHandling: true, // -it
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "container", Aliases: []string{"c"}, Usage: "the container (default: the pod's first app container)"},
+			&cli.StringFlag{Name: "container", Aliases: []string{"c"}, Usage: "the container (default: the one its kubectl.kubernetes.io/default-container annotation names, else its first app container)"},
 			&cli.BoolFlag{Name: "stdin", Aliases: []string{"i"}, Usage: "pass standard input to the container (it needs stdin: true)"},
 			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "the container's terminal (it needs tty: true)"},
 			namespaceFlag(),

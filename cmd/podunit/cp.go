@@ -19,7 +19,7 @@ func cpCommand() *cli.Command {
 		Usage:     "copy files between this host and a pod's container, like kubectl cp (POD:PATH on one side)",
 		ArgsUsage: "SRC DEST [-c CONTAINER] (one of them POD:PATH, or NAMESPACE/POD:PATH)",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "container", Aliases: []string{"c"}, Usage: "the container (default: the pod's first app container)"},
+			&cli.StringFlag{Name: "container", Aliases: []string{"c"}, Usage: "the container (default: the one its kubectl.kubernetes.io/default-container annotation names, else its first app container)"},
 			namespaceFlag(),
 		},
 		Action: func(c *cli.Context) error {

@@ -33,7 +33,7 @@ func execCommand() *cli.Command {
 		ArgsUsage:              "POD [-c CONTAINER] [-i] [-t] -- COMMAND [ARG...]",
 		UseShortOptionHandling: true, // -it
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "container", Aliases: []string{"c"}, Usage: "the container (default: the pod's first app container)"},
+			&cli.StringFlag{Name: "container", Aliases: []string{"c"}, Usage: "the container (default: the one its kubectl.kubernetes.io/default-container annotation names, else its first app container)"},
 			&cli.BoolFlag{Name: "stdin", Aliases: []string{"i"}, Usage: "pass standard input to the command"},
 			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give the command a terminal"},
 			namespaceFlag(),
@@ -113,8 +113,13 @@ func inNamespace(podName, ns string) error {
 	return nil
 }
 
-// execTarget finds the container exec runs in: the one named, or the pod's
-// first app container, as kubectl picks it.
+// DefaultContainerAnnotation names the container kubectl's exec, logs,
+// attach and cp pick when none is named.
+const DefaultContainerAnnotation = "kubectl.kubernetes.io/default-container"
+
+// execTarget finds the container exec runs in: the one named, else the one
+// the pod's kubectl.kubernetes.io/default-container annotation names, else
+// the pod's first app container, as kubectl picks it.
 func execTarget(dir, podName, name string) (*contract.Container, error) {
 	rt, err := podstate.LoadRuntime(dir, podName)
 	if err != nil {
@@ -122,6 +127,13 @@ func execTarget(dir, podName, name string) (*contract.Container, error) {
 			return nil, fmt.Errorf("%w: %q", runner.ErrNotFound, podName)
 		}
 		return nil, err
+	}
+	if name == "" {
+		if p, err := (&runner.Runner{StateDir: dir}).Pod(podName); err == nil {
+			if d := p.Annotations[DefaultContainerAnnotation]; d != "" && slices.ContainsFunc(rt.Containers, func(c contract.Container) bool { return c.Name == d }) {
+				name = d
+			}
+		}
 	}
 	var names []string
 	for i := range rt.Containers {

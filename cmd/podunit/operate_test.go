@@ -66,6 +66,25 @@ func TestExecTarget(t *testing.T) {
 	if _, err := execTarget(dir, "gone", ""); !errors.Is(err, runner.ErrNotFound) {
 		t.Errorf("unknown pod: %v", err)
 	}
+	// kubectl's default-container annotation picks the container when none
+	// is named; one that names no container of the pod is passed over
+	record := func(annotation string) {
+		rec := fmt.Sprintf(`{"pod": {"metadata": {"name": "web", "annotations": {%q: %q}}}}`, DefaultContainerAnnotation, annotation)
+		if err := os.WriteFile(filepath.Join(podstate.PodDir(dir, "web"), "pod.json"), []byte(rec), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record("worker")
+	if c, err := execTarget(dir, "web", ""); err != nil || c.Podman != "podunit_web_worker" {
+		t.Errorf("default-container worker: %v %v", c, err)
+	}
+	if c, err := execTarget(dir, "web", "proxy"); err != nil || c.Podman != "podunit_web_proxy" {
+		t.Errorf("named, despite the annotation: %v %v", c, err)
+	}
+	record("nope")
+	if c, err := execTarget(dir, "web", ""); err != nil || c.Podman != "podunit_web_app" {
+		t.Errorf("default-container of no container: %v %v, want the first app container", c, err)
+	}
 }
 
 func TestPodMeets(t *testing.T) {
