@@ -29,7 +29,7 @@ const (
 func main() {
 	app := newApp()
 	err := app.Run(os.Args)
-	if err == nil {
+	if err == nil || errors.Is(err, errHelpShown) {
 		return
 	}
 	if msg := err.Error(); msg != "" { // "": an exit status passed on
@@ -41,6 +41,8 @@ func main() {
 func exitCode(err error) int {
 	var ec cli.ExitCoder
 	switch {
+	case err == nil || errors.Is(err, errHelpShown):
+		return 0
 	case errors.As(err, &ec):
 		return ec.ExitCode()
 	case errors.Is(err, pod.ErrInvalid), errors.Is(err, errUsage), errors.Is(err, runner.ErrImage), errors.Is(err, runner.ErrNonRoot):

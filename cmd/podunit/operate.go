@@ -511,6 +511,9 @@ func cmdFlags(c *cli.Context, command bool) ([]string, map[string]string, error)
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := helpAmong(c, vals); err != nil {
+		return nil, nil, err
+	}
 	for _, f := range c.Command.Flags {
 		n := f.Names()[0]
 		switch {
@@ -551,6 +554,26 @@ func flagTable(c *cli.Context) (names map[string]string, valued, multi map[strin
 	return names, valued, multi
 }
 
+// helpAmong shows the command's help when --help (-h) stands among its
+// arguments (`podunit port-forward web 8080:80 --help`), as kubectl does,
+// and ends the command there (exit 0) instead of running it.
+func helpAmong(c *cli.Context, vals map[string]string) error {
+	if vals["help"] != "true" {
+		return nil
+	}
+	parent := c // the app's context, where the command is found by name
+	if l := c.Lineage(); len(l) > 1 {
+		parent = l[1]
+	}
+	if err := cli.ShowCommandHelp(parent, c.Command.Name); err != nil {
+		return err
+	}
+	return errHelpShown
+}
+
+// errHelpShown ends a command whose help was asked for: exit 0, no message.
+var errHelpShown = errors.New("")
+
 // flagsAnywhere lets a command's flags stand among its arguments too, as
 // kubectl's do (`podunit down web --grace-period 0 --force`): those found
 // there are set on c, where c.Bool and friends see them, and the other
@@ -559,6 +582,9 @@ func flagsAnywhere(c *cli.Context) ([]string, error) {
 	names, valued, multi := flagTable(c)
 	pos, vals, err := interleaved(c.Args().Slice(), names, valued, multi, false)
 	if err != nil {
+		return nil, err
+	}
+	if err := helpAmong(c, vals); err != nil {
 		return nil, err
 	}
 	for n, v := range vals {

@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -212,5 +214,26 @@ func TestNewEvents(t *testing.T) {
 	add("b", 100000, "Killing", "web")
 	if evs, _ := newEvents(dir, []string{"b"}, seen); len(evs) != 1 || evs[0].Reason != "Killing" {
 		t.Errorf("after compaction, the next event: %+v", evs)
+	}
+}
+
+// --help among a command's arguments shows its help and runs nothing
+// (port-forward ran its forwarder before), as kubectl's; after "--" it is the
+// command's own.
+func TestHelpAmongArguments(t *testing.T) {
+	for _, args := range [][]string{{"port-forward", "pod/nope", "18081:80", "--help"}, {"logs", "nope", "-h"}, {"down", "nope", "--help"}, {"exec", "nope", "--help"}} {
+		app := newApp()
+		var out, errOut strings.Builder
+		app.Writer, app.ErrWriter = &out, &errOut
+		err := app.Run(append([]string{"podunit"}, args...))
+		if exitCode(err) != 0 || !strings.Contains(out.String(), "podunit "+args[0]+" - ") {
+			t.Errorf("%v: exit %d (%v), output:\n%s%s", args, exitCode(err), err, out.String(), errOut.String())
+		}
+	}
+	app := newApp()
+	app.Writer, app.ErrWriter = io.Discard, io.Discard
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	if err := app.Run([]string{"podunit", "exec", "nope", "--", "sh", "--help"}); exitCode(err) != exitConflict {
+		t.Errorf("exec nope -- sh --help: %v, want the pod not found", err)
 	}
 }
