@@ -103,7 +103,9 @@ func (r *Runner) Status(ctx context.Context) ([]PodStatus, error) {
 		} else if done, ok := podstate.LoadCompletion(r.StateDir, n); ok && known[n] != nil {
 			ps = completed(ps, done, runs, deleting)
 		}
-		if known[n] != nil && (ps.Phase == "Unknown" || hasUnknown(ps)) && podstate.PodBusy(r.StateDir, n) {
+		if known[n] != nil && !deleting && ps.Phase != "Terminating" && (ps.Phase == "Unknown" || hasUnknown(ps)) && podstate.PodBusy(r.StateDir, n) {
+			// up is making it (down, which takes the same lock, has left
+			// its stop request)
 			_, loaded := byUnit[ps.Unit]
 			ps = beingCreated(ps, loaded)
 		}
