@@ -136,7 +136,7 @@ spec:
 		t.Errorf("the StatefulSet pod's data after the restart: %q", got)
 	}
 	// The Service came back with the pod, at the same address, serving it.
-	if m := regexp.MustCompile(`e2e-persist-svc\s+ClusterIP\s+(\S+)\s+80/TCP\s+10\.96\.`).FindStringSubmatch(must(t, podunit, "get", "svc")); m == nil || m[1] != svcAddr[1] {
+	if m := regexp.MustCompile(`e2e-persist-svc\s+ClusterIP\s+(\S+)\s+<none>\s+80/TCP\s+10\.96\.`).FindStringSubmatch(must(t, podunit, "get", "svc")); m == nil || m[1] != svcAddr[1] {
 		t.Errorf("the Service after the restart: %v, was %s\n%s", m, svcAddr[1], must(t, podunit, "get", "svc"))
 	}
 
