@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -201,7 +202,11 @@ func TestEndpointsOf(t *testing.T) {
 		}
 		return b.String()
 	}
+	web.CreationTimestamp = metav1.NewTime(time.Unix(1700000000, 0))
 	ep := st.EndpointsOf(web, "vm")
+	if !ep.CreationTimestamp.Equal(&web.CreationTimestamp) {
+		t.Errorf("the Endpoints' creationTimestamp %v, want its Service's", ep.CreationTimestamp)
+	}
 	want := "[http:8080 m:9090 ready 10.96.128.2 w1  vm;notready 10.96.128.4 w3 three;][m:9090 ready 10.96.128.3 w2  vm;]"
 	if got := show(ep); got != want || ep.Name != "web" || ep.Namespace != "default" || ep.Kind != "Endpoints" {
 		t.Errorf("endpoints:\n%s\nwant\n%s", got, want)

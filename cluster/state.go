@@ -252,7 +252,7 @@ func (s *State) EndpointsOf(svc *corev1.Service, node string) *corev1.Endpoints 
 	}
 	ep := &corev1.Endpoints{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Endpoints"},
-		ObjectMeta: metav1.ObjectMeta{Name: svc.Name, Namespace: svc.Namespace, Labels: svc.Labels},
+		ObjectMeta: metav1.ObjectMeta{Name: svc.Name, Namespace: svc.Namespace, Labels: svc.Labels, CreationTimestamp: svc.CreationTimestamp},
 	}
 	var pods []Pod
 	for _, p := range s.Pods {

@@ -938,9 +938,10 @@ func printEndpoints(w, errw io.Writer, st *cluster.State, names []string, ns str
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
-	fmt.Fprintln(tw, t.head("NAME\tENDPOINTS"))
+	fmt.Fprintln(tw, t.head("NAME\tENDPOINTS\tAGE"))
+	now := time.Now()
 	for _, e := range list {
-		fmt.Fprintln(tw, t.row(e.Namespace, t.name("endpoints", e.Name)+"\t"+endpointsColumn(e)))
+		fmt.Fprintln(tw, t.row(e.Namespace, t.name("endpoints", e.Name)+"\t"+endpointsColumn(e)+"\t"+since(e.CreationTimestamp.Time, now)))
 	}
 	return tw.Flush()
 }

@@ -709,7 +709,7 @@ spec:
 	}
 
 	ip := must(t, podunit, "get", "-n", ns, "pod/e2e-gev-ok", "-o", "jsonpath={.status.podIP}")
-	if out := must(t, podunit, "get", "ep", "-n", ns); !regexp.MustCompile(`(?m)^web\s+` + regexp.QuoteMeta(ip) + `:8080$`).MatchString(out) {
+	if out := must(t, podunit, "get", "ep", "-n", ns); !regexp.MustCompile(`(?m)^web\s+` + regexp.QuoteMeta(ip) + `:8080\s+\d+[smhd]\S*$`).MatchString(out) {
 		t.Errorf("get ep (only the ready pod, %s):\n%s", ip, out)
 	}
 	if out := must(t, podunit, "get", "endpoints", "web", "-n", ns, "-o", "jsonpath={.subsets[*].notReadyAddresses[*].targetRef.name}"); out != "e2e-gev-bad" {
