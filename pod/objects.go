@@ -525,17 +525,8 @@ func sortedByteKeys(m map[string][]byte) []string {
 // the objects it shows, and what podunit stores of it is the author's part
 // alone, as kubectl apply leaves the status to the cluster.
 func dropOutputOnly(m *Manifest) {
-	clear := func(o metav1.Object) {
-		o.SetUID("")
-		o.SetResourceVersion("")
-		o.SetGeneration(0)
-		o.SetCreationTimestamp(metav1.Time{})
-		o.SetManagedFields(nil)
-		o.SetSelfLink("")
-		o.SetFinalizers(nil)
-	}
 	m.Objects.Each(func(_ string, obj metav1.Object) {
-		clear(obj)
+		clearIdentity(obj)
 		switch x := obj.(type) {
 		case *corev1.PersistentVolumeClaim:
 			x.Status = corev1.PersistentVolumeClaimStatus{}
@@ -550,7 +541,27 @@ func dropOutputOnly(m *Manifest) {
 		}
 	})
 	for _, p := range m.Pods {
-		clear(p)
-		p.Status = corev1.PodStatus{}
+		ClearOutputOnly(p)
 	}
+}
+
+// ClearOutputOnly clears of a pod what the API server and the host give it:
+// its identity and history, its node and its status. What is left is its
+// author's part, which tells whether two pods are the same.
+func ClearOutputOnly(p *corev1.Pod) {
+	clearIdentity(p)
+	p.Spec.NodeName = ""
+	p.Status = corev1.PodStatus{}
+}
+
+// clearIdentity clears an object's identity and history, as the API server
+// writes them.
+func clearIdentity(o metav1.Object) {
+	o.SetUID("")
+	o.SetResourceVersion("")
+	o.SetGeneration(0)
+	o.SetCreationTimestamp(metav1.Time{})
+	o.SetManagedFields(nil)
+	o.SetSelfLink("")
+	o.SetFinalizers(nil)
 }

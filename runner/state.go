@@ -13,7 +13,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
@@ -151,12 +150,9 @@ func (r *Runner) Compare(ctx context.Context, p *corev1.Pod) (Difference, error)
 		// a record an earlier podunit made lacks the defaults it did not
 		// fill then (terminationMessagePath): they are no change
 		pod.SetDefaults(c)
-		// what the host gives a pod and what the API marks output-only:
-		// `podunit get pod -o yaml` of the running pod, applied again, is
-		// the same pod
-		c.UID, c.ResourceVersion, c.CreationTimestamp, c.Status = "", "", metav1.Time{}, corev1.PodStatus{}
-		c.Generation, c.SelfLink, c.ManagedFields, c.Finalizers = 0, "", nil, nil
-		c.Spec.NodeName = ""
+		// a record of an earlier podunit may hold what the host and the API
+		// server gave the pod (`get pod -o yaml` of it applied again)
+		pod.ClearOutputOnly(c)
 		c.Spec.EphemeralContainers = nil
 		return c
 	}

@@ -163,9 +163,10 @@ func printDeployments(ctx context.Context, w, errw io.Writer, r *runner.Runner, 
 		head += "\tCONTAINERS\tIMAGES\tSELECTOR"
 	}
 	fmt.Fprintln(tw, head)
+	now := time.Now()
 	for _, d := range list {
 		st := deploymentStatus(d, pods)
-		line := t.row(d.Namespace, fmt.Sprintf("%s\t%d/%d\t%d\t%d\t%s", t.name("deployment.apps", d.Name), st.ReadyReplicas, *d.Spec.Replicas, st.UpdatedReplicas, st.AvailableReplicas, since(d.CreationTimestamp.Time, time.Now())))
+		line := t.row(d.Namespace, fmt.Sprintf("%s\t%d/%d\t%d\t%d\t%s", t.name("deployment.apps", d.Name), st.ReadyReplicas, *d.Spec.Replicas, st.UpdatedReplicas, st.AvailableReplicas, since(d.CreationTimestamp.Time, now)))
 		if format == "wide" {
 			cs, images := templateImages(&d.Spec.Template)
 			line += fmt.Sprintf("\t%s\t%s\t%s", cs, images, metav1.FormatLabelSelector(d.Spec.Selector))

@@ -1015,6 +1015,7 @@ func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, nam
 		head += "\tSELECTOR"
 	}
 	fmt.Fprintln(tw, head)
+	now := time.Now()
 	for _, s := range list {
 		var ports, eps []string
 		for i, p := range s.Spec.Ports {
@@ -1045,7 +1046,7 @@ func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, nam
 		if len(ports) == 0 {
 			ports = []string{"<none>"}
 		}
-		line := t.row(s.Namespace, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", t.name("service", s.Name), s.Spec.Type, ip, external, strings.Join(ports, ","), strings.Join(eps, ","), since(s.CreationTimestamp.Time, time.Now())))
+		line := t.row(s.Namespace, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", t.name("service", s.Name), s.Spec.Type, ip, external, strings.Join(ports, ","), strings.Join(eps, ","), since(s.CreationTimestamp.Time, now)))
 		if format == "wide" {
 			line += "\t" + formatSelector(s.Spec.Selector)
 		}

@@ -200,9 +200,10 @@ func printStatefulSets(ctx context.Context, w, errw io.Writer, r *runner.Runner,
 		head += "\tCONTAINERS\tIMAGES"
 	}
 	fmt.Fprintln(tw, head)
+	now := time.Now()
 	for _, s := range list {
 		st := statefulSetStatus(s, pods)
-		line := t.row(s.Namespace, fmt.Sprintf("%s\t%d/%d\t%s", t.name("statefulset.apps", s.Name), st.ReadyReplicas, *s.Spec.Replicas, since(s.CreationTimestamp.Time, time.Now())))
+		line := t.row(s.Namespace, fmt.Sprintf("%s\t%d/%d\t%s", t.name("statefulset.apps", s.Name), st.ReadyReplicas, *s.Spec.Replicas, since(s.CreationTimestamp.Time, now)))
 		if format == "wide" {
 			cs, imgs := templateImages(&s.Spec.Template)
 			line += "\t" + cs + "\t" + imgs

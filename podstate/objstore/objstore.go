@@ -54,10 +54,11 @@ func SaveObjects(dir string, o *pod.Objects) error {
 	o.Each(func(kind string, obj metav1.Object) {
 		path := objectFile(dir, obj.GetNamespace(), kind, obj.GetName())
 		if c := obj.GetCreationTimestamp(); c.IsZero() {
-			obj.SetCreationTimestamp(now)
-			if created := storedCreation(path); !created.IsZero() {
-				obj.SetCreationTimestamp(created)
+			created := storedCreation(path)
+			if created.IsZero() {
+				created = now
 			}
+			obj.SetCreationTimestamp(created)
 		}
 		data, err := json.Marshal(obj)
 		if err == nil {
