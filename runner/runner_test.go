@@ -1198,3 +1198,44 @@ func TestBeingCreated(t *testing.T) {
 		t.Errorf("no infra yet: %+v", got)
 	}
 }
+
+// After its init containers, an app container that is being started for
+// the first time waits as PodInitializing, as the kubelet's default waiting
+// reason in a pod with init containers; without them, or once it has run,
+// ContainerCreating.
+func TestStatusAfterInit(t *testing.T) {
+	byUnit := map[string]sdbus.UnitState{"podunit-p.service": {LoadState: "loaded", ActiveState: "active", SubState: "running"},
+		"podunit-p-i.service": {LoadState: "loaded", ActiveState: "active", SubState: "exited", ActiveEnter: time.Unix(1, 0)},
+		"podunit-p-a.service": {LoadState: "loaded", ActiveState: "activating", SubState: "start"}}
+	status := func(inits []corev1.Container, run podstate.Run) ContainerStatus {
+		rec := &record{Pod: &corev1.Pod{}}
+		rec.Pod.Name = "p"
+		rec.Pod.Spec.InitContainers = inits
+		rec.Pod.Spec.Containers = []corev1.Container{{Name: "a"}}
+		got := podStatus("p", rec, byUnit, false, func(string) bool { return true }, func(c string) podstate.Run {
+			if c == "a" {
+				return run
+			}
+			return podstate.Run{}
+		})
+		return got.Containers[len(got.Containers)-1]
+	}
+	if cs := status([]corev1.Container{{Name: "i"}}, podstate.Run{}); cs.State != "Waiting" || cs.Reason != "PodInitializing" {
+		t.Errorf("after init, first start: %+v", cs)
+	}
+	if cs := status(nil, podstate.Run{}); cs.Reason != "ContainerCreating" {
+		t.Errorf("no init container: %+v", cs)
+	}
+	side := corev1.ContainerRestartPolicyAlways
+	byUnit["podunit-p-s.service"] = sdbus.UnitState{LoadState: "loaded", ActiveState: "activating", SubState: "start"}
+	got := podStatus("p", &record{Pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: corev1.PodSpec{
+		InitContainers: []corev1.Container{{Name: "s", RestartPolicy: &side}}, Containers: []corev1.Container{{Name: "a"}}}}},
+		byUnit, false, func(string) bool { return true }, func(string) podstate.Run { return podstate.Run{} })
+	if cs := got.Containers[0]; cs.Kind != units.KindSidecar || cs.Reason != "PodInitializing" {
+		t.Errorf("a sidecar's first start: %+v", cs)
+	}
+	ran := podstate.Run{Finished: time.Unix(5, 0), ExitCode: 1, Restarts: 1}
+	if cs := status([]corev1.Container{{Name: "i"}}, ran); cs.Reason != "ContainerCreating" {
+		t.Errorf("after init, starting again: %+v", cs)
+	}
+}

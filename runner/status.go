@@ -211,8 +211,15 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, dele
 	// the kubelet's counts (getPhase): a container waiting to start again
 	// after a run (restarting, or in back-off) counts as stopped
 	running, waiting, stopped, succeeded, unknown := 0, 0, 0, 0, 0
+	withInit := slices.ContainsFunc(containers, func(c containerRef) bool { return c.kind == units.KindInit || c.kind == units.KindSidecar })
 	for _, c := range containers {
 		cs := containerStatus(name, c, byUnit, runs(c.name), time.Now())
+		if withInit && c.kind != units.KindEphemeral && cs.Reason == "ContainerCreating" && cs.Restarts == 0 && cs.LastExitCode == nil {
+			// the kubelet's default waiting reason in a pod with init
+			// containers, until a container first runs (get shows an
+			// init container's as Init:N/M)
+			cs.Reason = "PodInitializing"
+		}
 		if cs.Ready && !ready(c.name) {
 			cs.Ready = false
 		}
