@@ -75,13 +75,13 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 	podDoc := map[string]seen{}
 	var broken []loaded // invalid pods, whose references are checked too
 	var invalid Objects // invalid objects, which are not reported as missing
-	for _, src := range srcs {
+	entriesOf := make([][]entry, len(srcs))
+	for k, src := range srcs {
 		docs, err := splitDocuments(src.Data)
 		if err != nil {
 			merr.Docs = append(merr.Docs, &DocumentError{File: src.Name, Errs: field.ErrorList{field.Invalid(nil, nil, err.Error())}})
 			continue
 		}
-		var entries []entry
 		for i, doc := range docs {
 			items, lerrs, isList := listItems(doc)
 			switch {
@@ -89,14 +89,23 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 				merr.Docs = append(merr.Docs, &DocumentError{File: src.Name, Doc: i + 1, Kind: "List", Errs: lerrs})
 			case isList:
 				for j, item := range items {
-					entries = append(entries, entry{item, i, j + 1})
+					entriesOf[k] = append(entriesOf[k], entry{item, i, j + 1})
 				}
 			default:
-				entries = append(entries, entry{doc, i, 0})
+				entriesOf[k] = append(entriesOf[k], entry{doc, i, 0})
 			}
 		}
-		for _, e := range entries {
+	}
+	workloads := manifestWorkloads(srcs, entriesOf)
+	for k, src := range srcs {
+		for _, e := range entriesOf[k] {
 			i, doc := e.doc, e.data
+			if by := madeByWorkload(e.data, src.Namespace, workloads); by != "" {
+				// what a Deployment or StatefulSet of this manifest makes
+				// itself (as `get all -o yaml` exports it): applied through it
+				m.Warnings = append(m.Warnings, by)
+				continue
+			}
 			var objs Objects
 			d := loadDocument(doc, &objs, src.Namespace)
 			d.err.File, d.err.Doc, d.err.Item = src.Name, i+1, e.item
@@ -185,6 +194,79 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 		return nil, &merr
 	}
 	return m, nil
+}
+
+// peeked is what madeByWorkload reads of an object before it is loaded.
+type peeked struct {
+	Kind     string            `json:"kind"`
+	Metadata metav1.ObjectMeta `json:"metadata"`
+}
+
+func peek(data []byte, namespace string) (p peeked, ok bool) {
+	if yaml.Unmarshal(data, &p) != nil || p.Metadata.Name == "" {
+		return p, false
+	}
+	if p.Metadata.Namespace == "" {
+		p.Metadata.Namespace = namespace
+	}
+	if p.Metadata.Namespace == "" {
+		p.Metadata.Namespace = metav1.NamespaceDefault
+	}
+	return p, true
+}
+
+// manifestWorkloads are the Deployments and StatefulSets of the manifest,
+// as KIND/NAMESPACE/NAME.
+func manifestWorkloads(srcs []Source, entriesOf [][]entry) map[string]bool {
+	out := map[string]bool{}
+	for k, es := range entriesOf {
+		for _, e := range es {
+			if p, ok := peek(e.data, srcs[k].Namespace); ok && (p.Kind == KindDeployment || p.Kind == KindStatefulSet) {
+				out[p.Kind+"/"+p.Metadata.Namespace+"/"+p.Metadata.Name] = true
+			}
+		}
+	}
+	return out
+}
+
+// madeByWorkload tells, as a warning, when an object is one that a
+// Deployment or StatefulSet of the manifest makes (workloads): a pod of its
+// ReplicaSet or of the set, or its ReplicaSet. `get all -o yaml` exports
+// them beside their owner; applied again, the owner makes them, as a
+// cluster's controllers would. "": none.
+func madeByWorkload(data []byte, namespace string, workloads map[string]bool) string {
+	if len(workloads) == 0 {
+		return ""
+	}
+	p, ok := peek(data, namespace)
+	if !ok || (p.Kind != "Pod" && p.Kind != "ReplicaSet") {
+		return ""
+	}
+	owner := metav1.GetControllerOfNoCopy(&p.Metadata)
+	if owner == nil {
+		return ""
+	}
+	ns := p.Metadata.Namespace
+	var kind, name string
+	switch {
+	case p.Kind == "ReplicaSet" && owner.Kind == KindDeployment:
+		kind, name = KindDeployment, owner.Name
+	case p.Kind == "Pod" && owner.Kind == "ReplicaSet":
+		hash := p.Metadata.Labels[LabelPodTemplateHash]
+		d, ok := strings.CutSuffix(owner.Name, "-"+hash)
+		if hash == "" || !ok {
+			return ""
+		}
+		kind, name = KindDeployment, d
+	case p.Kind == "Pod" && owner.Kind == KindStatefulSet:
+		kind, name = KindStatefulSet, owner.Name
+	default:
+		return ""
+	}
+	if !workloads[kind+"/"+ns+"/"+name] {
+		return ""
+	}
+	return fmt.Sprintf("%s %q: ignored: %s %q of this manifest makes it", strings.ToLower(p.Kind), p.Metadata.Name, strings.ToLower(kind), name)
 }
 
 // entry is one object of a file: a document, or an item of a List.

@@ -2,6 +2,7 @@ package pod
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -317,5 +318,110 @@ status: {phase: Running, podIP: 10.0.0.1}
 		if !strings.Contains(warned, w) {
 			t.Errorf("no warning %q in:\n%s", w, warned)
 		}
+	}
+}
+
+// What `get all -o yaml` exports beside a Deployment or StatefulSet (their
+// pods, the Deployment's ReplicaSet) is made by them when applied again:
+// ignored with a warning, not refused as a duplicate or an unknown kind. A
+// pod whose owner is not in the manifest stays a pod of its own.
+func TestWorkloadExportApplies(t *testing.T) {
+	m, err := Load([]byte(`apiVersion: v1
+kind: List
+items:
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: web}
+  spec:
+    replicas: 1
+    selector: {matchLabels: {app: web}}
+    template:
+      metadata: {labels: {app: web}}
+      spec:
+        containers: [{name: web, image: busybox:1}]
+- apiVersion: apps/v1
+  kind: ReplicaSet
+  metadata:
+    name: web-abc
+    ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: x, controller: true}]
+  spec:
+    selector: {matchLabels: {app: web}}
+    template:
+      metadata: {labels: {app: web}}
+      spec:
+        containers: [{name: web, image: busybox:1}]
+- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: web-abc-xyz12
+    labels: {app: web, pod-template-hash: abc}
+    ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-abc, uid: y, controller: true}]
+  spec:
+    containers: [{name: web, image: busybox:1}]
+- apiVersion: apps/v1
+  kind: StatefulSet
+  metadata: {name: db}
+  spec:
+    serviceName: db
+    selector: {matchLabels: {app: db}}
+    template:
+      metadata: {labels: {app: db}}
+      spec:
+        containers: [{name: db, image: busybox:1}]
+- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: db-0
+    labels: {app: db}
+    ownerReferences: [{apiVersion: apps/v1, kind: StatefulSet, name: db, uid: z, controller: true}]
+  spec:
+    containers: [{name: db, image: busybox:1}]
+- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: other-def-abcde
+    labels: {app: other, pod-template-hash: def}
+    ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: other-def, uid: w, controller: true}]
+  spec:
+    containers: [{name: o, image: busybox:1}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range m.Pods {
+		names = append(names, p.Name)
+		if p.Name == "db-0" && OwnerStatefulSet(p) != "db" {
+			t.Errorf("db-0 is not the StatefulSet's: %+v", p.OwnerReferences)
+		}
+	}
+	if len(names) != 3 || !slices.Contains(names, "db-0") || !slices.Contains(names, "other-def-abcde") || slices.Contains(names, "web-abc-xyz12") {
+		t.Errorf("pods: %v", names)
+	}
+	w := strings.Join(m.Warnings, "\n")
+	for _, want := range []string{
+		`replicaset "web-abc": ignored: deployment "web" of this manifest makes it`,
+		`pod "web-abc-xyz12": ignored: deployment "web" of this manifest makes it`,
+		`pod "db-0": ignored: statefulset "db" of this manifest makes it`,
+		`pod "other-def-abcde": metadata.ownerReferences: ignored`,
+	} {
+		if !strings.Contains(w, want) {
+			t.Errorf("no warning %q in:\n%s", want, w)
+		}
+	}
+	// without its Deployment, a ReplicaSet is refused as before
+	if _, err := Load([]byte(`apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-abc
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: x, controller: true}]
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: busybox:1}]
+`)); err == nil || !strings.Contains(err.Error(), "ReplicaSet is not supported") {
+		t.Errorf("a ReplicaSet alone: %v", err)
 	}
 }

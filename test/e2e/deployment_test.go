@@ -126,6 +126,17 @@ func TestDeployment(t *testing.T) {
 		t.Errorf("applying the same Deployment again:\n%s", out)
 	}
 
+	// exported with every kind (its pods and ReplicaSet beside it) and
+	// applied again: the Deployment makes them, nothing starts or goes
+	exported := writeManifest(t, must(t, podunit, "get", "all", "-o", "yaml"))
+	if r := run(t, podunit, "up", exported); r.code != 0 || podLine.MatchString(r.stdout) || !strings.Contains(r.stdout, "deployment.apps/dweb unchanged") ||
+		!strings.Contains(r.stdout, "service/dweb unchanged") || !regexp.MustCompile(`replicaset "dweb-[a-z0-9]+": ignored: deployment "dweb" of this manifest makes it`).MatchString(r.stderr) {
+		t.Errorf("get all -o yaml applied again: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if got := deploymentPods(t); !slices.Equal(got, v1) {
+		t.Errorf("pods after the export applied again: %v, want %v", got, v1)
+	}
+
 	// scale up keeps the pods there are; down removes pods
 	out = must(t, podunit, "scale", "deployment/dweb", "--replicas", "3")
 	v1three := deploymentPods(t)
