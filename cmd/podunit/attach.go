@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"time"
@@ -44,7 +45,7 @@ func attachCommand() *cli.Command {
 			if err := inNamespace(podName, vals["namespace"]); err != nil {
 				return err
 			}
-			code, err := attach(c.Context, podName, vals["container"], vals["stdin"] == "true")
+			code, err := attach(c.Context, podName, vals["container"], vals["stdin"] == "true", c.App.ErrWriter)
 			if err != nil {
 				return err
 			}
@@ -59,8 +60,8 @@ func attachCommand() *cli.Command {
 // attach joins the terminal to the container's main process until it ends
 // or the user detaches; it says the exit status podman attach ended with
 // (the container's, when it ended).
-func attach(ctx context.Context, podName, container string, stdin bool) (int, error) {
-	ctr, err := execTarget(podstate.DefaultDir(), podName, container)
+func attach(ctx context.Context, podName, container string, stdin bool, warn io.Writer) (int, error) {
+	ctr, err := execTarget(podstate.DefaultDir(), podName, container, warn)
 	if err != nil {
 		return 0, err
 	}

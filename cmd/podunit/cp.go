@@ -48,7 +48,7 @@ func cpCommand() *cli.Command {
 				if err := inNamespace(pod, ns); err != nil {
 					return err
 				}
-				ctr, err := execTarget(podstate.DefaultDir(), pod, vals["container"])
+				ctr, err := execTarget(podstate.DefaultDir(), pod, vals["container"], c.App.ErrWriter)
 				if err != nil {
 					return err
 				}

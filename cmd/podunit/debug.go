@@ -115,7 +115,7 @@ func debugCommand() *cli.Command {
 				}
 				return nil
 			}
-			ct, err := execTarget(podstate.DefaultDir(), podName, name)
+			ct, err := execTarget(podstate.DefaultDir(), podName, name, nil)
 			if err != nil {
 				return err
 			}

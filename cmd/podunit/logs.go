@@ -91,7 +91,7 @@ func logsCommand() *cli.Command {
 						cs = append(cs, &rt.Containers[i])
 					}
 				} else {
-					ct, err := execTarget(podstate.DefaultDir(), podName, vals["container"])
+					ct, err := execTarget(podstate.DefaultDir(), podName, vals["container"], c.App.ErrWriter)
 					if err != nil {
 						return err
 					}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"k8s.io/client-go/util/jsonpath"
 	"os"
 	"os/signal"
@@ -55,7 +56,7 @@ func execCommand() *cli.Command {
 			if err := inNamespace(podName, vals["namespace"]); err != nil {
 				return err
 			}
-			ctr, err := execTarget(podstate.DefaultDir(), podName, vals["container"])
+			ctr, err := execTarget(podstate.DefaultDir(), podName, vals["container"], c.App.ErrWriter)
 			if err != nil {
 				return err
 			}
@@ -119,8 +120,10 @@ const DefaultContainerAnnotation = "kubectl.kubernetes.io/default-container"
 
 // execTarget finds the container exec runs in: the one named, else the one
 // the pod's kubectl.kubernetes.io/default-container annotation names, else
-// the pod's first app container, as kubectl picks it.
-func execTarget(dir, podName, name string) (*contract.Container, error) {
+// the pod's first app container, as kubectl picks it. As kubectl, it tells
+// warn (when not nil) which container it picked of several without being
+// told, and of an annotation that names none of the pod's.
+func execTarget(dir, podName, name string, warn io.Writer) (*contract.Container, error) {
 	rt, err := podstate.LoadRuntime(dir, podName)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -128,22 +131,55 @@ func execTarget(dir, podName, name string) (*contract.Container, error) {
 		}
 		return nil, err
 	}
-	if name == "" {
+	defaulted := name == ""
+	if defaulted {
 		if p, err := (&runner.Runner{StateDir: dir}).Pod(podName); err == nil {
-			if d := p.Annotations[DefaultContainerAnnotation]; d != "" && slices.ContainsFunc(rt.Containers, func(c contract.Container) bool { return c.Name == d }) {
-				name = d
+			if d := p.Annotations[DefaultContainerAnnotation]; d != "" {
+				if slices.ContainsFunc(rt.Containers, func(c contract.Container) bool { return c.Name == d }) {
+					name, defaulted = d, false
+				} else if warn != nil {
+					fmt.Fprintf(warn, "Default container name %q not found in pod %s\n", d, podName)
+				}
 			}
 		}
 	}
 	var names []string
+	var found *contract.Container
 	for i := range rt.Containers {
 		c := &rt.Containers[i]
+		if c.Kind == contract.KindInfra {
+			continue
+		}
 		names = append(names, c.Name)
-		if (name == "" && c.Kind == contract.KindApp) || (name != "" && c.Name == name) {
-			return c, nil
+		if found == nil && ((name == "" && c.Kind == contract.KindApp) || (name != "" && c.Name == name)) {
+			found = c
 		}
 	}
-	return nil, fmt.Errorf("%w: pod %q has no container %q (it has %s)", runner.ErrNotFound, podName, name, strings.Join(names, ", "))
+	if found == nil {
+		return nil, fmt.Errorf("%w: pod %q has no container %q (it has %s)", runner.ErrNotFound, podName, name, strings.Join(names, ", "))
+	}
+	if defaulted && len(names) > 1 && warn != nil {
+		fmt.Fprintf(warn, "Defaulted container %q out of: %s\n", found.Name, allContainerNames(rt.Containers))
+	}
+	return found, nil
+}
+
+// allContainerNames lists a pod's containers as kubectl does: the app
+// containers, then the init containers (sidecars among them) and the
+// ephemeral ones, marked so.
+func allContainerNames(cs []contract.Container) string {
+	var app, init, ephem []string
+	for _, c := range cs {
+		switch c.Kind {
+		case contract.KindApp:
+			app = append(app, c.Name)
+		case contract.KindInit, contract.KindSidecar:
+			init = append(init, c.Name+" (init)")
+		case contract.KindEphemeral:
+			ephem = append(ephem, c.Name+" (ephem)")
+		}
+	}
+	return strings.Join(slices.Concat(app, init, ephem), ", ")
 }
 
 // Conditions `wait --for` understands, as kubectl names them.

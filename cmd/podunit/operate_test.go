@@ -56,16 +56,22 @@ func TestExecTarget(t *testing.T) {
 	if err := podstate.SaveRuntime(dir, rt); err != nil {
 		t.Fatal(err)
 	}
-	if c, err := execTarget(dir, "web", ""); err != nil || c.Podman != "podunit_web_app" {
+	var warn strings.Builder
+	if c, err := execTarget(dir, "web", "", &warn); err != nil || c.Podman != "podunit_web_app" {
 		t.Errorf("default: %v %v, want the first app container", c, err)
 	}
-	if c, err := execTarget(dir, "web", "proxy"); err != nil || c.Podman != "podunit_web_proxy" {
-		t.Errorf("named: %v %v", c, err)
+	// kubectl's notice, its containers in kubectl's order
+	if got := warn.String(); got != "Defaulted container \"app\" out of: app, worker, setup (init), proxy (init)\n" {
+		t.Errorf("notice of the default: %q", got)
 	}
-	if _, err := execTarget(dir, "web", "nope"); !errors.Is(err, runner.ErrNotFound) {
+	warn.Reset()
+	if c, err := execTarget(dir, "web", "proxy", &warn); err != nil || c.Podman != "podunit_web_proxy" || warn.Len() != 0 {
+		t.Errorf("named: %v %v %q", c, err, warn.String())
+	}
+	if _, err := execTarget(dir, "web", "nope", nil); !errors.Is(err, runner.ErrNotFound) {
 		t.Errorf("unknown container: %v", err)
 	}
-	if _, err := execTarget(dir, "gone", ""); !errors.Is(err, runner.ErrNotFound) {
+	if _, err := execTarget(dir, "gone", "", nil); !errors.Is(err, runner.ErrNotFound) {
 		t.Errorf("unknown pod: %v", err)
 	}
 	// kubectl's default-container annotation picks the container when none
@@ -77,15 +83,32 @@ func TestExecTarget(t *testing.T) {
 		}
 	}
 	record("worker")
-	if c, err := execTarget(dir, "web", ""); err != nil || c.Podman != "podunit_web_worker" {
+	if c, err := execTarget(dir, "web", "", nil); err != nil || c.Podman != "podunit_web_worker" {
 		t.Errorf("default-container worker: %v %v", c, err)
 	}
-	if c, err := execTarget(dir, "web", "proxy"); err != nil || c.Podman != "podunit_web_proxy" {
+	if c, err := execTarget(dir, "web", "proxy", nil); err != nil || c.Podman != "podunit_web_proxy" {
 		t.Errorf("named, despite the annotation: %v %v", c, err)
 	}
+	warn.Reset()
+	if c, err := execTarget(dir, "web", "", &warn); err != nil || c.Podman != "podunit_web_worker" || warn.Len() != 0 {
+		t.Errorf("default-container worker, told: %v %v %q", c, err, warn.String())
+	}
 	record("nope")
-	if c, err := execTarget(dir, "web", ""); err != nil || c.Podman != "podunit_web_app" {
+	warn.Reset()
+	if c, err := execTarget(dir, "web", "", &warn); err != nil || c.Podman != "podunit_web_app" {
 		t.Errorf("default-container of no container: %v %v, want the first app container", c, err)
+	}
+	if got := warn.String(); !strings.HasPrefix(got, "Default container name \"nope\" not found in pod web\nDefaulted container \"app\" out of: ") {
+		t.Errorf("notice of an annotation naming no container: %q", got)
+	}
+	// a pod of one container: nothing to tell
+	one := &contract.Runtime{Pod: "one", Containers: []contract.Container{{Name: "c", Kind: contract.KindApp, Podman: "podunit_one_c"}}}
+	if err := podstate.SaveRuntime(dir, one); err != nil {
+		t.Fatal(err)
+	}
+	warn.Reset()
+	if c, err := execTarget(dir, "one", "", &warn); err != nil || c.Name != "c" || warn.Len() != 0 {
+		t.Errorf("one container: %v %v %q", c, err, warn.String())
 	}
 }
 

@@ -307,14 +307,14 @@ func runAttached(c *cli.Context, p *corev1.Pod, stdin, rm bool) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	ctr, err := execTarget(dir, p.Name, "")
+	ctr, err := execTarget(dir, p.Name, "", nil)
 	if err != nil {
 		return 0, err
 	}
 	for {
 		if pid, err := eng.ContainerPID(ctx, ctr.Podman); err == nil && pid > 0 {
 			fmt.Fprintf(c.App.ErrWriter, "If you don't see a command prompt, try pressing enter.\n")
-			code, err := attach(c.Context, p.Name, "", stdin)
+			code, err := attach(c.Context, p.Name, "", stdin, nil)
 			if err != nil || p.Spec.RestartPolicy == corev1.RestartPolicyAlways {
 				if err == nil && !rm {
 					fmt.Fprintf(c.App.ErrWriter, "Session ended, resume using 'podunit attach %s -c %s -i -t' command when the pod is running\n", p.Name, ctr.Name)
