@@ -74,6 +74,14 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 	names := map[string]seen{}
 	podDoc := map[string]seen{}
 	var broken []loaded // invalid pods, whose references are checked too
+	type jobSample struct {
+		pod       *corev1.Pod
+		res       *Resolved
+		file      string
+		doc, item int
+		name      string
+	}
+	var samples []jobSample
 	var invalid Objects // invalid objects, which are not reported as missing
 	entriesOf := make([][]entry, len(srcs))
 	for k, src := range srcs {
@@ -129,6 +137,9 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 				continue
 			}
 			names[key] = seen{file: src.Name, doc: i + 1, item: e.item}
+			if d.sample != nil {
+				samples = append(samples, jobSample{d.sample, d.sampleRes, src.Name, i + 1, e.item, d.name})
+			}
 			m.Objects = *Over(&m.Objects, &objs)
 			label := strings.ToLower(d.kind)
 			for _, w := range d.warns {
@@ -188,6 +199,17 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 		if len(errs) > 0 {
 			sortByField(errs)
 			merr.Docs = append(merr.Docs, &DocumentError{File: at.file, Doc: at.doc, Item: at.item, Kind: kind, Name: name, Errs: errs})
+		}
+	}
+	for _, sm := range samples {
+		warns, errs := bind(sm.pod, sm.res, all)
+		label := fmt.Sprintf("job %q", sm.name)
+		for _, w := range templateWarnings(warns) {
+			m.Warnings = append(m.Warnings, fmt.Sprintf("%s: %s", label, w))
+		}
+		if errs = templateErrors(errs); len(errs) > 0 {
+			sortByField(errs)
+			merr.Docs = append(merr.Docs, &DocumentError{File: sm.file, Doc: sm.doc, Item: sm.item, Kind: KindJob, Name: sm.name, Errs: errs})
 		}
 	}
 	if len(merr.Docs) > 0 {
@@ -351,8 +373,12 @@ type loaded struct {
 	// pods: the pod of a Pod document, a Deployment's pods
 	pods  []*corev1.Pod
 	ress  []*Resolved
-	warns []string
-	err   *DocumentError
+	// sample: a Job's first pod, whose references are checked with the
+	// manifest's (its pods are made later, by its controller)
+	sample    *corev1.Pod
+	sampleRes *Resolved
+	warns     []string
+	err       *DocumentError
 }
 
 func loadDocument(doc []byte, objs *Objects, namespace string) (out loaded) {
@@ -423,6 +449,15 @@ func loadDocument(doc []byte, objs *Objects, namespace string) (out loaded) {
 			return fail(errs...)
 		}
 		out.pods, out.ress, out.warns = pods, ress, warns
+		return out
+	}
+	if out.kind == KindJob {
+		sample, res, warns, errs := loadJob(generic, js, objs)
+		if len(errs) > 0 {
+			sortByField(errs)
+			return fail(errs...)
+		}
+		out.sample, out.sampleRes, out.warns = sample, res, warns
 		return out
 	}
 	if out.kind != "Pod" {

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,13 +23,16 @@ const (
 )
 
 // Kinds lists every kind a manifest may hold, for messages.
-var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindConfigMap, KindSecret, KindClaim, KindService, KindServiceAccount, KindNamespace}
+var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindJob, KindConfigMap, KindSecret, KindClaim, KindService, KindServiceAccount, KindNamespace}
 
 // APIVersion is the apiVersion of a kind: apps/v1 for a Deployment, v1 for
 // the others.
 func APIVersion(kind string) string {
 	if kind == KindDeployment || kind == KindStatefulSet {
 		return "apps/v1"
+	}
+	if kind == KindJob {
+		return "batch/v1"
 	}
 	return "v1"
 }
@@ -53,6 +57,8 @@ type Objects struct {
 	Deployments []*appsv1.Deployment
 	// StatefulSets likewise; the claims their pods have are in Claims.
 	StatefulSets []*appsv1.StatefulSet
+	// Jobs run their pods through their controller units.
+	Jobs []*batchv1.Job
 }
 
 // Len is the number of objects.
@@ -60,7 +66,7 @@ func (o *Objects) Len() int {
 	if o == nil {
 		return 0
 	}
-	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Deployments) + len(o.StatefulSets)
+	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Deployments) + len(o.StatefulSets) + len(o.Jobs)
 }
 
 // ConfigMap finds a ConfigMap, or nil.
@@ -149,6 +155,10 @@ func (o *Objects) Find(kind, ns, name string) metav1.Object {
 		if st := o.StatefulSet(ns, name); st != nil {
 			x = st
 		}
+	case KindJob:
+		if j := o.Job(ns, name); j != nil {
+			x = j
+		}
 	}
 	return x
 }
@@ -199,6 +209,7 @@ func Over(top, o *Objects) *Objects {
 		Namespaces:      under(top.Namespaces, o.Namespaces),
 		Deployments:     under(top.Deployments, o.Deployments),
 		StatefulSets:    under(top.StatefulSets, o.StatefulSets),
+		Jobs:            under(top.Jobs, o.Jobs),
 	}
 }
 
@@ -226,6 +237,8 @@ func (o *Objects) Filter(keep func(kind string, obj metav1.Object) bool) *Object
 			out.Deployments = append(out.Deployments, x)
 		case *appsv1.StatefulSet:
 			out.StatefulSets = append(out.StatefulSets, x)
+		case *batchv1.Job:
+			out.Jobs = append(out.Jobs, x)
 		}
 	})
 	return &out
@@ -258,6 +271,9 @@ func (o *Objects) Each(f func(kind string, obj metav1.Object)) {
 	}
 	for _, st := range o.StatefulSets {
 		f(KindStatefulSet, st)
+	}
+	for _, j := range o.Jobs {
+		f(KindJob, j)
 	}
 }
 
@@ -538,6 +554,8 @@ func dropOutputOnly(m *Manifest) {
 			x.Status = appsv1.DeploymentStatus{}
 		case *appsv1.StatefulSet:
 			x.Status = appsv1.StatefulSetStatus{}
+		case *batchv1.Job:
+			x.Status = batchv1.JobStatus{}
 		}
 	})
 	for _, p := range m.Pods {

@@ -47,6 +47,14 @@ func describeCommand() *cli.Command {
 					return describeStatefulSet(ctx, c.App.Writer, r, s)
 				})
 			}
+			if j, ok, err := jobArg(c); ok {
+				if err != nil {
+					return err
+				}
+				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+					return describeJob(ctx, c.App.Writer, r, j)
+				})
+			}
 			if name, ok := nodeArg(args); ok {
 				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
 					n, now, err := thisNode(ctx, r)

@@ -229,6 +229,9 @@ func downCommand() *cli.Command {
 				}
 				removed, err := objstore.RemoveObjects(podstate.DefaultDir(), &objs)
 				err = errors.Join(err, forgetStoredDeployments(&objs))
+				for _, j := range objs.Jobs {
+					err = errors.Join(err, objstore.RemoveJobState(podstate.DefaultDir(), j.Namespace, j.Name))
+				}
 				for _, l := range objectLines(removed, "deleted") {
 					fmt.Fprintln(c.App.Writer, l)
 				}
@@ -261,7 +264,7 @@ func downCommand() *cli.Command {
 				}
 				return err
 			}
-			if len(names) == 0 && !c.Bool("volumes") && len(dataClaims) == 0 {
+			if len(names) == 0 && !c.Bool("volumes") && len(dataClaims) == 0 && len(objs.Jobs) == 0 {
 				if len(objs.Services) == 0 {
 					return errors.Join(append(missing, forget(c.Context, nil))...)
 				}
@@ -274,6 +277,27 @@ func downCommand() *cli.Command {
 			}
 			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
 				errs := missing
+				// A Job's controller stops first (it makes no more pods),
+				// then its pods go with it.
+				if len(objs.Jobs) > 0 {
+					known, err := objstore.LoadObjects(podstate.DefaultDir())
+					if err != nil {
+						return err
+					}
+					for _, j := range objs.Jobs {
+						pods, err := stopJob(ctx, r, j)
+						if err != nil {
+							return err
+						}
+						for _, n := range pods {
+							add(n)
+							fileNS[n] = j.Namespace
+						}
+						if len(pods) == 0 && known.Job(j.Namespace, j.Name) == nil {
+							errs = append(errs, notFound{kind: "job.batch", name: j.Name})
+						}
+					}
+				}
 				// A pod that waits for its scheduling gates has nothing running.
 				running := names[:0:0]
 				for _, n := range names {
@@ -390,6 +414,7 @@ func typeFirst(args []string, selector bool) (word string, names []string) {
 var objectKinds = map[string]string{
 	"deployment": pod.KindDeployment, "deployments": pod.KindDeployment, "deploy": pod.KindDeployment,
 	"statefulset": pod.KindStatefulSet, "statefulsets": pod.KindStatefulSet, "sts": pod.KindStatefulSet,
+	"job": pod.KindJob, "jobs": pod.KindJob,
 	"service": pod.KindService, "services": pod.KindService, "svc": pod.KindService,
 	"configmap": pod.KindConfigMap, "configmaps": pod.KindConfigMap, "cm": pod.KindConfigMap,
 	"secret": pod.KindSecret, "secrets": pod.KindSecret,

@@ -39,6 +39,9 @@ func internalCommand() *cli.Command {
 				if err != nil {
 					return cli.Exit(err.Error(), exitInvalid)
 				}
+				if cmd.Op == contract.OpJob {
+					return runJob(c.Context, cmd.Job)
+				}
 				return runHelper(c.Context, cmd)
 			},
 		})
@@ -57,6 +60,16 @@ func runHelper(ctx context.Context, cmd contract.Command) error {
 		return cli.Exit(ee.Msg, ee.Code)
 	}
 	return err
+}
+
+// runJob runs a Job's controller; a stop of its unit (SIGTERM) cancels it.
+func runJob(ctx context.Context, ref string) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := runJobController(ctx, ref); err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
 }
 
 func helperEnv() *helper.Env {

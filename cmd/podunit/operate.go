@@ -208,6 +208,9 @@ func waitCommand() *cli.Command {
 				return err
 			}
 			sel := vals["selector"]
+			if isJobArg(pos) {
+				return waitJob(c)
+			}
 			if isDeploymentArg(pos) {
 				return waitDeployment(c)
 			}

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
@@ -144,6 +145,9 @@ func onePodRef(a, ns string, w io.Writer) (string, error) {
 		kind, name = "deployment", deploymentRef(a)
 	}
 	if name == "" {
+		kind, name = "job", jobRef(a)
+	}
+	if name == "" {
 		return podRef(a)
 	}
 	known, err := objstore.LoadObjects(podstate.DefaultDir())
@@ -161,6 +165,18 @@ func onePodRef(a, ns string, w io.Writer) (string, error) {
 		slices.SortFunc(pods, func(a, b string) int { return setOrdinalOf(a) - setOrdinalOf(b) })
 	} else if ds := named(known.Deployments, name, ns); kind == "deployment" && len(ds) > 0 {
 		pods = ownedPods(recorded, ds[0])
+		sort.Strings(pods)
+	} else if js := named(known.Jobs, name, ns); kind == "job" && len(js) > 0 {
+		// the Job's pods, the first made first (kubectl picks one)
+		st, err := objstore.LoadJobState(podstate.DefaultDir(), js[0].Namespace, js[0].Name)
+		if err != nil {
+			return "", err
+		}
+		for _, p := range recorded {
+			if p.Namespace == js[0].Namespace && st.UID != "" && p.Labels[pod.LabelControllerUID] == st.UID {
+				pods = append(pods, p.Name)
+			}
+		}
 		sort.Strings(pods)
 	} else {
 		return "", notFound{kind: kind, name: name, ns: ns}

@@ -85,6 +85,11 @@ func upCommand() *cli.Command {
 			if !seLinuxEnabled() {
 				m.Warnings = append(m.Warnings, seLinuxWarnings(m.Pods)...)
 			}
+			if c.Bool("persist") {
+				for _, j := range m.Objects.Jobs {
+					m.Warnings = append(m.Warnings, fmt.Sprintf("job %q: --persist: a Job is not brought back when the manager starts again; its pods run to completion once", j.Name))
+				}
+			}
 			for _, w := range m.Warnings {
 				fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
 			}
@@ -142,6 +147,10 @@ func upCommand() *cli.Command {
 				return err
 			}
 			known, err := objstore.LoadObjects(podstate.DefaultDir())
+			if err != nil {
+				return err
+			}
+			replacedJobs, err := jobChanges(m.Objects.Jobs, known, c.Bool("replace"))
 			if err != nil {
 				return err
 			}
@@ -275,7 +284,20 @@ func upCommand() *cli.Command {
 				ownsPods = ownsPods || len(setPods(recorded, s)) > 0
 			}
 			if len(m.Pods) == 0 && !needProxy && len(gated) == 0 && !ownsPods {
-				return applied()
+				if len(m.Objects.Jobs) == 0 {
+					return applied()
+				}
+				return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
+					for _, old := range replacedJobs {
+						if err := downJob(ctx, r, old); err != nil {
+							return err
+						}
+					}
+					if err := applied(); err != nil {
+						return err
+					}
+					return startJobs(ctx, r, m.Objects.Jobs)
+				})
 			}
 			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
 				release := func() {}
@@ -503,7 +525,15 @@ func upCommand() *cli.Command {
 				}
 				release()
 				release = func() {}
+				for _, old := range replacedJobs {
+					if err := downJob(ctx, r, old); err != nil {
+						return err
+					}
+				}
 				if err := applied(); err != nil {
+					return err
+				}
+				if err := startJobs(ctx, r, m.Objects.Jobs); err != nil {
 					return err
 				}
 				for _, p := range unchanged {
@@ -738,6 +768,9 @@ func kindWord(kind string) string {
 	if kind == pod.KindDeployment || kind == pod.KindStatefulSet {
 		return strings.ToLower(kind) + ".apps"
 	}
+	if kind == pod.KindJob {
+		return "job.batch"
+	}
 	return strings.ToLower(kind)
 }
 
@@ -815,6 +848,17 @@ func renderObjects(o *pod.Objects) string {
 				appsv1.OnDeleteStatefulSetStrategyType: "when a pod is taken down"}[st.Spec.UpdateStrategy.Type],
 			map[appsv1.PersistentVolumeClaimRetentionPolicyType]string{appsv1.RetainPersistentVolumeClaimRetentionPolicyType: "kept",
 				appsv1.DeletePersistentVolumeClaimRetentionPolicyType: "removed"}[st.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted])
+	}
+	for _, j := range o.Jobs {
+		completions := "its first success, once no pod runs"
+		if j.Spec.Completions != nil {
+			completions = fmt.Sprintf("%d completion(s)", *j.Spec.Completions)
+			if pod.JobIndexed(j) {
+				completions = fmt.Sprintf("a success for each index 0..%d", *j.Spec.Completions-1)
+			}
+		}
+		fmt.Fprintf(&b, "# job %s/%s would be stored, and its controller %s started: %d pod(s) at a time until %s, backoffLimit %d\n",
+			j.Namespace, j.Name, units.JobUnitName(j.Namespace, j.Name), *j.Spec.Parallelism, completions, *j.Spec.BackoffLimit)
 	}
 	return b.String()
 }

@@ -70,6 +70,11 @@ const (
 	// still going on: once none is, it stops the pod's infra (and so its
 	// containers) and its deadline unit.
 	OpEnd Op = "end"
+	// OpJob is a Job's controller unit: it makes and removes the Job's
+	// pods (`podunit up` and `down` of each) until the Job completes or
+	// fails, then removes it after its ttlSecondsAfterFinished. It belongs
+	// to no pod: --job NAMESPACE/NAME names the Job.
+	OpJob Op = "job"
 )
 
 // Services actions.
@@ -80,7 +85,7 @@ const (
 )
 
 // Ops are every helper command, in the order `podunit internal` lists them.
-var Ops = []Op{OpRun, OpPostStart, OpStop, OpCleanup, OpProbe, OpShape, OpServices, OpVolumes, OpForward, OpDeadline, OpEnd}
+var Ops = []Op{OpRun, OpPostStart, OpStop, OpCleanup, OpProbe, OpShape, OpServices, OpVolumes, OpForward, OpDeadline, OpEnd, OpJob}
 
 // Shape actions.
 const (
@@ -112,6 +117,8 @@ type Command struct {
 	Grace  *time.Duration
 	// Socket is where OpForward listens.
 	Socket string
+	// Job is OpJob's Job, NAMESPACE/NAME.
+	Job string
 }
 
 const (
@@ -121,6 +128,7 @@ const (
 	flagReason    = "--reason"
 	flagGrace     = "--grace"
 	flagSocket    = "--socket"
+	flagJob       = "--job"
 )
 
 // Argv is the command line: self (podunit's path) first.
@@ -146,6 +154,9 @@ func (c Command) Argv(self string) []string {
 	}
 	if c.Socket != "" {
 		out = append(out, flagSocket, c.Socket)
+	}
+	if c.Job != "" {
+		out = append(out, flagJob, c.Job)
 	}
 	return out
 }
@@ -213,6 +224,8 @@ func Parse(args []string) (Command, error) {
 			}
 		case flagSocket:
 			c.Socket, err = value(flagSocket)
+		case flagJob:
+			c.Job, err = value(flagJob)
 		case flagInNetns:
 			c.InNetns, args = true, args[1:]
 		default:
@@ -221,6 +234,18 @@ func Parse(args []string) (Command, error) {
 		if err != nil {
 			return Command{}, err
 		}
+	}
+	if (c.Op == OpJob) != (c.Job != "") {
+		return Command{}, fmt.Errorf("%w: %s is for job, and job needs it", ErrUsage, flagJob)
+	}
+	if c.Op == OpJob {
+		if ns, name, ok := strings.Cut(c.Job, "/"); !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+			return Command{}, fmt.Errorf("%w: %s %q is not NAMESPACE/NAME", ErrUsage, flagJob, c.Job)
+		}
+		if c.Pod != "" {
+			return Command{}, fmt.Errorf("%w: job belongs to no pod", ErrUsage)
+		}
+		return c, nil
 	}
 	if c.Pod == "" && c.Op != OpServices {
 		return Command{}, fmt.Errorf("%w: %s is required", ErrUsage, flagPod)

@@ -23,6 +23,7 @@ func TestArgvParseRoundTrip(t *testing.T) {
 		{Op: OpForward, Action: "1", Pod: "p", Socket: "/s", InNetns: true},
 		{Op: OpServices, Action: ServicesClear},
 		{Op: OpServices, Action: ServicesServe, InNetns: true},
+		{Op: OpJob, Job: "default/my-job"},
 	} {
 		argv := c.Argv("/usr/bin/podunit")
 		if argv[0] != "/usr/bin/podunit" || argv[1] != "internal" {
@@ -65,6 +66,12 @@ func TestParseErrors(t *testing.T) {
 		{"services"},
 		{"services", "restart"},
 		{"services", "clear", "--pod", "p"},
+		{"job"},
+		{"job", "--job", "nonamespace"},
+		{"job", "--job", "a/b/c"},
+		{"job", "--job", "/b"},
+		{"job", "--job", "a/b", "--pod", "p"},
+		{"run", "--pod", "p", "--job", "a/b"},
 	} {
 		if _, err := Parse(args); !errors.Is(err, ErrUsage) {
 			t.Errorf("Parse(%q) = %v, want ErrUsage", args, err)

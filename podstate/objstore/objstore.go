@@ -12,6 +12,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -110,6 +111,8 @@ func RemoveObjects(dir string, o *pod.Objects) (*pod.Objects, error) {
 			removed.Deployments = append(removed.Deployments, x)
 		case *appsv1.StatefulSet:
 			removed.StatefulSets = append(removed.StatefulSets, x)
+		case *batchv1.Job:
+			removed.Jobs = append(removed.Jobs, x)
 		}
 	})
 	return &removed, errors.Join(errs...)
@@ -179,6 +182,12 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 				return err
 			}
 			o.StatefulSets = append(o.StatefulSets, &st)
+		case strings.ToLower(pod.KindJob):
+			var j batchv1.Job
+			if err := json.Unmarshal(data, &j); err != nil {
+				return err
+			}
+			o.Jobs = append(o.Jobs, &j)
 		}
 		return nil
 	})

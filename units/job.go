@@ -1,0 +1,36 @@
+package units
+
+import (
+	"time"
+
+	"github.com/podunit/podunit/helper/contract"
+)
+
+// JobUnitName is the unit of a Job's controller. The namespace and the
+// name are DNS labels (no dot), and the name holds a dot, which no pod's
+// name has: it collides with no other unit.
+func JobUnitName(ns, name string) string {
+	return "podunit.job." + ns + "." + name + ".service"
+}
+
+// JobUnitPattern matches every Job controller's unit.
+const JobUnitPattern = "podunit.job.*.service"
+
+// JobUnit is a Job's controller: `podunit internal job --job NS/NAME`,
+// which reads the Job from podunit's state, makes and removes its pods and
+// keeps its status, until the Job has finished (and its
+// ttlSecondsAfterFinished passed). It carries the Job's namespace and name
+// only; restarted if it fails, never given up.
+func JobUnit(o Options, ns, name string) Unit {
+	run := contract.Command{Op: contract.OpJob, Job: ns + "/" + name}.Argv(o.Self)
+	unit := JobUnitName(ns, name)
+	return Unit{Name: unit, Properties: append([]Property{
+		prop("Description", "podunit job "+ns+"/"+name+": its controller"),
+		prop("Type", "exec"),
+		prop("Restart", "on-failure"),
+		prop("RestartSec", 5*time.Second),
+		prop("StartLimitIntervalSec", time.Duration(0)),
+		prop("TimeoutStopSec", 30*time.Second),
+		prop("ExecStart", []Exec{{Argv: run}}),
+	}, logTo(o.LogDir, unit)...)}
+}
