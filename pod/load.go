@@ -371,8 +371,8 @@ func stripComments(d []byte) []byte {
 type loaded struct {
 	kind, namespace, name string
 	// pods: the pod of a Pod document, a Deployment's pods
-	pods  []*corev1.Pod
-	ress  []*Resolved
+	pods []*corev1.Pod
+	ress []*Resolved
 	// sample: a Job's first pod, whose references are checked with the
 	// manifest's (its pods are made later, by its controller)
 	sample    *corev1.Pod
