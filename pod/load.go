@@ -237,13 +237,13 @@ func peek(data []byte, namespace string) (p peeked, ok bool) {
 	return p, true
 }
 
-// manifestWorkloads are the Deployments and StatefulSets of the manifest,
-// as KIND/NAMESPACE/NAME.
+// manifestWorkloads are the Deployments, StatefulSets and Jobs of the
+// manifest, as KIND/NAMESPACE/NAME.
 func manifestWorkloads(srcs []Source, entriesOf [][]entry) map[string]bool {
 	out := map[string]bool{}
 	for k, es := range entriesOf {
 		for _, e := range es {
-			if p, ok := peek(e.data, srcs[k].Namespace); ok && (p.Kind == KindDeployment || p.Kind == KindStatefulSet) {
+			if p, ok := peek(e.data, srcs[k].Namespace); ok && (p.Kind == KindDeployment || p.Kind == KindStatefulSet || p.Kind == KindJob) {
 				out[p.Kind+"/"+p.Metadata.Namespace+"/"+p.Metadata.Name] = true
 			}
 		}
@@ -252,8 +252,8 @@ func manifestWorkloads(srcs []Source, entriesOf [][]entry) map[string]bool {
 }
 
 // madeByWorkload tells, as a warning, when an object is one that a
-// Deployment or StatefulSet of the manifest makes (workloads): a pod of its
-// ReplicaSet or of the set, or its ReplicaSet. `get all -o yaml` exports
+// Deployment, StatefulSet or Job of the manifest makes (workloads): a pod
+// of its ReplicaSet, of the set or of the Job, or its ReplicaSet. `get all -o yaml` exports
 // them beside their owner; applied again, the owner makes them, as a
 // cluster's controllers would. "": none.
 func madeByWorkload(data []byte, namespace string, workloads map[string]bool) string {
@@ -282,6 +282,8 @@ func madeByWorkload(data []byte, namespace string, workloads map[string]bool) st
 		kind, name = KindDeployment, d
 	case p.Kind == "Pod" && owner.Kind == KindStatefulSet:
 		kind, name = KindStatefulSet, owner.Name
+	case p.Kind == "Pod" && owner.Kind == KindJob:
+		kind, name = KindJob, owner.Name
 	default:
 		return ""
 	}

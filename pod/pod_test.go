@@ -409,6 +409,21 @@ items:
 			t.Errorf("no warning %q in:\n%s", want, w)
 		}
 	}
+	// a Job's pods likewise
+	m, err = Load([]byte(jobDoc + `---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: migrate-abcde
+  labels: {batch.kubernetes.io/job-name: migrate}
+  ownerReferences: [{apiVersion: batch/v1, kind: Job, name: migrate, controller: true}]
+spec:
+  restartPolicy: Never
+  containers: [{name: m, image: busybox:1}]
+`))
+	if err != nil || len(m.Pods) != 0 || !strings.Contains(strings.Join(m.Warnings, "\n"), `pod "migrate-abcde": ignored: job "migrate" of this manifest makes it`) {
+		t.Errorf("a Job's exported pod: %v %d %v", err, len(m.Pods), m.Warnings)
+	}
 	// without its Deployment, a ReplicaSet is refused as before
 	if _, err := Load([]byte(`apiVersion: apps/v1
 kind: ReplicaSet

@@ -81,7 +81,7 @@ func runSelf(ctx context.Context, args ...string) error {
 		if i := strings.LastIndex(msg, "\n"); i >= 0 {
 			msg = msg[i+1:]
 		}
-		return fmt.Errorf("podunit %s: %v: %s", args[0], err, strings.TrimPrefix(msg, "podunit: "))
+		return fmt.Errorf("podunit %s: %v: %s", args[0], err, strings.TrimSpace(strings.TrimPrefix(msg, "podunit: ")))
 	}
 	return nil
 }
@@ -112,15 +112,19 @@ func jobChanges(applied []*batchv1.Job, known *pod.Objects, replace bool) (repla
 		case replace:
 			replaced = append(replaced, old)
 		default:
-			errs = append(errs, fmt.Errorf("%w: job.batch/%s in namespace %q has another %s, which a Job keeps (field is immutable): `podunit down job/%s` first, or --replace",
-				errJobExists, j.Name, j.Namespace, strings.Join(what, ", "), j.Name))
+			errs = append(errs, jobConflict(fmt.Sprintf("job.batch/%s in namespace %q exists with another %s, which a Job keeps (field is immutable): `podunit down job/%s` first, or --replace",
+				j.Name, j.Namespace, strings.Join(what, ", "), j.Name)))
 		}
 	}
 	return replaced, errors.Join(errs...)
 }
 
-// errJobExists: a Job of that name runs with another spec (exit 3).
-var errJobExists = fmt.Errorf("%w (a Job)", runner.ErrExists)
+// jobConflict: a Job of that name is there with another spec (exit 3, as
+// for a pod).
+type jobConflict string
+
+func (e jobConflict) Error() string { return string(e) }
+func (jobConflict) ExitCode() int   { return exitConflict }
 
 // startJobs starts the controllers of the Jobs applied that have not
 // finished (one that runs goes on, and reads the Job as applied).
@@ -134,10 +138,17 @@ func startJobs(ctx context.Context, r *runner.Runner, applied []*batchv1.Job) er
 		if done, _ := jobs.Finished(st.Status); done {
 			continue
 		}
-		us = append(us, units.JobUnit(translateOptions(), j.Namespace, j.Name))
+		// its output in a file beside its state, on every host: what it
+		// did is there (`podunit describe job` tells its events)
+		o := translateOptions()
+		o.LogDir = objstore.JobsDir(r.StateDir)
+		us = append(us, units.JobUnit(o, j.Namespace, j.Name))
 	}
 	if len(us) == 0 {
 		return nil
+	}
+	if err := os.MkdirAll(objstore.JobsDir(r.StateDir), 0o700); err != nil {
+		return err
 	}
 	return r.Units.StartKept(ctx, us)
 }
@@ -162,8 +173,8 @@ func downJob(ctx context.Context, r *runner.Runner, j *batchv1.Job) error {
 	if err != nil {
 		return err
 	}
-	if errs := r.DownAll(ctx, names, runner.DownOptions{}); len(errs) > 0 {
-		return errors.Join(errs...)
+	if err := errors.Join(r.DownAll(ctx, names, runner.DownOptions{})...); err != nil {
+		return err
 	}
 	return objstore.RemoveJobState(r.StateDir, j.Namespace, j.Name)
 }

@@ -114,6 +114,12 @@ func upCommand() *cli.Command {
 					errs = append(errs, err)
 				}
 			}
+			for _, j := range m.Objects.Jobs {
+				// its pods would never be placed: told now, as a pod's
+				if err := pod.MatchNode(pod.JobPod(j, "", 0, "xxxxx"), labels); err != nil {
+					errs = append(errs, fmt.Errorf("job %q: %w", j.Name, err))
+				}
+			}
 			if len(errs) > 0 {
 				return errors.Join(errs...)
 			}

@@ -11,10 +11,13 @@ import (
 	"github.com/podunit/podunit/podstate"
 )
 
+// JobsDir holds the Jobs' state, and their controllers' output.
+func JobsDir(dir string) string { return filepath.Join(dir, "jobs") }
+
 // jobStateFile is where a Job's controller keeps its state (jobs.State),
 // beside the stored Job: the runtime directory, 0600.
 func jobStateFile(dir, ns, name string) string {
-	return filepath.Join(dir, "jobs", ns, name+".json")
+	return filepath.Join(JobsDir(dir), ns, name+".json")
 }
 
 // LoadJobState reads a Job's state; a Job that has none yet has an empty
@@ -46,7 +49,7 @@ func SaveJobState(dir, ns, name string, st *jobs.State) error {
 // JobPodsDir is where a Job's controller writes the manifest of a pod it
 // makes, for the moment `podunit up` reads it.
 func JobPodsDir(dir, ns, name string) string {
-	return filepath.Join(dir, "jobs", ns, name+".pods")
+	return filepath.Join(JobsDir(dir), ns, name+".pods")
 }
 
 // RemoveJobState forgets a Job's state.

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,6 +92,15 @@ func TestJob(t *testing.T) {
 	changed := writeManifest(t, strings.Replace(jobManifest, "sleep 1", "sleep 2", 1))
 	if r := run(t, podunit, "up", changed); r.code != 3 || !strings.Contains(r.stderr, "field is immutable") {
 		t.Errorf("a changed template: exit %d\n%s", r.code, r.stderr)
+	}
+	// --replace: the old Job's pods go, the new one runs anew
+	if out := must(t, podunit, "up", "--replace", changed); !strings.Contains(out, "job.batch/e2e-job configured") {
+		t.Errorf("up --replace:\n%s", out)
+	}
+	must(t, podunit, "wait", "--for=condition=Complete", "job/e2e-job", "--timeout", "90s")
+	replaced := strings.Fields(must(t, podunit, "get", "pods", "-l", "job-name=e2e-job", "-o", "name"))
+	if len(replaced) != 3 || slices.ContainsFunc(replaced, func(p string) bool { return slices.Contains(pods, p) }) {
+		t.Errorf("pods after --replace: %v (before: %v)", replaced, pods)
 	}
 
 	// down takes the Job and its pods; its controller is gone
