@@ -14,6 +14,7 @@ import (
 
 	"github.com/podunit/podunit/jobs"
 	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/podstate/objstore"
 )
 
@@ -30,8 +31,15 @@ type JobHooks struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// JobPoll is how often a Job's controller looks at its pods.
-const JobPoll = time.Second
+// How often a Job's controller looks at its pods: every JobPoll for a
+// while (JobBusy) after it acted or something changed, else every
+// JobIdlePoll, and at once when its pods' state or the Job changes (an
+// inotify watch, which costs nothing while nothing changes).
+const (
+	JobPoll     = time.Second
+	JobBusy     = 5 * time.Second
+	JobIdlePoll = 10 * time.Second
+)
 
 // RunJob is a Job's controller (its unit runs it): each round it lists the
 // Job's pods, lets jobs.Next decide, makes and removes pods through h, and
@@ -47,6 +55,14 @@ func (r *Runner) RunJob(ctx context.Context, ns, name string, h JobHooks) error 
 	if sleep == nil {
 		sleep = sleepCtx
 	}
+	var wake <-chan struct{}
+	watch, werr := podstate.NewDirWatch(ctx)
+	if werr == nil {
+		defer watch.Close()
+		wake = watch.C
+		_ = watch.Add(objstore.ObjectDir(r.StateDir, ns, pod.KindJob))
+	}
+	busyUntil := now().Add(JobBusy)
 	for {
 		objs, err := objstore.LoadObjects(r.StateDir)
 		if err != nil {
@@ -97,13 +113,38 @@ func (r *Runner) RunJob(ctx context.Context, ns, name string, h JobHooks) error 
 		if act.Finished || jobFinished(st) {
 			return r.afterJob(ctx, j, st, h, now, sleep)
 		}
-		wait := JobPoll
+		if watch != nil {
+			for n := range st.Active {
+				_ = watch.Add(podstate.PodDir(r.StateDir, n))
+				_ = watch.Add(podstate.RunDir(r.StateDir, n))
+			}
+		}
+		if len(act.Create) > 0 || len(act.Delete) > 0 {
+			busyUntil = now().Add(JobBusy)
+		}
+		wait := JobIdlePoll
+		if now().Before(busyUntil) {
+			wait = JobPoll
+		}
 		if act.Wait > 0 {
 			wait = min(wait, act.Wait)
 		}
-		if err := sleep(ctx, wait); err != nil {
-			return err
+		if wake == nil {
+			if err := sleep(ctx, wait); err != nil {
+				return err
+			}
+			continue
 		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-wake:
+			busyUntil = now().Add(JobBusy)
+		case <-timer.C:
+		}
+		timer.Stop()
 	}
 }
 

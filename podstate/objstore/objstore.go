@@ -35,6 +35,10 @@ func objectFile(dir, ns, kind, name string) string {
 
 const clusterScoped = "_cluster"
 
+// ObjectDir is where the stored objects of a kind in a namespace are: what
+// to watch to learn that one changed.
+func ObjectDir(dir, ns, kind string) string { return filepath.Dir(objectFile(dir, ns, kind, "x")) }
+
 // ObjectApplied is when a stored object was last applied (zero when it is
 // not stored): ns is "" for a Namespace.
 func ObjectApplied(dir, kind, ns, name string) time.Time {
