@@ -48,6 +48,7 @@ func getCommand() *cli.Command {
 			&cli.StringFlag{Name: "field-selector", Usage: "only those whose fields match, as kubectl's (status.phase=Running, spec.nodeName=NODE; events: involvedObject.name=POD, type=Warning, reason=...; any kind: metadata.name, metadata.namespace)"},
 			&cli.StringFlag{Name: "sort-by", Usage: "order by a JSONPath expression, as kubectl's (.metadata.name, .status.startTime, .lastTimestamp)"},
 			&cli.BoolFlag{Name: "show-labels", Usage: "pods, nodes and namespaces: a LABELS column, as kubectl's"},
+			&cli.BoolFlag{Name: "no-headers", Usage: "tables (and custom-columns) without their header line, as kubectl's"},
 			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "pods: after the table, a line for each pod whose READY, STATUS or RESTARTS changes; events: each new one; until interrupted"},
 		},
 		Action: func(c *cli.Context) error {
@@ -66,7 +67,10 @@ func getCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			t := tableOpts{nsColumn: vals["all-namespaces"] == "true", labels: vals["show-labels"] == "true"}
+			if vals["no-headers"] == "true" && (out == "" || out == "wide" || strings.HasPrefix(out, "custom-columns")) {
+				c.App.Writer = &noHeaders{w: c.App.Writer, lineStart: true, table: true}
+			}
+						t := tableOpts{nsColumn: vals["all-namespaces"] == "true", labels: vals["show-labels"] == "true"}
 			if len(groups) == 1 {
 				return getKind(c, groups[0].kind, groups[0].names, vals, out, t, c.App.Writer, c.App.ErrWriter)
 			}
@@ -1055,4 +1059,39 @@ func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, nam
 		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
+}
+
+// noHeaders drops the header line of each table written through it: the
+// first line, and the first after a blank line (get of several kinds prints
+// a table for each, apart by a blank line).
+type noHeaders struct {
+	w io.Writer
+	// lineStart: at the start of a line; table: the next line starts a
+	// table; drop: the line is a header
+	lineStart, table, drop bool
+}
+
+func (n *noHeaders) Write(p []byte) (int, error) {
+	out := make([]byte, 0, len(p))
+	for _, b := range p {
+		if n.lineStart {
+			n.lineStart = false
+			if b == '\n' {
+				n.table, n.lineStart = true, true
+				out = append(out, b)
+				continue
+			}
+			n.drop, n.table = n.table, false
+		}
+		if !n.drop {
+			out = append(out, b)
+		}
+		if b == '\n' {
+			n.lineStart, n.drop = true, false
+		}
+	}
+	if _, err := n.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -353,3 +353,20 @@ func TestConditionTransitions(t *testing.T) {
 		t.Errorf("b's probe failed: %v", got)
 	}
 }
+
+// --no-headers drops each table's header, whatever the writes' sizes.
+func TestNoHeaders(t *testing.T) {
+	in := "NAME  READY\nweb   1/1\ndb    0/1\n\nNAME   TYPE\nsvc/a  ClusterIP\n"
+	for _, size := range []int{1, 3, len(in)} {
+		var b strings.Builder
+		w := &noHeaders{w: &b, lineStart: true, table: true}
+		for i := 0; i < len(in); i += size {
+			if _, err := w.Write([]byte(in[i:min(i+size, len(in))])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if want := "web   1/1\ndb    0/1\n\nsvc/a  ClusterIP\n"; b.String() != want {
+			t.Errorf("writes of %d: %q, want %q", size, b.String(), want)
+		}
+	}
+}
