@@ -70,7 +70,7 @@ func getCommand() *cli.Command {
 			if vals["no-headers"] == "true" && (out == "" || out == "wide" || strings.HasPrefix(out, "custom-columns")) {
 				c.App.Writer = &noHeaders{w: c.App.Writer, lineStart: true, table: true}
 			}
-						t := tableOpts{nsColumn: vals["all-namespaces"] == "true", labels: vals["show-labels"] == "true"}
+			t := tableOpts{nsColumn: vals["all-namespaces"] == "true", labels: vals["show-labels"] == "true"}
 			if len(groups) == 1 {
 				return getKind(c, groups[0].kind, groups[0].names, vals, out, t, c.App.Writer, c.App.ErrWriter)
 			}
