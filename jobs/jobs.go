@@ -121,6 +121,13 @@ func Next(j *batchv1.Job, st *State, pods []Pod, now time.Time) Action {
 	listed := map[string]Pod{}
 	for _, p := range pods {
 		listed[p.Name] = p
+		// a pod of the Job (its controller-uid) that the State does not
+		// know: made by a controller that ended before it recorded it
+		// (adopted, as the Job controller adopts what its selector matches)
+		_, active := st.Active[p.Name]
+		if _, ended := st.Ended[p.Name]; !active && !ended {
+			st.Active[p.Name] = max(p.Index, 0)
+		}
 	}
 	// pods that ended since the last round
 	for _, name := range sortedKeys(st.Active) {

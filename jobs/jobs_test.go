@@ -253,3 +253,17 @@ func TestCompress(t *testing.T) {
 		}
 	}
 }
+
+// A pod of the Job that the State does not know (its controller ended
+// before it recorded it) is adopted: counted, not made again.
+func TestAdopt(t *testing.T) {
+	j := job(ptr(int32(1)), ptr(int32(1)), 6, corev1.RestartPolicyNever)
+	st := &State{}
+	act := Next(j, st, []Pod{{Name: "j-orphan", Index: -1, Phase: Running}}, t0)
+	if len(act.Create) != 0 || st.Active["j-orphan"] != 0 || st.Status.Active != 1 {
+		t.Fatalf("an unknown pod of the Job: %+v %+v", act, st)
+	}
+	if act := Next(j, st, []Pod{{Name: "j-orphan", Index: -1, Phase: Succeeded}}, t0.Add(time.Second)); !act.Finished || st.Status.Succeeded != 1 {
+		t.Errorf("the adopted pod succeeded: %+v %+v", act, st.Status)
+	}
+}

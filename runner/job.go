@@ -78,7 +78,11 @@ func (r *Runner) RunJob(ctx context.Context, ns, name string, h JobHooks) error 
 			return err
 		}
 		if st.UID == "" {
+			// kept before any pod carries it
 			st.UID = string(uuid.NewUUID())
+			if err := objstore.SaveJobState(r.StateDir, ns, name, st); err != nil {
+				return err
+			}
 		}
 		listed, err := r.jobPods(ctx, ns, st.UID)
 		if err != nil {
@@ -105,6 +109,9 @@ func (r *Runner) RunJob(ctx context.Context, ns, name string, h JobHooks) error 
 				break
 			}
 			st.Made(p.Name, idx, now())
+			if err := objstore.SaveJobState(r.StateDir, ns, name, st); err != nil {
+				return err
+			}
 		}
 		st.Report(j, listed) // the counts after the round's work
 		if err := objstore.SaveJobState(r.StateDir, ns, name, st); err != nil {
