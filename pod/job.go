@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -75,6 +76,14 @@ func loadJob(generic any, js []byte, o *Objects) (sample *corev1.Pod, res *Resol
 	warns, errs = append(warns, tmplWarns...), uniqueErrors(append(errs, tmplErrs...))
 	if json.Unmarshal(js, &batchv1.Job{}) != nil {
 		return nil, nil, nil, errs
+	}
+	// A cluster's owners (with a uid) are ignored, a warning said so;
+	// podunit's own (a CronJob of this host's, no uid) stay.
+	if n := len(j.OwnerReferences); n > 0 {
+		j.OwnerReferences = slices.DeleteFunc(j.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID != "" })
+		if len(j.OwnerReferences) == n {
+			warns = slices.DeleteFunc(warns, func(w string) bool { return strings.HasPrefix(w, "metadata.ownerReferences:") })
+		}
 	}
 	warns = append(warns, dropGeneratedSelector(&j)...)
 	DefaultJob(&j)

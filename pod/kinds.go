@@ -35,7 +35,6 @@ var refusedKinds = map[string]string{
 	"Ingress":       "there is no ingress controller on this host: publish the Service with type NodePort, or a container port with hostPort",
 	"ReplicaSet":    "apply it as a Deployment of that template: podunit makes its ReplicaSet's pods",
 	"DaemonSet":     "on one host a DaemonSet is one pod: apply its template as a Pod (or a Deployment of one replica)",
-	"CronJob":       "nothing schedules it on this host: a systemd timer running `podunit up --replace` of its jobTemplate as a Job does",
 }
 
 // loadClusterKind checks an object of a cluster-only kind (apiVersion, a

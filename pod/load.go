@@ -75,11 +75,12 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 	podDoc := map[string]seen{}
 	var broken []loaded // invalid pods, whose references are checked too
 	type jobSample struct {
-		pod       *corev1.Pod
-		res       *Resolved
-		file      string
-		doc, item int
-		name      string
+		pod        *corev1.Pod
+		res        *Resolved
+		file       string
+		doc, item  int
+		kind, name string
+		prefix     string
 	}
 	var samples []jobSample
 	var invalid Objects // invalid objects, which are not reported as missing
@@ -138,7 +139,7 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 			}
 			names[key] = seen{file: src.Name, doc: i + 1, item: e.item}
 			if d.sample != nil {
-				samples = append(samples, jobSample{d.sample, d.sampleRes, src.Name, i + 1, e.item, d.name})
+				samples = append(samples, jobSample{d.sample, d.sampleRes, src.Name, i + 1, e.item, d.kind, d.name, d.samplePrefix})
 			}
 			m.Objects = *Over(&m.Objects, &objs)
 			label := strings.ToLower(d.kind)
@@ -203,13 +204,19 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 	}
 	for _, sm := range samples {
 		warns, errs := bind(sm.pod, sm.res, all)
-		label := fmt.Sprintf("job %q", sm.name)
-		for _, w := range templateWarnings(warns) {
+		label := fmt.Sprintf("%s %q", strings.ToLower(sm.kind), sm.name)
+		for _, w := range warns {
+			if strings.HasPrefix(w, "spec.") || strings.HasPrefix(w, "metadata.") {
+				w = sm.prefix + w
+			}
 			m.Warnings = append(m.Warnings, fmt.Sprintf("%s: %s", label, w))
 		}
-		if errs = templateErrors(errs); len(errs) > 0 {
+		for _, e := range errs {
+			e.Field = strings.TrimSuffix(sm.prefix+e.Field, ".")
+		}
+		if len(errs) > 0 {
 			sortByField(errs)
-			merr.Docs = append(merr.Docs, &DocumentError{File: sm.file, Doc: sm.doc, Item: sm.item, Kind: KindJob, Name: sm.name, Errs: errs})
+			merr.Docs = append(merr.Docs, &DocumentError{File: sm.file, Doc: sm.doc, Item: sm.item, Kind: sm.kind, Name: sm.name, Errs: errs})
 		}
 	}
 	if len(merr.Docs) > 0 {
@@ -377,10 +384,11 @@ type loaded struct {
 	ress []*Resolved
 	// sample: a Job's first pod, whose references are checked with the
 	// manifest's (its pods are made later, by its controller)
-	sample    *corev1.Pod
-	sampleRes *Resolved
-	warns     []string
-	err       *DocumentError
+	sample       *corev1.Pod
+	sampleRes    *Resolved
+	samplePrefix string
+	warns        []string
+	err          *DocumentError
 }
 
 func loadDocument(doc []byte, objs *Objects, namespace string) (out loaded) {
@@ -453,8 +461,13 @@ func loadDocument(doc []byte, objs *Objects, namespace string) (out loaded) {
 		out.pods, out.ress, out.warns = pods, ress, warns
 		return out
 	}
-	if out.kind == KindJob {
-		sample, res, warns, errs := loadJob(generic, js, objs)
+	if out.kind == KindJob || out.kind == KindCronJob {
+		load := loadJob
+		out.samplePrefix = "spec.template."
+		if out.kind == KindCronJob {
+			load, out.samplePrefix = loadCronJob, "spec.jobTemplate.spec.template."
+		}
+		sample, res, warns, errs := load(generic, js, objs)
 		if len(errs) > 0 {
 			sortByField(errs)
 			return fail(errs...)

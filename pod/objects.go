@@ -23,7 +23,7 @@ const (
 )
 
 // Kinds lists every kind a manifest may hold, for messages.
-var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindJob, KindConfigMap, KindSecret, KindClaim, KindService, KindServiceAccount, KindNamespace}
+var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindJob, KindCronJob, KindConfigMap, KindSecret, KindClaim, KindService, KindServiceAccount, KindNamespace}
 
 // APIVersion is the apiVersion of a kind: apps/v1 for a Deployment, v1 for
 // the others.
@@ -31,7 +31,7 @@ func APIVersion(kind string) string {
 	if kind == KindDeployment || kind == KindStatefulSet {
 		return "apps/v1"
 	}
-	if kind == KindJob {
+	if kind == KindJob || kind == KindCronJob {
 		return "batch/v1"
 	}
 	return "v1"
@@ -59,6 +59,8 @@ type Objects struct {
 	StatefulSets []*appsv1.StatefulSet
 	// Jobs run their pods through their controller units.
 	Jobs []*batchv1.Job
+	// CronJobs make Jobs through their timers.
+	CronJobs []*batchv1.CronJob
 }
 
 // Len is the number of objects.
@@ -66,7 +68,7 @@ func (o *Objects) Len() int {
 	if o == nil {
 		return 0
 	}
-	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Deployments) + len(o.StatefulSets) + len(o.Jobs)
+	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Deployments) + len(o.StatefulSets) + len(o.Jobs) + len(o.CronJobs)
 }
 
 // ConfigMap finds a ConfigMap, or nil.
@@ -159,6 +161,10 @@ func (o *Objects) Find(kind, ns, name string) metav1.Object {
 		if j := o.Job(ns, name); j != nil {
 			x = j
 		}
+	case KindCronJob:
+		if cj := o.CronJob(ns, name); cj != nil {
+			x = cj
+		}
 	}
 	return x
 }
@@ -210,6 +216,7 @@ func Over(top, o *Objects) *Objects {
 		Deployments:     under(top.Deployments, o.Deployments),
 		StatefulSets:    under(top.StatefulSets, o.StatefulSets),
 		Jobs:            under(top.Jobs, o.Jobs),
+		CronJobs:        under(top.CronJobs, o.CronJobs),
 	}
 }
 
@@ -239,6 +246,8 @@ func (o *Objects) Filter(keep func(kind string, obj metav1.Object) bool) *Object
 			out.StatefulSets = append(out.StatefulSets, x)
 		case *batchv1.Job:
 			out.Jobs = append(out.Jobs, x)
+		case *batchv1.CronJob:
+			out.CronJobs = append(out.CronJobs, x)
 		}
 	})
 	return &out
@@ -274,6 +283,9 @@ func (o *Objects) Each(f func(kind string, obj metav1.Object)) {
 	}
 	for _, j := range o.Jobs {
 		f(KindJob, j)
+	}
+	for _, cj := range o.CronJobs {
+		f(KindCronJob, cj)
 	}
 }
 
@@ -556,6 +568,8 @@ func dropOutputOnly(m *Manifest) {
 			x.Status = appsv1.StatefulSetStatus{}
 		case *batchv1.Job:
 			x.Status = batchv1.JobStatus{}
+		case *batchv1.CronJob:
+			x.Status = batchv1.CronJobStatus{}
 		}
 	})
 	for _, p := range m.Pods {

@@ -34,3 +34,34 @@ func JobUnit(o Options, ns, name string) Unit {
 		prop("ExecStart", []Exec{{Argv: run}}),
 	}, logTo(o.LogDir, unit)...)}
 }
+
+// CronJobTimerName and CronJobServiceName are a CronJob's timer and the
+// service it starts; like a Job's, their names hold a dot.
+func CronJobTimerName(ns, name string) string {
+	return "podunit.cronjob." + ns + "." + name + ".timer"
+}
+
+func CronJobServiceName(ns, name string) string {
+	return "podunit.cronjob." + ns + "." + name + ".service"
+}
+
+// CronJobTimer is a CronJob's timer, elapsing at each time of calendars
+// (OnCalendar=, to the second), made with the service it starts:
+// `podunit internal cronjob --job NS/NAME`, which applies a Job of the
+// CronJob's jobTemplate. `systemctl --user start` of that service makes one
+// at once. Both carry the CronJob's namespace and name only.
+func CronJobTimer(o Options, ns, name string, calendars []string) Unit {
+	svc := CronJobServiceName(ns, name)
+	run := contract.Command{Op: contract.OpCronJob, Job: ns + "/" + name}.Argv(o.Self)
+	service := Unit{Name: svc, Properties: append([]Property{
+		prop("Description", "podunit cronjob "+ns+"/"+name+": a Job of its jobTemplate"),
+		prop("Type", "oneshot"),
+		prop("TimeoutStartSec", 15*time.Minute),
+		prop("ExecStart", []Exec{{Argv: run}}),
+	}, logTo(o.LogDir, svc)...)}
+	return Unit{Name: CronJobTimerName(ns, name), Properties: []Property{
+		prop("Description", "podunit cronjob "+ns+"/"+name+": its schedule"),
+		prop("OnCalendar", Calendars(calendars)),
+		prop("AccuracySec", time.Second),
+	}, Aux: []Unit{service}}
+}

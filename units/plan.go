@@ -99,6 +99,8 @@ func (p *Plan) Units() []Unit {
 type Unit struct {
 	Name       string
 	Properties []Property
+	// Aux are units made with it, not started: a timer's service.
+	Aux []Unit
 }
 
 // Property returns the first property called name, or nil.
@@ -226,7 +228,14 @@ var props = map[string]propSpec{
 	"MemoryLow":                {"Service", "MemoryLow"},
 	"CPUQuota":                 {"Service", "CPUQuotaPerSecUSec"},
 	"CPUWeight":                {"Service", "CPUWeight"},
+	"OnCalendar":               {"Timer", "TimersCalendar"},
+	"AccuracySec":              {"Timer", "AccuracyUSec"},
+	"RemainAfterElapse":        {"Timer", "RemainAfterElapse"},
 }
+
+// Calendars are a timer's OnCalendar= expressions: it elapses when any
+// does.
+type Calendars []string
 
 // Spec returns the section and D-Bus name of a property.
 func Spec(name string) (section, dbusName string) {

@@ -212,7 +212,7 @@ func renderOptions(o map[string]string) string {
 	return " (" + strings.Join(parts, ",") + ")"
 }
 
-var sectionOrder = []string{"Unit", "Slice", "Service"}
+var sectionOrder = []string{"Unit", "Slice", "Service", "Timer"}
 
 // Render writes one unit as unit-file text, headed by its name.
 func (u Unit) Render() string {
@@ -240,6 +240,9 @@ func (u Unit) Render() string {
 			b.WriteString("\n")
 		}
 	}
+	for _, x := range u.Aux {
+		b.WriteString(x.Render())
+	}
 	return b.String()
 }
 
@@ -249,6 +252,12 @@ func renderProperty(p Property) []string {
 		return []string{p.Name + "=" + escapeSpecifiers(v)}
 	case AppendFile:
 		return []string{p.Name + "=append:" + escapeSpecifiers(string(v))}
+	case Calendars:
+		out := make([]string, len(v))
+		for i, c := range v {
+			out[i] = p.Name + "=" + c
+		}
+		return out
 	case bool:
 		if v {
 			return []string{p.Name + "=yes"}

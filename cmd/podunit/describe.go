@@ -47,6 +47,14 @@ func describeCommand() *cli.Command {
 					return describeStatefulSet(ctx, c.App.Writer, r, s)
 				})
 			}
+			if cj, ok, err := cronJobArg(c); ok {
+				if err != nil {
+					return err
+				}
+				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+					return describeCronJob(ctx, c.App.Writer, r, cj)
+				})
+			}
 			if j, ok, err := jobArg(c); ok {
 				if err != nil {
 					return err

@@ -232,6 +232,9 @@ func downCommand() *cli.Command {
 				for _, j := range objs.Jobs {
 					err = errors.Join(err, objstore.RemoveJobState(podstate.DefaultDir(), j.Namespace, j.Name))
 				}
+				for _, cj := range objs.CronJobs {
+					err = errors.Join(err, objstore.RemoveCronJobState(podstate.DefaultDir(), cj.Namespace, cj.Name))
+				}
 				for _, l := range objectLines(removed, "deleted") {
 					fmt.Fprintln(c.App.Writer, l)
 				}
@@ -264,7 +267,7 @@ func downCommand() *cli.Command {
 				}
 				return err
 			}
-			if len(names) == 0 && !c.Bool("volumes") && len(dataClaims) == 0 && len(objs.Jobs) == 0 {
+			if len(names) == 0 && !c.Bool("volumes") && len(dataClaims) == 0 && len(objs.Jobs)+len(objs.CronJobs) == 0 {
 				if len(objs.Services) == 0 {
 					return errors.Join(append(missing, forget(c.Context, nil))...)
 				}
@@ -279,10 +282,25 @@ func downCommand() *cli.Command {
 				errs := missing
 				// A Job's controller stops first (it makes no more pods),
 				// then its pods go with it.
-				if len(objs.Jobs) > 0 {
+				if len(objs.Jobs)+len(objs.CronJobs) > 0 {
 					known, err := objstore.LoadObjects(podstate.DefaultDir())
 					if err != nil {
 						return err
+					}
+					// a CronJob's timer stops first; its Jobs go with it
+					for _, cj := range objs.CronJobs {
+						made, err := stopCronJob(ctx, r, cj, known)
+						if err != nil {
+							return err
+						}
+						for _, j := range made {
+							if objs.Job(j.Namespace, j.Name) == nil {
+								objs.Jobs = append(objs.Jobs, j)
+							}
+						}
+						if known.CronJob(cj.Namespace, cj.Name) == nil {
+							errs = append(errs, notFound{kind: "cronjob.batch", name: cj.Name})
+						}
 					}
 					for _, j := range objs.Jobs {
 						pods, err := stopJob(ctx, r, j)
@@ -415,6 +433,7 @@ var objectKinds = map[string]string{
 	"deployment": pod.KindDeployment, "deployments": pod.KindDeployment, "deploy": pod.KindDeployment,
 	"statefulset": pod.KindStatefulSet, "statefulsets": pod.KindStatefulSet, "sts": pod.KindStatefulSet,
 	"job": pod.KindJob, "jobs": pod.KindJob,
+	"cronjob": pod.KindCronJob, "cronjobs": pod.KindCronJob, "cj": pod.KindCronJob,
 	"service": pod.KindService, "services": pod.KindService, "svc": pod.KindService,
 	"configmap": pod.KindConfigMap, "configmaps": pod.KindConfigMap, "cm": pod.KindConfigMap,
 	"secret": pod.KindSecret, "secrets": pod.KindSecret,

@@ -39,8 +39,8 @@ func internalCommand() *cli.Command {
 				if err != nil {
 					return cli.Exit(err.Error(), exitInvalid)
 				}
-				if cmd.Op == contract.OpJob {
-					return runJob(c.Context, cmd.Job)
+				if cmd.Op == contract.OpJob || cmd.Op == contract.OpCronJob {
+					return runJob(c.Context, cmd)
 				}
 				return runHelper(c.Context, cmd)
 			},
@@ -62,11 +62,16 @@ func runHelper(ctx context.Context, cmd contract.Command) error {
 	return err
 }
 
-// runJob runs a Job's controller; a stop of its unit (SIGTERM) cancels it.
-func runJob(ctx context.Context, ref string) error {
+// runJob runs a Job's controller, or a CronJob's run; a stop of its unit
+// (SIGTERM) cancels it.
+func runJob(ctx context.Context, cmd contract.Command) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := runJobController(ctx, ref); err != nil && ctx.Err() == nil {
+	run := runJobController
+	if cmd.Op == contract.OpCronJob {
+		run = runCronJob
+	}
+	if err := run(ctx, cmd.Job); err != nil && ctx.Err() == nil {
 		return err
 	}
 	return nil

@@ -290,7 +290,7 @@ func upCommand() *cli.Command {
 				ownsPods = ownsPods || len(setPods(recorded, s)) > 0
 			}
 			if len(m.Pods) == 0 && !needProxy && len(gated) == 0 && !ownsPods {
-				if len(m.Objects.Jobs) == 0 {
+				if len(m.Objects.Jobs)+len(m.Objects.CronJobs) == 0 {
 					return applied()
 				}
 				return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
@@ -302,7 +302,10 @@ func upCommand() *cli.Command {
 					if err := applied(); err != nil {
 						return err
 					}
-					return startJobs(ctx, r, m.Objects.Jobs)
+					if err := startJobs(ctx, r, m.Objects.Jobs); err != nil {
+						return err
+					}
+					return startCronJobs(ctx, r, m.Objects.CronJobs, known)
 				})
 			}
 			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
@@ -542,6 +545,9 @@ func upCommand() *cli.Command {
 				if err := startJobs(ctx, r, m.Objects.Jobs); err != nil {
 					return err
 				}
+				if err := startCronJobs(ctx, r, m.Objects.CronJobs, known); err != nil {
+					return err
+				}
 				for _, p := range unchanged {
 					fmt.Fprintf(c.App.Writer, "pod/%s unchanged\n", p.Name)
 				}
@@ -774,8 +780,8 @@ func kindWord(kind string) string {
 	if kind == pod.KindDeployment || kind == pod.KindStatefulSet {
 		return strings.ToLower(kind) + ".apps"
 	}
-	if kind == pod.KindJob {
-		return "job.batch"
+	if kind == pod.KindJob || kind == pod.KindCronJob {
+		return strings.ToLower(kind) + ".batch"
 	}
 	return strings.ToLower(kind)
 }
@@ -854,6 +860,18 @@ func renderObjects(o *pod.Objects) string {
 				appsv1.OnDeleteStatefulSetStrategyType: "when a pod is taken down"}[st.Spec.UpdateStrategy.Type],
 			map[appsv1.PersistentVolumeClaimRetentionPolicyType]string{appsv1.RetainPersistentVolumeClaimRetentionPolicyType: "kept",
 				appsv1.DeletePersistentVolumeClaimRetentionPolicyType: "removed"}[st.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted])
+	}
+	for _, cj := range o.CronJobs {
+		cals := "?"
+		if c, err := pod.ParseCron(cj.Spec.Schedule); err == nil {
+			tz := ""
+			if cj.Spec.TimeZone != nil {
+				tz = *cj.Spec.TimeZone
+			}
+			cals = strings.Join(c.CalendarSpecs(tz), " | ")
+		}
+		fmt.Fprintf(&b, "# cronjob %s/%s would be stored, and its timer %s started: OnCalendar=%s, a Job of its jobTemplate each time (%s)\n",
+			cj.Namespace, cj.Name, units.CronJobTimerName(cj.Namespace, cj.Name), cals, cj.Spec.ConcurrencyPolicy)
 	}
 	for _, j := range o.Jobs {
 		completions := "its first success, once no pod runs"

@@ -75,6 +75,11 @@ const (
 	// fails, then removes it after its ttlSecondsAfterFinished. It belongs
 	// to no pod: --job NAMESPACE/NAME names the Job.
 	OpJob Op = "job"
+	// OpCronJob is a CronJob's service, which its timer starts at each
+	// time of its schedule: it applies a Job of its jobTemplate (as
+	// concurrencyPolicy says) and removes the Jobs past its history
+	// limits. --job NAMESPACE/NAME names the CronJob.
+	OpCronJob Op = "cronjob"
 )
 
 // Services actions.
@@ -85,7 +90,7 @@ const (
 )
 
 // Ops are every helper command, in the order `podunit internal` lists them.
-var Ops = []Op{OpRun, OpPostStart, OpStop, OpCleanup, OpProbe, OpShape, OpServices, OpVolumes, OpForward, OpDeadline, OpEnd, OpJob}
+var Ops = []Op{OpRun, OpPostStart, OpStop, OpCleanup, OpProbe, OpShape, OpServices, OpVolumes, OpForward, OpDeadline, OpEnd, OpJob, OpCronJob}
 
 // Shape actions.
 const (
@@ -235,10 +240,10 @@ func Parse(args []string) (Command, error) {
 			return Command{}, err
 		}
 	}
-	if (c.Op == OpJob) != (c.Job != "") {
+	if (c.Op == OpJob || c.Op == OpCronJob) != (c.Job != "") {
 		return Command{}, fmt.Errorf("%w: %s is for job, and job needs it", ErrUsage, flagJob)
 	}
-	if c.Op == OpJob {
+	if c.Op == OpJob || c.Op == OpCronJob {
 		if ns, name, ok := strings.Cut(c.Job, "/"); !ok || ns == "" || name == "" || strings.Contains(name, "/") {
 			return Command{}, fmt.Errorf("%w: %s %q is not NAMESPACE/NAME", ErrUsage, flagJob, c.Job)
 		}

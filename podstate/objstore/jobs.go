@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/podunit/podunit/jobs"
 	"github.com/podunit/podunit/podstate"
@@ -58,4 +59,48 @@ func RemoveJobState(dir, ns, name string) error {
 		return err
 	}
 	return os.RemoveAll(JobPodsDir(dir, ns, name))
+}
+
+// CronJobState is what a CronJob's runs keep: when it last made a Job, and
+// its events.
+type CronJobState struct {
+	LastScheduleTime time.Time    `json:"lastScheduleTime,omitzero"`
+	Events           []jobs.Event `json:"events,omitempty"`
+}
+
+func cronJobStateFile(dir, ns, name string) string {
+	return filepath.Join(JobsDir(dir), ns, name+".cronjob.json")
+}
+
+// LoadCronJobState reads a CronJob's state (empty when it has none).
+func LoadCronJobState(dir, ns, name string) (*CronJobState, error) {
+	var st CronJobState
+	data, err := os.ReadFile(cronJobStateFile(dir, ns, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return &st, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &st, json.Unmarshal(data, &st)
+}
+
+// SaveCronJobState stores a CronJob's state, its last 50 events.
+func SaveCronJobState(dir, ns, name string, st *CronJobState) error {
+	if n := len(st.Events); n > 50 {
+		st.Events = st.Events[n-50:]
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return podstate.WriteAtomic(cronJobStateFile(dir, ns, name), data)
+}
+
+// RemoveCronJobState forgets a CronJob's state.
+func RemoveCronJobState(dir, ns, name string) error {
+	if err := os.Remove(cronJobStateFile(dir, ns, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }

@@ -117,6 +117,8 @@ func RemoveObjects(dir string, o *pod.Objects) (*pod.Objects, error) {
 			removed.StatefulSets = append(removed.StatefulSets, x)
 		case *batchv1.Job:
 			removed.Jobs = append(removed.Jobs, x)
+		case *batchv1.CronJob:
+			removed.CronJobs = append(removed.CronJobs, x)
 		}
 	})
 	return &removed, errors.Join(errs...)
@@ -192,6 +194,12 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 				return err
 			}
 			o.Jobs = append(o.Jobs, &j)
+		case strings.ToLower(pod.KindCronJob):
+			var cj batchv1.CronJob
+			if err := json.Unmarshal(data, &cj); err != nil {
+				return err
+			}
+			o.CronJobs = append(o.CronJobs, &cj)
 		}
 		return nil
 	})

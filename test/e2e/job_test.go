@@ -192,3 +192,62 @@ spec:
 		t.Errorf("wait for Complete of a failed Job: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// TestCronJob: a CronJob is a systemd timer whose OnCalendar= is its
+// schedule; each time it elapses (or its service is started by hand) a Job
+// of its jobTemplate runs; down takes the timer, the Jobs and their pods.
+func TestCronJob(t *testing.T) {
+	path := writeManifest(t, `apiVersion: batch/v1
+kind: CronJob
+metadata: {name: e2e-cron}
+spec:
+  schedule: "* * * * *"
+  concurrencyPolicy: Forbid
+  jobTemplate:
+    metadata: {labels: {app: e2e-cron}}
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers:
+          - {name: c, image: `+testImage+`, command: [sh, -c, 'echo cron ran']}
+`)
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", "cronjob/e2e-cron") })
+	if out := must(t, podunit, "up", path); !strings.Contains(out, "cronjob.batch/e2e-cron created") {
+		t.Fatalf("up:\n%s", out)
+	}
+	timer, service := "podunit.cronjob.default.e2e-cron.timer", "podunit.cronjob.default.e2e-cron.service"
+	if show := must(t, "systemctl", "--user", "show", "-p", "ActiveState", "-p", "TimersCalendar", timer); !strings.Contains(show, "ActiveState=active") || !strings.Contains(show, "OnCalendar=*-*-* *:*:00") {
+		t.Errorf("the timer: %s", show)
+	}
+	if out := must(t, podunit, "get", "cronjobs"); !regexp.MustCompile(`(?m)^e2e-cron\s+\* \* \* \* \*\s+<none>\s+false\s+0\s+<none>\s+\d+s$`).MatchString(out) {
+		t.Errorf("get cronjobs:\n%s", out)
+	}
+	// run at once, by hand: a Job of this minute
+	must(t, "systemctl", "--user", "start", service)
+	first := strings.Fields(must(t, podunit, "get", "jobs", "-o", "name"))
+	if len(first) != 1 || !regexp.MustCompile(`^job\.batch/e2e-cron-\d+$`).MatchString(first[0]) {
+		t.Fatalf("jobs after a run: %v", first)
+	}
+	must(t, podunit, "wait", "--for=condition=Complete", strings.Replace(first[0], "job.batch/", "job/", 1), "--timeout", "60s")
+	if r := run(t, podunit, "logs", strings.Replace(first[0], "job.batch/", "job/", 1)); !strings.Contains(r.stdout, "cron ran") {
+		t.Errorf("the Job's logs: %q %q", r.stdout, r.stderr)
+	}
+	// the timer makes the next minute's
+	eventually(t, 80*time.Second, "the timer to make a second Job", func() bool {
+		return len(strings.Fields(must(t, podunit, "get", "jobs", "-l", "app=e2e-cron", "-o", "name"))) >= 2
+	})
+	if out := must(t, podunit, "describe", "cronjob", "e2e-cron"); strings.Count(out, "SuccessfulCreate") < 2 || !strings.Contains(out, "Concurrency Policy:           Forbid") {
+		t.Errorf("describe cronjob:\n%s", out)
+	}
+	out := must(t, podunit, "down", "cronjob/e2e-cron")
+	if !strings.Contains(out, "cronjob.batch/e2e-cron deleted") || !strings.Contains(out, strings.TrimPrefix(first[0], "job.batch/")) {
+		t.Errorf("down cronjob/e2e-cron:\n%s", out)
+	}
+	if show := must(t, "systemctl", "--user", "show", "-p", "LoadState", timer); strings.TrimSpace(show) != "LoadState=not-found" {
+		t.Errorf("the timer after down: %s", show)
+	}
+	if r := run(t, podunit, "get", "jobs,pods", "-l", "app=e2e-cron"); strings.TrimSpace(r.stdout) != "" {
+		t.Errorf("after down: %q", r.stdout)
+	}
+}

@@ -102,7 +102,11 @@ func (m *Manager) start(ctx context.Context, us []units.Unit, kept bool) error {
 		// A failed unit of the same name would block re-creating it.
 		_ = m.conn.ResetFailedUnitContext(ctx, u.Name)
 		ch := make(chan string, 1)
-		_, err := m.conn.StartTransientUnitContext(ctx, u.Name, "fail", Properties(u), ch)
+		aux := []sd.PropertyCollection{}
+		for _, x := range u.Aux {
+			aux = append(aux, sd.PropertyCollection{Name: x.Name, Properties: Properties(x)})
+		}
+		_, err := m.conn.StartTransientUnitAux(ctx, u.Name, "fail", Properties(u), aux, ch)
 		var de godbus.Error
 		if err != nil && kept && errors.As(err, &de) && strings.HasSuffix(de.Name, "UnitExists") {
 			_, err = m.conn.StartUnitContext(ctx, u.Name, "replace", ch)
@@ -362,6 +366,12 @@ func Properties(u units.Unit) []sd.Property {
 			v = x
 		case units.AppendFile:
 			v = string(x)
+		case units.Calendars:
+			cals := make([]calendarSpec, len(x))
+			for i, c := range x {
+				cals[i] = calendarSpec{Base: "OnCalendar", Spec: c}
+			}
+			v = cals
 		case units.ExitStatusSet:
 			codes := make([]int32, len(x))
 			for i, c := range x {
@@ -393,6 +403,13 @@ func Properties(u units.Unit) []sd.Property {
 		out = append(out, sd.Property{Name: name, Value: godbus.MakeVariant(v)})
 	}
 	return out
+}
+
+// calendarSpec is one (ss) of a timer's TimersCalendar, as a transient
+// timer takes it: "OnCalendar" and the expression.
+type calendarSpec struct {
+	Base string
+	Spec string
 }
 
 func usec(d time.Duration) uint64 {
