@@ -89,6 +89,9 @@ func upCommand() *cli.Command {
 				for _, j := range m.Objects.Jobs {
 					m.Warnings = append(m.Warnings, fmt.Sprintf("job %q: --persist: a Job is not brought back when the manager starts again; its pods run to completion once", j.Name))
 				}
+				for _, cj := range m.Objects.CronJobs {
+					m.Warnings = append(m.Warnings, fmt.Sprintf("cronjob %q: --persist: a CronJob's timer is not brought back when the manager starts again", cj.Name))
+				}
 			}
 			for _, w := range m.Warnings {
 				fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
