@@ -309,45 +309,15 @@ func describeCronJob(ctx context.Context, w io.Writer, r *runner.Runner, cj *bat
 	tw.Flush()
 	cs, imgs := templateImages(&x.Spec.JobTemplate.Spec.Template)
 	fmt.Fprintf(w, "Pod Template:\n  Restart Policy:  %s\n  Containers:  %s\n  Images:  %s\n", x.Spec.JobTemplate.Spec.Template.Spec.RestartPolicy, cs, imgs)
-	if len(st.Events) == 0 {
-		fmt.Fprintln(w, "Events:\t<none>")
-		return nil
-	}
-	fmt.Fprintln(w, "Events:")
-	etw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(etw, "  Type\tReason\tAge\tMessage")
-	now := time.Now()
-	for _, e := range st.Events {
-		fmt.Fprintf(etw, "  %s\t%s\t%s\t%s\n", e.Type, e.Reason, since(e.Time, now), e.Message)
-	}
-	return etw.Flush()
+	return describeEvents(w, st.Events)
 }
 
 // cronJobArg is the stored CronJob a command's arguments name
 // (cronjob/NAME, `cronjob NAME`); ok is false when they name none.
-func cronJobArg(c *cli.Context) (cj *batchv1.CronJob, ok bool, err error) {
-	pos, vals, err := cmdFlags(c, false)
-	if err != nil {
-		return nil, false, err
-	}
-	var name string
-	switch {
-	case len(pos) == 1 && typedRef(pos[0], cronJobTypes) != "":
-		name = typedRef(pos[0], cronJobTypes)
-	case len(pos) == 2 && slices.Contains(cronJobTypes, pos[0]):
-		name = pos[1]
-	default:
-		return nil, false, nil
-	}
-	cj, err = oneNamed(func(name, ns string) ([]*batchv1.CronJob, error) {
-		known, err := objstore.LoadObjects(podstate.DefaultDir())
-		if err != nil {
-			return nil, err
-		}
-		return named(known.CronJobs, name, ns), nil
-	}, "cronjob.batch", name, vals["namespace"])
-	if err == nil {
+func cronJobArg(c *cli.Context) (*batchv1.CronJob, bool, error) {
+	cj, ok, err := storedArg(c, cronJobTypes, "cronjob.batch", func(o *pod.Objects) []*batchv1.CronJob { return o.CronJobs })
+	if ok && err == nil {
 		pod.DefaultCronJob(cj)
 	}
-	return cj, true, err
+	return cj, ok, err
 }

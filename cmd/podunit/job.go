@@ -341,7 +341,12 @@ func describeJob(ctx context.Context, w io.Writer, r *runner.Runner, j *batchv1.
 	if names, err := r.JobPodNames(x.Namespace, st.UID); err == nil && len(names) > 0 {
 		fmt.Fprintf(w, "Pods:\t%s\n", strings.Join(names, ", "))
 	}
-	if len(st.Events) == 0 {
+	return describeEvents(w, st.Events)
+}
+
+// describeEvents is the Events part of describe of a Job or CronJob.
+func describeEvents(w io.Writer, events []jobs.Event) error {
+	if len(events) == 0 {
 		fmt.Fprintln(w, "Events:\t<none>")
 		return nil
 	}
@@ -349,7 +354,7 @@ func describeJob(ctx context.Context, w io.Writer, r *runner.Runner, j *batchv1.
 	etw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(etw, "  Type\tReason\tAge\tMessage")
 	now := time.Now()
-	for _, e := range st.Events {
+	for _, e := range events {
 		fmt.Fprintf(etw, "  %s\t%s\t%s\t%s\n", e.Type, e.Reason, since(e.Time, now), e.Message)
 	}
 	return etw.Flush()
@@ -374,31 +379,39 @@ func mapLines(m map[string]string) string {
 
 // jobArg is the stored Job a command's arguments name (job/NAME, `job
 // NAME`); ok is false when they name none.
-func jobArg(c *cli.Context) (j *batchv1.Job, ok bool, err error) {
+func jobArg(c *cli.Context) (*batchv1.Job, bool, error) {
+	j, ok, err := storedArg(c, jobTypes, "job.batch", func(o *pod.Objects) []*batchv1.Job { return o.Jobs })
+	if ok && err == nil {
+		pod.DefaultJob(j)
+	}
+	return j, ok, err
+}
+
+// storedArg is the stored object of a kind (types: kubectl's words for it,
+// word: its name in messages, all: the stored ones) that a command's
+// arguments name (TYPE/NAME, `TYPE NAME`); ok is false when they name none.
+func storedArg[T metav1.Object](c *cli.Context, types []string, word string, all func(*pod.Objects) []T) (x T, ok bool, err error) {
 	pos, vals, err := cmdFlags(c, false)
 	if err != nil {
-		return nil, false, err
+		return x, false, err
 	}
 	var name string
 	switch {
-	case len(pos) == 1 && jobRef(pos[0]) != "":
-		name = jobRef(pos[0])
-	case len(pos) == 2 && slices.Contains(jobTypes, pos[0]):
+	case len(pos) == 1 && typedRef(pos[0], types) != "":
+		name = typedRef(pos[0], types)
+	case len(pos) == 2 && slices.Contains(types, pos[0]):
 		name = pos[1]
 	default:
-		return nil, false, nil
+		return x, false, nil
 	}
-	j, err = oneNamed(func(name, ns string) ([]*batchv1.Job, error) {
+	x, err = oneNamed(func(name, ns string) ([]T, error) {
 		known, err := objstore.LoadObjects(podstate.DefaultDir())
 		if err != nil {
 			return nil, err
 		}
-		return named(known.Jobs, name, ns), nil
-	}, "job.batch", name, vals["namespace"])
-	if err == nil {
-		pod.DefaultJob(j)
-	}
-	return j, true, err
+		return named(all(known), name, ns), nil
+	}, word, name, vals["namespace"])
+	return x, true, err
 }
 
 // waitJob is wait for a Job: --for=condition=Complete (or Failed,
