@@ -161,7 +161,9 @@ func startCronJobs(ctx context.Context, r *runner.Runner, applied []*batchv1.Cro
 		if old := known.CronJob(cj.Namespace, cj.Name); running && old != nil && old.Spec.Schedule == cj.Spec.Schedule && equalPtr(old.Spec.TimeZone, cj.Spec.TimeZone) {
 			continue
 		}
-		if err := r.Units.Stop(ctx, []string{timer}); err != nil {
+		// the timer is made with its service: a run's service left loaded
+		// (failed) would stand in the way
+		if err := r.Units.Stop(ctx, []string{timer, units.CronJobServiceName(cj.Namespace, cj.Name)}); err != nil {
 			return err
 		}
 		c, err := pod.ParseCron(cj.Spec.Schedule)

@@ -101,6 +101,9 @@ func (m *Manager) start(ctx context.Context, us []units.Unit, kept bool) error {
 	for _, u := range us {
 		// A failed unit of the same name would block re-creating it.
 		_ = m.conn.ResetFailedUnitContext(ctx, u.Name)
+		for _, x := range u.Aux {
+			_ = m.conn.ResetFailedUnitContext(ctx, x.Name)
+		}
 		ch := make(chan string, 1)
 		aux := []sd.PropertyCollection{}
 		for _, x := range u.Aux {
