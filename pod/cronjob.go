@@ -182,10 +182,8 @@ func CronJobJob(cj *batchv1.CronJob, t time.Time) *batchv1.Job {
 
 // OwnerCronJob is the CronJob that made a Job ("": none).
 func OwnerCronJob(j *batchv1.Job) string {
-	for _, o := range j.OwnerReferences {
-		if o.Kind == KindCronJob && o.Controller != nil && *o.Controller {
-			return o.Name
-		}
+	if c := metav1.GetControllerOfNoCopy(j); c != nil && c.Kind == KindCronJob {
+		return c.Name
 	}
 	return ""
 }

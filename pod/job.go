@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -77,14 +76,7 @@ func loadJob(generic any, js []byte, o *Objects) (sample *corev1.Pod, res *Resol
 	if json.Unmarshal(js, &batchv1.Job{}) != nil {
 		return nil, nil, nil, errs
 	}
-	// A cluster's owners (with a uid) are ignored, a warning said so;
-	// podunit's own (a CronJob of this host's, no uid) stay.
-	if n := len(j.OwnerReferences); n > 0 {
-		j.OwnerReferences = slices.DeleteFunc(j.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID != "" })
-		if len(j.OwnerReferences) == n {
-			warns = slices.DeleteFunc(warns, func(w string) bool { return strings.HasPrefix(w, "metadata.ownerReferences:") })
-		}
-	}
+	warns = keepOwnOwners(&j.ObjectMeta, warns) // a CronJob's of this host stays
 	warns = append(warns, dropGeneratedSelector(&j)...)
 	DefaultJob(&j)
 	o.Jobs = append(o.Jobs, &j)
@@ -291,13 +283,8 @@ func JobPod(j *batchv1.Job, uid string, index int, suffix string) *corev1.Pod {
 
 // OwnerJob is the Job that made a pod ("": none).
 func OwnerJob(p *corev1.Pod) string {
-	if p.Labels[LabelJobName] == "" {
-		return ""
-	}
-	for _, o := range p.OwnerReferences {
-		if o.Kind == KindJob && o.Controller != nil && *o.Controller {
-			return o.Name
-		}
+	if c := metav1.GetControllerOfNoCopy(p); c != nil && c.Kind == KindJob && p.Labels[LabelJobName] != "" {
+		return c.Name
 	}
 	return ""
 }

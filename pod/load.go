@@ -300,6 +300,22 @@ func madeByWorkload(data []byte, namespace string, workloads map[string]bool) st
 	return fmt.Sprintf("%s %q: ignored: %s %q of this manifest makes it", strings.ToLower(p.Kind), p.Metadata.Name, strings.ToLower(kind), name)
 }
 
+// keepOwnOwners drops an object's owners from a cluster (they have a uid),
+// which its warnings say are ignored; podunit's own (no uid: a Deployment's,
+// a StatefulSet's, a Job's or a CronJob's of this host) stay, and when
+// every owner stays there is nothing to warn about.
+func keepOwnOwners(m *metav1.ObjectMeta, warns []string) []string {
+	n := len(m.OwnerReferences)
+	if n == 0 {
+		return warns
+	}
+	m.OwnerReferences = slices.DeleteFunc(m.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID != "" })
+	if len(m.OwnerReferences) == n {
+		warns = slices.DeleteFunc(warns, func(w string) bool { return strings.HasPrefix(w, "metadata.ownerReferences:") })
+	}
+	return warns
+}
+
 // entry is one object of a file: a document, or an item of a List.
 type entry struct {
 	data []byte
@@ -503,16 +519,9 @@ func loadDocument(doc []byte, objs *Objects, namespace string) (out loaded) {
 		}
 		return fail(errs...)
 	}
-	// A cluster's owners (they have a uid) are ignored, a warning said so:
-	// an exported pod of a Deployment is no Deployment's here. podunit's
-	// own (no uid), in the stored copy of an enabled Deployment's pod, stay.
-	if n := len(p.OwnerReferences); n > 0 {
-		p.OwnerReferences = slices.DeleteFunc(p.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID != "" })
-		if len(p.OwnerReferences) == n {
-			// all kept, none ignored: no warning
-			warns = slices.DeleteFunc(warns, func(w string) bool { return strings.HasPrefix(w, "metadata.ownerReferences:") })
-		}
-	}
+	// an exported pod of a Deployment is no Deployment's here; podunit's
+	// own owners, in the stored copy of an enabled Deployment's pod, stay
+	warns = keepOwnOwners(&p.ObjectMeta, warns)
 	SetDefaults(&p)
 	res, verrs := Resolve(&p)
 	errs = append(errs, verrs...)

@@ -117,7 +117,7 @@ func (r *Runner) RunJob(ctx context.Context, ns, name string, h JobHooks) error 
 		if err := objstore.SaveJobState(r.StateDir, ns, name, st); err != nil {
 			return err
 		}
-		if act.Finished || jobFinished(st) {
+		if act.Finished {
 			return r.afterJob(ctx, j, st, h, now, sleep)
 		}
 		if watch != nil {
@@ -153,11 +153,6 @@ func (r *Runner) RunJob(ctx context.Context, ns, name string, h JobHooks) error 
 		}
 		timer.Stop()
 	}
-}
-
-func jobFinished(st *jobs.State) bool {
-	done, _ := jobs.Finished(st.Status)
-	return done
 }
 
 // afterJob waits out a finished Job's ttlSecondsAfterFinished, then removes

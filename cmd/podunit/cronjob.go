@@ -60,14 +60,8 @@ func runCronJob(ctx context.Context, ref string) error {
 	if *cj.Spec.Suspend {
 		return nil
 	}
-	mine := cronJobJobs(known, cj)
-	var active []*batchv1.Job
-	for _, j := range mine {
-		if x, _ := jobView(j); jobStatusWord(x) != string(batchv1.JobComplete) && jobStatusWord(x) != string(batchv1.JobFailed) {
-			active = append(active, j)
-		}
-	}
-	if len(active) > 0 {
+	view, _ := cronJobView(cj, known)
+	if active := view.Status.Active; len(active) > 0 {
 		switch cj.Spec.ConcurrencyPolicy {
 		case batchv1.ForbidConcurrent:
 			event(corev1.EventTypeNormal, "JobAlreadyActive", "Not starting job because prior execution is running and concurrency policy is Forbid")

@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
@@ -172,12 +171,9 @@ func onePodRef(a, ns string, w io.Writer) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		for _, p := range recorded {
-			if p.Namespace == js[0].Namespace && st.UID != "" && p.Labels[pod.LabelControllerUID] == st.UID {
-				pods = append(pods, p.Name)
-			}
+		if pods, err = (&runner.Runner{StateDir: podstate.DefaultDir()}).JobPodNames(js[0].Namespace, st.UID); err != nil {
+			return "", err
 		}
-		sort.Strings(pods)
 	} else {
 		return "", notFound{kind: kind, name: name, ns: ns}
 	}

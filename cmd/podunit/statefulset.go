@@ -277,22 +277,8 @@ func setOrdinalOf(name string) int {
 // setArg is the stored StatefulSet a command's arguments name
 // (statefulset/NAME, sts/NAME, `statefulset NAME`); ok is false when they
 // name none.
-func setArg(c *cli.Context) (s *appsv1.StatefulSet, ok bool, err error) {
-	pos, vals, err := cmdFlags(c, false)
-	if err != nil {
-		return nil, false, err
-	}
-	var name string
-	switch {
-	case len(pos) == 1 && statefulSetRef(pos[0]) != "":
-		name = statefulSetRef(pos[0])
-	case len(pos) == 2 && slices.Contains(statefulSetTypes, pos[0]):
-		name = pos[1]
-	default:
-		return nil, false, nil
-	}
-	s, err = oneNamed(statefulSetsNamed, "statefulset", name, vals["namespace"])
-	return s, true, err
+func setArg(c *cli.Context) (*appsv1.StatefulSet, bool, error) {
+	return storedArg(c, statefulSetTypes, "statefulset", func(o *pod.Objects) []*appsv1.StatefulSet { return o.StatefulSets })
 }
 
 // describeStatefulSet is kubectl describe statefulset: the set, its pods'

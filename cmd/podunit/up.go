@@ -275,6 +275,22 @@ func upCommand() *cli.Command {
 				}
 				return nil
 			}
+			// applied, and the Jobs' controllers and the CronJobs' timers
+			// started, after the Jobs replaced are taken down
+			appliedWithWorkloads := func(ctx context.Context, r *runner.Runner) error {
+				for _, old := range replacedJobs {
+					if err := downJob(ctx, r, old); err != nil {
+						return err
+					}
+				}
+				if err := applied(); err != nil {
+					return err
+				}
+				if err := startJobs(ctx, r, m.Objects.Jobs); err != nil {
+					return err
+				}
+				return startCronJobs(ctx, r, m.Objects.CronJobs, known)
+			}
 			if len(gated) > 0 {
 				all := pod.Over(&m.Objects, known)
 				for _, p := range gated {
@@ -296,20 +312,7 @@ func upCommand() *cli.Command {
 				if len(m.Objects.Jobs)+len(m.Objects.CronJobs) == 0 {
 					return applied()
 				}
-				return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
-					for _, old := range replacedJobs {
-						if err := downJob(ctx, r, old); err != nil {
-							return err
-						}
-					}
-					if err := applied(); err != nil {
-						return err
-					}
-					if err := startJobs(ctx, r, m.Objects.Jobs); err != nil {
-						return err
-					}
-					return startCronJobs(ctx, r, m.Objects.CronJobs, known)
-				})
+				return withRunner(c, c.Duration("timeout"), appliedWithWorkloads)
 			}
 			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
 				release := func() {}
@@ -537,18 +540,7 @@ func upCommand() *cli.Command {
 				}
 				release()
 				release = func() {}
-				for _, old := range replacedJobs {
-					if err := downJob(ctx, r, old); err != nil {
-						return err
-					}
-				}
-				if err := applied(); err != nil {
-					return err
-				}
-				if err := startJobs(ctx, r, m.Objects.Jobs); err != nil {
-					return err
-				}
-				if err := startCronJobs(ctx, r, m.Objects.CronJobs, known); err != nil {
+				if err := appliedWithWorkloads(ctx, r); err != nil {
 					return err
 				}
 				for _, p := range unchanged {
