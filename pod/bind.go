@@ -88,6 +88,13 @@ func bind(p *corev1.Pod, res *Resolved, objs *Objects) ([]string, field.ErrorLis
 				warns = append(warns, fmt.Sprintf("%s: not enforced: podman's container storage has no per-container quota here, and podunit does not evict the pod as the kubelet does when its writable layers, logs and emptyDirs outgrow their limits",
 					cp.Child("resources", "limits").Key(string(corev1.ResourceEphemeralStorage))))
 			}
+			for j, m := range c.VolumeMounts {
+				if m.MountPropagation != nil && *m.MountPropagation == corev1.MountPropagationBidirectional {
+					// rootless podman's mounts live in the user's namespace
+					warns = append(warns, fmt.Sprintf("%s: Bidirectional: mounts the container makes there reach podman's rootless mount namespace (other containers mounting the path with propagation see them), not the host's",
+						cp.Child("volumeMounts").Index(j).Child("mountPropagation")))
+				}
+			}
 			w, e := bindEnv(c, rc, ns, objs, cp)
 			warns = append(warns, w...)
 			errs = append(errs, e...)

@@ -70,6 +70,7 @@ var containerRules = map[string]rule{
 	"volumeMounts[*].mountPath":                        {support: Honoured},
 	"volumeMounts[*].readOnly":                         {support: Honoured},
 	"volumeMounts[*].subPath":                          {support: Honoured},
+	"volumeMounts[*].mountPropagation":                 {support: Honoured, note: "HostToContainer: podman's rslave; Bidirectional: rshared, whose mounts reach the rootless user namespace's mount table, not the host's"},
 	"resources":                                        {support: Honoured},
 	"resources.limits":                                 {support: Honoured, subtree: true, note: "cpu and memory on the container's unit; ephemeral-storage with a warning: not enforced"},
 	"resources.requests":                               {support: Honoured, subtree: true},

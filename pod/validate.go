@@ -647,6 +647,7 @@ func validateContainer(c *corev1.Container, s *corev1.PodSpec, vols map[string]*
 				errs = append(errs, field.Invalid(mp.Child("mountPath"), m.MountPath, "must not contain ',' for an image volume (podman's mount syntax)"))
 			}
 		}
+		errs = append(errs, validatePropagation(m.MountPropagation, c, ok && v.Image != nil, mp.Child("mountPropagation"))...)
 		if m.SubPath != "" {
 			if path.IsAbs(m.SubPath) || strings.Split(m.SubPath, "/")[0] == ".." || strings.Contains(m.SubPath, "/../") || strings.HasSuffix(m.SubPath, "/..") {
 				errs = append(errs, field.Invalid(mp.Child("subPath"), m.SubPath, "must be a relative path without '..'"))
@@ -713,6 +714,30 @@ func validateContainer(c *corev1.Container, s *corev1.PodSpec, vols map[string]*
 }
 
 // resourceFieldRefs are the resources the downward API gives a container.
+// validatePropagation checks a mount's mountPropagation as the API server
+// does: one of the three modes, Bidirectional for a privileged container
+// only; podman mounts an image volume without propagation.
+func validatePropagation(mode *corev1.MountPropagationMode, c *corev1.Container, image bool, fp *field.Path) field.ErrorList {
+	if mode == nil {
+		return nil
+	}
+	switch *mode {
+	case corev1.MountPropagationNone:
+		return nil
+	case corev1.MountPropagationHostToContainer:
+	case corev1.MountPropagationBidirectional:
+		if c.SecurityContext == nil || c.SecurityContext.Privileged == nil || !*c.SecurityContext.Privileged {
+			return field.ErrorList{field.Forbidden(fp, "Bidirectional mount propagation is available only to privileged containers")}
+		}
+	default:
+		return field.ErrorList{field.NotSupported(fp, *mode, []string{string(corev1.MountPropagationBidirectional), string(corev1.MountPropagationHostToContainer), string(corev1.MountPropagationNone)})}
+	}
+	if image {
+		return field.ErrorList{field.Forbidden(fp, "not supported with an image volume: podman mounts an image without propagation")}
+	}
+	return nil
+}
+
 var resourceFieldRefs = []string{"limits.cpu", "limits.ephemeral-storage", "limits.memory", "requests.cpu", "requests.ephemeral-storage", "requests.memory"}
 
 // maxCPU and maxMemory bound cpu and memory by what systemd and the kernel take: the

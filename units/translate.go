@@ -1006,6 +1006,16 @@ func (t *translator) mounts(c *corev1.Container, fp *field.Path, env []envVar) (
 		if ro {
 			opt = "ro"
 		}
+		if mp := m.MountPropagation; mp != nil {
+			// the kubelet's mapping to the runtime's propagation; None is
+			// podman's default, rprivate
+			switch *mp {
+			case corev1.MountPropagationHostToContainer:
+				opt += ",rslave"
+			case corev1.MountPropagationBidirectional:
+				opt += ",rshared"
+			}
+		}
 		argv = append(argv, "--volume", src+":"+m.MountPath+":"+opt)
 	}
 	return argv, subPaths, nil

@@ -285,7 +285,8 @@ spec:
 }
 
 // subPath and subPathExpr on an emptyDir, a claim and a hostPath (its part
-// made when missing): each container sees only its part, the parts are
+// made when missing): each container sees only its part (and a whole
+// hostPath with HostToContainer propagation), the parts are
 // directories of the one volume, the claim's part outlives the pod, and a symlink a container leaves in the volume that
 // leads out of it stops the next start instead of being followed.
 func TestSubPathOnNamedVolumes(t *testing.T) {
@@ -310,7 +311,10 @@ spec:
   - name: reader
     image: %s
     command: ["sleep", "100000"]
-    volumeMounts: [{name: scratch, mountPath: /whole}, {name: claim, mountPath: /claim}]
+    volumeMounts:
+    - {name: scratch, mountPath: /whole}
+    - {name: claim, mountPath: /claim}
+    - {name: host, mountPath: /host, readOnly: true, mountPropagation: HostToContainer}
   volumes:
   - {name: scratch, emptyDir: {}}
   - {name: claim, persistentVolumeClaim: {claimName: e2e-subpath-data}}
@@ -332,6 +336,10 @@ spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
 	eventually(t, 15*time.Second, "the writer's file in the reader's view of the whole volume", func() bool {
 		return run(t, "podman", "exec", reader, "cat", "/whole/a/b/file").stdout == "part\n"
 	})
+	// mountPropagation: HostToContainer reaches podman as rslave
+	if out := must(t, "podman", "inspect", "--format", "{{range .Mounts}}{{.Destination}}={{.Propagation}} {{end}}", reader); !strings.Contains(out, "/host=rslave ") {
+		t.Errorf("the reader's hostPath mount is not rslave: %s", out)
+	}
 	if out := must(t, "podman", "exec", ctrName(pod, "writer"), "ls", "/part"); out != "file\nseen\n" {
 		t.Errorf("the writer sees more than its part: %s", out)
 	}
