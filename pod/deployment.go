@@ -446,7 +446,7 @@ func validateWorkload(sel *metav1.LabelSelector, tmpl *corev1.PodTemplateSpec, m
 		errs = append(errs, field.Invalid(sp.Child("template", "metadata", "namespace"), tns, fmt.Sprintf("must be the %s's, %q", kind, ns)))
 	}
 	if rp := tmpl.Spec.RestartPolicy; rp != corev1.RestartPolicyAlways {
-		errs = append(errs, field.NotSupported(sp.Child("template", "spec", "restartPolicy"), rp, []string{string(corev1.RestartPolicyAlways)}))
+		errs = append(errs, field.NotSupported(sp.Child("template", "spec", "restartPolicy"), string(rp), []string{string(corev1.RestartPolicyAlways)}))
 	}
 	if tmpl.Spec.ActiveDeadlineSeconds != nil {
 		// the API server's words: a controller's pods run for good

@@ -34,7 +34,6 @@ var refusedKinds = map[string]string{
 	"NetworkPolicy": "pods on this host reach each other freely, and podunit cannot enforce a policy; remove it to run the rest knowingly",
 	"Ingress":       "there is no ingress controller on this host: publish the Service with type NodePort, or a container port with hostPort",
 	"ReplicaSet":    "apply it as a Deployment of that template: podunit makes its ReplicaSet's pods",
-	"DaemonSet":     "on one host a DaemonSet is one pod: apply its template as a Pod (or a Deployment of one replica)",
 }
 
 // loadClusterKind checks an object of a cluster-only kind (apiVersion, a

@@ -155,7 +155,7 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 					break
 				}
 				at := seen{file: src.Name, doc: i + 1, item: e.item, first: j == 0}
-				if d.kind == KindDeployment || d.kind == KindStatefulSet {
+				if d.kind == KindDeployment || d.kind == KindStatefulSet || d.kind == KindDaemonSet {
 					at.owner, at.ownerKind = d.name, d.kind
 				}
 				podDoc[p.Name] = at
@@ -250,7 +250,7 @@ func manifestWorkloads(srcs []Source, entriesOf [][]entry) map[string]bool {
 	out := map[string]bool{}
 	for k, es := range entriesOf {
 		for _, e := range es {
-			if p, ok := peek(e.data, srcs[k].Namespace); ok && (p.Kind == KindDeployment || p.Kind == KindStatefulSet || p.Kind == KindJob) {
+			if p, ok := peek(e.data, srcs[k].Namespace); ok && (p.Kind == KindDeployment || p.Kind == KindStatefulSet || p.Kind == KindDaemonSet || p.Kind == KindJob) {
 				out[p.Kind+"/"+p.Metadata.Namespace+"/"+p.Metadata.Name] = true
 			}
 		}
@@ -287,8 +287,8 @@ func madeByWorkload(data []byte, namespace string, workloads map[string]bool) st
 			return ""
 		}
 		kind, name = KindDeployment, d
-	case p.Kind == "Pod" && owner.Kind == KindStatefulSet:
-		kind, name = KindStatefulSet, owner.Name
+	case p.Kind == "Pod" && (owner.Kind == KindStatefulSet || owner.Kind == KindDaemonSet):
+		kind, name = owner.Kind, owner.Name
 	case p.Kind == "Pod" && owner.Kind == KindJob:
 		kind, name = KindJob, owner.Name
 	default:
@@ -464,11 +464,10 @@ func loadDocument(doc []byte, objs *Objects, namespace string) (out loaded) {
 	if errs := checkKind(obj); len(errs) > 0 {
 		return fail(errs...)
 	}
-	if out.kind == KindDeployment || out.kind == KindStatefulSet {
-		load := loadDeployment
-		if out.kind == KindStatefulSet {
-			load = loadStatefulSet
-		}
+	if out.kind == KindDeployment || out.kind == KindStatefulSet || out.kind == KindDaemonSet {
+		load := map[string]func(any, []byte, *Objects) ([]*corev1.Pod, []*Resolved, []string, field.ErrorList){
+			KindDeployment: loadDeployment, KindStatefulSet: loadStatefulSet, KindDaemonSet: loadDaemonSet,
+		}[out.kind]
 		pods, ress, warns, errs := load(generic, js, objs)
 		if len(errs) > 0 {
 			sortByField(errs)

@@ -16,6 +16,16 @@ import (
 // scheduler, every selector entry must match exactly; a pod that could not be
 // scheduled here is refused rather than run in the wrong place.
 func MatchNode(p *corev1.Pod, nodeLabels map[string]string) error {
+	miss := NodeMisfits(p, nodeLabels)
+	if len(miss) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: pod %q does not fit this host:\n  %s", ErrInvalid, p.Name, strings.Join(miss, "\n  "))
+}
+
+// NodeMisfits are the reasons, each at its field path, why a pod does not
+// fit a host of these labels; none when it does.
+func NodeMisfits(p *corev1.Pod, nodeLabels map[string]string) []string {
 	var miss []string
 	for k, want := range p.Spec.NodeSelector {
 		if got, ok := nodeLabels[k]; !ok || got != want {
@@ -32,10 +42,7 @@ func MatchNode(p *corev1.Pod, nodeLabels map[string]string) error {
 			miss = append(miss, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution: "+why)
 		}
 	}
-	if len(miss) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: pod %q does not fit this host:\n  %s", ErrInvalid, p.Name, strings.Join(miss, "\n  "))
+	return miss
 }
 
 func nodeAffinity(p *corev1.Pod) *corev1.NodeSelector {

@@ -23,12 +23,12 @@ const (
 )
 
 // Kinds lists every kind a manifest may hold, for messages.
-var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindJob, KindCronJob, KindConfigMap, KindSecret, KindClaim, KindService, KindServiceAccount, KindNamespace}
+var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindDaemonSet, KindJob, KindCronJob, KindConfigMap, KindSecret, KindClaim, KindService, KindServiceAccount, KindNamespace}
 
 // APIVersion is the apiVersion of a kind: apps/v1 for a Deployment, v1 for
 // the others.
 func APIVersion(kind string) string {
-	if kind == KindDeployment || kind == KindStatefulSet {
+	if kind == KindDeployment || kind == KindStatefulSet || kind == KindDaemonSet {
 		return "apps/v1"
 	}
 	if kind == KindJob || kind == KindCronJob {
@@ -57,6 +57,8 @@ type Objects struct {
 	Deployments []*appsv1.Deployment
 	// StatefulSets likewise; the claims their pods have are in Claims.
 	StatefulSets []*appsv1.StatefulSet
+	// DaemonSets likewise.
+	DaemonSets []*appsv1.DaemonSet
 	// Jobs run their pods through their controller units.
 	Jobs []*batchv1.Job
 	// CronJobs make Jobs through their timers.
@@ -68,7 +70,7 @@ func (o *Objects) Len() int {
 	if o == nil {
 		return 0
 	}
-	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Deployments) + len(o.StatefulSets) + len(o.Jobs) + len(o.CronJobs)
+	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Deployments) + len(o.StatefulSets) + len(o.DaemonSets) + len(o.Jobs) + len(o.CronJobs)
 }
 
 // ConfigMap finds a ConfigMap, or nil.
@@ -157,6 +159,10 @@ func (o *Objects) Find(kind, ns, name string) metav1.Object {
 		if st := o.StatefulSet(ns, name); st != nil {
 			x = st
 		}
+	case KindDaemonSet:
+		if ds := o.DaemonSet(ns, name); ds != nil {
+			x = ds
+		}
 	case KindJob:
 		if j := o.Job(ns, name); j != nil {
 			x = j
@@ -215,6 +221,7 @@ func Over(top, o *Objects) *Objects {
 		Namespaces:      under(top.Namespaces, o.Namespaces),
 		Deployments:     under(top.Deployments, o.Deployments),
 		StatefulSets:    under(top.StatefulSets, o.StatefulSets),
+		DaemonSets:      under(top.DaemonSets, o.DaemonSets),
 		Jobs:            under(top.Jobs, o.Jobs),
 		CronJobs:        under(top.CronJobs, o.CronJobs),
 	}
@@ -244,6 +251,8 @@ func (o *Objects) Filter(keep func(kind string, obj metav1.Object) bool) *Object
 			out.Deployments = append(out.Deployments, x)
 		case *appsv1.StatefulSet:
 			out.StatefulSets = append(out.StatefulSets, x)
+		case *appsv1.DaemonSet:
+			out.DaemonSets = append(out.DaemonSets, x)
 		case *batchv1.Job:
 			out.Jobs = append(out.Jobs, x)
 		case *batchv1.CronJob:
@@ -280,6 +289,9 @@ func (o *Objects) Each(f func(kind string, obj metav1.Object)) {
 	}
 	for _, st := range o.StatefulSets {
 		f(KindStatefulSet, st)
+	}
+	for _, ds := range o.DaemonSets {
+		f(KindDaemonSet, ds)
 	}
 	for _, j := range o.Jobs {
 		f(KindJob, j)
@@ -566,6 +578,8 @@ func dropOutputOnly(m *Manifest) {
 			x.Status = appsv1.DeploymentStatus{}
 		case *appsv1.StatefulSet:
 			x.Status = appsv1.StatefulSetStatus{}
+		case *appsv1.DaemonSet:
+			x.Status = appsv1.DaemonSetStatus{}
 		case *batchv1.Job:
 			x.Status = batchv1.JobStatus{}
 		case *batchv1.CronJob:

@@ -130,12 +130,12 @@ func (r *Runner) RollOut(ctx context.Context, ro Rollout, o UpOptions, report fu
 				}
 			}
 			if err := errors.Join(errs...); err != nil && !progress {
-				return fmt.Errorf("deployment %q: removing old pods: %w", d.Name, err)
+				return fmt.Errorf("%s %q: removing old pods: %w", rolloutKind(d), d.Name, err)
 			}
 		}
 		if start > 0 {
 			if err := r.UpAll(ctx, pending[:start], plans[:start], o); err != nil {
-				return fmt.Errorf("deployment %q: %w", d.Name, err)
+				return fmt.Errorf("%s %q: %w", rolloutKind(d), d.Name, err)
 			}
 			for _, p := range pending[:start] {
 				report(RolloutEvent{Pod: p.Name, Started: true})
@@ -151,11 +151,11 @@ func (r *Runner) RollOut(ctx context.Context, ro Rollout, o UpOptions, report fu
 		if progress {
 			lastProgress = time.Now()
 		} else if time.Since(lastProgress) > deadline {
-			return fmt.Errorf("deployment %q exceeded its progress deadline (%s without a new pod available): %d new pod(s) not started, old pod(s) %v kept", d.Name, deadline, st.pending, st.old)
+			return fmt.Errorf("%s %q exceeded its progress deadline (%s without a new pod available): %d new pod(s) not started, old pod(s) %v kept", rolloutKind(d), d.Name, deadline, st.pending, st.old)
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("deployment %q: rollout not finished: %w", d.Name, ctx.Err())
+			return fmt.Errorf("%s %q: rollout not finished: %w", rolloutKind(d), d.Name, ctx.Err())
 		case <-time.After(time.Second):
 		}
 	}
@@ -166,7 +166,7 @@ func removeErr(d *appsv1.Deployment, errs []error) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("deployment %q: removing old pods: %w", d.Name, errors.Join(errs...))
+	return fmt.Errorf("%s %q: removing old pods: %w", rolloutKind(d), d.Name, errors.Join(errs...))
 }
 
 // available tells which pods are available: Running with every container
@@ -247,4 +247,13 @@ func (s rolloutState) next() (start int, remove []string) {
 		}
 	}
 	return start, remove
+}
+
+// rolloutKind is the word for what rolls out: a Deployment, or a DaemonSet
+// whose surge update runs as one (its Kind says so).
+func rolloutKind(d *appsv1.Deployment) string {
+	if d.Kind == pod.KindDaemonSet {
+		return "daemonset"
+	}
+	return "deployment"
 }

@@ -206,6 +206,12 @@ func scaleCommand() *cli.Command {
 			if err != nil || replicas < 0 {
 				return fmt.Errorf("%w: --replicas N (0 or more) is required", errUsage)
 			}
+			if ds, ok, err := daemonSetArg(c); ok {
+				if err != nil {
+					return err
+				}
+				return fmt.Errorf("%w: daemonset.apps/%s is not scalable: a DaemonSet runs one pod on each node its template fits (here: this host), and its nodeSelector decides", errUsage, ds.Name)
+			}
 			if found, ok, err := setArg(c); ok {
 				if err != nil {
 					return err
@@ -355,20 +361,27 @@ func applyDoc(c *cli.Context, doc map[string]any, persist bool) error {
 	return nil
 }
 
-// remadeBy are the stored Deployments and StatefulSets that made pods of
-// named, other than those going (gone): `down` of such a pod is followed by
-// its owner making up its count (a StatefulSet's pod comes back by its name,
-// of the set's current template).
-func remadeBy(recorded []*corev1.Pod, named []string, gone *pod.Objects) ([]*appsv1.Deployment, []*appsv1.StatefulSet) {
+// remadeBy are the stored Deployments, StatefulSets and DaemonSets that
+// made pods of named, other than those going (gone): `down` of such a pod
+// is followed by its owner making up its count (a StatefulSet's pod comes
+// back by its name, of the set's current template; a DaemonSet's pod of its
+// current template, OnDelete too).
+func remadeBy(recorded []*corev1.Pod, named []string, gone *pod.Objects) ([]*appsv1.Deployment, []*appsv1.StatefulSet, []*appsv1.DaemonSet) {
 	known, err := objstore.LoadObjects(podstate.DefaultDir())
 	if err != nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var out []*appsv1.Deployment
 	var sets []*appsv1.StatefulSet
+	var dss []*appsv1.DaemonSet
 	for _, p := range recorded {
 		if !slices.Contains(named, p.Name) {
 			continue
+		}
+		if owner := pod.OwnerDaemonSet(p); owner != "" && gone.DaemonSet(p.Namespace, owner) == nil {
+			if ds := known.DaemonSet(p.Namespace, owner); ds != nil && !slices.Contains(dss, ds) {
+				dss = append(dss, ds)
+			}
 		}
 		if owner := pod.OwnerStatefulSet(p); owner != "" && gone.StatefulSet(p.Namespace, owner) == nil {
 			if s := known.StatefulSet(p.Namespace, owner); s != nil && !slices.Contains(sets, s) {
@@ -383,7 +396,7 @@ func remadeBy(recorded []*corev1.Pod, named []string, gone *pod.Objects) ([]*app
 			out = append(out, d)
 		}
 	}
-	return out, sets
+	return out, sets, dss
 }
 
 // rolloutCommand is kubectl rollout for Deployments: restart (a rolling
@@ -394,13 +407,25 @@ func rolloutCommand() *cli.Command {
 	nsFlag := &cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "the Deployment's namespace (default: the only one of that name)"}
 	return &cli.Command{
 		Name:  "rollout",
-		Usage: "restart a Deployment's or StatefulSet's pods, or wait for its rollout (kubectl rollout restart|status)",
+		Usage: "restart a Deployment's, StatefulSet's or DaemonSet's pods, or wait for its rollout (kubectl rollout restart|status)",
 		Subcommands: []*cli.Command{{
 			Name:      "restart",
 			Usage:     "replace every pod of a Deployment, as its strategy rolls a new template out",
-			ArgsUsage: "deployment/NAME | statefulset/NAME",
+			ArgsUsage: "deployment/NAME | statefulset/NAME | daemonset/NAME",
 			Flags:     []cli.Flag{nsFlag},
 			Action: func(c *cli.Context) error {
+				if ds, ok, err := daemonSetArg(c); ok {
+					if err != nil {
+						return err
+					}
+					ds = ds.DeepCopy()
+					markRestarted(&ds.Spec.Template)
+					if err := applyDaemonSet(c, ds, false); err != nil {
+						return err
+					}
+					fmt.Fprintf(c.App.Writer, "daemonset.apps/%s restarted\n", ds.Name)
+					return nil
+				}
 				if s, ok, err := setArg(c); ok {
 					if err != nil {
 						return err
@@ -432,6 +457,14 @@ func rolloutCommand() *cli.Command {
 			Flags: []cli.Flag{nsFlag,
 				&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "give up (exit 4) after this long"}},
 			Action: func(c *cli.Context) error {
+				if ds, ok, err := daemonSetArg(c); ok {
+					if err != nil {
+						return err
+					}
+					return waitRollout(c, "daemonset", ds.Name, func(pods []*corev1.Pod) (string, string) {
+						return daemonSetRolledOut(ds, pods)
+					})
+				}
 				if s, ok, err := setArg(c); ok {
 					if err != nil {
 						return err

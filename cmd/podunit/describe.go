@@ -47,6 +47,14 @@ func describeCommand() *cli.Command {
 					return describeStatefulSet(ctx, c.App.Writer, r, s)
 				})
 			}
+			if ds, ok, err := daemonSetArg(c); ok {
+				if err != nil {
+					return err
+				}
+				return withRunner(c, time.Minute, func(ctx context.Context, r *runner.Runner) error {
+					return describeDaemonSet(ctx, c.App.Writer, r, ds)
+				})
+			}
 			if cj, ok, err := cronJobArg(c); ok {
 				if err != nil {
 					return err

@@ -212,6 +212,22 @@ func downCommand() *cli.Command {
 					}
 				}
 			}
+			if len(objs.DaemonSets) > 0 {
+				known, err := objstore.LoadObjects(podstate.DefaultDir())
+				if err != nil {
+					return err
+				}
+				for _, ds := range objs.DaemonSets {
+					owned := daemonSetPods(recorded, ds)
+					for _, n := range owned {
+						add(n)
+						fileNS[n] = ds.Namespace
+					}
+					if len(owned) == 0 && known.DaemonSet(ds.Namespace, ds.Name) == nil {
+						missing = append(missing, notFound{kind: "daemonset", name: ds.Name})
+					}
+				}
+			}
 			forget := func(ctx context.Context, r *runner.Runner) error {
 				var claims []units.Claim
 				withData := dataClaims
@@ -384,7 +400,7 @@ func downCommand() *cli.Command {
 				errs = append(errs, release(ctx, r))
 				// As its ReplicaSet would, a Deployment that stays makes up
 				// for the pods of it named here: they start again.
-				remade, sets := remadeBy(recorded, named, &objs)
+				remade, sets, dss := remadeBy(recorded, named, &objs)
 				for _, d := range remade {
 					// enabled again when a pod of it taken down was
 					persist := slices.ContainsFunc(ownedPods(recorded, d), func(n string) bool { return wasEnabled[n] })
@@ -393,6 +409,10 @@ func downCommand() *cli.Command {
 				for _, st := range sets {
 					persist := slices.ContainsFunc(setPods(recorded, st), func(n string) bool { return wasEnabled[n] })
 					errs = append(errs, applyStatefulSet(c, st, persist))
+				}
+				for _, ds := range dss {
+					persist := slices.ContainsFunc(daemonSetPods(recorded, ds), func(n string) bool { return wasEnabled[n] })
+					errs = append(errs, applyDaemonSet(c, ds, persist))
 				}
 				return errors.Join(errs...)
 			})
@@ -432,6 +452,7 @@ func typeFirst(args []string, selector bool) (word string, names []string) {
 var objectKinds = map[string]string{
 	"deployment": pod.KindDeployment, "deployments": pod.KindDeployment, "deploy": pod.KindDeployment,
 	"statefulset": pod.KindStatefulSet, "statefulsets": pod.KindStatefulSet, "sts": pod.KindStatefulSet,
+	"daemonset": pod.KindDaemonSet, "daemonsets": pod.KindDaemonSet, "ds": pod.KindDaemonSet,
 	"job": pod.KindJob, "jobs": pod.KindJob,
 	"cronjob": pod.KindCronJob, "cronjobs": pod.KindCronJob, "cj": pod.KindCronJob,
 	"service": pod.KindService, "services": pod.KindService, "svc": pod.KindService,

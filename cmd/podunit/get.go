@@ -39,7 +39,7 @@ func getCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "get",
 		Usage:     "show pods as Kubernetes v1 Pods, Services with their endpoints, Deployments with their pods' counts, or this host as the node (-o json|yaml|wide|name)",
-		ArgsUsage: "pods|services|deployments|replicasets|statefulsets|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events|all[,TYPE...] [NAME...] | TYPE/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
+		ArgsUsage: "pods|services|deployments|replicasets|statefulsets|daemonsets|jobs|cronjobs|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events|all[,TYPE...] [NAME...] | TYPE/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json, yaml, wide, name, jsonpath=TEMPLATE, jsonpath-as-json=TEMPLATE or custom-columns=HEADER:PATH,..."},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "only those of this namespace"},
@@ -287,6 +287,8 @@ func storedPrinter(kind string) printStored {
 		return printReplicaSets
 	case "statefulsets":
 		return printStatefulSets
+	case "daemonsets":
+		return printDaemonSets
 	case "jobs":
 		return printJobs
 	case "cronjobs":
@@ -311,14 +313,14 @@ type getGroup struct {
 
 // allKinds are the kinds get all lists, as kubectl's "all" category holds
 // those that run things.
-var allKinds = []string{"pods", "services", "deployments", "replicasets", "statefulsets", "jobs", "cronjobs"}
+var allKinds = []string{"pods", "services", "daemonsets", "deployments", "replicasets", "statefulsets", "jobs", "cronjobs"}
 
 // getArgs reads what get is asked for, as kubectl takes it: type words,
 // comma-separated, and names (pods web db, svc dns, pods,svc web; all),
 // or TYPE/NAME arguments (pod/web pod/db svc/dns). It says which kinds
 // ("pods", "services", ...), each with its names, in the order asked.
 func getArgs(pos []string) ([]getGroup, error) {
-	usage := fmt.Errorf("%w: podunit get pods|services|deployments|replicasets|statefulsets|jobs|cronjobs|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events|all[,TYPE...] [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, sts/db, cm/app)", errUsage)
+	usage := fmt.Errorf("%w: podunit get pods|services|deployments|replicasets|statefulsets|daemonsets|jobs|cronjobs|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events|all[,TYPE...] [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, sts/db, cm/app)", errUsage)
 	kindOf := func(word string) string {
 		for _, k := range []struct {
 			words []string
@@ -326,7 +328,7 @@ func getArgs(pos []string) ([]getGroup, error) {
 		}{
 			{podTypes, "pods"}, {serviceTypes, "services"}, {deploymentTypes, "deployments"},
 			{replicaSetTypes, "replicasets"},
-			{statefulSetTypes, "statefulsets"}, {jobTypes, "jobs"}, {cronJobTypes, "cronjobs"}, {nodeTypes, "nodes"}, {eventTypes, "events"},
+			{statefulSetTypes, "statefulsets"}, {daemonSetTypes, "daemonsets"}, {jobTypes, "jobs"}, {cronJobTypes, "cronjobs"}, {nodeTypes, "nodes"}, {eventTypes, "events"},
 			{namespaceTypes, "namespaces"}, {endpointsTypes, "endpoints"},
 		} {
 			if slices.Contains(k.words, word) {
@@ -379,7 +381,7 @@ func getArgs(pos []string) ([]getGroup, error) {
 		word, name, _ := strings.Cut(a, "/")
 		k := kindOf(word)
 		if k == "" || name == "" {
-			return nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME), Services (svc/NAME), Deployments (deployment/NAME), ReplicaSets (rs/NAME), StatefulSets (sts/NAME), Jobs (job/NAME), CronJobs (cronjob/NAME), ConfigMaps (cm/NAME), Secrets (secret/NAME), claims (pvc/NAME), ServiceAccounts (sa/NAME), namespaces (ns/NAME), endpoints (ep/NAME) and this host (node/NAME)", errUsage, a)
+			return nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME), Services (svc/NAME), Deployments (deployment/NAME), ReplicaSets (rs/NAME), StatefulSets (sts/NAME), DaemonSets (ds/NAME), Jobs (job/NAME), CronJobs (cronjob/NAME), ConfigMaps (cm/NAME), Secrets (secret/NAME), claims (pvc/NAME), ServiceAccounts (sa/NAME), namespaces (ns/NAME), endpoints (ep/NAME) and this host (node/NAME)", errUsage, a)
 		}
 		add(k, name)
 	}

@@ -215,6 +215,16 @@ func enable(ctx context.Context, mgr *sdbus.Manager, pods []*corev1.Pod, objs *p
 				return err
 			}
 		}
+		// or its DaemonSet
+		if ds := objs.DaemonSet(p.Namespace, pod.OwnerDaemonSet(p)); ds != nil {
+			data, err := json.Marshal(ds)
+			if err == nil {
+				err = podstate.WriteAtomic(storedDaemonSetPath(ds.Namespace, ds.Name), data)
+			}
+			if err != nil {
+				return err
+			}
+		}
 		names = append(names, persistUnit(p.Name))
 	}
 	return mgr.Enable(ctx, names)
@@ -230,8 +240,13 @@ func storedSetPath(ns, name string) string {
 	return filepath.Join(dataDir(), "statefulsets", ns, name+".json")
 }
 
-// restoreDeployments puts back, after a reboot, the Deployments and
-// StatefulSets of enabled pods that come back (those not applied since).
+// storedDaemonSetPath is where the DaemonSet of an enabled pod is kept.
+func storedDaemonSetPath(ns, name string) string {
+	return filepath.Join(dataDir(), "daemonsets", ns, name+".json")
+}
+
+// restoreDeployments puts back, after a reboot, the Deployments,
+// StatefulSets and DaemonSets of enabled pods that come back (those not applied since).
 func restoreDeployments(pods []*corev1.Pod, known *pod.Objects) error {
 	var back pod.Objects
 	for _, p := range pods {
@@ -248,6 +263,21 @@ func restoreDeployments(pods []*corev1.Pod, known *pod.Objects) error {
 			return fmt.Errorf("the stored statefulset %s/%s: %w", p.Namespace, owner, err)
 		}
 		back.StatefulSets = append(back.StatefulSets, &st)
+	}
+	for _, p := range pods {
+		owner := pod.OwnerDaemonSet(p)
+		if owner == "" || known.DaemonSet(p.Namespace, owner) != nil || back.DaemonSet(p.Namespace, owner) != nil {
+			continue
+		}
+		data, err := os.ReadFile(storedDaemonSetPath(p.Namespace, owner))
+		if err != nil {
+			continue
+		}
+		var ds appsv1.DaemonSet
+		if err := json.Unmarshal(data, &ds); err != nil {
+			return fmt.Errorf("the stored daemonset %s/%s: %w", p.Namespace, owner, err)
+		}
+		back.DaemonSets = append(back.DaemonSets, &ds)
 	}
 	for _, p := range pods {
 		owner := pod.OwnerDeployment(p)
@@ -270,8 +300,8 @@ func restoreDeployments(pods []*corev1.Pod, known *pod.Objects) error {
 	return objstore.SaveObjects(podstate.DefaultDir(), &back)
 }
 
-// forgetStoredDeployments removes the kept copies of the Deployments and
-// StatefulSets that go.
+// forgetStoredDeployments removes the kept copies of the Deployments,
+// StatefulSets and DaemonSets that go.
 func forgetStoredDeployments(o *pod.Objects) error {
 	var paths []string
 	for _, d := range o.Deployments {
@@ -279,6 +309,9 @@ func forgetStoredDeployments(o *pod.Objects) error {
 	}
 	for _, st := range o.StatefulSets {
 		paths = append(paths, storedSetPath(st.Namespace, st.Name))
+	}
+	for _, ds := range o.DaemonSets {
+		paths = append(paths, storedDaemonSetPath(ds.Namespace, ds.Name))
 	}
 	var errs []error
 	for _, p := range paths {

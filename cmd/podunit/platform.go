@@ -127,13 +127,16 @@ func eachContainerField(p *corev1.Pod, sp *field.Path, f func(*corev1.Container,
 }
 
 // ownerSpec names what a pod's spec comes from, for a warning: the pod and
-// its spec, or a Deployment's or StatefulSet's template.
+// its spec, or a Deployment's, StatefulSet's or DaemonSet's template.
 func ownerSpec(p *corev1.Pod) (string, *field.Path) {
 	if d := pod.OwnerDeployment(p); d != "" {
 		return fmt.Sprintf("deployment %q", d), field.NewPath("spec", "template", "spec")
 	}
 	if s := pod.OwnerStatefulSet(p); s != "" {
 		return fmt.Sprintf("statefulset %q", s), field.NewPath("spec", "template", "spec")
+	}
+	if ds := pod.OwnerDaemonSet(p); ds != "" {
+		return fmt.Sprintf("daemonset %q", ds), field.NewPath("spec", "template", "spec")
 	}
 	return fmt.Sprintf("pod %q", p.Name), field.NewPath("spec")
 }

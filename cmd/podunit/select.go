@@ -147,6 +147,9 @@ func onePodRef(a, ns string, w io.Writer) (string, error) {
 		kind, name = "job", jobRef(a)
 	}
 	if name == "" {
+		kind, name = "daemonset", typedRef(a, daemonSetTypes)
+	}
+	if name == "" {
 		return podRef(a)
 	}
 	known, err := objstore.LoadObjects(podstate.DefaultDir())
@@ -164,6 +167,9 @@ func onePodRef(a, ns string, w io.Writer) (string, error) {
 		slices.SortFunc(pods, func(a, b string) int { return setOrdinalOf(a) - setOrdinalOf(b) })
 	} else if ds := named(known.Deployments, name, ns); kind == "deployment" && len(ds) > 0 {
 		pods = ownedPods(recorded, ds[0])
+		sort.Strings(pods)
+	} else if dss := named(known.DaemonSets, name, ns); kind == "daemonset" && len(dss) > 0 {
+		pods = daemonSetPods(recorded, dss[0])
 		sort.Strings(pods)
 	} else if js := named(known.Jobs, name, ns); kind == "job" && len(js) > 0 {
 		// the Job's pods, the first made first (kubectl picks one)

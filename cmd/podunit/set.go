@@ -7,8 +7,12 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 )
 
 // setCommand is kubectl set image and set env: a Deployment's or
@@ -19,11 +23,11 @@ func setCommand() *cli.Command {
 	nsFlag := &cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "the object's namespace (default: the only one of that name)"}
 	return &cli.Command{
 		Name:  "set",
-		Usage: "change the images or environment of a Deployment's or StatefulSet's containers, like kubectl set image|env; its pods roll out",
+		Usage: "change the images or environment of a Deployment's, StatefulSet's or DaemonSet's containers, like kubectl set image|env; its pods roll out",
 		Subcommands: []*cli.Command{{
 			Name:      "image",
-			Usage:     "set container images of a Deployment's or StatefulSet's template (CONTAINER=IMAGE; *=IMAGE for every container); its pods roll out",
-			ArgsUsage: "deployment/NAME | statefulset/NAME  CONTAINER=IMAGE...",
+			Usage:     "set container images of a Deployment's, StatefulSet's or DaemonSet's template (CONTAINER=IMAGE; *=IMAGE for every container); its pods roll out",
+			ArgsUsage: "deployment/NAME | statefulset/NAME | daemonset/NAME  CONTAINER=IMAGE...",
 			Flags:     []cli.Flag{nsFlag},
 			Action: func(c *cli.Context) error {
 				pos, vals, err := cmdFlags(c, false)
@@ -44,7 +48,7 @@ func setCommand() *cli.Command {
 			},
 		}, {
 			Name:      "env",
-			Usage:     "set (KEY=VALUE) or remove (KEY-) environment variables of a Deployment's or StatefulSet's containers, like kubectl set env; its pods roll out (--list: print them)",
+			Usage:     "set (KEY=VALUE) or remove (KEY-) environment variables of a Deployment's, StatefulSet's or DaemonSet's containers, like kubectl set env; its pods roll out (--list: print them)",
 			ArgsUsage: "deployment/NAME | statefulset/NAME  KEY=VALUE... KEY-... [-c CONTAINER] | --list",
 			Flags: []cli.Flag{nsFlag,
 				&cli.StringFlag{Name: "containers", Aliases: []string{"c"}, Value: "*", Usage: "the containers to change (a name, or * for every one, init containers too)"},
@@ -83,7 +87,7 @@ func setCommand() *cli.Command {
 	}
 }
 
-// editTemplate changes the template of a stored Deployment or StatefulSet
+// editTemplate changes the template of a stored Deployment, StatefulSet or DaemonSet
 // (ref: TYPE/NAME) with edit and applies it, as up applies it (its pods roll
 // out), saying "<kind>.apps/NAME <what> updated", or unchanged. what ""
 // only looks (edit changes nothing).
@@ -111,8 +115,21 @@ func editTemplate(c *cli.Context, ref, ns, what string, usage error, edit func(*
 		}
 		st = st.DeepCopy()
 		word, tmpl, apply = "statefulset.apps", &st.Spec.Template, func() error { return applyStatefulSet(c, st, false) }
+	case slices.Contains(daemonSetTypes, kind):
+		ds, err := oneNamed(func(name, ns string) ([]*appsv1.DaemonSet, error) {
+			known, err := objstore.LoadObjects(podstate.DefaultDir())
+			if err != nil {
+				return nil, err
+			}
+			return named(known.DaemonSets, name, ns), nil
+		}, "daemonset", name, ns)
+		if err != nil {
+			return err
+		}
+		ds = ds.DeepCopy()
+		word, tmpl, apply = "daemonset.apps", &ds.Spec.Template, func() error { return applyDaemonSet(c, ds, false) }
 	case slices.Contains(podTypes, kind):
-		return fmt.Errorf("%w: a pod's containers change with its manifest: edit it and `podunit up --replace` it (the pod is made again); set takes Deployments and StatefulSets", errUsage)
+		return fmt.Errorf("%w: a pod's containers change with its manifest: edit it and `podunit up --replace` it (the pod is made again); set takes Deployments, StatefulSets and DaemonSets", errUsage)
 	default:
 		return usage
 	}

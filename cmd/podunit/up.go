@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -111,6 +112,13 @@ func upCommand() *cli.Command {
 			}
 			m.Pods = ready
 			labels := nodeLabels()
+			// a DaemonSet whose template does not fit this host runs no pod
+			var unfit map[string]bool
+			var dsWarns []string
+			m.Pods, unfit, dsWarns = unfitDaemonSets(m.Pods, m.Objects.DaemonSets, labels)
+			for _, w := range dsWarns {
+				fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
+			}
 			var errs []error
 			for _, p := range m.Pods {
 				if err := pod.MatchNode(p, labels); err != nil {
@@ -141,6 +149,12 @@ func upCommand() *cli.Command {
 					others = slices.DeleteFunc(others, func(p *corev1.Pod) bool { return slices.Contains(owned, p.Name) && p.Namespace == d.Namespace })
 				}
 			}
+			for _, ds := range m.Objects.DaemonSets {
+				if !pod.DaemonSetSurge(ds) || unfit[ds.Namespace+"/"+ds.Name] {
+					owned := daemonSetPods(recorded, ds)
+					others = slices.DeleteFunc(others, func(p *corev1.Pod) bool { return slices.Contains(owned, p.Name) && p.Namespace == ds.Namespace })
+				}
+			}
 			if err := fitExtended(m.Pods, others); err != nil {
 				return err
 			}
@@ -148,6 +162,11 @@ func upCommand() *cli.Command {
 				for _, d := range m.Objects.Deployments {
 					if surge, _ := pod.RolloutLimits(d); surge > 0 && len(ownedPods(recorded, d)) > 0 {
 						return fmt.Errorf("%w\n(deployment %q rolls out with a pod more than its replicas: with a hostPort, use strategy Recreate, or rollingUpdate.maxSurge: 0)", err, d.Name)
+					}
+				}
+				for _, ds := range m.Objects.DaemonSets {
+					if pod.DaemonSetSurge(ds) && len(daemonSetPods(recorded, ds)) > 0 {
+						return fmt.Errorf("%w\n(daemonset %q starts its new pod beside the old one: with a hostPort, use rollingUpdate.maxUnavailable: 1 and no maxSurge)", err, ds.Name)
 					}
 				}
 				return err
@@ -243,6 +262,12 @@ func upCommand() *cli.Command {
 						fmt.Fprintln(c.App.Writer, l)
 					}
 				}
+				// and to the DaemonSets'
+				for _, ds := range m.Objects.DaemonSets {
+					for _, l := range daemonSetDryRun(ds, recorded, unfit) {
+						fmt.Fprintln(c.App.Writer, l)
+					}
+				}
 				for _, p := range gated {
 					fmt.Fprintf(c.App.Writer, "# pod %s/%s would wait, SchedulingGated (%s): `podunit ungate %s GATE...` starts it once no gate is left\n",
 						p.Namespace, p.Name, gateNames(p), p.Name)
@@ -307,6 +332,9 @@ func upCommand() *cli.Command {
 			}
 			for _, s := range m.Objects.StatefulSets {
 				ownsPods = ownsPods || len(setPods(recorded, s)) > 0
+			}
+			for _, ds := range m.Objects.DaemonSets {
+				ownsPods = ownsPods || len(daemonSetPods(recorded, ds)) > 0
 			}
 			if len(m.Pods) == 0 && !needProxy && len(gated) == 0 && !ownsPods {
 				if len(m.Objects.Jobs)+len(m.Objects.CronJobs) == 0 {
@@ -441,6 +469,10 @@ func upCommand() *cli.Command {
 				work, rest, restPlans := planDeployments(m.Objects.Deployments, m.Pods, plans, running, recorded)
 				// A StatefulSet's pods start, go and are updated in its order.
 				swork, rest, restPlans := planStatefulSets(m.Objects.StatefulSets, rest, restPlans, recorded)
+				// A DaemonSet's pod is replaced as its update strategy says.
+				dwork, rest, restPlans := planDaemonSets(m.Objects.DaemonSets, rest, restPlans, recorded, unfit)
+				work.removeFirst = append(work.removeFirst, dwork.removeFirst...)
+				work.rollouts = append(work.rollouts, dwork.rollouts...)
 				inherit := map[string]bool{} // Deployments and StatefulSets (ownerKey) whose pods are enabled
 				for _, p := range recorded {
 					if k := ownerKey(p); k != "" {
@@ -555,6 +587,9 @@ func upCommand() *cli.Command {
 				for _, n := range swork.kept {
 					fmt.Fprintf(c.App.Writer, "pod/%s unchanged (its StatefulSet's update strategy keeps its revision)\n", n)
 				}
+				for _, n := range dwork.kept {
+					fmt.Fprintf(c.App.Writer, "pod/%s unchanged (its DaemonSet's update strategy, OnDelete, keeps its template until it is taken down)\n", n)
+				}
 				// The Deployments roll out side by side, as their controllers
 				// would, and so do the StatefulSets.
 				var mu sync.Mutex // the output
@@ -593,7 +628,7 @@ func upCommand() *cli.Command {
 						rollErrs[i] = r.RollOut(ctx, ro, runner.UpOptions{Replace: c.Bool("replace")}, report)
 						if rollErrs[i] == nil {
 							mu.Lock()
-							fmt.Fprintf(c.App.Writer, "deployment.apps/%s rolled out\n", ro.Deployment.Name)
+							fmt.Fprintf(c.App.Writer, "%s.apps/%s rolled out\n", strings.ToLower(cmp.Or(ro.Deployment.Kind, pod.KindDeployment)), ro.Deployment.Name)
 							mu.Unlock()
 						}
 					}()
@@ -772,7 +807,7 @@ func appliedLines(o, known *pod.Objects) []string {
 // kindWord is how kubectl names a kind in its messages: configmap,
 // deployment.apps.
 func kindWord(kind string) string {
-	if kind == pod.KindDeployment || kind == pod.KindStatefulSet {
+	if kind == pod.KindDeployment || kind == pod.KindStatefulSet || kind == pod.KindDaemonSet {
 		return strings.ToLower(kind) + ".apps"
 	}
 	if kind == pod.KindJob || kind == pod.KindCronJob {
@@ -855,6 +890,18 @@ func renderObjects(o *pod.Objects) string {
 				appsv1.OnDeleteStatefulSetStrategyType: "when a pod is taken down"}[st.Spec.UpdateStrategy.Type],
 			map[appsv1.PersistentVolumeClaimRetentionPolicyType]string{appsv1.RetainPersistentVolumeClaimRetentionPolicyType: "kept",
 				appsv1.DeletePersistentVolumeClaimRetentionPolicyType: "removed"}[st.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted])
+	}
+	for _, ds := range o.DaemonSets {
+		how := "replaced when taken down (OnDelete)"
+		switch {
+		case ds.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType:
+		case pod.DaemonSetSurge(ds):
+			how = "the new pod first, the old one once it is available (maxSurge)"
+		default:
+			how = "the old pod removed first, then the new one started"
+		}
+		fmt.Fprintf(&b, "# daemonset %s/%s would be stored: one pod of template %s on this host, below; another template: %s\n",
+			ds.Namespace, ds.Name, pod.TemplateHash(&ds.Spec.Template), how)
 	}
 	for _, cj := range o.CronJobs {
 		cals := "?"
@@ -1200,7 +1247,7 @@ func gateNames(p *corev1.Pod) string {
 	return strings.Join(names, ", ")
 }
 
-// ownerKey names the Deployment or StatefulSet that made a pod
+// ownerKey names the Deployment, StatefulSet or DaemonSet that made a pod
 // (KIND/NAMESPACE/NAME), or "" for a pod of its own.
 func ownerKey(p *corev1.Pod) string {
 	if d := pod.OwnerDeployment(p); d != "" {
@@ -1208,6 +1255,9 @@ func ownerKey(p *corev1.Pod) string {
 	}
 	if s := pod.OwnerStatefulSet(p); s != "" {
 		return pod.KindStatefulSet + "/" + p.Namespace + "/" + s
+	}
+	if ds := pod.OwnerDaemonSet(p); ds != "" {
+		return pod.KindDaemonSet + "/" + p.Namespace + "/" + ds
 	}
 	return ""
 }

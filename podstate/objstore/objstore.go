@@ -115,6 +115,8 @@ func RemoveObjects(dir string, o *pod.Objects) (*pod.Objects, error) {
 			removed.Deployments = append(removed.Deployments, x)
 		case *appsv1.StatefulSet:
 			removed.StatefulSets = append(removed.StatefulSets, x)
+		case *appsv1.DaemonSet:
+			removed.DaemonSets = append(removed.DaemonSets, x)
 		case *batchv1.Job:
 			removed.Jobs = append(removed.Jobs, x)
 		case *batchv1.CronJob:
@@ -188,6 +190,12 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 				return err
 			}
 			o.StatefulSets = append(o.StatefulSets, &st)
+		case strings.ToLower(pod.KindDaemonSet):
+			var ds appsv1.DaemonSet
+			if err := json.Unmarshal(data, &ds); err != nil {
+				return err
+			}
+			o.DaemonSets = append(o.DaemonSets, &ds)
 		case strings.ToLower(pod.KindJob):
 			var j batchv1.Job
 			if err := json.Unmarshal(data, &j); err != nil {

@@ -75,6 +75,17 @@ spec:
   volumeClaimTemplates:
   - metadata: {name: data}
     spec: {accessModes: [ReadWriteOnce]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: e2e-persist-a}
+spec:
+  selector: {matchLabels: {app: e2e-persist-a}}
+  template:
+    metadata: {labels: {app: e2e-persist-a}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{name: c, image: localhost/podunit-test/busybox:1, command: ["sleep", "3600"]}]
 `, secret, pod))
 	t.Cleanup(func() { run(t, podunit, "down", "--volumes", "--grace-period", "0", "--force", pod, manifest) })
 	unit := `podunit@e2e\x2dpersist.service`
@@ -132,6 +143,10 @@ spec:
 	eventually(t, 30*time.Second, "the StatefulSet's pod after the restart", func() bool {
 		return strings.TrimSpace(run(t, podunit, "get", "sts", "e2e-persist-s", "-o", "jsonpath={.status.readyReplicas}").stdout) == "1"
 	})
+	// And the DaemonSet, with its pod.
+	eventually(t, 30*time.Second, "the DaemonSet's pod after the restart", func() bool {
+		return strings.TrimSpace(run(t, podunit, "get", "ds", "e2e-persist-a", "-o", "jsonpath={.status.numberReady}").stdout) == "1"
+	})
 	if got := must(t, podunit, "exec", "e2e-persist-s-0", "--", "cat", "/data/mark"); got != "kept\n" {
 		t.Errorf("the StatefulSet pod's data after the restart: %q", got)
 	}
@@ -165,7 +180,7 @@ spec:
 	if r := run(t, "sh", "-c", `test -e "$HOME/.local/share/podunit/pods/e2e-persist.yaml"`); r.code == 0 {
 		t.Errorf("the stored copy outlived down")
 	}
-	if r := run(t, "sh", "-c", `ls "$HOME"/.local/share/podunit/pods/ | grep 'e2e-persist-[ds]'; test -e "$HOME/.local/share/podunit/deployments/default/e2e-persist-d.json" || test -e "$HOME/.local/share/podunit/statefulsets/default/e2e-persist-s.json"`); r.code == 0 || strings.TrimSpace(r.stdout) != "" {
+	if r := run(t, "sh", "-c", `ls "$HOME"/.local/share/podunit/pods/ | grep 'e2e-persist-[dsa]'; test -e "$HOME/.local/share/podunit/deployments/default/e2e-persist-d.json" || test -e "$HOME/.local/share/podunit/statefulsets/default/e2e-persist-s.json" || test -e "$HOME/.local/share/podunit/daemonsets/default/e2e-persist-a.json"`); r.code == 0 || strings.TrimSpace(r.stdout) != "" {
 		t.Errorf("the Deployment's stored copies outlived down: %s", r.stdout)
 	}
 	if r := run(t, podunit, "disable", pod); r.code != 3 {
