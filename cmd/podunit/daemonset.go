@@ -16,8 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/podunit/podunit/pod"
-	"github.com/podunit/podunit/podstate"
-	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
 	"github.com/podunit/podunit/units"
 )
@@ -173,19 +171,9 @@ func daemonSetStatus(ds *appsv1.DaemonSet, pods []*corev1.Pod, labels map[string
 // printDaemonSets lists the stored DaemonSets (those named, or all) with
 // their pods' counts, as kubectl get daemonsets.
 func printDaemonSets(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel selection, format string, t tableOpts) error {
-	known, err := objstore.LoadObjects(podstate.DefaultDir())
+	list, pods, err := storedWithPods(ctx, r, func(o *pod.Objects) []*appsv1.DaemonSet { return o.DaemonSets }, "daemonset", names, ns, sel)
 	if err != nil {
 		return err
-	}
-	list, err := storedNamed(known.DaemonSets, "daemonset", names, ns, sel)
-	if err != nil {
-		return err
-	}
-	var pods []*corev1.Pod
-	if len(list) > 0 {
-		if pods, err = currentPods(ctx, r, nil); err != nil {
-			return err
-		}
 	}
 	labels := nodeLabels()
 	if done, err := listing(w, errw, list, "daemonset.apps", ns, format, len(names) == 1, func(ds *appsv1.DaemonSet) any {
@@ -302,19 +290,26 @@ func describeDaemonSet(ctx context.Context, w io.Writer, r *runner.Runner, ds *a
 		fmt.Fprintf(w, "This host:      no pod: spec.template.%s\n", m)
 	}
 	describePodTemplate(w, &ds.Spec.Template)
+	return describeOwnedPods(w, owned, "TEMPLATE", pod.LabelRevision, hash)
+}
+
+// describeOwnedPods is describe's list of a workload's pods: each pod's
+// name, whether it is of the current template (its label's value is
+// current) under column, whether it is ready, its phase.
+func describeOwnedPods(w io.Writer, owned []*corev1.Pod, column, label, current string) error {
 	fmt.Fprintln(w, "Pods:")
 	if len(owned) == 0 {
 		fmt.Fprintln(w, "  <none>")
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  NAME\tTEMPLATE\tREADY\tPHASE")
+	fmt.Fprintf(tw, "  NAME\t%s\tREADY\tPHASE\n", column)
 	for _, p := range owned {
-		tmpl := "old"
-		if p.Labels[pod.LabelRevision] == hash {
-			tmpl = "current"
+		which := "old"
+		if p.Labels[label] == current {
+			which = "current"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%v\t%s\n", p.Name, tmpl, conditionTrue(p, corev1.PodReady), p.Status.Phase)
+		fmt.Fprintf(tw, "  %s\t%s\t%v\t%s\n", p.Name, which, conditionTrue(p, corev1.PodReady), p.Status.Phase)
 	}
 	return tw.Flush()
 }

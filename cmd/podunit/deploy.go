@@ -135,19 +135,9 @@ func deploymentStatus(d *appsv1.Deployment, pods []*corev1.Pod) appsv1.Deploymen
 // printDeployments lists the stored Deployments (those named, or all) with
 // their pods' counts, as kubectl get deployments.
 func printDeployments(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel selection, format string, t tableOpts) error {
-	known, err := objstore.LoadObjects(podstate.DefaultDir())
+	list, pods, err := storedWithPods(ctx, r, func(o *pod.Objects) []*appsv1.Deployment { return o.Deployments }, "deployment", names, ns, sel)
 	if err != nil {
 		return err
-	}
-	list, err := storedNamed(known.Deployments, "deployment", names, ns, sel)
-	if err != nil {
-		return err
-	}
-	var pods []*corev1.Pod
-	if len(list) > 0 {
-		if pods, err = currentPods(ctx, r, nil); err != nil {
-			return err
-		}
 	}
 	if done, err := listing(w, errw, list, "deployment.apps", ns, format, len(names) == 1, func(d *appsv1.Deployment) any {
 		x := d.DeepCopy()
@@ -655,27 +645,29 @@ func describeDeployment(ctx context.Context, w io.Writer, r *runner.Runner, d *a
 	}
 	describePodTemplate(w, &d.Spec.Template)
 	fmt.Fprintf(w, "NewReplicaSet:          %s (%d/%d replicas created)\n", pod.ReplicaSetName(d.Name, hash), st.UpdatedReplicas, *d.Spec.Replicas)
-	fmt.Fprintln(w, "Pods:")
 	var owned []*corev1.Pod
 	for _, p := range pods {
 		if p.Namespace == d.Namespace && pod.OwnerDeployment(p) == d.Name {
 			owned = append(owned, p)
 		}
 	}
-	if len(owned) == 0 {
-		fmt.Fprintln(w, "  <none>")
-		return nil
+	return describeOwnedPods(w, owned, "TEMPLATE", pod.LabelPodTemplateHash, hash)
+}
+
+// storedWithPods are the stored objects of a kind (all: its list) that
+// storedNamed picks, and, when there are any, the pods that run (their
+// status read once).
+func storedWithPods[T metav1.Object](ctx context.Context, r *runner.Runner, all func(*pod.Objects) []T, kind string, names []string, ns string, sel selection) ([]T, []*corev1.Pod, error) {
+	known, err := objstore.LoadObjects(podstate.DefaultDir())
+	if err != nil {
+		return nil, nil, err
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  NAME\tTEMPLATE\tREADY\tPHASE")
-	for _, p := range owned {
-		tmpl := "old"
-		if p.Labels[pod.LabelPodTemplateHash] == hash {
-			tmpl = "current"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%v\t%s\n", p.Name, tmpl, conditionTrue(p, corev1.PodReady), p.Status.Phase)
+	list, err := storedNamed(all(known), kind, names, ns, sel)
+	if err != nil || len(list) == 0 {
+		return list, nil, err
 	}
-	return tw.Flush()
+	pods, err := currentPods(ctx, r, nil)
+	return list, pods, err
 }
 
 // storedNamed picks, of a kind's stored objects, those named (all when none

@@ -196,36 +196,27 @@ func downCommand() *cli.Command {
 					}
 				}
 			}
-			if len(objs.Deployments) > 0 {
+			if len(objs.Deployments)+len(objs.DaemonSets) > 0 {
 				known, err := objstore.LoadObjects(podstate.DefaultDir())
 				if err != nil {
 					return err
+				}
+				// their pods go, of every template; one with neither a
+				// record nor a pod is missing
+				takeOwned := func(o metav1.Object, kind string, owned []string, stored bool) {
+					for _, n := range owned {
+						add(n)
+						fileNS[n] = o.GetNamespace()
+					}
+					if len(owned) == 0 && !stored {
+						missing = append(missing, notFound{kind: kind, name: o.GetName()})
+					}
 				}
 				for _, d := range objs.Deployments {
-					owned := ownedPods(recorded, d)
-					for _, n := range owned {
-						add(n)
-						fileNS[n] = d.Namespace
-					}
-					if len(owned) == 0 && known.Deployment(d.Namespace, d.Name) == nil {
-						missing = append(missing, notFound{kind: "deployment", name: d.Name})
-					}
-				}
-			}
-			if len(objs.DaemonSets) > 0 {
-				known, err := objstore.LoadObjects(podstate.DefaultDir())
-				if err != nil {
-					return err
+					takeOwned(d, "deployment", ownedPods(recorded, d), known.Deployment(d.Namespace, d.Name) != nil)
 				}
 				for _, ds := range objs.DaemonSets {
-					owned := daemonSetPods(recorded, ds)
-					for _, n := range owned {
-						add(n)
-						fileNS[n] = ds.Namespace
-					}
-					if len(owned) == 0 && known.DaemonSet(ds.Namespace, ds.Name) == nil {
-						missing = append(missing, notFound{kind: "daemonset", name: ds.Name})
-					}
+					takeOwned(ds, "daemonset", daemonSetPods(recorded, ds), known.DaemonSet(ds.Namespace, ds.Name) != nil)
 				}
 			}
 			forget := func(ctx context.Context, r *runner.Runner) error {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -193,37 +192,15 @@ func enable(ctx context.Context, mgr *sdbus.Manager, pods []*corev1.Pod, objs *p
 		if err := podstate.WriteAtomic(storedPath(p.Name), data); err != nil {
 			return err
 		}
-		// Its Deployment is kept beside it, for `get deploy`, scale and
-		// down after a reboot (the runtime directory that holds the
-		// applied objects does not outlive one).
-		if d := objs.Deployment(p.Namespace, pod.OwnerDeployment(p)); d != nil {
-			data, err := json.Marshal(d)
-			if err == nil {
-				err = podstate.WriteAtomic(storedDeploymentPath(d.Namespace, d.Name), data)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		// and so is its StatefulSet
-		if st := objs.StatefulSet(p.Namespace, pod.OwnerStatefulSet(p)); st != nil {
-			data, err := json.Marshal(st)
-			if err == nil {
-				err = podstate.WriteAtomic(storedSetPath(st.Namespace, st.Name), data)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		// or its DaemonSet
-		if ds := objs.DaemonSet(p.Namespace, pod.OwnerDaemonSet(p)); ds != nil {
-			data, err := json.Marshal(ds)
-			if err == nil {
-				err = podstate.WriteAtomic(storedDaemonSetPath(ds.Namespace, ds.Name), data)
-			}
-			if err != nil {
-				return err
-			}
+		// Its Deployment, StatefulSet or DaemonSet is kept beside it, for
+		// `get`, scale and down after a reboot (the runtime directory that
+		// holds the applied objects does not outlive one).
+		if err := errors.Join(
+			keepCopy(objs.Deployment(p.Namespace, pod.OwnerDeployment(p)), storedDeploymentPath),
+			keepCopy(objs.StatefulSet(p.Namespace, pod.OwnerStatefulSet(p)), storedSetPath),
+			keepCopy(objs.DaemonSet(p.Namespace, pod.OwnerDaemonSet(p)), storedDaemonSetPath),
+		); err != nil {
+			return err
 		}
 		names = append(names, persistUnit(p.Name))
 	}
@@ -245,54 +222,56 @@ func storedDaemonSetPath(ns, name string) string {
 	return filepath.Join(dataDir(), "daemonsets", ns, name+".json")
 }
 
-// restoreDeployments puts back, after a reboot, the Deployments,
-// StatefulSets and DaemonSets of enabled pods that come back (those not applied since).
-func restoreDeployments(pods []*corev1.Pod, known *pod.Objects) error {
-	var back pod.Objects
-	for _, p := range pods {
-		owner := pod.OwnerStatefulSet(p)
-		if owner == "" || known.StatefulSet(p.Namespace, owner) != nil || back.StatefulSet(p.Namespace, owner) != nil {
-			continue
-		}
-		data, err := os.ReadFile(storedSetPath(p.Namespace, owner))
-		if err != nil {
-			continue
-		}
-		var st appsv1.StatefulSet
-		if err := json.Unmarshal(data, &st); err != nil {
-			return fmt.Errorf("the stored statefulset %s/%s: %w", p.Namespace, owner, err)
-		}
-		back.StatefulSets = append(back.StatefulSets, &st)
+// keepCopy keeps a copy of a pod's owner (nil: none) at its path.
+func keepCopy[T any, PT interface {
+	*T
+	metav1.Object
+}](x PT, path func(ns, name string) string) error {
+	if x == nil {
+		return nil
 	}
-	for _, p := range pods {
-		owner := pod.OwnerDaemonSet(p)
-		if owner == "" || known.DaemonSet(p.Namespace, owner) != nil || back.DaemonSet(p.Namespace, owner) != nil {
-			continue
-		}
-		data, err := os.ReadFile(storedDaemonSetPath(p.Namespace, owner))
-		if err != nil {
-			continue
-		}
-		var ds appsv1.DaemonSet
-		if err := json.Unmarshal(data, &ds); err != nil {
-			return fmt.Errorf("the stored daemonset %s/%s: %w", p.Namespace, owner, err)
-		}
-		back.DaemonSets = append(back.DaemonSets, &ds)
+	data, err := json.Marshal(x)
+	if err == nil {
+		err = podstate.WriteAtomic(path(x.GetNamespace(), x.GetName()), data)
 	}
+	return err
+}
+
+// restoreCopies reads into out the kept copy (keepCopy) of each owner
+// (owner: its name) of pods that neither known nor out holds.
+func restoreCopies[T any, PT interface {
+	*T
+	metav1.Object
+}](pods []*corev1.Pod, known []PT, out *[]PT, word string, owner func(*corev1.Pod) string, path func(ns, name string) string) error {
 	for _, p := range pods {
-		owner := pod.OwnerDeployment(p)
-		if owner == "" || known.Deployment(p.Namespace, owner) != nil || back.Deployment(p.Namespace, owner) != nil {
+		name := owner(p)
+		if name == "" || len(named(known, name, p.Namespace)) > 0 || len(named(*out, name, p.Namespace)) > 0 {
 			continue
 		}
-		data, err := os.ReadFile(storedDeploymentPath(p.Namespace, owner))
+		data, err := os.ReadFile(path(p.Namespace, name))
 		if err != nil {
 			continue // enabled before podunit kept them: the pod comes back alone
 		}
-		var d appsv1.Deployment
-		if err := json.Unmarshal(data, &d); err != nil {
-			return fmt.Errorf("the stored deployment %s/%s: %w", p.Namespace, owner, err)
+		x := PT(new(T))
+		if err := json.Unmarshal(data, x); err != nil {
+			return fmt.Errorf("the stored %s %s/%s: %w", word, p.Namespace, name, err)
 		}
-		back.Deployments = append(back.Deployments, &d)
+		*out = append(*out, x)
+	}
+	return nil
+}
+
+// restoreDeployments puts back, after a reboot, the Deployments,
+// StatefulSets and DaemonSets of enabled pods that come back (those not
+// applied since).
+func restoreDeployments(pods []*corev1.Pod, known *pod.Objects) error {
+	var back pod.Objects
+	if err := errors.Join(
+		restoreCopies(pods, known.StatefulSets, &back.StatefulSets, "statefulset", pod.OwnerStatefulSet, storedSetPath),
+		restoreCopies(pods, known.DaemonSets, &back.DaemonSets, "daemonset", pod.OwnerDaemonSet, storedDaemonSetPath),
+		restoreCopies(pods, known.Deployments, &back.Deployments, "deployment", pod.OwnerDeployment, storedDeploymentPath),
+	); err != nil {
+		return err
 	}
 	if back.Len() == 0 {
 		return nil

@@ -172,19 +172,9 @@ func statefulSetStatus(s *appsv1.StatefulSet, pods []*corev1.Pod) appsv1.Statefu
 // printStatefulSets lists the stored StatefulSets (those named, or all)
 // with their pods' counts, as kubectl get statefulsets.
 func printStatefulSets(ctx context.Context, w, errw io.Writer, r *runner.Runner, names []string, ns string, sel selection, format string, t tableOpts) error {
-	known, err := objstore.LoadObjects(podstate.DefaultDir())
+	list, pods, err := storedWithPods(ctx, r, func(o *pod.Objects) []*appsv1.StatefulSet { return o.StatefulSets }, "statefulset", names, ns, sel)
 	if err != nil {
 		return err
-	}
-	list, err := storedNamed(known.StatefulSets, "statefulset", names, ns, sel)
-	if err != nil {
-		return err
-	}
-	var pods []*corev1.Pod
-	if len(list) > 0 {
-		if pods, err = currentPods(ctx, r, nil); err != nil {
-			return err
-		}
 	}
 	if done, err := listing(w, errw, list, "statefulset.apps", ns, format, len(names) == 1, func(s *appsv1.StatefulSet) any {
 		x := s.DeepCopy()
@@ -326,21 +316,7 @@ func describeStatefulSet(ctx context.Context, w io.Writer, r *runner.Runner, s *
 			s.Spec.PersistentVolumeClaimRetentionPolicy.WhenScaled, s.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted)
 	}
 	fmt.Fprintf(w, "Update Revision:    %s\n", rev)
-	fmt.Fprintln(w, "Pods:")
-	if len(owned) == 0 {
-		fmt.Fprintln(w, "  <none>")
-		return nil
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  NAME\tREVISION\tREADY\tPHASE")
-	for _, p := range owned {
-		r := "old"
-		if p.Labels[pod.LabelRevision] == rev {
-			r = "current"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%v\t%s\n", p.Name, r, conditionTrue(p, corev1.PodReady), p.Status.Phase)
-	}
-	return tw.Flush()
+	return describeOwnedPods(w, owned, "REVISION", pod.LabelRevision, rev)
 }
 
 // setRolledOut is kubectl rollout status of a StatefulSet: "" once every
