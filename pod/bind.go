@@ -30,8 +30,10 @@ type EnvRef struct {
 type VolumeData struct {
 	// Files are written into the volume's directory before the pod starts.
 	Files []VolumeFile
-	// Claim backs a persistentVolumeClaim volume.
-	Claim *corev1.PersistentVolumeClaim
+	// Claim backs a persistentVolumeClaim volume; Volume is the
+	// PersistentVolume it is bound to (nil: a podman volume of its own).
+	Claim  *corev1.PersistentVolumeClaim
+	Volume *corev1.PersistentVolume
 }
 
 // VolumeFile is one file of a volume: literal data, or a downward API value
@@ -336,7 +338,14 @@ func bindVolume(v *corev1.Volume, ns string, objs *Objects, vp *field.Path) (*Vo
 		if c == nil {
 			return nil, field.ErrorList{notFound(vp.Child("persistentVolumeClaim", "claimName"), KindClaim, ns, src.ClaimName)}
 		}
-		return &VolumeData{Claim: c}, nil
+		vd := &VolumeData{Claim: c}
+		if name := c.Spec.VolumeName; name != "" {
+			if vd.Volume = objs.Volume(name); vd.Volume == nil {
+				return nil, field.ErrorList{field.Invalid(vp.Child("persistentVolumeClaim", "claimName"), src.ClaimName,
+					fmt.Sprintf("the claim is bound to persistentvolume %q, which does not exist", name))}
+			}
+		}
+		return vd, nil
 	}
 	return nil, nil
 }

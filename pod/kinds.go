@@ -31,11 +31,10 @@ var clusterKinds = map[string]clusterKind{
 
 // refusedKinds are kinds podunit does not run, with what to do instead.
 var refusedKinds = map[string]string{
-	"NetworkPolicy":    "pods on this host reach each other freely, and podunit cannot enforce a policy; remove it to run the rest knowingly",
-	"Ingress":          "there is no ingress controller on this host: publish the Service with type NodePort, or a container port with hostPort",
-	"ReplicaSet":       "apply it as a Deployment of that template: podunit makes its ReplicaSet's pods",
-	"PersistentVolume": "podunit provisions every claim as a podman volume of its own and binds none to a PersistentVolume; for a host directory, mount it in the pod with a hostPath volume",
-	"StorageClass":     "every claim is a podman volume on this host, whatever its storageClassName; remove it to run the rest",
+	"NetworkPolicy": "pods on this host reach each other freely, and podunit cannot enforce a policy; remove it to run the rest knowingly",
+	"Ingress":       "there is no ingress controller on this host: publish the Service with type NodePort, or a container port with hostPort",
+	"ReplicaSet":    "apply it as a Deployment of that template: podunit makes its ReplicaSet's pods",
+	"StorageClass":  "a claim no PersistentVolume fits is a podman volume on this host, whatever its storageClassName; remove it to run the rest",
 }
 
 // loadClusterKind checks an object of a cluster-only kind (apiVersion, a

@@ -180,6 +180,15 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 	if !bindRefs {
 		return m, nil
 	}
+	// Claims bind to PersistentVolumes once every document is read.
+	bindErrs, bindWarns := bindClaims(&m.Objects, known)
+	m.Warnings = append(m.Warnings, bindWarns...)
+	for _, c := range m.Objects.Claims {
+		if errs := bindErrs[c]; len(errs) > 0 {
+			at := names[KindClaim+"/"+c.Namespace+"/"+c.Name]
+			merr.Docs = append(merr.Docs, &DocumentError{File: at.file, Doc: at.doc, Item: at.item, Kind: KindClaim, Name: c.Name, Errs: errs})
+		}
+	}
 	// References are resolved once every document is read: any order works.
 	all := Over(&m.Objects, known)
 	for _, p := range m.Pods {
@@ -436,7 +445,7 @@ func loadDocument(doc []byte, objs *Objects, namespace string) (out loaded) {
 	}
 	out.kind, _ = obj["kind"].(string)
 	out.err.Kind, out.err.Name = out.kind, out.name
-	if md, ok := obj["metadata"].(map[string]any); ok && namespace != "" && out.kind != KindNamespace {
+	if md, ok := obj["metadata"].(map[string]any); ok && namespace != "" && out.kind != KindNamespace && out.kind != KindVolume {
 		switch out.namespace {
 		case "":
 			md["namespace"] = namespace

@@ -23,7 +23,7 @@ const (
 )
 
 // Kinds lists every kind a manifest may hold, for messages.
-var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindDaemonSet, KindJob, KindCronJob, KindConfigMap, KindSecret, KindClaim, KindService, KindServiceAccount, KindNamespace}
+var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindDaemonSet, KindJob, KindCronJob, KindConfigMap, KindSecret, KindClaim, KindService, KindServiceAccount, KindNamespace, KindVolume}
 
 // APIVersion is the apiVersion of a kind: apps/v1 for a Deployment, v1 for
 // the others.
@@ -52,6 +52,9 @@ type Objects struct {
 	// account for every object it holds.
 	ServiceAccounts []*corev1.ServiceAccount
 	Namespaces      []*corev1.Namespace
+	// Volumes (PersistentVolumes, cluster-scoped) are host directories
+	// that claims bind to.
+	Volumes []*corev1.PersistentVolume
 	// Deployments are kept for `podunit get deployments` and `scale`, and
 	// so that `down` of their file finds every pod they made.
 	Deployments []*appsv1.Deployment
@@ -70,7 +73,7 @@ func (o *Objects) Len() int {
 	if o == nil {
 		return 0
 	}
-	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Deployments) + len(o.StatefulSets) + len(o.DaemonSets) + len(o.Jobs) + len(o.CronJobs)
+	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Volumes) + len(o.Deployments) + len(o.StatefulSets) + len(o.DaemonSets) + len(o.Jobs) + len(o.CronJobs)
 }
 
 // ConfigMap finds a ConfigMap, or nil.
@@ -151,6 +154,10 @@ func (o *Objects) Find(kind, ns, name string) metav1.Object {
 		if n := o.Namespace(name); n != nil {
 			x = n
 		}
+	case KindVolume:
+		if pv := o.Volume(name); pv != nil {
+			x = pv
+		}
 	case KindDeployment:
 		if d := o.Deployment(ns, name); d != nil {
 			x = d
@@ -219,6 +226,7 @@ func Over(top, o *Objects) *Objects {
 
 		ServiceAccounts: under(top.ServiceAccounts, o.ServiceAccounts),
 		Namespaces:      under(top.Namespaces, o.Namespaces),
+		Volumes:         under(top.Volumes, o.Volumes),
 		Deployments:     under(top.Deployments, o.Deployments),
 		StatefulSets:    under(top.StatefulSets, o.StatefulSets),
 		DaemonSets:      under(top.DaemonSets, o.DaemonSets),
@@ -237,6 +245,8 @@ func (o *Objects) Filter(keep func(kind string, obj metav1.Object) bool) *Object
 		switch x := obj.(type) {
 		case *corev1.Namespace:
 			out.Namespaces = append(out.Namespaces, x)
+		case *corev1.PersistentVolume:
+			out.Volumes = append(out.Volumes, x)
 		case *corev1.ServiceAccount:
 			out.ServiceAccounts = append(out.ServiceAccounts, x)
 		case *corev1.ConfigMap:
@@ -277,6 +287,9 @@ func (o *Objects) Each(f func(kind string, obj metav1.Object)) {
 	}
 	for _, s := range o.Secrets {
 		f(KindSecret, s)
+	}
+	for _, pv := range o.Volumes {
+		f(KindVolume, pv)
 	}
 	for _, c := range o.Claims {
 		f(KindClaim, c)
@@ -349,12 +362,12 @@ var claimRules = withMetadata(map[string]rule{
 	"spec.accessModes":               {support: Honoured},
 	"spec.volumeMode":                {support: Honoured},
 	"spec.resources":                 {support: Honoured},
-	"spec.resources.requests":        {support: Ignored, subtree: true, note: "a podman volume on this host has no size limit"},
+	"spec.resources.requests":        {support: Honoured, subtree: true, note: "storage: what a PersistentVolume must hold to bind it; not a limit (a podman volume or a host directory has none: a warning says so for a podman volume)"},
 	"spec.resources.limits":          {support: Ignored, subtree: true, note: "a podman volume on this host has no size limit"},
-	"spec.storageClassName":          {support: Ignored, note: "every claim is a podman volume on this host"},
+	"spec.storageClassName":          {support: Honoured, note: "the class of the PersistentVolume it binds to; a claim no PersistentVolume fits is a podman volume of its own, whatever its class"},
 	"spec.volumeAttributesClassName": {support: Ignored, note: "every claim is a podman volume on this host"},
-	"spec.selector":                  {note: "there are no PersistentVolumes to select on one host"},
-	"spec.volumeName":                {note: "there are no PersistentVolumes to bind on one host"},
+	"spec.selector":                  {support: Honoured, subtree: true, note: "the labels of the PersistentVolume it binds to"},
+	"spec.volumeName":                {support: Honoured, note: "the PersistentVolume it binds to (set by podunit when it binds one)"},
 	"spec.dataSource":                {note: "claims cannot be pre-populated on one host"},
 	"spec.dataSourceRef":             {note: "claims cannot be pre-populated on one host"},
 	"status":                         {support: Ignored, subtree: true, note: "output-only"},
@@ -418,6 +431,8 @@ func loadObject(kind string, generic any, js []byte, o *Objects) ([]string, fiel
 		return loadServiceAccount(generic, js, o)
 	case KindNamespace:
 		return loadNamespace(generic, js, o)
+	case KindVolume:
+		return loadVolume(generic, js, o)
 	}
 	return nil, field.ErrorList{field.NotSupported(field.NewPath("kind"), kind, Kinds)}
 }
@@ -570,6 +585,8 @@ func dropOutputOnly(m *Manifest) {
 		switch x := obj.(type) {
 		case *corev1.PersistentVolumeClaim:
 			x.Status = corev1.PersistentVolumeClaimStatus{}
+		case *corev1.PersistentVolume:
+			x.Status = corev1.PersistentVolumeStatus{}
 		case *corev1.Service:
 			x.Status = corev1.ServiceStatus{}
 		case *corev1.Namespace:

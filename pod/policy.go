@@ -350,6 +350,15 @@ func init() {
 			podRules["spec.volumes[*].ephemeral.volumeClaimTemplate."+k] = r
 		}
 	}
+	// an ephemeral volume is a podman volume of the pod's, never bound to a
+	// PersistentVolume
+	const ev = "spec.volumes[*].ephemeral.volumeClaimTemplate."
+	podRules[ev+"spec.storageClassName"] = rule{support: Ignored, note: "an ephemeral volume is a podman volume of the pod's on this host"}
+	podRules[ev+"spec.selector"] = rule{note: "an ephemeral volume is a podman volume of the pod's, bound to no PersistentVolume"}
+	delete(podRules, ev+"spec.selector.matchLabels")
+	delete(podRules, ev+"spec.selector.matchExpressions")
+	podRules[ev+"spec.resources.requests"] = rule{support: Ignored, subtree: true, note: "a podman volume on this host has no size limit"}
+	podRules[ev+"spec.volumeName"] = rule{note: "an ephemeral volume is a podman volume of the pod's, bound to no PersistentVolume"}
 	for k := range podRules {
 		if strings.HasPrefix(k, "spec.initContainers[*].restartPolicyRules") {
 			delete(podRules, k)
@@ -388,7 +397,7 @@ func SupportedFields() []string {
 	for _, table := range []struct {
 		prefix string
 		rules  map[string]rule
-	}{{"", podRules}, {"ConfigMap:", configMapRules}, {"Secret:", secretRules}, {"PersistentVolumeClaim:", claimRules}, {"Service:", serviceRules}, {"ServiceAccount:", serviceAccountRules}, {"Namespace:", namespaceRules}, {"Deployment:", deploymentRules}, {"StatefulSet:", statefulSetRules}, {"DaemonSet:", daemonSetRules}, {"Job:", jobRules}, {"CronJob:", cronJobRules}} {
+	}{{"", podRules}, {"ConfigMap:", configMapRules}, {"Secret:", secretRules}, {"PersistentVolumeClaim:", claimRules}, {"PersistentVolume:", volumeRules}, {"Service:", serviceRules}, {"ServiceAccount:", serviceAccountRules}, {"Namespace:", namespaceRules}, {"Deployment:", deploymentRules}, {"StatefulSet:", statefulSetRules}, {"DaemonSet:", daemonSetRules}, {"Job:", jobRules}, {"CronJob:", cronJobRules}} {
 		for k, r := range table.rules {
 			s := map[Support]string{Honoured: "honoured", Ignored: "ignored (warning)", Rejected: "rejected"}[r.support]
 			if r.subtree {

@@ -238,6 +238,12 @@ func (t *translator) plan() (*Plan, error) {
 				vol.Options = map[string]string{"o": gidOption(*g)}
 			}
 			plan.Volumes = append(plan.Volumes, vol)
+		case v.PersistentVolumeClaim != nil && t.res.Volumes[v.Name] != nil && t.res.Volumes[v.Name].Volume != nil:
+			// bound to a PersistentVolume: its host directory
+			pv := t.res.Volumes[v.Name].Volume
+			dir, ht := pod.VolumePath(pv)
+			plan.HostPaths = append(plan.HostPaths, HostPath{Path: dir, Type: ht,
+				FieldPath: fmt.Sprintf("%s (persistentvolume %s)", fp.Child("persistentVolumeClaim"), pv.Name)})
 		case v.PersistentVolumeClaim != nil:
 			vd := t.res.Volumes[v.Name]
 			name := ClaimVolumeName(p.Namespace, vd.Claim.Name)
@@ -970,12 +976,17 @@ func (t *translator) mounts(c *corev1.Container, fp *field.Path, env []envVar) (
 		}
 		var src, named string
 		ro := m.ReadOnly
+		host := v.HostPath != nil // a host directory
 		switch {
 		case v.EmptyDir != nil, v.Ephemeral != nil:
 			src = VolumeName(t.pod.Name, v.Name)
 			named = src
 		case v.HostPath != nil:
 			src = v.HostPath.Path
+		case v.PersistentVolumeClaim != nil && t.res.Volumes[v.Name] != nil && t.res.Volumes[v.Name].Volume != nil:
+			src, _ = pod.VolumePath(t.res.Volumes[v.Name].Volume)
+			host = true
+			ro = ro || v.PersistentVolumeClaim.ReadOnly
 		case v.PersistentVolumeClaim != nil:
 			src = ClaimVolumeName(t.pod.Namespace, v.PersistentVolumeClaim.ClaimName)
 			named = src
@@ -993,7 +1004,7 @@ func (t *translator) mounts(c *corev1.Container, fp *field.Path, env []envVar) (
 			sub = path.Clean(sub)
 			src = contract.VolumeRef(named) + "/" + sub
 			subPaths = append(subPaths, contract.SubPath{Arg: len(argv) + 1, Volume: named, Path: sub})
-		case sub != "" && v.HostPath != nil:
+		case sub != "" && host:
 			// the part is made inside the host directory when missing
 			sub = path.Clean(sub)
 			root := path.Clean(src)
@@ -1568,7 +1579,9 @@ func (t *translator) fsGroup() *contract.FSGroup {
 		case v.EmptyDir != nil && v.EmptyDir.Medium != corev1.StorageMediumMemory, v.Ephemeral != nil:
 			fg.Volumes = append(fg.Volumes, VolumeName(t.pod.Name, v.Name))
 		case v.PersistentVolumeClaim != nil:
-			if vd := t.res.Volumes[v.Name]; vd != nil && vd.Claim != nil {
+			// a PersistentVolume's host directory keeps its owners, as
+			// a hostPath does
+			if vd := t.res.Volumes[v.Name]; vd != nil && vd.Claim != nil && vd.Volume == nil {
 				name := ClaimVolumeName(t.pod.Namespace, vd.Claim.Name)
 				if !slices.Contains(fg.Volumes, name) {
 					fg.Volumes = append(fg.Volumes, name)

@@ -26,7 +26,7 @@ var describedKinds = func() map[string]string {
 	m := map[string]string{}
 	for word, kind := range objectKinds {
 		switch kind {
-		case pod.KindService, pod.KindConfigMap, pod.KindSecret, pod.KindClaim, pod.KindServiceAccount:
+		case pod.KindService, pod.KindConfigMap, pod.KindSecret, pod.KindClaim, pod.KindServiceAccount, pod.KindVolume:
 			m[word] = kind
 		}
 	}
@@ -140,7 +140,7 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 		}
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintf(tw, "Name:\t%s\n", o.GetName())
-		if kind != pod.KindNamespace {
+		if kind != pod.KindNamespace && kind != pod.KindVolume {
 			fmt.Fprintf(tw, "Namespace:\t%s\n", o.GetNamespace())
 		}
 		switch x := o.(type) {
@@ -165,6 +165,27 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 			if err := describeClaim(ctx, tw, r, x, recorded); err != nil {
 				return err
 			}
+		case *corev1.PersistentVolume:
+			known, err := objstore.LoadObjects(dir)
+			if err != nil {
+				return err
+			}
+			status, claim := volumeStatus(x, known.Claims)
+			path, ht := pod.VolumePath(x)
+			metaLines(tw, x.ObjectMeta)
+			fmt.Fprintf(tw, "StorageClass:\t%s\n", x.Spec.StorageClassName)
+			fmt.Fprintf(tw, "Status:\t%s\n", status)
+			fmt.Fprintf(tw, "Claim:\t%s\n", claim)
+			fmt.Fprintf(tw, "Reclaim Policy:\t%s\n", x.Spec.PersistentVolumeReclaimPolicy)
+			var modes []string
+			for _, m := range x.Spec.AccessModes {
+				modes = append(modes, accessModeShort[m])
+			}
+			fmt.Fprintf(tw, "Access Modes:\t%s\n", strings.Join(modes, ","))
+			fmt.Fprintf(tw, "VolumeMode:\t%s\n", *x.Spec.VolumeMode)
+			q := x.Spec.Capacity[corev1.ResourceStorage]
+			fmt.Fprintf(tw, "Capacity:\t%s\n", q.String())
+			fmt.Fprintf(tw, "Source:\n    Path:\t%s\n    HostPathType:\t%s\n", path, ht)
 		case *corev1.ServiceAccount:
 			metaLines(tw, x.ObjectMeta)
 			var secrets []string
@@ -303,12 +324,11 @@ func describeConfigMap(w io.Writer, c *corev1.ConfigMap) {
 // describeClaim is kubectl describe pvc's body: its status and volume (the
 // podman volume, once a pod used it), what it asks for, and its users.
 func describeClaim(ctx context.Context, tw io.Writer, r *runner.Runner, c *corev1.PersistentVolumeClaim, recorded []*corev1.Pod) error {
-	status, volume := "Pending", units.ClaimVolumeName(c.Namespace, c.Name)
-	if l, ok, err := r.Engine.VolumeLabels(ctx, volume); err != nil {
+	status, volume, capacity, err := claimBinding(ctx, r, c)
+	if err != nil {
 		return err
-	} else if ok && l[units.LabelClaim] == c.Namespace+"/"+c.Name {
-		status = "Bound"
-	} else {
+	}
+	if volume == "<none>" {
 		volume = ""
 	}
 	class := ""
@@ -319,10 +339,6 @@ func describeClaim(ctx context.Context, tw io.Writer, r *runner.Runner, c *corev
 	fmt.Fprintf(tw, "Status:\t%s\n", status)
 	fmt.Fprintf(tw, "Volume:\t%s\n", volume)
 	metaLines(tw, c.ObjectMeta)
-	capacity := ""
-	if q, ok := c.Spec.Resources.Requests[corev1.ResourceStorage]; ok && status == "Bound" {
-		capacity = q.String()
-	}
 	fmt.Fprintf(tw, "Capacity:\t%s\n", capacity)
 	var modes []string
 	for _, m := range c.Spec.AccessModes {
@@ -342,4 +358,41 @@ func describeClaim(ctx context.Context, tw io.Writer, r *runner.Runner, c *corev
 	}
 	fmt.Fprintf(tw, "Used By:\t%s\n", orNone(strings.Join(users, ",")))
 	return nil
+}
+
+// claimBinding is what a claim is bound to: a PersistentVolume (Bound, its
+// name and capacity), or its podman volume once a pod first used it (Bound,
+// the volume, the request), or nothing yet (Pending).
+func claimBinding(ctx context.Context, r *runner.Runner, c *corev1.PersistentVolumeClaim) (status, volume, capacity string, err error) {
+	if name := c.Spec.VolumeName; name != "" {
+		known, err := objstore.LoadObjects(podstate.DefaultDir())
+		if err != nil {
+			return "", "", "", err
+		}
+		if pv := known.Volume(name); pv != nil {
+			q := pv.Spec.Capacity[corev1.ResourceStorage]
+			return "Bound", name, q.String(), nil
+		}
+		return "Lost", name, "", nil // its volume is gone, as Kubernetes says
+	}
+	volume = units.ClaimVolumeName(c.Namespace, c.Name)
+	l, ok, err := r.Engine.VolumeLabels(ctx, volume)
+	if err != nil || !ok || l[units.LabelClaim] != c.Namespace+"/"+c.Name {
+		return "Pending", "<none>", "", err
+	}
+	if q, ok := c.Spec.Resources.Requests[corev1.ResourceStorage]; ok {
+		capacity = q.String()
+	}
+	return "Bound", volume, capacity, nil
+}
+
+// volumeStatus is a PersistentVolume's phase and claim: Bound to the claim
+// that names it, or Available.
+func volumeStatus(pv *corev1.PersistentVolume, claims []*corev1.PersistentVolumeClaim) (status, claim string) {
+	for _, c := range claims {
+		if c.Spec.VolumeName == pv.Name {
+			return "Bound", c.Namespace + "/" + c.Name
+		}
+	}
+	return "Available", ""
 }

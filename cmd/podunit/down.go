@@ -219,11 +219,40 @@ func downCommand() *cli.Command {
 					takeOwned(ds, "daemonset", daemonSetPods(recorded, ds), known.DaemonSet(ds.Namespace, ds.Name) != nil)
 				}
 			}
+			if len(objs.Volumes) > 0 {
+				// as Kubernetes' PV protection: a volume goes with its claim,
+				// or after it
+				known, err := objstore.LoadObjects(podstate.DefaultDir())
+				if err != nil {
+					return err
+				}
+				for _, pv := range objs.Volumes {
+					for _, cl := range known.Claims {
+						if cl.Spec.VolumeName == pv.Name && objs.Claim(cl.Namespace, cl.Name) == nil {
+							return fmt.Errorf("%w: persistentvolume %s is bound to claim %s/%s: take the claim down first (or with it), its data stays in the volume's directory", errUsage, pv.Name, cl.Namespace, cl.Name)
+						}
+					}
+				}
+			}
 			forget := func(ctx context.Context, r *runner.Runner) error {
 				var claims []units.Claim
 				withData := dataClaims
 				if c.Bool("volumes") {
 					withData = objs.Claims
+				}
+				if len(withData) > 0 {
+					// a PersistentVolume's data stays with it (Retain)
+					stored, err := objstore.LoadObjects(podstate.DefaultDir())
+					if err != nil {
+						return err
+					}
+					withData = slices.DeleteFunc(slices.Clone(withData), func(cl *corev1.PersistentVolumeClaim) bool {
+						if sc := stored.Claim(cl.Namespace, cl.Name); sc != nil && sc.Spec.VolumeName != "" {
+							fmt.Fprintf(c.App.Writer, "persistentvolumeclaim/%s: its data stays in persistentvolume %s (Retain)\n", cl.Name, sc.Spec.VolumeName)
+							return true
+						}
+						return false
+					})
 				}
 				if len(withData) > 0 {
 					for _, cl := range withData {
@@ -450,6 +479,7 @@ var objectKinds = map[string]string{
 	"configmap": pod.KindConfigMap, "configmaps": pod.KindConfigMap, "cm": pod.KindConfigMap,
 	"secret": pod.KindSecret, "secrets": pod.KindSecret,
 	"persistentvolumeclaim": pod.KindClaim, "persistentvolumeclaims": pod.KindClaim, "pvc": pod.KindClaim,
+	"persistentvolume": pod.KindVolume, "persistentvolumes": pod.KindVolume, "pv": pod.KindVolume,
 	"serviceaccount": pod.KindServiceAccount, "serviceaccounts": pod.KindServiceAccount, "sa": pod.KindServiceAccount,
 }
 

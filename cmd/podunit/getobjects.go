@@ -17,7 +17,6 @@ import (
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
-	"github.com/podunit/podunit/units"
 )
 
 // getKinds are the stored kinds `get` lists besides pods, Services and
@@ -25,6 +24,7 @@ import (
 var getKinds = map[string]string{
 	pod.KindConfigMap: "configmaps", pod.KindSecret: "secrets",
 	pod.KindClaim: "persistentvolumeclaims", pod.KindServiceAccount: "serviceaccounts",
+	pod.KindVolume: "persistentvolumes",
 }
 
 // printObjects lists stored ConfigMaps, Secrets, claims or ServiceAccounts
@@ -54,7 +54,8 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 	fmt.Fprintln(tw, t.head(map[string]string{
 		pod.KindConfigMap:      "NAME\tDATA\tAGE",
 		pod.KindSecret:         "NAME\tTYPE\tDATA\tAGE",
-		pod.KindClaim:          "NAME\tSTATUS\tVOLUME\tACCESS MODES\tUSED BY\tAGE",
+		pod.KindClaim:          "NAME\tSTATUS\tVOLUME\tCAPACITY\tACCESS MODES\tSTORAGECLASS\tUSED BY\tAGE",
+		pod.KindVolume:         "NAME\tCAPACITY\tACCESS MODES\tRECLAIM POLICY\tSTATUS\tCLAIM\tSTORAGECLASS\tPATH\tAGE",
 		pod.KindServiceAccount: "NAME\tIMAGE PULL SECRETS\tAGE",
 	}[kind]))
 	now := time.Now()
@@ -66,14 +67,11 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 		case *corev1.Secret:
 			line += fmt.Sprintf("\t%s\t%d", x.Type, len(x.Data))
 		case *corev1.PersistentVolumeClaim:
-			// a claim is a podman volume once a pod first used it
-			status, volume := "Pending", units.ClaimVolumeName(x.Namespace, x.Name)
-			if l, ok, err := r.Engine.VolumeLabels(ctx, volume); err != nil {
+			// a claim is a PersistentVolume's, or a podman volume once a
+			// pod first used it
+			status, volume, capacity, err := claimBinding(ctx, r, x)
+			if err != nil {
 				return err
-			} else if ok && l[units.LabelClaim] == x.Namespace+"/"+x.Name {
-				status = "Bound"
-			} else {
-				volume = "<none>"
 			}
 			var modes, users []string
 			for _, m := range x.Spec.AccessModes {
@@ -84,7 +82,20 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 					users = append(users, p.Name)
 				}
 			}
-			line += fmt.Sprintf("\t%s\t%s\t%s\t%s", status, volume, orNone(strings.Join(modes, ",")), orNone(strings.Join(users, ",")))
+			class := "<unset>"
+			if x.Spec.StorageClassName != nil {
+				class = *x.Spec.StorageClassName
+			}
+			line += fmt.Sprintf("\t%s\t%s\t%s\t%s\t%s\t%s", status, volume, orNone(capacity), orNone(strings.Join(modes, ",")), class, orNone(strings.Join(users, ",")))
+		case *corev1.PersistentVolume:
+			var modes []string
+			for _, m := range x.Spec.AccessModes {
+				modes = append(modes, accessModeShort[m])
+			}
+			status, claim := volumeStatus(x, known.Claims)
+			path, _ := pod.VolumePath(x)
+			q := x.Spec.Capacity[corev1.ResourceStorage]
+			line += fmt.Sprintf("\t%s\t%s\t%s\t%s\t%s\t%s\t%s", q.String(), strings.Join(modes, ","), x.Spec.PersistentVolumeReclaimPolicy, status, claim, x.Spec.StorageClassName, path)
 		case *corev1.ServiceAccount:
 			var secrets []string
 			for _, s := range x.ImagePullSecrets {

@@ -29,6 +29,7 @@ var otherTypes = []string{
 	"job", "jobs", "cronjob", "cronjobs", "cj", "node", "nodes", "no",
 	"configmap", "configmaps", "cm", "secret", "secrets",
 	"persistentvolumeclaim", "persistentvolumeclaims", "pvc",
+	"persistentvolume", "persistentvolumes", "pv",
 	"namespace", "namespaces", "ns", "serviceaccount", "serviceaccounts", "sa",
 }
 

@@ -839,7 +839,16 @@ func renderObjects(o *pod.Objects) string {
 		sort.Strings(keys)
 		fmt.Fprintf(&b, "# secret %s/%s (%s) would be stored, keys: %s (values not shown)\n", s.Namespace, s.Name, s.Type, strings.Join(keys, ", "))
 	}
+	for _, pv := range o.Volumes {
+		dir, _ := pod.VolumePath(pv)
+		q := pv.Spec.Capacity[corev1.ResourceStorage]
+		fmt.Fprintf(&b, "# persistentvolume %s would be stored: host directory %s, %s, class %q\n", pv.Name, dir, q.String(), pv.Spec.StorageClassName)
+	}
 	for _, c := range o.Claims {
+		if c.Spec.VolumeName != "" {
+			fmt.Fprintf(&b, "# persistentvolumeclaim %s/%s would be stored: bound to persistentvolume %s\n", c.Namespace, c.Name, c.Spec.VolumeName)
+			continue
+		}
 		fmt.Fprintf(&b, "# persistentvolumeclaim %s/%s would be stored: podman volume %s, created when a pod first uses it\n",
 			c.Namespace, c.Name, units.ClaimVolumeName(c.Namespace, c.Name))
 	}

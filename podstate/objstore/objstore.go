@@ -111,6 +111,8 @@ func RemoveObjects(dir string, o *pod.Objects) (*pod.Objects, error) {
 			removed.ServiceAccounts = append(removed.ServiceAccounts, x)
 		case *corev1.Namespace:
 			removed.Namespaces = append(removed.Namespaces, x)
+		case *corev1.PersistentVolume:
+			removed.Volumes = append(removed.Volumes, x)
 		case *appsv1.Deployment:
 			removed.Deployments = append(removed.Deployments, x)
 		case *appsv1.StatefulSet:
@@ -172,6 +174,12 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 				return err
 			}
 			o.ServiceAccounts = append(o.ServiceAccounts, &s)
+		case strings.ToLower(pod.KindVolume):
+			var pv corev1.PersistentVolume
+			if err := json.Unmarshal(data, &pv); err != nil {
+				return err
+			}
+			o.Volumes = append(o.Volumes, &pv)
 		case strings.ToLower(pod.KindNamespace):
 			var n corev1.Namespace
 			if err := json.Unmarshal(data, &n); err != nil {

@@ -147,7 +147,7 @@ data: {log.level: info, mode: production, app.conf: "listen 9090\n"}
 	// get lists the stored objects as kubectl does: a claim with its volume
 	// and the pods using it; -o shows the objects (a Secret's data to whoever
 	// asks, as kubectl).
-	if out := must(t, podunit, "get", "pvc"); !regexp.MustCompile(`(?m)^e2e-data\s+Bound\s+podunit\.default\.e2e-data\s+\S+\s+` + pod + `\s+\d+[smhd]\S*$`).MatchString(out) {
+	if out := must(t, podunit, "get", "pvc"); !regexp.MustCompile(`(?m)^e2e-data\s+Bound\s+podunit\.default\.e2e-data\s+<none>\s+RWO\s+<unset>\s+` + pod + `\s+\d+[smhd]\S*$`).MatchString(out) {
 		t.Errorf("get pvc:\n%s", out)
 	}
 	if out := must(t, podunit, "get", "cm/e2e-config", "-o", "jsonpath={.kind} {.data.mode}"); out != "ConfigMap production" {
