@@ -117,6 +117,12 @@ func storedManifest(p *corev1.Pod, objs *pod.Objects) ([]byte, error) {
 		errs = append(errs, doc(&o))
 	}
 	for _, c := range refs.Claims {
+		// the PersistentVolume it is bound to comes back with it
+		if pv := objs.Volume(c.Spec.VolumeName); pv != nil {
+			o := *pv
+			o.TypeMeta, o.ObjectMeta, o.Status = tm(pod.KindVolume), clean(pv.ObjectMeta), corev1.PersistentVolumeStatus{}
+			errs = append(errs, doc(&o))
+		}
 		o := *c
 		o.TypeMeta, o.ObjectMeta, o.Status = tm(pod.KindClaim), clean(c.ObjectMeta), corev1.PersistentVolumeClaimStatus{}
 		errs = append(errs, doc(&o))

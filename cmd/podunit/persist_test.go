@@ -88,3 +88,48 @@ spec: {selector: {app: other}, ports: [{port: 80}]}
 		t.Errorf("stored copy loads with new warnings: %v (first load: %v)", back.Warnings, m.Warnings)
 	}
 }
+
+// A pod whose claim is bound to a PersistentVolume keeps the volume in its
+// stored copy: after a reboot the claim is bound to it again.
+func TestStoredManifestKeepsVolume(t *testing.T) {
+	m, err := pod.LoadSources([]pod.Source{{Data: []byte(`
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: disk}
+spec: {storageClassName: manual, capacity: {storage: 1Gi}, accessModes: [ReadWriteOnce], hostPath: {path: /srv/disk}}
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: unrelated}
+spec: {storageClassName: other, capacity: {storage: 1Gi}, accessModes: [ReadWriteOnce], hostPath: {path: /srv/other}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec: {storageClassName: manual, accessModes: [ReadWriteOnce]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers: [{name: app, image: localhost/app:1, volumeMounts: [{name: d, mountPath: /d}]}]
+  volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]
+`)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := storedManifest(m.Pods[0], &m.Objects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(data); !strings.Contains(s, "kind: PersistentVolume\n") || !strings.Contains(s, "path: /srv/disk") || !strings.Contains(s, "volumeName: disk") || strings.Contains(s, "unrelated") {
+		t.Errorf("stored copy:\n%s", s)
+	}
+	back, err := pod.LoadSources([]pod.Source{{Data: data}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Objects.Claims) != 1 || back.Objects.Claims[0].Spec.VolumeName != "disk" || back.Resolved["web"].Volumes["d"].Volume == nil {
+		t.Errorf("the claim after the round trip: %+v", back.Objects.Claims)
+	}
+}

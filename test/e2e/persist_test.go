@@ -20,6 +20,7 @@ func TestPersistAcrossRelogin(t *testing.T) {
 	}
 	const pod = "e2e-persist"
 	const secret = "persist-s3cret-value"
+	pvDir := sharedDir(t) // a PersistentVolume's directory
 	manifest := writeManifest(t, fmt.Sprintf(`
 apiVersion: v1
 kind: ConfigMap
@@ -47,6 +48,18 @@ spec:
     ports: [{containerPort: 8080, hostPort: 18184}]
     envFrom: [{configMapRef: {name: e2e-persist-cfg}}]
     env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: e2e-persist-creds, key: token}}}]
+    volumeMounts: [{name: host, mountPath: /pv}]
+  volumes: [{name: host, persistentVolumeClaim: {claimName: e2e-persist-pvc}}]
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: e2e-persist-pv}
+spec: {storageClassName: manual, capacity: {storage: 1Gi}, accessModes: [ReadWriteOnce], hostPath: {path: %s, type: Directory}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: e2e-persist-pvc}
+spec: {storageClassName: manual, accessModes: [ReadWriteOnce]}
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -86,7 +99,7 @@ spec:
     spec:
       terminationGracePeriodSeconds: 1
       containers: [{name: c, image: localhost/podunit-test/busybox:1, command: ["sleep", "3600"]}]
-`, secret, pod))
+`, secret, pod, pvDir))
 	t.Cleanup(func() { run(t, podunit, "down", "--volumes", "--grace-period", "0", "--force", pod, manifest) })
 	unit := `podunit@e2e\x2dpersist.service`
 	out := must(t, podunit, "up", "--persist", manifest)
@@ -129,6 +142,10 @@ spec:
 	})
 	if st := status(t, pod); st == nil || st.Phase != "Running" || !persistentIn(t, pod) {
 		t.Fatalf("after the restart: %+v", st)
+	}
+	// its claim is bound to its PersistentVolume again
+	if mounts := must(t, "podman", "inspect", "--format", "{{range .Mounts}}{{.Source}}={{.Destination}} {{end}}", ctrName(pod, "web")); !strings.Contains(mounts, pvDir+"=/pv ") {
+		t.Errorf("the pod's mounts after the restart: %s", mounts)
 	}
 	env := must(t, "podman", "inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", ctrName(pod, "web"))
 	if !strings.Contains(env, "GREETING=hello-changed\n") || !strings.Contains(env, "TOKEN="+secret+"\n") ||
