@@ -1274,11 +1274,15 @@ func ownerKey(p *corev1.Pod) string {
 // removeClaims removes claims, their objects and their data (once no pod
 // uses them), and says so.
 func removeClaims(ctx context.Context, w io.Writer, r *runner.Runner, claims []*corev1.PersistentVolumeClaim) error {
-	var uc []units.Claim
+	var all, uc []units.Claim
 	for _, cl := range claims {
-		uc = append(uc, units.Claim{Name: units.ClaimVolumeName(cl.Namespace, cl.Name), Namespace: cl.Namespace, Claim: cl.Name})
+		c := units.Claim{Name: units.ClaimVolumeName(cl.Namespace, cl.Name), Namespace: cl.Namespace, Claim: cl.Name}
+		all = append(all, c)
+		if cl.Spec.VolumeName == "" { // a PersistentVolume's data stays with it
+			uc = append(uc, c)
+		}
 	}
-	if err := r.ClaimsUnused(uc); err != nil {
+	if err := r.ClaimsUnused(all); err != nil {
 		return err
 	}
 	removed, err := objstore.RemoveObjects(podstate.DefaultDir(), &pod.Objects{Claims: claims})
