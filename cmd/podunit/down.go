@@ -241,26 +241,25 @@ func downCommand() *cli.Command {
 					withData = objs.Claims
 				}
 				if len(withData) > 0 {
+					var all []units.Claim
+					for _, cl := range withData {
+						all = append(all, units.Claim{Name: units.ClaimVolumeName(cl.Namespace, cl.Name), Namespace: cl.Namespace, Claim: cl.Name})
+					}
+					// a claim a pod uses is kept whole: object and data
+					if err := r.ClaimsUnused(all); err != nil {
+						return err
+					}
 					// a PersistentVolume's data stays with it (Retain)
 					stored, err := objstore.LoadObjects(podstate.DefaultDir())
 					if err != nil {
 						return err
 					}
-					withData = slices.DeleteFunc(slices.Clone(withData), func(cl *corev1.PersistentVolumeClaim) bool {
+					for i, cl := range withData {
 						if sc := stored.Claim(cl.Namespace, cl.Name); sc != nil && sc.Spec.VolumeName != "" {
 							fmt.Fprintf(c.App.Writer, "persistentvolumeclaim/%s: its data stays in persistentvolume %s (Retain)\n", cl.Name, sc.Spec.VolumeName)
-							return true
+							continue
 						}
-						return false
-					})
-				}
-				if len(withData) > 0 {
-					for _, cl := range withData {
-						claims = append(claims, units.Claim{Name: units.ClaimVolumeName(cl.Namespace, cl.Name), Namespace: cl.Namespace, Claim: cl.Name})
-					}
-					// a claim a pod uses is kept whole: object and data
-					if err := r.ClaimsUnused(claims); err != nil {
-						return err
+						claims = append(claims, all[i])
 					}
 				}
 				removed, err := objstore.RemoveObjects(podstate.DefaultDir(), &objs)
