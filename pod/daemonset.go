@@ -185,15 +185,28 @@ func DaemonSetPod(ds *appsv1.DaemonSet) *corev1.Pod {
 
 // OwnerDaemonSet is the name of the DaemonSet a pod was made for, or "".
 func OwnerDaemonSet(p *corev1.Pod) string {
-	if p.Labels[LabelRevision] == "" {
-		return ""
-	}
-	for _, o := range p.OwnerReferences {
-		if o.Kind == KindDaemonSet && o.Controller != nil && *o.Controller {
-			return o.Name
-		}
+	if c := metav1.GetControllerOfNoCopy(p); c != nil && c.Kind == KindDaemonSet && p.Labels[LabelRevision] != "" {
+		return c.Name
 	}
 	return ""
+}
+
+// DaemonSetRollout is a DaemonSet's surge update as the rollout of one
+// replica that a Deployment's rules run (its Kind says whose): the new pod
+// starts, and once it is available (minReadySeconds) the old one goes.
+func DaemonSetRollout(ds *appsv1.DaemonSet) *appsv1.Deployment {
+	one, zero := intstr.FromInt32(1), intstr.FromInt32(0)
+	return &appsv1.Deployment{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: KindDaemonSet},
+		ObjectMeta: metav1.ObjectMeta{Name: ds.Name, Namespace: ds.Namespace},
+		Spec: appsv1.DeploymentSpec{
+			Replicas:                ptrTo(int32(1)),
+			MinReadySeconds:         ds.Spec.MinReadySeconds,
+			ProgressDeadlineSeconds: ptrTo(int32(defaultProgressDeadline)),
+			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType,
+				RollingUpdate: &appsv1.RollingUpdateDeployment{MaxSurge: &one, MaxUnavailable: &zero}},
+		},
+	}
 }
 
 // DaemonSet finds a DaemonSet, or nil.

@@ -713,7 +713,6 @@ func validateContainer(c *corev1.Container, s *corev1.PodSpec, vols map[string]*
 	return errs
 }
 
-// resourceFieldRefs are the resources the downward API gives a container.
 // validatePropagation checks a mount's mountPropagation as the API server
 // does: one of the three modes, Bidirectional for a privileged container
 // only; podman mounts an image volume without propagation.
@@ -738,6 +737,7 @@ func validatePropagation(mode *corev1.MountPropagationMode, c *corev1.Container,
 	return nil
 }
 
+// resourceFieldRefs are the resources the downward API gives a container.
 var resourceFieldRefs = []string{"limits.cpu", "limits.ephemeral-storage", "limits.memory", "requests.cpu", "requests.ephemeral-storage", "requests.memory"}
 
 // maxCPU and maxMemory bound cpu and memory by what systemd and the kernel take: the

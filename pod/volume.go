@@ -24,7 +24,7 @@ import (
 // Retain).
 const KindVolume = "PersistentVolume"
 
-var volumeSourceNote = "podunit binds claims to directories of this host only (hostPath, local)"
+const volumeSourceNote = "podunit binds claims to directories of this host only (hostPath, local)"
 
 var volumeRules = withMetadata(map[string]rule{
 	"apiVersion":                         {support: Honoured},
@@ -213,8 +213,9 @@ func bindClaims(o, known *Objects) (map[*corev1.PersistentVolumeClaim]field.Erro
 		vp := field.NewPath("spec", "volumeName")
 		if name := c.Spec.VolumeName; name != "" {
 			pv := all.Volume(name)
+			stored := known.Claim(c.Namespace, c.Name)
 			switch {
-			case known.Claim(c.Namespace, c.Name) != nil && known.Claim(c.Namespace, c.Name).Spec.VolumeName == name:
+			case stored != nil && stored.Spec.VolumeName == name:
 				// bound before: it stays so
 				if pv == nil {
 					errs[c] = append(errs[c], field.NotFound(vp, name))

@@ -238,9 +238,9 @@ func (t *translator) plan() (*Plan, error) {
 				vol.Options = map[string]string{"o": gidOption(*g)}
 			}
 			plan.Volumes = append(plan.Volumes, vol)
-		case v.PersistentVolumeClaim != nil && t.res.Volumes[v.Name] != nil && t.res.Volumes[v.Name].Volume != nil:
+		case t.boundVolume(&v) != nil:
 			// bound to a PersistentVolume: its host directory
-			pv := t.res.Volumes[v.Name].Volume
+			pv := t.boundVolume(&v)
 			dir, ht := pod.VolumePath(pv)
 			plan.HostPaths = append(plan.HostPaths, HostPath{Path: dir, Type: ht,
 				FieldPath: fmt.Sprintf("%s (persistentvolume %s)", fp.Child("persistentVolumeClaim"), pv.Name)})
@@ -983,8 +983,8 @@ func (t *translator) mounts(c *corev1.Container, fp *field.Path, env []envVar) (
 			named = src
 		case v.HostPath != nil:
 			src = v.HostPath.Path
-		case v.PersistentVolumeClaim != nil && t.res.Volumes[v.Name] != nil && t.res.Volumes[v.Name].Volume != nil:
-			src, _ = pod.VolumePath(t.res.Volumes[v.Name].Volume)
+		case t.boundVolume(v) != nil:
+			src, _ = pod.VolumePath(t.boundVolume(v))
 			host = true
 			ro = ro || v.PersistentVolumeClaim.ReadOnly
 		case v.PersistentVolumeClaim != nil:
@@ -1030,6 +1030,15 @@ func (t *translator) mounts(c *corev1.Container, fp *field.Path, env []envVar) (
 		argv = append(argv, "--volume", src+":"+m.MountPath+":"+opt)
 	}
 	return argv, subPaths, nil
+}
+
+// boundVolume is the PersistentVolume a claim volume is bound to (nil: a
+// podman volume of the claim's, or not a claim).
+func (t *translator) boundVolume(v *corev1.Volume) *corev1.PersistentVolume {
+	if vd := t.res.Volumes[v.Name]; v.PersistentVolumeClaim != nil && vd != nil {
+		return vd.Volume
+	}
+	return nil
 }
 
 // VolumeContent is what one configMap, secret, downwardAPI or projected

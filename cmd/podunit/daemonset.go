@@ -13,7 +13,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/runner"
@@ -62,9 +61,7 @@ func planDaemonSets(dss []*appsv1.DaemonSet, pods []*corev1.Pod, plans []*units.
 				old = append(old, n)
 			}
 		}
-		switch {
-		case len(old) == 0:
-		default:
+		if len(old) > 0 {
 			updates[key] = &update{ds, old}
 		}
 	}
@@ -77,7 +74,7 @@ func planDaemonSets(dss []*appsv1.DaemonSet, pods []*corev1.Pod, plans []*units.
 			// the old pod keeps its template until it is taken down
 			w.kept = append(w.kept, u.old...)
 		case pod.DaemonSetSurge(u.ds):
-			w.rollouts = append(w.rollouts, runner.Rollout{Deployment: daemonSetRollout(u.ds), Pending: []*corev1.Pod{p}, Plans: []*units.Plan{plans[i]}, Old: u.old})
+			w.rollouts = append(w.rollouts, runner.Rollout{Deployment: pod.DaemonSetRollout(u.ds), Pending: []*corev1.Pod{p}, Plans: []*units.Plan{plans[i]}, Old: u.old})
 		default:
 			w.removeFirst = append(w.removeFirst, u.old...)
 			rest, restPlans = append(rest, p), append(restPlans, plans[i])
@@ -85,26 +82,6 @@ func planDaemonSets(dss []*appsv1.DaemonSet, pods []*corev1.Pod, plans []*units.
 	}
 	return w, rest, restPlans
 }
-
-// daemonSetRollout is a DaemonSet's surge update as the rollout of one
-// replica that the Deployment's rules run: the new pod starts, and once it
-// is available (minReadySeconds) the old one goes.
-func daemonSetRollout(ds *appsv1.DaemonSet) *appsv1.Deployment {
-	one, zero := intstr.FromInt32(1), intstr.FromInt32(0)
-	return &appsv1.Deployment{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: pod.KindDaemonSet},
-		ObjectMeta: metav1.ObjectMeta{Name: ds.Name, Namespace: ds.Namespace},
-		Spec: appsv1.DeploymentSpec{
-			Replicas:                ptr(int32(1)),
-			MinReadySeconds:         ds.Spec.MinReadySeconds,
-			ProgressDeadlineSeconds: ptr(int32(600)),
-			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType,
-				RollingUpdate: &appsv1.RollingUpdateDeployment{MaxSurge: &one, MaxUnavailable: &zero}},
-		},
-	}
-}
-
-func ptr[T any](v T) *T { return &v }
 
 // daemonSetPods are the recorded pods a DaemonSet made, of any template.
 func daemonSetPods(recorded []*corev1.Pod, ds *appsv1.DaemonSet) []string {

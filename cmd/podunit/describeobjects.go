@@ -83,6 +83,7 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 	dir := podstate.DefaultDir()
 	var st *cluster.State // for Services: the pods behind them
 	var list []metav1.Object
+	var known *pod.Objects // the stored objects, for the stored kinds
 	var err error
 	switch kind {
 	case pod.KindNamespace:
@@ -114,8 +115,7 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 			list = append(list, ep)
 		}
 	default:
-		known, err := objstore.LoadObjects(dir)
-		if err != nil {
+		if known, err = objstore.LoadObjects(dir); err != nil {
 			return err
 		}
 		list = ofKind(known, kind)
@@ -162,30 +162,11 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 			tw.Flush()
 			continue // kubectl gives a Secret no Events
 		case *corev1.PersistentVolumeClaim:
-			if err := describeClaim(ctx, tw, r, x, recorded); err != nil {
+			if err := describeClaim(ctx, tw, r, x, recorded, known); err != nil {
 				return err
 			}
 		case *corev1.PersistentVolume:
-			known, err := objstore.LoadObjects(dir)
-			if err != nil {
-				return err
-			}
-			status, claim := volumeStatus(x, known.Claims)
-			path, ht := pod.VolumePath(x)
-			metaLines(tw, x.ObjectMeta)
-			fmt.Fprintf(tw, "StorageClass:\t%s\n", x.Spec.StorageClassName)
-			fmt.Fprintf(tw, "Status:\t%s\n", status)
-			fmt.Fprintf(tw, "Claim:\t%s\n", claim)
-			fmt.Fprintf(tw, "Reclaim Policy:\t%s\n", x.Spec.PersistentVolumeReclaimPolicy)
-			var modes []string
-			for _, m := range x.Spec.AccessModes {
-				modes = append(modes, accessModeShort[m])
-			}
-			fmt.Fprintf(tw, "Access Modes:\t%s\n", strings.Join(modes, ","))
-			fmt.Fprintf(tw, "VolumeMode:\t%s\n", *x.Spec.VolumeMode)
-			q := x.Spec.Capacity[corev1.ResourceStorage]
-			fmt.Fprintf(tw, "Capacity:\t%s\n", q.String())
-			fmt.Fprintf(tw, "Source:\n    Path:\t%s\n    HostPathType:\t%s\n", path, ht)
+			describeVolume(tw, x, known.Claims)
 		case *corev1.ServiceAccount:
 			metaLines(tw, x.ObjectMeta)
 			var secrets []string
@@ -323,8 +304,8 @@ func describeConfigMap(w io.Writer, c *corev1.ConfigMap) {
 
 // describeClaim is kubectl describe pvc's body: its status and volume (the
 // podman volume, once a pod used it), what it asks for, and its users.
-func describeClaim(ctx context.Context, tw io.Writer, r *runner.Runner, c *corev1.PersistentVolumeClaim, recorded []*corev1.Pod) error {
-	status, volume, capacity, err := claimBinding(ctx, r, c)
+func describeClaim(ctx context.Context, tw io.Writer, r *runner.Runner, c *corev1.PersistentVolumeClaim, recorded []*corev1.Pod, known *pod.Objects) error {
+	status, volume, capacity, err := claimBinding(ctx, r, c, known)
 	if err != nil {
 		return err
 	}
@@ -340,11 +321,7 @@ func describeClaim(ctx context.Context, tw io.Writer, r *runner.Runner, c *corev
 	fmt.Fprintf(tw, "Volume:\t%s\n", volume)
 	metaLines(tw, c.ObjectMeta)
 	fmt.Fprintf(tw, "Capacity:\t%s\n", capacity)
-	var modes []string
-	for _, m := range c.Spec.AccessModes {
-		modes = append(modes, accessModeShort[m])
-	}
-	fmt.Fprintf(tw, "Access Modes:\t%s\n", strings.Join(modes, ","))
+	fmt.Fprintf(tw, "Access Modes:\t%s\n", shortModes(c.Spec.AccessModes))
 	mode := corev1.PersistentVolumeFilesystem
 	if c.Spec.VolumeMode != nil {
 		mode = *c.Spec.VolumeMode
@@ -360,15 +337,28 @@ func describeClaim(ctx context.Context, tw io.Writer, r *runner.Runner, c *corev
 	return nil
 }
 
-// claimBinding is what a claim is bound to: a PersistentVolume (Bound, its
-// name and capacity), or its podman volume once a pod first used it (Bound,
-// the volume, the request), or nothing yet (Pending).
-func claimBinding(ctx context.Context, r *runner.Runner, c *corev1.PersistentVolumeClaim) (status, volume, capacity string, err error) {
+// describeVolume is kubectl describe pv's body: its class, status and
+// claim (among claims), policy, modes, capacity and directory.
+func describeVolume(tw io.Writer, pv *corev1.PersistentVolume, claims []*corev1.PersistentVolumeClaim) {
+	status, claim := volumeStatus(pv, claims)
+	path, ht := pod.VolumePath(pv)
+	metaLines(tw, pv.ObjectMeta)
+	fmt.Fprintf(tw, "StorageClass:\t%s\n", pv.Spec.StorageClassName)
+	fmt.Fprintf(tw, "Status:\t%s\n", status)
+	fmt.Fprintf(tw, "Claim:\t%s\n", claim)
+	fmt.Fprintf(tw, "Reclaim Policy:\t%s\n", pv.Spec.PersistentVolumeReclaimPolicy)
+	fmt.Fprintf(tw, "Access Modes:\t%s\n", shortModes(pv.Spec.AccessModes))
+	fmt.Fprintf(tw, "VolumeMode:\t%s\n", *pv.Spec.VolumeMode)
+	q := pv.Spec.Capacity[corev1.ResourceStorage]
+	fmt.Fprintf(tw, "Capacity:\t%s\n", q.String())
+	fmt.Fprintf(tw, "Source:\n    Path:\t%s\n    HostPathType:\t%s\n", path, ht)
+}
+
+// claimBinding is what a claim is bound to: a PersistentVolume of known
+// (Bound, its name and capacity), or its podman volume once a pod first
+// used it (Bound, the volume, the request), or nothing yet (Pending).
+func claimBinding(ctx context.Context, r *runner.Runner, c *corev1.PersistentVolumeClaim, known *pod.Objects) (status, volume, capacity string, err error) {
 	if name := c.Spec.VolumeName; name != "" {
-		known, err := objstore.LoadObjects(podstate.DefaultDir())
-		if err != nil {
-			return "", "", "", err
-		}
 		if pv := known.Volume(name); pv != nil {
 			q := pv.Spec.Capacity[corev1.ResourceStorage]
 			return "Bound", name, q.String(), nil

@@ -127,11 +127,11 @@ func downCommand() *cli.Command {
 			// A Deployment's pods go with it, of every template it had; a
 			// StatefulSet's too, its claims stay unless it deletes them
 			// (whenDeleted: Delete).
+			known, err := objstore.LoadObjects(podstate.DefaultDir())
+			if err != nil {
+				return err
+			}
 			if len(objRefs) > 0 {
-				known, err := objstore.LoadObjects(podstate.DefaultDir())
-				if err != nil {
-					return err
-				}
 				for _, ref := range objRefs {
 					found := known.Filter(func(kind string, o metav1.Object) bool {
 						return kind == ref[0] && o.GetName() == ref[1] && (c.String("namespace") == "" || o.GetNamespace() == c.String("namespace"))
@@ -167,10 +167,6 @@ func downCommand() *cli.Command {
 			var missing []error                            // Deployments of the files with neither a record nor a pod
 			var dataClaims []*corev1.PersistentVolumeClaim // whose data goes too, besides --volumes
 			if len(objs.StatefulSets) > 0 {
-				known, err := objstore.LoadObjects(podstate.DefaultDir())
-				if err != nil {
-					return err
-				}
 				// the claims a set keeps stay stored, unless --volumes says
 				// to remove their data too
 				if !c.Bool("volumes") {
@@ -197,10 +193,6 @@ func downCommand() *cli.Command {
 				}
 			}
 			if len(objs.Deployments)+len(objs.DaemonSets) > 0 {
-				known, err := objstore.LoadObjects(podstate.DefaultDir())
-				if err != nil {
-					return err
-				}
 				// their pods go, of every template; one with neither a
 				// record nor a pod is missing
 				takeOwned := func(o metav1.Object, kind string, owned []string, stored bool) {
@@ -222,10 +214,6 @@ func downCommand() *cli.Command {
 			if len(objs.Volumes) > 0 {
 				// as Kubernetes' PV protection: a volume goes with its claim,
 				// or after it
-				known, err := objstore.LoadObjects(podstate.DefaultDir())
-				if err != nil {
-					return err
-				}
 				for _, pv := range objs.Volumes {
 					for _, cl := range known.Claims {
 						if cl.Spec.VolumeName == pv.Name && objs.Claim(cl.Namespace, cl.Name) == nil {
@@ -241,26 +229,24 @@ func downCommand() *cli.Command {
 					withData = objs.Claims
 				}
 				if len(withData) > 0 {
-					var all []units.Claim
-					for _, cl := range withData {
-						all = append(all, units.Claim{Name: units.ClaimVolumeName(cl.Namespace, cl.Name), Namespace: cl.Namespace, Claim: cl.Name})
+					// as stored: a claim's binding is there
+					withData = slices.Clone(withData)
+					for i, cl := range withData {
+						if sc := known.Claim(cl.Namespace, cl.Name); sc != nil {
+							withData[i] = sc
+						}
 					}
+					all, data := claimUnits(withData)
 					// a claim a pod uses is kept whole: object and data
 					if err := r.ClaimsUnused(all); err != nil {
 						return err
 					}
-					// a PersistentVolume's data stays with it (Retain)
-					stored, err := objstore.LoadObjects(podstate.DefaultDir())
-					if err != nil {
-						return err
-					}
-					for i, cl := range withData {
-						if sc := stored.Claim(cl.Namespace, cl.Name); sc != nil && sc.Spec.VolumeName != "" {
-							fmt.Fprintf(c.App.Writer, "persistentvolumeclaim/%s: its data stays in persistentvolume %s (Retain)\n", cl.Name, sc.Spec.VolumeName)
-							continue
+					for _, cl := range withData {
+						if cl.Spec.VolumeName != "" {
+							fmt.Fprintf(c.App.Writer, "persistentvolumeclaim/%s: its data stays in persistentvolume %s (Retain)\n", cl.Name, cl.Spec.VolumeName)
 						}
-						claims = append(claims, all[i])
 					}
+					claims = data
 				}
 				removed, err := objstore.RemoveObjects(podstate.DefaultDir(), &objs)
 				err = errors.Join(err, forgetStoredDeployments(&objs))

@@ -69,14 +69,11 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 		case *corev1.PersistentVolumeClaim:
 			// a claim is a PersistentVolume's, or a podman volume once a
 			// pod first used it
-			status, volume, capacity, err := claimBinding(ctx, r, x)
+			status, volume, capacity, err := claimBinding(ctx, r, x, known)
 			if err != nil {
 				return err
 			}
-			var modes, users []string
-			for _, m := range x.Spec.AccessModes {
-				modes = append(modes, accessModeShort[m])
-			}
+			var users []string
 			for _, p := range recorded {
 				if p.Namespace == x.Namespace && pod.UsesClaim(p, x.Name) {
 					users = append(users, p.Name)
@@ -86,16 +83,12 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 			if x.Spec.StorageClassName != nil {
 				class = *x.Spec.StorageClassName
 			}
-			line += fmt.Sprintf("\t%s\t%s\t%s\t%s\t%s\t%s", status, volume, orNone(capacity), orNone(strings.Join(modes, ",")), class, orNone(strings.Join(users, ",")))
+			line += fmt.Sprintf("\t%s\t%s\t%s\t%s\t%s\t%s", status, volume, orNone(capacity), orNone(shortModes(x.Spec.AccessModes)), class, orNone(strings.Join(users, ",")))
 		case *corev1.PersistentVolume:
-			var modes []string
-			for _, m := range x.Spec.AccessModes {
-				modes = append(modes, accessModeShort[m])
-			}
 			status, claim := volumeStatus(x, known.Claims)
 			path, _ := pod.VolumePath(x)
 			q := x.Spec.Capacity[corev1.ResourceStorage]
-			line += fmt.Sprintf("\t%s\t%s\t%s\t%s\t%s\t%s\t%s", q.String(), strings.Join(modes, ","), x.Spec.PersistentVolumeReclaimPolicy, status, claim, x.Spec.StorageClassName, path)
+			line += fmt.Sprintf("\t%s\t%s\t%s\t%s\t%s\t%s\t%s", q.String(), shortModes(x.Spec.AccessModes), x.Spec.PersistentVolumeReclaimPolicy, status, claim, x.Spec.StorageClassName, path)
 		case *corev1.ServiceAccount:
 			var secrets []string
 			for _, s := range x.ImagePullSecrets {
@@ -122,6 +115,15 @@ func ofKind(known *pod.Objects, kind string) []metav1.Object {
 // accessModeShort is kubectl's short form of an access mode.
 var accessModeShort = map[corev1.PersistentVolumeAccessMode]string{
 	corev1.ReadWriteOnce: "RWO", corev1.ReadOnlyMany: "ROX", corev1.ReadWriteMany: "RWX", corev1.ReadWriteOncePod: "RWOP",
+}
+
+// shortModes are access modes as kubectl lists them: RWO,RWX.
+func shortModes(ms []corev1.PersistentVolumeAccessMode) string {
+	short := make([]string, len(ms))
+	for i, m := range ms {
+		short[i] = accessModeShort[m]
+	}
+	return strings.Join(short, ",")
 }
 
 func orNone(s string) string {

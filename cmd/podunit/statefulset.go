@@ -308,11 +308,7 @@ func describeStatefulSet(ctx context.Context, w io.Writer, r *runner.Runner, s *
 		fmt.Fprintln(w, "  <none>")
 	}
 	for _, t := range s.Spec.VolumeClaimTemplates {
-		var modes []string
-		for _, m := range t.Spec.AccessModes {
-			modes = append(modes, accessModeShort[m])
-		}
-		fmt.Fprintf(w, "  Name:          %s\n  Access Modes:  %s\n  Retention:     %s when scaled, %s when deleted\n", t.Name, orNone(strings.Join(modes, ",")),
+		fmt.Fprintf(w, "  Name:          %s\n  Access Modes:  %s\n  Retention:     %s when scaled, %s when deleted\n", t.Name, orNone(shortModes(t.Spec.AccessModes)),
 			s.Spec.PersistentVolumeClaimRetentionPolicy.WhenScaled, s.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted)
 	}
 	fmt.Fprintf(w, "Update Revision:    %s\n", rev)

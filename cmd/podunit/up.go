@@ -901,9 +901,10 @@ func renderObjects(o *pod.Objects) string {
 				appsv1.DeletePersistentVolumeClaimRetentionPolicyType: "removed"}[st.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted])
 	}
 	for _, ds := range o.DaemonSets {
-		how := "replaced when taken down (OnDelete)"
+		var how string
 		switch {
 		case ds.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType:
+			how = "replaced when taken down (OnDelete)"
 		case pod.DaemonSetSurge(ds):
 			how = "the new pod first, the old one once it is available (maxSurge)"
 		default:
@@ -1271,17 +1272,25 @@ func ownerKey(p *corev1.Pod) string {
 	return ""
 }
 
-// removeClaims removes claims, their objects and their data (once no pod
-// uses them), and says so.
-func removeClaims(ctx context.Context, w io.Writer, r *runner.Runner, claims []*corev1.PersistentVolumeClaim) error {
-	var all, uc []units.Claim
+// claimUnits are stored claims as podunit's volumes of them: all of them,
+// for claim protection, and those whose data is a podman volume of their
+// own (data); a claim bound to a PersistentVolume keeps its data there
+// (Retain).
+func claimUnits(claims []*corev1.PersistentVolumeClaim) (all, data []units.Claim) {
 	for _, cl := range claims {
 		c := units.Claim{Name: units.ClaimVolumeName(cl.Namespace, cl.Name), Namespace: cl.Namespace, Claim: cl.Name}
 		all = append(all, c)
-		if cl.Spec.VolumeName == "" { // a PersistentVolume's data stays with it
-			uc = append(uc, c)
+		if cl.Spec.VolumeName == "" {
+			data = append(data, c)
 		}
 	}
+	return all, data
+}
+
+// removeClaims removes claims, their objects and their data (once no pod
+// uses them), and says so.
+func removeClaims(ctx context.Context, w io.Writer, r *runner.Runner, claims []*corev1.PersistentVolumeClaim) error {
+	all, uc := claimUnits(claims)
 	if err := r.ClaimsUnused(all); err != nil {
 		return err
 	}
