@@ -336,8 +336,9 @@ spec:
 
 // What kubectl writes in the manifests it makes (--dry-run=client -o yaml):
 // status: {} (a Service's status.loadBalancer: {}), creationTimestamp:
-// null, resources: {}: nothing ignored, no warning. A status with
-// something in it is still ignored with one.
+// null, resources: {}: nothing ignored, no warning; nor for what charts
+// write for "unset" (priorityClassName: ""). A status with something in it
+// is still ignored with one, and so is a priority class with a name.
 func TestEmptyOutputFieldsNoWarning(t *testing.T) {
 	doc := `apiVersion: v1
 kind: Service
@@ -361,6 +362,7 @@ spec:
     resources: {}
   dnsPolicy: ClusterFirst
   restartPolicy: Always
+  priorityClassName: ""
 status: {}
 `
 	m, err := Load([]byte(doc))
@@ -376,5 +378,12 @@ status: {}
 	}
 	if got := strings.Join(m.Warnings, "\n"); !strings.Contains(got, "status: ignored: output-only") {
 		t.Errorf("a status with a phase: warnings %q", got)
+	}
+	m, err = Load([]byte(strings.Replace(doc, `priorityClassName: ""`, "priorityClassName: high", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(m.Warnings, "\n"); !strings.Contains(got, "spec.priorityClassName: ignored") {
+		t.Errorf("a priority class: warnings %q", got)
 	}
 }

@@ -31,8 +31,9 @@ type shapeWalker struct {
 	visit func(norm string, p *field.Path, empty bool)
 }
 
-// emptyJSON tells whether a value is null, [], or an object of such values
-// only ({}, {loadBalancer: {}}).
+// emptyJSON tells whether a value is null, "", [], or an object of such
+// values only ({}, {loadBalancer: {}}): the API's omitempty, as charts write
+// it (priorityClassName: "").
 func emptyJSON(v any) bool {
 	switch x := v.(type) {
 	case nil:
@@ -46,6 +47,8 @@ func emptyJSON(v any) bool {
 		return true
 	case []any:
 		return len(x) == 0
+	case string:
+		return x == ""
 	}
 	return false
 }
