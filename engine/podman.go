@@ -232,15 +232,6 @@ func (p *Podman) Version(ctx context.Context) (string, error) {
 	return r.Server.Version, nil
 }
 
-// VolumeMountpoint is where a volume's data lives on the host.
-func (p *Podman) VolumeMountpoint(ctx context.Context, name string) (string, error) {
-	v, err := volumes.Inspect(p.with(ctx), name, nil)
-	if err != nil {
-		return "", err
-	}
-	return v.Mountpoint, nil
-}
-
 // RemoveVolume removes a volume; one that does not exist is not an error.
 func (p *Podman) RemoveVolume(ctx context.Context, name string) error {
 	force := true
@@ -273,34 +264,6 @@ func (p *Podman) Volumes(ctx context.Context, key, value string) ([]string, erro
 		out = append(out, v.Name)
 	}
 	return out, nil
-}
-
-// Containers lists the names of all containers (running or not) carrying a label.
-func (p *Podman) Containers(ctx context.Context, key, value string) ([]string, error) {
-	all := true
-	cs, err := containers.List(p.with(ctx), &containers.ListOptions{All: &all,
-		Filters: map[string][]string{"label": {key + "=" + value}}})
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, c := range cs {
-		if len(c.Names) > 0 {
-			out = append(out, c.Names[0])
-		}
-	}
-	return out, nil
-}
-
-// RemoveContainer removes a container at once; a missing one is not an error.
-func (p *Podman) RemoveContainer(ctx context.Context, name string) error {
-	force, ignore := true, true
-	var zero uint = 0
-	_, err := containers.Remove(p.with(ctx), name, &containers.RemoveOptions{Force: &force, Ignore: &ignore, Timeout: &zero})
-	if isNotFound(err) {
-		return nil
-	}
-	return err
 }
 
 func isNotFound(err error) bool {

@@ -327,3 +327,55 @@ func waitPidfd(fd int, d time.Duration) bool {
 		}
 	}
 }
+
+// RemoveContainer removes a container at once, running or not; a missing one
+// is not an error.
+func (c *Client) RemoveContainer(ctx context.Context, name string) error {
+	err := c.discard(ctx, http.MethodDelete, containerPath(name, ""),
+		url.Values{"force": {"true"}, "ignore": {"true"}, "timeout": {"0"}}, nil)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Containers names the containers, running or not, that carry the label
+// key=value.
+func (c *Client) Containers(ctx context.Context, key, value string) ([]string, error) {
+	filters, err := json.Marshal(map[string][]string{"label": {key + "=" + value}})
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.do(ctx, http.MethodGet, "/containers/json", url.Values{"all": {"true"}, "filters": {string(filters)}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var list []struct {
+		Names []string `json:"Names"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range list {
+		if len(e.Names) > 0 {
+			out = append(out, e.Names[0])
+		}
+	}
+	return out, nil
+}
+
+// VolumeMountpoint is where a named volume's data lives on the host.
+func (c *Client) VolumeMountpoint(ctx context.Context, name string) (string, error) {
+	var v struct {
+		Mountpoint string `json:"Mountpoint"`
+	}
+	if err := c.getJSON(ctx, "/volumes/"+url.PathEscape(name)+"/json", &v); err != nil {
+		return "", err
+	}
+	if v.Mountpoint == "" {
+		return "", fmt.Errorf("podman did not say where volume %s is", name)
+	}
+	return v.Mountpoint, nil
+}

@@ -79,6 +79,16 @@ func (f *fakeService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"ExitCode":3,"Running":false}`))
 	case p == "/exec/sess1/remove":
 		w.WriteHeader(http.StatusOK)
+	case r.Method == http.MethodDelete && p == "/containers/web" && r.URL.Query().Get("force") == "true":
+		w.Write([]byte(`[{"Id":"abc"}]`))
+	case r.Method == http.MethodDelete && p == "/containers/gone":
+		notFound()
+	case p == "/containers/json" && r.URL.Query().Get("all") == "true" && r.URL.Query().Get("filters") == `{"label":["io.podunit.pod=p"]}`:
+		w.Write([]byte(`[{"Id":"abc","Names":["podunit_p_web"]},{"Id":"def","Names":["podunit_p"]}]`))
+	case p == "/volumes/podunit.default.data/json":
+		w.Write([]byte(`{"Name":"podunit.default.data","Mountpoint":"/home/u/.local/share/containers/storage/volumes/podunit.default.data/_data"}`))
+	case p == "/volumes/gone/json":
+		notFound()
 	default:
 		w.WriteHeader(http.StatusInternalServerError)
 		w.Write([]byte(`{"message":"unexpected ` + r.URL.Path + `"}`))
@@ -108,6 +118,36 @@ func listen(t *testing.T, h http.Handler) *Client {
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	return New(sock)
+}
+
+// What the helpers ask of podman besides a running container: remove one
+// (a missing one is fine), list a pod's by label, find a volume's data.
+func TestRemoveListAndVolumes(t *testing.T) {
+	c, f := serve(t)
+	ctx := context.Background()
+	if err := c.RemoveContainer(ctx, "web"); err != nil {
+		t.Errorf("RemoveContainer(web) = %v", err)
+	}
+	if err := c.RemoveContainer(ctx, "gone"); err != nil {
+		t.Errorf("RemoveContainer(gone) = %v, want nil", err)
+	}
+	if err := c.RemoveContainer(ctx, "other"); err == nil {
+		t.Error("RemoveContainer: the service's error was lost")
+	}
+	names, err := c.Containers(ctx, "io.podunit.pod", "p")
+	if err != nil || strings.Join(names, ",") != "podunit_p_web,podunit_p" {
+		t.Errorf("Containers = %q, %v", names, err)
+	}
+	mp, err := c.VolumeMountpoint(ctx, "podunit.default.data")
+	if err != nil || !strings.HasSuffix(mp, "/podunit.default.data/_data") {
+		t.Errorf("VolumeMountpoint = %q, %v", mp, err)
+	}
+	if _, err := c.VolumeMountpoint(ctx, "gone"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("VolumeMountpoint(gone) = %v, want ErrNotFound", err)
+	}
+	if seen := strings.Join(f.seen(), "\n"); !strings.Contains(seen, "DELETE /v4.0.0/libpod/containers/web?force=true&ignore=true&timeout=0") {
+		t.Errorf("requests:\n%s", seen)
+	}
 }
 
 func TestInspectAndPID(t *testing.T) {
