@@ -19,7 +19,7 @@ echo "$info" | sed -n '1,4p;8p'
 for want in "Name        : podunit" "License     : MIT" "Architecture: x86_64"; do
   grep -qF "$want" <<<"$info" || fail "rpm metadata lacks '$want'"
 done
-for want in /usr/bin/podunit /usr/libexec/podunit/podunit-probe /usr/share/man/man1/podunit.1.gz /usr/share/bash-completion/completions/podunit \
+for want in /usr/bin/podunit /usr/libexec/podunit/podunit-probe /usr/libexec/podunit/podunit-helper /usr/share/man/man1/podunit.1.gz /usr/share/bash-completion/completions/podunit \
   /usr/share/zsh/site-functions/_podunit /usr/share/fish/vendor_completions.d/podunit.fish \
   /usr/share/licenses/podunit/LICENSE /usr/share/doc/podunit/examples/web.yaml; do
   grep -qxF "$want" <<<"$files" || fail "rpm lacks $want"
@@ -39,6 +39,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "./$deb" >/dev/null
   /usr/bin/podunit version | grep -q '^podunit ' || fail "installed podunit does not run"
   test -x /usr/libexec/podunit/podunit-probe || fail "no prober binary"
+  test -x /usr/libexec/podunit/podunit-helper || fail "no helper binary"
   man -w podunit >/dev/null 2>&1 || test -f /usr/share/man/man1/podunit.1.gz || fail "no man page"
   test -f /usr/share/bash-completion/completions/podunit || fail "no bash completion"
   dpkg -L podunit | grep -q /usr/share/doc/podunit/copyright || fail "no copyright file"

@@ -21,6 +21,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 var goldenOptions = units.Options{
 	Podman:        "/usr/bin/podman",
 	Self:          "/usr/bin/podunit",
+	Helper:        "/usr/libexec/podunit/podunit-helper",
 	InfraImage:    "localhost/podunit-infra:test",
 	NodeName:      "node1",
 	UID:           "00000000-0000-4000-8000-000000000001",

@@ -176,3 +176,35 @@ func TestUnitNameLengths(t *testing.T) {
 		}
 	}
 }
+
+// Without podunit-helper (a `go install` of podunit alone) the units run
+// podunit's own helper commands; with it, every pod helper runs it.
+func TestHelperPathFallsBackToSelf(t *testing.T) {
+	m, err := pod.Load([]byte("apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: app, image: img}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ helper, want string }{{"", "/usr/bin/podunit"}, {"/usr/libexec/podunit/podunit-helper", "/usr/libexec/podunit/podunit-helper"}} {
+		o := Options{Podman: "/usr/bin/podman", Self: "/usr/bin/podunit", Helper: c.helper, InfraImage: "infra"}
+		plan, err := Translate(m.Pods[0], m.Resolved["web"], o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range plan.Units() {
+			for _, p := range u.Properties {
+				execs, ok := p.Value.([]Exec)
+				if !ok {
+					continue
+				}
+				for _, e := range execs {
+					if e.Argv[0] != c.want && e.Argv[0] != "/usr/bin/podman" {
+						t.Errorf("helper %q: %s %s runs %s", c.helper, u.Name, p.Name, e.Argv[0])
+					}
+				}
+			}
+		}
+		if got := plan.Infra.Property("ExecStart").Value.([]Exec)[0].Argv[0]; got != c.want {
+			t.Errorf("helper %q: the infra runs %s", c.helper, got)
+		}
+	}
+}

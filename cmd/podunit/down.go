@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/podunit/podunit/helper/hostenv"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/podstate/objstore"
@@ -279,7 +280,7 @@ func downCommand() *cli.Command {
 				}
 				if len(known.Services) > 0 {
 					// a node port gone is no longer published
-					o := units.Options{Podman: podmanPath(), Self: selfPath(), InfraImage: InfraImage}
+					o := units.Options{Podman: podmanPath(), Self: selfPath(), Helper: hostenv.HelperPath(selfPath()), InfraImage: InfraImage}
 					return r.RepublishServices(ctx, serviceProxy(o, known.Services))
 				}
 				done, err := r.ReleaseServices(ctx, 0)

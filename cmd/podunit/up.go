@@ -31,6 +31,7 @@ import (
 
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/engine"
+	"github.com/podunit/podunit/helper/hostenv"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/podstate/objstore"
@@ -942,7 +943,7 @@ func renderObjects(o *pod.Objects) string {
 func translateOptions() units.Options {
 	self := selfPath()
 	podman := podmanPath()
-	o := units.Options{Podman: podman, Self: self, Sleep: sleepPath(), InfraImage: InfraImage, NodeName: nodeName(), StateDir: podstate.DefaultDir(),
+	o := units.Options{Podman: podman, Self: self, Helper: hostenv.HelperPath(self), Sleep: sleepPath(), InfraImage: InfraImage, NodeName: nodeName(), StateDir: podstate.DefaultDir(),
 		ContainerLogs: podstate.ContainerLogs(), PodNetwork: true, AppArmor: appArmorEnabled(), SELinux: seLinuxEnabled(), SeccompDir: seccompDir()}
 	memory, _ := memTotal("/proc/meminfo")
 	o.Allocatable = hostResources(runtime.NumCPU(), memory, storageSize())

@@ -272,7 +272,7 @@ spec:
 `, pod, testImage))
 	out := must(t, podunit, "up", "--dry-run", path)
 	for _, want := range []string{"### podunit-e2e\\x2ddry.slice", "### podunit-e2e\\x2ddry-main.service", "Type=notify",
-		"ExecStart=" + filepath.Join(repo, "bin", "podunit") + " internal run --pod e2e-dry --container main",
+		"ExecStart=" + filepath.Join(repo, "bin", "podunit-helper") + " internal run --pod e2e-dry --container main",
 		"busybox:1 echo '$HOME'"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run lacks %q:\n%s", want, out)

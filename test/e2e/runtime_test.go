@@ -60,7 +60,8 @@ spec:
 		return strings.TrimSpace(m[1])
 	}
 	before := execStart()
-	if !strings.HasSuffix(before, "internal run --pod e2e-reload --container app") {
+	// the small helper built beside podunit, not podunit itself
+	if want := filepath.Join(filepath.Dir(podunit), "podunit-helper") + " internal run --pod e2e-reload --container app"; before != want {
 		t.Errorf("ExecStart argv: %s", before)
 	}
 	for i := 0; i < 2; i++ {

@@ -47,6 +47,7 @@ if [ "$phase" = 2 ]; then
   check remove apt-get remove -y podunit
   check removed test ! -e /usr/bin/podunit
   check removed-prober test ! -e /usr/libexec/podunit/podunit-probe
+  check removed-helper test ! -e /usr/libexec/podunit/podunit-helper
   exit 0
 fi
 
@@ -242,6 +243,9 @@ check readiness-gates bash -c "$(declare -f as ps_ready); uid=$uid; sleep 3; r=\
 check prober-binary bash -c "$(declare -f as); uid=$uid
   pid=\$(as systemctl --user show -p MainPID --value podunit-life.probes.service)
   readlink /proc/\$pid/exe; readlink /proc/\$pid/exe | grep -qx /usr/libexec/podunit/podunit-probe"
+# The containers' units run the package's small helper, not podunit.
+check helper-binary bash -c "$(declare -f as); uid=$uid
+  as systemctl --user show -p ExecStart --value podunit-life-quoted.service | tee /dev/stderr | grep -q 'path=/usr/libexec/podunit/podunit-helper ; argv\[\]=/usr/libexec/podunit/podunit-helper internal run --pod life --container quoted'"
 check daemon-reload-keeps-command bash -c "$(declare -f as); uid=$uid
   as systemctl --user daemon-reload && as systemctl --user daemon-reload
   before=\$(as systemctl --user show -p NRestarts --value podunit-life-quoted.service)
