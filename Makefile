@@ -25,7 +25,7 @@ $(PROBE): $(shell find . -name '*.go' -not -path './bin/*') go.mod go.sum
 	$(GO) build $(GOFLAGS_B) -o $(PROBE) ./cmd/podunit-probe
 
 # What the pods' units run (start, post-start, stop, clean-up), found the
-# same way: a process per action, which starts with a third less CPU than podunit.
+# same way: a process per action, which starts with half the CPU podunit takes.
 $(HELPER): $(shell find . -name '*.go' -not -path './bin/*') go.mod go.sum
 	$(GO) build $(GOFLAGS_B) -o $(HELPER) ./cmd/podunit-helper
 

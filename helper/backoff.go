@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/podunit/podunit/podstate"
-	"github.com/podunit/podunit/units"
+	"github.com/podunit/podunit/units/unitdef"
 )
 
 // Back-off of a container that keeps exiting, as the kubelet's (its
@@ -13,8 +13,8 @@ import (
 // min; a container that ran more than 10 min since the delay last grew starts
 // over at once.
 const (
-	InitialBackOff = units.InitialBackOff
-	MaxBackOff     = units.MaxBackOff
+	InitialBackOff = unitdef.InitialBackOff
+	MaxBackOff     = unitdef.MaxBackOff
 	backOffExpiry  = 2 * MaxBackOff
 )
 

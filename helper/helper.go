@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -23,12 +24,12 @@ import (
 	"github.com/podunit/podunit/netshape"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/prober"
-	"github.com/podunit/podunit/units"
+	"github.com/podunit/podunit/units/unitdef"
 )
 
 // Systemd is what the helpers need of the user's systemd manager.
 type Systemd interface {
-	SetLimits(ctx context.Context, unit string, limits []units.Property) error
+	SetLimits(ctx context.Context, unit string, limits []unitdef.Property) error
 	Stopping(ctx context.Context, unit string) (bool, error)
 	// StopUnits queues the units' stop jobs, without waiting for them.
 	StopUnits(ctx context.Context, names []string) error
@@ -37,10 +38,17 @@ type Systemd interface {
 	StopUnlessBusy(ctx context.Context, unit string) (bool, error)
 	// StartTransient queues the start of a transient unit, without
 	// waiting for it; one of that name already there is no error.
-	StartTransient(ctx context.Context, u units.Unit) error
+	StartTransient(ctx context.Context, u unitdef.Unit) error
 	// Restarts is how many times systemd restarted a service.
 	Restarts(ctx context.Context, unit string) (int, error)
 	Close()
+}
+
+// AddrSetter puts addresses on the current network namespace's interface.
+type AddrSetter interface {
+	// SetAddrs makes want (as /32s) the addresses of the interface that
+	// leads to the pod network, among those in keep; others in keep go.
+	SetAddrs(want []netip.Addr, keep netip.Prefix) error
 }
 
 // Engine is what the helpers need of podman: its REST API, never a podman
@@ -98,6 +106,9 @@ type Env struct {
 	// Sleep waits d, or until ctx ends (then it returns ctx's error).
 	Sleep func(ctx context.Context, d time.Duration) error
 	Out   io.Writer // what a helper prints (shape show)
+	// Services runs the service proxy's helpers (helper/proxy's Run,
+	// which podunit wires in); nil where they are not linked.
+	Services func(ctx context.Context, e *Env, cmd contract.Command) error
 }
 
 // ErrExit carries a helper's exit status.
@@ -111,7 +122,10 @@ func (e *ErrExit) Error() string { return e.Msg }
 // Main runs one helper command.
 func (e *Env) Main(ctx context.Context, cmd contract.Command) error {
 	if cmd.Op == contract.OpServices {
-		return e.services(ctx, cmd)
+		if e.Services == nil {
+			return &ErrExit{Code: 2, Msg: "the service proxy's helpers are podunit's own (podunit internal services)"}
+		}
+		return e.Services(ctx, e, cmd)
 	}
 	rt, err := podstate.LoadRuntime(e.StateDir, cmd.Pod)
 	if err != nil {
@@ -208,10 +222,10 @@ func (t *task) enterNetns(ctx context.Context, cmd contract.Command) error {
 	// A pod on the host's network is where this helper already is (and
 	// podman's user namespace may not enter the host's network namespace):
 	// only podman's user namespace is joined, for exec handlers.
-	return fmt.Errorf("entering the network namespace of pod %q: %w", t.rt.Pod, t.execInNetns(pid, cmd, !t.rt.HostNetwork))
+	return fmt.Errorf("entering the network namespace of pod %q: %w", t.rt.Pod, t.ExecInNetns(pid, cmd, !t.rt.HostNetwork))
 }
 
-// execInNetns replaces this process with podunit running cmd (with InNetns)
+// ExecInNetns replaces this process with podunit running cmd (with InNetns)
 // in the user and (when net) network namespaces of process pid.
 //
 // A pod with a user namespace of its own (hostUsers: false) has its network
@@ -220,7 +234,7 @@ func (t *task) enterNetns(ctx context.Context, cmd contract.Command) error {
 // needs CAP_NET_ADMIN). Its conmon, the infra's parent, runs in podman's
 // rootless user namespace, the pod's parent: joined there, the helper is
 // root of an ancestor, with every capability over the pod's network.
-func (e *Env) execInNetns(pid int, cmd contract.Command, net bool) error {
+func (e *Env) ExecInNetns(pid int, cmd contract.Command, net bool) error {
 	cmd.InNetns = true
 	ns := []string{"--user", "--preserve-credentials", "--target", strconv.Itoa(pid)}
 	if net {

@@ -17,21 +17,21 @@ import (
 	"github.com/podunit/podunit/hooks"
 	"github.com/podunit/podunit/netshape"
 	"github.com/podunit/podunit/podstate"
-	"github.com/podunit/podunit/units"
+	"github.com/podunit/podunit/units/unitdef"
 )
 
 type fakeSystemd struct {
 	mu       sync.Mutex
-	limits   map[string][]units.Property
+	limits   map[string][]unitdef.Property
 	stopping bool
 	stopped  []string // StopUnits' units, in turn
 	restarts map[string]int
 	busy     bool // StopUnlessBusy finds jobs it would cancel
 	busyFor  int  // ... for this many calls more
-	started  []units.Unit
+	started  []unitdef.Unit
 }
 
-func (f *fakeSystemd) StartTransient(ctx context.Context, u units.Unit) error {
+func (f *fakeSystemd) StartTransient(ctx context.Context, u unitdef.Unit) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.started = append(f.started, u)
@@ -65,7 +65,7 @@ func (f *fakeSystemd) StopUnits(ctx context.Context, names []string) error {
 	return nil
 }
 
-func (f *fakeSystemd) SetLimits(ctx context.Context, unit string, l []units.Property) error {
+func (f *fakeSystemd) SetLimits(ctx context.Context, unit string, l []unitdef.Property) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.limits[unit] = l
@@ -126,9 +126,9 @@ func (f *fakeEngine) RemoveContainer(ctx context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	// as podman: no infra goes while a container joined to it exists
-	if l := f.containers[name]; l[units.LabelRole] == "infra" {
+	if l := f.containers[name]; l[unitdef.LabelRole] == "infra" {
 		for n, o := range f.containers {
-			if n != name && o[units.LabelPod] == l[units.LabelPod] {
+			if n != name && o[unitdef.LabelPod] == l[unitdef.LabelPod] {
 				return fmt.Errorf("container %s has dependent containers which must be removed before it: %s", name, n)
 			}
 		}
@@ -196,7 +196,7 @@ type world struct {
 
 func newWorld(t *testing.T, rt *contract.Runtime) *world {
 	t.Helper()
-	w := &world{clock: &fakeClock{now: t0}, sd: &fakeSystemd{limits: map[string][]units.Property{}}, vars: map[string]string{}}
+	w := &world{clock: &fakeClock{now: t0}, sd: &fakeSystemd{limits: map[string][]unitdef.Property{}}, vars: map[string]string{}}
 	w.eng = &fakeEngine{clock: w.clock}
 	w.env = &Env{
 		StateDir: t.TempDir(), Self: "/usr/bin/podunit", Nsenter: "/usr/bin/nsenter",
@@ -360,8 +360,8 @@ func TestRunBackOffAndLimits(t *testing.T) {
 	if r.BackOff != 40*time.Second || !r.WaitingUntil.IsZero() {
 		t.Errorf("run after the wait: %+v", r)
 	}
-	l := w.sd.limits[units.ContainerUnitName("p", "app")]
-	if len(l) != 1 || l[0].Name != "MemoryMax" || l[0].Value != units.NoLimit["MemoryMax"] {
+	l := w.sd.limits[unitdef.ContainerUnitName("p", "app")]
+	if len(l) != 1 || l[0].Name != "MemoryMax" || l[0].Value != unitdef.NoLimit["MemoryMax"] {
 		t.Errorf("limits before the start: %+v", l)
 	}
 
@@ -598,7 +598,7 @@ func TestPostStartLimitsAndRun(t *testing.T) {
 	if err := w.main(t, contract.Command{Op: contract.OpPostStart, Pod: "p", Container: "app"}); err != nil {
 		t.Fatal(err)
 	}
-	if l := w.sd.limits[units.ContainerUnitName("p", "app")]; len(l) != 1 || l[0].Value != uint64(500000) {
+	if l := w.sd.limits[unitdef.ContainerUnitName("p", "app")]; len(l) != 1 || l[0].Value != uint64(500000) {
 		t.Errorf("limits: %+v", l)
 	}
 	if r, _ := podstate.LoadRun(w.env.StateDir, "p", "app"); !r.Started.Equal(t0) {
@@ -766,7 +766,7 @@ func TestRunClearsOnlyItsOwnStaleContainer(t *testing.T) {
 		c := contract.Container{Name: "app", Podman: "podunit_p_app", Kind: kind, Args: []string{"run", "img"}}
 		w := newWorld(t, runtime1(c))
 		w.runs = []int{0}
-		w.eng.containers = map[string]map[string]string{"podunit_p_app": {units.LabelPod: "p", units.LabelContainer: "app"}}
+		w.eng.containers = map[string]map[string]string{"podunit_p_app": {unitdef.LabelPod: "p", unitdef.LabelContainer: "app"}}
 		if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"}); err != nil && !errors.Is(err, errExecd) {
 			t.Fatalf("%s: run over a stale container: %v", kind, err)
 		}
@@ -834,7 +834,7 @@ func TestRunCountsRestarts(t *testing.T) {
 }
 
 // An infra that systemd restarts again and again is tried every
-// units.InfraRetry (the kubelet's retry of a sandbox), never given up; a
+// unitdef.InfraRetry (the kubelet's retry of a sandbox), never given up; a
 // start that is not systemd's restart, or one long after the last, goes at
 // once.
 func TestInfraRestartsArePaced(t *testing.T) {
@@ -843,7 +843,7 @@ func TestInfraRestartsArePaced(t *testing.T) {
 	start := func(after time.Duration, restarts int) []time.Duration {
 		t.Helper()
 		w.clock.advance(after)
-		w.sd.restarts[units.InfraUnitName("p")] = restarts
+		w.sd.restarts[unitdef.InfraUnitName("p")] = restarts
 		w.sleeps = nil
 		if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p"}); !errors.Is(err, errExecd) {
 			t.Fatalf("infra run: %v", err)
@@ -862,8 +862,8 @@ func TestInfraRestartsArePaced(t *testing.T) {
 	if s := start(time.Second, 2); fmt.Sprint(s) != "[9s]" {
 		t.Errorf("the next one waited %v, want [9s] (counted from the last try)", s)
 	}
-	if s := start(units.InfraRetry, 3); len(s) != 0 {
-		t.Errorf("a restart %s after the last start waited %v", units.InfraRetry, s)
+	if s := start(unitdef.InfraRetry, 3); len(s) != 0 {
+		t.Errorf("a restart %s after the last start waited %v", unitdef.InfraRetry, s)
 	}
 	want := []string{
 		"SandboxChanged: Pod sandbox changed, it will be killed and re-created.",
@@ -881,16 +881,16 @@ func TestInfraRestartsArePaced(t *testing.T) {
 // the pod's containers (each within its grace period), and podman removes no
 // container others depend on: the infra's restart waits for them to be gone
 // before it removes the old one; its clean-up leaves it to that start. Past
-// units.StaleWait, the pod's containers still there (no unit stops them)
+// unitdef.StaleWait, the pod's containers still there (no unit stops them)
 // are removed; another pod's are never touched.
 func TestInfraRestartWaitsForTheOldSandboxsContainers(t *testing.T) {
 	app := contract.Container{Name: "app", Podman: "podunit_p_app", Kind: contract.KindApp, Args: []string{"run", "img"}}
 	setup := func() *world {
 		w := newWorld(t, runtime1(app))
 		w.eng.containers = map[string]map[string]string{
-			"p-infra":       {units.LabelPod: "p", units.LabelRole: "infra"},
-			"podunit_p_app": {units.LabelPod: "p", units.LabelContainer: "app"},
-			"podunit_q_app": {units.LabelPod: "q", units.LabelContainer: "app"},
+			"p-infra":       {unitdef.LabelPod: "p", unitdef.LabelRole: "infra"},
+			"podunit_p_app": {unitdef.LabelPod: "p", unitdef.LabelContainer: "app"},
+			"podunit_q_app": {unitdef.LabelPod: "q", unitdef.LabelContainer: "app"},
 		}
 		return w
 	}
@@ -936,7 +936,7 @@ func TestInfraRestartWaitsForTheOldSandboxsContainers(t *testing.T) {
 		t.Errorf("said %q, want the wait told once", out)
 	}
 
-	// a leftover no unit stops goes after units.StaleWait
+	// a leftover no unit stops goes after unitdef.StaleWait
 	w = setup()
 	if err := w.main(t, infra); !errors.Is(err, errExecd) {
 		t.Fatalf("infra run: %v", err)
@@ -945,8 +945,8 @@ func TestInfraRestartWaitsForTheOldSandboxsContainers(t *testing.T) {
 		t.Errorf("removed %s, want the leftover, then the old infra", got)
 	}
 	waited := time.Duration(len(w.sleeps)) * staleInterval
-	if want := units.StaleWait(30 * time.Second); waited != want {
-		t.Errorf("waited %s, want units.StaleWait: %s", waited, want)
+	if want := unitdef.StaleWait(30 * time.Second); waited != want {
+		t.Errorf("waited %s, want unitdef.StaleWait: %s", waited, want)
 	}
 	if _, ok := w.eng.containers["podunit_q_app"]; !ok {
 		t.Error("another pod's container was removed")

@@ -13,7 +13,7 @@ import (
 	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/podlog"
 	"github.com/podunit/podunit/podstate"
-	"github.com/podunit/podunit/units"
+	"github.com/podunit/podunit/units/unitdef"
 )
 
 // run is ExecStart: it starts the container from its spec. An app or sidecar
@@ -150,7 +150,7 @@ func (t *task) clearStale(ctx context.Context) error {
 	if err != nil || !ok {
 		return err
 	}
-	if labels[units.LabelPod] != t.rt.Pod {
+	if labels[unitdef.LabelPod] != t.rt.Pod {
 		t.event("Warning", "Failed", "podman container %s exists and was not created by podunit for this pod: not starting (rename or remove it)", t.c.Podman)
 		return &ErrExit{Code: 1, Msg: fmt.Sprintf("podman container %s exists and was not created by podunit for pod %q; rename or remove it", t.c.Podman, t.rt.Pod)}
 	}
@@ -164,10 +164,10 @@ func (t *task) clearStale(ctx context.Context) error {
 
 // paceInfra keeps an infra that systemd restarts again and again (its
 // podman run failing: a host port taken, podman broken) to one try every
-// units.InfraRetry, as the kubelet retries a sandbox, rather than systemd's
+// unitdef.InfraRetry, as the kubelet retries a sandbox, rather than systemd's
 // one a second, whose start limit would give the pod up after five. A start
 // that is not systemd's own restart (the first, one asked for) goes at once,
-// and so does the restart of a sandbox started more than units.InfraRetry
+// and so does the restart of a sandbox started more than unitdef.InfraRetry
 // ago (one that dies sooner waits the rest of it). systemd's restarts
 // are told as the kubelet tells a sandbox it makes again.
 func (t *task) paceInfra(ctx context.Context) error {
@@ -183,17 +183,17 @@ func (t *task) paceInfra(ctx context.Context) error {
 	if err != nil {
 		return nil // no way to tell: not held back
 	}
-	n, err := sd.Restarts(ctx, units.InfraUnitName(t.rt.Pod))
+	n, err := sd.Restarts(ctx, unitdef.InfraUnitName(t.rt.Pod))
 	sd.Close()
 	if err != nil || n == 0 {
 		return nil
 	}
 	t.event("Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
 	since := now.Sub(last)
-	if since >= units.InfraRetry {
+	if since >= unitdef.InfraRetry {
 		return nil
 	}
-	wait := units.InfraRetry - since
+	wait := unitdef.InfraRetry - since
 	t.event("Warning", "BackOff", "Back-off %s making the pod's sandbox again (the last try was %s ago)", roundSeconds(wait), since.Round(100*time.Millisecond))
 	if err := t.Sleep(ctx, wait); err != nil {
 		return &ErrExit{Code: 143, Msg: "stopped while waiting to make the sandbox again"}
@@ -204,7 +204,7 @@ func (t *task) paceInfra(ctx context.Context) error {
 // joined names the pod's containers (podman's label) other than the infra,
 // which joined its namespaces: podman removes no infra while one exists.
 func (t *task) joined(ctx context.Context, eng Engine) ([]string, error) {
-	names, err := eng.Containers(ctx, units.LabelPod, t.rt.Pod)
+	names, err := eng.Containers(ctx, unitdef.LabelPod, t.rt.Pod)
 	return slices.DeleteFunc(names, func(n string) bool { return n == t.rt.Infra }), err
 }
 
@@ -216,10 +216,10 @@ const staleInterval = 250 * time.Millisecond
 // other containers: when the sandbox died on its own (its process killed),
 // systemd stops them while it restarts the infra, each within its grace
 // period, and podman removes no container that others depend on. Past
-// units.StaleWait, those left are leftovers no unit stops: being the pod's
+// unitdef.StaleWait, those left are leftovers no unit stops: being the pod's
 // own (their label), they are removed.
 func (t *task) awaitDependents(ctx context.Context, eng Engine) error {
-	deadline := t.Now().Add(units.StaleWait(t.rt.Grace))
+	deadline := t.Now().Add(unitdef.StaleWait(t.rt.Grace))
 	told := false
 	for {
 		names, err := t.joined(ctx, eng)
@@ -231,7 +231,7 @@ func (t *task) awaitDependents(ctx context.Context, eng Engine) error {
 		}
 		if !t.Now().Before(deadline) {
 			for _, n := range names {
-				fmt.Fprintf(t.Out, "removing %s, left by the old sandbox after %s\n", n, units.StaleWait(t.rt.Grace))
+				fmt.Fprintf(t.Out, "removing %s, left by the old sandbox after %s\n", n, unitdef.StaleWait(t.rt.Grace))
 				if err := eng.RemoveContainer(ctx, n); err != nil {
 					return err
 				}
@@ -306,20 +306,20 @@ func roundSeconds(d time.Duration) time.Duration { return d.Round(time.Second) }
 
 // setLimits puts the container's limits on its unit, or takes them off.
 func (t *task) setLimits(ctx context.Context, clear bool) error {
-	var props []units.Property
+	var props []unitdef.Property
 	for _, l := range t.c.Limits {
 		v := l.Value
 		if clear {
-			v = units.NoLimit[l.Name]
+			v = unitdef.NoLimit[l.Name]
 		}
-		props = append(props, units.Property{Name: l.Name, Value: v})
+		props = append(props, unitdef.Property{Name: l.Name, Value: v})
 	}
 	sd, err := t.Systemd(ctx)
 	if err != nil {
 		return err
 	}
 	defer sd.Close()
-	return sd.SetLimits(ctx, units.ContainerUnitName(t.rt.Pod, t.c.Name), props)
+	return sd.SetLimits(ctx, unitdef.ContainerUnitName(t.rt.Pod, t.c.Name), props)
 }
 
 // runInit runs an init container to completion, in the foreground, as many

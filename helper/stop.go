@@ -11,7 +11,7 @@ import (
 	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/hooks"
 	"github.com/podunit/podunit/podstate"
-	"github.com/podunit/podunit/units"
+	"github.com/podunit/podunit/units/unitdef"
 )
 
 // postStart is ExecStartPost of app and sidecar containers: the limits go
@@ -102,7 +102,7 @@ func (t *task) infraStopping(ctx context.Context) bool {
 		return false
 	}
 	defer sd.Close()
-	stopping, err := sd.Stopping(ctx, units.InfraUnitName(t.rt.Pod))
+	stopping, err := sd.Stopping(ctx, unitdef.InfraUnitName(t.rt.Pod))
 	return err == nil && stopping
 }
 
@@ -175,7 +175,7 @@ func (t *task) completePod(ctx context.Context) error {
 	var sidecars []string
 	for _, c := range t.rt.Containers {
 		if c.Kind == contract.KindSidecar {
-			sidecars = append(sidecars, units.ContainerUnitName(t.rt.Pod, c.Name))
+			sidecars = append(sidecars, unitdef.ContainerUnitName(t.rt.Pod, c.Name))
 		}
 	}
 	if err := podstate.WriteCompletion(t.StateDir, t.rt.Pod, done); err != nil {
@@ -183,7 +183,7 @@ func (t *task) completePod(ctx context.Context) error {
 	}
 	stop := sidecars
 	if t.rt.Deadline {
-		stop = append(slices.Clip(stop), units.DeadlineUnitName(t.rt.Pod))
+		stop = append(slices.Clip(stop), unitdef.DeadlineUnitName(t.rt.Pod))
 	}
 	if len(sidecars) > 0 {
 		t.event("Normal", "Killing", "Stopping sidecar containers: every app container of the pod has completed")
@@ -195,9 +195,9 @@ func (t *task) completePod(ctx context.Context) error {
 	// start ends before its start job does): the infra's stop would
 	// cancel that job, and `up` would hear "canceled" for the failure.
 	// The pod's end unit stops it once that start is over.
-	ok, err := sd.StopUnlessBusy(ctx, units.InfraUnitName(t.rt.Pod))
+	ok, err := sd.StopUnlessBusy(ctx, unitdef.InfraUnitName(t.rt.Pod))
 	if err == nil && !ok {
-		return sd.StartTransient(ctx, units.EndUnit(t.Self, t.rt.Pod))
+		return sd.StartTransient(ctx, unitdef.EndUnit(t.Self, t.rt.Pod))
 	}
 	return err
 }
@@ -212,7 +212,7 @@ func (t *task) completion(ctx context.Context, sd Systemd) podstate.Completion {
 		if c.Kind == contract.KindApp && r.Failed() {
 			done.Phase = "Failed"
 		}
-		n, err := sd.Restarts(ctx, units.ContainerUnitName(t.rt.Pod, c.Name))
+		n, err := sd.Restarts(ctx, unitdef.ContainerUnitName(t.rt.Pod, c.Name))
 		if err != nil {
 			n = 0
 		}
@@ -239,7 +239,7 @@ func (t *task) initFailed(ctx context.Context) error {
 	if err := podstate.WriteCompletion(t.StateDir, t.rt.Pod, done); err != nil {
 		return err
 	}
-	return sd.StartTransient(ctx, units.EndUnit(t.Self, t.rt.Pod))
+	return sd.StartTransient(ctx, unitdef.EndUnit(t.Self, t.rt.Pod))
 }
 
 // endWait bounds how long the end unit waits for the starts of the pod's
@@ -258,7 +258,7 @@ func (t *task) end(ctx context.Context) error {
 	}
 	defer sd.Close()
 	if t.rt.Deadline {
-		if err := sd.StopUnits(ctx, []string{units.DeadlineUnitName(t.rt.Pod)}); err != nil {
+		if err := sd.StopUnits(ctx, []string{unitdef.DeadlineUnitName(t.rt.Pod)}); err != nil {
 			return err
 		}
 	}
@@ -267,7 +267,7 @@ func (t *task) end(ctx context.Context) error {
 		if _, ok := podstate.ReadStopRequest(t.StateDir, t.rt.Pod); ok {
 			return nil // down takes it
 		}
-		ok, err := sd.StopUnlessBusy(ctx, units.InfraUnitName(t.rt.Pod))
+		ok, err := sd.StopUnlessBusy(ctx, unitdef.InfraUnitName(t.rt.Pod))
 		if err != nil || ok {
 			return err
 		}
@@ -310,7 +310,7 @@ func (t *task) deadline(ctx context.Context) error {
 		return err
 	}
 	defer sd.Close()
-	return sd.StopUnits(ctx, []string{units.InfraUnitName(t.rt.Pod)})
+	return sd.StopUnits(ctx, []string{unitdef.InfraUnitName(t.rt.Pod)})
 }
 
 // completed tells whether every app container of the pod has ended for

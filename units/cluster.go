@@ -14,11 +14,8 @@ import (
 // inside its network namespace. Their names hold a dot, which no pod name
 // has, so they never collide with a pod's units.
 const (
-	ServicesUnit      = "podunit.services.service"
-	ProxyUnit         = "podunit.proxy.service"
-	ServicesContainer = "podunit__services"
-	// RoleServices is the io.podunit.role of the services container.
-	RoleServices = "services"
+	ServicesUnit = "podunit.services.service"
+	ProxyUnit    = "podunit.proxy.service"
 )
 
 // Services is the service proxy as podunit starts it: its two units and the
@@ -55,9 +52,9 @@ func ServicesFor(o Options, nodePorts []string) Services {
 		args = append(args, "--publish", spec)
 	}
 	args = append(args, o.InfraImage)
-	clear := contract.Command{Op: contract.OpServices, Action: contract.ServicesClear}.Argv(o.HelperPath())
-	run := contract.Command{Op: contract.OpServices, Action: contract.ServicesRun}.Argv(o.HelperPath())
-	serve := contract.Command{Op: contract.OpServices, Action: contract.ServicesServe}.Argv(o.HelperPath())
+	clear := contract.Command{Op: contract.OpServices, Action: contract.ServicesClear}.Argv(o.Self)
+	run := contract.Command{Op: contract.OpServices, Action: contract.ServicesRun}.Argv(o.Self)
+	serve := contract.Command{Op: contract.OpServices, Action: contract.ServicesServe}.Argv(o.Self)
 	services := Unit{Name: ServicesUnit, Properties: append([]Property{
 		prop("Description", "podunit: the Services' and the cluster DNS's addresses on the pod network"),
 		prop("Type", "notify"),

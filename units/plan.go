@@ -7,7 +7,6 @@
 package units
 
 import (
-	"fmt"
 	"github.com/podunit/podunit/pod"
 	"time"
 
@@ -95,41 +94,6 @@ func (p *Plan) Units() []Unit {
 	return out
 }
 
-// Unit is one transient unit: a name and its properties, in a fixed order.
-type Unit struct {
-	Name       string
-	Properties []Property
-	// Aux are units made with it, not started: a timer's service.
-	Aux []Unit
-}
-
-// Property returns the first property called name, or nil.
-func (u *Unit) Property(name string) *Property {
-	for i := range u.Properties {
-		if u.Properties[i].Name == name {
-			return &u.Properties[i]
-		}
-	}
-	return nil
-}
-
-// Property is one unit setting, named as in unit files (man systemd.directives);
-// Value is one of: string, bool, uint64, time.Duration, []string, []Exec, AppendFile.
-type Property struct {
-	Name  string
-	Value any
-}
-
-// Exec is one command line of an Exec*= setting. Argv holds the real arguments:
-// escaping for systemd happens when the property is sent or rendered.
-type Exec struct {
-	Argv          []string
-	IgnoreFailure bool // "-" prefix: a failure does not fail the unit
-}
-
-// AppendFile is an output destination: "append:PATH" in a unit file.
-type AppendFile string
-
 // Volume is a podman volume that backs an emptyDir volume for the pod's lifetime.
 type Volume struct {
 	Name      string
@@ -182,75 +146,4 @@ type HostPath struct {
 	Path      string
 	Type      string
 	FieldPath string
-}
-
-// propSpec says where a property lives in a unit file and how systemd's D-Bus API
-// names and types it.
-type propSpec struct {
-	Section  string
-	DBusName string
-}
-
-// props is the table of every property podunit sets. A property missing here is a
-// programming error caught by the golden tests (render panics).
-var props = map[string]propSpec{
-	"Description":              {"Unit", "Description"},
-	"BindsTo":                  {"Unit", "BindsTo"},
-	"After":                    {"Unit", "After"},
-	"Before":                   {"Unit", "Before"},
-	"Wants":                    {"Unit", "Wants"},
-	"Requires":                 {"Unit", "Requires"},
-	"CollectMode":              {"Unit", "CollectMode"},
-	"StartLimitIntervalSec":    {"Unit", "StartLimitIntervalUSec"},
-	"Slice":                    {"Service", "Slice"},
-	"Type":                     {"Service", "Type"},
-	"NotifyAccess":             {"Service", "NotifyAccess"},
-	"KillMode":                 {"Service", "KillMode"},
-	"Delegate":                 {"Service", "Delegate"},
-	"Restart":                  {"Service", "Restart"},
-	"RemainAfterExit":          {"Service", "RemainAfterExit"},
-	"RestartForceExitStatus":   {"Service", "RestartForceExitStatus"},
-	"RestartPreventExitStatus": {"Service", "RestartPreventExitStatus"},
-	"RestartSec":               {"Service", "RestartUSec"},
-	"TimeoutStartSec":          {"Service", "TimeoutStartUSec"},
-	"TimeoutStopSec":           {"Service", "TimeoutStopUSec"},
-	"RuntimeMaxSec":            {"Service", "RuntimeMaxUSec"},
-	"ExecStartPre":             {"Service", "ExecStartPre"},
-	"ExecStart":                {"Service", "ExecStart"},
-	"ExecStartPost":            {"Service", "ExecStartPost"},
-	"ExecStop":                 {"Service", "ExecStop"},
-	"ExecStopPost":             {"Service", "ExecStopPost"},
-	"SyslogIdentifier":         {"Service", "SyslogIdentifier"},
-	"TimerSlackNSec":           {"Service", "TimerSlackNSec"},
-	"StandardOutput":           {"Service", "StandardOutputFileToAppend"},
-	"StandardError":            {"Service", "StandardErrorFileToAppend"},
-	"MemoryMax":                {"Service", "MemoryMax"},
-	"MemoryLow":                {"Service", "MemoryLow"},
-	"CPUQuota":                 {"Service", "CPUQuotaPerSecUSec"},
-	"CPUWeight":                {"Service", "CPUWeight"},
-	"OnCalendar":               {"Timer", "TimersCalendar"},
-	"AccuracySec":              {"Timer", "AccuracyUSec"},
-	"RemainAfterElapse":        {"Timer", "RemainAfterElapse"},
-}
-
-// Calendars are a timer's OnCalendar= expressions: it elapses when any
-// does.
-type Calendars []string
-
-// Spec returns the section and D-Bus name of a property.
-func Spec(name string) (section, dbusName string) {
-	s, ok := props[name]
-	if !ok {
-		panic(fmt.Sprintf("units: property %s is not in the table", name))
-	}
-	return s.Section, s.DBusName
-}
-
-// ExitStatusSet is a list of exit codes (decimal) for RestartForceExitStatus=
-// and RestartPreventExitStatus=; D-Bus takes them with an empty signal list.
-type ExitStatusSet []string
-
-func prop(name string, v any) Property {
-	Spec(name) // fail early on a name not in the table
-	return Property{Name: name, Value: v}
 }

@@ -3,8 +3,8 @@ package units
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -17,7 +17,6 @@ import (
 
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/helper/contract"
-	"github.com/podunit/podunit/hooks"
 	"github.com/podunit/podunit/netshape"
 	"github.com/podunit/podunit/pod"
 )
@@ -67,53 +66,6 @@ type Options struct {
 	// pod sets none either, as the kubelet gives them.
 	Allocatable corev1.ResourceList
 }
-
-// Labels podunit puts on every podman object it creates.
-const (
-	LabelPod       = "io.podunit.pod"
-	LabelContainer = "io.podunit.container"
-	LabelRole      = "io.podunit.role"
-)
-
-// Margins around the stop budget: podman's own start-up and clean-up time, so
-// systemd never cuts a graceful stop short.
-const (
-	// StopMargin is added to the grace period for systemd's stop timeout.
-	StopMargin = 15 * time.Second
-	infraGrace = 2 * time.Second
-	// StartMargin is what podman run may take, on top of the crash-loop
-	// back-off the run helper may wait before it.
-	StartMargin = 90 * time.Second
-)
-
-// StopBudget is a container's stop timeout (TimeoutStopSec): its grace
-// period, the stop signal's shortest phase, and the margin.
-func StopBudget(grace time.Duration) time.Duration {
-	return grace + hooks.MinStopSignalPhase + StopMargin
-}
-
-// StaleWait is how long a restarting infra waits for the pod's containers
-// to be gone before it removes the old sandbox's container (podman removes
-// no container others depend on): when the sandbox died on its own, systemd
-// stops them (BindsTo) while it restarts the infra, each within its
-// StopBudget, and each container's clean-up then removes it (another
-// margin). The kubelet, likewise, makes the new sandbox once the old one's
-// containers are killed.
-func StaleWait(grace time.Duration) time.Duration {
-	return StopBudget(grace) + StopMargin
-}
-
-// InfraRetry is how often an infra that systemd restarts again and again
-// (its podman run failing) is tried: the kubelet's pod worker retries a
-// sandbox it failed to make after 10 s, for as long as the pod exists.
-const InfraRetry = 10 * time.Second
-
-// MaxBackOff is the kubelet's longest wait before restarting a container
-// that keeps exiting (CrashLoopBackOff); InitialBackOff its first.
-const (
-	InitialBackOff = 10 * time.Second
-	MaxBackOff     = 5 * time.Minute
-)
 
 // Translate turns a defaulted, validated pod into its Plan, using what
 // validation resolved (pod.Resolve) for its hooks, probes and bandwidth.
@@ -540,21 +492,6 @@ func (t *translator) deadlineUnit(d time.Duration) *Unit {
 		prop("RuntimeMaxSec", d),
 		prop("ExecStopPost", []Exec{{Argv: t.helper(contract.OpDeadline, "")}}),
 	}, t.logTo(name)...)}
-}
-
-// EndUnit is the pod's end unit (contract.OpEnd), which a helper starts
-// (self: podunit's path) when the pod ended while a start of one of its
-// units was going on: a stop of the infra then would cancel that start job.
-// It runs once, in the pod's slice (down takes it along), and systemd
-// forgets it when it is done, failed or not.
-func EndUnit(self, pod string) Unit {
-	return Unit{Name: EndUnitName(pod), Properties: []Property{
-		prop("Description", "podunit pod "+pod+": the pod ended, its sandbox goes"),
-		prop("Slice", SliceName(pod)),
-		prop("Type", "oneshot"),
-		prop("CollectMode", "inactive-or-failed"),
-		prop("ExecStart", []Exec{{Argv: contract.Command{Op: contract.OpEnd, Pod: pod}.Argv(self)}}),
-	}}
 }
 
 // proberUnit runs the probes of all the pod's containers in one process that
@@ -1355,10 +1292,6 @@ func capArg(c string) string {
 	return "CAP_" + c
 }
 
-// NoLimit is each resource property's "not set" value: what takes a limit
-// off a running unit.
-var NoLimit = map[string]uint64{"MemoryMax": math.MaxUint64, "MemoryLow": 0, "CPUQuota": math.MaxUint64, "CPUWeight": math.MaxUint64}
-
 // limitNames orders the resource properties podunit manages.
 var limitNames = []string{"MemoryMax", "MemoryLow", "CPUQuota", "CPUWeight"}
 
@@ -1619,3 +1552,5 @@ func (t *translator) fsGroup() *contract.FSGroup {
 	}
 	return fg
 }
+
+var labelRefPattern = regexp.MustCompile(`^metadata\.(labels|annotations)\['([^']+)'\]$`)

@@ -142,25 +142,6 @@ func TestResourceValue(t *testing.T) {
 	}
 }
 
-// Every property the translator emits must be in the table and render.
-func TestRenderCoversEveryProperty(t *testing.T) {
-	u := Unit{Name: "x.service"}
-	for name := range props {
-		switch name {
-		case "ExecStart", "ExecStop", "ExecStopPost", "ExecStartPre", "ExecStartPost":
-			u.Properties = append(u.Properties, prop(name, []Exec{{Argv: []string{"/bin/true"}}}))
-		default:
-			u.Properties = append(u.Properties, prop(name, "x"))
-		}
-	}
-	out := u.Render()
-	for name := range props {
-		if !strings.Contains(out, "\n"+name+"=") {
-			t.Errorf("%s not rendered", name)
-		}
-	}
-}
-
 // pod's validation counts a container's unit name as ContainerUnitName
 // writes it, and a pod's own units fit systemd's limit whatever its name.
 func TestUnitNameLengths(t *testing.T) {

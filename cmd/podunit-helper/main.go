@@ -1,11 +1,12 @@
 // Command podunit-helper runs what podunit's units run for a pod: its
 // containers' start (podunit internal run, then podman's own run), post-start,
-// stop and clean-up, the prober's and the service proxy's entry, shaping.
+// stop and clean-up, the prober's entry, shaping, volumes, the deadline.
 // Each is a process that systemd starts for one action, so it carries only
-// what the helpers need (no podman bindings, no command-line framework, no
-// manifest loading): it starts with about a third less CPU. The command
-// line is helper/contract's, the same as `podunit internal ...`, which does
-// the same where this binary is not installed.
+// what the helpers need (no Kubernetes packages, no podman bindings, no
+// command-line framework): it starts with less than half the CPU podunit
+// takes. The command line is helper/contract's, the same as `podunit
+// internal ...`, which does the same where this binary is not installed,
+// and runs what this one does not: the service proxy and Jobs' controllers.
 package main
 
 import (

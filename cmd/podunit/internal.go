@@ -11,6 +11,7 @@ import (
 	"github.com/podunit/podunit/helper"
 	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/helper/hostenv"
+	"github.com/podunit/podunit/helper/proxy"
 )
 
 // internalCommand holds what podunit's units run; not for users, and it may
@@ -43,7 +44,9 @@ func internalCommand() *cli.Command {
 func runHelper(ctx context.Context, cmd contract.Command) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	err := hostenv.New(selfPath()).Main(ctx, cmd)
+	env := hostenv.New(selfPath())
+	env.Services = proxy.Run
+	err := env.Main(ctx, cmd)
 	var ee *helper.ErrExit
 	if errors.As(err, &ee) {
 		return cli.Exit(ee.Msg, ee.Code)

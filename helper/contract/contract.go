@@ -92,9 +92,10 @@ const (
 // Ops are every helper command, in the order `podunit internal` lists them.
 var Ops = []Op{OpRun, OpPostStart, OpStop, OpCleanup, OpProbe, OpShape, OpServices, OpVolumes, OpForward, OpDeadline, OpEnd, OpJob, OpCronJob}
 
-// InHelper tells whether podunit-helper runs op: all but the controllers of
-// Jobs and CronJobs, which load manifests and are podunit's own.
-func InHelper(op Op) bool { return op != OpJob && op != OpCronJob }
+// InHelper tells whether podunit-helper runs op: all but the service proxy
+// and the controllers of Jobs and CronJobs, which read Kubernetes objects and
+// are podunit's own.
+func InHelper(op Op) bool { return op != OpServices && op != OpJob && op != OpCronJob }
 
 // Shape actions.
 const (

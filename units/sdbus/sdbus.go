@@ -15,7 +15,7 @@ import (
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	godbus "github.com/godbus/dbus/v5"
 
-	"github.com/podunit/podunit/units"
+	"github.com/podunit/podunit/units/unitdef"
 )
 
 // Manager talks to one systemd manager: the user's.
@@ -80,18 +80,18 @@ func (e *JobError) Error() string {
 
 // Start creates and starts transient units and waits until every job has ended.
 // Units in one call start in parallel; call Start again for the next stage.
-func (m *Manager) Start(ctx context.Context, us []units.Unit) error {
+func (m *Manager) Start(ctx context.Context, us []unitdef.Unit) error {
 	return m.start(ctx, us, false)
 }
 
 // StartKept is Start for units whose properties never change: one that
 // systemd keeps loaded though stopped (other loaded units refer to it, by
 // After= for instance) is started as it is.
-func (m *Manager) StartKept(ctx context.Context, us []units.Unit) error {
+func (m *Manager) StartKept(ctx context.Context, us []unitdef.Unit) error {
 	return m.start(ctx, us, true)
 }
 
-func (m *Manager) start(ctx context.Context, us []units.Unit, kept bool) error {
+func (m *Manager) start(ctx context.Context, us []unitdef.Unit, kept bool) error {
 	type pending struct {
 		unit string
 		ch   chan string
@@ -219,8 +219,8 @@ func (m *Manager) Disable(ctx context.Context, names []string) error {
 
 // SetLimits changes resource properties of a unit for as long as it is loaded
 // (systemctl set-property --runtime).
-func (m *Manager) SetLimits(ctx context.Context, unit string, limits []units.Property) error {
-	props := Properties(units.Unit{Name: unit, Properties: limits})
+func (m *Manager) SetLimits(ctx context.Context, unit string, limits []unitdef.Property) error {
+	props := Properties(unitdef.Unit{Name: unit, Properties: limits})
 	return m.conn.SetUnitPropertiesContext(ctx, unit, true, props...)
 }
 
@@ -241,7 +241,7 @@ func (m *Manager) StopUnits(ctx context.Context, names []string) error {
 
 // StartTransient queues the start of a transient unit without waiting for
 // it; one of that name already there is left as it is.
-func (m *Manager) StartTransient(ctx context.Context, u units.Unit) error {
+func (m *Manager) StartTransient(ctx context.Context, u unitdef.Unit) error {
 	_ = m.conn.ResetFailedUnitContext(ctx, u.Name)
 	if _, err := m.conn.StartTransientUnitContext(ctx, u.Name, "fail", Properties(u), nil); err != nil {
 		var de godbus.Error
@@ -359,23 +359,23 @@ type execCommand struct {
 }
 
 // Properties converts a unit's typed properties into D-Bus properties.
-func Properties(u units.Unit) []sd.Property {
+func Properties(u unitdef.Unit) []sd.Property {
 	out := make([]sd.Property, 0, len(u.Properties))
 	for _, p := range u.Properties {
-		_, name := units.Spec(p.Name)
+		_, name := unitdef.Spec(p.Name)
 		var v any
 		switch x := p.Value.(type) {
 		case string, bool, uint64, []string:
 			v = x
-		case units.AppendFile:
+		case unitdef.AppendFile:
 			v = string(x)
-		case units.Calendars:
+		case unitdef.Calendars:
 			cals := make([]calendarSpec, len(x))
 			for i, c := range x {
 				cals[i] = calendarSpec{Base: "OnCalendar", Spec: c}
 			}
 			v = cals
-		case units.ExitStatusSet:
+		case unitdef.ExitStatusSet:
 			codes := make([]int32, len(x))
 			for i, c := range x {
 				n, err := strconv.Atoi(c)
@@ -390,12 +390,12 @@ func Properties(u units.Unit) []sd.Property {
 			}{codes, []int32{}}
 		case time.Duration:
 			v = usec(x)
-		case []units.Exec:
+		case []unitdef.Exec:
 			cmds := make([]execCommand, len(x))
 			for i, e := range x {
 				args := make([]string, len(e.Argv))
 				for j, a := range e.Argv {
-					args[j] = units.EscapeEnvRefs(a)
+					args[j] = unitdef.EscapeEnvRefs(a)
 				}
 				cmds[i] = execCommand{Path: e.Argv[0], Args: args, IgnoreFailure: e.IgnoreFailure}
 			}
@@ -416,7 +416,7 @@ type calendarSpec struct {
 }
 
 func usec(d time.Duration) uint64 {
-	if d == units.Infinity {
+	if d == unitdef.Infinity {
 		return ^uint64(0)
 	}
 	return uint64(d / time.Microsecond)

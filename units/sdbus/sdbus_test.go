@@ -4,17 +4,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podunit/podunit/units"
+	"github.com/podunit/podunit/units/unitdef"
 )
 
 // The boolean of systemd's (sasb) exec tuples means "ignore failure": a command
 // without the "-" prefix must send false, or systemd ignores its failure.
 func TestExecIgnoreFailureFlag(t *testing.T) {
-	u := units.Unit{Name: "x.service", Properties: []units.Property{
-		{Name: "ExecStart", Value: []units.Exec{{Argv: []string{"/bin/echo", "$HOME"}}}},
-		{Name: "ExecStopPost", Value: []units.Exec{{Argv: []string{"/bin/true"}, IgnoreFailure: true}}},
+	u := unitdef.Unit{Name: "x.service", Properties: []unitdef.Property{
+		{Name: "ExecStart", Value: []unitdef.Exec{{Argv: []string{"/bin/echo", "$HOME"}}}},
+		{Name: "ExecStopPost", Value: []unitdef.Exec{{Argv: []string{"/bin/true"}, IgnoreFailure: true}}},
 		{Name: "TimeoutStopSec", Value: 45 * time.Second},
-		{Name: "TimeoutStartSec", Value: units.Infinity},
+		{Name: "TimeoutStartSec", Value: unitdef.Infinity},
 	}}
 	props := Properties(u)
 	start := props[0].Value.Value().([]execCommand)[0]

@@ -1,4 +1,9 @@
-package helper
+// Package proxy is the service proxy's helper (contract.OpServices): the
+// cluster DNS and a userspace proxy per Service port, served from inside the
+// services container's network namespace. podunit runs it (it reads
+// Services, Kubernetes objects); the pods' small helper binary does not link
+// it.
+package proxy
 
 import (
 	"context"
@@ -20,22 +25,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podunit/podunit/cluster"
+	"github.com/podunit/podunit/helper"
 	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/podstate/objstore"
-	"github.com/podunit/podunit/units"
+	"github.com/podunit/podunit/units/unitdef"
 )
 
-// AddrSetter puts addresses on the current network namespace's interface.
-type AddrSetter interface {
-	// SetAddrs makes want (as /32s) the addresses of the interface that
-	// leads to the pod network, among those in keep; others in keep go.
-	SetAddrs(want []netip.Addr, keep netip.Prefix) error
-}
-
-// services runs the service proxy's helpers (contract.OpServices).
-func (e *Env) services(ctx context.Context, cmd contract.Command) error {
+// Run runs the service proxy's helpers (contract.OpServices) with e.
+func Run(ctx context.Context, e *helper.Env, cmd contract.Command) error {
 	if cmd.Action == contract.ServicesRun {
 		argv, err := podstate.LoadServicesRun(e.StateDir)
 		if err != nil {
@@ -49,24 +48,24 @@ func (e *Env) services(ctx context.Context, cmd contract.Command) error {
 	}
 	switch {
 	case cmd.Action == contract.ServicesClear:
-		labels, ok, err := eng.ContainerLabels(ctx, units.ServicesContainer)
+		labels, ok, err := eng.ContainerLabels(ctx, unitdef.ServicesContainer)
 		if err != nil || !ok {
 			return err
 		}
-		if labels[units.LabelRole] != units.RoleServices {
-			return &ErrExit{Code: 1, Msg: fmt.Sprintf("podman container %s exists and was not created by podunit; rename or remove it", units.ServicesContainer)}
+		if labels[unitdef.LabelRole] != unitdef.RoleServices {
+			return &helper.ErrExit{Code: 1, Msg: fmt.Sprintf("podman container %s exists and was not created by podunit; rename or remove it", unitdef.ServicesContainer)}
 		}
-		return eng.RemoveContainer(ctx, units.ServicesContainer)
+		return eng.RemoveContainer(ctx, unitdef.ServicesContainer)
 	case !cmd.InNetns:
-		pid, err := eng.ContainerPID(ctx, units.ServicesContainer)
+		pid, err := eng.ContainerPID(ctx, unitdef.ServicesContainer)
 		if err != nil || pid <= 0 {
-			return fmt.Errorf("the services container %s is not running: %v", units.ServicesContainer, err)
+			return fmt.Errorf("the services container %s is not running: %v", unitdef.ServicesContainer, err)
 		}
-		return fmt.Errorf("entering the network namespace of %s: %w", units.ServicesContainer, e.execInNetns(pid, cmd, true))
+		return fmt.Errorf("entering the network namespace of %s: %w", unitdef.ServicesContainer, e.ExecInNetns(pid, cmd, true))
 	}
-	pid, err := eng.ContainerPID(ctx, units.ServicesContainer)
+	pid, err := eng.ContainerPID(ctx, unitdef.ServicesContainer)
 	if err != nil || pid <= 0 {
-		return fmt.Errorf("the services container %s is not running: %v", units.ServicesContainer, err)
+		return fmt.Errorf("the services container %s is not running: %v", unitdef.ServicesContainer, err)
 	}
 	p := &Proxy{Env: e, eng: eng, Addrs: e.Addrs, Upstream: upstreamDNS(pid)}
 	return p.Serve(ctx, func() bool { _, err := os.Stat("/proc/" + strconv.Itoa(pid)); return err == nil })
@@ -96,9 +95,9 @@ func upstreamDNS(pid int) string {
 // Services and the pods, puts the addresses on its interface and opens or
 // closes listeners to match.
 type Proxy struct {
-	*Env
-	eng      Engine
-	Addrs    AddrSetter
+	*helper.Env
+	eng      helper.Engine
+	Addrs    helper.AddrSetter
 	Upstream string // host:port of the DNS server for other names
 
 	state     atomic.Pointer[cluster.State]
@@ -352,7 +351,7 @@ func (p *Proxy) podIP(ctx context.Context, name, key string) netip.Addr {
 		return c.ip
 	}
 	var ip netip.Addr
-	pid, err := p.eng.ContainerPID(ctx, units.InfraContainerName(name))
+	pid, err := p.eng.ContainerPID(ctx, unitdef.InfraContainerName(name))
 	if err == nil && pid > 0 {
 		if ips, err := p.PodIPs(pid); err == nil {
 			for _, s := range ips {

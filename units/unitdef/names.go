@@ -1,8 +1,7 @@
-package units
+package unitdef
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -128,5 +127,3 @@ func ParseUnitName(unit string) (pod, container string, ok bool) {
 	}
 	return "", "", false
 }
-
-var labelRefPattern = regexp.MustCompile(`^metadata\.(labels|annotations)\['([^']+)'\]$`)

@@ -1,4 +1,4 @@
-package helper
+package proxy
 
 import (
 	"bufio"
@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/podunit/podunit/cluster"
+	"github.com/podunit/podunit/helper"
 	"github.com/podunit/podunit/helper/contract"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
@@ -87,7 +88,7 @@ func TestProxyForwards(t *testing.T) {
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "a1", Namespace: "default", Labels: map[string]string{"app": "a"}},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Ports: []corev1.ContainerPort{
 			{Name: "web", ContainerPort: int32(tcpPort), Protocol: corev1.ProtocolTCP}}}}}}
-	px := &Proxy{Env: &Env{Out: io.Discard}, listeners: map[cluster.Listener]io.Closer{}}
+	px := &Proxy{Env: &helper.Env{Out: io.Discard}, listeners: map[cluster.Listener]io.Closer{}}
 	set := func(ready bool) {
 		px.setState(&cluster.State{Services: []*corev1.Service{svc}, Pods: []cluster.Pod{{Spec: p, IP: netip.MustParseAddr("127.0.0.1"), Ready: ready}}})
 	}
@@ -168,9 +169,9 @@ func TestProxyFollowsState(t *testing.T) {
 	dir := t.TempDir()
 	addrs := &fakeAddrs{}
 	px := &Proxy{
-		Env: &Env{Out: io.Discard, StateDir: dir,
+		Env: &helper.Env{Out: io.Discard, StateDir: dir,
 			PodIPs: func(pid int) ([]string, error) { return []string{"10.96.130.7"}, nil }},
-		eng: &fakeEngine{}, Addrs: addrs,
+		eng: fakeEngine{}, Addrs: addrs,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -254,19 +255,39 @@ func TestProxyFollowsState(t *testing.T) {
 // in podunit's state (the unit itself holds none), in the manager's
 // environment; without it the start fails, naming what is missing.
 func TestServicesRunExecsTheKeptCommandLine(t *testing.T) {
-	w := newWorld(t, runtime1(contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp}))
+	var execd, execEnv []string
+	errExecd := errors.New("exec'd")
+	e := &helper.Env{Out: io.Discard, StateDir: t.TempDir(),
+		Environ: func() []string { return []string{"NOTIFY_SOCKET=/run/n"} },
+		Exec: func(path string, argv, env []string) error {
+			execd, execEnv = argv, env
+			return errExecd
+		},
+		Services: Run,
+	}
 	cmd := contract.Command{Op: contract.OpServices, Action: contract.ServicesRun}
-	if err := w.env.Main(context.Background(), cmd); err == nil || !strings.Contains(err.Error(), "the service proxy's command line") {
+	if err := e.Main(context.Background(), cmd); err == nil || !strings.Contains(err.Error(), "the service proxy's command line") {
 		t.Fatalf("without a kept command line: %v", err)
 	}
 	argv := []string{"/usr/bin/podman", "run", "--name", "podunit__services", "--publish", "30080:30080", "img"}
-	if err := podstate.SaveServicesRun(w.env.StateDir, argv); err != nil {
+	if err := podstate.SaveServicesRun(e.StateDir, argv); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.env.Main(context.Background(), cmd); !errors.Is(err, errExecd) {
+	if err := e.Main(context.Background(), cmd); !errors.Is(err, errExecd) {
 		t.Fatalf("run: %v", err)
 	}
-	if !slices.Equal(w.execd[0], argv) || !slices.Contains(w.execEn[0], "NOTIFY_SOCKET=/run/n") {
-		t.Errorf("exec'd %q with %q", w.execd[0], w.execEn[0])
+	if !slices.Equal(execd, argv) || !slices.Contains(execEnv, "NOTIFY_SOCKET=/run/n") {
+		t.Errorf("exec'd %q with %q", execd, execEnv)
+	}
+	// Where the proxy is not linked (podunit-helper), the command says so.
+	e.Services = nil
+	var ee *helper.ErrExit
+	if err := e.Main(context.Background(), cmd); !errors.As(err, &ee) || ee.Code != 2 {
+		t.Errorf("without the proxy: %v", err)
 	}
 }
+
+// fakeEngine is a podman with a running services container.
+type fakeEngine struct{ helper.Engine }
+
+func (fakeEngine) ContainerPID(ctx context.Context, name string) (int, error) { return 4242, nil }
