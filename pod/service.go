@@ -50,8 +50,8 @@ var serviceRules = withMetadata(map[string]rule{
 	"spec.sessionAffinity":               {support: Honoured},
 	"spec.sessionAffinityConfig":         {support: Ignored, subtree: true, note: "ClientIP affinity holds while the endpoints do not change; there is no timeout"},
 	"spec.publishNotReadyAddresses":      {support: Honoured},
-	"spec.externalTrafficPolicy":         {support: Ignored, note: "one node: Local and Cluster are the same"},
-	"spec.internalTrafficPolicy":         {support: Ignored, note: "one node: Local and Cluster are the same"},
+	"spec.externalTrafficPolicy":         {support: Honoured},
+	"spec.internalTrafficPolicy":         {support: Honoured},
 	"spec.trafficDistribution":           {support: Ignored, note: "one node: every endpoint is as near as any other"},
 	"spec.allocateLoadBalancerNodePorts": {support: Ignored, note: "a LoadBalancer Service is published on its node ports"},
 	"spec.loadBalancerClass":             {support: Ignored, note: "there is no load balancer on one host"},
@@ -135,6 +135,8 @@ func validateService(s *corev1.Service) (warns []string, errs field.ErrorList) {
 	if s.Spec.ExternalName != "" {
 		errs = append(errs, field.Forbidden(sp.Child("externalName"), "only an ExternalName Service has one"))
 	}
+	w, e := validateTrafficPolicies(s, sp)
+	warns, errs = append(warns, w...), append(errs, e...)
 	for k, v := range s.Spec.Selector {
 		p := sp.Child("selector").Key(k)
 		for _, msg := range validation.IsQualifiedName(k) {
@@ -228,6 +230,29 @@ func validateService(s *corev1.Service) (warns []string, errs field.ErrorList) {
 	}
 	if Headless(s) && HasNodePorts(s) {
 		errs = append(errs, field.Invalid(sp.Child("clusterIP"), s.Spec.ClusterIP, "a headless Service cannot be of type "+string(s.Spec.Type)))
+	}
+	return warns, errs
+}
+
+// validateTrafficPolicies checks the traffic policies as the API server
+// does. On one node every endpoint is local, so Cluster and Local route
+// alike, and kubectl's own output (Cluster) passes without a word; what an
+// external Local would add, the client's own address at the pod, the
+// userspace proxy does not keep, and a warning says so.
+func validateTrafficPolicies(s *corev1.Service, sp *field.Path) (warns []string, errs field.ErrorList) {
+	if p := s.Spec.ExternalTrafficPolicy; p != "" {
+		fp := sp.Child("externalTrafficPolicy")
+		switch {
+		case p != corev1.ServiceExternalTrafficPolicyCluster && p != corev1.ServiceExternalTrafficPolicyLocal:
+			errs = append(errs, field.NotSupported(fp, string(p), []string{"Cluster", "Local"}))
+		case !HasNodePorts(s):
+			errs = append(errs, field.Invalid(fp, string(p), "may only be set when type is NodePort or LoadBalancer"))
+		case p == corev1.ServiceExternalTrafficPolicyLocal:
+			warns = append(warns, fp.String()+": Local: clients reach the pods from the service proxy's address, not their own (one node: Local and Cluster route alike)")
+		}
+	}
+	if p := s.Spec.InternalTrafficPolicy; p != nil && *p != corev1.ServiceInternalTrafficPolicyCluster && *p != corev1.ServiceInternalTrafficPolicyLocal {
+		errs = append(errs, field.NotSupported(sp.Child("internalTrafficPolicy"), string(*p), []string{"Cluster", "Local"}))
 	}
 	return warns, errs
 }

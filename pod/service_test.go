@@ -30,6 +30,9 @@ func TestServiceValidation(t *testing.T) {
 		{`{externalIPs: [1.2.3.4], ports: [{port: 80}]}`, "spec.externalIPs: not supported by podunit"},
 		{`{type: NodePort, clusterIP: None, ports: [{port: 80}]}`, "spec.clusterIP: invalid value \"None\": a headless Service cannot be of type NodePort"},
 		{`{}`, "spec.ports: required"},
+		{`{type: NodePort, externalTrafficPolicy: Nearest, ports: [{port: 80}]}`, `spec.externalTrafficPolicy: unsupported value "Nearest"`},
+		{`{externalTrafficPolicy: Local, ports: [{port: 80}]}`, "spec.externalTrafficPolicy: invalid value \"Local\": may only be set when type is NodePort or LoadBalancer"},
+		{`{internalTrafficPolicy: Node, ports: [{port: 80}]}`, `spec.internalTrafficPolicy: unsupported value "Node"`},
 	} {
 		_, err := Load(svcDoc(c.spec))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -46,6 +49,17 @@ func TestServiceValidation(t *testing.T) {
 	s := m.Objects.Services[0]
 	if s.Spec.Ports[0].Protocol != "TCP" || s.Spec.SessionAffinity != "None" || s.Namespace != "default" {
 		t.Errorf("defaults: %+v", s.Spec)
+	}
+	// The traffic policies route alike on one node: kubectl's own output
+	// (Cluster) passes without a word, an external Local warns that the
+	// client's address is not kept.
+	m, err = Load(svcDoc(`{type: NodePort, externalTrafficPolicy: Cluster, internalTrafficPolicy: Cluster, ports: [{port: 80}]}`))
+	if err != nil || len(m.Warnings) != 0 {
+		t.Errorf("Cluster policies: %v, warnings %q", err, m.Warnings)
+	}
+	m, err = Load(svcDoc(`{type: NodePort, externalTrafficPolicy: Local, internalTrafficPolicy: Local, ports: [{port: 80}]}`))
+	if err != nil || len(m.Warnings) != 1 || !strings.Contains(m.Warnings[0], "spec.externalTrafficPolicy: Local: clients reach the pods from the service proxy's address") {
+		t.Errorf("Local policies: %v, warnings %q", err, m.Warnings)
 	}
 	// A headless Service needs no port; targetPort defaults to port.
 	m, err = Load(svcDoc(`{clusterIP: None, selector: {app: web}}`))
