@@ -33,7 +33,7 @@ func downCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force", Usage: "with --grace-period 0: kill at once"},
 			&cli.BoolFlag{Name: "volumes", Usage: "also remove the data of the PersistentVolumeClaims the manifest defines"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "give up after this long"},
-			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "a manifest file, as kubectl's -f (FILE arguments do the same)"},
+			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "a manifest file or http(s) URL, as kubectl's -f (FILE arguments do the same)"},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "the namespace of the pods named and of the files' objects that name none (as given to up -n)"},
 			selectorFlag(),
 			&cli.StringFlag{Name: "field-selector", Usage: "the pods whose fields match, as kubectl's (status.phase=Failed, status.phase!=Running)"},
@@ -45,7 +45,7 @@ func downCommand() *cli.Command {
 				return err
 			}
 			for _, f := range c.StringSlice("filename") {
-				if _, err := os.Stat(f); err != nil && f != "-" {
+				if _, err := os.Stat(f); err != nil && f != "-" && !isURL(f) {
 					return fmt.Errorf("%w: -f %s: %v", errUsage, f, err)
 				}
 			}
@@ -70,7 +70,7 @@ func downCommand() *cli.Command {
 					objRefs = append(objRefs, [2]string{objectKinds[word], a})
 					continue
 				}
-				if _, err := os.Stat(a); err == nil || a == "-" {
+				if _, err := os.Stat(a); err == nil || a == "-" || isURL(a) {
 					refs = append(refs, a)
 					continue
 				}
@@ -144,7 +144,7 @@ func downCommand() *cli.Command {
 				}
 			}
 			for _, a := range args {
-				if _, err := os.Stat(a); err == nil || a == "-" {
+				if _, err := os.Stat(a); err == nil || a == "-" || isURL(a) {
 					m, err := loadManifestFor(false, c.String("namespace"), a)
 					if err != nil {
 						return err

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -48,7 +49,7 @@ func upCommand() *cli.Command {
 		Name:      "up",
 		Aliases:   []string{"apply"},
 		Usage:     "start the pods of a manifest",
-		ArgsUsage: "FILE|DIR... (or - for standard input)",
+		ArgsUsage: "FILE|DIR|URL... (or - for standard input)",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the units that would be started, change nothing"},
 			&cli.BoolFlag{Name: "replace", Usage: "stop and replace a running pod of the same name"},
@@ -56,7 +57,7 @@ func upCommand() *cli.Command {
 			&cli.BoolFlag{Name: "wait", Usage: "return only when every pod is Ready (exit 4 when --timeout runs out first)"},
 			&cli.BoolFlag{Name: "persist", Usage: "also enable the pods: they come back when your user manager starts (see podunit enable)"},
 			&cli.BoolFlag{Name: "stored", Usage: "the arguments are pods enabled earlier: start them from their stored copies (what podunit@POD.service runs)"},
-			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "a manifest file or directory, as kubectl's -f (FILE arguments do the same)"},
+			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "a manifest file, directory or http(s) URL, as kubectl's -f (FILE arguments do the same)"},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "the namespace of the objects that name none (one naming another is an error), as kubectl's -n"},
 		},
 		Action: func(c *cli.Context) error {
@@ -66,7 +67,7 @@ func upCommand() *cli.Command {
 			}
 			args = append(c.StringSlice("filename"), args...)
 			if len(args) == 0 {
-				return fmt.Errorf("%w: podunit up FILE|DIR...", errUsage)
+				return fmt.Errorf("%w: podunit up FILE|DIR|URL...", errUsage)
 			}
 			named := slices.Clone(args)
 			if c.Bool("stored") {
@@ -705,7 +706,8 @@ func upCommand() *cli.Command {
 }
 
 // loadManifest reads manifest files (directories: their .yaml, .yml and
-// .json files, in name order; "-": standard input) as one manifest, whose pods
+// .json files, in name order; "-": standard input; an http or https URL:
+// what it serves, as kubectl -f reads it) as one manifest, whose pods
 // may refer to the objects it defines and to those stored by earlier `up`s.
 // namespace, when not "", is that of the objects that name none
 // (kubectl's -n).
@@ -727,6 +729,14 @@ func loadManifestFor(bindRefs bool, namespace string, paths ...string) (*pod.Man
 				return nil, fmt.Errorf("%w: %v", errUsage, err)
 			}
 			srcs = append(srcs, pod.Source{Name: "-", Data: data, Namespace: namespace})
+			continue
+		}
+		if isURL(path) {
+			data, err := fetchManifest(path)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", errUsage, err)
+			}
+			srcs = append(srcs, pod.Source{Name: path, Data: data, Namespace: namespace})
 			continue
 		}
 		files := []string{path}
@@ -774,6 +784,37 @@ func loadManifestFor(bindRefs bool, namespace string, paths ...string) (*pod.Man
 		return m, err
 	}
 	return load(srcs)
+}
+
+// isURL tells whether a manifest argument is a URL to fetch (kubectl -f
+// takes them: the Kubernetes documentation's examples are applied that way).
+func isURL(arg string) bool {
+	return strings.HasPrefix(arg, "https://") || strings.HasPrefix(arg, "http://")
+}
+
+// maxManifest is the most a manifest URL may serve.
+const maxManifest = 32 << 20
+
+// fetchManifest reads a manifest from a URL, following redirects; anything
+// but 200 OK is an error that says what the server answered.
+func fetchManifest(url string) ([]byte, error) {
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return nil, fmt.Errorf("fetching %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetching %s: the server answered %s", url, resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxManifest+1))
+	if err != nil {
+		return nil, fmt.Errorf("fetching %s: %v", url, err)
+	}
+	if len(data) > maxManifest {
+		return nil, fmt.Errorf("fetching %s: more than %d MiB, not a manifest", url, maxManifest>>20)
+	}
+	return data, nil
 }
 
 // objectLines say what happened to each object, kubectl-style.
