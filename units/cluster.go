@@ -52,9 +52,9 @@ func ServicesFor(o Options, nodePorts []string) Services {
 		args = append(args, "--publish", spec)
 	}
 	args = append(args, o.InfraImage)
-	clear := contract.Command{Op: contract.OpServices, Action: contract.ServicesClear}.Argv(o.Self)
-	run := contract.Command{Op: contract.OpServices, Action: contract.ServicesRun}.Argv(o.Self)
-	serve := contract.Command{Op: contract.OpServices, Action: contract.ServicesServe}.Argv(o.Self)
+	clear := o.Argv(contract.Command{Op: contract.OpServices, Action: contract.ServicesClear})
+	run := o.Argv(contract.Command{Op: contract.OpServices, Action: contract.ServicesRun})
+	serve := o.Argv(contract.Command{Op: contract.OpServices, Action: contract.ServicesServe})
 	services := Unit{Name: ServicesUnit, Properties: append([]Property{
 		prop("Description", "podunit: the Services' and the cluster DNS's addresses on the pod network"),
 		prop("Type", "notify"),

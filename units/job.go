@@ -22,7 +22,7 @@ const JobUnitPattern = "podunit.job.*.service"
 // ttlSecondsAfterFinished passed). It carries the Job's namespace and name
 // only; restarted if it fails, never given up.
 func JobUnit(o Options, ns, name string) Unit {
-	run := contract.Command{Op: contract.OpJob, Job: ns + "/" + name}.Argv(o.Self)
+	run := o.Argv(contract.Command{Op: contract.OpJob, Job: ns + "/" + name})
 	unit := JobUnitName(ns, name)
 	return Unit{Name: unit, Properties: append([]Property{
 		prop("Description", "podunit job "+ns+"/"+name+": its controller"),
@@ -52,7 +52,7 @@ func CronJobServiceName(ns, name string) string {
 // at once. Both carry the CronJob's namespace and name only.
 func CronJobTimer(o Options, ns, name string, calendars []string) Unit {
 	svc := CronJobServiceName(ns, name)
-	run := contract.Command{Op: contract.OpCronJob, Job: ns + "/" + name}.Argv(o.Self)
+	run := o.Argv(contract.Command{Op: contract.OpCronJob, Job: ns + "/" + name})
 	service := Unit{Name: svc, Properties: append([]Property{
 		prop("Description", "podunit cronjob "+ns+"/"+name+": a Job of its jobTemplate"),
 		prop("Type", "oneshot"),

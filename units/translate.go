@@ -27,8 +27,8 @@ type Options struct {
 	Podman string // absolute path of podman, which the helpers run
 	Self   string // absolute path of podunit: units call its helper commands
 	// Helper is the absolute path of podunit-helper, which runs the same
-	// helper commands (all but Jobs' and CronJobs') in a process that starts
-	// faster; "": the units run them with Self.
+	// helper commands (those contract.InHelper names) in a process that
+	// starts faster; "": the units run them with Self.
 	Helper     string
 	Sleep      string // absolute path of sleep (coreutils): the deadline unit's process
 	InfraImage string // image of the infra container (runs catatonit -P)
@@ -66,6 +66,9 @@ type Options struct {
 	// pod sets none either, as the kubelet gives them.
 	Allocatable corev1.ResourceList
 }
+
+// infraGrace is the infra container's stop timeout.
+const infraGrace = 2 * time.Second
 
 // Translate turns a defaulted, validated pod into its Plan, using what
 // validation resolved (pod.Resolve) for its hooks, probes and bandwidth.
@@ -291,16 +294,16 @@ func (t *translator) plan() (*Plan, error) {
 
 // helper is the command line of one of podunit's helpers for this pod.
 func (t *translator) helper(op contract.Op, container string) []string {
-	return contract.Command{Op: op, Pod: t.pod.Name, Container: container}.Argv(t.o.HelperPath())
+	return t.o.Argv(contract.Command{Op: op, Pod: t.pod.Name, Container: container})
 }
 
-// HelperPath is what the units run helper commands with: podunit-helper, or
-// podunit itself.
-func (o Options) HelperPath() string {
-	if o.Helper != "" {
-		return o.Helper
+// Argv is a helper's command line as the units run it: podunit-helper
+// for what it runs (contract.InHelper), else podunit itself.
+func (o Options) Argv(c contract.Command) []string {
+	if o.Helper != "" && contract.InHelper(c.Op) {
+		return c.Argv(o.Helper)
 	}
-	return o.Self
+	return c.Argv(o.Self)
 }
 
 // commonService are the settings of podman's proven pattern for a container run
@@ -445,7 +448,7 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 		// Shaping is in place before the unit is active, so before any container
 		// of the pod starts. It goes with the pod's network namespace: nothing
 		// to remove at stop.
-		post = append(post, Exec{Argv: contract.Command{Op: contract.OpShape, Action: contract.ShapeApply, Pod: p.Name}.Argv(t.o.HelperPath())})
+		post = append(post, Exec{Argv: t.o.Argv(contract.Command{Op: contract.OpShape, Action: contract.ShapeApply, Pod: p.Name})})
 	}
 	if len(post) > 0 {
 		props = append(props, prop("ExecStartPost", post))

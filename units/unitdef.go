@@ -1,10 +1,6 @@
 package units
 
-import (
-	"time"
-
-	"github.com/podunit/podunit/units/unitdef"
-)
+import "github.com/podunit/podunit/units/unitdef"
 
 // What a unit is, podunit's names and the helpers' shared timings live in
 // package unitdef, which imports no Kubernetes package (the helpers' small
@@ -32,8 +28,6 @@ const (
 	Infinity          = unitdef.Infinity
 	ServicesContainer = unitdef.ServicesContainer
 	RoleServices      = unitdef.RoleServices
-	// infraGrace is the infra container's stop timeout.
-	infraGrace = 2 * time.Second
 )
 
 var (

@@ -14,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/podunit/podunit/helper/hostenv"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/podstate/objstore"
@@ -45,7 +44,8 @@ func downCommand() *cli.Command {
 				return err
 			}
 			for _, f := range c.StringSlice("filename") {
-				if _, err := os.Stat(f); err != nil && f != "-" && !isURL(f) {
+				if !manifestArg(f) {
+					_, err := os.Stat(f)
 					return fmt.Errorf("%w: -f %s: %v", errUsage, f, err)
 				}
 			}
@@ -70,7 +70,7 @@ func downCommand() *cli.Command {
 					objRefs = append(objRefs, [2]string{objectKinds[word], a})
 					continue
 				}
-				if _, err := os.Stat(a); err == nil || a == "-" || isURL(a) {
+				if manifestArg(a) {
 					refs = append(refs, a)
 					continue
 				}
@@ -144,7 +144,7 @@ func downCommand() *cli.Command {
 				}
 			}
 			for _, a := range args {
-				if _, err := os.Stat(a); err == nil || a == "-" || isURL(a) {
+				if manifestArg(a) {
 					m, err := loadManifestFor(false, c.String("namespace"), a)
 					if err != nil {
 						return err
@@ -280,7 +280,7 @@ func downCommand() *cli.Command {
 				}
 				if len(known.Services) > 0 {
 					// a node port gone is no longer published
-					o := units.Options{Podman: podmanPath(), Self: selfPath(), Helper: hostenv.HelperPath(selfPath()), InfraImage: InfraImage}
+					o := units.Options{Podman: podmanPath(), Self: selfPath(), InfraImage: InfraImage}
 					return r.RepublishServices(ctx, serviceProxy(o, known.Services))
 				}
 				done, err := r.ReleaseServices(ctx, 0)

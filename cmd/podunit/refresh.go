@@ -79,7 +79,7 @@ func refreshPod(ctx context.Context, stateDir string, p *corev1.Pod, objs *pod.O
 	if rt.FSGroup != nil {
 		// the new files get the pod's fsGroup, from inside its user
 		// namespace, as at its start
-		argv := contract.Command{Op: contract.OpVolumes, Pod: p.Name}.Argv(o.HelperPath())
+		argv := o.Argv(contract.Command{Op: contract.OpVolumes, Pod: p.Name})
 		if out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput(); err != nil {
 			return fmt.Errorf("fsGroup on the refreshed volumes: %v: %s", err, strings.TrimSpace(string(out)))
 		}

@@ -792,6 +792,16 @@ func isURL(arg string) bool {
 	return strings.HasPrefix(arg, "https://") || strings.HasPrefix(arg, "http://")
 }
 
+// manifestArg tells whether an argument names a manifest to read: a file or
+// directory that exists, standard input ("-") or a URL.
+func manifestArg(arg string) bool {
+	if arg == "-" || isURL(arg) {
+		return true
+	}
+	_, err := os.Stat(arg)
+	return err == nil
+}
+
 // maxManifest is the most a manifest URL may serve.
 const maxManifest = 32 << 20
 
