@@ -89,8 +89,14 @@ type Env struct {
 	Nsenter string // path of nsenter (util-linux)
 	Systemd func(ctx context.Context) (Systemd, error)
 	Engine  func(ctx context.Context) (Engine, error)
-	Shaper  Shaper
-	Addrs   AddrSetter // the service proxy's addresses
+	// Launch connects to podunit's own podman service, which starts app
+	// and sidecar containers in-process; nil, or an error: podman run does.
+	Launch func(ctx context.Context, podman string) (Launcher, error)
+	Cgroup UnitCgroup
+	// Notify sends a state to systemd (sd_notify).
+	Notify func(state string) error
+	Shaper Shaper
+	Addrs  AddrSetter // the service proxy's addresses
 	// Exec replaces the process (syscall.Exec); it returns only on failure.
 	Exec func(path string, argv, env []string) error
 	// Run runs a child to completion with the helper's own output and

@@ -56,6 +56,9 @@ func (t *task) run(ctx context.Context) error {
 	if err := t.resetMessage(); err != nil {
 		return err
 	}
+	if done, err := t.launch(ctx); done {
+		return err
+	}
 	argv, env := t.podman()
 	return t.Exec(t.rt.Podman, argv, env)
 }

@@ -379,3 +379,23 @@ func (c *Client) VolumeMountpoint(ctx context.Context, name string) (string, err
 	}
 	return v.Mountpoint, nil
 }
+
+// CreateContainer creates a container from spec, the body of podman's
+// create request (its specgen).
+func (c *Client) CreateContainer(ctx context.Context, spec any) error {
+	return c.discard(ctx, http.MethodPost, "/containers/create", nil, spec)
+}
+
+// StartContainer starts a created container; one already running is not an
+// error.
+func (c *Client) StartContainer(ctx context.Context, name string) error {
+	return c.discard(ctx, http.MethodPost, containerPath(name, "/start"), nil, nil)
+}
+
+// Ping tells whether the service answers.
+func (c *Client) Ping(ctx context.Context) error {
+	return c.discard(ctx, http.MethodGet, "/_ping", nil, nil)
+}
+
+// Socket is the path of the service's socket.
+func (c *Client) Socket() string { return c.socket }

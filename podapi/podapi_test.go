@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -420,5 +421,52 @@ func TestDemux(t *testing.T) {
 	out.Reset()
 	if err := demux(strings.NewReader(string(in)), &out); err == nil || !strings.Contains(err.Error(), "exec failed") {
 		t.Errorf("an error frame: %v", err)
+	}
+}
+
+// Create and start are one request each; the body is the spec as given, and
+// the service's refusal comes back with its message.
+func TestCreateAndStart(t *testing.T) {
+	var bodies []string
+	var paths []string
+	c := listen(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		data, _ := io.ReadAll(r.Body)
+		paths = append(paths, r.Method+" "+r.URL.Path)
+		bodies = append(bodies, string(data))
+		switch r.URL.Path {
+		case "/v4.0.0/libpod/_ping":
+			w.Write([]byte("OK"))
+		case "/v4.0.0/libpod/containers/create":
+			if strings.Contains(string(data), "missing") {
+				w.WriteHeader(http.StatusInternalServerError)
+				w.Write([]byte(`{"cause":"image not known","message":"missing: image not known","response":500}`))
+				return
+			}
+			w.WriteHeader(http.StatusCreated)
+			w.Write([]byte(`{"Id":"abc","Warnings":[]}`))
+		case "/v4.0.0/libpod/containers/p_web/start":
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	ctx := context.Background()
+	if err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateContainer(ctx, map[string]string{"name": "p_web", "image": "img"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StartContainer(ctx, "p_web"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateContainer(ctx, map[string]string{"name": "x", "image": "missing"}); err == nil || !strings.Contains(err.Error(), "missing: image not known") {
+		t.Errorf("refused create: %v", err)
+	}
+	if err := c.StartContainer(ctx, "gone"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("start of a missing container: %v", err)
+	}
+	if bodies[1] != `{"image":"img","name":"p_web"}` || paths[1] != "POST /v4.0.0/libpod/containers/create" || paths[2] != "POST /v4.0.0/libpod/containers/p_web/start" {
+		t.Errorf("requests %q %q", paths, bodies)
 	}
 }

@@ -47,6 +47,9 @@ func New(self string) *helper.Env {
 			return m, nil
 		},
 		Engine:  Engine,
+		Launch:  Launch,
+		Cgroup:  &unitCgroup{fs: "/sys/fs/cgroup", self: "/proc/self/cgroup"},
+		Notify:  notify,
 		Shaper:  nlShaper{},
 		Addrs:   nlAddrs{},
 		Exec:    syscall.Exec,

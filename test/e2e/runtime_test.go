@@ -500,3 +500,55 @@ spec:
 		t.Errorf("describe:\n%s", d)
 	}
 }
+
+// Infra, app and sidecar containers start through podunit's own podman service
+// (podunit.podman.service), not a podman process each: the unit's main
+// process is the container's conmon, inside the unit's own control group
+// (its "conmon" group), as podman run --cgroups=split would have it; a
+// restart starts the same way.
+func TestContainersStartThroughPodunitsService(t *testing.T) {
+	const pod = "e2e-svcstart"
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: side
+    image: %s
+    restartPolicy: Always
+    command: [sleep, "100000"]
+  containers:
+  - name: app
+    image: %s
+    command: [sh, -c, 'trap "exit 0" TERM; sleep 100000 & wait']
+`, pod, testImage, testImage), pod)
+	conmonOf := func(c string) string {
+		unit := units.ContainerUnitName(pod, c)
+		if c == "" {
+			unit = units.InfraUnitName(pod)
+		}
+		pid := unitProp(t, unit, "MainPID")
+		comm := strings.TrimSpace(must(t, "cat", "/proc/"+pid+"/comm"))
+		cg := strings.TrimSpace(must(t, "cat", "/proc/"+pid+"/cgroup"))
+		if comm != "conmon" || !strings.HasSuffix(cg, "/"+unit+"/conmon") {
+			t.Errorf("%s: main process %s is %q in %q, want conmon in the unit's conmon group", unit, pid, comm, cg)
+		}
+		return pid
+	}
+	conmonOf("") // the infra
+	conmonOf("side")
+	first := conmonOf("app")
+	if got := strings.TrimSpace(run(t, "systemctl", "--user", "is-active", "podunit.podman.service").stdout); got != "active" {
+		t.Errorf("podunit.podman.service is %q", got)
+	}
+	must(t, "podman", "kill", ctrName(pod, "app"))
+	unit := units.ContainerUnitName(pod, "app")
+	eventually(t, 30*time.Second, "the app's restart", func() bool {
+		return unitProp(t, unit, "NRestarts") == "1" && unitProp(t, unit, "ActiveState") == "active"
+	})
+	if again := conmonOf("app"); again == first {
+		t.Errorf("the restarted unit kept main process %s", again)
+	}
+}

@@ -127,3 +127,6 @@ func ParseUnitName(unit string) (pod, container string, ok bool) {
 	}
 	return "", "", false
 }
+
+// PodmanServiceUnit runs podunit's own podman service (PodmanService).
+const PodmanServiceUnit = Prefix + ".podman.service"

@@ -10,6 +10,7 @@ package unitdef
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/podunit/podunit/helper/contract"
@@ -193,5 +194,25 @@ func EndUnit(self, pod string) Unit {
 		Prop("Type", "oneshot"),
 		Prop("CollectMode", "inactive-or-failed"),
 		Prop("ExecStart", []Exec{{Argv: contract.Command{Op: contract.OpEnd, Pod: pod}.Argv(self)}}),
+	}}
+}
+
+// PodmanServiceIdle is how long podunit's podman service stays without a
+// request before it exits; the next container start has it started again.
+const PodmanServiceIdle = 5 * time.Minute
+
+// PodmanService is podunit's own podman service (PodmanServiceUnit),
+// listening on socket, which the run helpers have create and start the pods'
+// app and sidecar containers. Its cgroup manager is cgroupfs so that each
+// container's cgroup is made where the helper asks, inside the container's
+// own unit (podman's systemd manager would make a scope of its own), and
+// the helper moves the container's conmon there too.
+func PodmanService(podman, socket string) Unit {
+	return Unit{Name: PodmanServiceUnit, Properties: []Property{
+		Prop("Description", "podunit: the podman service that starts the pods' containers"),
+		Prop("Type", "notify"),
+		Prop("CollectMode", "inactive-or-failed"),
+		Prop("ExecStart", []Exec{{Argv: []string{podman, "--cgroup-manager=cgroupfs", "system", "service",
+			"--time=" + strconv.Itoa(int(PodmanServiceIdle/time.Second)), "unix://" + socket}}}),
 	}}
 }

@@ -1,0 +1,122 @@
+package hostenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/podunit/podunit/helper"
+	"github.com/podunit/podunit/podapi"
+	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/units/sdbus"
+	"github.com/podunit/podunit/units/unitdef"
+)
+
+// PodmanSocket is where podunit's own podman service listens.
+func PodmanSocket() string { return filepath.Join(podstate.DefaultDir(), "podman.sock") }
+
+// Launch connects to podunit's podman service (podman: its binary),
+// having systemd start it when it does not answer.
+func Launch(ctx context.Context, podman string) (helper.Launcher, error) {
+	c := podapi.New(PodmanSocket())
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if c.Ping(pctx) == nil {
+		return launcher{c}, nil
+	}
+	m, err := sdbus.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := m.StartKept(sctx, []unitdef.Unit{unitdef.PodmanService(podman, c.Socket())}); err != nil {
+		return nil, err
+	}
+	if err := c.Ping(pctx); err != nil {
+		return nil, err
+	}
+	return launcher{c}, nil
+}
+
+type launcher struct{ c *podapi.Client }
+
+func (l launcher) Launch(ctx context.Context, s *helper.Spec) error {
+	if err := l.c.CreateContainer(ctx, s); err != nil {
+		return fmt.Errorf("creating: %w", err)
+	}
+	if err := l.c.StartContainer(ctx, s.Name); err != nil {
+		_ = l.c.RemoveContainer(context.WithoutCancel(ctx), s.Name)
+		return fmt.Errorf("starting: %w", err)
+	}
+	return nil
+}
+
+func (launcher) Close() {}
+
+// unitCgroup is the helper's unit's group in cgroup v2's hierarchy.
+type unitCgroup struct {
+	fs   string // where cgroup2 is mounted
+	self string // the process's /proc/self/cgroup
+	unit string // the unit's group, once Prepare read it
+}
+
+// Prepare moves the helper into the unit's "helper" sub-group.
+func (u *unitCgroup) Prepare() (string, error) {
+	data, err := os.ReadFile(u.self)
+	if err != nil {
+		return "", err
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if p, ok := strings.CutPrefix(l, "0::"); ok && p != "/" && p != "" {
+			u.unit = p
+		}
+	}
+	if u.unit == "" {
+		return "", errors.New("not in a cgroup v2 group of its own")
+	}
+	return u.unit, u.move(os.Getpid(), "helper")
+}
+
+// Adopt moves conmon into the unit's "conmon" sub-group.
+func (u *unitCgroup) Adopt(pid int) error {
+	err := u.move(pid, "conmon")
+	if errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("%w (conmon %d)", helper.ErrGone, pid)
+	}
+	return err
+}
+
+func (u *unitCgroup) move(pid int, sub string) error {
+	dir := filepath.Join(u.fs, u.unit, sub)
+	if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644)
+}
+
+// notify sends state to systemd's notification socket ($NOTIFY_SOCKET).
+func notify(state string) error {
+	sock := os.Getenv("NOTIFY_SOCKET")
+	if sock == "" {
+		return errors.New("no NOTIFY_SOCKET")
+	}
+	if strings.HasPrefix(sock, "@") {
+		sock = "\x00" + sock[1:]
+	}
+	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.Write([]byte(state))
+	return err
+}

@@ -1,0 +1,106 @@
+package helper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/podunit/podunit/helper/contract"
+	"github.com/podunit/podunit/podstate"
+)
+
+// Launcher creates and starts containers through podunit's own podman
+// service (units.PodmanService): one long-running podman process that does
+// for every container what a `podman run` process would, without the cost of
+// starting podman each time.
+type Launcher interface {
+	// Launch creates the container and starts it; a container created and
+	// then not started is removed again.
+	Launch(ctx context.Context, s *Spec) error
+	Close()
+}
+
+// UnitCgroup is the run helper's own unit's control group, which the
+// container started by the service joins, as with podman run --cgroups=split.
+type UnitCgroup interface {
+	// Prepare moves the helper out of the way (into a sub-group: a group
+	// whose children hold controllers holds no process itself) and returns
+	// the unit's group, the container's cgroup parent.
+	Prepare() (parent string, err error)
+	// Adopt moves the container's monitor (conmon) into the unit's group:
+	// systemd then supervises it as the unit's main process.
+	Adopt(pid int) error
+}
+
+// ErrGone is a container whose monitor ended before it joined the unit.
+var ErrGone = errors.New("the container ended as it started")
+
+// launch starts an infra, app or sidecar container through podunit's podman
+// service and makes its conmon the unit's main process (MAINPID, READY:
+// what podman run --sdnotify=conmon tells systemd). It reports false when
+// the container is to start through podman run instead: the service is not
+// reachable, or the command line holds something only podman run takes; the
+// reason goes to the unit's output.
+func (t *task) launch(ctx context.Context) (bool, error) {
+	if t.Launch == nil || t.Cgroup == nil || t.Notify == nil || t.Getenv("NOTIFY_SOCKET") == "" {
+		return false, nil
+	}
+	if t.c.Kind == contract.KindInit {
+		return false, nil // run in the foreground, to its end
+	}
+	vals := map[string]string{}
+	for _, e := range t.c.Env {
+		vals[e.Name] = e.Value // the last definition wins, as in Kubernetes
+	}
+	s, err := SpecFromArgs(t.c.Args, vals)
+	if err != nil {
+		fmt.Fprintf(t.Out, "starting %s through podman run: %v\n", t.c.Podman, err)
+		return false, nil
+	}
+	l, err := t.Launch(ctx, t.rt.Podman)
+	if err != nil {
+		fmt.Fprintf(t.Out, "starting %s through podman run: podunit's podman service: %v\n", t.c.Podman, err)
+		return false, nil
+	}
+	defer l.Close()
+	parent, err := t.Cgroup.Prepare()
+	if err != nil {
+		fmt.Fprintf(t.Out, "starting %s through podman run: %v\n", t.c.Podman, err)
+		return false, nil
+	}
+	pidFile := ConmonPidFile(t.StateDir, t.rt.Pod, t.c.Name)
+	if err := os.MkdirAll(filepath.Dir(pidFile), 0o700); err != nil {
+		return true, err
+	}
+	_ = os.Remove(pidFile)
+	s.CgroupParent, s.ConmonPidFile, s.SdNotifyMode = parent, pidFile, "ignore"
+	if err := l.Launch(ctx, s); err != nil {
+		fmt.Fprintf(t.Out, "starting %s through podman run: podunit's podman service did not: %v\n", t.c.Podman, err)
+		return false, nil
+	}
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		return true, fmt.Errorf("reading conmon's pid: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 1 {
+		return true, fmt.Errorf("conmon's pid file %s holds %q", pidFile, data)
+	}
+	if err := t.Cgroup.Adopt(pid); err != nil {
+		if errors.Is(err, ErrGone) {
+			return true, &ErrExit{Code: 1, Msg: fmt.Sprintf("container %s ended as it started", t.c.Podman)}
+		}
+		return true, fmt.Errorf("moving conmon into the unit: %w", err)
+	}
+	return true, t.Notify(fmt.Sprintf("MAINPID=%d\nREADY=1", pid))
+}
+
+// ConmonPidFile is where podunit's podman service has conmon write its pid
+// for a container it starts.
+func ConmonPidFile(stateDir, pod, container string) string {
+	return filepath.Join(podstate.PodDir(stateDir, pod), "conmon", container+".pid")
+}
