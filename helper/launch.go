@@ -39,16 +39,9 @@ type UnitCgroup interface {
 // ErrGone is a container whose monitor ended before it joined the unit.
 var ErrGone = errors.New("the container ended as it started")
 
-// launch starts an infra, app or sidecar container through podunit's podman
-// service and makes its conmon the unit's main process (MAINPID, READY:
-// what podman run --sdnotify=conmon tells systemd). It reports false when
-// the container is to start through podman run instead: the service is not
-// reachable, or the command line holds something only podman run takes; the
-// reason goes to the unit's output.
+// launch starts an infra, app or sidecar container through podunit's
+// podman service (Env.Launch); false: podman run is to start it.
 func (t *task) launch(ctx context.Context) (bool, error) {
-	if t.Launch == nil || t.Cgroup == nil || t.Notify == nil || t.Getenv("NOTIFY_SOCKET") == "" {
-		return false, nil
-	}
 	if t.c.Kind == contract.KindInit {
 		return false, nil // run in the foreground, to its end
 	}
@@ -56,30 +49,43 @@ func (t *task) launch(ctx context.Context) (bool, error) {
 	for _, e := range t.c.Env {
 		vals[e.Name] = e.Value // the last definition wins, as in Kubernetes
 	}
-	s, err := SpecFromArgs(t.c.Args, vals)
-	if err != nil {
-		fmt.Fprintf(t.Out, "starting %s through podman run: %v\n", t.c.Podman, err)
+	return t.Env.Launched(ctx, t.rt.Podman, t.c.Args, vals, ConmonPidFile(t.StateDir, t.rt.Pod, t.c.Name))
+}
+
+// Launched starts a detached container of podman run arguments args
+// (env: the values of its "--env NAME") through podunit's podman service,
+// and makes its conmon the unit's main process (MAINPID, READY: what podman
+// run --sdnotify=conmon tells systemd); pidFile is where conmon writes its
+// pid. It reports false when the container is to start through podman run
+// instead: the service is not reachable, or the command line holds
+// something only podman run takes; the reason goes to the unit's output.
+func (e *Env) Launched(ctx context.Context, podman string, args []string, env map[string]string, pidFile string) (bool, error) {
+	if e.Launch == nil || e.Cgroup == nil || e.Notify == nil || e.Getenv("NOTIFY_SOCKET") == "" {
 		return false, nil
 	}
-	l, err := t.Launch(ctx, t.rt.Podman)
+	s, err := SpecFromArgs(args, env)
 	if err != nil {
-		fmt.Fprintf(t.Out, "starting %s through podman run: podunit's podman service: %v\n", t.c.Podman, err)
+		fmt.Fprintf(e.Out, "starting the container through podman run: %v\n", err)
+		return false, nil
+	}
+	l, err := e.Launch(ctx, podman)
+	if err != nil {
+		fmt.Fprintf(e.Out, "starting %s through podman run: podunit's podman service: %v\n", s.Name, err)
 		return false, nil
 	}
 	defer l.Close()
-	parent, err := t.Cgroup.Prepare()
+	parent, err := e.Cgroup.Prepare()
 	if err != nil {
-		fmt.Fprintf(t.Out, "starting %s through podman run: %v\n", t.c.Podman, err)
+		fmt.Fprintf(e.Out, "starting %s through podman run: %v\n", s.Name, err)
 		return false, nil
 	}
-	pidFile := ConmonPidFile(t.StateDir, t.rt.Pod, t.c.Name)
 	if err := os.MkdirAll(filepath.Dir(pidFile), 0o700); err != nil {
 		return true, err
 	}
 	_ = os.Remove(pidFile)
 	s.CgroupParent, s.ConmonPidFile, s.SdNotifyMode = parent, pidFile, "ignore"
 	if err := l.Launch(ctx, s); err != nil {
-		fmt.Fprintf(t.Out, "starting %s through podman run: podunit's podman service did not: %v\n", t.c.Podman, err)
+		fmt.Fprintf(e.Out, "starting %s through podman run: podunit's podman service did not: %v\n", s.Name, err)
 		return false, nil
 	}
 	data, err := os.ReadFile(pidFile)
@@ -90,13 +96,13 @@ func (t *task) launch(ctx context.Context) (bool, error) {
 	if err != nil || pid <= 1 {
 		return true, fmt.Errorf("conmon's pid file %s holds %q", pidFile, data)
 	}
-	if err := t.Cgroup.Adopt(pid); err != nil {
+	if err := e.Cgroup.Adopt(pid); err != nil {
 		if errors.Is(err, ErrGone) {
-			return true, &ErrExit{Code: 1, Msg: fmt.Sprintf("container %s ended as it started", t.c.Podman)}
+			return true, &ErrExit{Code: 1, Msg: fmt.Sprintf("container %s ended as it started", s.Name)}
 		}
 		return true, fmt.Errorf("moving conmon into the unit: %w", err)
 	}
-	return true, t.Notify(fmt.Sprintf("MAINPID=%d\nREADY=1", pid))
+	return true, e.Notify(fmt.Sprintf("MAINPID=%d\nREADY=1", pid))
 }
 
 // ConmonPidFile is where podunit's podman service has conmon write its pid

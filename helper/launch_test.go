@@ -79,6 +79,12 @@ func TestSpecFromArgs(t *testing.T) {
 		t.Errorf("slirp4netns: %+v %v", s, err)
 	}
 
+	// the service proxy's: a fixed MAC address on the pod network
+	s, err = SpecFromArgs([]string{"run", "--name", "podunit__services", "--rm", "--detach", "--network", "podunit", "--mac-address", "02:70:75:00:00:0a", "infra:1"}, nil)
+	if got, _ := json.Marshal(s.Networks); err != nil || string(got) != `{"podunit":{"static_mac":"02:70:75:00:00:0a"}}` {
+		t.Errorf("proxy's network: %s %v", got, err)
+	}
+
 	if _, err := SpecFromArgs([]string{"run", "--name", "p_x", "--detach", "--env", "MISSING", "img"}, nil); err == nil {
 		t.Error("a variable without a value was taken")
 	}

@@ -55,14 +55,19 @@ type Spec struct {
 	ConmonPidFile   string        `json:"conmon_pid_file,omitempty"`
 	SdNotifyMode    string        `json:"sdnotifyMode,omitempty"`
 	// The infra's: its network, names and published ports.
-	Hostname       string              `json:"hostname,omitempty"`
-	Networks       map[string]struct{} `json:"Networks,omitempty"`
-	NetworkOptions map[string][]string `json:"network_options,omitempty"`
-	DNSServers     []string            `json:"dns_server,omitempty"`
-	DNSSearch      []string            `json:"dns_search,omitempty"`
-	DNSOptions     []string            `json:"dns_option,omitempty"`
-	PortMappings   []PortMapping       `json:"portmappings,omitempty"`
-	Sysctl         map[string]string   `json:"sysctl,omitempty"`
+	Hostname       string                    `json:"hostname,omitempty"`
+	Networks       map[string]NetworkOptions `json:"Networks,omitempty"`
+	NetworkOptions map[string][]string       `json:"network_options,omitempty"`
+	DNSServers     []string                  `json:"dns_server,omitempty"`
+	DNSSearch      []string                  `json:"dns_search,omitempty"`
+	DNSOptions     []string                  `json:"dns_option,omitempty"`
+	PortMappings   []PortMapping             `json:"portmappings,omitempty"`
+	Sysctl         map[string]string         `json:"sysctl,omitempty"`
+}
+
+// NetworkOptions are a container's options on one network.
+type NetworkOptions struct {
+	StaticMAC string `json:"static_mac,omitempty"`
 }
 
 // PortMapping is a published port.
@@ -123,6 +128,7 @@ func SpecFromArgs(args []string, env map[string]string) (*Spec, error) {
 	}
 	s := &Spec{Labels: map[string]string{}, Env: map[string]string{}}
 	detached := false
+	mac := ""
 	i := 1
 	value := func(flag string) (string, error) {
 		if i+1 >= len(args) {
@@ -178,6 +184,8 @@ func SpecFromArgs(args []string, env map[string]string) (*Spec, error) {
 			if err := s.network(v); err != nil {
 				return nil, err
 			}
+		case "--mac-address":
+			mac = v
 		case "--hostname":
 			s.Hostname = v
 		case "--dns":
@@ -252,6 +260,14 @@ func SpecFromArgs(args []string, env map[string]string) (*Spec, error) {
 	if !detached {
 		return nil, fmt.Errorf("%w: a container run in the foreground", ErrUnsupported)
 	}
+	if mac != "" {
+		if len(s.Networks) != 1 {
+			return nil, fmt.Errorf("%w: --mac-address without one podman network", ErrUnsupported)
+		}
+		for n := range s.Networks {
+			s.Networks[n] = NetworkOptions{StaticMAC: mac}
+		}
+	}
 	if i >= len(args) || s.Name == "" {
 		return nil, errors.New("no image or no name in the command line")
 	}
@@ -294,7 +310,7 @@ func (s *Spec) network(v string) error {
 		}
 	case v != "" && !strings.ContainsAny(v, ":=,/") && v != "none" && v != "private" && v != "bridge" && v != "pasta":
 		s.NetNS = &Namespace{Mode: "bridge"}
-		s.Networks = map[string]struct{}{v: {}}
+		s.Networks = map[string]NetworkOptions{v: {}}
 	default:
 		return fmt.Errorf("%w: --network %s", ErrUnsupported, v)
 	}

@@ -40,6 +40,10 @@ func Run(ctx context.Context, e *helper.Env, cmd contract.Command) error {
 		if err != nil {
 			return err
 		}
+		pidFile := filepath.Join(e.StateDir, "services", "conmon.pid")
+		if done, err := e.Launched(ctx, argv[0], argv[1:], nil, pidFile); done {
+			return err
+		}
 		return e.Exec(argv[0], argv, e.Environ())
 	}
 	eng, err := e.Engine(ctx)

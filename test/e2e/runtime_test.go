@@ -504,8 +504,8 @@ spec:
 // Infra, app and sidecar containers start through podunit's own podman service
 // (podunit.podman.service), not a podman process each: the unit's main
 // process is the container's conmon, inside the unit's own control group
-// (its "conmon" group), as podman run --cgroups=split would have it; a
-// restart starts the same way.
+// (its "conmon" group), as podman run --cgroups=split would have it; so
+// does the service proxy's container; a restart starts the same way.
 func TestContainersStartThroughPodunitsService(t *testing.T) {
 	const pod = "e2e-svcstart"
 	up(t, fmt.Sprintf(`
@@ -526,8 +526,11 @@ spec:
 `, pod, testImage, testImage), pod)
 	conmonOf := func(c string) string {
 		unit := units.ContainerUnitName(pod, c)
-		if c == "" {
+		switch c {
+		case "":
 			unit = units.InfraUnitName(pod)
+		case units.ServicesUnit:
+			unit = c
 		}
 		pid := unitProp(t, unit, "MainPID")
 		comm := strings.TrimSpace(must(t, "cat", "/proc/"+pid+"/comm"))
@@ -538,6 +541,7 @@ spec:
 		return pid
 	}
 	conmonOf("") // the infra
+	conmonOf(units.ServicesUnit)
 	conmonOf("side")
 	first := conmonOf("app")
 	if got := strings.TrimSpace(run(t, "systemctl", "--user", "is-active", "podunit.podman.service").stdout); got != "active" {
