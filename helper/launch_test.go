@@ -42,7 +42,8 @@ func TestSpecFromArgs(t *testing.T) {
 		`"pidns":{"nsmode":"host"},"userns":{"nsmode":"container","value":"p"},` +
 		`"mounts":[{"destination":"/dev/termination-log","type":"bind","source":"/run/x/msg","options":["rw"]}],` +
 		`"volumes":[{"Name":"podunit_p_work","Dest":"/work","Options":["ro","rslave"]}],` +
-		`"image_volumes":[{"Source":"localhost/data:1","Destination":"/data","ReadWrite":false}]}`
+		`"image_volumes":[{"Source":"localhost/data:1","Destination":"/data","ReadWrite":false}],` +
+		`"idmappings":{"HostUIDMapping":true,"HostGIDMapping":true,"AutoUserNs":false,"AutoUserNsOpts":{}}}`
 	if string(got) != want {
 		t.Errorf("spec:\n got %s\nwant %s", got, want)
 	}
@@ -50,7 +51,7 @@ func TestSpecFromArgs(t *testing.T) {
 	for _, bad := range [][]string{
 		{"run", "--name", "p_init", "--rm", "img"},                                          // foreground: an init container
 		{"run", "--name", "p_x", "--detach", "--mac-address", "02:00:00:00:00:01", "img"},   // the proxy's
-		{"run", "--name", "p_x", "--detach", "--userns", "auto", "img"},                     // podman run works out the mapping
+		{"run", "--name", "p_x", "--detach", "--userns", "keep-id", "img"},                  // not the translator's
 		{"run", "--name", "p_x", "--detach", "--mount", "type=tmpfs,destination=/t", "img"}, // not the translator's
 		{"create", "--name", "p_x", "img"},
 	} {
@@ -67,7 +68,8 @@ func TestSpecFromArgs(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ = json.Marshal(s)
-	want = `{"name":"p","image":"infra:1","remove":true,"use_image_hosts":false,"netns":{"nsmode":"bridge"},"hostname":"web-0","Networks":{"podunit":{}},` +
+	want = `{"name":"p","image":"infra:1","remove":true,"use_image_hosts":false,"netns":{"nsmode":"bridge"},` +
+		`"idmappings":{"HostUIDMapping":true,"HostGIDMapping":true,"AutoUserNs":false,"AutoUserNsOpts":{}},"hostname":"web-0","Networks":{"podunit":{}},` +
 		`"dns_server":["10.96.0.10"],"dns_search":["default.svc.cluster.local"],"dns_option":["ndots:5"],` +
 		`"portmappings":[{"host_ip":"127.0.0.1","container_port":5432,"host_port":15432,"protocol":"tcp"},{"container_port":5353,"host_port":15353,"protocol":"udp"}],` +
 		`"sysctl":{"net.ipv4.ip_unprivileged_port_start":"0"}}`
@@ -77,6 +79,13 @@ func TestSpecFromArgs(t *testing.T) {
 	s, err = SpecFromArgs([]string{"run", "--name", "p", "--detach", "--network", "slirp4netns:port_handler=slirp4netns,mtu=1500", "infra:1"}, nil)
 	if err != nil || s.NetNS.Mode != "slirp4netns" || strings.Join(s.NetworkOptions["slirp4netns"], ",") != "port_handler=slirp4netns,mtu=1500" {
 		t.Errorf("slirp4netns: %+v %v", s, err)
+	}
+
+	// a pod with a user namespace of its own (hostUsers: false)
+	s, err = SpecFromArgs([]string{"run", "--name", "p", "--detach", "--userns", "auto", "infra:1"}, nil)
+	if got, _ := json.Marshal(s); err != nil || !strings.Contains(string(got), `"userns":{"nsmode":"auto"},`) ||
+		!strings.Contains(string(got), `"idmappings":{"HostUIDMapping":false,"HostGIDMapping":false,"AutoUserNs":true,"AutoUserNsOpts":{}}`) {
+		t.Errorf("--userns auto: %s %v", got, err)
 	}
 
 	// the service proxy's: a fixed MAC address on the pod network
@@ -184,7 +193,7 @@ func TestRunFallsBackToPodmanRun(t *testing.T) {
 		"unreachable": {launched, func(l *fakeLauncher, _ *world) { l.dialErr = errors.New("no socket") }, "no socket"},
 		"refused":     {launched, func(l *fakeLauncher, _ *world) { l.err = errors.New("creating: no such image") }, "no such image"},
 		"foreign flag": {contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp,
-			Args: []string{"run", "--name", "p_app", "--detach", "--userns", "auto", "img"}}, nil, "--userns auto"},
+			Args: []string{"run", "--name", "p_app", "--detach", "--mount", "type=tmpfs,destination=/t", "img"}}, nil, "--mount type=tmpfs"},
 		"no systemd socket": {launched, func(_ *fakeLauncher, w *world) { delete(w.vars, "NOTIFY_SOCKET") }, ""},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -54,6 +54,9 @@ type Spec struct {
 	CgroupParent    string        `json:"cgroup_parent,omitempty"`
 	ConmonPidFile   string        `json:"conmon_pid_file,omitempty"`
 	SdNotifyMode    string        `json:"sdnotifyMode,omitempty"`
+	// IDMappings are the container's storage ID mappings: the host's, as
+	// podman run sends them, or a user namespace of its own (--userns auto).
+	IDMappings *IDMappings `json:"idmappings,omitempty"`
 	// The infra's: its network, names and published ports.
 	Hostname       string                    `json:"hostname,omitempty"`
 	Networks       map[string]NetworkOptions `json:"Networks,omitempty"`
@@ -63,6 +66,15 @@ type Spec struct {
 	DNSOptions     []string                  `json:"dns_option,omitempty"`
 	PortMappings   []PortMapping             `json:"portmappings,omitempty"`
 	Sysctl         map[string]string         `json:"sysctl,omitempty"`
+}
+
+// IDMappings are podman's storage ID mapping options (field names without
+// JSON tags), as podman run sets them for --userns auto.
+type IDMappings struct {
+	HostUIDMapping bool
+	HostGIDMapping bool
+	AutoUserNs     bool
+	AutoUserNsOpts struct{}
 }
 
 // NetworkOptions are a container's options on one network.
@@ -126,7 +138,10 @@ func SpecFromArgs(args []string, env map[string]string) (*Spec, error) {
 	if len(args) == 0 || args[0] != "run" {
 		return nil, fmt.Errorf("%w: not a podman run", ErrUnsupported)
 	}
-	s := &Spec{Labels: map[string]string{}, Env: map[string]string{}}
+	s := &Spec{Labels: map[string]string{}, Env: map[string]string{},
+		// podman run's: also for a container joining the infra's user
+		// namespace, whose storage is then not mapped again
+		IDMappings: &IDMappings{HostUIDMapping: true, HostGIDMapping: true}}
 	detached := false
 	mac := ""
 	i := 1
@@ -207,12 +222,23 @@ func SpecFromArgs(args []string, env map[string]string) (*Spec, error) {
 				s.Sysctl = map[string]string{}
 			}
 			s.Sysctl[k] = val
-		case "--ipc", "--uts", "--pid", "--userns":
+		case "--userns":
+			if v == "auto" {
+				// podman picks a free range of the user's subordinate ids
+				s.UserNS, s.IDMappings = &Namespace{Mode: "auto"}, &IDMappings{AutoUserNs: true}
+				break
+			}
 			ns, err := namespace(v)
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %w", flag, v, err)
 			}
-			*map[string]**Namespace{"--ipc": &s.IPCNS, "--uts": &s.UTSNS, "--pid": &s.PIDNS, "--userns": &s.UserNS}[flag] = ns
+			s.UserNS = ns
+		case "--ipc", "--uts", "--pid":
+			ns, err := namespace(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: %w", flag, v, err)
+			}
+			*map[string]**Namespace{"--ipc": &s.IPCNS, "--uts": &s.UTSNS, "--pid": &s.PIDNS}[flag] = ns
 		case "--log-driver":
 			s.log().Driver = v
 		case "--log-opt":

@@ -555,4 +555,26 @@ spec:
 	if again := conmonOf("app"); again == first {
 		t.Errorf("the restarted unit kept main process %s", again)
 	}
+
+	// A pod with a user namespace of its own (hostUsers: false): its infra
+	// gets podman's automatic mapping, its container joins it.
+	const own = "e2e-svcstart-userns"
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  hostUsers: false
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: %s
+    command: [sh, -c, 'trap "exit 0" TERM; sleep 100000 & wait']
+`, own, testImage), own)
+	for _, unit := range []string{units.InfraUnitName(own), units.ContainerUnitName(own, "app")} {
+		pid := unitProp(t, unit, "MainPID")
+		if cg := strings.TrimSpace(must(t, "cat", "/proc/"+pid+"/cgroup")); !strings.HasSuffix(cg, "/"+unit+"/conmon") {
+			t.Errorf("%s: main process %s in %q, want the unit's conmon group", unit, pid, cg)
+		}
+	}
 }

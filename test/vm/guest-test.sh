@@ -246,6 +246,15 @@ check prober-binary bash -c "$(declare -f as); uid=$uid
 # The containers' units run the package's small helper, not podunit.
 check helper-binary bash -c "$(declare -f as); uid=$uid
   as systemctl --user show -p ExecStart --value podunit-life-quoted.service | tee /dev/stderr | grep -q 'path=/usr/libexec/podunit/podunit-helper ; argv\[\]=/usr/libexec/podunit/podunit-helper internal run --pod life --container quoted'"
+# The containers start through podunit's own podman service, not a podman
+# process each: the unit's main process is conmon, in the unit's conmon group
+# (podman's cgroupfs manager put the container inside the unit); the
+# service runs.
+check service-start bash -c "$(declare -f as); uid=$uid
+  pid=\$(as systemctl --user show -p MainPID --value podunit-life-quoted.service)
+  cat /proc/\$pid/comm /proc/\$pid/cgroup >&2
+  grep -qx conmon /proc/\$pid/comm && grep -q '/podunit-life-quoted.service/conmon\$' /proc/\$pid/cgroup &&
+  as systemctl --user is-active podunit.podman.service"
 check daemon-reload-keeps-command bash -c "$(declare -f as); uid=$uid
   as systemctl --user daemon-reload && as systemctl --user daemon-reload
   before=\$(as systemctl --user show -p NRestarts --value podunit-life-quoted.service)
