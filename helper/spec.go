@@ -152,29 +152,22 @@ func SpecFromArgs(args []string, env map[string]string) (*Spec, error) {
 		i++
 		return args[i], nil
 	}
+	// flags that set a field, or add to a list, as they are
+	bools := map[string]*bool{"--rm": &s.Remove, "--detach": &detached, "--tty": &s.Terminal,
+		"--interactive": &s.Stdin, "--no-hosts": &s.UseImageHosts, "--privileged": &s.Privileged}
+	strs := map[string]*string{"--name": &s.Name, "--hostname": &s.Hostname, "--workdir": &s.WorkDir,
+		"--user": &s.User, "--mac-address": &mac}
+	lists := map[string]*[]string{"--dns": &s.DNSServers, "--dns-search": &s.DNSSearch, "--dns-option": &s.DNSOptions,
+		"--group-add": &s.Groups, "--cap-add": &s.CapAdd, "--cap-drop": &s.CapDrop}
 	for ; i < len(args) && strings.HasPrefix(args[i], "-"); i++ {
 		flag := args[i]
+		if b, ok := bools[flag]; ok {
+			*b = true
+			continue
+		}
 		switch flag {
-		case "--rm":
-			s.Remove = true
-			continue
-		case "--detach":
-			detached = true
-			continue
 		case "--sdnotify=conmon", "--cgroups=split", "--pull=never":
 			continue // the service's start tells systemd itself; never pulls
-		case "--tty":
-			s.Terminal = true
-			continue
-		case "--interactive":
-			s.Stdin = true
-			continue
-		case "--no-hosts":
-			s.UseImageHosts = true
-			continue
-		case "--privileged":
-			s.Privileged = true
-			continue
 		case "--read-only":
 			s.ReadOnly, s.ReadWriteTmpfs = true, true
 			continue
@@ -183,9 +176,15 @@ func SpecFromArgs(args []string, env map[string]string) (*Spec, error) {
 		if err != nil {
 			return nil, err
 		}
+		if p, ok := strs[flag]; ok {
+			*p = v
+			continue
+		}
+		if l, ok := lists[flag]; ok {
+			*l = append(*l, v)
+			continue
+		}
 		switch flag {
-		case "--name":
-			s.Name = v
 		case "--label":
 			k, val, _ := strings.Cut(v, "=")
 			s.Labels[k] = val
@@ -199,16 +198,6 @@ func SpecFromArgs(args []string, env map[string]string) (*Spec, error) {
 			if err := s.network(v); err != nil {
 				return nil, err
 			}
-		case "--mac-address":
-			mac = v
-		case "--hostname":
-			s.Hostname = v
-		case "--dns":
-			s.DNSServers = append(s.DNSServers, v)
-		case "--dns-search":
-			s.DNSSearch = append(s.DNSSearch, v)
-		case "--dns-option":
-			s.DNSOptions = append(s.DNSOptions, v)
 		case "--publish":
 			if err := s.publish(v); err != nil {
 				return nil, err
@@ -253,16 +242,6 @@ func SpecFromArgs(args []string, env map[string]string) (*Spec, error) {
 				return nil, fmt.Errorf("%w: --stop-signal %s", ErrUnsupported, v)
 			}
 			s.StopSignal = int(n)
-		case "--workdir":
-			s.WorkDir = v
-		case "--user":
-			s.User = v
-		case "--group-add":
-			s.Groups = append(s.Groups, v)
-		case "--cap-add":
-			s.CapAdd = append(s.CapAdd, v)
-		case "--cap-drop":
-			s.CapDrop = append(s.CapDrop, v)
 		case "--entrypoint":
 			if err := json.Unmarshal([]byte(v), &s.Entrypoint); err != nil {
 				return nil, fmt.Errorf("--entrypoint %s: %w", v, err)
