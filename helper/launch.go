@@ -21,7 +21,6 @@ type Launcher interface {
 	// Launch creates the container and starts it; a container created and
 	// then not started is removed again.
 	Launch(ctx context.Context, s *Spec) error
-	Close()
 }
 
 // UnitCgroup is the run helper's own unit's control group, which the
@@ -45,11 +44,7 @@ func (t *task) launch(ctx context.Context) (bool, error) {
 	if t.c.Kind == contract.KindInit {
 		return false, nil // run in the foreground, to its end
 	}
-	vals := map[string]string{}
-	for _, e := range t.c.Env {
-		vals[e.Name] = e.Value // the last definition wins, as in Kubernetes
-	}
-	return t.Env.Launched(ctx, t.rt.Podman, t.c.Args, vals, ConmonPidFile(t.StateDir, t.rt.Pod, t.c.Name))
+	return t.Env.Launched(ctx, t.rt.Podman, t.c.Args, t.envValues(), ConmonPidFile(t.StateDir, t.rt.Pod, t.c.Name))
 }
 
 // Launched starts a detached container of podman run arguments args
@@ -73,7 +68,6 @@ func (e *Env) Launched(ctx context.Context, podman string, args []string, env ma
 		fmt.Fprintf(e.Out, "starting %s through podman run: podunit's podman service: %v\n", s.Name, err)
 		return false, nil
 	}
-	defer l.Close()
 	parent, err := e.Cgroup.Prepare()
 	if err != nil {
 		fmt.Fprintf(e.Out, "starting %s through podman run: %v\n", s.Name, err)

@@ -113,7 +113,6 @@ func (f *fakeLauncher) Launch(ctx context.Context, s *Spec) error {
 	f.specs = append(f.specs, s)
 	return os.WriteFile(s.ConmonPidFile, []byte(f.pid), 0o600)
 }
-func (f *fakeLauncher) Close() {}
 
 type fakeCgroup struct {
 	prepared bool

@@ -255,10 +255,7 @@ func (t *task) awaitDependents(ctx context.Context, eng Engine) error {
 // container's variables are in the environment, where "--env NAME" finds them.
 func (t *task) podman() (argv, env []string) {
 	argv = append([]string{t.rt.Podman}, t.c.Args...)
-	vals := map[string]string{}
-	for _, e := range t.c.Env {
-		vals[e.Name] = e.Value // the last definition wins, as in Kubernetes
-	}
+	vals := t.envValues()
 	for _, kv := range t.Environ() {
 		if name, _, _ := strings.Cut(kv, "="); !hasKey(vals, name) {
 			env = append(env, kv)
@@ -273,6 +270,16 @@ func (t *task) podman() (argv, env []string) {
 		env = append(env, n+"="+vals[n])
 	}
 	return argv, env
+}
+
+// envValues are the container's variables by name: the last definition
+// wins, as in Kubernetes.
+func (t *task) envValues() map[string]string {
+	vals := map[string]string{}
+	for _, e := range t.c.Env {
+		vals[e.Name] = e.Value
+	}
+	return vals
 }
 
 // waitBackOff waits before a restart as the kubelet does (CrashLoopBackOff);

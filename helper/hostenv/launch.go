@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/podunit/podunit/helper"
 	"github.com/podunit/podunit/podapi"
@@ -26,9 +27,7 @@ func PodmanSocket() string { return filepath.Join(podstate.DefaultDir(), "podman
 // having systemd start it when it does not answer.
 func Launch(ctx context.Context, podman string) (helper.Launcher, error) {
 	c := podapi.New(PodmanSocket())
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if c.Ping(pctx) == nil {
+	if ping(ctx, c) == nil {
 		return launcher{c}, nil
 	}
 	m, err := sdbus.Connect(ctx)
@@ -41,10 +40,17 @@ func Launch(ctx context.Context, podman string) (helper.Launcher, error) {
 	if err := m.StartKept(sctx, []unitdef.Unit{unitdef.PodmanService(podman, c.Socket())}); err != nil {
 		return nil, err
 	}
-	if err := c.Ping(pctx); err != nil {
+	if err := ping(ctx, c); err != nil {
 		return nil, err
 	}
 	return launcher{c}, nil
+}
+
+// ping asks the service whether it answers, within 5 s.
+func ping(ctx context.Context, c *podapi.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return c.Ping(ctx)
 }
 
 type launcher struct{ c *podapi.Client }
@@ -59,8 +65,6 @@ func (l launcher) Launch(ctx context.Context, s *helper.Spec) error {
 	}
 	return nil
 }
-
-func (launcher) Close() {}
 
 // unitCgroup is the helper's unit's group in cgroup v2's hierarchy.
 type unitCgroup struct {
@@ -105,18 +109,9 @@ func (u *unitCgroup) move(pid int, sub string) error {
 
 // notify sends state to systemd's notification socket ($NOTIFY_SOCKET).
 func notify(state string) error {
-	sock := os.Getenv("NOTIFY_SOCKET")
-	if sock == "" {
-		return errors.New("no NOTIFY_SOCKET")
+	sent, err := daemon.SdNotify(false, state)
+	if err == nil && !sent {
+		err = errors.New("no NOTIFY_SOCKET")
 	}
-	if strings.HasPrefix(sock, "@") {
-		sock = "\x00" + sock[1:]
-	}
-	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: sock, Net: "unixgram"})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_, err = c.Write([]byte(state))
 	return err
 }

@@ -524,14 +524,8 @@ spec:
     image: %s
     command: [sh, -c, 'trap "exit 0" TERM; sleep 100000 & wait']
 `, pod, testImage, testImage), pod)
-	conmonOf := func(c string) string {
-		unit := units.ContainerUnitName(pod, c)
-		switch c {
-		case "":
-			unit = units.InfraUnitName(pod)
-		case units.ServicesUnit:
-			unit = c
-		}
+	// conmonOf checks a unit's main process and returns its pid.
+	conmonOf := func(unit string) string {
 		pid := unitProp(t, unit, "MainPID")
 		comm := strings.TrimSpace(must(t, "cat", "/proc/"+pid+"/comm"))
 		cg := strings.TrimSpace(must(t, "cat", "/proc/"+pid+"/cgroup"))
@@ -540,10 +534,10 @@ spec:
 		}
 		return pid
 	}
-	conmonOf("") // the infra
+	conmonOf(units.InfraUnitName(pod))
 	conmonOf(units.ServicesUnit)
-	conmonOf("side")
-	first := conmonOf("app")
+	conmonOf(units.ContainerUnitName(pod, "side"))
+	first := conmonOf(units.ContainerUnitName(pod, "app"))
 	if got := strings.TrimSpace(run(t, "systemctl", "--user", "is-active", "podunit.podman.service").stdout); got != "active" {
 		t.Errorf("podunit.podman.service is %q", got)
 	}
@@ -552,7 +546,7 @@ spec:
 	eventually(t, 30*time.Second, "the app's restart", func() bool {
 		return unitProp(t, unit, "NRestarts") == "1" && unitProp(t, unit, "ActiveState") == "active"
 	})
-	if again := conmonOf("app"); again == first {
+	if again := conmonOf(unit); again == first {
 		t.Errorf("the restarted unit kept main process %s", again)
 	}
 
@@ -571,10 +565,6 @@ spec:
     image: %s
     command: [sh, -c, 'trap "exit 0" TERM; sleep 100000 & wait']
 `, own, testImage), own)
-	for _, unit := range []string{units.InfraUnitName(own), units.ContainerUnitName(own, "app")} {
-		pid := unitProp(t, unit, "MainPID")
-		if cg := strings.TrimSpace(must(t, "cat", "/proc/"+pid+"/cgroup")); !strings.HasSuffix(cg, "/"+unit+"/conmon") {
-			t.Errorf("%s: main process %s in %q, want the unit's conmon group", unit, pid, cg)
-		}
-	}
+	conmonOf(units.InfraUnitName(own))
+	conmonOf(units.ContainerUnitName(own, "app"))
 }
