@@ -43,13 +43,25 @@ type Podman struct {
 // SocketPath is where the user's podman.socket listens.
 func SocketPath() string { return podapi.SocketPath() }
 
-// Connect connects to the podman service at the user's socket.
+// Connect connects to podunit's own podman service while it runs (it
+// started the pods' containers: no other podman process is woken), else
+// to the service at the user's socket.
 func Connect(ctx context.Context) (*Podman, error) {
-	c, err := bindings.NewConnection(ctx, "unix://"+SocketPath())
-	if err != nil {
-		return nil, fmt.Errorf("connecting to podman at %s: %w", SocketPath(), err)
+	if own := podapi.OwnSocketPath(); podapi.Answers(own) {
+		if p, err := ConnectTo(ctx, own); err == nil {
+			return p, nil
+		}
 	}
-	return &Podman{Client: podapi.New(SocketPath()), ctx: c}, nil
+	return ConnectTo(ctx, SocketPath())
+}
+
+// ConnectTo connects to the podman service at socket.
+func ConnectTo(ctx context.Context, socket string) (*Podman, error) {
+	c, err := bindings.NewConnection(ctx, "unix://"+socket)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to podman at %s: %w", socket, err)
+	}
+	return &Podman{Client: podapi.New(socket), ctx: c}, nil
 }
 
 func (p *Podman) with(ctx context.Context) context.Context {

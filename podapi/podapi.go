@@ -28,12 +28,28 @@ import (
 )
 
 // SocketPath is where the user's podman.socket listens.
-func SocketPath() string {
-	rt := os.Getenv("XDG_RUNTIME_DIR")
-	if rt == "" {
-		rt = fmt.Sprintf("/run/user/%d", os.Getuid())
+func SocketPath() string { return filepath.Join(runtimeDir(), "podman", "podman.sock") }
+
+// OwnSocketPath is where podunit's own podman service
+// (podunit.podman.service) listens while it runs.
+func OwnSocketPath() string { return filepath.Join(runtimeDir(), "podunit", "podman.sock") }
+
+func runtimeDir() string {
+	if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
+		return rt
 	}
-	return filepath.Join(rt, "podman", "podman.sock")
+	return fmt.Sprintf("/run/user/%d", os.Getuid())
+}
+
+// Answers tells whether a service accepts connections at socket now (a
+// connection made and closed: no file, or a stale one, does not).
+func Answers(socket string) bool {
+	c, err := net.DialTimeout("unix", socket, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 // Client talks to one podman service.
@@ -43,11 +59,21 @@ type Client struct {
 }
 
 // New is a client of the service at socket (nothing is dialled yet).
-func New(socket string) *Client {
+func New(socket string) *Client { return NewPreferring(socket, "") }
+
+// NewPreferring is a client of the service at socket, or, for a connection
+// where nothing listens there (no socket file, a stale one), of the one at
+// fallback (none when empty): podunit's own service while it runs, else
+// the user's podman.socket, which systemd starts on demand.
+func NewPreferring(socket, fallback string) *Client {
 	d := &net.Dialer{}
 	return &Client{socket: socket, http: &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, "unix", socket)
+			c, err := d.DialContext(ctx, "unix", socket)
+			if err != nil && fallback != "" && (errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ECONNREFUSED)) {
+				return d.DialContext(ctx, "unix", fallback)
+			}
+			return c, err
 		},
 		MaxIdleConns:    2,
 		IdleConnTimeout: 30 * time.Second,

@@ -470,3 +470,52 @@ func TestCreateAndStart(t *testing.T) {
 		t.Errorf("requests %q %q", paths, bodies)
 	}
 }
+
+// A client preferring podunit's own service talks to it while it listens,
+// and to the fallback (the user's podman.socket) for each connection where
+// nothing does: no socket file, or a stale one left by a service that died.
+func TestNewPreferring(t *testing.T) {
+	named := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, name) })
+	}
+	answer := func(c *Client) string {
+		t.Helper()
+		resp, err := c.do(context.Background(), http.MethodGet, "/_ping", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	own, fallback := listen(t, named("own")).Socket(), listen(t, named("default")).Socket()
+	if got := answer(NewPreferring(own, fallback)); got != "own" {
+		t.Errorf("both listening: %q answered", got)
+	}
+	if !Answers(own) {
+		t.Error("Answers: false for a listening service")
+	}
+	missing := filepath.Join(t.TempDir(), "podman.sock")
+	if got := answer(NewPreferring(missing, fallback)); got != "default" {
+		t.Errorf("no socket file: %q answered", got)
+	}
+	stale := filepath.Join(t.TempDir(), "podman.sock")
+	l, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	if _, err := os.Stat(stale); err != nil {
+		t.Fatal(err)
+	}
+	if Answers(stale) || Answers(missing) {
+		t.Error("Answers: true where nothing listens")
+	}
+	if got := answer(NewPreferring(stale, fallback)); got != "default" {
+		t.Errorf("stale socket file: %q answered", got)
+	}
+	if err := New(stale).Ping(context.Background()); err == nil {
+		t.Error("no fallback: a stale socket answered")
+	}
+}

@@ -37,7 +37,7 @@ import (
 // made and taken down exactly as any other.
 func runJobController(ctx context.Context, ref string) error {
 	ns, name, _ := strings.Cut(ref, "/")
-	r, closeFn, err := connect(ctx)
+	r, closeFn, err := connect(ctx, true)
 	if err != nil {
 		return err
 	}

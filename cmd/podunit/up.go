@@ -34,6 +34,7 @@ import (
 	"github.com/podunit/podunit/engine"
 	"github.com/podunit/podunit/helper/hostenv"
 	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podapi"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
@@ -344,7 +345,7 @@ func upCommand() *cli.Command {
 				}
 				return withRunner(c, c.Duration("timeout"), appliedWithWorkloads)
 			}
-			return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
+			return withStartingRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
 				release := func() {}
 				defer func() { release() }()
 				var proxy *proxyStart // the service proxy starting in the background
@@ -1137,12 +1138,24 @@ func keysGone(was, is map[string]string) []string {
 // withRunner runs f with a connected runner, ending on Ctrl-C, SIGTERM or the
 // timeout.
 func withRunner(c *cli.Context, timeout time.Duration, f func(ctx context.Context, r *runner.Runner) error) error {
+	return runWith(c, timeout, false, f)
+}
+
+// withStartingRunner is withRunner for a command that starts pods: the
+// runner talks to podunit's own podman service, started now if it is not
+// running, which the pods' containers start through anyway (one podman
+// service woken, not two).
+func withStartingRunner(c *cli.Context, timeout time.Duration, f func(ctx context.Context, r *runner.Runner) error) error {
+	return runWith(c, timeout, true, f)
+}
+
+func runWith(c *cli.Context, timeout time.Duration, starting bool, f func(ctx context.Context, r *runner.Runner) error) error {
 	ctx, cancel := context.WithTimeout(c.Context, timeout)
 	defer cancel()
 	// An interrupted command still cleans up: up rolls back, down finishes.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	r, closeFn, err := connect(ctx)
+	r, closeFn, err := connect(ctx, starting)
 	if err != nil {
 		return err
 	}
@@ -1150,16 +1163,23 @@ func withRunner(c *cli.Context, timeout time.Duration, f func(ctx context.Contex
 	return f(ctx, r)
 }
 
-// connect reaches the user's systemd manager and podman service, starting
-// podman.socket when nothing listens at the socket: no file yet, or a stale
-// one (podman.socket stopped, or a `podman system service` gone).
-func connect(ctx context.Context) (*runner.Runner, func(), error) {
+// connect reaches the user's systemd manager and podman: podunit's own
+// podman service while it runs, else (starting: podunit's own service
+// started now, where it can be) the user's podman.socket, started when
+// nothing listens at the socket: no file yet, or a stale one (podman.socket
+// stopped, or a `podman system service` gone).
+func connect(ctx context.Context, starting bool) (*runner.Runner, func(), error) {
 	mgr, err := sdbus.Connect(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	if starting && !podapi.Answers(podapi.OwnSocketPath()) {
+		// Where it cannot start, the user's service does, and the units'
+		// helpers say why their containers start with podman run.
+		_, _ = hostenv.OwnService(cctx, mgr, podmanPath())
+	}
 	eng, err := connectPodman(cctx, mgr)
 	if err != nil {
 		mgr.Close()

@@ -75,10 +75,15 @@ func New(self string) *helper.Env {
 
 // Engine is podman's API for a helper: podapi alone, which dials
 // nothing until the first request (podman's bindings would ask the service
-// for its version first, a round trip in every helper). A user manager where
-// podman.socket is not listening gets it started, as for up.
+// for its version first, a round trip in every helper). It is podunit's own
+// podman service while that runs (it did start the pods' containers), else
+// the user's podman.socket; a user manager where neither listens gets
+// podman.socket started, as for up.
 func Engine(ctx context.Context) (helper.Engine, error) {
-	sock := podapi.SocketPath()
+	own, sock := podapi.OwnSocketPath(), podapi.SocketPath()
+	if podapi.Answers(own) {
+		return podapi.NewPreferring(own, sock), nil
+	}
 	if _, err := os.Stat(sock); err != nil {
 		m, err := sdbus.Connect(ctx)
 		if err != nil {
@@ -89,7 +94,7 @@ func Engine(ctx context.Context) (helper.Engine, error) {
 			return nil, fmt.Errorf("podman's socket %s is not there, and starting podman.socket: %w", sock, err)
 		}
 	}
-	return podapi.New(sock), nil
+	return podapi.NewPreferring(own, sock), nil
 }
 
 // ProberPath is podunit-probe beside self (a build tree's bin/, or

@@ -15,26 +15,36 @@ import (
 
 	"github.com/podunit/podunit/helper"
 	"github.com/podunit/podunit/podapi"
-	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/units/sdbus"
 	"github.com/podunit/podunit/units/unitdef"
 )
 
-// PodmanSocket is where podunit's own podman service listens.
-func PodmanSocket() string { return filepath.Join(podstate.DefaultDir(), "podman.sock") }
-
 // Launch connects to podunit's podman service (podman: its binary),
 // having systemd start it when it does not answer.
 func Launch(ctx context.Context, podman string) (helper.Launcher, error) {
-	c := podapi.New(PodmanSocket())
-	if ping(ctx, c) == nil {
-		return launcher{c}, nil
-	}
-	m, err := sdbus.Connect(ctx)
+	c, err := OwnService(ctx, nil, podman)
 	if err != nil {
 		return nil, err
 	}
-	defer m.Close()
+	return launcher{c}, nil
+}
+
+// OwnService is a client of podunit's own podman service, which systemd
+// starts (through m, or a connection of its own when m is nil) when it does
+// not answer: podunit.podman.service, running podman (its binary), until
+// it has been idle for unitdef.PodmanServiceIdle.
+func OwnService(ctx context.Context, m *sdbus.Manager, podman string) (*podapi.Client, error) {
+	c := podapi.New(podapi.OwnSocketPath())
+	if ping(ctx, c) == nil {
+		return c, nil
+	}
+	if m == nil {
+		var err error
+		if m, err = sdbus.Connect(ctx); err != nil {
+			return nil, err
+		}
+		defer m.Close()
+	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := m.StartKept(sctx, []unitdef.Unit{unitdef.PodmanService(podman, c.Socket())}); err != nil {
@@ -43,7 +53,7 @@ func Launch(ctx context.Context, podman string) (helper.Launcher, error) {
 	if err := ping(ctx, c); err != nil {
 		return nil, err
 	}
-	return launcher{c}, nil
+	return c, nil
 }
 
 // ping asks the service whether it answers, within 5 s.

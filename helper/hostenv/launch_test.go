@@ -73,7 +73,8 @@ func TestNotify(t *testing.T) {
 }
 
 // podunit's podman service: podman's own, with the cgroupfs manager (the
-// containers' groups go where the helpers ask), on podunit's socket.
+// containers' groups go where the helpers ask), on podunit's socket, killing
+// only itself when it stops.
 func TestPodmanServiceUnit(t *testing.T) {
 	u := unitdef.PodmanService("/usr/bin/podman", "/run/user/1000/podunit/podman.sock")
 	if u.Name != "podunit.podman.service" {
@@ -85,5 +86,9 @@ func TestPodmanServiceUnit(t *testing.T) {
 	}
 	if u.Property("Type").Value != "notify" {
 		t.Errorf("Type %v", u.Property("Type").Value)
+	}
+	// exec sessions started through it outlive its idle exit
+	if u.Property("KillMode").Value != "process" {
+		t.Errorf("KillMode %v", u.Property("KillMode").Value)
 	}
 }

@@ -17,6 +17,12 @@ import (
 // conmon: a process per action is a cost even where it runs in parallel) and
 // the ratios podunit/podman; it never fails on time. Run it with `make bench`.
 //
+// `kube play` runs on its default network, as podunit's pods do on theirs: a
+// bridge (podman-default-kube-network) on which every pod has an address of
+// its own that the others reach. It is also measured on a slirp4netns
+// network per pod (`--network slirp4netns`: no bridge and no firewall rules
+// to set up, and no pod reaches another), printed as a second comparison.
+//
 // Where podman ships its systemd template for Kubernetes YAML
 // (podman-kube@.service: one unit running `podman kube play
 // --service-container`, the way podman itself puts a manifest under systemd),
@@ -32,6 +38,7 @@ func BenchmarkUpDown(b *testing.B) {
 	type row struct {
 		name                     string
 		up, play, down, kubeDown cost
+		slirpPlay, slirpDown     cost // kube play --network slirp4netns
 		tmplUp, tmplDown         cost // zero: no template here
 	}
 	template := run(b, "systemctl", "--user", "cat", "podman-kube@.service").code == 0
@@ -41,6 +48,8 @@ func BenchmarkUpDown(b *testing.B) {
 		// Warm up both (podman builds its pause image on first use).
 		must(b, podunit, "up", path)
 		must(b, podunit, "down", path)
+		must(b, "podman", "kube", "play", path)
+		must(b, "podman", "kube", "down", path)
 		must(b, "podman", "kube", "play", "--network", "slirp4netns", path)
 		must(b, "podman", "kube", "down", path)
 
@@ -51,18 +60,21 @@ func BenchmarkUpDown(b *testing.B) {
 			must(b, "systemctl", "--user", "stop", unit)
 		}
 
-		var up, down, play, kdown, tup, tdown []cost
+		var up, down, play, kdown, splay, sdown, tup, tdown []cost
 		for i := 0; i < rounds; i++ {
 			up = append(up, measured(b, podunit, "up", path))
 			down = append(down, measured(b, podunit, "down", path))
-			play = append(play, measured(b, "podman", "kube", "play", "--network", "slirp4netns", path))
+			play = append(play, measured(b, "podman", "kube", "play", path))
 			kdown = append(kdown, measured(b, "podman", "kube", "down", path))
+			splay = append(splay, measured(b, "podman", "kube", "play", "--network", "slirp4netns", path))
+			sdown = append(sdown, measured(b, "podman", "kube", "down", path))
 			if template {
 				tup = append(tup, measured(b, "systemctl", "--user", "start", unit))
 				tdown = append(tdown, measured(b, "systemctl", "--user", "stop", unit))
 			}
 		}
-		r := row{name: sc.name, up: medianCost(up), play: medianCost(play), down: medianCost(down), kubeDown: medianCost(kdown)}
+		r := row{name: sc.name, up: medianCost(up), play: medianCost(play), down: medianCost(down), kubeDown: medianCost(kdown),
+			slirpPlay: medianCost(splay), slirpDown: medianCost(sdown)}
 		if template {
 			r.tmplUp, r.tmplDown = medianCost(tup), medianCost(tdown)
 			must(b, "systemctl", "--user", "reset-failed", unit)
@@ -70,7 +82,7 @@ func BenchmarkUpDown(b *testing.B) {
 		rows = append(rows, r)
 	}
 	var out strings.Builder
-	fmt.Fprintf(&out, "\nmedian of %d rounds (podman %s); wall time, and CPU of all processes until 1 s after the command\n", rounds, strings.TrimSpace(must(b, "podman", "--version")))
+	fmt.Fprintf(&out, "\nmedian of %d rounds (podman %s); wall time, and CPU of all processes until 1 s after the command; kube play on its default network (a bridge)\n", rounds, strings.TrimSpace(must(b, "podman", "--version")))
 	fmt.Fprintf(&out, "%-24s %11s %11s %6s %11s %11s %6s   %11s %11s %6s %11s %11s %6s\n", "scenario",
 		"up", "kube play", "ratio", "up cpu", "play cpu", "ratio",
 		"down", "kube down", "ratio", "down cpu", "kdown cpu", "ratio")
@@ -82,6 +94,15 @@ func BenchmarkUpDown(b *testing.B) {
 		fmt.Fprintf(&out, "%-24s%s%s  %s%s\n", r.name,
 			vs(r.up.wall, r.play.wall), vs(r.up.cpu, r.play.cpu),
 			vs(r.down.wall, r.kubeDown.wall), vs(r.down.cpu, r.kubeDown.cpu))
+	}
+	fmt.Fprintf(&out, "\nagainst kube play --network slirp4netns (a slirp4netns network per pod: no bridge, no pod reaches another)\n")
+	fmt.Fprintf(&out, "%-24s %11s %11s %6s %11s %11s %6s   %11s %11s %6s %11s %11s %6s\n", "scenario",
+		"up", "kube play", "ratio", "up cpu", "play cpu", "ratio",
+		"down", "kube down", "ratio", "down cpu", "kdown cpu", "ratio")
+	for _, r := range rows {
+		fmt.Fprintf(&out, "%-24s%s%s  %s%s\n", r.name,
+			vs(r.up.wall, r.slirpPlay.wall), vs(r.up.cpu, r.slirpPlay.cpu),
+			vs(r.down.wall, r.slirpDown.wall), vs(r.down.cpu, r.slirpDown.cpu))
 	}
 	if template {
 		fmt.Fprintf(&out, "\nagainst podman's systemd template podman-kube@.service (systemctl --user start / stop of one unit playing the manifest)\n")
@@ -101,6 +122,8 @@ func BenchmarkUpDown(b *testing.B) {
 		b.ReportMetric(r.down.wall.Seconds()/r.kubeDown.wall.Seconds(), "down/kubedown-ratio-"+key)
 		b.ReportMetric(r.up.cpu.Seconds()/r.play.cpu.Seconds(), "up/play-cpu-ratio-"+key)
 		b.ReportMetric(r.down.cpu.Seconds()/r.kubeDown.cpu.Seconds(), "down/kubedown-cpu-ratio-"+key)
+		b.ReportMetric(r.up.wall.Seconds()/r.slirpPlay.wall.Seconds(), "up/play-slirp4netns-ratio-"+key)
+		b.ReportMetric(r.down.wall.Seconds()/r.slirpDown.wall.Seconds(), "down/kubedown-slirp4netns-ratio-"+key)
 		if template {
 			b.ReportMetric(r.up.wall.Seconds()/r.tmplUp.wall.Seconds(), "up/template-start-ratio-"+key)
 			b.ReportMetric(r.down.wall.Seconds()/r.tmplDown.wall.Seconds(), "down/template-stop-ratio-"+key)

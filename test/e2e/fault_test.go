@@ -72,9 +72,13 @@ spec:
 	must(t, "podman", "kill", web)
 	recovered("daemon-reexec, then the container killed", web, pid)
 
-	// The podman service gone, its socket file left: podunit starts
-	// podman.socket again.
+	// Every podman service gone, podunit's killed (its socket file left):
+	// podunit starts podman.socket again.
+	run(t, "systemctl", "--user", "kill", "--signal=KILL", "podunit.podman.service")
 	must(t, "systemctl", "--user", "stop", "podman.socket", "podman.service")
+	eventually(t, 10*time.Second, "podunit's podman service gone", func() bool {
+		return run(t, "systemctl", "--user", "is-active", "podunit.podman.service").stdout != "active\n"
+	})
 	if r := run(t, "sh", "-c", `test -S "$XDG_RUNTIME_DIR/podman/podman.sock"`); r.code != 0 {
 		t.Log("podman.socket removed its socket file; the stale-file case is not exercised")
 	}

@@ -568,3 +568,56 @@ spec:
 	conmonOf(units.InfraUnitName(own))
 	conmonOf(units.ContainerUnitName(own, "app"))
 }
+
+// While podunit's own podman service runs, a pod's whole life goes through
+// it: `up`, its helpers (post-start hook, probes, preStop hook, stop,
+// clean-up), exec, logs, ps and `down` wake no other podman service. With
+// podman.socket and both services stopped, `up` starts podunit's.
+func TestOnePodmanServiceForAPodsLife(t *testing.T) {
+	const pod = "e2e-onesvc"
+	t.Cleanup(func() { run(t, "systemctl", "--user", "start", "podman.socket") })
+	must(t, "systemctl", "--user", "stop", "podman.socket", "podman.service", "podunit.podman.service")
+	woken := unitProp(t, "podman.service", "InactiveExitTimestampMonotonic")
+	path := up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: app
+    image: %s
+    command: [sh, -c, 'echo hello from app; trap "exit 0" TERM; sleep 100000 & wait']
+    lifecycle:
+      postStart: {exec: {command: [touch, /tmp/started]}}
+      preStop: {exec: {command: [sh, -c, 'echo pre > /tmp/pre']}}
+    readinessProbe: {exec: {command: [test, -f, /tmp/started]}, periodSeconds: 1}
+  - name: web
+    image: %s
+    livenessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}
+    readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+`, pod, testImage, serverImage), pod)
+	if got := strings.TrimSpace(run(t, "systemctl", "--user", "is-active", "podunit.podman.service").stdout); got != "active" {
+		t.Fatalf("after up, podunit.podman.service is %q", got)
+	}
+	eventually(t, 60*time.Second, "the pod ready", func() bool {
+		st := status(t, pod)
+		return st != nil && st.Ready == 2
+	})
+	if out := must(t, podunit, "exec", pod, "-c", "app", "--", "ls", "/tmp/started"); out != "/tmp/started\n" {
+		t.Errorf("exec: %q", out)
+	}
+	if out := must(t, podunit, "logs", pod, "-c", "app"); !strings.Contains(out, "hello from app") {
+		t.Errorf("logs: %q", out)
+	}
+	time.Sleep(3 * time.Second) // probes at work
+	must(t, podunit, "describe", "pod", pod)
+	must(t, podunit, "down", path)
+	assertGone(t, pod)
+	if now := unitProp(t, "podman.service", "InactiveExitTimestampMonotonic"); now != woken {
+		t.Errorf("podman.service was started during the pod's life (InactiveExitTimestampMonotonic %s, was %s)", now, woken)
+	}
+	if a := unitProp(t, "podman.socket", "ActiveState"); a != "inactive" {
+		t.Errorf("podman.socket %s after the pod's life", a)
+	}
+}

@@ -203,7 +203,8 @@ const PodmanServiceIdle = 5 * time.Minute
 
 // PodmanService is podunit's own podman service (PodmanServiceUnit),
 // listening on socket, which the run helpers have create and start the pods'
-// app and sidecar containers. Its cgroup manager is cgroupfs so that each
+// app and sidecar containers, and which podunit's commands and helpers use
+// for everything else while it runs. Its cgroup manager is cgroupfs so that each
 // container's cgroup is made where the helper asks, inside the container's
 // own unit (podman's systemd manager would make a scope of its own), and
 // the helper moves the container's conmon there too.
@@ -212,6 +213,10 @@ func PodmanService(podman, socket string) Unit {
 		Prop("Description", "podunit: the podman service that starts the pods' containers"),
 		Prop("Type", "notify"),
 		Prop("CollectMode", "inactive-or-failed"),
+		// As podman's own podman.service: what an exec session started
+		// through it leaves in its group (conmon, the session's clean-up)
+		// outlives the service's idle exit.
+		Prop("KillMode", "process"),
 		Prop("ExecStart", []Exec{{Argv: []string{podman, "--cgroup-manager=cgroupfs", "system", "service",
 			"--time=" + strconv.Itoa(int(PodmanServiceIdle/time.Second)), "unix://" + socket}}}),
 	}}
