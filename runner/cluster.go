@@ -137,7 +137,7 @@ func (r *Runner) UseServices(ctx context.Context, svc units.Services) (release f
 // servicesUp tells whether both units of the proxy are active and its
 // container publishes nodePorts.
 func (r *Runner) servicesUp(ctx context.Context, nodePorts []string) (bool, error) {
-	sts, err := r.Units.List(ctx, units.ServicesUnit, units.ProxyUnit)
+	sts, err := r.Units.Loaded(ctx, units.ServicesUnit, units.ProxyUnit)
 	if err != nil {
 		return false, err
 	}
@@ -156,7 +156,7 @@ func (r *Runner) servicesUp(ctx context.Context, nodePorts []string) (bool, erro
 // proxyUnits are the service proxy's units that systemd has loaded, and
 // which of them are active (or getting there).
 func (r *Runner) proxyUnits(ctx context.Context) (loaded []string, active map[string]bool, err error) {
-	sts, err := r.Units.List(ctx, units.ServicesUnit, units.ProxyUnit)
+	sts, err := r.Units.Loaded(ctx, units.ServicesUnit, units.ProxyUnit)
 	if err != nil {
 		return nil, nil, err
 	}

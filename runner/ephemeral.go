@@ -35,7 +35,7 @@ func (r *Runner) AddEphemeral(ctx context.Context, p *corev1.Pod, plan *units.Pl
 	if err != nil {
 		return err
 	}
-	sts, err := r.Units.List(ctx, units.InfraUnitName(plan.Pod))
+	sts, err := r.Units.Loaded(ctx, units.InfraUnitName(plan.Pod))
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,9 @@ type UnitManager interface {
 	StartKept(ctx context.Context, us []units.Unit) error
 	Stop(ctx context.Context, names []string) error
 	List(ctx context.Context, patterns ...string) ([]sdbus.UnitState, error)
+	// Loaded is List without the units' properties (result, main
+	// process, restarts, timestamps): names and states only, one call.
+	Loaded(ctx context.Context, patterns ...string) ([]sdbus.UnitState, error)
 }
 
 // Engine is what the runner needs of podman.
@@ -732,7 +735,7 @@ func (r *Runner) Down(ctx context.Context, name string, o DownOptions) error {
 
 func (r *Runner) teardown(ctx context.Context, name string, grace *time.Duration, withInfra func(context.Context)) error {
 	var errs []error
-	sts, err := r.Units.List(ctx, units.Prefix+"-"+units.Escape(name)+"*")
+	sts, err := r.Units.Loaded(ctx, units.Prefix+"-"+units.Escape(name)+"*")
 	if err != nil {
 		return err
 	}
@@ -945,7 +948,7 @@ func (r *Runner) exists(ctx context.Context, name string) (bool, error) {
 	if _, ok := podstate.LoadCompletion(r.StateDir, name); ok {
 		return true, nil
 	}
-	sts, err := r.Units.List(ctx, units.InfraUnitName(name), units.Prefix+"-"+units.Escape(name)+"-*.service")
+	sts, err := r.Units.Loaded(ctx, units.InfraUnitName(name), units.Prefix+"-"+units.Escape(name)+"-*.service")
 	if err != nil {
 		return false, err
 	}

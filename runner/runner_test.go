@@ -79,6 +79,12 @@ func (f *fakeUnits) Stop(_ context.Context, names []string) error {
 	return nil
 }
 
+// Loaded is List: the fake's states carry no properties beyond what systemd
+// lists units with unless a test sets them.
+func (f *fakeUnits) Loaded(ctx context.Context, patterns ...string) ([]sdbus.UnitState, error) {
+	return f.List(ctx, patterns...)
+}
+
 func (f *fakeUnits) List(_ context.Context, patterns ...string) ([]sdbus.UnitState, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

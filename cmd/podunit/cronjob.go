@@ -147,7 +147,7 @@ func cronJobJobs(known *pod.Objects, cj *batchv1.CronJob) []*batchv1.Job {
 func startCronJobs(ctx context.Context, r *runner.Runner, applied []*batchv1.CronJob, known *pod.Objects) error {
 	for _, cj := range applied {
 		timer := units.CronJobTimerName(cj.Namespace, cj.Name)
-		sts, err := r.Units.List(ctx, timer)
+		sts, err := r.Units.Loaded(ctx, timer)
 		if err != nil {
 			return err
 		}

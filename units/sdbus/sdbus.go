@@ -315,15 +315,14 @@ type UnitState struct {
 
 // List returns the state of every loaded unit matching the glob patterns.
 func (m *Manager) List(ctx context.Context, patterns ...string) ([]UnitState, error) {
-	st, err := m.conn.ListUnitsByPatternsContext(ctx, nil, patterns)
+	sts, err := m.Loaded(ctx, patterns...)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]UnitState, 0, len(st))
-	for _, s := range st {
-		us := UnitState{Name: s.Name, LoadState: s.LoadState, ActiveState: s.ActiveState, SubState: s.SubState, Job: s.JobType}
-		if strings.HasSuffix(s.Name, ".service") {
-			if p, err := m.conn.GetUnitTypePropertiesContext(ctx, s.Name, "Service"); err == nil {
+	out := make([]UnitState, 0, len(sts))
+	for _, us := range sts {
+		if strings.HasSuffix(us.Name, ".service") {
+			if p, err := m.conn.GetUnitTypePropertiesContext(ctx, us.Name, "Service"); err == nil {
 				us.Result, _ = p["Result"].(string)
 				us.MainPID, _ = p["MainPID"].(uint32)
 				us.NRestarts, _ = p["NRestarts"].(uint32)
@@ -331,12 +330,27 @@ func (m *Manager) List(ctx context.Context, patterns ...string) ([]UnitState, er
 				us.ExecMainCode, _ = p["ExecMainCode"].(int32)
 			}
 		}
-		if p, err := m.conn.GetUnitPropertiesContext(ctx, s.Name); err == nil {
+		if p, err := m.conn.GetUnitPropertiesContext(ctx, us.Name); err == nil {
 			us.ActiveEnter = usecTime(p["ActiveEnterTimestamp"])
 			us.InactiveEnter = usecTime(p["InactiveEnterTimestamp"])
 			us.StateChange = usecTime(p["StateChangeTimestamp"])
 		}
 		out = append(out, us)
+	}
+	return out, nil
+}
+
+// Loaded is List with only what systemd lists units with: name, load,
+// active and sub state, job. One call, where List asks for each unit's
+// properties too (two calls a unit).
+func (m *Manager) Loaded(ctx context.Context, patterns ...string) ([]UnitState, error) {
+	st, err := m.conn.ListUnitsByPatternsContext(ctx, nil, patterns)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]UnitState, 0, len(st))
+	for _, s := range st {
+		out = append(out, UnitState{Name: s.Name, LoadState: s.LoadState, ActiveState: s.ActiveState, SubState: s.SubState, Job: s.JobType})
 	}
 	return out, nil
 }
