@@ -82,38 +82,33 @@ func BenchmarkUpDown(b *testing.B) {
 		rows = append(rows, r)
 	}
 	var out strings.Builder
-	fmt.Fprintf(&out, "\nmedian of %d rounds (podman %s); wall time, and CPU of all processes until 1 s after the command; kube play on its default network (a bridge)\n", rounds, strings.TrimSpace(must(b, "podman", "--version")))
-	fmt.Fprintf(&out, "%-24s %11s %11s %6s %11s %11s %6s   %11s %11s %6s %11s %11s %6s\n", "scenario",
-		"up", "kube play", "ratio", "up cpu", "play cpu", "ratio",
-		"down", "kube down", "ratio", "down cpu", "kdown cpu", "ratio")
-	// ours, podman's and their ratio
-	vs := func(a, b time.Duration) string {
-		return fmt.Sprintf(" %10.2fs %10.2fs %6.2f", a.Seconds(), b.Seconds(), a.Seconds()/b.Seconds())
-	}
-	for _, r := range rows {
-		fmt.Fprintf(&out, "%-24s%s%s  %s%s\n", r.name,
-			vs(r.up.wall, r.play.wall), vs(r.up.cpu, r.play.cpu),
-			vs(r.down.wall, r.kubeDown.wall), vs(r.down.cpu, r.kubeDown.cpu))
-	}
-	fmt.Fprintf(&out, "\nagainst kube play --network slirp4netns (a slirp4netns network per pod: no bridge, no pod reaches another)\n")
-	fmt.Fprintf(&out, "%-24s %11s %11s %6s %11s %11s %6s   %11s %11s %6s %11s %11s %6s\n", "scenario",
-		"up", "kube play", "ratio", "up cpu", "play cpu", "ratio",
-		"down", "kube down", "ratio", "down cpu", "kdown cpu", "ratio")
-	for _, r := range rows {
-		fmt.Fprintf(&out, "%-24s%s%s  %s%s\n", r.name,
-			vs(r.up.wall, r.slirpPlay.wall), vs(r.up.cpu, r.slirpPlay.cpu),
-			vs(r.down.wall, r.slirpDown.wall), vs(r.down.cpu, r.slirpDown.cpu))
-	}
-	if template {
-		fmt.Fprintf(&out, "\nagainst podman's systemd template podman-kube@.service (systemctl --user start / stop of one unit playing the manifest)\n")
+	// table prints ours against theirs (each row's pair of up and down
+	// costs), their four columns headed by hdr.
+	table := func(title string, hdr [4]string, theirs func(row) (up, down cost)) {
+		fmt.Fprintf(&out, "\n%s\n", title)
 		fmt.Fprintf(&out, "%-24s %11s %11s %6s %11s %11s %6s   %11s %11s %6s %11s %11s %6s\n", "scenario",
-			"up", "start", "ratio", "up cpu", "start cpu", "ratio",
-			"down", "stop", "ratio", "down cpu", "stop cpu", "ratio")
-		for _, r := range rows {
-			fmt.Fprintf(&out, "%-24s%s%s  %s%s\n", r.name,
-				vs(r.up.wall, r.tmplUp.wall), vs(r.up.cpu, r.tmplUp.cpu),
-				vs(r.down.wall, r.tmplDown.wall), vs(r.down.cpu, r.tmplDown.cpu))
+			"up", hdr[0], "ratio", "up cpu", hdr[1], "ratio",
+			"down", hdr[2], "ratio", "down cpu", hdr[3], "ratio")
+		// ours, theirs and their ratio
+		vs := func(a, b time.Duration) string {
+			return fmt.Sprintf(" %10.2fs %10.2fs %6.2f", a.Seconds(), b.Seconds(), a.Seconds()/b.Seconds())
 		}
+		for _, r := range rows {
+			up, down := theirs(r)
+			fmt.Fprintf(&out, "%-24s%s%s  %s%s\n", r.name,
+				vs(r.up.wall, up.wall), vs(r.up.cpu, up.cpu),
+				vs(r.down.wall, down.wall), vs(r.down.cpu, down.cpu))
+		}
+	}
+	kube := [4]string{"kube play", "play cpu", "kube down", "kdown cpu"}
+	table(fmt.Sprintf("median of %d rounds (podman %s); wall time, and CPU of all processes until 1 s after the command; kube play on its default network (a bridge)",
+		rounds, strings.TrimSpace(must(b, "podman", "--version"))), kube,
+		func(r row) (cost, cost) { return r.play, r.kubeDown })
+	table("against kube play --network slirp4netns (a slirp4netns network per pod: no bridge, no pod reaches another)", kube,
+		func(r row) (cost, cost) { return r.slirpPlay, r.slirpDown })
+	if template {
+		table("against podman's systemd template podman-kube@.service (systemctl --user start / stop of one unit playing the manifest)", [4]string{"start", "start cpu", "stop", "stop cpu"},
+			func(r row) (cost, cost) { return r.tmplUp, r.tmplDown })
 	}
 	fmt.Fprint(os.Stdout, out.String())
 	for _, r := range rows {
