@@ -87,6 +87,10 @@ func TestPodmanServiceUnit(t *testing.T) {
 	if u.Property("Type").Value != "notify" {
 		t.Errorf("Type %v", u.Property("Type").Value)
 	}
+	// podman's child says READY when it made the user namespace anew
+	if u.Property("NotifyAccess").Value != "all" {
+		t.Errorf("NotifyAccess %v", u.Property("NotifyAccess").Value)
+	}
 	// exec sessions started through it outlive its idle exit
 	if u.Property("KillMode").Value != "process" {
 		t.Errorf("KillMode %v", u.Property("KillMode").Value)

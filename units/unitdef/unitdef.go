@@ -212,6 +212,10 @@ func PodmanService(podman, socket string) Unit {
 	return Unit{Name: PodmanServiceUnit, Properties: []Property{
 		Prop("Description", "podunit: the podman service that starts the pods' containers"),
 		Prop("Type", "notify"),
+		// The first podman process after the user's pause process went (a
+		// new login, a reboot) makes the user namespace anew: it forks, and
+		// the child, which serves, is the one that says READY.
+		Prop("NotifyAccess", "all"),
 		Prop("CollectMode", "inactive-or-failed"),
 		// As podman's own podman.service: what an exec session started
 		// through it leaves in its group (conmon, the session's clean-up)
