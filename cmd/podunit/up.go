@@ -1173,13 +1173,14 @@ func connect(ctx context.Context, starting bool) (*runner.Runner, func(), error)
 	if err != nil {
 		return nil, nil, err
 	}
+	if starting && !podapi.Answers(podapi.OwnSocketPath()) {
+		// Where it cannot start, the user's service does (with a time of its
+		// own), and the units' helpers say why their containers start with
+		// podman run.
+		_, _ = hostenv.OwnService(ctx, mgr, podmanPath())
+	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if starting && !podapi.Answers(podapi.OwnSocketPath()) {
-		// Where it cannot start, the user's service does, and the units'
-		// helpers say why their containers start with podman run.
-		_, _ = hostenv.OwnService(cctx, mgr, podmanPath())
-	}
 	eng, err := connectPodman(cctx, mgr)
 	if err != nil {
 		mgr.Close()
