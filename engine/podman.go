@@ -31,6 +31,7 @@ import (
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podapi"
+	"github.com/podunit/podunit/podstate"
 )
 
 // Podman is a connection to the user's podman service. What the helpers do
@@ -47,7 +48,7 @@ func SocketPath() string { return podapi.SocketPath() }
 // started the pods' containers: no other podman process is woken), else
 // to the service at the user's socket.
 func Connect(ctx context.Context) (*Podman, error) {
-	if own := podapi.OwnSocketPath(); podapi.Answers(own) {
+	if own := podstate.PodmanSocket(podstate.DefaultDir()); podapi.Answers(own) {
 		if p, err := ConnectTo(ctx, own); err == nil {
 			return p, nil
 		}

@@ -28,17 +28,12 @@ import (
 )
 
 // SocketPath is where the user's podman.socket listens.
-func SocketPath() string { return filepath.Join(runtimeDir(), "podman", "podman.sock") }
-
-// OwnSocketPath is where podunit's own podman service
-// (podunit.podman.service) listens while it runs.
-func OwnSocketPath() string { return filepath.Join(runtimeDir(), "podunit", "podman.sock") }
-
-func runtimeDir() string {
-	if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
-		return rt
+func SocketPath() string {
+	rt := os.Getenv("XDG_RUNTIME_DIR")
+	if rt == "" {
+		rt = fmt.Sprintf("/run/user/%d", os.Getuid())
 	}
-	return fmt.Sprintf("/run/user/%d", os.Getuid())
+	return filepath.Join(rt, "podman", "podman.sock")
 }
 
 // Answers tells whether a service accepts connections at socket now (a

@@ -28,6 +28,11 @@ func DefaultDir() string {
 	return filepath.Join(rt, "podunit")
 }
 
+// PodmanSocket is where podunit's own podman service
+// (podunit.podman.service) listens while it runs, in the state directory
+// dir.
+func PodmanSocket(dir string) string { return filepath.Join(dir, "podman.sock") }
+
 // PodDir is the directory of one pod.
 func PodDir(dir, pod string) string { return filepath.Join(dir, "pods", pod) }
 

@@ -40,7 +40,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	return prober.Serve(ctx, dir, rt, podapi.NewPreferring(podapi.OwnSocketPath(), podapi.SocketPath()))
+	return prober.Serve(ctx, dir, rt, podapi.NewPreferring(podstate.PodmanSocket(dir), podapi.SocketPath()))
 }
 
 // checkArgs parses the prober's command line: `internal probe --pod P

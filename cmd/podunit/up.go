@@ -34,7 +34,6 @@ import (
 	"github.com/podunit/podunit/engine"
 	"github.com/podunit/podunit/helper/hostenv"
 	"github.com/podunit/podunit/pod"
-	"github.com/podunit/podunit/podapi"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
@@ -1173,10 +1172,10 @@ func connect(ctx context.Context, starting bool) (*runner.Runner, func(), error)
 	if err != nil {
 		return nil, nil, err
 	}
-	if starting && !podapi.Answers(podapi.OwnSocketPath()) {
-		// Where it cannot start, the user's service does (with a time of its
-		// own), and the units' helpers say why their containers start with
-		// podman run.
+	if starting {
+		// Started if it does not answer. Where it cannot start, the user's
+		// service does (with a time of its own), and the units' helpers say
+		// why their containers start with podman run.
 		_, _ = hostenv.OwnService(ctx, mgr, podmanPath())
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)

@@ -80,11 +80,8 @@ func New(self string) *helper.Env {
 // the user's podman.socket; a user manager where neither listens gets
 // podman.socket started, as for up.
 func Engine(ctx context.Context) (helper.Engine, error) {
-	own, sock := podapi.OwnSocketPath(), podapi.SocketPath()
-	if podapi.Answers(own) {
-		return podapi.NewPreferring(own, sock), nil
-	}
-	if _, err := os.Stat(sock); err != nil {
+	own, sock := podstate.PodmanSocket(podstate.DefaultDir()), podapi.SocketPath()
+	if _, err := os.Stat(sock); err != nil && !podapi.Answers(own) {
 		m, err := sdbus.Connect(ctx)
 		if err != nil {
 			return nil, err

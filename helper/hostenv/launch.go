@@ -15,6 +15,7 @@ import (
 
 	"github.com/podunit/podunit/helper"
 	"github.com/podunit/podunit/podapi"
+	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/units/sdbus"
 	"github.com/podunit/podunit/units/unitdef"
 )
@@ -34,7 +35,7 @@ func Launch(ctx context.Context, podman string) (helper.Launcher, error) {
 // not answer: podunit.podman.service, running podman (its binary), until
 // it has been idle for unitdef.PodmanServiceIdle.
 func OwnService(ctx context.Context, m *sdbus.Manager, podman string) (*podapi.Client, error) {
-	c := podapi.New(podapi.OwnSocketPath())
+	c := podapi.New(podstate.PodmanSocket(podstate.DefaultDir()))
 	if ping(ctx, c) == nil {
 		return c, nil
 	}
