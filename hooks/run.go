@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -228,16 +229,35 @@ func getOnce(ctx context.Context, u *url.URL, userAgent string, headers []Header
 		}
 		c = tc
 	}
-	if err := req.Write(c); err != nil {
+	bw := writers.Get().(*bufio.Writer)
+	bw.Reset(c)
+	err = req.Write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	bw.Reset(nil)
+	writers.Put(bw)
+	if err != nil {
 		return fail(err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), req)
+	br := readers.Get().(*bufio.Reader)
+	defer readers.Put(br)
+	br.Reset(c)
+	defer br.Reset(nil)
+	resp, err := http.ReadResponse(br, req)
 	if err != nil {
 		return fail(err)
 	}
 	resp.Body.Close()
 	return resp.StatusCode, resp.Header.Get("Location"), nil
 }
+
+// The buffers of getOnce's requests and answers, used again: a prober makes
+// one request a probe, for as long as the pod runs.
+var (
+	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 1024) }}
+	readers = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
+)
 
 func unwrapURLError(err error) error {
 	for {

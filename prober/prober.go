@@ -153,6 +153,33 @@ func (p *Pod) Run(ctx context.Context) error {
 		err     error
 	}
 	results := make(chan result, 16)
+	// Each probe runs on a goroutine of its own for as long as the pod is
+	// probed, told when to probe: its stack, grown by the first probe, serves
+	// every later one (a goroutine a probe spent more on growing its stack,
+	// and on the scheduler, than on its own work).
+	runs := map[*probeState]chan time.Time{}
+	probeLoop := func(ctx context.Context, s *slot, ps *probeState, runs <-chan time.Time) {
+		timeout := ps.p.Timeout
+		if len(ps.p.Handler.Exec) > 0 {
+			timeout += probeOverhead
+		}
+		for {
+			var started time.Time
+			select {
+			case <-ctx.Done():
+				return
+			case started = <-runs:
+			}
+			pctx, cancel := context.WithTimeout(ctx, timeout)
+			err := s.r.Run(pctx, &ps.p.Handler)
+			cancel()
+			select {
+			case results <- result{s, ps, started, err}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
 	setReady := func(s *slot, v bool) { _ = podstate.SetReady(p.StateDir, rt.Pod, s.w.c.Name, v) }
 	for _, s := range slots {
 		setReady(s, false)
@@ -200,16 +227,13 @@ func (p *Pod) Run(ctx context.Context) error {
 		var next time.Time
 		for _, s := range slots {
 			for _, ps := range s.w.due(now) {
-				go func(s *slot, ps *probeState, started time.Time) {
-					timeout := ps.p.Timeout
-					if len(ps.p.Handler.Exec) > 0 {
-						timeout += probeOverhead
-					}
-					pctx, cancel := context.WithTimeout(ctx, timeout)
-					err := s.r.Run(pctx, &ps.p.Handler)
-					cancel()
-					results <- result{s, ps, started, err}
-				}(s, ps, s.w.started)
+				ch, ok := runs[ps]
+				if !ok {
+					ch = make(chan time.Time, 1)
+					runs[ps] = ch
+					go probeLoop(ctx, s, ps, ch)
+				}
+				ch <- s.w.started // a probe is busy until its result: never more than one waits
 			}
 			if d := s.w.nextDue(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
 				next = d
