@@ -233,7 +233,19 @@ func (p *Pod) Run(ctx context.Context) error {
 					runs[ps] = ch
 					go probeLoop(ctx, s, ps, ch)
 				}
-				ch <- s.w.started // a probe is busy until its result: never more than one waits
+				select {
+				case ch <- s.w.started:
+				default:
+					// The probe of an earlier run is still in flight and
+					// the run after it waits: this run replaces that one
+					// (whose result would be dropped anyway), and the loop
+					// never blocks on a probe.
+					select {
+					case <-ch:
+					default:
+					}
+					ch <- s.w.started
+				}
 			}
 			if d := s.w.nextDue(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
 				next = d

@@ -188,3 +188,60 @@ func TestPodRunPolls(t *testing.T) {
 		t.Errorf("probed after the run ended: %d execs, then %d", n, eng.execs)
 	}
 }
+
+// blockingEngine's exec probes of one container wait until released.
+type blockingEngine struct {
+	fakeEngine
+	block   string
+	release chan struct{}
+}
+
+func (b *blockingEngine) Exec(ctx context.Context, name string, argv, env []string) (int, []byte, error) {
+	if name == b.block {
+		select {
+		case <-b.release:
+		case <-ctx.Done():
+		}
+	}
+	return b.fakeEngine.Exec(ctx, name, argv, env)
+}
+
+// A container that starts again, twice, while its probe of an earlier run
+// is still in flight holds up no other container's probes.
+func TestPodRunRestartsWhileProbing(t *testing.T) {
+	dir := t.TempDir()
+	eng := &blockingEngine{block: "p-a", release: make(chan struct{})}
+	defer close(eng.release)
+	slow := fastProbe(hooks.Liveness, hooks.Handler{Exec: []string{"true"}}, 3)
+	slow.Timeout = time.Minute
+	rt := &contract.Runtime{Pod: "p", Grace: time.Second, Containers: []contract.Container{
+		{Name: "a", Podman: "p-a", Probes: []*hooks.Probe{slow}},
+		{Name: "b", Podman: "p-b", Probes: []*hooks.Probe{fastProbe(hooks.Readiness, hooks.Handler{Exec: []string{"true"}}, 1)}}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go (&Pod{StateDir: dir, Runtime: rt, Engine: eng, Now: time.Now}).Run(ctx)
+	time.Sleep(50 * time.Millisecond)
+	for _, c := range []string{"a", "b"} {
+		if err := podstate.SaveRun(dir, "p", c, podstate.Run{Started: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "b to be ready", func() bool { return podstate.Ready(dir, "p", "b") })
+	for i := 0; i < 2; i++ { // a's probe of its first run still waits
+		time.Sleep(runPollInterval + 200*time.Millisecond)
+		if err := podstate.SaveRun(dir, "p", "a", podstate.Run{Started: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(runPollInterval + 200*time.Millisecond)
+	count := func() int {
+		eng.mu.Lock()
+		defer eng.mu.Unlock()
+		return eng.execs
+	}
+	n := count()
+	time.Sleep(300 * time.Millisecond)
+	if m := count(); m <= n {
+		t.Errorf("b's probes stopped while a's probe of an earlier run waited: %d execs, then %d", n, m)
+	}
+}
