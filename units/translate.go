@@ -499,7 +499,10 @@ func (t *translator) deadlineUnit(d time.Duration) *Unit {
 
 // proberUnit runs the probes of all the pod's containers in one process that
 // enters the pod's network namespace once. Bound to the infra: it goes with
-// the pod, and comes back (in the new namespace) if it fails.
+// the pod, and comes back (in the new namespace) whenever it ends while the
+// pod runs, a clean exit too (a SIGTERM not from a stop job, which the
+// prober answers by exiting 0): a pod whose prober is gone would keep its
+// last readiness and never be restarted by a failing liveness probe.
 func (t *translator) proberUnit() *Unit {
 	p := t.pod
 	infra := InfraUnitName(p.Name)
@@ -509,7 +512,7 @@ func (t *translator) proberUnit() *Unit {
 		prop("After", []string{infra}),
 		prop("Slice", SliceName(p.Name)),
 		prop("Type", "simple"),
-		prop("Restart", "on-failure"),
+		prop("Restart", "always"),
 		prop("RestartSec", time.Second),
 		prop("StartLimitIntervalSec", time.Duration(0)),
 		// The prober wakes for short bursts; Go's runtime polls every 20 µs

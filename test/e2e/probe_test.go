@@ -249,3 +249,40 @@ spec:
 		t.Errorf("%d exec sessions through podman's API, want the hook's and the probes' besides the test's two:\n%s", n, ev)
 	}
 }
+
+// A prober that ends while its pod runs, even cleanly (a SIGTERM that is not
+// a stop job, which it answers by exiting 0), comes back and probes: the
+// pod's readiness goes on following the container.
+func TestProberComesBack(t *testing.T) {
+	const pod = "e2e-prober-back"
+	const unit = `podunit-e2e\x2dprober\x2dback.probes.service`
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: %s
+    command: ["sh", "-c", "mkdir -p /srv; echo ok > /srv/ready; trap 'exit 0' TERM; httpd -f -p 8080 -h /srv & wait"]
+    readinessProbe:
+      httpGet: {path: /ready, port: 8080}
+      periodSeconds: 1
+`, pod, testImage), pod)
+	eventually(t, 30*time.Second, "the web container to be ready", func() bool {
+		st := status(t, pod)
+		return st != nil && st.Ready == 1
+	})
+	before := unitProp(t, unit, "MainPID")
+	must(t, "systemctl", "--user", "kill", "--signal=SIGTERM", unit)
+	eventually(t, 15*time.Second, "the prober to be running again", func() bool {
+		pid := unitProp(t, unit, "MainPID")
+		return unitProp(t, unit, "ActiveState") == "active" && pid != "0" && pid != before
+	})
+	must(t, podunit, "exec", pod, "--", "rm", "/srv/ready")
+	eventually(t, 30*time.Second, "the new prober to see the container unready", func() bool {
+		st := status(t, pod)
+		return st != nil && st.Ready == 0
+	})
+}
