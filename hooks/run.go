@@ -241,9 +241,8 @@ func getOnce(ctx context.Context, u *url.URL, userAgent string, headers []Header
 		return fail(err)
 	}
 	br := readers.Get().(*bufio.Reader)
-	defer readers.Put(br)
 	br.Reset(c)
-	defer br.Reset(nil)
+	defer func() { br.Reset(nil); readers.Put(br) }()
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
 		return fail(err)

@@ -27,14 +27,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// SocketPath is where the user's podman.socket listens.
-func SocketPath() string {
-	rt := os.Getenv("XDG_RUNTIME_DIR")
-	if rt == "" {
-		rt = fmt.Sprintf("/run/user/%d", os.Getuid())
+// RuntimeDir is the user's runtime directory ($XDG_RUNTIME_DIR, else
+// /run/user/UID), where podman's socket and podunit's state live.
+func RuntimeDir() string {
+	if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
+		return rt
 	}
-	return filepath.Join(rt, "podman", "podman.sock")
+	return fmt.Sprintf("/run/user/%d", os.Getuid())
 }
+
+// SocketPath is where the user's podman.socket listens.
+func SocketPath() string { return filepath.Join(RuntimeDir(), "podman", "podman.sock") }
 
 // Answers tells whether a service accepts connections at socket now (a
 // connection made and closed: no file, or a stale one, does not).

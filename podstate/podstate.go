@@ -17,16 +17,11 @@ import (
 	"time"
 
 	"github.com/podunit/podunit/helper/contract"
+	"github.com/podunit/podunit/podapi"
 )
 
 // DefaultDir is $XDG_RUNTIME_DIR/podunit.
-func DefaultDir() string {
-	rt := os.Getenv("XDG_RUNTIME_DIR")
-	if rt == "" {
-		rt = fmt.Sprintf("/run/user/%d", os.Getuid())
-	}
-	return filepath.Join(rt, "podunit")
-}
+func DefaultDir() string { return filepath.Join(podapi.RuntimeDir(), "podunit") }
 
 // PodmanSocket is where podunit's own podman service
 // (podunit.podman.service) listens while it runs, in the state directory

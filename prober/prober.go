@@ -158,7 +158,7 @@ func (p *Pod) Run(ctx context.Context) error {
 	// every later one (a goroutine a probe spent more on growing its stack,
 	// and on the scheduler, than on its own work).
 	runs := map[*probeState]chan time.Time{}
-	probeLoop := func(ctx context.Context, s *slot, ps *probeState, runs <-chan time.Time) {
+	probeLoop := func(s *slot, ps *probeState, jobs <-chan time.Time) {
 		timeout := ps.p.Timeout
 		if len(ps.p.Handler.Exec) > 0 {
 			timeout += probeOverhead
@@ -168,7 +168,7 @@ func (p *Pod) Run(ctx context.Context) error {
 			select {
 			case <-ctx.Done():
 				return
-			case started = <-runs:
+			case started = <-jobs:
 			}
 			pctx, cancel := context.WithTimeout(ctx, timeout)
 			err := s.r.Run(pctx, &ps.p.Handler)
@@ -231,21 +231,17 @@ func (p *Pod) Run(ctx context.Context) error {
 				if !ok {
 					ch = make(chan time.Time, 1)
 					runs[ps] = ch
-					go probeLoop(ctx, s, ps, ch)
+					go probeLoop(s, ps, ch)
 				}
+				// A run still waiting (its probe of an earlier run in
+				// flight) is replaced by this one, whose result would
+				// otherwise be dropped: the loop is the only sender, so the
+				// send never blocks.
 				select {
-				case ch <- s.w.started:
+				case <-ch:
 				default:
-					// The probe of an earlier run is still in flight and
-					// the run after it waits: this run replaces that one
-					// (whose result would be dropped anyway), and the loop
-					// never blocks on a probe.
-					select {
-					case <-ch:
-					default:
-					}
-					ch <- s.w.started
 				}
+				ch <- s.w.started
 			}
 			if d := s.w.nextDue(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
 				next = d
