@@ -112,8 +112,9 @@ type Env struct {
 	// Sleep waits d, or until ctx ends (then it returns ctx's error).
 	Sleep func(ctx context.Context, d time.Duration) error
 	Out   io.Writer // what a helper prints (shape show)
-	// Services runs the service proxy's helpers (helper/proxy's Run,
-	// which podunit wires in); nil where they are not linked.
+	// Services serves the cluster DNS and the Services (helper/proxy's
+	// Run, which podunit wires in); nil where it is not linked. The
+	// services container's start and clearing are Main's own.
 	Services func(ctx context.Context, e *Env, cmd contract.Command) error
 }
 
@@ -128,8 +129,13 @@ func (e *ErrExit) Error() string { return e.Msg }
 // Main runs one helper command.
 func (e *Env) Main(ctx context.Context, cmd contract.Command) error {
 	if cmd.Op == contract.OpServices {
-		if e.Services == nil {
-			return &ErrExit{Code: 2, Msg: "the service proxy's helpers are podunit's own (podunit internal services)"}
+		switch {
+		case cmd.Action == contract.ServicesRun:
+			return e.servicesRun(ctx)
+		case cmd.Action == contract.ServicesClear:
+			return e.servicesClear(ctx)
+		case e.Services == nil:
+			return &ErrExit{Code: 2, Msg: "the service proxy's serving is podunit's own (podunit internal services serve)"}
 		}
 		return e.Services(ctx, e, cmd)
 	}

@@ -27,7 +27,7 @@ type Options struct {
 	Podman string // absolute path of podman, which the helpers run
 	Self   string // absolute path of podunit: units call its helper commands
 	// Helper is the absolute path of podunit-helper, which runs the same
-	// helper commands (those contract.InHelper names) in a process that
+	// helper commands (those contract.Command.InHelper names) in a process that
 	// starts faster; "": the units run them with Self.
 	Helper     string
 	Sleep      string // absolute path of sleep (coreutils): the deadline unit's process
@@ -298,9 +298,9 @@ func (t *translator) helper(op contract.Op, container string) []string {
 }
 
 // Argv is a helper's command line as the units run it: podunit-helper
-// for what it runs (contract.InHelper), else podunit itself.
+// for what it runs (contract.Command.InHelper), else podunit itself.
 func (o Options) Argv(c contract.Command) []string {
-	if o.Helper != "" && contract.InHelper(c.Op) {
+	if o.Helper != "" && c.InHelper() {
 		return c.Argv(o.Helper)
 	}
 	return c.Argv(o.Self)

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/podunit/podunit/helper"
@@ -64,8 +65,8 @@ func checkArgs(args []string) (contract.Command, error) {
 		return contract.Command{}, fmt.Errorf("%w: podunit-helper is run by podunit's units (internal OP ...), not by hand", contract.ErrUsage)
 	}
 	cmd, err := contract.Parse(args[1:])
-	if err == nil && !contract.InHelper(cmd.Op) {
-		err = fmt.Errorf("%w: %s is run by podunit itself, not podunit-helper", contract.ErrUsage, cmd.Op)
+	if err == nil && !cmd.InHelper() {
+		err = fmt.Errorf("%w: %s is run by podunit itself, not podunit-helper", contract.ErrUsage, strings.TrimSpace(string(cmd.Op)+" "+cmd.Action))
 	}
 	return cmd, err
 }

@@ -92,10 +92,19 @@ const (
 // Ops are every helper command, in the order `podunit internal` lists them.
 var Ops = []Op{OpRun, OpPostStart, OpStop, OpCleanup, OpProbe, OpShape, OpServices, OpVolumes, OpForward, OpDeadline, OpEnd, OpJob, OpCronJob}
 
-// InHelper tells whether podunit-helper runs op: all but the service proxy
-// and the controllers of Jobs and CronJobs, which read Kubernetes objects and
-// are podunit's own.
-func InHelper(op Op) bool { return op != OpServices && op != OpJob && op != OpCronJob }
+// InHelper tells whether podunit-helper runs c: all but the service proxy's
+// serving and the controllers of Jobs and CronJobs, which read Kubernetes
+// objects and are podunit's own. The services container's own start and
+// clearing are the helper's, as a pod's containers' are: they need no more.
+func (c Command) InHelper() bool {
+	switch c.Op {
+	case OpJob, OpCronJob:
+		return false
+	case OpServices:
+		return c.Action == ServicesClear || c.Action == ServicesRun
+	}
+	return true
+}
 
 // Shape actions.
 const (

@@ -33,43 +33,23 @@ import (
 	"github.com/podunit/podunit/units/unitdef"
 )
 
-// Run runs the service proxy's helpers (contract.OpServices) with e.
+// Run serves the cluster DNS and the Services (contract.ServicesServe):
+// outside the services container's network namespace it enters it and runs
+// again there. The container's start and clearing are helper.Env's own.
 func Run(ctx context.Context, e *helper.Env, cmd contract.Command) error {
-	if cmd.Action == contract.ServicesRun {
-		argv, err := podstate.LoadServicesRun(e.StateDir)
-		if err != nil {
-			return err
-		}
-		pidFile := filepath.Join(e.StateDir, "services", "conmon.pid")
-		if done, err := e.Launched(ctx, argv[0], argv[1:], nil, pidFile); done {
-			return err
-		}
-		return e.Exec(argv[0], argv, e.Environ())
+	if cmd.Action != contract.ServicesServe {
+		return fmt.Errorf("%w: services %s is not the proxy's", contract.ErrUsage, cmd.Action)
 	}
 	eng, err := e.Engine(ctx)
 	if err != nil {
 		return err
 	}
-	switch {
-	case cmd.Action == contract.ServicesClear:
-		labels, ok, err := eng.ContainerLabels(ctx, unitdef.ServicesContainer)
-		if err != nil || !ok {
-			return err
-		}
-		if labels[unitdef.LabelRole] != unitdef.RoleServices {
-			return &helper.ErrExit{Code: 1, Msg: fmt.Sprintf("podman container %s exists and was not created by podunit; rename or remove it", unitdef.ServicesContainer)}
-		}
-		return eng.RemoveContainer(ctx, unitdef.ServicesContainer)
-	case !cmd.InNetns:
-		pid, err := eng.ContainerPID(ctx, unitdef.ServicesContainer)
-		if err != nil || pid <= 0 {
-			return fmt.Errorf("the services container %s is not running: %v", unitdef.ServicesContainer, err)
-		}
-		return fmt.Errorf("entering the network namespace of %s: %w", unitdef.ServicesContainer, e.ExecInNetns(pid, cmd, true))
-	}
 	pid, err := eng.ContainerPID(ctx, unitdef.ServicesContainer)
 	if err != nil || pid <= 0 {
 		return fmt.Errorf("the services container %s is not running: %v", unitdef.ServicesContainer, err)
+	}
+	if !cmd.InNetns {
+		return fmt.Errorf("entering the network namespace of %s: %w", unitdef.ServicesContainer, e.ExecInNetns(pid, cmd, true))
 	}
 	p := &Proxy{Env: e, eng: eng, Addrs: e.Addrs, Upstream: upstreamDNS(pid)}
 	return p.Serve(ctx, func() bool { _, err := os.Stat("/proc/" + strconv.Itoa(pid)); return err == nil })

@@ -251,39 +251,15 @@ func TestProxyFollowsState(t *testing.T) {
 	}
 }
 
-// The services unit's ExecStart becomes podman with the command line kept
-// in podunit's state (the unit itself holds none), in the manager's
-// environment; without it the start fails, naming what is missing.
-func TestServicesRunExecsTheKeptCommandLine(t *testing.T) {
-	var execd, execEnv []string
-	errExecd := errors.New("exec'd")
-	e := &helper.Env{Out: io.Discard, StateDir: t.TempDir(),
-		Environ: func() []string { return []string{"NOTIFY_SOCKET=/run/n"} },
-		Exec: func(path string, argv, env []string) error {
-			execd, execEnv = argv, env
-			return errExecd
-		},
-		Services: Run,
-	}
-	cmd := contract.Command{Op: contract.OpServices, Action: contract.ServicesRun}
-	if err := e.Main(context.Background(), cmd); err == nil || !strings.Contains(err.Error(), "the service proxy's command line") {
-		t.Fatalf("without a kept command line: %v", err)
-	}
-	argv := []string{"/usr/bin/podman", "run", "--name", "podunit__services", "--publish", "30080:30080", "img"}
-	if err := podstate.SaveServicesRun(e.StateDir, argv); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Main(context.Background(), cmd); !errors.Is(err, errExecd) {
-		t.Fatalf("run: %v", err)
-	}
-	if !slices.Equal(execd, argv) || !slices.Contains(execEnv, "NOTIFY_SOCKET=/run/n") {
-		t.Errorf("exec'd %q with %q", execd, execEnv)
-	}
-	// Where the proxy is not linked (podunit-helper), the command says so.
-	e.Services = nil
-	var ee *helper.ErrExit
-	if err := e.Main(context.Background(), cmd); !errors.As(err, &ee) || ee.Code != 2 {
-		t.Errorf("without the proxy: %v", err)
+// The proxy serves only: the services container's start and clearing are
+// helper.Env's own (podunit-helper runs them).
+func TestRunServesOnly(t *testing.T) {
+	e := &helper.Env{Out: io.Discard, StateDir: t.TempDir(), Services: Run,
+		Engine: func(context.Context) (helper.Engine, error) { return fakeEngine{}, nil }}
+	for _, action := range []string{contract.ServicesRun, contract.ServicesClear} {
+		if err := Run(context.Background(), e, contract.Command{Op: contract.OpServices, Action: action}); !errors.Is(err, contract.ErrUsage) {
+			t.Errorf("proxy Run of %s: %v", action, err)
+		}
 	}
 }
 
