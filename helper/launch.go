@@ -44,7 +44,11 @@ func (t *task) launch(ctx context.Context) (bool, error) {
 	if t.c.Kind == contract.KindInit {
 		return false, nil // run in the foreground, to its end
 	}
-	return t.Env.Launched(ctx, t.rt.Podman, t.c.Args, t.envValues(), ConmonPidFile(t.StateDir, t.rt.Pod, t.c.Name))
+	var started func() error
+	if t.c.RunRecordsStart() {
+		started = func() error { return t.finishStart(ctx) }
+	}
+	return t.Env.Launched(ctx, t.rt.Podman, t.c.Args, t.envValues(), ConmonPidFile(t.StateDir, t.rt.Pod, t.c.Name), started)
 }
 
 // Launched starts a detached container of podman run arguments args
@@ -54,7 +58,10 @@ func (t *task) launch(ctx context.Context) (bool, error) {
 // pid. It reports false when the container is to start through podman run
 // instead: the service is not reachable, or the command line holds
 // something only podman run takes; the reason goes to the unit's output.
-func (e *Env) Launched(ctx context.Context, podman string, args []string, env map[string]string, pidFile string) (bool, error) {
+// started, when not nil, runs once the container runs, before systemd is
+// told it is ready (a failure fails the start: the container is then
+// stopped with its unit).
+func (e *Env) Launched(ctx context.Context, podman string, args []string, env map[string]string, pidFile string, started func() error) (bool, error) {
 	if e.Launch == nil || e.Cgroup == nil || e.Notify == nil || e.Getenv("NOTIFY_SOCKET") == "" {
 		return false, nil
 	}
@@ -95,6 +102,11 @@ func (e *Env) Launched(ctx context.Context, podman string, args []string, env ma
 			return true, &ErrExit{Code: 1, Msg: fmt.Sprintf("container %s ended as it started", s.Name)}
 		}
 		return true, fmt.Errorf("moving conmon into the unit: %w", err)
+	}
+	if started != nil {
+		if err := started(); err != nil {
+			return true, err
+		}
 	}
 	return true, e.Notify(fmt.Sprintf("MAINPID=%d\nREADY=1", pid))
 }

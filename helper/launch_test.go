@@ -5,11 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/podunit/podunit/helper/contract"
+	"github.com/podunit/podunit/hooks"
+	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/units/unitdef"
 )
 
 // Every flag the translator writes for an app or sidecar container becomes
@@ -200,7 +205,7 @@ func TestRunFallsBackToPodmanRun(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(l, w)
 			}
-			if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"}); !errors.Is(err, errExecd) {
+			if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"}); err != nil {
 				t.Fatalf("run: %v", err)
 			}
 			if len(w.execd) != 1 || w.execd[0][0] != "/usr/bin/podman" || len(*notes) != 0 {
@@ -222,5 +227,69 @@ func TestRunLaunchedContainerGone(t *testing.T) {
 	var ee *ErrExit
 	if !errors.As(err, &ee) || ee.Code != 1 || len(*notes) != 0 {
 		t.Errorf("run: %v, notified %q", err, *notes)
+	}
+}
+
+// A container with no post-start step (no postStart hook) has no
+// ExecStartPost: the run helper puts its limits on and records its start,
+// once it runs and before systemd hears it is ready, so that `podunit up`
+// returns with the start recorded. With a postStart hook, the post-start
+// step does both.
+func TestRunFinishesTheStartWithoutAPostStartStep(t *testing.T) {
+	run := contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"}
+	unit := unitdef.ContainerUnitName("p", "app")
+	limited := launched
+	limited.Limits = []contract.Limit{{Name: "MemoryMax", Value: 64 << 20}}
+	w, _, _, notes := launchWorld(t, limited)
+	var atReady []string
+	w.env.Notify = func(s string) error {
+		r, _ := podstate.LoadRun(w.env.StateDir, "p", "app")
+		atReady = append(atReady, fmt.Sprintf("started %v, limits %v", r.Started.Equal(t0), w.sd.limits[unit]))
+		*notes = append(*notes, s)
+		return nil
+	}
+	if err := w.main(t, run); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if want := fmt.Sprintf("started true, limits [{MemoryMax %d}]", 64<<20); !slices.Equal(atReady, []string{want}) {
+		t.Errorf("when systemd heard READY: %q, want %q (%q)", atReady, want, *notes)
+	}
+	if evs := events(t, w); !slices.Contains(evs, "Started: Started container app") {
+		t.Errorf("events %q", evs)
+	}
+
+	hooked := limited
+	hooked.PostStart = &hooks.Handler{Exec: []string{"warm-up"}}
+	w, _, _, notes = launchWorld(t, hooked)
+	if err := w.main(t, run); err != nil {
+		t.Fatalf("with a postStart hook: run: %v", err)
+	}
+	if r, _ := podstate.LoadRun(w.env.StateDir, "p", "app"); !r.Started.IsZero() || len(*notes) != 1 ||
+		fmt.Sprint(w.sd.limits[unit]) != fmt.Sprintf("[{MemoryMax %d}]", unitdef.NoLimit["MemoryMax"]) {
+		t.Errorf("with a postStart hook: the run helper finished the start (%+v, limits %v), notified %q", r, w.sd.limits[unit], *notes)
+	}
+
+	// Started through podman run instead: podman tells systemd, then the
+	// run helper finishes the start.
+	w, l, _, _ := launchWorld(t, limited)
+	l.dialErr = errors.New("no socket")
+	w.runs = []int{0}
+	if err := w.main(t, run); err != nil {
+		t.Fatalf("run through podman run: %v", err)
+	}
+	if r, _ := podstate.LoadRun(w.env.StateDir, "p", "app"); !r.Started.Equal(t0) || len(w.execd) != 1 ||
+		w.execd[0][0] != "/usr/bin/podman" || fmt.Sprint(w.sd.limits[unit]) != fmt.Sprintf("[{MemoryMax %d}]", 64<<20) {
+		t.Errorf("through podman run: %+v, ran %q, limits %v", r, w.execd, w.sd.limits[unit])
+	}
+	// podman run failing is the start's failure, with its status
+	w, l, _, _ = launchWorld(t, limited)
+	l.dialErr = errors.New("no socket")
+	w.runs = []int{125}
+	var ee *ErrExit
+	if err := w.main(t, run); !errors.As(err, &ee) || ee.Code != 125 {
+		t.Errorf("podman run failing: %v", err)
+	}
+	if r, _ := podstate.LoadRun(w.env.StateDir, "p", "app"); !r.Started.IsZero() {
+		t.Errorf("podman run failing: recorded as started")
 	}
 }

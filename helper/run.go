@@ -60,7 +60,32 @@ func (t *task) run(ctx context.Context) error {
 		return err
 	}
 	argv, env := t.podman()
-	return t.Exec(t.rt.Podman, argv, env)
+	if !t.c.RunRecordsStart() {
+		return t.Exec(t.rt.Podman, argv, env)
+	}
+	// No post-start step follows: podman run starts the detached container
+	// (telling systemd conmon's pid and that it is ready) and ends, then
+	// the start is finished here.
+	code, err := t.Run(ctx, t.rt.Podman, argv, env)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &ErrExit{Code: code}
+	}
+	return t.finishStart(ctx)
+}
+
+// finishStart is what the post-start step does for a container without a
+// postStart hook, done by the run helper (contract.Container.RunRecordsStart):
+// its limits go on, now that the container runs, and its start is recorded.
+func (t *task) finishStart(ctx context.Context) error {
+	if len(t.c.Limits) > 0 {
+		if err := t.setLimits(ctx, false); err != nil {
+			return fmt.Errorf("putting resource limits on: %w", err)
+		}
+	}
+	return t.started()
 }
 
 // fillStatus puts the downward API's status values (the pod's and the host's

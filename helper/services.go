@@ -19,7 +19,7 @@ func (e *Env) servicesRun(ctx context.Context) error {
 		return err
 	}
 	pidFile := filepath.Join(e.StateDir, "services", "conmon.pid")
-	if done, err := e.Launched(ctx, argv[0], argv[1:], nil, pidFile); done {
+	if done, err := e.Launched(ctx, argv[0], argv[1:], nil, pidFile, nil); done {
 		return err
 	}
 	return e.Exec(argv[0], argv, e.Environ())

@@ -32,8 +32,7 @@ func (t *task) postStart(ctx context.Context) error {
 		}
 	}
 	if t.c.PostStart == nil {
-		t.event("Normal", "Started", "Started container %s", t.c.Name)
-		return t.markStarted()
+		return t.started()
 	}
 	hctx, cancel := context.WithTimeout(ctx, t.c.PostStartTimeout)
 	err := t.target().Runner().Run(hctx, t.c.PostStart)
@@ -46,6 +45,12 @@ func (t *task) postStart(ctx context.Context) error {
 	t.event("Normal", "Killing", "Killing container %s: its postStart hook failed (reason %s, grace period %s)", t.c.Name, hooks.ReasonHealth, t.rt.Grace)
 	t.target().RunPreStop(ctx, t.rt.Grace, hooks.ReasonHealth)
 	return &ErrExit{Code: 1, Msg: fmt.Sprintf("postStart hook failed: %v", err)}
+}
+
+// started records a start with no postStart hook, as the kubelet tells it.
+func (t *task) started() error {
+	t.event("Normal", "Started", "Started container %s", t.c.Name)
+	return t.markStarted()
 }
 
 func (t *task) markStarted() error {

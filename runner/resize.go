@@ -152,8 +152,8 @@ func (r *Runner) Resize(ctx context.Context, name string, req ResizeRequest) (*R
 			return nil, err
 		}
 		if restart {
-			// the new requests now, the limits off; the post-start helper
-			// puts the new ones on
+			// the new requests now, the limits off; the start puts the
+			// new ones on (the run helper, or the post-start step)
 			if err := rz.SetLimits(ctx, out.Unit, units.RestartLimitProps(target)); err != nil {
 				return nil, fmt.Errorf("resizing %s: %w", out.Unit, err)
 			}

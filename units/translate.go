@@ -736,8 +736,9 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	case KindEphemeral:
 		spec.Restart = "no" // Kubernetes never restarts one
 	}
-	// Limits go on the unit once the container runs (the post-start helper sets
-	// them) and come off before each start (the run helper): `podman run`
+	// Limits go on the unit once the container runs (the run helper, or the
+	// post-start step of a container with a postStart hook, sets them) and
+	// come off before each start (the run helper): `podman run`
 	// itself runs in the unit's cgroup and would otherwise be throttled, or
 	// OOM-killed under a small memory limit, before the container exists.
 	// Requests (a weight, a protection) hold back nothing: they are the
@@ -753,13 +754,12 @@ func (t *translator) containerUnit(c *corev1.Container, kind string, fp *field.P
 	}
 	props = append(props, prop("Restart", spec.Restart))
 	props = append(props, rules...)
-	props = append(props,
-		prop("RestartSec", time.Second),
-		prop("ExecStart", run),
-		prop("ExecStartPost", []Exec{{Argv: t.helper(contract.OpPostStart, c.Name)}}),
-		prop("ExecStop", stop),
-		prop("ExecStopPost", cleanup),
-	)
+	props = append(props, prop("RestartSec", time.Second), prop("ExecStart", run))
+	if spec.PostStartStep() {
+		// else the run helper records the start (contract.Container.RunRecordsStart)
+		props = append(props, prop("ExecStartPost", []Exec{{Argv: t.helper(contract.OpPostStart, c.Name)}}))
+	}
+	props = append(props, prop("ExecStop", stop), prop("ExecStopPost", cleanup))
 	// The start may wait out the crash-loop back-off first; a failing
 	// postStart kills the container within the start job.
 	start := MaxBackOff + StartMargin

@@ -375,6 +375,20 @@ type Container struct {
 	Hosts *Hosts `json:"hosts,omitempty"`
 }
 
+// PostStartStep tells whether the container's unit has a post-start step
+// (ExecStartPost, OpPostStart): a postStart hook to run. An app, sidecar or
+// debug container without one has its limits put on and its start recorded
+// by the run helper (RunRecordsStart), before systemd is told it is ready
+// where podunit's podman service started it: one process fewer a start.
+func (c *Container) PostStartStep() bool { return c.PostStart != nil }
+
+// RunRecordsStart tells whether the run helper finishes the container's
+// start itself (it has no post-start step to do it): its limits put on,
+// the start recorded.
+func (c *Container) RunRecordsStart() bool {
+	return (c.Kind == KindApp || c.Kind == KindSidecar || c.Kind == KindEphemeral) && !c.PostStartStep()
+}
+
 // Hosts is what the kubelet writes in a pod's /etc/hosts: the pod's
 // addresses under its hostname (and hostname.Domain with a subdomain), or on
 // the host's network the host's own file, then the hostAliases. The run
