@@ -14,9 +14,11 @@ import (
 	"github.com/podunit/podunit/units/unitdef"
 )
 
-// postStart is ExecStartPost of app and sidecar containers: the limits go
-// on, the postStart hook runs (the unit stays activating, the container is
-// not Running, until it ends), and the run is recorded for the prober. A
+// postStart is ExecStartPost of app and sidecar containers with a postStart
+// hook (contract.Container.PostStartStep; without one the run helper does
+// the rest of this): the limits go on, the hook runs (the unit stays
+// activating, the container is not Running, until it ends), and the run is
+// recorded for the prober. A
 // failed hook is the kubelet's FailedPostStartHook: the container's preStop
 // runs (reason Health) and this helper fails, so systemd kills the container
 // and restarts it per restartPolicy.
