@@ -42,6 +42,12 @@ func BenchmarkUpDown(b *testing.B) {
 		tmplUp, tmplDown         cost // zero: no template here
 	}
 	template := run(b, "systemctl", "--user", "cat", "podman-kube@.service").code == 0
+	// kube play makes its default network on first use and keeps it: the
+	// benchmark removes it again, unless it was there before.
+	const kubeNet = "podman-default-kube-network"
+	if run(b, "podman", "network", "exists", kubeNet).code != 0 {
+		b.Cleanup(func() { run(b, "podman", "network", "rm", kubeNet) })
+	}
 	var rows []row
 	for _, sc := range scenarios {
 		path := writeManifest(b, benchManifest(sc.pods))
