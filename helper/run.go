@@ -76,18 +76,6 @@ func (t *task) run(ctx context.Context) error {
 	return t.finishStart(ctx)
 }
 
-// finishStart is what the post-start step does for a container without a
-// postStart hook, done by the run helper (contract.Container.RunRecordsStart):
-// its limits go on, now that the container runs, and its start is recorded.
-func (t *task) finishStart(ctx context.Context) error {
-	if len(t.c.Limits) > 0 {
-		if err := t.setLimits(ctx, false); err != nil {
-			return fmt.Errorf("putting resource limits on: %w", err)
-		}
-	}
-	return t.started()
-}
-
 // fillStatus puts the downward API's status values (the pod's and the host's
 // addresses) where translation left references to them: in env values and in
 // the arguments $(VAR) expansion carried them into. The pod's addresses are

@@ -15,26 +15,24 @@ import (
 )
 
 // postStart is ExecStartPost of app and sidecar containers with a postStart
-// hook (contract.Container.PostStartStep; without one the run helper does
-// the rest of this): the limits go on, the hook runs (the unit stays
-// activating, the container is not Running, until it ends), and the run is
-// recorded for the prober. A
-// failed hook is the kubelet's FailedPostStartHook: the container's preStop
-// runs (reason Health) and this helper fails, so systemd kills the container
-// and restarts it per restartPolicy.
+// hook (contract.Container.PostStartStep; without one the run helper
+// finishes the start, finishStart): the limits go on, the hook runs (the
+// unit stays activating, the container is not Running, until it ends), and
+// the run is recorded for the prober. A failed hook is the kubelet's
+// FailedPostStartHook: the container's preStop runs (reason Health) and this
+// helper fails, so systemd kills the container and restarts it per
+// restartPolicy.
 func (t *task) postStart(ctx context.Context) error {
+	if t.c.PostStart == nil {
+		return t.finishStart(ctx) // a unit written before the step was a hook's only
+	}
 	if !t.cmd.InNetns {
-		if len(t.c.Limits) > 0 {
-			if err := t.setLimits(ctx, false); err != nil {
-				return fmt.Errorf("putting resource limits on: %w", err)
-			}
+		if err := t.limitsOn(ctx); err != nil {
+			return err
 		}
 		if needsNetns(t.c.PostStart) || needsNetns(t.c.PreStop) {
 			return t.enterNetns(ctx, t.cmd)
 		}
-	}
-	if t.c.PostStart == nil {
-		return t.started()
 	}
 	hctx, cancel := context.WithTimeout(ctx, t.c.PostStartTimeout)
 	err := t.target().Runner().Run(hctx, t.c.PostStart)
@@ -49,10 +47,26 @@ func (t *task) postStart(ctx context.Context) error {
 	return &ErrExit{Code: 1, Msg: fmt.Sprintf("postStart hook failed: %v", err)}
 }
 
-// started records a start with no postStart hook, as the kubelet tells it.
-func (t *task) started() error {
+// finishStart finishes the start of a container without a postStart hook
+// (contract.Container.RunRecordsStart): its limits go on, now that it runs,
+// and its start is recorded, as the kubelet tells it.
+func (t *task) finishStart(ctx context.Context) error {
+	if err := t.limitsOn(ctx); err != nil {
+		return err
+	}
 	t.event("Normal", "Started", "Started container %s", t.c.Name)
 	return t.markStarted()
+}
+
+// limitsOn puts the container's limits on its unit once it runs.
+func (t *task) limitsOn(ctx context.Context) error {
+	if len(t.c.Limits) == 0 {
+		return nil
+	}
+	if err := t.setLimits(ctx, false); err != nil {
+		return fmt.Errorf("putting resource limits on: %w", err)
+	}
+	return nil
 }
 
 func (t *task) markStarted() error {
