@@ -31,13 +31,18 @@ import (
 // supervise a pod (one unit for the whole manifest, no per-container restart).
 func BenchmarkUpDown(b *testing.B) {
 	const rounds = 3
+	// beside: another pod of the same tool stays up meanwhile, on the same
+	// network, so that neither up sets the network up nor down tears it down
+	// (podunit's service proxy stays too): what a pod costs on its own.
 	scenarios := []struct {
-		name string
-		pods int
-	}{{"1 pod x 3 containers", 1}, {"10 pods x 3 containers", 10}}
+		name   string
+		pods   int
+		beside bool
+	}{{"1 pod x 3 containers", 1, false}, {"10 pods x 3 containers", 10, false}, {"1x3, another pod up", 1, true}}
 	type row struct {
 		name                     string
 		up, play, down, kubeDown cost
+		forcedDown               cost // podunit down --grace-period 0 --force
 		slirpPlay, slirpDown     cost // kube play --network slirp4netns
 		tmplUp, tmplDown         cost // zero: no template here
 	}
@@ -51,6 +56,16 @@ func BenchmarkUpDown(b *testing.B) {
 	var rows []row
 	for _, sc := range scenarios {
 		path := writeManifest(b, benchManifest(sc.pods))
+		var ours, theirs string
+		if sc.beside {
+			ours, theirs = writeManifest(b, besideManifest("beside-podunit")), writeManifest(b, besideManifest("beside-kube"))
+			b.Cleanup(func() { // after a failure; done below otherwise
+				run(b, podunit, "down", "--grace-period", "0", "--force", ours)
+				run(b, "podman", "kube", "down", theirs)
+			})
+			must(b, podunit, "up", ours)
+			must(b, "podman", "kube", "play", theirs)
+		}
 		// Warm up both (podman builds its pause image on first use).
 		must(b, podunit, "up", path)
 		must(b, podunit, "down", path)
@@ -66,10 +81,12 @@ func BenchmarkUpDown(b *testing.B) {
 			must(b, "systemctl", "--user", "stop", unit)
 		}
 
-		var up, down, play, kdown, splay, sdown, tup, tdown []cost
+		var up, down, fdown, play, kdown, splay, sdown, tup, tdown []cost
 		for i := 0; i < rounds; i++ {
 			up = append(up, measured(b, podunit, "up", path))
 			down = append(down, measured(b, podunit, "down", path))
+			must(b, podunit, "up", path)
+			fdown = append(fdown, measured(b, podunit, "down", "--grace-period", "0", "--force", path))
 			play = append(play, measured(b, "podman", "kube", "play", path))
 			kdown = append(kdown, measured(b, "podman", "kube", "down", path))
 			splay = append(splay, measured(b, "podman", "kube", "play", "--network", "slirp4netns", path))
@@ -80,10 +97,14 @@ func BenchmarkUpDown(b *testing.B) {
 			}
 		}
 		r := row{name: sc.name, up: medianCost(up), play: medianCost(play), down: medianCost(down), kubeDown: medianCost(kdown),
-			slirpPlay: medianCost(splay), slirpDown: medianCost(sdown)}
+			forcedDown: medianCost(fdown), slirpPlay: medianCost(splay), slirpDown: medianCost(sdown)}
 		if template {
 			r.tmplUp, r.tmplDown = medianCost(tup), medianCost(tdown)
 			must(b, "systemctl", "--user", "reset-failed", unit)
+		}
+		if sc.beside {
+			must(b, podunit, "down", ours)
+			must(b, "podman", "kube", "down", theirs)
 		}
 		rows = append(rows, r)
 	}
@@ -116,11 +137,30 @@ func BenchmarkUpDown(b *testing.B) {
 		table("against podman's systemd template podman-kube@.service (systemctl --user start / stop of one unit playing the manifest)", [4]string{"start", "start cpu", "stop", "stop cpu"},
 			func(r row) (cost, cost) { return r.tmplUp, r.tmplDown })
 	}
+	fmt.Fprintf(&out, "\npodunit down --grace-period 0 --force (kill at once) against kube down\n")
+	for _, r := range rows {
+		fmt.Fprintf(&out, "%-24s down %.2fs against %.2fs (%.2f), cpu %.2fs against %.2fs (%.2f)\n", r.name,
+			r.forcedDown.wall.Seconds(), r.kubeDown.wall.Seconds(), r.forcedDown.wall.Seconds()/r.kubeDown.wall.Seconds(),
+			r.forcedDown.cpu.Seconds(), r.kubeDown.cpu.Seconds(), r.forcedDown.cpu.Seconds()/r.kubeDown.cpu.Seconds())
+	}
+	// What each down does with a container that takes its time to end after
+	// the stop signal: a graceful stop waits for it.
+	slow := writeManifest(b, slowStopManifest)
+	must(b, podunit, "up", slow)
+	ours := measured(b, podunit, "down", slow)
+	must(b, "podman", "kube", "play", slow)
+	theirs := measured(b, "podman", "kube", "down", slow)
+	fmt.Fprintf(&out, "\na container that ends 2 s after SIGTERM (terminationGracePeriodSeconds 30): podunit down %.2fs, kube down %.2fs\n",
+		ours.wall.Seconds(), theirs.wall.Seconds())
 	fmt.Fprint(os.Stdout, out.String())
 	for _, r := range rows {
 		key := strings.Fields(r.name)[0] + "pods"
+		if strings.Contains(r.name, "another") {
+			key = "1pod-beside"
+		}
 		b.ReportMetric(r.up.wall.Seconds()/r.play.wall.Seconds(), "up/play-ratio-"+key)
 		b.ReportMetric(r.down.wall.Seconds()/r.kubeDown.wall.Seconds(), "down/kubedown-ratio-"+key)
+		b.ReportMetric(r.forcedDown.wall.Seconds()/r.kubeDown.wall.Seconds(), "forced-down/kubedown-ratio-"+key)
 		b.ReportMetric(r.up.cpu.Seconds()/r.play.cpu.Seconds(), "up/play-cpu-ratio-"+key)
 		b.ReportMetric(r.down.cpu.Seconds()/r.kubeDown.cpu.Seconds(), "down/kubedown-cpu-ratio-"+key)
 		b.ReportMetric(r.up.wall.Seconds()/r.slirpPlay.wall.Seconds(), "up/play-slirp4netns-ratio-"+key)
@@ -198,6 +238,23 @@ func benchManifest(n int) string {
 	}
 	return b.String()
 }
+
+// besideManifest: a pod of one container, up while another is measured.
+func besideManifest(name string) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n  containers:\n  - name: a\n    image: %s\n    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100000 & wait\"]\n", name, testImage)
+}
+
+// slowStopManifest: a container that ends 2 s after SIGTERM.
+var slowStopManifest = fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: bench-slow-stop}
+spec:
+  terminationGracePeriodSeconds: 30
+  containers:
+  - name: a
+    image: %s
+    command: ["sh", "-c", "trap 'sleep 2; exit 0' TERM; sleep 100000 & wait"]
+`, testImage)
 
 // BenchmarkBandwidth prints configured against measured rates for 1M, 10M and
 // 100M egress and ingress through a published port.
