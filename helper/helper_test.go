@@ -97,6 +97,8 @@ type fakeEngine struct {
 	// exit status.
 	execTakes time.Duration
 	execCode  int
+	// stopErr is what StopContainer returns
+	stopErr error
 	// containers that exist, by name: their labels
 	containers map[string]map[string]string
 	// volumes that exist, by name: their mountpoints
@@ -120,7 +122,7 @@ func (f *fakeEngine) StopContainer(ctx context.Context, name string, timeout tim
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.stops = append(f.stops, stopCall{name, timeout})
-	return nil
+	return f.stopErr
 }
 func (f *fakeEngine) RemoveContainer(ctx context.Context, name string) error {
 	f.mu.Lock()
@@ -553,6 +555,34 @@ func TestStopSequence(t *testing.T) {
 			if len(w.eng.stops) != 1 || w.eng.stops[0].container != "p_app" || w.eng.stops[0].timeout != c.wantStopAfter {
 				t.Errorf("stops %+v, want one after %s", w.eng.stops, c.wantStopAfter)
 			}
+			// removed as soon as it ended, not left to conmon's exit command
+			if strings.Join(w.eng.removed, ",") != "p_app" {
+				t.Errorf("removed %v, want p_app", w.eng.removed)
+			}
+		})
+	}
+}
+
+// A stop that failed (the container may still run) removes nothing: the
+// unit's own kill and its clean-up deal with it.
+func TestStopFailedRemovesNothing(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cmd  contract.Command
+	}{
+		{"app", contract.Command{Op: contract.OpStop, Pod: "p", Container: "app"}},
+		{"infra", contract.Command{Op: contract.OpStop, Pod: "p"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t, runtime1(contract.Container{Name: "app"}))
+			w.vars["MAINPID"] = "99"
+			w.eng.stopErr = errors.New("podman: no answer")
+			if err := w.main(t, c.cmd); err == nil {
+				t.Fatal("a failed stop succeeded")
+			}
+			if len(w.eng.stops) != 1 || len(w.eng.removed) != 0 {
+				t.Errorf("stops %+v, removed %v", w.eng.stops, w.eng.removed)
+			}
 		})
 	}
 }
@@ -563,8 +593,8 @@ func TestStopAfterExit(t *testing.T) {
 	if err := w.main(t, contract.Command{Op: contract.OpStop, Pod: "p", Container: "app"}); err != nil {
 		t.Fatal(err)
 	}
-	if len(w.execd)+len(w.eng.execs)+len(w.eng.stops) != 0 {
-		t.Errorf("did something: %v %v %v", w.execd, w.eng.execs, w.eng.stops)
+	if len(w.execd)+len(w.eng.execs)+len(w.eng.stops)+len(w.eng.removed) != 0 {
+		t.Errorf("did something: %v %v %v %v", w.execd, w.eng.execs, w.eng.stops, w.eng.removed)
 	}
 }
 
@@ -759,6 +789,23 @@ func TestStopInfra(t *testing.T) {
 	}
 	if len(w.eng.stops) != 1 || w.eng.stops[0].container != "p-infra" || w.eng.stops[0].timeout != 2*time.Second {
 		t.Errorf("stops %+v", w.eng.stops)
+	}
+	if strings.Join(w.eng.removed, ",") != "p-infra" {
+		t.Errorf("removed %v, want p-infra", w.eng.removed)
+	}
+	// With a container of its pod still there, podman refuses to remove the
+	// sandbox: the stop succeeds all the same, the sandbox kept for its
+	// clean-up.
+	w = newWorld(t, runtime1(contract.Container{Name: "app"}))
+	w.eng.containers = map[string]map[string]string{
+		"p-infra": {unitdef.LabelPod: "p", unitdef.LabelRole: "infra"},
+		"p_app":   {unitdef.LabelPod: "p"},
+	}
+	if err := w.main(t, contract.Command{Op: contract.OpStop, Pod: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.eng.removed) != 0 || w.eng.containers["p-infra"] == nil {
+		t.Errorf("removed %v", w.eng.removed)
 	}
 }
 

@@ -86,10 +86,10 @@ func (t *task) stop(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		return eng.StopContainer(ctx, t.c.Podman, t.c.StopTimeout)
+		return t.stopped(ctx, eng.StopContainer(ctx, t.c.Podman, t.c.StopTimeout))
 	}
 	if t.cmd.InNetns && t.cmd.Grace != nil && t.cmd.Reason != "" {
-		return t.target().StopSequence(ctx, *t.cmd.Grace, t.cmd.Reason)
+		return t.stopped(ctx, t.target().StopSequence(ctx, *t.cmd.Grace, t.cmd.Reason))
 	}
 	if t.Getenv("MAINPID") == "" {
 		// systemd runs ExecStop even after the main process (conmon, which
@@ -108,9 +108,28 @@ func (t *task) stop(ctx context.Context) error {
 	if needsNetns(t.c.PreStop) {
 		cmd := t.cmd
 		cmd.Reason, cmd.Grace = reason, &grace
-		return t.enterNetns(ctx, cmd)
+		return t.enterNetns(ctx, cmd) // the stop there removes it (stopped)
 	}
-	return t.target().StopSequence(ctx, grace, reason)
+	return t.stopped(ctx, t.target().StopSequence(ctx, grace, reason))
+}
+
+// stopped follows a stop: once the container's process has ended (err nil),
+// the container is removed at once, by podunit's podman service, which runs
+// and has podman's storage open. conmon's exit command (`podman container
+// cleanup --rm`, a podman process that has to start before it does
+// anything, and which the unit's stop waits for) then finds it gone, and
+// the unit stops sooner: a 1x3 pod's `down` took 8-17% less time and 10-13%
+// less CPU (README, Performance). A removal that fails (an infra whose pod's
+// containers are still there) is the exit command's and the clean-up's, as
+// it was before.
+func (t *task) stopped(ctx context.Context, err error) error {
+	if err != nil {
+		return err
+	}
+	if eng, err := t.engine(ctx); err == nil {
+		_ = eng.RemoveContainer(ctx, t.c.Podman)
+	}
+	return nil
 }
 
 // infraStopping tells whether this stop comes from the pod's infra going down
