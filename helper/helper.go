@@ -134,6 +134,8 @@ func (e *Env) Main(ctx context.Context, cmd contract.Command) error {
 			return e.servicesRun(ctx)
 		case cmd.Action == contract.ServicesClear:
 			return e.servicesClear(ctx)
+		case cmd.Action == contract.ServicesStop:
+			return e.servicesStop(ctx)
 		case e.Services == nil:
 			return &ErrExit{Code: 2, Msg: "the service proxy's serving is podunit's own (podunit internal services serve)"}
 		}

@@ -25,6 +25,28 @@ func (e *Env) servicesRun(ctx context.Context) error {
 	return e.Exec(argv[0], argv, e.Environ())
 }
 
+// servicesStop is the services unit's ExecStop: the services container is
+// stopped (its stop signal, SIGKILL after unitdef.InfraGrace) and removed
+// by podunit's podman service, as a pod's containers are (task.stopped):
+// conmon's exit command, a podman process that the unit's stop waits for,
+// then finds nothing to do. It is the last stop of the last pod's `down`.
+// A container of that name that is not podunit's is never touched (the
+// unit's start refused it: servicesClear).
+func (e *Env) servicesStop(ctx context.Context) error {
+	eng, err := e.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	labels, ok, err := eng.ContainerLabels(ctx, unitdef.ServicesContainer)
+	if err != nil || !ok || labels[unitdef.LabelRole] != unitdef.RoleServices {
+		return err
+	}
+	if err := eng.StopContainer(ctx, unitdef.ServicesContainer, unitdef.InfraGrace); err != nil {
+		return err
+	}
+	return eng.RemoveContainer(ctx, unitdef.ServicesContainer)
+}
+
 // servicesClear is the services unit's ExecStartPre and ExecStopPost: a
 // services container of podunit's left by an earlier run is removed; one of
 // that name that is not podunit's is never touched, and the start fails

@@ -60,3 +60,35 @@ func TestServicesClear(t *testing.T) {
 		t.Errorf("podunit's own: %v, removed %q", err, w.eng.removed)
 	}
 }
+
+// The services unit's ExecStop stops podunit's services container, with the
+// infra's stop timeout, and removes it; nothing else of that name is
+// touched, and with none there is nothing to do.
+func TestServicesStop(t *testing.T) {
+	w := newWorld(t, &contract.Runtime{Pod: "p"})
+	stop := contract.Command{Op: contract.OpServices, Action: contract.ServicesStop}
+	if err := w.env.Main(context.Background(), stop); err != nil || len(w.eng.stops)+len(w.eng.removed) != 0 {
+		t.Fatalf("with no container: %v, stopped %v, removed %q", err, w.eng.stops, w.eng.removed)
+	}
+	w.eng.containers = map[string]map[string]string{unitdef.ServicesContainer: {unitdef.LabelRole: "web"}}
+	if err := w.env.Main(context.Background(), stop); err != nil || len(w.eng.stops)+len(w.eng.removed) != 0 {
+		t.Errorf("not podunit's: %v, stopped %v, removed %q", err, w.eng.stops, w.eng.removed)
+	}
+	w.eng.containers[unitdef.ServicesContainer] = map[string]string{unitdef.LabelRole: unitdef.RoleServices}
+	if err := w.env.Main(context.Background(), stop); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.eng.stops) != 1 || w.eng.stops[0].container != unitdef.ServicesContainer || w.eng.stops[0].timeout != unitdef.InfraGrace {
+		t.Errorf("stops %+v", w.eng.stops)
+	}
+	if !slices.Equal(w.eng.removed, []string{unitdef.ServicesContainer}) {
+		t.Errorf("removed %q", w.eng.removed)
+	}
+	// a stop that failed removes nothing
+	w = newWorld(t, &contract.Runtime{Pod: "p"})
+	w.eng.containers = map[string]map[string]string{unitdef.ServicesContainer: {unitdef.LabelRole: unitdef.RoleServices}}
+	w.eng.stopErr = errors.New("podman: no answer")
+	if err := w.env.Main(context.Background(), stop); err == nil || len(w.eng.removed) != 0 {
+		t.Errorf("failed stop: %v, removed %q", err, w.eng.removed)
+	}
+}

@@ -54,6 +54,7 @@ func ServicesFor(o Options, nodePorts []string) Services {
 	args = append(args, o.InfraImage)
 	clear := o.Argv(contract.Command{Op: contract.OpServices, Action: contract.ServicesClear})
 	run := o.Argv(contract.Command{Op: contract.OpServices, Action: contract.ServicesRun})
+	stop := o.Argv(contract.Command{Op: contract.OpServices, Action: contract.ServicesStop})
 	serve := o.Argv(contract.Command{Op: contract.OpServices, Action: contract.ServicesServe})
 	services := Unit{Name: ServicesUnit, Properties: append([]Property{
 		prop("Description", "podunit: the Services' and the cluster DNS's addresses on the pod network"),
@@ -67,6 +68,7 @@ func ServicesFor(o Options, nodePorts []string) Services {
 		prop("Wants", []string{ProxyUnit}),
 		prop("ExecStartPre", []Exec{{Argv: clear}}),
 		prop("ExecStart", []Exec{{Argv: run}}),
+		prop("ExecStop", []Exec{{Argv: stop}}),
 		prop("ExecStopPost", []Exec{{Argv: clear, IgnoreFailure: true}}),
 		prop("TimeoutStopSec", infraGrace+StopMargin),
 	}, logTo(o.LogDir, ServicesUnit)...)}

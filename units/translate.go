@@ -68,7 +68,7 @@ type Options struct {
 }
 
 // infraGrace is the infra container's stop timeout.
-const infraGrace = 2 * time.Second
+const infraGrace = InfraGrace
 
 // Translate turns a defaulted, validated pod into its Plan, using what
 // validation resolved (pod.Resolve) for its hooks, probes and bandwidth.

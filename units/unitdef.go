@@ -21,6 +21,7 @@ const (
 	LabelContainer    = unitdef.LabelContainer
 	LabelRole         = unitdef.LabelRole
 	StopMargin        = unitdef.StopMargin
+	InfraGrace        = unitdef.InfraGrace
 	StartMargin       = unitdef.StartMargin
 	InfraRetry        = unitdef.InfraRetry
 	InitialBackOff    = unitdef.InitialBackOff

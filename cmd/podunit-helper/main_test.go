@@ -39,7 +39,8 @@ func TestUsage(t *testing.T) {
 	for _, cmd := range []contract.Command{{Op: contract.OpRun, Pod: "web"}, {Op: contract.OpRun, Pod: "web", Container: "app"},
 		{Op: contract.OpPostStart, Pod: "web", Container: "app"}, grace, {Op: contract.OpProbe, Pod: "web"},
 		{Op: contract.OpShape, Action: contract.ShapeApply, Pod: "web"},
-		{Op: contract.OpServices, Action: contract.ServicesClear}, {Op: contract.OpServices, Action: contract.ServicesRun}} {
+		{Op: contract.OpServices, Action: contract.ServicesClear}, {Op: contract.OpServices, Action: contract.ServicesRun},
+		{Op: contract.OpServices, Action: contract.ServicesStop}} {
 		if _, err := checkArgs(cmd.Argv("/x")[1:]); err != nil {
 			t.Errorf("%q: %v", cmd.Argv("/x"), err)
 		}

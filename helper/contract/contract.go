@@ -50,7 +50,8 @@ const (
 	// removes a stale services container of podunit's (ExecStartPre of the
 	// container's unit); with ServicesRun it becomes podman running that
 	// container, with the command line podunit keeps in its state
-	// (podstate.LoadServicesRun); with ServicesServe it enters that container's
+	// (podstate.LoadServicesRun); with ServicesStop it stops and removes it
+	// (ExecStop); with ServicesServe it enters that container's
 	// network namespace and serves the cluster DNS and the Services. It
 	// belongs to no pod: --pod is not given.
 	OpServices Op = "services"
@@ -86,6 +87,7 @@ const (
 const (
 	ServicesClear = "clear"
 	ServicesRun   = "run"
+	ServicesStop  = "stop"
 	ServicesServe = "serve"
 )
 
@@ -101,7 +103,7 @@ func (c Command) InHelper() bool {
 	case OpJob, OpCronJob:
 		return false
 	case OpServices:
-		return c.Action == ServicesClear || c.Action == ServicesRun
+		return c.Action != ServicesServe
 	}
 	return true
 }
@@ -197,8 +199,8 @@ func Parse(args []string) (Command, error) {
 		c.Action, args = args[0], args[1:]
 	}
 	if c.Op == OpServices {
-		if len(args) == 0 || (args[0] != ServicesClear && args[0] != ServicesRun && args[0] != ServicesServe) {
-			return c, fmt.Errorf("%w: services needs clear, run or serve", ErrUsage)
+		if len(args) == 0 || (args[0] != ServicesClear && args[0] != ServicesRun && args[0] != ServicesStop && args[0] != ServicesServe) {
+			return c, fmt.Errorf("%w: services needs clear, run, stop or serve", ErrUsage)
 		}
 		c.Action, args = args[0], args[1:]
 	}

@@ -22,6 +22,7 @@ func TestArgvParseRoundTrip(t *testing.T) {
 		{Op: OpForward, Action: "8080", Pod: "p", Socket: "/run/user/1000/podunit/forward/1.sock"},
 		{Op: OpForward, Action: "1", Pod: "p", Socket: "/s", InNetns: true},
 		{Op: OpServices, Action: ServicesClear},
+		{Op: OpServices, Action: ServicesStop},
 		{Op: OpServices, Action: ServicesServe, InNetns: true},
 		{Op: OpJob, Job: "default/my-job"},
 	} {

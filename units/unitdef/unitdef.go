@@ -132,6 +132,10 @@ const (
 	LabelRole      = "io.podunit.role"
 )
 
+// InfraGrace is the stop timeout of the containers that only hold
+// namespaces and addresses: a pod's infra and the services container.
+const InfraGrace = 2 * time.Second
+
 // Margins around the stop budget: podman's own start-up and clean-up time, so
 // systemd never cuts a graceful stop short.
 const (
