@@ -118,8 +118,8 @@ func (t *task) stop(ctx context.Context) error {
 // and has podman's storage open. conmon's exit command (`podman container
 // cleanup --rm`, a podman process that has to start before it does
 // anything, and which the unit's stop waits for) then finds it gone, and
-// the unit stops sooner: a 1x3 pod's `down` took 8-17% less time and 10-13%
-// less CPU (README, Performance). A removal that fails (an infra whose pod's
+// the unit stops sooner: a 1x3 pod's `down` took 8-17% less time (README,
+// Performance). A removal that fails (an infra whose pod's
 // containers are still there) is the exit command's and the clean-up's, as
 // it was before.
 func (t *task) stopped(ctx context.Context, err error) error {
