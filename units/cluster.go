@@ -70,7 +70,7 @@ func ServicesFor(o Options, nodePorts []string) Services {
 		prop("ExecStart", []Exec{{Argv: run}}),
 		prop("ExecStop", []Exec{{Argv: stop}}),
 		prop("ExecStopPost", []Exec{{Argv: clear, IgnoreFailure: true}}),
-		prop("TimeoutStopSec", infraGrace+StopMargin),
+		prop("TimeoutStopSec", InfraGrace+StopMargin),
 	}, logTo(o.LogDir, ServicesUnit)...)}
 	proxy := Unit{Name: ProxyUnit, Properties: append([]Property{
 		prop("Description", "podunit: cluster DNS and Service proxy"),

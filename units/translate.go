@@ -67,9 +67,6 @@ type Options struct {
 	Allocatable corev1.ResourceList
 }
 
-// infraGrace is the infra container's stop timeout.
-const infraGrace = InfraGrace
-
 // Translate turns a defaulted, validated pod into its Plan, using what
 // validation resolved (pod.Resolve) for its hooks, probes and bandwidth.
 func Translate(p *corev1.Pod, res *pod.Resolved, o Options) (*Plan, error) {
@@ -408,7 +405,7 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 		}
 	}
 	args = append(args, t.o.InfraImage)
-	t.out.Runtime.InfraSpec = contract.Container{Podman: name, Kind: contract.KindInfra, Args: args, StopTimeout: infraGrace}
+	t.out.Runtime.InfraSpec = contract.Container{Podman: name, Kind: contract.KindInfra, Args: args, StopTimeout: InfraGrace}
 
 	props := []Property{
 		prop("Description", fmt.Sprintf("podunit pod %s/%s: infra (shared namespaces)", p.Namespace, p.Name)),
@@ -459,7 +456,7 @@ func (t *translator) infraUnit(containerUnits []string) Unit {
 		// the start may wait its turn (InfraRetry) and for the old
 		// sandbox's containers (StaleWait)
 		prop("TimeoutStartSec", InfraRetry+StaleWait(t.out.Runtime.Grace)+StartMargin),
-		prop("TimeoutStopSec", infraGrace+StopMargin),
+		prop("TimeoutStopSec", InfraGrace+StopMargin),
 	)
 	return Unit{Name: InfraUnitName(p.Name), Properties: props}
 }

@@ -35,12 +35,12 @@ func BenchmarkUpDown(b *testing.B) {
 	// network, so that neither up sets the network up nor down tears it down
 	// (podunit's service proxy stays too): what a pod costs on its own.
 	scenarios := []struct {
-		name   string
-		pods   int
-		beside bool
-	}{{"1 pod x 3 containers", 1, false}, {"10 pods x 3 containers", 10, false}, {"1x3, another pod up", 1, true}}
+		name, key string // key: the reported metrics' suffix
+		pods      int
+		beside    bool
+	}{{"1 pod x 3 containers", "1pods", 1, false}, {"10 pods x 3 containers", "10pods", 10, false}, {"1x3, another pod up", "1pod-beside", 1, true}}
 	type row struct {
-		name                     string
+		name, key                string
 		up, play, down, kubeDown cost
 		forcedDown               cost // podunit down --grace-period 0 --force
 		slirpPlay, slirpDown     cost // kube play --network slirp4netns
@@ -96,7 +96,7 @@ func BenchmarkUpDown(b *testing.B) {
 				tdown = append(tdown, measured(b, "systemctl", "--user", "stop", unit))
 			}
 		}
-		r := row{name: sc.name, up: medianCost(up), play: medianCost(play), down: medianCost(down), kubeDown: medianCost(kdown),
+		r := row{name: sc.name, key: sc.key, up: medianCost(up), play: medianCost(play), down: medianCost(down), kubeDown: medianCost(kdown),
 			forcedDown: medianCost(fdown), slirpPlay: medianCost(splay), slirpDown: medianCost(sdown)}
 		if template {
 			r.tmplUp, r.tmplDown = medianCost(tup), medianCost(tdown)
@@ -154,10 +154,7 @@ func BenchmarkUpDown(b *testing.B) {
 		ours.wall.Seconds(), theirs.wall.Seconds())
 	fmt.Fprint(os.Stdout, out.String())
 	for _, r := range rows {
-		key := strings.Fields(r.name)[0] + "pods"
-		if strings.Contains(r.name, "another") {
-			key = "1pod-beside"
-		}
+		key := r.key
 		b.ReportMetric(r.up.wall.Seconds()/r.play.wall.Seconds(), "up/play-ratio-"+key)
 		b.ReportMetric(r.down.wall.Seconds()/r.kubeDown.wall.Seconds(), "down/kubedown-ratio-"+key)
 		b.ReportMetric(r.forcedDown.wall.Seconds()/r.kubeDown.wall.Seconds(), "forced-down/kubedown-ratio-"+key)
