@@ -206,39 +206,41 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 		}
 	}
 	r.event(plan.Pod, Event{Reason: "Scheduled", Message: fmt.Sprintf("Pod %s/%s runs on this host as %s", plan.Namespace, plan.Pod, plan.Slice.Name)})
-	// The slice and the infra first: the containers bind to the infra. Then the
-	// containers, created in order in one go; systemd's ordering runs the init
-	// containers one after another and the app containers after them.
+	// The slice, the infra (the containers bind to it) and the containers, in
+	// that order; systemd's ordering runs the init containers one after
+	// another and the app containers after them.
 	var cs []units.Unit
-	all := append(append([]units.ContainerUnit{}, plan.Inits...), plan.Containers...)
-	for _, c := range all {
+	for _, c := range append(append([]units.ContainerUnit{}, plan.Inits...), plan.Containers...) {
 		cs = append(cs, c.Unit)
 		r.event(plan.Pod, Event{Reason: "Created", Container: c.Container, Message: fmt.Sprintf("Created %s container %s as %s", c.Kind, c.Container, c.Name)})
 	}
 	if plan.Prober != nil {
 		cs = append(cs, *plan.Prober)
 	}
-	infra := []units.Unit{plan.Infra}
+	// All in one go, in the order their dependencies name each other (the
+	// slice, the infra, then the containers): systemd's ordering (After=)
+	// starts each as soon as what it waits for is up, with no round trip
+	// between the stages; a container whose infra failed fails with it.
+	all := []units.Unit{plan.Slice, plan.Infra}
 	if plan.Deadline != nil {
 		// the deadline counts from the pod's start
-		infra = append(infra, *plan.Deadline)
+		all = append(all, *plan.Deadline)
 	}
-	for i, st := range [][]units.Unit{{plan.Slice}, infra, cs} {
-		var stopWatch func()
-		if i == 2 && len(plan.Inits) > 0 {
-			stopWatch = r.watchInits(ctx, plan)
+	all = append(all, cs...)
+	var stopWatch func()
+	if len(plan.Inits) > 0 {
+		stopWatch = r.watchInits(ctx, plan)
+	}
+	err = r.Units.Start(ctx, all)
+	if stopWatch != nil {
+		stopWatch()
+	}
+	if err != nil {
+		if failed := r.runtimeFailure(ctx, plan, err); failed != nil {
+			keep = true
+			return failed
 		}
-		err := r.Units.Start(ctx, st)
-		if stopWatch != nil {
-			stopWatch()
-		}
-		if err != nil {
-			if failed := r.runtimeFailure(ctx, plan, err); failed != nil {
-				keep = true
-				return failed
-			}
-			return r.explainStart(ctx, plan, err)
-		}
+		return r.explainStart(ctx, plan, err)
 	}
 	// systemd reports a Type=notify start as done even when ExecStartPost (the
 	// postStart hook) failed afterwards.

@@ -32,6 +32,7 @@ type fakeUnits struct {
 	failing map[string]bool // units whose start job fails
 	onStart func(units.Unit)
 	onStop  func([]string) // called unlocked, after the units stopped
+	starts  int            // calls of Start
 }
 
 var _ UnitManager = (*fakeUnits)(nil)
@@ -43,6 +44,7 @@ func newFakeUnits() *fakeUnits {
 func (f *fakeUnits) Start(_ context.Context, us []units.Unit) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.starts++
 	var errs []error
 	for _, u := range us {
 		f.log = append(f.log, "start "+u.Name)
@@ -272,7 +274,9 @@ spec:
   volumes: [{name: v, emptyDir: {}}]
 `
 
-func TestUpStartsInStagesAndDownReverses(t *testing.T) {
+// Up hands systemd the pod's units in one go (its ordering does the
+// stages), in the order they name each other: slice, infra, containers.
+func TestUpStartsInOrderAndDownReverses(t *testing.T) {
 	r, fu, fe, p, plan := setup(t, twoContainers)
 	if err := r.Up(context.Background(), p, plan, UpOptions{}); err != nil {
 		t.Fatal(err)
@@ -280,6 +284,9 @@ func TestUpStartsInStagesAndDownReverses(t *testing.T) {
 	want := []string{"start podunit-web.slice", "start podunit-web.service", "start podunit-web-a.service", "start podunit-web-b.service"}
 	if strings.Join(fu.log, "\n") != strings.Join(want, "\n") {
 		t.Errorf("start order:\n%s", strings.Join(fu.log, "\n"))
+	}
+	if fu.starts != 1 {
+		t.Errorf("the units started in %d calls, want 1", fu.starts)
 	}
 	if _, ok := fe.volumes["podunit_web_v"]; !ok {
 		t.Error("emptyDir volume not created")

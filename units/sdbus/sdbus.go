@@ -120,17 +120,32 @@ func (m *Manager) start(ctx context.Context, us []unitdef.Unit, kept bool) error
 		}
 		waits = append(waits, pending{u.Name, ch})
 	}
+	var dependents []error
 	for _, w := range waits {
 		select {
 		case r := <-w.ch:
-			if r != "done" {
+			switch r {
+			case "done":
+			case "dependency":
+				dependents = append(dependents, &JobError{Unit: w.unit, Op: "start", Result: r})
+			default:
 				errs = append(errs, &JobError{Unit: w.unit, Op: "start", Result: r})
 			}
 		case <-ctx.Done():
 			errs = append(errs, fmt.Errorf("start %s: %w", w.unit, ctx.Err()))
 		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(startErrors(errs, dependents)...)
+}
+
+// startErrors is what a start reports: the units' own failures; the units
+// that failed only because one they need did (job result "dependency") are
+// named when nothing else failed, else that failure says it all.
+func startErrors(own, dependents []error) []error {
+	if len(own) > 0 {
+		return own
+	}
+	return dependents
 }
 
 // Stop stops units in parallel, waits for them, and clears a failed state so the

@@ -1,6 +1,7 @@
 package sdbus
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -32,5 +33,23 @@ func TestExecIgnoreFailureFlag(t *testing.T) {
 	}
 	if sig := props[0].Value.Signature().String(); sig != "a(sasb)" {
 		t.Errorf("exec signature %s", sig)
+	}
+}
+
+// A unit that failed only because the one it needs did is reported by that
+// one's failure; alone, it is reported itself.
+func TestStartErrors(t *testing.T) {
+	infra := &JobError{Unit: "podunit-web.service", Op: "start", Result: "failed"}
+	app := &JobError{Unit: "podunit-web-a.service", Op: "start", Result: "dependency"}
+	got := errors.Join(startErrors([]error{infra}, []error{app})...)
+	if got == nil || got.Error() != "start podunit-web.service: job failed" {
+		t.Errorf("infra failed, its container with it: %v", got)
+	}
+	got = errors.Join(startErrors(nil, []error{app})...)
+	if got == nil || got.Error() != "start podunit-web-a.service: job dependency" {
+		t.Errorf("only a dependency failed: %v", got)
+	}
+	if got := errors.Join(startErrors(nil, nil)...); got != nil {
+		t.Errorf("nothing failed: %v", got)
 	}
 }
