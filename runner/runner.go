@@ -382,10 +382,21 @@ func (r *Runner) prepare(ctx context.Context, plan *units.Plan) error {
 		defer remove()
 		authFile = path
 	}
+	// An image several containers name is looked at, or pulled, once: it is
+	// present for the others once one found it or pulled it (an Always pull
+	// of a later one is done by the first's), and one that failed is
+	// reported once, for the first container that names it.
+	present, pulled, failed := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, img := range plan.Images {
-		if err := r.ensureImage(ctx, img, plan.PullAuth, authFile); err != nil {
-			errs = append(errs, err)
+		if failed[img.Ref] || pulled[img.Ref] || (present[img.Ref] && img.PullPolicy != string(corev1.PullAlways)) {
+			continue
 		}
+		if err := r.ensureImage(ctx, img, plan.PullAuth, authFile, pulled); err != nil {
+			errs = append(errs, err)
+			failed[img.Ref] = true
+			continue
+		}
+		present[img.Ref] = true
 	}
 	errs = append(errs, r.checkOwnership(ctx, plan)...)
 	if len(errs) == 0 {
@@ -455,7 +466,9 @@ var ErrImage = errors.New("image not available")
 // (the kubelet's CreateContainerConfigError): refused before anything runs.
 var ErrNonRoot = errors.New("runAsNonRoot is set")
 
-func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.PullAuth, authFile string) error {
+// ensureImage makes the image present as its pull policy asks, noting in
+// pulled the references it pulled.
+func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.PullAuth, authFile string, pulled map[string]bool) error {
 	exists, err := r.Engine.ImageExists(ctx, img.Ref)
 	if err != nil {
 		return fmt.Errorf("%s: checking image %q: %w", img.FieldPath, img.Ref, err)
@@ -508,6 +521,7 @@ func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.Pul
 	pullStart := time.Now()
 	err = r.Engine.PullImage(ctx, pullRef, authFile)
 	if err == nil {
+		pulled[img.Ref] = true
 		if size, serr := r.Engine.ImageSize(ctx, pullRef); serr == nil && size > 0 {
 			r.progress("pulled image %s (%s) in %s", pullRef, humanSize(size), time.Since(pullStart).Round(100*time.Millisecond))
 		} else {

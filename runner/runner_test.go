@@ -331,6 +331,29 @@ func TestFailedStartRollsBack(t *testing.T) {
 	}
 }
 
+// An image several containers name is pulled once; one that cannot be had
+// is reported once, with the field path of the first container naming it.
+func TestImagesOfSeveralContainersOnce(t *testing.T) {
+	r, _, fe, _, plan := setup(t, twoContainers)
+	plan.Images = []units.Image{
+		{Ref: "remote/app:2", PullPolicy: "Always", FieldPath: "spec.containers[0].image"},
+		{Ref: "remote/app:2", PullPolicy: "Always", FieldPath: "spec.containers[1].image"},
+		{Ref: "remote/app:1", PullPolicy: "IfNotPresent", FieldPath: "spec.containers[2].image"},
+		{Ref: "remote/app:1", PullPolicy: "IfNotPresent", FieldPath: "spec.containers[3].image"},
+		{Ref: "remote/app:1", PullPolicy: "Always", FieldPath: "spec.containers[4].image"},
+		{Ref: "local/missing:1", PullPolicy: "IfNotPresent", FieldPath: "spec.containers[5].image"},
+		{Ref: "local/missing:1", PullPolicy: "IfNotPresent", FieldPath: "spec.containers[6].image"},
+	}
+	err := r.prepare(context.Background(), plan)
+	want := []string{"docker.io/remote/app:2", "docker.io/remote/app:1", "docker.io/local/missing:1"}
+	if strings.Join(fe.pulls, " ") != strings.Join(want, " ") {
+		t.Errorf("pulls %v, want %v", fe.pulls, want)
+	}
+	if err == nil || !strings.HasPrefix(err.Error(), "spec.containers[5].image: ") || strings.Contains(err.Error(), "spec.containers[6]") {
+		t.Errorf("the missing image reported as %v", err)
+	}
+}
+
 func TestImagePullPolicies(t *testing.T) {
 	for _, c := range []struct {
 		image, policy string
@@ -351,7 +374,7 @@ func TestImagePullPolicies(t *testing.T) {
 		{"missing", "Always", true, true}, // one that is not here
 	} {
 		r, fu, fe, _, _ := setup(t, twoContainers)
-		err := r.ensureImage(context.Background(), units.Image{Ref: c.image, PullPolicy: c.policy, FieldPath: "spec.containers[0].image"}, nil, "")
+		err := r.ensureImage(context.Background(), units.Image{Ref: c.image, PullPolicy: c.policy, FieldPath: "spec.containers[0].image"}, nil, "", map[string]bool{})
 		if (err != nil) != c.wantErr || (len(fe.pulls) > 0) != c.wantPull {
 			t.Errorf("%s %s: err %v pulls %v", c.image, c.policy, err, fe.pulls)
 		}
@@ -370,7 +393,7 @@ func TestImagePullPolicies(t *testing.T) {
 		"localhost:5000/app:1": "localhost:5000/app:1",
 	} {
 		r, _, fe, _, _ := setup(t, twoContainers)
-		err := r.ensureImage(context.Background(), units.Image{Ref: ref, PullPolicy: "IfNotPresent", FieldPath: "spec.containers[0].image"}, nil, "")
+		err := r.ensureImage(context.Background(), units.Image{Ref: ref, PullPolicy: "IfNotPresent", FieldPath: "spec.containers[0].image"}, nil, "", map[string]bool{})
 		if len(fe.pulls) != 1 || fe.pulls[0] != want {
 			t.Errorf("%s: pulled %v, want %s", ref, fe.pulls, want)
 		}
@@ -408,7 +431,7 @@ func TestPullWithCredentials(t *testing.T) {
 		t.Errorf("without credentials: %v", err)
 	}
 	err = r.ensureImage(context.Background(), units.Image{Ref: "remote.example:5000/x/app:1", PullPolicy: "IfNotPresent", FieldPath: "f"},
-		&pod.PullAuth{Registries: []string{"remote.example:5000"}, From: map[string]string{"remote.example:5000": "regcred"}}, "")
+		&pod.PullAuth{Registries: []string{"remote.example:5000"}, From: map[string]string{"remote.example:5000": "regcred"}}, "", map[string]bool{})
 	if err == nil || !strings.Contains(err.Error(), "pulling it from registry remote.example:5000 with the credentials of Secret regcred (imagePullSecrets) failed") {
 		t.Errorf("with credentials: %v", err)
 	}
