@@ -385,18 +385,27 @@ func (r *Runner) prepare(ctx context.Context, plan *units.Plan) error {
 	// An image several containers name is looked at, or pulled, once: it is
 	// present for the others once one found it or pulled it (an Always pull
 	// of a later one is done by the first's), and one that failed is
-	// reported once, for the first container that names it.
-	present, pulled, failed := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	// reported once, naming every field that names it.
+	present, pulled := map[string]bool{}, map[string]bool{}
+	failed := map[string]int{} // the image's error in errs
+	also := map[string][]string{}
 	for _, img := range plan.Images {
-		if failed[img.Ref] || pulled[img.Ref] || (present[img.Ref] && img.PullPolicy != string(corev1.PullAlways)) {
+		if _, ok := failed[img.Ref]; ok {
+			also[img.Ref] = append(also[img.Ref], img.FieldPath)
+			continue
+		}
+		if pulled[img.Ref] || (present[img.Ref] && img.PullPolicy != string(corev1.PullAlways)) {
 			continue
 		}
 		if err := r.ensureImage(ctx, img, plan.PullAuth, authFile, pulled); err != nil {
+			failed[img.Ref] = len(errs)
 			errs = append(errs, err)
-			failed[img.Ref] = true
 			continue
 		}
 		present[img.Ref] = true
+	}
+	for ref, paths := range also {
+		errs[failed[ref]] = fmt.Errorf("%w (the image of %s too)", errs[failed[ref]], strings.Join(paths, ", "))
 	}
 	errs = append(errs, r.checkOwnership(ctx, plan)...)
 	if len(errs) == 0 {

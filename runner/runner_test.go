@@ -332,7 +332,7 @@ func TestFailedStartRollsBack(t *testing.T) {
 }
 
 // An image several containers name is pulled once; one that cannot be had
-// is reported once, with the field path of the first container naming it.
+// is reported once, naming every container's field that names it.
 func TestImagesOfSeveralContainersOnce(t *testing.T) {
 	r, _, fe, _, plan := setup(t, twoContainers)
 	plan.Images = []units.Image{
@@ -349,7 +349,7 @@ func TestImagesOfSeveralContainersOnce(t *testing.T) {
 	if strings.Join(fe.pulls, " ") != strings.Join(want, " ") {
 		t.Errorf("pulls %v, want %v", fe.pulls, want)
 	}
-	if err == nil || !strings.HasPrefix(err.Error(), "spec.containers[5].image: ") || strings.Contains(err.Error(), "spec.containers[6]") {
+	if err == nil || !strings.HasPrefix(err.Error(), "spec.containers[5].image: ") || !strings.HasSuffix(err.Error(), " (the image of spec.containers[6].image too)") {
 		t.Errorf("the missing image reported as %v", err)
 	}
 }
