@@ -9,6 +9,12 @@
 #   world.sh relogin   the user manager exits (pods stop), then starts again, as at a reboot
 #   world.sh status    print "host", "up" or "down"
 #
+# WORLD_STORAGE=overlay world.sh up: the world's podman stores images and
+# containers with the overlay driver instead of its default (vfs on Debian 12's
+# podman, which ships no storage.conf: a copy of the image's files for every
+# container). Taken when the world comes up; a change of driver empties
+# podman's storage (the tests build their images again).
+#
 # On a host that already has a systemd user session for the calling user (not root),
 # `exec` runs the command directly and up/down do nothing: the same tests run there.
 set -euo pipefail
@@ -74,12 +80,39 @@ cgroup_manager = "systemd"
 events_logger = "file"
 CONF
   chown "$WORLD_USER:" "$home/.config/containers/containers.conf"
+  ensure_storage "$home"
   # The vfs driver (the world's) makes its layer directory 0700; a pod with a
   # user namespace of its own (--userns=auto) runs as ids that must pass
   # through it, as they pass overlay's.
   install -d -o "$WORLD_USER" -g "$WORLD_USER" -m 0711 "$home/.local" "$home/.local/share" \
     "$home/.local/share/containers" "$home/.local/share/containers/storage" \
     "$home/.local/share/containers/storage/vfs" "$home/.local/share/containers/storage/vfs/dir"
+}
+
+# ensure_storage HOME: podman's storage driver as WORLD_STORAGE asks (vfs, the
+# default, or overlay), through a storage.conf of the world's own. A
+# storage.conf someone else wrote is left as it is, and so is the storage.
+ensure_storage() {
+  local home=$1
+  local conf="$home/.config/containers/storage.conf" store="$home/.local/share/containers/storage"
+  local mark="# written by test/world/world.sh (WORLD_STORAGE)"
+  if [ -f "$conf" ] && ! head -1 "$conf" | grep -qxF "$mark"; then
+    return 0
+  fi
+  local want=${WORLD_STORAGE:-vfs} other
+  case "$want" in
+    vfs) other=overlay; rm -f "$conf" ;;
+    overlay)
+      other=vfs
+      printf '%s\n[storage]\ndriver = "overlay"\n' "$mark" >"$conf"
+      chown "$WORLD_USER:" "$conf"
+      ;;
+    *) die "WORLD_STORAGE is vfs or overlay, not $want" ;;
+  esac
+  if [ -d "$store/$other-containers" ]; then
+    echo "world: podman's storage driver becomes $want: its storage starts empty"
+    rm -rf "$store"
+  fi
 }
 
 manager_pid() { cat "$STATE_DIR/manager.pid" 2>/dev/null || true; }
