@@ -206,27 +206,24 @@ func (r *Runner) Up(ctx context.Context, p *corev1.Pod, plan *units.Plan, o UpOp
 		}
 	}
 	r.event(plan.Pod, Event{Reason: "Scheduled", Message: fmt.Sprintf("Pod %s/%s runs on this host as %s", plan.Namespace, plan.Pod, plan.Slice.Name)})
-	// The slice, the infra (the containers bind to it) and the containers, in
-	// that order; systemd's ordering runs the init containers one after
-	// another and the app containers after them.
-	var cs []units.Unit
-	for _, c := range append(append([]units.ContainerUnit{}, plan.Inits...), plan.Containers...) {
-		cs = append(cs, c.Unit)
-		r.event(plan.Pod, Event{Reason: "Created", Container: c.Container, Message: fmt.Sprintf("Created %s container %s as %s", c.Kind, c.Container, c.Name)})
-	}
-	if plan.Prober != nil {
-		cs = append(cs, *plan.Prober)
-	}
-	// All in one go, in the order their dependencies name each other (the
-	// slice, the infra, then the containers): systemd's ordering (After=)
-	// starts each as soon as what it waits for is up, with no round trip
-	// between the stages; a container whose infra failed fails with it.
+	// All the pod's units in one go, in the order their dependencies name
+	// each other: the slice, the infra (the containers bind to it), then the
+	// containers. systemd's ordering (After=) starts each as soon as what it
+	// waits for is up, with no round trip between the stages: the init
+	// containers one after another, the app containers after them; a
+	// container whose infra failed fails with it.
 	all := []units.Unit{plan.Slice, plan.Infra}
 	if plan.Deadline != nil {
 		// the deadline counts from the pod's start
 		all = append(all, *plan.Deadline)
 	}
-	all = append(all, cs...)
+	for _, c := range append(append([]units.ContainerUnit{}, plan.Inits...), plan.Containers...) {
+		all = append(all, c.Unit)
+		r.event(plan.Pod, Event{Reason: "Created", Container: c.Container, Message: fmt.Sprintf("Created %s container %s as %s", c.Kind, c.Container, c.Name)})
+	}
+	if plan.Prober != nil {
+		all = append(all, *plan.Prober)
+	}
 	var stopWatch func()
 	if len(plan.Inits) > 0 {
 		stopWatch = r.watchInits(ctx, plan)
@@ -386,26 +383,35 @@ func (r *Runner) prepare(ctx context.Context, plan *units.Plan) error {
 	// present for the others once one found it or pulled it (an Always pull
 	// of a later one is done by the first's), and one that failed is
 	// reported once, naming every field that names it.
-	present, pulled := map[string]bool{}, map[string]bool{}
-	failed := map[string]int{} // the image's error in errs
-	also := map[string][]string{}
-	for _, img := range plan.Images {
-		if _, ok := failed[img.Ref]; ok {
-			also[img.Ref] = append(also[img.Ref], img.FieldPath)
-			continue
-		}
-		if pulled[img.Ref] || (present[img.Ref] && img.PullPolicy != string(corev1.PullAlways)) {
-			continue
-		}
-		if err := r.ensureImage(ctx, img, plan.PullAuth, authFile, pulled); err != nil {
-			failed[img.Ref] = len(errs)
-			errs = append(errs, err)
-			continue
-		}
-		present[img.Ref] = true
+	type imageSeen struct {
+		pulled bool     // in this up
+		errAt  int      // its error's index in errs; -1: none
+		also   []string // the other fields naming it, when it failed
 	}
-	for ref, paths := range also {
-		errs[failed[ref]] = fmt.Errorf("%w (the image of %s too)", errs[failed[ref]], strings.Join(paths, ", "))
+	seen := map[string]*imageSeen{}
+	for _, img := range plan.Images {
+		s := seen[img.Ref]
+		switch {
+		case s == nil:
+			s = &imageSeen{errAt: -1}
+			seen[img.Ref] = s
+		case s.errAt >= 0:
+			s.also = append(s.also, img.FieldPath)
+			continue
+		case s.pulled || img.PullPolicy != string(corev1.PullAlways):
+			continue
+		}
+		pulled, err := r.ensureImage(ctx, img, plan.PullAuth, authFile)
+		s.pulled = s.pulled || pulled
+		if err != nil {
+			s.errAt = len(errs)
+			errs = append(errs, err)
+		}
+	}
+	for _, s := range seen {
+		if len(s.also) > 0 {
+			errs[s.errAt] = fmt.Errorf("%w (the image of %s too)", errs[s.errAt], strings.Join(s.also, ", "))
+		}
 	}
 	errs = append(errs, r.checkOwnership(ctx, plan)...)
 	if len(errs) == 0 {
@@ -475,22 +481,22 @@ var ErrImage = errors.New("image not available")
 // (the kubelet's CreateContainerConfigError): refused before anything runs.
 var ErrNonRoot = errors.New("runAsNonRoot is set")
 
-// ensureImage makes the image present as its pull policy asks, noting in
-// pulled the references it pulled.
-func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.PullAuth, authFile string, pulled map[string]bool) error {
+// ensureImage makes the image present as its pull policy asks; pulled: it
+// was pulled.
+func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.PullAuth, authFile string) (pulled bool, err error) {
 	exists, err := r.Engine.ImageExists(ctx, img.Ref)
 	if err != nil {
-		return fmt.Errorf("%s: checking image %q: %w", img.FieldPath, img.Ref, err)
+		return false, fmt.Errorf("%s: checking image %q: %w", img.FieldPath, img.Ref, err)
 	}
 	switch img.PullPolicy {
 	case string(corev1.PullNever):
 		if !exists {
-			return fmt.Errorf("%s: %w: %q is not present and its pull policy is Never", img.FieldPath, ErrImage, img.Ref)
+			return false, fmt.Errorf("%s: %w: %q is not present and its pull policy is Never", img.FieldPath, ErrImage, img.Ref)
 		}
-		return nil
+		return false, nil
 	case string(corev1.PullIfNotPresent):
 		if exists {
-			return nil
+			return false, nil
 		}
 	case string(corev1.PullAlways):
 		if exists && strings.HasPrefix(img.Ref, "localhost/") {
@@ -498,7 +504,7 @@ func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.Pul
 			// registry to pull from; Always (the default for :latest) means the
 			// local one.
 			r.logf("warning: %s: %q is a local image: not pulled despite imagePullPolicy Always", img.FieldPath, img.Ref)
-			return nil
+			return false, nil
 		}
 		if exists && shortnames.IsShortName(img.Ref) {
 			// A short name podman finds as an image built on this host
@@ -511,7 +517,7 @@ func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.Pul
 				}
 				r.logf("warning: %s: %q is the image %s built on this host: not pulled despite imagePullPolicy Always (name it %s, or set imagePullPolicy IfNotPresent, to say so)",
 					img.FieldPath, img.Ref, name, name)
-				return nil
+				return false, nil
 			}
 		}
 	}
@@ -530,7 +536,6 @@ func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.Pul
 	pullStart := time.Now()
 	err = r.Engine.PullImage(ctx, pullRef, authFile)
 	if err == nil {
-		pulled[img.Ref] = true
 		if size, serr := r.Engine.ImageSize(ctx, pullRef); serr == nil && size > 0 {
 			r.progress("pulled image %s (%s) in %s", pullRef, humanSize(size), time.Since(pullStart).Round(100*time.Millisecond))
 		} else {
@@ -541,11 +546,11 @@ func (r *Runner) ensureImage(ctx context.Context, img units.Image, auth *pod.Pul
 		from := pullSource(img.Ref, auth, err)
 		if exists && img.PullPolicy == string(corev1.PullAlways) {
 			// The kubelet fails here too; say which policy asked for the pull.
-			return fmt.Errorf("%s: %w: pulling %q%s %s (imagePullPolicy Always): %v", img.FieldPath, ErrImage, img.Ref, as, from, err)
+			return false, fmt.Errorf("%s: %w: pulling %q%s %s (imagePullPolicy Always): %v", img.FieldPath, ErrImage, img.Ref, as, from, err)
 		}
-		return fmt.Errorf("%s: %w: %q is not present and pulling it%s %s failed: %v", img.FieldPath, ErrImage, img.Ref, as, from, err)
+		return false, fmt.Errorf("%s: %w: %q is not present and pulling it%s %s failed: %v", img.FieldPath, ErrImage, img.Ref, as, from, err)
 	}
-	return nil
+	return true, nil
 }
 
 // localName is the name podman gives a short name's image built on this

@@ -374,7 +374,7 @@ func TestImagePullPolicies(t *testing.T) {
 		{"missing", "Always", true, true}, // one that is not here
 	} {
 		r, fu, fe, _, _ := setup(t, twoContainers)
-		err := r.ensureImage(context.Background(), units.Image{Ref: c.image, PullPolicy: c.policy, FieldPath: "spec.containers[0].image"}, nil, "", map[string]bool{})
+		_, err := r.ensureImage(context.Background(), units.Image{Ref: c.image, PullPolicy: c.policy, FieldPath: "spec.containers[0].image"}, nil, "")
 		if (err != nil) != c.wantErr || (len(fe.pulls) > 0) != c.wantPull {
 			t.Errorf("%s %s: err %v pulls %v", c.image, c.policy, err, fe.pulls)
 		}
@@ -393,7 +393,7 @@ func TestImagePullPolicies(t *testing.T) {
 		"localhost:5000/app:1": "localhost:5000/app:1",
 	} {
 		r, _, fe, _, _ := setup(t, twoContainers)
-		err := r.ensureImage(context.Background(), units.Image{Ref: ref, PullPolicy: "IfNotPresent", FieldPath: "spec.containers[0].image"}, nil, "", map[string]bool{})
+		_, err := r.ensureImage(context.Background(), units.Image{Ref: ref, PullPolicy: "IfNotPresent", FieldPath: "spec.containers[0].image"}, nil, "")
 		if len(fe.pulls) != 1 || fe.pulls[0] != want {
 			t.Errorf("%s: pulled %v, want %s", ref, fe.pulls, want)
 		}
@@ -430,8 +430,8 @@ func TestPullWithCredentials(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"private/app:1" is not present and pulling it (docker.io/private/app:1) from registry docker.io without credentials (the pod has no imagePullSecrets) failed: reading manifest: unauthorized`) {
 		t.Errorf("without credentials: %v", err)
 	}
-	err = r.ensureImage(context.Background(), units.Image{Ref: "remote.example:5000/x/app:1", PullPolicy: "IfNotPresent", FieldPath: "f"},
-		&pod.PullAuth{Registries: []string{"remote.example:5000"}, From: map[string]string{"remote.example:5000": "regcred"}}, "", map[string]bool{})
+	_, err = r.ensureImage(context.Background(), units.Image{Ref: "remote.example:5000/x/app:1", PullPolicy: "IfNotPresent", FieldPath: "f"},
+		&pod.PullAuth{Registries: []string{"remote.example:5000"}, From: map[string]string{"remote.example:5000": "regcred"}}, "")
 	if err == nil || !strings.Contains(err.Error(), "pulling it from registry remote.example:5000 with the credentials of Secret regcred (imagePullSecrets) failed") {
 		t.Errorf("with credentials: %v", err)
 	}
