@@ -260,6 +260,18 @@ func downCommand() *cli.Command {
 				for _, l := range objectLines(removed, "deleted") {
 					fmt.Fprintln(c.App.Writer, l)
 				}
+				if r != nil {
+					// a claim deleted whose data stays says where it is, and
+					// what removes it
+					for _, cl := range objs.Claims {
+						if cl.Spec.VolumeName != "" || slices.ContainsFunc(claims, func(d units.Claim) bool { return d.Namespace == cl.Namespace && d.Claim == cl.Name }) {
+							continue
+						}
+						if vols, verr := r.Engine.Volumes(ctx, units.LabelClaim, cl.Namespace+"/"+cl.Name); verr == nil && len(vols) > 0 {
+							fmt.Fprintf(c.App.Writer, "persistentvolumeclaim/%s: its data stays in podman volume %s (down --volumes removes it)\n", cl.Name, strings.Join(vols, ", "))
+						}
+					}
+				}
 				if err != nil || len(claims) == 0 {
 					return err
 				}

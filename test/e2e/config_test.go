@@ -137,6 +137,9 @@ data: {log.level: info, mode: production, app.conf: "listen 9090\n"}
 	if !strings.Contains(out, "secret/e2e-creds deleted") {
 		t.Errorf("down did not remove the secret:\n%s", out)
 	}
+	if !strings.Contains(out, "persistentvolumeclaim/e2e-data: its data stays in podman volume podunit.default.e2e-data (down --volumes removes it)") {
+		t.Errorf("down does not say where the claim's data stays:\n%s", out)
+	}
 	if v := must(t, "podman", "volume", "ls", "-q", "--filter", "label=io.podunit.claim=default/e2e-data"); strings.TrimSpace(v) != "podunit.default.e2e-data" {
 		t.Fatalf("the claim's volume did not survive down: %q", v)
 	}
