@@ -330,7 +330,7 @@ var metadataRules = map[string]rule{
 	"metadata.selfLink":          {support: Ignored, note: "output-only"},
 	"metadata.ownerReferences":   {support: Ignored, subtree: true, note: "a cluster's controllers have no meaning on one host (podunit's own Deployments name theirs without a uid)"},
 	"metadata.finalizers":        {support: Ignored, note: "no API server on one host"},
-	"metadata.generateName":      {note: "podunit needs metadata.name"},
+	"metadata.generateName":      {support: Ignored, note: "metadata.name names it, as the API server does when both are set (podunit needs metadata.name)"},
 }
 
 // withMetadata adds the rules of apiVersion, kind and metadata to a kind's

@@ -240,13 +240,15 @@ items:
 
 // What the API server writes (an object's identity and history, its
 // status) is warned about and dropped at load: an exported manifest applies
-// as the objects it shows, and none of it is stored.
+// as the objects it shows, and none of it is stored. So is the
+// generateName the object's name came from: the name is used.
 func TestOutputOnlyDropped(t *testing.T) {
 	meta := `  uid: 0b5e4d8e-0000-4000-8000-000000000001
   resourceVersion: "42"
   generation: 3
   creationTimestamp: "2026-01-02T03:04:05Z"
   managedFields: [{manager: kubectl, operation: Update}]
+  generateName: x-
 `
 	m, err := Load([]byte(`apiVersion: v1
 kind: ConfigMap
@@ -314,10 +316,18 @@ status: {phase: Running, podIP: 10.0.0.1}
 		t.Errorf("the pod keeps output-only fields: %+v", p)
 	}
 	warned := strings.Join(m.Warnings, "\n")
-	for _, w := range []string{`pod "p": status: ignored`, `service "svc": status: ignored`, `configmap "cm": metadata.uid: ignored`, `pod "p": spec.nodeName: ignored`} {
+	for _, w := range []string{`pod "p": status: ignored`, `service "svc": status: ignored`, `configmap "cm": metadata.uid: ignored`, `pod "p": spec.nodeName: ignored`, `pod "p": metadata.generateName: ignored: metadata.name names it`} {
 		if !strings.Contains(warned, w) {
 			t.Errorf("no warning %q in:\n%s", w, warned)
 		}
+	}
+}
+
+// A pod with a generateName and no name is refused, saying why.
+func TestGenerateNameAlone(t *testing.T) {
+	_, err := Load([]byte("apiVersion: v1\nkind: Pod\nmetadata: {generateName: web-}\nspec:\n  containers: [{name: c, image: busybox}]\n"))
+	if err == nil || !strings.Contains(err.Error(), "metadata.name: required: podunit makes no name from metadata.generateName") {
+		t.Fatalf("err: %v", err)
 	}
 }
 

@@ -69,7 +69,11 @@ func Resolve(p *corev1.Pod) (*Resolved, field.ErrorList) {
 	md := field.NewPath("metadata")
 	switch {
 	case p.Name == "":
-		errs = append(errs, field.Required(md.Child("name"), ""))
+		detail := ""
+		if p.GenerateName != "" {
+			detail = "podunit makes no name from metadata.generateName: a pod is found again by its name (kubectl apply refuses generateName too)"
+		}
+		errs = append(errs, field.Required(md.Child("name"), detail))
 	default:
 		// A label, not a subdomain: the name is the pod's hostname and part of
 		// systemd unit and podman object names.
