@@ -290,6 +290,9 @@ func upCommand() *cli.Command {
 				for _, l := range appliedLines(&m.Objects, known) {
 					fmt.Fprintln(c.App.Writer, l)
 				}
+				for _, l := range publishedLines(m.Objects.Services) {
+					fmt.Fprintln(c.App.Writer, l)
+				}
 				if len(m.Objects.ConfigMaps)+len(m.Objects.Secrets) > 0 {
 					all := pod.Over(&m.Objects, known)
 					running, err := runner.RecordedPods(podstate.DefaultDir())
@@ -853,6 +856,31 @@ func appliedLines(o, known *pod.Objects) []string {
 		}
 		out = append(out, fmt.Sprintf("%s/%s %s", kindWord(kind), obj.GetName(), verb))
 	})
+	return out
+}
+
+// publishedLines say on which of this host's ports the Services of node
+// ports are reached (kubectl's PORT(S) of get svc: port:nodePort/protocol),
+// those automatically chosen among them. A LoadBalancer Service is
+// published the same way: no load balancer gives it a port of its own.
+func publishedLines(services []*corev1.Service) []string {
+	var out []string
+	for _, s := range services {
+		var ports []string
+		for _, p := range s.Spec.Ports {
+			if p.NodePort != 0 {
+				ports = append(ports, fmt.Sprintf("%d:%d/%s", p.Port, p.NodePort, p.Protocol))
+			}
+		}
+		if len(ports) == 0 {
+			continue
+		}
+		how := "node ports"
+		if s.Spec.Type == corev1.ServiceTypeLoadBalancer {
+			how += "; no load balancer here"
+		}
+		out = append(out, fmt.Sprintf("service/%s published on this host (%s): %s", s.Name, how, strings.Join(ports, ",")))
+	}
 	return out
 }
 

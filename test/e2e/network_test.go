@@ -210,8 +210,11 @@ func TestServices(t *testing.T) {
 		return fetchFrom(t, "http://db/hostname") == "netsrv"
 	})
 
-	// The server pod is replaced: same address, same names.
-	must(t, podunit, "up", "--replace", srv)
+	// The server pod is replaced: same address, same names. up says where
+	// the NodePort Service is reached on this host.
+	if out := must(t, podunit, "up", "--replace", srv); !strings.Contains(out, "service/dbnp published on this host (node ports): 80:30080/TCP\n") {
+		t.Errorf("up does not say where the NodePort Service is published:\n%s", out)
+	}
 	eventually(t, 60*time.Second, "the Service after up --replace", func() bool {
 		return fetchFrom(t, "http://"+ip+"/hostname") == "netsrv"
 	})
