@@ -96,6 +96,63 @@ func TestAssignKeepsAndConflicts(t *testing.T) {
 	}
 }
 
+// This host is the load balancer of LoadBalancer Services: each is
+// published on this host's ports of its port numbers, led to its node
+// ports, with the host as its ingress; one whose port a rootless user
+// cannot publish stays pending, with a warning; a host port that another
+// Service is published on is a conflict, and changes nothing. Applied
+// again, a Service keeps its ports.
+func TestLoadBalancers(t *testing.T) {
+	lb := func(name string, ports ...corev1.ServicePort) *corev1.Service {
+		s := svc(name, ports...)
+		s.Spec.Type = corev1.ServiceTypeLoadBalancer
+		return s
+	}
+	tcp := func(port, nodePort int32) corev1.ServicePort {
+		return corev1.ServicePort{Port: port, NodePort: nodePort, Protocol: corev1.ProtocolTCP}
+	}
+	web := lb("web", tcp(18081, 30000), corev1.ServicePort{Port: 18081, NodePort: 30001, Protocol: corev1.ProtocolUDP})
+	low := lb("low", tcp(80, 30002))
+	np := svc("np", tcp(80, 30003))
+	np.Spec.Type = corev1.ServiceTypeNodePort
+	warns, cs := LoadBalancers([]*corev1.Service{web, low, np}, nil, 1024, "192.0.2.2")
+	if cs != nil {
+		t.Fatal(cs[0])
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], `service "low": spec.ports[0].port: 80 is below this host's net.ipv4.ip_unprivileged_port_start (1024)`) {
+		t.Errorf("warnings: %q", warns)
+	}
+	if !Balanced(web) || web.Status.LoadBalancer.Ingress[0].IP != "192.0.2.2" || Balanced(low) || Balanced(np) {
+		t.Errorf("balanced: web %v low %v np %v", web.Status, low.Status, np.Status)
+	}
+	got := strings.Join(NodePorts([]*corev1.Service{web, low, np}), " ")
+	if want := "18081:30000/tcp 18081:30001/udp 30000/tcp 30001/udp 30002/tcp 30003/tcp"; got != want {
+		t.Errorf("published %q, want %q", got, want)
+	}
+	// as root, port 80 is published
+	if _, cs := LoadBalancers([]*corev1.Service{low}, nil, 0, "192.0.2.2"); cs != nil || !Balanced(low) {
+		t.Errorf("as root: %v %v", cs, low.Status)
+	}
+	// Another Service on 18081/TCP, and one on web's node port: conflicts,
+	// and the third, which could be published, is not either.
+	other := lb("other", tcp(18081, 30010))
+	onNode := lb("onnode", tcp(30000, 30011))
+	fine := lb("fine", tcp(18090, 30012))
+	_, cs = LoadBalancers([]*corev1.Service{fine, other, onNode}, []*corev1.Service{web}, 1024, "192.0.2.2")
+	if len(cs) != 2 || cs[0].Service != other || !strings.Contains(cs[0].Error(), "spec.ports[0].port: Invalid value: 18081: this host's port 18081/TCP is already the load balancer of service default/web") ||
+		cs[1].Service != onNode || !strings.Contains(cs[1].Error(), "this host's port 30000/TCP is already the node port of service default/web") {
+		t.Fatalf("conflicts: %v", cs)
+	}
+	if Balanced(fine) {
+		t.Error("a conflict changed a Service")
+	}
+	// web applied again (stored as published): no conflict with itself
+	again := lb("web", tcp(18081, 30000))
+	if _, cs := LoadBalancers([]*corev1.Service{again}, []*corev1.Service{web}, 1024, "192.0.2.2"); cs != nil || !Balanced(again) {
+		t.Errorf("applied again: %v %v", cs, again.Status)
+	}
+}
+
 func podOf(name, ns string, labels map[string]string, ports ...corev1.ContainerPort) *corev1.Pod {
 	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Ports: ports}}}}

@@ -223,14 +223,21 @@ func (s *State) Addresses() []netip.Addr {
 	return out
 }
 
-// NodePorts are the node ports of services, "PORT/PROTO" sorted: what the
-// services container publishes on the host.
+// NodePorts are what the services container publishes on the host, sorted:
+// the node ports of services, "PORT/PROTO", and the ports of those this host
+// is the load balancer of (Balanced), "PORT:NODEPORT/PROTO": this host's
+// port of the Service's port number leads to the proxy's node port.
 func NodePorts(services []*corev1.Service) []string {
 	var out []string
 	for _, svc := range services {
 		for _, p := range svc.Spec.Ports {
-			if p.NodePort != 0 {
-				out = append(out, strconv.Itoa(int(p.NodePort))+"/"+strings.ToLower(string(p.Protocol)))
+			if p.NodePort == 0 {
+				continue
+			}
+			proto := "/" + strings.ToLower(string(p.Protocol))
+			out = append(out, strconv.Itoa(int(p.NodePort))+proto)
+			if Balanced(svc) {
+				out = append(out, strconv.Itoa(int(p.Port))+":"+strconv.Itoa(int(p.NodePort))+proto)
 			}
 		}
 	}

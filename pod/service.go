@@ -33,7 +33,7 @@ const (
 
 var serviceRules = withMetadata(map[string]rule{
 	"spec":                               {support: Honoured},
-	"spec.type":                          {support: Honoured, note: "LoadBalancer is published like NodePort"},
+	"spec.type":                          {support: Honoured, note: "this host is a LoadBalancer's load balancer: its ports are published on this host's ports of those numbers (and on its node ports)"},
 	"spec.selector":                      {support: Honoured, subtree: true},
 	"spec.ports":                         {support: Honoured},
 	"spec.ports[*].name":                 {support: Honoured},
@@ -53,7 +53,7 @@ var serviceRules = withMetadata(map[string]rule{
 	"spec.externalTrafficPolicy":         {support: Honoured},
 	"spec.internalTrafficPolicy":         {support: Honoured},
 	"spec.trafficDistribution":           {support: Ignored, note: "one node: every endpoint is as near as any other"},
-	"spec.allocateLoadBalancerNodePorts": {support: Ignored, note: "a LoadBalancer Service is published on its node ports"},
+	"spec.allocateLoadBalancerNodePorts": {support: Ignored, note: "a LoadBalancer Service has node ports: this host's ports of its ports lead to them"},
 	"spec.loadBalancerClass":             {support: Ignored, note: "there is no load balancer on one host"},
 	"spec.loadBalancerSourceRanges":      {note: "there is no load balancer on one host"},
 	"spec.loadBalancerIP":                {note: "there is no load balancer on one host"},
@@ -110,9 +110,7 @@ func validateService(s *corev1.Service) (warns []string, errs field.ErrorList) {
 
 	sp := field.NewPath("spec")
 	switch s.Spec.Type {
-	case corev1.ServiceTypeClusterIP, corev1.ServiceTypeNodePort:
-	case corev1.ServiceTypeLoadBalancer:
-		warns = append(warns, "spec.type: LoadBalancer: there is no load balancer on one host; published on the host's node ports like NodePort")
+	case corev1.ServiceTypeClusterIP, corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer:
 	case corev1.ServiceTypeExternalName:
 		if s.Spec.ExternalName == "" {
 			errs = append(errs, field.Required(sp.Child("externalName"), "an ExternalName Service needs it"))

@@ -29,8 +29,8 @@ const (
 type Services struct {
 	Units []Unit
 	Run   []string
-	// NodePorts ("PORT/PROTO", cluster.NodePorts) are published on the
-	// host: the set is fixed when the container starts.
+	// NodePorts ("PORT/PROTO", or "HOSTPORT:PORT/PROTO": cluster.NodePorts)
+	// are published on the host: the set is fixed when the container starts.
 	NodePorts []string
 }
 
@@ -45,7 +45,11 @@ func ServicesFor(o Options, nodePorts []string) Services {
 	}
 	for _, np := range nodePorts {
 		port, proto, _ := strings.Cut(np, "/")
-		spec := port + ":" + port
+		host, inside, ok := strings.Cut(port, ":")
+		if !ok {
+			inside = host
+		}
+		spec := host + ":" + inside
 		if proto == "udp" {
 			spec += "/udp"
 		}

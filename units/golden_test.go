@@ -107,6 +107,12 @@ func translate(data []byte, onNetwork, appArmor, seLinux bool) (string, error) {
 		if cs := cluster.Assign(m.Objects.Services, nil); cs != nil {
 			return "", cs[0]
 		}
+		// this host (192.0.2.2) the load balancer, for a rootless user
+		warns, cs := cluster.LoadBalancers(m.Objects.Services, nil, 1024, "192.0.2.2")
+		if cs != nil {
+			return "", cs[0]
+		}
+		m.Warnings = append(m.Warnings, warns...)
 		o.Services = m.Objects.Services
 	}
 	var b strings.Builder

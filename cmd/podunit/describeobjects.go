@@ -253,6 +253,10 @@ func describeService(tw io.Writer, s *corev1.Service, st *cluster.State) {
 		fmt.Fprintf(tw, "IP:\t%s\n", s.Spec.ClusterIP)
 		fmt.Fprintf(tw, "IPs:\t%s\n", s.Spec.ClusterIP)
 	}
+	if cluster.Balanced(s) {
+		// kubectl's line; this host is the load balancer
+		fmt.Fprintf(tw, "LoadBalancer Ingress:\t%s (this host)\n", s.Status.LoadBalancer.Ingress[0].IP)
+	}
 	ep := st.EndpointsOf(s, nodeName())
 	for i, p := range s.Spec.Ports {
 		name := orUnset(p.Name)

@@ -1040,15 +1040,18 @@ func printServices(ctx context.Context, w, errw io.Writer, r *runner.Runner, nam
 				}
 			}
 		}
-		// kubectl's EXTERNAL-IP: an ExternalName's name, <pending> for a
-		// LoadBalancer (no load balancer gives it an address here: it is
-		// published on the node ports)
+		// kubectl's EXTERNAL-IP: an ExternalName's name; a LoadBalancer's
+		// ingress, this host (cluster.LoadBalancers), or <pending> when it
+		// could not be published on this host's ports
 		ip, external := orNone(s.Spec.ClusterIP), "<none>"
 		switch s.Spec.Type {
 		case corev1.ServiceTypeExternalName:
 			external = s.Spec.ExternalName
 		case corev1.ServiceTypeLoadBalancer:
 			external = "<pending>"
+			if cluster.Balanced(s) {
+				external = s.Status.LoadBalancer.Ingress[0].IP
+			}
 		}
 		if len(eps) == 0 {
 			eps = []string{"<none>"}

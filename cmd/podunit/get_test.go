@@ -148,18 +148,23 @@ func TestAppliedLines(t *testing.T) {
 	}
 }
 
-// up says where the Services of node ports are reached on this host, as
-// get svc's PORT(S) does; a Service of none says nothing.
+// up says where the Services published on this host are reached, as get
+// svc's PORT(S) does; a Service of none says nothing.
 func TestPublishedLines(t *testing.T) {
 	svc := func(name string, typ corev1.ServiceType, ports ...corev1.ServicePort) *corev1.Service {
 		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}, Spec: corev1.ServiceSpec{Type: typ, Ports: ports}}
 	}
+	web := svc("web", corev1.ServiceTypeLoadBalancer, corev1.ServicePort{Port: 18081, NodePort: 30000, Protocol: corev1.ProtocolTCP})
+	web.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "192.0.2.2"}}
 	got := strings.Join(publishedLines([]*corev1.Service{
 		svc("inner", corev1.ServiceTypeClusterIP, corev1.ServicePort{Port: 80, Protocol: corev1.ProtocolTCP}),
-		svc("web", corev1.ServiceTypeLoadBalancer, corev1.ServicePort{Port: 18081, NodePort: 30000, Protocol: corev1.ProtocolTCP}),
+		web,
+		svc("low", corev1.ServiceTypeLoadBalancer, corev1.ServicePort{Port: 80, NodePort: 30001, Protocol: corev1.ProtocolTCP}),
 		svc("dns", corev1.ServiceTypeNodePort, corev1.ServicePort{Port: 53, NodePort: 30053, Protocol: corev1.ProtocolUDP}, corev1.ServicePort{Port: 53, NodePort: 30054, Protocol: corev1.ProtocolTCP}),
 	}), "\n")
-	want := "service/web published on this host (node ports; no load balancer here): 18081:30000/TCP\nservice/dns published on this host (node ports): 53:30053/UDP,53:30054/TCP"
+	want := "service/web published on this host (load balancer 192.0.2.2): 18081/TCP; node ports 18081:30000/TCP\n" +
+		"service/low published on this host (node ports; its load balancer <pending>): 80:30001/TCP\n" +
+		"service/dns published on this host (node ports): 53:30053/UDP,53:30054/TCP"
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -33,6 +34,7 @@ import (
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/engine"
 	"github.com/podunit/podunit/helper/hostenv"
+	"github.com/podunit/podunit/netinfo"
 	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
 	"github.com/podunit/podunit/podstate/objstore"
@@ -194,9 +196,12 @@ func upCommand() *cli.Command {
 				}
 			}
 			var gatedData [][]byte
-			services, err := assignServices(m, known)
+			services, lbWarns, err := assignServices(m, known, lbPortStart())
 			if err != nil {
 				return err
+			}
+			for _, w := range lbWarns {
+				fmt.Fprintln(c.App.ErrWriter, "warning: "+w)
 			}
 			opts := translateOptions()
 			opts.Services = services
@@ -228,6 +233,9 @@ func upCommand() *cli.Command {
 					if err := checkHostPorts(m.Pods, unprivilegedPortStart()); err != nil {
 						return err
 					}
+				}
+				if err := checkBalancedPorts(m.Objects.Services, known.Services); err != nil {
+					return err
 				}
 			}
 			// The service proxy runs while a pod is on the pod network or a
@@ -859,27 +867,30 @@ func appliedLines(o, known *pod.Objects) []string {
 	return out
 }
 
-// publishedLines say on which of this host's ports the Services of node
-// ports are reached (kubectl's PORT(S) of get svc: port:nodePort/protocol),
-// those automatically chosen among them. A LoadBalancer Service is
-// published the same way: no load balancer gives it a port of its own.
+// publishedLines say on which of this host's ports the Services published
+// there are reached: a LoadBalancer's own ports (this host is its load
+// balancer, cluster.LoadBalancers), and node ports as kubectl's PORT(S) of
+// get svc shows them (port:nodePort/protocol).
 func publishedLines(services []*corev1.Service) []string {
 	var out []string
 	for _, s := range services {
-		var ports []string
+		var lb, ports []string
 		for _, p := range s.Spec.Ports {
-			if p.NodePort != 0 {
-				ports = append(ports, fmt.Sprintf("%d:%d/%s", p.Port, p.NodePort, p.Protocol))
+			if p.NodePort == 0 {
+				continue
 			}
+			ports = append(ports, fmt.Sprintf("%d:%d/%s", p.Port, p.NodePort, p.Protocol))
+			lb = append(lb, fmt.Sprintf("%d/%s", p.Port, p.Protocol))
 		}
-		if len(ports) == 0 {
-			continue
+		switch {
+		case len(ports) == 0:
+		case cluster.Balanced(s):
+			out = append(out, fmt.Sprintf("service/%s published on this host (load balancer %s): %s; node ports %s", s.Name, s.Status.LoadBalancer.Ingress[0].IP, strings.Join(lb, ","), strings.Join(ports, ",")))
+		case s.Spec.Type == corev1.ServiceTypeLoadBalancer:
+			out = append(out, fmt.Sprintf("service/%s published on this host (node ports; its load balancer <pending>): %s", s.Name, strings.Join(ports, ",")))
+		default:
+			out = append(out, fmt.Sprintf("service/%s published on this host (node ports): %s", s.Name, strings.Join(ports, ",")))
 		}
-		how := "node ports"
-		if s.Spec.Type == corev1.ServiceTypeLoadBalancer {
-			how += "; no load balancer here"
-		}
-		out = append(out, fmt.Sprintf("service/%s published on this host (%s): %s", s.Name, how, strings.Join(ports, ",")))
 	}
 	return out
 }
@@ -1267,11 +1278,17 @@ func selfPath() string {
 }
 
 // assignServices gives the manifest's Services their addresses and node
-// ports (keeping those they had when applied before) and checks their named
-// target ports against the manifest's pods; it returns every Service that
-// will exist, the manifest's in place of stored ones.
-func assignServices(m *pod.Manifest, known *pod.Objects) ([]*corev1.Service, error) {
+// ports (keeping those they had when applied before), makes this host the
+// load balancer of the LoadBalancer ones (cluster.LoadBalancers: on this
+// host's ports from minPort up) and checks their named target ports against
+// the manifest's pods; it returns every Service that will exist, the
+// manifest's in place of stored ones, and the warnings of those left pending.
+func assignServices(m *pod.Manifest, known *pod.Objects, minPort int) ([]*corev1.Service, []string, error) {
 	conflicts := cluster.Assign(m.Objects.Services, known.Services)
+	var warns []string
+	if len(conflicts) == 0 {
+		warns, conflicts = cluster.LoadBalancers(m.Objects.Services, known.Services, minPort, netinfo.HostIPs("/proc")[0])
+	}
 	for _, s := range m.Objects.Services {
 		if errs := cluster.CheckTargets(s, m.Pods); len(errs) > 0 {
 			conflicts = append(conflicts, &cluster.Conflict{Service: s, Errs: errs})
@@ -1285,9 +1302,83 @@ func assignServices(m *pod.Manifest, known *pod.Objects) ([]*corev1.Service, err
 				fmt.Fprintf(&b, "\n  %s", e.Error())
 			}
 		}
-		return nil, fmt.Errorf("%w: nothing was changed:%s", pod.ErrInvalid, b.String())
+		return nil, nil, fmt.Errorf("%w: nothing was changed:%s", pod.ErrInvalid, b.String())
 	}
-	return pod.Over(&m.Objects, known).Services, nil
+	return pod.Over(&m.Objects, known).Services, warns, nil
+}
+
+// lbPortStart is the lowest port this user can publish on the host: the
+// host's net.ipv4.ip_unprivileged_port_start for a rootless user (1024 when
+// it cannot be read), 0 for root.
+func lbPortStart() int {
+	if os.Getuid() == 0 {
+		return 0
+	}
+	if n := unprivilegedPortStart(); n >= 0 {
+		return n
+	}
+	return 1024
+}
+
+// checkBalancedPorts makes sure this host's ports that the LoadBalancer
+// Services of apply are to be published on are free, before anything
+// changes: the service proxy, restarted to publish a port another program
+// holds, would not start, and every Service and the cluster DNS with it. A
+// port that a stored Service is published on is the proxy's own.
+func checkBalancedPorts(apply, stored []*corev1.Service) error {
+	ours := map[string]bool{}
+	for _, s := range stored {
+		if cluster.Balanced(s) {
+			for _, p := range s.Spec.Ports {
+				ours[fmt.Sprintf("%d/%s", p.Port, p.Protocol)] = true
+			}
+		}
+	}
+	var busy []string
+	for _, s := range apply {
+		if !cluster.Balanced(s) {
+			continue
+		}
+		for i, p := range s.Spec.Ports {
+			if ours[fmt.Sprintf("%d/%s", p.Port, p.Protocol)] {
+				continue
+			}
+			if err := portFree(p.Protocol, int(p.Port)); err != nil {
+				busy = append(busy, fmt.Sprintf("service %q: spec.ports[%d].port: this host's port %d/%s: %v", s.Name, i, p.Port, p.Protocol, err))
+			}
+		}
+	}
+	if len(busy) > 0 {
+		return fmt.Errorf("a LoadBalancer Service is published on this host's port of each of its ports, and another program holds one (nothing was changed):\n  %s", strings.Join(busy, "\n  "))
+	}
+	return nil
+}
+
+// portFree tells whether this host's port of proto can be listened on.
+func portFree(proto corev1.Protocol, port int) error {
+	addr := ":" + strconv.Itoa(port)
+	if proto == corev1.ProtocolUDP {
+		c, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return unwrapOp(err)
+		}
+		return c.Close()
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return unwrapOp(err)
+	}
+	return l.Close()
+}
+
+// unwrapOp is the cause of a network operation's error, without the
+// operation and address the caller says itself.
+func unwrapOp(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
 }
 
 // serviceProxy is the service proxy that publishes the node ports of

@@ -592,3 +592,91 @@ spec:
 	}
 	lookup("after the node port went")
 }
+
+// TestLoadBalancer: this host is the load balancer of a LoadBalancer
+// Service, as k3s's ServiceLB and Docker Desktop are on one node: the
+// Service answers on this host's port of its port number (a kompose
+// conversion's published port) as well as on its node port, and get svc
+// shows the host as its EXTERNAL-IP. A port a rootless user cannot publish
+// leaves the Service pending, with a warning, on its node port; another
+// Service on the same host port is refused, and so is a port another
+// program holds, nothing changed; down gives the port back.
+func TestLoadBalancer(t *testing.T) {
+	const manifest = `
+apiVersion: v1
+kind: Service
+metadata: {name: lbweb}
+spec:
+  type: LoadBalancer
+  selector: {app: lbsrv}
+  ports: [{port: 18093, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: lblow}
+spec:
+  type: LoadBalancer
+  selector: {app: lbsrv}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: lbsrv, labels: {app: lbsrv}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: server
+    image: ` + serverImage + `
+    readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}
+`
+	path := writeManifest(t, manifest)
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", path) })
+	r := run(t, podunit, "up", path)
+	if r.code != 0 {
+		t.Fatalf("up: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !regexp.MustCompile(`(?m)^service/lbweb published on this host \(load balancer \S+\): 18093/TCP; node ports 18093:\d+/TCP$`).MatchString(r.stdout) ||
+		!regexp.MustCompile(`(?m)^service/lblow published on this host \(node ports; its load balancer <pending>\): 80:\d+/TCP$`).MatchString(r.stdout) {
+		t.Errorf("up does not say where the Services are published:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, `warning: service "lblow": spec.ports[0].port: 80 is below this host's net.ipv4.ip_unprivileged_port_start`) {
+		t.Errorf("no warning for the port a rootless user cannot publish:\n%s", r.stderr)
+	}
+	svcs := must(t, podunit, "get", "svc")
+	m := regexp.MustCompile(`(?m)^lbweb\s+LoadBalancer\s+10\.96\.\S+\s+(\S+)\s+18093:\d+/TCP\s`).FindStringSubmatch(svcs)
+	if m == nil || m[1] == "<pending>" || !regexp.MustCompile(`(?m)^lblow\s+LoadBalancer\s+\S+\s+<pending>\s+80:(\d+)/TCP\s`).MatchString(svcs) {
+		t.Fatalf("get svc:\n%s", svcs)
+	}
+	if !strings.Contains(must(t, podunit, "describe", "svc", "lbweb"), "LoadBalancer Ingress:") {
+		t.Error("describe svc shows no LoadBalancer Ingress")
+	}
+	lowNode := regexp.MustCompile(`(?m)^lblow\s+\S+\s+\S+\s+\S+\s+80:(\d+)/TCP`).FindStringSubmatch(svcs)[1]
+	for _, url := range []string{"http://127.0.0.1:18093/hostname", "http://" + m[1] + ":18093/hostname", "http://127.0.0.1:" + lowNode + "/hostname"} {
+		eventually(t, 30*time.Second, "the pod through "+url, func() bool {
+			return strings.TrimSpace(run(t, "curl", "-s", "-m", "2", url).stdout) == "lbsrv"
+		})
+	}
+	// Applied again: its port is its own.
+	if r := run(t, podunit, "up", path); r.code != 0 || !strings.Contains(r.stdout, "service/lbweb unchanged") {
+		t.Errorf("up again: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// Another Service on the same host port: refused, nothing changed.
+	other := writeManifest(t, "apiVersion: v1\nkind: Service\nmetadata: {name: lbother}\nspec:\n  type: LoadBalancer\n  selector: {app: x}\n  ports: [{port: 18093}]\n")
+	if r := run(t, podunit, "up", other); r.code != 2 || !strings.Contains(r.stderr, "spec.ports[0].port: Invalid value: 18093: this host's port 18093/TCP is already the load balancer of service default/lbweb") {
+		t.Errorf("a second Service on the host port: exit %d\n%s", r.code, r.stderr)
+	}
+	// A port another program holds: refused before anything changes.
+	busy := writeManifest(t, "apiVersion: v1\nkind: Service\nmetadata: {name: lbbusy}\nspec:\n  type: LoadBalancer\n  selector: {app: lbsrv}\n  ports: [{port: 18094, targetPort: 8080}]\n")
+	r = run(t, "sh", "-c", "busybox nc -l -p 18094 >/dev/null 2>&1 & h=$!; sleep 0.5; "+podunit+" up "+busy+"; c=$?; kill $h; exit $c")
+	if r.code != 1 || !strings.Contains(r.stderr, `service "lbbusy": spec.ports[0].port: this host's port 18094/TCP: bind: address already in use`) {
+		t.Errorf("a host port another program holds: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got := must(t, podunit, "get", "svc", "-o", "name"); strings.Contains(got, "lbother") || strings.Contains(got, "lbbusy") {
+		t.Errorf("a refused Service was stored:\n%s", got)
+	}
+	// down gives the host port back
+	must(t, podunit, "down", path)
+	if r := run(t, "curl", "-s", "-m", "2", "http://127.0.0.1:18093/"); r.code == 0 {
+		t.Errorf("the host port still answers after down: %q", r.stdout)
+	}
+}

@@ -1,0 +1,107 @@
+package cluster
+
+import (
+	"fmt"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// hostPort is a port of this host that a Service is published on.
+type hostPort struct {
+	port  int32
+	proto corev1.Protocol
+}
+
+func (h hostPort) String() string { return strconv.Itoa(int(h.port)) + "/" + string(h.proto) }
+
+// LoadBalancers makes this host the load balancer of the LoadBalancer
+// Services of apply, as k3s's ServiceLB and Docker Desktop do on one node:
+// each of their ports is published on this host's port of that number
+// (forwarded to its node port, which stays published too), and the
+// Service's status names hostIP as its ingress (kubectl's EXTERNAL-IP).
+//
+// A Service with a port below minPort (the host's
+// net.ipv4.ip_unprivileged_port_start, which a rootless user cannot
+// publish; 0: no such bound) is not published so: it stays pending,
+// reached on its node ports, and a warning says why. A port that another
+// Service is published on (its load balancer's, or a node port) is a
+// conflict, as two Services on one node port are; nothing changes then.
+// stored's Services that apply replaces do not count. Call it after Assign:
+// the node ports are known.
+func LoadBalancers(apply, stored []*corev1.Service, minPort int, hostIP string) (warns []string, conflicts []*Conflict) {
+	key := func(s *corev1.Service) string { return s.Namespace + "/" + s.Name }
+	replaced := map[string]bool{}
+	for _, s := range apply {
+		replaced[key(s)] = true
+	}
+	held := map[hostPort]string{}
+	hold := func(s *corev1.Service, lb bool) {
+		for _, p := range s.Spec.Ports {
+			if p.NodePort != 0 {
+				held[hostPort{p.NodePort, p.Protocol}] = "node port of service " + key(s)
+			}
+			if lb {
+				held[hostPort{p.Port, p.Protocol}] = "load balancer of service " + key(s)
+			}
+		}
+	}
+	for _, s := range stored {
+		if !replaced[key(s)] {
+			hold(s, Balanced(s))
+		}
+	}
+	for _, s := range apply {
+		hold(s, false)
+	}
+	var balanced []*corev1.Service
+	for _, s := range apply {
+		if s.Spec.Type != corev1.ServiceTypeLoadBalancer {
+			continue
+		}
+		low := -1
+		for i, p := range s.Spec.Ports {
+			if int(p.Port) < minPort {
+				low = i
+				break
+			}
+		}
+		if low >= 0 {
+			warns = append(warns, fmt.Sprintf("service %q: spec.ports[%d].port: %d is below this host's net.ipv4.ip_unprivileged_port_start (%d), which a rootless user cannot publish: its load balancer stays <pending>; it is reached on its node ports",
+				s.Name, low, s.Spec.Ports[low].Port, minPort))
+			continue
+		}
+		var errs field.ErrorList
+		for i, p := range s.Spec.Ports {
+			h := hostPort{p.Port, p.Protocol}
+			if by, taken := held[h]; taken {
+				errs = append(errs, field.Invalid(field.NewPath("spec", "ports").Index(i).Child("port"), p.Port,
+					"this host's port "+h.String()+" is already the "+by+" (a LoadBalancer Service is published on this host's port of each of its ports)"))
+			}
+		}
+		if len(errs) > 0 {
+			conflicts = append(conflicts, &Conflict{Service: s, Errs: errs})
+			continue
+		}
+		hold(s, true)
+		balanced = append(balanced, s)
+	}
+	if len(conflicts) > 0 {
+		return nil, conflicts
+	}
+	for _, s := range apply {
+		s.Status.LoadBalancer = corev1.LoadBalancerStatus{}
+	}
+	for _, s := range balanced {
+		s.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: hostIP}}
+	}
+	return warns, nil
+}
+
+// Balanced tells whether a Service is published on this host's ports of its
+// own port numbers: a LoadBalancer Service that LoadBalancers gave this
+// host as its ingress.
+func Balanced(s *corev1.Service) bool {
+	return s.Spec.Type == corev1.ServiceTypeLoadBalancer && len(s.Status.LoadBalancer.Ingress) > 0
+}
