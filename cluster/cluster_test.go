@@ -129,6 +129,11 @@ func TestLoadBalancers(t *testing.T) {
 	if want := "18081:30000/tcp 18081:30001/udp 30000/tcp 30001/udp 30002/tcp 30003/tcp"; got != want {
 		t.Errorf("published %q, want %q", got, want)
 	}
+	// a port that is its own node port is published once
+	same := lb("same", tcp(30100, 30100))
+	if _, cs := LoadBalancers([]*corev1.Service{same}, nil, 1024, "192.0.2.2"); cs != nil || !Balanced(same) || strings.Join(NodePorts([]*corev1.Service{same}), " ") != "30100/tcp" {
+		t.Errorf("port = node port: %v %v %v", cs, same.Status, NodePorts([]*corev1.Service{same}))
+	}
 	// as root, port 80 is published
 	if _, cs := LoadBalancers([]*corev1.Service{low}, nil, 0, "192.0.2.2"); cs != nil || !Balanced(low) {
 		t.Errorf("as root: %v %v", cs, low.Status)

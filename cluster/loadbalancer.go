@@ -75,6 +75,9 @@ func LoadBalancers(apply, stored []*corev1.Service, minPort int, hostIP string) 
 		var errs field.ErrorList
 		for i, p := range s.Spec.Ports {
 			h := hostPort{p.Port, p.Protocol}
+			if p.Port == p.NodePort {
+				continue // its node port publishes it already
+			}
 			if by, taken := held[h]; taken {
 				errs = append(errs, field.Invalid(field.NewPath("spec", "ports").Index(i).Child("port"), p.Port,
 					"this host's port "+h.String()+" is already the "+by+" (a LoadBalancer Service is published on this host's port of each of its ports)"))

@@ -236,7 +236,7 @@ func NodePorts(services []*corev1.Service) []string {
 			}
 			proto := "/" + strings.ToLower(string(p.Protocol))
 			out = append(out, strconv.Itoa(int(p.NodePort))+proto)
-			if Balanced(svc) {
+			if Balanced(svc) && p.Port != p.NodePort {
 				out = append(out, strconv.Itoa(int(p.Port))+":"+strconv.Itoa(int(p.NodePort))+proto)
 			}
 		}

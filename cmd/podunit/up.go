@@ -1340,8 +1340,8 @@ func checkBalancedPorts(apply, stored []*corev1.Service) error {
 			continue
 		}
 		for i, p := range s.Spec.Ports {
-			if ours[fmt.Sprintf("%d/%s", p.Port, p.Protocol)] {
-				continue
+			if ours[fmt.Sprintf("%d/%s", p.Port, p.Protocol)] || p.Port == p.NodePort {
+				continue // the proxy's already, or its node port (as any node port, not checked)
 			}
 			if err := portFree(p.Protocol, int(p.Port)); err != nil {
 				busy = append(busy, fmt.Sprintf("service %q: spec.ports[%d].port: this host's port %d/%s: %v", s.Name, i, p.Port, p.Protocol, err))
