@@ -309,8 +309,12 @@ func TestWatchPods(t *testing.T) {
 	n := 0
 	var b bytes.Buffer
 	err := watchPods(ctx, &b, looks[0], "", tableOpts{}, func() ([]*corev1.Pod, error) {
-		if n == len(looks)-1 {
+		if n >= len(looks)-1 {
+			// the last look: the watch ends, though its ticker may have
+			// fired once more meanwhile (select picks either), which then
+			// sees the same
 			cancel()
+			return looks[len(looks)-1], nil
 		}
 		n++
 		return looks[n-1], nil
