@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/podunit/podunit/pod"
 )
 
 func svc(name string, ports ...corev1.ServicePort) *corev1.Service {
@@ -155,6 +158,33 @@ func TestLoadBalancers(t *testing.T) {
 	again := lb("web", tcp(18081, 30000))
 	if _, cs := LoadBalancers([]*corev1.Service{again}, []*corev1.Service{web}, 1024, "192.0.2.2"); cs != nil || !Balanced(again) {
 		t.Errorf("applied again: %v %v", cs, again.Status)
+	}
+}
+
+// A pod's hostPort on a port a Service is published on is refused, naming
+// both, when either is new; what already runs is left as it is.
+func TestFitServicePorts(t *testing.T) {
+	web := svc("web", corev1.ServicePort{Port: 18081, NodePort: 30000, Protocol: corev1.ProtocolTCP})
+	web.Spec.Type = corev1.ServiceTypeLoadBalancer
+	web.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "192.0.2.2"}}
+	hp := func(name string, port int32, proto corev1.Protocol) *corev1.Pod {
+		return podOf(name, "default", nil, corev1.ContainerPort{ContainerPort: 80, HostPort: port, Protocol: proto})
+	}
+	all := []*corev1.Service{web}
+	err := FitServicePorts(nil, []*corev1.Pod{hp("a", 18081, corev1.ProtocolTCP), hp("b", 30000, corev1.ProtocolTCP), hp("c", 18081, corev1.ProtocolUDP)}, all, nil)
+	if err == nil || !errors.Is(err, pod.ErrInvalid) ||
+		!strings.Contains(err.Error(), `pod "a": spec.containers[0].ports[0].hostPort: 18081/TCP is this host's port of the load balancer of service default/web`) ||
+		!strings.Contains(err.Error(), `pod "b": spec.containers[0].ports[0].hostPort: 30000/TCP is this host's port of the node port of service default/web`) ||
+		strings.Contains(err.Error(), `pod "c"`) {
+		t.Errorf("new pods: %v", err)
+	}
+	// a running pod and a new Service
+	if err := FitServicePorts([]*corev1.Pod{hp("run", 18081, corev1.ProtocolTCP)}, nil, all, all); err == nil || !strings.Contains(err.Error(), `pod "run"`) {
+		t.Errorf("a new Service on a running pod's host port: %v", err)
+	}
+	// both running: not this up's to judge
+	if err := FitServicePorts([]*corev1.Pod{hp("run", 18081, corev1.ProtocolTCP)}, nil, all, nil); err != nil {
+		t.Errorf("what runs: %v", err)
 	}
 }
 

@@ -3,9 +3,12 @@ package cluster
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/podunit/podunit/pod"
 )
 
 // hostPort is a port of this host that a Service is published on.
@@ -107,4 +110,48 @@ func LoadBalancers(apply, stored []*corev1.Service, minPort int, hostIP string) 
 // host as its ingress.
 func Balanced(s *corev1.Service) bool {
 	return s.Spec.Type == corev1.ServiceTypeLoadBalancer && len(s.Status.LoadBalancer.Ingress) > 0
+}
+
+// FitServicePorts checks that no pod asks for a host port that a Service is
+// published on (a node port, or a port of a Service this host is the load
+// balancer of): the pod's infra, or the service proxy publishing the
+// Services, would not start. Only pairs with a pod of pods or a Service of
+// newServices are looked at (what is running already is as it is).
+func FitServicePorts(pods, newPods []*corev1.Pod, services, newServices []*corev1.Service) error {
+	key := func(s *corev1.Service) string { return s.Namespace + "/" + s.Name }
+	isNew := map[string]bool{}
+	for _, s := range newServices {
+		isNew[key(s)] = true
+	}
+	type holder struct {
+		what string
+		new  bool
+	}
+	held := map[hostPort]holder{}
+	for _, s := range services {
+		for _, p := range s.Spec.Ports {
+			if p.NodePort != 0 {
+				held[hostPort{p.NodePort, p.Protocol}] = holder{"node port of service " + key(s), isNew[key(s)]}
+			}
+			if Balanced(s) {
+				held[hostPort{p.Port, p.Protocol}] = holder{"load balancer of service " + key(s), isNew[key(s)]}
+			}
+		}
+	}
+	var miss []string
+	check := func(ps []*corev1.Pod, podsNew bool) {
+		for _, p := range ps {
+			for _, hp := range pod.HostPorts(p) {
+				if h, ok := held[hostPort{hp.Port, hp.Proto}]; ok && (podsNew || h.new) {
+					miss = append(miss, fmt.Sprintf("pod %q: %s: %d/%s is this host's port of the %s", p.Name, hp.Path, hp.Port, hp.Proto, h.what))
+				}
+			}
+		}
+	}
+	check(newPods, true)
+	check(pods, false)
+	if len(miss) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: host port in use (nothing was changed):\n  %s", pod.ErrInvalid, strings.Join(miss, "\n  "))
 }

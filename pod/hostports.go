@@ -40,8 +40,9 @@ func hostPortsOf(p *corev1.Pod) []hostPortUse {
 
 // HostPort is a host port a pod's container asks for, and its field path.
 type HostPort struct {
-	Path *field.Path
-	Port int32
+	Path  *field.Path
+	Port  int32
+	Proto corev1.Protocol
 }
 
 // HostPorts lists the host ports a pod's containers (init containers
@@ -49,7 +50,7 @@ type HostPort struct {
 func HostPorts(p *corev1.Pod) []HostPort {
 	var out []HostPort
 	for _, u := range hostPortsOf(p) {
-		out = append(out, HostPort{u.path, u.port})
+		out = append(out, HostPort{u.path, u.port, u.proto})
 	}
 	return out
 }

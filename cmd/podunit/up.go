@@ -203,6 +203,9 @@ func upCommand() *cli.Command {
 			for _, w := range lbWarns {
 				fmt.Fprintln(c.App.ErrWriter, "warning: "+w)
 			}
+			if err := cluster.FitServicePorts(others, m.Pods, services, m.Objects.Services); err != nil {
+				return err
+			}
 			opts := translateOptions()
 			opts.Services = services
 			plans := make([]*units.Plan, len(m.Pods))

@@ -665,6 +665,11 @@ spec:
 	if r := run(t, podunit, "up", other); r.code != 2 || !strings.Contains(r.stderr, "spec.ports[0].port: Invalid value: 18093: this host's port 18093/TCP is already the load balancer of service default/lbweb") {
 		t.Errorf("a second Service on the host port: exit %d\n%s", r.code, r.stderr)
 	}
+	// A pod asking for that host port: refused, naming the Service.
+	hostPod := writeManifest(t, "apiVersion: v1\nkind: Pod\nmetadata: {name: lbhp}\nspec:\n  containers:\n  - {name: c, image: "+serverImage+", ports: [{containerPort: 8080, hostPort: 18093}]}\n")
+	if r := run(t, podunit, "up", hostPod); r.code != 2 || !strings.Contains(r.stderr, `pod "lbhp": spec.containers[0].ports[0].hostPort: 18093/TCP is this host's port of the load balancer of service default/lbweb`) {
+		t.Errorf("a pod on the load balancer's host port: exit %d\n%s", r.code, r.stderr)
+	}
 	// A port another program holds: refused before anything changes.
 	busy := writeManifest(t, "apiVersion: v1\nkind: Service\nmetadata: {name: lbbusy}\nspec:\n  type: LoadBalancer\n  selector: {app: lbsrv}\n  ports: [{port: 18094, targetPort: 8080}]\n")
 	r = run(t, "sh", "-c", "busybox nc -l -p 18094 >/dev/null 2>&1 & h=$!; sleep 0.5; "+podunit+" up "+busy+"; c=$?; kill $h; exit $c")
