@@ -19,6 +19,27 @@ type hostPort struct {
 
 func (h hostPort) String() string { return strconv.Itoa(int(h.port)) + "/" + string(h.proto) }
 
+// heldPort is a host port and what of a Service it is.
+type heldPort struct {
+	hostPort
+	what string
+}
+
+// publishedOn are this host's ports a Service is published on: its node
+// ports and, with lb, its own ports (its load balancer's).
+func publishedOn(s *corev1.Service, lb bool) []heldPort {
+	var out []heldPort
+	for _, p := range s.Spec.Ports {
+		if p.NodePort != 0 {
+			out = append(out, heldPort{hostPort{p.NodePort, p.Protocol}, "node port of service " + s.Namespace + "/" + s.Name})
+		}
+		if lb {
+			out = append(out, heldPort{hostPort{p.Port, p.Protocol}, "load balancer of service " + s.Namespace + "/" + s.Name})
+		}
+	}
+	return out
+}
+
 // LoadBalancers makes this host the load balancer of the LoadBalancer
 // Services of apply, as k3s's ServiceLB and Docker Desktop do on one node:
 // each of their ports is published on this host's port of that number
@@ -41,13 +62,8 @@ func LoadBalancers(apply, stored []*corev1.Service, minPort int, hostIP string) 
 	}
 	held := map[hostPort]string{}
 	hold := func(s *corev1.Service, lb bool) {
-		for _, p := range s.Spec.Ports {
-			if p.NodePort != 0 {
-				held[hostPort{p.NodePort, p.Protocol}] = "node port of service " + key(s)
-			}
-			if lb {
-				held[hostPort{p.Port, p.Protocol}] = "load balancer of service " + key(s)
-			}
+		for _, h := range publishedOn(s, lb) {
+			held[h.hostPort] = h.what
 		}
 	}
 	for _, s := range stored {
@@ -129,13 +145,8 @@ func FitServicePorts(pods, newPods []*corev1.Pod, services, newServices []*corev
 	}
 	held := map[hostPort]holder{}
 	for _, s := range services {
-		for _, p := range s.Spec.Ports {
-			if p.NodePort != 0 {
-				held[hostPort{p.NodePort, p.Protocol}] = holder{"node port of service " + key(s), isNew[key(s)]}
-			}
-			if Balanced(s) {
-				held[hostPort{p.Port, p.Protocol}] = holder{"load balancer of service " + key(s), isNew[key(s)]}
-			}
+		for _, h := range publishedOn(s, Balanced(s)) {
+			held[h.hostPort] = holder{h.what, isNew[key(s)]}
 		}
 	}
 	var miss []string
@@ -154,4 +165,38 @@ func FitServicePorts(pods, newPods []*corev1.Pod, services, newServices []*corev
 		return nil
 	}
 	return fmt.Errorf("%w: host port in use (nothing was changed):\n  %s", pod.ErrInvalid, strings.Join(miss, "\n  "))
+}
+
+// PortOf is one port of a Service: Service.Spec.Ports[Index].
+type PortOf struct {
+	Service *corev1.Service
+	Index   int
+}
+
+// NewlyBalanced are the ports of apply's Services this host is the load
+// balancer of that the service proxy does not publish yet (no stored
+// Service is balanced on them; a port that is its own node port is
+// published as one): whether another program holds them is for the host
+// to tell, before the proxy is asked to publish them.
+func NewlyBalanced(apply, stored []*corev1.Service) []PortOf {
+	ours := map[hostPort]bool{}
+	for _, s := range stored {
+		if Balanced(s) {
+			for _, p := range s.Spec.Ports {
+				ours[hostPort{p.Port, p.Protocol}] = true
+			}
+		}
+	}
+	var out []PortOf
+	for _, s := range apply {
+		if !Balanced(s) {
+			continue
+		}
+		for i, p := range s.Spec.Ports {
+			if !ours[hostPort{p.Port, p.Protocol}] && p.Port != p.NodePort {
+				out = append(out, PortOf{s, i})
+			}
+		}
+	}
+	return out
 }

@@ -1289,7 +1289,8 @@ func selfPath() string {
 func assignServices(m *pod.Manifest, known *pod.Objects, minPort int) ([]*corev1.Service, []string, error) {
 	conflicts := cluster.Assign(m.Objects.Services, known.Services)
 	var warns []string
-	if len(conflicts) == 0 {
+	if len(conflicts) == 0 && slices.ContainsFunc(m.Objects.Services, func(s *corev1.Service) bool { return s.Spec.Type == corev1.ServiceTypeLoadBalancer }) {
+		// the host's address is looked up only for a load balancer's ingress
 		warns, conflicts = cluster.LoadBalancers(m.Objects.Services, known.Services, minPort, netinfo.HostIPs("/proc")[0])
 	}
 	for _, s := range m.Objects.Services {
@@ -1324,31 +1325,16 @@ func lbPortStart() int {
 }
 
 // checkBalancedPorts makes sure this host's ports that the LoadBalancer
-// Services of apply are to be published on are free, before anything
-// changes: the service proxy, restarted to publish a port another program
-// holds, would not start, and every Service and the cluster DNS with it. A
-// port that a stored Service is published on is the proxy's own.
+// Services of apply are to be published on anew (cluster.NewlyBalanced) are
+// free, before anything changes: the service proxy, restarted to publish a
+// port another program holds, would not start, and every Service and the
+// cluster DNS with it.
 func checkBalancedPorts(apply, stored []*corev1.Service) error {
-	ours := map[string]bool{}
-	for _, s := range stored {
-		if cluster.Balanced(s) {
-			for _, p := range s.Spec.Ports {
-				ours[fmt.Sprintf("%d/%s", p.Port, p.Protocol)] = true
-			}
-		}
-	}
 	var busy []string
-	for _, s := range apply {
-		if !cluster.Balanced(s) {
-			continue
-		}
-		for i, p := range s.Spec.Ports {
-			if ours[fmt.Sprintf("%d/%s", p.Port, p.Protocol)] || p.Port == p.NodePort {
-				continue // the proxy's already, or its node port (as any node port, not checked)
-			}
-			if err := portFree(p.Protocol, int(p.Port)); err != nil {
-				busy = append(busy, fmt.Sprintf("service %q: spec.ports[%d].port: this host's port %d/%s: %v", s.Name, i, p.Port, p.Protocol, err))
-			}
+	for _, po := range cluster.NewlyBalanced(apply, stored) {
+		p := po.Service.Spec.Ports[po.Index]
+		if err := portFree(p.Protocol, int(p.Port)); err != nil {
+			busy = append(busy, fmt.Sprintf("service %q: spec.ports[%d].port: this host's port %d/%s: %v", po.Service.Name, po.Index, p.Port, p.Protocol, err))
 		}
 	}
 	if len(busy) > 0 {
