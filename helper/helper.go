@@ -39,6 +39,9 @@ type Systemd interface {
 	// StartTransient queues the start of a transient unit, without
 	// waiting for it; one of that name already there is no error.
 	StartTransient(ctx context.Context, u unitdef.Unit) error
+	// QueueStart queues a unit's start without waiting for it; a job already
+	// queued for it or for a unit it needs is an error, and stays.
+	QueueStart(ctx context.Context, unit string) error
 	// Restarts is how many times systemd restarted a service.
 	Restarts(ctx context.Context, unit string) (int, error)
 	Close()

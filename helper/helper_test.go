@@ -29,12 +29,21 @@ type fakeSystemd struct {
 	busy     bool // StopUnlessBusy finds jobs it would cancel
 	busyFor  int  // ... for this many calls more
 	started  []unitdef.Unit
+	// startedUnits are QueueStart's units, in turn
+	startedUnits []string
 }
 
 func (f *fakeSystemd) StartTransient(ctx context.Context, u unitdef.Unit) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.started = append(f.started, u)
+	return nil
+}
+
+func (f *fakeSystemd) QueueStart(ctx context.Context, unit string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.startedUnits = append(f.startedUnits, unit)
 	return nil
 }
 
@@ -1198,3 +1207,66 @@ func TestDeadline(t *testing.T) {
 }
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// A run the prober killed (its record says which probe) comes back as the
+// kubelet brings it back: under any restartPolicy but Never, whatever its
+// exit code. Where systemd's Restart= would not start it again (OnFailure,
+// a container that exits 0 on SIGTERM), its clean-up queues its unit's
+// start, and the pod does not complete; not while the pod goes down. The
+// next run's start forgets the kill.
+func TestCleanupRestartsAProbeKilledRun(t *testing.T) {
+	for _, c := range []struct {
+		name, restart, status string
+		stopRequest           bool
+		wantStart             bool
+		wantComplete          bool
+	}{
+		{"OnFailure, exit 0", "on-failure", "0", false, true, false},
+		{"OnFailure, exit 143 (systemd restarts it)", "on-failure", "143", false, false, false},
+		{"Always (systemd restarts it)", "always", "0", false, false, false},
+		{"Never", "no", "0", false, false, true},
+		{"OnFailure, pod going down", "on-failure", "0", true, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t, runtime1(contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp, Restart: c.restart}))
+			if c.stopRequest {
+				if err := podstate.WriteStopRequest(w.env.StateDir, "p", time.Second); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_ = podstate.SaveRun(w.env.StateDir, "p", "app", podstate.Run{Started: t0.Add(-time.Minute), Killed: hooks.Liveness})
+			w.vars["EXIT_CODE"], w.vars["EXIT_STATUS"], w.vars["SERVICE_RESULT"] = "exited", c.status, "success"
+			if c.status != "0" {
+				w.vars["SERVICE_RESULT"] = "exit-code"
+			}
+			if err := w.main(t, contract.Command{Op: contract.OpCleanup, Pod: "p", Container: "app"}); err != nil {
+				t.Fatal(err)
+			}
+			if got := len(w.sd.startedUnits) == 1 && w.sd.startedUnits[0] == "podunit-p-app.service"; got != c.wantStart || len(w.sd.startedUnits) > 1 {
+				t.Errorf("queued starts %v, want the unit's: %v", w.sd.startedUnits, c.wantStart)
+			}
+			if _, ok := podstate.LoadCompletion(w.env.StateDir, "p"); ok != c.wantComplete {
+				t.Errorf("pod completed: %v, want %v", ok, c.wantComplete)
+			}
+		})
+	}
+	// a run that ended on its own under OnFailure with 0 is done with
+	w := newWorld(t, runtime1(contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp, Restart: "on-failure"}))
+	_ = podstate.SaveRun(w.env.StateDir, "p", "app", podstate.Run{Started: t0.Add(-time.Minute)})
+	w.vars["EXIT_CODE"], w.vars["EXIT_STATUS"], w.vars["SERVICE_RESULT"] = "exited", "0", "success"
+	if err := w.main(t, contract.Command{Op: contract.OpCleanup, Pod: "p", Container: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := podstate.LoadCompletion(w.env.StateDir, "p"); len(w.sd.startedUnits) != 0 || !ok {
+		t.Errorf("a run that succeeded on its own: starts %v, completed %v", w.sd.startedUnits, ok)
+	}
+	// the next start forgets the kill
+	w = newWorld(t, runtime1(contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp, Restart: "on-failure"}))
+	_ = podstate.SaveRun(w.env.StateDir, "p", "app", podstate.Run{Finished: t0, Killed: hooks.Startup})
+	if err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"}); err != nil && err != errExecd {
+		t.Fatalf("run: %v", err)
+	}
+	if r, _ := podstate.LoadRun(w.env.StateDir, "p", "app"); r.Killed != "" || r.Restarts != 1 {
+		t.Errorf("run record after the restart: %+v", r)
+	}
+}

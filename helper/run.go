@@ -305,6 +305,7 @@ func (t *task) waitBackOff(ctx context.Context) error {
 		if !r.Finished.IsZero() {
 			r.Restarts++ // a run ended before this one
 		}
+		r.Killed = ""
 		if r.Stopped {
 			// stopped on request (systemctl stop, restart): no back-off
 			r.Stopped, r.Finished = false, time.Time{}

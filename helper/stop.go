@@ -152,7 +152,9 @@ func (t *task) infraStopping(ctx context.Context) bool {
 func (t *task) cleanup(ctx context.Context) error {
 	if t.c.Kind != contract.KindInfra {
 		now := t.Now()
+		var ended podstate.Run
 		_ = podstate.UpdateRun(t.StateDir, t.rt.Pod, t.c.Name, func(r *podstate.Run) {
+			defer func() { ended = *r }()
 			if t.c.Kind == contract.KindInit && !r.Finished.IsZero() && r.Started.IsZero() {
 				return // its runs were recorded as they ended (runInit)
 			}
@@ -172,6 +174,9 @@ func (t *task) cleanup(ctx context.Context) error {
 				fmt.Fprintf(t.Out, "ending a completed pod: %v\n", err)
 			}
 		}
+		if err := t.restartKilled(ctx, ended); err != nil {
+			fmt.Fprintf(t.Out, "starting %s again after its %s probe failed: %v\n", t.c.Name, ended.Killed, err)
+		}
 	}
 	eng, err := t.engine(ctx)
 	if err != nil {
@@ -187,6 +192,29 @@ func (t *task) cleanup(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// restartKilled starts the unit again after the prober killed its run for
+// a failed liveness or startup probe, where the kubelet restarts the
+// container and the unit's Restart= does not (under OnFailure, a container
+// that exits 0 on SIGTERM): its start job waits for this stop to be over,
+// and the run helper then waits out the back-off. Not while the pod goes
+// down, nor against a job systemd has queued for the unit or its sandbox
+// (mode "fail": the pod's stop wins).
+func (t *task) restartKilled(ctx context.Context, r podstate.Run) error {
+	if r.Killed == "" || r.Finished.IsZero() || !r.Started.IsZero() ||
+		!t.c.RestartsAfter(r.Result, r.ExitCode, true) || t.c.Restarts(r.Result, r.ExitCode) {
+		return nil
+	}
+	if _, ok := podstate.ReadStopRequest(t.StateDir, t.rt.Pod); ok {
+		return nil
+	}
+	sd, err := t.Systemd(ctx)
+	if err != nil {
+		return err
+	}
+	defer sd.Close()
+	return sd.QueueStart(ctx, unitdef.ContainerUnitName(t.rt.Pod, t.c.Name))
 }
 
 // completePod: once every app container of a pod has ended for good (under
@@ -325,7 +353,7 @@ func (t *task) end(ctx context.Context) error {
 // will not start it again (its Restart=, from the pod's restartPolicy or its
 // own, and its restartPolicyRules).
 func endedForGood(c *contract.Container, r podstate.Run) bool {
-	return !r.Finished.IsZero() && r.Started.IsZero() && !c.Restarts(r.Result, r.ExitCode)
+	return !r.Finished.IsZero() && r.Started.IsZero() && !c.RestartsAfter(r.Result, r.ExitCode, r.Killed != "")
 }
 
 // deadline is ExecStopPost of the pod's deadline unit. When systemd ended it

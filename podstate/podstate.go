@@ -182,6 +182,10 @@ type Run struct {
 	// Stopped says the last run was stopped on request (not by itself, nor
 	// by a probe): its next start owes no back-off.
 	Stopped bool `json:"stopped,omitempty"`
+	// Killed names the probe (liveness, startup) whose failure made the
+	// prober kill the last run: the kubelet starts such a container again
+	// unless its restartPolicy is Never, whatever its exit code.
+	Killed string `json:"killed,omitempty"`
 	// BackOff is the kubelet's crash-loop back-off: the current delay and
 	// when it was last updated.
 	BackOff        time.Duration `json:"backOff,omitempty"`

@@ -270,7 +270,19 @@ func (p *Pod) Run(ctx context.Context) error {
 				setReady(s, v.ready)
 			}
 			if v.kill != "" {
-				s.t.Event("Normal", "Killing", "Container %s failed %s probe, will be restarted", s.w.c.Name, v.kill)
+				// The run's record says why it ends: its clean-up starts it
+				// again where the kubelet would and systemd would not.
+				started := s.w.started
+				_ = podstate.UpdateRun(p.StateDir, rt.Pod, s.w.c.Name, func(r *podstate.Run) {
+					if r.Started.Equal(started) {
+						r.Killed = v.kill
+					}
+				})
+				msg := fmt.Sprintf("Container %s failed %s probe", s.w.c.Name, v.kill)
+				if s.w.c.Restart != "no" {
+					msg += ", will be restarted"
+				}
+				s.t.Event("Normal", "Killing", "%s", msg)
 				grace := killGrace(s.w.c, v.kill, rt.Grace)
 				go func(s *slot) {
 					if err := s.t.StopSequence(ctx, grace, hooks.ReasonHealth); err != nil {

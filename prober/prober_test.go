@@ -144,6 +144,19 @@ func TestPodRun(t *testing.T) {
 	if got := strings.Join(reasons, " "); !strings.HasPrefix(got, "Unhealthy Unhealthy Killing Killing") {
 		t.Errorf("events of dead: %s", got)
 	}
+	var said []string
+	for _, e := range evs {
+		if e.Reason == "Killing" {
+			said = append(said, e.Message)
+		}
+	}
+	if len(said) == 0 || said[0] != "Container dead failed liveness probe, will be restarted" {
+		t.Errorf("Killing events %q", said)
+	}
+	// The run's record says which probe killed it, for its clean-up.
+	if r, _ := podstate.LoadRun(dir, "p", "dead"); r.Killed != hooks.Liveness {
+		t.Errorf("run record of the killed run: %+v", r)
+	}
 	// The probe's own grace (3 s), less what preStop took, at least 2 s.
 	if s := eng.stopped()[0]; s == "p-dead 30s" {
 		t.Errorf("stopped with the pod's grace: %s", s)
@@ -243,5 +256,35 @@ func TestPodRunRestartsWhileProbing(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if m := count(); m <= n {
 		t.Errorf("b's probes stopped while a's probe of an earlier run waited: %d execs, then %d", n, m)
+	}
+}
+
+// Under restartPolicy Never a failed liveness probe kills the container for
+// good: the kubelet's event says so (no "will be restarted").
+func TestKillUnderNever(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dir := t.TempDir()
+	rt := &contract.Runtime{Pod: "p", Grace: time.Second, Containers: []contract.Container{
+		{Name: "once", Podman: "p-once", Restart: "no",
+			Probes: []*hooks.Probe{fastProbe(hooks.Liveness, hooks.Handler{TCPSocket: &hooks.TCPSocket{Port: closed}}, 1)}}}}
+	eng := &fakeEngine{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go (&Pod{StateDir: dir, Runtime: rt, Engine: eng, Now: time.Now, Watch: podstate.WatchDir}).Run(ctx)
+	if err := podstate.SaveRun(dir, "p", "once", podstate.Run{Started: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the kill", func() bool { return len(eng.stopped()) == 1 })
+	evs, _ := podstate.Events(dir, "p")
+	var said []string
+	for _, e := range evs {
+		if e.Reason == "Killing" {
+			said = append(said, e.Message)
+		}
+	}
+	if len(said) == 0 || said[0] != "Container once failed liveness probe" {
+		t.Errorf("Killing events %q", said)
 	}
 }

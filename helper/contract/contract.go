@@ -458,6 +458,19 @@ func (r *Runtime) Probed() []*Container {
 	return out
 }
 
+// RestartsAfter tells whether a container whose run ended so starts again:
+// as Restarts says, except that after a probe killed the run (killed) the
+// kubelet restarts it under any restartPolicy but Never, whatever its exit
+// code (a server that exits 0 on SIGTERM under OnFailure too), where
+// systemd's Restart= alone would not: the clean-up starts such a unit again
+// itself.
+func (c *Container) RestartsAfter(result string, code int, killed bool) bool {
+	if killed && c.Restart != "no" {
+		return true
+	}
+	return c.Restarts(result, code)
+}
+
 // Restarts tells whether the unit of a container starts it again after a
 // run that ended so: result is systemd's SERVICE_RESULT ("success",
 // "exit-code", ...), code the exit status (conmon's: the container's, 128+N

@@ -136,6 +136,7 @@ type podStatus struct {
 		Reason   string `json:"reason"`
 		Message  string `json:"message"`
 		ExitCode *int   `json:"exitCode"`
+		LastExit *int   `json:"lastExitCode"`
 		Restarts int    `json:"restartCount"`
 		Unit     string `json:"unit"`
 	} `json:"containers"`

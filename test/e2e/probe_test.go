@@ -53,6 +53,51 @@ spec:
 	}
 }
 
+// A container a probe killed comes back as the kubelet brings it back: under
+// OnFailure whatever its exit code (the server exits 0 on SIGTERM, which
+// systemd's Restart=on-failure alone would take for a success and the pod
+// would complete); under Never it stays down, and its pod completes.
+func TestProbeKillUnderOnFailureAndNever(t *testing.T) {
+	manifest := func(name, policy string) string {
+		return fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  restartPolicy: %s
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: web
+    image: %s
+    livenessProbe: {httpGet: {path: /fail, port: 8080}, periodSeconds: 1, failureThreshold: 1}
+`, name, policy, serverImage)
+	}
+	up(t, manifest("e2e-killonfailure", "OnFailure")+"---"+manifest("e2e-killnever", "Never"), "e2e-killonfailure", "e2e-killnever")
+	eventually(t, 45*time.Second, "the OnFailure pod's container to be restarted after the kill", func() bool {
+		s := status(t, "e2e-killonfailure")
+		return s != nil && len(s.Containers) == 1 && s.Containers[0].Restarts >= 1
+	})
+	if s := status(t, "e2e-killonfailure"); s.Phase != "Running" {
+		t.Errorf("OnFailure pod after the kill: phase %s, want Running", s.Phase)
+	}
+	if c := status(t, "e2e-killonfailure").Containers[0]; c.LastExit == nil || *c.LastExit != 0 {
+		t.Errorf("the killed run's exit code: %v, want 0 (the server exits 0 on SIGTERM)", c.LastExit)
+	}
+	eventually(t, 45*time.Second, "the Never pod to complete after the kill", func() bool {
+		s := status(t, "e2e-killnever")
+		return s != nil && s.Phase == "Succeeded"
+	})
+	if c := status(t, "e2e-killnever").Containers[0]; c.Restarts != 0 || c.State != "Terminated" {
+		t.Errorf("the Never pod's container: %+v, want Terminated, not restarted", c)
+	}
+	if d := describe(t, "e2e-killnever"); !strings.Contains(d, "Container web failed liveness probe") || strings.Contains(d, "will be restarted") {
+		t.Errorf("describe of the Never pod should say the probe failed and not that it restarts:\n%s", d)
+	}
+	if d := describe(t, "e2e-killonfailure"); !strings.Contains(d, "Container web failed liveness probe, will be restarted") {
+		t.Errorf("describe of the OnFailure pod:\n%s", d)
+	}
+}
+
 // Readiness starts failed and flips once the probe succeeds; ps counts only
 // ready containers.
 func TestReadinessProbe(t *testing.T) {

@@ -268,6 +268,15 @@ func (m *Manager) StartTransient(ctx context.Context, u unitdef.Unit) error {
 	return nil
 }
 
+// QueueStart queues a unit's start without waiting for it (mode "fail": a job
+// queued for it, or for a unit it needs, is not replaced but an error).
+func (m *Manager) QueueStart(ctx context.Context, name string) error {
+	if _, err := m.conn.StartUnitContext(ctx, name, "fail", nil); err != nil {
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	return nil
+}
+
 // StopUnlessBusy queues a unit's stop, without waiting for it, unless that
 // would cancel a job systemd has queued for it or for a unit its stop
 // takes along (a start still going on): then it does nothing and says so.
