@@ -117,3 +117,50 @@ func FitExtended(pods []*corev1.Pod, running []*corev1.Pod, capacity map[string]
 	}
 	return fmt.Errorf("%w: does not fit this host:\n  %s", ErrInvalid, strings.Join(miss, "\n  "))
 }
+
+// OverRequested tells which pods ask for more cpu or memory than this host
+// has left (its allocatable, less what the running pods and the pods before
+// them request), as the scheduler's "Insufficient cpu": on a cluster they
+// would stay Pending. One line a pod and resource, in the pods' order; a
+// resource the host's allocatable lacks is not checked.
+func OverRequested(pods, running []*corev1.Pod, allocatable corev1.ResourceList) []string {
+	var out []string
+	for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		have, ok := allocatable[name]
+		if !ok {
+			continue
+		}
+		amount := func(q resource.Quantity) int64 {
+			if name == corev1.ResourceCPU {
+				return q.MilliValue()
+			}
+			return q.Value()
+		}
+		var used int64
+		for _, p := range running {
+			if q, ok := PodRequests(&p.Spec, name); ok {
+				used += amount(q)
+			}
+		}
+		for _, p := range pods {
+			q, ok := PodRequests(&p.Spec, name)
+			if !ok || q.IsZero() {
+				continue
+			}
+			if want := amount(q); used+want > amount(have) {
+				out = append(out, fmt.Sprintf("pod %q: Insufficient %s: requests %s, %s of this host's %s requested by other pods",
+					p.Name, name, q.String(), showAmount(name, used), showAmount(name, amount(have))))
+			}
+			used += amount(q)
+		}
+	}
+	return out
+}
+
+// showAmount writes millicores as kubectl does (250m, 2), bytes in Mi.
+func showAmount(name corev1.ResourceName, v int64) string {
+	if name == corev1.ResourceCPU {
+		return resource.NewMilliQuantity(v, resource.DecimalSI).String()
+	}
+	return fmt.Sprintf("%dMi", (v+(1<<20)-1)>>20)
+}

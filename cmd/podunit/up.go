@@ -162,6 +162,12 @@ func upCommand() *cli.Command {
 			if err := fitExtended(m.Pods, others); err != nil {
 				return err
 			}
+			// cpu and memory that the host cannot guarantee: a cluster's
+			// scheduler would keep the pod Pending; here it runs, told so
+			memory, _ := memTotal("/proc/meminfo")
+			for _, w := range pod.OverRequested(m.Pods, others, hostResources(runtime.NumCPU(), memory, 0)) {
+				fmt.Fprintf(c.App.ErrWriter, "warning: %s: a cluster would keep it Pending; podunit starts it, without that guarantee\n", w)
+			}
 			if err := pod.FitHostPorts(m.Pods, others); err != nil {
 				for _, d := range m.Objects.Deployments {
 					if surge, _ := pod.RolloutLimits(d); surge > 0 && len(ownedPods(recorded, d)) > 0 {

@@ -329,6 +329,18 @@ spec:
 	assertGone(t, "dongle-c")
 	must(t, podunit, "down", "--grace-period", "0", "dongle-a")
 	up(t, manifest("dongle-b", "1"), "dongle-b")
+
+	// cpu beyond what this host has: the scheduler's Insufficient cpu, as a
+	// warning; the pod runs (its request still weighs, CPUWeight=)
+	big := strings.ReplaceAll(manifest("cpu-hog", "1"), "limits: {example.com/dongle: \"1\"}", "requests: {cpu: \"1000\"}")
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", "cpu-hog") })
+	r = run(t, podunit, "up", writeManifest(t, big))
+	if r.code != 0 || !strings.Contains(r.stderr, `warning: pod "cpu-hog": Insufficient cpu: requests 1k, `) || !strings.Contains(r.stderr, "a cluster would keep it Pending") {
+		t.Errorf("a pod asking for 1000 CPUs: exit %d\n%s", r.code, r.stderr)
+	}
+	if s := status(t, "cpu-hog"); s == nil {
+		t.Error("the pod asking for 1000 CPUs did not start")
+	}
 }
 
 // seLinuxOptions on a host without SELinux (this one) are ignored as the
