@@ -1234,7 +1234,8 @@ func TestCleanupRestartsAProbeKilledRun(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			_ = podstate.SaveRun(w.env.StateDir, "p", "app", podstate.Run{Started: t0.Add(-time.Minute), Killed: hooks.Liveness})
+			_ = podstate.SaveRun(w.env.StateDir, "p", "app", podstate.Run{Started: t0.Add(-time.Minute)})
+			_ = podstate.WriteKill(w.env.StateDir, "p", "app", t0.Add(-time.Minute), hooks.Liveness)
 			w.vars["EXIT_CODE"], w.vars["EXIT_STATUS"], w.vars["SERVICE_RESULT"] = "exited", c.status, "success"
 			if c.status != "0" {
 				w.vars["SERVICE_RESULT"] = "exit-code"
@@ -1250,9 +1251,11 @@ func TestCleanupRestartsAProbeKilledRun(t *testing.T) {
 			}
 		})
 	}
-	// a run that ended on its own under OnFailure with 0 is done with
+	// a run that ended on its own under OnFailure with 0 is done with (the
+	// prober killed an earlier run)
 	w := newWorld(t, runtime1(contract.Container{Name: "app", Podman: "p_app", Kind: contract.KindApp, Restart: "on-failure"}))
 	_ = podstate.SaveRun(w.env.StateDir, "p", "app", podstate.Run{Started: t0.Add(-time.Minute)})
+	_ = podstate.WriteKill(w.env.StateDir, "p", "app", t0.Add(-time.Hour), hooks.Liveness)
 	w.vars["EXIT_CODE"], w.vars["EXIT_STATUS"], w.vars["SERVICE_RESULT"] = "exited", "0", "success"
 	if err := w.main(t, contract.Command{Op: contract.OpCleanup, Pod: "p", Container: "app"}); err != nil {
 		t.Fatal(err)

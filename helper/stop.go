@@ -158,6 +158,7 @@ func (t *task) cleanup(ctx context.Context) error {
 			if t.c.Kind == contract.KindInit && !r.Finished.IsZero() && r.Started.IsZero() {
 				return // its runs were recorded as they ended (runInit)
 			}
+			r.Killed = podstate.KilledBy(t.StateDir, t.rt.Pod, t.c.Name, r.Started)
 			r.LastStarted, r.Started, r.WaitingUntil = r.Started, time.Time{}, time.Time{}
 			r.Finished, r.Result = now, t.Getenv("SERVICE_RESULT")
 			r.ExitCode = 0

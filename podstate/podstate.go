@@ -183,7 +183,8 @@ type Run struct {
 	// by a probe): its next start owes no back-off.
 	Stopped bool `json:"stopped,omitempty"`
 	// Killed names the probe (liveness, startup) whose failure made the
-	// prober kill the last run: the kubelet starts such a container again
+	// prober kill the last run that ended (its clean-up records it, from
+	// the prober's WriteKill): the kubelet starts such a container again
 	// unless its restartPolicy is Never, whatever its exit code.
 	Killed string `json:"killed,omitempty"`
 	// BackOff is the kubelet's crash-loop back-off: the current delay and
@@ -247,6 +248,41 @@ func UpdateRun(dir, pod, container string, f func(*Run)) error {
 	}
 	f(&r)
 	return SaveRun(dir, pod, container, r)
+}
+
+// kill is the prober's word that it killed a run, kept apart from the run
+// records, which the container's helpers alone write.
+type kill struct {
+	Started time.Time `json:"started"`
+	Probe   string    `json:"probe"`
+}
+
+func killFile(dir, pod, container string) string {
+	return filepath.Join(PodDir(dir, pod), "killed", container)
+}
+
+// WriteKill records that the prober killed the run of a container that
+// started at started, for a failed probe of that kind.
+func WriteKill(dir, pod, container string, started time.Time, probe string) error {
+	data, err := json.Marshal(kill{Started: started, Probe: probe})
+	if err != nil {
+		return err
+	}
+	return WriteAtomic(killFile(dir, pod, container), data)
+}
+
+// KilledBy is the kind of probe whose failure killed the run of a container
+// that started at started; "" when the prober killed no such run.
+func KilledBy(dir, pod, container string, started time.Time) string {
+	data, err := os.ReadFile(killFile(dir, pod, container))
+	if err != nil || started.IsZero() {
+		return ""
+	}
+	var k kill
+	if json.Unmarshal(data, &k) != nil || !k.Started.Equal(started) {
+		return ""
+	}
+	return k.Probe
 }
 
 // ReadyDir holds the prober's verdicts for a pod's containers.

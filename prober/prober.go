@@ -270,14 +270,9 @@ func (p *Pod) Run(ctx context.Context) error {
 				setReady(s, v.ready)
 			}
 			if v.kill != "" {
-				// The run's record says why it ends: its clean-up starts it
-				// again where the kubelet would and systemd would not.
-				started := s.w.started
-				_ = podstate.UpdateRun(p.StateDir, rt.Pod, s.w.c.Name, func(r *podstate.Run) {
-					if r.Started.Equal(started) {
-						r.Killed = v.kill
-					}
-				})
+				// Why the run ends, for its clean-up, which starts it again
+				// where the kubelet would and systemd would not.
+				_ = podstate.WriteKill(p.StateDir, rt.Pod, s.w.c.Name, s.w.started, v.kill)
 				msg := fmt.Sprintf("Container %s failed %s probe", s.w.c.Name, v.kill)
 				if s.w.c.Restart != "no" {
 					msg += ", will be restarted"

@@ -153,9 +153,12 @@ func TestPodRun(t *testing.T) {
 	if len(said) == 0 || said[0] != "Container dead failed liveness probe, will be restarted" {
 		t.Errorf("Killing events %q", said)
 	}
-	// The run's record says which probe killed it, for its clean-up.
-	if r, _ := podstate.LoadRun(dir, "p", "dead"); r.Killed != hooks.Liveness {
-		t.Errorf("run record of the killed run: %+v", r)
+	// The prober says which probe killed which run, for its clean-up.
+	if got := podstate.KilledBy(dir, "p", "dead", started); got != hooks.Liveness {
+		t.Errorf("killed by %q, want liveness", got)
+	}
+	if got := podstate.KilledBy(dir, "p", "dead", started.Add(time.Second)); got != "" {
+		t.Errorf("another run killed by %q", got)
 	}
 	// The probe's own grace (3 s), less what preStop took, at least 2 s.
 	if s := eng.stopped()[0]; s == "p-dead 30s" {

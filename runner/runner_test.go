@@ -555,6 +555,18 @@ func TestStatusPhases(t *testing.T) {
 			t.Errorf("%s: container a %+v, want Terminated (Error), exit code 1, its message", c.name, a)
 		}
 	}
+	// Containers a liveness probe killed, which exited 0 on SIGTERM: they
+	// come back under OnFailure (their clean-up starts them again), the pod
+	// is Running meanwhile; under Never they are done, and it Succeeded.
+	for policy, want := range map[corev1.RestartPolicy]string{"OnFailure": "Running", "Always": "Running", "Never": "Succeeded"} {
+		rec.Pod.Spec.RestartPolicy = policy
+		done := st("inactive", "dead", "success", 0)
+		byUnit := map[string]sdbus.UnitState{"podunit-p.service": st("active", "running", "success", 0), "podunit-p-a.service": done, "podunit-p-b.service": done}
+		killed := podstate.Run{Finished: time.Unix(2, 0), Result: "success", Killed: "liveness"}
+		if got := podStatus("p", rec, byUnit, false, func(string) bool { return true }, func(string) podstate.Run { return killed }); got.Phase != want {
+			t.Errorf("killed by a probe, exit 0, %s: phase %s, want %s", policy, got.Phase, want)
+		}
+	}
 	// The sandbox: starting, the pod is Pending; made again by systemd
 	// after it died, the pod's phase is its containers' (stopped by the
 	// sandbox's death, on their way back).

@@ -207,6 +207,10 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, dele
 			containers = append(containers, containerRef{n, units.KindApp})
 		}
 	}
+	policy := corev1.RestartPolicyAlways
+	if rec != nil && rec.Pod.Spec.RestartPolicy != "" {
+		policy = rec.Pod.Spec.RestartPolicy
+	}
 	initPending, initFailed := false, false
 	// the kubelet's counts (getPhase): a container waiting to start again
 	// after a run (restarting, or in back-off) counts as stopped
@@ -249,7 +253,10 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, dele
 			running++
 		case cs.State == "Terminated":
 			stopped++
-			if cs.ExitCode != nil && *cs.ExitCode == 0 {
+			// a run a probe killed comes back, whatever its exit code,
+			// under any policy but Never (its clean-up starts it again)
+			comesBack := runs(c.name).Killed != "" && policy != corev1.RestartPolicyNever
+			if cs.ExitCode != nil && *cs.ExitCode == 0 && !comesBack {
 				succeeded++
 			}
 		case cs.State == "Waiting" && cs.Reason == "Unknown":
@@ -259,10 +266,6 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, dele
 		default:
 			waiting++
 		}
-	}
-	policy := corev1.RestartPolicyAlways
-	if rec != nil && rec.Pod.Spec.RestartPolicy != "" {
-		policy = rec.Pod.Spec.RestartPolicy
 	}
 	if u, ok := byUnit[units.ProberUnitName(name)]; ok && (u.ActiveState != "active" || u.SubState != "running") {
 		ps.Prober = u.ActiveState + " (" + u.SubState + ")"

@@ -56,7 +56,9 @@ spec:
 // A container a probe killed comes back as the kubelet brings it back: under
 // OnFailure whatever its exit code (the server exits 0 on SIGTERM, which
 // systemd's Restart=on-failure alone would take for a success and the pod
-// would complete); under Never it stays down, and its pod completes.
+// would complete); under Never it stays down, and its pod completes. (The
+// probe waits a second: a server killed before it handles SIGTERM would not
+// exit 0.)
 func TestProbeKillUnderOnFailureAndNever(t *testing.T) {
 	manifest := func(name, policy string) string {
 		return fmt.Sprintf(`
@@ -69,7 +71,7 @@ spec:
   containers:
   - name: web
     image: %s
-    livenessProbe: {httpGet: {path: /fail, port: 8080}, periodSeconds: 1, failureThreshold: 1}
+    livenessProbe: {httpGet: {path: /fail, port: 8080}, initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 1}
 `, name, policy, serverImage)
 	}
 	up(t, manifest("e2e-killonfailure", "OnFailure")+"---"+manifest("e2e-killnever", "Never"), "e2e-killonfailure", "e2e-killnever")
@@ -78,7 +80,7 @@ spec:
 		return s != nil && len(s.Containers) == 1 && s.Containers[0].Restarts >= 1
 	})
 	if s := status(t, "e2e-killonfailure"); s.Phase != "Running" {
-		t.Errorf("OnFailure pod after the kill: phase %s, want Running", s.Phase)
+		t.Errorf("OnFailure pod after the kill: phase %s, want Running\n%s", s.Phase, must(t, podunit, "ps", "-a", "-o", "json", "e2e-killonfailure"))
 	}
 	if c := status(t, "e2e-killonfailure").Containers[0]; c.LastExit == nil || *c.LastExit != 0 {
 		t.Errorf("the killed run's exit code: %v, want 0 (the server exits 0 on SIGTERM)", c.LastExit)
