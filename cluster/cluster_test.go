@@ -312,3 +312,35 @@ func TestEndpointsOf(t *testing.T) {
 		t.Errorf("a Service without a selector: %+v", ep)
 	}
 }
+
+// The node ports a manifest publishes anew, and the load balancers' ports:
+// those no stored Service has (up makes sure they are free before the proxy
+// is restarted to publish them).
+func TestNewPublishedPorts(t *testing.T) {
+	tcp := func(port, nodePort int32) corev1.ServicePort {
+		return corev1.ServicePort{Port: port, NodePort: nodePort, Protocol: corev1.ProtocolTCP}
+	}
+	old := svc("old", tcp(80, 30080))
+	again := svc("again", tcp(80, 30080))                                                          // the stored node port, applied again
+	udp := svc("udp", corev1.ServicePort{Port: 53, NodePort: 30080, Protocol: corev1.ProtocolUDP}) // same number, other protocol
+	fresh := svc("fresh", tcp(80, 30081), tcp(81, 0))                                              // a ClusterIP port has none
+	name := func(ps []PortOf) string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.Service.Name+"["+strconv.Itoa(p.Index)+"]")
+		}
+		return strings.Join(out, " ")
+	}
+	if got := name(NewNodePorts([]*corev1.Service{again, udp, fresh}, []*corev1.Service{old})); got != "udp[0] fresh[0]" {
+		t.Errorf("new node ports %q", got)
+	}
+	lb := svc("lb", tcp(18080, 30090), tcp(30091, 30091))
+	lb.Spec.Type = corev1.ServiceTypeLoadBalancer
+	lb.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "192.0.2.2"}}
+	if got := name(NewlyBalanced([]*corev1.Service{lb}, nil)); got != "lb[0]" {
+		t.Errorf("newly balanced %q (a port that is its own node port is one)", got)
+	}
+	if got := name(NewlyBalanced([]*corev1.Service{lb}, []*corev1.Service{lb})); got != "" {
+		t.Errorf("newly balanced when stored: %q", got)
+	}
+}

@@ -200,3 +200,27 @@ func NewlyBalanced(apply, stored []*corev1.Service) []PortOf {
 	}
 	return out
 }
+
+// NewNodePorts are the node ports of apply's Services that the service
+// proxy does not publish yet (no stored Service has that node port):
+// whether another program holds them is for the host to tell, before the
+// proxy is asked to publish them.
+func NewNodePorts(apply, stored []*corev1.Service) []PortOf {
+	ours := map[hostPort]bool{}
+	for _, s := range stored {
+		for _, p := range s.Spec.Ports {
+			if p.NodePort != 0 {
+				ours[hostPort{p.NodePort, p.Protocol}] = true
+			}
+		}
+	}
+	var out []PortOf
+	for _, s := range apply {
+		for i, p := range s.Spec.Ports {
+			if p.NodePort != 0 && !ours[hostPort{p.NodePort, p.Protocol}] {
+				out = append(out, PortOf{s, i})
+			}
+		}
+	}
+	return out
+}

@@ -1330,13 +1330,20 @@ func lbPortStart() int {
 	return 1024
 }
 
-// checkBalancedPorts makes sure this host's ports that the LoadBalancer
-// Services of apply are to be published on anew (cluster.NewlyBalanced) are
-// free, before anything changes: the service proxy, restarted to publish a
+// checkBalancedPorts makes sure this host's ports that the Services of apply
+// are to be published on anew (their node ports, cluster.NewNodePorts, and a
+// LoadBalancer's ports, cluster.NewlyBalanced) are free, before anything
+// changes: the service proxy, restarted to publish a
 // port another program holds, would not start, and every Service and the
 // cluster DNS with it.
 func checkBalancedPorts(apply, stored []*corev1.Service) error {
 	var busy []string
+	for _, po := range cluster.NewNodePorts(apply, stored) {
+		p := po.Service.Spec.Ports[po.Index]
+		if err := portFree(p.Protocol, int(p.NodePort)); err != nil {
+			busy = append(busy, fmt.Sprintf("service %q: spec.ports[%d].nodePort: this host's port %d/%s: %v", po.Service.Name, po.Index, p.NodePort, p.Protocol, err))
+		}
+	}
 	for _, po := range cluster.NewlyBalanced(apply, stored) {
 		p := po.Service.Spec.Ports[po.Index]
 		if err := portFree(p.Protocol, int(p.Port)); err != nil {
@@ -1344,7 +1351,7 @@ func checkBalancedPorts(apply, stored []*corev1.Service) error {
 		}
 	}
 	if len(busy) > 0 {
-		return fmt.Errorf("a LoadBalancer Service is published on this host's port of each of its ports, and another program holds one (nothing was changed):\n  %s", strings.Join(busy, "\n  "))
+		return fmt.Errorf("a Service is published on this host's ports (its node ports; a LoadBalancer's ports too), and another program holds one (nothing was changed):\n  %s", strings.Join(busy, "\n  "))
 	}
 	return nil
 }

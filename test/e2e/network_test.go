@@ -676,7 +676,14 @@ spec:
 	if r.code != 1 || !strings.Contains(r.stderr, `service "lbbusy": spec.ports[0].port: this host's port 18094/TCP: bind: address already in use`) {
 		t.Errorf("a host port another program holds: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if got := must(t, podunit, "get", "svc", "-o", "name"); strings.Contains(got, "lbother") || strings.Contains(got, "lbbusy") {
+	// ... a node port too: the proxy, restarted to publish it, would not
+	// start, and every Service with it
+	busyNode := writeManifest(t, "apiVersion: v1\nkind: Service\nmetadata: {name: npbusy}\nspec:\n  type: NodePort\n  selector: {app: lbsrv}\n  ports: [{port: 80, targetPort: 8080, nodePort: 30594}]\n")
+	r = run(t, "sh", "-c", "busybox nc -l -p 30594 >/dev/null 2>&1 & h=$!; sleep 0.5; "+podunit+" up "+busyNode+"; c=$?; kill $h; exit $c")
+	if r.code != 1 || !strings.Contains(r.stderr, `service "npbusy": spec.ports[0].nodePort: this host's port 30594/TCP: bind: address already in use`) {
+		t.Errorf("a node port another program holds: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got := must(t, podunit, "get", "svc", "-o", "name"); strings.Contains(got, "lbother") || strings.Contains(got, "lbbusy") || strings.Contains(got, "npbusy") {
 		t.Errorf("a refused Service was stored:\n%s", got)
 	}
 	// down gives the host port back
