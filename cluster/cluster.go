@@ -68,6 +68,13 @@ func (c *Conflict) Error() string {
 // the Services' range. stored's Services that apply replaces do not count as
 // holders. Nothing changes on a conflict.
 func Assign(apply []*corev1.Service, stored []*corev1.Service) []*Conflict {
+	return AssignAvoiding(apply, stored, nil)
+}
+
+// AssignAvoiding is Assign where busy (nil: none) tells which of this
+// host's ports another program holds: a node port chosen for a Service
+// skips them, as the lowest free is free on the host too.
+func AssignAvoiding(apply []*corev1.Service, stored []*corev1.Service, busy func(port int32, proto corev1.Protocol) bool) []*Conflict {
 	key := func(s *corev1.Service) string { return s.Namespace + "/" + s.Name }
 	replaced := map[string]*corev1.Service{}
 	for _, s := range apply {
@@ -178,7 +185,7 @@ func Assign(apply []*corev1.Service, stored []*corev1.Service) []*Conflict {
 					}
 				}
 				for n := int32(pod.NodePortMin); p.NodePort == 0 && n <= pod.NodePortMax; n++ {
-					if _, taken := nodePorts[n]; !taken {
+					if _, taken := nodePorts[n]; !taken && (busy == nil || !busy(n, p.Protocol)) {
 						p.NodePort = n
 					}
 				}

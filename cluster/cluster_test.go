@@ -313,6 +313,27 @@ func TestEndpointsOf(t *testing.T) {
 	}
 }
 
+// A node port chosen for a Service skips those another program holds on
+// this host; one the manifest names is the manifest's.
+func TestAssignAvoidsBusyHostPorts(t *testing.T) {
+	busy := func(port int32, proto corev1.Protocol) bool { return port == 30000 && proto == corev1.ProtocolTCP }
+	a := svc("a", corev1.ServicePort{Port: 80, Protocol: corev1.ProtocolTCP})
+	a.Spec.Type = corev1.ServiceTypeNodePort
+	u := svc("u", corev1.ServicePort{Port: 53, Protocol: corev1.ProtocolUDP})
+	u.Spec.Type = corev1.ServiceTypeNodePort
+	named := svc("named", corev1.ServicePort{Port: 80, NodePort: 30000, Protocol: corev1.ProtocolTCP})
+	named.Spec.Type = corev1.ServiceTypeNodePort
+	if cs := AssignAvoiding([]*corev1.Service{a, u}, nil, busy); cs != nil {
+		t.Fatal(cs[0])
+	}
+	if a.Spec.Ports[0].NodePort != 30001 || u.Spec.Ports[0].NodePort != 30000 {
+		t.Errorf("node ports a %d (30000/TCP is busy), u %d (30000/UDP is not)", a.Spec.Ports[0].NodePort, u.Spec.Ports[0].NodePort)
+	}
+	if cs := AssignAvoiding([]*corev1.Service{named}, nil, busy); cs != nil || named.Spec.Ports[0].NodePort != 30000 {
+		t.Errorf("a named node port: %v %d", cs, named.Spec.Ports[0].NodePort)
+	}
+}
+
 // The node ports a manifest publishes anew, and the load balancers' ports:
 // those no stored Service has (up makes sure they are free before the proxy
 // is restarted to publish them).

@@ -1293,7 +1293,9 @@ func selfPath() string {
 // the manifest's pods; it returns every Service that will exist, the
 // manifest's in place of stored ones, and the warnings of those left pending.
 func assignServices(m *pod.Manifest, known *pod.Objects, minPort int) ([]*corev1.Service, []string, error) {
-	conflicts := cluster.Assign(m.Objects.Services, known.Services)
+	conflicts := cluster.AssignAvoiding(m.Objects.Services, known.Services, func(port int32, proto corev1.Protocol) bool {
+		return portFree(proto, int(port)) != nil
+	})
 	var warns []string
 	if len(conflicts) == 0 && slices.ContainsFunc(m.Objects.Services, func(s *corev1.Service) bool { return s.Spec.Type == corev1.ServiceTypeLoadBalancer }) {
 		// the host's address is looked up only for a load balancer's ingress
