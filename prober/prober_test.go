@@ -144,13 +144,7 @@ func TestPodRun(t *testing.T) {
 	if got := strings.Join(reasons, " "); !strings.HasPrefix(got, "Unhealthy Unhealthy Killing Killing") {
 		t.Errorf("events of dead: %s", got)
 	}
-	var said []string
-	for _, e := range evs {
-		if e.Reason == "Killing" {
-			said = append(said, e.Message)
-		}
-	}
-	if len(said) == 0 || said[0] != "Container dead failed liveness probe, will be restarted" {
+	if said := killings(dir); len(said) == 0 || said[0] != "Container dead failed liveness probe, will be restarted" {
 		t.Errorf("Killing events %q", said)
 	}
 	// The prober says which probe killed which run, for its clean-up.
@@ -280,14 +274,19 @@ func TestKillUnderNever(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the kill", func() bool { return len(eng.stopped()) == 1 })
-	evs, _ := podstate.Events(dir, "p")
-	var said []string
-	for _, e := range evs {
-		if e.Reason == "Killing" {
-			said = append(said, e.Message)
-		}
-	}
-	if len(said) == 0 || said[0] != "Container once failed liveness probe" {
+	if said := killings(dir); len(said) == 0 || said[0] != "Container once failed liveness probe" {
 		t.Errorf("Killing events %q", said)
 	}
+}
+
+// killings are the messages of pod p's Killing events, in order.
+func killings(dir string) []string {
+	evs, _ := podstate.Events(dir, "p")
+	var out []string
+	for _, e := range evs {
+		if e.Reason == "Killing" {
+			out = append(out, e.Message)
+		}
+	}
+	return out
 }
