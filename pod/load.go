@@ -174,7 +174,12 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 		return nil, &merr
 	}
 	if len(m.Pods) == 0 && m.Objects.Len() == 0 {
-		return nil, fmt.Errorf("%w: nothing in the manifest (it may hold %s)", ErrInvalid, strings.Join(Kinds, ", "))
+		ignored := ""
+		if len(m.Warnings) > 0 {
+			// kinds ignored with a warning (RBAC and the like): say so
+			ignored = "; what it holds is ignored:\n  " + strings.Join(m.Warnings, "\n  ")
+		}
+		return nil, fmt.Errorf("%w: nothing in the manifest to run or store (it may hold %s)%s", ErrInvalid, strings.Join(Kinds, ", "), ignored)
 	}
 	dropOutputOnly(m)
 	if !bindRefs {

@@ -63,6 +63,20 @@ func TestLoadErrorsWrapErrInvalid(t *testing.T) {
 	}
 }
 
+// A manifest with nothing to run or store says so, and names what it
+// ignored (a Role alone).
+func TestNothingToRun(t *testing.T) {
+	_, err := Load([]byte("apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r}\nrules: []\n"))
+	if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "nothing in the manifest to run or store") ||
+		!strings.Contains(err.Error(), `what it holds is ignored:
+  role "r": ignored: it grants access to the Kubernetes API`) {
+		t.Errorf("a Role alone: %v", err)
+	}
+	if _, err := Load([]byte("# nothing\n")); err == nil || strings.Contains(err.Error(), "ignored") {
+		t.Errorf("nothing at all: %v", err)
+	}
+}
+
 func TestEveryUnknownFieldIsReported(t *testing.T) {
 	_, err := Load([]byte(`
 apiVersion: v1
