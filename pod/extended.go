@@ -2,6 +2,7 @@ package pod
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -163,4 +164,47 @@ func showAmount(name corev1.ResourceName, v int64) string {
 		return resource.NewMilliQuantity(v, resource.DecimalSI).String()
 	}
 	return fmt.Sprintf("%dMi", (v+(1<<20)-1)>>20)
+}
+
+// FitOncePodClaims checks the claims of access mode ReadWriteOncePod (of
+// claims, every claim known): one pod at a time may use one, as the
+// scheduler's VolumeRestrictions has it (a second pod stays Pending there).
+// The running pods come first, then pods in turn; the error names each pod
+// that would be a second, and the one that has the claim.
+func FitOncePodClaims(pods, running []*corev1.Pod, claims []*corev1.PersistentVolumeClaim) error {
+	once := map[string]bool{}
+	for _, c := range claims {
+		if slices.Contains(c.Spec.AccessModes, corev1.ReadWriteOncePod) {
+			once[c.Namespace+"/"+c.Name] = true
+		}
+	}
+	if len(once) == 0 {
+		return nil
+	}
+	holder := map[string]string{}
+	for _, p := range running {
+		for _, v := range p.Spec.Volumes {
+			if v.PersistentVolumeClaim != nil && once[p.Namespace+"/"+v.PersistentVolumeClaim.ClaimName] {
+				holder[p.Namespace+"/"+v.PersistentVolumeClaim.ClaimName] = p.Name
+			}
+		}
+	}
+	var miss []string
+	for _, p := range pods {
+		for i, v := range p.Spec.Volumes {
+			if v.PersistentVolumeClaim == nil || !once[p.Namespace+"/"+v.PersistentVolumeClaim.ClaimName] {
+				continue
+			}
+			key := p.Namespace + "/" + v.PersistentVolumeClaim.ClaimName
+			if h, ok := holder[key]; ok && h != p.Name {
+				miss = append(miss, fmt.Sprintf("pod %q: spec.volumes[%d].persistentVolumeClaim.claimName: persistentvolumeclaim %q is ReadWriteOncePod, and pod %q uses it", p.Name, i, v.PersistentVolumeClaim.ClaimName, h))
+				continue
+			}
+			holder[key] = p.Name
+		}
+	}
+	if len(miss) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: one pod at a time may use a ReadWriteOncePod claim (a cluster would keep the second Pending; nothing was changed):\n  %s", ErrInvalid, strings.Join(miss, "\n  "))
 }

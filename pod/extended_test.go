@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -42,5 +43,38 @@ func TestOverRequested(t *testing.T) {
 	}
 	if got := OverRequested([]*corev1.Pod{mk("big", "100", "")}, nil, corev1.ResourceList{}); len(got) != 0 {
 		t.Errorf("no allocatable known: %q", got)
+	}
+}
+
+// A ReadWriteOncePod claim is one pod's at a time: a running pod holds it,
+// a second pod of a manifest is refused naming the first; the pod that
+// holds it, applied again (or replaced), is not a second; other modes are
+// shared.
+func TestFitOncePodClaims(t *testing.T) {
+	claim := func(name string, mode corev1.PersistentVolumeAccessMode) *corev1.PersistentVolumeClaim {
+		return &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+			Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{mode}}}
+	}
+	user := func(name string, claims ...string) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}}
+		for _, c := range claims {
+			p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: c, VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: c}}})
+		}
+		return p
+	}
+	claims := []*corev1.PersistentVolumeClaim{claim("once", corev1.ReadWriteOncePod), claim("shared", corev1.ReadWriteOnce)}
+	if err := FitOncePodClaims([]*corev1.Pod{user("a", "shared", "once"), user("b", "shared")}, []*corev1.Pod{user("c", "shared")}, claims); err != nil {
+		t.Errorf("one user each: %v", err)
+	}
+	err := FitOncePodClaims([]*corev1.Pod{user("a", "once"), user("b", "shared", "once")}, nil, claims)
+	if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `pod "b": spec.volumes[1].persistentVolumeClaim.claimName: persistentvolumeclaim "once" is ReadWriteOncePod, and pod "a" uses it`) {
+		t.Errorf("two users in a manifest: %v", err)
+	}
+	if err := FitOncePodClaims([]*corev1.Pod{user("b", "once")}, []*corev1.Pod{user("a", "once")}, claims); err == nil || !strings.Contains(err.Error(), `pod "a" uses it`) {
+		t.Errorf("a running user: %v", err)
+	}
+	if err := FitOncePodClaims([]*corev1.Pod{user("a", "once")}, []*corev1.Pod{user("a", "once")}, claims); err != nil {
+		t.Errorf("the holder again: %v", err)
 	}
 }

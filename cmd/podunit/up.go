@@ -188,6 +188,14 @@ func upCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if err := pod.FitOncePodClaims(m.Pods, others, pod.Over(&m.Objects, known).Claims); err != nil {
+				for _, d := range m.Objects.Deployments {
+					if surge, _ := pod.RolloutLimits(d); surge > 0 && len(ownedPods(recorded, d)) > 0 {
+						return fmt.Errorf("%w\n(deployment %q rolls out with a pod more than its replicas: with a ReadWriteOncePod claim, use strategy Recreate, or rollingUpdate.maxSurge: 0)", err, d.Name)
+					}
+				}
+				return err
+			}
 			replacedJobs, err := jobChanges(m.Objects.Jobs, known, c.Bool("replace"))
 			if err != nil {
 				return err

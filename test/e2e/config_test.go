@@ -458,3 +458,44 @@ spec:
 	must(t, podunit, "down", pod)
 	assertGone(t, pod)
 }
+
+// A ReadWriteOncePod claim is one pod's at a time, as the scheduler keeps
+// it: while a pod uses it, another pod that asks for it is refused (exit 2,
+// nothing made, naming the one that has it); once that pod is gone, the
+// other starts and finds the data.
+func TestReadWriteOncePodClaim(t *testing.T) {
+	user := func(name, cmd string) string {
+		return fmt.Sprintf(`
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: e2e-once}
+spec: {accessModes: [ReadWriteOncePod]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: %s
+    command: [sh, -c, "%s; trap 'exit 0' TERM; sleep 100000 & wait"]
+    volumeMounts: [{name: d, mountPath: /d}]
+  volumes: [{name: d, persistentVolumeClaim: {claimName: e2e-once}}]
+`, name, testImage, cmd)
+	}
+	t.Cleanup(func() { run(t, podunit, "down", "--volumes", "pvc/e2e-once") })
+	up(t, user("e2e-once-a", "echo kept > /d/f"), "e2e-once-a")
+	second := writeManifest(t, user("e2e-once-b", "cat /d/f"))
+	r := run(t, podunit, "up", second)
+	if r.code != 2 || !strings.Contains(r.stderr, `pod "e2e-once-b": spec.volumes[0].persistentVolumeClaim.claimName: persistentvolumeclaim "e2e-once" is ReadWriteOncePod, and pod "e2e-once-a" uses it`) {
+		t.Errorf("a second pod on a ReadWriteOncePod claim: exit %d\n%s", r.code, r.stderr)
+	}
+	assertGone(t, "e2e-once-b")
+	must(t, podunit, "down", "--grace-period", "0", "e2e-once-a")
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", "e2e-once-b") })
+	must(t, podunit, "up", second)
+	eventually(t, 30*time.Second, "the second pod to read the first one's data", func() bool {
+		return strings.Contains(run(t, podunit, "logs", "e2e-once-b").stdout, "kept")
+	})
+}
