@@ -179,26 +179,9 @@ type PortOf struct {
 // published as one): whether another program holds them is for the host
 // to tell, before the proxy is asked to publish them.
 func NewlyBalanced(apply, stored []*corev1.Service) []PortOf {
-	ours := map[hostPort]bool{}
-	for _, s := range stored {
-		if Balanced(s) {
-			for _, p := range s.Spec.Ports {
-				ours[hostPort{p.Port, p.Protocol}] = true
-			}
-		}
-	}
-	var out []PortOf
-	for _, s := range apply {
-		if !Balanced(s) {
-			continue
-		}
-		for i, p := range s.Spec.Ports {
-			if !ours[hostPort{p.Port, p.Protocol}] && p.Port != p.NodePort {
-				out = append(out, PortOf{s, i})
-			}
-		}
-	}
-	return out
+	return newPorts(apply, stored, func(s *corev1.Service, p corev1.ServicePort) (hostPort, bool) {
+		return hostPort{p.Port, p.Protocol}, Balanced(s) && p.Port != p.NodePort
+	})
 }
 
 // NewNodePorts are the node ports of apply's Services that the service
@@ -206,18 +189,26 @@ func NewlyBalanced(apply, stored []*corev1.Service) []PortOf {
 // whether another program holds them is for the host to tell, before the
 // proxy is asked to publish them.
 func NewNodePorts(apply, stored []*corev1.Service) []PortOf {
+	return newPorts(apply, stored, func(_ *corev1.Service, p corev1.ServicePort) (hostPort, bool) {
+		return hostPort{p.NodePort, p.Protocol}, p.NodePort != 0
+	})
+}
+
+// newPorts are the ports of apply's Services whose host port (on says
+// which, and whether there is one) no port of a stored Service has.
+func newPorts(apply, stored []*corev1.Service, on func(*corev1.Service, corev1.ServicePort) (hostPort, bool)) []PortOf {
 	ours := map[hostPort]bool{}
 	for _, s := range stored {
 		for _, p := range s.Spec.Ports {
-			if p.NodePort != 0 {
-				ours[hostPort{p.NodePort, p.Protocol}] = true
+			if h, ok := on(s, p); ok {
+				ours[h] = true
 			}
 		}
 	}
 	var out []PortOf
 	for _, s := range apply {
 		for i, p := range s.Spec.Ports {
-			if p.NodePort != 0 && !ours[hostPort{p.NodePort, p.Protocol}] {
+			if h, ok := on(s, p); ok && !ours[h] {
 				out = append(out, PortOf{s, i})
 			}
 		}

@@ -203,9 +203,8 @@ func (t *task) cleanup(ctx context.Context) error {
 // down, nor against a job systemd has queued for the unit or its sandbox
 // (mode "fail": the pod's stop wins).
 func (t *task) restartKilled(ctx context.Context, r podstate.Run) error {
-	if r.Killed == "" || r.Finished.IsZero() || !r.Started.IsZero() ||
-		!t.c.RestartsAfter(r.Result, r.ExitCode, true) || t.c.Restarts(r.Result, r.ExitCode) {
-		return nil
+	if r.Killed == "" || !t.c.RestartsAfterKill() || t.c.Restarts(r.Result, r.ExitCode) {
+		return nil // not killed, not to come back, or systemd brings it back
 	}
 	if _, ok := podstate.ReadStopRequest(t.StateDir, t.rt.Pod); ok {
 		return nil

@@ -148,7 +148,7 @@ func OverRequested(pods, running []*corev1.Pod, allocatable corev1.ResourceList)
 			if !ok || q.IsZero() {
 				continue
 			}
-			if want := amount(q); used+want > amount(have) {
+			if used+amount(q) > amount(have) {
 				out = append(out, fmt.Sprintf("pod %q: Insufficient %s: requests %s, %s of this host's %s requested by other pods",
 					p.Name, name, q.String(), showAmount(name, used), showAmount(name, amount(have))))
 			}
@@ -181,21 +181,28 @@ func FitOncePodClaims(pods, running []*corev1.Pod, claims []*corev1.PersistentVo
 	if len(once) == 0 {
 		return nil
 	}
+	// onceClaim is the ReadWriteOncePod claim a volume of p mounts ("" if none)
+	onceClaim := func(p *corev1.Pod, v corev1.Volume) string {
+		if v.PersistentVolumeClaim == nil || !once[p.Namespace+"/"+v.PersistentVolumeClaim.ClaimName] {
+			return ""
+		}
+		return p.Namespace + "/" + v.PersistentVolumeClaim.ClaimName
+	}
 	holder := map[string]string{}
 	for _, p := range running {
 		for _, v := range p.Spec.Volumes {
-			if v.PersistentVolumeClaim != nil && once[p.Namespace+"/"+v.PersistentVolumeClaim.ClaimName] {
-				holder[p.Namespace+"/"+v.PersistentVolumeClaim.ClaimName] = p.Name
+			if key := onceClaim(p, v); key != "" {
+				holder[key] = p.Name
 			}
 		}
 	}
 	var miss []string
 	for _, p := range pods {
 		for i, v := range p.Spec.Volumes {
-			if v.PersistentVolumeClaim == nil || !once[p.Namespace+"/"+v.PersistentVolumeClaim.ClaimName] {
+			key := onceClaim(p, v)
+			if key == "" {
 				continue
 			}
-			key := p.Namespace + "/" + v.PersistentVolumeClaim.ClaimName
 			if h, ok := holder[key]; ok && h != p.Name {
 				miss = append(miss, fmt.Sprintf("pod %q: spec.volumes[%d].persistentVolumeClaim.claimName: persistentvolumeclaim %q is ReadWriteOncePod, and pod %q uses it", p.Name, i, v.PersistentVolumeClaim.ClaimName, h))
 				continue

@@ -274,8 +274,11 @@ func WriteKill(dir, pod, container string, started time.Time, probe string) erro
 // KilledBy is the kind of probe whose failure killed the run of a container
 // that started at started; "" when the prober killed no such run.
 func KilledBy(dir, pod, container string, started time.Time) string {
+	if started.IsZero() {
+		return "" // no run started: none was probed
+	}
 	data, err := os.ReadFile(killFile(dir, pod, container))
-	if err != nil || started.IsZero() {
+	if err != nil {
 		return ""
 	}
 	var k kill

@@ -274,7 +274,7 @@ func (p *Pod) Run(ctx context.Context) error {
 				// where the kubelet would and systemd would not.
 				_ = podstate.WriteKill(p.StateDir, rt.Pod, s.w.c.Name, s.w.started, v.kill)
 				msg := fmt.Sprintf("Container %s failed %s probe", s.w.c.Name, v.kill)
-				if s.w.c.Restart != "no" {
+				if s.w.c.RestartsAfterKill() {
 					msg += ", will be restarted"
 				}
 				s.t.Event("Normal", "Killing", "%s", msg)

@@ -217,7 +217,8 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, dele
 	running, waiting, stopped, succeeded, unknown := 0, 0, 0, 0, 0
 	withInit := slices.ContainsFunc(containers, func(c containerRef) bool { return c.kind == units.KindInit || c.kind == units.KindSidecar })
 	for _, c := range containers {
-		cs := containerStatus(name, c, byUnit, runs(c.name), time.Now())
+		run := runs(c.name)
+		cs := containerStatus(name, c, byUnit, run, time.Now())
 		if withInit && c.kind != units.KindEphemeral && cs.Reason == "ContainerCreating" && cs.Restarts == 0 && cs.LastExitCode == nil {
 			// the kubelet's default waiting reason in a pod with init
 			// containers, until a container first runs (get shows an
@@ -255,7 +256,7 @@ func podStatus(name string, rec *record, byUnit map[string]sdbus.UnitState, dele
 			stopped++
 			// a run a probe killed comes back, whatever its exit code,
 			// under any policy but Never (its clean-up starts it again)
-			comesBack := runs(c.name).Killed != "" && policy != corev1.RestartPolicyNever
+			comesBack := run.Killed != "" && policy != corev1.RestartPolicyNever
 			if cs.ExitCode != nil && *cs.ExitCode == 0 && !comesBack {
 				succeeded++
 			}

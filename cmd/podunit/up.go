@@ -164,15 +164,13 @@ func upCommand() *cli.Command {
 			}
 			// cpu and memory that the host cannot guarantee: a cluster's
 			// scheduler would keep the pod Pending; here it runs, told so
-			memory, _ := memTotal("/proc/meminfo")
-			for _, w := range pod.OverRequested(m.Pods, others, hostResources(runtime.NumCPU(), memory, 0)) {
+			opts := translateOptions()
+			for _, w := range pod.OverRequested(m.Pods, others, opts.Allocatable) {
 				fmt.Fprintf(c.App.ErrWriter, "warning: %s: a cluster would keep it Pending; podunit starts it, without that guarantee\n", w)
 			}
 			if err := pod.FitHostPorts(m.Pods, others); err != nil {
-				for _, d := range m.Objects.Deployments {
-					if surge, _ := pod.RolloutLimits(d); surge > 0 && len(ownedPods(recorded, d)) > 0 {
-						return fmt.Errorf("%w\n(deployment %q rolls out with a pod more than its replicas: with a hostPort, use strategy Recreate, or rollingUpdate.maxSurge: 0)", err, d.Name)
-					}
+				if d := surgingDeployment(m, recorded); d != "" {
+					return fmt.Errorf("%w\n(deployment %q rolls out with a pod more than its replicas: with a hostPort, use strategy Recreate, or rollingUpdate.maxSurge: 0)", err, d)
 				}
 				for _, ds := range m.Objects.DaemonSets {
 					if pod.DaemonSetSurge(ds) && len(daemonSetPods(recorded, ds)) > 0 {
@@ -189,10 +187,8 @@ func upCommand() *cli.Command {
 				return err
 			}
 			if err := pod.FitOncePodClaims(m.Pods, others, pod.Over(&m.Objects, known).Claims); err != nil {
-				for _, d := range m.Objects.Deployments {
-					if surge, _ := pod.RolloutLimits(d); surge > 0 && len(ownedPods(recorded, d)) > 0 {
-						return fmt.Errorf("%w\n(deployment %q rolls out with a pod more than its replicas: with a ReadWriteOncePod claim, use strategy Recreate, or rollingUpdate.maxSurge: 0)", err, d.Name)
-					}
+				if d := surgingDeployment(m, recorded); d != "" {
+					return fmt.Errorf("%w\n(deployment %q rolls out with a pod more than its replicas: with a ReadWriteOncePod claim, use strategy Recreate, or rollingUpdate.maxSurge: 0)", err, d)
 				}
 				return err
 			}
@@ -220,7 +216,6 @@ func upCommand() *cli.Command {
 			if err := cluster.FitServicePorts(others, m.Pods, services, m.Objects.Services); err != nil {
 				return err
 			}
-			opts := translateOptions()
 			opts.Services = services
 			plans := make([]*units.Plan, len(m.Pods))
 			translateAll := func(podNetwork bool) error {
@@ -251,7 +246,7 @@ func upCommand() *cli.Command {
 						return err
 					}
 				}
-				if err := checkBalancedPorts(m.Objects.Services, known.Services); err != nil {
+				if err := checkPublishedPorts(m.Objects.Services, known.Services); err != nil {
 					return err
 				}
 			}
@@ -1327,6 +1322,18 @@ func assignServices(m *pod.Manifest, known *pod.Objects, minPort int) ([]*corev1
 	return pod.Over(&m.Objects, known).Services, warns, nil
 }
 
+// surgingDeployment names a Deployment of m that rolls out with a pod more
+// than its replicas (maxSurge) over pods it already has: its new pods start
+// beside its old ones ("" when none does).
+func surgingDeployment(m *pod.Manifest, recorded []*corev1.Pod) string {
+	for _, d := range m.Objects.Deployments {
+		if surge, _ := pod.RolloutLimits(d); surge > 0 && len(ownedPods(recorded, d)) > 0 {
+			return d.Name
+		}
+	}
+	return ""
+}
+
 // lbPortStart is the lowest port this user can publish on the host: the
 // host's net.ipv4.ip_unprivileged_port_start for a rootless user (1024 when
 // it cannot be read), 0 for root.
@@ -1340,24 +1347,27 @@ func lbPortStart() int {
 	return 1024
 }
 
-// checkBalancedPorts makes sure this host's ports that the Services of apply
-// are to be published on anew (their node ports, cluster.NewNodePorts, and a
-// LoadBalancer's ports, cluster.NewlyBalanced) are free, before anything
-// changes: the service proxy, restarted to publish a
-// port another program holds, would not start, and every Service and the
-// cluster DNS with it.
-func checkBalancedPorts(apply, stored []*corev1.Service) error {
+// checkPublishedPorts makes sure this host's ports that the Services of
+// apply are to be published on anew (their node ports, cluster.NewNodePorts,
+// and a LoadBalancer's ports, cluster.NewlyBalanced) are free, before
+// anything changes: the service proxy, restarted to publish a port another
+// program holds, would not start, and every Service and the cluster DNS
+// with it.
+func checkPublishedPorts(apply, stored []*corev1.Service) error {
 	var busy []string
-	for _, po := range cluster.NewNodePorts(apply, stored) {
-		p := po.Service.Spec.Ports[po.Index]
-		if err := portFree(p.Protocol, int(p.NodePort)); err != nil {
-			busy = append(busy, fmt.Sprintf("service %q: spec.ports[%d].nodePort: this host's port %d/%s: %v", po.Service.Name, po.Index, p.NodePort, p.Protocol, err))
-		}
-	}
-	for _, po := range cluster.NewlyBalanced(apply, stored) {
-		p := po.Service.Spec.Ports[po.Index]
-		if err := portFree(p.Protocol, int(p.Port)); err != nil {
-			busy = append(busy, fmt.Sprintf("service %q: spec.ports[%d].port: this host's port %d/%s: %v", po.Service.Name, po.Index, p.Port, p.Protocol, err))
+	for _, kind := range []struct {
+		ports []cluster.PortOf
+		field string
+		port  func(corev1.ServicePort) int32
+	}{
+		{cluster.NewNodePorts(apply, stored), "nodePort", func(p corev1.ServicePort) int32 { return p.NodePort }},
+		{cluster.NewlyBalanced(apply, stored), "port", func(p corev1.ServicePort) int32 { return p.Port }},
+	} {
+		for _, po := range kind.ports {
+			p := po.Service.Spec.Ports[po.Index]
+			if err := portFree(p.Protocol, int(kind.port(p))); err != nil {
+				busy = append(busy, fmt.Sprintf("service %q: spec.ports[%d].%s: this host's port %d/%s: %v", po.Service.Name, po.Index, kind.field, kind.port(p), p.Protocol, err))
+			}
 		}
 	}
 	if len(busy) > 0 {

@@ -465,11 +465,15 @@ func (r *Runtime) Probed() []*Container {
 // systemd's Restart= alone would not: the clean-up starts such a unit again
 // itself.
 func (c *Container) RestartsAfter(result string, code int, killed bool) bool {
-	if killed && c.Restart != "no" {
+	if killed && c.RestartsAfterKill() {
 		return true
 	}
 	return c.Restarts(result, code)
 }
+
+// RestartsAfterKill tells whether the kubelet restarts the container after
+// a probe killed it: under any restartPolicy but Never.
+func (c *Container) RestartsAfterKill() bool { return c.Restart != "no" }
 
 // Restarts tells whether the unit of a container starts it again after a
 // run that ended so: result is systemd's SERVICE_RESULT ("success",
