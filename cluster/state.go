@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podunit/podunit/pod"
@@ -21,8 +22,9 @@ type Pod struct {
 
 // State is the Services and pods the proxy serves at one moment.
 type State struct {
-	Services []*corev1.Service
-	Pods     []Pod
+	Services  []*corev1.Service
+	Ingresses []*networkingv1.Ingress
+	Pods      []Pod
 }
 
 // Endpoint is a pod's address and port behind one port of a Service.

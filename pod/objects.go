@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -23,7 +24,7 @@ const (
 )
 
 // Kinds lists every kind a manifest may hold, for messages.
-var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindDaemonSet, KindJob, KindCronJob, KindConfigMap, KindSecret, KindClaim, KindService, KindServiceAccount, KindNamespace, KindVolume}
+var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindDaemonSet, KindJob, KindCronJob, KindConfigMap, KindSecret, KindClaim, KindService, KindIngress, KindServiceAccount, KindNamespace, KindVolume}
 
 // APIVersion is the apiVersion of a kind: apps/v1 for a Deployment, v1 for
 // the others.
@@ -33,6 +34,9 @@ func APIVersion(kind string) string {
 	}
 	if kind == KindJob || kind == KindCronJob {
 		return "batch/v1"
+	}
+	if kind == KindIngress {
+		return IngressAPIVersion
 	}
 	return "v1"
 }
@@ -47,6 +51,8 @@ type Objects struct {
 	Secrets    []*corev1.Secret
 	Claims     []*corev1.PersistentVolumeClaim
 	Services   []*corev1.Service
+	// Ingresses route HTTP to Services through the service proxy.
+	Ingresses []*networkingv1.Ingress
 	// ServiceAccounts give pods their imagePullSecrets; Namespaces (no
 	// namespace of their own) are kept so that `up` and `down` of a file
 	// account for every object it holds.
@@ -73,7 +79,7 @@ func (o *Objects) Len() int {
 	if o == nil {
 		return 0
 	}
-	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Volumes) + len(o.Deployments) + len(o.StatefulSets) + len(o.DaemonSets) + len(o.Jobs) + len(o.CronJobs)
+	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.Ingresses) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Volumes) + len(o.Deployments) + len(o.StatefulSets) + len(o.DaemonSets) + len(o.Jobs) + len(o.CronJobs)
 }
 
 // ConfigMap finds a ConfigMap, or nil.
@@ -106,6 +112,14 @@ func (o *Objects) Service(ns, name string) *corev1.Service {
 		return nil
 	}
 	return find(o.Services, ns, name)
+}
+
+// Ingress finds an Ingress, or nil.
+func (o *Objects) Ingress(ns, name string) *networkingv1.Ingress {
+	if o == nil {
+		return nil
+	}
+	return find(o.Ingresses, ns, name)
 }
 
 // ServiceAccount finds a ServiceAccount, or nil.
@@ -145,6 +159,10 @@ func (o *Objects) Find(kind, ns, name string) metav1.Object {
 	case KindService:
 		if s := o.Service(ns, name); s != nil {
 			x = s
+		}
+	case KindIngress:
+		if in := o.Ingress(ns, name); in != nil {
+			x = in
 		}
 	case KindServiceAccount:
 		if s := o.ServiceAccount(ns, name); s != nil {
@@ -223,6 +241,7 @@ func Over(top, o *Objects) *Objects {
 		Secrets:    under(top.Secrets, o.Secrets),
 		Claims:     under(top.Claims, o.Claims),
 		Services:   under(top.Services, o.Services),
+		Ingresses:  under(top.Ingresses, o.Ingresses),
 
 		ServiceAccounts: under(top.ServiceAccounts, o.ServiceAccounts),
 		Namespaces:      under(top.Namespaces, o.Namespaces),
@@ -257,6 +276,8 @@ func (o *Objects) Filter(keep func(kind string, obj metav1.Object) bool) *Object
 			out.Claims = append(out.Claims, x)
 		case *corev1.Service:
 			out.Services = append(out.Services, x)
+		case *networkingv1.Ingress:
+			out.Ingresses = append(out.Ingresses, x)
 		case *appsv1.Deployment:
 			out.Deployments = append(out.Deployments, x)
 		case *appsv1.StatefulSet:
@@ -296,6 +317,9 @@ func (o *Objects) Each(f func(kind string, obj metav1.Object)) {
 	}
 	for _, s := range o.Services {
 		f(KindService, s)
+	}
+	for _, in := range o.Ingresses {
+		f(KindIngress, in)
 	}
 	for _, d := range o.Deployments {
 		f(KindDeployment, d)
@@ -427,6 +451,8 @@ func loadObject(kind string, generic any, js []byte, o *Objects) ([]string, fiel
 			return nil, errs
 		}
 		return append(warns, w...), nil
+	case KindIngress:
+		return loadIngress(generic, js, o)
 	case KindServiceAccount:
 		return loadServiceAccount(generic, js, o)
 	case KindNamespace:

@@ -249,7 +249,7 @@ func (r *Runner) StopProxyUnused(ctx context.Context, leaving string) ([]string,
 	// under the lock: a Service stored meanwhile (its up waits for the
 	// lock to start the proxy) keeps the proxy
 	known, err := objstore.LoadObjects(r.StateDir)
-	if err != nil || len(known.Services) > 0 {
+	if err != nil || len(known.Services)+len(known.Ingresses) > 0 {
 		return nil, err
 	}
 	done, _, err := r.stopProxyUnused(ctx, leaving)

@@ -6,10 +6,12 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podunit/podunit/cluster"
@@ -26,7 +28,7 @@ var describedKinds = func() map[string]string {
 	m := map[string]string{}
 	for word, kind := range objectKinds {
 		switch kind {
-		case pod.KindService, pod.KindConfigMap, pod.KindSecret, pod.KindClaim, pod.KindServiceAccount, pod.KindVolume:
+		case pod.KindService, pod.KindIngress, pod.KindConfigMap, pod.KindSecret, pod.KindClaim, pod.KindServiceAccount, pod.KindVolume:
 			m[word] = kind
 		}
 	}
@@ -106,6 +108,14 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 		for _, s := range st.Services {
 			list = append(list, s)
 		}
+	case pod.KindIngress:
+		if st, err = servicesNow(ctx, r); err != nil {
+			return err
+		}
+		if known, err = objstore.LoadObjects(dir); err != nil {
+			return err
+		}
+		list = ofKind(known, kind)
 	case kindEndpoints:
 		st, err := servicesNow(ctx, r)
 		if err != nil {
@@ -167,6 +177,8 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 			}
 		case *corev1.PersistentVolume:
 			describeVolume(tw, x, known.Claims)
+		case *networkingv1.Ingress:
+			describeIngress(tw, x, st)
 		case *corev1.ServiceAccount:
 			metaLines(tw, x.ObjectMeta)
 			var secrets []string
@@ -210,6 +222,65 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 		tw.Flush()
 	}
 	return nil
+}
+
+// describeIngress is kubectl describe ingress: where it is served, its
+// TLS hosts and rules, each backend with the endpoints behind it now.
+func describeIngress(tw io.Writer, in *networkingv1.Ingress, st *cluster.State) {
+	fmt.Fprintf(tw, "Address:\t%s\n", strings.Join(ingressURLs(in), ", "))
+	class := "<none>"
+	if in.Spec.IngressClassName != nil {
+		class = *in.Spec.IngressClassName + " (served by podunit's service proxy, whatever the class)"
+	}
+	fmt.Fprintf(tw, "Ingress Class:\t%s\n", class)
+	backend := func(b *networkingv1.IngressBackend) string {
+		if b == nil || b.Service == nil {
+			return "<default>"
+		}
+		port := b.Service.Port.Name
+		if port == "" {
+			port = strconv.Itoa(int(b.Service.Port.Number))
+		}
+		svc, eps := st.BackendEndpoints(in.Namespace, b)
+		var addrs []string
+		for _, ep := range eps {
+			addrs = append(addrs, ep.Addr.String())
+		}
+		switch {
+		case svc == nil:
+			return fmt.Sprintf("%s:%s (<error: service %q not found>)", b.Service.Name, port, b.Service.Name)
+		case len(addrs) == 0:
+			return fmt.Sprintf("%s:%s (<none>)", b.Service.Name, port)
+		}
+		return fmt.Sprintf("%s:%s (%s)", b.Service.Name, port, strings.Join(addrs, ","))
+	}
+	fmt.Fprintf(tw, "Default backend:\t%s\n", backend(in.Spec.DefaultBackend))
+	if len(in.Spec.TLS) > 0 {
+		fmt.Fprintf(tw, "TLS:\n")
+		for _, t := range in.Spec.TLS {
+			secret := t.SecretName
+			if secret == "" {
+				secret = "SNI routes (the proxy's self-signed certificate)"
+			}
+			fmt.Fprintf(tw, "  %s terminates %s\n", secret, strings.Join(t.Hosts, ","))
+		}
+	}
+	fmt.Fprintf(tw, "Rules:\n  Host\tPath\tBackends\n  ----\t----\t--------\n")
+	for _, r := range in.Spec.Rules {
+		host := r.Host
+		if host == "" {
+			host = "*"
+		}
+		fmt.Fprintf(tw, "  %s\t\t\n", host)
+		if r.HTTP == nil {
+			continue
+		}
+		for i := range r.HTTP.Paths {
+			p := r.HTTP.Paths[i]
+			fmt.Fprintf(tw, "  \t%s\t%s\n", p.Path, backend(&p.Backend))
+		}
+	}
+	metaLines(tw, in.ObjectMeta)
 }
 
 // metaLines are describe's Labels and Annotations: one key=value a line.

@@ -290,19 +290,26 @@ func downCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				if len(known.Services) > 0 {
-					// a node port gone is no longer published
-					o := units.Options{Podman: podmanPath(), Self: selfPath(), InfraImage: InfraImage}
-					return r.RepublishServices(ctx, serviceProxy(o, known.Services))
+				// a node port (or the last Ingress) gone is no longer
+				// published
+				o := units.Options{Podman: podmanPath(), Self: selfPath(), InfraImage: InfraImage}
+				republish := serviceProxy(o, known.Services, len(known.Ingresses))
+				if len(known.Services)+len(known.Ingresses) > 0 {
+					return r.RepublishServices(ctx, republish)
 				}
 				done, err := r.ReleaseServices(ctx, 0)
 				for _, l := range done {
 					fmt.Fprintln(c.App.Writer, l)
 				}
-				return err
+				if err != nil {
+					return err
+				}
+				// kept for the pods still on the pod network: with nothing
+				// published (a no-op when it stopped)
+				return r.RepublishServices(ctx, republish)
 			}
 			if len(names) == 0 && !c.Bool("volumes") && len(dataClaims) == 0 && len(objs.Jobs)+len(objs.CronJobs) == 0 {
-				if len(objs.Services) == 0 {
+				if len(objs.Services)+len(objs.Ingresses) == 0 {
 					return errors.Join(append(missing, forget(c.Context, nil))...)
 				}
 				return withRunner(c, c.Duration("timeout"), func(ctx context.Context, r *runner.Runner) error {
@@ -474,6 +481,7 @@ var objectKinds = map[string]string{
 	"job": pod.KindJob, "jobs": pod.KindJob,
 	"cronjob": pod.KindCronJob, "cronjobs": pod.KindCronJob, "cj": pod.KindCronJob,
 	"service": pod.KindService, "services": pod.KindService, "svc": pod.KindService,
+	"ingress": pod.KindIngress, "ingresses": pod.KindIngress, "ing": pod.KindIngress,
 	"configmap": pod.KindConfigMap, "configmaps": pod.KindConfigMap, "cm": pod.KindConfigMap,
 	"secret": pod.KindSecret, "secrets": pod.KindSecret,
 	"persistentvolumeclaim": pod.KindClaim, "persistentvolumeclaims": pod.KindClaim, "pvc": pod.KindClaim,

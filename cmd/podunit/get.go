@@ -320,7 +320,7 @@ var allKinds = []string{"pods", "services", "daemonsets", "deployments", "replic
 // or TYPE/NAME arguments (pod/web pod/db svc/dns). It says which kinds
 // ("pods", "services", ...), each with its names, in the order asked.
 func getArgs(pos []string) ([]getGroup, error) {
-	usage := fmt.Errorf("%w: podunit get pods|services|deployments|replicasets|statefulsets|daemonsets|jobs|cronjobs|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events|all[,TYPE...] [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, sts/db, cm/app)", errUsage)
+	usage := fmt.Errorf("%w: podunit get pods|services|ingresses|deployments|replicasets|statefulsets|daemonsets|jobs|cronjobs|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events|all[,TYPE...] [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, sts/db, cm/app)", errUsage)
 	kindOf := func(word string) string {
 		for _, k := range []struct {
 			words []string
@@ -381,7 +381,7 @@ func getArgs(pos []string) ([]getGroup, error) {
 		word, name, _ := strings.Cut(a, "/")
 		k := kindOf(word)
 		if k == "" || name == "" {
-			return nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME), Services (svc/NAME), Deployments (deployment/NAME), ReplicaSets (rs/NAME), StatefulSets (sts/NAME), DaemonSets (ds/NAME), Jobs (job/NAME), CronJobs (cronjob/NAME), ConfigMaps (cm/NAME), Secrets (secret/NAME), claims (pvc/NAME), ServiceAccounts (sa/NAME), namespaces (ns/NAME), endpoints (ep/NAME) and this host (node/NAME)", errUsage, a)
+			return nil, fmt.Errorf("%w: %s: podunit get shows pods (pod/NAME), Services (svc/NAME), Ingresses (ing/NAME), Deployments (deployment/NAME), ReplicaSets (rs/NAME), StatefulSets (sts/NAME), DaemonSets (ds/NAME), Jobs (job/NAME), CronJobs (cronjob/NAME), ConfigMaps (cm/NAME), Secrets (secret/NAME), claims (pvc/NAME), ServiceAccounts (sa/NAME), namespaces (ns/NAME), endpoints (ep/NAME) and this host (node/NAME)", errUsage, a)
 		}
 		add(k, name)
 	}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -24,7 +26,7 @@ import (
 var getKinds = map[string]string{
 	pod.KindConfigMap: "configmaps", pod.KindSecret: "secrets",
 	pod.KindClaim: "persistentvolumeclaims", pod.KindServiceAccount: "serviceaccounts",
-	pod.KindVolume: "persistentvolumes",
+	pod.KindVolume: "persistentvolumes", pod.KindIngress: "ingresses",
 }
 
 // printObjects lists stored ConfigMaps, Secrets, claims or ServiceAccounts
@@ -57,6 +59,7 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 		pod.KindClaim:          "NAME\tSTATUS\tVOLUME\tCAPACITY\tACCESS MODES\tSTORAGECLASS\tUSED BY\tAGE",
 		pod.KindVolume:         "NAME\tCAPACITY\tACCESS MODES\tRECLAIM POLICY\tSTATUS\tCLAIM\tSTORAGECLASS\tPATH\tAGE",
 		pod.KindServiceAccount: "NAME\tIMAGE PULL SECRETS\tAGE",
+		pod.KindIngress:        "NAME\tCLASS\tHOSTS\tADDRESS\tPORTS\tAGE",
 	}[kind]))
 	now := time.Now()
 	for _, o := range list {
@@ -95,6 +98,20 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 				secrets = append(secrets, s.Name)
 			}
 			line += "\t" + orNone(strings.Join(secrets, ","))
+		case *networkingv1.Ingress:
+			class := "<none>"
+			if x.Spec.IngressClassName != nil {
+				class = *x.Spec.IngressClassName
+			}
+			var addr string
+			var ports []string
+			for _, lb := range x.Status.LoadBalancer.Ingress {
+				addr = lb.IP
+				for _, p := range lb.Ports {
+					ports = append(ports, strconv.Itoa(int(p.Port)))
+				}
+			}
+			line += fmt.Sprintf("\t%s\t%s\t%s\t%s", class, ingressHosts(x), addr, strings.Join(ports, ", "))
 		}
 		fmt.Fprintln(tw, line+"\t"+since(o.GetCreationTimestamp().Time, now))
 	}

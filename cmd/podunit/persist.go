@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
@@ -145,6 +146,27 @@ func storedManifest(p *corev1.Pod, objs *pod.Objects) ([]byte, error) {
 					Spec            corev1.ServiceSpec `json:"spec"`
 				}{tm(pod.KindService), clean(sv.ObjectMeta), sv.Spec}))
 			}
+		}
+	}
+	// So do the Ingresses that route to those Services, with their TLS
+	// Secrets.
+	if objs != nil {
+		for _, in := range objs.Ingresses {
+			if !routesTo(in, objs, p) {
+				continue
+			}
+			for _, t := range in.Spec.TLS {
+				if s := objs.Secret(in.Namespace, t.SecretName); s != nil && refs.Secret(s.Namespace, s.Name) == nil {
+					o := *s
+					o.TypeMeta, o.ObjectMeta, o.StringData = tm(pod.KindSecret), clean(s.ObjectMeta), nil
+					errs = append(errs, doc(&o))
+				}
+			}
+			errs = append(errs, doc(&struct {
+				metav1.TypeMeta `json:",inline"`
+				Meta            metav1.ObjectMeta        `json:"metadata"`
+				Spec            networkingv1.IngressSpec `json:"spec"`
+			}{metav1.TypeMeta{APIVersion: pod.IngressAPIVersion, Kind: pod.KindIngress}, clean(in.ObjectMeta), in.Spec}))
 		}
 	}
 	o := corev1.Pod{TypeMeta: tm("Pod"), ObjectMeta: clean(p.ObjectMeta), Spec: p.Spec}
@@ -415,4 +437,24 @@ func disableCommand() *cli.Command {
 			})
 		},
 	}
+}
+
+// routesTo tells whether an Ingress has a backend Service that selects p.
+func routesTo(in *networkingv1.Ingress, objs *pod.Objects, p *corev1.Pod) bool {
+	backends := []*networkingv1.IngressBackend{in.Spec.DefaultBackend}
+	for _, r := range in.Spec.Rules {
+		if r.HTTP != nil {
+			for i := range r.HTTP.Paths {
+				backends = append(backends, &r.HTTP.Paths[i].Backend)
+			}
+		}
+	}
+	for _, b := range backends {
+		if b != nil && b.Service != nil {
+			if sv := objs.Service(in.Namespace, b.Service.Name); sv != nil && cluster.Selects(sv, p) {
+				return true
+			}
+		}
+	}
+	return false
 }

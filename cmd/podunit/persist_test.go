@@ -54,6 +54,27 @@ apiVersion: v1
 kind: Service
 metadata: {name: other-svc}
 spec: {selector: {app: other}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: web-tls}
+type: kubernetes.io/tls
+stringData: {tls.crt: "C", tls.key: "K"}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web-ing}
+spec:
+  tls: [{hosts: [web.example], secretName: web-tls}]
+  rules:
+  - host: web.example
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web-svc, port: {number: 80}}}}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: other-ing}
+spec:
+  defaultBackend: {service: {name: other-svc, port: {number: 80}}}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -69,19 +90,19 @@ spec: {selector: {app: other}, ports: [{port: 80}]}
 	}
 	s := string(data)
 	for _, want := range []string{"name: cfg", "name: creds", "kind: PersistentVolumeClaim", "kind: Pod",
-		"name: web-svc", "clusterIP: 10.96.0.11", "nodePort: 30000"} {
+		"name: web-svc", "clusterIP: 10.96.0.11", "nodePort: 30000", "name: web-ing", "name: web-tls"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("stored copy lacks %q:\n%s", want, s)
 		}
 	}
-	if strings.Contains(s, "unrelated") || strings.Contains(s, "1234") || strings.Contains(s, "other-svc") {
+	if strings.Contains(s, "unrelated") || strings.Contains(s, "1234") || strings.Contains(s, "other-svc") || strings.Contains(s, "other-ing") {
 		t.Errorf("stored copy holds what the pod does not need:\n%s", s)
 	}
 	back, err := pod.Load(data)
 	if err != nil {
 		t.Fatalf("stored copy does not load: %v\n%s", err, s)
 	}
-	if len(back.Pods) != 1 || !reflect.DeepEqual(back.Pods[0].Spec, p.Spec) || back.Objects.Len() != 4 {
+	if len(back.Pods) != 1 || !reflect.DeepEqual(back.Pods[0].Spec, p.Spec) || back.Objects.Len() != 6 {
 		t.Errorf("round trip changed the pod:\n%+v\n%+v", back.Pods[0].Spec, p.Spec)
 	}
 	if len(back.Warnings) > len(m.Warnings) {

@@ -31,6 +31,7 @@ var otherTypes = []string{
 	"persistentvolumeclaim", "persistentvolumeclaims", "pvc",
 	"persistentvolume", "persistentvolumes", "pv",
 	"namespace", "namespaces", "ns", "serviceaccount", "serviceaccounts", "sa",
+	"ingress", "ingresses", "ing",
 }
 
 func selectorFlag() cli.Flag {

@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sys/unix"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -213,10 +214,20 @@ func upCommand() *cli.Command {
 			for _, w := range lbWarns {
 				fmt.Fprintln(c.App.ErrWriter, "warning: "+w)
 			}
+			if len(m.Objects.Ingresses) > 0 {
+				hostIP := netinfo.HostIPs("/proc")[0]
+				for _, in := range m.Objects.Ingresses {
+					for _, w := range pod.IngressWarnings(in, pod.Over(&m.Objects, known)) {
+						fmt.Fprintln(c.App.ErrWriter, "warning: "+w)
+					}
+					cluster.ServeIngress(in, hostIP, lbPortStart())
+				}
+			}
 			if err := cluster.FitServicePorts(others, m.Pods, services, m.Objects.Services); err != nil {
 				return err
 			}
 			opts.Services = services
+			ingresses := len(pod.Over(&m.Objects, known).Ingresses)
 			plans := make([]*units.Plan, len(m.Pods))
 			translateAll := func(podNetwork bool) error {
 				for i, p := range m.Pods {
@@ -249,14 +260,17 @@ func upCommand() *cli.Command {
 				if err := checkPublishedPorts(m.Objects.Services, known.Services); err != nil {
 					return err
 				}
+				if err := checkIngressPorts(ingresses, len(known.Ingresses)); err != nil {
+					return err
+				}
 			}
 			// The service proxy runs while a pod is on the pod network or a
 			// Service exists.
-			needProxy := len(services) > 0
+			needProxy := len(services) > 0 || ingresses > 0
 			for _, p := range m.Pods {
 				needProxy = needProxy || runner.OnPodNetwork(p)
 			}
-			proxySpec := serviceProxy(opts, services)
+			proxySpec := serviceProxy(opts, services, ingresses)
 			if c.Bool("dry-run") {
 				fmt.Fprint(c.App.Writer, renderObjects(&m.Objects))
 				// what applying them would do to the Deployments' running pods
@@ -312,6 +326,9 @@ func upCommand() *cli.Command {
 				}
 				for _, l := range publishedLines(m.Objects.Services) {
 					fmt.Fprintln(c.App.Writer, l)
+				}
+				for _, in := range m.Objects.Ingresses {
+					fmt.Fprintln(c.App.Writer, ingressLine(in))
 				}
 				if len(m.Objects.ConfigMaps)+len(m.Objects.Secrets) > 0 {
 					all := pod.Over(&m.Objects, known)
@@ -404,7 +421,7 @@ func upCommand() *cli.Command {
 						rel, err = r.UseServices(ctx, proxySpec)
 					}
 					switch {
-					case err != nil && len(services) == 0:
+					case err != nil && len(services) == 0 && ingresses == 0:
 						// Without Services the pods can do without the pod
 						// network: each gets a slirp4netns network of its own.
 						fmt.Fprintf(c.App.ErrWriter, "warning: podunit's pod network is not available, so the pods run each on a slirp4netns network of its own, without cluster DNS: %v\n", err)
@@ -586,7 +603,7 @@ func upCommand() *cli.Command {
 						if needProxy {
 							left, _ := objstore.LoadObjects(podstate.DefaultDir())
 							if left != nil {
-								_, _ = r.ReleaseServices(ctx, len(left.Services))
+								_, _ = r.ReleaseServices(ctx, len(left.Services)+len(left.Ingresses))
 							}
 						}
 						return err
@@ -907,11 +924,54 @@ func publishedLines(services []*corev1.Service) []string {
 	return out
 }
 
+// ingressLine says where an Ingress is served on this host.
+func ingressLine(in *networkingv1.Ingress) string {
+	return fmt.Sprintf("ingress.networking.k8s.io/%s served on this host: %s (hosts %s)", in.Name, strings.Join(ingressURLs(in), ", "), ingressHosts(in))
+}
+
+// ingressURLs are the addresses an Ingress is served on (its status).
+func ingressURLs(in *networkingv1.Ingress) []string {
+	var out []string
+	for _, lb := range in.Status.LoadBalancer.Ingress {
+		for i, p := range lb.Ports {
+			// cluster.ServeIngress: HTTP, then HTTPS
+			scheme := "http"
+			if i > 0 {
+				scheme = "https"
+			}
+			out = append(out, fmt.Sprintf("%s://%s:%d", scheme, lb.IP, p.Port))
+		}
+	}
+	return out
+}
+
+// ingressHosts are an Ingress's rules' hosts, as kubectl's HOSTS column
+// shows them ("*": a rule for any host).
+func ingressHosts(in *networkingv1.Ingress) string {
+	var hosts []string
+	for _, r := range in.Spec.Rules {
+		h := r.Host
+		if h == "" {
+			h = "*"
+		}
+		if !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	if len(hosts) == 0 {
+		return "*"
+	}
+	return strings.Join(hosts, ",")
+}
+
 // kindWord is how kubectl names a kind in its messages: configmap,
 // deployment.apps.
 func kindWord(kind string) string {
 	if kind == pod.KindDeployment || kind == pod.KindStatefulSet || kind == pod.KindDaemonSet {
 		return strings.ToLower(kind) + ".apps"
+	}
+	if kind == pod.KindIngress {
+		return "ingress.networking.k8s.io"
 	}
 	if kind == pod.KindJob || kind == pod.KindCronJob {
 		return strings.ToLower(kind) + ".batch"
@@ -970,6 +1030,9 @@ func renderObjects(o *pod.Objects) string {
 		}
 		fmt.Fprintf(&b, "# service %s/%s would be stored: %s %s, ports %s, selector %s\n",
 			sv.Namespace, sv.Name, sv.Spec.Type, addr, strings.Join(ports, ", "), formatSelector(sv.Spec.Selector))
+	}
+	for _, in := range o.Ingresses {
+		fmt.Fprintf(&b, "# ingress %s/%s would be stored: hosts %s, served on %s\n", in.Namespace, in.Name, ingressHosts(in), strings.Join(ingressURLs(in), ", "))
 	}
 	for _, sa := range o.ServiceAccounts {
 		var names []string
@@ -1376,6 +1439,27 @@ func checkPublishedPorts(apply, stored []*corev1.Service) error {
 	return nil
 }
 
+// checkIngressPorts makes sure this host's ingress ports are free when the
+// first Ingress is to publish them, before anything changes (see
+// checkPublishedPorts).
+func checkIngressPorts(ingresses, stored int) error {
+	if ingresses == 0 || stored > 0 {
+		return nil
+	}
+	var busy []string
+	for _, np := range cluster.IngressPublished(ingresses, lbPortStart()) {
+		host, _, _ := strings.Cut(np, ":")
+		port, _ := strconv.Atoi(host)
+		if err := portFree(corev1.ProtocolTCP, port); err != nil {
+			busy = append(busy, fmt.Sprintf("this host's port %d/TCP: %v", port, err))
+		}
+	}
+	if len(busy) > 0 {
+		return fmt.Errorf("the Ingresses are served on this host's ports, and another program holds one (nothing was changed):\n  %s", strings.Join(busy, "\n  "))
+	}
+	return nil
+}
+
 // portFree tells whether this host's port of proto can be listened on.
 func portFree(proto corev1.Protocol, port int) error {
 	addr := ":" + strconv.Itoa(port)
@@ -1406,9 +1490,12 @@ func unwrapOp(err error) error {
 // serviceProxy is the service proxy that publishes the node ports of
 // services; of o it needs Podman, Self and InfraImage. Its units write to
 // files on every host: what made them fail is then told with the failure.
-func serviceProxy(o units.Options, services []*corev1.Service) units.Services {
+// ingresses (how many are stored) adds the ingress ports.
+func serviceProxy(o units.Options, services []*corev1.Service, ingresses int) units.Services {
 	o.LogDir = servicesLogDir()
-	return units.ServicesFor(o, cluster.NodePorts(services))
+	published := append(cluster.NodePorts(services), cluster.IngressPublished(ingresses, lbPortStart())...)
+	sort.Strings(published)
+	return units.ServicesFor(o, published)
 }
 
 func servicesLogDir() string { return filepath.Join(podstate.DefaultDir(), "services") }

@@ -92,6 +92,7 @@ type Proxy struct {
 	pods      map[string]cachedPod // by the pod's directory
 	watch     *podstate.DirWatch   // nil: polled
 	rr        atomic.Uint64
+	ingress   *ingress // serving while there are Ingresses (under mu)
 }
 
 // cachedPod is a pod's record as last read: read again only when the file
@@ -232,6 +233,7 @@ func (p *Proxy) setState(st *cluster.State) {
 	p.state.Store(st)
 	p.routes.Store(&routes)
 	p.reconcile(routes)
+	p.reconcileIngress(st)
 }
 
 // read builds the current State from the state directory.
@@ -242,6 +244,9 @@ func (p *Proxy) read(ctx context.Context) (*cluster.State, error) {
 		return nil, err
 	}
 	st.Services = svcs
+	if st.Ingresses, err = objstore.LoadIngresses(p.StateDir); err != nil {
+		return nil, err
+	}
 	ents, err := os.ReadDir(filepath.Join(p.StateDir, "pods"))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
@@ -381,6 +386,10 @@ func (p *Proxy) closeAll() {
 	for l, c := range p.listeners {
 		c.Close()
 		delete(p.listeners, l)
+	}
+	if p.ingress != nil {
+		p.ingress.close()
+		p.ingress = nil
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podunit/podunit/pod"
@@ -107,6 +108,8 @@ func RemoveObjects(dir string, o *pod.Objects) (*pod.Objects, error) {
 			removed.Claims = append(removed.Claims, x)
 		case *corev1.Service:
 			removed.Services = append(removed.Services, x)
+		case *networkingv1.Ingress:
+			removed.Ingresses = append(removed.Ingresses, x)
 		case *corev1.ServiceAccount:
 			removed.ServiceAccounts = append(removed.ServiceAccounts, x)
 		case *corev1.Namespace:
@@ -168,6 +171,12 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 				return err
 			}
 			o.Services = append(o.Services, &s)
+		case strings.ToLower(pod.KindIngress):
+			var in networkingv1.Ingress
+			if err := json.Unmarshal(data, &in); err != nil {
+				return err
+			}
+			o.Ingresses = append(o.Ingresses, &in)
 		case strings.ToLower(pod.KindServiceAccount):
 			var s corev1.ServiceAccount
 			if err := json.Unmarshal(data, &s); err != nil {
@@ -222,8 +231,9 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 	return &o, err
 }
 
-// ServicesDirs are the directories that hold the stored Services and those
-// they are made in: what to watch to learn that a Service came or went.
+// ServicesDirs are the directories that hold the stored Services, Ingresses
+// and Secrets (an Ingress's certificates), and those they are made in: what
+// to watch to learn that one came, went or changed.
 func ServicesDirs(dir string) []string {
 	root := filepath.Dir(filepath.Dir(filepath.Dir(objectFile(dir, "ns", pod.KindService, "x"))))
 	out := []string{root}
@@ -231,7 +241,10 @@ func ServicesDirs(dir string) []string {
 	for _, ns := range nss {
 		if ns.IsDir() {
 			nsDir := filepath.Join(root, ns.Name())
-			out = append(out, nsDir, filepath.Dir(objectFile(dir, ns.Name(), pod.KindService, "x")))
+			out = append(out, nsDir)
+			for _, kind := range []string{pod.KindService, pod.KindIngress, pod.KindSecret} {
+				out = append(out, ObjectDir(dir, ns.Name(), kind))
+			}
 		}
 	}
 	return out
@@ -240,19 +253,50 @@ func ServicesDirs(dir string) []string {
 // LoadServices reads the stored Services only (the service proxy reads them
 // at every change of the state: no Secret is opened for it).
 func LoadServices(dir string) ([]*corev1.Service, error) {
-	paths, err := filepath.Glob(objectFile(dir, "*", pod.KindService, "*"))
+	return loadKind[corev1.Service](dir, pod.KindService)
+}
+
+// LoadIngresses reads the stored Ingresses only.
+func LoadIngresses(dir string) ([]*networkingv1.Ingress, error) {
+	return loadKind[networkingv1.Ingress](dir, pod.KindIngress)
+}
+
+// LoadSecret reads one stored Secret (nil when there is none).
+func LoadSecret(dir, ns, name string) (*corev1.Secret, time.Time, error) {
+	path := objectFile(dir, ns, pod.KindSecret, name)
+	fi, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, time.Time{}, nil
+		}
+		return nil, time.Time{}, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var s corev1.Secret
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, time.Time{}, err
+	}
+	return &s, fi.ModTime(), nil
+}
+
+// loadKind reads the stored objects of one kind, in every namespace.
+func loadKind[T any](dir, kind string) ([]*T, error) {
+	paths, err := filepath.Glob(objectFile(dir, "*", kind, "*"))
 	if err != nil {
 		return nil, err
 	}
-	var out []*corev1.Service
+	var out []*T
 	for _, path := range paths {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			continue // removed meanwhile
 		}
-		var s corev1.Service
-		if json.Unmarshal(data, &s) == nil {
-			out = append(out, &s)
+		var x T
+		if json.Unmarshal(data, &x) == nil {
+			out = append(out, &x)
 		}
 	}
 	return out, nil

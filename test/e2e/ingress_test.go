@@ -1,0 +1,186 @@
+package e2e
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"math/big"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestIngress: a chart-like manifest with an Ingress: HTTP requests reach
+// the Service its rules pick by host and path (a Deployment's pods, another
+// pod, the default backend), HTTPS with the certificate of the Ingress's
+// TLS Secret; get and describe show it; once it is deleted this host's
+// ingress ports are no longer published.
+func TestIngress(t *testing.T) {
+	crt, key := ingressCert(t, "shop.example")
+	b64 := func(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+	manifest := `
+apiVersion: v1
+kind: Secret
+metadata: {name: shop-tls}
+type: kubernetes.io/tls
+data: {tls.crt: ` + b64(crt) + `, tls.key: ` + b64(key) + `}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ingweb}
+spec:
+  selector: {app: ingweb}
+  ports: [{name: http, port: 80, targetPort: web}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ingapi}
+spec:
+  selector: {app: ingapi}
+  ports: [{port: 8000, targetPort: 8080}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: shop}
+spec:
+  ingressClassName: nginx
+  tls: [{hosts: [shop.example], secretName: shop-tls}]
+  defaultBackend: {service: {name: ingapi, port: {number: 8000}}}
+  rules:
+  - host: shop.example
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: ingweb, port: {name: http}}}}
+      - {path: /api, pathType: Prefix, backend: {service: {name: ingapi, port: {number: 8000}}}}
+      - {path: /missing, pathType: Exact, backend: {service: {name: nosuch, port: {number: 80}}}}
+  - host: "*.shop.example"
+    http:
+      paths: [{path: /, pathType: Prefix, backend: {service: {name: ingapi, port: {number: 8000}}}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ingweb}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: ingweb}}
+  template:
+    metadata: {labels: {app: ingweb}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: server
+        image: ` + serverImage + `
+        ports: [{name: web, containerPort: 8080}]
+        readinessProbe: {httpGet: {path: /, port: web}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ingapi, labels: {app: ingapi}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: server
+    image: ` + serverImage + `
+    readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}
+`
+	path := writeManifest(t, manifest)
+	ca := writeManifest(t, string(crt))
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", path) })
+	r := run(t, podunit, "up", path)
+	if r.code != 0 {
+		t.Fatalf("up: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	m := regexp.MustCompile(`(?m)^ingress\.networking\.k8s\.io/shop served on this host: http://(\S+):(\d+), https://\S+:(\d+) \(hosts shop\.example,\*\.shop\.example\)$`).FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("up does not say where the Ingress is served:\n%s", r.stdout)
+	}
+	hostIP, httpPort, httpsPort := m[1], m[2], m[3]
+	if !strings.Contains(r.stderr, `warning: ingress "shop": spec.rules[0].http.paths[2].backend.service.name: service "nosuch" not found: its requests get 503`) {
+		t.Errorf("no warning for the missing backend:\n%s", r.stderr)
+	}
+	get := func(host, path string) (code, body string) {
+		out := run(t, "curl", "-s", "-m", "3", "-H", "Host: "+host, "-w", "\n%{http_code}", "http://127.0.0.1:"+httpPort+path).stdout
+		i := strings.LastIndexByte(out, '\n')
+		if i < 0 {
+			return out, ""
+		}
+		return out[i+1:], strings.TrimSpace(out[:i])
+	}
+	// both pods of the Deployment answer, in turn
+	seen := map[string]bool{}
+	eventually(t, 60*time.Second, "both ingweb pods through the Ingress", func() bool {
+		if code, body := get("shop.example", "/hostname"); code == "200" && strings.HasPrefix(body, "ingweb-") {
+			seen[body] = true
+		}
+		return len(seen) == 2
+	})
+	for _, tc := range []struct{ host, path, code, body string }{
+		{"shop.example:" + httpPort, "/hostname", "200", "ingweb-"}, // Host with a port
+		{"v1.shop.example", "/hostname", "200", "ingapi"},           // the wildcard rule
+		{"other.example", "/hostname", "200", "ingapi"},             // the default backend
+		{"shop.example", "/missing", "503", `service "nosuch" not found`},
+	} {
+		if code, body := get(tc.host, tc.path); code != tc.code || !strings.Contains(body, tc.body) {
+			t.Errorf("%s%s: %s %q, want %s with %q", tc.host, tc.path, code, body, tc.code, tc.body)
+		}
+	}
+	// HTTPS with the Secret's certificate, checked against it; through the
+	// host's address too
+	for _, addr := range []string{"127.0.0.1", hostIP} {
+		out := run(t, "curl", "-s", "-m", "3", "--cacert", ca, "--resolve", "shop.example:"+httpsPort+":"+addr, "https://shop.example:"+httpsPort+"/hostname")
+		if out.code != 0 || !strings.HasPrefix(strings.TrimSpace(out.stdout), "ingweb-") {
+			t.Errorf("https via %s: exit %d %q %s", addr, out.code, out.stdout, out.stderr)
+		}
+	}
+	ing := must(t, podunit, "get", "ingress")
+	if !regexp.MustCompile(`(?m)^shop\s+nginx\s+shop\.example,\*\.shop\.example\s+` + regexp.QuoteMeta(hostIP) + `\s+` + httpPort + `, ` + httpsPort + `\s+\S+$`).MatchString(ing) {
+		t.Errorf("get ingress:\n%s", ing)
+	}
+	desc := must(t, podunit, "describe", "ing", "shop")
+	for _, want := range []string{`Default backend:\s+ingapi:8000 \(10\.96\.`, `shop-tls terminates shop\.example`,
+		`(?m)^\s+/\s+ingweb:http \(10\.96\.\S+:8080,10\.96\.\S+:8080\)$`, `nosuch:80 \(<error: service "nosuch" not found>\)`} {
+		if !regexp.MustCompile(want).MatchString(desc) {
+			t.Errorf("describe lacks %s:\n%s", want, desc)
+		}
+	}
+	// Applied again: nothing changes.
+	if r := run(t, podunit, "up", path); r.code != 0 || !strings.Contains(r.stdout, "ingress.networking.k8s.io/shop unchanged") {
+		t.Errorf("up again: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// The Ingress alone deleted: the ports are no longer served, the
+	// Services and pods stay.
+	if out := must(t, podunit, "down", "ingress/shop"); !strings.Contains(out, "ingress.networking.k8s.io/shop deleted") {
+		t.Errorf("down ingress/shop:\n%s", out)
+	}
+	if r := run(t, "curl", "-s", "-m", "3", "-H", "Host: shop.example", "http://127.0.0.1:"+httpPort+"/hostname"); r.code == 0 {
+		t.Errorf("the ingress port still answers once the Ingress is gone: %q", r.stdout)
+	}
+	if !strings.Contains(must(t, podunit, "get", "svc"), "ingweb") {
+		t.Error("deleting the Ingress took its Service")
+	}
+}
+
+func ingressCert(t *testing.T, host string) (crt, key []byte) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd})
+}
