@@ -1,12 +1,15 @@
 package cluster
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/podunit/podunit/pod"
 )
 
 // The ingress controller: the service proxy serves every Ingress on two
@@ -209,4 +212,47 @@ func ServeIngress(in *networkingv1.Ingress, hostIP string, unprivilegedStart int
 		{Port: int32(http), Protocol: tcp},
 		{Port: int32(https), Protocol: tcp},
 	}}}
+}
+
+// FitIngressPorts checks that no pod asks for a host port, and no Service is
+// published on one, that the Ingresses are served on (IngressHostPorts),
+// while there are Ingresses: the pod's infra, or the service proxy, would
+// not start. newIngress says the ports are to be published anew (no
+// Ingress is stored yet): then the running pods and Services count too,
+// else only newPods and newServices.
+func FitIngressPorts(pods, newPods []*corev1.Pod, services, newServices []*corev1.Service, newIngress bool, unprivilegedStart int) error {
+	http, https := IngressHostPorts(unprivilegedStart)
+	ingress := map[int32]bool{int32(http): true, int32(https): true}
+	isNew := map[string]bool{}
+	for _, s := range newServices {
+		isNew[s.Namespace+"/"+s.Name] = true
+	}
+	var miss []string
+	for _, s := range services {
+		if !newIngress && !isNew[s.Namespace+"/"+s.Name] {
+			continue
+		}
+		for _, h := range publishedOn(s, Balanced(s)) {
+			if h.proto == corev1.ProtocolTCP && ingress[h.port] {
+				miss = append(miss, fmt.Sprintf("service %q: %d/TCP is this host's port of the %s, and the Ingresses are served on it", s.Name, h.port, h.what))
+			}
+		}
+	}
+	check := func(ps []*corev1.Pod) {
+		for _, p := range ps {
+			for _, hp := range pod.HostPorts(p) {
+				if hp.Proto == corev1.ProtocolTCP && ingress[hp.Port] {
+					miss = append(miss, fmt.Sprintf("pod %q: %s: %d/TCP is this host's ingress port (the Ingresses are served on %d and %d)", p.Name, hp.Path, hp.Port, http, https))
+				}
+			}
+		}
+	}
+	check(newPods)
+	if newIngress {
+		check(pods)
+	}
+	if len(miss) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: host port in use (nothing was changed):\n  %s", pod.ErrInvalid, strings.Join(miss, "\n  "))
 }

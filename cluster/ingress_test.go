@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,5 +152,32 @@ func TestIngressPublished(t *testing.T) {
 	}
 	if got := IngressPublished(2, 0); got[0] != "80:80/tcp" || got[1] != "443:443/tcp" {
 		t.Errorf("privileged ports allowed: %v", got)
+	}
+}
+
+func TestFitIngressPorts(t *testing.T) {
+	hp := func(name string, port int32) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "c", Ports: []corev1.ContainerPort{{ContainerPort: 80, HostPort: port, Protocol: corev1.ProtocolTCP}}}}}}
+	}
+	lb := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "lb", Namespace: "default"}, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer,
+		Ports: []corev1.ServicePort{{Port: 8443, NodePort: 30001, Protocol: corev1.ProtocolTCP}}},
+		Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{IP: "192.0.2.2"}}}}}
+	running := []*corev1.Pod{hp("old", 8080)}
+	if err := FitIngressPorts(running, []*corev1.Pod{hp("ok", 9090)}, nil, nil, false, 1024); err != nil {
+		t.Errorf("no clash: %v", err)
+	}
+	err := FitIngressPorts(running, []*corev1.Pod{hp("new", 8080)}, nil, nil, false, 1024)
+	if err == nil || !strings.Contains(err.Error(), `pod "new": spec.containers[0].ports[0].hostPort: 8080/TCP is this host's ingress port`) || strings.Contains(err.Error(), `"old"`) {
+		t.Errorf("a new pod on the ingress port: %v", err)
+	}
+	// the first Ingress: what runs counts too
+	if err := FitIngressPorts(running, nil, []*corev1.Service{lb}, nil, true, 1024); err == nil ||
+		!strings.Contains(err.Error(), `pod "old"`) || !strings.Contains(err.Error(), `service "lb": 8443/TCP is this host's port of the load balancer`) {
+		t.Errorf("the first Ingress beside a pod and a Service on its ports: %v", err)
+	}
+	// ports 80 and 443 where they may be had
+	if err := FitIngressPorts(nil, []*corev1.Pod{hp("new", 8080)}, nil, nil, true, 0); err != nil {
+		t.Errorf("8080 when the Ingresses are on 80: %v", err)
 	}
 }

@@ -228,6 +228,11 @@ func upCommand() *cli.Command {
 			}
 			opts.Services = services
 			ingresses := len(pod.Over(&m.Objects, known).Ingresses)
+			if ingresses > 0 {
+				if err := cluster.FitIngressPorts(others, m.Pods, services, m.Objects.Services, len(known.Ingresses) == 0, lbPortStart()); err != nil {
+					return err
+				}
+			}
 			plans := make([]*units.Plan, len(m.Pods))
 			translateAll := func(podNetwork bool) error {
 				for i, p := range m.Pods {
