@@ -24,8 +24,10 @@ func OnPodNetwork(p *corev1.Pod) bool {
 // EnsureServices makes sure the pod network exists and the service proxy
 // runs as svc says, publishing its node ports. A proxy that publishes other
 // node ports is restarted with the new command line: the set is fixed when
-// its container starts.
-func (r *Runner) EnsureServices(ctx context.Context, svc units.Services) error {
+// its container starts. With keep, it publishes the ports of every Service and Ingress stored now too: another
+// podunit, starting pods at the same moment (the persistent pods at a
+// login), may have stored its Services, which svc, made before, lacks.
+func (r *Runner) EnsureServices(ctx context.Context, svc units.Services, keep bool) error {
 	unlock, err := r.servicesLock(ctx)
 	if err != nil {
 		return err
@@ -38,19 +40,22 @@ func (r *Runner) EnsureServices(ctx context.Context, svc units.Services) error {
 	if err != nil {
 		return err
 	}
-	us := svc.Units
+	if keep {
+		svc = r.withStored(svc)
+	}
 	if active[units.ServicesUnit] {
-		ok, err := r.publishes(ctx, svc.NodePorts)
+		have, err := r.published(ctx)
 		if err != nil {
 			return err
 		}
-		if ok {
+		if slices.Equal(have, svc.NodePorts) {
 			if !active[units.ProxyUnit] {
-				return r.Units.StartKept(ctx, us[1:])
+				return r.Units.StartKept(ctx, svc.Units[1:])
 			}
 			return nil
 		}
 	}
+	us := svc.Units
 	if err := podstate.SaveServicesRun(r.StateDir, svc.Run); err != nil {
 		return fmt.Errorf("starting the service proxy: %w", err)
 	}
@@ -76,6 +81,30 @@ func (r *Runner) EnsureServices(ctx context.Context, svc units.Services) error {
 	return nil
 }
 
+// withStored is svc publishing, besides its own ports, those of the
+// Services and Ingresses stored now.
+func (r *Runner) withStored(svc units.Services) units.Services {
+	services, err := objstore.LoadServices(r.StateDir)
+	if err != nil {
+		return svc
+	}
+	stored := cluster.NodePorts(services)
+	if ings, err := objstore.LoadIngresses(r.StateDir); err == nil && len(ings) > 0 {
+		stored = append(stored, svc.IngressPorts...)
+	}
+	all := slices.Clone(svc.NodePorts)
+	for _, p := range stored {
+		if !slices.Contains(all, p) {
+			all = append(all, p)
+		}
+	}
+	if len(all) == len(svc.NodePorts) {
+		return svc
+	}
+	slices.Sort(all)
+	return svc.Publishing(all)
+}
+
 // RepublishServices restarts a running service proxy that publishes other
 // node ports than svc (a Service that had one is gone); one that does not
 // run is left so.
@@ -84,11 +113,11 @@ func (r *Runner) RepublishServices(ctx context.Context, svc units.Services) erro
 	if err != nil || !active[units.ServicesUnit] {
 		return err
 	}
-	same, err := r.publishes(ctx, svc.NodePorts)
-	if err != nil || same {
+	have, err := r.published(ctx)
+	if err != nil || slices.Equal(have, svc.NodePorts) {
 		return err
 	}
-	return r.EnsureServices(ctx, svc)
+	return r.EnsureServices(ctx, svc, false)
 }
 
 // ServicesPossible makes sure the pod network exists and that nothing of
@@ -128,14 +157,14 @@ func (r *Runner) UseServices(ctx context.Context, svc units.Services) (release f
 		if attempt == 3 {
 			return nil, fmt.Errorf("the service proxy does not stay up (systemctl --user status %s %s): %v", units.ServicesUnit, units.ProxyUnit, err)
 		}
-		if err := r.EnsureServices(ctx, svc); err != nil {
+		if err := r.EnsureServices(ctx, svc, true); err != nil {
 			return nil, err
 		}
 	}
 }
 
 // servicesUp tells whether both units of the proxy are active and its
-// container publishes nodePorts.
+// container publishes nodePorts, and maybe more.
 func (r *Runner) servicesUp(ctx context.Context, nodePorts []string) (bool, error) {
 	sts, err := r.Units.Loaded(ctx, units.ServicesUnit, units.ProxyUnit)
 	if err != nil {
@@ -150,7 +179,16 @@ func (r *Runner) servicesUp(ctx context.Context, nodePorts []string) (bool, erro
 	if n < 2 {
 		return false, nil
 	}
-	return r.publishes(ctx, nodePorts)
+	have, err := r.published(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range nodePorts {
+		if !slices.Contains(have, p) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // proxyUnits are the service proxy's units that systemd has loaded, and
@@ -170,18 +208,17 @@ func (r *Runner) proxyUnits(ctx context.Context) (loaded []string, active map[st
 	return loaded, active, nil
 }
 
-// publishes tells whether the services container exists and publishes
-// exactly nodePorts (its label says which).
-func (r *Runner) publishes(ctx context.Context, nodePorts []string) (bool, error) {
+// published is what the services container publishes (nil: none, or no
+// container).
+func (r *Runner) published(ctx context.Context) ([]string, error) {
 	labels, ok, err := r.Engine.ContainerLabels(ctx, units.ServicesContainer)
 	if err != nil || !ok {
-		return false, err
+		return nil, err
 	}
-	var have []string
 	if v := labels[units.LabelNodePorts]; v != "" {
-		have = strings.Split(v, ",")
+		return strings.Split(v, ","), nil
 	}
-	return slices.Equal(have, nodePorts), nil
+	return nil, nil
 }
 
 // ReleaseServices stops the service proxy and removes the pod network once

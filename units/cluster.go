@@ -32,6 +32,19 @@ type Services struct {
 	// NodePorts ("PORT/PROTO", or "HOSTPORT:PORT/PROTO": cluster.NodePorts)
 	// are published on the host: the set is fixed when the container starts.
 	NodePorts []string
+
+	// IngressPorts are what it publishes while an Ingress is stored
+	// (cluster.IngressPublished).
+	IngressPorts []string
+
+	opts Options // what ServicesFor was given, for Publishing
+}
+
+// Publishing is the same service proxy publishing nodePorts instead.
+func (s Services) Publishing(nodePorts []string) Services {
+	out := ServicesFor(s.opts, nodePorts)
+	out.IngressPorts = s.IngressPorts
+	return out
 }
 
 // ServicesFor is the service proxy publishing nodePorts.
@@ -86,7 +99,7 @@ func ServicesFor(o Options, nodePorts []string) Services {
 		prop("StartLimitIntervalSec", time.Duration(0)),
 		prop("ExecStart", []Exec{{Argv: serve}}),
 	}, logTo(o.LogDir, ProxyUnit)...)}
-	return Services{Units: []Unit{services, proxy}, Run: args, NodePorts: nodePorts}
+	return Services{Units: []Unit{services, proxy}, Run: args, NodePorts: nodePorts, opts: o}
 }
 
 // LabelNodePorts on the services container lists the node ports it publishes.

@@ -405,9 +405,9 @@ func upCommand() *cli.Command {
 					return err
 				}
 				if needProxy {
-					// Services are stored first, so that the pods find them by
+					// Services (and Ingresses) are stored first, so that the pods find them by
 					// name as soon as they start; taken back if the pods fail.
-					if err := objstore.SaveObjects(podstate.DefaultDir(), &pod.Objects{Services: m.Objects.Services}); err != nil {
+					if err := objstore.SaveObjects(podstate.DefaultDir(), &pod.Objects{Services: m.Objects.Services, Ingresses: m.Objects.Ingresses}); err != nil {
 						return err
 					}
 					if err := os.MkdirAll(servicesLogDir(), 0o700); err != nil {
@@ -437,7 +437,7 @@ func upCommand() *cli.Command {
 							return err
 						}
 					case err != nil:
-						restoreServices(m.Objects.Services, known)
+						restoreServices(&m.Objects, known)
 						return err
 					case rel != nil:
 						// held until the pods are recorded: the last pod's down
@@ -464,7 +464,7 @@ func upCommand() *cli.Command {
 						}
 						r.DownAll(context.WithoutCancel(ctx), names, runner.DownOptions{})
 					}
-					restoreServices(m.Objects.Services, known)
+					restoreServices(&m.Objects, known)
 					return err
 				}
 				defer func() {
@@ -602,7 +602,7 @@ func upCommand() *cli.Command {
 							fmt.Fprintf(c.App.Writer, "%v: already running\n", strings.Join(named, " "))
 							return nil
 						}
-						restoreServices(m.Objects.Services, known)
+						restoreServices(&m.Objects, known)
 						release()
 						release = func() {}
 						if needProxy {
@@ -1500,7 +1500,9 @@ func serviceProxy(o units.Options, services []*corev1.Service, ingresses int) un
 	o.LogDir = servicesLogDir()
 	published := append(cluster.NodePorts(services), cluster.IngressPublished(ingresses, lbPortStart())...)
 	sort.Strings(published)
-	return units.ServicesFor(o, published)
+	svc := units.ServicesFor(o, published)
+	svc.IngressPorts = cluster.IngressPublished(1, lbPortStart())
+	return svc
 }
 
 func servicesLogDir() string { return filepath.Join(podstate.DefaultDir(), "services") }
@@ -1528,18 +1530,23 @@ func (p *proxyStart) wait() (release func(), err error) {
 	return p.release, p.err
 }
 
-// restoreServices takes back the Services an `up` stored before its pods
+// restoreServices takes back the Services and Ingresses an `up` stored before its pods
 // failed: new ones go, replaced ones come back as they were.
-func restoreServices(applied []*corev1.Service, known *pod.Objects) {
+func restoreServices(applied *pod.Objects, known *pod.Objects) {
 	dir := podstate.DefaultDir()
-	_, _ = objstore.RemoveObjects(dir, &pod.Objects{Services: applied})
-	var back []*corev1.Service
-	for _, s := range applied {
+	_, _ = objstore.RemoveObjects(dir, &pod.Objects{Services: applied.Services, Ingresses: applied.Ingresses})
+	var back pod.Objects
+	for _, s := range applied.Services {
 		if old := known.Service(s.Namespace, s.Name); old != nil {
-			back = append(back, old)
+			back.Services = append(back.Services, old)
 		}
 	}
-	_ = objstore.SaveObjects(dir, &pod.Objects{Services: back})
+	for _, in := range applied.Ingresses {
+		if old := known.Ingress(in.Namespace, in.Name); old != nil {
+			back.Ingresses = append(back.Ingresses, old)
+		}
+	}
+	_ = objstore.SaveObjects(dir, &back)
 }
 
 func formatSelector(m map[string]string) string {

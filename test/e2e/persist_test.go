@@ -37,6 +37,12 @@ kind: Service
 metadata: {name: e2e-persist-svc}
 spec: {selector: {app: e2e-persist}, ports: [{port: 80, targetPort: 8080}]}
 ---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: e2e-persist-ing}
+spec:
+  rules: [{host: persist.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: e2e-persist-svc, port: {number: 80}}}}]}}]
+---
 apiVersion: v1
 kind: Pod
 metadata: {name: %s, labels: {app: e2e-persist}}
@@ -109,6 +115,14 @@ spec:
 	if st := status(t, pod); st == nil || !persistentIn(t, pod) {
 		t.Fatalf("ps does not show the pod persistent")
 	}
+	ingressURL := regexp.MustCompile(`ingress\.networking\.k8s\.io/e2e-persist-ing served on this host: http://\S+:(\d+),`).FindStringSubmatch(out)
+	if ingressURL == nil {
+		t.Fatalf("up does not say where the Ingress is served:\n%s", out)
+	}
+	viaIngress := func() string {
+		return strings.TrimSpace(run(t, "curl", "-s", "-m", "2", "-H", "Host: persist.example", "http://127.0.0.1:"+ingressURL[1]+"/hostname").stdout)
+	}
+	eventually(t, 30*time.Second, "the pod through the Ingress", func() bool { return viaIngress() == pod })
 	if got := strings.TrimSpace(run(t, "systemctl", "--user", "is-enabled", unit).stdout); got != "enabled" {
 		t.Errorf("is-enabled %s: %q", unit, got)
 	}
@@ -167,6 +181,8 @@ spec:
 	if got := must(t, podunit, "exec", "e2e-persist-s-0", "--", "cat", "/data/mark"); got != "kept\n" {
 		t.Errorf("the StatefulSet pod's data after the restart: %q", got)
 	}
+	// The Ingress came back with the Service it routes to.
+	eventually(t, 30*time.Second, "the pod through the Ingress after the restart", func() bool { return viaIngress() == pod })
 	// The Service came back with the pod, at the same address, serving it.
 	if m := regexp.MustCompile(`e2e-persist-svc\s+ClusterIP\s+(\S+)\s+<none>\s+80/TCP\s+10\.96\.`).FindStringSubmatch(must(t, podunit, "get", "svc")); m == nil || m[1] != svcAddr[1] {
 		t.Errorf("the Service after the restart: %v, was %s\n%s", m, svcAddr[1], must(t, podunit, "get", "svc"))
@@ -190,7 +206,7 @@ spec:
 	// The pod named and in the file named: one pod, taken down once, and the
 	// file's objects forgotten.
 	if out := must(t, podunit, "down", pod, manifest); !strings.Contains(out, "pod/e2e-persist disabled") || strings.Count(out, "pod/e2e-persist removed") != 1 ||
-		!strings.Contains(out, "service/e2e-persist-svc deleted") {
+		!strings.Contains(out, "service/e2e-persist-svc deleted") || !strings.Contains(out, "ingress.networking.k8s.io/e2e-persist-ing deleted") {
 		t.Errorf("down said: %s", out)
 	}
 	assertGone(t, pod)
