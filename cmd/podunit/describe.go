@@ -31,8 +31,8 @@ import (
 func describeCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "describe",
-		Usage:     "show a pod's containers, hooks, states and events, like kubectl describe pod (describe node: this host, its capacity and what the pods ask of it; svc, cm, secret, pvc, sa, ns, ep: those objects)",
-		ArgsUsage: "POD... | pod/POD... | pods [-l SELECTOR] [-n NAMESPACE] | node [NAME] | svc|cm|secret|pvc|sa|ns|ep [NAME...] | TYPE/NAME...",
+		Usage:     "show a pod's containers, hooks, states and events, like kubectl describe pod (describe node: this host, its capacity and what the pods ask of it; svc, ing, cm, secret, pvc, sa, ns, ep: those objects)",
+		ArgsUsage: "POD... | pod/POD... | pods [-l SELECTOR] [-n NAMESPACE] | node [NAME] | svc|ing|cm|secret|pvc|sa|ns|ep [NAME...] | TYPE/NAME...",
 		Flags:     []cli.Flag{namespaceFlag(), selectorFlag()},
 		Action: func(c *cli.Context) error {
 			args, err := flagsAnywhere(c)

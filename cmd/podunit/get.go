@@ -39,7 +39,7 @@ func getCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "get",
 		Usage:     "show pods as Kubernetes v1 Pods, Services with their endpoints, Deployments with their pods' counts, or this host as the node (-o json|yaml|wide|name)",
-		ArgsUsage: "pods|services|deployments|replicasets|statefulsets|daemonsets|jobs|cronjobs|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events|all[,TYPE...] [NAME...] | TYPE/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
+		ArgsUsage: "pods|services|ingresses|deployments|replicasets|statefulsets|daemonsets|jobs|cronjobs|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events|all[,TYPE...] [NAME...] | TYPE/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json, yaml, wide, name, jsonpath=TEMPLATE, jsonpath-as-json=TEMPLATE or custom-columns=HEADER:PATH,..."},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "only those of this namespace"},
