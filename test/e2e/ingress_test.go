@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"math/big"
+	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,7 +22,7 @@ import (
 // TLS Secret; get and describe show it; once it is deleted this host's
 // ingress ports are no longer published.
 func TestIngress(t *testing.T) {
-	crt, key := ingressCert(t, "shop.example")
+	crt, key := selfSignedCert(t, "shop.example", []string{"shop.example"}, nil)
 	b64 := func(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 	manifest := `
 apiVersion: v1
@@ -165,15 +166,17 @@ spec:
 	}
 }
 
-func ingressCert(t *testing.T, host string) (crt, key []byte) {
+// selfSignedCert is a certificate for dnsNames and ips that is its own CA,
+// and its key, both PEM.
+func selfSignedCert(t *testing.T, cn string, dnsNames []string, ips []net.IP) (crt, key []byte) {
+	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true, IsCA: true}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, DNSNames: dnsNames, IPAddresses: ips,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
 	if err != nil {
 		t.Fatal(err)

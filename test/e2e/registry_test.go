@@ -1,17 +1,12 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -52,23 +47,7 @@ func startRegistry(t *testing.T) *registry {
 	reg := &registry{addr: addr, user: "puller", pass: "reg-pw-" + randomWord(t)}
 
 	// a self-signed certificate for 127.0.0.1 that is its own CA
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "podunit test registry"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	certPEM, keyPEM := selfSignedCert(t, "podunit test registry", nil, []net.IP{net.ParseIP("127.0.0.1")})
 	write := func(name string, data []byte) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, data, 0o600); err != nil {
@@ -90,7 +69,7 @@ http:
 auth:
   htpasswd: {realm: podunit-test, path: %s}
 `, filepath.Join(dir, "data"), addr, write("cert.pem", certPEM),
-		write("key.pem", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})),
+		write("key.pem", keyPEM),
 		write("htpasswd", []byte(reg.user+":"+string(hash)+"\n")))
 	cmd := exec.Command(bin, "serve", write("config.yml", []byte(config)))
 	logf, _ := os.Create(filepath.Join(dir, "registry.log"))
