@@ -59,6 +59,15 @@ func loadIngress(generic any, js []byte, o *Objects) ([]string, field.ErrorList)
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	var other []string
+	for _, k := range sortedStringKeys(in.Annotations) {
+		if strings.Contains(k, "ingress.kubernetes.io/") || strings.HasPrefix(k, "cert-manager.io/") {
+			other = append(other, k)
+		}
+	}
+	if len(other) > 0 {
+		warns = append(warns, fmt.Sprintf("metadata.annotations: ignored: %s: another ingress controller's (or cert-manager's) settings; podunit's routes by the spec alone (no rewrites, redirects or issued certificates)", strings.Join(other, ", ")))
+	}
 	return warns, nil
 }
 

@@ -34,6 +34,9 @@ status: {loadBalancer: {ingress: [{ip: 1.2.3.4}]}}
 	if in.Namespace != "default" || in.Spec.Rules[0].HTTP.Paths[1].Path != "/" || len(in.Status.LoadBalancer.Ingress) != 0 {
 		t.Errorf("defaults: namespace %q, an empty Prefix path %q, status %v", in.Namespace, in.Spec.Rules[0].HTTP.Paths[1].Path, in.Status)
 	}
+	if w := strings.Join(m.Warnings, "\n"); !strings.Contains(w, "metadata.annotations: ignored: nginx.ingress.kubernetes.io/rewrite-target: another ingress controller's") {
+		t.Errorf("no warning for the nginx annotation:\n%s", w)
+	}
 	all := Over(&m.Objects, nil)
 	w := strings.Join(IngressWarnings(in, all), "\n")
 	for _, want := range []string{
@@ -136,5 +139,15 @@ spec:
 		if _, err := Load([]byte(doc)); err == nil {
 			t.Errorf("loaded:\n%s", doc)
 		}
+	}
+}
+
+func TestIngressClassSkipped(t *testing.T) {
+	m, err := Load([]byte("apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: nginx}\nspec: {controller: k8s.io/ingress-nginx}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(m.Warnings, "\n"); !strings.Contains(w, `ingressclass "nginx": ignored: the service proxy is this host's only ingress controller`) {
+		t.Errorf("warnings: %s", w)
 	}
 }

@@ -26,6 +26,7 @@ var clusterKinds = map[string]clusterKind{
 	"ClusterRoleBinding":      {[]string{"rbac.authorization.k8s.io/v1"}, noAPIServer},
 	"PodDisruptionBudget":     {[]string{"policy/v1"}, "it limits evictions and drains, and nothing evicts pods on this host"},
 	"PriorityClass":           {[]string{"scheduling.k8s.io/v1"}, "scheduling has no meaning on one host"},
+	"IngressClass":            {[]string{"networking.k8s.io/v1"}, "the service proxy is this host's only ingress controller: it serves every Ingress, whatever its class"},
 	"HorizontalPodAutoscaler": {[]string{"autoscaling/v2", "autoscaling/v1"}, "nothing scales pods on this host: a Deployment runs spec.replicas pods (`podunit scale` changes them)"},
 }
 
