@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -199,6 +200,9 @@ func IngressWarnings(in *networkingv1.Ingress, all *Objects) []string {
 		if svc == nil {
 			warns = append(warns, fmt.Sprintf("ingress %q: %s: service %q not found: its requests get 503 until it exists", in.Name, p.Child("service", "name"), b.Service.Name))
 			return
+		}
+		if svc.Spec.Type == corev1.ServiceTypeExternalName && b.Service.Port.Number != 0 {
+			return // the external name's port: the Service need not list it
 		}
 		if n := b.Service.Port.Name; n != "" {
 			for _, sp := range svc.Spec.Ports {

@@ -249,6 +249,8 @@ func describeIngress(tw io.Writer, in *networkingv1.Ingress, st *cluster.State) 
 		switch {
 		case svc == nil:
 			return fmt.Sprintf("%s:%s (<error: service %q not found>)", b.Service.Name, port, b.Service.Name)
+		case svc.Spec.Type == corev1.ServiceTypeExternalName:
+			return fmt.Sprintf("%s:%s (ExternalName %s)", b.Service.Name, port, svc.Spec.ExternalName)
 		case len(addrs) == 0:
 			return fmt.Sprintf("%s:%s (<none>)", b.Service.Name, port)
 		}

@@ -17,8 +17,11 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/podstate/objstore"
@@ -132,24 +135,41 @@ func (in *ingress) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	ns := route.Ingress.Namespace
 	svc, eps := st.BackendEndpoints(ns, route.Backend)
+	var target, what string
 	switch {
 	case svc == nil:
 		http.Error(w, fmt.Sprintf("503 service unavailable: ingress %s/%s: service %q not found", ns, route.Ingress.Name, route.Backend.Service.Name), http.StatusServiceUnavailable)
 		return
+	case svc.Spec.Type == corev1.ServiceTypeExternalName:
+		// its external name, at the backend's port number (a named
+		// port: that port of the Service's)
+		port := route.Backend.Service.Port.Number
+		for _, p := range svc.Spec.Ports {
+			if route.Backend.Service.Port.Name != "" && p.Name == route.Backend.Service.Port.Name {
+				port = p.Port
+			}
+		}
+		if port == 0 {
+			port = 80
+		}
+		target = net.JoinHostPort(strings.TrimSuffix(svc.Spec.ExternalName, "."), strconv.Itoa(int(port)))
+		what = "service " + svc.Name + " (ExternalName " + target + ")"
 	case len(eps) == 0:
 		http.Error(w, fmt.Sprintf("503 service unavailable: service %s/%s has no ready endpoint for this port", ns, svc.Name), http.StatusServiceUnavailable)
 		return
+	default:
+		ep := eps[in.p.rr.Add(1)%uint64(len(eps))]
+		target, what = ep.Addr.String(), "pod "+ep.Pod+" ("+ep.Addr.String()+")"
 	}
-	ep := eps[in.p.rr.Add(1)%uint64(len(eps))]
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(&url.URL{Scheme: "http", Host: ep.Addr.String()})
+			r.SetURL(&url.URL{Scheme: "http", Host: target})
 			r.Out.Host = r.In.Host // the client's Host, as ingress controllers pass it
 			r.SetXForwarded()
 		},
 		Transport: in.transport,
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
-			http.Error(w, fmt.Sprintf("502 bad gateway: pod %s (%s): %v", ep.Pod, ep.Addr, err), http.StatusBadGateway)
+			http.Error(w, fmt.Sprintf("502 bad gateway: %s: %v", what, err), http.StatusBadGateway)
 		},
 	}
 	rp.ServeHTTP(w, req)

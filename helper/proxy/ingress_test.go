@@ -60,9 +60,15 @@ func TestIngressRoutes(t *testing.T) {
 			path("/", "web"), path("/gone", "nosuch"), path("/idle", "idle"), path("/dead", "dead"),
 		}}},
 	}}}}
+	// an ExternalName Service: requests go to that name, at the port
+	external := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "ext", Namespace: "default"}, Spec: corev1.ServiceSpec{
+		Type: corev1.ServiceTypeExternalName, ExternalName: "localhost.",
+		Ports: []corev1.ServicePort{{Name: "http", Port: int32(port), Protocol: corev1.ProtocolTCP}},
+	}}
+	ing.Spec.Rules[0].HTTP.Paths = append(ing.Spec.Rules[0].HTTP.Paths, path("/ext", "ext"))
 	p := &Proxy{Env: &helper.Env{Out: io.Discard}}
 	p.state.Store(&cluster.State{
-		Services:  []*corev1.Service{svc("web", port), svc("idle", port), svc("dead", freePort(t))},
+		Services:  []*corev1.Service{svc("web", port), svc("idle", port), svc("dead", freePort(t)), external},
 		Ingresses: []*networkingv1.Ingress{ing},
 		Pods:      []cluster.Pod{podOf("web", true), podOf("idle", false), podOf("dead", true)},
 	})
@@ -77,6 +83,7 @@ func TestIngressRoutes(t *testing.T) {
 		{"app.example", "/gone", 503, `service "nosuch" not found`},
 		{"app.example", "/idle", 503, "no ready endpoint"},
 		{"app.example", "/dead", 502, "bad gateway: pod dead-1"},
+		{"app.example", "/ext/x", 200, "GET /ext/x host=app.example proto=http"},
 	} {
 		req := httptest.NewRequest("GET", "http://"+tc.host+tc.path, nil)
 		rec := httptest.NewRecorder()
