@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -157,4 +158,65 @@ func testCert(t *testing.T, cn string) (crt, key []byte) {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd})
+}
+
+// TestIngressUpgrade: a connection upgrade (a WebSocket's handshake) passes
+// through, and the bytes after it flow both ways.
+func TestIngressUpgrade(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "echo" {
+			http.Error(w, "no upgrade", http.StatusBadRequest)
+			return
+		}
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		rw.Flush()
+		line, _ := rw.ReadString('\n')
+		rw.WriteString("echo " + line)
+		rw.Flush()
+	}))
+	defer backend.Close()
+	port := backend.Listener.Addr().(*net.TCPAddr).Port
+	pt := networkingv1.PathTypePrefix
+	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "ws", Namespace: "default"}, Spec: networkingv1.IngressSpec{
+		DefaultBackend: &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "ws", Port: networkingv1.ServiceBackendPort{Number: 80}}},
+		Rules: []networkingv1.IngressRule{{IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{
+			{Path: "/", PathType: &pt, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "ws", Port: networkingv1.ServiceBackendPort{Number: 80}}}},
+		}}}}},
+	}}
+	p := &Proxy{Env: &helper.Env{Out: io.Discard}}
+	p.state.Store(&cluster.State{
+		Services: []*corev1.Service{{ObjectMeta: metav1.ObjectMeta{Name: "ws", Namespace: "default"}, Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": "ws"},
+			Ports:    []corev1.ServicePort{{Port: 80, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt(port)}},
+		}}},
+		Ingresses: []*networkingv1.Ingress{ing},
+		Pods: []cluster.Pod{{Spec: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "ws-1", Namespace: "default", Labels: map[string]string{"app": "ws"}}},
+			IP: netip.MustParseAddr("127.0.0.1"), Ready: true}},
+	})
+	front := httptest.NewServer(&ingress{p: p, certs: map[string]cachedCert{}, transport: &http.Transport{}})
+	defer front.Close()
+	conn, err := net.Dial("tcp", front.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(conn, "GET /chat HTTP/1.1\r\nHost: ws.example\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %s", resp.Status)
+	}
+	io.WriteString(conn, "hello\n")
+	if line, err := br.ReadString('\n'); err != nil || line != "echo hello\n" {
+		t.Errorf("after the upgrade: %q %v", line, err)
+	}
 }
