@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podunit/podunit/units"
 )
 
 // TestIngress: a chart-like manifest with an Ingress: HTTP requests reach
@@ -153,21 +155,29 @@ spec:
 	if r := run(t, podunit, "up", path); r.code != 0 || !strings.Contains(r.stdout, "ingress.networking.k8s.io/shop unchanged") {
 		t.Errorf("up again: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	// The Ingress alone deleted: the ports are no longer served, the
-	// Services and pods stay.
+	// The Services deleted, the pods running: the Ingress answers 503.
+	if out := must(t, podunit, "down", "svc/ingweb", "svc/ingapi"); !strings.Contains(out, "service/ingweb deleted") {
+		t.Errorf("down of the Services:\n%s", out)
+	}
+	if code, body := get("shop.example", "/hostname"); code != "503" || !strings.Contains(body, `service "ingweb" not found`) {
+		t.Errorf("without its Service: %s %q", code, body)
+	}
+	// Then the Ingress: the ports are no longer published though the pods
+	// still keep the service proxy up.
 	if out := must(t, podunit, "down", "ingress/shop"); !strings.Contains(out, "ingress.networking.k8s.io/shop deleted") {
 		t.Errorf("down ingress/shop:\n%s", out)
 	}
 	if r := run(t, "curl", "-s", "-m", "3", "-H", "Host: shop.example", "http://127.0.0.1:"+httpPort+"/hostname"); r.code == 0 {
 		t.Errorf("the ingress port still answers once the Ingress is gone: %q", r.stdout)
 	}
-	if !strings.Contains(must(t, podunit, "get", "svc"), "ingweb") {
-		t.Error("deleting the Ingress took its Service")
+	if ports := must(t, "podman", "ps", "--filter", "name=^"+units.ServicesContainer+"$", "--format", "{{.Ports}}"); strings.Contains(ports, "->") {
+		t.Errorf("the services container still publishes: %s", ports)
+	}
+	if st := status(t, "ingapi"); st == nil || st.Phase != "Running" {
+		t.Errorf("the pod after its Service and Ingress went: %+v", st)
 	}
 }
 
-// selfSignedCert is a certificate for dnsNames and ips that is its own CA,
-// and its key, both PEM.
 func selfSignedCert(t *testing.T, cn string, dnsNames []string, ips []net.IP) (crt, key []byte) {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
