@@ -21,28 +21,59 @@ const (
 	IngressHTTPS = 443
 )
 
-// IngressHostPorts are this host's ports the Ingresses are served on: 80 and
-// 443 where an unprivileged user may listen on them (unprivilegedStart is
-// net.ipv4.ip_unprivileged_port_start; 0 for root), else 8080 and 8443, as
-// rootless setups usually map them.
-func IngressHostPorts(unprivilegedStart int) (http, https int) {
+// IngressPorts are this host's ports the Ingresses are served on.
+type IngressPorts struct{ HTTP, HTTPS int }
+
+// DefaultIngressPorts are 80 and 443 where an unprivileged user may listen
+// on them (unprivilegedStart is net.ipv4.ip_unprivileged_port_start; 0 for
+// root), else 8080 and 8443, as rootless setups usually map them.
+func DefaultIngressPorts(unprivilegedStart int) IngressPorts {
 	if unprivilegedStart <= IngressHTTP {
-		return IngressHTTP, IngressHTTPS
+		return IngressPorts{IngressHTTP, IngressHTTPS}
 	}
-	return 8080, 8443
+	return IngressPorts{8080, 8443}
+}
+
+// ParseIngressPorts reads the user's choice of ingress ports: "http: PORT"
+// and "https: PORT" lines (either may be left out: def's stays), "#"
+// comments and blank lines.
+func ParseIngressPorts(text string, def IngressPorts) (IngressPorts, error) {
+	out := def
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, ":")
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if !ok || err != nil || n < 1 || n > 65535 {
+			return def, fmt.Errorf("line %d: %q: want \"http: PORT\" or \"https: PORT\" (1-65535)", i+1, line)
+		}
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "http":
+			out.HTTP = n
+		case "https":
+			out.HTTPS = n
+		default:
+			return def, fmt.Errorf("line %d: %q: want \"http: PORT\" or \"https: PORT\"", i+1, line)
+		}
+	}
+	if out.HTTP == out.HTTPS {
+		return def, fmt.Errorf("http and https are both %d", out.HTTP)
+	}
+	return out, nil
 }
 
 // IngressPublished are the services container's publications of the
 // ingress ports ("HOST:INNER/tcp", as NodePorts writes them), none without an
 // Ingress.
-func IngressPublished(ingresses int, unprivilegedStart int) []string {
+func IngressPublished(ingresses int, ports IngressPorts) []string {
 	if ingresses == 0 {
 		return nil
 	}
-	http, https := IngressHostPorts(unprivilegedStart)
 	return []string{
-		strconv.Itoa(http) + ":" + strconv.Itoa(IngressHTTP) + "/tcp",
-		strconv.Itoa(https) + ":" + strconv.Itoa(IngressHTTPS) + "/tcp",
+		strconv.Itoa(ports.HTTP) + ":" + strconv.Itoa(IngressHTTP) + "/tcp",
+		strconv.Itoa(ports.HTTPS) + ":" + strconv.Itoa(IngressHTTPS) + "/tcp",
 	}
 }
 
@@ -205,23 +236,22 @@ func (s *State) BackendEndpoints(ns string, b *networkingv1.IngressBackend) (svc
 
 // ServeIngress gives an Ingress its status as this host serves it: this
 // host's address (hostIP) and ingress ports.
-func ServeIngress(in *networkingv1.Ingress, hostIP string, unprivilegedStart int) {
-	http, https := IngressHostPorts(unprivilegedStart)
+func ServeIngress(in *networkingv1.Ingress, hostIP string, ports IngressPorts) {
 	tcp := corev1.ProtocolTCP
 	in.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: hostIP, Ports: []networkingv1.IngressPortStatus{
-		{Port: int32(http), Protocol: tcp},
-		{Port: int32(https), Protocol: tcp},
+		{Port: int32(ports.HTTP), Protocol: tcp},
+		{Port: int32(ports.HTTPS), Protocol: tcp},
 	}}}
 }
 
 // FitIngressPorts checks that no pod asks for a host port, and no Service is
-// published on one, that the Ingresses are served on (IngressHostPorts),
+// published on one, that the Ingresses are served on (IngressPorts),
 // while there are Ingresses: the pod's infra, or the service proxy, would
 // not start. newIngress says the ports are to be published anew (no
 // Ingress is stored yet): then the running pods and Services count too,
 // else only newPods and newServices.
-func FitIngressPorts(pods, newPods []*corev1.Pod, services, newServices []*corev1.Service, newIngress bool, unprivilegedStart int) error {
-	http, https := IngressHostPorts(unprivilegedStart)
+func FitIngressPorts(pods, newPods []*corev1.Pod, services, newServices []*corev1.Service, newIngress bool, ports IngressPorts) error {
+	http, https := ports.HTTP, ports.HTTPS
 	ingress := map[int32]bool{int32(http): true, int32(https): true}
 	isNew := map[string]bool{}
 	for _, s := range newServices {

@@ -144,13 +144,13 @@ func TestBackendEndpoints(t *testing.T) {
 }
 
 func TestIngressPublished(t *testing.T) {
-	if got := IngressPublished(0, 1024); got != nil {
+	if got := IngressPublished(0, DefaultIngressPorts(1024)); got != nil {
 		t.Errorf("no Ingress: %v", got)
 	}
-	if got := IngressPublished(1, 1024); len(got) != 2 || got[0] != "8080:80/tcp" || got[1] != "8443:443/tcp" {
+	if got := IngressPublished(1, DefaultIngressPorts(1024)); len(got) != 2 || got[0] != "8080:80/tcp" || got[1] != "8443:443/tcp" {
 		t.Errorf("unprivileged: %v", got)
 	}
-	if got := IngressPublished(2, 0); got[0] != "80:80/tcp" || got[1] != "443:443/tcp" {
+	if got := IngressPublished(2, DefaultIngressPorts(0)); got[0] != "80:80/tcp" || got[1] != "443:443/tcp" {
 		t.Errorf("privileged ports allowed: %v", got)
 	}
 }
@@ -164,20 +164,48 @@ func TestFitIngressPorts(t *testing.T) {
 		Ports: []corev1.ServicePort{{Port: 8443, NodePort: 30001, Protocol: corev1.ProtocolTCP}}},
 		Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{IP: "192.0.2.2"}}}}}
 	running := []*corev1.Pod{hp("old", 8080)}
-	if err := FitIngressPorts(running, []*corev1.Pod{hp("ok", 9090)}, nil, nil, false, 1024); err != nil {
+	if err := FitIngressPorts(running, []*corev1.Pod{hp("ok", 9090)}, nil, nil, false, DefaultIngressPorts(1024)); err != nil {
 		t.Errorf("no clash: %v", err)
 	}
-	err := FitIngressPorts(running, []*corev1.Pod{hp("new", 8080)}, nil, nil, false, 1024)
+	err := FitIngressPorts(running, []*corev1.Pod{hp("new", 8080)}, nil, nil, false, DefaultIngressPorts(1024))
 	if err == nil || !strings.Contains(err.Error(), `pod "new": spec.containers[0].ports[0].hostPort: 8080/TCP is this host's ingress port`) || strings.Contains(err.Error(), `"old"`) {
 		t.Errorf("a new pod on the ingress port: %v", err)
 	}
 	// the first Ingress: what runs counts too
-	if err := FitIngressPorts(running, nil, []*corev1.Service{lb}, nil, true, 1024); err == nil ||
+	if err := FitIngressPorts(running, nil, []*corev1.Service{lb}, nil, true, DefaultIngressPorts(1024)); err == nil ||
 		!strings.Contains(err.Error(), `pod "old"`) || !strings.Contains(err.Error(), `service "lb": 8443/TCP is this host's port of the load balancer`) {
 		t.Errorf("the first Ingress beside a pod and a Service on its ports: %v", err)
 	}
 	// ports 80 and 443 where they may be had
-	if err := FitIngressPorts(nil, []*corev1.Pod{hp("new", 8080)}, nil, nil, true, 0); err != nil {
+	if err := FitIngressPorts(nil, []*corev1.Pod{hp("new", 8080)}, nil, nil, true, DefaultIngressPorts(0)); err != nil {
 		t.Errorf("8080 when the Ingresses are on 80: %v", err)
+	}
+}
+
+func TestParseIngressPorts(t *testing.T) {
+	def := DefaultIngressPorts(1024)
+	for _, tc := range []struct {
+		text string
+		want IngressPorts
+		err  string
+	}{
+		{"", def, ""},
+		{"# mine\nhttp: 9080\n\nHTTPS : 9443\n", IngressPorts{9080, 9443}, ""},
+		{"https: 9443", IngressPorts{8080, 9443}, ""},
+		{"http: 8443", def, "http and https are both 8443"},
+		{"http: 70000", def, `line 1: "http: 70000"`},
+		{"http 9080", def, `line 1: "http 9080"`},
+		{"ftp: 21", def, `line 1: "ftp: 21"`},
+	} {
+		got, err := ParseIngressPorts(tc.text, def)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: %v, want an error with %q", tc.text, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%q: %v %v, want %v", tc.text, got, err, tc.want)
+		}
 	}
 }

@@ -214,13 +214,17 @@ func upCommand() *cli.Command {
 			for _, w := range lbWarns {
 				fmt.Fprintln(c.App.ErrWriter, "warning: "+w)
 			}
+			ingPorts, err := ingressPorts()
+			if err != nil && len(pod.Over(&m.Objects, known).Ingresses) > 0 {
+				return err
+			}
 			if len(m.Objects.Ingresses) > 0 {
 				hostIP := netinfo.HostIPs("/proc")[0]
 				for _, in := range m.Objects.Ingresses {
 					for _, w := range pod.IngressWarnings(in, pod.Over(&m.Objects, known)) {
 						fmt.Fprintln(c.App.ErrWriter, "warning: "+w)
 					}
-					cluster.ServeIngress(in, hostIP, lbPortStart())
+					cluster.ServeIngress(in, hostIP, ingPorts)
 				}
 			}
 			if err := cluster.FitServicePorts(others, m.Pods, services, m.Objects.Services); err != nil {
@@ -229,7 +233,7 @@ func upCommand() *cli.Command {
 			opts.Services = services
 			ingresses := len(pod.Over(&m.Objects, known).Ingresses)
 			if ingresses > 0 {
-				if err := cluster.FitIngressPorts(others, m.Pods, services, m.Objects.Services, len(known.Ingresses) == 0, lbPortStart()); err != nil {
+				if err := cluster.FitIngressPorts(others, m.Pods, services, m.Objects.Services, len(known.Ingresses) == 0, ingPorts); err != nil {
 					return err
 				}
 			}
@@ -265,7 +269,7 @@ func upCommand() *cli.Command {
 				if err := checkPublishedPorts(m.Objects.Services, known.Services); err != nil {
 					return err
 				}
-				if err := checkIngressPorts(ingresses, len(known.Ingresses)); err != nil {
+				if err := checkIngressPorts(ingresses, len(known.Ingresses), ingPorts); err != nil {
 					return err
 				}
 			}
@@ -1447,12 +1451,12 @@ func checkPublishedPorts(apply, stored []*corev1.Service) error {
 // checkIngressPorts makes sure this host's ingress ports are free when the
 // first Ingress is to publish them, before anything changes (see
 // checkPublishedPorts).
-func checkIngressPorts(ingresses, stored int) error {
+func checkIngressPorts(ingresses, stored int, ports cluster.IngressPorts) error {
 	if ingresses == 0 || stored > 0 {
 		return nil
 	}
 	var busy []string
-	for _, np := range cluster.IngressPublished(ingresses, lbPortStart()) {
+	for _, np := range cluster.IngressPublished(ingresses, ports) {
 		host, _, _ := strings.Cut(np, ":")
 		port, _ := strconv.Atoi(host)
 		if err := portFree(corev1.ProtocolTCP, port); err != nil {
@@ -1460,7 +1464,8 @@ func checkIngressPorts(ingresses, stored int) error {
 		}
 	}
 	if len(busy) > 0 {
-		return fmt.Errorf("the Ingresses are served on this host's ports, and another program holds one (nothing was changed):\n  %s", strings.Join(busy, "\n  "))
+		file, _ := ingressPortsFile()
+		return fmt.Errorf("the Ingresses are served on this host's ports, and another program holds one (nothing was changed; %s can name others, \"http: PORT\" and \"https: PORT\" lines):\n  %s", file, strings.Join(busy, "\n  "))
 	}
 	return nil
 }
@@ -1498,11 +1503,44 @@ func unwrapOp(err error) error {
 // ingresses (how many are stored) adds the ingress ports.
 func serviceProxy(o units.Options, services []*corev1.Service, ingresses int) units.Services {
 	o.LogDir = servicesLogDir()
-	published := append(cluster.NodePorts(services), cluster.IngressPublished(ingresses, lbPortStart())...)
+	ports, _ := ingressPorts() // up refuses a file it cannot read: what it published came from a good one
+	published := append(cluster.NodePorts(services), cluster.IngressPublished(ingresses, ports)...)
 	sort.Strings(published)
 	svc := units.ServicesFor(o, published)
-	svc.IngressPorts = cluster.IngressPublished(1, lbPortStart())
+	svc.IngressPorts = cluster.IngressPublished(1, ports)
 	return svc
+}
+
+// ingressPortsFile is ~/.config/podunit/ingress-ports, where the user may
+// choose this host's ingress ports.
+func ingressPortsFile() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "podunit", "ingress-ports"), nil
+}
+
+// ingressPorts are this host's ingress ports: those of ingressPortsFile,
+// else 80 and 443 where this user may listen on them, else 8080 and 8443.
+func ingressPorts() (cluster.IngressPorts, error) {
+	def := cluster.DefaultIngressPorts(lbPortStart())
+	file, err := ingressPortsFile()
+	if err != nil {
+		return def, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return def, nil
+		}
+		return def, err
+	}
+	ports, err := cluster.ParseIngressPorts(string(data), def)
+	if err != nil {
+		return def, fmt.Errorf("%w: %s: %v", pod.ErrInvalid, file, err)
+	}
+	return ports, nil
 }
 
 func servicesLogDir() string { return filepath.Join(podstate.DefaultDir(), "services") }

@@ -197,3 +197,55 @@ func selfSignedCert(t *testing.T, cn string, dnsNames []string, ips []net.IP) (c
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd})
 }
+
+// TestIngressPortsChosen: ~/.config/podunit/ingress-ports chooses this
+// host's ingress ports; a file that cannot be read is an error naming it,
+// with nothing changed.
+func TestIngressPortsChosen(t *testing.T) {
+	const conf = `"${XDG_CONFIG_HOME:-$HOME/.config}/podunit/ingress-ports"`
+	t.Cleanup(func() { run(t, "sh", "-c", "rm -f "+conf) })
+	must(t, "sh", "-c", "mkdir -p \"$(dirname "+conf+")\" && printf 'http: nope\\n' > "+conf)
+	path := writeManifest(t, `
+apiVersion: v1
+kind: Service
+metadata: {name: ingports}
+spec:
+  selector: {app: ingports}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: ingports}
+spec:
+  defaultBackend: {service: {name: ingports, port: {number: 80}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ingports, labels: {app: ingports}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: server
+    image: `+serverImage+`
+    readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}
+`)
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", path) })
+	r := run(t, podunit, "up", path)
+	if r.code != 2 || !strings.Contains(r.stderr, `podunit/ingress-ports: line 1: "http: nope"`) {
+		t.Errorf("up with a bad ingress-ports file: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if st := status(t, "ingports"); st != nil {
+		t.Errorf("a pod was made: %+v", st)
+	}
+	must(t, "sh", "-c", "printf '# mine\\nhttp: 18480\\nhttps: 18443\\n' > "+conf)
+	out := must(t, podunit, "up", path)
+	if !regexp.MustCompile(`ingress\.networking\.k8s\.io/ingports served on this host: http://\S+:18480, https://\S+:18443 \(hosts \*\)`).MatchString(out) {
+		t.Errorf("up does not say it serves on the chosen ports:\n%s", out)
+	}
+	eventually(t, 30*time.Second, "the pod on the chosen port", func() bool {
+		return strings.TrimSpace(run(t, "curl", "-s", "-m", "2", "http://127.0.0.1:18480/hostname").stdout) == "ingports"
+	})
+	if r := run(t, "curl", "-sk", "-m", "2", "https://127.0.0.1:18443/hostname"); strings.TrimSpace(r.stdout) != "ingports" {
+		t.Errorf("https on the chosen port: exit %d %q", r.code, r.stdout)
+	}
+}
