@@ -87,20 +87,31 @@ type HTTPRoute struct {
 }
 
 // ingressOrder is the order Ingresses are consulted in where two say the
-// same: the oldest first, then by namespace and name.
+// same: the oldest first, then by namespace and name. A list in that order
+// already (OrderIngresses: the proxy orders its state's once) is returned
+// as it is: a request does not sort it again.
 func ingressOrder(in []*networkingv1.Ingress) []*networkingv1.Ingress {
+	if sort.SliceIsSorted(in, func(i, j int) bool { return ingressBefore(in[i], in[j]) }) {
+		return in
+	}
 	out := append([]*networkingv1.Ingress{}, in...)
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-			return a.CreationTimestamp.Before(&b.CreationTimestamp)
-		}
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		return a.Name < b.Name
-	})
+	OrderIngresses(out)
 	return out
+}
+
+// OrderIngresses sorts Ingresses in the order they are consulted in.
+func OrderIngresses(in []*networkingv1.Ingress) {
+	sort.SliceStable(in, func(i, j int) bool { return ingressBefore(in[i], in[j]) })
+}
+
+func ingressBefore(a, b *networkingv1.Ingress) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	return a.Name < b.Name
 }
 
 // RequestHost is a request's Host without its port and trailing dot, in

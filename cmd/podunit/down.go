@@ -293,7 +293,8 @@ func downCommand() *cli.Command {
 				// a node port (or the last Ingress) gone is no longer
 				// published
 				o := units.Options{Podman: podmanPath(), Self: selfPath(), InfraImage: InfraImage}
-				republish := serviceProxy(o, known.Services, len(known.Ingresses))
+				ports, _ := ingressPorts() // up refuses a file it cannot read: what it published came from a good one
+				republish := serviceProxy(o, known.Services, len(known.Ingresses), ports)
 				if len(known.Services)+len(known.Ingresses) > 0 {
 					return r.RepublishServices(ctx, republish)
 				}

@@ -214,14 +214,16 @@ func upCommand() *cli.Command {
 			for _, w := range lbWarns {
 				fmt.Fprintln(c.App.ErrWriter, "warning: "+w)
 			}
+			all := pod.Over(&m.Objects, known)
+			ingresses := len(all.Ingresses)
 			ingPorts, err := ingressPorts()
-			if err != nil && len(pod.Over(&m.Objects, known).Ingresses) > 0 {
+			if err != nil && ingresses > 0 {
 				return err
 			}
 			if len(m.Objects.Ingresses) > 0 {
 				hostIP := netinfo.HostIPs("/proc")[0]
 				for _, in := range m.Objects.Ingresses {
-					for _, w := range pod.IngressWarnings(in, pod.Over(&m.Objects, known)) {
+					for _, w := range pod.IngressWarnings(in, all) {
 						fmt.Fprintln(c.App.ErrWriter, "warning: "+w)
 					}
 					cluster.ServeIngress(in, hostIP, ingPorts)
@@ -231,7 +233,6 @@ func upCommand() *cli.Command {
 				return err
 			}
 			opts.Services = services
-			ingresses := len(pod.Over(&m.Objects, known).Ingresses)
 			if ingresses > 0 {
 				if err := cluster.FitIngressPorts(others, m.Pods, services, m.Objects.Services, len(known.Ingresses) == 0, ingPorts); err != nil {
 					return err
@@ -279,7 +280,7 @@ func upCommand() *cli.Command {
 			for _, p := range m.Pods {
 				needProxy = needProxy || runner.OnPodNetwork(p)
 			}
-			proxySpec := serviceProxy(opts, services, ingresses)
+			proxySpec := serviceProxy(opts, services, ingresses, ingPorts)
 			if c.Bool("dry-run") {
 				fmt.Fprint(c.App.Writer, renderObjects(&m.Objects))
 				// what applying them would do to the Deployments' running pods
@@ -1456,9 +1457,7 @@ func checkIngressPorts(ingresses, stored int, ports cluster.IngressPorts) error 
 		return nil
 	}
 	var busy []string
-	for _, np := range cluster.IngressPublished(ingresses, ports) {
-		host, _, _ := strings.Cut(np, ":")
-		port, _ := strconv.Atoi(host)
+	for _, port := range []int{ports.HTTP, ports.HTTPS} {
 		if err := portFree(corev1.ProtocolTCP, port); err != nil {
 			busy = append(busy, fmt.Sprintf("this host's port %d/TCP: %v", port, err))
 		}
@@ -1500,10 +1499,9 @@ func unwrapOp(err error) error {
 // serviceProxy is the service proxy that publishes the node ports of
 // services; of o it needs Podman, Self and InfraImage. Its units write to
 // files on every host: what made them fail is then told with the failure.
-// ingresses (how many are stored) adds the ingress ports.
-func serviceProxy(o units.Options, services []*corev1.Service, ingresses int) units.Services {
+// ingresses (how many are stored) adds the ingress ports (ingressPorts).
+func serviceProxy(o units.Options, services []*corev1.Service, ingresses int, ports cluster.IngressPorts) units.Services {
 	o.LogDir = servicesLogDir()
-	ports, _ := ingressPorts() // up refuses a file it cannot read: what it published came from a good one
 	published := append(cluster.NodePorts(services), cluster.IngressPublished(ingresses, ports)...)
 	sort.Strings(published)
 	svc := units.ServicesFor(o, published)

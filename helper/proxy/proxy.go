@@ -247,6 +247,7 @@ func (p *Proxy) read(ctx context.Context) (*cluster.State, error) {
 	if st.Ingresses, err = objstore.LoadIngresses(p.StateDir); err != nil {
 		return nil, err
 	}
+	cluster.OrderIngresses(st.Ingresses) // once, not at each request
 	ents, err := os.ReadDir(filepath.Join(p.StateDir, "pods"))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
