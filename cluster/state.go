@@ -25,6 +25,9 @@ type State struct {
 	Services  []*corev1.Service
 	Ingresses []*networkingv1.Ingress
 	Pods      []Pod
+	// Policies are what the stored NetworkPolicies mean for Pods (nil:
+	// none is stored).
+	Policies *Policies
 }
 
 // Endpoint is a pod's address and port behind one port of a Service.

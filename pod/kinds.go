@@ -32,9 +32,8 @@ var clusterKinds = map[string]clusterKind{
 
 // refusedKinds are kinds podunit does not run, with what to do instead.
 var refusedKinds = map[string]string{
-	"NetworkPolicy": "pods on this host reach each other freely, and podunit cannot enforce a policy; remove it to run the rest knowingly",
-	"ReplicaSet":    "apply it as a Deployment of that template: podunit makes its ReplicaSet's pods",
-	"StorageClass":  "a claim no PersistentVolume fits is a podman volume on this host, whatever its storageClassName; remove it to run the rest",
+	"ReplicaSet":   "apply it as a Deployment of that template: podunit makes its ReplicaSet's pods",
+	"StorageClass": "a claim no PersistentVolume fits is a podman volume on this host, whatever its storageClassName; remove it to run the rest",
 }
 
 // loadClusterKind checks an object of a cluster-only kind (apiVersion, a

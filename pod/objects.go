@@ -24,7 +24,7 @@ const (
 )
 
 // Kinds lists every kind a manifest may hold, for messages.
-var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindDaemonSet, KindJob, KindCronJob, KindConfigMap, KindSecret, KindClaim, KindService, KindIngress, KindServiceAccount, KindNamespace, KindVolume}
+var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindDaemonSet, KindJob, KindCronJob, KindConfigMap, KindSecret, KindClaim, KindService, KindIngress, KindNetworkPolicy, KindServiceAccount, KindNamespace, KindVolume}
 
 // APIVersion is the apiVersion of a kind: apps/v1 for a Deployment, v1 for
 // the others.
@@ -37,6 +37,9 @@ func APIVersion(kind string) string {
 	}
 	if kind == KindIngress {
 		return IngressAPIVersion
+	}
+	if kind == KindNetworkPolicy {
+		return NetworkPolicyAPIVersion
 	}
 	return "v1"
 }
@@ -53,6 +56,8 @@ type Objects struct {
 	Services   []*corev1.Service
 	// Ingresses route HTTP to Services through the service proxy.
 	Ingresses []*networkingv1.Ingress
+	// NetworkPolicies limit the traffic of the pods they select.
+	NetworkPolicies []*networkingv1.NetworkPolicy
 	// ServiceAccounts give pods their imagePullSecrets; Namespaces (no
 	// namespace of their own) are kept so that `up` and `down` of a file
 	// account for every object it holds.
@@ -79,7 +84,7 @@ func (o *Objects) Len() int {
 	if o == nil {
 		return 0
 	}
-	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.Ingresses) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Volumes) + len(o.Deployments) + len(o.StatefulSets) + len(o.DaemonSets) + len(o.Jobs) + len(o.CronJobs)
+	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.Ingresses) + len(o.NetworkPolicies) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Volumes) + len(o.Deployments) + len(o.StatefulSets) + len(o.DaemonSets) + len(o.Jobs) + len(o.CronJobs)
 }
 
 // ConfigMap finds a ConfigMap, or nil.
@@ -164,6 +169,10 @@ func (o *Objects) Find(kind, ns, name string) metav1.Object {
 		if in := o.Ingress(ns, name); in != nil {
 			x = in
 		}
+	case KindNetworkPolicy:
+		if np := find(o.NetworkPolicies, ns, name); np != nil {
+			x = np
+		}
 	case KindServiceAccount:
 		if s := o.ServiceAccount(ns, name); s != nil {
 			x = s
@@ -243,6 +252,8 @@ func Over(top, o *Objects) *Objects {
 		Services:   under(top.Services, o.Services),
 		Ingresses:  under(top.Ingresses, o.Ingresses),
 
+		NetworkPolicies: under(top.NetworkPolicies, o.NetworkPolicies),
+
 		ServiceAccounts: under(top.ServiceAccounts, o.ServiceAccounts),
 		Namespaces:      under(top.Namespaces, o.Namespaces),
 		Volumes:         under(top.Volumes, o.Volumes),
@@ -278,6 +289,8 @@ func (o *Objects) Filter(keep func(kind string, obj metav1.Object) bool) *Object
 			out.Services = append(out.Services, x)
 		case *networkingv1.Ingress:
 			out.Ingresses = append(out.Ingresses, x)
+		case *networkingv1.NetworkPolicy:
+			out.NetworkPolicies = append(out.NetworkPolicies, x)
 		case *appsv1.Deployment:
 			out.Deployments = append(out.Deployments, x)
 		case *appsv1.StatefulSet:
@@ -320,6 +333,9 @@ func (o *Objects) Each(f func(kind string, obj metav1.Object)) {
 	}
 	for _, in := range o.Ingresses {
 		f(KindIngress, in)
+	}
+	for _, np := range o.NetworkPolicies {
+		f(KindNetworkPolicy, np)
 	}
 	for _, d := range o.Deployments {
 		f(KindDeployment, d)
@@ -453,6 +469,8 @@ func loadObject(kind string, generic any, js []byte, o *Objects) ([]string, fiel
 		return append(warns, w...), nil
 	case KindIngress:
 		return loadIngress(generic, js, o)
+	case KindNetworkPolicy:
+		return loadNetworkPolicy(generic, js, o)
 	case KindServiceAccount:
 		return loadServiceAccount(generic, js, o)
 	case KindNamespace:

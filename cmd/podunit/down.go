@@ -483,6 +483,7 @@ var objectKinds = map[string]string{
 	"cronjob": pod.KindCronJob, "cronjobs": pod.KindCronJob, "cj": pod.KindCronJob,
 	"service": pod.KindService, "services": pod.KindService, "svc": pod.KindService,
 	"ingress": pod.KindIngress, "ingresses": pod.KindIngress, "ing": pod.KindIngress,
+	"networkpolicy": pod.KindNetworkPolicy, "networkpolicies": pod.KindNetworkPolicy, "netpol": pod.KindNetworkPolicy,
 	"configmap": pod.KindConfigMap, "configmaps": pod.KindConfigMap, "cm": pod.KindConfigMap,
 	"secret": pod.KindSecret, "secrets": pod.KindSecret,
 	"persistentvolumeclaim": pod.KindClaim, "persistentvolumeclaims": pod.KindClaim, "pvc": pod.KindClaim,

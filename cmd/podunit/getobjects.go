@@ -27,6 +27,7 @@ var getKinds = map[string]string{
 	pod.KindConfigMap: "configmaps", pod.KindSecret: "secrets",
 	pod.KindClaim: "persistentvolumeclaims", pod.KindServiceAccount: "serviceaccounts",
 	pod.KindVolume: "persistentvolumes", pod.KindIngress: "ingresses",
+	pod.KindNetworkPolicy: "networkpolicies",
 }
 
 // printObjects lists stored ConfigMaps, Secrets, claims or ServiceAccounts
@@ -60,6 +61,7 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 		pod.KindVolume:         "NAME\tCAPACITY\tACCESS MODES\tRECLAIM POLICY\tSTATUS\tCLAIM\tSTORAGECLASS\tPATH\tAGE",
 		pod.KindServiceAccount: "NAME\tIMAGE PULL SECRETS\tAGE",
 		pod.KindIngress:        "NAME\tCLASS\tHOSTS\tADDRESS\tPORTS\tAGE",
+		pod.KindNetworkPolicy:  "NAME\tPOD-SELECTOR\tAGE",
 	}[kind]))
 	now := time.Now()
 	for _, o := range list {
@@ -112,6 +114,8 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 				}
 			}
 			line += fmt.Sprintf("\t%s\t%s\t%s\t%s", class, ingressHosts(x), addr, strings.Join(ports, ", "))
+		case *networkingv1.NetworkPolicy:
+			line += "\t" + metav1.FormatLabelSelector(&x.Spec.PodSelector)
 		}
 		fmt.Fprintln(tw, line+"\t"+since(o.GetCreationTimestamp().Time, now))
 	}

@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
 
 	"github.com/podunit/podunit/cluster"
@@ -167,6 +168,23 @@ func storedManifest(p *corev1.Pod, objs *pod.Objects) ([]byte, error) {
 				Meta            metav1.ObjectMeta        `json:"metadata"`
 				Spec            networkingv1.IngressSpec `json:"spec"`
 			}{metav1.TypeMeta{APIVersion: pod.IngressAPIVersion, Kind: pod.KindIngress}, clean(in.ObjectMeta), in.Spec}))
+		}
+	}
+	// So do the NetworkPolicies that select it: it never runs without
+	// them.
+	if objs != nil {
+		for _, np := range objs.NetworkPolicies {
+			if np.Namespace != p.Namespace {
+				continue
+			}
+			if sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector); err != nil || !sel.Matches(labels.Set(p.Labels)) {
+				continue
+			}
+			errs = append(errs, doc(&struct {
+				metav1.TypeMeta `json:",inline"`
+				Meta            metav1.ObjectMeta              `json:"metadata"`
+				Spec            networkingv1.NetworkPolicySpec `json:"spec"`
+			}{metav1.TypeMeta{APIVersion: pod.NetworkPolicyAPIVersion, Kind: pod.KindNetworkPolicy}, clean(np.ObjectMeta), np.Spec}))
 		}
 	}
 	o := corev1.Pod{TypeMeta: tm("Pod"), ObjectMeta: clean(p.ObjectMeta), Spec: p.Spec}

@@ -980,8 +980,8 @@ func kindWord(kind string) string {
 	if kind == pod.KindDeployment || kind == pod.KindStatefulSet || kind == pod.KindDaemonSet {
 		return strings.ToLower(kind) + ".apps"
 	}
-	if kind == pod.KindIngress {
-		return "ingress.networking.k8s.io"
+	if kind == pod.KindIngress || kind == pod.KindNetworkPolicy {
+		return strings.ToLower(kind) + ".networking.k8s.io"
 	}
 	if kind == pod.KindJob || kind == pod.KindCronJob {
 		return strings.ToLower(kind) + ".batch"
@@ -1043,6 +1043,13 @@ func renderObjects(o *pod.Objects) string {
 	}
 	for _, in := range o.Ingresses {
 		fmt.Fprintf(&b, "# ingress %s/%s would be stored: hosts %s, served on %s\n", in.Namespace, in.Name, ingressHosts(in), strings.Join(ingressURLs(in), ", "))
+	}
+	for _, np := range o.NetworkPolicies {
+		pods := "every pod of the namespace"
+		if len(np.Spec.PodSelector.MatchLabels)+len(np.Spec.PodSelector.MatchExpressions) > 0 {
+			pods = "pods " + metav1.FormatLabelSelector(&np.Spec.PodSelector)
+		}
+		fmt.Fprintf(&b, "# networkpolicy %s/%s would be stored: %s, %s\n", np.Namespace, np.Name, pods, policyTypes(np))
 	}
 	for _, sa := range o.ServiceAccounts {
 		var names []string
@@ -1656,4 +1663,14 @@ func removeClaims(ctx context.Context, w io.Writer, r *runner.Runner, claims []*
 		fmt.Fprintf(w, "volume/%s removed\n", c.Name)
 	}
 	return nil
+}
+
+// policyTypes says what a NetworkPolicy limits: "ingress limited, egress
+// limited".
+func policyTypes(np *networkingv1.NetworkPolicy) string {
+	var out []string
+	for _, t := range np.Spec.PolicyTypes {
+		out = append(out, strings.ToLower(string(t))+" limited")
+	}
+	return strings.Join(out, ", ")
 }

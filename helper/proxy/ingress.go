@@ -135,6 +135,10 @@ func (in *ingress) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	ns := route.Ingress.Namespace
 	svc, eps := st.BackendEndpoints(ns, route.Backend)
+	any := len(eps) > 0
+	if client, err := netip.ParseAddrPort(req.RemoteAddr); err == nil {
+		eps = in.p.allowed(client.Addr().Unmap(), corev1.ProtocolTCP, eps)
+	}
 	var target, what string
 	switch {
 	case svc == nil:
@@ -154,6 +158,9 @@ func (in *ingress) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		target = net.JoinHostPort(strings.TrimSuffix(svc.Spec.ExternalName, "."), strconv.Itoa(int(port)))
 		what = "service " + svc.Name + " (ExternalName " + target + ")"
+	case len(eps) == 0 && any:
+		http.Error(w, fmt.Sprintf("502 bad gateway: service %s/%s: a NetworkPolicy of its pods does not admit this client (%s)", ns, svc.Name, req.RemoteAddr), http.StatusBadGateway)
+		return
 	case len(eps) == 0:
 		http.Error(w, fmt.Sprintf("503 service unavailable: service %s/%s has no ready endpoint for this port", ns, svc.Name), http.StatusServiceUnavailable)
 		return

@@ -92,7 +92,9 @@ type Proxy struct {
 	pods      map[string]cachedPod // by the pod's directory
 	watch     *podstate.DirWatch   // nil: polled
 	rr        atomic.Uint64
-	ingress   *ingress // serving while there are Ingresses (under mu)
+	ingress   *ingress           // serving while there are Ingresses (under mu)
+	firewalls map[string]applied // by pod name: what was set in its namespace
+	ownAddr   netip.Addr         // on the pod network: where proxied traffic comes from
 }
 
 // cachedPod is a pod's record as last read: read again only when the file
@@ -106,6 +108,7 @@ type cachedPod struct {
 type podIP struct {
 	key string // what the address was read for: the infra's run
 	ip  netip.Addr
+	pid int // the infra's process: the pod's network namespace
 }
 
 // proxyResync is how often the proxy reads the state directory though no
@@ -139,6 +142,8 @@ func (p *Proxy) start(ctx context.Context) error {
 	p.listeners = map[cluster.Listener]io.Closer{}
 	p.ips = map[string]podIP{}
 	p.pods = map[string]cachedPod{}
+	p.firewalls = map[string]applied{}
+	p.ownAddr, _ = ownAddr() // none: only the Services' range passes
 	p.setState(&cluster.State{})
 	if w, err := podstate.NewDirWatch(ctx); err != nil {
 		fmt.Fprintf(p.Out, "not watching %s (%v): reading it every %s\n", p.StateDir, err, proxyPoll)
@@ -234,6 +239,7 @@ func (p *Proxy) setState(st *cluster.State) {
 	p.routes.Store(&routes)
 	p.reconcile(routes)
 	p.reconcileIngress(st)
+	p.enforce(st)
 }
 
 // read builds the current State from the state directory.
@@ -248,6 +254,10 @@ func (p *Proxy) read(ctx context.Context) (*cluster.State, error) {
 		return nil, err
 	}
 	cluster.OrderIngresses(st.Ingresses) // once, not at each request
+	policies, err := objstore.LoadNetworkPolicies(p.StateDir)
+	if err != nil {
+		return nil, err
+	}
 	ents, err := os.ReadDir(filepath.Join(p.StateDir, "pods"))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
@@ -271,7 +281,19 @@ func (p *Proxy) read(ctx context.Context) (*cluster.State, error) {
 	for name := range p.ips {
 		if !seen[name] {
 			delete(p.ips, name)
+			delete(p.firewalls, name)
 		}
+	}
+	if len(policies) > 0 {
+		nss, err := objstore.LoadNamespaces(p.StateDir)
+		if err != nil {
+			return nil, err
+		}
+		nsLabels := map[string]map[string]string{}
+		for _, ns := range nss {
+			nsLabels[ns.Name] = ns.Labels
+		}
+		st.Policies = st.NetworkPolicies(policies, nsLabels)
 	}
 	for name := range p.pods {
 		if !dirs[name] {
@@ -352,7 +374,7 @@ func (p *Proxy) podIP(ctx context.Context, name, key string) netip.Addr {
 		}
 	}
 	if ip.IsValid() {
-		p.ips[name] = podIP{key: key, ip: ip}
+		p.ips[name] = podIP{key: key, ip: ip, pid: pid}
 	}
 	return ip
 }
@@ -460,7 +482,7 @@ func (p *Proxy) forwardTCP(l cluster.Listener, in *net.TCPConn) {
 	}
 	client := netip.MustParseAddrPort(in.RemoteAddr().String()).Addr()
 	var out *net.TCPConn
-	for _, ep := range p.pick(r, client) {
+	for _, ep := range p.allowed(client, corev1.ProtocolTCP, p.pick(r, client)) {
 		c, err := net.DialTimeout("tcp4", ep.Addr.String(), 2*time.Second)
 		if err == nil {
 			out = c.(*net.TCPConn)
@@ -504,7 +526,7 @@ func (p *Proxy) serveUDP(l cluster.Listener, conn *net.UDPConn) {
 			if !ok {
 				continue
 			}
-			eps := p.pick(r, from.Addr())
+			eps := p.allowed(from.Addr(), corev1.ProtocolUDP, p.pick(r, from.Addr()))
 			if len(eps) == 0 {
 				continue
 			}

@@ -110,6 +110,8 @@ func RemoveObjects(dir string, o *pod.Objects) (*pod.Objects, error) {
 			removed.Services = append(removed.Services, x)
 		case *networkingv1.Ingress:
 			removed.Ingresses = append(removed.Ingresses, x)
+		case *networkingv1.NetworkPolicy:
+			removed.NetworkPolicies = append(removed.NetworkPolicies, x)
 		case *corev1.ServiceAccount:
 			removed.ServiceAccounts = append(removed.ServiceAccounts, x)
 		case *corev1.Namespace:
@@ -177,6 +179,12 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 				return err
 			}
 			o.Ingresses = append(o.Ingresses, &in)
+		case strings.ToLower(pod.KindNetworkPolicy):
+			var np networkingv1.NetworkPolicy
+			if err := json.Unmarshal(data, &np); err != nil {
+				return err
+			}
+			o.NetworkPolicies = append(o.NetworkPolicies, &np)
 		case strings.ToLower(pod.KindServiceAccount):
 			var s corev1.ServiceAccount
 			if err := json.Unmarshal(data, &s); err != nil {
@@ -231,9 +239,10 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 	return &o, err
 }
 
-// ServicesDirs are the directories that hold the stored Services, Ingresses
-// and Secrets (an Ingress's certificates), and those they are made in: what
-// to watch to learn that one came, went or changed.
+// ServicesDirs are the directories that hold the stored Services, Ingresses,
+// Secrets (an Ingress's certificates), NetworkPolicies and Namespaces (their
+// labels), and those they are made in: what to watch to learn that one
+// came, went or changed.
 func ServicesDirs(dir string) []string {
 	root := filepath.Dir(filepath.Dir(filepath.Dir(objectFile(dir, "ns", pod.KindService, "x"))))
 	out := []string{root}
@@ -242,7 +251,7 @@ func ServicesDirs(dir string) []string {
 		if ns.IsDir() {
 			nsDir := filepath.Join(root, ns.Name())
 			out = append(out, nsDir)
-			for _, kind := range []string{pod.KindService, pod.KindIngress, pod.KindSecret} {
+			for _, kind := range []string{pod.KindService, pod.KindIngress, pod.KindSecret, pod.KindNetworkPolicy, pod.KindNamespace} {
 				out = append(out, ObjectDir(dir, ns.Name(), kind))
 			}
 		}
@@ -259,6 +268,16 @@ func LoadServices(dir string) ([]*corev1.Service, error) {
 // LoadIngresses reads the stored Ingresses only.
 func LoadIngresses(dir string) ([]*networkingv1.Ingress, error) {
 	return loadKind[networkingv1.Ingress](dir, pod.KindIngress)
+}
+
+// LoadNetworkPolicies reads the stored NetworkPolicies only.
+func LoadNetworkPolicies(dir string) ([]*networkingv1.NetworkPolicy, error) {
+	return loadKind[networkingv1.NetworkPolicy](dir, pod.KindNetworkPolicy)
+}
+
+// LoadNamespaces reads the stored Namespaces only.
+func LoadNamespaces(dir string) ([]*corev1.Namespace, error) {
+	return loadKind[corev1.Namespace](dir, pod.KindNamespace)
 }
 
 // LoadSecret reads one stored Secret (nil when there is none).
