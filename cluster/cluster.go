@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/units/unitdef"
 )
 
 // The pod network: one rootless podman bridge network owned by podunit. Pods
@@ -36,7 +37,7 @@ const (
 var (
 	Subnet   = netip.MustParsePrefix("10.96.0.0/16")
 	Gateway  = netip.MustParseAddr("10.96.0.1")
-	PodRange = netip.MustParsePrefix("10.96.128.0/17")
+	PodRange = unitdef.PodRange
 	// ServiceRange is the lower half: the cluster DNS's and Services' addresses.
 	ServiceRange = netip.MustParsePrefix("10.96.0.0/17")
 	// DNS is the address of the cluster DNS server (kube-dns's usual one).

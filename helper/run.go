@@ -21,6 +21,11 @@ import (
 // taken off, then becomes podman (exec, so conmon reports to systemd as
 // before). An init container runs to completion here, retried with back-off.
 func (t *task) run(ctx context.Context) error {
+	if t.c.Kind != contract.KindInfra {
+		if err := t.awaitFirewall(ctx); err != nil {
+			return err
+		}
+	}
 	switch t.c.Kind {
 	case contract.KindInit:
 		return t.runInit(ctx)

@@ -138,7 +138,7 @@ func validateNetworkPolicy(np *networkingv1.NetworkPolicy) field.ErrorList {
 
 func validateSelector(sel *metav1.LabelSelector, p *field.Path) field.ErrorList {
 	if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
-		return field.ErrorList{field.Invalid(p, sel, err.Error())}
+		return field.ErrorList{field.Invalid(p, "", err.Error())}
 	}
 	return nil
 }

@@ -212,6 +212,26 @@ func runFile(dir, pod, container string) string {
 	return filepath.Join(RunDir(dir, pod), container+".json")
 }
 
+// FirewallFile is where the service proxy writes for which network
+// namespace (the pod's infra's pid) it set the pod's NetworkPolicy firewall
+// and, in the same pass, the firewalls of the pods that name it as a peer;
+// FirewallWanted is where a container's start asks for that (a change of
+// RunDir wakes the proxy).
+func FirewallFile(dir, pod string) string { return filepath.Join(RunDir(dir, pod), ".firewall") }
+
+// FirewallWanted: see FirewallFile.
+func FirewallWanted(dir, pod string) string {
+	return filepath.Join(RunDir(dir, pod), ".firewall-wanted")
+}
+
+// NetworkPoliciesStored tells whether any NetworkPolicy is stored (where
+// podstate/objstore keeps them: objects/NAMESPACE/networkpolicy/NAME.json),
+// without reading one: the helpers' cheap look before a container's start.
+func NetworkPoliciesStored(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "objects", "*", "networkpolicy", "*.json"))
+	return len(m) > 0
+}
+
 // RunFile is where a container's Run is kept (the prober watches it).
 func RunFile(dir, pod, container string) string { return runFile(dir, pod, container) }
 

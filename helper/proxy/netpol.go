@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/netshape/nft"
+	"github.com/podunit/podunit/podstate"
 )
 
 // applied is the firewall last set in a pod's network namespace.
@@ -16,6 +18,10 @@ type applied struct {
 	pid int
 	fw  cluster.Firewall
 }
+
+// marked is the network namespace (infra pid) each pod's FirewallFile says
+// its firewall was set for.
+type marked map[string]int
 
 // setFirewall sets a firewall in the network namespace of a process; a
 // variable for the tests.
@@ -28,7 +34,26 @@ var setFirewall = func(pid int, fw cluster.Firewall) error {
 // one (a new namespace). What reaches a pod through the proxy (a Service,
 // an Ingress, a node port) passes its firewall: the proxy checked it
 // (allowed) against both pods' policies before connecting.
+//
+// Once a pass has set every firewall, each pod it knows the address of is
+// told so (podstate.FirewallFile): its containers' starts wait for that
+// where policies are stored.
 func (p *Proxy) enforce(st *cluster.State) {
+	failed := map[string]bool{}
+	defer func() {
+		if st.Policies == nil {
+			return
+		}
+		for _, pd := range st.Pods {
+			c, ok := p.ips[pd.Spec.Name]
+			if !ok || c.pid <= 0 || failed[pd.Spec.Name] || p.marked[pd.Spec.Name] == c.pid {
+				continue
+			}
+			if err := podstate.WriteAtomic(podstate.FirewallFile(p.StateDir, pd.Spec.Name), []byte(strconv.Itoa(c.pid)+"\n")); err == nil {
+				p.marked[pd.Spec.Name] = c.pid
+			}
+		}
+	}()
 	for _, pd := range st.Pods {
 		c, ok := p.ips[pd.Spec.Name]
 		if !ok || c.pid <= 0 {
@@ -49,6 +74,7 @@ func (p *Proxy) enforce(st *cluster.State) {
 		if err := setFirewall(c.pid, fw); err != nil {
 			fmt.Fprintf(p.Out, "pod %s: network policy: %v\n", pd.Spec.Name, err)
 			delete(p.firewalls, pd.Spec.Name) // tried again at the next refresh
+			failed[pd.Spec.Name] = true
 			continue
 		}
 		if fw.Isolated() {

@@ -94,6 +94,7 @@ type Proxy struct {
 	rr        atomic.Uint64
 	ingress   *ingress           // serving while there are Ingresses (under mu)
 	firewalls map[string]applied // by pod name: what was set in its namespace
+	marked    marked             // by pod name: what its FirewallFile says
 	ownAddr   netip.Addr         // on the pod network: where proxied traffic comes from
 }
 
@@ -143,6 +144,7 @@ func (p *Proxy) start(ctx context.Context) error {
 	p.ips = map[string]podIP{}
 	p.pods = map[string]cachedPod{}
 	p.firewalls = map[string]applied{}
+	p.marked = marked{}
 	p.ownAddr, _ = ownAddr() // none: only the Services' range passes
 	p.setState(&cluster.State{})
 	if w, err := podstate.NewDirWatch(ctx); err != nil {
@@ -282,6 +284,7 @@ func (p *Proxy) read(ctx context.Context) (*cluster.State, error) {
 		if !seen[name] {
 			delete(p.ips, name)
 			delete(p.firewalls, name)
+			delete(p.marked, name)
 		}
 	}
 	if len(policies) > 0 {

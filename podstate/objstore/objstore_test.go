@@ -7,9 +7,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podunit/podunit/pod"
+	"github.com/podunit/podunit/podstate"
 )
 
 // Every kind is stored and read back, a Namespace apart from the namespaced
@@ -90,5 +92,37 @@ func TestCreationKept(t *testing.T) {
 	back, _ := LoadObjects(dir)
 	if c := back.ConfigMap("default", "cm"); c == nil || c.Data["k"] != "2" || !c.CreationTimestamp.Equal(&old) {
 		t.Errorf("read back: %+v", c)
+	}
+}
+
+// A NetworkPolicy stored is where the helpers look for one without reading
+// it (podstate.NetworkPoliciesStored), and read back by LoadNetworkPolicies;
+// forgotten, it is no longer seen.
+func TestNetworkPoliciesWhereHelpersLook(t *testing.T) {
+	dir := t.TempDir()
+	if podstate.NetworkPoliciesStored(dir) {
+		t.Fatal("a policy seen in an empty directory")
+	}
+	o := &pod.Objects{NetworkPolicies: []*networkingv1.NetworkPolicy{{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "deny"}}},
+		Namespaces: []*corev1.Namespace{{ObjectMeta: metav1.ObjectMeta{Name: "shop", Labels: map[string]string{"team": "a"}}}}}
+	if err := SaveObjects(dir, o); err != nil {
+		t.Fatal(err)
+	}
+	if !podstate.NetworkPoliciesStored(dir) {
+		t.Error("a stored policy is not seen")
+	}
+	nps, err := LoadNetworkPolicies(dir)
+	if err != nil || len(nps) != 1 || nps[0].Name != "deny" {
+		t.Errorf("policies read back: %v %v", nps, err)
+	}
+	nss, err := LoadNamespaces(dir)
+	if err != nil || len(nss) != 1 || nss[0].Labels["team"] != "a" {
+		t.Errorf("namespaces read back: %v %v", nss, err)
+	}
+	if _, err := RemoveObjects(dir, &pod.Objects{NetworkPolicies: o.NetworkPolicies}); err != nil {
+		t.Fatal(err)
+	}
+	if podstate.NetworkPoliciesStored(dir) {
+		t.Error("a forgotten policy is still seen")
 	}
 }

@@ -2,6 +2,7 @@ package unitdef
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
@@ -130,3 +131,8 @@ func ParseUnitName(unit string) (pod, container string, ok bool) {
 
 // PodmanServiceUnit runs podunit's own podman service (PodmanService).
 const PodmanServiceUnit = Prefix + ".podman.service"
+
+// PodRange is where pods' addresses on podunit's pod network come from (the
+// upper half of its subnet): what the helpers, which carry no network model,
+// tell a pod on that network by (cluster.PodRange is this).
+var PodRange = netip.MustParsePrefix("10.96.128.0/17")
