@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -218,4 +219,23 @@ func validatePolicyPeer(peer *networkingv1.NetworkPolicyPeer, p *field.Path) fie
 		errs = append(errs, field.Required(p, "must specify a peer"))
 	}
 	return errs
+}
+
+// NetworkPolicyWarnings are the pods that a policy selects but that are off
+// the pod network by their own annotation (slirp4netns): their traffic
+// cannot be limited. (hostNetwork pods are not, as on a cluster.)
+func NetworkPolicyWarnings(pods []*corev1.Pod, all *Objects) []string {
+	var out []string
+	for _, p := range pods {
+		if p.Annotations[AnnotationNetwork] != NetworkSlirp || p.Spec.HostNetwork {
+			continue
+		}
+		for _, np := range all.NetworkPolicies {
+			sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+			if np.Namespace == p.Namespace && err == nil && sel.Matches(labels.Set(p.Labels)) {
+				out = append(out, fmt.Sprintf("pod %q: networkpolicy %q selects it, but it runs on slirp4netns (%s): not enforced", p.Name, np.Name, AnnotationNetwork))
+			}
+		}
+	}
+	return out
 }

@@ -104,3 +104,31 @@ spec:
 		}
 	}
 }
+
+// A pod that its annotation puts on slirp4netns is warned of when a policy
+// selects it; one on the pod network is not.
+func TestNetworkPolicyWarnings(t *testing.T) {
+	m, err := Load([]byte(`
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny}
+spec: {podSelector: {matchLabels: {app: a}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: slirp, labels: {app: a}, annotations: {podunit.io/network: slirp4netns}}
+spec: {containers: [{name: c, image: x:1}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: onnet, labels: {app: a}}
+spec: {containers: [{name: c, image: x:1}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := NetworkPolicyWarnings(m.Pods, &m.Objects)
+	if len(w) != 1 || !strings.Contains(w[0], `pod "slirp": networkpolicy "deny" selects it, but it runs on slirp4netns`) {
+		t.Errorf("warnings: %q", w)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/pod"
@@ -28,7 +29,7 @@ var describedKinds = func() map[string]string {
 	m := map[string]string{}
 	for word, kind := range objectKinds {
 		switch kind {
-		case pod.KindService, pod.KindIngress, pod.KindConfigMap, pod.KindSecret, pod.KindClaim, pod.KindServiceAccount, pod.KindVolume:
+		case pod.KindService, pod.KindIngress, pod.KindNetworkPolicy, pod.KindConfigMap, pod.KindSecret, pod.KindClaim, pod.KindServiceAccount, pod.KindVolume:
 			m[word] = kind
 		}
 	}
@@ -139,7 +140,7 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 		return nil
 	}
 	var recorded []*corev1.Pod
-	if kind == pod.KindClaim {
+	if kind == pod.KindClaim || kind == pod.KindNetworkPolicy {
 		if recorded, err = runner.RecordedPods(dir); err != nil {
 			return err
 		}
@@ -179,6 +180,8 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 			describeVolume(tw, x, known.Claims)
 		case *networkingv1.Ingress:
 			describeIngress(tw, x, st)
+		case *networkingv1.NetworkPolicy:
+			describeNetworkPolicy(tw, x, recorded)
 		case *corev1.ServiceAccount:
 			metaLines(tw, x.ObjectMeta)
 			var secrets []string
@@ -462,4 +465,107 @@ func volumeStatus(pv *corev1.PersistentVolume, claims []*corev1.PersistentVolume
 		}
 	}
 	return "Available", ""
+}
+
+// describeNetworkPolicy shows a NetworkPolicy as kubectl describe does, and
+// the pods it selects now.
+func describeNetworkPolicy(tw io.Writer, np *networkingv1.NetworkPolicy, recorded []*corev1.Pod) {
+	fmt.Fprintf(tw, "Created on:\t%s\n", np.CreationTimestamp.Format("2006-01-02 15:04:05 -0700 MST"))
+	metaLines(tw, np.ObjectMeta)
+	fmt.Fprintf(tw, "Spec:\n")
+	fmt.Fprintf(tw, "  PodSelector:\t%s\n", selectorOrAll(&np.Spec.PodSelector, "(Allowing the specific traffic to all pods in this namespace)"))
+	var selected []string
+	if sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector); err == nil {
+		for _, p := range recorded {
+			if p.Namespace == np.Namespace && sel.Matches(labels.Set(p.Labels)) {
+				selected = append(selected, p.Name)
+			}
+		}
+	}
+	fmt.Fprintf(tw, "  Selected pods now:\t%s\n", orNone(strings.Join(selected, ", ")))
+	has := func(t networkingv1.PolicyType) bool { return slices.Contains(np.Spec.PolicyTypes, t) }
+	peers := func(ps []networkingv1.NetworkPolicyPeer, word string) {
+		if len(ps) == 0 {
+			fmt.Fprintf(tw, "    %s: <any> (traffic not restricted by %s)\n", word, map[string]string{"From": "source", "To": "destination"}[word])
+			return
+		}
+		fmt.Fprintf(tw, "    %s:\n", word)
+		for _, p := range ps {
+			switch {
+			case p.IPBlock != nil:
+				fmt.Fprintf(tw, "      IPBlock:\n        CIDR: %s\n        Except: %s\n", p.IPBlock.CIDR, strings.Join(p.IPBlock.Except, ", "))
+			default:
+				if p.NamespaceSelector != nil {
+					fmt.Fprintf(tw, "      NamespaceSelector: %s\n", selectorOrAll(p.NamespaceSelector, "<none>"))
+				}
+				if p.PodSelector != nil {
+					fmt.Fprintf(tw, "      PodSelector: %s\n", selectorOrAll(p.PodSelector, "<none>"))
+				}
+			}
+		}
+	}
+	ports := func(ps []networkingv1.NetworkPolicyPort) {
+		if len(ps) == 0 {
+			fmt.Fprintf(tw, "    To Port: <any> (traffic allowed to all ports)\n")
+			return
+		}
+		for _, p := range ps {
+			port := "<any>"
+			if p.Port != nil {
+				port = p.Port.String()
+				if p.EndPort != nil {
+					port += fmt.Sprintf("-%d", *p.EndPort)
+				}
+			}
+			proto := corev1.ProtocolTCP
+			if p.Protocol != nil {
+				proto = *p.Protocol
+			}
+			fmt.Fprintf(tw, "    To Port: %s/%s\n", port, proto)
+		}
+	}
+	if has(networkingv1.PolicyTypeIngress) {
+		fmt.Fprintf(tw, "  Allowing ingress traffic:\n")
+		if len(np.Spec.Ingress) == 0 {
+			fmt.Fprintf(tw, "    <none> (Selected pods are isolated for ingress connectivity)\n")
+		}
+		for i, r := range np.Spec.Ingress {
+			if i > 0 {
+				fmt.Fprintf(tw, "    ----------\n")
+			}
+			ports(r.Ports)
+			peers(r.From, "From")
+		}
+	} else {
+		fmt.Fprintf(tw, "  Not affecting ingress traffic\n")
+	}
+	if has(networkingv1.PolicyTypeEgress) {
+		fmt.Fprintf(tw, "  Allowing egress traffic:\n")
+		if len(np.Spec.Egress) == 0 {
+			fmt.Fprintf(tw, "    <none> (Selected pods are isolated for egress connectivity)\n")
+		}
+		for i, r := range np.Spec.Egress {
+			if i > 0 {
+				fmt.Fprintf(tw, "    ----------\n")
+			}
+			ports(r.Ports)
+			peers(r.To, "To")
+		}
+	} else {
+		fmt.Fprintf(tw, "  Not affecting egress traffic\n")
+	}
+	var types []string
+	for _, t := range np.Spec.PolicyTypes {
+		types = append(types, string(t))
+	}
+	fmt.Fprintf(tw, "  Policy Types:\t%s\n", strings.Join(types, ", "))
+}
+
+// selectorOrAll is a label selector as kubectl prints it, or empty when it
+// selects everything.
+func selectorOrAll(sel *metav1.LabelSelector, empty string) string {
+	if len(sel.MatchLabels)+len(sel.MatchExpressions) == 0 {
+		return empty
+	}
+	return metav1.FormatLabelSelector(sel)
 }

@@ -75,6 +75,18 @@ kind: Ingress
 metadata: {name: other-ing}
 spec:
   defaultBackend: {service: {name: other-svc, port: {number: 80}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-in}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{from: [{ipBlock: {cidr: 192.0.2.0/24}}], ports: [{port: 8080}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: other-np}
+spec: {podSelector: {matchLabels: {app: other}}}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -90,19 +102,19 @@ spec:
 	}
 	s := string(data)
 	for _, want := range []string{"name: cfg", "name: creds", "kind: PersistentVolumeClaim", "kind: Pod",
-		"name: web-svc", "clusterIP: 10.96.0.11", "nodePort: 30000", "name: web-ing", "name: web-tls"} {
+		"name: web-svc", "clusterIP: 10.96.0.11", "nodePort: 30000", "name: web-ing", "name: web-tls", "name: web-in", "cidr: 192.0.2.0/24"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("stored copy lacks %q:\n%s", want, s)
 		}
 	}
-	if strings.Contains(s, "unrelated") || strings.Contains(s, "1234") || strings.Contains(s, "other-svc") || strings.Contains(s, "other-ing") {
+	if strings.Contains(s, "unrelated") || strings.Contains(s, "1234") || strings.Contains(s, "other-svc") || strings.Contains(s, "other-ing") || strings.Contains(s, "other-np") {
 		t.Errorf("stored copy holds what the pod does not need:\n%s", s)
 	}
 	back, err := pod.Load(data)
 	if err != nil {
 		t.Fatalf("stored copy does not load: %v\n%s", err, s)
 	}
-	if len(back.Pods) != 1 || !reflect.DeepEqual(back.Pods[0].Spec, p.Spec) || back.Objects.Len() != 6 {
+	if len(back.Pods) != 1 || !reflect.DeepEqual(back.Pods[0].Spec, p.Spec) || back.Objects.Len() != 7 {
 		t.Errorf("round trip changed the pod:\n%+v\n%+v", back.Pods[0].Spec, p.Spec)
 	}
 	if len(back.Warnings) > len(m.Warnings) {

@@ -229,6 +229,9 @@ func upCommand() *cli.Command {
 					cluster.ServeIngress(in, hostIP, ingPorts)
 				}
 			}
+			for _, w := range pod.NetworkPolicyWarnings(m.Pods, all) {
+				fmt.Fprintln(c.App.ErrWriter, "warning: "+w)
+			}
 			if err := cluster.FitServicePorts(others, m.Pods, services, m.Objects.Services); err != nil {
 				return err
 			}

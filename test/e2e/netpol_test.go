@@ -119,6 +119,10 @@ func TestNetworkPolicy(t *testing.T) {
 		t.Errorf("get netpol:\n%s", out)
 	}
 
+	if out := must(t, podunit, "describe", "netpol", "npsrv-in"); !regexp.MustCompile(`Selected pods now:\s+npsrv\n`).MatchString(out) ||
+		!strings.Contains(out, "To Port: http/TCP") || !strings.Contains(out, "PodSelector: role=frontend") {
+		t.Errorf("describe netpol:\n%s", out)
+	}
 	fetch := func(pod, url string) string {
 		// busybox's wget -T crashes: timeout bounds it instead
 		return strings.TrimSpace(run(t, podunit, "exec", pod, "--", "timeout", "2", "wget", "-q", "-O-", url).stdout)
