@@ -302,6 +302,53 @@ check egress-shaped bash -c 'for i in $(seq 1 30); do busybox wget -q -O /dev/nu
   echo "$rate bit/s (want 2000000 within 10%)"; [ $rate -ge 1800000 ] && [ $rate -le 2200000 ]'
 check down-qos as podunit down qos
 
+# A NetworkPolicy, enforced with nftables in the server pod's network
+# namespace (this distribution's kernel, its podman): the pod it admits gets
+# through, another does not, and without the policy both do.
+cat >/tmp/np.yaml <<'YAML'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: npsrv-in}
+spec:
+  podSelector: {matchLabels: {app: npsrv}}
+  ingress: [{from: [{podSelector: {matchLabels: {role: ok}}}], ports: [{port: 8080}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: npsrv, labels: {app: npsrv}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: server, image: localhost/podunit-test/busybox:1, command: ["httpd", "-f", "-p", "8080", "-h", "/etc"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: npok, labels: {role: ok}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: c, image: localhost/podunit-test/busybox:1, command: ["sleep", "3600"]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: npno}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: c, image: localhost/podunit-test/busybox:1, command: ["sleep", "3600"]}]
+YAML
+chmod 644 /tmp/np.yaml
+check up-netpol as podunit up /tmp/np.yaml
+check netpol-admits bash -c "$(declare -f as); uid=$uid
+  ip=\$(as podunit get pod npsrv -o jsonpath='{.status.podIP}')
+  for i in \$(seq 1 30); do as podunit exec npok -- timeout 3 wget -q -O - http://\$ip:8080/hostname | grep -qx npsrv && exit 0; sleep 1; done; exit 1"
+check netpol-refuses bash -c "$(declare -f as); uid=$uid
+  ip=\$(as podunit get pod npsrv -o jsonpath='{.status.podIP}')
+  ! as podunit exec npno -- timeout 3 wget -q -O - http://\$ip:8080/hostname"
+check netpol-lifted bash -c "$(declare -f as); uid=$uid
+  ip=\$(as podunit get pod npsrv -o jsonpath='{.status.podIP}')
+  as podunit down networkpolicy/npsrv-in
+  for i in \$(seq 1 30); do as podunit exec npno -- timeout 3 wget -q -O - http://\$ip:8080/hostname | grep -qx npsrv && exit 0; sleep 1; done; exit 1"
+check down-netpol as podunit down /tmp/np.yaml
+
 # A persistent pod, then a reboot: the second boot checks it came back.
 check persist-up as podunit up --persist /tmp/web.yaml
 check persist-enabled bash -c "$(declare -f as); uid=$uid; as systemctl --user is-enabled podunit@web.service | grep -qx enabled"
