@@ -141,11 +141,12 @@ func (st *State) NetworkPolicies(policies []*networkingv1.NetworkPolicy, nsLabel
 
 // Allows tells whether a connection (or datagram) from src to dst, of proto
 // to port, may pass: dst's pod admits it (ingress) and src's pod may send
-// it (egress). An address that is no pod's is outside the cluster: not
+// it (egress); a pod's traffic with itself always passes, as on its
+// loopback. An address that is no pod's is outside the cluster: not
 // limited itself, and matched by ipBlocks only.
 func (ps *Policies) Allows(src, dst netip.Addr, proto corev1.Protocol, port uint16) bool {
-	if ps == nil {
-		return true
+	if ps == nil || src == dst {
+		return true // a pod reaching itself through a Service: its own traffic
 	}
 	if fw, ok := ps.Firewalls[ps.byIP[src]]; ok && fw.Egress != nil && !anyMatch(*fw.Egress, dst, proto, port) {
 		return false

@@ -175,6 +175,7 @@ spec:
 			{front, db, tcp, 8080, false}, // front may not send
 			{db, outside, tcp, 80, false},
 			{shop, front, tcp, 80, false},
+			{front, front, tcp, 80, true}, // itself, through a Service
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -160,6 +160,32 @@ func TestNetworkPolicy(t *testing.T) {
 		t.Errorf("port-forward under the policy: %q", got)
 	}
 
+	// from outside, through a node port: the proxy's address is the source
+	// a policy sees, which an ipBlock of any address admits and the
+	// frontend's pod selector does not
+	nodePort := writeManifest(t, `
+apiVersion: v1
+kind: Service
+metadata: {name: npsrv-np}
+spec: {type: NodePort, selector: {app: npsrv}, ports: [{port: 80, targetPort: http, nodePort: 30177}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: npsrv-ext}
+spec:
+  podSelector: {matchLabels: {app: npsrv}}
+  ingress: [{from: [{ipBlock: {cidr: 0.0.0.0/0}}], ports: [{port: http}]}]
+`)
+	t.Cleanup(func() { run(t, podunit, "down", nodePort) })
+	must(t, podunit, "up", nodePort)
+	outside := func() string {
+		return strings.TrimSpace(run(t, "curl", "-s", "-m", "2", "http://127.0.0.1:30177/hostname").stdout)
+	}
+	eventually(t, 20*time.Second, "the node port to answer with an ipBlock admitting any address", func() bool { return outside() == "npsrv" })
+	must(t, podunit, "down", "networkpolicy/npsrv-ext")
+	eventually(t, 10*time.Second, "the node port to be refused by the frontend-only policy", func() bool { return outside() == "" })
+	must(t, podunit, "down", nodePort)
+
 	// a policy applied while the pods run holds at once: the frontend may
 	// send nothing now
 	deny := writeManifest(t, `
