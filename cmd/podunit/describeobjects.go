@@ -524,35 +524,39 @@ func describeNetworkPolicy(tw io.Writer, np *networkingv1.NetworkPolicy, recorde
 			fmt.Fprintf(tw, "    To Port: %s/%s\n", port, proto)
 		}
 	}
-	if has(networkingv1.PolicyTypeIngress) {
-		fmt.Fprintf(tw, "  Allowing ingress traffic:\n")
-		if len(np.Spec.Ingress) == 0 {
-			fmt.Fprintf(tw, "    <none> (Selected pods are isolated for ingress connectivity)\n")
-		}
-		for i, r := range np.Spec.Ingress {
-			if i > 0 {
-				fmt.Fprintf(tw, "    ----------\n")
-			}
-			ports(r.Ports)
-			peers(r.From, "From")
-		}
-	} else {
-		fmt.Fprintf(tw, "  Not affecting ingress traffic\n")
+	// each direction's rules: their ports, then their peers
+	type rule struct {
+		ports []networkingv1.NetworkPolicyPort
+		peers []networkingv1.NetworkPolicyPeer
 	}
-	if has(networkingv1.PolicyTypeEgress) {
-		fmt.Fprintf(tw, "  Allowing egress traffic:\n")
-		if len(np.Spec.Egress) == 0 {
-			fmt.Fprintf(tw, "    <none> (Selected pods are isolated for egress connectivity)\n")
+	var in, out []rule
+	for _, r := range np.Spec.Ingress {
+		in = append(in, rule{r.Ports, r.From})
+	}
+	for _, r := range np.Spec.Egress {
+		out = append(out, rule{r.Ports, r.To})
+	}
+	for _, d := range []struct {
+		t     networkingv1.PolicyType
+		word  string
+		rules []rule
+	}{{networkingv1.PolicyTypeIngress, "From", in}, {networkingv1.PolicyTypeEgress, "To", out}} {
+		dir := strings.ToLower(string(d.t))
+		if !has(d.t) {
+			fmt.Fprintf(tw, "  Not affecting %s traffic\n", dir)
+			continue
 		}
-		for i, r := range np.Spec.Egress {
+		fmt.Fprintf(tw, "  Allowing %s traffic:\n", dir)
+		if len(d.rules) == 0 {
+			fmt.Fprintf(tw, "    <none> (Selected pods are isolated for %s connectivity)\n", dir)
+		}
+		for i, r := range d.rules {
 			if i > 0 {
 				fmt.Fprintf(tw, "    ----------\n")
 			}
-			ports(r.Ports)
-			peers(r.To, "To")
+			ports(r.ports)
+			peers(r.peers, d.word)
 		}
-	} else {
-		fmt.Fprintf(tw, "  Not affecting egress traffic\n")
 	}
 	var types []string
 	for _, t := range np.Spec.PolicyTypes {
