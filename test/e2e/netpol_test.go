@@ -265,7 +265,9 @@ func portForwardFetch(t *testing.T, pod, port, path string) string {
 	t.Helper()
 	const local = "18995"
 	done := make(chan result, 1)
-	go func() { done <- run(t, "timeout", "-s", "INT", "6", podunit, "port-forward", "pod/"+pod, local+":"+port) }()
+	go func() {
+		done <- run(t, "timeout", "-s", "INT", "6", podunit, "port-forward", "pod/"+pod, local+":"+port)
+	}()
 	defer func() { <-done }()
 	var got string
 	eventually(t, 5*time.Second, "the forwarded port answering", func() bool {
