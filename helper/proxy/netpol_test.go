@@ -186,6 +186,23 @@ spec:
 		t.Errorf("db's firewall file: %q, want 201", got)
 	}
 
+	// db's infra restarts again, and a container's start asks for the new
+	// one's firewall before any container started: set there at once
+	eng.set("db", 301)
+	ips[301] = "10.96.128.2"
+	if err := podstate.WriteAtomic(podstate.FirewallWanted(dir, "db"), []byte("301\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := px.refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c := took(); len(c) != 1 || c[0].pid != 301 || c[0].fw.Ingress == nil {
+		t.Errorf("a new infra asked for: %+v", c)
+	}
+	if got := marker("db"); got != "301" {
+		t.Errorf("db's firewall file: %q, want 301", got)
+	}
+
 	// the policy goes: db's firewall is taken away, and nothing else is set
 	if _, err := objstore.RemoveObjects(dir, &pod.Objects{NetworkPolicies: []*networkingv1.NetworkPolicy{m.Objects.NetworkPolicies[0]}}); err != nil {
 		t.Fatal(err)
@@ -193,7 +210,7 @@ spec:
 	if err := px.refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if c := took(); len(c) != 1 || c[0].pid != 201 || c[0].fw.Isolated() {
+	if c := took(); len(c) != 1 || c[0].pid != 301 || c[0].fw.Isolated() {
 		t.Errorf("after the policy went: %+v", c)
 	}
 	if got := px.allowed(netip.MustParseAddr("10.96.128.4"), corev1.ProtocolTCP, eps); len(got) != 1 {

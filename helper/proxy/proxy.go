@@ -334,7 +334,8 @@ func (p *Proxy) podRecord(dir string) *corev1.Pod {
 // podReady is the pod's Ready condition as the helpers recorded it: every
 // app and sidecar container running (and, with a readiness or startup
 // probe, found ready by the prober), and no stop requested. key changes
-// whenever a container (re)starts: the pod's address is read again then.
+// whenever a container (re)starts, or a start asks for the firewall of a
+// new infra: the pod's address and infra are read again then.
 func (p *Proxy) podReady(pd *corev1.Pod) (bool, string) {
 	ready := true
 	var key strings.Builder
@@ -357,6 +358,12 @@ func (p *Proxy) podReady(pd *corev1.Pod) (bool, string) {
 	}
 	if _, stopping := podstate.ReadStopRequest(p.StateDir, pd.Name); stopping {
 		ready = false
+	}
+	// a container's start asking for its firewall names the infra it
+	// runs in: a new one (restarted before any container started again)
+	// is read anew
+	if want, err := os.ReadFile(podstate.FirewallWanted(p.StateDir, pd.Name)); err == nil {
+		key.Write(want)
 	}
 	return ready, key.String()
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podunit/podunit/units"
 )
 
 // netpolServer: a server behind a Service, whose NetworkPolicy admits the
@@ -158,6 +160,27 @@ func TestNetworkPolicy(t *testing.T) {
 	}
 	if got := portForwardFetch(t, "npsrv", "8080", "/hostname"); got != "npsrv" {
 		t.Errorf("port-forward under the policy: %q", got)
+	}
+
+	// the server's sandbox dies: its new network namespace gets the
+	// firewall before its container starts again (no warning that the
+	// start waited in vain), and the same traffic passes and does not
+	infra := containerID(t, units.InfraContainerName("npsrv"))
+	must(t, "podman", "kill", units.InfraContainerName("npsrv"))
+	eventually(t, 60*time.Second, "a new sandbox", func() bool { return replacedAndRunning(t, units.InfraContainerName("npsrv"), infra) })
+	if out := must(t, podunit, "wait", "--for=condition=Ready", "pod/npsrv", "--timeout", "60s"); !strings.Contains(out, "condition met") {
+		t.Fatalf("the server is not ready again: %s", out)
+	}
+	srvIP = strings.TrimSpace(must(t, podunit, "get", "pod", "npsrv", "-o", "jsonpath={.status.podIP}"))
+	direct = "http://" + srvIP + ":8080/hostname"
+	if got := fetch("npfront", direct); got != "npsrv" {
+		t.Errorf("the frontend by address, after the sandbox's restart: %q", got)
+	}
+	if got := fetch("npother", direct); got != "" {
+		t.Errorf("the other pod reached the restarted server: %q", got)
+	}
+	if evs := must(t, podunit, "events", "npsrv"); strings.Contains(evs, "did not set the pod's NetworkPolicy firewall") {
+		t.Errorf("the restarted server's start waited for its firewall in vain:\n%s", evs)
 	}
 
 	// from outside, through a node port: the proxy's address is the source
