@@ -28,19 +28,14 @@ func (t *task) awaitFirewall(ctx context.Context) error {
 	if t.rt.HostNetwork || !podstate.NetworkPoliciesStored(t.StateDir) {
 		return nil
 	}
-	eng, err := t.engine(ctx)
-	if err != nil {
+	if _, err := t.engine(ctx); err != nil {
 		return err
 	}
-	pid, _, err := eng.InfraNet(ctx, t.rt.Infra)
-	if err != nil || pid <= 0 {
-		return nil // the start fails on it soon, saying why
+	n, err := t.podNet(ctx)
+	if err != nil || !onPodNetwork(n.ips) {
+		return nil // an infra that does not run fails the start soon, saying why
 	}
-	ips, err := t.PodIPs(pid)
-	if err != nil || !onPodNetwork(ips) {
-		return nil
-	}
-	want := strconv.Itoa(pid)
+	want := strconv.Itoa(n.pid)
 	done := func() bool {
 		data, err := os.ReadFile(podstate.FirewallFile(t.StateDir, t.rt.Pod))
 		return err == nil && strings.TrimSpace(string(data)) == want

@@ -126,6 +126,7 @@ func (t *task) fillStatus(ctx context.Context) error {
 // podNetwork is what a container's start reads of the pod's network: its
 // addresses and podman's hosts file of the infra.
 type podNetwork struct {
+	pid       int // the infra's process
 	ips       []string
 	hostsFile string
 }
@@ -151,7 +152,7 @@ func (t *task) podNet(ctx context.Context) (*podNetwork, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.net = &podNetwork{ips: ips, hostsFile: hostsFile}
+	t.net = &podNetwork{pid: pid, ips: ips, hostsFile: hostsFile}
 	return t.net, nil
 }
 
