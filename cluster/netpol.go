@@ -91,14 +91,33 @@ func (st *State) NetworkPolicies(policies []*networkingv1.NetworkPolicy, nsLabel
 		return out
 	}
 	peers := append([]Pod{DNSPod}, st.Pods...)
-	nsSet := func(ns string) labels.Set {
-		l := labels.Set{}
-		for k, v := range nsLabels[ns] {
-			l[k] = v
+	// each namespace's labels and each selector worked out once, not for
+	// every pair of pods
+	nsSets := map[string]labels.Set{}
+	for _, p := range peers {
+		ns := p.Spec.Namespace
+		if _, ok := nsSets[ns]; !ok {
+			l := labels.Set{NamespaceNameLabel: ns}
+			for k, v := range nsLabels[ns] {
+				if k != NamespaceNameLabel {
+					l[k] = v
+				}
+			}
+			nsSets[ns] = l
 		}
-		l[NamespaceNameLabel] = ns
-		return l
 	}
+	parsed := map[*metav1.LabelSelector]labels.Selector{}
+	m := matcher{nsSets: nsSets, match: func(sel *metav1.LabelSelector, l map[string]string) bool {
+		s, ok := parsed[sel]
+		if !ok {
+			var err error
+			if s, err = metav1.LabelSelectorAsSelector(sel); err != nil {
+				s = labels.Nothing()
+			}
+			parsed[sel] = s
+		}
+		return s.Matches(labels.Set(l))
+	}}
 	sorted := append([]*networkingv1.NetworkPolicy(nil), policies...)
 	sort.Slice(sorted, func(i, j int) bool {
 		return sorted[i].Namespace+"/"+sorted[i].Name < sorted[j].Namespace+"/"+sorted[j].Name
@@ -110,7 +129,7 @@ func (st *State) NetworkPolicies(policies []*networkingv1.NetworkPolicy, nsLabel
 		out.byIP[p.IP] = PodKey(p.Spec)
 		var fw Firewall
 		for _, np := range sorted {
-			if np.Namespace != p.Spec.Namespace || !selects(&np.Spec.PodSelector, p.Spec.Labels) {
+			if np.Namespace != p.Spec.Namespace || !m.match(&np.Spec.PodSelector, p.Spec.Labels) {
 				continue
 			}
 			for _, t := range np.Spec.PolicyTypes {
@@ -120,14 +139,14 @@ func (st *State) NetworkPolicies(policies []*networkingv1.NetworkPolicy, nsLabel
 						fw.Ingress = &[]Allow{}
 					}
 					for _, r := range np.Spec.Ingress {
-						*fw.Ingress = append(*fw.Ingress, allows(np.Namespace, r.From, r.Ports, peers, nsSet, p.Spec, true)...)
+						*fw.Ingress = append(*fw.Ingress, allows(np.Namespace, r.From, r.Ports, peers, m, p.Spec, true)...)
 					}
 				case networkingv1.PolicyTypeEgress:
 					if fw.Egress == nil {
 						fw.Egress = &[]Allow{}
 					}
 					for _, r := range np.Spec.Egress {
-						*fw.Egress = append(*fw.Egress, allows(np.Namespace, r.To, r.Ports, peers, nsSet, p.Spec, false)...)
+						*fw.Egress = append(*fw.Egress, allows(np.Namespace, r.To, r.Ports, peers, m, p.Spec, false)...)
 					}
 				}
 			}
@@ -171,7 +190,7 @@ func anyMatch(as []Allow, addr netip.Addr, proto corev1.Protocol, port uint16) b
 // is the container port of that name of the pod the traffic goes to: self
 // for ingress, each peer pod for egress (no address outside the cluster
 // matches it then).
-func allows(ns string, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort, pods []Pod, nsSet func(string) labels.Set, self *corev1.Pod, ingress bool) []Allow {
+func allows(ns string, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort, pods []Pod, m matcher, self *corev1.Pod, ingress bool) []Allow {
 	type target struct {
 		net    netip.Prefix // invalid: any address
 		except []netip.Prefix
@@ -202,9 +221,9 @@ func allows(ns string, peers []networkingv1.NetworkPolicyPeer, ports []networkin
 				continue
 			case peer.NamespaceSelector == nil && p.Spec.Namespace != ns:
 				continue
-			case peer.NamespaceSelector != nil && !selects(peer.NamespaceSelector, nsSet(p.Spec.Namespace)):
+			case peer.NamespaceSelector != nil && !m.match(peer.NamespaceSelector, m.nsSets[p.Spec.Namespace]):
 				continue
-			case peer.PodSelector != nil && !selects(peer.PodSelector, p.Spec.Labels):
+			case peer.PodSelector != nil && !m.match(peer.PodSelector, p.Spec.Labels):
 				continue
 			}
 			targets = append(targets, target{net: netip.PrefixFrom(p.IP, p.IP.BitLen()), pod: p.Spec})
@@ -234,24 +253,18 @@ func allows(ns string, peers []networkingv1.NetworkPolicyPeer, ports []networkin
 				}
 				// egress: the port of that name of each pod the rule
 				// reaches (any pod, for a rule without peers)
-				on := []*corev1.Pod{t.pod}
+				on := []Pod{{Spec: t.pod}}
 				if !t.net.IsValid() {
-					on = on[:0]
-					for _, p := range pods {
-						if p.IP.IsValid() {
-							on = append(on, p.Spec)
-						}
-					}
+					on = pods
 				}
 				for _, p := range on {
-					port, ok := namedPort(p, pp.Port.StrVal, a.Protocol)
-					if !ok {
+					port, ok := namedPort(p.Spec, pp.Port.StrVal, a.Protocol)
+					if !ok || (p.Spec != t.pod && !p.IP.IsValid()) {
 						continue
 					}
 					b := a
 					if !t.net.IsValid() {
-						ip := podIP(pods, p)
-						b.Net = netip.PrefixFrom(ip, ip.BitLen())
+						b.Net = netip.PrefixFrom(p.IP, p.IP.BitLen())
 					}
 					b.From, b.To = port, port
 					out = append(out, b)
@@ -267,15 +280,6 @@ func allows(ns string, peers []networkingv1.NetworkPolicyPeer, ports []networkin
 		}
 	}
 	return dedupe(out)
-}
-
-func podIP(pods []Pod, p *corev1.Pod) netip.Addr {
-	for _, q := range pods {
-		if q.Spec == p {
-			return q.IP
-		}
-	}
-	return netip.Addr{}
 }
 
 // namedPort is the number of p's container port name of proto.
@@ -297,9 +301,11 @@ func namedPort(p *corev1.Pod, name string, proto corev1.Protocol) (uint16, bool)
 	return 0, false
 }
 
-func selects(sel *metav1.LabelSelector, l map[string]string) bool {
-	s, err := metav1.LabelSelectorAsSelector(sel)
-	return err == nil && s.Matches(labels.Set(l))
+// matcher matches label selectors, each parsed once (one that does not
+// parse matches nothing), against pods' labels and namespaces' (nsSets).
+type matcher struct {
+	nsSets map[string]labels.Set
+	match  func(sel *metav1.LabelSelector, l map[string]string) bool
 }
 
 func dedupe(as []Allow) []Allow {

@@ -221,6 +221,13 @@ func validatePolicyPeer(peer *networkingv1.NetworkPolicyPeer, p *field.Path) fie
 	return errs
 }
 
+// PolicySelects tells whether a NetworkPolicy applies to a pod: the pod is
+// in its namespace and its podSelector matches the pod's labels.
+func PolicySelects(np *networkingv1.NetworkPolicy, p *corev1.Pod) bool {
+	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+	return np.Namespace == p.Namespace && err == nil && sel.Matches(labels.Set(p.Labels))
+}
+
 // NetworkPolicyWarnings are the pods that a policy selects but that are off
 // the pod network by their own annotation (slirp4netns): their traffic
 // cannot be limited. (hostNetwork pods are not, as on a cluster.)
@@ -231,8 +238,7 @@ func NetworkPolicyWarnings(pods []*corev1.Pod, all *Objects) []string {
 			continue
 		}
 		for _, np := range all.NetworkPolicies {
-			sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
-			if np.Namespace == p.Namespace && err == nil && sel.Matches(labels.Set(p.Labels)) {
+			if PolicySelects(np, p) {
 				out = append(out, fmt.Sprintf("pod %q: networkpolicy %q selects it, but it runs on slirp4netns (%s): not enforced", p.Name, np.Name, AnnotationNetwork))
 			}
 		}

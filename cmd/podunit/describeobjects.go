@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/podunit/podunit/cluster"
 	"github.com/podunit/podunit/pod"
@@ -475,11 +474,9 @@ func describeNetworkPolicy(tw io.Writer, np *networkingv1.NetworkPolicy, recorde
 	fmt.Fprintf(tw, "Spec:\n")
 	fmt.Fprintf(tw, "  PodSelector:\t%s\n", selectorOrAll(&np.Spec.PodSelector, "(Allowing the specific traffic to all pods in this namespace)"))
 	var selected []string
-	if sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector); err == nil {
-		for _, p := range recorded {
-			if p.Namespace == np.Namespace && sel.Matches(labels.Set(p.Labels)) {
-				selected = append(selected, p.Name)
-			}
+	for _, p := range recorded {
+		if pod.PolicySelects(np, p) {
+			selected = append(selected, p.Name)
 		}
 	}
 	fmt.Fprintf(tw, "  Selected pods now:\t%s\n", orNone(strings.Join(selected, ", ")))

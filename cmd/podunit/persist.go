@@ -16,7 +16,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
 
 	"github.com/podunit/podunit/cluster"
@@ -174,10 +173,7 @@ func storedManifest(p *corev1.Pod, objs *pod.Objects) ([]byte, error) {
 	// them.
 	if objs != nil {
 		for _, np := range objs.NetworkPolicies {
-			if np.Namespace != p.Namespace {
-				continue
-			}
-			if sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector); err != nil || !sel.Matches(labels.Set(p.Labels)) {
+			if !pod.PolicySelects(np, p) {
 				continue
 			}
 			errs = append(errs, doc(&struct {

@@ -135,7 +135,7 @@ func (in *ingress) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	ns := route.Ingress.Namespace
 	svc, eps := st.BackendEndpoints(ns, route.Backend)
-	any := len(eps) > 0
+	had := len(eps) > 0
 	if client, err := netip.ParseAddrPort(req.RemoteAddr); err == nil {
 		eps = in.p.allowed(client.Addr().Unmap(), corev1.ProtocolTCP, eps)
 	}
@@ -158,7 +158,7 @@ func (in *ingress) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		target = net.JoinHostPort(strings.TrimSuffix(svc.Spec.ExternalName, "."), strconv.Itoa(int(port)))
 		what = "service " + svc.Name + " (ExternalName " + target + ")"
-	case len(eps) == 0 && any:
+	case len(eps) == 0 && had:
 		http.Error(w, fmt.Sprintf("502 bad gateway: service %s/%s: a NetworkPolicy of its pods does not admit this client (%s)", ns, svc.Name, req.RemoteAddr), http.StatusBadGateway)
 		return
 	case len(eps) == 0:
