@@ -223,26 +223,26 @@ func TLSSecret(ingresses []*networkingv1.Ingress, serverName string) (ns, name s
 	return "", "", false
 }
 
-// BackendEndpoints are the endpoints of an Ingress backend's Service port;
-// svc is nil when the Service does not exist, and the port is found by
-// number or by name among the Service's.
-func (s *State) BackendEndpoints(ns string, b *networkingv1.IngressBackend) (svc *corev1.Service, eps []Endpoint) {
+// BackendEndpoints are the endpoints of an Ingress backend's Service port,
+// and that port's index in the Service's; svc is nil when the Service does
+// not exist, port is -1 when it has no such port (by number, or by name).
+func (s *State) BackendEndpoints(ns string, b *networkingv1.IngressBackend) (svc *corev1.Service, port int, eps []Endpoint) {
 	if b == nil || b.Service == nil {
-		return nil, nil
+		return nil, -1, nil
 	}
 	svc = s.service(ns, b.Service.Name)
 	if svc == nil {
-		return nil, nil
+		return nil, -1, nil
 	}
 	for i, p := range svc.Spec.Ports {
 		if p.Protocol != corev1.ProtocolTCP {
 			continue
 		}
 		if (b.Service.Port.Name != "" && p.Name == b.Service.Port.Name) || (b.Service.Port.Name == "" && p.Port == b.Service.Port.Number) {
-			return svc, s.Endpoints(svc, i)
+			return svc, i, s.Endpoints(svc, i)
 		}
 	}
-	return svc, nil
+	return svc, -1, nil
 }
 
 // ServeIngress gives an Ingress its status as this host serves it: this

@@ -125,20 +125,24 @@ func TestBackendEndpoints(t *testing.T) {
 	byNumber := backend("web", 80)
 	byName := networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Name: "http"}}}
 	for _, b := range []*networkingv1.IngressBackend{&byNumber, &byName} {
-		got, eps := st.BackendEndpoints("default", b)
-		if got != svc || len(eps) != 1 || eps[0].Addr.String() != "10.96.128.5:8080" {
-			t.Errorf("backend %+v: %v %v, want the TCP port's endpoint 10.96.128.5:8080", b.Service.Port, got, eps)
+		got, port, eps := st.BackendEndpoints("default", b)
+		if got != svc || port != 1 || len(eps) != 1 || eps[0].Addr.String() != "10.96.128.5:8080" {
+			t.Errorf("backend %+v: %v port %d %v, want port 1, the TCP port, and its endpoint 10.96.128.5:8080", b.Service.Port, got, port, eps)
 		}
 	}
 	missing := backend("nope", 80)
-	if got, eps := st.BackendEndpoints("default", &missing); got != nil || eps != nil {
-		t.Errorf("a missing Service: %v %v", got, eps)
+	if got, port, eps := st.BackendEndpoints("default", &missing); got != nil || port != -1 || eps != nil {
+		t.Errorf("a missing Service: %v %d %v", got, port, eps)
 	}
-	if got, _ := st.BackendEndpoints("other", &byNumber); got != nil {
+	noPort := backend("web", 81)
+	if got, port, eps := st.BackendEndpoints("default", &noPort); got != svc || port != -1 || eps != nil {
+		t.Errorf("a port the Service lacks: %v %d %v", got, port, eps)
+	}
+	if got, _, _ := st.BackendEndpoints("other", &byNumber); got != nil {
 		t.Error("a Service of another namespace was found")
 	}
 	st.Pods[0].Ready = false
-	if _, eps := st.BackendEndpoints("default", &byNumber); len(eps) != 0 {
+	if _, _, eps := st.BackendEndpoints("default", &byNumber); len(eps) != 0 {
 		t.Errorf("a pod not ready is an endpoint: %v", eps)
 	}
 }

@@ -243,7 +243,7 @@ func describeIngress(tw io.Writer, in *networkingv1.Ingress, st *cluster.State) 
 		if port == "" {
 			port = strconv.Itoa(int(b.Service.Port.Number))
 		}
-		svc, eps := st.BackendEndpoints(in.Namespace, b)
+		svc, _, eps := st.BackendEndpoints(in.Namespace, b)
 		var addrs []string
 		for _, ep := range eps {
 			addrs = append(addrs, ep.Addr.String())

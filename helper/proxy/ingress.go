@@ -134,7 +134,7 @@ func (in *ingress) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ns := route.Ingress.Namespace
-	svc, eps := st.BackendEndpoints(ns, route.Backend)
+	svc, port, eps := st.BackendEndpoints(ns, route.Backend)
 	had := len(eps) > 0
 	if client, err := netip.ParseAddrPort(req.RemoteAddr); err == nil {
 		eps = in.p.allowed(client.Addr().Unmap(), corev1.ProtocolTCP, eps)
@@ -165,7 +165,7 @@ func (in *ingress) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, fmt.Sprintf("503 service unavailable: service %s/%s has no ready endpoint for this port", ns, svc.Name), http.StatusServiceUnavailable)
 		return
 	default:
-		ep := eps[in.p.rr.Add(1)%uint64(len(eps))]
+		ep := eps[in.p.next(svc, port)%uint64(len(eps))]
 		target, what = ep.Addr.String(), "pod "+ep.Pod+" ("+ep.Addr.String()+")"
 	}
 	rp := &httputil.ReverseProxy{

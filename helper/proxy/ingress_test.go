@@ -220,3 +220,66 @@ func TestIngressUpgrade(t *testing.T) {
 		t.Errorf("after the upgrade: %q %v", line, err)
 	}
 }
+
+// TestRoundRobinPerService: each Service port takes its own turns, so a
+// client alternating between two Services (through Service addresses or an
+// Ingress) reaches every endpoint of each, not always the same one.
+func TestRoundRobinPerService(t *testing.T) {
+	var ports []int32
+	for _, name := range []string{"web-a", "web-b", "api-a"} {
+		name := name
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, name) }))
+		defer s.Close()
+		ports = append(ports, int32(s.Listener.Addr().(*net.TCPAddr).Port))
+	}
+	svc := func(name string) *corev1.Service {
+		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}, Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": name},
+			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromString("http")}},
+		}}
+	}
+	podOf := func(name, app string, port int32) cluster.Pod {
+		return cluster.Pod{Spec: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Labels: map[string]string{"app": app}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: port}}}}}},
+			IP: netip.MustParseAddr("127.0.0.1"), Ready: true}
+	}
+	web, api := svc("web"), svc("api")
+	pt := networkingv1.PathTypePrefix
+	rule := func(host, service string) networkingv1.IngressRule {
+		return networkingv1.IngressRule{Host: host, IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{
+			{Path: "/", PathType: &pt, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: service, Port: networkingv1.ServiceBackendPort{Number: 80}}}},
+		}}}}
+	}
+	p := &Proxy{Env: &helper.Env{Out: io.Discard}}
+	p.state.Store(&cluster.State{
+		Services:  []*corev1.Service{web, api},
+		Pods:      []cluster.Pod{podOf("web-a", "web", ports[0]), podOf("web-b", "web", ports[1]), podOf("api-a", "api", ports[2])},
+		Ingresses: []*networkingv1.Ingress{{ObjectMeta: metav1.ObjectMeta{Name: "site", Namespace: "default"}, Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{rule("web.example", "web"), rule("api.example", "api")}}}},
+	})
+	client := netip.MustParseAddr("10.96.128.9")
+	seen := map[string]int{}
+	for i := 0; i < 4; i++ {
+		seen[p.pick(cluster.Route{Service: web}, client)[0].Pod]++
+		if got := p.pick(cluster.Route{Service: api}, client)[0].Pod; got != "api-a" {
+			t.Fatalf("api: %s", got)
+		}
+	}
+	if seen["web-a"] != 2 || seen["web-b"] != 2 {
+		t.Errorf("Service web, alternating with api: %v, want each pod twice", seen)
+	}
+	in := &ingress{p: p, certs: map[string]cachedCert{}, transport: &http.Transport{}}
+	seen = map[string]int{}
+	for i := 0; i < 4; i++ {
+		for _, host := range []string{"web.example", "api.example"} {
+			rec := httptest.NewRecorder()
+			in.ServeHTTP(rec, httptest.NewRequest("GET", "http://"+host+"/", nil))
+			if rec.Code != 200 {
+				t.Fatalf("%s: %d %s", host, rec.Code, rec.Body)
+			}
+			seen[rec.Body.String()]++
+		}
+	}
+	if seen["web-a"] != 2 || seen["web-b"] != 2 || seen["api-a"] != 4 {
+		t.Errorf("through the Ingress, alternating hosts: %v, want each web pod twice", seen)
+	}
+}

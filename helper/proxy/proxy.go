@@ -91,11 +91,11 @@ type Proxy struct {
 	ips       map[string]podIP     // by pod name
 	pods      map[string]cachedPod // by the pod's directory
 	watch     *podstate.DirWatch   // nil: polled
-	rr        atomic.Uint64
-	ingress   *ingress           // serving while there are Ingresses (under mu)
-	firewalls map[string]applied // by pod name: what was set in its namespace
-	marked    marked             // by pod name: what its FirewallFile says
-	ownAddr   netip.Addr         // on the pod network: where proxied traffic comes from
+	rr        sync.Map             // rrKey -> *atomic.Uint64: each Service port's own round robin
+	ingress   *ingress             // serving while there are Ingresses (under mu)
+	firewalls map[string]applied   // by pod name: what was set in its namespace
+	marked    marked               // by pod name: what its FirewallFile says
+	ownAddr   netip.Addr           // on the pod network: where proxied traffic comes from
 }
 
 // cachedPod is a pod's record as last read: read again only when the file
@@ -444,13 +444,31 @@ func (p *Proxy) pick(r cluster.Route, client netip.Addr) []cluster.Endpoint {
 		b := client.As4()
 		start = uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])
 	} else {
-		start = p.rr.Add(1)
+		start = p.next(r.Service, r.Port)
 	}
 	out := make([]cluster.Endpoint, 0, len(eps))
 	for i := range eps {
 		out = append(out, eps[(start+uint64(i))%uint64(len(eps))])
 	}
 	return out
+}
+
+// rrKey names a Service port.
+type rrKey struct {
+	ns, name string
+	port     int
+}
+
+// next is the next turn of port i of a Service: each Service port has its
+// own round robin, as IPVS keeps one per virtual service, so that clients
+// of one Service do not steer which endpoint another's get.
+func (p *Proxy) next(svc *corev1.Service, i int) uint64 {
+	k := rrKey{svc.Namespace, svc.Name, i}
+	c, ok := p.rr.Load(k)
+	if !ok {
+		c, _ = p.rr.LoadOrStore(k, new(atomic.Uint64))
+	}
+	return c.(*atomic.Uint64).Add(1)
 }
 
 func (p *Proxy) listen(l cluster.Listener) (io.Closer, error) {

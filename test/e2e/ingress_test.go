@@ -114,13 +114,18 @@ spec:
 		}
 		return out[i+1:], strings.TrimSpace(out[:i])
 	}
-	// both pods of the Deployment answer, in turn
+	// both pods of the Deployment answer, in turn, and the other pod (up
+	// returns once they are started, not ready: each becomes an endpoint
+	// when its readiness probe first passes)
 	seen := map[string]bool{}
-	eventually(t, 60*time.Second, "both ingweb pods through the Ingress", func() bool {
+	eventually(t, 60*time.Second, "both ingweb pods and the ingapi pod through the Ingress", func() bool {
 		if code, body := get("shop.example", "/hostname"); code == "200" && strings.HasPrefix(body, "ingweb-") {
 			seen[body] = true
 		}
-		return len(seen) == 2
+		if code, body := get("v1.shop.example", "/hostname"); code == "200" && body == "ingapi" {
+			seen[body] = true
+		}
+		return len(seen) == 3
 	})
 	for _, tc := range []struct{ host, path, code, body string }{
 		{"shop.example:" + httpPort, "/hostname", "200", "ingweb-"}, // Host with a port
