@@ -39,7 +39,7 @@ var (
 	Gateway  = netip.MustParseAddr("10.96.0.1")
 	PodRange = unitdef.PodRange
 	// ServiceRange is the lower half: the cluster DNS's and Services' addresses.
-	ServiceRange = netip.MustParsePrefix("10.96.0.0/17")
+	ServiceRange = pod.ServiceRange
 	// DNS is the address of the cluster DNS server (kube-dns's usual one).
 	DNS = netip.MustParseAddr("10.96.0.10")
 	// Services' addresses come from here, DNS excepted.

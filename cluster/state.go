@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -25,6 +26,10 @@ type State struct {
 	Services  []*corev1.Service
 	Ingresses []*networkingv1.Ingress
 	Pods      []Pod
+	// Written and Slices are the endpoints users wrote for Services
+	// without a selector.
+	Written []*corev1.Endpoints
+	Slices  []*discoveryv1.EndpointSlice
 	// Policies are what the stored NetworkPolicies mean for Pods (nil:
 	// none is stored).
 	Policies *Policies
@@ -38,9 +43,27 @@ type Endpoint struct {
 
 // Endpoints are the addresses behind port i of a Service: the pods it
 // selects that have an address, are ready (unless the Service publishes not
-// ready addresses) and have the target port, in pod name order.
+// ready addresses) and have the target port, in pod name order. A Service
+// without a selector has the ready addresses written for it (Written), at
+// their port of the Service port's name and protocol, in the order written.
 func (s *State) Endpoints(svc *corev1.Service, i int) []Endpoint {
 	var out []Endpoint
+	if len(svc.Spec.Selector) == 0 {
+		sp := svc.Spec.Ports[i]
+		seen := map[netip.AddrPort]bool{}
+		for _, w := range s.written(svc) {
+			if !w.Ready && !svc.Spec.PublishNotReadyAddresses {
+				continue
+			}
+			for _, p := range w.Ports {
+				if ap := netip.AddrPortFrom(w.IP, uint16(p.Port)); p.Name == sp.Name && p.Protocol == sp.Protocol && !seen[ap] {
+					seen[ap] = true
+					out = append(out, Endpoint{Addr: ap})
+				}
+			}
+		}
+		return out
+	}
 	for _, p := range s.selected(svc) {
 		port, ok := TargetPort(svc.Spec.Ports[i], p.Spec)
 		if ok {
@@ -48,6 +71,106 @@ func (s *State) Endpoints(svc *corev1.Service, i int) []Endpoint {
 		}
 	}
 	return out
+}
+
+// WrittenAddr is an address written for a Service without a selector, by
+// an Endpoints object or an EndpointSlice.
+type WrittenAddr struct {
+	IP       netip.Addr
+	Ready    bool
+	Hostname string
+	Ports    []corev1.EndpointPort
+}
+
+// written are the addresses written for a Service without a selector: those
+// of its Endpoints object, then those of the EndpointSlices labelled with its
+// name (in name order). An address may come twice (a cluster's Endpoints
+// and their mirrored slice): the users count it once.
+func (s *State) written(svc *corev1.Service) []WrittenAddr {
+	if len(svc.Spec.Selector) > 0 || svc.Spec.Type == corev1.ServiceTypeExternalName {
+		return nil
+	}
+	var out []WrittenAddr
+	add := func(w WrittenAddr) {
+		if w.IP.IsValid() {
+			out = append(out, w)
+		}
+	}
+	for _, ep := range s.Written {
+		if ep.Namespace != svc.Namespace || ep.Name != svc.Name {
+			continue
+		}
+		for _, sub := range ep.Subsets {
+			for _, addrs := range []struct {
+				list  []corev1.EndpointAddress
+				ready bool
+			}{{sub.Addresses, true}, {sub.NotReadyAddresses, false}} {
+				for _, a := range addrs.list {
+					ip, _ := netip.ParseAddr(a.IP)
+					add(WrittenAddr{IP: ip, Ready: addrs.ready, Hostname: a.Hostname, Ports: sub.Ports})
+				}
+			}
+		}
+	}
+	slices := make([]*discoveryv1.EndpointSlice, 0, len(s.Slices))
+	for _, es := range s.Slices {
+		if es.Namespace == svc.Namespace && es.Labels[pod.LabelServiceName] == svc.Name && es.AddressType == discoveryv1.AddressTypeIPv4 {
+			slices = append(slices, es)
+		}
+	}
+	sort.Slice(slices, func(i, j int) bool { return slices[i].Name < slices[j].Name })
+	for _, es := range slices {
+		ports := make([]corev1.EndpointPort, 0, len(es.Ports))
+		for _, p := range es.Ports {
+			if p.Port == nil {
+				continue
+			}
+			pt := corev1.EndpointPort{Port: *p.Port, Protocol: corev1.ProtocolTCP}
+			if p.Name != nil {
+				pt.Name = *p.Name
+			}
+			if p.Protocol != nil {
+				pt.Protocol = *p.Protocol
+			}
+			ports = append(ports, pt)
+		}
+		for _, e := range es.Endpoints {
+			if len(e.Addresses) == 0 {
+				continue
+			}
+			ip, _ := netip.ParseAddr(e.Addresses[0])
+			w := WrittenAddr{IP: ip, Ready: e.Conditions.Ready == nil || *e.Conditions.Ready, Ports: ports}
+			if e.Hostname != nil {
+				w.Hostname = *e.Hostname
+			}
+			add(w)
+		}
+	}
+	return out
+}
+
+// headless are the addresses a headless Service's name answers with, and
+// whose hostname they go by: its ready pods (a pod's hostname only when its
+// subdomain is the Service), or what was written for it.
+func (s *State) headless(svc *corev1.Service) (addrs []netip.Addr, hostnames []string) {
+	if len(svc.Spec.Selector) == 0 {
+		seen := map[netip.Addr]bool{}
+		for _, w := range s.written(svc) {
+			if (w.Ready || svc.Spec.PublishNotReadyAddresses) && !seen[w.IP] {
+				seen[w.IP] = true
+				addrs, hostnames = append(addrs, w.IP), append(hostnames, w.Hostname)
+			}
+		}
+		return addrs, hostnames
+	}
+	for _, p := range s.selected(svc) {
+		h := ""
+		if p.Spec.Spec.Subdomain == svc.Name {
+			h = hostname(p.Spec)
+		}
+		addrs, hostnames = append(addrs, p.IP), append(hostnames, h)
+	}
+	return addrs, hostnames
 }
 
 func (s *State) selected(svc *corev1.Service) []Pod {
@@ -136,9 +259,7 @@ func (s *State) Lookup(name string) (a Answer, ours bool) {
 		case svc.Spec.Type == corev1.ServiceTypeExternalName:
 			a.CNAME = strings.TrimSuffix(svc.Spec.ExternalName, ".")
 		case pod.Headless(svc):
-			for _, p := range s.selected(svc) {
-				a.A = append(a.A, p.IP)
-			}
+			a.A, _ = s.headless(svc)
 		default:
 			if ip, err := netip.ParseAddr(svc.Spec.ClusterIP); err == nil {
 				a.A = []netip.Addr{ip}
@@ -151,9 +272,10 @@ func (s *State) Lookup(name string) (a Answer, ours bool) {
 			return a, true
 		}
 		if pod.Headless(svc) {
-			for _, p := range s.selected(svc) {
-				if p.Spec.Spec.Subdomain == svc.Name && hostname(p.Spec) == labels[0] {
-					return Answer{Exists: true, A: []netip.Addr{p.IP}}, true
+			addrs, hostnames := s.headless(svc)
+			for i, h := range hostnames {
+				if h != "" && h == labels[0] {
+					return Answer{Exists: true, A: []netip.Addr{addrs[i]}}, true
 				}
 			}
 		}
@@ -251,8 +373,8 @@ func NodePorts(services []*corev1.Service) []string {
 }
 
 // EndpointsOf is the Endpoints object the endpoints controller keeps for a
-// Service with a selector (nil for one without: its endpoints are whoever
-// writes them): the pods it selects that have an address, the ready ones
+// Service with a selector (for one without, the Endpoints object written
+// for it, or nil): the pods it selects that have an address, the ready ones
 // under addresses and the others under notReadyAddresses (every one under
 // addresses when the Service publishes not ready addresses), grouped in
 // subsets of pods whose target ports resolve alike, in address order; a
@@ -260,6 +382,13 @@ func NodePorts(services []*corev1.Service) []string {
 // controller does.
 func (s *State) EndpointsOf(svc *corev1.Service, node string) *corev1.Endpoints {
 	if len(svc.Spec.Selector) == 0 {
+		for _, ep := range s.Written {
+			if ep.Namespace == svc.Namespace && ep.Name == svc.Name {
+				out := ep.DeepCopy()
+				out.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Endpoints"}
+				return out
+			}
+		}
 		return nil
 	}
 	ep := &corev1.Endpoints{

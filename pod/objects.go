@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,7 +25,7 @@ const (
 )
 
 // Kinds lists every kind a manifest may hold, for messages.
-var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindDaemonSet, KindJob, KindCronJob, KindConfigMap, KindSecret, KindClaim, KindService, KindIngress, KindNetworkPolicy, KindServiceAccount, KindNamespace, KindVolume}
+var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindDaemonSet, KindJob, KindCronJob, KindConfigMap, KindSecret, KindClaim, KindService, KindEndpoints, KindEndpointSlice, KindIngress, KindNetworkPolicy, KindServiceAccount, KindNamespace, KindVolume}
 
 // APIVersion is the apiVersion of a kind: apps/v1 for a Deployment, v1 for
 // the others.
@@ -41,6 +42,9 @@ func APIVersion(kind string) string {
 	if kind == KindNetworkPolicy {
 		return NetworkPolicyAPIVersion
 	}
+	if kind == KindEndpointSlice {
+		return EndpointSliceAPIVersion
+	}
 	return "v1"
 }
 
@@ -54,6 +58,10 @@ type Objects struct {
 	Secrets    []*corev1.Secret
 	Claims     []*corev1.PersistentVolumeClaim
 	Services   []*corev1.Service
+	// Endpoints and EndpointSlices are the endpoints of Services without a
+	// selector (by the Service's name, or the slice's LabelServiceName).
+	Endpoints      []*corev1.Endpoints
+	EndpointSlices []*discoveryv1.EndpointSlice
 	// Ingresses route HTTP to Services through the service proxy.
 	Ingresses []*networkingv1.Ingress
 	// NetworkPolicies limit the traffic of the pods they select.
@@ -84,7 +92,7 @@ func (o *Objects) Len() int {
 	if o == nil {
 		return 0
 	}
-	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.Ingresses) + len(o.NetworkPolicies) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Volumes) + len(o.Deployments) + len(o.StatefulSets) + len(o.DaemonSets) + len(o.Jobs) + len(o.CronJobs)
+	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.Endpoints) + len(o.EndpointSlices) + len(o.Ingresses) + len(o.NetworkPolicies) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Volumes) + len(o.Deployments) + len(o.StatefulSets) + len(o.DaemonSets) + len(o.Jobs) + len(o.CronJobs)
 }
 
 // ConfigMap finds a ConfigMap, or nil.
@@ -164,6 +172,14 @@ func (o *Objects) Find(kind, ns, name string) metav1.Object {
 	case KindService:
 		if s := o.Service(ns, name); s != nil {
 			x = s
+		}
+	case KindEndpoints:
+		if ep := find(o.Endpoints, ns, name); ep != nil {
+			x = ep
+		}
+	case KindEndpointSlice:
+		if es := find(o.EndpointSlices, ns, name); es != nil {
+			x = es
 		}
 	case KindIngress:
 		if in := o.Ingress(ns, name); in != nil {
@@ -252,6 +268,9 @@ func Over(top, o *Objects) *Objects {
 		Services:   under(top.Services, o.Services),
 		Ingresses:  under(top.Ingresses, o.Ingresses),
 
+		Endpoints:      under(top.Endpoints, o.Endpoints),
+		EndpointSlices: under(top.EndpointSlices, o.EndpointSlices),
+
 		NetworkPolicies: under(top.NetworkPolicies, o.NetworkPolicies),
 
 		ServiceAccounts: under(top.ServiceAccounts, o.ServiceAccounts),
@@ -287,6 +306,10 @@ func (o *Objects) Filter(keep func(kind string, obj metav1.Object) bool) *Object
 			out.Claims = append(out.Claims, x)
 		case *corev1.Service:
 			out.Services = append(out.Services, x)
+		case *corev1.Endpoints:
+			out.Endpoints = append(out.Endpoints, x)
+		case *discoveryv1.EndpointSlice:
+			out.EndpointSlices = append(out.EndpointSlices, x)
 		case *networkingv1.Ingress:
 			out.Ingresses = append(out.Ingresses, x)
 		case *networkingv1.NetworkPolicy:
@@ -330,6 +353,12 @@ func (o *Objects) Each(f func(kind string, obj metav1.Object)) {
 	}
 	for _, s := range o.Services {
 		f(KindService, s)
+	}
+	for _, ep := range o.Endpoints {
+		f(KindEndpoints, ep)
+	}
+	for _, es := range o.EndpointSlices {
+		f(KindEndpointSlice, es)
 	}
 	for _, in := range o.Ingresses {
 		f(KindIngress, in)
@@ -467,6 +496,10 @@ func loadObject(kind string, generic any, js []byte, o *Objects) ([]string, fiel
 			return nil, errs
 		}
 		return append(warns, w...), nil
+	case KindEndpoints:
+		return loadEndpoints(generic, js, o)
+	case KindEndpointSlice:
+		return loadEndpointSlice(generic, js, o)
 	case KindIngress:
 		return loadIngress(generic, js, o)
 	case KindNetworkPolicy:

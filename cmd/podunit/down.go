@@ -483,6 +483,8 @@ var objectKinds = map[string]string{
 	"cronjob": pod.KindCronJob, "cronjobs": pod.KindCronJob, "cj": pod.KindCronJob,
 	"service": pod.KindService, "services": pod.KindService, "svc": pod.KindService,
 	"ingress": pod.KindIngress, "ingresses": pod.KindIngress, "ing": pod.KindIngress,
+	"endpoints": pod.KindEndpoints, "endpoint": pod.KindEndpoints, "ep": pod.KindEndpoints,
+	"endpointslice": pod.KindEndpointSlice, "endpointslices": pod.KindEndpointSlice,
 	"networkpolicy": pod.KindNetworkPolicy, "networkpolicies": pod.KindNetworkPolicy, "netpol": pod.KindNetworkPolicy,
 	"configmap": pod.KindConfigMap, "configmaps": pod.KindConfigMap, "cm": pod.KindConfigMap,
 	"secret": pod.KindSecret, "secrets": pod.KindSecret,

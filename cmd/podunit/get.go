@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -39,7 +40,7 @@ func getCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "get",
 		Usage:     "show pods as Kubernetes v1 Pods, Services with their endpoints, Deployments with their pods' counts, or this host as the node (-o json|yaml|wide|name)",
-		ArgsUsage: "pods|services|ingresses|deployments|replicasets|statefulsets|daemonsets|jobs|cronjobs|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events|all[,TYPE...] [NAME...] | TYPE/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
+		ArgsUsage: "pods|services|ingresses|deployments|replicasets|statefulsets|daemonsets|jobs|cronjobs|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|events|all[,TYPE...] [NAME...] | TYPE/NAME... [-l SELECTOR] [-o json|yaml|wide|name|jsonpath=...|custom-columns=...] [-n NAMESPACE | -A]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "json, yaml, wide, name, jsonpath=TEMPLATE, jsonpath-as-json=TEMPLATE or custom-columns=HEADER:PATH,..."},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "only those of this namespace"},
@@ -320,7 +321,7 @@ var allKinds = []string{"pods", "services", "daemonsets", "deployments", "replic
 // or TYPE/NAME arguments (pod/web pod/db svc/dns). It says which kinds
 // ("pods", "services", ...), each with its names, in the order asked.
 func getArgs(pos []string) ([]getGroup, error) {
-	usage := fmt.Errorf("%w: podunit get pods|services|ingresses|networkpolicies|deployments|replicasets|statefulsets|daemonsets|jobs|cronjobs|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|endpoints|events|all[,TYPE...] [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, sts/db, cm/app)", errUsage)
+	usage := fmt.Errorf("%w: podunit get pods|services|endpoints|endpointslices|ingresses|networkpolicies|deployments|replicasets|statefulsets|daemonsets|jobs|cronjobs|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|events|all[,TYPE...] [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, sts/db, cm/app)", errUsage)
 	kindOf := func(word string) string {
 		for _, k := range []struct {
 			words []string
@@ -925,7 +926,7 @@ func servicesNow(ctx context.Context, r *runner.Runner) (*cluster.State, error) 
 	if err != nil {
 		return nil, err
 	}
-	st := &cluster.State{Services: known.Services}
+	st := &cluster.State{Services: known.Services, Written: known.Endpoints, Slices: known.EndpointSlices}
 	for _, p := range pods {
 		ip, _ := netip.ParseAddr(p.Status.PodIP)
 		if !cluster.PodRange.Contains(ip) {
@@ -956,14 +957,34 @@ func printEndpoints(w, errw io.Writer, st *cluster.State, names []string, ns str
 	return tw.Flush()
 }
 
-// allEndpoints are the Endpoints of every Service with a selector.
+// allEndpoints are the Endpoints of every Service with a selector, and
+// those written (for a Service without one, or for none yet), by namespace
+// and name.
 func allEndpoints(st *cluster.State) []*corev1.Endpoints {
 	var all []*corev1.Endpoints
+	selecting := map[string]bool{}
 	for _, s := range st.Services {
+		if len(s.Spec.Selector) == 0 {
+			continue
+		}
+		selecting[s.Namespace+"/"+s.Name] = true
 		if ep := st.EndpointsOf(s, nodeName()); ep != nil {
 			all = append(all, ep)
 		}
 	}
+	for _, ep := range st.Written {
+		if !selecting[ep.Namespace+"/"+ep.Name] {
+			c := ep.DeepCopy()
+			c.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: pod.KindEndpoints}
+			all = append(all, c)
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		if all[i].Namespace != all[j].Namespace {
+			return all[i].Namespace < all[j].Namespace
+		}
+		return all[i].Name < all[j].Name
+	})
 	return all
 }
 

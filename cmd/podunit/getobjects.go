@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -27,7 +28,7 @@ var getKinds = map[string]string{
 	pod.KindConfigMap: "configmaps", pod.KindSecret: "secrets",
 	pod.KindClaim: "persistentvolumeclaims", pod.KindServiceAccount: "serviceaccounts",
 	pod.KindVolume: "persistentvolumes", pod.KindIngress: "ingresses",
-	pod.KindNetworkPolicy: "networkpolicies",
+	pod.KindNetworkPolicy: "networkpolicies", pod.KindEndpointSlice: "endpointslices",
 }
 
 // printObjects lists stored ConfigMaps, Secrets, claims or ServiceAccounts
@@ -62,6 +63,7 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 		pod.KindServiceAccount: "NAME\tIMAGE PULL SECRETS\tAGE",
 		pod.KindIngress:        "NAME\tCLASS\tHOSTS\tADDRESS\tPORTS\tAGE",
 		pod.KindNetworkPolicy:  "NAME\tPOD-SELECTOR\tAGE",
+		pod.KindEndpointSlice:  "NAME\tADDRESSTYPE\tPORTS\tENDPOINTS\tAGE",
 	}[kind]))
 	now := time.Now()
 	for _, o := range list {
@@ -116,10 +118,38 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 			line += fmt.Sprintf("\t%s\t%s\t%s\t%s", class, ingressHosts(x), addr, strings.Join(ports, ", "))
 		case *networkingv1.NetworkPolicy:
 			line += "\t" + metav1.FormatLabelSelector(&x.Spec.PodSelector)
+		case *discoveryv1.EndpointSlice:
+			line += fmt.Sprintf("\t%s\t%s\t%s", x.AddressType, slicePorts(x), sliceEndpoints(x))
 		}
 		fmt.Fprintln(tw, line+"\t"+since(o.GetCreationTimestamp().Time, now))
 	}
 	return tw.Flush()
+}
+
+// slicePorts is kubectl's PORTS of an EndpointSlice: its port numbers.
+func slicePorts(es *discoveryv1.EndpointSlice) string {
+	var ports []string
+	for _, p := range es.Ports {
+		if p.Port != nil {
+			ports = append(ports, strconv.Itoa(int(*p.Port)))
+		}
+	}
+	return orNone(strings.Join(ports, ","))
+}
+
+// sliceEndpoints is kubectl's ENDPOINTS of an EndpointSlice: the ready
+// endpoints' first addresses, three at most and how many more.
+func sliceEndpoints(es *discoveryv1.EndpointSlice) string {
+	var addrs []string
+	for _, e := range es.Endpoints {
+		if len(e.Addresses) > 0 && (e.Conditions.Ready == nil || *e.Conditions.Ready) {
+			addrs = append(addrs, e.Addresses[0])
+		}
+	}
+	if len(addrs) > 3 {
+		return fmt.Sprintf("%s + %d more...", strings.Join(addrs[:3], ","), len(addrs)-3)
+	}
+	return orNone(strings.Join(addrs, ","))
 }
 
 // ofKind are the stored objects of a kind (as pod.Kind*).

@@ -64,6 +64,8 @@ func TestGetArgs(t *testing.T) {
 		{args: []string{"pods,ds"}, kind: "pods[] daemonsets[]"},
 		{args: []string{"pods,ingress"}, kind: "pods[] ingresses[]"},
 		{args: []string{"pods,netpol"}, kind: "pods[] networkpolicies[]"},
+		{args: []string{"endpointslices,endpoints"}, kind: "endpointslices[] endpoints[]"},
+		{args: []string{"endpointslice/db-1", "ep/db"}, kind: "endpointslices[db-1] endpoints[db]"},
 		{args: []string{"pods,hpa"}, err: true},
 		{args: []string{"pods,"}, err: true},
 		{args: []string{"pod/a", "svc/b", "pod/c"}, kind: "pods[a c] services[b]"},

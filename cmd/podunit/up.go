@@ -229,6 +229,9 @@ func upCommand() *cli.Command {
 					cluster.ServeIngress(in, hostIP, ingPorts)
 				}
 			}
+			for _, w := range pod.EndpointsWarnings(&m.Objects, all) {
+				fmt.Fprintln(c.App.ErrWriter, "warning: "+w)
+			}
 			for _, w := range pod.NetworkPolicyWarnings(m.Pods, all) {
 				fmt.Fprintln(c.App.ErrWriter, "warning: "+w)
 			}
@@ -986,6 +989,9 @@ func kindWord(kind string) string {
 	if kind == pod.KindIngress || kind == pod.KindNetworkPolicy {
 		return strings.ToLower(kind) + ".networking.k8s.io"
 	}
+	if kind == pod.KindEndpointSlice {
+		return strings.ToLower(kind) + ".discovery.k8s.io"
+	}
 	if kind == pod.KindJob || kind == pod.KindCronJob {
 		return strings.ToLower(kind) + ".batch"
 	}
@@ -1043,6 +1049,20 @@ func renderObjects(o *pod.Objects) string {
 		}
 		fmt.Fprintf(&b, "# service %s/%s would be stored: %s %s, ports %s, selector %s\n",
 			sv.Namespace, sv.Name, sv.Spec.Type, addr, strings.Join(ports, ", "), formatSelector(sv.Spec.Selector))
+	}
+	for _, ep := range o.Endpoints {
+		var addrs []string
+		for _, sub := range ep.Subsets {
+			for _, a := range sub.Addresses {
+				for _, p := range sub.Ports {
+					addrs = append(addrs, net.JoinHostPort(a.IP, strconv.Itoa(int(p.Port))))
+				}
+			}
+		}
+		fmt.Fprintf(&b, "# endpoints %s/%s would be stored: %s\n", ep.Namespace, ep.Name, orNone(strings.Join(addrs, ",")))
+	}
+	for _, es := range o.EndpointSlices {
+		fmt.Fprintf(&b, "# endpointslice %s/%s would be stored: service %s, %s, ports %s\n", es.Namespace, es.Name, es.Labels[pod.LabelServiceName], sliceEndpoints(es), slicePorts(es))
 	}
 	for _, in := range o.Ingresses {
 		fmt.Fprintf(&b, "# ingress %s/%s would be stored: hosts %s, served on %s\n", in.Namespace, in.Name, ingressHosts(in), strings.Join(ingressURLs(in), ", "))

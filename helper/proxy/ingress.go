@@ -166,7 +166,10 @@ func (in *ingress) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	default:
 		ep := eps[in.p.next(svc, port)%uint64(len(eps))]
-		target, what = ep.Addr.String(), "pod "+ep.Pod+" ("+ep.Addr.String()+")"
+		target, what = ep.Addr.String(), "endpoint "+ep.Addr.String()
+		if ep.Pod != "" {
+			what = "pod " + ep.Pod + " (" + ep.Addr.String() + ")"
+		}
 	}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {

@@ -252,6 +252,9 @@ func (p *Proxy) read(ctx context.Context) (*cluster.State, error) {
 		return nil, err
 	}
 	st.Services = svcs
+	if st.Written, st.Slices, err = objstore.LoadEndpoints(p.StateDir); err != nil {
+		return nil, err
+	}
 	if st.Ingresses, err = objstore.LoadIngresses(p.StateDir); err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -108,6 +109,10 @@ func RemoveObjects(dir string, o *pod.Objects) (*pod.Objects, error) {
 			removed.Claims = append(removed.Claims, x)
 		case *corev1.Service:
 			removed.Services = append(removed.Services, x)
+		case *corev1.Endpoints:
+			removed.Endpoints = append(removed.Endpoints, x)
+		case *discoveryv1.EndpointSlice:
+			removed.EndpointSlices = append(removed.EndpointSlices, x)
 		case *networkingv1.Ingress:
 			removed.Ingresses = append(removed.Ingresses, x)
 		case *networkingv1.NetworkPolicy:
@@ -173,6 +178,18 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 				return err
 			}
 			o.Services = append(o.Services, &s)
+		case strings.ToLower(pod.KindEndpoints):
+			var ep corev1.Endpoints
+			if err := json.Unmarshal(data, &ep); err != nil {
+				return err
+			}
+			o.Endpoints = append(o.Endpoints, &ep)
+		case strings.ToLower(pod.KindEndpointSlice):
+			var es discoveryv1.EndpointSlice
+			if err := json.Unmarshal(data, &es); err != nil {
+				return err
+			}
+			o.EndpointSlices = append(o.EndpointSlices, &es)
 		case strings.ToLower(pod.KindIngress):
 			var in networkingv1.Ingress
 			if err := json.Unmarshal(data, &in); err != nil {
@@ -239,7 +256,8 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 	return &o, err
 }
 
-// ServicesDirs are the directories that hold the stored Services, Ingresses,
+// ServicesDirs are the directories that hold the stored Services, their
+// Endpoints and EndpointSlices, Ingresses,
 // Secrets (an Ingress's certificates), NetworkPolicies and Namespaces (their
 // labels), and those they are made in: what to watch to learn that one
 // came, went or changed.
@@ -251,7 +269,7 @@ func ServicesDirs(dir string) []string {
 		if ns.IsDir() {
 			nsDir := filepath.Join(root, ns.Name())
 			out = append(out, nsDir)
-			for _, kind := range []string{pod.KindService, pod.KindIngress, pod.KindSecret, pod.KindNetworkPolicy, pod.KindNamespace} {
+			for _, kind := range []string{pod.KindService, pod.KindEndpoints, pod.KindEndpointSlice, pod.KindIngress, pod.KindSecret, pod.KindNetworkPolicy, pod.KindNamespace} {
 				out = append(out, ObjectDir(dir, ns.Name(), kind))
 			}
 		}
@@ -263,6 +281,16 @@ func ServicesDirs(dir string) []string {
 // at every change of the state: no Secret is opened for it).
 func LoadServices(dir string) ([]*corev1.Service, error) {
 	return loadKind[corev1.Service](dir, pod.KindService)
+}
+
+// LoadEndpoints reads the stored Endpoints and EndpointSlices only.
+func LoadEndpoints(dir string) ([]*corev1.Endpoints, []*discoveryv1.EndpointSlice, error) {
+	eps, err := loadKind[corev1.Endpoints](dir, pod.KindEndpoints)
+	if err != nil {
+		return nil, nil, err
+	}
+	slices, err := loadKind[discoveryv1.EndpointSlice](dir, pod.KindEndpointSlice)
+	return eps, slices, err
 }
 
 // LoadIngresses reads the stored Ingresses only.

@@ -3,10 +3,12 @@ package objstore
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -124,5 +126,40 @@ func TestNetworkPoliciesWhereHelpersLook(t *testing.T) {
 	}
 	if podstate.NetworkPoliciesStored(dir) {
 		t.Error("a forgotten policy is still seen")
+	}
+}
+
+// Written endpoints are stored where the service proxy reads and watches
+// them, and LoadObjects reads them back for get and down.
+func TestEndpointsWhereTheProxyLooks(t *testing.T) {
+	dir := t.TempDir()
+	o := &pod.Objects{
+		Endpoints: []*corev1.Endpoints{{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "db"},
+			Subsets: []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: "192.0.2.5"}}}}}},
+		EndpointSlices: []*discoveryv1.EndpointSlice{{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "db-1"}, AddressType: discoveryv1.AddressTypeIPv4}},
+	}
+	if err := SaveObjects(dir, o); err != nil {
+		t.Fatal(err)
+	}
+	eps, es, err := LoadEndpoints(dir)
+	if err != nil || len(eps) != 1 || eps[0].Subsets[0].Addresses[0].IP != "192.0.2.5" || len(es) != 1 || es[0].Name != "db-1" {
+		t.Errorf("read back: %v %v %v", eps, es, err)
+	}
+	watched := ServicesDirs(dir)
+	for _, kind := range []string{pod.KindEndpoints, pod.KindEndpointSlice} {
+		if !slices.Contains(watched, ObjectDir(dir, "shop", kind)) {
+			t.Errorf("%s: %s not watched: %v", kind, ObjectDir(dir, "shop", kind), watched)
+		}
+	}
+	all, err := LoadObjects(dir)
+	if err != nil || len(all.Endpoints) != 1 || len(all.EndpointSlices) != 1 {
+		t.Errorf("LoadObjects: %+v %v", all, err)
+	}
+	removed, err := RemoveObjects(dir, o)
+	if err != nil || len(removed.Endpoints) != 1 || len(removed.EndpointSlices) != 1 {
+		t.Errorf("removed: %+v %v", removed, err)
+	}
+	if eps, es, _ := LoadEndpoints(dir); len(eps)+len(es) != 0 {
+		t.Errorf("after removal: %v %v", eps, es)
 	}
 }
