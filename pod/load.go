@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -30,6 +31,10 @@ type Manifest struct {
 	Warnings []string
 	// Resolved holds, by pod name, what validation resolved for translation.
 	Resolved map[string]*Resolved
+	// Unlimited holds, by pod name, the pods LimitRanges changed as they
+	// were written: a pod that runs so, made before the LimitRange, is
+	// unchanged (the admission acts when a pod is made, not on one that runs).
+	Unlimited map[string]*corev1.Pod
 }
 
 // Source is one manifest file; Name is empty when there is only one.
@@ -196,8 +201,25 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 	}
 	// References are resolved once every document is read: any order works.
 	all := Over(&m.Objects, known)
+	for _, c := range m.Objects.Claims {
+		if errs := CheckClaimLimits(c, all.LimitRanges); len(errs) > 0 {
+			at := names[KindClaim+"/"+c.Namespace+"/"+c.Name]
+			merr.Docs = append(merr.Docs, &DocumentError{File: at.file, Doc: at.doc, Item: at.item, Kind: KindClaim, Name: c.Name, Errs: errs})
+		}
+	}
 	for _, p := range m.Pods {
+		// the namespace's LimitRanges, as the pod is made (every pod of a
+		// Deployment gets its defaults; the first speaks for the errors)
+		written := p.DeepCopy()
+		limitErrs := limitPod(p, all.LimitRanges)
+		if !equality.Semantic.DeepEqual(written, p) {
+			if m.Unlimited == nil {
+				m.Unlimited = map[string]*corev1.Pod{}
+			}
+			m.Unlimited[p.Name] = written
+		}
 		warns, errs := bind(p, m.Resolved[p.Name], all)
+		errs = append(errs, limitErrs...)
 		at := podDoc[p.Name]
 		kind, name, label := "Pod", p.Name, fmt.Sprintf("pod %q", p.Name)
 		if at.owner != "" {
@@ -217,7 +239,9 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 		}
 	}
 	for _, sm := range samples {
+		limitErrs := limitPod(sm.pod, all.LimitRanges)
 		warns, errs := bind(sm.pod, sm.res, all)
+		errs = append(errs, limitErrs...)
 		label := fmt.Sprintf("%s %q", strings.ToLower(sm.kind), sm.name)
 		for _, w := range warns {
 			if strings.HasPrefix(w, "spec.") || strings.HasPrefix(w, "metadata.") {

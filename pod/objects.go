@@ -25,7 +25,7 @@ const (
 )
 
 // Kinds lists every kind a manifest may hold, for messages.
-var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindDaemonSet, KindJob, KindCronJob, KindConfigMap, KindSecret, KindClaim, KindService, KindEndpoints, KindEndpointSlice, KindIngress, KindNetworkPolicy, KindServiceAccount, KindNamespace, KindVolume}
+var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindDaemonSet, KindJob, KindCronJob, KindConfigMap, KindSecret, KindClaim, KindService, KindEndpoints, KindEndpointSlice, KindIngress, KindNetworkPolicy, KindLimitRange, KindServiceAccount, KindNamespace, KindVolume}
 
 // APIVersion is the apiVersion of a kind: apps/v1 for a Deployment, v1 for
 // the others.
@@ -66,6 +66,9 @@ type Objects struct {
 	Ingresses []*networkingv1.Ingress
 	// NetworkPolicies limit the traffic of the pods they select.
 	NetworkPolicies []*networkingv1.NetworkPolicy
+	// LimitRanges default and bound the resources of the pods and claims
+	// of their namespace.
+	LimitRanges []*corev1.LimitRange
 	// ServiceAccounts give pods their imagePullSecrets; Namespaces (no
 	// namespace of their own) are kept so that `up` and `down` of a file
 	// account for every object it holds.
@@ -92,7 +95,7 @@ func (o *Objects) Len() int {
 	if o == nil {
 		return 0
 	}
-	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.Endpoints) + len(o.EndpointSlices) + len(o.Ingresses) + len(o.NetworkPolicies) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Volumes) + len(o.Deployments) + len(o.StatefulSets) + len(o.DaemonSets) + len(o.Jobs) + len(o.CronJobs)
+	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.Endpoints) + len(o.EndpointSlices) + len(o.Ingresses) + len(o.NetworkPolicies) + len(o.LimitRanges) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Volumes) + len(o.Deployments) + len(o.StatefulSets) + len(o.DaemonSets) + len(o.Jobs) + len(o.CronJobs)
 }
 
 // ConfigMap finds a ConfigMap, or nil.
@@ -189,6 +192,10 @@ func (o *Objects) Find(kind, ns, name string) metav1.Object {
 		if np := find(o.NetworkPolicies, ns, name); np != nil {
 			x = np
 		}
+	case KindLimitRange:
+		if lr := find(o.LimitRanges, ns, name); lr != nil {
+			x = lr
+		}
 	case KindServiceAccount:
 		if s := o.ServiceAccount(ns, name); s != nil {
 			x = s
@@ -272,6 +279,7 @@ func Over(top, o *Objects) *Objects {
 		EndpointSlices: under(top.EndpointSlices, o.EndpointSlices),
 
 		NetworkPolicies: under(top.NetworkPolicies, o.NetworkPolicies),
+		LimitRanges:     under(top.LimitRanges, o.LimitRanges),
 
 		ServiceAccounts: under(top.ServiceAccounts, o.ServiceAccounts),
 		Namespaces:      under(top.Namespaces, o.Namespaces),
@@ -296,6 +304,8 @@ func (o *Objects) Filter(keep func(kind string, obj metav1.Object) bool) *Object
 			out.Namespaces = append(out.Namespaces, x)
 		case *corev1.PersistentVolume:
 			out.Volumes = append(out.Volumes, x)
+		case *corev1.LimitRange:
+			out.LimitRanges = append(out.LimitRanges, x)
 		case *corev1.ServiceAccount:
 			out.ServiceAccounts = append(out.ServiceAccounts, x)
 		case *corev1.ConfigMap:
@@ -335,6 +345,9 @@ func (o *Objects) Filter(keep func(kind string, obj metav1.Object) bool) *Object
 func (o *Objects) Each(f func(kind string, obj metav1.Object)) {
 	for _, n := range o.Namespaces {
 		f(KindNamespace, n)
+	}
+	for _, lr := range o.LimitRanges {
+		f(KindLimitRange, lr)
 	}
 	for _, s := range o.ServiceAccounts {
 		f(KindServiceAccount, s)
@@ -504,6 +517,8 @@ func loadObject(kind string, generic any, js []byte, o *Objects) ([]string, fiel
 		return loadIngress(generic, js, o)
 	case KindNetworkPolicy:
 		return loadNetworkPolicy(generic, js, o)
+	case KindLimitRange:
+		return loadLimitRange(generic, js, o)
 	case KindServiceAccount:
 		return loadServiceAccount(generic, js, o)
 	case KindNamespace:

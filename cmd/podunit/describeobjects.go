@@ -28,7 +28,7 @@ var describedKinds = func() map[string]string {
 	m := map[string]string{}
 	for word, kind := range objectKinds {
 		switch kind {
-		case pod.KindService, pod.KindIngress, pod.KindNetworkPolicy, pod.KindConfigMap, pod.KindSecret, pod.KindClaim, pod.KindServiceAccount, pod.KindVolume:
+		case pod.KindService, pod.KindIngress, pod.KindNetworkPolicy, pod.KindLimitRange, pod.KindConfigMap, pod.KindSecret, pod.KindClaim, pod.KindServiceAccount, pod.KindVolume:
 			m[word] = kind
 		}
 	}
@@ -194,7 +194,28 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 			metaLines(tw, x.ObjectMeta)
 			fmt.Fprintf(tw, "Status:\t%s\n", x.Status.Phase)
 			tw.Flush()
-			fmt.Fprint(w, "\nNo resource quota.\n\nNo LimitRange resource.\n")
+			fmt.Fprint(w, "\nNo resource quota.\n\n")
+			if known == nil {
+				if known, err = objstore.LoadObjects(dir); err != nil {
+					return err
+				}
+			}
+			var ranges []*corev1.LimitRange
+			for _, lr := range known.LimitRanges {
+				if lr.Namespace == x.Name {
+					ranges = append(ranges, lr)
+				}
+			}
+			if len(ranges) == 0 {
+				fmt.Fprint(w, "No LimitRange resource.\n")
+			} else {
+				fmt.Fprint(w, "Resource Limits\n")
+				limitRangeTable(w, " ", ranges...)
+			}
+			continue
+		case *corev1.LimitRange:
+			tw.Flush()
+			limitRangeTable(w, "", x)
 			continue
 		case *corev1.Endpoints:
 			metaLines(tw, x.ObjectMeta)
@@ -569,4 +590,38 @@ func selectorOrAll(sel *metav1.LabelSelector, empty string) string {
 		return empty
 	}
 	return metav1.FormatLabelSelector(sel)
+}
+
+// limitRangeTable is kubectl's table of LimitRanges' items: per type and
+// resource, the min, max, default request, default limit and ratio ("-"
+// where unset).
+func limitRangeTable(w io.Writer, indent string, ranges ...*corev1.LimitRange) {
+	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+	fmt.Fprintf(tw, "%sType\tResource\tMin\tMax\tDefault Request\tDefault Limit\tMax Limit/Request Ratio\n", indent)
+	fmt.Fprintf(tw, "%s----\t--------\t---\t---\t---------------\t-------------\t-----------------------\n", indent)
+	for _, lr := range ranges {
+		for _, it := range lr.Spec.Limits {
+			names := map[corev1.ResourceName]bool{}
+			for _, l := range []corev1.ResourceList{it.Min, it.Max, it.Default, it.DefaultRequest, it.MaxLimitRequestRatio} {
+				for n := range l {
+					names[n] = true
+				}
+			}
+			keys := make([]string, 0, len(names))
+			for n := range names {
+				keys = append(keys, string(n))
+			}
+			slices.Sort(keys)
+			for _, k := range keys {
+				v := func(l corev1.ResourceList) string {
+					if q, ok := l[corev1.ResourceName(k)]; ok {
+						return q.String()
+					}
+					return "-"
+				}
+				fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\n", indent, it.Type, k, v(it.Min), v(it.Max), v(it.DefaultRequest), v(it.Default), v(it.MaxLimitRequestRatio))
+			}
+		}
+	}
+	tw.Flush()
 }

@@ -29,6 +29,7 @@ var getKinds = map[string]string{
 	pod.KindClaim: "persistentvolumeclaims", pod.KindServiceAccount: "serviceaccounts",
 	pod.KindVolume: "persistentvolumes", pod.KindIngress: "ingresses",
 	pod.KindNetworkPolicy: "networkpolicies", pod.KindEndpointSlice: "endpointslices",
+	pod.KindLimitRange: "limitranges",
 }
 
 // printObjects lists stored ConfigMaps, Secrets, claims or ServiceAccounts
@@ -64,6 +65,7 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 		pod.KindIngress:        "NAME\tCLASS\tHOSTS\tADDRESS\tPORTS\tAGE",
 		pod.KindNetworkPolicy:  "NAME\tPOD-SELECTOR\tAGE",
 		pod.KindEndpointSlice:  "NAME\tADDRESSTYPE\tPORTS\tENDPOINTS\tAGE",
+		pod.KindLimitRange:     "NAME\tCREATED AT",
 	}[kind]))
 	now := time.Now()
 	for _, o := range list {
@@ -120,6 +122,11 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 			line += "\t" + metav1.FormatLabelSelector(&x.Spec.PodSelector)
 		case *discoveryv1.EndpointSlice:
 			line += fmt.Sprintf("\t%s\t%s\t%s", x.AddressType, slicePorts(x), sliceEndpoints(x))
+		}
+		if kind == pod.KindLimitRange {
+			// kubectl's column: when, not how long ago
+			fmt.Fprintln(tw, line+"\t"+o.GetCreationTimestamp().UTC().Format(time.RFC3339))
+			continue
 		}
 		fmt.Fprintln(tw, line+"\t"+since(o.GetCreationTimestamp().Time, now))
 	}

@@ -507,6 +507,12 @@ func upCommand() *cli.Command {
 						if err != nil {
 							return err
 						}
+						if w := m.Unlimited[p.Name]; w != nil && d == runner.Changed {
+							// it runs as written, made before its LimitRange
+							if dw, err := r.Compare(ctx, w); err == nil && (dw == runner.Same || dw == runner.MetadataOnly) {
+								d, p = dw, w
+							}
+						}
 						switch d {
 						case runner.Same:
 							unchanged = append(unchanged, p)
@@ -1063,6 +1069,13 @@ func renderObjects(o *pod.Objects) string {
 	}
 	for _, es := range o.EndpointSlices {
 		fmt.Fprintf(&b, "# endpointslice %s/%s would be stored: service %s, %s, ports %s\n", es.Namespace, es.Name, es.Labels[pod.LabelServiceName], sliceEndpoints(es), slicePorts(es))
+	}
+	for _, lr := range o.LimitRanges {
+		var items []string
+		for _, it := range lr.Spec.Limits {
+			items = append(items, string(it.Type))
+		}
+		fmt.Fprintf(&b, "# limitrange %s/%s would be stored: limits of %s; the namespace's pods and claims made from now on get its defaults and are checked against it\n", lr.Namespace, lr.Name, strings.Join(items, ", "))
 	}
 	for _, in := range o.Ingresses {
 		fmt.Fprintf(&b, "# ingress %s/%s would be stored: hosts %s, served on %s\n", in.Namespace, in.Name, ingressHosts(in), strings.Join(ingressURLs(in), ", "))

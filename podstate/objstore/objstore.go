@@ -117,6 +117,8 @@ func RemoveObjects(dir string, o *pod.Objects) (*pod.Objects, error) {
 			removed.Ingresses = append(removed.Ingresses, x)
 		case *networkingv1.NetworkPolicy:
 			removed.NetworkPolicies = append(removed.NetworkPolicies, x)
+		case *corev1.LimitRange:
+			removed.LimitRanges = append(removed.LimitRanges, x)
 		case *corev1.ServiceAccount:
 			removed.ServiceAccounts = append(removed.ServiceAccounts, x)
 		case *corev1.Namespace:
@@ -202,6 +204,12 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 				return err
 			}
 			o.NetworkPolicies = append(o.NetworkPolicies, &np)
+		case strings.ToLower(pod.KindLimitRange):
+			var lr corev1.LimitRange
+			if err := json.Unmarshal(data, &lr); err != nil {
+				return err
+			}
+			o.LimitRanges = append(o.LimitRanges, &lr)
 		case strings.ToLower(pod.KindServiceAccount):
 			var s corev1.ServiceAccount
 			if err := json.Unmarshal(data, &s); err != nil {
