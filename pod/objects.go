@@ -25,7 +25,7 @@ const (
 )
 
 // Kinds lists every kind a manifest may hold, for messages.
-var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindDaemonSet, KindJob, KindCronJob, KindConfigMap, KindSecret, KindClaim, KindService, KindEndpoints, KindEndpointSlice, KindIngress, KindNetworkPolicy, KindLimitRange, KindServiceAccount, KindNamespace, KindVolume}
+var Kinds = []string{"Pod", KindDeployment, KindStatefulSet, KindDaemonSet, KindJob, KindCronJob, KindConfigMap, KindSecret, KindClaim, KindService, KindEndpoints, KindEndpointSlice, KindIngress, KindNetworkPolicy, KindLimitRange, KindResourceQuota, KindServiceAccount, KindNamespace, KindVolume}
 
 // APIVersion is the apiVersion of a kind: apps/v1 for a Deployment, v1 for
 // the others.
@@ -69,6 +69,9 @@ type Objects struct {
 	// LimitRanges default and bound the resources of the pods and claims
 	// of their namespace.
 	LimitRanges []*corev1.LimitRange
+	// ResourceQuotas bound what the pods and objects of their namespace
+	// hold in all.
+	ResourceQuotas []*corev1.ResourceQuota
 	// ServiceAccounts give pods their imagePullSecrets; Namespaces (no
 	// namespace of their own) are kept so that `up` and `down` of a file
 	// account for every object it holds.
@@ -95,7 +98,7 @@ func (o *Objects) Len() int {
 	if o == nil {
 		return 0
 	}
-	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.Endpoints) + len(o.EndpointSlices) + len(o.Ingresses) + len(o.NetworkPolicies) + len(o.LimitRanges) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Volumes) + len(o.Deployments) + len(o.StatefulSets) + len(o.DaemonSets) + len(o.Jobs) + len(o.CronJobs)
+	return len(o.ConfigMaps) + len(o.Secrets) + len(o.Claims) + len(o.Services) + len(o.Endpoints) + len(o.EndpointSlices) + len(o.Ingresses) + len(o.NetworkPolicies) + len(o.LimitRanges) + len(o.ResourceQuotas) + len(o.ServiceAccounts) + len(o.Namespaces) + len(o.Volumes) + len(o.Deployments) + len(o.StatefulSets) + len(o.DaemonSets) + len(o.Jobs) + len(o.CronJobs)
 }
 
 // ConfigMap finds a ConfigMap, or nil.
@@ -196,6 +199,10 @@ func (o *Objects) Find(kind, ns, name string) metav1.Object {
 		if lr := find(o.LimitRanges, ns, name); lr != nil {
 			x = lr
 		}
+	case KindResourceQuota:
+		if q := find(o.ResourceQuotas, ns, name); q != nil {
+			x = q
+		}
 	case KindServiceAccount:
 		if s := o.ServiceAccount(ns, name); s != nil {
 			x = s
@@ -280,6 +287,7 @@ func Over(top, o *Objects) *Objects {
 
 		NetworkPolicies: under(top.NetworkPolicies, o.NetworkPolicies),
 		LimitRanges:     under(top.LimitRanges, o.LimitRanges),
+		ResourceQuotas:  under(top.ResourceQuotas, o.ResourceQuotas),
 
 		ServiceAccounts: under(top.ServiceAccounts, o.ServiceAccounts),
 		Namespaces:      under(top.Namespaces, o.Namespaces),
@@ -306,6 +314,8 @@ func (o *Objects) Filter(keep func(kind string, obj metav1.Object) bool) *Object
 			out.Volumes = append(out.Volumes, x)
 		case *corev1.LimitRange:
 			out.LimitRanges = append(out.LimitRanges, x)
+		case *corev1.ResourceQuota:
+			out.ResourceQuotas = append(out.ResourceQuotas, x)
 		case *corev1.ServiceAccount:
 			out.ServiceAccounts = append(out.ServiceAccounts, x)
 		case *corev1.ConfigMap:
@@ -345,6 +355,9 @@ func (o *Objects) Filter(keep func(kind string, obj metav1.Object) bool) *Object
 func (o *Objects) Each(f func(kind string, obj metav1.Object)) {
 	for _, n := range o.Namespaces {
 		f(KindNamespace, n)
+	}
+	for _, q := range o.ResourceQuotas {
+		f(KindResourceQuota, q)
 	}
 	for _, lr := range o.LimitRanges {
 		f(KindLimitRange, lr)
@@ -519,6 +532,8 @@ func loadObject(kind string, generic any, js []byte, o *Objects) ([]string, fiel
 		return loadNetworkPolicy(generic, js, o)
 	case KindLimitRange:
 		return loadLimitRange(generic, js, o)
+	case KindResourceQuota:
+		return loadResourceQuota(generic, js, o)
 	case KindServiceAccount:
 		return loadServiceAccount(generic, js, o)
 	case KindNamespace:

@@ -397,7 +397,7 @@ func SupportedFields() []string {
 	for _, table := range []struct {
 		prefix string
 		rules  map[string]rule
-	}{{"", podRules}, {"ConfigMap:", configMapRules}, {"Secret:", secretRules}, {"PersistentVolumeClaim:", claimRules}, {"PersistentVolume:", volumeRules}, {"Service:", serviceRules}, {"Endpoints:", endpointsRules}, {"EndpointSlice:", endpointSliceRules}, {"Ingress:", ingressRules}, {"NetworkPolicy:", networkPolicyRules}, {"LimitRange:", limitRangeRules}, {"ServiceAccount:", serviceAccountRules}, {"Namespace:", namespaceRules}, {"Deployment:", deploymentRules}, {"StatefulSet:", statefulSetRules}, {"DaemonSet:", daemonSetRules}, {"Job:", jobRules}, {"CronJob:", cronJobRules}} {
+	}{{"", podRules}, {"ConfigMap:", configMapRules}, {"Secret:", secretRules}, {"PersistentVolumeClaim:", claimRules}, {"PersistentVolume:", volumeRules}, {"Service:", serviceRules}, {"Endpoints:", endpointsRules}, {"EndpointSlice:", endpointSliceRules}, {"Ingress:", ingressRules}, {"NetworkPolicy:", networkPolicyRules}, {"LimitRange:", limitRangeRules}, {"ResourceQuota:", resourceQuotaRules}, {"ServiceAccount:", serviceAccountRules}, {"Namespace:", namespaceRules}, {"Deployment:", deploymentRules}, {"StatefulSet:", statefulSetRules}, {"DaemonSet:", daemonSetRules}, {"Job:", jobRules}, {"CronJob:", cronJobRules}} {
 		for k, r := range table.rules {
 			s := map[Support]string{Honoured: "honoured", Ignored: "ignored (warning)", Rejected: "rejected"}[r.support]
 			if r.subtree {

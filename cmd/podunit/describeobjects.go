@@ -28,7 +28,7 @@ var describedKinds = func() map[string]string {
 	m := map[string]string{}
 	for word, kind := range objectKinds {
 		switch kind {
-		case pod.KindService, pod.KindIngress, pod.KindNetworkPolicy, pod.KindLimitRange, pod.KindConfigMap, pod.KindSecret, pod.KindClaim, pod.KindServiceAccount, pod.KindVolume:
+		case pod.KindService, pod.KindIngress, pod.KindNetworkPolicy, pod.KindLimitRange, pod.KindResourceQuota, pod.KindConfigMap, pod.KindSecret, pod.KindClaim, pod.KindServiceAccount, pod.KindVolume:
 			m[word] = kind
 		}
 	}
@@ -139,7 +139,7 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 		return nil
 	}
 	var recorded []*corev1.Pod
-	if kind == pod.KindClaim || kind == pod.KindNetworkPolicy {
+	if kind == pod.KindClaim || kind == pod.KindNetworkPolicy || kind == pod.KindResourceQuota || kind == pod.KindNamespace {
 		if recorded, err = runner.RecordedPods(dir); err != nil {
 			return err
 		}
@@ -194,11 +194,26 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 			metaLines(tw, x.ObjectMeta)
 			fmt.Fprintf(tw, "Status:\t%s\n", x.Status.Phase)
 			tw.Flush()
-			fmt.Fprint(w, "\nNo resource quota.\n\n")
 			if known == nil {
 				if known, err = objstore.LoadObjects(dir); err != nil {
 					return err
 				}
+			}
+			var quotas []*corev1.ResourceQuota
+			for _, q := range known.ResourceQuotas {
+				if q.Namespace == x.Name {
+					quotas = append(quotas, quotaStatus(q, livePods(recorded), known))
+				}
+			}
+			if len(quotas) == 0 {
+				fmt.Fprint(w, "\nNo resource quota.\n\n")
+			} else {
+				fmt.Fprint(w, "\nResource Quotas\n")
+				for _, q := range quotas {
+					fmt.Fprintf(w, "  Name:  %s\n", q.Name)
+					quotaTable(w, "  ", q)
+				}
+				fmt.Fprint(w, "\n")
 			}
 			var ranges []*corev1.LimitRange
 			for _, lr := range known.LimitRanges {
@@ -212,6 +227,10 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 				fmt.Fprint(w, "Resource Limits\n")
 				limitRangeTable(w, " ", ranges...)
 			}
+			continue
+		case *corev1.ResourceQuota:
+			tw.Flush()
+			quotaTable(w, "", quotaStatus(x, livePods(recorded), known))
 			continue
 		case *corev1.LimitRange:
 			tw.Flush()

@@ -485,6 +485,7 @@ var objectKinds = map[string]string{
 	"ingress": pod.KindIngress, "ingresses": pod.KindIngress, "ing": pod.KindIngress,
 	"endpoints": pod.KindEndpoints, "endpoint": pod.KindEndpoints, "ep": pod.KindEndpoints,
 	"endpointslice": pod.KindEndpointSlice, "endpointslices": pod.KindEndpointSlice,
+	"resourcequota": pod.KindResourceQuota, "resourcequotas": pod.KindResourceQuota, "quota": pod.KindResourceQuota,
 	"limitrange": pod.KindLimitRange, "limitranges": pod.KindLimitRange, "limits": pod.KindLimitRange,
 	"networkpolicy": pod.KindNetworkPolicy, "networkpolicies": pod.KindNetworkPolicy, "netpol": pod.KindNetworkPolicy,
 	"configmap": pod.KindConfigMap, "configmaps": pod.KindConfigMap, "cm": pod.KindConfigMap,

@@ -321,7 +321,7 @@ var allKinds = []string{"pods", "services", "daemonsets", "deployments", "replic
 // or TYPE/NAME arguments (pod/web pod/db svc/dns). It says which kinds
 // ("pods", "services", ...), each with its names, in the order asked.
 func getArgs(pos []string) ([]getGroup, error) {
-	usage := fmt.Errorf("%w: podunit get pods|services|endpoints|endpointslices|ingresses|networkpolicies|limitranges|deployments|replicasets|statefulsets|daemonsets|jobs|cronjobs|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|events|all[,TYPE...] [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, sts/db, cm/app)", errUsage)
+	usage := fmt.Errorf("%w: podunit get pods|services|endpoints|endpointslices|ingresses|networkpolicies|limitranges|resourcequotas|deployments|replicasets|statefulsets|daemonsets|jobs|cronjobs|configmaps|secrets|pvc|serviceaccounts|nodes|namespaces|events|all[,TYPE...] [NAME...], or get TYPE/NAME... (pod/web, svc/dns, deployment/web, sts/db, cm/app)", errUsage)
 	kindOf := func(word string) string {
 		for _, k := range []struct {
 			words []string

@@ -29,7 +29,7 @@ var getKinds = map[string]string{
 	pod.KindClaim: "persistentvolumeclaims", pod.KindServiceAccount: "serviceaccounts",
 	pod.KindVolume: "persistentvolumes", pod.KindIngress: "ingresses",
 	pod.KindNetworkPolicy: "networkpolicies", pod.KindEndpointSlice: "endpointslices",
-	pod.KindLimitRange: "limitranges",
+	pod.KindLimitRange: "limitranges", pod.KindResourceQuota: "resourcequotas",
 }
 
 // printObjects lists stored ConfigMaps, Secrets, claims or ServiceAccounts
@@ -45,6 +45,17 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 	list, err := storedNamed(ofKind(known, kind), strings.ToLower(kind), names, ns, sel)
 	if err != nil {
 		return err
+	}
+	if kind == pod.KindResourceQuota {
+		// with their status: what is used now
+		recorded, err := runner.RecordedPods(podstate.DefaultDir())
+		if err != nil {
+			return err
+		}
+		live := livePods(recorded)
+		for i, o := range list {
+			list[i] = quotaStatus(o.(*corev1.ResourceQuota), live, known)
+		}
 	}
 	if done, err := listing(w, errw, list, strings.ToLower(kind), ns, format, len(names) == 1, func(o metav1.Object) any { return typed(kind, o) }); done {
 		return err
@@ -66,6 +77,7 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 		pod.KindNetworkPolicy:  "NAME\tPOD-SELECTOR\tAGE",
 		pod.KindEndpointSlice:  "NAME\tADDRESSTYPE\tPORTS\tENDPOINTS\tAGE",
 		pod.KindLimitRange:     "NAME\tCREATED AT",
+		pod.KindResourceQuota:  "NAME\tAGE\tREQUEST\tLIMIT",
 	}[kind]))
 	now := time.Now()
 	for _, o := range list {
@@ -122,6 +134,11 @@ func printObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, kind
 			line += "\t" + metav1.FormatLabelSelector(&x.Spec.PodSelector)
 		case *discoveryv1.EndpointSlice:
 			line += fmt.Sprintf("\t%s\t%s\t%s", x.AddressType, slicePorts(x), sliceEndpoints(x))
+		}
+		if x, ok := o.(*corev1.ResourceQuota); ok {
+			req, lim := quotaColumns(x)
+			fmt.Fprintln(tw, line+"\t"+since(o.GetCreationTimestamp().Time, now)+"\t"+req+"\t"+lim)
+			continue
 		}
 		if kind == pod.KindLimitRange {
 			// kubectl's column: when, not how long ago

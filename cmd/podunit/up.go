@@ -215,6 +215,9 @@ func upCommand() *cli.Command {
 				fmt.Fprintln(c.App.ErrWriter, "warning: "+w)
 			}
 			all := pod.Over(&m.Objects, known)
+			if err := admitQuotas(m, known, all, recorded); err != nil {
+				return err
+			}
 			ingresses := len(all.Ingresses)
 			ingPorts, err := ingressPorts()
 			if err != nil && ingresses > 0 {
@@ -1069,6 +1072,9 @@ func renderObjects(o *pod.Objects) string {
 	}
 	for _, es := range o.EndpointSlices {
 		fmt.Fprintf(&b, "# endpointslice %s/%s would be stored: service %s, %s, ports %s\n", es.Namespace, es.Name, es.Labels[pod.LabelServiceName], sliceEndpoints(es), slicePorts(es))
+	}
+	for _, q := range o.ResourceQuotas {
+		fmt.Fprintf(&b, "# resourcequota %s/%s would be stored: hard %s; the namespace's pods and objects made from now on are checked against it\n", q.Namespace, q.Name, formatResources(q.Spec.Hard))
 	}
 	for _, lr := range o.LimitRanges {
 		var items []string

@@ -119,6 +119,8 @@ func RemoveObjects(dir string, o *pod.Objects) (*pod.Objects, error) {
 			removed.NetworkPolicies = append(removed.NetworkPolicies, x)
 		case *corev1.LimitRange:
 			removed.LimitRanges = append(removed.LimitRanges, x)
+		case *corev1.ResourceQuota:
+			removed.ResourceQuotas = append(removed.ResourceQuotas, x)
 		case *corev1.ServiceAccount:
 			removed.ServiceAccounts = append(removed.ServiceAccounts, x)
 		case *corev1.Namespace:
@@ -204,6 +206,12 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 				return err
 			}
 			o.NetworkPolicies = append(o.NetworkPolicies, &np)
+		case strings.ToLower(pod.KindResourceQuota):
+			var q corev1.ResourceQuota
+			if err := json.Unmarshal(data, &q); err != nil {
+				return err
+			}
+			o.ResourceQuotas = append(o.ResourceQuotas, &q)
 		case strings.ToLower(pod.KindLimitRange):
 			var lr corev1.LimitRange
 			if err := json.Unmarshal(data, &lr); err != nil {
