@@ -89,12 +89,7 @@ func quotaStatus(q *corev1.ResourceQuota, live []*corev1.Pod, known *pod.Objects
 // resource as used/hard, the limits.* ones in LIMIT.
 func quotaColumns(q *corev1.ResourceQuota) (request, limit string) {
 	var reqs, lims []string
-	keys := make([]string, 0, len(q.Status.Hard))
-	for k := range q.Status.Hard {
-		keys = append(keys, string(k))
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedNames(q.Status.Hard) {
 		used, hard := q.Status.Used[corev1.ResourceName(k)], q.Status.Hard[corev1.ResourceName(k)]
 		s := fmt.Sprintf("%s: %s/%s", k, used.String(), hard.String())
 		if strings.HasPrefix(k, "limits.") {
@@ -110,12 +105,7 @@ func quotaColumns(q *corev1.ResourceQuota) (request, limit string) {
 func quotaTable(w io.Writer, indent string, q *corev1.ResourceQuota) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "%sResource\tUsed\tHard\n%s--------\t----\t----\n", indent, indent)
-	keys := make([]string, 0, len(q.Status.Hard))
-	for k := range q.Status.Hard {
-		keys = append(keys, string(k))
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedNames(q.Status.Hard) {
 		used, hard := q.Status.Used[corev1.ResourceName(k)], q.Status.Hard[corev1.ResourceName(k)]
 		fmt.Fprintf(tw, "%s%s\t%s\t%s\n", indent, k, used.String(), hard.String())
 	}
@@ -124,14 +114,20 @@ func quotaTable(w io.Writer, indent string, q *corev1.ResourceQuota) {
 
 // formatResources is a resource list as name=quantity, by name.
 func formatResources(l corev1.ResourceList) string {
-	keys := make([]string, 0, len(l))
-	for k := range l {
-		keys = append(keys, string(k))
-	}
-	sort.Strings(keys)
+	keys := sortedNames(l)
 	for i, k := range keys {
 		q := l[corev1.ResourceName(k)]
 		keys[i] = k + "=" + q.String()
 	}
 	return strings.Join(keys, ",")
+}
+
+// resourceNames are a resource list's names, sorted.
+func sortedNames(l corev1.ResourceList) []string {
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, string(k))
+	}
+	sort.Strings(keys)
+	return keys
 }
