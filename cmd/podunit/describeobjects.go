@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -28,7 +29,7 @@ var describedKinds = func() map[string]string {
 	m := map[string]string{}
 	for word, kind := range objectKinds {
 		switch kind {
-		case pod.KindService, pod.KindIngress, pod.KindNetworkPolicy, pod.KindLimitRange, pod.KindResourceQuota, pod.KindConfigMap, pod.KindSecret, pod.KindClaim, pod.KindServiceAccount, pod.KindVolume:
+		case pod.KindService, pod.KindIngress, pod.KindNetworkPolicy, pod.KindLimitRange, pod.KindResourceQuota, pod.KindEndpointSlice, pod.KindConfigMap, pod.KindSecret, pod.KindClaim, pod.KindServiceAccount, pod.KindVolume:
 			m[word] = kind
 		}
 	}
@@ -236,6 +237,8 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 			tw.Flush()
 			limitRangeTable(w, "", x)
 			continue
+		case *discoveryv1.EndpointSlice:
+			describeEndpointSlice(w, tw, x)
 		case *corev1.Endpoints:
 			metaLines(tw, x.ObjectMeta)
 			fmt.Fprintf(tw, "Subsets:\n")
@@ -264,6 +267,44 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 		tw.Flush()
 	}
 	return nil
+}
+
+// describeEndpointSlice is kubectl describe endpointslice: its address
+// type, ports, and each endpoint's addresses and conditions.
+func describeEndpointSlice(w io.Writer, tw *tabwriter.Writer, es *discoveryv1.EndpointSlice) {
+	metaLines(tw, es.ObjectMeta)
+	fmt.Fprintf(tw, "AddressType:\t%s\n", es.AddressType)
+	fmt.Fprintf(tw, "Ports:\n")
+	tw.Flush()
+	pw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(pw, "  Name\tPort\tProtocol\n  ----\t----\t--------\n")
+	for _, p := range es.Ports {
+		name, port, proto := "<unset>", "<unset>", "TCP"
+		if p.Name != nil && *p.Name != "" {
+			name = *p.Name
+		}
+		if p.Port != nil {
+			port = strconv.Itoa(int(*p.Port))
+		}
+		if p.Protocol != nil {
+			proto = string(*p.Protocol)
+		}
+		fmt.Fprintf(pw, "  %s\t%s\t%s\n", name, port, proto)
+	}
+	pw.Flush()
+	fmt.Fprintf(tw, "Endpoints:\n")
+	for _, e := range es.Endpoints {
+		fmt.Fprintf(tw, "  - Addresses:\t%s\n", strings.Join(e.Addresses, ","))
+		fmt.Fprintf(tw, "    Conditions:\n")
+		ready := "<unset>"
+		if e.Conditions.Ready != nil {
+			ready = strconv.FormatBool(*e.Conditions.Ready)
+		}
+		fmt.Fprintf(tw, "      Ready:\t%s\n", ready)
+		if e.Hostname != nil {
+			fmt.Fprintf(tw, "    Hostname:\t%s\n", *e.Hostname)
+		}
+	}
 }
 
 // describeIngress is kubectl describe ingress: where it is served, its

@@ -133,6 +133,10 @@ endpoints:
 	if out := must(t, podunit, "get", "endpointslices"); !regexp.MustCompile(`(?m)^wl-pods-1\s+IPv4\s+8080\s+` + regexp.QuoteMeta(podIP) + `\s+\S+$`).MatchString(out) {
 		t.Errorf("get endpointslices:\n%s", out)
 	}
+	if out := must(t, podunit, "describe", "endpointslice", "wl-pods-1"); !regexp.MustCompile(`(?m)^AddressType:\s+IPv4$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^  - Addresses:\s+`+regexp.QuoteMeta(podIP)+`$`).MatchString(out) || !strings.Contains(out, "Hostname:  one") {
+		t.Errorf("describe endpointslice:\n%s", out)
+	}
 	if out := must(t, podunit, "describe", "svc", "wl-host"); !regexp.MustCompile(`(?m)^Endpoints:\s+` + regexp.QuoteMeta(hostIP) + `:18431$`).MatchString(out) {
 		t.Errorf("describe svc:\n%s", out)
 	}
