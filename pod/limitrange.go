@@ -265,7 +265,9 @@ func ApplyLimitRanges(p *corev1.Pod, all []*corev1.LimitRange) field.ErrorList {
 				})
 			case corev1.LimitTypePod:
 				req := func(rn corev1.ResourceName) (resource.Quantity, bool) { return PodRequests(&p.Spec, rn) }
-				lim := func(rn corev1.ResourceName) (resource.Quantity, bool) { return podLimit(&p.Spec, rn) }
+				// the sum of the limits its containers have, as the
+				// admission adds them up (a container without one adds 0)
+				lim := func(rn corev1.ResourceName) (resource.Quantity, bool) { return PodLimits(&p.Spec, rn) }
 				errs = append(errs, checkLimits(lr.Name, "Pod", it, req, lim, field.NewPath("spec"))...)
 			}
 		}
@@ -282,25 +284,6 @@ func containerWord(p *corev1.Pod, c *corev1.Container) string {
 		}
 	}
 	return "container"
-}
-
-// podLimit is the pod's limit of a resource: its pod-level one, else the
-// sum of its containers' when each has one (a container without a limit
-// leaves the pod unbounded).
-func podLimit(s *corev1.PodSpec, rn corev1.ResourceName) (resource.Quantity, bool) {
-	if s.Resources != nil {
-		if q, ok := s.Resources.Limits[rn]; ok {
-			return q, true
-		}
-	}
-	for _, cs := range [][]corev1.Container{s.InitContainers, s.Containers} {
-		for i := range cs {
-			if _, ok := cs[i].Resources.Limits[rn]; !ok {
-				return resource.Quantity{}, false
-			}
-		}
-	}
-	return PodLimits(s, rn)
 }
 
 // checkLimits checks what a container or pod has (req, lim) against one
