@@ -349,6 +349,38 @@ check netpol-lifted bash -c "$(declare -f as); uid=$uid
   for i in \$(seq 1 30); do as podunit exec npno -- timeout 3 wget -q -O - http://\$ip:8080/hostname | grep -qx npsrv && exit 0; sleep 1; done; exit 1"
 check down-netpol as podunit down /tmp/np.yaml
 
+# A Service without a selector whose Endpoints are a process of this host,
+# by an address of the host's (on an interface of its own: the VM has no
+# network), reached from a pod through the Service's name: this
+# distribution's rootless network (slirp4netns, pasta) carries the proxy's
+# connection out to the host.
+ip link add podunit-ep0 type dummy && ip addr add 192.0.2.50/32 dev podunit-ep0 && ip link set podunit-ep0 up
+mkdir -p /tmp/epwww && echo host-endpoint >/tmp/epwww/index.html
+busybox httpd -p 192.0.2.50:18431 -h /tmp/epwww
+cat >/tmp/ep.yaml <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: ephost}
+spec: {ports: [{name: web, port: 80}]}
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: ephost}
+subsets: [{addresses: [{ip: 192.0.2.50}], ports: [{name: web, port: 18431}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: epcli}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: c, image: localhost/podunit-test/busybox:1, command: ["sleep", "3600"]}]
+YAML
+chmod 644 /tmp/ep.yaml
+check up-endpoints as podunit up /tmp/ep.yaml
+check endpoints-host-reached bash -c "$(declare -f as); uid=$uid
+  for i in \$(seq 1 30); do as podunit exec epcli -- timeout 3 wget -q -O - http://ephost/ | grep -qx host-endpoint && exit 0; sleep 1; done; exit 1"
+check down-endpoints as podunit down /tmp/ep.yaml
+
 # A persistent pod, then a reboot: the second boot checks it came back.
 check persist-up as podunit up --persist /tmp/web.yaml
 check persist-enabled bash -c "$(declare -f as); uid=$uid; as systemctl --user is-enabled podunit@web.service | grep -qx enabled"
