@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,6 +37,10 @@ var quotaCounts = map[string]string{
 	"count/jobs.batch": KindJob, "count/cronjobs.batch": KindCronJob,
 	"count/ingresses.networking.k8s.io": KindIngress, "count/networkpolicies.networking.k8s.io": KindNetworkPolicy,
 	"count/endpointslices.discovery.k8s.io": KindEndpointSlice,
+	// the ReplicaSets of the Deployments, as `get rs` shows them; podunit
+	// runs no ReplicationController (it refuses the kind): always 0
+	"count/replicasets.apps": "ReplicaSet",
+	"replicationcontrollers": "ReplicationController", "count/replicationcontrollers": "ReplicationController",
 }
 
 // podResource is the pod resource a quota resource name sums ("" and false
@@ -149,6 +154,7 @@ func QuotaUsage(q *corev1.ResourceQuota, pods []*corev1.Pod, o *Objects) corev1.
 		}
 	})
 	counts["Pod"] = len(mine)
+	counts["ReplicaSet"] = replicaSetCount(q.Namespace, o.Deployments, pods)
 	for name := range q.Spec.Hard {
 		k := string(name)
 		var sum resource.Quantity
@@ -266,4 +272,24 @@ func sortedQuotas(qs []*corev1.ResourceQuota) []*corev1.ResourceQuota {
 		return out[i].Name < out[j].Name
 	})
 	return out
+}
+
+// replicaSetCount is how many ReplicaSets the Deployments of a namespace have,
+// as podunit shows them: one for each current template, and one for each
+// other template whose pods still run.
+func replicaSetCount(ns string, deps []*appsv1.Deployment, pods []*corev1.Pod) int {
+	n := 0
+	for _, d := range deps {
+		if d.Namespace != ns {
+			continue
+		}
+		hashes := map[string]bool{TemplateHash(&d.Spec.Template): true}
+		for _, p := range pods {
+			if p.Namespace == ns && OwnerDeployment(p) == d.Name {
+				hashes[p.Labels[LabelPodTemplateHash]] = true
+			}
+		}
+		n += len(hashes)
+	}
+	return n
 }

@@ -121,3 +121,38 @@ spec:
 		}
 	}
 }
+
+// What kubectl create quota's examples count: ReplicaSets (those podunit
+// shows for the Deployments) and ReplicationControllers (podunit runs none).
+func TestQuotaCountsReplicaSets(t *testing.T) {
+	m, err := Load([]byte(`
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: counts}
+spec:
+  hard: {count/deployments.apps: "2", count/replicasets.apps: "4", count/pods: "3", replicationcontrollers: "2"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: x:1}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := m.Pods[0].DeepCopy()
+	// a pod of the template before, still running (a rollout under way)
+	old.Name, old.Labels[LabelPodTemplateHash] = "web-oldhash-x", "oldhash"
+	old.OwnerReferences[0].Name = "web-oldhash"
+	used := QuotaUsage(m.Objects.ResourceQuotas[0], append(append([]*corev1.Pod{}, m.Pods...), old), &m.Objects)
+	for k, want := range map[string]string{"count/deployments.apps": "1", "count/replicasets.apps": "2", "count/pods": "3", "replicationcontrollers": "0"} {
+		if q := used[corev1.ResourceName(k)]; q.String() != want {
+			t.Errorf("used %s: %s, want %s", k, q.String(), want)
+		}
+	}
+}
