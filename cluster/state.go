@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -30,6 +31,11 @@ type State struct {
 	// without a selector.
 	Written []*corev1.Endpoints
 	Slices  []*discoveryv1.EndpointSlice
+
+	// what Written and Slices hold for each Service, worked out once (the
+	// proxy asks at each connection): by namespace/name
+	writtenOnce sync.Once
+	byService   map[string][]WrittenAddr
 	// Policies are what the stored NetworkPolicies mean for Pods (nil:
 	// none is stored).
 	Policies *Policies
@@ -90,16 +96,19 @@ func (s *State) written(svc *corev1.Service) []WrittenAddr {
 	if len(svc.Spec.Selector) > 0 || svc.Spec.Type == corev1.ServiceTypeExternalName {
 		return nil
 	}
-	var out []WrittenAddr
-	add := func(w WrittenAddr) {
+	s.writtenOnce.Do(s.indexWritten)
+	return s.byService[svc.Namespace+"/"+svc.Name]
+}
+
+// indexWritten sorts Written and Slices by the Service they are for.
+func (s *State) indexWritten() {
+	s.byService = map[string][]WrittenAddr{}
+	add := func(key string, w WrittenAddr) {
 		if w.IP.IsValid() {
-			out = append(out, w)
+			s.byService[key] = append(s.byService[key], w)
 		}
 	}
 	for _, ep := range s.Written {
-		if ep.Namespace != svc.Namespace || ep.Name != svc.Name {
-			continue
-		}
 		for _, sub := range ep.Subsets {
 			for _, addrs := range []struct {
 				list  []corev1.EndpointAddress
@@ -107,33 +116,21 @@ func (s *State) written(svc *corev1.Service) []WrittenAddr {
 			}{{sub.Addresses, true}, {sub.NotReadyAddresses, false}} {
 				for _, a := range addrs.list {
 					ip, _ := netip.ParseAddr(a.IP)
-					add(WrittenAddr{IP: ip, Ready: addrs.ready, Hostname: a.Hostname, Ports: sub.Ports})
+					add(ep.Namespace+"/"+ep.Name, WrittenAddr{IP: ip, Ready: addrs.ready, Hostname: a.Hostname, Ports: sub.Ports})
 				}
 			}
 		}
 	}
 	slices := make([]*discoveryv1.EndpointSlice, 0, len(s.Slices))
 	for _, es := range s.Slices {
-		if es.Namespace == svc.Namespace && es.Labels[pod.LabelServiceName] == svc.Name && es.AddressType == discoveryv1.AddressTypeIPv4 {
+		if es.AddressType == discoveryv1.AddressTypeIPv4 {
 			slices = append(slices, es)
 		}
 	}
 	sort.Slice(slices, func(i, j int) bool { return slices[i].Name < slices[j].Name })
 	for _, es := range slices {
-		ports := make([]corev1.EndpointPort, 0, len(es.Ports))
-		for _, p := range es.Ports {
-			if p.Port == nil {
-				continue
-			}
-			pt := corev1.EndpointPort{Port: *p.Port, Protocol: corev1.ProtocolTCP}
-			if p.Name != nil {
-				pt.Name = *p.Name
-			}
-			if p.Protocol != nil {
-				pt.Protocol = *p.Protocol
-			}
-			ports = append(ports, pt)
-		}
+		ports := pod.SlicePorts(es)
+		key := es.Namespace + "/" + es.Labels[pod.LabelServiceName]
 		for _, e := range es.Endpoints {
 			if len(e.Addresses) == 0 {
 				continue
@@ -143,10 +140,9 @@ func (s *State) written(svc *corev1.Service) []WrittenAddr {
 			if e.Hostname != nil {
 				w.Hostname = *e.Hostname
 			}
-			add(w)
+			add(key, w)
 		}
 	}
-	return out
 }
 
 // headless are the addresses a headless Service's name answers with, and
@@ -372,6 +368,14 @@ func NodePorts(services []*corev1.Service) []string {
 	return out
 }
 
+// TypedEndpoints is a copy of an Endpoints object with its apiVersion and
+// kind, as get prints it.
+func TypedEndpoints(ep *corev1.Endpoints) *corev1.Endpoints {
+	out := ep.DeepCopy()
+	out.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Endpoints"}
+	return out
+}
+
 // EndpointsOf is the Endpoints object the endpoints controller keeps for a
 // Service with a selector (for one without, the Endpoints object written
 // for it, or nil): the pods it selects that have an address, the ready ones
@@ -384,9 +388,7 @@ func (s *State) EndpointsOf(svc *corev1.Service, node string) *corev1.Endpoints 
 	if len(svc.Spec.Selector) == 0 {
 		for _, ep := range s.Written {
 			if ep.Namespace == svc.Namespace && ep.Name == svc.Name {
-				out := ep.DeepCopy()
-				out.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Endpoints"}
-				return out
+				return TypedEndpoints(ep)
 			}
 		}
 		return nil

@@ -308,13 +308,28 @@ func EndpointsWarnings(m, all *Objects) []string {
 		check(fmt.Sprintf("endpoints %q", ep.Name), ep.Namespace, ep.Name, ports)
 	}
 	for _, es := range m.EndpointSlices {
-		var ports []corev1.EndpointPort
-		for _, p := range es.Ports {
-			if p.Port != nil && p.Name != nil && p.Protocol != nil {
-				ports = append(ports, corev1.EndpointPort{Name: *p.Name, Port: *p.Port, Protocol: *p.Protocol})
-			}
-		}
-		check(fmt.Sprintf("endpointslice %q", es.Name), es.Namespace, es.Labels[LabelServiceName], ports)
+		check(fmt.Sprintf("endpointslice %q", es.Name), es.Namespace, es.Labels[LabelServiceName], SlicePorts(es))
 	}
 	return warns
+}
+
+// SlicePorts are an EndpointSlice's ports as an Endpoints object has them: a
+// port without a number is left out, an unnamed one is named "", TCP is the
+// protocol where none is given.
+func SlicePorts(es *discoveryv1.EndpointSlice) []corev1.EndpointPort {
+	ports := make([]corev1.EndpointPort, 0, len(es.Ports))
+	for _, p := range es.Ports {
+		if p.Port == nil {
+			continue
+		}
+		pt := corev1.EndpointPort{Port: *p.Port, Protocol: corev1.ProtocolTCP}
+		if p.Name != nil {
+			pt.Name = *p.Name
+		}
+		if p.Protocol != nil {
+			pt.Protocol = *p.Protocol
+		}
+		ports = append(ports, pt)
+	}
+	return ports
 }

@@ -186,76 +186,81 @@ func rangesIn(all []*corev1.LimitRange, ns string) []*corev1.LimitRange {
 	return out
 }
 
-// ApplyLimitRanges does to a pod being made what the LimitRanger admission
-// does: each container (init containers too) without a limit, or without a
-// request, of a resource gets its namespace's LimitRanges' default, and the
-// pod says so in its AnnotationLimitRanger annotation; then its containers
-// and the pod as a whole are checked against their min, max and
-// maxLimitRequestRatio. The errors name the field and the LimitRange.
-func ApplyLimitRanges(p *corev1.Pod, all []*corev1.LimitRange) field.ErrorList {
-	ranges := rangesIn(all, p.Namespace)
-	if len(ranges) == 0 {
-		return nil
+// containersOf calls f with each container of a pod, init containers first,
+// with its field path and how the LimitRanger annotation names its kind.
+func containersOf(p *corev1.Pod, f func(c *corev1.Container, cp *field.Path, word string)) {
+	for i := range p.Spec.InitContainers {
+		f(&p.Spec.InitContainers[i], field.NewPath("spec", "initContainers").Index(i), "init container")
 	}
+	for i := range p.Spec.Containers {
+		f(&p.Spec.Containers[i], field.NewPath("spec", "containers").Index(i), "container")
+	}
+}
+
+// defaultResources does to a pod being made what the LimitRanger admission
+// does first: each container (init containers too) without a limit, or
+// without a request, of a resource gets the default of its namespace's
+// LimitRanges (ranges), and the pod says so in its AnnotationLimitRanger
+// annotation. It tells whether it set anything.
+func defaultResources(p *corev1.Pod, ranges []*corev1.LimitRange) bool {
 	var set []string
-	each := func(f func(c *corev1.Container, cp *field.Path)) {
-		for i := range p.Spec.InitContainers {
-			f(&p.Spec.InitContainers[i], field.NewPath("spec", "initContainers").Index(i))
-		}
-		for i := range p.Spec.Containers {
-			f(&p.Spec.Containers[i], field.NewPath("spec", "containers").Index(i))
-		}
-	}
-	each(func(c *corev1.Container, _ *field.Path) {
+	containersOf(p, func(c *corev1.Container, _ *field.Path, word string) {
 		var reqs, lims []string
 		for _, lr := range ranges {
 			for _, it := range lr.Spec.Limits {
 				if it.Type != corev1.LimitTypeContainer {
 					continue
 				}
-				for _, k := range sortedStringKeys(it.DefaultRequest) {
-					rn := corev1.ResourceName(k)
-					if _, ok := containerRequest(c, rn); ok {
-						continue // a request, or a limit it defaults to
-					}
-					if c.Resources.Requests == nil {
-						c.Resources.Requests = corev1.ResourceList{}
-					}
-					c.Resources.Requests[rn] = it.DefaultRequest[rn].DeepCopy()
-					reqs = append(reqs, k)
-				}
-				for _, k := range sortedStringKeys(it.Default) {
-					rn := corev1.ResourceName(k)
-					if _, ok := c.Resources.Limits[rn]; ok {
-						continue
-					}
-					if c.Resources.Limits == nil {
-						c.Resources.Limits = corev1.ResourceList{}
-					}
-					c.Resources.Limits[rn] = it.Default[rn].DeepCopy()
-					lims = append(lims, k)
-				}
+				// a request, or a limit it defaults to, stands
+				reqs = append(reqs, fillMissing(&c.Resources.Requests, it.DefaultRequest, func(rn corev1.ResourceName) bool { _, ok := containerRequest(c, rn); return ok })...)
+				lims = append(lims, fillMissing(&c.Resources.Limits, it.Default, func(rn corev1.ResourceName) bool { _, ok := c.Resources.Limits[rn]; return ok })...)
 			}
 		}
 		if len(reqs) > 0 {
-			set = append(set, strings.Join(reqs, ", ")+" request for "+containerWord(p, c)+" "+c.Name)
+			set = append(set, strings.Join(reqs, ", ")+" request for "+word+" "+c.Name)
 		}
 		if len(lims) > 0 {
-			set = append(set, strings.Join(lims, ", ")+" limit for "+containerWord(p, c)+" "+c.Name)
+			set = append(set, strings.Join(lims, ", ")+" limit for "+word+" "+c.Name)
 		}
 	})
-	if len(set) > 0 {
-		if p.Annotations == nil {
-			p.Annotations = map[string]string{}
-		}
-		p.Annotations[AnnotationLimitRanger] = "LimitRanger plugin set: " + strings.Join(set, "; ")
+	if len(set) == 0 {
+		return false
 	}
+	if p.Annotations == nil {
+		p.Annotations = map[string]string{}
+	}
+	p.Annotations[AnnotationLimitRanger] = "LimitRanger plugin set: " + strings.Join(set, "; ")
+	return true
+}
+
+// fillMissing puts into *list the defaults of the resources has says are
+// missing, and names them.
+func fillMissing(list *corev1.ResourceList, defaults corev1.ResourceList, has func(corev1.ResourceName) bool) []string {
+	var names []string
+	for _, k := range sortedStringKeys(defaults) {
+		rn := corev1.ResourceName(k)
+		if has(rn) {
+			continue
+		}
+		if *list == nil {
+			*list = corev1.ResourceList{}
+		}
+		(*list)[rn] = defaults[rn].DeepCopy()
+		names = append(names, k)
+	}
+	return names
+}
+
+// checkLimitRanges checks a pod's containers, and the pod as a whole,
+// against the min, max and maxLimitRequestRatio of its namespace's
+// LimitRanges (ranges). The errors name the field and the LimitRange.
+func checkLimitRanges(p *corev1.Pod, ranges []*corev1.LimitRange) field.ErrorList {
 	var errs field.ErrorList
 	for _, lr := range ranges {
 		for _, it := range lr.Spec.Limits {
 			switch it.Type {
 			case corev1.LimitTypeContainer:
-				each(func(c *corev1.Container, cp *field.Path) {
+				containersOf(p, func(c *corev1.Container, cp *field.Path, _ string) {
 					req := func(rn corev1.ResourceName) (resource.Quantity, bool) { return containerRequest(c, rn) }
 					lim := func(rn corev1.ResourceName) (resource.Quantity, bool) {
 						q, ok := c.Resources.Limits[rn]
@@ -268,43 +273,23 @@ func ApplyLimitRanges(p *corev1.Pod, all []*corev1.LimitRange) field.ErrorList {
 				// the sum of the limits its containers have, as the
 				// admission adds them up (a container without one adds 0)
 				lim := func(rn corev1.ResourceName) (resource.Quantity, bool) { return PodLimits(&p.Spec, rn) }
-				errs = append(errs, checkLimits(lr.Name, "Pod", it, req, lim, field.NewPath("spec"))...)
+				errs = append(errs, checkLimits(lr.Name, "Pod", it, req, lim, field.NewPath("spec", "containers").Key("*").Child("resources"))...)
 			}
 		}
 	}
 	return errs
 }
 
-// containerWord is how the LimitRanger annotation names a container:
-// "container", or "init container".
-func containerWord(p *corev1.Pod, c *corev1.Container) string {
-	for i := range p.Spec.InitContainers {
-		if &p.Spec.InitContainers[i] == c {
-			return "init container"
-		}
-	}
-	return "container"
-}
-
 // checkLimits checks what a container or pod has (req, lim) against one
-// LimitRange item, with the admission's messages.
+// LimitRange item, with the admission's messages; at is the path of the
+// resources.
 func checkLimits(name, what string, it corev1.LimitRangeItem, req, lim func(corev1.ResourceName) (resource.Quantity, bool), at *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	fail := func(p *field.Path, format string, a ...any) {
 		errs = append(errs, field.Forbidden(p, fmt.Sprintf("limitrange %q: ", name)+fmt.Sprintf(format, a...)))
 	}
-	reqPath := func(k string) *field.Path {
-		if what == "Pod" {
-			return at.Child("containers").Key("*").Child("resources", "requests").Key(k)
-		}
-		return at.Child("requests").Key(k)
-	}
-	limPath := func(k string) *field.Path {
-		if what == "Pod" {
-			return at.Child("containers").Key("*").Child("resources", "limits").Key(k)
-		}
-		return at.Child("limits").Key(k)
-	}
+	reqPath := func(k string) *field.Path { return at.Child("requests").Key(k) }
+	limPath := func(k string) *field.Path { return at.Child("limits").Key(k) }
 	for _, k := range sortedStringKeys(it.Min) {
 		rn, min := corev1.ResourceName(k), it.Min[corev1.ResourceName(k)]
 		r, hasReq := req(rn)
@@ -377,20 +362,23 @@ func CheckClaimLimits(c *corev1.PersistentVolumeClaim, all []*corev1.LimitRange)
 	return errs
 }
 
-// limitPod applies the LimitRanges to a pod (ApplyLimitRanges) and checks
-// its resources again, as the API server validates a pod after the
-// admission changed it: a request above the default limit it got is an
-// error.
-func limitPod(p *corev1.Pod, all []*corev1.LimitRange) field.ErrorList {
-	errs := ApplyLimitRanges(p, all)
-	if _, set := p.Annotations[AnnotationLimitRanger]; !set {
-		return errs
+// limitPod does to a pod being made what the LimitRanger admission does
+// (defaultResources, checkLimitRanges), and checks its resources again, as
+// the API server validates a pod after the admission changed it: a request
+// above the default limit it got is an error. It returns the pod as written
+// when the LimitRanges changed it (nil when they did not).
+func limitPod(p *corev1.Pod, all []*corev1.LimitRange) (*corev1.Pod, field.ErrorList) {
+	ranges := rangesIn(all, p.Namespace)
+	if len(ranges) == 0 {
+		return nil, nil
 	}
-	for i := range p.Spec.InitContainers {
-		errs = append(errs, checkResources(&p.Spec.InitContainers[i].Resources, field.NewPath("spec", "initContainers").Index(i).Child("resources"), false)...)
+	written := p.DeepCopy()
+	if !defaultResources(p, ranges) {
+		return nil, checkLimitRanges(p, ranges)
 	}
-	for i := range p.Spec.Containers {
-		errs = append(errs, checkResources(&p.Spec.Containers[i].Resources, field.NewPath("spec", "containers").Index(i).Child("resources"), false)...)
-	}
-	return append(errs, validatePodResources(&p.Spec, field.NewPath("spec"))...)
+	errs := checkLimitRanges(p, ranges)
+	containersOf(p, func(c *corev1.Container, cp *field.Path, _ string) {
+		errs = append(errs, checkResources(&c.Resources, cp.Child("resources"), false)...)
+	})
+	return written, append(errs, validatePodResources(&p.Spec, field.NewPath("spec"))...)
 }

@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -210,9 +209,8 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 	for _, p := range m.Pods {
 		// the namespace's LimitRanges, as the pod is made (every pod of a
 		// Deployment gets its defaults; the first speaks for the errors)
-		written := p.DeepCopy()
-		limitErrs := limitPod(p, all.LimitRanges)
-		if !equality.Semantic.DeepEqual(written, p) {
+		written, limitErrs := limitPod(p, all.LimitRanges)
+		if written != nil {
 			if m.Unlimited == nil {
 				m.Unlimited = map[string]*corev1.Pod{}
 			}
@@ -239,7 +237,7 @@ func loadSources(srcs []Source, known *Objects, bindRefs bool) (*Manifest, error
 		}
 	}
 	for _, sm := range samples {
-		limitErrs := limitPod(sm.pod, all.LimitRanges)
+		_, limitErrs := limitPod(sm.pod, all.LimitRanges)
 		warns, errs := bind(sm.pod, sm.res, all)
 		errs = append(errs, limitErrs...)
 		label := fmt.Sprintf("%s %q", strings.ToLower(sm.kind), sm.name)

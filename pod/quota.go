@@ -123,9 +123,9 @@ func loadResourceQuota(generic any, js []byte, o *Objects) ([]string, field.Erro
 
 // inScope tells whether a quota's scopes take a pod in.
 func inScope(q *corev1.ResourceQuota, p *corev1.Pod) bool {
+	bestEffort := QOSClass(&p.Spec) == corev1.PodQOSBestEffort
+	terminating := p.Spec.ActiveDeadlineSeconds != nil
 	for _, s := range q.Spec.Scopes {
-		bestEffort := QOSClass(&p.Spec) == corev1.PodQOSBestEffort
-		terminating := p.Spec.ActiveDeadlineSeconds != nil
 		switch {
 		case s == corev1.ResourceQuotaScopeBestEffort && !bestEffort,
 			s == corev1.ResourceQuotaScopeNotBestEffort && bestEffort,
@@ -208,38 +208,11 @@ func QuotaErrors(quotas []*corev1.ResourceQuota, before, after []*corev1.Pod, be
 			if p.Namespace != q.Namespace || !inScope(q, p) {
 				continue
 			}
-			for _, k := range sortedStringKeys(q.Spec.Hard) {
-				rn, limits, isPod := podResource(k)
-				if !isPod || IsExtendedResource(rn) {
-					continue
+			if errs := unsaid(q, p); len(errs) > 0 {
+				if must == nil {
+					must = map[*corev1.Pod]field.ErrorList{}
 				}
-				each := func(cs []corev1.Container, path *field.Path) {
-					for i := range cs {
-						_, hasReq := containerRequest(&cs[i], rn)
-						_, hasLim := cs[i].Resources.Limits[rn]
-						if limits && !hasLim {
-							if must == nil {
-								must = map[*corev1.Pod]field.ErrorList{}
-							}
-							must[p] = append(must[p], field.Required(path.Index(i).Child("resources", "limits").Key(string(rn)), fmt.Sprintf("resourcequota %q limits %s: each container must say it", q.Name, k)))
-						} else if !limits && !hasReq {
-							if must == nil {
-								must = map[*corev1.Pod]field.ErrorList{}
-							}
-							must[p] = append(must[p], field.Required(path.Index(i).Child("resources", "requests").Key(string(rn)), fmt.Sprintf("resourcequota %q limits %s: each container must say it", q.Name, k)))
-						}
-					}
-				}
-				podLevel := false // the pod as a whole says it
-				if r := p.Spec.Resources; r != nil {
-					_, inLimits := r.Limits[rn]
-					_, inRequests := r.Requests[rn]
-					podLevel = (limits && inLimits) || (!limits && (inRequests || inLimits))
-				}
-				if !podLevel {
-					each(p.Spec.InitContainers, field.NewPath("spec", "initContainers"))
-					each(p.Spec.Containers, field.NewPath("spec", "containers"))
-				}
+				must[p] = append(must[p], errs...)
 			}
 		}
 		was, will := QuotaUsage(q, before, beforeObjs), QuotaUsage(q, after, afterObjs)
@@ -261,6 +234,40 @@ func QuotaErrors(quotas []*corev1.ResourceQuota, before, after []*corev1.Pod, be
 		}
 	}
 	return must, exceeded
+}
+
+// unsaid are what a new pod does not say of the cpu, memory and
+// ephemeral-storage a quota counts: a container (init containers too)
+// without the request (or a limit it defaults to) or limit, where the pod as
+// a whole does not say it.
+func unsaid(q *corev1.ResourceQuota, p *corev1.Pod) field.ErrorList {
+	var errs field.ErrorList
+	for _, k := range sortedStringKeys(q.Spec.Hard) {
+		rn, limits, isPod := podResource(k)
+		if !isPod || IsExtendedResource(rn) {
+			continue
+		}
+		if r := p.Spec.Resources; r != nil {
+			_, inLimits := r.Limits[rn]
+			_, inRequests := r.Requests[rn]
+			if inLimits || (!limits && inRequests) {
+				continue
+			}
+		}
+		containersOf(p, func(c *corev1.Container, cp *field.Path, _ string) {
+			list, has := "requests", false
+			if limits {
+				list = "limits"
+				_, has = c.Resources.Limits[rn]
+			} else {
+				_, has = containerRequest(c, rn)
+			}
+			if !has {
+				errs = append(errs, field.Required(cp.Child("resources", list).Key(string(rn)), fmt.Sprintf("resourcequota %q limits %s: each container must say it", q.Name, k)))
+			}
+		})
+	}
+	return errs
 }
 
 func sortedQuotas(qs []*corev1.ResourceQuota) []*corev1.ResourceQuota {

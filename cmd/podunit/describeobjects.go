@@ -140,9 +140,13 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 		return nil
 	}
 	var recorded []*corev1.Pod
+	var live []*corev1.Pod // those a quota counts
 	if kind == pod.KindClaim || kind == pod.KindNetworkPolicy || kind == pod.KindResourceQuota || kind == pod.KindNamespace {
 		if recorded, err = runner.RecordedPods(dir); err != nil {
 			return err
+		}
+		if kind == pod.KindResourceQuota || kind == pod.KindNamespace {
+			live = livePods(recorded)
 		}
 	}
 	for i, o := range list {
@@ -203,7 +207,7 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 			var quotas []*corev1.ResourceQuota
 			for _, q := range known.ResourceQuotas {
 				if q.Namespace == x.Name {
-					quotas = append(quotas, quotaStatus(q, livePods(recorded), known))
+					quotas = append(quotas, quotaStatus(q, live, known))
 				}
 			}
 			if len(quotas) == 0 {
@@ -231,7 +235,7 @@ func describeObjects(ctx context.Context, w, errw io.Writer, r *runner.Runner, k
 			continue
 		case *corev1.ResourceQuota:
 			tw.Flush()
-			quotaTable(w, "", quotaStatus(x, livePods(recorded), known))
+			quotaTable(w, "", quotaStatus(x, live, known))
 			continue
 		case *corev1.LimitRange:
 			tw.Flush()

@@ -962,21 +962,16 @@ func printEndpoints(w, errw io.Writer, st *cluster.State, names []string, ns str
 // and name.
 func allEndpoints(st *cluster.State) []*corev1.Endpoints {
 	var all []*corev1.Endpoints
-	selecting := map[string]bool{}
+	services := map[string]bool{}
 	for _, s := range st.Services {
-		if len(s.Spec.Selector) == 0 {
-			continue
-		}
-		selecting[s.Namespace+"/"+s.Name] = true
+		services[s.Namespace+"/"+s.Name] = true
 		if ep := st.EndpointsOf(s, nodeName()); ep != nil {
 			all = append(all, ep)
 		}
 	}
 	for _, ep := range st.Written {
-		if !selecting[ep.Namespace+"/"+ep.Name] {
-			c := ep.DeepCopy()
-			c.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: pod.KindEndpoints}
-			all = append(all, c)
+		if !services[ep.Namespace+"/"+ep.Name] { // for no Service (yet)
+			all = append(all, cluster.TypedEndpoints(ep))
 		}
 	}
 	sort.SliceStable(all, func(i, j int) bool {

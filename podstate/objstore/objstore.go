@@ -142,6 +142,16 @@ func RemoveObjects(dir string, o *pod.Objects) (*pod.Objects, error) {
 	return &removed, errors.Join(errs...)
 }
 
+// decodeInto appends the object data holds to list.
+func decodeInto[T any](data []byte, list *[]*T) error {
+	var x T
+	if err := json.Unmarshal(data, &x); err != nil {
+		return err
+	}
+	*list = append(*list, &x)
+	return nil
+}
+
 // LoadObjects reads every stored object.
 func LoadObjects(dir string) (*pod.Objects, error) {
 	var o pod.Objects
@@ -159,113 +169,41 @@ func LoadObjects(dir string) (*pod.Objects, error) {
 		}
 		switch filepath.Base(filepath.Dir(path)) {
 		case strings.ToLower(pod.KindConfigMap):
-			var c corev1.ConfigMap
-			if err := json.Unmarshal(data, &c); err != nil {
-				return err
-			}
-			o.ConfigMaps = append(o.ConfigMaps, &c)
+			return decodeInto(data, &o.ConfigMaps)
 		case strings.ToLower(pod.KindSecret):
-			var s corev1.Secret
-			if err := json.Unmarshal(data, &s); err != nil {
-				return err
-			}
-			o.Secrets = append(o.Secrets, &s)
+			return decodeInto(data, &o.Secrets)
 		case strings.ToLower(pod.KindClaim):
-			var c corev1.PersistentVolumeClaim
-			if err := json.Unmarshal(data, &c); err != nil {
-				return err
-			}
-			o.Claims = append(o.Claims, &c)
+			return decodeInto(data, &o.Claims)
 		case strings.ToLower(pod.KindService):
-			var s corev1.Service
-			if err := json.Unmarshal(data, &s); err != nil {
-				return err
-			}
-			o.Services = append(o.Services, &s)
+			return decodeInto(data, &o.Services)
 		case strings.ToLower(pod.KindEndpoints):
-			var ep corev1.Endpoints
-			if err := json.Unmarshal(data, &ep); err != nil {
-				return err
-			}
-			o.Endpoints = append(o.Endpoints, &ep)
+			return decodeInto(data, &o.Endpoints)
 		case strings.ToLower(pod.KindEndpointSlice):
-			var es discoveryv1.EndpointSlice
-			if err := json.Unmarshal(data, &es); err != nil {
-				return err
-			}
-			o.EndpointSlices = append(o.EndpointSlices, &es)
+			return decodeInto(data, &o.EndpointSlices)
 		case strings.ToLower(pod.KindIngress):
-			var in networkingv1.Ingress
-			if err := json.Unmarshal(data, &in); err != nil {
-				return err
-			}
-			o.Ingresses = append(o.Ingresses, &in)
+			return decodeInto(data, &o.Ingresses)
 		case strings.ToLower(pod.KindNetworkPolicy):
-			var np networkingv1.NetworkPolicy
-			if err := json.Unmarshal(data, &np); err != nil {
-				return err
-			}
-			o.NetworkPolicies = append(o.NetworkPolicies, &np)
+			return decodeInto(data, &o.NetworkPolicies)
 		case strings.ToLower(pod.KindResourceQuota):
-			var q corev1.ResourceQuota
-			if err := json.Unmarshal(data, &q); err != nil {
-				return err
-			}
-			o.ResourceQuotas = append(o.ResourceQuotas, &q)
+			return decodeInto(data, &o.ResourceQuotas)
 		case strings.ToLower(pod.KindLimitRange):
-			var lr corev1.LimitRange
-			if err := json.Unmarshal(data, &lr); err != nil {
-				return err
-			}
-			o.LimitRanges = append(o.LimitRanges, &lr)
+			return decodeInto(data, &o.LimitRanges)
 		case strings.ToLower(pod.KindServiceAccount):
-			var s corev1.ServiceAccount
-			if err := json.Unmarshal(data, &s); err != nil {
-				return err
-			}
-			o.ServiceAccounts = append(o.ServiceAccounts, &s)
+			return decodeInto(data, &o.ServiceAccounts)
 		case strings.ToLower(pod.KindVolume):
-			var pv corev1.PersistentVolume
-			if err := json.Unmarshal(data, &pv); err != nil {
-				return err
-			}
-			o.Volumes = append(o.Volumes, &pv)
+			return decodeInto(data, &o.Volumes)
 		case strings.ToLower(pod.KindNamespace):
-			var n corev1.Namespace
-			if err := json.Unmarshal(data, &n); err != nil {
-				return err
-			}
-			o.Namespaces = append(o.Namespaces, &n)
+			return decodeInto(data, &o.Namespaces)
 		case strings.ToLower(pod.KindDeployment):
-			var d appsv1.Deployment
-			if err := json.Unmarshal(data, &d); err != nil {
-				return err
-			}
-			o.Deployments = append(o.Deployments, &d)
+			return decodeInto(data, &o.Deployments)
 		case strings.ToLower(pod.KindStatefulSet):
-			var st appsv1.StatefulSet
-			if err := json.Unmarshal(data, &st); err != nil {
-				return err
-			}
-			o.StatefulSets = append(o.StatefulSets, &st)
+			return decodeInto(data, &o.StatefulSets)
 		case strings.ToLower(pod.KindDaemonSet):
-			var ds appsv1.DaemonSet
-			if err := json.Unmarshal(data, &ds); err != nil {
-				return err
-			}
-			o.DaemonSets = append(o.DaemonSets, &ds)
+			return decodeInto(data, &o.DaemonSets)
 		case strings.ToLower(pod.KindJob):
-			var j batchv1.Job
-			if err := json.Unmarshal(data, &j); err != nil {
-				return err
-			}
-			o.Jobs = append(o.Jobs, &j)
+			return decodeInto(data, &o.Jobs)
 		case strings.ToLower(pod.KindCronJob):
-			var cj batchv1.CronJob
-			if err := json.Unmarshal(data, &cj); err != nil {
-				return err
-			}
-			o.CronJobs = append(o.CronJobs, &cj)
+			return decodeInto(data, &o.CronJobs)
 		}
 		return nil
 	})
