@@ -8,9 +8,11 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/podunit/podunit/prober/quietnet"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -70,10 +72,27 @@ func TestRunnerExec(t *testing.T) {
 	}
 }
 
+// httpGet handlers with Go's dialer and with the prober's (quietnet): the
+// same answers, the same words for a handler that runs out of time.
 func TestHTTPGet(t *testing.T) {
+	p, err := quietnet.NewPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for name, dial := range map[string]DialFunc{"go": nil, "quietnet": p.DialContext} {
+		t.Run(name, func(t *testing.T) { testHTTPGet(t, dial) })
+	}
+}
+
+func testHTTPGet(t *testing.T, dial DialFunc) {
+	var mu sync.Mutex // the handler runs on the server's goroutines
 	var gotReason, gotAccept string
+	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
 		gotReason, gotAccept = r.Header.Get(StopReasonHeader), r.Header.Get("Accept")
+		mu.Unlock()
 		switch r.URL.Path {
 		case "/ok":
 		case "/redirect":
@@ -98,57 +117,64 @@ func TestHTTPGet(t *testing.T) {
 		case "/error":
 			w.WriteHeader(http.StatusInternalServerError)
 		case "/slow":
-			time.Sleep(2 * time.Second)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
 		}
 	}))
 	defer srv.Close()
+	defer close(release)
 	ctx := context.Background()
 	for path, ok := range map[string]bool{"/ok": true, "/redirect": true, "/away": true, "/missing": false, "/error": false,
 		"/loop": false, "/to-missing": false} {
-		err := GetURL(ctx, srv.URL+path, ProbeUserAgent, []Header{{StopReasonHeader, ReasonDelete}, {"Accept", "a, b"}})
+		err := GetURL(ctx, dial, srv.URL+path, ProbeUserAgent, []Header{{StopReasonHeader, ReasonDelete}, {"Accept", "a, b"}})
 		if (err == nil) != ok {
 			t.Errorf("%s: err %v, want ok=%v", path, err, ok)
 		}
 	}
+	mu.Lock()
 	if gotReason != ReasonDelete || gotAccept != "a, b" {
 		t.Errorf("headers: %q %q", gotReason, gotAccept)
 	}
+	mu.Unlock()
 	// The kubelet's User-Agent and Accept unless the handler sets them; an
 	// empty Accept sends none; a hook's agent differs from a probe's.
-	if err := GetURL(ctx, srv.URL+"/agent?ua=kube-probe/1.37&accept=*/*", ProbeUserAgent, nil); err != nil {
+	if err := GetURL(ctx, dial, srv.URL+"/agent?ua=kube-probe/1.37&accept=*/*", ProbeUserAgent, nil); err != nil {
 		t.Errorf("default User-Agent and Accept: %v", err)
 	}
-	if err := GetURL(ctx, srv.URL+"/agent?ua=mine", ProbeUserAgent, []Header{{"User-Agent", "mine"}, {"Accept", ""}}); err != nil {
+	if err := GetURL(ctx, dial, srv.URL+"/agent?ua=mine", ProbeUserAgent, []Header{{"User-Agent", "mine"}, {"Accept", ""}}); err != nil {
 		t.Errorf("User-Agent and an empty Accept set: %v", err)
 	}
 	port, _ := strconv.Atoi(srv.URL[strings.LastIndex(srv.URL, ":")+1:])
 	hook := &Handler{HTTPGet: &HTTPGet{Scheme: "HTTP", Host: "127.0.0.1", Port: port, Path: "/agent?ua=kube-lifecycle/1.37&accept=*/*"}}
-	if err := (&Runner{}).Run(ctx, hook); err != nil {
+	if err := (&Runner{Dial: dial}).Run(ctx, hook); err != nil {
 		t.Errorf("a hook's User-Agent: %v", err)
 	}
-	if err := GetURL(ctx, srv.URL+"/loop", ProbeUserAgent, nil); err == nil || !strings.Contains(err.Error(), "stopped after 10 redirects") {
+	if err := GetURL(ctx, dial, srv.URL+"/loop", ProbeUserAgent, nil); err == nil || !strings.Contains(err.Error(), "stopped after 10 redirects") {
 		t.Errorf("a redirect loop: %v", err)
 	}
-	if err := GetURL(ctx, srv.URL+"/host", ProbeUserAgent, []Header{{"Host", "example.test"}}); err != nil {
+	if err := GetURL(ctx, dial, srv.URL+"/host", ProbeUserAgent, []Header{{"Host", "example.test"}}); err != nil {
 		t.Errorf("a Host header: %v", err)
 	}
 	// HTTPS: the certificate is not checked, as the kubelet does.
 	tlsSrv := httptest.NewTLSServer(srv.Config.Handler)
 	defer tlsSrv.Close()
 	for path, ok := range map[string]bool{"/ok": true, "/redirect": true, "/missing": false} {
-		if err := GetURL(ctx, tlsSrv.URL+path, ProbeUserAgent, nil); (err == nil) != ok {
+		if err := GetURL(ctx, dial, tlsSrv.URL+path, ProbeUserAgent, nil); (err == nil) != ok {
 			t.Errorf("https %s: err %v, want ok=%v", path, err, ok)
 		}
 	}
 	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	if err := GetURL(short, srv.URL+"/slow", ProbeUserAgent, nil); err == nil || !strings.Contains(err.Error(), "no answer") {
+	// The answer never comes (until the test ends): the deadline ends the wait.
+	if err := GetURL(short, dial, srv.URL+"/slow", ProbeUserAgent, nil); err == nil || !strings.Contains(err.Error(), "no answer: context deadline exceeded") {
 		t.Errorf("slow: %v", err)
 	}
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
-	if err := GetURL(ctx, "http://"+addr+"/", ProbeUserAgent, nil); err == nil {
+	if err := GetURL(ctx, dial, "http://"+addr+"/", ProbeUserAgent, nil); err == nil {
 		t.Error("a closed port answered")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,7 +36,14 @@ type Runner struct {
 	// UserAgent of httpGet handlers when they set none: LifecycleUserAgent
 	// when empty; a prober's is ProbeUserAgent.
 	UserAgent string
+	// Dial opens the connections of httpGet and tcpSocket handlers; nil:
+	// Go's own dialer (a prober's makes no Go timer: prober/quietnet).
+	Dial DialFunc
 }
+
+// DialFunc opens a connection, as net.Dialer.DialContext does. It is bounded
+// by ctx's deadline, and the connection's reads and writes by its own.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // The User-Agents the kubelet sends, of the Kubernetes version whose API
 // podunit follows: applications tell probes and hooks from users by them
@@ -58,13 +66,13 @@ func (r *Runner) Run(ctx context.Context, h *Handler) error {
 		if ua == "" {
 			ua = LifecycleUserAgent
 		}
-		if err := GetURL(ctx, url, ua, append(append([]Header(nil), h.HTTPGet.Headers...), r.Headers...)); err != nil {
+		if err := GetURL(ctx, r.Dial, url, ua, append(append([]Header(nil), h.HTTPGet.Headers...), r.Headers...)); err != nil {
 			return fmt.Errorf("httpGet %s: %w", url, err)
 		}
 		return nil
 	case h.TCPSocket != nil:
 		addr := net.JoinHostPort(hostOrLoopback(h.TCPSocket.Host), strconv.Itoa(h.TCPSocket.Port))
-		if err := DialOnce(ctx, addr); err != nil {
+		if err := DialOnce(ctx, r.Dial, addr); err != nil {
 			return fmt.Errorf("tcpSocket %s: %w", addr, err)
 		}
 		return nil
@@ -116,13 +124,30 @@ func (r *Runner) runExec(ctx context.Context, argv []string) error {
 // system calls fewer a connection).
 var probeDialer = &net.Dialer{KeepAlive: -1}
 
-// DialOnce succeeds when a TCP connection to addr opens.
-func DialOnce(ctx context.Context, addr string) error {
-	c, err := probeDialer.DialContext(ctx, "tcp", addr)
+// DialOnce succeeds when a TCP connection to addr opens (dial nil: Go's
+// own dialer).
+func DialOnce(ctx context.Context, dial DialFunc, addr string) error {
+	if dial == nil {
+		dial = probeDialer.DialContext
+	}
+	c, err := dial(ctx, "tcp", addr)
 	if err != nil {
-		return fmt.Errorf("no connection: %v", unwrapURLError(err))
+		return fmt.Errorf("no connection: %v", unwrapURLError(timedOut(ctx, err)))
 	}
 	return c.Close()
+}
+
+// timedOut says that an operation that ran out of ctx's time ended with
+// ctx, in the same words whichever noticed first (ctx, or a deadline that
+// a connection took from it).
+func timedOut(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return context.DeadlineExceeded
+	}
+	return err
 }
 
 func hostOrLoopback(h string) string {
@@ -146,15 +171,19 @@ func RequestURL(g *HTTPGet) string {
 // unless headers set them (an empty Accept sends none), as the kubelet's.
 // It all happens on the caller's goroutine,
 // with no transport and no connection pool: a prober spends on a probe
-// little more than the system calls of one connection.
-func GetURL(ctx context.Context, rawURL, userAgent string, headers []Header) error {
+// little more than the system calls of one connection. dial opens the
+// connections (nil: Go's own dialer).
+func GetURL(ctx context.Context, dial DialFunc, rawURL, userAgent string, headers []Header) error {
+	if dial == nil {
+		dial = probeDialer.DialContext
+	}
 	first, err := url.Parse(rawURL)
 	if err != nil {
 		return err
 	}
 	u := first
 	for redirects := 0; ; redirects++ {
-		status, location, err := getOnce(ctx, u, userAgent, headers)
+		status, location, err := getOnce(ctx, dial, u, userAgent, headers)
 		if err != nil {
 			return fmt.Errorf("no answer: %v", unwrapURLError(err))
 		}
@@ -179,7 +208,7 @@ func GetURL(ctx context.Context, rawURL, userAgent string, headers []Header) err
 
 // getOnce sends one GET on a connection of its own and reads the answer's
 // status line and headers.
-func getOnce(ctx context.Context, u *url.URL, userAgent string, headers []Header) (status int, location string, err error) {
+func getOnce(ctx context.Context, dial DialFunc, u *url.URL, userAgent string, headers []Header) (status int, location string, err error) {
 	req := &http.Request{Method: http.MethodGet, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: http.Header{}, Host: u.Host, Close: true}
 	for _, h := range headers {
@@ -205,9 +234,9 @@ func getOnce(ctx context.Context, u *url.URL, userAgent string, headers []Header
 		}
 		addr = net.JoinHostPort(u.Hostname(), port)
 	}
-	conn, err := probeDialer.DialContext(ctx, "tcp", addr)
+	conn, err := dial(ctx, "tcp", addr)
 	if err != nil {
-		return 0, "", err
+		return 0, "", timedOut(ctx, err)
 	}
 	defer conn.Close()
 	if d, ok := ctx.Deadline(); ok {
@@ -215,12 +244,7 @@ func getOnce(ctx context.Context, u *url.URL, userAgent string, headers []Header
 	}
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	fail := func(err error) (int, string, error) {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return 0, "", err
-	}
+	fail := func(err error) (int, string, error) { return 0, "", timedOut(ctx, err) }
 	var c net.Conn = conn
 	if u.Scheme == "https" {
 		tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, ServerName: u.Hostname()})

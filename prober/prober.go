@@ -23,6 +23,7 @@ import (
 	"github.com/podunit/podunit/hooks"
 	"github.com/podunit/podunit/podapi"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/prober/quietnet"
 )
 
 // Engine is what probes and the kill sequence need of podman.
@@ -163,6 +164,22 @@ func (p *Pod) Run(ctx context.Context) error {
 		if len(ps.p.Handler.Exec) > 0 {
 			timeout += probeOverhead
 		}
+		// httpGet and tcpSocket probes connect through a poller of their
+		// own, which arms no Go timer: a probe wakes no thread but the one
+		// that runs it (see quietnet).
+		r := s.r
+		quiet := ps.p.Handler.HTTPGet != nil || ps.p.Handler.TCPSocket != nil
+		if quiet {
+			poller, err := quietnet.NewPoller()
+			if err != nil {
+				quiet = false
+			} else {
+				defer poller.Close()
+				r = new(hooks.Runner)
+				*r = *s.r
+				r.Dial = poller.DialContext
+			}
+		}
 		for {
 			var started time.Time
 			select {
@@ -170,9 +187,14 @@ func (p *Pod) Run(ctx context.Context) error {
 				return
 			case started = <-jobs:
 			}
-			pctx, cancel := context.WithTimeout(ctx, timeout)
-			err := s.r.Run(pctx, &ps.p.Handler)
-			cancel()
+			var err error
+			if quiet {
+				err = r.Run(quietnet.WithDeadline(ctx, p.Now().Add(timeout)), &ps.p.Handler)
+			} else {
+				pctx, cancel := context.WithTimeout(ctx, timeout)
+				err = r.Run(pctx, &ps.p.Handler)
+				cancel()
+			}
 			select {
 			case results <- result{s, ps, started, err}:
 			case <-ctx.Done():
@@ -199,8 +221,12 @@ func (p *Pod) Run(ctx context.Context) error {
 		pollTick = tick.C
 	}
 	poll := true
-	timer := time.NewTimer(0)
-	defer timer.Stop()
+	// The probes' schedule, on a timer that wakes no other thread.
+	timer, err := quietnet.NewTimer()
+	if err != nil {
+		return err
+	}
+	defer timer.Close()
 	for {
 		now := p.Now()
 		if poll {
