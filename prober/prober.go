@@ -189,7 +189,8 @@ func (p *Pod) Run(ctx context.Context) error {
 			}
 			var err error
 			if quiet {
-				err = r.Run(quietnet.WithDeadline(ctx, p.Now().Add(timeout)), &ps.p.Handler)
+				// The sockets' clock, not p.Now (a test's may be fake).
+				err = r.Run(quietnet.WithDeadline(ctx, time.Now().Add(timeout)), &ps.p.Handler)
 			} else {
 				pctx, cancel := context.WithTimeout(ctx, timeout)
 				err = r.Run(pctx, &ps.p.Handler)
