@@ -97,11 +97,17 @@ func rawErr(e syscall.Errno) error {
 
 // arm sets the deadlines' timerfd to fire at deadline (zero: never).
 func (p *Poller) arm(deadline time.Time) {
-	var its unix.ItimerSpec
-	if !deadline.IsZero() {
-		its.Value = unix.NsecToTimespec(max(int64(time.Until(deadline)), 1))
+	if deadline.IsZero() {
+		setTimerfd(p.tfd, 0)
+		return
 	}
-	syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(p.tfd), 0, uintptr(unsafe.Pointer(&its)), 0, 0, 0)
+	setTimerfd(p.tfd, max(time.Until(deadline), 1))
+}
+
+// setTimerfd makes timerfd fd fire once, d from now; 0 disarms it.
+func setTimerfd(fd int, d time.Duration) {
+	its := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
+	syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(fd), 0, uintptr(unsafe.Pointer(&its)), 0, 0, 0)
 }
 
 // wait returns once fd has one of events, or os.ErrDeadlineExceeded once
@@ -130,11 +136,16 @@ func (p *Poller) wait(fd int, events uint32, deadline time.Time) error {
 	}
 	for {
 		var ready, expired bool
+		var failed syscall.Errno
 		var evs [2]unix.EpollEvent
 		err := p.rc.Read(func(uintptr) bool {
 			n, _, e := syscall.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.epfd), uintptr(unsafe.Pointer(&evs[0])), uintptr(len(evs)), 0, 0, 0)
+			if e == unix.EINTR {
+				return false
+			}
 			if e != 0 {
-				return e != unix.EINTR && e != unix.EAGAIN
+				failed = e
+				return true
 			}
 			for _, ev := range evs[:n] {
 				switch int(ev.Fd) {
@@ -158,6 +169,8 @@ func (p *Poller) wait(fd int, events uint32, deadline time.Time) error {
 		switch {
 		case err != nil:
 			return err // the poller is closed
+		case failed != 0:
+			return os.NewSyscallError("epoll_pwait", failed)
 		case ready:
 			return nil
 		case expired && !deadline.IsZero() && !time.Now().Before(deadline):
@@ -166,12 +179,16 @@ func (p *Poller) wait(fd int, events uint32, deadline time.Time) error {
 	}
 }
 
+// goDialer dials what quietnet does not: as hooks' own dialer, no TCP
+// keep-alive on a connection that is closed as soon as it has served.
+var goDialer = &net.Dialer{KeepAlive: -1}
+
 // DialContext opens a TCP connection to addr, an IP address and a port, by
 // ctx's deadline. Any other address (a host name) goes to Go's own dialer.
 func (p *Poller) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil || (network != "tcp" && network != "tcp4" && network != "tcp6") {
-		return (&net.Dialer{KeepAlive: -1}).DialContext(ctx, network, addr)
+		return goDialer.DialContext(ctx, network, addr)
 	}
 	deadline, _ := ctx.Deadline()
 	raddr := net.TCPAddrFromAddrPort(ap)

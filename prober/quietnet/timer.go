@@ -55,16 +55,10 @@ func NewTimer() (*Timer, error) {
 }
 
 // Reset makes the timer fire once, d from now (at least a nanosecond).
-func (t *Timer) Reset(d time.Duration) {
-	its := unix.ItimerSpec{Value: unix.NsecToTimespec(max(int64(d), 1))}
-	syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(t.fd), 0, uintptr(unsafe.Pointer(&its)), 0, 0, 0)
-}
+func (t *Timer) Reset(d time.Duration) { setTimerfd(t.fd, max(d, 1)) }
 
 // Stop disarms the timer.
-func (t *Timer) Stop() {
-	var its unix.ItimerSpec
-	syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(t.fd), 0, uintptr(unsafe.Pointer(&its)), 0, 0, 0)
-}
+func (t *Timer) Stop() { setTimerfd(t.fd, 0) }
 
 // Close releases the timer.
 func (t *Timer) Close() error { return t.file.Close() }
