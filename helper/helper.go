@@ -115,6 +115,9 @@ type Env struct {
 	// Sleep waits d, or until ctx ends (then it returns ctx's error).
 	Sleep func(ctx context.Context, d time.Duration) error
 	Out   io.Writer // what a helper prints (shape show)
+	// Procs are the host's processes: a stop ends conmon's exit command
+	// once the container is removed (endExitCommand); nil: it does not.
+	Procs Procs
 	// Services serves the cluster DNS and the Services (helper/proxy's
 	// Run, which podunit wires in); nil where it is not linked. The
 	// services container's start and clearing are Main's own.

@@ -27,10 +27,9 @@ func (e *Env) servicesRun(ctx context.Context) error {
 
 // servicesStop is the services unit's ExecStop: the services container is
 // stopped (its stop signal, SIGKILL after unitdef.InfraGrace) and removed
-// by podunit's podman service, as a pod's containers are (task.stopped):
-// conmon's exit command, a podman process that the unit's stop waits for,
-// then finds nothing to do. It is the last stop of the last pod's `down`.
-// A container of that name that is not podunit's is never touched (the
+// by podunit's podman service, as a pod's containers are (task.stopped),
+// and conmon's exit command, which would find nothing to do, is ended. It
+// is the last stop of the last pod's `down`. A container of that name that is not podunit's is never touched (the
 // unit's start refused it: servicesClear).
 func (e *Env) servicesStop(ctx context.Context) error {
 	eng, err := e.Engine(ctx)
@@ -44,7 +43,12 @@ func (e *Env) servicesStop(ctx context.Context) error {
 	if err := eng.StopContainer(ctx, unitdef.ServicesContainer, unitdef.InfraGrace); err != nil {
 		return err
 	}
-	return eng.RemoveContainer(ctx, unitdef.ServicesContainer)
+	exitCmd := e.exitCommand(ctx, e.Getenv("MAINPID"))
+	if err := eng.RemoveContainer(ctx, unitdef.ServicesContainer); err != nil {
+		return err
+	}
+	e.endExitCommand(exitCmd)
+	return nil
 }
 
 // servicesClear is the services unit's ExecStartPre and ExecStopPost: a

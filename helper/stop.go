@@ -117,17 +117,18 @@ func (t *task) stop(ctx context.Context) error {
 // the container is removed at once, by podunit's podman service, which runs
 // and has podman's storage open. conmon's exit command (`podman container
 // cleanup --rm`, a podman process that has to start before it does
-// anything, and which the unit's stop waits for) then finds it gone, and
-// the unit stops sooner: a 1x3 pod's `down` took 8-17% less time (README,
-// Performance). A removal that fails (an infra whose pod's
-// containers are still there) is the exit command's and the clean-up's, as
-// it was before.
+// anything, and which the unit's stop waits for) would only find it gone:
+// it yields to the removal and is then ended (exitCommand), and the unit
+// stops without waiting for it.
+// A removal that fails (an infra whose pod's containers are still there)
+// is the exit command's and the clean-up's, as it was before.
 func (t *task) stopped(ctx context.Context, err error) error {
 	if err != nil {
 		return err
 	}
-	if eng, err := t.engine(ctx); err == nil {
-		_ = eng.RemoveContainer(ctx, t.c.Podman)
+	exitCmd := t.exitCommand(ctx, t.Getenv("MAINPID"))
+	if eng, err := t.engine(ctx); err == nil && eng.RemoveContainer(ctx, t.c.Podman) == nil {
+		t.endExitCommand(exitCmd)
 	}
 	return nil
 }

@@ -69,7 +69,8 @@ func New(self string) *helper.Env {
 				return ctx.Err()
 			}
 		},
-		Out: os.Stdout,
+		Out:   os.Stdout,
+		Procs: procs{root: "/proc"},
 	}
 }
 

@@ -621,3 +621,56 @@ spec:
 		t.Errorf("podman.socket %s after the pod's life", a)
 	}
 }
+
+// A container's stop ends conmon's exit command (`podman container cleanup
+// --rm ID`) once podunit's podman service has removed the container,
+// rather than wait for that podman process to start up and find nothing:
+// the run's exit status is still the container's own (conmon's, which
+// ignores its exit command's), the container is gone, and no clean-up
+// process of it outlives the unit, whatever it had started.
+func TestStopEndsConmonsExitCommand(t *testing.T) {
+	const pod = "e2e-exitcmd"
+	up(t, fmt.Sprintf(`
+apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: c
+    image: %s
+    command: [sh, -c, 'trap "exit 7" TERM; sleep 100000 & wait']
+  - name: keep
+    image: %s
+    command: [sh, -c, 'trap "exit 0" TERM; sleep 100000 & wait']
+`, pod, testImage, testImage), pod)
+	id := strings.TrimSpace(must(t, "podman", "inspect", "--format", "{{.Id}}", ctrName(pod, "c")))
+	unit := units.ContainerUnitName(pod, "c")
+	if conmon := unitProp(t, unit, "MainPID"); !strings.Contains(must(t, "cat", "/proc/"+conmon+"/cmdline"), id) {
+		t.Fatalf("the unit's main process %s is not the container's conmon", conmon)
+	}
+	must(t, "systemctl", "--user", "stop", unit)
+	if r := run(t, "pgrep", "-f", "[c]ontainer cleanup.* "+id); r.code == 0 {
+		t.Errorf("a clean-up of the container outlived its unit: %s", r.stdout)
+	}
+	if out := strings.TrimSpace(run(t, "podman", "ps", "-a", "--filter", "id="+id, "--format", "{{.Names}}").stdout); out != "" {
+		t.Errorf("the stopped container is still there: %s", out)
+	}
+	st := status(t, pod)
+	var c *int
+	for _, ct := range st.Containers {
+		if ct.Name == "c" {
+			c = ct.ExitCode
+			if ct.State != "Terminated" || ct.Reason != "Error" {
+				t.Errorf("c: %s (%s), want Terminated (Error)", ct.State, ct.Reason)
+			}
+		}
+	}
+	if c == nil || *c != 7 {
+		t.Errorf("c's exit code %v, want 7 (its SIGTERM trap's)\n%s", c, must(t, podunit, "describe", "pod/"+pod))
+	}
+	if got := unitProp(t, units.ContainerUnitName(pod, "keep"), "ActiveState"); got != "active" {
+		t.Errorf("the other container's unit is %s", got)
+	}
+}
