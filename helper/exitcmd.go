@@ -19,6 +19,18 @@ type Procs interface {
 	Lower(pid int) error
 	// Kill sends the process SIGKILL.
 	Kill(pid int) error
+	// Pin holds on to the process pid is now (a pidfd): what is done
+	// through it never reaches a process that got the pid after it ended.
+	Pin(pid int) (Pinned, error)
+}
+
+// Pinned is a process held on to (Procs.Pin).
+type Pinned interface {
+	// Alive tells whether it has not ended (a zombie has).
+	Alive() bool
+	// Kill sends it SIGKILL.
+	Kill() error
+	Close() error
 }
 
 // exitCommandWait bounds how long a stop looks for conmon's exit command,
@@ -29,66 +41,89 @@ const (
 	exitCommandPoll = time.Millisecond
 )
 
-// exitCommand is conmon's exit command (`podman container cleanup --rm ID`)
-// for the container that just stopped, 0 when there is none: mainPID (the
-// unit's main process) is not that container's conmon (its -c is ID), or
-// conmon ended, or started none within exitCommandWait. It is a podman
-// process that has to start up (150-250 ms here, more while other units
-// stop) before it does anything, and the unit's stop waits for it, since
-// conmon waits for it: podunit's stop, which has just stopped the container
-// through its podman service and now removes it, leaves it nothing to do.
-// So it yields the processor to that removal (nice 19; it cannot starve:
-// a removal that fails is left to it) and is ended once the removal is
-// done (endExitCommand).
-func (e *Env) exitCommand(ctx context.Context, mainPID string) int {
+// exitCommand finds conmon's exit command (`podman container cleanup --rm
+// ID`) for the container that just stopped, and pins it; nil when there is
+// none: mainPID (the unit's main process) is not that container's conmon
+// (its -c is ID), or conmon ended, or started none within exitCommandWait.
+// It is a podman process that has to start up (150-250 ms here, more while
+// other units stop) before it does anything, and the unit's stop waits for
+// it, since conmon waits for it: podunit's stop, which has just stopped
+// the container through its podman service and now removes it, leaves it
+// nothing to do. So it yields the processor to that removal (nice 19; it
+// cannot starve: a removal that fails is left to it) and is ended once the
+// removal is done (endExitCommand).
+func (e *Env) exitCommand(ctx context.Context, mainPID string) *exitCommand {
 	pid, err := strconv.Atoi(mainPID)
 	if e.Procs == nil || err != nil || pid <= 1 {
-		return 0
+		return nil
 	}
 	argv, err := e.Procs.Cmdline(pid)
 	id := conmonID(argv)
 	if err != nil || id == "" {
-		return 0
+		return nil
 	}
 	for waited := time.Duration(0); ; waited += exitCommandPoll {
 		kids, err := e.Procs.Children(pid)
 		if err != nil {
-			return 0 // conmon is gone
+			return nil // conmon is gone
 		}
 		for _, k := range kids {
-			if argv, err := e.Procs.Cmdline(k); err == nil && isCleanupOf(argv, id) {
-				for _, p := range append([]int{k}, descendants(e.Procs, k)...) {
-					_ = e.Procs.Lower(p)
-				}
-				return k
+			if argv, err := e.Procs.Cmdline(k); err != nil || !isCleanupOf(argv, id) {
+				continue
 			}
+			p, err := e.Procs.Pin(k)
+			if err != nil {
+				return nil
+			}
+			// still the exit command once pinned: the pinned process is it
+			if argv, err := e.Procs.Cmdline(k); err != nil || !isCleanupOf(argv, id) {
+				_ = p.Close()
+				return nil
+			}
+			for _, d := range append([]int{k}, descendants(e.Procs, k)...) {
+				_ = e.Procs.Lower(d)
+			}
+			return &exitCommand{pid: k, p: p}
 		}
 		if argv, err := e.Procs.Cmdline(pid); err != nil || conmonID(argv) != id {
-			return 0 // conmon ended meanwhile
+			return nil // conmon ended meanwhile
 		}
 		if waited >= exitCommandWait || e.Sleep(ctx, exitCommandPoll) != nil {
-			return 0
+			return nil
 		}
 	}
 }
 
-// endExitCommand ends conmon's exit command (exitCommand; 0: none) once
-// podunit's podman service has removed the container: the service's stop
-// unmounted it and tore its network down, the removal took it out of
+// exitCommand is conmon's exit command, pinned.
+type exitCommand struct {
+	pid int
+	p   Pinned
+}
+
+// endExitCommand ends conmon's exit command (Env.exitCommand; nil: none)
+// once podunit's podman service has removed the container: the service's
+// stop unmounted it and tore its network down, the removal took it out of
 // podman's database, and the exit command would only find it gone. The
 // unit's stop then waits for no podman process. conmon's own exit status,
 // which systemd records as the run's, is the container's either way
-// (conmon ignores its exit command's).
-func (e *Env) endExitCommand(cmd int) {
-	if cmd == 0 {
+// (conmon ignores its exit command's). keep (a removal that failed): it
+// is left to do its work, only let go of.
+func (e *Env) endExitCommand(x *exitCommand, keep bool) {
+	if x == nil {
 		return
 	}
-	// its own children first (podman may have forked to join its user
-	// namespace), which would outlive it otherwise
-	for _, d := range descendants(e.Procs, cmd) {
+	defer x.p.Close()
+	if keep || !x.p.Alive() {
+		return
+	}
+	// What it started first (podman may have forked to join its user
+	// namespace, and runs netavark and conmon --version), which would
+	// outlive it otherwise: while it lives, the children it has not
+	// reaped are still its own, whatever their pids.
+	for _, d := range descendants(e.Procs, x.pid) {
 		_ = e.Procs.Kill(d)
 	}
-	_ = e.Procs.Kill(cmd)
+	_ = x.p.Kill()
 }
 
 // conmonID is the container ID a conmon command line monitors (-c ID), ""

@@ -17,9 +17,13 @@ type fakeProcs struct {
 	argv    map[int][]string
 	lowered []int
 	killed  []int
+	pinned  []int
+	closed  int
 	// appear: processes that show up only after that many Children calls
 	appear map[int]int
 	calls  int
+	// endsWhenPinned: the process ends as it is pinned (its pid free)
+	endsWhenPinned bool
 }
 
 func (p *fakeProcs) Children(pid int) ([]int, error) {
@@ -46,6 +50,25 @@ func (p *fakeProcs) Cmdline(pid int) ([]string, error) {
 
 func (p *fakeProcs) Lower(pid int) error { p.lowered = append(p.lowered, pid); return nil }
 func (p *fakeProcs) Kill(pid int) error  { p.killed = append(p.killed, pid); return nil }
+func (p *fakeProcs) Pin(pid int) (Pinned, error) {
+	if _, ok := p.argv[pid]; !ok {
+		return nil, fmt.Errorf("no process %d", pid)
+	}
+	p.pinned = append(p.pinned, pid)
+	if p.endsWhenPinned {
+		delete(p.argv, pid)
+	}
+	return &fakePinned{p, pid}, nil
+}
+
+type fakePinned struct {
+	p   *fakeProcs
+	pid int
+}
+
+func (f *fakePinned) Alive() bool  { _, ok := f.p.argv[f.pid]; return ok }
+func (f *fakePinned) Kill() error  { return f.p.Kill(f.pid) }
+func (f *fakePinned) Close() error { f.p.closed++; return nil }
 
 const ctrID = "4c2ce5e24691505178d9917c7b1eca3f0c6d2b2bb6b62e2c1a37bd1f4e0a3d11"
 
@@ -86,8 +109,8 @@ func TestStopEndsTheExitCommand(t *testing.T) {
 			if len(w.eng.removed) != 1 {
 				t.Fatalf("removed %v", w.eng.removed)
 			}
-			if fmt.Sprint(procs.lowered) != "[101 102]" || fmt.Sprint(procs.killed) != "[102 101]" {
-				t.Errorf("lowered %v, killed %v; want [101 102] and [102 101]", procs.lowered, procs.killed)
+			if fmt.Sprint(procs.lowered) != "[101 102]" || fmt.Sprint(procs.killed) != "[102 101]" || fmt.Sprint(procs.pinned) != "[101]" || procs.closed != 1 {
+				t.Errorf("lowered %v, killed %v, pinned %v (%d closed); want [101 102], [102 101], [101] (1)", procs.lowered, procs.killed, procs.pinned, procs.closed)
 			}
 		})
 	}
@@ -107,8 +130,8 @@ func TestExitCommandKeptWhenTheRemovalFails(t *testing.T) {
 	if err := w.main(t, contract.Command{Op: contract.OpStop, Pod: "p"}); err != nil {
 		t.Fatal(err)
 	}
-	if len(w.eng.removed) != 0 || len(procs.killed) != 0 || len(procs.lowered) != 2 {
-		t.Errorf("removed %v, killed %v, lowered %v", w.eng.removed, procs.killed, procs.lowered)
+	if len(w.eng.removed) != 0 || len(procs.killed) != 0 || len(procs.lowered) != 2 || procs.closed != 1 {
+		t.Errorf("removed %v, killed %v, lowered %v, %d closed", w.eng.removed, procs.killed, procs.lowered, procs.closed)
 	}
 }
 
@@ -119,7 +142,7 @@ func TestExitCommandSearch(t *testing.T) {
 		name    string
 		mainPID string
 		edit    func(p *fakeProcs)
-		want    int
+		want    int // the exit command found, 0: none
 	}{
 		{"found", "99", func(*fakeProcs) {}, 101},
 		{"started a little later", "99", func(p *fakeProcs) { p.appear[101] = 5 }, 101},
@@ -131,28 +154,50 @@ func TestExitCommandSearch(t *testing.T) {
 		{"not a cleanup", "99", func(p *fakeProcs) { p.argv[101] = []string{"/usr/bin/podman", "container", "inspect", ctrID} }, 0},
 		{"conmon ended", "99", func(p *fakeProcs) { delete(p.argv, 99) }, 0},
 		{"never started", "99", func(p *fakeProcs) { p.appear[101] = 1 << 30 }, 0},
+		{"ended as it was pinned", "99", func(p *fakeProcs) { p.endsWhenPinned = true }, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWorld(t, runtime1(contract.Container{Name: "app"}))
 			procs := conmonTable()
 			c.edit(procs)
 			w.env.Procs = procs
-			if got := w.env.exitCommand(t.Context(), c.mainPID); got != c.want {
-				t.Errorf("exit command %d, want %d", got, c.want)
+			x := w.env.exitCommand(t.Context(), c.mainPID)
+			if (x == nil) != (c.want == 0) || (x != nil && x.pid != c.want) {
+				t.Fatalf("exit command %+v, want %d", x, c.want)
 			}
-			if c.want == 0 && len(procs.lowered) != 0 {
-				t.Errorf("lowered %v", procs.lowered)
+			if c.want == 0 && (len(procs.lowered) != 0 || procs.closed != len(procs.pinned)) {
+				t.Errorf("lowered %v, pinned %v, %d closed", procs.lowered, procs.pinned, procs.closed)
 			}
 			if c.name == "never started" {
 				if n := len(w.sleeps); time.Duration(n)*exitCommandPoll != exitCommandWait {
 					t.Errorf("looked %d times, %s apart: want %s in all", n, exitCommandPoll, exitCommandWait)
 				}
 			}
-			w.env.endExitCommand(0)
-			if len(procs.killed) != 0 {
+			w.env.endExitCommand(x, false)
+			if c.want == 0 && len(procs.killed) != 0 {
 				t.Errorf("killed %v", procs.killed)
 			}
 		})
+	}
+}
+
+// An exit command that ended on its own before the removal was done is
+// not killed: nor is anything that took its pid, or its children's.
+func TestExitCommandEndedOnItsOwn(t *testing.T) {
+	w := newWorld(t, runtime1(contract.Container{Name: "app"}))
+	procs := conmonTable()
+	w.env.Procs = procs
+	x := w.env.exitCommand(t.Context(), "99")
+	if x == nil {
+		t.Fatal("no exit command found")
+	}
+	delete(procs.argv, 101)
+	// a process whose parent has its pid now: another process's child
+	procs.argv[103] = []string{"sleep", "1000"}
+	procs.parent[103] = 101
+	w.env.endExitCommand(x, false)
+	if len(procs.killed) != 0 || procs.closed != 1 {
+		t.Errorf("killed %v, %d closed", procs.killed, procs.closed)
 	}
 }
 

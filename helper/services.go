@@ -44,11 +44,9 @@ func (e *Env) servicesStop(ctx context.Context) error {
 		return err
 	}
 	exitCmd := e.exitCommand(ctx, e.Getenv("MAINPID"))
-	if err := eng.RemoveContainer(ctx, unitdef.ServicesContainer); err != nil {
-		return err
-	}
-	e.endExitCommand(exitCmd)
-	return nil
+	err = eng.RemoveContainer(ctx, unitdef.ServicesContainer)
+	e.endExitCommand(exitCmd, err != nil)
+	return err
 }
 
 // servicesClear is the services unit's ExecStartPre and ExecStopPost: a

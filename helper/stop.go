@@ -127,9 +127,11 @@ func (t *task) stopped(ctx context.Context, err error) error {
 		return err
 	}
 	exitCmd := t.exitCommand(ctx, t.Getenv("MAINPID"))
-	if eng, err := t.engine(ctx); err == nil && eng.RemoveContainer(ctx, t.c.Podman) == nil {
-		t.endExitCommand(exitCmd)
+	removed := false
+	if eng, err := t.engine(ctx); err == nil {
+		removed = eng.RemoveContainer(ctx, t.c.Podman) == nil
 	}
+	t.endExitCommand(exitCmd, !removed)
 	return nil
 }
 

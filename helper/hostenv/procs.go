@@ -7,6 +7,10 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/podunit/podunit/helper"
 )
 
 // procs reads processes from a /proc (helper.Procs).
@@ -45,3 +49,23 @@ func (p procs) Cmdline(pid int) ([]string, error) {
 func (procs) Lower(pid int) error { return syscall.Setpriority(syscall.PRIO_PROCESS, pid, 19) }
 
 func (procs) Kill(pid int) error { return syscall.Kill(pid, syscall.SIGKILL) }
+
+func (procs) Pin(pid int) (helper.Pinned, error) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return nil, err
+	}
+	return pidfd(fd), nil
+}
+
+// pidfd is a process pinned by a pidfd.
+type pidfd int
+
+// Alive: a pidfd polls readable once its process has ended.
+func (p pidfd) Alive() bool {
+	n, err := unix.Poll([]unix.PollFd{{Fd: int32(p), Events: unix.POLLIN}}, 0)
+	return err == nil && n == 0
+}
+
+func (p pidfd) Kill() error  { return unix.PidfdSendSignal(int(p), unix.SIGKILL, nil, 0) }
+func (p pidfd) Close() error { return unix.Close(int(p)) }

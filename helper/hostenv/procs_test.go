@@ -84,3 +84,32 @@ func nice(t *testing.T, pid int) int {
 	n, _ := strconv.Atoi(f[16])
 	return n
 }
+
+// A pinned process: alive until it ends, killed through its pidfd.
+func TestPin(t *testing.T) {
+	p := procs{root: "/proc"}
+	sleep := exec.Command("sleep", "30")
+	if err := sleep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pinned, err := p.Pin(sleep.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pinned.Close()
+	if !pinned.Alive() {
+		t.Fatal("a running process pinned is not alive")
+	}
+	if err := pinned.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sleep.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Errorf("the pinned process ended with %v, want killed", err)
+	}
+	if pinned.Alive() {
+		t.Error("an ended process pinned is alive")
+	}
+	if _, err := p.Pin(1 << 30); err == nil {
+		t.Error("pinned no process")
+	}
+}
