@@ -33,6 +33,18 @@ type Pinned interface {
 	Close() error
 }
 
+// removeStopped removes a container that has just stopped, through
+// podunit's podman service (eng), and ends conmon's exit command
+// (mainPID's child) once it is removed: found and lowered as the removal
+// begins (exitCommand), killed once it is done (endExitCommand), left to
+// do its work when the removal fails.
+func (e *Env) removeStopped(ctx context.Context, eng Engine, name, mainPID string) error {
+	x := e.exitCommand(ctx, mainPID)
+	err := eng.RemoveContainer(ctx, name)
+	e.endExitCommand(x, err != nil)
+	return err
+}
+
 // exitCommandWait bounds how long a stop looks for conmon's exit command,
 // which conmon starts as soon as it has written the container's exit
 // status, before podunit's podman service has seen it.
@@ -62,13 +74,17 @@ func (e *Env) exitCommand(ctx context.Context, mainPID string) *exitCommand {
 	if err != nil || id == "" {
 		return nil
 	}
+	isExitCommand := func(k int) bool {
+		argv, err := e.Procs.Cmdline(k)
+		return err == nil && isCleanupOf(argv, id)
+	}
 	for waited := time.Duration(0); ; waited += exitCommandPoll {
 		kids, err := e.Procs.Children(pid)
 		if err != nil {
 			return nil // conmon is gone
 		}
 		for _, k := range kids {
-			if argv, err := e.Procs.Cmdline(k); err != nil || !isCleanupOf(argv, id) {
+			if !isExitCommand(k) {
 				continue
 			}
 			p, err := e.Procs.Pin(k)
@@ -76,7 +92,7 @@ func (e *Env) exitCommand(ctx context.Context, mainPID string) *exitCommand {
 				return nil
 			}
 			// still the exit command once pinned: the pinned process is it
-			if argv, err := e.Procs.Cmdline(k); err != nil || !isCleanupOf(argv, id) {
+			if !isExitCommand(k) {
 				_ = p.Close()
 				return nil
 			}
@@ -103,7 +119,8 @@ type exitCommand struct {
 // endExitCommand ends conmon's exit command (Env.exitCommand; nil: none)
 // once podunit's podman service has removed the container: the service's
 // stop unmounted it and tore its network down, the removal took it out of
-// podman's database, and the exit command would only find it gone. The
+// podman's database (or found the exit command had, under the container's
+// lock), and the exit command would only find it gone. The
 // unit's stop then waits for no podman process. conmon's own exit status,
 // which systemd records as the run's, is the container's either way
 // (conmon ignores its exit command's). keep (a removal that failed): it

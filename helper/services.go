@@ -28,8 +28,9 @@ func (e *Env) servicesRun(ctx context.Context) error {
 // servicesStop is the services unit's ExecStop: the services container is
 // stopped (its stop signal, SIGKILL after unitdef.InfraGrace) and removed
 // by podunit's podman service, as a pod's containers are (task.stopped),
-// and conmon's exit command, which would find nothing to do, is ended. It
-// is the last stop of the last pod's `down`. A container of that name that is not podunit's is never touched (the
+// and conmon's exit command, which would find nothing to do, is ended
+// (removeStopped). It is the last stop of the last pod's `down`. A
+// container of that name that is not podunit's is never touched (the
 // unit's start refused it: servicesClear).
 func (e *Env) servicesStop(ctx context.Context) error {
 	eng, err := e.Engine(ctx)
@@ -43,10 +44,7 @@ func (e *Env) servicesStop(ctx context.Context) error {
 	if err := eng.StopContainer(ctx, unitdef.ServicesContainer, unitdef.InfraGrace); err != nil {
 		return err
 	}
-	exitCmd := e.exitCommand(ctx, e.Getenv("MAINPID"))
-	err = eng.RemoveContainer(ctx, unitdef.ServicesContainer)
-	e.endExitCommand(exitCmd, err != nil)
-	return err
+	return e.removeStopped(ctx, eng, unitdef.ServicesContainer, e.Getenv("MAINPID"))
 }
 
 // servicesClear is the services unit's ExecStartPre and ExecStopPost: a

@@ -118,20 +118,17 @@ func (t *task) stop(ctx context.Context) error {
 // and has podman's storage open. conmon's exit command (`podman container
 // cleanup --rm`, a podman process that has to start before it does
 // anything, and which the unit's stop waits for) would only find it gone:
-// it yields to the removal and is then ended (exitCommand), and the unit
-// stops without waiting for it.
-// A removal that fails (an infra whose pod's containers are still there)
-// is the exit command's and the clean-up's, as it was before.
+// it yields to the removal and is then ended (removeStopped), and the unit
+// stops without waiting for it. A removal that fails (an infra whose pod's
+// containers are still there) is the exit command's and the clean-up's, as
+// it was before.
 func (t *task) stopped(ctx context.Context, err error) error {
 	if err != nil {
 		return err
 	}
-	exitCmd := t.exitCommand(ctx, t.Getenv("MAINPID"))
-	removed := false
 	if eng, err := t.engine(ctx); err == nil {
-		removed = eng.RemoveContainer(ctx, t.c.Podman) == nil
+		_ = t.removeStopped(ctx, eng, t.c.Podman, t.Getenv("MAINPID"))
 	}
-	t.endExitCommand(exitCmd, !removed)
 	return nil
 }
 

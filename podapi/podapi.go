@@ -315,14 +315,14 @@ func (c *Client) stopWatched(ctx context.Context, name string, timeout time.Dura
 	if err := c.Kill(ctx, name, sig); err != nil {
 		return errors.Is(err, ErrNotFound), nil
 	}
-	if sig != "SIGKILL" && !waitPidfd(fd, timeout) {
+	if sig != "SIGKILL" && !WaitPidfd(fd, timeout) {
 		// an error with the process ended: it ended between the deadline
 		// and the kill, and podman no longer calls it running
-		if err := c.Kill(ctx, name, "SIGKILL"); err != nil && !errors.Is(err, ErrNotFound) && !waitPidfd(fd, 0) {
+		if err := c.Kill(ctx, name, "SIGKILL"); err != nil && !errors.Is(err, ErrNotFound) && !WaitPidfd(fd, 0) {
 			return true, fmt.Errorf("killing %s: %w", name, err)
 		}
 	}
-	if !waitPidfd(fd, killWait) {
+	if !WaitPidfd(fd, killWait) {
 		return true, fmt.Errorf("%s still runs %s after SIGKILL", name, killWait)
 	}
 	return true, nil
@@ -330,7 +330,7 @@ func (c *Client) stopWatched(ctx context.Context, name string, timeout time.Dura
 
 // waitPidfd reports whether the process of a pidfd ends within d (or has
 // ended).
-func waitPidfd(fd int, d time.Duration) bool {
+func WaitPidfd(fd int, d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	for {
 		left := time.Until(deadline)

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/podunit/podunit/helper"
+	"github.com/podunit/podunit/podapi"
 )
 
 // procs reads processes from a /proc (helper.Procs).
@@ -61,11 +62,7 @@ func (procs) Pin(pid int) (helper.Pinned, error) {
 // pidfd is a process pinned by a pidfd.
 type pidfd int
 
-// Alive: a pidfd polls readable once its process has ended.
-func (p pidfd) Alive() bool {
-	n, err := unix.Poll([]unix.PollFd{{Fd: int32(p), Events: unix.POLLIN}}, 0)
-	return err == nil && n == 0
-}
+func (p pidfd) Alive() bool { return !podapi.WaitPidfd(int(p), 0) }
 
 func (p pidfd) Kill() error  { return unix.PidfdSendSignal(int(p), unix.SIGKILL, nil, 0) }
 func (p pidfd) Close() error { return unix.Close(int(p)) }
