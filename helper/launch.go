@@ -38,6 +38,25 @@ type UnitCgroup interface {
 // ErrGone is a container whose monitor ended before it joined the unit.
 var ErrGone = errors.New("the container ended as it started")
 
+// StartFailed is a Launch whose container was made but did not start: the
+// service answered that the OCI runtime could not run its process (no such
+// executable, a mount that failed). podman run would fail the same way, so
+// the start fails here, with podman run's status, rather than try again.
+type StartFailed struct{ Msg string }
+
+func (e *StartFailed) Error() string { return e.Msg }
+
+// startStatus is podman run's exit status for a container that did not
+// start with error msg (libpod's define.ExitCode): 127 for a command not
+// found, 126 for any other.
+func startStatus(msg string) int {
+	m := strings.ToLower(msg)
+	if strings.Contains(m, "not found") || strings.Contains(m, "executable path is empty") || strings.Contains(m, "no such file") {
+		return 127
+	}
+	return 126
+}
+
 // launch starts an infra, app or sidecar container through podunit's
 // podman service (Env.Launch); false: podman run is to start it.
 func (t *task) launch(ctx context.Context) (bool, error) {
@@ -57,7 +76,9 @@ func (t *task) launch(ctx context.Context) (bool, error) {
 // run --sdnotify=conmon tells systemd); pidFile is where conmon writes its
 // pid. It reports false when the container is to start through podman run
 // instead: the service is not reachable, or the command line holds
-// something only podman run takes; the reason goes to the unit's output.
+// something only podman run takes; the reason goes to the unit's output. A
+// container the service made but could not start (StartFailed) fails the
+// start.
 // started, when not nil, runs once the container runs, before systemd is
 // told it is ready (a failure fails the start: the container is then
 // stopped with its unit).
@@ -86,6 +107,10 @@ func (e *Env) Launched(ctx context.Context, podman string, args []string, env ma
 	_ = os.Remove(pidFile)
 	s.CgroupParent, s.ConmonPidFile, s.SdNotifyMode = parent, pidFile, "ignore"
 	if err := l.Launch(ctx, s); err != nil {
+		var sf *StartFailed
+		if errors.As(err, &sf) {
+			return true, &ErrExit{Code: startStatus(sf.Msg), Msg: fmt.Sprintf("starting container %s: %s", s.Name, sf.Msg)}
+		}
 		fmt.Fprintf(e.Out, "starting %s through podman run: podunit's podman service did not: %v\n", s.Name, err)
 		return false, nil
 	}

@@ -218,6 +218,29 @@ func TestRunFallsBackToPodmanRun(t *testing.T) {
 	}
 }
 
+// A container the service made but could not start (the OCI runtime's
+// error) fails its start with podman run's status and the runtime's words:
+// podman run, which would fail the same way, is not tried.
+func TestRunStartFailedIsNotRetriedByPodmanRun(t *testing.T) {
+	for msg, code := range map[string]int{
+		"crun: executable file `/no/such` not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found": 127,
+		"crun: open executable: Permission denied: OCI permission denied":                                                                              126,
+		"crun: mount `/gone` to `/data`: No such file or directory: OCI runtime attempted to invoke a command that was not found":                      127,
+		"crun: setns(): Operation not permitted: OCI runtime error":                                                                                    126,
+	} {
+		w, l, _, notes := launchWorld(t, launched)
+		l.err = fmt.Errorf("wrapped: %w", &StartFailed{Msg: msg})
+		err := w.main(t, contract.Command{Op: contract.OpRun, Pod: "p", Container: "app"})
+		var ee *ErrExit
+		if !errors.As(err, &ee) || ee.Code != code || ee.Msg != "starting container p_app: "+msg {
+			t.Errorf("%s: run: %v, want status %d", msg, err, code)
+		}
+		if len(w.execd) != 0 || len(*notes) != 0 {
+			t.Errorf("%s: execd %q, notified %q", msg, w.execd, *notes)
+		}
+	}
+}
+
 // A container whose conmon is gone before it joined the unit ended at once:
 // the unit fails, and its restart policy decides; systemd hears no MAINPID.
 func TestRunLaunchedContainerGone(t *testing.T) {

@@ -92,6 +92,16 @@ type apiError struct {
 	Response int    `json:"response"`
 }
 
+// AnswerError is the service's answer to a request it could not carry out
+// (a status of 400 or more other than 404): the service was reached and
+// said why, unlike an error of the connection.
+type AnswerError struct {
+	Status  int
+	Message string
+}
+
+func (e *AnswerError) Error() string { return "podman: " + e.Message }
+
 // do sends a request and checks its answer's status: a 404 is ErrNotFound,
 // another status of 400 or more the service's message. The caller closes the
 // body of a successful answer.
@@ -127,7 +137,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if resp.StatusCode == http.StatusNotFound {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, message(data))
 	}
-	return nil, fmt.Errorf("podman: %s", message(data))
+	return nil, &AnswerError{Status: resp.StatusCode, Message: message(data)}
 }
 
 func message(data []byte) string {

@@ -460,10 +460,12 @@ func TestCreateAndStart(t *testing.T) {
 	if err := c.StartContainer(ctx, "p_web"); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.CreateContainer(ctx, map[string]string{"name": "x", "image": "missing"}); err == nil || !strings.Contains(err.Error(), "missing: image not known") {
+	err := c.CreateContainer(ctx, map[string]string{"name": "x", "image": "missing"})
+	var ae *AnswerError
+	if !errors.As(err, &ae) || ae.Status != 500 || ae.Message != "missing: image not known" || err.Error() != "podman: missing: image not known" {
 		t.Errorf("refused create: %v", err)
 	}
-	if err := c.StartContainer(ctx, "gone"); !errors.Is(err, ErrNotFound) {
+	if err := c.StartContainer(ctx, "gone"); !errors.Is(err, ErrNotFound) || errors.As(err, &ae) {
 		t.Errorf("start of a missing container: %v", err)
 	}
 	if bodies[1] != `{"image":"img","name":"p_web"}` || paths[1] != "POST /v4.0.0/libpod/containers/create" || paths[2] != "POST /v4.0.0/libpod/containers/p_web/start" {

@@ -72,6 +72,12 @@ func (l launcher) Launch(ctx context.Context, s *helper.Spec) error {
 	}
 	if err := l.c.StartContainer(ctx, s.Name); err != nil {
 		_ = l.c.RemoveContainer(context.WithoutCancel(ctx), s.Name)
+		var ae *podapi.AnswerError
+		if errors.As(err, &ae) {
+			// The service made the container and said why it did not start
+			// (the OCI runtime's error): podman run would fail the same way.
+			return &helper.StartFailed{Msg: ae.Message}
+		}
 		return fmt.Errorf("starting: %w", err)
 	}
 	return nil
