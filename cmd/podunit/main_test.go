@@ -114,6 +114,8 @@ func TestFlagsAnywhere(t *testing.T) {
 		{"down", "-f", filepath.Join(dir, "missing.yaml")},
 		{"create", "-f", path},
 		{"get", "pods", "-n"},
+		{"get", "pods", "-n", "a", "-A"},
+		{"ps", "-A", "-n", "a"},
 	} {
 		app := newApp()
 		app.Writer, app.ErrWriter = &bytes.Buffer{}, &bytes.Buffer{}

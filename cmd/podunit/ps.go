@@ -22,11 +22,12 @@ func psCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "ps",
 		Usage:     "list pods (those named, or all) with their phase; -a or -o wide adds containers",
-		ArgsUsage: "[POD...] [-a] [-o wide|json] [-n NAMESPACE]",
+		ArgsUsage: "[POD...] [-a] [-o wide|json] [-n NAMESPACE | -A]",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show each container's state, restarts and unit"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "wide or json"},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "only the pods of this namespace"},
+			&cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "the pods of every namespace, as without -n (kubectl's -A)"},
 			selectorFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -40,6 +41,9 @@ func psCommand() *cli.Command {
 			sel, err := namesOrSelector(names, c.String("selector"))
 			if err != nil {
 				return err
+			}
+			if c.String("namespace") != "" && c.Bool("all-namespaces") {
+				return fmt.Errorf("%w: -n and -A exclude each other", errUsage)
 			}
 			out := c.String("output")
 			if out != "" && out != "wide" && out != "json" {

@@ -270,6 +270,9 @@ spec:
 	if out := must(t, podunit, "ps", "-n", "e2e-other"); strings.Contains(out, pod) {
 		t.Errorf("ps -n e2e-other lists the pod:\n%s", out)
 	}
+	if out := must(t, podunit, "ps", "-A"); !regexp.MustCompile(`(?m)^` + pod + `\s+e2e-team\s+Running`).MatchString(out) { // kubectl's habit
+		t.Errorf("ps -A:\n%s", out)
+	}
 	if out := must(t, podunit, "ps", pod, "-a"); !regexp.MustCompile(pod + `\s+app\s+Running`).MatchString(out) {
 		t.Errorf("ps %s -a:\n%s", pod, out)
 	}
