@@ -20,7 +20,7 @@ func MatchNode(p *corev1.Pod, nodeLabels map[string]string) error {
 	if len(miss) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: pod %q does not fit this host:\n  %s", ErrInvalid, p.Name, strings.Join(miss, "\n  "))
+	return fmt.Errorf("%w: pod %q does not fit this host:\n  %s\n  (this host's labels: podunit get nodes --show-labels; podunit label node NODE KEY=VALUE sets one)", ErrInvalid, p.Name, strings.Join(miss, "\n  "))
 }
 
 // NodeMisfits are the reasons, each at its field path, why a pod does not

@@ -19,10 +19,12 @@ import (
 // labelCommand is kubectl label for running pods: the Services select them by
 // their new labels at once, and downwardAPI volumes of metadata.labels show
 // them, as in Kubernetes; the containers' environment keeps what it had.
+// `label node NODE` labels this host, the one node (labelNode).
 func labelCommand() *cli.Command {
 	return metaCommand(metaEdit{
 		name: "label", word: "label", plural: "labels", done: "labeled",
-		usage: "add, change (--overwrite) or remove (KEY-) labels of running pods, like kubectl label",
+		usage: "add, change (--overwrite) or remove (KEY-) labels of running pods, or of this host (label node NODE: what nodeSelector matches), like kubectl label",
+		args:  "POD|pod/POD... | -l SELECTOR | node NODE  KEY=VALUE... KEY-... [--overwrite]",
 		validate: func(set map[string]string) field.ErrorList {
 			return pod.ValidateLabels(set, field.NewPath("metadata", "labels"))
 		},
@@ -38,6 +40,7 @@ func annotateCommand() *cli.Command {
 	return metaCommand(metaEdit{
 		name: "annotate", word: "annotation", plural: "annotations", done: "annotated",
 		usage: "add, change (--overwrite) or remove (KEY-) annotations of running pods, like kubectl annotate",
+		args:  "POD|pod/POD... | -l SELECTOR  KEY=VALUE... KEY-... [--overwrite]",
 		validate: func(set map[string]string) field.ErrorList {
 			errs := pod.ValidateAnnotations(set, field.NewPath("metadata", "annotations"))
 			for _, k := range pod.CreationAnnotations {
@@ -54,15 +57,53 @@ func annotateCommand() *cli.Command {
 // metaEdit is what label and annotate each change.
 type metaEdit struct {
 	name, word, plural, done, usage string
+	args                            string // the command's ArgsUsage
 	validate                        func(set map[string]string) field.ErrorList
 	edit                            func(r *runner.Runner, ctx context.Context, name string, set map[string]string, remove []string, overwrite bool) (*corev1.Pod, bool, error)
+}
+
+// check validates the keys and values to set and the keys to remove.
+func (m metaEdit) check(set map[string]string, remove []string) error {
+	removing := map[string]string{}
+	for _, k := range remove {
+		removing[k] = ""
+	}
+	if errs := append(m.validate(set), m.validate(removing)...); len(errs) > 0 {
+		return fmt.Errorf("%w: %v", errUsage, errs.ToAggregate())
+	}
+	return nil
+}
+
+// labelNodeArgs is `label node NODE KEY=VALUE... KEY-...`: this host's labels,
+// which nodeSelector and node affinity match (labelNode).
+func (m metaEdit) labelNodeArgs(c *cli.Context, node string, args []string, vals map[string]string) error {
+	set := map[string]string{}
+	var remove []string
+	for _, a := range args {
+		switch {
+		case strings.Contains(a, "="):
+			k, v, _ := strings.Cut(a, "=")
+			set[k] = v
+		case strings.HasSuffix(a, "-"):
+			remove = append(remove, strings.TrimSuffix(a, "-"))
+		default:
+			return fmt.Errorf("%w: %q: one node (this host), then KEY=VALUE and KEY-", errUsage, a)
+		}
+	}
+	if len(set)+len(remove) == 0 || vals["selector"] != "" {
+		return fmt.Errorf("%w: podunit label node NODE KEY=VALUE... KEY-... [--overwrite]", errUsage)
+	}
+	if err := m.check(set, remove); err != nil {
+		return err
+	}
+	return labelNode(c.App.Writer, node, set, remove, vals["overwrite"] == "true")
 }
 
 func metaCommand(m metaEdit) *cli.Command {
 	return &cli.Command{
 		Name:      m.name,
 		Usage:     m.usage,
-		ArgsUsage: "POD|pod/POD... | -l SELECTOR  KEY=VALUE... KEY-... [--overwrite]",
+		ArgsUsage: m.args,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "overwrite", Usage: "change the value of " + aOrAn(m.word) + " the pod has"},
 			namespaceFlag(),
@@ -72,6 +113,11 @@ func metaCommand(m metaEdit) *cli.Command {
 			pos, vals, err := cmdFlags(c, false)
 			if err != nil {
 				return err
+			}
+			if m.name == "label" {
+				if node, rest, ok := nodeLabelTarget(pos); ok {
+					return m.labelNodeArgs(c, node, rest, vals)
+				}
 			}
 			var names []string
 			set := map[string]string{}
@@ -96,12 +142,8 @@ func metaCommand(m metaEdit) *cli.Command {
 			if len(set)+len(remove) == 0 || (len(names) == 0 && vals["selector"] == "") {
 				return fmt.Errorf("%w: podunit %s POD... KEY=VALUE... KEY-...", errUsage, m.name)
 			}
-			removing := map[string]string{}
-			for _, k := range remove {
-				removing[k] = ""
-			}
-			if errs := append(m.validate(set), m.validate(removing)...); len(errs) > 0 {
-				return fmt.Errorf("%w: %v", errUsage, errs.ToAggregate())
+			if err := m.check(set, remove); err != nil {
+				return err
 			}
 			if names, err = selectPods(names, vals["selector"], vals["namespace"]); err != nil {
 				return err

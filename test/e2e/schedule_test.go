@@ -122,7 +122,7 @@ spec:
 // nodeSelector matches (the node file's too), its capacity with the node
 // file's extended resources, `describe node` what the pods that run ask
 // for of it, `top node` what the host uses; another node's name is not
-// found (exit 3).
+// found (exit 3); `label node` sets and removes the host's labels.
 func TestNodeView(t *testing.T) {
 	nodeFile(t, `disk=ssd\nexample.com/dongle: 3\n`)
 	host := strings.TrimSpace(must(t, "hostname"))
@@ -203,5 +203,43 @@ spec:
 	}
 	if r := run(t, podunit, "get", "node", "not-"+host); r.code != 3 || !strings.Contains(r.stderr, `node "not-`+host+`" not found`) {
 		t.Errorf("another node: exit %d\n%s", r.code, r.stderr)
+	}
+
+	// kubectl label node: a pod whose nodeSelector wants a label the host
+	// lacks is refused, saying how to see and set the host's labels; once
+	// `label node` sets it, the pod runs. The node file keeps its other lines.
+	fitting := writeManifest(t, `
+apiVersion: v1
+kind: Pod
+metadata: {name: node-label}
+spec:
+  terminationGracePeriodSeconds: 1
+  nodeSelector: {tier: edge}
+  containers:
+  - {name: c, image: `+testImage+`, command: [sleep, "3600"]}
+`)
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", "node-label") })
+	if r := run(t, podunit, "up", fitting); r.code != 2 || !strings.Contains(r.stderr, `spec.nodeSelector[tier]: wants "edge", this host has no such label`) ||
+		!strings.Contains(r.stderr, "podunit label node NODE KEY=VALUE") {
+		t.Errorf("a pod that wants a label the host lacks: exit %d\n%s", r.code, r.stderr)
+	}
+	if out := must(t, podunit, "label", "node", host, "tier=edge"); out != "node/"+host+" labeled\n" {
+		t.Errorf("label node: %q", out)
+	}
+	if out := must(t, podunit, "get", "nodes", "--show-labels"); !strings.Contains(out, "tier=edge") || !strings.Contains(out, "disk=ssd") {
+		t.Errorf("get nodes --show-labels after label node:\n%s", out)
+	}
+	if r := run(t, podunit, "up", fitting); r.code != 0 {
+		t.Errorf("the pod once the host has the label: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := run(t, podunit, "label", "node", host, "tier=core"); r.code != 3 || !strings.Contains(r.stderr, "this host has label tier=edge already (--overwrite changes it)") {
+		t.Errorf("a changed value without --overwrite: exit %d\n%s", r.code, r.stderr)
+	}
+	must(t, podunit, "label", "node/"+host, "tier-")
+	if got := must(t, "sh", "-c", `cat "$HOME/.config/podunit/node-labels"`); got != "disk=ssd\nexample.com/dongle: 3\n" {
+		t.Errorf("the node file after tier-: %q", got)
+	}
+	if st := status(t, "node-label"); st == nil || st.Phase != "Running" {
+		t.Errorf("a running pod after its node label went (IgnoredDuringExecution): %+v", st)
 	}
 }
