@@ -75,7 +75,8 @@ func (m metaEdit) check(set map[string]string, remove []string) error {
 }
 
 // labelNodeArgs is `label node NODE KEY=VALUE... KEY-...`: this host's labels,
-// which nodeSelector and node affinity match (labelNode).
+// which nodeSelector and node affinity match (labelNode); the DaemonSets
+// whose fit that changes start or remove their pod (refitDaemonSets).
 func (m metaEdit) labelNodeArgs(c *cli.Context, node string, args []string, vals map[string]string) error {
 	set := map[string]string{}
 	var remove []string
@@ -96,7 +97,12 @@ func (m metaEdit) labelNodeArgs(c *cli.Context, node string, args []string, vals
 	if err := m.check(set, remove); err != nil {
 		return err
 	}
-	return labelNode(c.App.Writer, node, set, remove, vals["overwrite"] == "true")
+	before := nodeLabels()
+	changed, err := labelNode(c.App.Writer, node, set, remove, vals["overwrite"] == "true")
+	if err != nil || !changed {
+		return err
+	}
+	return refitDaemonSets(c, before, nodeLabels())
 }
 
 func metaCommand(m metaEdit) *cli.Command {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -8,7 +9,12 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/urfave/cli/v2"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podunit/podunit/pod"
 	"github.com/podunit/podunit/podstate"
+	"github.com/podunit/podunit/podstate/objstore"
 	"github.com/podunit/podunit/runner"
 )
 
@@ -116,14 +122,15 @@ func hasSet(m map[string]string, k string) bool { _, ok := m[k]; return ok }
 
 // labelNode is kubectl label node for this host: the labels go to the node
 // file, which nodeSelector and node affinity are matched against when a pod
-// is applied (pods that run stay, as with IgnoredDuringExecution).
-func labelNode(w io.Writer, name string, set map[string]string, remove []string, overwrite bool) error {
+// is applied (pods that run stay, as with IgnoredDuringExecution). It says
+// whether the file changed.
+func labelNode(w io.Writer, name string, set map[string]string, remove []string, overwrite bool) (bool, error) {
 	if host := nodeName(); name != host {
-		return nodeNotFound(name, host)
+		return false, nodeNotFound(name, host)
 	}
 	file, _ := nodeFile()
 	if file == "" {
-		return fmt.Errorf("no configuration directory for the node file ($HOME or $XDG_CONFIG_HOME)")
+		return false, fmt.Errorf("no configuration directory for the node file ($HOME or $XDG_CONFIG_HOME)")
 	}
 	var lines []string
 	data, err := os.ReadFile(file)
@@ -134,18 +141,18 @@ func labelNode(w io.Writer, name string, set map[string]string, remove []string,
 			lines = nil
 		}
 	case !os.IsNotExist(err):
-		return err
+		return false, err
 	}
 	out, changed, err := editNodeLabels(lines, set, remove, overwrite)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !changed {
 		fmt.Fprintf(w, "node/%s not labeled\n", name)
-		return nil
+		return false, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return err
+		return false, err
 	}
 	text := strings.Join(out, "\n")
 	if text != "" {
@@ -156,8 +163,36 @@ func labelNode(w io.Writer, name string, set map[string]string, remove []string,
 		mode = st.Mode().Perm()
 	}
 	if err := podstate.WriteAtomicMode(file, []byte(text), mode); err != nil {
-		return err
+		return false, err
 	}
 	fmt.Fprintf(w, "node/%s labeled\n", name)
-	return nil
+	return true, nil
+}
+
+// refitDaemonSets applies again each stored DaemonSet whose template fits
+// this host now and did not with the labels before, or the other way round:
+// its pod starts or goes, as the DaemonSet controller adds and removes
+// daemon pods when a node's labels change. Other pods stay where they run.
+func refitDaemonSets(c *cli.Context, before, after map[string]string) error {
+	dir := podstate.DefaultDir()
+	known, err := objstore.LoadObjects(dir)
+	if err != nil {
+		return err
+	}
+	var recorded []*corev1.Pod
+	var errs []error
+	for _, ds := range known.DaemonSets {
+		p := pod.DaemonSetPod(ds)
+		if (len(pod.NodeMisfits(p, before)) == 0) == (len(pod.NodeMisfits(p, after)) == 0) {
+			continue
+		}
+		if recorded == nil {
+			if recorded, err = runner.RecordedPods(dir); err != nil {
+				return err
+			}
+		}
+		persist := slices.ContainsFunc(daemonSetPods(recorded, ds), persistent)
+		errs = append(errs, applyDaemonSet(c, ds, persist))
+	}
+	return errors.Join(errs...)
 }

@@ -95,6 +95,7 @@ func TestEditNodeLabels(t *testing.T) {
 func TestLabelNodeCommand(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", dir)
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir()) // no stored DaemonSet to refit
 	host := nodeName()
 	run := func(args ...string) (string, error) {
 		app := newApp()

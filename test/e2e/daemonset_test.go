@@ -148,3 +148,45 @@ func TestDaemonSet(t *testing.T) {
 		t.Errorf("after down: get ds exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// As the DaemonSet controller adds and removes daemon pods when a node's
+// labels change: `label node` that makes a stored DaemonSet's template fit
+// this host starts its pod, and taking the label off removes it; a pod of
+// no DaemonSet whose nodeSelector no longer fits runs on
+// (IgnoredDuringExecution).
+func TestDaemonSetFollowsNodeLabels(t *testing.T) {
+	nodeFile(t, `# written by the test\n`)
+	host := strings.TrimSpace(must(t, "hostname"))
+	path := writeManifest(t, daemonSetManifest("v1", "{}", "{e2e-role: agent}"))
+	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", path) })
+	if r := run(t, podunit, "up", path); r.code != 0 || !strings.Contains(r.stderr, "no pod on this host") {
+		t.Fatalf("up of a DaemonSet that does not fit: exit %d\n%s", r.code, r.stderr)
+	}
+	if pods := daemonSetPodNames(t); len(pods) != 0 {
+		t.Fatalf("pods of a DaemonSet that does not fit: %q", pods)
+	}
+	out := must(t, podunit, "label", "node", host, "e2e-role=agent")
+	if !strings.HasPrefix(out, "node/"+host+" labeled\n") || !strings.Contains(out, "started") {
+		t.Errorf("label node that makes the DaemonSet fit:\n%s", out)
+	}
+	pods := daemonSetPodNames(t)
+	if len(pods) != 1 {
+		t.Fatalf("the DaemonSet's pods once the host fits: %q", pods)
+	}
+	if st := status(t, pods[0]); st == nil || st.Phase != "Running" {
+		t.Errorf("the DaemonSet's pod: %+v", st)
+	}
+	if got := must(t, podunit, "get", "ds", "e2e-agent", "-o", "jsonpath={.status.desiredNumberScheduled} {.status.currentNumberScheduled}"); got != "1 1" {
+		t.Errorf("desired and current once the host fits: %q", got)
+	}
+	if out := must(t, podunit, "label", "node", host, "e2e-role-"); !strings.Contains(out, "pod/"+pods[0]+" removed") {
+		t.Errorf("label node that makes the DaemonSet unfit:\n%s", out)
+	}
+	assertGone(t, pods[0])
+	if got := must(t, podunit, "get", "ds", "e2e-agent", "-o", "jsonpath={.status.desiredNumberScheduled} {.status.currentNumberScheduled}"); got != "0 0" {
+		t.Errorf("desired and current once the host does not fit: %q", got)
+	}
+	if got := must(t, "sh", "-c", `cat "$HOME/.config/podunit/node-labels"`); got != "# written by the test\n" {
+		t.Errorf("the node file: %q", got)
+	}
+}
