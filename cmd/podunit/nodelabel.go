@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,12 +53,7 @@ func nodeLabelTarget(pos []string) (name string, rest []string, ok bool) {
 // removing a label the host does not have changes nothing, as with kubectl.
 // The built-in labels are refused.
 func editNodeLabels(lines []string, set map[string]string, remove []string, overwrite bool) (out []string, changed bool, err error) {
-	for k := range set {
-		if slices.Contains(builtinNodeLabels, k) {
-			return nil, false, fmt.Errorf("%w: %s is this host's own label: podunit sets it", errUsage, k)
-		}
-	}
-	for _, k := range remove {
+	for _, k := range append(slices.Sorted(maps.Keys(set)), remove...) {
 		if slices.Contains(builtinNodeLabels, k) {
 			return nil, false, fmt.Errorf("%w: %s is this host's own label: podunit sets it", errUsage, k)
 		}
@@ -94,11 +90,11 @@ func editNodeLabels(lines []string, set map[string]string, remove []string, over
 			out = append(out, l)
 		case slices.Contains(remove, k):
 			changed = true
-		case hasSet(set, k) && !done[k]:
+		case inSet(set, k) && !done[k]:
 			done[k] = true
 			changed = changed || set[k] != v
 			out = append(out, k+"="+set[k])
-		case hasSet(set, k):
+		case inSet(set, k):
 			changed = true // a key written twice (nodeLabels reads the last): one line, the first's place
 		default:
 			out = append(out, l)
@@ -118,7 +114,7 @@ func editNodeLabels(lines []string, set map[string]string, remove []string, over
 	return out, changed, nil
 }
 
-func hasSet(m map[string]string, k string) bool { _, ok := m[k]; return ok }
+func inSet(m map[string]string, k string) bool { _, ok := m[k]; return ok }
 
 // labelNode is kubectl label node for this host: the labels go to the node
 // file, which nodeSelector and node affinity are matched against when a pod
@@ -135,12 +131,9 @@ func labelNode(w io.Writer, name string, set map[string]string, remove []string,
 	var lines []string
 	data, err := os.ReadFile(file)
 	switch {
-	case err == nil:
+	case err == nil && len(data) > 0:
 		lines = strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-		if len(data) == 0 {
-			lines = nil
-		}
-	case !os.IsNotExist(err):
+	case err != nil && !os.IsNotExist(err):
 		return false, err
 	}
 	out, changed, err := editNodeLabels(lines, set, remove, overwrite)

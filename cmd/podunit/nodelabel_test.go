@@ -120,7 +120,7 @@ func TestLabelNodeCommand(t *testing.T) {
 	if out, err := run("node/"+host, "disk=hdd", "tier-", "--overwrite"); err != nil || out != "node/"+host+" labeled\n" {
 		t.Errorf("overwrite and remove: %q %v", out, err)
 	}
-	if l := nodeLabels(); l["disk"] != "hdd" || hasSet(l, "tier") {
+	if l := nodeLabels(); l["disk"] != "hdd" || inSet(l, "tier") {
 		t.Errorf("labels after overwrite and remove: %v", l)
 	}
 	if out, err := run("node", host, "disk=hdd"); err != nil || out != "node/"+host+" not labeled\n" {
