@@ -230,8 +230,22 @@ spec:
     hostPath: {path: %s}
 `, pod, serverImage, port, port, port, port, testImage, dir))
 	t.Cleanup(func() { run(t, podunit, "down", "--grace-period", "0", "--force", pod) })
+	// The postStart hook runs once the container runs, not once the server
+	// listens, in Kubernetes as here: on a busy host it can find the port
+	// closed, and then the container is killed and restarted (after the
+	// back-off) as the kubelet does. The test allows that one race, and
+	// nothing else: the hook must reach the server on some run.
+	raced := false
 	if r := run(t, podunit, "up", "--wait", "--timeout", "30s", path); r.code != 0 {
-		t.Fatalf("up --wait: exit %d\n%s%s\n%s", r.code, r.stdout, r.stderr, describe(t, pod))
+		raced = r.code == 4 && strings.Contains(r.stderr, "PostStartHook failed") && strings.Contains(r.stderr, "connection refused")
+		if !raced {
+			t.Fatalf("up --wait: exit %d\n%s%s\n%s", r.code, r.stdout, r.stderr, describe(t, pod))
+		}
+		t.Logf("the postStart hook ran before the server listened; waiting for the restart:\n%s", r.stderr)
+		eventually(t, 40*time.Second, "the pod ready after the restart", func() bool {
+			st := status(t, pod)
+			return st != nil && st.Ready == 2
+		})
 	}
 	eventually(t, 10*time.Second, "a liveness probe at the server", func() bool {
 		return strings.Contains(readFile(t, filepath.Join(dir, "requests")), "/alive")
@@ -239,7 +253,7 @@ spec:
 	if log := readFile(t, filepath.Join(dir, "requests")); !strings.Contains(log, "/post-start") {
 		t.Errorf("the postStart hook did not reach the server:\n%s", log)
 	}
-	if st := status(t, pod); st == nil || st.Ready != 2 || st.Restarts != 0 {
+	if st := status(t, pod); st == nil || st.Ready != 2 || (st.Restarts != 0 && !raced) {
 		t.Errorf("pod: %+v", st)
 	}
 	must(t, podunit, "down", pod)
