@@ -74,6 +74,20 @@ func (m metaEdit) check(set map[string]string, remove []string) error {
 	return nil
 }
 
+// addEdit takes a KEY=VALUE argument into set, or, where removable, a KEY-
+// one into remove; false: a is neither.
+func addEdit(a string, set map[string]string, remove *[]string, removable bool) bool {
+	if k, v, ok := strings.Cut(a, "="); ok {
+		set[k] = v
+		return true
+	}
+	if removable && strings.HasSuffix(a, "-") {
+		*remove = append(*remove, strings.TrimSuffix(a, "-"))
+		return true
+	}
+	return false
+}
+
 // labelNodeArgs is `label node NODE KEY=VALUE... KEY-...`: this host's labels,
 // which nodeSelector and node affinity match (labelNode); the DaemonSets
 // whose fit that changes start or remove their pod (refitDaemonSets).
@@ -81,13 +95,7 @@ func (m metaEdit) labelNodeArgs(c *cli.Context, node string, args []string, vals
 	set := map[string]string{}
 	var remove []string
 	for _, a := range args {
-		switch {
-		case strings.Contains(a, "="):
-			k, v, _ := strings.Cut(a, "=")
-			set[k] = v
-		case strings.HasSuffix(a, "-"):
-			remove = append(remove, strings.TrimSuffix(a, "-"))
-		default:
+		if !addEdit(a, set, &remove, true) {
 			return fmt.Errorf("%w: %q: one node (this host), then KEY=VALUE and KEY-", errUsage, a)
 		}
 	}
@@ -129,18 +137,14 @@ func metaCommand(m metaEdit) *cli.Command {
 			set := map[string]string{}
 			var remove []string
 			for _, a := range pos {
-				switch {
-				case strings.Contains(a, "="):
-					k, v, _ := strings.Cut(a, "=")
-					set[k] = v
-				case strings.HasSuffix(a, "-") && len(names)+len(set)+len(remove) > 0 && !strings.Contains(a, "/"):
-					remove = append(remove, strings.TrimSuffix(a, "-"))
-				default:
-					if len(set)+len(remove) > 0 {
-						return fmt.Errorf("%w: %q: pods first, then KEY=VALUE and KEY-", errUsage, a)
-					}
-					names = append(names, a)
+				// KEY- only after a pod (a pod's name may end in "-")
+				if addEdit(a, set, &remove, len(names)+len(set)+len(remove) > 0 && !strings.Contains(a, "/")) {
+					continue
 				}
+				if len(set)+len(remove) > 0 {
+					return fmt.Errorf("%w: %q: pods first, then KEY=VALUE and KEY-", errUsage, a)
+				}
+				names = append(names, a)
 			}
 			if names, err = podRefs(names, vals["selector"] != ""); err != nil {
 				return err
